@@ -1,0 +1,477 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * audit.c - the live attribute checks.
+ *
+ * One walk callback does everything: it tracks the current guest, decides
+ * whether an entry's flags are needed (statx already says whether a file
+ * is immutable, so only immutable files, multiply-linked files, mode-0000
+ * directories and ROOT are opened, or everything with VA_AUDIT_THOROUGH),
+ * reads them through the back end, and either reports at once (inodes with
+ * one link, directories) or files the inode in the shared-inode table,
+ * whose findings are reported after the walk.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include "audit/audit.h"
+#include "core/dbuf.h"
+#include "core/flags.h"
+#include "core/inomap.h"
+#include "core/walk.h"
+
+/* A multiply-linked regular file seen during the walk. */
+struct shared {
+	dev_t dev;
+	uint64_t ino;
+	uint32_t flags;
+	unsigned flags_known;
+	uint32_t mode;
+	uint32_t nlink;
+	bool immutable;
+	bool keep_names;        /* names are kept only for possible findings */
+	size_t root_index;
+	long last_guest;        /* guests are walked one after another */
+	size_t nguests;
+	struct va_name *names;
+	size_t nnames, capnames;
+};
+
+struct guest {
+	char *name;
+	size_t len;
+};
+
+struct audit {
+	const struct va_audit_args *args;
+	struct va_audit_stats *stats;
+	struct va_inomap map;
+	struct shared *shared;
+	size_t nshared, capshared;
+	struct guest *guests;
+	size_t nguests, capguests;
+	long cur_guest;         /* index into guests, or -1 */
+	int fatal;              /* negative errno that stops the walk */
+};
+
+static void report_error(struct audit *a, const char *path, size_t len, const char *op, int err)
+{
+	a->stats->errors++;
+	if (a->args->hooks.error)
+		a->args->hooks.error(path, len, op, err, a->args->hooks.user);
+}
+
+static int emit(struct audit *a, struct va_finding *f)
+{
+	int r = 0;
+
+	if (!(a->args->kinds & (UINT64_C(1) << f->kind)))
+		return 0;
+	f->severity = va_kind_severity(f->kind);
+	a->stats->findings++;
+	a->stats->by_kind[f->kind]++;
+	if (a->args->hooks.finding)
+		r = a->args->hooks.finding(f, a->args->hooks.user);
+	return r < 0 ? r : 0;
+}
+
+static void guest_name(const struct audit *a, long g, struct va_name *n)
+{
+	n->guest = g >= 0 ? a->guests[g].name : NULL;
+	n->guest_len = g >= 0 ? a->guests[g].len : 0;
+}
+
+/* Fill the identity part of a finding from statx. */
+static void finding_init(struct va_finding *f, enum va_kind kind, const struct audit *a,
+			 const struct va_walk_entry *e, const struct va_attrs *at)
+{
+	memset(f, 0, sizeof(*f));
+	f->kind = kind;
+	f->root = a->args->roots[e->root_index];
+	guest_name(a, e->depth >= 1 ? a->cur_guest : -1, &f->where);
+	f->where.path = (char *)e->path;
+	f->where.path_len = e->path_len;
+	f->dev = makedev(e->stx->stx_dev_major, e->stx->stx_dev_minor);
+	f->ino = e->stx->stx_ino;
+	f->nlink = e->stx->stx_nlink;
+	f->mode = e->stx->stx_mode;
+	f->flags = at->flags;
+	f->flags_known = at->known;
+	f->new_mode = f->mode;
+}
+
+/* The repair each kind implies (used by the plan and the console later). */
+static void propose(struct va_finding *f, bool on_root)
+{
+	uint32_t fl = f->flags;
+
+	f->has_proposal = f->flags_known != 0;
+	switch (f->kind) {
+	case VA_KIND_LEGACY_IUNLINK:
+		f->new_flags = (fl & ~(uint32_t)VA_FL_NOTAIL) | VA_FL_IMMUTABLE | VA_VS26_IUNLINK;
+		break;
+	case VA_KIND_LEGACY_NOTAIL:
+		f->new_flags = fl & ~(uint32_t)VA_FL_NOTAIL;
+		break;
+	case VA_KIND_LEGACY_BARRIER:
+		f->new_flags = fl & ~(uint32_t)VA_FL_NOTAIL;
+		if (on_root)
+			f->new_flags |= VA_VS26_BARRIER;
+		else
+			f->new_mode = (f->mode & ~07777u) | 0700;
+		break;
+	case VA_KIND_MISSING_BARRIER:
+	case VA_KIND_BARRIER_UNVERIFIED:
+		f->new_flags = fl | VA_VS26_BARRIER;
+		break;
+	case VA_KIND_SHARED_UNPROTECTED:
+		f->new_flags = fl | VA_FL_IMMUTABLE | VA_VS26_IUNLINK;
+		break;
+	default:
+		f->has_proposal = false;
+	}
+}
+
+/* Kinds that a regular file's flags alone imply. */
+static unsigned file_kinds(uint32_t flags)
+{
+	if (va_is_vs24_iunlink(flags))
+		return 1u << VA_KIND_LEGACY_IUNLINK;
+	if (flags & VA_FL_NOTAIL)
+		return 1u << VA_KIND_LEGACY_NOTAIL;
+	return 0;
+}
+
+static int read_attrs(struct audit *a, const struct va_walk_entry *e, struct va_attrs *at)
+{
+	struct va_attr_target t = {
+		.fd = e->dir_fd,
+		.dir_fd = e->at_fd,
+		.name = e->at_name,
+		.dev = makedev(e->stx->stx_dev_major, e->stx->stx_dev_minor),
+		.ino = e->stx->stx_ino,
+		.mode = e->stx->stx_mode,
+	};
+	int r;
+
+	a->stats->flag_reads++;
+	r = va_backend_read(a->args->backend, &t, at);
+	if (r < 0) {
+		report_error(a, e->path, e->path_len,
+			     r == -ESTALE ? "changed during walk" : "read flags", -r);
+		at->known = 0;
+		at->flags = 0;
+	}
+	return r;
+}
+
+static bool stx_immutable_known(const struct statx *stx)
+{
+	return stx->stx_attributes_mask & STATX_ATTR_IMMUTABLE;
+}
+
+static bool stx_immutable(const struct statx *stx)
+{
+	return stx->stx_attributes & STATX_ATTR_IMMUTABLE;
+}
+
+/* ------------------------------------------------------------------ ROOT */
+
+static void check_root(struct audit *a, const struct va_walk_entry *e)
+{
+	struct va_attrs at = { 0 };
+	struct va_finding f;
+	enum va_kind kind;
+
+	read_attrs(a, e, &at);
+	if (at.known && va_is_vs24_barrier(at.flags, e->stx->stx_mode))
+		kind = VA_KIND_LEGACY_BARRIER;
+	else if (at.known & VA_KNOWN_VS26)
+		kind = (at.flags & VA_VS26_BARRIER) ? VA_KIND_COUNT : VA_KIND_MISSING_BARRIER;
+	else
+		kind = VA_KIND_BARRIER_UNVERIFIED;
+	if (kind == VA_KIND_COUNT)
+		return;
+	finding_init(&f, kind, a, e, &at);
+	propose(&f, true);
+	a->fatal = emit(a, &f);
+}
+
+/* ------------------------------------------------------------------ guests */
+
+static int guest_add(struct audit *a, const char *name, size_t len)
+{
+	struct guest *g;
+
+	if (a->nguests == a->capguests) {
+		size_t cap = a->capguests ? a->capguests * 2 : 16;
+		struct guest *p = realloc(a->guests, size_mul_sat(cap, sizeof(*p)));
+
+		if (!p)
+			return -ENOMEM;
+		a->guests = p;
+		a->capguests = cap;
+	}
+	g = &a->guests[a->nguests];
+	g->name = malloc(len + 1);
+	if (!g->name)
+		return -ENOMEM;
+	memcpy(g->name, name, len);
+	g->name[len] = '\0';
+	g->len = len;
+	a->cur_guest = (long)a->nguests++;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ shared inodes */
+
+static int name_add(struct audit *a, struct shared *s, const struct va_walk_entry *e)
+{
+	struct va_name *n;
+
+	if (s->nnames == s->capnames) {
+		size_t cap = s->capnames ? s->capnames * 2 : 2;
+		struct va_name *p = realloc(s->names, size_mul_sat(cap, sizeof(*p)));
+
+		if (!p)
+			return -ENOMEM;
+		s->names = p;
+		s->capnames = cap;
+	}
+	n = &s->names[s->nnames];
+	guest_name(a, a->cur_guest, n);
+	n->path = malloc(e->path_len + 1);
+	if (!n->path)
+		return -ENOMEM;
+	memcpy(n->path, e->path, e->path_len + 1);
+	n->path_len = e->path_len;
+	s->nnames++;
+	return 0;
+}
+
+static int shared_add(struct audit *a, const struct va_walk_entry *e, struct shared **ret)
+{
+	dev_t dev = makedev(e->stx->stx_dev_major, e->stx->stx_dev_minor);
+	uint32_t idx;
+	struct shared *s;
+
+	if (va_inomap_find(&a->map, dev, e->stx->stx_ino, &idx)) {
+		*ret = &a->shared[idx];
+		return 0;
+	}
+	if (a->nshared == a->capshared) {
+		size_t cap = a->capshared ? a->capshared * 2 : 256;
+		struct shared *p = realloc(a->shared, size_mul_sat(cap, sizeof(*p)));
+
+		if (!p || cap > UINT32_MAX) {
+			free(p == a->shared ? NULL : p);
+			return -ENOMEM;
+		}
+		a->shared = p;
+		a->capshared = cap;
+	}
+	if (va_inomap_insert(&a->map, dev, e->stx->stx_ino, (uint32_t)a->nshared) < 0)
+		return -ENOMEM;
+	s = &a->shared[a->nshared++];
+	memset(s, 0, sizeof(*s));
+	s->dev = dev;
+	s->ino = e->stx->stx_ino;
+	s->mode = e->stx->stx_mode;
+	s->nlink = e->stx->stx_nlink;
+	s->root_index = e->root_index;
+	s->last_guest = -1;
+	*ret = s;
+	return 1;
+}
+
+static int shared_seen(struct audit *a, const struct va_walk_entry *e, bool need_flags)
+{
+	struct shared *s;
+	int r = shared_add(a, e, &s);
+
+	if (r < 0)
+		return r;
+	if (r == 1) {
+		struct va_attrs at = { 0 };
+
+		if (need_flags)
+			read_attrs(a, e, &at);
+		s->flags = at.flags;
+		s->flags_known = at.known;
+		s->immutable = at.known ? (at.flags & VA_FL_IMMUTABLE) != 0 : stx_immutable(e->stx);
+		s->keep_names = !s->immutable || (at.known && file_kinds(at.flags));
+	}
+	if (a->cur_guest >= 0 && a->cur_guest != s->last_guest) {
+		s->last_guest = a->cur_guest;
+		s->nguests++;
+	}
+	if (s->keep_names)
+		return name_add(a, s, e);
+	return 0;
+}
+
+static int shared_report(struct audit *a)
+{
+	for (size_t i = 0; i < a->nshared; i++) {
+		struct shared *s = &a->shared[i];
+		unsigned kinds = s->flags_known ? file_kinds(s->flags) : 0;
+		struct va_finding f;
+		int r;
+
+		if (s->nguests >= 2 && !s->immutable)
+			kinds |= 1u << VA_KIND_SHARED_UNPROTECTED;
+		if (!kinds || !s->nnames)
+			continue;
+		for (int k = 0; k < VA_KIND_COUNT; k++) {
+			if (!(kinds & (1u << k)))
+				continue;
+			memset(&f, 0, sizeof(f));
+			f.kind = (enum va_kind)k;
+			f.root = a->args->roots[s->root_index];
+			f.where = s->names[0];
+			f.others = s->names + 1;
+			f.nothers = s->nnames - 1;
+			f.nguests = s->nguests;
+			f.dev = s->dev;
+			f.ino = s->ino;
+			f.nlink = s->nlink;
+			f.mode = s->mode;
+			f.flags = s->flags;
+			f.flags_known = s->flags_known;
+			f.new_mode = s->mode;
+			propose(&f, false);
+			if ((r = emit(a, &f)) < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ walk */
+
+static enum va_walk_action on_file(struct audit *a, const struct va_walk_entry *e)
+{
+	const struct statx *stx = e->stx;
+	unsigned thorough = a->args->flags & VA_AUDIT_THOROUGH;
+	bool need = thorough || !stx_immutable_known(stx) || stx_immutable(stx);
+	struct va_attrs at = { 0 };
+	struct va_finding f;
+	unsigned kinds;
+
+	if (stx->stx_nlink > 1) {
+		a->fatal = shared_seen(a, e, need || stx->stx_nlink > 1);
+		return a->fatal ? VA_WALK_STOP : VA_WALK_CONTINUE;
+	}
+	if (!need || read_attrs(a, e, &at) < 0)
+		return VA_WALK_CONTINUE;
+	kinds = file_kinds(at.flags);
+	for (int k = 0; k < VA_KIND_COUNT && kinds && !a->fatal; k++) {
+		if (!(kinds & (1u << k)))
+			continue;
+		finding_init(&f, (enum va_kind)k, a, e, &at);
+		propose(&f, false);
+		a->fatal = emit(a, &f);
+	}
+	return a->fatal ? VA_WALK_STOP : VA_WALK_CONTINUE;
+}
+
+static enum va_walk_action on_dir(struct audit *a, const struct va_walk_entry *e)
+{
+	struct va_attrs at = { 0 };
+	struct va_finding f;
+
+	if ((e->stx->stx_mode & 0777) != 0 && !(a->args->flags & VA_AUDIT_THOROUGH))
+		return VA_WALK_CONTINUE;
+	if (read_attrs(a, e, &at) < 0)
+		return VA_WALK_CONTINUE;
+	if (va_is_vs24_barrier(at.flags, e->stx->stx_mode)) {
+		finding_init(&f, VA_KIND_LEGACY_BARRIER, a, e, &at);
+		propose(&f, false);
+		a->fatal = emit(a, &f);
+	}
+	return a->fatal ? VA_WALK_STOP : VA_WALK_CONTINUE;
+}
+
+static enum va_walk_action on_entry(const struct va_walk_entry *e, void *user)
+{
+	struct audit *a = user;
+
+	if (e->visit == VA_WALK_ERROR) {
+		report_error(a, e->path, e->path_len, e->error_op, e->error);
+		return VA_WALK_CONTINUE;
+	}
+	if (e->visit != VA_WALK_PRE)
+		return VA_WALK_CONTINUE;
+
+	a->stats->entries++;
+	if ((a->stats->entries & 4095) == 0 && a->args->hooks.progress) {
+		a->stats->guest = a->cur_guest >= 0 ? a->guests[a->cur_guest].name : NULL;
+		a->stats->guest_len = a->cur_guest >= 0 ? a->guests[a->cur_guest].len : 0;
+		a->args->hooks.progress(a->stats, a->args->hooks.user);
+	}
+
+	if (e->depth == 0) {
+		a->cur_guest = -1;
+		if (!S_ISDIR(e->stx->stx_mode)) {
+			report_error(a, e->path, e->path_len, "not a directory", 0);
+			return VA_WALK_PRUNE;
+		}
+		check_root(a, e);
+		return a->fatal ? VA_WALK_STOP : VA_WALK_CONTINUE;
+	}
+	if (e->depth == 1) {
+		a->cur_guest = -1;
+		if (S_ISDIR(e->stx->stx_mode) && (a->fatal = guest_add(a, e->name, e->name_len)) < 0)
+			return VA_WALK_STOP;
+	}
+	if (S_ISREG(e->stx->stx_mode))
+		return on_file(a, e);
+	if (S_ISDIR(e->stx->stx_mode))
+		return on_dir(a, e);
+	return VA_WALK_CONTINUE;
+}
+
+static void audit_release(struct audit *a)
+{
+	for (size_t i = 0; i < a->nshared; i++) {
+		for (size_t k = 0; k < a->shared[i].nnames; k++)
+			free(a->shared[i].names[k].path);
+		free(a->shared[i].names);
+	}
+	free(a->shared);
+	for (size_t i = 0; i < a->nguests; i++)
+		free(a->guests[i].name);
+	free(a->guests);
+	va_inomap_release(&a->map);
+}
+
+int va_audit_run(const struct va_audit_args *args, struct va_audit_stats *stats)
+{
+	struct audit a = { .args = args, .stats = stats, .map = VA_INOMAP_INIT, .cur_guest = -1 };
+	struct va_walk_args w = {
+		.roots = args->roots,
+		.nroots = args->nroots,
+		.flags = (args->flags & VA_AUDIT_CROSS_MOUNTS) ? 0 : VA_WALK_XDEV,
+		.stx_mask = STATX_TYPE | STATX_MODE | STATX_NLINK | STATX_INO,
+		.mount_depth = 1,
+		.callback = on_entry,
+		.user = &a,
+	};
+	int r;
+
+	memset(stats, 0, sizeof(*stats));
+	r = va_walk(&w);
+	if (r >= 0 && a.fatal == 0)
+		r = shared_report(&a);
+	else if (a.fatal < 0)
+		r = a.fatal;
+	stats->guest = NULL;
+	stats->guest_len = 0;
+	audit_release(&a);
+	return r < 0 ? r : 0;
+}

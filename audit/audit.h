@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * audit.h - the attribute audit: walks ROOTs, reads flags where they
+ * matter, and hands findings to a hook.  No printing here: vaudit (and the
+ * console, later) decide what to do with findings, errors and progress.
+ *
+ * Guests: each direct subdirectory of a ROOT is a guest root.  A guest root
+ * may be a mount point of its own; below it the walk stays on one
+ * filesystem unless VA_AUDIT_CROSS_MOUNTS.
+ *
+ * Order of findings: the ROOT's own finding first, then findings on
+ * singly-linked inodes as the walk meets them, then findings on
+ * multiply-linked inodes (one per inode and kind, with every name) once the
+ * walk is over, in the order their first name was met.
+ */
+#ifndef VAUDIT_AUDIT_H
+#define VAUDIT_AUDIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/attr.h"
+#include "core/finding.h"
+
+/** Audit options (bit set). */
+enum va_audit_flags {
+	VA_AUDIT_THOROUGH     = 1 << 0, /**< read the flags of every file and directory */
+	VA_AUDIT_CROSS_MOUNTS = 1 << 1, /**< descend into other filesystems and mounts */
+};
+
+/** Counters, updated during the run. */
+struct va_audit_stats {
+	uint64_t entries;          /**< entries visited (ROOTs included) */
+	uint64_t flag_reads;       /**< flag reads through the back end */
+	uint64_t errors;           /**< per-entry errors reported */
+	uint64_t findings;         /**< findings passed to the hook */
+	uint64_t by_kind[VA_KIND_COUNT];
+	const char *guest;         /**< current guest name (bytes, may be NULL) */
+	size_t guest_len;
+};
+
+/** Callbacks.  Any may be NULL. */
+struct va_audit_hooks {
+	/** A finding (only kinds in va_audit_args.kinds).  Return <0 to stop the audit. */
+	int (*finding)(const struct va_finding *f, void *user);
+	/** A per-entry error: what failed (@op) on which path; the walk goes on. */
+	void (*error)(const char *path, size_t path_len, const char *op, int err, void *user);
+	/** Called every few thousand entries. */
+	void (*progress)(const struct va_audit_stats *stats, void *user);
+	void *user;
+};
+
+struct va_audit_args {
+	const char *const *roots;
+	size_t nroots;
+	unsigned flags;            /**< enum va_audit_flags */
+	uint64_t kinds;            /**< bit (1 << kind) for each kind to report */
+	struct va_backend *backend;
+	struct va_audit_hooks hooks;
+};
+
+/** All kinds. */
+#define VA_AUDIT_ALL_KINDS ((UINT64_C(1) << VA_KIND_COUNT) - 1)
+
+/**
+ * va_audit_run() - run the audit.
+ * @stats: receives the counters (zeroed first).
+ * Return: 0, or a negative errno that stopped it (-ENOMEM, or what the
+ * finding hook returned).
+ */
+int va_audit_run(const struct va_audit_args *args, struct va_audit_stats *stats);
+
+#endif

@@ -1,0 +1,364 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * vaudit.c - the vaudit command: options, messages, progress, exit status.
+ *
+ * Map of the code base (start here):
+ *   core/flags.[ch]     the one flag table (ext2 bits, vserver 2.4/2.6/syscall)
+ *   core/walk.[ch]      the one safe walker (openat/getdents64/statx, no symlinks)
+ *   core/attr.h         attribute back ends behind an ops table
+ *   core/attr-live.c      live: FS_IOC_GETFLAGS on verified fds, vserver syscall probe
+ *   core/finding.[ch]   findings model, kinds and severities
+ *   core/output.c         text, NUL and JSON Lines writers
+ *   core/escape.[ch]    shell/JSON/base64 encodings of hostile names
+ *   core/inomap.[ch]    (dev, ino) hash map for hard-linked inodes
+ *   core/dbuf.[ch]      growable byte buffer
+ *   audit/audit.[ch]    the checks: one walk callback plus the shared-inode table
+ *   audit/vaudit.c      this file
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "audit/audit.h"
+#include "core/attr.h"
+#include "core/dbuf.h"
+#include "core/escape.h"
+#include "core/finding.h"
+#include "core/flags.h"
+
+#define PROG "vaudit"
+#define DEFAULT_ROOT "/vservers"
+
+enum exit_code { EXIT_CLEAN = 0, EXIT_FINDINGS = 1, EXIT_TROUBLE = 2 };
+
+struct ctx {
+	struct va_writer *writer;
+	bool quiet;
+	bool progress;
+	bool progress_shown;
+	struct timespec start, last;
+	int write_error;
+};
+
+/* ------------------------------------------------------------------ messages */
+
+/* @s quoted for a message: 'plain' or the shell-escaped form. */
+static void quote(struct dbuf *b, const char *s, size_t len)
+{
+	size_t start = b->len;
+
+	va_escape_shell(b, s, len);
+	if (b->len - start == len && (len == 0 || memcmp(b->buf + start, s, len) == 0)) {
+		dbuf_setlen(b, start);
+		dbuf_addf(b, "'%.*s'", (int)len, s);
+	}
+}
+
+/* "vaudit: 'path': what failed: reason" with the path escaped. */
+static void msg_path(const char *path, size_t len, const char *what, int err)
+{
+	struct dbuf b = DBUF_INIT;
+
+	quote(&b, path, len);
+	if (err)
+		fprintf(stderr, "%s: %s: %s: %s\n", PROG, dbuf_str(&b), what, strerror(err));
+	else
+		fprintf(stderr, "%s: %s: %s\n", PROG, dbuf_str(&b), what);
+	dbuf_release(&b);
+}
+
+static void clear_progress(struct ctx *c)
+{
+	if (c->progress_shown) {
+		fputs("\r\033[K", stderr);
+		c->progress_shown = false;
+	}
+}
+
+static void on_error(const char *path, size_t len, const char *op, int err, void *user)
+{
+	clear_progress(user);
+	msg_path(path, len, op, err);
+}
+
+static int on_finding(const struct va_finding *f, void *user)
+{
+	struct ctx *c = user;
+	int r;
+
+	if (c->quiet)
+		return 0;
+	clear_progress(c);
+	r = va_writer_write(c->writer, f);
+	if (r < 0) {
+		c->write_error = -r;
+		return r;
+	}
+	return 0;
+}
+
+static double elapsed(const struct timespec *a, const struct timespec *b)
+{
+	return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
+}
+
+static void on_progress(const struct va_audit_stats *s, void *user)
+{
+	struct ctx *c = user;
+	struct timespec now;
+	struct dbuf g = DBUF_INIT;
+	double t;
+
+	if (!c->progress)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (elapsed(&c->last, &now) < 0.2)
+		return;
+	c->last = now;
+	t = elapsed(&c->start, &now);
+	if (s->guest)
+		va_escape_shell(&g, s->guest, s->guest_len);
+	fprintf(stderr, "\r\033[K%s: %llu entries, %.0f/s, %llu findings, %.1fs%s%.40s",
+		PROG, (unsigned long long)s->entries, t > 0 ? (double)s->entries / t : 0.0,
+		(unsigned long long)s->findings, t, s->guest ? ", guest " : "", dbuf_str(&g));
+	c->progress_shown = true;
+	dbuf_release(&g);
+}
+
+/* ------------------------------------------------------------------ options */
+
+static void usage(FILE *fp)
+{
+	fprintf(fp,
+"Usage: %s [OPTIONS] [ROOT...]\n"
+"Audit Linux-VServer guest trees for attribute states that break the move\n"
+"from 2.4 to 2.6 kernels.  Each direct subdirectory of ROOT (default\n"
+"%s) is a guest root.  Nothing is ever changed.\n"
+"\n"
+"Output:\n"
+"  -j, --json            JSON Lines, one object per finding (schema in vaudit(8))\n"
+"  -0, --null            only the path of each finding, each followed by NUL\n"
+"  -v, --verbose         text: also list other names of shared inodes and why\n"
+"  -q, --quiet           no findings output; the exit status tells\n"
+"      --summary         counts per kind on stderr at the end\n"
+"      --progress        progress on stderr (default: when stderr is a terminal)\n"
+"      --no-progress     no progress\n"
+"Selection:\n"
+"      --only KIND[,KIND...]  report only these kinds\n"
+"      --skip KIND[,KIND...]  do not report these kinds\n"
+"      --thorough        read the flags of every file, not only of immutable and\n"
+"                        hard-linked ones (finds legacy-notail on private files)\n"
+"      --cross-mounts    also descend into other filesystems and mounts below\n"
+"                        ROOT and the guest roots\n"
+"Information:\n"
+"      --list-kinds      list the finding kinds and exit\n"
+"      --list-flags      list the flag table and exit\n"
+"  -h, --help            show this help and exit\n"
+"  -V, --version         show the version and exit\n"
+"\n"
+"Exit status: 0 no findings, 1 findings, 2 an error (bad option, missing ROOT,\n"
+"unreadable entry; the walk goes on after per-entry errors).\n",
+		PROG, DEFAULT_ROOT);
+}
+
+/* "vaudit: WHAT 'ARG'" and the hint; ARG is escaped. */
+static int bad_usage(const char *what, const char *arg)
+{
+	struct dbuf b = DBUF_INIT;
+
+	quote(&b, arg, strlen(arg));
+	fprintf(stderr, "%s: %s %s\nTry '%s --help' for more information.\n",
+		PROG, what, dbuf_str(&b), PROG);
+	dbuf_release(&b);
+	return EXIT_TROUBLE;
+}
+
+/* Parse "a,b,c" into a kinds bit mask. */
+static int parse_kinds(const char *s, uint64_t *ret)
+{
+	char *copy = strdup(s), *save = NULL, *tok;
+	uint64_t mask = 0;
+	int r = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		int k = va_kind_parse(tok);
+
+		if (k < 0) {
+			r = bad_usage("unknown kind (see --list-kinds):", tok);
+			break;
+		}
+		mask |= UINT64_C(1) << k;
+	}
+	free(copy);
+	if (r == 0 && !mask)
+		r = bad_usage("empty kind list:", s);
+	*ret = mask;
+	return r;
+}
+
+static void list_kinds(void)
+{
+	for (int k = 0; k < VA_KIND_COUNT; k++)
+		printf("%-20s %-8s %s\n", va_kind_name(k), va_severity_name(va_kind_severity(k)),
+		       va_kind_why(k));
+}
+
+static void list_flags(void)
+{
+	static const char *const enc_name[] = { "ext2", "vs2.4", "vs2.6", "syscall" };
+	size_t n;
+	const struct va_flag *t = va_flag_table(&n);
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned e = (unsigned)t[i].enc, idx = 0;
+
+		while (e > 1) {
+			e >>= 1;
+			idx++;
+		}
+		printf("%-8s 0x%08x %c %-16s %s\n", enc_name[idx], t[i].bits, t[i].letter,
+		       t[i].name, t[i].desc);
+	}
+}
+
+/* ------------------------------------------------------------------ main */
+
+int main(int argc, char **argv)
+{
+	enum { OPT_SUMMARY = 256, OPT_PROGRESS, OPT_NO_PROGRESS, OPT_ONLY, OPT_SKIP,
+	       OPT_THOROUGH, OPT_CROSS, OPT_LIST_KINDS, OPT_LIST_FLAGS };
+	static const struct option longopts[] = {
+		{ "json",         no_argument,       NULL, 'j' },
+		{ "null",         no_argument,       NULL, '0' },
+		{ "verbose",      no_argument,       NULL, 'v' },
+		{ "quiet",        no_argument,       NULL, 'q' },
+		{ "summary",      no_argument,       NULL, OPT_SUMMARY },
+		{ "progress",     no_argument,       NULL, OPT_PROGRESS },
+		{ "no-progress",  no_argument,       NULL, OPT_NO_PROGRESS },
+		{ "only",         required_argument, NULL, OPT_ONLY },
+		{ "skip",         required_argument, NULL, OPT_SKIP },
+		{ "thorough",     no_argument,       NULL, OPT_THOROUGH },
+		{ "cross-mounts", no_argument,       NULL, OPT_CROSS },
+		{ "list-kinds",   no_argument,       NULL, OPT_LIST_KINDS },
+		{ "list-flags",   no_argument,       NULL, OPT_LIST_FLAGS },
+		{ "help",         no_argument,       NULL, 'h' },
+		{ "version",      no_argument,       NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const char *const default_roots[] = { DEFAULT_ROOT };
+	enum va_format fmt = VA_FMT_TEXT;
+	unsigned wopts = 0, aflags = 0;
+	uint64_t only = VA_AUDIT_ALL_KINDS, skip = 0;
+	int progress = -1, summary = 0, opt, r;
+	struct ctx c = { 0 };
+	struct va_backend *be = NULL;
+	struct va_audit_stats stats;
+	struct va_audit_args args = { 0 };
+	char optbuf[3] = "-?";
+
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":j0vqhV", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'j': fmt = VA_FMT_JSON; break;
+		case '0': fmt = VA_FMT_NULL; break;
+		case 'v': wopts |= VA_WRITER_VERBOSE; break;
+		case 'q': c.quiet = true; break;
+		case OPT_SUMMARY: summary = 1; break;
+		case OPT_PROGRESS: progress = 1; break;
+		case OPT_NO_PROGRESS: progress = 0; break;
+		case OPT_ONLY:
+			if ((r = parse_kinds(optarg, &only)) != 0)
+				return r < 0 ? EXIT_TROUBLE : r;
+			break;
+		case OPT_SKIP:
+			if ((r = parse_kinds(optarg, &skip)) != 0)
+				return r < 0 ? EXIT_TROUBLE : r;
+			break;
+		case OPT_THOROUGH: aflags |= VA_AUDIT_THOROUGH; break;
+		case OPT_CROSS: aflags |= VA_AUDIT_CROSS_MOUNTS; break;
+		case OPT_LIST_KINDS: list_kinds(); return EXIT_CLEAN;
+		case OPT_LIST_FLAGS: list_flags(); return EXIT_CLEAN;
+		case 'h': usage(stdout); return EXIT_CLEAN;
+		case 'V': printf("%s %s\n", PROG, PACKAGE_VERSION); return EXIT_CLEAN;
+		case ':':
+			return bad_usage("option needs an argument:", argv[optind - 1]);
+		default:
+			if (optopt) {
+				optbuf[1] = (char)optopt;
+				return bad_usage("unknown option", optbuf);
+			}
+			return bad_usage("unknown option", argv[optind - 1]);
+		}
+	}
+
+	if (optind < argc) {
+		args.roots = (const char *const *)argv + optind;
+		args.nroots = (size_t)(argc - optind);
+	} else {
+		args.roots = default_roots;
+		args.nroots = 1;
+	}
+	for (size_t i = 0; i < args.nroots; i++)
+		if (!args.roots[i][0])
+			return bad_usage("empty ROOT:", "");
+
+	c.progress = progress < 0 ? isatty(STDERR_FILENO) : progress;
+	clock_gettime(CLOCK_MONOTONIC, &c.start);
+	c.last = c.start;
+
+	if ((r = va_backend_live_new(&be)) < 0 ||
+	    (r = va_writer_new(&c.writer, fmt, stdout, wopts)) < 0) {
+		fprintf(stderr, "%s: %s\n", PROG, strerror(-r));
+		va_backend_free(be);
+		return EXIT_TROUBLE;
+	}
+	if (!(be->caps & VA_CAP_VS26))
+		fprintf(stderr, "%s: the vserver iattr syscall is not available on this kernel (%s): "
+			"2.6 attributes (barrier, iunlink, cow) cannot be read live\n",
+			PROG, strerror(be->vs26_errno));
+
+	args.flags = aflags;
+	args.kinds = only & ~skip;
+	args.backend = be;
+	args.hooks.finding = on_finding;
+	args.hooks.error = on_error;
+	args.hooks.progress = on_progress;
+	args.hooks.user = &c;
+
+	r = va_audit_run(&args, &stats);
+	clear_progress(&c);
+	if (fflush(stdout) != 0 || ferror(stdout))
+		c.write_error = c.write_error ? c.write_error : errno ? errno : EIO;
+	if (c.write_error)
+		fprintf(stderr, "%s: write error: %s\n", PROG, strerror(c.write_error));
+	else if (r < 0)
+		fprintf(stderr, "%s: %s\n", PROG, strerror(-r));
+
+	if (summary) {
+		struct timespec now;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		fprintf(stderr, "%s: %llu entries, %llu flag reads, %llu findings, %llu errors, %.2fs\n",
+			PROG, (unsigned long long)stats.entries, (unsigned long long)stats.flag_reads,
+			(unsigned long long)stats.findings, (unsigned long long)stats.errors,
+			elapsed(&c.start, &now));
+		for (int k = 0; k < VA_KIND_COUNT; k++)
+			if (stats.by_kind[k])
+				fprintf(stderr, "%s:   %-20s %llu\n", PROG, va_kind_name(k),
+					(unsigned long long)stats.by_kind[k]);
+	}
+
+	va_writer_free(c.writer);
+	va_backend_free(be);
+	if (r < 0 || c.write_error || stats.errors)
+		return EXIT_TROUBLE;
+	return stats.findings ? EXIT_FINDINGS : EXIT_CLEAN;
+}

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * attr.h - attribute back ends behind one ops table.
+ *
+ * A back end answers one question: what are the flags of this inode?  The
+ * live back end (attr-live.c) asks the running kernel: FS_IOC_GETFLAGS on a
+ * verified fd for the ext2-style bits, and the vserver iattr syscall, where
+ * the kernel has it, for the 2.6 attributes.  The image back end (a later
+ * addition) reads raw i_flags with libext2fs and plugs in beside it.
+ *
+ * Callers never hand a back end a path: a target is an inode identity plus
+ * either an open fd or a (directory fd, name) pair from the walker.
+ */
+#ifndef VAUDIT_ATTR_H
+#define VAUDIT_ATTR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/** What a back end could answer (bit set in va_attrs.known). */
+enum va_attr_known {
+	VA_KNOWN_EXT2 = 1 << 0, /**< va_attrs.flags holds the ext2 i_flags bits */
+	VA_KNOWN_VS26 = 1 << 1, /**< va_attrs.flags also holds the 2.6 vserver bits */
+};
+
+/** The attributes of one inode, in the raw on-disk i_flags encoding. */
+struct va_attrs {
+	uint32_t flags;
+	unsigned known;         /**< enum va_attr_known */
+};
+
+/** The inode to read: identity plus a way to reach it without a path. */
+struct va_attr_target {
+	int fd;                 /**< an open, verified fd of the inode, or -1 */
+	int dir_fd;             /**< its parent directory (AT_FDCWD for a root) ... */
+	const char *name;       /**< ... and its name there (never followed); used
+				     to open it when fd == -1 */
+	dev_t dev;              /**< identity the opened inode must match */
+	uint64_t ino;
+	uint32_t mode;          /**< st_mode from statx; only files and dirs are opened */
+};
+
+struct va_backend;
+
+/** Back end operations.  `size` is sizeof(struct va_backend_ops), for growth. */
+struct va_backend_ops {
+	size_t size;
+	const char *name;       /**< "live", "image" */
+	/**
+	 * read() - fill @ret with what the back end knows of @t.
+	 * Return: 0, or a negative errno: -ELOOP/-ENOTDIR when the name no
+	 * longer is what the walker saw (-ESTALE for a dev/ino mismatch),
+	 * -EOPNOTSUPP when the filesystem has no flags, -EACCES, ...
+	 */
+	int (*read)(struct va_backend *be, const struct va_attr_target *t, struct va_attrs *ret);
+	/** destroy() - free the back end. */
+	void (*destroy)(struct va_backend *be);
+};
+
+/** Capabilities of an opened back end. */
+enum va_backend_caps {
+	VA_CAP_VS26 = 1 << 0,   /**< can read the 2.6 vserver attributes */
+};
+
+struct va_backend {
+	const struct va_backend_ops *ops;
+	unsigned caps;          /**< enum va_backend_caps */
+	int vs26_errno;         /**< why VA_CAP_VS26 is missing (e.g. ENOSYS), else 0 */
+};
+
+/**
+ * va_backend_live_new() - the live back end.  Probes the vserver iattr
+ * syscall once; when the kernel lacks it, caps has no VA_CAP_VS26 and
+ * vs26_errno says why (ENOSYS).
+ * Return: 0 with *@ret set, or -ENOMEM.
+ */
+int va_backend_live_new(struct va_backend **ret);
+
+/** va_backend_read() - call be->ops->read. */
+static inline int va_backend_read(struct va_backend *be, const struct va_attr_target *t,
+				  struct va_attrs *ret)
+{
+	return be->ops->read(be, t, ret);
+}
+
+/** va_backend_free() - destroy @be (NULL is fine). */
+static inline void va_backend_free(struct va_backend *be)
+{
+	if (be)
+		be->ops->destroy(be);
+}
+
+/**
+ * va_open_verified() - open @name in @dir_fd without following symlinks and
+ * check that it is the inode @dev/@ino, a regular file or a directory.
+ * O_RDONLY|O_NOFOLLOW|O_NONBLOCK|O_NOCTTY|O_CLOEXEC; devices, FIFOs and
+ * sockets are refused before any open (-EOPNOTSUPP, from @mode).
+ * Return: the fd, or -errno (-ESTALE when the identity does not match).
+ */
+int va_open_verified(int dir_fd, const char *name, dev_t dev, uint64_t ino, uint32_t mode);
+
+#endif

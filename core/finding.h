@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * finding.h - the findings model and its writers.
+ *
+ * A finding is one problem on one inode (or one ROOT): its kind, severity,
+ * where it is (guest, display path, every other name of a shared inode),
+ * its identity and current state, and the state a repair would give it.
+ * The audit produces findings; the writers print them as text, as
+ * NUL-separated paths or as JSON Lines; the console and the repair engine
+ * (later) consume the same structure.
+ */
+#ifndef VAUDIT_FINDING_H
+#define VAUDIT_FINDING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+/** Severities, most serious first. */
+#define VA_SEVERITIES(X) \
+	X(ERROR,   "error")   \
+	X(WARNING, "warning") \
+	X(INFO,    "info")
+
+enum va_severity {
+#define VA_X_SEV(id, name) VA_SEV_##id,
+	VA_SEVERITIES(VA_X_SEV)
+#undef VA_X_SEV
+	VA_SEV_COUNT
+};
+
+/** Finding kinds: X(ID, name, default severity, why it matters). */
+#define VA_KINDS(X) \
+	X(LEGACY_IUNLINK, "legacy-iunlink", ERROR, \
+	  "2.4 unified file (immutable 0x10 + 0x8000): a 2.6 kernel sees it as plain immutable, so guests cannot replace it and package upgrades fail") \
+	X(LEGACY_NOTAIL, "legacy-notail", WARNING, \
+	  "stray 0x8000 (lsattr t) without immutable: a leftover of 2.4 unification, meaningless on 2.6") \
+	X(LEGACY_BARRIER, "legacy-barrier", ERROR, \
+	  "2.4 chroot barrier (directory mode 0000 + 0x8000): a 2.6 kernel does not honour it") \
+	X(MISSING_BARRIER, "missing-barrier", ERROR, \
+	  "ROOT carries no chroot barrier in any encoding: a guest that escapes its chroot can reach the host and other guests") \
+	X(BARRIER_UNVERIFIED, "barrier-unverified", WARNING, \
+	  "ROOT has no 2.4 barrier and this back end cannot read the 2.6 barrier bit: check it with an image audit or a vserver kernel") \
+	X(SHARED_UNPROTECTED, "shared-unprotected", ERROR, \
+	  "a file shared by several guests is not immutable: any of them can change it for all the others")
+
+enum va_kind {
+#define VA_X_KIND(id, name, sev, why) VA_KIND_##id,
+	VA_KINDS(VA_X_KIND)
+#undef VA_X_KIND
+	VA_KIND_COUNT
+};
+
+/** va_kind_name() - "legacy-iunlink" etc.; NULL for an invalid kind. */
+const char *va_kind_name(enum va_kind kind);
+/** va_kind_severity() - the default severity of @kind. */
+enum va_severity va_kind_severity(enum va_kind kind);
+/** va_kind_why() - one sentence on why @kind matters. */
+const char *va_kind_why(enum va_kind kind);
+/** va_kind_parse() - kind by name; -1 if unknown. */
+int va_kind_parse(const char *name);
+/** va_severity_name() - "error", "warning", "info". */
+const char *va_severity_name(enum va_severity sev);
+
+/** One name of an inode: the guest it is in and its display path (bytes). */
+struct va_name {
+	char *guest;            /**< guest directory name; NULL outside any guest */
+	size_t guest_len;
+	char *path;             /**< display path (ROOT/guest/...); any bytes */
+	size_t path_len;
+};
+
+/** One finding.  Strings are owned by whoever built it. */
+struct va_finding {
+	enum va_kind kind;
+	enum va_severity severity;
+	const char *root;       /**< the ROOT it was found under, as given */
+	struct va_name where;   /**< the (first) name */
+	const struct va_name *others; /**< further names of a shared inode */
+	size_t nothers;
+	size_t nguests;         /**< distinct guests among all names (shared inodes) */
+	dev_t dev;
+	uint64_t ino;
+	uint32_t nlink;
+	uint32_t mode;          /**< st_mode, type included */
+	uint32_t flags;         /**< raw i_flags (see flags_known) */
+	unsigned flags_known;   /**< enum va_attr_known bits; 0 = flags unknown */
+	bool has_proposal;      /**< new_flags/new_mode are what a repair would set */
+	uint32_t new_flags;
+	uint32_t new_mode;
+};
+
+/** Output formats. */
+enum va_format {
+	VA_FMT_TEXT, /**< one line per finding: kind severity flags path */
+	VA_FMT_NULL, /**< the path of each finding followed by NUL */
+	VA_FMT_JSON, /**< JSON Lines, schema version VA_JSON_VERSION */
+};
+
+#define VA_JSON_VERSION 1
+
+/** Writer options (bit set). */
+enum va_writer_opts {
+	VA_WRITER_VERBOSE = 1 << 0, /**< text: add indented lines for other names and why */
+};
+
+struct va_writer;
+
+/** va_writer_new() - a writer of @fmt to @fp.  Return: 0 or -ENOMEM. */
+int va_writer_new(struct va_writer **ret, enum va_format fmt, FILE *fp, unsigned opts);
+
+/**
+ * va_writer_write() - write one finding.
+ * Return: 0, -ENOMEM, or -EIO when @fp reports a write error.
+ */
+int va_writer_write(struct va_writer *w, const struct va_finding *f);
+
+/** va_writer_free() - free @w (does not close its FILE). */
+void va_writer_free(struct va_writer *w);
+
+/**
+ * va_finding_format() - the exact bytes va_writer_write() would write for @f,
+ * appended to @out (struct dbuf *).  Used by tests and the console.
+ */
+struct dbuf;
+int va_finding_format(struct dbuf *out, enum va_format fmt, unsigned opts, const struct va_finding *f);
+
+#endif

@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * output.c - finding writers: text (lsattr-like), NUL-separated paths and
+ * JSON Lines.  Each finding is formatted into a buffer first and written
+ * with one fwrite, so a failed write is detected per finding.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include "core/attr.h"
+#include "core/dbuf.h"
+#include "core/escape.h"
+#include "core/finding.h"
+#include "core/flags.h"
+
+struct va_writer {
+	enum va_format fmt;
+	unsigned opts;
+	FILE *fp;
+	struct dbuf buf;
+};
+
+static const char *type_name(uint32_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFREG:  return "file";
+	case S_IFDIR:  return "dir";
+	case S_IFLNK:  return "symlink";
+	case S_IFCHR:  return "chardev";
+	case S_IFBLK:  return "blockdev";
+	case S_IFIFO:  return "fifo";
+	case S_IFSOCK: return "socket";
+	default:       return "unknown";
+	}
+}
+
+/* ------------------------------------------------------------------ text */
+
+static int format_text(struct dbuf *out, unsigned opts, const struct va_finding *f)
+{
+	char letters[VA_FLAGS_LETTERS_MAX];
+	int r;
+
+	if (f->flags_known) {
+		va_flags_letters(f->flags, letters);
+	} else {
+		size_t n = va_flags_width();
+
+		memset(letters, '?', n);
+		letters[n] = '\0';
+	}
+	r = dbuf_addf(out, "%-18s %-7s %s ", va_kind_name(f->kind),
+		      va_severity_name(f->severity), letters);
+	r |= va_escape_shell(out, f->where.path, f->where.path_len);
+	r |= dbuf_addc(out, '\n');
+	if (opts & VA_WRITER_VERBOSE) {
+		for (size_t i = 0; i < f->nothers; i++) {
+			r |= dbuf_adds(out, "    also: ");
+			r |= va_escape_shell(out, f->others[i].path, f->others[i].path_len);
+			r |= dbuf_addc(out, '\n');
+		}
+		if (f->nothers)
+			r |= dbuf_addf(out, "    inode %llu, %u links, names in %zu guests\n",
+				       (unsigned long long)f->ino, f->nlink, f->nguests);
+		r |= dbuf_addf(out, "    why: %s\n", va_kind_why(f->kind));
+	}
+	return r ? -ENOMEM : 0;
+}
+
+/* ------------------------------------------------------------------ JSON */
+
+/* "key":"string" or "key_b64":"..." for bytes that are not UTF-8. */
+static int json_bytes(struct dbuf *out, const char *key, const char *s, size_t len)
+{
+	int r;
+
+	if (!s)
+		return dbuf_addf(out, ",\"%s\":null", key);
+	if (va_utf8_valid(s, len)) {
+		r = dbuf_addf(out, ",\"%s\":", key);
+		return r | va_escape_json(out, s, len);
+	}
+	r = dbuf_addf(out, ",\"%s_b64\":\"", key);
+	r |= va_base64(out, s, len);
+	return r | dbuf_addc(out, '"');
+}
+
+static int json_name(struct dbuf *out, const struct va_name *n)
+{
+	struct dbuf tmp = DBUF_INIT;
+	int r;
+
+	/* json_bytes() writes a leading comma; build the object without it. */
+	r = json_bytes(&tmp, "guest", n->guest, n->guest_len);
+	r |= json_bytes(&tmp, "path", n->path, n->path_len);
+	if (r == 0)
+		r = dbuf_addf(out, "{%s}", tmp.buf + 1);
+	dbuf_release(&tmp);
+	return r;
+}
+
+static int format_json(struct dbuf *out, const struct va_finding *f)
+{
+	char letters[VA_FLAGS_LETTERS_MAX];
+	int r;
+
+	r = dbuf_addf(out, "{\"version\":%d,\"kind\":\"%s\",\"severity\":\"%s\"",
+		      VA_JSON_VERSION, va_kind_name(f->kind), va_severity_name(f->severity));
+	r |= json_bytes(out, "root", f->root, f->root ? strlen(f->root) : 0);
+	r |= json_bytes(out, "guest", f->where.guest, f->where.guest_len);
+	r |= json_bytes(out, "path", f->where.path, f->where.path_len);
+	r |= dbuf_addf(out, ",\"dev\":\"%u:%u\",\"ino\":%llu,\"nlink\":%u,\"type\":\"%s\",\"mode\":\"%04o\"",
+		       major(f->dev), minor(f->dev), (unsigned long long)f->ino, f->nlink,
+		       type_name(f->mode), f->mode & 07777);
+	if (f->flags_known)
+		r |= dbuf_addf(out, ",\"flags\":\"0x%08x\",\"flags_text\":\"%s\"",
+			       f->flags, va_flags_letters(f->flags, letters));
+	else
+		r |= dbuf_adds(out, ",\"flags\":null,\"flags_text\":null");
+	r |= dbuf_addf(out, ",\"vs26_known\":%s", (f->flags_known & VA_KNOWN_VS26) ? "true" : "false");
+	if (f->has_proposal)
+		r |= dbuf_addf(out, ",\"proposed_flags\":\"0x%08x\",\"proposed_mode\":\"%04o\"",
+			       f->new_flags, f->new_mode & 07777);
+	if (f->nothers) {
+		r |= dbuf_addf(out, ",\"nguests\":%zu,\"names\":[", f->nguests);
+		r |= json_name(out, &f->where);
+		for (size_t i = 0; i < f->nothers; i++) {
+			r |= dbuf_addc(out, ',');
+			r |= json_name(out, &f->others[i]);
+		}
+		r |= dbuf_addc(out, ']');
+	}
+	r |= dbuf_adds(out, ",\"message\":");
+	r |= va_escape_json(out, va_kind_why(f->kind), strlen(va_kind_why(f->kind)));
+	r |= dbuf_adds(out, "}\n");
+	return r ? -ENOMEM : 0;
+}
+
+/* ------------------------------------------------------------------ API */
+
+int va_finding_format(struct dbuf *out, enum va_format fmt, unsigned opts, const struct va_finding *f)
+{
+	switch (fmt) {
+	case VA_FMT_TEXT:
+		return format_text(out, opts, f);
+	case VA_FMT_NULL:
+		return dbuf_add(out, f->where.path, f->where.path_len) | dbuf_addc(out, '\0') ? -ENOMEM : 0;
+	case VA_FMT_JSON:
+		return format_json(out, f);
+	}
+	return -EINVAL;
+}
+
+int va_writer_new(struct va_writer **ret, enum va_format fmt, FILE *fp, unsigned opts)
+{
+	struct va_writer *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return -ENOMEM;
+	w->fmt = fmt;
+	w->opts = opts;
+	w->fp = fp;
+	*ret = w;
+	return 0;
+}
+
+int va_writer_write(struct va_writer *w, const struct va_finding *f)
+{
+	int r;
+
+	dbuf_setlen(&w->buf, 0);
+	r = va_finding_format(&w->buf, w->fmt, w->opts, f);
+	if (r < 0)
+		return r;
+	if (fwrite(w->buf.buf, 1, w->buf.len, w->fp) != w->buf.len || ferror(w->fp))
+		return -EIO;
+	return 0;
+}
+
+void va_writer_free(struct va_writer *w)
+{
+	if (!w)
+		return;
+	dbuf_release(&w->buf);
+	free(w);
+}

@@ -1,0 +1,493 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * walk.c - the safe, iterative, fd-relative walker.
+ *
+ * Parts:
+ *  - struct frame: one directory on the current path, with its fd (or -1
+ *    when evicted), its identity and its entries, read in full with
+ *    getdents64 when the directory is entered (so an evicted fd never has
+ *    to resume a half-read directory);
+ *  - the shared display path buffer: frame k owns path[0..frames[k].path_len);
+ *  - the fd budget: frames [evict_lo, top] hold fds, frames [1, evict_lo)
+ *    were closed and are reopened from the nearest open ancestor, one
+ *    verified component at a time;
+ *  - va_walk(): a loop over roots, each a loop over the frame stack.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "core/dbuf.h"
+#include "core/walk.h"
+
+#define DIR_OPEN_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
+
+struct frame {
+	int fd;                 /* -1 when evicted */
+	dev_t dev;              /* identity from statx, checked on every (re)open */
+	uint64_t ino;
+	size_t path_len;        /* this directory's display path length */
+	size_t name_len;        /* its last component ends the path */
+	struct dbuf ents;       /* packed entries: type byte, name, NUL */
+	size_t pos;             /* next entry in ents */
+	struct statx stx;       /* for the POST visit */
+	dev_t fs_dev;           /* the filesystem the walk stays on below here */
+};
+
+struct walk {
+	const struct va_walk_args *args;
+	unsigned stx_mask;
+	size_t budget;
+	struct frame *frames;
+	size_t nframes, capframes;
+	size_t top;             /* index of the current frame (valid when nframes > 0) */
+	size_t evict_lo;
+	size_t root_index;
+	struct dbuf path;
+	char *getdents_buf;
+};
+
+static dev_t stx_dev(const struct statx *stx)
+{
+	return makedev(stx->stx_dev_major, stx->stx_dev_minor);
+}
+
+/* Report an error for an entry; returns the callback's action. */
+static enum va_walk_action report(struct walk *w, const struct va_walk_entry *base,
+				  int err, const char *op)
+{
+	struct va_walk_entry e = *base;
+
+	e.visit = VA_WALK_ERROR;
+	e.error = err;
+	e.error_op = op;
+	e.dir_fd = -1;
+	return w->args->callback(&e, w->args->user);
+}
+
+/* Open @name in @dirfd as a directory and check it is dev/ino. */
+static int open_verified(int dirfd, const char *name, dev_t dev, uint64_t ino)
+{
+	struct stat st;
+	int fd = openat(dirfd, name, DIR_OPEN_FLAGS);
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	if (st.st_dev != dev || (uint64_t)st.st_ino != ino) {
+		close(fd);
+		return -VA_WALK_ECHANGED;
+	}
+	return fd;
+}
+
+/* Read every entry of the directory open at @fd into @out. */
+static int read_entries(struct walk *w, int fd, struct dbuf *out)
+{
+	enum { BUFSZ = 64 * 1024 };
+
+	if (!w->getdents_buf && !(w->getdents_buf = malloc(BUFSZ)))
+		return -ENOMEM;
+	for (;;) {
+		ssize_t n = getdents64(fd, w->getdents_buf, BUFSZ);
+
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return 0;
+		for (ssize_t off = 0; off < n;) {
+			struct dirent64 *d = (struct dirent64 *)(w->getdents_buf + off);
+			const char *nm = d->d_name;
+			char type = (char)d->d_type;
+
+			off += d->d_reclen;
+			if (nm[0] == '.' && (nm[1] == '\0' || (nm[1] == '.' && nm[2] == '\0')))
+				continue;
+			if (dbuf_addc(out, type) < 0 || dbuf_add(out, nm, strlen(nm) + 1) < 0)
+				return -ENOMEM;
+		}
+	}
+}
+
+static size_t default_budget(void)
+{
+	struct rlimit rl;
+	size_t b = 256;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		b = rl.rlim_cur / 2;
+	if (b > 4096)
+		b = 4096;
+	return b < 8 ? 8 : b;
+}
+
+static int push_frame(struct walk *w, int fd, const struct statx *stx, size_t name_len)
+{
+	struct frame *f;
+
+	if (w->nframes == w->capframes) {
+		size_t cap = w->capframes ? w->capframes * 2 : 64;
+		struct frame *p = realloc(w->frames, size_mul_sat(cap, sizeof(*p)));
+
+		if (!p)
+			return -ENOMEM;
+		w->frames = p;
+		w->capframes = cap;
+	}
+	f = &w->frames[w->nframes];
+	f->fd = fd;
+	f->dev = stx_dev(stx);
+	f->ino = stx->stx_ino;
+	f->path_len = w->path.len;
+	f->name_len = name_len;
+	dbuf_init(&f->ents);
+	f->pos = 0;
+	f->stx = *stx;
+	f->fs_dev = stx_dev(stx);
+	w->top = w->nframes++;
+
+	/* Keep at most `budget` directory fds: close the shallowest (not the root). */
+	if (w->top + 2 > w->budget + w->evict_lo && w->evict_lo < w->top) {
+		struct frame *old = &w->frames[w->evict_lo];
+
+		if (old->fd >= 0) {
+			close(old->fd);
+			old->fd = -1;
+		}
+		w->evict_lo++;
+	}
+	return 0;
+}
+
+static void pop_frame(struct walk *w)
+{
+	struct frame *f = &w->frames[w->top];
+
+	if (f->fd >= 0)
+		close(f->fd);
+	dbuf_release(&f->ents);
+	w->nframes--;
+	if (w->nframes) {
+		w->top = w->nframes - 1;
+		if (w->evict_lo > w->nframes)
+			w->evict_lo = w->nframes;
+	}
+	dbuf_setlen(&w->path, w->nframes ? w->frames[w->top].path_len : 0);
+}
+
+/*
+ * Reopen frame @k and the closed frames above its nearest open ancestor.
+ * Return: 0, or -errno with *ret_bad the frame that failed to reopen.
+ */
+static int reopen(struct walk *w, size_t k, size_t *ret_bad)
+{
+	size_t a = k, keep_from;
+	int parent;
+
+	while (a > 0 && w->frames[a].fd < 0)
+		a--;
+	keep_from = k + 1 > w->budget / 2 ? k + 1 - w->budget / 2 : 1;
+	if (keep_from <= a)
+		keep_from = a + 1;
+	parent = w->frames[a].fd;
+	for (size_t j = a + 1; j <= k; j++) {
+		struct frame *f = &w->frames[j];
+		const char *name = w->path.buf + f->path_len - f->name_len;
+		char saved = w->path.buf[f->path_len];
+		int fd;
+
+		/* The name is NUL-terminated in place for openat(). */
+		w->path.buf[f->path_len] = '\0';
+		fd = open_verified(parent, name, f->dev, f->ino);
+		w->path.buf[f->path_len] = saved;
+		if (j - 1 > a && j - 1 < keep_from)
+			close(parent);
+		if (fd < 0) {
+			*ret_bad = j;
+			return fd;
+		}
+		if (j >= keep_from)
+			f->fd = fd;
+		parent = fd;
+	}
+	w->evict_lo = keep_from;
+	return 0;
+}
+
+/* Append "/name" (or "name" after a root of "/") to the path buffer. */
+static int path_push(struct walk *w, const char *name, size_t len)
+{
+	if (w->path.len && w->path.buf[w->path.len - 1] != '/' && dbuf_addc(&w->path, '/') < 0)
+		return -ENOMEM;
+	return dbuf_add(&w->path, name, len);
+}
+
+static bool is_other_mount(const struct walk *w, const struct statx *stx)
+{
+	if (stx_dev(stx) != w->frames[w->top].fs_dev)
+		return true;
+#ifdef STATX_ATTR_MOUNT_ROOT
+	if ((stx->stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
+	    (stx->stx_attributes & STATX_ATTR_MOUNT_ROOT))
+		return true;
+#endif
+	return false;
+}
+
+/*
+ * Visit one entry of the current frame; may push a new frame.
+ * Return: 0, 1 (stop), or -ENOMEM.
+ */
+static int visit_entry(struct walk *w, const char *name, size_t name_len)
+{
+	struct frame *parent = &w->frames[w->top];
+	size_t base_len = parent->path_len;
+	struct statx stx;
+	struct va_walk_entry e = {
+		.visit = VA_WALK_PRE,
+		.at_fd = parent->fd,
+		.at_name = name,
+		.depth = w->top + 1,
+		.root_index = w->root_index,
+		.dir_fd = -1,
+	};
+	enum va_walk_action act;
+	int fd = -1, r;
+
+	if (path_push(w, name, name_len) < 0)
+		return -ENOMEM;
+	e.path = w->path.buf;
+	e.path_len = w->path.len;
+	e.name = w->path.buf + w->path.len - name_len;
+	e.name_len = name_len;
+
+	if (statx(parent->fd, name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, w->stx_mask, &stx) < 0) {
+		act = report(w, &e, errno, "statx");
+		dbuf_setlen(&w->path, base_len);
+		return act == VA_WALK_STOP;
+	}
+	e.stx = &stx;
+
+	if (S_ISDIR(stx.stx_mode)) {
+		e.mount_point = is_other_mount(w, &stx);
+		if (!e.mount_point || !(w->args->flags & VA_WALK_XDEV) ||
+		    w->top + 1 <= w->args->mount_depth) {
+			fd = open_verified(parent->fd, name, stx_dev(&stx), stx.stx_ino);
+			if (fd < 0) {
+				act = report(w, &e, -fd,
+					     fd == -VA_WALK_ECHANGED ? "changed during walk" : "open directory");
+				dbuf_setlen(&w->path, base_len);
+				return act == VA_WALK_STOP;
+			}
+			e.dir_fd = fd;
+		}
+	}
+
+	act = w->args->callback(&e, w->args->user);
+	if (act == VA_WALK_CONTINUE && fd >= 0) {
+		r = push_frame(w, fd, &stx, name_len);
+		if (r < 0) {
+			close(fd);
+			return r;
+		}
+		r = read_entries(w, fd, &w->frames[w->top].ents);
+		if (r == -ENOMEM)
+			return r;
+		if (r < 0) {
+			e.dir_fd = -1;
+			act = report(w, &e, -r, "read directory");
+			if (act == VA_WALK_STOP)
+				return 1;
+		}
+		return 0;
+	}
+	if (fd >= 0)
+		close(fd);
+	dbuf_setlen(&w->path, base_len);
+	return act == VA_WALK_STOP;
+}
+
+/* Leave the current frame, with the POST visit when asked for. */
+static int leave_frame(struct walk *w)
+{
+	struct frame *f = &w->frames[w->top];
+	enum va_walk_action act = VA_WALK_CONTINUE;
+
+	if (w->args->flags & VA_WALK_POSTORDER) {
+		struct va_walk_entry e = {
+			.visit = VA_WALK_POST,
+			.path = w->path.buf,
+			.path_len = f->path_len,
+			.name = w->path.buf + f->path_len - f->name_len,
+			.name_len = f->name_len,
+			.at_fd = -1,
+			.depth = w->top,
+			.root_index = w->root_index,
+			.stx = &f->stx,
+			.dir_fd = -1,
+		};
+
+		e.at_name = e.name;
+		act = w->args->callback(&e, w->args->user);
+	}
+	pop_frame(w);
+	return act == VA_WALK_STOP;
+}
+
+static int walk_frames(struct walk *w)
+{
+	int r;
+
+	while (w->nframes) {
+		struct frame *f = &w->frames[w->top];
+		const char *name;
+		size_t len;
+
+		if (f->pos >= f->ents.len) {
+			if ((r = leave_frame(w)) != 0)
+				return r;
+			continue;
+		}
+		if (f->fd < 0) {
+			size_t bad = w->top;
+
+			r = reopen(w, w->top, &bad);
+			if (r == -ENOMEM)
+				return r;
+			if (r < 0) {
+				struct frame *b = &w->frames[bad];
+				struct va_walk_entry e = {
+					.path = w->path.buf,
+					.path_len = b->path_len,
+					.name = w->path.buf + b->path_len - b->name_len,
+					.name_len = b->name_len,
+					.at_fd = -1,
+					.depth = bad,
+					.root_index = w->root_index,
+					.stx = &b->stx,
+					.dir_fd = -1,
+				};
+				char saved = w->path.buf[b->path_len];
+				enum va_walk_action act;
+
+				e.at_name = e.name;
+				w->path.buf[b->path_len] = '\0';
+				act = report(w, &e, -r, r == -VA_WALK_ECHANGED ?
+					     "changed during walk" : "reopen directory");
+				w->path.buf[b->path_len] = saved;
+				while (w->nframes > bad)
+					pop_frame(w);
+				if (act == VA_WALK_STOP)
+					return 1;
+				continue;
+			}
+		}
+		name = f->ents.buf + f->pos + 1;
+		len = strlen(name);
+		f->pos += len + 2;
+		if ((r = visit_entry(w, name, len)) != 0)
+			return r;
+	}
+	return 0;
+}
+
+static int walk_root(struct walk *w, const char *root)
+{
+	size_t len = strlen(root);
+	struct statx stx;
+	struct va_walk_entry e = {
+		.visit = VA_WALK_PRE,
+		.at_fd = AT_FDCWD,
+		.at_name = root,
+		.root_index = w->root_index,
+		.dir_fd = -1,
+	};
+	enum va_walk_action act;
+	int fd, r;
+
+	while (len > 1 && root[len - 1] == '/')
+		len--;
+	dbuf_setlen(&w->path, 0);
+	if (dbuf_add(&w->path, root, len) < 0)
+		return -ENOMEM;
+	e.path = e.name = w->path.buf;
+	e.path_len = e.name_len = len;
+
+	if (statx(AT_FDCWD, root, AT_NO_AUTOMOUNT, w->stx_mask, &stx) < 0)
+		return report(w, &e, errno, "statx") == VA_WALK_STOP;
+	e.stx = &stx;
+	fd = -1;
+	if (S_ISDIR(stx.stx_mode)) {
+		fd = openat(AT_FDCWD, root, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+		if (fd >= 0) {
+			struct stat st;
+
+			if (fstat(fd, &st) < 0 || st.st_dev != stx_dev(&stx) ||
+			    (uint64_t)st.st_ino != stx.stx_ino) {
+				close(fd);
+				return report(w, &e, VA_WALK_ECHANGED, "changed during walk") == VA_WALK_STOP;
+			}
+		} else {
+			return report(w, &e, errno, "open directory") == VA_WALK_STOP;
+		}
+		e.dir_fd = fd;
+	}
+	act = w->args->callback(&e, w->args->user);
+	if (act != VA_WALK_CONTINUE || fd < 0) {
+		if (fd >= 0)
+			close(fd);
+		return act == VA_WALK_STOP;
+	}
+	w->evict_lo = 1;
+	if ((r = push_frame(w, fd, &stx, len)) < 0) {
+		close(fd);
+		return r;
+	}
+	r = read_entries(w, fd, &w->frames[0].ents);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0 && report(w, &e, -r, "read directory") == VA_WALK_STOP)
+		r = 1;
+	else
+		r = walk_frames(w);
+	while (w->nframes)
+		pop_frame(w);
+	return r;
+}
+
+int va_walk(const struct va_walk_args *args)
+{
+	struct walk w = { .args = args };
+	int r = 0;
+
+	if (!args || !args->callback || (args->nroots && !args->roots))
+		return -EINVAL;
+	w.stx_mask = args->stx_mask ? args->stx_mask : STATX_BASIC_STATS;
+	w.budget = args->fd_budget ? args->fd_budget : default_budget();
+	if (w.budget < 4)
+		w.budget = 4;
+	for (size_t i = 0; i < args->nroots && r == 0; i++) {
+		w.root_index = i;
+		r = walk_root(&w, args->roots[i]);
+	}
+	while (w.nframes)
+		pop_frame(&w);
+	free(w.frames);
+	free(w.getdents_buf);
+	dbuf_release(&w.path);
+	return r;
+}

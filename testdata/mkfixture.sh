@@ -1,0 +1,290 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# mkfixture.sh IMAGE FSTYPE [--root-barrier]
+#
+# Build a small ext2/ext3/ext4 image holding a Linux-VServer host tree with
+# every attribute state vaudit has to recognise (see vserver-facts.md §1):
+#
+#   /vservers            ROOT; with --root-barrier it gets the 2.4 barrier
+#                        (mode 0000 + chattr +t)
+#   /vservers/g1 g2 g3   guests
+#   /outside             outside ROOT (symlink and hard-link targets)
+#
+# The tree is staged in a temporary directory, copied into the image with
+# `mke2fs -d`, and the flags and modes are then set on the loop-mounted
+# image with chattr/chmod (never by name beyond PATH_MAX: every change is
+# made from inside the parent directory).  IMAGE.manifest lists what was
+# made (kind TAB path, path quoted with printf %q); it is documentation for
+# humans only -- tests compute their expectations from debugfs and find.
+#
+# Must run as root (loop mount, chattr +i).  Everything it creates lives in
+# one mktemp -d directory that is removed on exit, even on failure; on
+# failure IMAGE and IMAGE.manifest are removed too.
+
+set -euo pipefail
+export LC_ALL=C
+unset CDPATH
+
+prog=${0##*/}
+die() { printf '%s: %s\n' "$prog" "$*" >&2; exit 2; }
+
+usage() {
+	printf 'usage: %s IMAGE ext2|ext3|ext4 [--root-barrier]\n' "$prog" >&2
+	exit 2
+}
+
+[ $# -ge 2 ] && [ $# -le 3 ] || usage
+IMAGE=$1
+FSTYPE=$2
+ROOT_BARRIER=0
+if [ $# -eq 3 ]; then
+	[ "$3" = --root-barrier ] || usage
+	ROOT_BARRIER=1
+fi
+case $FSTYPE in ext2|ext3|ext4) ;; *) usage ;; esac
+[ "$(id -u)" -eq 0 ] || die "must run as root (loop mount, chattr +i)"
+[ ! -e "$IMAGE" ] || die "'$IMAGE': already exists, refusing to overwrite"
+[ ! -e "$IMAGE.manifest" ] || die "'$IMAGE.manifest': already exists, refusing to overwrite"
+for tool in mke2fs chattr mount umount mountpoint mkfifo truncate; do
+	command -v "$tool" >/dev/null || die "$tool not found"
+done
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/vaudit-mkfixture.XXXXXX")
+S=$work/staging
+M=$work/mnt
+mkdir "$S" "$M"
+built=0
+
+cleanup() {
+	local rc=$?
+	set +e
+	trap - EXIT
+	if mountpoint -q "$M"; then
+		if [ "$built" -ne 1 ]; then
+			# Half-built image: nothing to keep, but never leave a mount.
+			:
+		fi
+		umount "$M" || umount -l "$M"
+	fi
+	# The staging tree never carries flags, but be safe before rm -rf.
+	chattr -R -f -i -a "$S" 2>/dev/null
+	rm -rf -- "$work"
+	if [ "$built" -ne 1 ]; then
+		rm -f -- "$IMAGE" "$IMAGE.manifest"
+		[ "$rc" -ne 0 ] || rc=1
+	fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+# ---------------------------------------------------------------- staging
+# manifest entries (kind, path relative to the image root)
+MAN_KIND=()
+MAN_PATH=()
+# changes applied on the mounted image, in order: op, path
+OPS=()
+OPS_PATH=()
+
+note() { MAN_KIND+=("$1"); MAN_PATH+=("$2"); }
+# op PATH OP...: queue operations (+t, +i, +a, mode=NNN) on PATH
+op() {
+	local p=$1 o
+	shift
+	for o in "$@"; do
+		OPS+=("$o")
+		OPS_PATH+=("$p")
+	done
+}
+# mkf PATH: a regular file whose content is its own name (deterministic)
+mkf() {
+	mkdir -p -- "$S/$(dirname -- "$1")"
+	printf 'vaudit fixture file: %s\n' "$1" >"$S/$1"
+}
+# lnk EXISTING NEW: hard link
+lnk() {
+	mkdir -p -- "$S/$(dirname -- "$2")"
+	ln -- "$S/$1" "$S/$2"
+}
+# iunlink PATH: the 2.4 unified state (t first: flags of an immutable
+# inode cannot be changed)
+iunlink() { op "$1" +t +i; }
+
+R=vservers
+mkdir -p "$S/$R/g1" "$S/$R/g2" "$S/$R/g3" "$S/outside"
+printf 'not a guest\n' >"$S/$R/README"
+note none "$R/README"
+ln -s g1 "$S/$R/g4-link"         # a symlink is not a guest
+note none "$R/g4-link"
+
+# legacy-iunlink, private (nlink 1)
+for p in g1/usr/bin/priv-iunlink g2/usr/bin/priv-iunlink g3/etc/priv-iunlink; do
+	mkf "$R/$p"; iunlink "$R/$p"; note legacy-iunlink "$R/$p"
+done
+# legacy-iunlink, unified across guests (one inode, names in several guests)
+for p in usr/lib/libc.so.6 usr/bin/ls; do
+	mkf "$R/g1/$p"; lnk "$R/g1/$p" "$R/g2/$p"; lnk "$R/g1/$p" "$R/g3/$p"
+	iunlink "$R/g1/$p"
+	note legacy-iunlink "$R/g1/$p (+g2,g3)"
+done
+mkf "$R/g1/usr/share/doc/copyright"; lnk "$R/g1/usr/share/doc/copyright" "$R/g2/usr/share/doc/copyright"
+iunlink "$R/g1/usr/share/doc/copyright"; note legacy-iunlink "$R/g1/usr/share/doc/copyright (+g2)"
+# legacy-iunlink, hard-linked within one guest only
+mkf "$R/g2/usr/lib/libsame.so"; lnk "$R/g2/usr/lib/libsame.so" "$R/g2/usr/lib/libsame-link.so"
+iunlink "$R/g2/usr/lib/libsame.so"; note legacy-iunlink "$R/g2/usr/lib/libsame.so (+libsame-link.so)"
+
+# legacy-notail (0x8000 without 0x10)
+mkf "$R/g1/var/notail-private"; op "$R/g1/var/notail-private" +t
+note 'legacy-notail(--thorough only)' "$R/g1/var/notail-private"
+mkf "$R/g2/usr/share/notail-shared"; lnk "$R/g2/usr/share/notail-shared" "$R/g3/usr/share/notail-shared"
+op "$R/g2/usr/share/notail-shared" +t
+note 'legacy-notail+shared-unprotected' "$R/g2/usr/share/notail-shared (+g3)"
+# hard-linked with a name outside ROOT: nlink 2, one guest
+mkf "$R/g1/usr/bin/linked-outside"; lnk "$R/g1/usr/bin/linked-outside" outside/also-linked
+op "$R/g1/usr/bin/linked-outside" +t
+note legacy-notail "$R/g1/usr/bin/linked-outside (+/outside/also-linked)"
+
+# legacy-barrier inside a guest, and lookalikes that are not barriers
+mkdir -p "$S/$R/g2/srv/oldbarrier" "$S/$R/g2/srv/tdir" "$S/$R/g1/srv/mode0"
+mkf "$R/g2/srv/oldbarrier/inside"; iunlink "$R/g2/srv/oldbarrier/inside"
+note legacy-iunlink "$R/g2/srv/oldbarrier/inside"
+op "$R/g2/srv/oldbarrier" +t mode=000; note legacy-barrier "$R/g2/srv/oldbarrier"
+op "$R/g2/srv/tdir" +t;                note none "$R/g2/srv/tdir (t, mode 0755)"
+op "$R/g1/srv/mode0" mode=000;         note none "$R/g1/srv/mode0 (mode 0000, no t)"
+
+# shared-unprotected, and shared states that are fine
+mkf "$R/g1/usr/share/plain-shared"; lnk "$R/g1/usr/share/plain-shared" "$R/g3/usr/share/plain-shared"
+note shared-unprotected "$R/g1/usr/share/plain-shared (+g3)"
+mkf "$R/g3/var/log/append-shared"; lnk "$R/g3/var/log/append-shared" "$R/g1/var/log/append-shared"
+op "$R/g3/var/log/append-shared" +a
+note shared-unprotected "$R/g3/var/log/append-shared (+g1, append-only)"
+mkf "$R/g1/usr/share/twice-a"; lnk "$R/g1/usr/share/twice-a" "$R/g1/usr/share/twice-b"
+note none "$R/g1/usr/share/twice-a (+twice-b, one guest)"
+mkf "$R/g1/etc/immut-shared"; lnk "$R/g1/etc/immut-shared" "$R/g2/etc/immut-shared"
+op "$R/g1/etc/immut-shared" +i; note none "$R/g1/etc/immut-shared (+g2, i only)"
+mkf "$R/g3/etc/immut-private"; op "$R/g3/etc/immut-private" +i
+note none "$R/g3/etc/immut-private (i only)"
+
+# hostile names
+odd_iunlink=(
+	'with space'
+	$'new\nline'
+	$'tab\there'
+	"it's"
+	'say "hi"'
+	'-rf'
+	'*?[a]'
+	'back\slash'
+	$'\xff\xfe'
+	$'\e[31mred'
+	'héllo'
+	$'c1\xc2\x9bcsi'
+	$'trailing\n'
+	'.hidden'
+)
+for n in "${odd_iunlink[@]}"; do
+	mkf "$R/g1/odd/$n"; iunlink "$R/g1/odd/$n"; note legacy-iunlink "$R/g1/odd/$n"
+done
+mkf "$R/g1/odd/plain"; note none "$R/g1/odd/plain"
+mkf "$R/g3/odd/"$'dir with\nnewline/-\e]0;title\a'
+iunlink "$R/g3/odd/"$'dir with\nnewline/-\e]0;title\a'
+note legacy-iunlink "$R/g3/odd/"$'dir with\nnewline/-\e]0;title\a'
+mkf "$R/g2/odd/"$'bin\xff'; lnk "$R/g2/odd/"$'bin\xff' "$R/g3/odd/"$'bin\xfe'
+note shared-unprotected "$R/g2/odd/"$'bin\xff'" (+g3/odd/"$'bin\xfe'")"
+
+# symlinks out of the tree; their targets are flagged
+mkf outside/flagged; iunlink outside/flagged; note outside outside/flagged
+mkf outside/dir/inner; iunlink outside/dir/inner; note outside outside/dir/inner
+mkdir -p "$S/$R/g2/etc"
+ln -s /outside/flagged "$S/$R/g1/escape";            note none "$R/g1/escape -> /outside/flagged"
+ln -s ../../outside/flagged "$S/$R/g1/escape-rel";   note none "$R/g1/escape-rel -> ../../outside/flagged"
+ln -s ../../outside/dir "$S/$R/g1/escape-dir";       note none "$R/g1/escape-dir -> ../../outside/dir"
+ln -s ../../../outside/dir "$S/$R/g2/etc/escape-dir"; note none "$R/g2/etc/escape-dir -> ../../../outside/dir"
+
+# a FIFO (opening it would block)
+mkdir -p "$S/$R/g2/var/run"
+mkfifo "$S/$R/g2/var/run/initctl"; note none "$R/g2/var/run/initctl (fifo)"
+
+# a path longer than PATH_MAX: 60 components of 100 bytes
+long=$R/g3/long
+(
+	mkdir -p -- "$S/$long"
+	cd -- "$S/$long"
+	for i in $(seq -w 1 60); do
+		c=$(printf 'component-%s-%090d' "$i" 0)
+		mkdir -- "$c"
+		cd -- "$c"
+	done
+	printf 'bottom of a path longer than PATH_MAX\n' >leaf
+)
+for i in $(seq -w 1 60); do long+=/$(printf 'component-%s-%090d' "$i" 0); done
+iunlink "$long/leaf"; note legacy-iunlink "$long/leaf (path > PATH_MAX)"
+
+# a deep chain: 300 levels
+deep=$R/g2/deep
+for _ in $(seq 300); do deep+=/d; done
+mkf "$deep/flagged"; iunlink "$deep/flagged"; note legacy-iunlink "$deep/flagged (depth 300)"
+
+# ROOT itself
+if [ "$ROOT_BARRIER" -eq 1 ]; then
+	op "$R" +t mode=000; note legacy-barrier "$R (ROOT, 2.4 barrier)"
+else
+	note barrier-unverified "$R (ROOT, no 2.4 barrier)"
+fi
+
+# ---------------------------------------------------------------- image
+# Fixed UUID, hash seed and time keep the image layout reproducible.
+export E2FSPROGS_FAKE_TIME=1072915200   # 2004-01-01
+export MKE2FS_CONFIG=/dev/null          # no site mke2fs.conf surprises
+features=
+case $FSTYPE in
+	ext2) features=^has_journal ;;
+	ext3) features=has_journal ;;
+	ext4) features=has_journal,extent,huge_file,flex_bg,metadata_csum,64bit,dir_nlink,extra_isize ;;
+esac
+truncate -s 64M -- "$IMAGE"
+mke2fs -q -F -t "$FSTYPE" -O "$features" -b 1024 -I 256 -N 16384 \
+	-U 6f1c2a9e-2d4b-4e0a-9c55-5e7a0d1b2c3d \
+	-E hash_seed=0b7c2f5e-9a31-4d6c-8e2f-4b1a6c9d0e7f \
+	-L vaudit-fixture -d "$S" -- "$IMAGE" \
+	|| die "mke2fs failed"
+unset E2FSPROGS_FAKE_TIME
+
+mount -t "$FSTYPE" -o loop,rw -- "$IMAGE" "$M" || die "cannot loop-mount '$IMAGE'"
+
+# apply OP to PATH from inside its parent directory (works past PATH_MAX)
+apply() {
+	local o=$1 p=$2
+	(
+		set -e
+		cd -- "$M"
+		if [[ $p == */* ]]; then
+			IFS=/ read -r -d '' -a comps < <(printf '%s\0' "${p%/*}") || true
+			for c in "${comps[@]}"; do cd -P -- "$c"; done
+		fi
+		b=${p##*/}
+		case $o in
+			mode=*) chmod "${o#mode=}" -- "$b" ;;
+			+*)     chattr "$o" -- "$b" ;;
+			*)      exit 3 ;;
+		esac
+	) || die "cannot apply $o to $(printf '%q' "$p")"
+}
+for i in "${!OPS[@]}"; do
+	apply "${OPS[$i]}" "${OPS_PATH[$i]}"
+done
+
+umount "$M" || die "cannot unmount '$M'"
+
+{
+	printf '# vaudit fixture %s %s%s -- documentation only, not ground truth\n' \
+		"$(basename -- "$IMAGE")" "$FSTYPE" "$([ "$ROOT_BARRIER" -eq 1 ] && echo ' --root-barrier')"
+	printf '# expected_kind\tpath (printf %%q, relative to the image root)\n'
+	for i in "${!MAN_KIND[@]}"; do
+		printf '%s\t%q\n' "${MAN_KIND[$i]}" "${MAN_PATH[$i]}"
+	done
+} >"$IMAGE.manifest"
+
+built=1
+exit 0
