@@ -37,7 +37,7 @@ struct frame {
 	uint64_t ino;
 	size_t path_len;        /* this directory's display path length */
 	size_t name_len;        /* its last component ends the path */
-	struct dbuf ents;       /* packed entries: type byte, name, NUL */
+	struct dbuf ents;       /* packed entries: d_ino (8 bytes), d_type, name, NUL */
 	size_t pos;             /* next entry in ents */
 	struct statx stx;       /* for the POST visit */
 	dev_t fs_dev;           /* the filesystem the walk stays on below here */
@@ -112,12 +112,14 @@ static int read_entries(struct walk *w, int fd, struct dbuf *out)
 		for (ssize_t off = 0; off < n;) {
 			struct dirent64 *d = (struct dirent64 *)(w->getdents_buf + off);
 			const char *nm = d->d_name;
+			uint64_t ino = d->d_ino;
 			char type = (char)d->d_type;
 
 			off += d->d_reclen;
 			if (nm[0] == '.' && (nm[1] == '\0' || (nm[1] == '.' && nm[2] == '\0')))
 				continue;
-			if (dbuf_addc(out, type) < 0 || dbuf_add(out, nm, strlen(nm) + 1) < 0)
+			if (dbuf_add(out, &ino, sizeof(ino)) < 0 || dbuf_addc(out, type) < 0 ||
+			    dbuf_add(out, nm, strlen(nm) + 1) < 0)
 				return -ENOMEM;
 		}
 	}
@@ -252,7 +254,8 @@ static bool is_other_mount(const struct walk *w, const struct statx *stx)
  * Visit one entry of the current frame; may push a new frame.
  * Return: 0, 1 (stop), or -ENOMEM.
  */
-static int visit_entry(struct walk *w, const char *name, size_t name_len)
+static int visit_entry(struct walk *w, const char *name, size_t name_len,
+		       uint64_t d_ino, unsigned char d_type)
 {
 	struct frame *parent = &w->frames[w->top];
 	size_t base_len = parent->path_len;
@@ -275,7 +278,15 @@ static int visit_entry(struct walk *w, const char *name, size_t name_len)
 	e.name = w->path.buf + w->path.len - name_len;
 	e.name_len = name_len;
 
-	if (statx(parent->fd, name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, w->stx_mask, &stx) < 0) {
+	if (d_type != DT_UNKNOWN && d_type != DT_DIR && d_type != DT_REG && d_type < 32 &&
+	    (w->args->lazy_types & (1u << d_type))) {
+		memset(&stx, 0, sizeof(stx));
+		stx.stx_mask = STATX_TYPE | STATX_INO;
+		stx.stx_mode = (uint16_t)DTTOIF(d_type);
+		stx.stx_ino = d_ino;
+		stx.stx_dev_major = parent->stx.stx_dev_major;
+		stx.stx_dev_minor = parent->stx.stx_dev_minor;
+	} else if (statx(parent->fd, name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, w->stx_mask, &stx) < 0) {
 		act = report(w, &e, errno, "statx");
 		dbuf_setlen(&w->path, base_len);
 		return act == VA_WALK_STOP;
@@ -288,8 +299,10 @@ static int visit_entry(struct walk *w, const char *name, size_t name_len)
 		    w->top + 1 <= w->args->mount_depth) {
 			fd = open_verified(parent->fd, name, stx_dev(&stx), stx.stx_ino);
 			if (fd < 0) {
-				act = report(w, &e, -fd,
-					     fd == -VA_WALK_ECHANGED ? "changed during walk" : "open directory");
+				/* ELOOP/ENOTDIR: it became a symlink or a file since statx */
+				bool changed = fd == -VA_WALK_ECHANGED || fd == -ELOOP || fd == -ENOTDIR;
+
+				act = report(w, &e, -fd, changed ? "changed during walk" : "open directory");
 				dbuf_setlen(&w->path, base_len);
 				return act == VA_WALK_STOP;
 			}
@@ -396,11 +409,18 @@ static int walk_frames(struct walk *w)
 				continue;
 			}
 		}
-		name = f->ents.buf + f->pos + 1;
-		len = strlen(name);
-		f->pos += len + 2;
-		if ((r = visit_entry(w, name, len)) != 0)
-			return r;
+		{
+			uint64_t d_ino;
+			unsigned char d_type;
+
+			memcpy(&d_ino, f->ents.buf + f->pos, sizeof(d_ino));
+			d_type = (unsigned char)f->ents.buf[f->pos + sizeof(d_ino)];
+			name = f->ents.buf + f->pos + sizeof(d_ino) + 1;
+			len = strlen(name);
+			f->pos += sizeof(d_ino) + 1 + len + 1;
+			if ((r = visit_entry(w, name, len, d_ino, d_type)) != 0)
+				return r;
+		}
 	}
 	return 0;
 }

@@ -75,6 +75,11 @@ struct va_walk_args {
 	unsigned flags;           /**< enum va_walk_flags */
 	unsigned stx_mask;        /**< statx mask; 0 means STATX_BASIC_STATS */
 	size_t fd_budget;         /**< max directory fds held; 0 = from RLIMIT_NOFILE */
+	unsigned lazy_types;      /**< bit set of (1 << DT_xxx): entries of these types (by
+				       their directory entry's d_type) are reported without a
+				       statx() call; their stx then holds only the type, the
+				       inode number (STATX_TYPE|STATX_INO in stx_mask) and
+				       the parent's device.  Never DT_DIR or DT_REG. */
 	size_t mount_depth;       /**< with VA_WALK_XDEV: a directory at depth 1..mount_depth
 				       that is a mount point is still entered, and the walk
 				       below it stays on its filesystem (guest roots on their
