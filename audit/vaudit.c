@@ -213,20 +213,12 @@ static void list_kinds(void)
 
 static void list_flags(void)
 {
-	static const char *const enc_name[] = { "ext2", "vs2.4", "vs2.6", "syscall" };
 	size_t n;
 	const struct va_flag *t = va_flag_table(&n);
 
-	for (size_t i = 0; i < n; i++) {
-		unsigned e = (unsigned)t[i].enc, idx = 0;
-
-		while (e > 1) {
-			e >>= 1;
-			idx++;
-		}
-		printf("%-8s 0x%08x %c %-16s %s\n", enc_name[idx], t[i].bits, t[i].letter,
-		       t[i].name, t[i].desc);
-	}
+	for (size_t i = 0; i < n; i++)
+		printf("%-8s 0x%08x %c %-16s %s\n", va_flag_enc_name(t[i].enc), t[i].bits,
+		       t[i].letter, t[i].name, t[i].desc);
 }
 
 /* ------------------------------------------------------------------ main */

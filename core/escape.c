@@ -158,7 +158,7 @@ int va_escape_json(struct dbuf *out, const char *s, size_t len)
 		case '\b': r = dbuf_adds(out, "\\b"); break;
 		case '\f': r = dbuf_adds(out, "\\f"); break;
 		default:
-			if (cp < 0x20 || cp == 0x7f || cp == 0x2028 || cp == 0x2029)
+			if (cp_is_dangerous(cp))
 				r = dbuf_addf(out, "\\u%04x", cp);
 			else
 				r = dbuf_add(out, s + i, n);

@@ -38,8 +38,9 @@ int va_escape_shell(struct dbuf *out, const char *s, size_t len);
 /**
  * va_escape_json() - append @s as a JSON string literal, quotes included.
  * @s must be valid UTF-8 (check with va_utf8_valid()); invalid bytes are
- * replaced by U+FFFD.  Control characters, DEL, U+2028 and U+2029 are
- * written as \uXXXX (or \n, \t, ...).
+ * replaced by U+FFFD.  Control characters (C0 and C1), DEL, bidirectional
+ * overrides and line separators are written as \uXXXX (or \n, \t, ...),
+ * so the document is safe to show on a terminal.
  */
 int va_escape_json(struct dbuf *out, const char *s, size_t len);
 

@@ -34,6 +34,17 @@ const struct va_flag *va_flag_table(size_t *ret_n)
 	return table;
 }
 
+const char *va_flag_enc_name(enum va_flag_enc enc)
+{
+	switch (enc) {
+	case VA_ENC_EXT2:  return "ext2";
+	case VA_ENC_VS24:  return "2.4";
+	case VA_ENC_VS26:  return "2.6";
+	case VA_ENC_IATTR: return "syscall";
+	}
+	return "?";
+}
+
 size_t va_flags_width(void)
 {
 	return N_EXT2;

@@ -116,6 +116,9 @@ struct va_flag {
  */
 const struct va_flag *va_flag_table(size_t *ret_n);
 
+/** va_flag_enc_name() - "ext2", "2.4", "2.6" or "syscall". */
+const char *va_flag_enc_name(enum va_flag_enc enc);
+
 /** Number of ext2 rows = width of a va_flags_letters() string. */
 size_t va_flags_width(void);
 

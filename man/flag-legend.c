@@ -25,17 +25,6 @@ static void roff(const char *s)
 	}
 }
 
-static const char *enc_name(enum va_flag_enc e)
-{
-	switch (e) {
-	case VA_ENC_EXT2:  return "ext2";
-	case VA_ENC_VS24:  return "2.4";
-	case VA_ENC_VS26:  return "2.6";
-	case VA_ENC_IATTR: return "syscall";
-	}
-	return "?";
-}
-
 int main(int argc, char **argv)
 {
 	if (argc == 2 && strcmp(argv[1], "flags") == 0) {
@@ -44,7 +33,7 @@ int main(int argc, char **argv)
 
 		puts(".TS\nl l l l lx.\n\\fBencoding\\fR\t\\fBvalue\\fR\t\\fBletter\\fR\t\\fBname\\fR\t\\fBmeaning\\fR");
 		for (size_t i = 0; i < n; i++) {
-			printf("%s\t0x%08x\t%c\t", enc_name(t[i].enc), t[i].bits, t[i].letter);
+			printf("%s\t0x%08x\t%c\t", va_flag_enc_name(t[i].enc), t[i].bits, t[i].letter);
 			roff(t[i].name);
 			fputs("\tT{\n", stdout);
 			roff(t[i].desc);
