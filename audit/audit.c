@@ -131,7 +131,8 @@ static void propose(struct va_finding *f, bool on_root)
 		f->new_flags = fl | VA_VS26_BARRIER;
 		break;
 	case VA_KIND_SHARED_UNPROTECTED:
-		f->new_flags = fl | VA_FL_IMMUTABLE | VA_VS26_IUNLINK;
+		/* the 2.6 unified state; a stray 2.4 bit goes with it */
+		f->new_flags = (fl & ~(uint32_t)VA_FL_NOTAIL) | VA_FL_IMMUTABLE | VA_VS26_IUNLINK;
 		break;
 	default:
 		f->has_proposal = false;

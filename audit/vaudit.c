@@ -167,14 +167,13 @@ static void usage(FILE *fp)
 		PROG, DEFAULT_ROOT);
 }
 
-/* "vaudit: WHAT 'ARG'" and the hint; ARG is escaped. */
+/* One line: "vaudit: WHAT 'ARG' (see 'vaudit --help')"; ARG is escaped. */
 static int bad_usage(const char *what, const char *arg)
 {
 	struct dbuf b = DBUF_INIT;
 
 	quote(&b, arg, strlen(arg));
-	fprintf(stderr, "%s: %s %s\nTry '%s --help' for more information.\n",
-		PROG, what, dbuf_str(&b), PROG);
+	fprintf(stderr, "%s: %s %s (see '%s --help')\n", PROG, what, dbuf_str(&b), PROG);
 	dbuf_release(&b);
 	return EXIT_TROUBLE;
 }
@@ -192,7 +191,7 @@ static int parse_kinds(const char *s, uint64_t *ret)
 		int k = va_kind_parse(tok);
 
 		if (k < 0) {
-			r = bad_usage("unknown kind (see --list-kinds):", tok);
+			r = bad_usage("unknown kind", tok);
 			break;
 		}
 		mask |= UINT64_C(1) << k;
@@ -312,7 +311,7 @@ int main(int argc, char **argv)
 		va_backend_free(be);
 		return EXIT_TROUBLE;
 	}
-	if (!(be->caps & VA_CAP_VS26))
+	if (!(be->caps & VA_CAP_VS26) && !c.quiet)
 		fprintf(stderr, "%s: the vserver iattr syscall is not available on this kernel (%s): "
 			"2.6 attributes (barrier, iunlink, cow) cannot be read live\n",
 			PROG, strerror(be->vs26_errno));

@@ -8,23 +8,29 @@
 #
 #   /vservers            ROOT; with --root-barrier it gets the 2.4 barrier
 #                        (mode 0000 + chattr +t)
-#   /vservers/g1 g2 g3   guests
+#   /vservers/g1 g2 g3   guests, plus a guest with a hostile name ($'g4\n\xff')
+#                        and a symlink g4-link -> g1 (not a guest)
 #   /outside             outside ROOT (symlink and hard-link targets)
 #
 # The tree is staged in a temporary directory, copied into the image with
 # `mke2fs -d`, and the flags and modes are then set on the loop-mounted
-# image with chattr/chmod (never by name beyond PATH_MAX: every change is
-# made from inside the parent directory).  IMAGE.manifest lists what was
+# image with chattr/chmod, each from inside the parent directory (so paths
+# beyond PATH_MAX work too).  IMAGE.manifest lists what was
 # made (kind TAB path, path quoted with printf %q); it is documentation for
 # humans only -- tests compute their expectations from debugfs and find.
 #
-# Must run as root (loop mount, chattr +i).  Everything it creates lives in
-# one mktemp -d directory that is removed on exit, even on failure; on
-# failure IMAGE and IMAGE.manifest are removed too.
+# Must run as root (loop mount, chattr +i).  Scratch files (staging tree,
+# mountpoint) live in one mktemp -d directory next to IMAGE that is removed
+# on exit, even on failure or SIGINT/SIGTERM; on failure IMAGE and
+# IMAGE.manifest are removed too.  Refuses to overwrite an existing IMAGE.
+# The layout (names, link structure, inode numbers) is deterministic; the
+# manifest lists every state and why it is (or is not) a finding.
 
 set -euo pipefail
 export LC_ALL=C
 unset CDPATH
+# A reader that went away (killed test) must not kill us before cleanup.
+trap '' PIPE
 
 prog=${0##*/}
 die() { printf '%s: %s\n' "$prog" "$*" >&2; exit 2; }
@@ -50,7 +56,10 @@ for tool in mke2fs chattr mount umount mountpoint mkfifo truncate; do
 	command -v "$tool" >/dev/null || die "$tool not found"
 done
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/vaudit-mkfixture.XXXXXX")
+# The scratch directory sits next to IMAGE, so whoever owns IMAGE's
+# directory (a test's temp dir) also finds and undoes our mount if we are
+# killed outright.
+work=$(mktemp -d "$(dirname -- "$IMAGE")/.mkfixture.XXXXXX") || die "mktemp -d failed"
 S=$work/staging
 M=$work/mnt
 mkdir "$S" "$M"
@@ -60,16 +69,17 @@ cleanup() {
 	local rc=$?
 	set +e
 	trap - EXIT
+	trap '' INT TERM HUP
 	if mountpoint -q "$M"; then
-		if [ "$built" -ne 1 ]; then
-			# Half-built image: nothing to keep, but never leave a mount.
-			:
-		fi
 		umount "$M" || umount -l "$M"
 	fi
-	# The staging tree never carries flags, but be safe before rm -rf.
-	chattr -R -f -i -a "$S" 2>/dev/null
-	rm -rf -- "$work"
+	if mountpoint -q "$M"; then
+		printf '%s: cannot unmount %s, leaving %s\n' "$prog" "$M" "$work" >&2
+	else
+		# The staging tree never carries flags, but be safe before rm -rf.
+		chattr -R -f -i -a "$S" 2>/dev/null
+		rm -rf --one-file-system -- "$work"
+	fi
 	if [ "$built" -ne 1 ]; then
 		rm -f -- "$IMAGE" "$IMAGE.manifest"
 		[ "$rc" -ne 0 ] || rc=1
@@ -83,11 +93,12 @@ trap 'exit 130' INT TERM HUP
 # manifest entries (kind, path relative to the image root)
 MAN_KIND=()
 MAN_PATH=()
+MAN_NOTE=()
 # changes applied on the mounted image, in order: op, path
 OPS=()
 OPS_PATH=()
 
-note() { MAN_KIND+=("$1"); MAN_PATH+=("$2"); }
+note() { MAN_KIND+=("$1"); MAN_PATH+=("$2"); MAN_NOTE+=("${3-}"); }
 # op PATH OP...: queue operations (+t, +i, +a, mode=NNN) on PATH
 op() {
 	local p=$1 o
@@ -116,7 +127,7 @@ mkdir -p "$S/$R/g1" "$S/$R/g2" "$S/$R/g3" "$S/outside"
 printf 'not a guest\n' >"$S/$R/README"
 note none "$R/README"
 ln -s g1 "$S/$R/g4-link"         # a symlink is not a guest
-note none "$R/g4-link"
+note none "$R/g4-link" "symlink -> g1, not a guest"
 
 # legacy-iunlink, private (nlink 1)
 for p in g1/usr/bin/priv-iunlink g2/usr/bin/priv-iunlink g3/etc/priv-iunlink; do
@@ -126,45 +137,45 @@ done
 for p in usr/lib/libc.so.6 usr/bin/ls; do
 	mkf "$R/g1/$p"; lnk "$R/g1/$p" "$R/g2/$p"; lnk "$R/g1/$p" "$R/g3/$p"
 	iunlink "$R/g1/$p"
-	note legacy-iunlink "$R/g1/$p (+g2,g3)"
+	note legacy-iunlink "$R/g1/$p" "+g2,g3"
 done
 mkf "$R/g1/usr/share/doc/copyright"; lnk "$R/g1/usr/share/doc/copyright" "$R/g2/usr/share/doc/copyright"
-iunlink "$R/g1/usr/share/doc/copyright"; note legacy-iunlink "$R/g1/usr/share/doc/copyright (+g2)"
+iunlink "$R/g1/usr/share/doc/copyright"; note legacy-iunlink "$R/g1/usr/share/doc/copyright" "+g2"
 # legacy-iunlink, hard-linked within one guest only
 mkf "$R/g2/usr/lib/libsame.so"; lnk "$R/g2/usr/lib/libsame.so" "$R/g2/usr/lib/libsame-link.so"
-iunlink "$R/g2/usr/lib/libsame.so"; note legacy-iunlink "$R/g2/usr/lib/libsame.so (+libsame-link.so)"
+iunlink "$R/g2/usr/lib/libsame.so"; note legacy-iunlink "$R/g2/usr/lib/libsame.so" "+libsame-link.so"
 
 # legacy-notail (0x8000 without 0x10)
 mkf "$R/g1/var/notail-private"; op "$R/g1/var/notail-private" +t
 note 'legacy-notail(--thorough only)' "$R/g1/var/notail-private"
 mkf "$R/g2/usr/share/notail-shared"; lnk "$R/g2/usr/share/notail-shared" "$R/g3/usr/share/notail-shared"
 op "$R/g2/usr/share/notail-shared" +t
-note 'legacy-notail+shared-unprotected' "$R/g2/usr/share/notail-shared (+g3)"
+note 'legacy-notail+shared-unprotected' "$R/g2/usr/share/notail-shared" "+g3"
 # hard-linked with a name outside ROOT: nlink 2, one guest
 mkf "$R/g1/usr/bin/linked-outside"; lnk "$R/g1/usr/bin/linked-outside" outside/also-linked
 op "$R/g1/usr/bin/linked-outside" +t
-note legacy-notail "$R/g1/usr/bin/linked-outside (+/outside/also-linked)"
+note legacy-notail "$R/g1/usr/bin/linked-outside" "+/outside/also-linked"
 
 # legacy-barrier inside a guest, and lookalikes that are not barriers
 mkdir -p "$S/$R/g2/srv/oldbarrier" "$S/$R/g2/srv/tdir" "$S/$R/g1/srv/mode0"
 mkf "$R/g2/srv/oldbarrier/inside"; iunlink "$R/g2/srv/oldbarrier/inside"
 note legacy-iunlink "$R/g2/srv/oldbarrier/inside"
 op "$R/g2/srv/oldbarrier" +t mode=000; note legacy-barrier "$R/g2/srv/oldbarrier"
-op "$R/g2/srv/tdir" +t;                note none "$R/g2/srv/tdir (t, mode 0755)"
-op "$R/g1/srv/mode0" mode=000;         note none "$R/g1/srv/mode0 (mode 0000, no t)"
+op "$R/g2/srv/tdir" +t;                note none "$R/g2/srv/tdir" "t, mode 0755"
+op "$R/g1/srv/mode0" mode=000;         note none "$R/g1/srv/mode0" "mode 0000, no t"
 
 # shared-unprotected, and shared states that are fine
 mkf "$R/g1/usr/share/plain-shared"; lnk "$R/g1/usr/share/plain-shared" "$R/g3/usr/share/plain-shared"
-note shared-unprotected "$R/g1/usr/share/plain-shared (+g3)"
+note shared-unprotected "$R/g1/usr/share/plain-shared" "+g3, +g4"
 mkf "$R/g3/var/log/append-shared"; lnk "$R/g3/var/log/append-shared" "$R/g1/var/log/append-shared"
 op "$R/g3/var/log/append-shared" +a
-note shared-unprotected "$R/g3/var/log/append-shared (+g1, append-only)"
+note shared-unprotected "$R/g3/var/log/append-shared" "+g1, append-only"
 mkf "$R/g1/usr/share/twice-a"; lnk "$R/g1/usr/share/twice-a" "$R/g1/usr/share/twice-b"
-note none "$R/g1/usr/share/twice-a (+twice-b, one guest)"
+note none "$R/g1/usr/share/twice-a" "+twice-b, one guest"
 mkf "$R/g1/etc/immut-shared"; lnk "$R/g1/etc/immut-shared" "$R/g2/etc/immut-shared"
-op "$R/g1/etc/immut-shared" +i; note none "$R/g1/etc/immut-shared (+g2, i only)"
+op "$R/g1/etc/immut-shared" +i; note none "$R/g1/etc/immut-shared" "+g2, i only"
 mkf "$R/g3/etc/immut-private"; op "$R/g3/etc/immut-private" +i
-note none "$R/g3/etc/immut-private (i only)"
+note none "$R/g3/etc/immut-private" "i only"
 
 # hostile names
 odd_iunlink=(
@@ -191,20 +202,34 @@ mkf "$R/g3/odd/"$'dir with\nnewline/-\e]0;title\a'
 iunlink "$R/g3/odd/"$'dir with\nnewline/-\e]0;title\a'
 note legacy-iunlink "$R/g3/odd/"$'dir with\nnewline/-\e]0;title\a'
 mkf "$R/g2/odd/"$'bin\xff'; lnk "$R/g2/odd/"$'bin\xff' "$R/g3/odd/"$'bin\xfe'
-note shared-unprotected "$R/g2/odd/"$'bin\xff'" (+g3/odd/"$'bin\xfe'")"
+note shared-unprotected "$R/g2/odd/"$'bin\xff' "+g3/odd/bin\\xfe"
+
+# a name of NAME_MAX (255) bytes
+nmax=$(printf 'n%.0s' $(seq 255))
+mkf "$R/g1/odd/$nmax"; iunlink "$R/g1/odd/$nmax"; note legacy-iunlink "$R/g1/odd/$nmax" "NAME_MAX name"
+
+# a guest whose own name is hostile (newline, invalid UTF-8)
+G4=$'g4
+ÿ'
+mkf "$R/$G4/etc/private"; iunlink "$R/$G4/etc/private"; note legacy-iunlink "$R/$G4/etc/private"
+lnk "$R/g1/usr/share/plain-shared" "$R/$G4/usr/share/plain-shared"
+
+# an immutable directory with t (mode 0755): neither iunlink nor barrier
+mkdir -p "$S/$R/g3/etc/immdir"
+op "$R/g3/etc/immdir" +t +i; note none "$R/g3/etc/immdir" "directory i+t, mode 0755"
 
 # symlinks out of the tree; their targets are flagged
-mkf outside/flagged; iunlink outside/flagged; note outside outside/flagged
-mkf outside/dir/inner; iunlink outside/dir/inner; note outside outside/dir/inner
+mkf outside/flagged; iunlink outside/flagged; note outside outside/flagged "i+t, outside ROOT"
+mkf outside/dir/inner; iunlink outside/dir/inner; note outside outside/dir/inner "i+t, outside ROOT"
 mkdir -p "$S/$R/g2/etc"
-ln -s /outside/flagged "$S/$R/g1/escape";            note none "$R/g1/escape -> /outside/flagged"
-ln -s ../../outside/flagged "$S/$R/g1/escape-rel";   note none "$R/g1/escape-rel -> ../../outside/flagged"
-ln -s ../../outside/dir "$S/$R/g1/escape-dir";       note none "$R/g1/escape-dir -> ../../outside/dir"
-ln -s ../../../outside/dir "$S/$R/g2/etc/escape-dir"; note none "$R/g2/etc/escape-dir -> ../../../outside/dir"
+ln -s /outside/flagged "$S/$R/g1/escape";            note none "$R/g1/escape" "symlink -> /outside/flagged"
+ln -s ../../outside/flagged "$S/$R/g1/escape-rel";   note none "$R/g1/escape-rel" "symlink -> ../../outside/flagged"
+ln -s ../../outside/dir "$S/$R/g1/escape-dir";       note none "$R/g1/escape-dir" "symlink -> ../../outside/dir"
+ln -s ../../../outside/dir "$S/$R/g2/etc/escape-dir"; note none "$R/g2/etc/escape-dir" "symlink -> ../../../outside/dir"
 
 # a FIFO (opening it would block)
 mkdir -p "$S/$R/g2/var/run"
-mkfifo "$S/$R/g2/var/run/initctl"; note none "$R/g2/var/run/initctl (fifo)"
+mkfifo "$S/$R/g2/var/run/initctl"; note none "$R/g2/var/run/initctl" "fifo"
 
 # a path longer than PATH_MAX: 60 components of 100 bytes
 long=$R/g3/long
@@ -219,32 +244,25 @@ long=$R/g3/long
 	printf 'bottom of a path longer than PATH_MAX\n' >leaf
 )
 for i in $(seq -w 1 60); do long+=/$(printf 'component-%s-%090d' "$i" 0); done
-iunlink "$long/leaf"; note legacy-iunlink "$long/leaf (path > PATH_MAX)"
+iunlink "$long/leaf"; note legacy-iunlink "$long/leaf" "path > PATH_MAX"
 
 # a deep chain: 300 levels
 deep=$R/g2/deep
 for _ in $(seq 300); do deep+=/d; done
-mkf "$deep/flagged"; iunlink "$deep/flagged"; note legacy-iunlink "$deep/flagged (depth 300)"
+mkf "$deep/flagged"; iunlink "$deep/flagged"; note legacy-iunlink "$deep/flagged" "depth 300"
 
 # ROOT itself
 if [ "$ROOT_BARRIER" -eq 1 ]; then
-	op "$R" +t mode=000; note legacy-barrier "$R (ROOT, 2.4 barrier)"
+	op "$R" +t mode=000; note legacy-barrier "$R" "ROOT, 2.4 barrier"
 else
-	note barrier-unverified "$R (ROOT, no 2.4 barrier)"
+	note barrier-unverified "$R" "ROOT, no 2.4 barrier"
 fi
 
 # ---------------------------------------------------------------- image
 # Fixed UUID, hash seed and time keep the image layout reproducible.
 export E2FSPROGS_FAKE_TIME=1072915200   # 2004-01-01
-export MKE2FS_CONFIG=/dev/null          # no site mke2fs.conf surprises
-features=
-case $FSTYPE in
-	ext2) features=^has_journal ;;
-	ext3) features=has_journal ;;
-	ext4) features=has_journal,extent,huge_file,flex_bg,metadata_csum,64bit,dir_nlink,extra_isize ;;
-esac
 truncate -s 64M -- "$IMAGE"
-mke2fs -q -F -t "$FSTYPE" -O "$features" -b 1024 -I 256 -N 16384 \
+mke2fs -q -F -t "$FSTYPE" -b 1024 -I 256 -N 16384 \
 	-U 6f1c2a9e-2d4b-4e0a-9c55-5e7a0d1b2c3d \
 	-E hash_seed=0b7c2f5e-9a31-4d6c-8e2f-4b1a6c9d0e7f \
 	-L vaudit-fixture -d "$S" -- "$IMAGE" \
@@ -280,9 +298,9 @@ umount "$M" || die "cannot unmount '$M'"
 {
 	printf '# vaudit fixture %s %s%s -- documentation only, not ground truth\n' \
 		"$(basename -- "$IMAGE")" "$FSTYPE" "$([ "$ROOT_BARRIER" -eq 1 ] && echo ' --root-barrier')"
-	printf '# expected_kind\tpath (printf %%q, relative to the image root)\n'
+	printf '# expected_kind\tpath (printf %%q, relative to the image root)\tnote\n'
 	for i in "${!MAN_KIND[@]}"; do
-		printf '%s\t%q\n' "${MAN_KIND[$i]}" "${MAN_PATH[$i]}"
+		printf '%s\t%q\t%s\n' "${MAN_KIND[$i]}" "${MAN_PATH[$i]}" "${MAN_NOTE[$i]}"
 	done
 } >"$IMAGE.manifest"
 

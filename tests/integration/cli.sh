@@ -1,0 +1,190 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# cli.sh - vaudit's command line contract on a real fixture: usage errors,
+# exit statuses, the three output formats with hostile file names, option
+# filters, per-entry errors (as an unprivileged user), and that an audit
+# never changes anything.
+[ -n "${BASH_VERSION-}" ] || exec bash "$0" "$@"
+. "${top_srcdir:-$(dirname -- "$0")/../..}/tests/lib.sh"
+
+need_root
+need_vaudit
+need_cmd python3 chattr losetup setpriv
+
+VT=$top_srcdir/tests/integration/vatest.py
+W=$TEST_TMP
+
+# run ARGS...: run vaudit; sets RC, OUT file $W/out, ERR file $W/err
+run() {
+	"$VAUDIT" "$@" >"$W/out" 2>"$W/err"
+	RC=$?
+}
+nlines() { grep -c '' -- "$1"; }
+
+# ---------------------------------------------------------------- usage
+run --help
+is "$RC" 0 "--help exits 0"
+grep -q -- '--json' "$W/out"
+ok $? "--help mentions --json"
+
+run --version
+is "$RC" 0 "--version exits 0"
+[ -s "$W/out" ] && grep -q vaudit "$W/out"
+ok $? "--version prints the program name and version ($(head -n1 "$W/out"))"
+
+run --list-kinds
+is "$RC" 0 "--list-kinds exits 0"
+missing_kinds=
+for k in legacy-iunlink legacy-notail legacy-barrier missing-barrier barrier-unverified shared-unprotected; do
+	grep -q -- "^$k\b" "$W/out" || missing_kinds+=" $k"
+done
+is "$missing_kinds" "" "--list-kinds lists every kind of the contract"
+
+for opt in --no-such-option -Z; do
+	run "$opt" "$W"
+	is "$RC" 2 "unknown option $opt exits 2"
+	grep -q -- "${opt#-}" "$W/err"
+	ok $? "unknown option $opt: stderr mentions it"
+	# one line naming the option; a GNU-style "Try 'vaudit --help'" hint may follow
+	is "$(grep -c -- "${opt#-}" "$W/err"):$(grep -v -- "${opt#-}" "$W/err" | grep -vc -- '--help')" "1:0" \
+		"unknown option $opt: one line on stderr (plus at most a --help hint)" || diag "$(cat -v "$W/err")"
+	[ ! -s "$W/out" ]
+	ok $? "unknown option $opt: nothing on stdout"
+done
+
+run --only no-such-kind "$W"
+is "$RC" 2 "--only with an unknown kind exits 2"
+grep -q 'no-such-kind' "$W/err"
+ok $? "--only with an unknown kind: stderr names it"
+
+missing=$W/does-not-exist
+run "$missing"
+is "$RC" 2 "missing ROOT exits 2"
+grep -qF -- "$missing" "$W/err"
+ok $? "missing ROOT: stderr names the path" || diag "$(cat -v "$W/err")"
+
+printf 'not a directory\n' >"$W/regular"
+run "$W/regular"
+is "$RC" 2 "ROOT that is a regular file exits 2"
+grep -qF -- "$W/regular" "$W/err"
+ok $? "regular-file ROOT: stderr names the path" || diag "$(cat -v "$W/err")"
+
+# ---------------------------------------------------------------- fixture
+img=$(make_fixture ext4)
+ok $? "build ext4 fixture" || bail_out "cannot build the fixture"
+mnt=$(mount_fixture "$img")
+ok $? "mount fixture" || bail_out "cannot mount the fixture"
+ROOT=$mnt/vservers
+
+python3 "$VT" snapshot "$mnt" >"$W/before" 2>"$W/snap.err"
+ok $? "snapshot the filesystem state before any run" || diag "$(cat "$W/snap.err")"
+
+run --json "$ROOT"
+is "$RC" 1 "--json exits 1 on the fixture"
+cp "$W/out" "$W/json"
+njson=$(nlines "$W/json")
+diag "$njson findings"
+
+run -0 "$ROOT"
+is "$RC" 1 "-0 exits 1"
+cp "$W/out" "$W/null"
+py_checks python3 "$VT" nullout --root "$ROOT" --json "$W/json" --null "$W/null"
+
+run "$ROOT"
+is "$RC" 1 "text mode exits 1"
+cp "$W/out" "$W/text"
+py_checks python3 "$VT" textout --root "$ROOT" --json "$W/json" --text "$W/text"
+
+run --verbose "$ROOT"
+is "$RC" 1 "--verbose exits 1"
+LC_ALL=C grep -q $'[\x01-\x09\x0b-\x1f\x7f]' "$W/out"
+ok $((! $?)) "--verbose: no control bytes in the output"
+
+run --quiet "$ROOT"
+is "$RC:$(wc -c <"$W/out")" "1:0" "--quiet: exit 1 and no output"
+
+run --summary --json "$ROOT"
+is "$RC" 1 "--summary exits 1"
+cmp -s "$W/out" "$W/json"
+ok $? "--summary leaves stdout unchanged"
+[ -s "$W/err" ]
+ok $? "--summary writes counts to stderr"
+
+run --only legacy-iunlink --json "$ROOT"
+is "$RC" 1 "--only legacy-iunlink exits 1"
+is "$(python3 "$VT" kinds "$W/out" | sort -u)" legacy-iunlink "--only legacy-iunlink yields only that kind"
+is "$(python3 "$VT" inos "$W/out")" "$(python3 "$VT" inos "$W/json" | grep '^legacy-iunlink ')" \
+	"--only legacy-iunlink yields the same inodes as the full run"
+
+run --skip legacy-iunlink,shared-unprotected --json "$ROOT"
+is "$RC" 1 "--skip exits 1"
+is "$(python3 "$VT" inos "$W/out")" \
+	"$(python3 "$VT" inos "$W/json" | grep -v -e '^legacy-iunlink ' -e '^shared-unprotected ')" \
+	"--skip legacy-iunlink,shared-unprotected removes exactly those kinds"
+
+run --only legacy-notail --thorough --json "$ROOT"
+n_thorough=$(nlines "$W/out")
+run --only legacy-notail --json "$ROOT"
+n_default=$(nlines "$W/out")
+[ "$n_thorough" -gt "$n_default" ]
+ok $? "--thorough finds more legacy-notail ($n_thorough) than the default ($n_default)"
+
+# nothing may have changed: modes, links, flags, mtimes, ctimes
+python3 "$VT" snapshot "$mnt" >"$W/after"
+is "$(diff "$W/before" "$W/after")" "" "no run changed any inode (mode, nlink, flags, size, mtime, ctime)"
+
+# ---------------------------------------------------------------- mounts below ROOT
+# A second filesystem mounted inside a guest: skipped by default, audited
+# with --cross-mounts.
+sub=$(mktemp -d "$W/sub.XXXXXX")
+mkdir -p "$sub/tree/x"
+printf 'on another filesystem\n' >"$sub/tree/x/flagged"
+truncate -s 4M "$sub/sub.img" &&
+	mke2fs -q -F -t ext4 -b 1024 -d "$sub/tree" "$sub/sub.img" >/dev/null 2>&1 &&
+	mkdir "$ROOT/g1/submount" &&
+	submnt=$(mount_fixture "$sub/sub.img") &&
+	mount --bind "$submnt" "$ROOT/g1/submount" &&
+	defer _t_unmount "$ROOT/g1/submount" &&
+	chattr +t "$ROOT/g1/submount/x/flagged" && chattr +i "$ROOT/g1/submount/x/flagged"
+if ok $? "mount a filesystem with an i+t file at g1/submount"; then
+	subfile=$ROOT/g1/submount/x/flagged
+	run -0 --only legacy-iunlink "$ROOT"
+	tr '\0' '\n' <"$W/out" | grep -qxF -- "$subfile"
+	ok $((! $?)) "default: nothing below a mount point inside a guest is reported"
+	run -0 --only legacy-iunlink --cross-mounts "$ROOT"
+	is "$RC" 1 "--cross-mounts exits 1"
+	tr '\0' '\n' <"$W/out" | grep -qxF -- "$subfile"
+	ok $? "--cross-mounts: the i+t file on the other filesystem is reported"
+	umount "$ROOT/g1/submount"
+fi
+
+# ---------------------------------------------------------------- per-entry errors
+# As root nothing is unreadable, so run as nobody on a private tree in /tmp.
+U=$(mktemp -d /tmp/vaudit-cli-user.XXXXXX)
+defer rm -rf --one-file-system -- "$U"
+defer chmod -R u+rwx -- "$U"
+UR=$U/vservers
+mkdir -p "$UR/g1/locked/inner" "$UR/g2/etc"
+printf 'shared\n' >"$UR/g1/shared"
+ln "$UR/g1/shared" "$UR/g2/etc/shared"
+printf 'hidden\n' >"$UR/g1/locked/inner/file"
+chmod 755 "$U"
+chmod 000 "$UR/g1/locked"
+nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups --)
+if ! "${nobody[@]}" test -x "$VAUDIT"; then
+	skip "unreadable entry" "nobody cannot execute $VAUDIT"
+else
+	"${nobody[@]}" "$VAUDIT" --json "$UR" >"$W/u.out" 2>"$W/u.err"
+	RC=$?
+	is "$RC" 2 "unreadable directory (as nobody): exit 2"
+	grep -qF -- "$UR/g1/locked" "$W/u.err"
+	ok $? "unreadable directory: stderr names the path" || diag "$(cat -v "$W/u.err")"
+	grep -q "^vaudit: " "$W/u.err"
+	ok $? "unreadable directory: message starts with 'vaudit: '"
+	grep -q '"shared-unprotected"' "$W/u.out"
+	ok $? "unreadable directory: the walk goes on (shared file in g1 and g2 still found)" ||
+		diag "stdout: $(cat -v "$W/u.out")"
+fi
+
+done_testing

@@ -1,0 +1,280 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# tests/lib.sh - TAP helpers, deferred cleanup and image fixtures for the
+# bash integration tests.  Source it from a bash test:
+#
+#     [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
+#     . "$top_srcdir/tests/lib.sh"
+#
+# TAP:      ok RC DESC | is GOT EXPECTED DESC | check DESC CMD... |
+#           diag MSG | skip DESC REASON | skip_all REASON | bail_out REASON |
+#           done_testing (prints the plan 1..N last)
+# Guards:   need_root | need_vaudit | need_cmd CMD...
+# Cleanup:  defer CMD ARGS...  (run from the EXIT trap, last registered
+#           first, even when the test fails or is interrupted; works from
+#           subshells too, e.g. inside $(...))
+# Scratch:  $TEST_TMP, a private mktemp -d directory removed on exit
+#           (set VAUDIT_KEEP_TMP=1 to keep it for debugging; mounts are
+#           still undone)
+# Fixtures: make_fixture FSTYPE [--root-barrier]  -> prints the image path
+#           mount_fixture IMG                     -> prints the mountpoint
+#
+# Nothing here touches a path outside $TEST_TMP.
+
+if [ -z "${BASH_VERSION-}" ]; then
+	echo "Bail out! tests/lib.sh needs bash"
+	exit 99
+fi
+
+export LC_ALL=C
+unset CDPATH
+umask 022
+
+: "${top_srcdir:=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)}"
+: "${top_builddir:=$top_srcdir}"
+: "${VAUDIT:=$top_builddir/vaudit}"
+export top_srcdir top_builddir VAUDIT
+
+_t_n=0
+_t_failed=0
+_t_planned=0
+
+# ------------------------------------------------------------------- TAP
+
+# _t_desc TEXT: one line, no '#' (it would start a TAP directive)
+_t_desc() {
+	local d=$*
+	d=${d//$'\n'/ }
+	d=${d//'#'/}
+	printf '%s' "$d"
+}
+
+# diag MSG...: print MSG as TAP comment lines
+diag() {
+	local line
+	while IFS= read -r line || [ -n "$line" ]; do
+		printf '# %s\n' "$line"
+	done <<<"$*"
+}
+
+# ok RC DESC: pass when RC is 0.  Returns RC.
+ok() {
+	local rc=$1
+	shift
+	_t_n=$((_t_n + 1))
+	if [ "$rc" -eq 0 ] 2>/dev/null; then
+		printf 'ok %d - %s\n' "$_t_n" "$(_t_desc "$*")"
+		return 0
+	fi
+	_t_failed=$((_t_failed + 1))
+	printf 'not ok %d - %s\n' "$_t_n" "$(_t_desc "$*")"
+	return 1
+}
+
+# check DESC CMD...: run CMD, pass when it succeeds
+check() {
+	local desc=$1
+	shift
+	"$@"
+	ok $? "$desc"
+}
+
+# is GOT EXPECTED DESC: string equality, with a diff as comments on failure
+is() {
+	local got=$1 exp=$2
+	shift 2
+	if [ "$got" == "$exp" ]; then
+		ok 0 "$*"
+		return 0
+	fi
+	ok 1 "$*"
+	diag "$(diff -u --label expected --label got \
+		<(printf '%s\n' "$exp") <(printf '%s\n' "$got") | cat -v)"
+	return 1
+}
+
+# skip DESC REASON: a skipped test point
+skip() {
+	_t_n=$((_t_n + 1))
+	printf 'ok %d - %s # SKIP %s\n' "$_t_n" "$(_t_desc "$1")" "$(_t_desc "${2-}")"
+}
+
+# skip_all REASON: skip the whole script (only before the first test point)
+skip_all() {
+	_t_planned=1
+	printf '1..0 # SKIP %s\n' "$(_t_desc "$*")"
+	exit 0
+}
+
+# bail_out REASON: abort the whole run (automake reports an ERROR)
+bail_out() {
+	_t_planned=1
+	printf 'Bail out! %s\n' "$(_t_desc "$*")"
+	exit 99
+}
+
+# done_testing: print the plan; exit 0 if everything passed
+done_testing() {
+	_t_planned=1
+	printf '1..%d\n' "$_t_n"
+	[ "$_t_failed" -eq 0 ] || diag "$_t_failed of $_t_n test points failed"
+	exit $((_t_failed == 0 ? 0 : 1))
+}
+
+# py_checks CMD...: run a helper that prints lines "ok<TAB>desc",
+# "not ok<TAB>desc" or "#<TAB>comment"; turn them into TAP test points.
+# The helper's own failure (crash, nonzero exit) is a failed test point.
+py_checks() {
+	local out rc line
+	out=$(mktemp "$TEST_TMP/py.XXXXXX")
+	"$@" >"$out" 2>"$out.err"
+	rc=$?
+	while IFS= read -r line; do
+		case $line in
+			"ok"$'\t'*)     ok 0 "${line#*$'\t'}" ;;
+			"not ok"$'\t'*) ok 1 "${line#*$'\t'}" ;;
+			"#"$'\t'*)      diag "${line#*$'\t'}" ;;
+			*)              diag "$line" ;;
+		esac
+	done <"$out"
+	if [ "$rc" -ne 0 ] || [ -s "$out.err" ]; then
+		[ -s "$out.err" ] && diag "$(cat -v -- "$out.err")"
+	fi
+	ok "$rc" "helper ran: ${1##*/} ${2-} ${3-}"
+}
+
+# ------------------------------------------------------------------- guards
+
+need_root() {
+	[ "$(id -u)" -eq 0 ] || skip_all "needs root (loop mounts, chattr +i)"
+}
+
+need_cmd() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 || skip_all "$c not found"
+	done
+}
+
+need_vaudit() {
+	[ -n "${VAUDIT-}" ] && [ -x "$VAUDIT" ] || skip_all "vaudit binary not built ('${VAUDIT-}')"
+}
+
+# ------------------------------------------------------------------- cleanup
+
+TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/vaudit-test.XXXXXX") || bail_out "mktemp -d failed"
+_T_DEFER=$TEST_TMP/.defer
+: >"$_T_DEFER"
+export TEST_TMP
+
+# defer CMD ARGS...: run CMD ARGS at exit (LIFO).  Safe from subshells:
+# the stack lives in a file in $TEST_TMP.
+defer() {
+	local q
+	q=$(printf '%q ' "$@")
+	printf '%s\n' "$q" >>"$_T_DEFER"
+}
+
+# _t_mounts_under DIR: mountpoints below DIR, deepest first
+_t_mounts_under() {
+	awk -v d="$1/" 'index($5, d) == 1 { print $5 }' /proc/self/mountinfo | sort -r
+}
+
+# _t_unmount MNT: clear i/a flags below MNT (errors ignored), unmount.
+# The loop device is detached by its owner (mount_fixture's defer) or by
+# the backing-file sweep in _t_cleanup, never by name alone.
+_t_unmount() {
+	local mnt=$1
+	mountpoint -q -- "$mnt" || return 0
+	chattr -R -f -i -a -- "$mnt" >/dev/null 2>&1
+	umount -- "$mnt" 2>/dev/null || umount -l -- "$mnt" 2>/dev/null
+	return 0
+}
+
+_t_cleanup() {
+	local rc=$? cmds i m img dev
+	set +e
+	trap - EXIT
+	# finish even if the TAP reader is gone or more signals arrive
+	trap '' PIPE INT TERM HUP
+	if [ -n "${TEST_TMP-}" ] && [ -d "$TEST_TMP" ]; then
+		# deferred commands, last first
+		if [ -s "$_T_DEFER" ]; then
+			mapfile -t cmds <"$_T_DEFER"
+			for ((i = ${#cmds[@]} - 1; i >= 0; i--)); do
+				eval "${cmds[$i]}" >/dev/null 2>&1
+			done
+		fi
+		# safety net: anything still mounted below TEST_TMP
+		while IFS= read -r m; do
+			_t_unmount "$m"
+		done < <(_t_mounts_under "$TEST_TMP")
+		# loop devices still backed by our images
+		while IFS= read -r img; do
+			while IFS= read -r dev; do
+				[ -n "$dev" ] && losetup -d "${dev%%:*}" >/dev/null 2>&1
+			done < <(losetup -j "$img" 2>/dev/null)
+		done < <(find "$TEST_TMP" -xdev -name '*.img' -type f 2>/dev/null)
+		if [ -z "$(_t_mounts_under "$TEST_TMP")" ]; then
+			if [ "${VAUDIT_KEEP_TMP-0}" = 1 ]; then
+				printf '# kept %s\n' "$TEST_TMP"
+			else
+				chattr -R -f -i -a -- "$TEST_TMP" >/dev/null 2>&1
+				chmod -R u+rwx -- "$TEST_TMP" >/dev/null 2>&1
+				rm -rf --one-file-system -- "$TEST_TMP"
+			fi
+		else
+			printf '# cleanup: %s still has mounts, not removed\n' "$TEST_TMP"
+		fi
+	fi
+	if [ "$_t_planned" -eq 0 ]; then
+		# died before done_testing: make the failure visible
+		printf '# test script exited early (status %d)\n' "$rc"
+		[ "$rc" -ne 0 ] || rc=99
+	fi
+	exit "$rc"
+}
+trap _t_cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+# ------------------------------------------------------------------- fixtures
+
+# make_fixture FSTYPE [--root-barrier]: build a fixture image in $TEST_TMP,
+# print its path.  mkfixture's output goes to stderr as TAP comments.
+make_fixture() {
+	local d img out rc
+	d=$(mktemp -d "$TEST_TMP/fixture.XXXXXX") || return 1
+	img=$d/$1${2:+-root-barrier}.img
+	out=$(bash "$top_srcdir/testdata/mkfixture.sh" "$img" "$@" 2>&1)
+	rc=$?
+	if [ "$rc" -ne 0 ]; then
+		printf '# mkfixture %s failed (%d): %s\n' "$*" "$rc" "$out" >&2
+		return 1
+	fi
+	printf '%s\n' "$img"
+}
+
+# mount_fixture IMG: loop-mount IMG read-write on a new directory in
+# $TEST_TMP, print the mountpoint; unmounted again at exit.
+mount_fixture() {
+	local img=$1 mnt dev
+	mnt=$(mktemp -d "$TEST_TMP/mnt.XXXXXX") || return 1
+	dev=$(losetup -f --show -- "$img") || return 1
+	defer losetup -d "$dev"
+	if ! mount -o rw -- "$dev" "$mnt"; then
+		losetup -d "$dev"
+		return 1
+	fi
+	defer _t_unmount "$mnt"
+	printf '%s\n' "$mnt"
+}
+
+# flush_fs MNT: make the on-disk image current (journal checkpointed), so
+# that debugfs on the image file sees changes made through the mount
+flush_fs() {
+	sync -f -- "$1" && fsfreeze -f -- "$1" && fsfreeze -u -- "$1"
+}
+
+# debugfs wrapper: never page, never write
+run_debugfs() {
+	DEBUGFS_PAGER=__none__ PAGER=__none__ debugfs "$@"
+}
