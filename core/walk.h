@@ -16,7 +16,11 @@
  * Names may contain any byte but NUL and '/'.  Errors are reported per
  * entry through the callback (VA_WALK_ERROR) and the walk goes on.
  * Only directories are ever opened; devices, FIFOs and sockets are never
- * touched beyond statx().
+ * touched beyond statx().  A directory entry whose d_type says directory is
+ * opened first and examined with statx() on the fd (its identity by
+ * construction); other entries get statx() by name first.  Entries of a
+ * directory are visited in inode-number order, which keeps a cold-cache
+ * walk moving forwards through the inode table.
  */
 #ifndef VAUDIT_WALK_H
 #define VAUDIT_WALK_H
