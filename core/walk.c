@@ -26,6 +26,9 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <sys/syscall.h>
+#include <linux/openat2.h>
+
 #include "core/dbuf.h"
 #include "core/walk.h"
 
@@ -76,14 +79,41 @@ static enum va_walk_action report(struct walk *w, const struct va_walk_entry *ba
 	return w->args->callback(&e, w->args->user);
 }
 
+/*
+ * Open the directory @name in @dirfd.  With @no_xdev, refuse (-EXDEV) to
+ * cross into another mount, which also keeps automount points untouched
+ * (openat2 RESOLVE_NO_XDEV, Linux 5.6+; plain openat on older kernels).
+ */
+static int open_dir(int dirfd, const char *name, bool no_xdev)
+{
+	static bool no_openat2;
+	int fd;
+
+	if (no_xdev && !no_openat2) {
+		struct open_how how = {
+			.flags = DIR_OPEN_FLAGS,
+			.resolve = RESOLVE_NO_XDEV | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+		};
+		long r = syscall(SYS_openat2, dirfd, name, &how, sizeof(how));
+
+		if (r >= 0)
+			return (int)r;
+		if (errno != ENOSYS)
+			return -errno;
+		no_openat2 = true;
+	}
+	fd = openat(dirfd, name, DIR_OPEN_FLAGS);
+	return fd < 0 ? -errno : fd;
+}
+
 /* Open @name in @dirfd as a directory and check it is dev/ino. */
 static int open_verified(int dirfd, const char *name, dev_t dev, uint64_t ino)
 {
 	struct stat st;
-	int fd = openat(dirfd, name, DIR_OPEN_FLAGS);
+	int fd = open_dir(dirfd, name, false);
 
 	if (fd < 0)
-		return -errno;
+		return fd;
 	if (fstat(fd, &st) < 0) {
 		int err = -errno;
 
@@ -224,9 +254,11 @@ static void pop_frame(struct walk *w)
 
 /*
  * Reopen frame @k and the closed frames above its nearest open ancestor.
- * Return: 0, or -errno with *ret_bad the frame that failed to reopen.
+ * Return: 0, or -errno with *ret_bad the frame that failed to reopen and
+ * *ret_parent its parent's fd (to be closed by the caller when it is not
+ * that frame's own fd).
  */
-static int reopen(struct walk *w, size_t k, size_t *ret_bad)
+static int reopen(struct walk *w, size_t k, size_t *ret_bad, int *ret_parent)
 {
 	size_t a = k, keep_from;
 	int parent;
@@ -247,12 +279,13 @@ static int reopen(struct walk *w, size_t k, size_t *ret_bad)
 		w->path.buf[f->path_len] = '\0';
 		fd = open_verified(parent, name, f->dev, f->ino);
 		w->path.buf[f->path_len] = saved;
-		if (j - 1 > a && j - 1 < keep_from)
-			close(parent);
 		if (fd < 0) {
 			*ret_bad = j;
+			*ret_parent = parent;
 			return fd;
 		}
+		if (j - 1 > a && j - 1 < keep_from)
+			close(parent);
 		if (j >= keep_from)
 			f->fd = fd;
 		parent = fd;
@@ -300,6 +333,7 @@ static int visit_entry(struct walk *w, const char *name, size_t name_len,
 		.dir_fd = -1,
 	};
 	enum va_walk_action act;
+	bool xdev = false;      /* openat2 refused to cross a mount */
 	int fd = -1, r;
 
 	if (path_push(w, name, name_len) < 0)
@@ -323,7 +357,10 @@ static int visit_entry(struct walk *w, const char *name, size_t name_len,
 		 * statx + open + fstat).  Anything else, or a failure: statx
 		 * by name. */
 		if (d_type == DT_DIR) {
-			fd = openat(parent->fd, name, DIR_OPEN_FLAGS);
+			fd = open_dir(parent->fd, name, (w->args->flags & VA_WALK_XDEV) &&
+				      w->top + 1 > w->args->mount_depth);
+			if (fd == -EXDEV)
+				xdev = true;
 			if (fd >= 0 && statx(fd, "", AT_EMPTY_PATH, w->stx_mask, &stx) < 0) {
 				close(fd);
 				fd = -1;
@@ -341,7 +378,7 @@ static int visit_entry(struct walk *w, const char *name, size_t name_len,
 	if (S_ISDIR(stx.stx_mode)) {
 		bool enter;
 
-		e.mount_point = is_other_mount(w, &stx);
+		e.mount_point = xdev || is_other_mount(w, &stx);
 		enter = !e.mount_point || !(w->args->flags & VA_WALK_XDEV) ||
 			w->top + 1 <= w->args->mount_depth;
 		if (!enter && fd >= 0) {
@@ -429,8 +466,9 @@ static int walk_frames(struct walk *w)
 		}
 		if (f->fd < 0) {
 			size_t bad = w->top;
+			int parent_fd = -1;
 
-			r = reopen(w, w->top, &bad);
+			r = reopen(w, w->top, &bad, &parent_fd);
 			if (r == -ENOMEM)
 				return r;
 			if (r < 0) {
@@ -440,7 +478,7 @@ static int walk_frames(struct walk *w)
 					.path_len = b->path_len,
 					.name = w->path.buf + b->path_len - b->name_len,
 					.name_len = b->name_len,
-					.at_fd = -1,
+					.at_fd = parent_fd,
 					.depth = bad,
 					.root_index = w->root_index,
 					.stx = &b->stx,
@@ -454,6 +492,8 @@ static int walk_frames(struct walk *w)
 				act = report(w, &e, -r, r == -VA_WALK_ECHANGED ?
 					     "changed during walk" : "reopen directory");
 				w->path.buf[b->path_len] = saved;
+				if (parent_fd >= 0 && parent_fd != w->frames[bad - 1].fd)
+					close(parent_fd);
 				while (w->nframes > bad)
 					pop_frame(w);
 				if (act == VA_WALK_STOP)
