@@ -69,10 +69,11 @@ demo() {
 
 # Count every TAP result of every test (unit and integration).
 summary() {
-	local pass fail skip
-	pass=$(cat tests/*/*.trs tests/*.trs 2>/dev/null | grep -cE '^:test-result: (PASS|XFAIL)' || true)
-	fail=$(cat tests/*/*.trs tests/*.trs 2>/dev/null | grep -cE '^:test-result: (FAIL|XPASS|ERROR)' || true)
-	skip=$(cat tests/*/*.trs tests/*.trs 2>/dev/null | grep -cE '^:test-result: SKIP' || true)
+	local pass fail skip results
+	results=$(find . -name '*.trs' -not -path './vaudit-*' -exec cat {} + 2>/dev/null | grep '^:test-result:' || true)
+	pass=$(grep -cE '^:test-result: (PASS|XFAIL)' <<<"$results" || true)
+	fail=$(grep -cE '^:test-result: (FAIL|XPASS|ERROR)' <<<"$results" || true)
+	skip=$(grep -cE '^:test-result: SKIP' <<<"$results" || true)
 	if [ "$skip" -gt 0 ]; then
 		echo "$pass passed, $fail failed, $skip skipped"
 	else
@@ -86,7 +87,7 @@ check() {
 	local rc=0
 	make -j"$(nproc)" check || rc=$?
 	if [ $rc -ne 0 ]; then
-		for f in tests/*/*.log; do
+		for f in $(find . -name '*.log' -path '*/tests/*' -o -name '*.log' -path '*/fuzz/*'); do
 			grep -qE '^(not ok|ERROR|FAIL)' "$f" 2>/dev/null || continue
 			echo "---- $f"; tail -n 40 "$f"
 		done
