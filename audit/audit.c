@@ -210,15 +210,8 @@ static int guest_add(struct audit *a, const char *name, size_t len)
 {
 	struct guest *g;
 
-	if (a->nguests == a->capguests) {
-		size_t cap = a->capguests ? a->capguests * 2 : 16;
-		struct guest *p = realloc(a->guests, size_mul_sat(cap, sizeof(*p)));
-
-		if (!p)
-			return -ENOMEM;
-		a->guests = p;
-		a->capguests = cap;
-	}
+	if (va_array_grow(&a->guests, &a->capguests, a->nguests, sizeof(*a->guests)) < 0)
+		return -ENOMEM;
 	g = &a->guests[a->nguests];
 	g->name = malloc(len + 1);
 	if (!g->name)
@@ -236,15 +229,8 @@ static int name_add(struct audit *a, struct shared *s, const struct va_walk_entr
 {
 	struct va_name *n;
 
-	if (s->nnames == s->capnames) {
-		size_t cap = s->capnames ? s->capnames * 2 : 2;
-		struct va_name *p = realloc(s->names, size_mul_sat(cap, sizeof(*p)));
-
-		if (!p)
-			return -ENOMEM;
-		s->names = p;
-		s->capnames = cap;
-	}
+	if (va_array_grow(&s->names, &s->capnames, s->nnames, sizeof(*s->names)) < 0)
+		return -ENOMEM;
 	n = &s->names[s->nnames];
 	guest_name(a, a->cur_guest, n);
 	n->path = malloc(e->path_len + 1);
@@ -266,17 +252,9 @@ static int shared_add(struct audit *a, const struct va_walk_entry *e, struct sha
 		*ret = &a->shared[idx];
 		return 0;
 	}
-	if (a->nshared == a->capshared) {
-		size_t cap = a->capshared ? a->capshared * 2 : 256;
-		struct shared *p = realloc(a->shared, size_mul_sat(cap, sizeof(*p)));
-
-		if (!p || cap > UINT32_MAX) {
-			free(p == a->shared ? NULL : p);
-			return -ENOMEM;
-		}
-		a->shared = p;
-		a->capshared = cap;
-	}
+	if (a->nshared >= UINT32_MAX ||
+	    va_array_grow(&a->shared, &a->capshared, a->nshared, sizeof(*a->shared)) < 0)
+		return -ENOMEM;
 	if (va_inomap_insert(&a->map, dev, e->stx->stx_ino, (uint32_t)a->nshared) < 0)
 		return -ENOMEM;
 	s = &a->shared[a->nshared++];

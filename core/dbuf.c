@@ -20,6 +20,25 @@ size_t size_mul_sat(size_t a, size_t b)
 	return b && a > SIZE_MAX / b ? SIZE_MAX : a * b;
 }
 
+int va_array_grow(void *array, size_t *cap, size_t used, size_t elsize)
+{
+	void **p = array;
+	size_t ncap;
+	void *n;
+
+	if (used < *cap)
+		return 0;
+	ncap = *cap ? size_mul_sat(*cap, 2) : 16;
+	if (size_mul_sat(ncap, elsize) == SIZE_MAX)
+		return -ENOMEM;
+	n = realloc(*p, ncap * elsize);
+	if (!n)
+		return -ENOMEM;
+	*p = n;
+	*cap = ncap;
+	return 0;
+}
+
 void dbuf_init(struct dbuf *b)
 {
 	b->buf = NULL;

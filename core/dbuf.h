@@ -52,6 +52,15 @@ static inline const char *dbuf_str(const struct dbuf *b)
 	return b->buf ? b->buf : "";
 }
 
+/**
+ * va_array_grow() - make room for one more element in a realloc'd array.
+ * @array: address of the array pointer; @cap: its capacity in elements;
+ * @used: elements in use; @elsize: size of one element.
+ * Doubles the capacity (from 16) when @used == *@cap.
+ * Return: 0, or -ENOMEM with the array unchanged.
+ */
+int va_array_grow(void *array, size_t *cap, size_t used, size_t elsize);
+
 /** size_add_sat(), size_mul_sat() - saturating size arithmetic (SIZE_MAX on overflow). */
 size_t size_add_sat(size_t a, size_t b);
 size_t size_mul_sat(size_t a, size_t b);

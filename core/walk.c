@@ -36,7 +36,8 @@
 
 struct frame {
 	int fd;                 /* -1 when evicted */
-	dev_t dev;              /* identity from statx, checked on every (re)open */
+	dev_t dev;              /* identity from statx, checked on every (re)open;
+				   also the filesystem the walk stays on below it */
 	uint64_t ino;
 	size_t path_len;        /* this directory's display path length */
 	size_t name_len;        /* its last component ends the path */
@@ -45,7 +46,6 @@ struct frame {
 	size_t nents;
 	size_t next;            /* index into order of the next entry */
 	struct statx stx;       /* for the POST visit */
-	dev_t fs_dev;           /* the filesystem the walk stays on below here */
 };
 
 struct walk {
@@ -200,15 +200,8 @@ static int push_frame(struct walk *w, int fd, const struct statx *stx, size_t na
 {
 	struct frame *f;
 
-	if (w->nframes == w->capframes) {
-		size_t cap = w->capframes ? w->capframes * 2 : 64;
-		struct frame *p = realloc(w->frames, size_mul_sat(cap, sizeof(*p)));
-
-		if (!p)
-			return -ENOMEM;
-		w->frames = p;
-		w->capframes = cap;
-	}
+	if (va_array_grow(&w->frames, &w->capframes, w->nframes, sizeof(*w->frames)) < 0)
+		return -ENOMEM;
 	f = &w->frames[w->nframes];
 	f->fd = fd;
 	f->dev = stx_dev(stx);
@@ -219,7 +212,6 @@ static int push_frame(struct walk *w, int fd, const struct statx *stx, size_t na
 	f->order = NULL;
 	f->nents = f->next = 0;
 	f->stx = *stx;
-	f->fs_dev = stx_dev(stx);
 	w->top = w->nframes++;
 
 	/* Keep at most `budget` directory fds: close the shallowest (not the root). */
@@ -304,7 +296,7 @@ static int path_push(struct walk *w, const char *name, size_t len)
 
 static bool is_other_mount(const struct walk *w, const struct statx *stx)
 {
-	if (stx_dev(stx) != w->frames[w->top].fs_dev)
+	if (stx_dev(stx) != w->frames[w->top].dev)
 		return true;
 #ifdef STATX_ATTR_MOUNT_ROOT
 	if ((stx->stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
