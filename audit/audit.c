@@ -21,6 +21,7 @@
 #include <sys/sysmacros.h>
 
 #include "audit/audit.h"
+#include "audit/checks.h"
 #include "core/dbuf.h"
 #include "core/flags.h"
 #include "core/inomap.h"
@@ -75,10 +76,28 @@ static int emit(struct audit *a, struct va_finding *f)
 		return 0;
 	f->severity = va_kind_severity(f->kind);
 	a->stats->findings++;
+	if (va_severity_counts(f->severity))
+		a->stats->problems++;
 	a->stats->by_kind[f->kind]++;
 	if (a->args->hooks.finding)
 		r = a->args->hooks.finding(f, a->args->hooks.user);
 	return r < 0 ? r : 0;
+}
+
+/* Emit one finding per kind in @kinds, all about the same inode. */
+static int emit_kinds(struct audit *a, struct va_finding *f, uint64_t kinds, bool on_root)
+{
+	for (int k = 0; k < VA_KIND_COUNT; k++) {
+		int r;
+
+		if (!(kinds & VA_KIND_BIT(k)))
+			continue;
+		f->kind = (enum va_kind)k;
+		va_propose(f, on_root);
+		if ((r = emit(a, f)) < 0)
+			return r;
+	}
+	return 0;
 }
 
 static void guest_name(const struct audit *a, long g, struct va_name *n)
@@ -104,49 +123,6 @@ static void finding_init(struct va_finding *f, enum va_kind kind, const struct a
 	f->flags = at->flags;
 	f->flags_known = at->known;
 	f->new_mode = f->mode;
-}
-
-/* The repair each kind implies (used by the plan and the console later). */
-static void propose(struct va_finding *f, bool on_root)
-{
-	uint32_t fl = f->flags;
-
-	f->has_proposal = f->flags_known != 0;
-	switch (f->kind) {
-	case VA_KIND_LEGACY_IUNLINK:
-		f->new_flags = (fl & ~(uint32_t)VA_FL_NOTAIL) | VA_FL_IMMUTABLE | VA_VS26_IUNLINK;
-		break;
-	case VA_KIND_LEGACY_NOTAIL:
-		f->new_flags = fl & ~(uint32_t)VA_FL_NOTAIL;
-		break;
-	case VA_KIND_LEGACY_BARRIER:
-		f->new_flags = fl & ~(uint32_t)VA_FL_NOTAIL;
-		if (on_root)
-			f->new_flags |= VA_VS26_BARRIER;
-		else
-			f->new_mode = (f->mode & ~07777u) | 0700;
-		break;
-	case VA_KIND_MISSING_BARRIER:
-	case VA_KIND_BARRIER_UNVERIFIED:
-		f->new_flags = fl | VA_VS26_BARRIER;
-		break;
-	case VA_KIND_SHARED_UNPROTECTED:
-		/* the 2.6 unified state; a stray 2.4 bit goes with it */
-		f->new_flags = (fl & ~(uint32_t)VA_FL_NOTAIL) | VA_FL_IMMUTABLE | VA_VS26_IUNLINK;
-		break;
-	default:
-		f->has_proposal = false;
-	}
-}
-
-/* Kinds that a regular file's flags alone imply. */
-static unsigned file_kinds(uint32_t flags)
-{
-	if (va_is_vs24_iunlink(flags))
-		return 1u << VA_KIND_LEGACY_IUNLINK;
-	if (flags & VA_FL_NOTAIL)
-		return 1u << VA_KIND_LEGACY_NOTAIL;
-	return 0;
 }
 
 static int read_attrs(struct audit *a, const struct va_walk_entry *e, struct va_attrs *at)
@@ -188,20 +164,10 @@ static void check_root(struct audit *a, const struct va_walk_entry *e)
 {
 	struct va_attrs at = { 0 };
 	struct va_finding f;
-	enum va_kind kind;
 
 	read_attrs(a, e, &at);
-	if (at.known && va_is_vs24_barrier(at.flags, e->stx->stx_mode))
-		kind = VA_KIND_LEGACY_BARRIER;
-	else if (at.known & VA_KNOWN_VS26)
-		kind = (at.flags & VA_VS26_BARRIER) ? VA_KIND_COUNT : VA_KIND_MISSING_BARRIER;
-	else
-		kind = VA_KIND_BARRIER_UNVERIFIED;
-	if (kind == VA_KIND_COUNT)
-		return;
-	finding_init(&f, kind, a, e, &at);
-	propose(&f, true);
-	a->fatal = emit(a, &f);
+	finding_init(&f, VA_KIND_COUNT, a, e, &at);
+	a->fatal = emit_kinds(a, &f, va_check_root(at.flags, at.known, e->stx->stx_mode), true);
 }
 
 /* ------------------------------------------------------------------ guests */
@@ -284,7 +250,9 @@ static int shared_seen(struct audit *a, const struct va_walk_entry *e, bool need
 		s->flags = at.flags;
 		s->flags_known = at.known;
 		s->immutable = at.known ? (at.flags & VA_FL_IMMUTABLE) != 0 : stx_immutable(e->stx);
-		s->keep_names = !s->immutable || (at.known && file_kinds(at.flags));
+		/* Names are kept only where a finding may need them. */
+		s->keep_names = !s->immutable || va_check_file(at.flags, at.known) ||
+				(at.known & VA_KNOWN_VS26);
 	}
 	if (a->cur_guest >= 0 && a->cur_guest != s->last_guest) {
 		s->last_guest = a->cur_guest;
@@ -299,35 +267,29 @@ static int shared_report(struct audit *a)
 {
 	for (size_t i = 0; i < a->nshared; i++) {
 		struct shared *s = &a->shared[i];
-		unsigned kinds = s->flags_known ? file_kinds(s->flags) : 0;
+		uint64_t kinds = va_check_file(s->flags, s->flags_known);
 		struct va_finding f;
 		int r;
 
-		if (s->nguests >= 2 && !s->immutable)
-			kinds |= 1u << VA_KIND_SHARED_UNPROTECTED;
+		if (!s->flags_known && s->nguests >= 2 && !s->immutable)
+			kinds |= VA_KIND_BIT(VA_KIND_SHARED_UNPROTECTED);
+		kinds |= va_check_shared(s->flags, s->flags_known, s->nguests);
 		if (!kinds || !s->nnames)
 			continue;
-		for (int k = 0; k < VA_KIND_COUNT; k++) {
-			if (!(kinds & (1u << k)))
-				continue;
-			memset(&f, 0, sizeof(f));
-			f.kind = (enum va_kind)k;
-			f.root = a->args->roots[s->root_index];
-			f.where = s->names[0];
-			f.others = s->names + 1;
-			f.nothers = s->nnames - 1;
-			f.nguests = s->nguests;
-			f.dev = s->dev;
-			f.ino = s->ino;
-			f.nlink = s->nlink;
-			f.mode = s->mode;
-			f.flags = s->flags;
-			f.flags_known = s->flags_known;
-			f.new_mode = s->mode;
-			propose(&f, false);
-			if ((r = emit(a, &f)) < 0)
-				return r;
-		}
+		memset(&f, 0, sizeof(f));
+		f.root = a->args->roots[s->root_index];
+		f.where = s->names[0];
+		f.others = s->names + 1;
+		f.nothers = s->nnames - 1;
+		f.nguests = s->nguests;
+		f.dev = s->dev;
+		f.ino = s->ino;
+		f.nlink = s->nlink;
+		f.mode = s->mode;
+		f.flags = s->flags;
+		f.flags_known = s->flags_known;
+		if ((r = emit_kinds(a, &f, kinds, false)) < 0)
+			return r;
 	}
 	return 0;
 }
@@ -337,26 +299,21 @@ static int shared_report(struct audit *a)
 static enum va_walk_action on_file(struct audit *a, const struct va_walk_entry *e)
 {
 	const struct statx *stx = e->stx;
-	unsigned thorough = a->args->flags & VA_AUDIT_THOROUGH;
-	bool need = thorough || !stx_immutable_known(stx) || stx_immutable(stx);
+	bool need = (a->args->flags & VA_AUDIT_THOROUGH) || !stx_immutable_known(stx) ||
+		    stx_immutable(stx);
 	struct va_attrs at = { 0 };
 	struct va_finding f;
-	unsigned kinds;
 
 	if (stx->stx_nlink > 1) {
-		a->fatal = shared_seen(a, e, need || stx->stx_nlink > 1);
+		/* flags of every multiply-linked file: a stray bit on a
+		 * shared inode matters to every guest */
+		a->fatal = shared_seen(a, e, true);
 		return a->fatal ? VA_WALK_STOP : VA_WALK_CONTINUE;
 	}
 	if (!need || read_attrs(a, e, &at) < 0)
 		return VA_WALK_CONTINUE;
-	kinds = file_kinds(at.flags);
-	for (int k = 0; k < VA_KIND_COUNT && kinds && !a->fatal; k++) {
-		if (!(kinds & (1u << k)))
-			continue;
-		finding_init(&f, (enum va_kind)k, a, e, &at);
-		propose(&f, false);
-		a->fatal = emit(a, &f);
-	}
+	finding_init(&f, VA_KIND_COUNT, a, e, &at);
+	a->fatal = emit_kinds(a, &f, va_check_file(at.flags, at.known), false);
 	return a->fatal ? VA_WALK_STOP : VA_WALK_CONTINUE;
 }
 
@@ -364,16 +321,15 @@ static enum va_walk_action on_dir(struct audit *a, const struct va_walk_entry *e
 {
 	struct va_attrs at = { 0 };
 	struct va_finding f;
+	bool guest_root = e->depth == 1;
 
-	if ((e->stx->stx_mode & 0777) != 0 && !(a->args->flags & VA_AUDIT_THOROUGH))
+	if (!guest_root && (e->stx->stx_mode & 0777) != 0 && !(a->args->flags & VA_AUDIT_THOROUGH))
 		return VA_WALK_CONTINUE;
 	if (read_attrs(a, e, &at) < 0)
 		return VA_WALK_CONTINUE;
-	if (va_is_vs24_barrier(at.flags, e->stx->stx_mode)) {
-		finding_init(&f, VA_KIND_LEGACY_BARRIER, a, e, &at);
-		propose(&f, false);
-		a->fatal = emit(a, &f);
-	}
+	finding_init(&f, VA_KIND_COUNT, a, e, &at);
+	a->fatal = emit_kinds(a, &f, va_check_dir(at.flags, at.known, e->stx->stx_mode, guest_root),
+			      false);
 	return a->fatal ? VA_WALK_STOP : VA_WALK_CONTINUE;
 }
 

@@ -34,6 +34,7 @@ struct va_audit_stats {
 	uint64_t flag_reads;       /**< flag reads through the back end */
 	uint64_t errors;           /**< per-entry errors reported */
 	uint64_t findings;         /**< findings passed to the hook */
+	uint64_t problems;         /**< of which error or warning (the exit status) */
 	uint64_t by_kind[VA_KIND_COUNT];
 	const char *guest;         /**< current guest name (bytes, may be NULL) */
 	size_t guest_len;
@@ -69,5 +70,25 @@ struct va_audit_args {
  * finding hook returned).
  */
 int va_audit_run(const struct va_audit_args *args, struct va_audit_stats *stats);
+
+struct va_image;
+
+/** What stopped an image audit: a library error while doing @what. */
+struct va_audit_image_error {
+	long code;                 /**< errcode_t (libext2fs/com_err or errno) */
+	const char *what;          /**< e.g. "reading the inode table" */
+	uint32_t ino;              /**< the inode concerned, or 0 */
+};
+
+/**
+ * va_audit_image() - audit an opened image.  args->roots holds exactly one
+ * path: the directory inside the image that holds the guests (ROOT);
+ * args->backend is not used (the raw inodes are read directly).  Findings
+ * carry image-absolute paths.
+ * @ret_err: receives the library error that stopped the audit, if any.
+ * Return: 0, -EIO when @ret_err is set, or another negative errno.
+ */
+int va_audit_image(const struct va_audit_args *args, struct va_image *img,
+		   struct va_audit_stats *stats, struct va_audit_image_error *ret_err);
 
 #endif

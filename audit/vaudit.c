@@ -31,6 +31,7 @@
 #include "core/escape.h"
 #include "core/finding.h"
 #include "core/flags.h"
+#include "core/image.h"
 
 #define PROG "vaudit"
 #define DEFAULT_ROOT "/vservers"
@@ -60,17 +61,23 @@ static void quote(struct dbuf *b, const char *s, size_t len)
 	}
 }
 
-/* "vaudit: 'path': what failed: reason" with the path escaped. */
-static void msg_path(const char *path, size_t len, const char *what, int err)
+/* "vaudit: 'path': what failed: reason" with the path escaped; no reason when NULL. */
+static void msg_reason(const char *path, size_t len, const char *what, const char *reason)
 {
 	struct dbuf b = DBUF_INIT;
 
 	quote(&b, path, len);
-	if (err)
-		fprintf(stderr, "%s: %s: %s: %s\n", PROG, dbuf_str(&b), what, strerror(err));
+	if (reason)
+		fprintf(stderr, "%s: %s: %s: %s\n", PROG, dbuf_str(&b), what, reason);
 	else
 		fprintf(stderr, "%s: %s: %s\n", PROG, dbuf_str(&b), what);
 	dbuf_release(&b);
+}
+
+/* The same with an errno (0 = no reason). */
+static void msg_path(const char *path, size_t len, const char *what, int err)
+{
+	msg_reason(path, len, what, err ? strerror(err) : NULL);
 }
 
 static void clear_progress(struct ctx *c)
@@ -85,6 +92,16 @@ static void on_error(const char *path, size_t len, const char *op, int err, void
 {
 	clear_progress(user);
 	msg_path(path, len, op, err);
+}
+
+static void on_notice(const char *msg, void *user)
+{
+	struct ctx *c = user;
+
+	if (c->quiet)
+		return;
+	clear_progress(c);
+	fprintf(stderr, "%s: %s\n", PROG, msg);
 }
 
 static int on_finding(const struct va_finding *f, void *user)
@@ -137,10 +154,18 @@ static void usage(FILE *fp)
 {
 	fprintf(fp,
 "Usage: %s [OPTIONS] [ROOT...]\n"
+"       %s [OPTIONS] --image FILE|DEVICE [--prefix PATH]\n"
 "Audit Linux-VServer guest trees for attribute states that break the move\n"
 "from 2.4 to 2.6 kernels.  Each direct subdirectory of ROOT (default\n"
 "%s) is a guest root.  Nothing is ever changed.\n"
 "\n"
+"Source:\n"
+"      --image FILE      audit an unmounted ext2/3/4 image or block device\n"
+"                        offline, read-only, with the raw on-disk flags\n"
+"      --prefix PATH     with --image: the directory in the image that holds\n"
+"                        the guests (default /)\n"
+"      --no-device-read  live: do not read the 2.6 bits from the block device\n"
+"                        of a mounted ext2/3/4 filesystem\n"
 "Output:\n"
 "  -j, --json            JSON Lines, one object per finding (schema in vaudit(8))\n"
 "  -0, --null            only the path of each finding, each followed by NUL\n"
@@ -164,7 +189,7 @@ static void usage(FILE *fp)
 "\n"
 "Exit status: 0 no findings, 1 findings, 2 an error (bad option, missing ROOT,\n"
 "unreadable entry; the walk goes on after per-entry errors).\n",
-		PROG, DEFAULT_ROOT);
+		PROG, PROG, DEFAULT_ROOT);
 }
 
 /* One line: "vaudit: WHAT 'ARG' (see 'vaudit --help')"; ARG is escaped. */
@@ -225,7 +250,8 @@ static void list_flags(void)
 int main(int argc, char **argv)
 {
 	enum { OPT_SUMMARY = 256, OPT_PROGRESS, OPT_NO_PROGRESS, OPT_ONLY, OPT_SKIP,
-	       OPT_THOROUGH, OPT_CROSS, OPT_LIST_KINDS, OPT_LIST_FLAGS };
+	       OPT_THOROUGH, OPT_CROSS, OPT_LIST_KINDS, OPT_LIST_FLAGS, OPT_IMAGE, OPT_PREFIX,
+	       OPT_NO_DEVICE };
 	static const struct option longopts[] = {
 		{ "json",         no_argument,       NULL, 'j' },
 		{ "null",         no_argument,       NULL, '0' },
@@ -240,6 +266,9 @@ int main(int argc, char **argv)
 		{ "cross-mounts", no_argument,       NULL, OPT_CROSS },
 		{ "list-kinds",   no_argument,       NULL, OPT_LIST_KINDS },
 		{ "list-flags",   no_argument,       NULL, OPT_LIST_FLAGS },
+		{ "image",        required_argument, NULL, OPT_IMAGE },
+		{ "prefix",       required_argument, NULL, OPT_PREFIX },
+		{ "no-device-read", no_argument,     NULL, OPT_NO_DEVICE },
 		{ "help",         no_argument,       NULL, 'h' },
 		{ "version",      no_argument,       NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -254,6 +283,9 @@ int main(int argc, char **argv)
 	struct va_audit_stats stats;
 	struct va_audit_args args = { 0 };
 	char optbuf[3] = "-?";
+	const char *image = NULL, *prefix = NULL;
+	unsigned live_flags = VA_LIVE_DEVICE_READ;
+	struct va_image *img = NULL;
 
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":j0vqhV", longopts, NULL)) != -1) {
@@ -275,6 +307,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_THOROUGH: aflags |= VA_AUDIT_THOROUGH; break;
 		case OPT_CROSS: aflags |= VA_AUDIT_CROSS_MOUNTS; break;
+		case OPT_IMAGE: image = optarg; break;
+		case OPT_PREFIX: prefix = optarg; break;
+		case OPT_NO_DEVICE: live_flags &= ~(unsigned)VA_LIVE_DEVICE_READ; break;
 		case OPT_LIST_KINDS: list_kinds(); return EXIT_CLEAN;
 		case OPT_LIST_FLAGS: list_flags(); return EXIT_CLEAN;
 		case 'h': usage(stdout); return EXIT_CLEAN;
@@ -290,7 +325,19 @@ int main(int argc, char **argv)
 		}
 	}
 
-	if (optind < argc) {
+	if (image && optind < argc)
+		return bad_usage("--image takes no ROOT; use --prefix for:", argv[optind]);
+	if (prefix && !image)
+		return bad_usage("--prefix needs --image:", prefix);
+	if (prefix && prefix[0] != '/')
+		return bad_usage("--prefix must be an absolute path in the image:", prefix);
+	if (image) {
+		static const char *image_root[1];
+
+		image_root[0] = prefix ? prefix : "/";
+		args.roots = image_root;
+		args.nroots = 1;
+	} else if (optind < argc) {
 		args.roots = (const char *const *)argv + optind;
 		args.nroots = (size_t)(argc - optind);
 	} else {
@@ -305,16 +352,38 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &c.start);
 	c.last = c.start;
 
-	if ((r = va_backend_live_new(&be)) < 0 ||
-	    (r = va_writer_new(&c.writer, fmt, stdout, wopts)) < 0) {
+	if (image) {
+		const char *why;
+		errcode_t err = va_image_open(image, 0, &img, &why);
+
+		if (err) {
+			if (why)
+				msg_reason(image, strlen(image), why, NULL);
+			else
+				msg_reason(image, strlen(image), "cannot open as ext2/3/4",
+					   va_image_strerror(err));
+			return EXIT_TROUBLE;
+		}
+		if (img->needs_recovery && !c.quiet)
+			msg_reason(image, strlen(image),
+				   "the journal needs recovery: recent changes may be missing", NULL);
+		r = va_backend_image_new(&be, img);
+	} else {
+		r = va_backend_live_new(&be, live_flags);
+	}
+	if (r < 0 || (r = va_writer_new(&c.writer, fmt, stdout, wopts)) < 0) {
 		fprintf(stderr, "%s: %s\n", PROG, strerror(-r));
 		va_backend_free(be);
+		va_image_close(img);
 		return EXIT_TROUBLE;
 	}
-	if (!(be->caps & VA_CAP_VS26) && !c.quiet)
+	be->notice = on_notice;
+	be->notice_user = &c;
+	if (!img && be->vs26_errno && !c.quiet)
 		fprintf(stderr, "%s: the vserver iattr syscall is not available on this kernel (%s): "
-			"2.6 attributes (barrier, iunlink, cow) cannot be read live\n",
-			PROG, strerror(be->vs26_errno));
+			"2.6 attributes (barrier, iunlink, cow) cannot be read live%s\n",
+			PROG, strerror(be->vs26_errno),
+			(live_flags & VA_LIVE_DEVICE_READ) ? "; reading them from block devices instead" : "");
 
 	args.flags = aflags;
 	args.kinds = only & ~skip;
@@ -324,7 +393,25 @@ int main(int argc, char **argv)
 	args.hooks.progress = on_progress;
 	args.hooks.user = &c;
 
-	r = va_audit_run(&args, &stats);
+	if (img) {
+		struct va_audit_image_error ie;
+
+		r = va_audit_image(&args, img, &stats, &ie);
+		if (ie.code) {
+			struct dbuf what = DBUF_INIT;
+
+			clear_progress(&c);
+			dbuf_adds(&what, ie.what);
+			if (ie.ino)
+				dbuf_addf(&what, " (inode %u)", ie.ino);
+			msg_reason(image, strlen(image), dbuf_str(&what), va_image_strerror(ie.code));
+			dbuf_release(&what);
+			stats.errors++;
+			r = 0;
+		}
+	} else {
+		r = va_audit_run(&args, &stats);
+	}
 	clear_progress(&c);
 	if (fflush(stdout) != 0 || ferror(stdout))
 		c.write_error = c.write_error ? c.write_error : errno ? errno : EIO;
@@ -349,7 +436,8 @@ int main(int argc, char **argv)
 
 	va_writer_free(c.writer);
 	va_backend_free(be);
+	va_image_close(img);
 	if (r < 0 || c.write_error || stats.errors)
 		return EXIT_TROUBLE;
-	return stats.findings ? EXIT_FINDINGS : EXIT_CLEAN;
+	return stats.problems ? EXIT_FINDINGS : EXIT_CLEAN;
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/fs.h>
@@ -19,6 +20,7 @@
 #include "core/attr.h"
 #include "core/dbuf.h"
 #include "core/flags.h"
+#include "core/image.h"
 
 /* __NR_vserver: syscall slot reserved for Linux-VServer. */
 #if defined(__x86_64__)
@@ -95,8 +97,73 @@ static uint32_t iattr_to_disk(uint32_t iflags)
 	return f;
 }
 
+/* One filesystem whose raw device we read the 2.6 bits from. */
+struct raw_dev {
+	dev_t dev;
+	struct va_image *img;   /* NULL when it could not be opened */
+};
+
+struct live {
+	unsigned flags;
+	bool have_syscall;
+	struct raw_dev *devs;
+	size_t ndevs, capdevs;
+};
+
+static void notice(struct va_backend *be, struct dbuf *msg)
+{
+	if (be->notice && msg->buf)
+		be->notice(msg->buf, be->notice_user);
+	dbuf_release(msg);
+}
+
+/* The raw device of @dev, opened on first use; NULL if impossible. */
+static struct va_image *raw_for(struct va_backend *be, dev_t dev)
+{
+	struct live *l = be->priv;
+	struct dbuf msg = DBUF_INIT;
+	struct raw_dev *d;
+	errcode_t err;
+
+	for (size_t i = 0; i < l->ndevs; i++)
+		if (l->devs[i].dev == dev)
+			return l->devs[i].img;
+	if (va_array_grow(&l->devs, &l->capdevs, l->ndevs, sizeof(*l->devs)) < 0)
+		return NULL;
+	d = &l->devs[l->ndevs++];
+	d->dev = dev;
+	d->img = NULL;
+	err = va_image_for_dev(dev, &d->img);
+	if (err) {
+		dbuf_addf(&msg, "2.6 attributes on device %u:%u cannot be read from its block device (%s)",
+			  major(dev), minor(dev), va_image_strerror(err));
+	} else {
+		dbuf_addf(&msg, "reading 2.6 attributes of device %u:%u from %s, read-only: "
+			  "changes not yet written back by the kernel may be missing",
+			  major(dev), minor(dev), d->img->path);
+	}
+	notice(be, &msg);
+	return d->img;
+}
+
+/* Add the raw 2.6 bits of t->ino to @ret. */
+static void read_raw(struct va_backend *be, const struct va_attr_target *t, struct va_attrs *ret)
+{
+	struct va_image *img = raw_for(be, t->dev);
+	uint32_t flags, mode, links;
+
+	if (!img || va_image_read_inode(img, t->ino, &flags, &mode, &links) != 0)
+		return;
+	/* a stale or reused inode: the type must match what statx saw */
+	if (links == 0 || (mode & S_IFMT) != (t->mode & S_IFMT))
+		return;
+	ret->flags = (ret->flags & ~VA_VS26_MASK) | (flags & VA_VS26_MASK);
+	ret->known |= VA_KNOWN_VS26;
+}
+
 static int live_read(struct va_backend *be, const struct va_attr_target *t, struct va_attrs *ret)
 {
+	struct live *l = be->priv;
 	int fd = t->fd, r = 0;
 	unsigned int iflags = 0;
 
@@ -112,7 +179,9 @@ static int live_read(struct va_backend *be, const struct va_attr_target *t, stru
 		ret->flags = iflags;
 		ret->known = VA_KNOWN_EXT2;
 	}
-	if (r == 0 && (be->caps & VA_CAP_VS26) && t->name) {
+	if (r == 0 && !l->have_syscall && (l->flags & VA_LIVE_DEVICE_READ))
+		read_raw(be, t, ret);
+	if (r == 0 && l->have_syscall && t->name) {
 		/* The syscall takes a name and does not follow its last
 		 * component; reach it through the parent's fd. */
 		struct dbuf name = DBUF_INIT;
@@ -137,6 +206,12 @@ static int live_read(struct va_backend *be, const struct va_attr_target *t, stru
 
 static void live_destroy(struct va_backend *be)
 {
+	struct live *l = be->priv;
+
+	for (size_t i = 0; i < l->ndevs; i++)
+		va_image_close(l->devs[i].img);
+	free(l->devs);
+	free(l);
 	free(be);
 }
 
@@ -147,21 +222,30 @@ static const struct va_backend_ops live_ops = {
 	.destroy = live_destroy,
 };
 
-int va_backend_live_new(struct va_backend **ret)
+int va_backend_live_new(struct va_backend **ret, unsigned flags)
 {
 	struct va_backend *be = calloc(1, sizeof(*be));
+	struct live *l = calloc(1, sizeof(*l));
 	struct va_vcmd_iattr data;
 
-	if (!be)
+	if (!be || !l) {
+		free(be);
+		free(l);
 		return -ENOMEM;
+	}
 	be->ops = &live_ops;
+	be->priv = l;
+	l->flags = flags;
 	if (vserver_get_iattr("/", &data) == 0) {
+		l->have_syscall = true;
 		be->caps |= VA_CAP_VS26;
 	} else {
 		/* ENOSYS: no vserver kernel.  Anything else (EPERM from a
 		 * guest, EINVAL from an older ABI) also means we cannot read
 		 * the 2.6 attributes; keep the reason. */
 		be->vs26_errno = errno;
+		if (flags & VA_LIVE_DEVICE_READ)
+			be->caps |= VA_CAP_VS26;
 	}
 	*ret = be;
 	return 0;

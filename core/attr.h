@@ -66,16 +66,42 @@ enum va_backend_caps {
 struct va_backend {
 	const struct va_backend_ops *ops;
 	unsigned caps;          /**< enum va_backend_caps */
-	int vs26_errno;         /**< why VA_CAP_VS26 is missing (e.g. ENOSYS), else 0 */
+	int vs26_errno;         /**< why the syscall is missing (e.g. ENOSYS), else 0 */
+	/** Optional: called with a one-line notice for the user (the back end
+	 *  never prints), e.g. which device 2.6 bits are read from. */
+	void (*notice)(const char *msg, void *user);
+	void *notice_user;
+	void *priv;             /**< back end's own state */
+};
+
+/** Live back end options. */
+enum va_live_flags {
+	/**
+	 * Where the vserver syscall is missing, read the 2.6 bits of each
+	 * inode from the raw block device of its (ext2/3/4) filesystem with
+	 * libext2fs, read-only.  Data the kernel has not written back yet may
+	 * be stale; a notice says so once per device.
+	 */
+	VA_LIVE_DEVICE_READ = 1 << 0,
 };
 
 /**
  * va_backend_live_new() - the live back end.  Probes the vserver iattr
- * syscall once; when the kernel lacks it, caps has no VA_CAP_VS26 and
- * vs26_errno says why (ENOSYS).
+ * syscall once; when the kernel lacks it, VA_CAP_VS26 is set only with
+ * VA_LIVE_DEVICE_READ (the answer is then per inode: va_attrs.known), and
+ * vs26_errno says why the syscall is missing (ENOSYS).
  * Return: 0 with *@ret set, or -ENOMEM.
  */
-int va_backend_live_new(struct va_backend **ret);
+int va_backend_live_new(struct va_backend **ret, unsigned flags);
+
+struct va_image;
+
+/**
+ * va_backend_image_new() - the image back end: raw i_flags of t->ino in
+ * @img (t->fd, t->dir_fd and t->name are ignored).  @img stays the
+ * caller's.  Return: 0 or -ENOMEM.
+ */
+int va_backend_image_new(struct va_backend **ret, struct va_image *img);
 
 /** va_backend_read() - call be->ops->read. */
 static inline int va_backend_read(struct va_backend *be, const struct va_attr_target *t,

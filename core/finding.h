@@ -44,7 +44,15 @@ enum va_severity {
 	X(BARRIER_UNVERIFIED, "barrier-unverified", WARNING, \
 	  "ROOT has no 2.4 barrier and this back end cannot read the 2.6 barrier bit: check it with an image audit or a vserver kernel") \
 	X(SHARED_UNPROTECTED, "shared-unprotected", ERROR, \
-	  "a file shared by several guests is not immutable: any of them can change it for all the others")
+	  "a file shared by several guests is not immutable: any of them can change it for all the others") \
+	X(SHARED_IMMUTABLE_NO_IUNLINK, "shared-immutable-no-iunlink", ERROR, \
+	  "a file shared by several guests is immutable without iunlink (neither 0x08000000 nor 0x8000): the state of a 2.4 host booted on 2.6 unmigrated; guests cannot replace it and package upgrades fail") \
+	X(IUNLINK_NOT_IMMUTABLE, "iunlink-not-immutable", WARNING, \
+	  "iunlink 0x08000000 without immutable: the file is not protected, the bit does nothing") \
+	X(BARRIER_ON_GUEST, "barrier-on-guest", ERROR, \
+	  "a chroot barrier on a guest root itself: it belongs on the directory that holds the guests, and here it locks the guest out of its own root") \
+	X(COW, "cow", INFO, \
+	  "copy-on-write link breaking (0x20000000, vs2.3): shown for information, not a problem")
 
 enum va_kind {
 #define VA_X_KIND(id, name, sev, why) VA_KIND_##id,

@@ -191,6 +191,27 @@ int va_flags_parse(const char *s, uint32_t *ret_set, uint32_t *ret_clear)
 	return 0;
 }
 
+char *va_vsattr_letters(uint32_t flags, bool ext2, bool vs26, char *buf)
+{
+	static const uint32_t order[] = { VA_VS26_BARRIER, VA_VS26_IUNLINK, VA_VS26_IMMUTABLE, VA_VS26_COW };
+	size_t n = sizeof(table) / sizeof(table[0]);
+
+	for (size_t i = 0; i < 4; i++) {
+		char letter = '?';
+		bool known = order[i] == VA_VS26_IMMUTABLE ? ext2 : vs26;
+
+		for (size_t k = 0; k < n; k++)
+			if (table[k].enc == VA_ENC_VS26 && table[k].bits == order[i])
+				letter = table[k].letter;
+		if (!known)
+			buf[i] = '-';
+		else
+			buf[i] = (flags & order[i]) ? (char)(letter - 'a' + 'A') : letter;
+	}
+	buf[4] = '\0';
+	return buf;
+}
+
 bool va_is_vs24_barrier(uint32_t flags, uint32_t mode)
 {
 	return S_ISDIR(mode) && (mode & 0777) == 0 &&

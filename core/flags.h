@@ -161,6 +161,15 @@ int va_flags_parse(const char *s, uint32_t *ret_set, uint32_t *ret_clear);
  */
 const struct va_flag *va_flag_lookup(const char *name, unsigned encs);
 
+/**
+ * va_vsattr_letters() - the showattr-style vserver column "buic": barrier,
+ * iunlink, immutable, cow; upper case = set, lower case = clear, '-' = not
+ * known (@vs26 false: the 2.6 bits could not be read; @ext2 false: nothing
+ * could).  Letters come from the VS26 rows of the table.
+ * @buf: at least 5 bytes.  Return: @buf.
+ */
+char *va_vsattr_letters(uint32_t flags, bool ext2, bool vs26, char *buf);
+
 /** True if @flags with directory @mode is a 2.4 barrier (mode 0000 + 0x8000). */
 bool va_is_vs24_barrier(uint32_t flags, uint32_t mode);
 

@@ -43,7 +43,7 @@ static const char *type_name(uint32_t mode)
 
 static int format_text(struct dbuf *out, unsigned opts, const struct va_finding *f)
 {
-	char letters[VA_FLAGS_LETTERS_MAX];
+	char letters[VA_FLAGS_LETTERS_MAX], vs[5];
 	int r;
 
 	if (f->flags_known) {
@@ -54,8 +54,10 @@ static int format_text(struct dbuf *out, unsigned opts, const struct va_finding 
 		memset(letters, '?', n);
 		letters[n] = '\0';
 	}
-	r = dbuf_addf(out, "%-18s %-7s %s ", va_kind_name(f->kind),
-		      va_severity_name(f->severity), letters);
+	r = dbuf_addf(out, "%-27s %-7s %s %s ", va_kind_name(f->kind),
+		      va_severity_name(f->severity), letters,
+		      va_vsattr_letters(f->flags, f->flags_known & VA_KNOWN_EXT2,
+					f->flags_known & VA_KNOWN_VS26, vs));
 	r |= va_escape_shell(out, f->where.path, f->where.path_len);
 	r |= dbuf_addc(out, '\n');
 	if (opts & VA_WRITER_VERBOSE) {
@@ -106,7 +108,7 @@ static int json_name(struct dbuf *out, const struct va_name *n)
 
 static int format_json(struct dbuf *out, const struct va_finding *f)
 {
-	char letters[VA_FLAGS_LETTERS_MAX];
+	char letters[VA_FLAGS_LETTERS_MAX], vs[5];
 	int r;
 
 	r = dbuf_addf(out, "{\"version\":%d,\"kind\":\"%s\",\"severity\":\"%s\"",
@@ -122,7 +124,10 @@ static int format_json(struct dbuf *out, const struct va_finding *f)
 			       f->flags, va_flags_letters(f->flags, letters));
 	else
 		r |= dbuf_adds(out, ",\"flags\":null,\"flags_text\":null");
-	r |= dbuf_addf(out, ",\"vs26_known\":%s", (f->flags_known & VA_KNOWN_VS26) ? "true" : "false");
+	r |= dbuf_addf(out, ",\"vs26_known\":%s,\"vsattr\":\"%s\"",
+		       (f->flags_known & VA_KNOWN_VS26) ? "true" : "false",
+		       va_vsattr_letters(f->flags, f->flags_known & VA_KNOWN_EXT2,
+					 f->flags_known & VA_KNOWN_VS26, vs));
 	if (f->has_proposal)
 		r |= dbuf_addf(out, ",\"proposed_flags\":\"0x%08x\",\"proposed_mode\":\"%04o\"",
 			       f->new_flags, f->new_mode & 07777);

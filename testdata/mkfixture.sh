@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
-# mkfixture.sh IMAGE FSTYPE [--root-barrier]
+# mkfixture.sh IMAGE FSTYPE [--root-barrier] [--v26] [--size MiB]
 #
 # Build a small ext2/ext3/ext4 image holding a Linux-VServer host tree with
 # every attribute state vaudit has to recognise (see vserver-facts.md §1):
@@ -18,6 +18,33 @@
 # beyond PATH_MAX work too).  IMAGE.manifest lists what was
 # made (kind TAB path, path quoted with printf %q); it is documentation for
 # humans only -- tests compute their expectations from debugfs and find.
+#
+# --v26 adds the on-disk bits of 2.6 vserver kernels, which no mainline
+# kernel lets chattr set: after the image is unmounted they are ORed into
+# the raw i_flags with `debugfs -w -R 'set_inode_field <INO> flags ...'`
+# (inode numbers taken with stat on the mounted image, so odd names do not
+# matter; existing bits such as ext4's 0x80000 extents are kept):
+#   ROOT                       0x04000000 (2.6 barrier; no 2.4 barrier unless
+#                              --root-barrier is given too, then both)
+#   guest root g3              0x04000000                 barrier-on-guest
+#   new guest g5               2.4 barrier (0000 + t)     legacy-barrier +
+#                                                         barrier-on-guest
+#   v26-unified files          0x10|0x08000000, names in g1 g2 g3: no finding
+#   v26-iunlink-only (g1)      0x08000000, private        iunlink-not-immutable
+#   v26-iunlink-shared (g2,g3) 0x08000000, shared         iunlink-not-immutable
+#                                                         + shared-unprotected
+#   v26-cow (g1)               0x20000000, private        cow (info)
+#   v26-cow-unified (g1,g2)    0x10|0x08000000|0x20000000 cow (info)
+#   v26-both (g1,g2)           0x10|0x8000|0x08000000     legacy-iunlink only
+#   g2/srv/v26barrier          dir, 0x04000000, not a guest root: no finding
+#   g1/etc/v26-udir            dir, 0x08000000: no finding
+# The existing immutable-only shared file (g1/etc/immut-shared) is then
+# shared-immutable-no-iunlink for any back end that sees the 2.6 bits.
+# e2fsck -fn must find the result clean (checked; failure is fatal).
+#
+# --size MiB (default 64, at least 12) sets the image size; below 64 MiB the
+# inode count shrinks with it (16384 * MiB / 64), which changes the inode
+# numbers but not the tree.
 #
 # Must run as root (loop mount, chattr +i).  Scratch files (staging tree,
 # mountpoint) live in one mktemp -d directory next to IMAGE that is removed
@@ -36,25 +63,44 @@ prog=${0##*/}
 die() { printf '%s: %s\n' "$prog" "$*" >&2; exit 2; }
 
 usage() {
-	printf 'usage: %s IMAGE ext2|ext3|ext4 [--root-barrier]\n' "$prog" >&2
+	printf 'usage: %s IMAGE ext2|ext3|ext4 [--root-barrier] [--v26] [--size MiB]\n' "$prog" >&2
 	exit 2
 }
 
-[ $# -ge 2 ] && [ $# -le 3 ] || usage
+[ $# -ge 2 ] || usage
 IMAGE=$1
 FSTYPE=$2
+shift 2
 ROOT_BARRIER=0
-if [ $# -eq 3 ]; then
-	[ "$3" = --root-barrier ] || usage
-	ROOT_BARRIER=1
-fi
+V26=0
+SIZE_MIB=64
+while [ $# -gt 0 ]; do
+	case $1 in
+		--root-barrier) ROOT_BARRIER=1 ;;
+		--v26)          V26=1 ;;
+		--size)
+			[ $# -ge 2 ] || usage
+			SIZE_MIB=$2
+			shift
+			;;
+		--size=*)       SIZE_MIB=${1#--size=} ;;
+		*)              usage ;;
+	esac
+	shift
+done
+[[ $SIZE_MIB =~ ^[0-9]{1,5}$ ]] && [ "$SIZE_MIB" -ge 12 ] || die "--size: '$SIZE_MIB' is not a number of MiB >= 12"
 case $FSTYPE in ext2|ext3|ext4) ;; *) usage ;; esac
 [ "$(id -u)" -eq 0 ] || die "must run as root (loop mount, chattr +i)"
 [ ! -e "$IMAGE" ] || die "'$IMAGE': already exists, refusing to overwrite"
 [ ! -e "$IMAGE.manifest" ] || die "'$IMAGE.manifest': already exists, refusing to overwrite"
-for tool in mke2fs chattr mount umount mountpoint mkfifo truncate; do
+for tool in mke2fs chattr mount umount mountpoint mkfifo truncate stat; do
 	command -v "$tool" >/dev/null || die "$tool not found"
 done
+if [ "$V26" -eq 1 ]; then
+	for tool in debugfs e2fsck; do
+		command -v "$tool" >/dev/null || die "$tool not found (needed by --v26)"
+	done
+fi
 
 # The scratch directory sits next to IMAGE, so whoever owns IMAGE's
 # directory (a test's temp dir) also finds and undoes our mount if we are
@@ -121,6 +167,11 @@ lnk() {
 # iunlink PATH: the 2.4 unified state (t first: flags of an immutable
 # inode cannot be changed)
 iunlink() { op "$1" +t +i; }
+# v26 PATH BITS: OR BITS (hex) into the raw i_flags of PATH with debugfs
+# after the image is unmounted (--v26 only)
+V26_PATH=()
+V26_BITS=()
+v26() { V26_PATH+=("$1"); V26_BITS+=("$2"); }
 
 R=vservers
 mkdir -p "$S/$R/g1" "$S/$R/g2" "$S/$R/g3" "$S/outside"
@@ -173,7 +224,8 @@ note shared-unprotected "$R/g3/var/log/append-shared" "+g1, append-only"
 mkf "$R/g1/usr/share/twice-a"; lnk "$R/g1/usr/share/twice-a" "$R/g1/usr/share/twice-b"
 note none "$R/g1/usr/share/twice-a" "+twice-b, one guest"
 mkf "$R/g1/etc/immut-shared"; lnk "$R/g1/etc/immut-shared" "$R/g2/etc/immut-shared"
-op "$R/g1/etc/immut-shared" +i; note none "$R/g1/etc/immut-shared" "+g2, i only"
+op "$R/g1/etc/immut-shared" +i
+note 'none|shared-immutable-no-iunlink' "$R/g1/etc/immut-shared" "+g2, i only (2.6: no iunlink)"
 mkf "$R/g3/etc/immut-private"; op "$R/g3/etc/immut-private" +i
 note none "$R/g3/etc/immut-private" "i only"
 
@@ -251,18 +303,59 @@ deep=$R/g2/deep
 for _ in $(seq 300); do deep+=/d; done
 mkf "$deep/flagged"; iunlink "$deep/flagged"; note legacy-iunlink "$deep/flagged" "depth 300"
 
+# 2.6 states (--v26): raw bits set with debugfs after unmounting
+if [ "$V26" -eq 1 ]; then
+	# properly unified for 2.6: immutable + iunlink, names in g1 g2 g3
+	for p in usr/lib/libv26-unified.so.1 usr/bin/v26-unified; do
+		mkf "$R/g1/$p"; lnk "$R/g1/$p" "$R/g2/$p"; lnk "$R/g1/$p" "$R/g3/$p"
+		v26 "$R/g1/$p" 0x08000010
+		note none "$R/g1/$p" "+g2,g3; 0x10|0x08000000, unified for 2.6"
+	done
+	# iunlink without immutable: private and shared
+	mkf "$R/g1/usr/bin/v26-iunlink-only"; v26 "$R/g1/usr/bin/v26-iunlink-only" 0x08000000
+	note 'iunlink-not-immutable(live: --thorough only)' "$R/g1/usr/bin/v26-iunlink-only" "0x08000000, nlink 1"
+	mkf "$R/g2/usr/share/v26-iunlink-shared"
+	lnk "$R/g2/usr/share/v26-iunlink-shared" "$R/g3/usr/share/v26-iunlink-shared"
+	v26 "$R/g2/usr/share/v26-iunlink-shared" 0x08000000
+	note 'iunlink-not-immutable+shared-unprotected' "$R/g2/usr/share/v26-iunlink-shared" "+g3; 0x08000000"
+	# cow marker: private plain file, and on a unified shared file
+	mkf "$R/g1/var/v26-cow"; v26 "$R/g1/var/v26-cow" 0x20000000
+	note 'cow(info; live: --thorough only)' "$R/g1/var/v26-cow" "0x20000000, nlink 1"
+	mkf "$R/g1/usr/lib/v26-cow-unified"; lnk "$R/g1/usr/lib/v26-cow-unified" "$R/g2/usr/lib/v26-cow-unified"
+	v26 "$R/g1/usr/lib/v26-cow-unified" 0x28000010
+	note 'cow(info)' "$R/g1/usr/lib/v26-cow-unified" "+g2; 0x10|0x08000000|0x20000000"
+	# half migrated: 2.4 and 2.6 iunlink both set
+	mkf "$R/g1/usr/lib/v26-both"; lnk "$R/g1/usr/lib/v26-both" "$R/g2/usr/lib/v26-both"
+	iunlink "$R/g1/usr/lib/v26-both"; v26 "$R/g1/usr/lib/v26-both" 0x08000000
+	note legacy-iunlink "$R/g1/usr/lib/v26-both" "+g2; 0x10|0x8000|0x08000000"
+	# 2.6 bits on directories that are neither ROOT nor a guest root
+	mkdir -p "$S/$R/g2/srv/v26barrier" "$S/$R/g1/etc/v26-udir"
+	v26 "$R/g2/srv/v26barrier" 0x04000000; note none "$R/g2/srv/v26barrier" "dir 0x04000000 inside a guest"
+	v26 "$R/g1/etc/v26-udir" 0x08000000;   note none "$R/g1/etc/v26-udir" "dir 0x08000000"
+	# barriers on guest roots: 2.6 encoding on g3, 2.4 encoding on a new g5
+	v26 "$R/g3" 0x04000000; note barrier-on-guest "$R/g3" "guest root, 0x04000000"
+	mkf "$R/g5/etc/hostname"
+	op "$R/g5" +t mode=000; note 'legacy-barrier+barrier-on-guest' "$R/g5" "guest root, mode 0000 + t"
+	# ROOT: the 2.6 barrier
+	v26 "$R" 0x04000000
+fi
+
 # ROOT itself
 if [ "$ROOT_BARRIER" -eq 1 ]; then
-	op "$R" +t mode=000; note legacy-barrier "$R" "ROOT, 2.4 barrier"
+	op "$R" +t mode=000; note legacy-barrier "$R" "ROOT, 2.4 barrier$([ "$V26" -eq 1 ] && echo ' and 2.6 barrier 0x04000000')"
+elif [ "$V26" -eq 1 ]; then
+	note none "$R" "ROOT, 2.6 barrier 0x04000000"
 else
-	note barrier-unverified "$R" "ROOT, no 2.4 barrier"
+	note 'barrier-unverified|missing-barrier' "$R" "ROOT, no barrier (barrier-unverified where the 2.6 bits cannot be read)"
 fi
 
 # ---------------------------------------------------------------- image
 # Fixed UUID, hash seed and time keep the image layout reproducible.
 export E2FSPROGS_FAKE_TIME=1072915200   # 2004-01-01
-truncate -s 64M -- "$IMAGE"
-mke2fs -q -F -t "$FSTYPE" -b 1024 -I 256 -N 16384 \
+NINODES=16384
+[ "$SIZE_MIB" -ge 64 ] || NINODES=$((16384 * SIZE_MIB / 64))
+truncate -s "${SIZE_MIB}M" -- "$IMAGE"
+mke2fs -q -F -t "$FSTYPE" -b 1024 -I 256 -N "$NINODES" \
 	-U 6f1c2a9e-2d4b-4e0a-9c55-5e7a0d1b2c3d \
 	-E hash_seed=0b7c2f5e-9a31-4d6c-8e2f-4b1a6c9d0e7f \
 	-L vaudit-fixture -d "$S" -- "$IMAGE" \
@@ -293,11 +386,45 @@ for i in "${!OPS[@]}"; do
 	apply "${OPS[$i]}" "${OPS_PATH[$i]}"
 done
 
+# inode numbers of the --v26 targets, while the names are at hand
+V26_INO=()
+for i in "${!V26_PATH[@]}"; do
+	ino=$(stat -c %i -- "$M/${V26_PATH[$i]}") || die "cannot stat $(printf '%q' "${V26_PATH[$i]}")"
+	V26_INO+=("$ino")
+done
+
 umount "$M" || die "cannot unmount '$M'"
 
+# raw_flags INO: i_flags of inode INO as read by debugfs (hex, 0x...)
+raw_flags() {
+	DEBUGFS_PAGER=__none__ PAGER=__none__ debugfs -R "stat <$1>" -- "$IMAGE" 2>/dev/null |
+		sed -n '1s/.*Flags: \(0x[0-9a-fA-F]*\).*/\1/p'
+}
+if [ "${#V26_INO[@]}" -gt 0 ]; then
+	# OR the bits into the flags the image has now (ext4: 0x80000 extents)
+	for i in "${!V26_INO[@]}"; do
+		ino=${V26_INO[$i]}
+		old=$(raw_flags "$ino")
+		[ -n "$old" ] || die "debugfs: no flags for inode $ino"
+		new=$(printf '0x%08x' $((old | ${V26_BITS[$i]})))
+		err=$(DEBUGFS_PAGER=__none__ PAGER=__none__ debugfs -w \
+			-R "set_inode_field <$ino> flags $new" -- "$IMAGE" 2>&1 >/dev/null |
+			{ grep -v '^debugfs [0-9]' || true; })
+		[ -z "$err" ] || die "debugfs set_inode_field <$ino> flags $new: $err"
+		got=$(raw_flags "$ino")
+		[ "$((got))" -eq "$((new))" ] ||
+			die "inode $ino ($(printf '%q' "${V26_PATH[$i]}")): flags $got after setting $new"
+	done
+	# the image must stay clean for e2fsck (unknown i_flags bits are not
+	# its business; a complaint here would make every image test moot)
+	fsck_out=$(e2fsck -fn -- "$IMAGE" 2>&1) ||
+		die "e2fsck -fn '$IMAGE' after --v26 failed: $fsck_out"
+fi
+
 {
-	printf '# vaudit fixture %s %s%s -- documentation only, not ground truth\n' \
-		"$(basename -- "$IMAGE")" "$FSTYPE" "$([ "$ROOT_BARRIER" -eq 1 ] && echo ' --root-barrier')"
+	printf '# vaudit fixture %s %s%s%s --size %s -- documentation only, not ground truth\n' \
+		"$(basename -- "$IMAGE")" "$FSTYPE" "$([ "$ROOT_BARRIER" -eq 1 ] && echo ' --root-barrier')" \
+		"$([ "$V26" -eq 1 ] && echo ' --v26')" "$SIZE_MIB"
 	printf '# expected_kind\tpath (printf %%q, relative to the image root)\tnote\n'
 	for i in "${!MAN_KIND[@]}"; do
 		printf '%s\t%q\t%s\n' "${MAN_KIND[$i]}" "${MAN_PATH[$i]}" "${MAN_NOTE[$i]}"

@@ -15,8 +15,11 @@
 # Scratch:  $TEST_TMP, a private mktemp -d directory removed on exit
 #           (set VAUDIT_KEEP_TMP=1 to keep it for debugging; mounts are
 #           still undone)
-# Fixtures: make_fixture FSTYPE [--root-barrier]  -> prints the image path
+# Fixtures: make_fixture FSTYPE [--root-barrier] [--v26] [--size MiB]
+#                                                 -> prints the image path
 #           mount_fixture IMG                     -> prints the mountpoint
+#           mount_fixture_ro IMG                  -> read-only loop device
+#                                                    and mount, prints it
 #
 # Nothing here touches a path outside $TEST_TMP.
 
@@ -238,12 +241,17 @@ trap 'exit 130' INT TERM HUP
 
 # ------------------------------------------------------------------- fixtures
 
-# make_fixture FSTYPE [--root-barrier]: build a fixture image in $TEST_TMP,
-# print its path.  mkfixture's output goes to stderr as TAP comments.
+# make_fixture FSTYPE [OPTIONS]: build a fixture image in $TEST_TMP (the
+# options are mkfixture.sh's: --root-barrier, --v26, --size MiB), print
+# its path.  mkfixture's output goes to stderr as TAP comments.
 make_fixture() {
-	local d img out rc
+	local d img out rc name o
 	d=$(mktemp -d "$TEST_TMP/fixture.XXXXXX") || return 1
-	img=$d/$1${2:+-root-barrier}.img
+	name=$1
+	for o in "${@:2}"; do
+		name+=-${o#--}
+	done
+	img=$d/${name//[^A-Za-z0-9_.-]/_}.img
 	out=$(bash "$top_srcdir/testdata/mkfixture.sh" "$img" "$@" 2>&1)
 	rc=$?
 	if [ "$rc" -ne 0 ]; then
@@ -261,6 +269,22 @@ mount_fixture() {
 	dev=$(losetup -f --show -- "$img") || return 1
 	defer losetup -d "$dev"
 	if ! mount -o rw -- "$dev" "$mnt"; then
+		losetup -d "$dev"
+		return 1
+	fi
+	defer _t_unmount "$mnt"
+	printf '%s\n' "$mnt"
+}
+
+# mount_fixture_ro IMG: attach IMG to a read-only loop device and mount it
+# read-only (ext3/ext4: without journal replay) on a new directory in
+# $TEST_TMP; print the mountpoint.  Nothing can write to IMG through it.
+mount_fixture_ro() {
+	local img=$1 mnt dev
+	mnt=$(mktemp -d "$TEST_TMP/mnt.XXXXXX") || return 1
+	dev=$(losetup -r -f --show -- "$img") || return 1
+	defer losetup -d "$dev"
+	if ! mount -o ro -- "$dev" "$mnt"; then
 		losetup -d "$dev"
 		return 1
 	fi

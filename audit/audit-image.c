@@ -1,0 +1,582 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * audit-image.c - the offline audit of an unmounted ext2/3/4 image.
+ *
+ * Three passes, each sequential on disk:
+ *  1. the inode tables, with ext2fs_open_inode_scan(): every directory is
+ *     recorded (flags, mode) and its blocks go into a directory block list;
+ *     regular files that can matter (multiply linked, or carrying one of
+ *     the flags the checks look at) are recorded; nothing else is kept;
+ *  2. the directory blocks, sorted by block number
+ *     (ext2fs_dblist_dir_iterate()): each directory learns its parent and
+ *     name, each recorded file collects all of its names (inline-data
+ *     directories are read one by one afterwards);
+ *  3. in memory: each directory is placed relative to ROOT (outside, ROOT,
+ *     or inside guest N) by following parents, then the checks run.
+ * Paths are built only for findings.  Corrupt metadata stops the audit with
+ * the library's error; loops in the directory graph are cut.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <ext2fs/ext2_err.h>
+
+#include "audit/audit.h"
+#include "audit/checks.h"
+#include "core/dbuf.h"
+#include "core/flags.h"
+#include "core/image.h"
+#include "core/inomap.h"
+
+#define NONE UINT32_MAX
+
+/* Where a directory is relative to ROOT. */
+enum { ST_UNKNOWN = -3, ST_OUTSIDE = -2, ST_ROOT = -1 /* >= 0: guest index */ };
+
+struct dirrec {
+	uint32_t ino;
+	uint32_t parent;        /* index into dirs, or NONE */
+	uint32_t name_off;      /* into names */
+	uint32_t name_len;
+	uint32_t flags;
+	uint32_t mode;
+	uint32_t links;
+	int32_t state;
+	bool onpath;            /* loop detection while resolving */
+	bool inline_data;
+};
+
+struct fname {
+	uint32_t dir;           /* index into dirs */
+	uint32_t name_off;
+	uint32_t name_len;
+};
+
+struct filerec {
+	uint32_t ino;
+	uint32_t flags;
+	uint32_t mode;
+	uint32_t links;
+	struct fname *names;
+	size_t nnames, capnames;
+};
+
+struct iaudit {
+	const struct va_audit_args *args;
+	struct va_audit_stats *stats;
+	struct va_image *img;
+	ext2_filsys fs;
+	errcode_t err;          /* first library error */
+	const char *err_what;   /* what was being done */
+	uint32_t err_ino;
+	struct dirrec *dirs;
+	size_t ndirs, capdirs;
+	struct filerec *files;
+	size_t nfiles, capfiles;
+	struct va_inomap dirmap, filemap;
+	struct dbuf names;
+	uint32_t cur_dir;       /* directory whose blocks are being listed */
+	ext2_dblist dblist;
+	uint64_t dir_blocks;
+	uint32_t root_idx;
+	uint32_t *guest_dirs;   /* guest index -> dirs index */
+	uint32_t *comp;         /* scratch for build_path() */
+	size_t capcomp;
+	size_t nguests, capguests;
+	int fatal;
+};
+
+/* Flags that make a regular file worth remembering. */
+#define FILE_FLAGS ((uint32_t)(VA_FL_IMMUTABLE | VA_FL_NOTAIL | VA_VS26_IUNLINK | VA_VS26_COW))
+
+static int fail(struct iaudit *a, errcode_t err, const char *what, uint32_t ino)
+{
+	if (!a->err) {
+		a->err = err;
+		a->err_what = what;
+		a->err_ino = ino;
+	}
+	return -1;
+}
+
+static int add_name(struct iaudit *a, const char *name, size_t len, uint32_t *off)
+{
+	if (a->names.len > UINT32_MAX - len - 1 || dbuf_add(&a->names, name, len) < 0)
+		return fail(a, ENOMEM, "reading directories", 0);
+	*off = (uint32_t)(a->names.len - len);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ pass 1 */
+
+static int add_block(ext2_filsys fs, blk64_t *blocknr, e2_blkcnt_t blockcnt,
+		     blk64_t ref_blk, int ref_offset, void *priv)
+{
+	struct iaudit *a = priv;
+	errcode_t err;
+
+	(void)ref_blk;
+	(void)ref_offset;
+	if (blockcnt < 0)
+		return 0;
+	if (*blocknr < fs->super->s_first_data_block || *blocknr >= ext2fs_blocks_count(fs->super) ||
+	    ++a->dir_blocks > ext2fs_blocks_count(fs->super)) {
+		fail(a, EXT2_ET_BAD_BLOCK_NUM, "listing directory blocks", a->dirs[a->cur_dir].ino);
+		return BLOCK_ABORT;
+	}
+	err = ext2fs_add_dir_block2(a->dblist, a->dirs[a->cur_dir].ino, *blocknr, blockcnt);
+	if (err) {
+		fail(a, err, "listing directory blocks", a->dirs[a->cur_dir].ino);
+		return BLOCK_ABORT;
+	}
+	return 0;
+}
+
+static int scan_dir(struct iaudit *a, ext2_ino_t ino, const struct ext2_inode *inode)
+{
+	struct dirrec *d;
+	errcode_t err;
+
+	if (va_array_grow(&a->dirs, &a->capdirs, a->ndirs, sizeof(*a->dirs)) < 0 ||
+	    va_inomap_insert(&a->dirmap, 0, ino, (uint32_t)a->ndirs) < 0)
+		return fail(a, ENOMEM, "scanning inodes", ino);
+	d = &a->dirs[a->ndirs];
+	memset(d, 0, sizeof(*d));
+	d->ino = ino;
+	d->parent = NONE;
+	d->flags = inode->i_flags;
+	d->mode = inode->i_mode;
+	d->links = inode->i_links_count;
+	d->state = ST_UNKNOWN;
+	a->cur_dir = (uint32_t)a->ndirs++;
+	if (inode->i_flags & EXT4_INLINE_DATA_FL) {
+		d->inline_data = true;
+		return 0;
+	}
+	if (!ext2fs_inode_has_valid_blocks2(a->fs, (struct ext2_inode *)inode))
+		return 0;
+	err = ext2fs_block_iterate3(a->fs, ino, BLOCK_FLAG_READ_ONLY | BLOCK_FLAG_DATA_ONLY,
+				    NULL, add_block, a);
+	if (err)
+		return fail(a, err, "listing directory blocks", ino);
+	return a->err ? -1 : 0;
+}
+
+static int scan_file(struct iaudit *a, ext2_ino_t ino, const struct ext2_inode *inode)
+{
+	struct filerec *f;
+
+	if (inode->i_links_count < 2 && !(inode->i_flags & FILE_FLAGS))
+		return 0;
+	if (va_array_grow(&a->files, &a->capfiles, a->nfiles, sizeof(*a->files)) < 0 ||
+	    va_inomap_insert(&a->filemap, 0, ino, (uint32_t)a->nfiles) < 0)
+		return fail(a, ENOMEM, "scanning inodes", ino);
+	f = &a->files[a->nfiles++];
+	memset(f, 0, sizeof(*f));
+	f->ino = ino;
+	f->flags = inode->i_flags;
+	f->mode = inode->i_mode;
+	f->links = inode->i_links_count;
+	return 0;
+}
+
+static int scan_inodes(struct iaudit *a)
+{
+	ext2_inode_scan scan;
+	struct ext2_inode inode;
+	ext2_ino_t ino;
+	errcode_t err;
+	int r = 0;
+
+	err = ext2fs_open_inode_scan(a->fs, 0, &scan);
+	if (err)
+		return fail(a, err, "opening the inode scan", 0);
+	while (r == 0) {
+		err = ext2fs_get_next_inode(scan, &ino, &inode);
+		if (err) {
+			r = fail(a, err, "reading the inode table", ino);
+			break;
+		}
+		if (!ino)
+			break;
+		if (!inode.i_links_count || inode.i_dtime)
+			continue;
+		a->stats->entries++;
+		if ((a->stats->entries & 16383) == 0 && a->args->hooks.progress)
+			a->args->hooks.progress(a->stats, a->args->hooks.user);
+		if (LINUX_S_ISDIR(inode.i_mode))
+			r = scan_dir(a, ino, &inode);
+		else if (LINUX_S_ISREG(inode.i_mode))
+			r = scan_file(a, ino, &inode);
+	}
+	ext2fs_close_inode_scan(scan);
+	return r;
+}
+
+/* ------------------------------------------------------------------ pass 2 */
+
+static int on_dirent(ext2_ino_t dir, int entry, struct ext2_dir_entry *dirent, int offset,
+		     int blocksize, char *buf, void *priv)
+{
+	struct iaudit *a = priv;
+	uint32_t child = dirent->inode, didx, idx;
+	int len = ext2fs_dirent_name_len(dirent);
+
+	(void)offset;
+	(void)blocksize;
+	(void)buf;
+	if (entry == DIRENT_DOT_FILE || entry == DIRENT_DOT_DOT_FILE || !child || len <= 0)
+		return 0;
+	if (len == 1 && dirent->name[0] == '.')
+		return 0;
+	if (len == 2 && dirent->name[0] == '.' && dirent->name[1] == '.')
+		return 0;
+	if (!va_inomap_find(&a->dirmap, 0, dir, &didx))
+		return 0;
+	if (va_inomap_find(&a->dirmap, 0, child, &idx)) {
+		struct dirrec *d = &a->dirs[idx];
+
+		if (d->parent != NONE || idx == didx)
+			return 0; /* a second name of a directory: corrupt, ignore */
+		if (add_name(a, dirent->name, (size_t)len, &d->name_off) < 0)
+			return DIRENT_ABORT;
+		d->parent = didx;
+		d->name_len = (uint32_t)len;
+	} else if (va_inomap_find(&a->filemap, 0, child, &idx)) {
+		struct filerec *f = &a->files[idx];
+		struct fname *n;
+
+		if (va_array_grow(&f->names, &f->capnames, f->nnames, sizeof(*f->names)) < 0) {
+			fail(a, ENOMEM, "reading directories", dir);
+			return DIRENT_ABORT;
+		}
+		n = &f->names[f->nnames];
+		if (add_name(a, dirent->name, (size_t)len, &n->name_off) < 0)
+			return DIRENT_ABORT;
+		n->dir = didx;
+		n->name_len = (uint32_t)len;
+		f->nnames++;
+	}
+	return 0;
+}
+
+static int read_dirs(struct iaudit *a)
+{
+	errcode_t err;
+
+	ext2fs_dblist_sort2(a->dblist, NULL);
+	err = ext2fs_dblist_dir_iterate(a->dblist, 0, NULL, on_dirent, a);
+	if (err || a->err)
+		return fail(a, err ? err : a->err, "reading directories", 0);
+	for (size_t i = 0; i < a->ndirs; i++) {
+		if (!a->dirs[i].inline_data)
+			continue;
+		err = ext2fs_dir_iterate2(a->fs, a->dirs[i].ino, DIRENT_FLAG_INCLUDE_INLINE_DATA,
+					  NULL, on_dirent, a);
+		if (err || a->err)
+			return fail(a, err ? err : a->err, "reading an inline directory", a->dirs[i].ino);
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ pass 3 */
+
+static int new_guest(struct iaudit *a, uint32_t didx)
+{
+	if (va_array_grow(&a->guest_dirs, &a->capguests, a->nguests, sizeof(*a->guest_dirs)) < 0)
+		return fail(a, ENOMEM, "placing directories", 0);
+	a->guest_dirs[a->nguests] = didx;
+	return (int)a->nguests++;
+}
+
+/* Place directory @idx (and the chain above it) relative to ROOT. */
+static int resolve(struct iaudit *a, uint32_t idx, uint32_t **stack, size_t *cap)
+{
+	size_t n = 0;
+	uint32_t cur = idx;
+	int32_t st;
+
+	while (a->dirs[cur].state == ST_UNKNOWN && cur != a->root_idx &&
+	       a->dirs[cur].parent != NONE && !a->dirs[cur].onpath) {
+		if (va_array_grow(stack, cap, n, sizeof(**stack)) < 0)
+			return fail(a, ENOMEM, "placing directories", 0);
+		a->dirs[cur].onpath = true;
+		(*stack)[n++] = cur;
+		cur = a->dirs[cur].parent;
+	}
+	if (cur == a->root_idx)
+		a->dirs[cur].state = ST_ROOT;
+	else if (a->dirs[cur].state == ST_UNKNOWN)
+		a->dirs[cur].state = ST_OUTSIDE; /* no parent, or a loop */
+	st = a->dirs[cur].state;
+	while (n--) {
+		uint32_t node = (*stack)[n];
+
+		a->dirs[node].onpath = false;
+		if (st == ST_ROOT) {
+			int g = new_guest(a, node);
+
+			if (g < 0)
+				return -1;
+			st = g;
+		}
+		a->dirs[node].state = st;
+	}
+	return 0;
+}
+
+/*
+ * Display path of entry @name in directory @didx (the directory itself when
+ * @name is NULL): the prefix as given, then the components below ROOT.
+ */
+static int build_path(struct iaudit *a, uint32_t didx, const char *name, size_t len,
+		      struct dbuf *out)
+{
+	const char *root = a->args->roots[0];
+	size_t rootlen = strlen(root), n = 0;
+	int r = 0;
+
+	while (rootlen > 1 && root[rootlen - 1] == '/')
+		rootlen--;
+	for (uint32_t d = didx; d != NONE && d != a->root_idx; d = a->dirs[d].parent) {
+		if (va_array_grow(&a->comp, &a->capcomp, n, sizeof(*a->comp)) < 0)
+			return -ENOMEM;
+		a->comp[n++] = d;
+	}
+	dbuf_setlen(out, 0);
+	if (rootlen > 1)
+		r |= dbuf_add(out, root, rootlen);
+	while (n--) {
+		const struct dirrec *d = &a->dirs[a->comp[n]];
+
+		r |= dbuf_addc(out, '/');
+		r |= dbuf_add(out, a->names.buf + d->name_off, d->name_len);
+	}
+	if (name)
+		r |= dbuf_addc(out, '/') | dbuf_add(out, name, len);
+	if (out->len == 0)
+		r |= dbuf_addc(out, '/');
+	return r ? -ENOMEM : 0;
+}
+
+static void set_guest(struct iaudit *a, int32_t st, struct va_name *n)
+{
+	if (st >= 0) {
+		const struct dirrec *g = &a->dirs[a->guest_dirs[st]];
+
+		n->guest = a->names.buf + g->name_off;
+		n->guest_len = g->name_len;
+	} else {
+		n->guest = NULL;
+		n->guest_len = 0;
+	}
+}
+
+static int emit(struct iaudit *a, struct va_finding *f, uint64_t kinds, bool on_root)
+{
+	for (int k = 0; k < VA_KIND_COUNT; k++) {
+		int r = 0;
+
+		if (!(kinds & VA_KIND_BIT(k)) || !(a->args->kinds & VA_KIND_BIT(k)))
+			continue;
+		f->kind = (enum va_kind)k;
+		f->severity = va_kind_severity(f->kind);
+		va_propose(f, on_root);
+		a->stats->findings++;
+		a->stats->by_kind[k]++;
+		if (va_severity_counts(f->severity))
+			a->stats->problems++;
+		if (a->args->hooks.finding)
+			r = a->args->hooks.finding(f, a->args->hooks.user);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static void finding_base(struct iaudit *a, struct va_finding *f, uint32_t ino, uint32_t flags,
+			 uint32_t mode, uint32_t links)
+{
+	memset(f, 0, sizeof(*f));
+	f->root = a->args->roots[0];
+	f->ino = ino;
+	f->flags = flags;
+	f->flags_known = VA_KNOWN_EXT2 | VA_KNOWN_VS26;
+	f->mode = mode;
+	f->nlink = links;
+}
+
+static int check_dirs(struct iaudit *a, struct dbuf *path)
+{
+	struct va_finding f;
+	const struct dirrec *root = &a->dirs[a->root_idx];
+	int r;
+
+	if (build_path(a, NONE, NULL, 0, path) < 0)
+		return -ENOMEM;
+	finding_base(a, &f, root->ino, root->flags, root->mode, root->links);
+	f.where.path = path->buf;
+	f.where.path_len = path->len;
+	r = emit(a, &f, va_check_root(root->flags, f.flags_known, root->mode), true);
+	for (size_t i = 0; i < a->ndirs && r == 0; i++) {
+		const struct dirrec *d = &a->dirs[i];
+		bool guest_root = d->state >= 0 && d->parent == a->root_idx;
+		uint64_t kinds;
+
+		if (d->state < 0)
+			continue;
+		kinds = va_check_dir(d->flags, VA_KNOWN_EXT2 | VA_KNOWN_VS26, d->mode, guest_root);
+		if (!kinds)
+			continue;
+		if (build_path(a, (uint32_t)i, NULL, 0, path) < 0)
+			return -ENOMEM;
+		finding_base(a, &f, d->ino, d->flags, d->mode, d->links);
+		f.where.path = path->buf;
+		f.where.path_len = path->len;
+		set_guest(a, d->state, &f.where);
+		r = emit(a, &f, kinds, false);
+	}
+	return r;
+}
+
+static int check_files(struct iaudit *a)
+{
+	struct va_name *names = NULL;
+	size_t capnames = 0;
+	int r = 0;
+
+	for (size_t i = 0; i < a->nfiles && r == 0; i++) {
+		const struct filerec *fr = &a->files[i];
+		size_t n = 0, nguests = 0;
+		int32_t last = ST_UNKNOWN;
+		uint64_t kinds;
+		struct va_finding f;
+
+		/* the names under ROOT, in the order they were read */
+		for (size_t k = 0; k < fr->nnames; k++) {
+			int32_t st = a->dirs[fr->names[k].dir].state;
+
+			if (st == ST_OUTSIDE || st == ST_UNKNOWN)
+				continue;
+			if (st >= 0 && st != last) {
+				bool seen = false;
+
+				for (size_t j = 0; j < k && !seen; j++)
+					seen = a->dirs[fr->names[j].dir].state == st;
+				nguests += !seen;
+				last = st;
+			}
+			n++;
+		}
+		if (!n)
+			continue;
+		kinds = va_check_file(fr->flags, VA_KNOWN_EXT2 | VA_KNOWN_VS26) |
+			va_check_shared(fr->flags, VA_KNOWN_EXT2 | VA_KNOWN_VS26, nguests);
+		if (!kinds)
+			continue;
+		if (va_array_grow(&names, &capnames, n, sizeof(*names)) < 0 ||
+		    (capnames < n && (r = -ENOMEM)))
+			break;
+		n = 0;
+		for (size_t k = 0; k < fr->nnames && r == 0; k++) {
+			const struct fname *fn = &fr->names[k];
+			int32_t st = a->dirs[fn->dir].state;
+			struct dbuf p = DBUF_INIT;
+
+			if (st == ST_OUTSIDE || st == ST_UNKNOWN)
+				continue;
+			if (va_array_grow(&names, &capnames, n, sizeof(*names)) < 0 ||
+			    build_path(a, fn->dir, a->names.buf + fn->name_off, fn->name_len, &p) < 0) {
+				dbuf_release(&p);
+				r = -ENOMEM;
+				break;
+			}
+			names[n].path = p.buf;
+			names[n].path_len = p.len;
+			set_guest(a, st, &names[n]);
+			n++;
+		}
+		if (r == 0) {
+			finding_base(a, &f, fr->ino, fr->flags, fr->mode, fr->links);
+			f.where = names[0];
+			f.others = names + 1;
+			f.nothers = n - 1;
+			f.nguests = nguests;
+			r = emit(a, &f, kinds, false);
+		}
+		for (size_t k = 0; k < n; k++)
+			free(names[k].path);
+	}
+	free(names);
+	return r;
+}
+
+static void release(struct iaudit *a)
+{
+	for (size_t i = 0; i < a->nfiles; i++)
+		free(a->files[i].names);
+	free(a->files);
+	free(a->dirs);
+	free(a->guest_dirs);
+	free(a->comp);
+	va_inomap_release(&a->dirmap);
+	va_inomap_release(&a->filemap);
+	dbuf_release(&a->names);
+	if (a->dblist)
+		ext2fs_free_dblist(a->dblist);
+}
+
+int va_audit_image(const struct va_audit_args *args, struct va_image *img,
+		   struct va_audit_stats *stats, struct va_audit_image_error *ret_err)
+{
+	struct iaudit a = { .args = args, .stats = stats, .img = img, .fs = img->fs,
+			    .dirmap = VA_INOMAP_INIT, .filemap = VA_INOMAP_INIT, .root_idx = NONE };
+	uint32_t *stack = NULL;
+	size_t capstack = 0;
+	struct dbuf path = DBUF_INIT;
+	uint64_t root_ino;
+	errcode_t err;
+	int r = -1;
+
+	memset(stats, 0, sizeof(*stats));
+	memset(ret_err, 0, sizeof(*ret_err));
+	if (args->nroots != 1)
+		return -EINVAL;
+	err = va_image_lookup_dir(img, args->roots[0], &root_ino);
+	if (err) {
+		fail(&a, err, "looking up the prefix", 0);
+		goto out;
+	}
+	err = ext2fs_init_dblist(a.fs, &a.dblist);
+	if (err) {
+		fail(&a, err, "allocating the directory list", 0);
+		goto out;
+	}
+	if (scan_inodes(&a) < 0 || read_dirs(&a) < 0)
+		goto out;
+	if (!va_inomap_find(&a.dirmap, 0, root_ino, &a.root_idx)) {
+		fail(&a, EXT2_ET_NO_DIRECTORY, "looking up the prefix", (uint32_t)root_ino);
+		goto out;
+	}
+	for (size_t i = 0; i < a.ndirs; i++)
+		if (resolve(&a, (uint32_t)i, &stack, &capstack) < 0)
+			goto out;
+	r = check_dirs(&a, &path);
+	if (r == 0)
+		r = check_files(&a);
+out:
+	if (a.err) {
+		ret_err->code = a.err;
+		ret_err->what = a.err_what;
+		ret_err->ino = a.err_ino;
+		r = r < 0 && r != -1 ? r : -EIO;
+	}
+	free(stack);
+	dbuf_release(&path);
+	release(&a);
+	return r < 0 ? r : 0;
+}

@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* image.c - opening ext2/3/4 images and devices with libext2fs. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <et/com_err.h>
+#include <ext2fs/ext2_err.h>
+
+#include "core/image.h"
+
+const char *va_image_strerror(errcode_t code)
+{
+	return error_message(code);
+}
+
+errcode_t va_image_open(const char *path, unsigned flags, struct va_image **ret,
+			const char **ret_why)
+{
+	struct va_image *img;
+	int oflags = EXT2_FLAG_64BITS | EXT2_FLAG_SKIP_MMP;
+	int mount_flags = 0;
+	struct stat st;
+	errcode_t err;
+
+	*ret_why = NULL;
+	if (stat(path, &st) < 0)
+		return errno;
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+		*ret_why = "not an image file or a block device";
+		return EINVAL;
+	}
+	err = ext2fs_check_if_mounted(path, &mount_flags);
+	if (err)
+		return err;
+	if ((mount_flags & EXT2_MF_MOUNTED) && (flags & VA_IMAGE_WRITE)) {
+		*ret_why = "mounted: refusing to write a mounted filesystem";
+		return EBUSY;
+	}
+	if ((mount_flags & EXT2_MF_MOUNTED) && !(flags & VA_IMAGE_ALLOW_MOUNTED)) {
+		*ret_why = "mounted: audit the mount point instead, or unmount it";
+		return EBUSY;
+	}
+	if (flags & VA_IMAGE_WRITE)
+		oflags |= EXT2_FLAG_RW | EXT2_FLAG_EXCLUSIVE;
+	if (flags & VA_IMAGE_LENIENT)
+		oflags |= EXT2_FLAG_IGNORE_CSUM_ERRORS;
+
+	img = calloc(1, sizeof(*img));
+	if (!img || !(img->path = strdup(path))) {
+		free(img);
+		return ENOMEM;
+	}
+	err = ext2fs_open2(path, NULL, oflags, 0, 0, unix_io_manager, &img->fs);
+	if (err) {
+		free(img->path);
+		free(img);
+		return err;
+	}
+	img->mounted = mount_flags & EXT2_MF_MOUNTED;
+	img->needs_recovery = ext2fs_has_feature_journal_needs_recovery(img->fs->super);
+	if (img->needs_recovery && (flags & VA_IMAGE_WRITE)) {
+		*ret_why = "the journal needs recovery: run e2fsck first";
+		va_image_close(img);
+		return EBUSY;
+	}
+	*ret = img;
+	return 0;
+}
+
+errcode_t va_image_close(struct va_image *img)
+{
+	errcode_t err = 0;
+
+	if (!img)
+		return 0;
+	if (img->fs)
+		err = ext2fs_close_free(&img->fs);
+	free(img->path);
+	free(img);
+	return err;
+}
+
+errcode_t va_image_read_inode(struct va_image *img, uint64_t ino, uint32_t *ret_flags,
+			      uint32_t *ret_mode, uint32_t *ret_links)
+{
+	struct ext2_inode inode;
+	errcode_t err;
+
+	if (ino < 1 || ino > img->fs->super->s_inodes_count)
+		return EXT2_ET_BAD_INODE_NUM;
+	err = ext2fs_read_inode(img->fs, (ext2_ino_t)ino, &inode);
+	if (err)
+		return err;
+	*ret_flags = inode.i_flags;
+	*ret_mode = inode.i_mode;
+	*ret_links = inode.i_links_count;
+	return 0;
+}
+
+errcode_t va_image_lookup_dir(struct va_image *img, const char *path, uint64_t *ret_ino)
+{
+	ext2_ino_t ino = EXT2_ROOT_INO;
+	struct ext2_inode inode;
+	errcode_t err;
+
+	if (path[0] != '/')
+		return EINVAL;
+	while (*path == '/')
+		path++;
+	if (*path) {
+		err = ext2fs_namei(img->fs, EXT2_ROOT_INO, EXT2_ROOT_INO, path, &ino);
+		if (err)
+			return err;
+	}
+	err = ext2fs_read_inode(img->fs, ino, &inode);
+	if (err)
+		return err;
+	if (!LINUX_S_ISDIR(inode.i_mode))
+		return ENOTDIR;
+	*ret_ino = ino;
+	return 0;
+}
+
+errcode_t va_image_for_dev(dev_t dev, struct va_image **ret)
+{
+	char sys[64], line[256], devpath[PATH_MAX];
+	const char *why;
+	struct stat st;
+	FILE *fp;
+	errcode_t err;
+
+	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u/uevent", major(dev), minor(dev));
+	fp = fopen(sys, "re");
+	if (!fp)
+		return ENODEV;
+	devpath[0] = '\0';
+	while (fgets(line, sizeof(line), fp)) {
+		if (strncmp(line, "DEVNAME=", 8) == 0) {
+			line[strcspn(line, "\n")] = '\0';
+			snprintf(devpath, sizeof(devpath), "/dev/%s", line + 8);
+			break;
+		}
+	}
+	fclose(fp);
+	if (!devpath[0] || stat(devpath, &st) < 0 || !S_ISBLK(st.st_mode) || st.st_rdev != dev)
+		return ENODEV;
+	err = va_image_open(devpath, VA_IMAGE_LENIENT | VA_IMAGE_ALLOW_MOUNTED, ret, &why);
+	return err;
+}

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * image.h - ext2/3/4 filesystems opened with libext2fs, outside the kernel.
+ *
+ * An image is a filesystem image file or a block device.  Read-only opens
+ * never write anything.  A write open (for the repair engine) refuses a
+ * mounted device (ext2fs_check_if_mounted), opens the device exclusively
+ * (O_EXCL) and refuses a filesystem whose journal needs recovery.  Nothing
+ * is ever written to a mounted filesystem through libext2fs.
+ *
+ * Errors are libext2fs/com_err codes or errno values (both are errcode_t);
+ * va_image_strerror() turns either into text.  When va_image_open() refuses
+ * for a reason of its own, *ret_why names it.
+ */
+#ifndef VAUDIT_IMAGE_H
+#define VAUDIT_IMAGE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <ext2fs/ext2fs.h>
+
+/** Open flags (bit set). */
+enum va_image_flags {
+	VA_IMAGE_WRITE        = 1 << 0, /**< read-write, exclusive, unmounted, journal clean */
+	VA_IMAGE_LENIENT      = 1 << 1, /**< read-only: ignore checksum errors (a mounted,
+					     live device whose metadata may be in flight) */
+	VA_IMAGE_ALLOW_MOUNTED = 1 << 2,/**< read-only: do not refuse a mounted device */
+};
+
+struct va_image {
+	ext2_filsys fs;
+	char *path;
+	bool mounted;               /**< the device is mounted (read-only opens only) */
+	bool needs_recovery;        /**< the journal has not been replayed */
+};
+
+/**
+ * va_image_open() - open the ext2/3/4 filesystem in @path.
+ * @ret_why: receives a static explanation when the refusal is ours (not a
+ *           directory or device, mounted, journal needs recovery), else NULL.
+ * Return: 0 with *@ret set, or an errcode_t.
+ */
+errcode_t va_image_open(const char *path, unsigned flags, struct va_image **ret,
+			const char **ret_why);
+
+/** va_image_close() - close (flushing a write open); NULL is fine.  Return: errcode. */
+errcode_t va_image_close(struct va_image *img);
+
+/** va_image_strerror() - text for an errcode_t or errno. */
+const char *va_image_strerror(errcode_t code);
+
+/**
+ * va_image_read_inode() - the raw i_flags, mode and link count of inode @ino.
+ * Return: 0, or an errcode_t (EXT2_ET_BAD_INODE_NUM, ...).
+ */
+errcode_t va_image_read_inode(struct va_image *img, uint64_t ino, uint32_t *ret_flags,
+			      uint32_t *ret_mode, uint32_t *ret_links);
+
+/**
+ * va_image_lookup() - the inode of the directory @path inside the image
+ * (absolute, "/" for the filesystem root).  Symbolic links inside the image
+ * are followed only as ext2fs_namei() does, never on the host.
+ * Return: 0, or an errcode_t (ENOTDIR when it is not a directory).
+ */
+errcode_t va_image_lookup_dir(struct va_image *img, const char *path, uint64_t *ret_ino);
+
+/**
+ * va_image_for_dev() - find the block device of a mounted filesystem by its
+ * st_dev (through /sys/dev/block) and open it read-only and lenient.
+ * Return: 0 with *@ret set, or an errcode_t (ENODEV when there is no such
+ * block device, EXT2_ET_BAD_MAGIC when it is not ext2/3/4).
+ */
+errcode_t va_image_for_dev(dev_t dev, struct va_image **ret);
+
+#endif
