@@ -17,8 +17,19 @@
 
 #include "core/image.h"
 
+static void va_init_error_table(void)
+{
+	static bool done;
+
+	if (!done) {
+		initialize_ext2_error_table();
+		done = true;
+	}
+}
+
 const char *va_image_strerror(errcode_t code)
 {
+	va_init_error_table();
 	return error_message(code);
 }
 
@@ -32,6 +43,7 @@ errcode_t va_image_open(const char *path, unsigned flags, struct va_image **ret,
 	errcode_t err;
 
 	*ret_why = NULL;
+	va_init_error_table();
 	if (stat(path, &st) < 0)
 		return errno;
 	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
