@@ -26,6 +26,7 @@ import re
 import stat
 import subprocess
 import sys
+import time
 
 FL_IMMUTABLE = 0x10
 FL_APPEND = 0x20
@@ -925,6 +926,505 @@ def cmd_inos(a):
         print(k, i)
 
 
+# ------------------------------------------------------------------ corrupt images
+
+CRC32C_TABLE = []
+
+
+def crc32c(crc, data):
+    """Raw CRC32C (Castagnoli) update, no final inversion (as ext4 uses it)."""
+    if not CRC32C_TABLE:
+        for i in range(256):
+            c = i
+            for _ in range(8):
+                c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+            CRC32C_TABLE.append(c)
+    t = CRC32C_TABLE
+    for b in data:
+        crc = t[(crc ^ b) & 0xff] ^ (crc >> 8)
+    return crc
+
+
+class Base:
+    """A fixture image held in memory, with its layout (from dumpe2fs/debugfs)."""
+
+    def __init__(self, path, prefix):
+        self.path = path
+        with open(path, 'rb') as fh:
+            self.data = bytes(fh.read())
+        self.size = len(self.data)
+        # non-zero 4 KiB chunks, for fast sparse copies
+        self.chunks = [o for o in range(0, self.size, 4096) if self.data[o:o + 4096].count(0) != 4096]
+        env = dict(os.environ, DEBUGFS_PAGER='__none__', PAGER='__none__')
+        d = subprocess.run(['dumpe2fs', path], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                           env=env).stdout.decode('utf-8', 'replace')
+        self.fs = os.path.basename(path)
+        self.bs = int(re.search(r'^Block size:\s+(\d+)', d, re.M).group(1))
+        self.isz = int(re.search(r'^Inode size:\s+(\d+)', d, re.M).group(1))
+        icount = int(re.search(r'^Inode count:\s+(\d+)', d, re.M).group(1))
+        ifree = int(re.search(r'^Free inodes:\s+(\d+)', d, re.M).group(1))
+        self.used_inodes = icount - ifree
+        self.features = re.search(r'^Filesystem features:\s+(.*)$', d, re.M).group(1).split()
+        self.csum = 'metadata_csum' in self.features
+        self.gdt = [tuple(int(x) for x in m.groups()) for m in
+                    re.finditer(r'Group descriptors at (\d+)-(\d+)', d)]
+        self.itables = [tuple(int(x) for x in m.groups()) for m in
+                        re.finditer(r'Inode table at (\d+)-(\d+)', d)]
+        # directory blocks: breadth-first from the prefix directory, by inode
+        self.dirblocks = []
+        start = subprocess.run(['debugfs', '-R', 'stat %s' % prefix, path], stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, env=env).stdout
+        m = re.match(rb'Inode: (\d+)', start)
+        todo, seen = ([int(m.group(1))] if m else []) + [2], set()
+        while todo and len(seen) < 60:
+            batch = [i for i in todo[:20] if i not in seen]
+            todo = todo[20:]
+            if not batch:
+                continue
+            seen.update(batch)
+            cmds = ''.join('ls -p <%d>\nblocks <%d>\n' % (i, i) for i in batch)
+            out = subprocess.run(['debugfs', '-f', '-', path], input=cmds.encode(), stdout=subprocess.PIPE,
+                                 stderr=subprocess.DEVNULL, env=env).stdout
+            for blk in re.split(rb'^debugfs: ', out, flags=re.M):
+                if blk.startswith(b'blocks'):
+                    self.dirblocks += [int(x) for x in blk.split(b'\n', 1)[1].split() if x.isdigit()]
+                else:
+                    for mm in re.finditer(rb'^/(\d+)/04[0-7]{4}/\d+/\d+/([^\n/]*)/', blk, re.M):
+                        if mm.group(2) not in (b'.', b'..'):
+                            todo.append(int(mm.group(1)))
+        self.dirblocks = sorted(set(b for b in self.dirblocks if 0 < b * self.bs < self.size))
+        self.sb_csum_ok = (not self.csum) or self.sb_checksum(self.data[1024:2048]) == \
+            int.from_bytes(self.data[1024 + 1020:1024 + 1024], 'little')
+
+    @staticmethod
+    def sb_checksum(sb):
+        return crc32c(0xffffffff, sb[:1020])
+
+    def write_copy(self, dst, data=None, length=None):
+        """Sparse copy of the base (or of data) to dst, optionally truncated."""
+        src = self.data if data is None else data
+        n = self.size if length is None else length
+        fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+        try:
+            os.ftruncate(fd, n)
+            if data is None:
+                for o in self.chunks:
+                    if o >= n:
+                        break
+                    os.pwrite(fd, src[o:min(o + 4096, n)], o)
+            else:
+                for o in range(0, n, 4096):
+                    c = src[o:min(o + 4096, n)]
+                    if c.count(0) != len(c):
+                        os.pwrite(fd, c, o)
+        finally:
+            os.close(fd)
+
+
+SB_FIELDS = [  # (name, offset in the superblock, width)
+    ('s_inodes_count', 0, 4), ('s_blocks_count', 4, 4), ('s_first_data_block', 20, 4),
+    ('s_log_block_size', 24, 4), ('s_log_cluster_size', 28, 4), ('s_blocks_per_group', 32, 4),
+    ('s_clusters_per_group', 36, 4), ('s_inodes_per_group', 40, 4), ('s_magic', 56, 2),
+    ('s_state', 58, 2), ('s_rev_level', 76, 4), ('s_first_ino', 84, 4), ('s_inode_size', 88, 2),
+    ('s_feature_compat', 92, 4), ('s_feature_incompat', 96, 4), ('s_feature_ro_compat', 100, 4),
+    ('s_reserved_gdt_blocks', 206, 2), ('s_desc_size', 254, 2), ('s_log_groups_per_flex', 372, 1),
+    ('s_blocks_count_hi', 336, 4), ('s_min_extra_isize', 348, 2), ('s_want_extra_isize', 350, 2),
+]
+
+DEBUGFS_FIELDS = ['mode', 'links_count', 'size', 'size_high', 'flags', 'block[0]', 'block[1]', 'block[2]',
+                  'block[3]', 'block[4]', 'block[IND]', 'block[DIND]', 'blocks', 'extra_isize']
+SSV_FIELDS = ['inodes_count', 'blocks_count', 'first_data_block', 'log_block_size', 'blocks_per_group',
+              'inodes_per_group', 'first_ino', 'inode_size', 'rev_level', 'feature_incompat',
+              'feature_ro_compat', 'desc_size', 'log_groups_per_flex', 'reserved_gdt_blocks', 'def_hash_version',
+              'first_meta_bg']
+BG_FIELDS = ['inode_table', 'block_bitmap', 'inode_bitmap', 'flags', 'itable_unused', 'free_inodes_count']
+
+
+def interesting(rng, width, orig=None):
+    top = (1 << (8 * width)) - 1
+    vals = [0, 1, 2, 3, 7, 0x7f, 0x80, 0xff, 0x100, 0xfff, 0x1000, 0x7fff, 0x8000, 0xffff, 0x10000,
+            0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff]
+    if orig is not None:
+        vals += [orig + 1, orig - 1, orig * 2, orig << 8, orig ^ 0x80, orig >> 1]
+    v = rng.choice(vals) if rng.random() < 0.8 else rng.getrandbits(8 * width)
+    return v & top
+
+
+def mutate_raw(rng, base, buf):
+    """Apply 1-4 raw corruptions to bytearray buf; return their descriptions."""
+    what = []
+    bs = base.bs
+    for _ in range(rng.choice((1, 1, 1, 2, 2, 3, 4))):
+        t = rng.choice(('sb-bytes', 'sb-field', 'sb-field', 'gdt', 'itable', 'itable', 'inode',
+                        'dirblock', 'dirblock', 'dirent', 'anywhere', 'block'))
+        if t == 'sb-bytes':
+            for _ in range(rng.randint(1, 8)):
+                o = 1024 + (rng.randrange(256) if rng.random() < 0.7 else rng.randrange(1024))
+                buf[o] = rng.getrandbits(8)
+            what.append(t)
+        elif t == 'sb-field':
+            name, off, w = rng.choice(SB_FIELDS)
+            o = 1024 + off
+            orig = int.from_bytes(buf[o:o + w], 'little')
+            v = interesting(rng, w, orig)
+            buf[o:o + w] = v.to_bytes(w, 'little')
+            what.append('%s=0x%x' % (name, v))
+        elif t == 'gdt' and base.gdt:
+            a, b = rng.choice(base.gdt)
+            o = a * bs + rng.randrange(min((b - a + 1) * bs, 2 * 64 * 8))  # the used descriptors
+            n = rng.choice((1, 2, 4, 8, 32))
+            buf[o:o + n] = bytes(rng.getrandbits(8) for _ in range(n))
+            what.append('gdt@%d+%d' % (o, n))
+        elif t in ('itable', 'inode') and base.itables:
+            a, _ = base.itables[0]
+            ino = rng.randint(1, base.used_inodes + 8)
+            o = a * bs + (ino - 1) * base.isz
+            if t == 'inode':
+                # one field of an inode: mode, size, links, flags or i_block
+                off, w = rng.choice(((0, 2), (4, 4), (26, 2), (28, 4), (32, 4), (40, 4), (44, 4), (48, 4),
+                                     (52, 4), (100, 4), (108, 4), (128, 2)))
+                orig = int.from_bytes(buf[o + off:o + off + w], 'little')
+                v = interesting(rng, w, orig)
+                buf[o + off:o + off + w] = v.to_bytes(w, 'little')
+                what.append('inode %d @%d=0x%x' % (ino, off, v))
+            else:
+                n = rng.choice((1, 1, 2, 4, 16, base.isz))
+                oo = o + rng.randrange(base.isz)
+                buf[oo:oo + n] = bytes(rng.getrandbits(8) for _ in range(n))
+                what.append('itable inode %d +%d bytes' % (ino, n))
+        elif t in ('dirblock', 'dirent') and base.dirblocks:
+            blk = rng.choice(base.dirblocks)
+            o = blk * bs
+            if t == 'dirent':
+                # a 16-bit rec_len / 32-bit inode / name_len of a directory entry near the start
+                off = rng.choice((0, 4, 6, 7, 12, 16, 18, 20, 24, 28))
+                w = 4 if off in (0, 12, 24) else (2 if off in (4, 16, 28) else 1)
+                orig = int.from_bytes(buf[o + off:o + off + w], 'little')
+                v = interesting(rng, w, orig)
+                buf[o + off:o + off + w] = v.to_bytes(w, 'little')
+                what.append('dirent blk %d @%d=0x%x' % (blk, off, v))
+            else:
+                n = rng.choice((1, 2, 4, 8, 64))
+                oo = o + rng.randrange(bs)
+                buf[oo:oo + n] = bytes(rng.getrandbits(8) for _ in range(n))
+                what.append('dirblock %d +%d' % (blk, n))
+        elif t == 'block':
+            c = rng.choice(base.chunks)
+            o = c + rng.randrange(0, 4096, bs)
+            fill = rng.choice((b'\0', b'\xff', None))
+            buf[o:o + bs] = fill * bs if fill else bytes(rng.getrandbits(8) for _ in range(bs))
+            what.append('block@%d %s' % (o, 'random' if fill is None else fill.hex()))
+        else:
+            c = rng.choice(base.chunks)
+            o = c + rng.randrange(4096)
+            n = rng.randint(1, 16)
+            buf[o:o + n] = bytes(rng.getrandbits(8) for _ in range(n))
+            what.append('bytes@%d+%d' % (o, n))
+    if base.csum and base.sb_csum_ok and rng.random() < 0.7:
+        # keep the superblock checksum valid, so that the corruption gets past it
+        buf[1024 + 1020:1024 + 1024] = Base.sb_checksum(bytes(buf[1024:2048])).to_bytes(4, 'little')
+        what.append('sb-csum fixed')
+    return what
+
+
+def debugfs_mutation(rng, base):
+    """1-3 random checksum-preserving debugfs -w commands."""
+    cmds = []
+    for _ in range(rng.randint(1, 3)):
+        t = rng.random()
+        if t < 0.5:
+            ino = rng.choice((2, 11, 12) + tuple(range(13, base.used_inodes + 1)))
+            f = rng.choice(DEBUGFS_FIELDS)
+            cmds.append('sif <%d> %s 0x%x' % (ino, f, interesting(rng, 2 if f in ('mode', 'links_count') else 4)))
+        elif t < 0.75:
+            f = rng.choice(SSV_FIELDS)
+            cmds.append('ssv %s 0x%x' % (f, interesting(rng, 1 if f == 'log_groups_per_flex' else 4)))
+        else:
+            cmds.append('set_bg %d %s 0x%x' % (rng.randrange(max(1, len(base.itables))), rng.choice(BG_FIELDS),
+                                               interesting(rng, 4)))
+    return cmds
+
+
+CRAFTED = [
+    # (name, debugfs -w commands); checksums stay valid
+    ('dir cycle: g1/usr/cycle -> ROOT', ['link /vservers /vservers/g1/usr/cycle']),
+    ('dir cycle: g1/usr/up -> g1', ['link /vservers/g1 /vservers/g1/usr/up']),
+    ('dir cycle: g2/etc/fsroot -> /', ['link / /vservers/g2/etc/fsroot']),
+    ('dir reachable twice: g1/g2-again -> g2', ['link /vservers/g2 /vservers/g1/g2-again']),
+    ('ROOT is a regular file by mode', ['sif /vservers mode 0100644']),
+    ('guest root g1 is a regular file by mode', ['sif /vservers/g1 mode 0100644']),
+    ('a text file claims to be a directory', ['sif /vservers/g1/usr/bin/ls mode 040755']),
+    ('a directory is a symlink by mode', ['sif /vservers/g2/etc mode 0120777']),
+    ('fs root is a regular file', ['sif <2> mode 0100644']),
+    ('fs root mode 0', ['sif <2> mode 0']),
+    ('g1 block[0] = 0', ['sif /vservers/g1 block[0] 0']),
+    ('g1 block[0] out of range', ['sif /vservers/g1 block[0] 0xfffffff0']),
+    ('g1 block[0] = superblock', ['sif /vservers/g1 block[0] 1']),
+    ('g1 block[3] garbage', ['sif /vservers/g1 block[3] 0x7fffffff']),
+    ('g1 size 0', ['sif /vservers/g1 size 0']),
+    ('g1 size 4 GiB - 1', ['sif /vservers/g1 size 0xffffffff']),
+    ('g1 size_high huge', ['sif /vservers/g1 size_high 0xffffffff']),
+    ('g1 links_count 0', ['sif /vservers/g1 links_count 0']),
+    ('ls links_count 65535', ['sif /vservers/g1/usr/bin/ls links_count 65535']),
+    ('g1 inline-data flag without the feature', ['sif /vservers/g1 flags 0x10000000']),
+    ('g1 htree index flag on a linear directory', ['sif /vservers/g1 flags 0x1000']),
+    ('g1 extents flag toggled', ['sif /vservers/g1 flags 0x80000']),
+    ('g1 flags cleared (extents header read as block numbers)', ['sif /vservers/g1 flags 0']),
+    ('g1 flags all ones', ['sif /vservers/g1 flags 0xffffffff']),
+    ('entry to an unused inode', ['link <%d> /vservers/g1/ghost']),
+    ('entry to the bad-blocks inode', ['link <1> /vservers/g1/badblocks']),
+    ('entry to the journal/resize inodes', ['link <7> /vservers/g1/resize', 'link <8> /vservers/g1/journal']),
+    ('guest g1 unlinked (orphan subtree)', ['unlink /vservers/g1']),
+    ('ssv inodes_count 0', ['ssv inodes_count 0']),
+    ('ssv inodes_per_group 0', ['ssv inodes_per_group 0']),
+    ('ssv inodes_per_group huge', ['ssv inodes_per_group 0xffffffff']),
+    ('ssv blocks_per_group 0', ['ssv blocks_per_group 0']),
+    ('ssv log_block_size 30', ['ssv log_block_size 30']),
+    ('ssv first_data_block huge', ['ssv first_data_block 0x7fffffff']),
+    ('ssv inode_size 0', ['ssv inode_size 0']),
+    ('ssv inode_size 7', ['ssv inode_size 7']),
+    ('ssv inode_size 65535', ['ssv inode_size 65535']),
+    ('ssv rev_level 7', ['ssv rev_level 7']),
+    ('ssv first_ino 0', ['ssv first_ino 0']),
+    ('ssv feature_incompat all ones', ['ssv feature_incompat 0xffffffff']),
+    ('ssv feature_incompat 0 (no filetype, no extents)', ['ssv feature_incompat 0']),
+    ('ssv desc_size 0xffff', ['ssv desc_size 0xffff']),
+    ('ssv blocks_count 1', ['ssv blocks_count 1']),
+    ('ssv magic 0', ['ssv magic 0']),
+    ('set_bg 0 inode_table 0', ['set_bg 0 inode_table 0']),
+    ('set_bg 0 inode_table out of range', ['set_bg 0 inode_table 0xfffffff0']),
+    ('set_bg 0 inode_table = superblock', ['set_bg 0 inode_table 1']),
+    ('set_bg 0 flags INODE_UNINIT', ['set_bg 0 flags 1']),
+    ('set_bg 0 itable_unused 0xffff', ['set_bg 0 itable_unused 0xffff']),
+    ('set_bg 1 inode_table = group 0 table', ['set_bg 1 inode_table %(itable0)d']),
+]
+
+
+def run_one(vaudit, img, prefix, timeout):
+    """Run vaudit --image on img; (rc, out, err, seconds)."""
+    t0 = time.monotonic()
+    p = subprocess.run(['timeout', '-k', '2', str(timeout), vaudit, '--image', img, '--prefix', prefix, '--json'],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    return p.returncode, p.stdout, p.stderr, time.monotonic() - t0
+
+
+def judge(img, rc, out, err, exact_one=False):
+    """Problems with one run on a bad image; [] if it behaved."""
+    probs = []
+    if rc < 0 or rc >= 124:
+        probs.append('exit status %d (%s)' % (rc, 'timeout' if rc in (124, 137) else 'signal %d' % (-rc if rc < 0 else rc - 128)))
+    elif rc not in (0, 1, 2):
+        probs.append('exit status %d' % rc)
+    for pat in (b'AddressSanitizer', b'LeakSanitizer', b'runtime error:', b'UndefinedBehaviorSanitizer'):
+        if pat in err:
+            probs.append('sanitizer report: %s' % pat.decode())
+    try:
+        parse_jsonl(out)
+    except ValueError as e:
+        probs.append('stdout: %s' % e)
+    lines = [l for l in err.split(b'\n') if l]
+    name = os.fsencode(img)
+    if rc == 2:
+        if not any(l.startswith(b'vaudit: ') and name in l for l in lines):
+            probs.append('exit 2 without a "vaudit: " line naming %s on stderr' % show(name))
+    if exact_one:
+        if rc != 2:
+            probs.append('expected exit 2, got %d' % rc)
+        if len(lines) != 1 or not lines[0].startswith(b"vaudit: '" + name + b"': "):
+            probs.append("expected one stderr line \"vaudit: '%s': ...\", got %d lines"
+                         % (show(name), len(lines)))
+        if out:
+            probs.append('expected nothing on stdout')
+    return probs
+
+
+def cmd_corrupt(a):
+    import concurrent.futures
+    import random
+    import threading
+    t_start = time.monotonic()
+    os.makedirs(a.workdir, exist_ok=True)
+    failed_dir = os.path.join(a.workdir, 'failed')
+    os.makedirs(failed_dir, exist_ok=True)
+    bases = [Base(p, a.prefix) for p in a.images]
+    for b in bases:
+        diag('%s: block size %d, %d used inodes, %d group descriptor ranges, %d inode tables, '
+             '%d directory blocks, metadata_csum %s (superblock checksum %s)'
+             % (b.fs, b.bs, b.used_inodes, len(b.gdt), len(b.itables), len(b.dirblocks), b.csum,
+                'reproduced' if b.sb_csum_ok else 'NOT reproduced'))
+    lock = threading.Lock()
+    stats = {'n': 0, 'rc': {}, 'fail': 0, 'slowest': 0.0, 'kinds': {}}
+    failures = []
+    special_fail = []
+
+    def record(desc, img, rc, out, err, secs, probs, kind):
+        with lock:
+            stats['n'] += 1
+            stats['rc'][rc] = stats['rc'].get(rc, 0) + 1
+            stats['kinds'][kind] = stats['kinds'].get(kind, 0) + 1
+            stats['slowest'] = max(stats['slowest'], secs)
+            if probs:
+                stats['fail'] += 1
+                if len(failures) < 20:
+                    keep = os.path.join(failed_dir, '%03d-%s' % (len(failures), os.path.basename(img)))
+                    try:
+                        if os.path.isfile(img):
+                            subprocess.run(['cp', '--sparse=always', '--reflink=never', img, keep], check=False)
+                    except OSError:
+                        pass
+                    failures.append((desc, keep, rc, probs, err[:300]))
+
+    # ---- special inputs: exactly one line "vaudit: 'FILE': ...", exit 2
+    sp = os.path.join(a.workdir, 'special')
+    os.makedirs(sp, exist_ok=True)
+    specials = []
+    z = os.path.join(sp, 'zero.img')
+    with open(z, 'wb') as fh:
+        fh.truncate(16 << 20)
+    specials.append(('zero-filled 16 MiB file', z))
+    e = os.path.join(sp, 'empty.img')
+    open(e, 'wb').close()
+    specials.append(('empty file', e))
+    rnd = random.Random(a.seed)
+    r = os.path.join(sp, 'random.img')
+    with open(r, 'wb') as fh:
+        fh.write(bytes(rnd.getrandbits(8) for _ in range(1 << 20)))
+    specials.append(('1 MiB of random bytes', r))
+    for n in (1, 1023, 1024 + 512, 2048):
+        t = os.path.join(sp, 'trunc%d.img' % n)
+        bases[0].write_copy(t, length=n)
+        specials.append(('%s truncated to %d bytes (inside the superblock area)' % (bases[0].fs, n), t))
+    for tool, args in (('mkswap', []), ('mkfs.vfat', []), ('mkfs.fat', []), ('mkfs.minix', []), ('mkfs.bfs', []),
+                       ('mkfs.xfs', ['-q']), ('mkfs.btrfs', ['-q'])):
+        exe = shutil_which(tool)
+        if not exe:
+            continue
+        t = os.path.join(sp, '%s.img' % tool)
+        with open(t, 'wb') as fh:
+            fh.truncate(16 << 20 if tool != 'mkfs.xfs' else 320 << 20)
+        pr = subprocess.run([exe] + args + [t], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if pr.returncode == 0:
+            specials.append(('%s image' % tool, t))
+        else:
+            diag('%s failed, not used' % tool)
+    d = os.path.join(sp, 'a-directory')
+    os.makedirs(d, exist_ok=True)
+    specials.append(('a directory given as --image', d))
+    specials.append(('a missing file', os.path.join(sp, 'does-not-exist.img')))
+    specials.append(('/dev/null (a character device)', '/dev/null'))
+    fifo = os.path.join(sp, 'fifo.img')
+    os.mkfifo(fifo)
+    specials.append(('a FIFO (must not block)', fifo))
+    for desc, path in specials:
+        rc, out, err, secs = run_one(a.vaudit, path, a.prefix, 5 if 'FIFO' in desc else 10)
+        probs = judge(path, rc, out, err, exact_one=True)
+        record(desc, path, rc, out, err, secs, probs, 'special')
+        tap(not probs, 'special input, %s: exit 2 and one line "vaudit: \'FILE\': ..."' % desc)
+        for pr_ in probs:
+            diag('  ' + pr_)
+        if probs and err:
+            diag('  stderr: ' + show(err[:300]))
+
+    # ---- crafted, checksum-valid semantic damage (debugfs -w)
+    def debugfs_case(base, name, cmds, idx):
+        img = os.path.join(a.workdir, 'c%05d-%s' % (idx, base.fs))
+        base.write_copy(img)
+        env = dict(os.environ, DEBUGFS_PAGER='__none__', PAGER='__none__')
+        subprocess.run(['debugfs', '-w', '-f', '-', img], input='\n'.join(cmds).encode() + b'\n',
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        rc, out, err, secs = run_one(a.vaudit, img, a.prefix, 10)
+        probs = judge(img, rc, out, err)
+        record('%s: %s: %s' % (base.fs, name, '; '.join(cmds)), img, rc, out, err, secs, probs, 'debugfs')
+        os.unlink(img)
+        return probs
+
+    crafted_fail = []
+    idx = 0
+    jobs = []
+    with concurrent.futures.ThreadPoolExecutor(max_workers=a.jobs) as ex:
+        for base in bases:
+            it0 = base.itables[0][0] if base.itables else 0
+            for name, cmds in CRAFTED:
+                cmds = [c % {'itable0': it0} if '%(' in c else (c % (base.used_inodes + 50) if '%d' in c else c)
+                        for c in cmds]
+                idx += 1
+                jobs.append((base.fs, name, ex.submit(debugfs_case, base, name, cmds, idx)))
+        for fs, name, fut in jobs:
+            pr_ = fut.result()
+            if pr_:
+                crafted_fail.append((fs, name, pr_))
+    tap(not crafted_fail, 'crafted damage (%d cases: directory cycles, bad modes, bad block pointers, '
+        'superblock and group descriptor fields, checksums intact): no crash, hang or bad output' % len(jobs))
+    for fs, name, pr_ in crafted_fail[:20]:
+        diag('  %s: %s: %s' % (fs, name, '; '.join(pr_)))
+
+    # ---- random damage until the time budget is spent
+    def random_case(seed):
+        rng = random.Random(seed)
+        base = bases[seed % len(bases)]
+        img = os.path.join(a.workdir, 'r%07d-%s' % (seed, base.fs))
+        kind = rng.random()
+        if kind < 0.2:
+            cmds = debugfs_mutation(rng, base)
+            what = ['debugfs: ' + '; '.join(cmds)]
+            base.write_copy(img)
+            env = dict(os.environ, DEBUGFS_PAGER='__none__', PAGER='__none__')
+            subprocess.run(['debugfs', '-w', '-f', '-', img], input='\n'.join(cmds).encode() + b'\n',
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+            k = 'random-debugfs'
+        else:
+            buf = bytearray(base.data)
+            what = mutate_raw(rng, base, buf)
+            length = None
+            if rng.random() < 0.12:
+                length = rng.choice((rng.randrange(base.size), rng.randrange(64 << 10),
+                                     rng.randrange(base.size // 2, base.size)))
+                what.append('truncated to %d' % length)
+            base.write_copy(img, data=buf, length=length)
+            k = 'random-raw' if length is None else 'random-truncated'
+        rc, out, err, secs = run_one(a.vaudit, img, a.prefix, 10)
+        probs = judge(img, rc, out, err)
+        record('seed %d %s: %s' % (seed, base.fs, ', '.join(what)), img, rc, out, err, secs, probs, k)
+        os.unlink(img)
+
+    seed = a.seed * 1000003
+    deadline = t_start + a.budget
+    hard = t_start + a.hard_limit
+    with concurrent.futures.ThreadPoolExecutor(max_workers=a.jobs) as ex:
+        pending = set()
+        while True:
+            now = time.monotonic()
+            if now >= hard or (now >= deadline and stats['n'] >= a.min):
+                break
+            while len(pending) < 2 * a.jobs:
+                pending.add(ex.submit(random_case, seed))
+                seed += 1
+            done, pending = concurrent.futures.wait(pending, return_when=concurrent.futures.FIRST_COMPLETED)
+            for f in done:
+                f.result()
+        for f in pending:
+            f.result()
+
+    elapsed = time.monotonic() - t_start
+    diag('%d images tested in %.1f s (%s); exit statuses %s; slowest run %.2f s'
+         % (stats['n'], elapsed, ', '.join('%s %d' % kv for kv in sorted(stats['kinds'].items())),
+            ', '.join('%s: %d' % kv for kv in sorted(stats['rc'].items())), stats['slowest']))
+    tap(stats['n'] >= a.min, 'at least %d images tested (%d)' % (a.min, stats['n']))
+    tap(stats['fail'] == 0, 'every run: exit 0, 1 or 2 (no timeout, no signal, no sanitizer report), '
+        'stdout JSON Lines, exit 2 with a "vaudit: " line naming the image (%d failures)' % stats['fail'])
+    for desc, keep, rc, pr_, err in failures:
+        diag('  FAILED rc=%d: %s' % (rc, desc))
+        diag('    ' + '; '.join(pr_))
+        if err:
+            diag('    stderr: ' + show(err))
+        diag('    kept as %s (VAUDIT_KEEP_TMP=1 keeps it after the test)' % keep)
+
+
+def shutil_which(name):
+    import shutil
+    return shutil.which(name, path=os.environ.get('PATH', '') + ':/sbin:/usr/sbin')
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest='cmd', required=True)
@@ -958,6 +1458,17 @@ def main():
     p.add_argument('--ignore', default='')
     p.add_argument('--label', default='sets')
     p.set_defaults(fn=cmd_sets)
+    p = sub.add_parser('corrupt')
+    p.add_argument('--vaudit', required=True)
+    p.add_argument('--workdir', required=True)
+    p.add_argument('--prefix', default='/vservers')
+    p.add_argument('--seed', type=int, default=20040101)
+    p.add_argument('--budget', type=float, default=45.0, help='stop starting new images after this many seconds')
+    p.add_argument('--min', type=int, default=1000, help='... but not before this many were tested')
+    p.add_argument('--hard-limit', type=float, default=150.0, help='stop regardless after this many seconds')
+    p.add_argument('--jobs', type=int, default=max(1, os.cpu_count() or 1))
+    p.add_argument('images', nargs='+')
+    p.set_defaults(fn=cmd_corrupt)
     p = sub.add_parser('pipeline')
     p.add_argument('--root', required=True)
     p.add_argument('--json', required=True)
