@@ -48,14 +48,8 @@ EOF
 	exit "${1:-0}"
 }
 
-die() { printf '%s: %s\n' "$prog" "$*" >&2; exit 2; }
-say() { printf '%s: %s\n' "$prog" "$*" >&2; }
-
-posint() {
-	if ! [[ $2 =~ ^[0-9]+$ ]] || (( $2 < 1 )); then
-		die "$1: not a positive integer: $2"
-	fi
-}
+# shellcheck source=bench/lib.sh
+. "$srcdir/lib.sh"
 
 while (( $# )); do
 	case $1 in
@@ -91,121 +85,16 @@ command -v "${cc%% *}" >/dev/null || die "no C compiler ($cc) for bench/mktree.c
 [[ -r $srcdir/mktree.c ]] || die "$srcdir/mktree.c not found"
 
 # ------------------------------------------------------------ the vaudit binary
-if [[ -z $vaudit ]]; then
-	if [[ -x $srcdir/../vaudit ]]; then
-		vaudit=$srcdir/../vaudit
-	elif command -v vaudit >/dev/null; then
-		vaudit=$(command -v vaudit)
-	else
-		die "vaudit not found: build it (autoreconf -fi && ./configure && make), or pass --vaudit PATH (or --vaudit none)"
-	fi
-fi
-if [[ $vaudit == none ]]; then
-	vaudit=
-	say "--vaudit none: timing lsattr, find and bfs only"
-else
-	[[ $vaudit == */* ]] || vaudit=$(command -v "$vaudit") || die "vaudit not found"
-	[[ -x $vaudit && -f $vaudit ]] || die "not an executable: $vaudit"
-	vaudit=$(cd "$(dirname "$vaudit")" && pwd)/$(basename "$vaudit")
-fi
+find_vaudit none-ok
+[[ -n $vaudit ]] || say "--vaudit none: timing lsattr, find and bfs only"
 have_bfs=0
 command -v bfs >/dev/null && have_bfs=1
 
-# ------------------------------------------------------------ clock and RSS
-if [[ -n ${EPOCHREALTIME:-} ]]; then
-	now_us() { local t=${EPOCHREALTIME//[!0-9]/}; printf '%s' "$t"; }
-else
-	now_us() { local t; t=$(date +%s%N); printf '%s' "${t%???}"; }
-fi
-
-rss_method=none
-if [[ -x /usr/bin/time ]] && /usr/bin/time -f %M -o /dev/null true 2>/dev/null; then
-	rss_method='time'
-elif command -v python3 >/dev/null; then
-	rss_method=python
-fi
-
-# ------------------------------------------------------------ work dir and cleanup
-base=${BENCH_DIR:-${TMPDIR:-/tmp}}
-[[ -d $base ]] || die "BENCH_DIR $base is not a directory"
-work=$(mktemp -d "$base/vaudit-bench.XXXXXX") || die "mktemp -d in $base failed"
-img=$work/fs.img
-mnt=$work/mnt
-root=$mnt/vservers
-loop=
-mounted=0
-
-# shellcheck disable=SC2317  # invoked by the EXIT trap
-cleanup() {
-	local rc=$?
-	set +e
-	trap - EXIT INT TERM HUP
-	if (( keep )); then
-		say "--keep: work directory $work kept"
-		if (( mounted )); then
-			say "  $loop mounted on $mnt; ROOT is $root"
-			say "  to clean up: chattr -R -f -i $mnt; umount $mnt; losetup -d $loop; rm -rf $work"
-		fi
-		exit "$rc"
-	fi
-	if (( mounted )) && mountpoint -q "$mnt"; then
-		if [[ $(findmnt -n -o SOURCE -M "$mnt") == "$loop" ]]; then
-			say "cleanup: clearing immutable flags"
-			chattr -R -f -i "$mnt" >/dev/null 2>&1
-		fi
-		umount "$mnt" || say "cleanup: umount $mnt failed"
-	fi
-	if [[ -n $loop ]]; then
-		losetup -d "$loop" || say "cleanup: losetup -d $loop failed"
-	fi
-	if [[ -d $mnt ]] && mountpoint -q "$mnt"; then
-		say "cleanup: $mnt is still mounted; leaving $work"
-	else
-		rm -rf --one-file-system -- "$work"
-	fi
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
-
-if [[ $(findmnt -n -o FSTYPE -T "$work") == tmpfs ]]; then
-	say "warning: $work is on tmpfs: the image lives in RAM, cold-cache runs are not cold (set BENCH_DIR)"
-fi
-
-# ------------------------------------------------------------ image
-say "compiling the generator"
-$cc -O2 -o "$work/mktree" "$srcdir/mktree.c" || die "cannot compile $srcdir/mktree.c"
-
-inodes=$(( entries * 5 / 4 + 20000 ))
-size=$(( entries * 8192 ))
-(( size >= 4 << 30 )) || size=$(( 4 << 30 ))
-say "making a sparse $(( size >> 20 )) MiB ext4 image with $inodes inodes in $work"
-truncate -s "$size" "$img"
-mke2fs -q -F -t ext4 -m 0 -N "$inodes" -L vaudit-bench "$img" || die "mke2fs failed"
-loop=$(losetup --find --show --direct-io=on "$img" 2>/dev/null) ||
-	loop=$(losetup --find --show "$img") || die "losetup failed"
-mkdir "$mnt"
-# noinit_itable: no ext4lazyinit thread writing inode tables behind the runs.
-mount -t ext4 -o noinit_itable "$loop" "$mnt" || die "mount $loop failed"
-mounted=1
-mkdir "$root"
-
-say "generating about $entries entries in $guests guests"
-t0=$(now_us)
-"$work/mktree" -n "$entries" -g "$guests" -s "$seed" -m "$work/manifest" "$root" >"$work/mktree.out" ||
-	die "the generator failed"
-t1=$(now_us)
-gen_secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", (b - a) / 1e6 }')
-stat_of() { sed -n "s/^$1=//p" "$work/mktree.out"; }
+# ------------------------------------------------------------ work dir, image, tree
+make_work
+bench_traps
+build_image "$entries" "$guests" "$seed"
 unified=$(stat_of unified_inodes)
-say "generated in ${gen_secs}s: $(tr '\n' ' ' <"$work/mktree.out")"
-
-# The 2.4 chroot barrier on ROOT: mode 0000 plus 0x8000 (lsattr t).
-chmod 000 "$root"
-chattr +t "$root"
-sync
 
 # ------------------------------------------------------------ tools
 tools=()
@@ -267,17 +156,15 @@ vaudit_failed=0
 # timed MODE TOOL RUN: one timed run, appended to times.tsv.
 timed() {
 	local t0 t1 rc=0
-	t0=$(now_us)
+	now_us t0
 	run "$2" || rc=$?
-	t1=$(now_us)
+	now_us t1
 	if ! status_ok "$2" "$rc"; then
 		bad_status+=("$2 ($1 run $3): exit status $rc")
 		[[ $2 == vaudit ]] && vaudit_failed=1
 	fi
 	printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$(( t1 - t0 ))" "$rc" >>"$work/times.tsv"
 }
-
-drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches; }
 
 : >"$work/times.tsv"
 
@@ -329,22 +216,8 @@ fi
 declare -A rss
 declare -a cmd
 for t in "${tools[@]}"; do
-	rss[$t]=n/a
-	case $rss_method in
-	time)
-		set_cmd "$t"
-		/usr/bin/time -f %M -o "$work/rss" "${cmd[@]}" >/dev/null 2>&1 || true
-		;;
-	python)
-		set_cmd "$t"
-		python3 -c '
-import resource, subprocess, sys
-subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' "${cmd[@]}" >"$work/rss" 2>/dev/null || true
-		;;
-	esac
-	[[ -s $work/rss ]] && rss[$t]=$(tail -n 1 "$work/rss")
-	rm -f "$work/rss"
+	set_cmd "$t"
+	rss[$t]=$(measure_rss "${cmd[@]}")
 done
 
 # ------------------------------------------------------------ syscall profile
@@ -358,24 +231,12 @@ if (( do_strace )) && command -v strace >/dev/null; then
 fi
 
 # ------------------------------------------------------------ report
-stats() { # MODE TOOL -> "median min" in seconds
-	awk -F '\t' -v m="$1" -v t="$2" '
-		$1 == m && $2 == t { v[n++] = $4 / 1e6 }
-		END {
-			if (!n) { print "- -"; exit }
-			for (i = 1; i < n; i++)          # insertion sort
-				for (j = i; j > 0 && v[j-1] > v[j]; j--) { x = v[j]; v[j] = v[j-1]; v[j-1] = x }
-			med = n % 2 ? v[int(n/2)] : (v[n/2-1] + v[n/2]) / 2
-			printf "%.3f %.3f\n", med, v[0]
-		}' "$work/times.tsv"
-}
 declare -A med mn
 for t in "${tools[@]}"; do
 	for m in warm cold; do
 		read -r "med[$m.$t]" "mn[$m.$t]" < <(stats "$m" "$t")
 	done
 done
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b + 0 == 0) print "-"; else printf "%.2f", a / b }'; }
 
 report() {
 	local kver

@@ -20,6 +20,8 @@
 #           mount_fixture IMG                     -> prints the mountpoint
 #           mount_fixture_ro IMG                  -> read-only loop device
 #                                                    and mount, prints it
+#           unmount_keep MNT                      -> unmount early
+# Raw bits: raw_flags IMG SPEC | or_raw_flags IMG SPEC BITS  (debugfs)
 #
 # Nothing here touches a path outside $TEST_TMP.
 
@@ -29,6 +31,8 @@ if [ -z "${BASH_VERSION-}" ]; then
 fi
 
 export LC_ALL=C
+# no __pycache__ next to vatest.py in the source tree
+export PYTHONDONTWRITEBYTECODE=1
 unset CDPATH
 umask 022
 
@@ -301,4 +305,32 @@ flush_fs() {
 # debugfs wrapper: never page, never write
 run_debugfs() {
 	DEBUGFS_PAGER=__none__ PAGER=__none__ debugfs "$@"
+}
+
+# unmount_keep MNT: unmount a fixture mounted by mount_fixture[_ro] early,
+# without touching flags; its loop device stays attached (and is detached
+# by the deferred losetup -d at exit, so no reused device number is ever
+# detached by mistake)
+unmount_keep() {
+	sync -f -- "$1" 2>/dev/null
+	umount -- "$1"
+}
+
+# raw_flags IMG SPEC: the raw i_flags (0x...) of SPEC (a path in the image
+# or <INO>) as debugfs reads them from IMG
+raw_flags() {
+	run_debugfs -R "stat $2" -- "$1" 2>/dev/null |
+		sed -n '1s/.*Flags: \(0x[0-9a-fA-F]*\).*/\1/p'
+}
+
+# or_raw_flags IMG SPEC BITS: OR BITS into the raw i_flags of SPEC in the
+# unmounted image IMG (debugfs -w set_inode_field replaces the whole word,
+# so the existing bits are read first); fails unless the result reads back
+or_raw_flags() {
+	local img=$1 spec=$2 bits=$3 old new
+	old=$(raw_flags "$img" "$spec")
+	[ -n "$old" ] || return 1
+	new=$(printf '0x%08x' $((old | bits)))
+	run_debugfs -w -R "set_inode_field $spec flags $new" -- "$img" >/dev/null 2>&1
+	[ "$(($(raw_flags "$img" "$spec")))" -eq "$((new))" ]
 }

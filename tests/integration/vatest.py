@@ -765,24 +765,31 @@ def shell_unquote(s):
 
 def cmd_textout(a):
     root = os.fsencode(a.root)
+    if a.mount:
+        # image mode: --root is the --prefix, paths are image-absolute
+        mnt = os.fsencode(a.mount)
+        ctx = Ctx(mnt.rstrip(b'/') + root if root != b'/' else mnt, root)
+    else:
+        ctx = Ctx(root, root)
+    tag = 'text' + (' (%s)' % a.label if a.label else '')
     recs = load_json_file(a.json)
     with open(a.text, 'rb') as fh:
         data = fh.read()
-    tap(data == b'' or data.endswith(b'\n'), 'text: output ends with a newline')
+    tap(data == b'' or data.endswith(b'\n'), tag + ': output ends with a newline')
     lines = data.split(b'\n')[:-1] if data else []
-    tap(len(lines) == len(recs), 'text: %d lines, %d JSON findings' % (len(lines), len(recs)))
+    tap(len(lines) == len(recs), tag + ': %d lines, %d JSON findings' % (len(lines), len(recs)))
     ctrl = [l for l in lines if re.search(rb'[\x00-\x1f\x7f]', l)]
-    tap(not ctrl, 'text: no control bytes (C0, DEL, ESC) in any line')
+    tap(not ctrl, tag + ': no control bytes (C0, DEL, ESC) in any line')
     for l in ctrl[:5]:
         diag('  ' + show(l))
     try:
         txt = data.decode('utf-8')
         c1 = [l for l in txt.split('\n') if re.search('[\u0080-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]', l)]
-        tap(not c1, 'text: valid UTF-8 without C1 controls or bidi overrides')
+        tap(not c1, tag + ': valid UTF-8 without C1 controls or bidi overrides')
         for l in c1[:5]:
             diag('  ' + show(l.encode()))
     except UnicodeDecodeError as e:
-        tap(False, 'text: valid UTF-8 (%s)' % e)
+        tap(False, tag + ': valid UTF-8 (%s)' % e)
     # KIND SEVERITY FLAGS VSATTR PATH: split off the first four fields
     # (runs of blanks between them), the rest is the shell-quoted path
     field_re = re.compile(rb'^(\S+)( +)(\S+)( +)(\S+)( +)(\S+)( +)(\S.*)$')
@@ -825,25 +832,25 @@ def cmd_textout(a):
                      and r.get('vsattr') == vs for r in rs):
             bad.append((l, 'severity/flags/vsattr differ from the JSON record %s'
                         % [(r.get('severity'), r.get('flags_text'), r.get('vsattr')) for r in rs]))
-    tap(len(cols) <= 1, 'text: severity, flags, vsattr and path columns are aligned on every line %s' % sorted(cols))
-    tap(not pad, 'text: KIND padded to 27 columns, SEVERITY to 7 (severity at column 29, flags at 37)')
+    tap(len(cols) <= 1, tag + ': severity, flags, vsattr and path columns are aligned on every line %s' % sorted(cols))
+    tap(not pad, tag + ': KIND padded to 27 columns, SEVERITY to 7 (severity at column 29, flags at 37)')
     for l in pad[:3]:
         diag('  ' + show(l[:80]))
-    tap(not bad, 'text: every line is KIND SEVERITY FLAGS(22) VSATTR(4) PATH, shell-quoted path, as in the JSON')
+    tap(not bad, tag + ': every line is KIND SEVERITY FLAGS(22) VSATTR(4) PATH, shell-quoted path, as in the JSON')
     for l, e in bad[:10]:
         diag('  %s: %s' % (e, show(l)))
     jp = sorted(rec_path(r) for r in recs)
-    tap(sorted(paths) == jp, 'text: unquoted paths equal the JSON paths byte for byte')
+    tap(sorted(paths) == jp, tag + ': unquoted paths equal the JSON paths byte for byte')
     if sorted(paths) != jp:
         for p in sorted(set(paths) ^ set(jp), key=bytes)[:10]:
             diag('  differs: ' + show(p))
     notfound = []
     for p in paths:
         try:
-            lstat_under(root, p)
+            ctx.lstat(p)
         except (OSError, ValueError) as e:
             notfound.append((p, e))
-    tap(not notfound, 'text: every unquoted path exists')
+    tap(not notfound, tag + ': every unquoted path exists')
     for p, e in notfound[:5]:
         diag('  %s: %s' % (show(p), e))
 
@@ -1482,6 +1489,8 @@ def main():
     p.set_defaults(fn=cmd_nullout)
     p = sub.add_parser('textout')
     p.add_argument('--root', required=True)
+    p.add_argument('--mount', help='image mode: where the image is mounted (--root is then the prefix)')
+    p.add_argument('--label', default='')
     p.add_argument('--json', required=True)
     p.add_argument('--text', required=True)
     p.set_defaults(fn=cmd_textout)
