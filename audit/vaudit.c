@@ -6,13 +6,18 @@
  *   core/flags.[ch]     the one flag table (ext2 bits, vserver 2.4/2.6/syscall)
  *   core/walk.[ch]      the one safe walker (openat/getdents64/statx, no symlinks)
  *   core/attr.h         attribute back ends behind an ops table
- *   core/attr-live.c      live: FS_IOC_GETFLAGS on verified fds, vserver syscall probe
+ *   core/attr-live.c      live: FS_IOC_GETFLAGS on verified fds, vserver syscall probe,
+ *                         2.6 bits from the block device
+ *   core/attr-image.c     image: raw i_flags through libext2fs
+ *   core/image.[ch]     opening ext2/3/4 images and devices (read-only; safe write opens)
  *   core/finding.[ch]   findings model, kinds and severities
  *   core/output.c         text, NUL and JSON Lines writers
  *   core/escape.[ch]    shell/JSON/base64 encodings of hostile names
  *   core/inomap.[ch]    (dev, ino) hash map for hard-linked inodes
  *   core/dbuf.[ch]      growable byte buffer
- *   audit/audit.[ch]    the checks: one walk callback plus the shared-inode table
+ *   audit/checks.[ch]   the rules, shared by both drivers
+ *   audit/audit.[ch]    live driver: one walk callback plus the shared-inode table
+ *   audit/audit-image.c offline driver: inode-table scan, directory blocks in block order
  *   audit/vaudit.c      this file
  */
 #include "config.h"
