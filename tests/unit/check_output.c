@@ -27,6 +27,7 @@
 static const char *const kind_names[] = {
 	"legacy-iunlink", "legacy-notail", "legacy-barrier",
 	"missing-barrier", "barrier-unverified", "shared-unprotected",
+	"shared-immutable-no-iunlink", "iunlink-not-immutable", "barrier-on-guest", "cow",
 };
 
 /* A finding on one name; strings are literals. */
@@ -115,8 +116,9 @@ static char *bash_decode(const char *word, size_t *ret_len)
 }
 
 /*
- * Check one text line: KIND<pad> SEVERITY<pad> FLAGS PATH\n with the
- * columns at @kind_col (severity) and @flags_col; returns the path word.
+ * Check one text line: KIND<pad> SEVERITY<pad> FLAGS VSATTR PATH\n with
+ * the columns at @kind_col (severity) and @flags_col; VSATTR is 4 letters of
+ * "bB-", "uU-", "iI-", "cC-"; returns the path word.
  */
 static char *split_text(const char *line, size_t len, const struct va_finding *f,
 			size_t *kind_col, size_t *flags_col, const char *want_flags)
@@ -144,8 +146,12 @@ static char *split_text(const char *line, size_t len, const struct va_finding *f
 	if (want_flags)
 		ck_assert_msg(strncmp(line + i, want_flags, width) == 0, "flags \"%.*s\", want \"%s\"",
 			      (int)width, line + i, want_flags);
+	i += width + 1;
+	ck_assert_msg(i + 5 < len && line[i + 4] == ' ' && strchr("bB-", line[i]) &&
+		      strchr("uU-", line[i + 1]) && strchr("iI-", line[i + 2]) && strchr("cC-", line[i + 3]),
+		      "no vserver column after the flags: \"%s\"", h);
 	free(h);
-	return strndup(line + i + width + 1, len - (i + width + 1) - 1);
+	return strndup(line + i + 5, len - (i + 5) - 1);
 }
 
 START_TEST(text_columns_all_kinds)
@@ -208,6 +214,43 @@ START_TEST(text_flags_from_table)
 		line = format(VA_FMT_TEXT, 0, &f, &len);
 		free(split_text(line, len, &f, &kind_col, &flags_col, NULL));
 		ck_assert_msg(strspn(line + flags_col, "-") < width, "unknown flags printed as none: %s", line);
+		free(line);
+	}
+}
+END_TEST
+
+/* The vserver column: b u i c, upper = set, lower = clear, - = unknown. */
+START_TEST(text_vserver_column)
+{
+	static const struct {
+		uint32_t flags;
+		unsigned known;
+		const char *col;
+	} c[] = {
+		{ 0x8010, VA_KNOWN_EXT2, "--I-" },
+		{ 0x0, VA_KNOWN_EXT2, "--i-" },
+		{ 0x0, 0, "----" },
+		{ 0x04000000, VA_KNOWN_EXT2 | VA_KNOWN_VS26, "Buic" },
+		{ 0x08000010, VA_KNOWN_EXT2 | VA_KNOWN_VS26, "bUIc" },
+		{ 0x20000000, VA_KNOWN_EXT2 | VA_KNOWN_VS26, "buiC" },
+		{ 0x2c000010, VA_KNOWN_EXT2 | VA_KNOWN_VS26, "BUIC" },
+	};
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct va_finding f = finding(VA_KIND_COW, S("/x"), c[i].flags);
+		size_t len;
+		char *line, want[64];
+
+		f.flags_known = c[i].known;
+		line = format(VA_FMT_TEXT, 0, &f, &len);
+		snprintf(want, sizeof(want), " %s /x\n", c[i].col);
+		ck_assert_msg(len > strlen(want) && strcmp(line + len - strlen(want), want) == 0,
+			      "flags 0x%x known %u: \"%s\", want column %s", c[i].flags, c[i].known, line,
+			      c[i].col);
+		free(line);
+		line = format(VA_FMT_JSON, 0, &f, &len);
+		snprintf(want, sizeof(want), "\"vsattr\":\"%s\"", c[i].col);
+		ck_assert_msg(strstr(line, want), "JSON lacks %s: %s", want, line);
 		free(line);
 	}
 }
@@ -658,6 +701,7 @@ static Suite *output_suite(void)
 	tcase_set_timeout(text, 30);
 	tu_add_test(text, text_columns_all_kinds, NULL);
 	tu_add_test(text, text_flags_from_table, NULL);
+	tu_add_test(text, text_vserver_column, NULL);
 	tu_add_test(text, text_hostile_path_one_line, no_bash);
 	tu_add_test(text, text_verbose_names_and_why, no_bash);
 	tu_add_test(text, null_format_path_and_nul, NULL);
