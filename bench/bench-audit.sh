@@ -48,7 +48,7 @@ EOF
 	exit "${1:-0}"
 }
 
-# shellcheck source=bench/lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$srcdir/lib.sh"
 
 while (( $# )); do
@@ -325,7 +325,9 @@ report() {
 			echo "### stderr of $(label "$f" | sed 's/ ROOT//') (distinct lines, first 5)"
 			echo
 			echo '```'
-			sort "$work/$f.err" | uniq -c | sort -rn | head -n 5
+			# loop device numbers differ between runs of the script
+			sed -E 's#/dev/loop[0-9]+#/dev/loopN#g; s/device 7:[0-9]+/device 7:N/g' "$work/$f.err" |
+				sort | uniq -c | sort -rn | head -n 5
 			echo '```'
 			echo
 		fi

@@ -55,7 +55,7 @@ EOF
 	exit "${1:-0}"
 }
 
-# shellcheck source=bench/lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$srcdir/lib.sh"
 
 while (( $# )); do
@@ -95,7 +95,7 @@ if (( do_strace )) && ! command -v strace >/dev/null; then
 	do_strace=0
 fi
 
-find_vaudit
+find_vaudit required
 vhelp=$("$vaudit" --help 2>&1 || true)
 grep -q -e '--image' <<<"$vhelp" || die "$vaudit has no --image option (offline audit): rebuild it"
 have_nodev=0
@@ -441,7 +441,9 @@ report() {
 			echo "### stderr of $(short "$f") (distinct lines, first 5)"
 			echo
 			echo '```'
-			sort "$work/$f.err" | uniq -c | sort -rn | head -n 5
+			# loop device numbers change with every mount
+			sed -E 's#/dev/loop[0-9]+#/dev/loopN#g; s/device 7:[0-9]+/device 7:N/g' "$work/$f.err" |
+				sort | uniq -c | sort -rn | head -n 5
 			echo '```'
 			echo
 		fi

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034,SC2154
+# (SC2034/SC2154: variables shared with the sourcing script)
 #
 # bench/lib.sh - shell functions shared by bench-audit.sh and bench-image.sh.
 #

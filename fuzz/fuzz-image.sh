@@ -2,6 +2,9 @@
 # fuzz-image.sh - bounded run of fuzz/fuzz-image for make check: build small
 # ext2/3/4 seed images without root (mke2fs -d, flags set with debugfs -w),
 # then audit FUZZ_ITERATIONS (default 3000) mutated copies of them.
+# Long runs: ./configure --enable-fuzzing CC=clang && make fuzz/fuzz-image-libfuzzer
+#   FUZZ_SEED_DIR=corpus fuzz/fuzz-image.sh
+#   fuzz/fuzz-image-libfuzzer -max_len=2200000 -len_control=0 corpus
 set -eu
 builddir=${top_builddir:-.}
 work=$(mktemp -d "${TMPDIR:-/tmp}/vaudit-fuzz-image.XXXXXX")
@@ -35,6 +38,11 @@ for t in ext2 ext3 ext4; do
 	debugfs -w -f "$work/cmds" "$img" >/dev/null 2>&1
 	seeds+=("$img")
 done
+# FUZZ_SEED_DIR=DIR: only write the seeds there (a corpus for libFuzzer)
+if [ -n "${FUZZ_SEED_DIR:-}" ]; then
+	mkdir -p "$FUZZ_SEED_DIR" && cp -- "${seeds[@]}" "$FUZZ_SEED_DIR"/
+	exit 0
+fi
 # the seeds must audit cleanly, or the run would only exercise error paths
 for img in "${seeds[@]}"; do
 	rc=0
