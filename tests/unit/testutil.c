@@ -277,6 +277,16 @@ void tu_rm_rf(const char *path, bool clear_flags)
 	if (!path || lstat(path, &st) < 0)
 		return;
 	umount_below(path);
+	if (geteuid() == 0 && S_ISDIR(st.st_mode)) {
+		/* loop devices a test attached to images below @path */
+		char *cmd = tu_strdupf("for f in '%s'/*/*.img '%s'/*.img; do [ -e \"$f\" ] && "
+				       "losetup -j \"$f\" | cut -d: -f1 | xargs -r -n1 losetup -d; done; true",
+				       path, path);
+		const char *argv[] = { "sh", "-c", cmd, NULL };
+
+		tu_run_quiet(argv, NULL);
+		free(cmd);
+	}
 	if (clear_flags) {
 		const char *argv[] = { "chattr", "-R", "-f", "-i", "-a", path, NULL };
 
