@@ -378,24 +378,7 @@ static void set_guest(struct iaudit *a, int32_t st, struct va_name *n)
 
 static int emit(struct iaudit *a, struct va_finding *f, uint64_t kinds, bool on_root)
 {
-	for (int k = 0; k < VA_KIND_COUNT; k++) {
-		int r = 0;
-
-		if (!(kinds & VA_KIND_BIT(k)) || !(a->args->kinds & VA_KIND_BIT(k)))
-			continue;
-		f->kind = (enum va_kind)k;
-		f->severity = va_kind_severity(f->kind);
-		va_propose(f, on_root);
-		a->stats->findings++;
-		a->stats->by_kind[k]++;
-		if (va_severity_counts(f->severity))
-			a->stats->problems++;
-		if (a->args->hooks.finding)
-			r = a->args->hooks.finding(f, a->args->hooks.user);
-		if (r < 0)
-			return r;
-	}
-	return 0;
+	return va_emit_kinds(a->args, a->stats, f, kinds, on_root);
 }
 
 static void finding_base(struct iaudit *a, struct va_finding *f, uint32_t ino, uint32_t flags,

@@ -68,36 +68,10 @@ static void report_error(struct audit *a, const char *path, size_t len, const ch
 		a->args->hooks.error(path, len, op, err, a->args->hooks.user);
 }
 
-static int emit(struct audit *a, struct va_finding *f)
-{
-	int r = 0;
-
-	if (!(a->args->kinds & (UINT64_C(1) << f->kind)))
-		return 0;
-	f->severity = va_kind_severity(f->kind);
-	a->stats->findings++;
-	if (va_severity_counts(f->severity))
-		a->stats->problems++;
-	a->stats->by_kind[f->kind]++;
-	if (a->args->hooks.finding)
-		r = a->args->hooks.finding(f, a->args->hooks.user);
-	return r < 0 ? r : 0;
-}
-
 /* Emit one finding per kind in @kinds, all about the same inode. */
 static int emit_kinds(struct audit *a, struct va_finding *f, uint64_t kinds, bool on_root)
 {
-	for (int k = 0; k < VA_KIND_COUNT; k++) {
-		int r;
-
-		if (!(kinds & VA_KIND_BIT(k)))
-			continue;
-		f->kind = (enum va_kind)k;
-		va_propose(f, on_root);
-		if ((r = emit(a, f)) < 0)
-			return r;
-	}
-	return 0;
+	return va_emit_kinds(a->args, a->stats, f, kinds, on_root);
 }
 
 static void guest_name(const struct audit *a, long g, struct va_name *n)

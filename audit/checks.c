@@ -4,6 +4,7 @@
 
 #include <sys/stat.h>
 
+#include "audit/audit.h"
 #include "audit/checks.h"
 #include "core/attr.h"
 #include "core/flags.h"
@@ -104,4 +105,27 @@ void va_propose(struct va_finding *f, bool on_root)
 bool va_severity_counts(enum va_severity sev)
 {
 	return sev == VA_SEV_ERROR || sev == VA_SEV_WARNING;
+}
+
+int va_emit_kinds(const struct va_audit_args *args, struct va_audit_stats *stats,
+		  struct va_finding *f, uint64_t kinds, bool on_root)
+{
+	for (int k = 0; k < VA_KIND_COUNT; k++) {
+		int r = 0;
+
+		if (!(kinds & VA_KIND_BIT(k)) || !(args->kinds & VA_KIND_BIT(k)))
+			continue;
+		f->kind = (enum va_kind)k;
+		f->severity = va_kind_severity(f->kind);
+		va_propose(f, on_root);
+		stats->findings++;
+		stats->by_kind[k]++;
+		if (va_severity_counts(f->severity))
+			stats->problems++;
+		if (args->hooks.finding)
+			r = args->hooks.finding(f, args->hooks.user);
+		if (r < 0)
+			return r;
+	}
+	return 0;
 }

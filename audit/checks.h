@@ -41,4 +41,15 @@ void va_propose(struct va_finding *f, bool on_root);
 /** True when @sev makes vaudit's exit status 1 (error and warning, not info). */
 bool va_severity_counts(enum va_severity sev);
 
+struct va_audit_args;
+struct va_audit_stats;
+
+/**
+ * va_emit_kinds() - hand @f to the finding hook once per kind in @kinds that
+ * @args selects, with its severity and proposal filled in, and count it.
+ * Return: 0, or the hook's negative return.
+ */
+int va_emit_kinds(const struct va_audit_args *args, struct va_audit_stats *stats,
+		  struct va_finding *f, uint64_t kinds, bool on_root);
+
 #endif
