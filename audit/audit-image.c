@@ -28,6 +28,7 @@
 #include "audit/audit.h"
 #include "audit/checks.h"
 #include "core/dbuf.h"
+#include "core/escape.h"
 #include "core/flags.h"
 #include "core/image.h"
 #include "core/inomap.h"
@@ -56,6 +57,13 @@ struct fname {
 	uint32_t name_len;
 };
 
+/* A directory whose entries (some or all) could not be read. */
+struct damage {
+	uint32_t ino;
+	errcode_t code;
+	const char *what;
+};
+
 struct filerec {
 	uint32_t ino;
 	uint32_t flags;
@@ -80,12 +88,16 @@ struct iaudit {
 	struct va_inomap dirmap, filemap;
 	struct dbuf names;
 	uint32_t cur_dir;       /* directory whose blocks are being listed */
+	bool dot_dot_next;      /* the next entry is the second of a first block */
 	ext2_dblist dblist;
 	uint64_t dir_blocks;
 	uint32_t root_idx;
 	uint32_t *guest_dirs;   /* guest index -> dirs index */
 	uint32_t *comp;         /* scratch for build_path() */
 	size_t capcomp;
+	char *blockbuf;         /* one directory block */
+	struct damage *damaged; /* directories whose entries could not be read */
+	size_t ndamaged, capdamaged;
 	size_t nguests, capguests;
 	int fatal;
 };
@@ -101,6 +113,24 @@ static int fail(struct iaudit *a, errcode_t err, const char *what, uint32_t ino)
 		a->err_ino = ino;
 	}
 	return -1;
+}
+
+/*
+ * Remember that directory @ino could not be read (fully): the audit goes on
+ * without its entries and reports it at the end, so the exit status says
+ * the result is incomplete.
+ */
+static int damaged(struct iaudit *a, uint32_t ino, errcode_t code, const char *what)
+{
+	if (a->ndamaged && a->damaged[a->ndamaged - 1].ino == ino)
+		return 0; /* one report per directory */
+	if (va_array_grow(&a->damaged, &a->capdamaged, a->ndamaged, sizeof(*a->damaged)) < 0)
+		return fail(a, ENOMEM, "reading directories", ino);
+	a->damaged[a->ndamaged].ino = ino;
+	a->damaged[a->ndamaged].code = code;
+	a->damaged[a->ndamaged].what = what;
+	a->ndamaged++;
+	return 0;
 }
 
 static int add_name(struct iaudit *a, const char *name, size_t len, uint32_t *off)
@@ -123,10 +153,13 @@ static int add_block(ext2_filsys fs, blk64_t *blocknr, e2_blkcnt_t blockcnt,
 	(void)ref_offset;
 	if (blockcnt < 0)
 		return 0;
-	if (*blocknr < fs->super->s_first_data_block || *blocknr >= ext2fs_blocks_count(fs->super) ||
-	    ++a->dir_blocks > ext2fs_blocks_count(fs->super)) {
+	if (++a->dir_blocks > ext2fs_blocks_count(fs->super)) {
 		fail(a, EXT2_ET_BAD_BLOCK_NUM, "listing directory blocks", a->dirs[a->cur_dir].ino);
 		return BLOCK_ABORT;
+	}
+	if (*blocknr < fs->super->s_first_data_block || *blocknr >= ext2fs_blocks_count(fs->super)) {
+		damaged(a, a->dirs[a->cur_dir].ino, EXT2_ET_BAD_BLOCK_NUM, "listing its blocks");
+		return a->err ? BLOCK_ABORT : 0;
 	}
 	err = ext2fs_add_dir_block2(a->dblist, a->dirs[a->cur_dir].ino, *blocknr, blockcnt);
 	if (err) {
@@ -139,6 +172,7 @@ static int add_block(ext2_filsys fs, blk64_t *blocknr, e2_blkcnt_t blockcnt,
 static int scan_dir(struct iaudit *a, ext2_ino_t ino, const struct ext2_inode *inode)
 {
 	struct dirrec *d;
+	uint64_t before;
 	errcode_t err;
 
 	if (va_array_grow(&a->dirs, &a->capdirs, a->ndirs, sizeof(*a->dirs)) < 0 ||
@@ -159,10 +193,23 @@ static int scan_dir(struct iaudit *a, ext2_ino_t ino, const struct ext2_inode *i
 	}
 	if (!ext2fs_inode_has_valid_blocks2(a->fs, (struct ext2_inode *)inode))
 		return 0;
+	if (inode->i_flags & EXT4_EXTENTS_FL) {
+		/* ext2fs_block_iterate3() returns 0 when the extent header is
+		 * bad (e2fsprogs 1.47): check it ourselves */
+		ext2_extent_handle_t h;
+
+		err = ext2fs_extent_open2(a->fs, ino, (struct ext2_inode *)inode, &h);
+		if (err)
+			return damaged(a, ino, err, "listing its blocks");
+		ext2fs_extent_free(h);
+	}
+	before = a->dir_blocks;
 	err = ext2fs_block_iterate3(a->fs, ino, BLOCK_FLAG_READ_ONLY | BLOCK_FLAG_DATA_ONLY,
 				    NULL, add_block, a);
-	if (err)
-		return fail(a, err, "listing directory blocks", ino);
+	if (err && !a->err)
+		damaged(a, ino, err, "listing its blocks");
+	else if (!a->err && a->dir_blocks == before)
+		damaged(a, ino, EXT2_ET_DIR_CORRUPTED, "it has no blocks");
 	return a->err ? -1 : 0;
 }
 
@@ -264,23 +311,68 @@ static int on_dirent(ext2_ino_t dir, int entry, struct ext2_dir_entry *dirent, i
 	return 0;
 }
 
+/*
+ * One block of a directory: read (and checksum-verified) by libext2fs, the
+ * entries walked here, so that a damaged block is reported for its own
+ * directory and the rest of the image is still read.
+ */
+static int on_dir_block(ext2_filsys fs, struct ext2_db_entry2 *db, void *priv)
+{
+	struct iaudit *a = priv;
+	unsigned int offset = 0;
+	errcode_t err;
+
+	err = ext2fs_read_dir_block4(fs, db->blk, a->blockbuf, 0, db->ino);
+	if (err) {
+		damaged(a, db->ino, err, "reading a directory block");
+		return a->err ? DBLIST_ABORT : 0;
+	}
+	while (offset < fs->blocksize) {
+		struct ext2_dir_entry *de = (struct ext2_dir_entry *)(a->blockbuf + offset);
+		unsigned int rec_len;
+		int entry;
+
+		if (offset + 8 > fs->blocksize || ext2fs_get_rec_len(fs, de, &rec_len) ||
+		    rec_len < 8 || rec_len % 4 || offset + rec_len > fs->blocksize ||
+		    (unsigned int)ext2fs_dirent_name_len(de) + 8 > rec_len) {
+			damaged(a, db->ino, EXT2_ET_DIR_CORRUPTED, "reading a directory block");
+			break;
+		}
+		entry = db->blockcnt == 0 && offset == 0 ? DIRENT_DOT_FILE :
+			db->blockcnt == 0 && a->dot_dot_next ? DIRENT_DOT_DOT_FILE : DIRENT_OTHER_FILE;
+		a->dot_dot_next = db->blockcnt == 0 && offset == 0;
+		if (de->inode && de->inode <= fs->super->s_inodes_count &&
+		    on_dirent(db->ino, entry, de, (int)offset, (int)fs->blocksize, a->blockbuf, a) == DIRENT_ABORT)
+			return DBLIST_ABORT;
+		offset += rec_len;
+	}
+	return a->err ? DBLIST_ABORT : 0;
+}
+
 static int read_dirs(struct iaudit *a)
 {
 	errcode_t err;
 
+	err = ext2fs_get_mem(a->fs->blocksize, &a->blockbuf);
+	if (err)
+		return fail(a, err, "reading directories", 0);
 	ext2fs_dblist_sort2(a->dblist, NULL);
-	err = ext2fs_dblist_dir_iterate(a->dblist, 0, NULL, on_dirent, a);
-	if (err || a->err)
-		return fail(a, err ? err : a->err, "reading directories", 0);
+	err = ext2fs_dblist_iterate3(a->dblist, on_dir_block, 0, ext2fs_dblist_count2(a->dblist), a);
+	if (err && !a->err)
+		return fail(a, err, "reading directories", 0);
+	if (a->err)
+		return -1;
 	for (size_t i = 0; i < a->ndirs; i++) {
 		if (!a->dirs[i].inline_data)
 			continue;
 		err = ext2fs_dir_iterate2(a->fs, a->dirs[i].ino, DIRENT_FLAG_INCLUDE_INLINE_DATA,
 					  NULL, on_dirent, a);
-		if (err || a->err)
-			return fail(a, err ? err : a->err, "reading an inline directory", a->dirs[i].ino);
+		if (a->err)
+			return -1;
+		if (err)
+			damaged(a, a->dirs[i].ino, err, "reading its inline data");
 	}
-	return 0;
+	return a->err ? -1 : 0;
 }
 
 /* ------------------------------------------------------------------ pass 3 */
@@ -498,6 +590,37 @@ static int check_files(struct iaudit *a)
 	return r;
 }
 
+/*
+ * Report the damaged directories that matter: ROOT, those below it, and
+ * those whose place is unknown (their parent could not be read either, so
+ * one of them is below ROOT at most: report them, better twice than never).
+ */
+static void report_damage(struct iaudit *a, struct dbuf *path)
+{
+	for (size_t i = 0; i < a->ndamaged; i++) {
+		const struct damage *dm = &a->damaged[i];
+		uint32_t idx;
+		struct dbuf op = DBUF_INIT;
+
+		if (va_inomap_find(&a->dirmap, 0, dm->ino, &idx) && a->dirs[idx].state == ST_OUTSIDE &&
+		    a->dirs[idx].parent != NONE)
+			continue;
+		a->stats->errors++;
+		if (!a->args->hooks.error)
+			continue;
+		dbuf_adds(&op, "directory ");
+		if (va_inomap_find(&a->dirmap, 0, dm->ino, &idx) && a->dirs[idx].state != ST_OUTSIDE &&
+		    build_path(a, idx, NULL, 0, path) == 0) {
+			va_escape_shell(&op, path->buf, path->len);
+			dbuf_addc(&op, ' ');
+		}
+		dbuf_addf(&op, "(inode %u) is damaged, its entries are not audited: %s", dm->ino, dm->what);
+		a->args->hooks.error(a->img->path, strlen(a->img->path), dbuf_str(&op), (int)dm->code,
+				     a->args->hooks.user);
+		dbuf_release(&op);
+	}
+}
+
 static void release(struct iaudit *a)
 {
 	for (size_t i = 0; i < a->nfiles; i++)
@@ -506,6 +629,9 @@ static void release(struct iaudit *a)
 	free(a->dirs);
 	free(a->guest_dirs);
 	free(a->comp);
+	free(a->damaged);
+	if (a->blockbuf)
+		ext2fs_free_mem(&a->blockbuf);
 	va_inomap_release(&a->dirmap);
 	va_inomap_release(&a->filemap);
 	dbuf_release(&a->names);
@@ -551,6 +677,7 @@ int va_audit_image(const struct va_audit_args *args, struct va_image *img,
 	r = check_dirs(&a, &path);
 	if (r == 0)
 		r = check_files(&a);
+	report_damage(&a, &path);
 out:
 	if (a.err) {
 		ret_err->code = a.err;

@@ -44,7 +44,8 @@ struct va_audit_stats {
 struct va_audit_hooks {
 	/** A finding (only kinds in va_audit_args.kinds).  Return <0 to stop the audit. */
 	int (*finding)(const struct va_finding *f, void *user);
-	/** A per-entry error: what failed (@op) on which path; the walk goes on. */
+	/** A per-entry error: what failed (@op) on which path; the walk goes on.
+	 *  @err is an errno value or, for images, a libext2fs errcode_t. */
 	void (*error)(const char *path, size_t path_len, const char *op, int err, void *user);
 	/** Called every few thousand entries. */
 	void (*progress)(const struct va_audit_stats *stats, void *user);

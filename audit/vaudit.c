@@ -79,11 +79,6 @@ static void msg_reason(const char *path, size_t len, const char *what, const cha
 	dbuf_release(&b);
 }
 
-/* The same with an errno (0 = no reason). */
-static void msg_path(const char *path, size_t len, const char *what, int err)
-{
-	msg_reason(path, len, what, err ? strerror(err) : NULL);
-}
 
 static void clear_progress(struct ctx *c)
 {
@@ -96,7 +91,8 @@ static void clear_progress(struct ctx *c)
 static void on_error(const char *path, size_t len, const char *op, int err, void *user)
 {
 	clear_progress(user);
-	msg_path(path, len, op, err);
+	/* errno values and libext2fs codes alike */
+	msg_reason(path, len, op, err ? va_image_strerror(err) : NULL);
 }
 
 static void on_notice(const char *msg, void *user)

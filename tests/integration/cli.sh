@@ -36,10 +36,21 @@ ok $? "--version prints the program name and version ($(head -n1 "$W/out"))"
 run --list-kinds
 is "$RC" 0 "--list-kinds exits 0"
 missing_kinds=
-for k in legacy-iunlink legacy-notail legacy-barrier missing-barrier barrier-unverified shared-unprotected; do
-	grep -q -- "^$k\b" "$W/out" || missing_kinds+=" $k"
+for k in legacy-iunlink legacy-notail legacy-barrier missing-barrier barrier-unverified shared-unprotected \
+	shared-immutable-no-iunlink iunlink-not-immutable barrier-on-guest cow; do
+	grep -q -- "^$k " "$W/out" || missing_kinds+=" $k"
 done
 is "$missing_kinds" "" "--list-kinds lists every kind of the contract"
+# severities fixed by the contract (the others only have to be one of the three)
+bad_sev=
+for ks in legacy-iunlink:error legacy-notail:warning legacy-barrier:error missing-barrier:error \
+	barrier-unverified:warning shared-unprotected:error iunlink-not-immutable:warning cow:info; do
+	awk -v k="${ks%%:*}" -v s="${ks#*:}" '$1 == k && $2 == s { f = 1 } END { exit !f }' "$W/out" ||
+		bad_sev+=" $ks"
+done
+is "$bad_sev" "" "--list-kinds: severities as in the contract (cow is info, iunlink-not-immutable a warning)"
+awk '$2 != "error" && $2 != "warning" && $2 != "info" { bad = 1 } END { exit bad }' "$W/out"
+ok $? "--list-kinds: every severity is error, warning or info"
 
 for opt in --no-such-option -Z; do
 	run "$opt" "$W"
@@ -71,8 +82,10 @@ grep -qF -- "$W/regular" "$W/err"
 ok $? "regular-file ROOT: stderr names the path" || diag "$(cat -v "$W/err")"
 
 # ---------------------------------------------------------------- fixture
-img=$(make_fixture ext4)
-ok $? "build ext4 fixture" || bail_out "cannot build the fixture"
+# the --v26 fixture: the text output's b u i c column then has upper-case
+# letters too (raw 2.6 bits read from the loop device)
+img=$(make_fixture ext4 --v26)
+ok $? "build ext4 --v26 fixture" || bail_out "cannot build the fixture"
 mnt=$(mount_fixture "$img")
 ok $? "mount fixture" || bail_out "cannot mount the fixture"
 ROOT=$mnt/vservers
@@ -95,6 +108,24 @@ run "$ROOT"
 is "$RC" 1 "text mode exits 1"
 cp "$W/out" "$W/text"
 py_checks python3 "$VT" textout --root "$ROOT" --json "$W/json" --text "$W/text"
+
+awk '$4 ~ /^[-bB][-uU][-iI][-cC]$/ && $4 ~ /[BUC]/ { f = 1 } END { exit !f }' "$W/text"
+ok $? "text mode: some b u i c column shows a 2.6 bit set (upper case B, U or C)"
+
+run --no-device-read "$ROOT"
+is "$RC" 1 "--no-device-read: text mode exits 1"
+cp "$W/out" "$W/text-nodev"
+run --no-device-read --json "$ROOT"
+is "$RC" 1 "--no-device-read --json exits 1"
+cp "$W/out" "$W/json-nodev"
+is "$(python3 "$VT" kinds "$W/json-nodev" | grep -c '^barrier-unverified$')" 1 \
+	"--no-device-read: ROOT is barrier-unverified (the 2.6 barrier cannot be seen)"
+py_checks python3 "$VT" textout --root "$ROOT" --json "$W/json-nodev" --text "$W/text-nodev" \
+	--label=--no-device-read
+
+run --only cow --thorough --json "$ROOT"
+is "$RC:$(python3 "$VT" kinds "$W/out" | sort -u)" "0:cow" \
+	"--only cow --thorough: cow findings only, and info does not make the exit status 1"
 
 run --verbose "$ROOT"
 is "$RC" 1 "--verbose exits 1"

@@ -6,13 +6,27 @@
 # from debugfs on the image, names and guest membership from GNU find on
 # the loop-mounted filesystem (tests/integration/vatest.py groundtruth).
 #
-# Rules (per inode reachable below ROOT without following symlinks):
+# Rules (per inode reachable below ROOT without following symlinks), as
+# on a mainline kernel: no vserver syscall; by default vaudit reads the raw
+# on-disk flags of the inodes it examines from the block device, so the
+# 2.6 bits (barrier 0x04000000, iunlink 0x08000000, cow 0x20000000) are
+# known; --no-device-read gives the old view where they are not.
 #   legacy-iunlink      regular file, flags 0x10 and 0x8000
 #   legacy-notail       regular file, 0x8000 without 0x10; by default only
-#                       when nlink > 1, with --thorough always
+#                       when the flags are read (nlink > 1 here), with
+#                       --thorough always
 #   legacy-barrier      directory, (mode & 0777) == 0 and 0x8000, ROOT included
-#   barrier-unverified  ROOT without the 2.4 barrier (no vserver syscall here)
 #   shared-unprotected  regular file with names in >= 2 guests, no 0x10
+#   barrier-on-guest    guest root with the 2.4 barrier; with the device
+#                       also with 0x04000000
+#  with the device:
+#   missing-barrier     ROOT with neither 0x04000000 nor the 2.4 barrier
+#   shared-immutable-no-iunlink  shared, 0x10, neither 0x08000000 nor 0x8000
+#   iunlink-not-immutable        0x08000000 without 0x10 (flags read: nlink
+#                                > 1 or immutable, or --thorough)
+#   cow                          0x20000000 (info; flags read as above)
+#  --no-device-read:
+#   barrier-unverified  ROOT without the 2.4 barrier
 [ -n "${BASH_VERSION-}" ] || exec bash "$0" "$@"
 . "${top_srcdir:-$(dirname -- "$0")/../..}/tests/lib.sh"
 
@@ -22,8 +36,8 @@ need_cmd python3 debugfs mke2fs chattr losetup find
 
 VT=$top_srcdir/tests/integration/vatest.py
 
-audit_image() { # FSTYPE [--root-barrier]
-	local label="$1${2:+ $2}" img mnt
+audit_image() { # FSTYPE [mkfixture options]
+	local label="$*" img mnt mode th
 	if ! img=$(make_fixture "$@"); then
 		ok 1 "$label: build fixture"
 		return
@@ -34,26 +48,31 @@ audit_image() { # FSTYPE [--root-barrier]
 		return
 	fi
 	ok 0 "$label: mount fixture"
-	py_checks python3 "$VT" groundtruth --image "$img" --mount "$mnt" \
-		--root "$mnt/vservers" --vaudit "$VAUDIT" --label "$label"
-	py_checks python3 "$VT" groundtruth --image "$img" --mount "$mnt" \
-		--root "$mnt/vservers" --vaudit "$VAUDIT" --label "$label" --thorough
+	for mode in live nodev; do
+		for th in "" --thorough; do
+			py_checks python3 "$VT" groundtruth --mode "$mode" --image "$img" --mount "$mnt" \
+				--root "$mnt/vservers" --vaudit "$VAUDIT" --label "$label" $th
+		done
+	done
 }
 
 for fs in ext2 ext3 ext4; do
 	audit_image "$fs"
 done
 audit_image ext4 --root-barrier
+audit_image ext3 --v26 --root-barrier
 
 # ---- a clean tree: nothing but states that are not findings
+# The shared file is unified the 2.6 way (0x10|0x08000000, set with debugfs
+# on the unmounted image: no mainline kernel lets chattr set 0x08000000).
 clean_image() {
-	local st img mnt root
+	local st img mnt root out rc
 	st=$(mktemp -d "$TEST_TMP/clean.XXXXXX")
 	root=$st/tree/vservers
 	mkdir -p "$root/g1/etc" "$root/g2/etc" "$root/g1/usr/bin"
 	printf 'root:x:0:0::/root:/bin/sh\n' >"$root/g1/etc/passwd"
 	printf 'root:x:0:0::/root:/bin/sh\n' >"$root/g2/etc/passwd"
-	printf 'shared, immutable only\n' >"$root/g1/usr/bin/tool"
+	printf 'shared, immutable + iunlink\n' >"$root/g1/usr/bin/tool"
 	mkdir -p "$root/g2/usr/bin"
 	ln "$root/g1/usr/bin/tool" "$root/g2/usr/bin/tool"
 	printf 'twice in one guest\n' >"$root/g1/etc/a"
@@ -61,30 +80,57 @@ clean_image() {
 	img=$st/clean.img
 	truncate -s 8M "$img" &&
 		mke2fs -q -F -t ext4 -b 1024 -d "$st/tree" "$img" >/dev/null 2>&1 &&
-		mnt=$(mount_fixture "$img") &&
-		chattr +i "$mnt/vservers/g1/usr/bin/tool" &&
-		chattr +i "$mnt/vservers/g1/etc/passwd" &&
-		flush_fs "$mnt" # debugfs reads the image file: checkpoint the journal
+		or_raw_flags "$img" /vservers/g1/usr/bin/tool 0x08000010 &&
+		or_raw_flags "$img" /vservers/g1/etc/passwd 0x10 &&
+		mnt=$(mount_fixture "$img")
 	ok $? "clean: build and mount a tree without findings" || return
-	# no 2.4 barrier on ROOT: only barrier-unverified (a warning)
+	# no barrier on ROOT: only missing-barrier; without the device only
+	# barrier-unverified (a warning), and the shared file looks immutable
 	py_checks python3 "$VT" expect --image "$img" --root "$mnt/vservers" \
 		--vaudit "$VAUDIT" --label "clean, no ROOT barrier"
 	py_checks python3 "$VT" expect --image "$img" --root "$mnt/vservers" \
-		--vaudit "$VAUDIT" --label "clean, no ROOT barrier, --skip barrier-unverified" \
+		--vaudit "$VAUDIT" --label "clean, no ROOT barrier, --skip missing-barrier" \
+		--skip missing-barrier
+	py_checks python3 "$VT" expect --image "$img" --root "$mnt/vservers" --mode nodev \
+		--vaudit "$VAUDIT" --label "clean, no ROOT barrier, --no-device-read"
+	py_checks python3 "$VT" expect --image "$img" --root "$mnt/vservers" --mode nodev \
+		--vaudit "$VAUDIT" --label "clean, no ROOT barrier, --no-device-read --skip barrier-unverified" \
 		--skip barrier-unverified
-	local out rc
-	out=$("$VAUDIT" --skip barrier-unverified "$mnt/vservers" 2>"$st/err")
+	out=$("$VAUDIT" --skip missing-barrier "$mnt/vservers" 2>"$st/err")
 	rc=$?
-	is "$rc:$out" "0:" "clean: exit 0 and nothing on stdout (text mode)"
+	is "$rc:$out" "0:" "clean: --skip missing-barrier: exit 0 and nothing on stdout (text mode)"
 	[ -s "$st/err" ] && diag "stderr: $(cat -v "$st/err")"
+	out=$("$VAUDIT" --no-device-read --skip barrier-unverified "$mnt/vservers" 2>"$st/err")
+	rc=$?
+	is "$rc:$out" "0:" "clean: --no-device-read --skip barrier-unverified: exit 0 and nothing on stdout"
 	# the 2.4 barrier on ROOT: one legacy-barrier finding for ROOT itself
 	chattr +t "$mnt/vservers" && chmod 000 "$mnt/vservers" && flush_fs "$mnt"
 	ok $? "clean: give ROOT the 2.4 barrier (mode 0000 + t)"
 	py_checks python3 "$VT" expect --image "$img" --root "$mnt/vservers" \
 		--vaudit "$VAUDIT" --label "clean, ROOT with 2.4 barrier"
+	py_checks python3 "$VT" expect --image "$img" --root "$mnt/vservers" --mode nodev \
+		--vaudit "$VAUDIT" --label "clean, ROOT with 2.4 barrier, --no-device-read"
 	py_checks python3 "$VT" expect --image "$img" --root "$mnt/vservers" \
 		--vaudit "$VAUDIT" --label "clean, ROOT with 2.4 barrier, --skip legacy-barrier" \
 		--skip legacy-barrier
+	# the 2.6 barrier on ROOT instead (unmount, debugfs, mount again): clean
+	chattr -t "$mnt/vservers" && chmod 755 "$mnt/vservers" && unmount_keep "$mnt" &&
+		or_raw_flags "$img" /vservers 0x04000000 &&
+		mnt=$(mount_fixture "$img")
+	ok $? "clean: replace it by the 2.6 barrier 0x04000000 (debugfs) and mount again" || return
+	py_checks python3 "$VT" expect --image "$img" --root "$mnt/vservers" \
+		--vaudit "$VAUDIT" --label "clean, ROOT with 2.6 barrier"
+	py_checks python3 "$VT" expect --image "$img" --root "$mnt/vservers" --mode nodev \
+		--vaudit "$VAUDIT" --label "clean, ROOT with 2.6 barrier, --no-device-read"
+	out=$("$VAUDIT" "$mnt/vservers" 2>"$st/err")
+	rc=$?
+	is "$rc:$out" "0:" "clean, ROOT with 2.6 barrier: exit 0 and nothing on stdout"
+	[ -s "$st/err" ] && diag "stderr: $(cat -v "$st/err")"
+	unmount_keep "$mnt"
+	out=$("$VAUDIT" --image "$img" --prefix /vservers 2>"$st/err")
+	rc=$?
+	is "$rc:$out" "0:" "clean, ROOT with 2.6 barrier: --image exits 0 with nothing on stdout"
+	[ -s "$st/err" ] && diag "stderr: $(cat -v "$st/err")"
 }
 clean_image
 

@@ -60,8 +60,10 @@ image_fs() { # FSTYPE
 	is "$?" 1 "$fs: --image text output exits 1"
 	"$VAUDIT" --image "$img" --prefix /vservers -0 >"$o.img.null" 2>/dev/null
 	is "$?" 1 "$fs: --image -0 exits 1"
-	is "$(tr -cd '\0' <"$o.img.null" | wc -c)" "$(grep -c '' "$o.img.json")" \
-		"$fs: --image -0 gives one record per JSON finding"
+	"$VAUDIT" --image "$img" --prefix /vservers --verbose >"$W/out" 2>/dev/null
+	is "$?" 1 "$fs: --image --verbose exits 1"
+	LC_ALL=C grep -q $'[\x01-\x09\x0b-\x1f\x7f]' "$W/out"
+	ok $((! $?)) "$fs: --image --verbose: no control bytes in the output"
 	vimg --image "$img" --prefix /vservers --only cow --json
 	is "$RC:$(python3 "$VT" kinds "$W/out" | sort -u | tr '\n' ' ')" "0:cow " \
 		"$fs: --only cow: cow findings are info, exit status 0"
@@ -78,6 +80,19 @@ image_fs() { # FSTYPE
 		grep -qF -- "$pfx" "$W/err" || diag "note: the message does not name the prefix: $(cat -v "$W/err")"
 	done
 
+	# ---- the same image as a (read-only loop) block device
+	local dev
+	if dev=$(losetup -r -f --show -- "$img"); then
+		defer losetup -d "$dev"
+		vimg --image "$dev" --prefix /vservers --json
+		is "$RC" 1 "$fs: --image on a block device ($dev) exits 1"
+		cp "$W/out" "$o.dev.json"
+		py_checks python3 "$VT" sets --a "$o.dev.json" --b "$o.img.json" --rel equal \
+			--label "$fs: --image DEVICE and --image FILE"
+	else
+		skip "$fs: --image on a block device" "losetup -r failed"
+	fi
+
 	sum1=$(sha256sum <"$img")
 	is "$sum1" "$sum0" "$fs: the image audits left the image unchanged"
 
@@ -87,6 +102,11 @@ image_fs() { # FSTYPE
 		return
 	fi
 	ok 0 "$fs: mount the fixture read-only"
+	# a mounted image is refused (its metadata may be changing under us)
+	vimg --image "$img" --prefix /vservers --json
+	is "$RC:$(grep -c '' "$W/err"):$(wc -c <"$W/out")" "2:1:0" \
+		"$fs: --image on a mounted image: exit 2, one line on stderr, no output" ||
+		diag "stderr: $(cat -v "$W/err")"
 	py_checks python3 "$VT" groundtruth --mode image --image "$img" --mount "$mnt" \
 		--prefix /vservers --out "$o.img.json" --err "$o.img.err" --rc "$(cat "$o.img.rc")" \
 		--vaudit "$VAUDIT" --label "$fs"
@@ -96,6 +116,8 @@ image_fs() { # FSTYPE
 		--vaudit "$VAUDIT" --label "$fs"
 	py_checks python3 "$VT" textout --root /vservers --mount "$mnt" --json "$o.img.json" \
 		--text "$o.img.txt" --label "$fs --image"
+	py_checks python3 "$VT" nullout --root /vservers --mount "$mnt" --json "$o.img.json" \
+		--null "$o.img.null"
 
 	# ---- live on the mounted image: the raw bits come from the loop device
 	py_checks python3 "$VT" groundtruth --mode live --thorough --image "$img" --mount "$mnt" \

@@ -10,7 +10,12 @@ and exits 0 unless the helper itself broke.
 
 The expected results never come from vaudit: inode state comes from
 debugfs on the image (or FS_IOC_GETFLAGS + lstat), names and guest
-membership from GNU find on the mounted filesystem.  Paths are bytes
+membership from GNU find on the mounted filesystem.  Ground truth has
+three modes (how much the back end can see): nodev (live, 2.6 bits
+unknown), live (live, raw flags from the block device for the inodes it
+examines) and image (--image: every inode's raw flags; paths are
+image-absolute below --prefix).  `corrupt` drives the bounded robustness
+run of corrupt.sh on damaged copies of fixture images.  Paths are bytes
 throughout, and every path is resolved one component at a time relative
 to a directory fd without following symlinks, so names of any bytes and
 paths longer than PATH_MAX work.
@@ -693,6 +698,12 @@ def cmd_pipeline(a):
 
 def cmd_nullout(a):
     root = os.fsencode(a.root)
+    if a.mount:
+        # image mode: --root is the --prefix, paths are image-absolute
+        mnt = os.fsencode(a.mount)
+        ctx = Ctx(mnt.rstrip(b'/') + root if root != b'/' else mnt, root)
+    else:
+        ctx = Ctx(root, root)
     recs = load_json_file(a.json)
     with open(a.null, 'rb') as fh:
         data = fh.read()
@@ -702,7 +713,7 @@ def cmd_nullout(a):
     bad = []
     for p in items:
         try:
-            lstat_under(root, p)
+            ctx.lstat(p)
         except (OSError, ValueError) as e:
             bad.append((p, e))
     tap(not bad, '-0: every record is an existing path below ROOT')
@@ -910,6 +921,8 @@ def cmd_deepchain(a):
 
 def cmd_deepcheck(a):
     root = os.fsencode(a.root)
+    # image mode: paths are image-absolute below --prefix, ROOT is mounted at --root
+    ctx = Ctx(root, os.fsencode(a.prefix) if a.prefix else root)
     recs = load_json_file(a.json)
     hits = [r for r in recs if r.get('ino') == a.ino and r.get('kind') == 'legacy-iunlink']
     tap(len(hits) == 1, '%s: the flagged file at the bottom is reported once as legacy-iunlink' % a.label)
@@ -918,7 +931,7 @@ def cmd_deepcheck(a):
     p = rec_path(hits[0])
     tap(len(p) > a.minlen, '%s: its path is %d bytes long (> %d)' % (a.label, len(p), a.minlen))
     try:
-        ok = lstat_under(root, p).st_ino == a.ino
+        ok = ctx.lstat(p).st_ino == a.ino
         tap(ok, '%s: the long path resolves to the flagged inode' % a.label)
     except (OSError, ValueError) as e:
         tap(False, '%s: the long path resolves: %s' % (a.label, e))
@@ -1210,6 +1223,44 @@ CRAFTED = [
 ]
 
 
+# Damage that makes the entries of one directory (g1/etc) unreadable.  The
+# contract: a corrupt image gives exit 2 with a "vaudit: " line naming the
+# image; skipping the directory silently (exit 1, its findings lost, nothing
+# on stderr) is a failure.  '@' commands patch the image file directly
+# (after the debugfs ones): @zero-dirblock, @random-dirblock, @reclen0 on
+# the first block of the directory given.
+UNREADABLE_DIR = [
+    ('g1/etc: its directory block zeroed', ['@zero-dirblock /vservers/g1/etc']),
+    ('g1/etc: its directory block random bytes', ['@random-dirblock /vservers/g1/etc']),
+    ('g1/etc: first entry rec_len 0', ['@reclen0 /vservers/g1/etc']),
+    ('g1/etc: block[0] = 0 (a hole; ext4: the extent header)', ['sif /vservers/g1/etc block[0] 0']),
+    ('g1/etc: block[0] = 1 (the superblock; ext4: the extent header)', ['sif /vservers/g1/etc block[0] 1']),
+    ('g1/etc: block[0] out of range (ext4: the extent header)', ['sif /vservers/g1/etc block[0] 0xfffffff0']),
+    ('g1/etc: extents flag toggled (ext2/3: no extents feature; ext4: block map read as extents)',
+     ['sif /vservers/g1/etc flags 0x%(extents_toggled)x']),
+]
+
+
+def raw_patch(img, base, cmd, env):
+    """Apply one '@' command of UNREADABLE_DIR to img."""
+    import random
+    op, path = cmd[1:].split(' ', 1)
+    out = subprocess.run(['debugfs', '-R', 'blocks %s' % path, img], stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, env=env).stdout.split()
+    blk = int(out[0])
+    with open(img, 'r+b') as fh:
+        fh.seek(blk * base.bs)
+        if op == 'zero-dirblock':
+            fh.write(b'\0' * base.bs)
+        elif op == 'random-dirblock':
+            fh.write(bytes(random.Random(blk).getrandbits(8) for _ in range(base.bs)))
+        elif op == 'reclen0':
+            fh.seek(blk * base.bs + 4)
+            fh.write(b'\0\0')
+        else:
+            raise ValueError(cmd)
+
+
 def run_one(vaudit, img, prefix, timeout):
     """Run vaudit --image on img; (rc, out, err, seconds)."""
     t0 = time.monotonic()
@@ -1221,8 +1272,14 @@ def run_one(vaudit, img, prefix, timeout):
 def judge(img, rc, out, err, exact_one=False):
     """Problems with one run on a bad image; [] if it behaved."""
     probs = []
-    if rc < 0 or rc >= 124:
-        probs.append('exit status %d (%s)' % (rc, 'timeout' if rc in (124, 137) else 'signal %d' % (-rc if rc < 0 else rc - 128)))
+    if rc < 0:
+        probs.append('killed by signal %d' % -rc)
+    elif rc in (124, 137):
+        probs.append('exit status %d: timeout (hang?)' % rc)
+    elif rc in (126, 127):
+        probs.append('exit status %d: vaudit could not be run (rebuilt meanwhile?)' % rc)
+    elif rc >= 128:
+        probs.append('exit status %d: signal %d' % (rc, rc - 128))
     elif rc not in (0, 1, 2):
         probs.append('exit status %d' % rc)
     for pat in (b'AddressSanitizer', b'LeakSanitizer', b'runtime error:', b'UndefinedBehaviorSanitizer'):
@@ -1336,15 +1393,28 @@ def cmd_corrupt(a):
             diag('  stderr: ' + show(err[:300]))
 
     # ---- crafted, checksum-valid semantic damage (debugfs -w)
-    def debugfs_case(base, name, cmds, idx):
+    def debugfs_case(base, name, cmds, idx, must_fail=False):
         img = os.path.join(a.workdir, 'c%05d-%s' % (idx, base.fs))
         base.write_copy(img)
         env = dict(os.environ, DEBUGFS_PAGER='__none__', PAGER='__none__')
-        subprocess.run(['debugfs', '-w', '-f', '-', img], input='\n'.join(cmds).encode() + b'\n',
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        dcmds = [c for c in cmds if not c.startswith('@')]
+        if dcmds:
+            subprocess.run(['debugfs', '-w', '-f', '-', img], input='\n'.join(dcmds).encode() + b'\n',
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        for c in cmds:
+            if c.startswith('@'):
+                raw_patch(img, base, c, env)
         rc, out, err, secs = run_one(a.vaudit, img, a.prefix, 10)
         probs = judge(img, rc, out, err)
-        record('%s: %s: %s' % (base.fs, name, '; '.join(cmds)), img, rc, out, err, secs, probs, 'debugfs')
+        record('%s: %s: %s' % (base.fs, name, '; '.join(cmds)), img, rc, out, err, secs, probs,
+               'crafted' if not must_fail else 'unreadable-dir')
+        if must_fail and rc != 2:
+            nrec = out.count(b'\n')
+            probs.append('exit %d, %d findings, %s: the unreadable directory was skipped silently'
+                         % (rc, nrec, 'stderr: ' + show(err[:200]) if err else 'nothing on stderr'))
+            keep = os.path.join(failed_dir, 'silent-%s' % os.path.basename(img))
+            subprocess.run(['cp', '--sparse=always', '--reflink=never', img, keep], check=False)
+            probs.append('kept as %s' % keep)
         os.unlink(img)
         return probs
 
@@ -1359,14 +1429,38 @@ def cmd_corrupt(a):
                         for c in cmds]
                 idx += 1
                 jobs.append((base.fs, name, ex.submit(debugfs_case, base, name, cmds, idx)))
+        ujobs = []
+        for base in bases:
+            ext4flag = 0x80000
+            for name, cmds in UNREADABLE_DIR:
+                old_flags = subprocess.run(['debugfs', '-R', 'stat /vservers/g1/etc', base.path],
+                                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL).stdout
+                m = re.search(rb'Flags: (0x[0-9a-fA-F]+)', old_flags)
+                fl = int(m.group(1), 16) if m else 0
+                cmds = [c % {'extents_toggled': fl ^ ext4flag} if '%(' in c else c for c in cmds]
+                idx += 1
+                ujobs.append((base.fs, name, ex.submit(debugfs_case, base, name, cmds, idx, True)))
         for fs, name, fut in jobs:
             pr_ = fut.result()
             if pr_:
                 crafted_fail.append((fs, name, pr_))
+        unread_fail = []
+        for fs, name, fut in ujobs:
+            pr_ = fut.result()
+            if pr_:
+                unread_fail.append((fs, name, pr_))
     tap(not crafted_fail, 'crafted damage (%d cases: directory cycles, bad modes, bad block pointers, '
         'superblock and group descriptor fields, checksums intact): no crash, hang or bad output' % len(jobs))
     for fs, name, pr_ in crafted_fail[:20]:
         diag('  %s: %s: %s' % (fs, name, '; '.join(pr_)))
+    tap(not unread_fail, 'unreadable directory (%d cases: garbage, zeroed or rec_len-0 block, hole, bad block '
+        'pointer or extent header): exit 2 with a "vaudit: " line naming the image, never skipped silently'
+        % len(ujobs))
+    for fs, name, pr_ in unread_fail[:30]:
+        diag('  %s: %s: %s' % (fs, name, '; '.join(pr_)))
+    if unread_fail:
+        diag('  reproduce: copy the fixture, apply the damage (debugfs -w -R "sif ..." or the raw patch), '
+             'then vaudit --image COPY --prefix /vservers --json; compare with the undamaged image')
 
     # ---- random damage until the time budget is spent
     def random_case(seed):
@@ -1487,6 +1581,7 @@ def main():
     p.set_defaults(fn=cmd_pipeline)
     p = sub.add_parser('nullout')
     p.add_argument('--root', required=True)
+    p.add_argument('--mount', help='image mode: where the image is mounted (--root is then the prefix)')
     p.add_argument('--json', required=True)
     p.add_argument('--null', required=True)
     p.set_defaults(fn=cmd_nullout)
@@ -1511,6 +1606,7 @@ def main():
     p.add_argument('--ino', type=int, required=True)
     p.add_argument('--minlen', type=int, required=True)
     p.add_argument('--label', default='deep')
+    p.add_argument('--prefix', help='image mode: the --prefix given to vaudit')
     p.set_defaults(fn=cmd_deepcheck)
     p = sub.add_parser('kinds')
     p.add_argument('json')

@@ -4,7 +4,8 @@
 # walker-deep.sh - a directory chain 10,000 levels deep (path > 40 KiB,
 # ten times PATH_MAX) with a 2.4 unified file (i+t) at the bottom, on a
 # loop-mounted ext4 fixture: vaudit must find it, print its full path, and
-# do so with only 64 file descriptors.
+# do so with only 64 file descriptors; then the same with --image on the
+# unmounted image (256 KiB of stack: no recursion over the depth).
 [ -n "${BASH_VERSION-}" ] || exec bash "$0" "$@"
 . "${top_srcdir:-$(dirname -- "$0")/../..}/tests/lib.sh"
 
@@ -55,5 +56,21 @@ is "$n" 1 "text output has the one line of the deep file, longer than $MINLEN by
 is "$?" 1 "-0 output, ulimit -n 64: exit 1"
 n=$(tr '\0' '\n' <"$W/deep.null" | awk -v m="$MINLEN" 'length($0) > m' | grep -c deepdir)
 is "$n" 1 "-0 output has the deep path"
+
+# the image back end on the same tree: unmounted, offline, same limits
+unmount_keep "$mnt"
+ok $? "unmount the fixture for the image audit"
+(ulimit -s 256 -n 64 && exec timeout 120 "$VAUDIT" --image "$img" --prefix /vservers --json) \
+	>"$W/deep-image.json" 2>"$W/deep-image.err"
+is "$?" 1 "--image, ulimit -s 256 -n 64: vaudit exits 1 (no stack overflow)" ||
+	diag "stderr: $(head -c 500 "$W/deep-image.err" | cat -v)"
+grep -q "^vaudit: '" "$W/deep-image.err"
+ok $((! $?)) "--image: no errors on stderr" || diag "$(head -n 5 "$W/deep-image.err" | cut -c1-300 | cat -v)"
+if rmnt=$(mount_fixture_ro "$img"); then
+	py_checks python3 "$VT" deepcheck --root "$rmnt/vservers" --prefix /vservers --json "$W/deep-image.json" \
+		--ino "$ino" --minlen "$MINLEN" --label "--image ulimit -s 256"
+else
+	ok 1 "mount the fixture read-only to resolve the image paths"
+fi
 
 done_testing
