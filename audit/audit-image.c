@@ -96,6 +96,7 @@ struct iaudit {
 	uint32_t *comp;         /* scratch for build_path() */
 	size_t capcomp;
 	char *blockbuf;         /* one directory block */
+	struct dbuf root_path;  /* ROOT's canonical path in the image */
 	struct damage *damaged; /* directories whose entries could not be read */
 	size_t ndamaged, capdamaged;
 	size_t nguests, capguests;
@@ -377,6 +378,36 @@ static int read_dirs(struct iaudit *a)
 
 /* ------------------------------------------------------------------ pass 3 */
 
+/*
+ * ROOT's path as the image names it ("/vservers" for a prefix given as
+ * "//vservers/." or "/x/../vservers"), from the parent links; the prefix as
+ * given when a directory on the way could not be read.
+ */
+static int canonical_root(struct iaudit *a)
+{
+	uint32_t d = a->root_idx;
+	size_t n = 0, steps = 0;
+	int r = 0;
+
+	for (; d != NONE && a->dirs[d].ino != EXT2_ROOT_INO && steps <= a->ndirs; d = a->dirs[d].parent, steps++) {
+		if (va_array_grow(&a->comp, &a->capcomp, n, sizeof(*a->comp)) < 0)
+			return fail(a, ENOMEM, "placing directories", 0);
+		a->comp[n++] = d;
+	}
+	dbuf_setlen(&a->root_path, 0);
+	if (d == NONE || steps > a->ndirs)
+		return dbuf_adds(&a->root_path, a->args->roots[0]) ? fail(a, ENOMEM, "placing directories", 0) : 0;
+	while (n--) {
+		const struct dirrec *c = &a->dirs[a->comp[n]];
+
+		r |= dbuf_addc(&a->root_path, '/');
+		r |= dbuf_add(&a->root_path, a->names.buf + c->name_off, c->name_len);
+	}
+	if (a->root_path.len == 0)
+		r |= dbuf_addc(&a->root_path, '/');
+	return r ? fail(a, ENOMEM, "placing directories", 0) : 0;
+}
+
 static int new_guest(struct iaudit *a, uint32_t didx)
 {
 	if (va_array_grow(&a->guest_dirs, &a->capguests, a->nguests, sizeof(*a->guest_dirs)) < 0)
@@ -428,8 +459,8 @@ static int resolve(struct iaudit *a, uint32_t idx, uint32_t **stack, size_t *cap
 static int build_path(struct iaudit *a, uint32_t didx, const char *name, size_t len,
 		      struct dbuf *out)
 {
-	const char *root = a->args->roots[0];
-	size_t rootlen = strlen(root), n = 0;
+	const char *root = a->root_path.buf;
+	size_t rootlen = a->root_path.len, n = 0;
 	int r = 0;
 
 	while (rootlen > 1 && root[rootlen - 1] == '/')
@@ -477,7 +508,7 @@ static void finding_base(struct iaudit *a, struct va_finding *f, uint32_t ino, u
 			 uint32_t mode, uint32_t links)
 {
 	memset(f, 0, sizeof(*f));
-	f->root = a->args->roots[0];
+	f->root = a->root_path.buf;
 	f->ino = ino;
 	f->flags = flags;
 	f->flags_known = VA_KNOWN_EXT2 | VA_KNOWN_VS26;
@@ -630,6 +661,7 @@ static void release(struct iaudit *a)
 	free(a->guest_dirs);
 	free(a->comp);
 	free(a->damaged);
+	dbuf_release(&a->root_path);
 	if (a->blockbuf)
 		ext2fs_free_mem(&a->blockbuf);
 	va_inomap_release(&a->dirmap);
@@ -674,6 +706,8 @@ int va_audit_image(const struct va_audit_args *args, struct va_image *img,
 	for (size_t i = 0; i < a.ndirs; i++)
 		if (resolve(&a, (uint32_t)i, &stack, &capstack) < 0)
 			goto out;
+	if (canonical_root(&a) < 0)
+		goto out;
 	r = check_dirs(&a, &path);
 	if (r == 0)
 		r = check_files(&a);

@@ -365,6 +365,21 @@ int main(int argc, char **argv)
 					   va_image_strerror(err));
 			return EXIT_TROUBLE;
 		}
+		{
+			uint64_t ino;
+
+			err = va_image_lookup_dir(img, args.roots[0], &ino);
+			if (err) {
+				struct dbuf what = DBUF_INIT;
+
+				dbuf_adds(&what, "prefix ");
+				quote(&what, args.roots[0], strlen(args.roots[0]));
+				msg_reason(image, strlen(image), dbuf_str(&what), va_image_strerror(err));
+				dbuf_release(&what);
+				va_image_close(img);
+				return EXIT_TROUBLE;
+			}
+		}
 		if (img->needs_recovery && !c.quiet)
 			msg_reason(image, strlen(image),
 				   "the journal needs recovery: recent changes may be missing", NULL);
