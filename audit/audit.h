@@ -92,4 +92,17 @@ struct va_audit_image_error {
 int va_audit_image(const struct va_audit_args *args, struct va_image *img,
 		   struct va_audit_stats *stats, struct va_audit_image_error *ret_err);
 
+/** Called by va_list_roots() for ROOT and each guest root, in walk order. */
+typedef void va_roots_fn(const char *path, size_t path_len, const struct va_attrs *attrs,
+			 uint32_t mode, void *user);
+
+/**
+ * va_list_roots() - the attributes of each ROOT and of the directories
+ * directly in it (the guest roots): what showattr -d showed.  Live through
+ * the walker and args->backend; with @img (one ROOT: the prefix) from the
+ * image.  Errors go to args->hooks.error.
+ * Return: 0, -EIO when something could not be read, or another negative errno.
+ */
+int va_list_roots(const struct va_audit_args *args, struct va_image *img, va_roots_fn *fn);
+
 #endif

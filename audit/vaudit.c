@@ -121,6 +121,31 @@ static int on_finding(const struct va_finding *f, void *user)
 	return 0;
 }
 
+/* --attrs: "BUIc ----i-------t-e------- path", like showattr -d plus lsattr -d. */
+static void on_root_attrs(const char *path, size_t len, const struct va_attrs *at, uint32_t mode,
+			  void *user)
+{
+	struct ctx *c = user;
+	char letters[VA_FLAGS_LETTERS_MAX], vs[5];
+	struct dbuf b = DBUF_INIT;
+
+	(void)mode;
+	if (at->known & VA_KNOWN_EXT2)
+		va_flags_letters(at->flags, letters);
+	else {
+		memset(letters, '?', va_flags_width());
+		letters[va_flags_width()] = '\0';
+	}
+	dbuf_addf(&b, "%s %s ", va_vsattr_letters(at->flags, at->known & VA_KNOWN_EXT2,
+						   at->known & VA_KNOWN_VS26, vs), letters);
+	va_escape_shell(&b, path, len);
+	dbuf_addc(&b, '\n');
+	clear_progress(c);
+	if (fwrite(b.buf, 1, b.len, stdout) != b.len)
+		c->write_error = errno ? errno : EIO;
+	dbuf_release(&b);
+}
+
 static double elapsed(const struct timespec *a, const struct timespec *b)
 {
 	return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
@@ -167,6 +192,10 @@ static void usage(FILE *fp)
 "                        the guests (default /)\n"
 "      --no-device-read  live: do not read the 2.6 bits from the block device\n"
 "                        of a mounted ext2/3/4 filesystem\n"
+"Other modes:\n"
+"      --attrs           no audit: show the vserver attributes (buic, upper\n"
+"                        case = set, - = unknown) and flags of each ROOT and\n"
+"                        guest root, like 'showattr -d ROOT ROOT/*'\n"
 "Output:\n"
 "  -j, --json            JSON Lines, one object per finding (schema in vaudit(8))\n"
 "  -0, --null            only the path of each finding, each followed by NUL\n"
@@ -252,7 +281,7 @@ int main(int argc, char **argv)
 {
 	enum { OPT_SUMMARY = 256, OPT_PROGRESS, OPT_NO_PROGRESS, OPT_ONLY, OPT_SKIP,
 	       OPT_THOROUGH, OPT_CROSS, OPT_LIST_KINDS, OPT_LIST_FLAGS, OPT_IMAGE, OPT_PREFIX,
-	       OPT_NO_DEVICE };
+	       OPT_NO_DEVICE, OPT_ATTRS };
 	static const struct option longopts[] = {
 		{ "json",         no_argument,       NULL, 'j' },
 		{ "null",         no_argument,       NULL, '0' },
@@ -270,6 +299,7 @@ int main(int argc, char **argv)
 		{ "image",        required_argument, NULL, OPT_IMAGE },
 		{ "prefix",       required_argument, NULL, OPT_PREFIX },
 		{ "no-device-read", no_argument,     NULL, OPT_NO_DEVICE },
+		{ "attrs",        no_argument,       NULL, OPT_ATTRS },
 		{ "help",         no_argument,       NULL, 'h' },
 		{ "version",      no_argument,       NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -281,12 +311,13 @@ int main(int argc, char **argv)
 	int progress = -1, summary = 0, opt, r;
 	struct ctx c = { 0 };
 	struct va_backend *be = NULL;
-	struct va_audit_stats stats;
+	struct va_audit_stats stats = { 0 };
 	struct va_audit_args args = { 0 };
 	char optbuf[3] = "-?";
 	const char *image = NULL, *prefix = NULL;
 	unsigned live_flags = VA_LIVE_DEVICE_READ;
 	struct va_image *img = NULL;
+	bool attrs = false;
 
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":j0vqhV", longopts, NULL)) != -1) {
@@ -311,6 +342,7 @@ int main(int argc, char **argv)
 		case OPT_IMAGE: image = optarg; break;
 		case OPT_PREFIX: prefix = optarg; break;
 		case OPT_NO_DEVICE: live_flags &= ~(unsigned)VA_LIVE_DEVICE_READ; break;
+		case OPT_ATTRS: attrs = true; break;
 		case OPT_LIST_KINDS: list_kinds(); return EXIT_CLEAN;
 		case OPT_LIST_FLAGS: list_flags(); return EXIT_CLEAN;
 		case 'h': usage(stdout); return EXIT_CLEAN;
@@ -409,7 +441,11 @@ int main(int argc, char **argv)
 	args.hooks.progress = on_progress;
 	args.hooks.user = &c;
 
-	if (img) {
+	if (attrs) {
+		r = va_list_roots(&args, img, on_root_attrs);
+		if (r == -EIO)
+			stats.errors++, r = 0;
+	} else if (img) {
 		struct va_audit_image_error ie;
 
 		r = va_audit_image(&args, img, &stats, &ie);
