@@ -204,11 +204,14 @@ bench_cleanup() {
 	trap - EXIT INT TERM HUP
 	[[ -n $work ]] || exit "$rc"
 	if (( keep )); then
+		local how=
 		say "--keep: work directory $work kept (image $img)"
 		if [[ -n $mnt ]] && mountpoint -q "$mnt"; then
 			say "  $(findmnt -n -o SOURCE -M "$mnt") is mounted on $mnt; ROOT is $root"
+			how="umount $mnt; "
 		fi
-		say "  to clean up: umount $mnt; losetup -d \$(losetup -j $img | cut -d: -f1); rm -rf $work"
+		[[ -n $(img_loops) ]] && how+="losetup -d $(img_loops | tr '\n' ' ')"'; '
+		say "  to clean up: ${how}rm -rf $work"
 		exit "$rc"
 	fi
 	# No `chattr -i` is needed: the immutable files live inside the image,
