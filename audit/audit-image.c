@@ -239,8 +239,12 @@ static int scan_inodes(struct iaudit *a)
 	ext2_ino_t ino;
 	errcode_t err;
 	int r = 0;
+	/* read the inode table a whole group (up to 1 MiB) at a time */
+	unsigned int bufblocks = (1u << 20) / a->fs->blocksize;
 
-	err = ext2fs_open_inode_scan(a->fs, 0, &scan);
+	if (a->fs->inode_blocks_per_group < bufblocks)
+		bufblocks = a->fs->inode_blocks_per_group;
+	err = ext2fs_open_inode_scan(a->fs, (int)bufblocks, &scan);
 	if (err)
 		return fail(a, err, "opening the inode scan", 0);
 	while (r == 0) {
