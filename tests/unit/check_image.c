@@ -113,10 +113,12 @@ START_TEST(refuse_non_images)
 {
 	char *dir = tu_subdir("bad");
 	char *zero = tu_strdupf("%s/zero.img", dir);
+	char *cmd = tu_strdupf("head -c 1048576 /dev/zero > '%s'", zero);
 	struct va_image *im;
 	const char *why;
 
-	ck_assert(sh(tu_strdupf("head -c 1048576 /dev/zero > '%s'", zero)));
+	ck_assert(sh(cmd));
+	free(cmd);
 	ck_assert_int_ne(va_image_open(zero, 0, &im, &why), 0);
 	ck_assert_int_eq(va_image_open(dir, 0, &im, &why), EINVAL);
 	ck_assert_ptr_nonnull(why);
