@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 DEPS=(build-essential autoconf automake autoconf-archive pkgconf
-      libext2fs-dev comerr-dev libattr1-dev libncurses-dev check
+      libext2fs-dev comerr-dev libattr1-dev libncurses-dev libjson-c-dev check
       e2fsprogs util-linux mount python3 tmux bfs)
 
 say() { printf 'setup: %s\n' "$*" >&2; }

@@ -37,25 +37,13 @@
 #include "core/finding.h"
 #include "core/flags.h"
 #include "core/image.h"
+#include "audit/vaudit.h"
 
-#define PROG "vaudit"
 #define DEFAULT_ROOT "/vservers"
-
-enum exit_code { EXIT_CLEAN = 0, EXIT_FINDINGS = 1, EXIT_TROUBLE = 2 };
-
-struct ctx {
-	struct va_writer *writer;
-	bool quiet;
-	bool progress;
-	bool progress_shown;
-	struct timespec start, last;
-	int write_error;
-};
 
 /* ------------------------------------------------------------------ messages */
 
-/* @s quoted for a message: 'plain' or the shell-escaped form. */
-static void quote(struct dbuf *b, const char *s, size_t len)
+void quote(struct dbuf *b, const char *s, size_t len)
 {
 	size_t start = b->len;
 
@@ -66,8 +54,7 @@ static void quote(struct dbuf *b, const char *s, size_t len)
 	}
 }
 
-/* "vaudit: 'path': what failed: reason" with the path escaped; no reason when NULL. */
-static void msg_reason(const char *path, size_t len, const char *what, const char *reason)
+void msg_reason(const char *path, size_t len, const char *what, const char *reason)
 {
 	struct dbuf b = DBUF_INIT;
 
@@ -80,7 +67,7 @@ static void msg_reason(const char *path, size_t len, const char *what, const cha
 }
 
 
-static void clear_progress(struct ctx *c)
+void clear_progress(struct ctx *c)
 {
 	if (c->progress_shown) {
 		fputs("\r\033[K", stderr);
@@ -110,6 +97,12 @@ static int on_finding(const struct va_finding *f, void *user)
 	struct ctx *c = user;
 	int r;
 
+	if (c->repair) {
+		r = va_repair_add(c->repair, f, &c->ropts);
+		if (r < 0)
+			c->repair_error = -r;
+		return r;
+	}
 	if (c->quiet)
 		return 0;
 	clear_progress(c);
@@ -281,7 +274,8 @@ int main(int argc, char **argv)
 {
 	enum { OPT_SUMMARY = 256, OPT_PROGRESS, OPT_NO_PROGRESS, OPT_ONLY, OPT_SKIP,
 	       OPT_THOROUGH, OPT_CROSS, OPT_LIST_KINDS, OPT_LIST_FLAGS, OPT_IMAGE, OPT_PREFIX,
-	       OPT_NO_DEVICE, OPT_ATTRS };
+	       OPT_NO_DEVICE, OPT_ATTRS, OPT_FIX, OPT_DRY_RUN, OPT_JOURNAL, OPT_FORCE,
+	       OPT_BARRIER_MODE, OPT_PLAN, OPT_UNDO, OPT_RESUME };
 	static const struct option longopts[] = {
 		{ "json",         no_argument,       NULL, 'j' },
 		{ "null",         no_argument,       NULL, '0' },
@@ -300,6 +294,14 @@ int main(int argc, char **argv)
 		{ "prefix",       required_argument, NULL, OPT_PREFIX },
 		{ "no-device-read", no_argument,     NULL, OPT_NO_DEVICE },
 		{ "attrs",        no_argument,       NULL, OPT_ATTRS },
+		{ "fix",          no_argument,       NULL, OPT_FIX },
+		{ "dry-run",      no_argument,       NULL, OPT_DRY_RUN },
+		{ "journal",      required_argument, NULL, OPT_JOURNAL },
+		{ "force",        no_argument,       NULL, OPT_FORCE },
+		{ "barrier-mode", required_argument, NULL, OPT_BARRIER_MODE },
+		{ "plan",         required_argument, NULL, OPT_PLAN },
+		{ "undo",         required_argument, NULL, OPT_UNDO },
+		{ "resume",       required_argument, NULL, OPT_RESUME },
 		{ "help",         no_argument,       NULL, 'h' },
 		{ "version",      no_argument,       NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -314,10 +316,16 @@ int main(int argc, char **argv)
 	struct va_audit_stats stats = { 0 };
 	struct va_audit_args args = { 0 };
 	char optbuf[3] = "-?";
+
+	c.ropts.barrier_mode = -1;
+	c.ropts.cleared_mode = 0700;
 	const char *image = NULL, *prefix = NULL;
 	unsigned live_flags = VA_LIVE_DEVICE_READ;
 	struct va_image *img = NULL;
-	bool attrs = false;
+	bool attrs = false, fix = false, only_given = false;
+	const char *undo = NULL, *resume = NULL, *plan = NULL;
+	struct va_repair repair = { 0 };
+	struct fix_args fa = { 0 };
 
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":j0vqhV", longopts, NULL)) != -1) {
@@ -332,6 +340,7 @@ int main(int argc, char **argv)
 		case OPT_ONLY:
 			if ((r = parse_kinds(optarg, &only)) != 0)
 				return r < 0 ? EXIT_TROUBLE : r;
+			only_given = true;
 			break;
 		case OPT_SKIP:
 			if ((r = parse_kinds(optarg, &skip)) != 0)
@@ -343,6 +352,22 @@ int main(int argc, char **argv)
 		case OPT_PREFIX: prefix = optarg; break;
 		case OPT_NO_DEVICE: live_flags &= ~(unsigned)VA_LIVE_DEVICE_READ; break;
 		case OPT_ATTRS: attrs = true; break;
+		case OPT_FIX: fix = true; break;
+		case OPT_DRY_RUN: c.ropts.dry_run = true; break;
+		case OPT_JOURNAL: fa.journal = optarg; break;
+		case OPT_FORCE: c.ropts.force = true; break;
+		case OPT_BARRIER_MODE: {
+			char *end;
+			long m = strtol(optarg, &end, 8);
+
+			if (*optarg == '\0' || *end || m < 0 || m > 07777)
+				return bad_usage("--barrier-mode takes an octal mode, not", optarg);
+			c.ropts.barrier_mode = (int)m;
+			break;
+		}
+		case OPT_PLAN: plan = optarg; break;
+		case OPT_UNDO: undo = optarg; break;
+		case OPT_RESUME: resume = optarg; break;
 		case OPT_LIST_KINDS: list_kinds(); return EXIT_CLEAN;
 		case OPT_LIST_FLAGS: list_flags(); return EXIT_CLEAN;
 		case 'h': usage(stdout); return EXIT_CLEAN;
@@ -358,6 +383,32 @@ int main(int argc, char **argv)
 		}
 	}
 
+	if (undo || resume) {
+		if (undo && resume)
+			return bad_usage("choose one of --undo and", "--resume");
+		if (optind < argc)
+			return bad_usage("a journal names its ROOT; unexpected:", argv[optind]);
+		if (fix || plan || attrs)
+			return bad_usage("--undo/--resume do not combine with", fix ? "--fix" : plan ? "--plan" : "--attrs");
+		return replay_journal(undo ? undo : resume, undo != NULL, image, c.ropts.dry_run, live_flags);
+	}
+	if ((c.ropts.dry_run || fa.journal || c.ropts.force || c.ropts.barrier_mode >= 0) && !fix)
+		return bad_usage("this option needs --fix:",
+				 c.ropts.dry_run ? "--dry-run" : fa.journal ? "--journal" :
+				 c.ropts.force ? "--force" : "--barrier-mode");
+	if (fix || plan) {
+		uint64_t bad = only_given ? only & ~(uint64_t)VA_REPAIR_KINDS : 0;
+
+		if (attrs)
+			return bad_usage("--attrs does not combine with", fix ? "--fix" : "--plan");
+		for (int k = 0; k < VA_KIND_COUNT; k++)
+			if (bad & VA_KIND_BIT(k))
+				return bad_usage("vaudit does not repair kind", va_kind_name(k));
+		only = only_given ? only : VA_REPAIR_DEFAULT_KINDS;
+		c.repair = &repair;
+		fa.plan_in = fix ? plan : NULL;
+		fa.plan_out = fix ? NULL : plan;
+	}
 	if (image && optind < argc)
 		return bad_usage("--image takes no ROOT; use --prefix for:", argv[optind]);
 	if (prefix && !image)
@@ -387,7 +438,8 @@ int main(int argc, char **argv)
 
 	if (image) {
 		const char *why;
-		errcode_t err = va_image_open(image, 0, &img, &why);
+		errcode_t err = va_image_open(image, fix && !c.ropts.dry_run ? VA_IMAGE_WRITE : 0,
+					      &img, &why);
 
 		if (err) {
 			if (why)
@@ -441,7 +493,11 @@ int main(int argc, char **argv)
 	args.hooks.progress = on_progress;
 	args.hooks.user = &c;
 
-	if (attrs) {
+	if (fa.plan_in) {
+		r = fix_from_plan(&c, fa.plan_in);
+		if (r)
+			goto out;
+	} else if (attrs) {
 		r = va_list_roots(&args, img, on_root_attrs);
 		if (r == -EIO)
 			stats.errors++, r = 0;
@@ -486,10 +542,23 @@ int main(int argc, char **argv)
 					(unsigned long long)stats.by_kind[k]);
 	}
 
+	if (c.repair && r == 0 && !c.write_error) {
+		fa.image = image;
+		fa.img = img;
+		fa.roots = args.roots;
+		fa.nroots = args.nroots;
+		r = fix_after_audit(&c, be, &fa, &stats);
+		goto out;
+	}
+	r = (r < 0 || c.write_error || stats.errors) ? EXIT_TROUBLE :
+	    stats.problems ? EXIT_FINDINGS : EXIT_CLEAN;
+out:
+	va_repair_release(&repair);
 	va_writer_free(c.writer);
 	va_backend_free(be);
-	va_image_close(img);
-	if (r < 0 || c.write_error || stats.errors)
-		return EXIT_TROUBLE;
-	return stats.problems ? EXIT_FINDINGS : EXIT_CLEAN;
+	if (va_image_close(img) && img) {
+		msg_reason(image, strlen(image), "closing the image failed", NULL);
+		r = EXIT_TROUBLE;
+	}
+	return r;
 }

@@ -176,8 +176,14 @@ static int live_read(struct va_backend *be, const struct va_attr_target *t, stru
 		r = (errno == ENOTTY || errno == EINVAL) ? -EOPNOTSUPP : -errno;
 
 	if (r == 0) {
+		struct stat st;
+		unsigned int gen;
+
 		ret->flags = iflags;
 		ret->known = VA_KNOWN_EXT2;
+		ret->mode = fstat(fd, &st) == 0 ? st.st_mode : 0;
+		ret->gen_known = ioctl(fd, FS_IOC_GETVERSION, &gen) == 0;
+		ret->gen = ret->gen_known ? gen : 0;
 	}
 	if (r == 0 && !l->have_syscall && (l->flags & VA_LIVE_DEVICE_READ))
 		read_raw(be, t, ret);
@@ -204,6 +210,38 @@ static int live_read(struct va_backend *be, const struct va_attr_target *t, stru
 	return r;
 }
 
+static int live_write(struct va_backend *be, const struct va_attr_target *t, uint32_t flags,
+		      uint32_t mode, struct va_attrs *ret)
+{
+	struct va_attrs cur = { 0 };
+	unsigned int iflags;
+	int fd = t->fd, r;
+
+	if (fd < 0) {
+		fd = va_open_verified(t->dir_fd, t->name, t->dev, t->ino, t->mode);
+		if (fd < 0)
+			return fd;
+	}
+	r = live_read(be, &(struct va_attr_target){ .fd = fd, .dir_fd = t->dir_fd, .name = t->name,
+						    .dev = t->dev, .ino = t->ino, .mode = t->mode }, &cur);
+	/* changing a 2.6 bit needs the vserver syscall's set_iattr: not done live */
+	if (r == 0 && ((cur.flags ^ flags) & VA_VS26_MASK))
+		r = -EOPNOTSUPP;
+	if (r == 0 && (cur.flags & ~VA_VS26_MASK) != (flags & ~VA_VS26_MASK)) {
+		iflags = flags & ~VA_VS26_MASK;
+		if (ioctl(fd, FS_IOC_SETFLAGS, &iflags) < 0)
+			r = -errno;
+	}
+	if (r == 0 && (cur.mode & 07777) != (mode & 07777) && fchmod(fd, mode & 07777) < 0)
+		r = -errno;
+	if (r == 0)
+		r = live_read(be, &(struct va_attr_target){ .fd = fd, .dir_fd = t->dir_fd, .name = t->name,
+							    .dev = t->dev, .ino = t->ino, .mode = t->mode }, ret);
+	if (fd != t->fd)
+		close(fd);
+	return r;
+}
+
 static void live_destroy(struct va_backend *be)
 {
 	struct live *l = be->priv;
@@ -219,6 +257,7 @@ static const struct va_backend_ops live_ops = {
 	.size = sizeof(struct va_backend_ops),
 	.name = "live",
 	.read = live_read,
+	.write = live_write,
 	.destroy = live_destroy,
 };
 

@@ -14,6 +14,7 @@
 #ifndef VAUDIT_ATTR_H
 #define VAUDIT_ATTR_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -28,6 +29,9 @@ enum va_attr_known {
 struct va_attrs {
 	uint32_t flags;
 	unsigned known;         /**< enum va_attr_known */
+	uint32_t mode;          /**< st_mode as the back end saw it (0 = not read) */
+	uint32_t gen;           /**< inode generation (i_generation) */
+	bool gen_known;
 };
 
 /** The inode to read: identity plus a way to reach it without a path. */
@@ -39,6 +43,7 @@ struct va_attr_target {
 	dev_t dev;              /**< identity the opened inode must match */
 	uint64_t ino;
 	uint32_t mode;          /**< st_mode from statx; only files and dirs are opened */
+	size_t root_index;      /**< live walks: which ROOT it is under */
 };
 
 struct va_backend;
@@ -54,6 +59,17 @@ struct va_backend_ops {
 	 * -EOPNOTSUPP when the filesystem has no flags, -EACCES, ...
 	 */
 	int (*read)(struct va_backend *be, const struct va_attr_target *t, struct va_attrs *ret);
+	/**
+	 * write() - set the flags and the permission bits of @t (which must
+	 * still be the inode read before), and read them back into @ret.
+	 * Live: FS_IOC_SETFLAGS and fchmod() on a verified fd; only
+	 * ext2-visible bits can change (-EOPNOTSUPP when @flags changes a
+	 * 2.6 bit).  Image: the raw inode through libext2fs.  NULL for a
+	 * read-only back end.
+	 * Return: 0 or a negative errno.
+	 */
+	int (*write)(struct va_backend *be, const struct va_attr_target *t, uint32_t flags,
+		     uint32_t mode, struct va_attrs *ret);
 	/** destroy() - free the back end. */
 	void (*destroy)(struct va_backend *be);
 };
@@ -108,6 +124,13 @@ static inline int va_backend_read(struct va_backend *be, const struct va_attr_ta
 				  struct va_attrs *ret)
 {
 	return be->ops->read(be, t, ret);
+}
+
+/** va_backend_write() - call be->ops->write (-EROFS when there is none). */
+static inline int va_backend_write(struct va_backend *be, const struct va_attr_target *t,
+				   uint32_t flags, uint32_t mode, struct va_attrs *ret)
+{
+	return be->ops->write ? be->ops->write(be, t, flags, mode, ret) : -EROFS;
 }
 
 /** va_backend_free() - destroy @be (NULL is fine). */

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * journal.h - the repair journal: written (and fsync'd) before every change,
+ * enough to undo or finish a run from the journal alone.
+ *
+ * Text, one record per line, each ending in "\tcrc=XXXXXXXX", the CRC32C
+ * of the bytes before that tab:
+ *
+ *   vaudit-journal 1 backend=image|live uuid=UUID source=BASE64
+ *   I SEQ DEV INO GEN OLDFLAGS OLDMODE NEWFLAGS NEWMODE KIND PATH_B64
+ *   D SEQ          change SEQ was made and verified
+ *   U SEQ          change SEQ was undone
+ *
+ * (fields separated by tabs; DEV is "maj:min", flags 0x%08x, modes octal).
+ * An intent without D may or may not have been applied: the inode's state
+ * tells (old or new).  A last line without newline or with a bad CRC is
+ * the trace of a crash while appending and is dropped with a warning; any
+ * other bad line makes the journal unusable.
+ */
+#ifndef VAUDIT_JOURNAL_H
+#define VAUDIT_JOURNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define VA_JOURNAL_VERSION 1
+
+struct va_journal_rec {
+	char type;              /**< 'I', 'D' or 'U' */
+	uint64_t seq;
+	dev_t dev;
+	uint64_t ino;
+	uint32_t gen;
+	uint32_t old_flags, old_mode;
+	uint32_t new_flags, new_mode;
+	char kind[40];
+	char *path;             /**< bytes (owned by the journal when loaded) */
+	size_t path_len;
+};
+
+struct va_journal {
+	int fd;
+	char *file;
+	char backend[16];
+	char uuid[40];
+	char *source;           /**< image path or ROOT (bytes) */
+	size_t source_len;
+	struct va_journal_rec *recs; /**< loaded records, in file order */
+	size_t nrecs, caprecs;
+	uint64_t next_seq;
+	bool dropped_tail;      /**< a torn last line was ignored (and is cut off
+				     before the next append) */
+	off_t good_len;
+};
+
+/**
+ * va_journal_create() - create @file (O_EXCL), write and fsync the header,
+ * fsync its directory.  Return: 0 or -errno.
+ */
+int va_journal_create(struct va_journal **ret, const char *file, const char *backend,
+		      const char *uuid, const char *source, size_t source_len);
+
+/**
+ * va_journal_load() - read and check @file, and keep it open for appending.
+ * @ret_why, @ret_line: what is wrong and where, for a malformed journal.
+ * Return: 0, -EINVAL (malformed), or -errno.
+ */
+int va_journal_load(struct va_journal **ret, const char *file, const char **ret_why,
+		    size_t *ret_line);
+
+/** va_journal_append() - append @r (seq assigned for 'I'), then fsync.  Return: 0 or -errno. */
+int va_journal_append(struct va_journal *j, struct va_journal_rec *r);
+
+/** va_journal_free() - close and free (NULL is fine). */
+void va_journal_free(struct va_journal *j);
+
+/** va_journal_state() - for intent @seq: 'D' done, 'U' undone, 0 neither. */
+char va_journal_state(const struct va_journal *j, uint64_t seq);
+
+#endif

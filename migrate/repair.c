@@ -1,0 +1,436 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * repair.c - applying, undoing and resuming changes (see repair.h).
+ *
+ * One step function serves all three: read the inode's current state
+ * through the back end, compare it with the expected before and after
+ * states, journal the intent (fresh changes only), change, read back,
+ * journal the outcome.  Image runs reach inodes by number; live runs walk
+ * the trees again and reach them only through the walker's directory fds.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "audit/checks.h"
+#include "core/dbuf.h"
+#include "core/flags.h"
+#include "core/inomap.h"
+#include "core/walk.h"
+#include "migrate/repair.h"
+
+/* ------------------------------------------------------------------ planning */
+
+static struct va_action *find_action(struct va_repair *rp, dev_t dev, uint64_t ino)
+{
+	for (size_t i = rp->nactions; i-- > 0;)
+		if (rp->actions[i].dev == dev && rp->actions[i].ino == ino)
+			return &rp->actions[i];
+	return NULL;
+}
+
+static char *dup_bytes(const char *s, size_t len)
+{
+	char *p = malloc(len + 1);
+
+	if (p) {
+		memcpy(p, s, len);
+		p[len] = '\0';
+	}
+	return p;
+}
+
+int va_repair_add(struct va_repair *rp, const struct va_finding *f, const struct va_repair_opts *o)
+{
+	uint32_t new_mode = f->new_mode;
+	struct va_action *a;
+
+	if (!f->has_proposal || !f->flags_known)
+		return 0;
+	if (f->kind == VA_KIND_MISSING_BARRIER ||
+	    (f->kind == VA_KIND_LEGACY_BARRIER && !f->where.guest)) {
+		if (o->barrier_mode >= 0)
+			new_mode = (f->mode & ~07777u) | (uint32_t)o->barrier_mode;
+	} else if (f->kind == VA_KIND_LEGACY_BARRIER) {
+		new_mode = (f->mode & ~07777u) | (uint32_t)o->cleared_mode;
+	}
+	if (f->new_flags == f->flags && (new_mode & 07777) == (f->mode & 07777))
+		return 0;
+	a = find_action(rp, f->dev, f->ino);
+	if (a) {
+		/* a second kind on the same inode: apply both changes */
+		uint32_t set = f->new_flags & ~f->flags, clear = f->flags & ~f->new_flags;
+
+		a->new_flags = (a->new_flags | set) & ~clear;
+		if ((new_mode & 07777) != (f->mode & 07777))
+			a->new_mode = new_mode;
+		a->kinds |= VA_KIND_BIT(f->kind);
+		return 0;
+	}
+	if (va_array_grow(&rp->actions, &rp->capactions, rp->nactions, sizeof(*rp->actions)) < 0)
+		return -ENOMEM;
+	a = &rp->actions[rp->nactions];
+	memset(a, 0, sizeof(*a));
+	a->kinds = VA_KIND_BIT(f->kind);
+	a->dev = f->dev;
+	a->ino = f->ino;
+	a->old_flags = f->flags;
+	a->old_mode = f->mode;
+	a->new_flags = f->new_flags;
+	a->new_mode = new_mode;
+	a->path = dup_bytes(f->where.path, f->where.path_len);
+	a->path_len = f->where.path_len;
+	if (f->where.guest) {
+		a->guest = dup_bytes(f->where.guest, f->where.guest_len);
+		a->guest_len = f->where.guest_len;
+	}
+	if (!a->path || (f->where.guest && !a->guest)) {
+		free(a->path);
+		free(a->guest);
+		return -ENOMEM;
+	}
+	rp->nactions++;
+	return 0;
+}
+
+void va_repair_release(struct va_repair *rp)
+{
+	for (size_t i = 0; i < rp->nactions; i++) {
+		free(rp->actions[i].path);
+		free(rp->actions[i].guest);
+	}
+	free(rp->actions);
+	memset(rp, 0, sizeof(*rp));
+}
+
+/* ------------------------------------------------------------------ running guests */
+
+/*
+ * Guests that may be running: a process whose root directory lies inside
+ * a guest root.  Returns a '\0'-separated list of "ROOTINDEX/GUEST" in @out.
+ */
+static void running_guests(const char *const *roots, size_t nroots, struct dbuf *out)
+{
+	DIR *proc = opendir("/proc");
+	struct dirent *d;
+
+	if (!proc)
+		return;
+	while ((d = readdir(proc))) {
+		char link[300], target[PATH_MAX];
+		ssize_t n;
+
+		if (d->d_name[0] < '0' || d->d_name[0] > '9')
+			continue;
+		snprintf(link, sizeof(link), "/proc/%.256s/root", d->d_name);
+		n = readlink(link, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = '\0';
+		for (size_t i = 0; i < nroots; i++) {
+			char real[PATH_MAX];
+			size_t len;
+
+			if (!realpath(roots[i], real))
+				continue;
+			len = strlen(real);
+			if (strncmp(target, real, len) == 0 && target[len] == '/' && target[len + 1]) {
+				const char *g = target + len + 1;
+				size_t glen = strcspn(g, "/");
+
+				dbuf_addf(out, "%zu/%.*s", i, (int)glen, g);
+				dbuf_addc(out, '\0');
+			}
+		}
+	}
+	closedir(proc);
+}
+
+static bool guest_running(const struct dbuf *running, size_t root_index, const struct va_action *a)
+{
+	char key[32];
+	size_t klen;
+
+	if (!a->guest || !running->len)
+		return false;
+	klen = (size_t)snprintf(key, sizeof(key), "%zu/", root_index);
+	for (size_t off = 0; off < running->len; off += strlen(running->buf + off) + 1) {
+		const char *e = running->buf + off;
+
+		if (strncmp(e, key, klen) == 0 && strlen(e + klen) == a->guest_len &&
+		    memcmp(e + klen, a->guest, a->guest_len) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* ------------------------------------------------------------------ the step */
+
+enum step_mode { STEP_APPLY, STEP_RESUME, STEP_UNDO };
+
+struct run {
+	struct va_repair *rp;
+	struct va_backend *be;
+	struct va_journal *j;
+	const struct va_repair_opts *o;
+	const struct va_repair_hooks *h;
+	unsigned *counts;
+	enum step_mode mode;
+	bool live;
+	uint64_t *seqs;         /* replay: journal seq of each action */
+	struct va_inomap map;   /* live: (dev, ino) -> action */
+	struct dbuf running;
+	const char *const *roots;
+	int fatal;
+};
+
+/* Report what happened to @a; returns 0 so that steps can end with it. */
+static int event(struct run *r, enum va_repair_event ev, const struct va_action *a,
+		 const char *why, int err)
+{
+	r->counts[ev]++;
+	if (r->h && r->h->event)
+		r->h->event(ev, a, why, err, r->h->user);
+	return 0;
+}
+
+static bool same(uint32_t flags, uint32_t mode, const struct va_attrs *at)
+{
+	return at->flags == flags && (at->mode & 07777) == (mode & 07777);
+}
+
+static int journal_rec(struct run *r, char type, uint64_t seq)
+{
+	struct va_journal_rec rec = { .type = type, .seq = seq };
+
+	return va_journal_append(r->j, &rec);
+}
+
+/* Bring @a from old to new through target @t. */
+static int step(struct run *r, size_t idx, const struct va_attr_target *t)
+{
+	struct va_action *a = &r->rp->actions[idx];
+	struct va_attrs cur = { 0 }, after = { 0 };
+	uint64_t seq = r->seqs ? r->seqs[idx] : 0;
+	int err;
+
+	a->done = true;
+	err = va_backend_read(r->be, t, &cur);
+	if (err < 0)
+		return event(r, VA_EV_SKIPPED, a, "cannot read its flags", -err);
+	if (a->gen_known && cur.gen_known && cur.gen != a->gen)
+		return event(r, VA_EV_SKIPPED, a, "its inode generation changed: another file now", 0);
+	if (same(a->new_flags, a->new_mode, &cur)) {
+		if (r->mode == STEP_RESUME && !r->o->dry_run && va_journal_state(r->j, seq) != 'D' &&
+		    (err = journal_rec(r, 'D', seq)) < 0) {
+			r->fatal = err;
+			return event(r, VA_EV_FAILED, a, "cannot write the journal", -err);
+		}
+		if (r->mode == STEP_UNDO && !r->o->dry_run && (err = journal_rec(r, 'U', seq)) < 0) {
+			r->fatal = err;
+			return event(r, VA_EV_FAILED, a, "cannot write the journal", -err);
+		}
+		return event(r, VA_EV_DONE, a, "already in that state", 0);
+	}
+	if (!same(a->old_flags, a->old_mode, &cur))
+		return event(r, VA_EV_SKIPPED, a, "not in the expected state any more", 0);
+	if (r->live && ((cur.flags ^ a->new_flags) & VA_VS26_MASK))
+		return event(r, VA_EV_SKIPPED, a,
+			     "needs a 2.6 vserver bit, which this kernel cannot set live: "
+			     "repair the unmounted filesystem with --image", 0);
+	if (r->live && r->roots && guest_running(&r->running, (size_t)t->root_index, a) && !r->o->force)
+		return event(r, VA_EV_SKIPPED, a, "its guest may be running (use --force)", 0);
+	if (r->o->dry_run)
+		return event(r, VA_EV_PLANNED, a, NULL, 0);
+	if (r->mode == STEP_APPLY) {
+		struct va_journal_rec rec = {
+			.type = 'I', .dev = a->dev, .ino = a->ino, .gen = cur.gen,
+			.old_flags = cur.flags, .old_mode = cur.mode & 07777,
+			.new_flags = a->new_flags, .new_mode = a->new_mode & 07777,
+			.path = a->path, .path_len = a->path_len,
+		};
+
+		for (int k = 0; k < VA_KIND_COUNT; k++)
+			if (a->kinds & VA_KIND_BIT(k)) {
+				snprintf(rec.kind, sizeof(rec.kind), "%s", va_kind_name(k));
+				break;
+			}
+		if ((err = va_journal_append(r->j, &rec)) < 0) {
+			r->fatal = err;
+			return event(r, VA_EV_FAILED, a, "cannot write the journal", -err);
+		}
+		seq = rec.seq;
+	}
+	err = va_backend_write(r->be, t, a->new_flags, a->new_mode, &after);
+	if (err == -EOPNOTSUPP)
+		return event(r, VA_EV_SKIPPED, a,
+			     "needs a 2.6 vserver bit, which this kernel cannot set live: "
+			     "repair the unmounted filesystem with --image", 0);
+	if (err < 0) {
+		r->fatal = err;
+		return event(r, VA_EV_FAILED, a, "changing its flags failed", -err);
+	}
+	if (!same(a->new_flags, a->new_mode, &after)) {
+		r->fatal = -EIO;
+		return event(r, VA_EV_FAILED, a, "the change did not hold (read back differs)", 0);
+	}
+	if ((err = journal_rec(r, r->mode == STEP_UNDO ? 'U' : 'D', seq)) < 0) {
+		r->fatal = err;
+		return event(r, VA_EV_FAILED, a, "cannot write the journal", -err);
+	}
+	return event(r, VA_EV_DONE, a, NULL, 0);
+}
+
+/* ------------------------------------------------------------------ drivers */
+
+static void run_image(struct run *r, bool newest_first)
+{
+	size_t n = r->rp->nactions;
+
+	for (size_t k = 0; k < n && !r->fatal; k++) {
+		size_t i = newest_first ? n - 1 - k : k;
+		struct va_action *a = &r->rp->actions[i];
+		struct va_attr_target t = { .fd = -1, .dir_fd = -1, .dev = a->dev, .ino = a->ino,
+					    .mode = a->old_mode };
+
+		step(r, i, &t);
+	}
+}
+
+static enum va_walk_action on_live(const struct va_walk_entry *e, void *user)
+{
+	struct run *r = user;
+	uint32_t idx;
+	dev_t dev;
+
+	if (r->fatal)
+		return VA_WALK_STOP;
+	if (e->visit != VA_WALK_PRE || !e->stx)
+		return VA_WALK_CONTINUE;
+	dev = makedev(e->stx->stx_dev_major, e->stx->stx_dev_minor);
+	if (va_inomap_find(&r->map, dev, e->stx->stx_ino, &idx) && !r->rp->actions[idx].done) {
+		struct va_attr_target t = {
+			.fd = e->dir_fd,
+			.dir_fd = e->at_fd,
+			.name = e->at_name,
+			.dev = dev,
+			.ino = e->stx->stx_ino,
+			.mode = e->stx->stx_mode,
+			.root_index = e->root_index,
+		};
+
+		step(r, idx, &t);
+	}
+	return r->fatal ? VA_WALK_STOP : VA_WALK_CONTINUE;
+}
+
+static int run_live(struct run *r, const char *const *roots, size_t nroots)
+{
+	struct va_walk_args w = {
+		.roots = roots,
+		.nroots = nroots,
+		.flags = VA_WALK_XDEV,
+		.mount_depth = 1,
+		.lazy_types = 1u << DT_LNK | 1u << DT_FIFO | 1u << DT_SOCK | 1u << DT_CHR | 1u << DT_BLK,
+		.callback = on_live,
+		.user = r,
+	};
+	int ret;
+
+	for (size_t i = 0; i < r->rp->nactions; i++)
+		if (va_inomap_insert(&r->map, r->rp->actions[i].dev, r->rp->actions[i].ino,
+				     (uint32_t)i) < 0)
+			return -ENOMEM;
+	running_guests(roots, nroots, &r->running);
+	ret = va_walk(&w);
+	for (size_t i = 0; i < r->rp->nactions && ret >= 0 && !r->fatal; i++)
+		if (!r->rp->actions[i].done)
+			event(r, VA_EV_SKIPPED, &r->rp->actions[i], "not found again below ROOT", 0);
+	return ret < 0 ? ret : 0;
+}
+
+static int run(struct run *r, const char *const *roots, size_t nroots, bool newest_first)
+{
+	int ret = 0;
+
+	r->live = roots != NULL;
+	r->roots = roots;
+	r->map = (struct va_inomap)VA_INOMAP_INIT;
+	dbuf_init(&r->running);
+	if (r->live)
+		ret = run_live(r, roots, nroots);
+	else
+		run_image(r, newest_first);
+	va_inomap_release(&r->map);
+	dbuf_release(&r->running);
+	return ret < 0 ? ret : r->fatal;
+}
+
+int va_repair_apply(struct va_repair *rp, struct va_backend *be, const char *const *roots,
+		    size_t nroots, struct va_journal *j, const struct va_repair_opts *o,
+		    const struct va_repair_hooks *h)
+{
+	struct run r = { .rp = rp, .be = be, .j = j, .o = o, .h = h, .counts = rp->counts,
+			 .mode = STEP_APPLY };
+
+	return run(&r, roots, nroots, false);
+}
+
+int va_repair_replay(struct va_journal *j, enum va_replay mode, struct va_backend *be,
+		     const char *const *roots, size_t nroots, bool dry_run,
+		     const struct va_repair_hooks *h, unsigned counts[4])
+{
+	struct va_repair rp = { 0 };
+	struct va_repair_opts o = { .dry_run = dry_run, .force = true, .barrier_mode = -1 };
+	struct run r = { .rp = &rp, .be = be, .j = j, .o = &o, .h = h, .counts = counts,
+			 .mode = mode == VA_REPLAY_UNDO ? STEP_UNDO : STEP_RESUME };
+	size_t n = 0;
+	int ret;
+
+	r.seqs = calloc(j->nrecs ? j->nrecs : 1, sizeof(*r.seqs));
+	if (!r.seqs)
+		return -ENOMEM;
+	for (size_t i = 0; i < j->nrecs; i++) {
+		const struct va_journal_rec *rec = &j->recs[i];
+		char st = rec->type == 'I' ? va_journal_state(j, rec->seq) : 0;
+		struct va_action *a;
+
+		if (rec->type != 'I' || (mode == VA_REPLAY_UNDO && st == 'U') ||
+		    (mode == VA_REPLAY_RESUME && st == 'U'))
+			continue;
+		if (va_array_grow(&rp.actions, &rp.capactions, rp.nactions, sizeof(*rp.actions)) < 0) {
+			free(r.seqs);
+			va_repair_release(&rp);
+			return -ENOMEM;
+		}
+		a = &rp.actions[rp.nactions++];
+		memset(a, 0, sizeof(*a));
+		a->dev = rec->dev;
+		a->ino = rec->ino;
+		a->gen = rec->gen;
+		a->gen_known = true;
+		a->path = dup_bytes(rec->path, rec->path_len);
+		a->path_len = rec->path_len;
+		if (mode == VA_REPLAY_UNDO) {
+			a->old_flags = rec->new_flags, a->old_mode = rec->new_mode;
+			a->new_flags = rec->old_flags, a->new_mode = rec->old_mode;
+		} else {
+			a->old_flags = rec->old_flags, a->old_mode = rec->old_mode;
+			a->new_flags = rec->new_flags, a->new_mode = rec->new_mode;
+		}
+		r.seqs[n++] = rec->seq;
+	}
+	ret = run(&r, roots, nroots, mode == VA_REPLAY_UNDO);
+	free(r.seqs);
+	va_repair_release(&rp);
+	return ret;
+}
