@@ -331,9 +331,11 @@ static const char *plan_action(json_object *o, struct va_action *a)
 	return NULL;
 }
 
-int fix_from_plan(struct ctx *c, const char *file)
+int fix_from_plan(struct ctx *c, const struct fix_args *fa)
 {
+	const char *file = fa->plan_in;
 	FILE *fp = fopen(file, "re");
+	char uuid[40];
 	char *line = NULL;
 	size_t cap = 0, lineno = 0;
 	ssize_t n;
@@ -355,11 +357,22 @@ int fix_from_plan(struct ctx *c, const char *file)
 		if (!o || !json_object_is_type(o, json_type_object)) {
 			why = "not a JSON object";
 		} else if (lineno == 1) {
-			json_object *v;
+			json_object *v, *b, *u;
 
+			fs_uuid(fa->img, fa->roots[0], uuid);
 			if (!json_object_object_get_ex(o, "vaudit_plan", &v) ||
-			    !json_object_is_type(v, json_type_int) || json_object_get_int(v) != 1)
+			    !json_object_is_type(v, json_type_int) || json_object_get_int(v) != 1 ||
+			    !json_object_object_get_ex(o, "backend", &b) ||
+			    !json_object_is_type(b, json_type_string) ||
+			    !json_object_object_get_ex(o, "uuid", &u) ||
+			    !json_object_is_type(u, json_type_string))
 				why = "not a vaudit plan (bad header)";
+			else if (strcmp(json_object_get_string(b), fa->img ? "image" : "live"))
+				why = fa->img ? "a plan for a live tree, not for an image" :
+						"a plan for an image: give it with --image";
+			else if (strcmp(json_object_get_string(u), "unknown") && strcmp(uuid, "unknown") &&
+				 strcmp(json_object_get_string(u), uuid))
+				why = "a plan for another filesystem (UUID differs)";
 		} else {
 			struct va_action a;
 

@@ -493,8 +493,12 @@ int main(int argc, char **argv)
 	args.hooks.progress = on_progress;
 	args.hooks.user = &c;
 
+	fa.image = image;
+	fa.img = img;
+	fa.roots = args.roots;
+	fa.nroots = args.nroots;
 	if (fa.plan_in) {
-		r = fix_from_plan(&c, fa.plan_in);
+		r = fix_from_plan(&c, &fa);
 		if (r)
 			goto out;
 	} else if (attrs) {
@@ -543,10 +547,6 @@ int main(int argc, char **argv)
 	}
 
 	if (c.repair && r == 0 && !c.write_error) {
-		fa.image = image;
-		fa.img = img;
-		fa.roots = args.roots;
-		fa.nroots = args.nroots;
 		r = fix_after_audit(&c, be, &fa, &stats);
 		goto out;
 	}

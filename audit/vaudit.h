@@ -60,10 +60,11 @@ int fix_after_audit(struct ctx *c, struct va_backend *be, const struct fix_args 
 		    const struct va_audit_stats *stats);
 
 /**
- * fix_from_plan() - load the plan file into c->repair.
+ * fix_from_plan() - load the plan file fa->plan_in into c->repair; its
+ * header must name the same back end and filesystem (UUID) as @fa.
  * Return: 0, or EXIT_TROUBLE after a message.
  */
-int fix_from_plan(struct ctx *c, const char *file);
+int fix_from_plan(struct ctx *c, const struct fix_args *fa);
 
 /**
  * replay_journal() - --undo / --resume JOURNAL.  Return: the exit status.
