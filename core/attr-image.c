@@ -8,6 +8,8 @@
 #include "core/attr.h"
 #include "core/image.h"
 
+#include <ext2fs/ext2_err.h>
+
 static int to_errno(errcode_t err)
 {
 	return err > 0 && err < 4096 ? -(int)err : -EIO;
@@ -59,6 +61,24 @@ static int image_write(struct va_backend *be, const struct va_attr_target *t, ui
 	return image_read(be, t, ret);
 }
 
+static int image_locate(struct va_backend *be, const char *path, uint64_t *ret_ino)
+{
+	struct va_image *img = be->priv;
+	ext2_ino_t ino = EXT2_ROOT_INO;
+	errcode_t err = 0;
+
+	if (path[0] != '/')
+		return -EINVAL;
+	while (*path == '/')
+		path++;
+	if (*path)
+		err = ext2fs_namei(img->fs, EXT2_ROOT_INO, EXT2_ROOT_INO, path, &ino);
+	if (err)
+		return err == EXT2_ET_FILE_NOT_FOUND ? -ENOENT : to_errno(err);
+	*ret_ino = ino;
+	return 0;
+}
+
 static void image_destroy(struct va_backend *be)
 {
 	free(be);
@@ -69,6 +89,7 @@ static const struct va_backend_ops image_ops = {
 	.name = "image",
 	.read = image_read,
 	.write = image_write,
+	.locate = image_locate,
 	.destroy = image_destroy,
 };
 

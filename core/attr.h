@@ -70,6 +70,12 @@ struct va_backend_ops {
 	 */
 	int (*write)(struct va_backend *be, const struct va_attr_target *t, uint32_t flags,
 		     uint32_t mode, struct va_attrs *ret);
+	/**
+	 * locate() - the inode an absolute path in the filesystem names,
+	 * without following its last component (image back end; NULL live,
+	 * where the walker reaches inodes).  Return: 0 or a negative errno.
+	 */
+	int (*locate)(struct va_backend *be, const char *path, uint64_t *ret_ino);
 	/** destroy() - free the back end. */
 	void (*destroy)(struct va_backend *be);
 };

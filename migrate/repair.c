@@ -301,7 +301,16 @@ static void run_image(struct run *r, bool newest_first)
 		struct va_action *a = &r->rp->actions[i];
 		struct va_attr_target t = { .fd = -1, .dir_fd = -1, .dev = a->dev, .ino = a->ino,
 					    .mode = a->old_mode };
+		uint64_t ino = 0;
 
+		/* an inode number alone could name another file by now (a plan
+		 * for another copy, a file replaced): its path must lead to it */
+		if (r->be->ops->locate &&
+		    (r->be->ops->locate(r->be, a->path, &ino) < 0 || ino != a->ino)) {
+			a->done = true;
+			event(r, VA_EV_SKIPPED, a, "its path no longer leads to the recorded inode", 0);
+			continue;
+		}
 		step(r, i, &t);
 	}
 }
