@@ -228,9 +228,25 @@ static int live_write(struct va_backend *be, const struct va_attr_target *t, uin
 	if (r == 0 && ((cur.flags ^ flags) & VA_VS26_MASK))
 		r = -EOPNOTSUPP;
 	if (r == 0 && (cur.flags & ~VA_VS26_MASK) != (flags & ~VA_VS26_MASK)) {
-		iflags = flags & ~VA_VS26_MASK;
-		if (ioctl(fd, FS_IOC_SETFLAGS, &iflags) < 0)
+		uint32_t want = flags & ~VA_VS26_MASK;
+
+		/* While a file is immutable the kernel lets only that bit change:
+		 * drop it first, then set the whole new word (a window of two
+		 * syscalls in which the file is not immutable). */
+		if ((cur.flags & VA_FL_IMMUTABLE) &&
+		    (cur.flags & ~(uint32_t)VA_FL_IMMUTABLE & ~VA_VS26_MASK) !=
+		    (want & ~(uint32_t)VA_FL_IMMUTABLE)) {
+			iflags = cur.flags & ~VA_VS26_MASK & ~(uint32_t)VA_FL_IMMUTABLE;
+			if (ioctl(fd, FS_IOC_SETFLAGS, &iflags) < 0)
+				r = -errno;
+		}
+		iflags = want;
+		if (r == 0 && ioctl(fd, FS_IOC_SETFLAGS, &iflags) < 0) {
 			r = -errno;
+			/* put the old word back rather than leave it half done */
+			iflags = cur.flags & ~VA_VS26_MASK;
+			(void)ioctl(fd, FS_IOC_SETFLAGS, &iflags);
+		}
 	}
 	if (r == 0 && (cur.mode & 07777) != (mode & 07777) && fchmod(fd, mode & 07777) < 0)
 		r = -errno;
