@@ -185,6 +185,15 @@ static void usage(FILE *fp)
 "                        the guests (default /)\n"
 "      --no-device-read  live: do not read the 2.6 bits from the block device\n"
 "                        of a mounted ext2/3/4 filesystem\n"
+"Repair (journaled; see vaudit(8)):\n"
+"      --fix             repair what the audit found (default kinds, or --only)\n"
+"      --plan FILE       write the plan (no --fix), or apply it (with --fix)\n"
+"      --dry-run         show what --fix/--undo/--resume would do\n"
+"      --journal FILE    journal to create (default in /var/lib/vaudit)\n"
+"      --force           also inside running guests, and after audit errors\n"
+"      --barrier-mode M  mode (octal) for ROOT with its 2.6 barrier\n"
+"      --undo JOURNAL    restore what a journal changed\n"
+"      --resume JOURNAL  finish an interrupted run\n"
 "Other modes:\n"
 "      --attrs           no audit: show the vserver attributes (buic, upper\n"
 "                        case = set, - = unknown) and flags of each ROOT and\n"
@@ -211,7 +220,8 @@ static void usage(FILE *fp)
 "  -V, --version         show the version and exit\n"
 "\n"
 "Exit status: 0 no findings, 1 findings, 2 an error (bad option, missing ROOT,\n"
-"unreadable entry; the walk goes on after per-entry errors).\n",
+"unreadable entry; the walk goes on after per-entry errors).  Repairs: 0 all\n"
+"done, 1 something skipped, 2 an error stopped the run.\n",
 		PROG, PROG, DEFAULT_ROOT);
 }
 
