@@ -100,7 +100,10 @@ static void on_event(enum va_repair_event ev, const struct va_action *a, const c
 	if (err)
 		dbuf_addf(&b, ": %s", va_image_strerror(err));
 	dbuf_addc(&b, '\n');
-	fwrite(b.buf, 1, b.len, ev == VA_EV_FAILED ? stderr : stdout);
+	/* what was (or would be) done on stdout; what was not, on stderr */
+	if (ev == VA_EV_SKIPPED || ev == VA_EV_FAILED)
+		fflush(stdout);
+	fwrite(b.buf, 1, b.len, ev == VA_EV_SKIPPED || ev == VA_EV_FAILED ? stderr : stdout);
 	dbuf_release(&b);
 }
 

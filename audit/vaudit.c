@@ -413,8 +413,9 @@ int main(int argc, char **argv)
 			return bad_usage("--attrs does not combine with", fix ? "--fix" : "--plan");
 		for (int k = 0; k < VA_KIND_COUNT; k++)
 			if (bad & VA_KIND_BIT(k))
-				return bad_usage("vaudit does not repair kind", va_kind_name(k));
-		only = only_given ? only : VA_REPAIR_DEFAULT_KINDS;
+				fprintf(stderr, "%s: kind %s is never repaired: ignored\n", PROG,
+					va_kind_name(k));
+		only = only_given ? only & VA_REPAIR_KINDS : VA_REPAIR_DEFAULT_KINDS;
 		c.repair = &repair;
 		fa.plan_in = fix ? plan : NULL;
 		fa.plan_out = fix ? NULL : plan;

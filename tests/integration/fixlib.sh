@@ -1,0 +1,114 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# tests/integration/fixlib.sh - shared by the repair tests (fix-image.sh,
+# fix-live.sh, crash.sh, plan.sh, journal-bad.sh, race.sh, running.sh).
+# Source it after tests/lib.sh.
+#
+#   FT                   tests/integration/fixtest.py (dumps, rules, checks)
+#   need_fix             skip_all unless vaudit knows --fix
+#   vrun TAG ARGS...     vaudit ARGS with a time limit; stdout in $W/TAG.out,
+#                        stderr in $W/TAG.err, exit status in RC (a signal or
+#                        timeout gives RC >= 124 and a diag)
+#   rc_in RC LIST DESC   pass when RC is one of LIST ("0 1")
+#   one_line_naming F TAG DESC   stderr of TAG is one line naming F
+#   img_root_ino IMG PATH / img_uuid IMG / img_sum IMG
+#   dump IMG OUT         every inode of IMG (debugfs) as JSON
+#   fsck_clean IMG DESC  e2fsck -fn IMG succeeds
+#   kinds_of JSONL       the kinds of an audit's JSON Lines, sorted, unique
+
+FT=$top_srcdir/tests/integration/fixtest.py
+W=$TEST_TMP
+: "${VAUDIT_FIX_TIMEOUT:=60}"
+
+need_fix() {
+	local err
+	err=$("$VAUDIT" --fix --dry-run --image "$TEST_TMP/.no-such-image" 2>&1 >/dev/null)
+	case $err in
+		*"unrecognized option"* | *"unknown option"* | *"invalid option"*)
+			skip_all "vaudit does not know --fix yet ($err)" ;;
+	esac
+}
+
+vrun() {
+	local tag=$1
+	shift
+	timeout -s KILL "$VAUDIT_FIX_TIMEOUT" "$VAUDIT" "$@" >"$W/$tag.out" 2>"$W/$tag.err"
+	RC=$?
+	if [ "$RC" -ge 124 ]; then
+		diag "vaudit $* : killed or crashed (status $RC)"
+		[ -s "$W/$tag.err" ] && diag "stderr: $(head -c 2000 "$W/$tag.err" | cat -v)"
+	fi
+	return 0
+}
+
+rc_in() {
+	local rc=$1 list=$2 x
+	shift 2
+	for x in $list; do
+		if [ "$rc" = "$x" ]; then
+			ok 0 "$* (exit $rc)"
+			return 0
+		fi
+	done
+	ok 1 "$* (exit $rc, expected one of: $list)"
+	return 1
+}
+
+# one_line_naming FILE TAG DESC: the stderr of run TAG is exactly one line,
+# starting with "vaudit: " and naming FILE
+one_line_naming() {
+	local f=$1 tag=$2
+	shift 2
+	local n
+	n=$(grep -c '' "$W/$tag.err")
+	if [ "$n" -eq 1 ] && grep -q '^vaudit: ' "$W/$tag.err" && grep -qF -- "$f" "$W/$tag.err"; then
+		ok 0 "$* : one line naming the file"
+		return 0
+	fi
+	ok 1 "$* : one line naming the file ($n lines)"
+	diag "stderr: $(head -c 1500 "$W/$tag.err" | cat -v)"
+	return 1
+}
+
+img_root_ino() {
+	run_debugfs -R "stat $2" -- "$1" 2>/dev/null | sed -n '1s/^Inode: \([0-9]*\).*/\1/p'
+}
+
+img_uuid() {
+	dumpe2fs -h -- "$1" 2>/dev/null | sed -n 's/^Filesystem UUID: *//p'
+}
+
+img_sum() {
+	sha256sum <"$1" | cut -d' ' -f1
+}
+
+dump() {
+	python3 "$FT" dump "$1" "$2"
+}
+
+fsck_clean() {
+	local img=$1 out
+	shift
+	out=$(e2fsck -fn -- "$img" 2>&1)
+	ok $? "$* : e2fsck -fn clean" || diag "$(printf '%s\n' "$out" | tail -n 15)"
+}
+
+kinds_of() {
+	python3 -c '
+import json, sys
+ks = set()
+for l in open(sys.argv[1], "rb"):
+    if l.strip():
+        ks.add(json.loads(l).get("kind"))
+print(" ".join(sorted(k for k in ks if k)))' "$1"
+}
+
+# has_any_kind "KINDS" "LIST": print the kinds of LIST found in KINDS
+has_any_kind() {
+	local k out=
+	for k in $2; do
+		case " $1 " in *" $k "*) out+="$k " ;; esac
+	done
+	printf '%s' "$out"
+}
+
+DEFAULT_KINDS="legacy-iunlink legacy-notail legacy-barrier missing-barrier shared-immutable-no-iunlink"
