@@ -25,6 +25,7 @@
 #include "core/dbuf.h"
 #include "core/flags.h"
 #include "core/inomap.h"
+#include "core/target.h"
 #include "core/walk.h"
 
 /* A multiply-linked regular file seen during the walk. */
@@ -35,6 +36,8 @@ struct shared {
 	unsigned flags_known;
 	uint32_t mode;
 	uint32_t nlink;
+	uint32_t gen;
+	bool gen_known;
 	bool immutable;
 	bool keep_names;        /* names are kept only for possible findings */
 	size_t root_index;
@@ -96,19 +99,14 @@ static void finding_init(struct va_finding *f, enum va_kind kind, const struct a
 	f->mode = e->stx->stx_mode;
 	f->flags = at->flags;
 	f->flags_known = at->known;
+	f->gen = at->gen;
+	f->gen_known = at->gen_known;
 	f->new_mode = f->mode;
 }
 
 static int read_attrs(struct audit *a, const struct va_walk_entry *e, struct va_attrs *at)
 {
-	struct va_attr_target t = {
-		.fd = e->dir_fd,
-		.dir_fd = e->at_fd,
-		.name = e->at_name,
-		.dev = makedev(e->stx->stx_dev_major, e->stx->stx_dev_minor),
-		.ino = e->stx->stx_ino,
-		.mode = e->stx->stx_mode,
-	};
+	struct va_attr_target t = va_target_of(e);
 	int r;
 
 	a->stats->flag_reads++;
@@ -223,6 +221,8 @@ static int shared_seen(struct audit *a, const struct va_walk_entry *e, bool need
 			read_attrs(a, e, &at);
 		s->flags = at.flags;
 		s->flags_known = at.known;
+		s->gen = at.gen;
+		s->gen_known = at.gen_known;
 		s->immutable = at.known ? (at.flags & VA_FL_IMMUTABLE) != 0 : stx_immutable(e->stx);
 		/* Names are kept only where a finding may need them. */
 		s->keep_names = !s->immutable || va_check_file(at.flags, at.known) ||
@@ -262,6 +262,8 @@ static int shared_report(struct audit *a)
 		f.mode = s->mode;
 		f.flags = s->flags;
 		f.flags_known = s->flags_known;
+		f.gen = s->gen;
+		f.gen_known = s->gen_known;
 		if ((r = emit_kinds(a, &f, kinds, false)) < 0)
 			return r;
 	}

@@ -15,6 +15,7 @@
 #include "audit/audit.h"
 #include "core/dbuf.h"
 #include "core/image.h"
+#include "core/target.h"
 #include "core/walk.h"
 
 struct roots {
@@ -39,14 +40,7 @@ static enum va_walk_action on_entry(const struct va_walk_entry *e, void *user)
 	}
 	if (e->visit != VA_WALK_PRE || !S_ISDIR(e->stx->stx_mode))
 		return e->depth == 0 ? VA_WALK_CONTINUE : VA_WALK_PRUNE;
-	t = (struct va_attr_target){
-		.fd = e->dir_fd,
-		.dir_fd = e->at_fd,
-		.name = e->at_name,
-		.dev = makedev(e->stx->stx_dev_major, e->stx->stx_dev_minor),
-		.ino = e->stx->stx_ino,
-		.mode = e->stx->stx_mode,
-	};
+	t = va_target_of(e);
 	r = va_backend_read(ctx->args->backend, &t, &at);
 	if (r < 0 && ctx->args->hooks.error) {
 		ctx->args->hooks.error(e->path, e->path_len, "read flags", -r, ctx->args->hooks.user);

@@ -186,8 +186,10 @@ static int write_plan(struct ctx *c, struct va_backend *be, const struct fix_arg
 		json_str(&b, "path", a->path, a->path_len);
 		dbuf_addf(&b, ",\"dev\":\"%u:%u\",\"ino\":%llu", major(a->dev), minor(a->dev),
 			  (unsigned long long)a->ino);
-		/* the image back end reads by inode number: the generation is known now */
-		if (fa->img && va_backend_read(be, &t, &at) == 0 && at.gen_known)
+		/* live: as the audit read it; image: by inode number, now */
+		if (a->gen_known)
+			dbuf_addf(&b, ",\"generation\":%u", a->gen);
+		else if (fa->img && va_backend_read(be, &t, &at) == 0 && at.gen_known)
 			dbuf_addf(&b, ",\"generation\":%u", at.gen);
 		else
 			dbuf_adds(&b, ",\"generation\":null");

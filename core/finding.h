@@ -95,6 +95,8 @@ struct va_finding {
 	uint32_t mode;          /**< st_mode, type included */
 	uint32_t flags;         /**< raw i_flags (see flags_known) */
 	unsigned flags_known;   /**< enum va_attr_known bits; 0 = flags unknown */
+	uint32_t gen;           /**< inode generation, when gen_known */
+	bool gen_known;
 	bool has_proposal;      /**< new_flags/new_mode are what a repair would set */
 	uint32_t new_flags;
 	uint32_t new_mode;

@@ -25,6 +25,7 @@
 #include "core/dbuf.h"
 #include "core/flags.h"
 #include "core/inomap.h"
+#include "core/target.h"
 #include "core/walk.h"
 #include "migrate/repair.h"
 
@@ -85,6 +86,8 @@ int va_repair_add(struct va_repair *rp, const struct va_finding *f, const struct
 	a->ino = f->ino;
 	a->old_flags = f->flags;
 	a->old_mode = f->mode;
+	a->gen = f->gen;
+	a->gen_known = f->gen_known;
 	a->new_flags = f->new_flags;
 	a->new_mode = new_mode;
 	a->path = dup_bytes(f->where.path, f->where.path_len);
@@ -327,15 +330,7 @@ static enum va_walk_action on_live(const struct va_walk_entry *e, void *user)
 		return VA_WALK_CONTINUE;
 	dev = makedev(e->stx->stx_dev_major, e->stx->stx_dev_minor);
 	if (va_inomap_find(&r->map, dev, e->stx->stx_ino, &idx) && !r->rp->actions[idx].done) {
-		struct va_attr_target t = {
-			.fd = e->dir_fd,
-			.dir_fd = e->at_fd,
-			.name = e->at_name,
-			.dev = dev,
-			.ino = e->stx->stx_ino,
-			.mode = e->stx->stx_mode,
-			.root_index = e->root_index,
-		};
+		struct va_attr_target t = va_target_of(e);
 
 		step(r, idx, &t);
 	}

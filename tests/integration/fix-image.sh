@@ -29,13 +29,30 @@ need_cmd python3 debugfs dumpe2fs mke2fs e2fsck chattr losetup sha256sum timeout
 . "$top_srcdir/tests/integration/fixlib.sh"
 need_fix
 
+# fixture_copy DIR MKFIXTURE-OPTS...: FIXIMG=a fresh copy (DIR/fixture.img)
+# of the fixture built once per option set
+declare -A FIXTURES
+fixture_copy() {
+	local dir=$1 key
+	shift
+	key="$*"
+	if [ -z "${FIXTURES[$key]-}" ]; then
+		FIXTURES[$key]=$(make_fixture "$@" --size 16) || return 1
+		set_generations "${FIXTURES[$key]}" || return 1
+	fi
+	cp --sparse=always -- "${FIXTURES[$key]}" "$dir/fixture.img" || return 1
+	FIXIMG=$dir/fixture.img
+}
+
 # fix_case LABEL "MKFIXTURE OPTS" "FIX OPTS" "ONLY" "BARRIER MODE"
 fix_case() {
 	local label=$1 mkopts=$2 fixopts=$3 only=$4 bmode=$5
 	local img ri uuid d j sum0 sum1 n kinds left
 	d=$(mktemp -d "$W/case.XXXXXX")
 	# shellcheck disable=SC2086
-	if ! img=$(make_fixture $mkopts --size 16); then
+	if fixture_copy "$d" $mkopts; then
+		img=$FIXIMG
+	else
 		ok 1 "$label: build fixture ($mkopts)"
 		return
 	fi
@@ -132,10 +149,11 @@ fix_case "ext2 missing-barrier --barrier-mode 0711" "ext2" "--barrier-mode 0711 
 fix_case "ext4 --v26 --only opt-in kinds" "ext4 --v26" \
 	"--only shared-unprotected,barrier-on-guest,iunlink-not-immutable" \
 	"shared-unprotected,barrier-on-guest,iunlink-not-immutable" ""
-fix_case "ext3 --v26 --only legacy-notail" "ext3 --v26" "--only legacy-notail" "legacy-notail" ""
 
 # ---- a mounted image is refused, nothing changes
-if img=$(make_fixture ext4 --v26 --size 16); then
+mkdir -p "$W/misc"
+if fixture_copy "$W/misc" ext4 --v26; then
+	img=$FIXIMG
 	sum0=$(img_sum "$img")
 	# cow and barrier-unverified are never acted on: --only cow either
 	# does nothing (exit 0) or is refused as an error (exit 2, one line)
@@ -145,6 +163,22 @@ if img=$(make_fixture ext4 --v26 --size 16); then
 		[ "$RC" -eq 2 ] && one_line_naming "$k" never "--fix --only $k refused"
 		is "$(img_sum "$img")" "$sum0" "--fix --only $k: the image is unchanged"
 	done
+	# a journal in a directory that does not exist: exit 2 before anything
+	vrun nodir --fix --image "$img" --prefix /vservers --journal "$W/no/such/dir/j"
+	is "$RC" 2 "--journal in a missing directory: exit 2"
+	is "$(img_sum "$img")" "$sum0" "--journal in a missing directory: the image is unchanged"
+	# an ext4 image whose journal needs recovery is refused
+	cp --sparse=always -- "$img" "$W/misc/recover.img"
+	run_debugfs -w -R "feature needs_recovery" -- "$W/misc/recover.img" >/dev/null 2>&1
+	if dumpe2fs -h -- "$W/misc/recover.img" 2>/dev/null | grep -q needs_recovery; then
+		sumr=$(img_sum "$W/misc/recover.img")
+		vrun recover --fix --image "$W/misc/recover.img" --prefix /vservers --journal "$W/misc/recover.journal"
+		is "$RC" 2 "an image whose ext4 journal needs recovery: --fix refused, exit 2"
+		one_line_naming "$W/misc/recover.img" recover "an image whose ext4 journal needs recovery"
+		is "$(img_sum "$W/misc/recover.img")" "$sumr" "an image whose ext4 journal needs recovery: unchanged"
+	else
+		skip "an image whose ext4 journal needs recovery" "debugfs could not set needs_recovery"
+	fi
 	if mnt=$(mount_fixture_ro "$img"); then
 		vrun mounted --fix --image "$img" --prefix /vservers --journal "$W/mounted.journal"
 		is "$RC" 2 "mounted image: --fix --image refused, exit 2"

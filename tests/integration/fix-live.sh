@@ -10,7 +10,8 @@
 # expected inodes changed, to the values the rules give, nothing else.  The
 # journal says backend=live, the loop device's MAJ:MIN, the UUID and ROOT.
 # --dry-run changes nothing; --undo JOURNAL (live) restores every inode;
-# e2fsck -fn clean at the end.
+# --plan then --fix --plan does the same as --fix; e2fsck -fn clean at the
+# end.
 [ -n "${BASH_VERSION-}" ] || exec bash "$0" "$@"
 . "${top_srcdir:-$(dirname -- "$0")/../..}/tests/lib.sh"
 
@@ -24,7 +25,7 @@ live_case() { # LABEL MKFIXTURE-OPTS...
 	local label=$1 img mnt d root dev uuid ri
 	shift
 	d=$(mktemp -d "$W/live.XXXXXX")
-	if ! img=$(make_fixture "$@" --size 16); then
+	if ! img=$(make_fixture "$@" --size 16) || ! set_generations "$img"; then
 		ok 1 "$label: build fixture"
 		return
 	fi
@@ -96,13 +97,33 @@ live_case() { # LABEL MKFIXTURE-OPTS...
 	py_checks python3 "$FT" compare --before "$d/before.json" --after "$d/undone.json" --want old \
 		--label "$label: after live --undo"
 
-	# ---- fix again, unmount, debugfs on the unmounted image
-	vrun fix2 --fix --journal "$d/fix2.journal" "$root"
-	is "$RC" 1 "$label: live --fix again"
+	# ---- fix again through a plan, unmount, debugfs on the unmounted image
+	vrun plan --plan "$d/plan.jsonl" "$root"
+	rc_in "$RC" "0 1" "$label: live --plan"
+	py_checks python3 "$FT" plan --plan "$d/plan.jsonl" --before "$d/before.json" --expect "$d/expect.json" \
+		--header live --uuid "$uuid" --source "$root" --label "$label: live plan"
+	# between plan and fix, one planned file changes (chmod 0600): its item
+	# must be refused, the others applied
+	local victim=$root/g1/usr/bin/linked-outside vino
+	vino=$(stat -c %i -- "$victim")
+	chmod 0600 -- "$victim"
+	python3 - "$d/expect.json" "$vino" "$d/expect2.json" <<'EOF'
+import json, sys
+e = json.load(open(sys.argv[1]))
+t = e["inodes"][sys.argv[2]]
+t["alts"] = [[t["old"][0], 0o600]]
+t["either"] = False
+json.dump(e, open(sys.argv[3], "w"))
+EOF
+	vrun fix2 --fix --plan "$d/plan.jsonl" --journal "$d/fix2.journal" "$root"
+	is "$RC" 1 "$label: live --fix --plan (the 2.6 items and the changed item skipped)"
+	grep -F -- "g1/usr/bin/linked-outside" "$W/fix2.err" | grep -vq '^done'
+	ok $? "$label: live --fix --plan: the changed item is reported on stderr" ||
+		diag "stderr: $(grep -F linked-outside "$W/fix2.err" "$W/fix2.out" | head -c 500 | cat -v)"
 	unmount_keep "$mnt"
 	dump "$img" "$d/after2.json"
 	py_checks python3 "$FT" compare --before "$d/before.json" --after "$d/after2.json" \
-		--expect "$d/expect.json" --want new --label "$label: after live --fix, unmounted"
+		--expect "$d/expect2.json" --want new --label "$label: after live --fix --plan, unmounted"
 	fsck_clean "$img" "$label: after live --fix"
 }
 

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2154
 # SPDX-License-Identifier: GPL-2.0-or-later
 # tests/integration/fixlib.sh - shared by the repair tests (fix-image.sh,
 # fix-live.sh, crash.sh, plan.sh, journal-bad.sh, race.sh, running.sh).
@@ -14,6 +15,10 @@
 #   dump IMG OUT         every inode of IMG (debugfs) as JSON
 #   fsck_clean IMG DESC  e2fsck -fn IMG succeeds
 #   kinds_of JSONL       the kinds of an audit's JSON Lines, sorted, unique
+#   set_generations IMG  give every regular file of the unmounted IMG a
+#                        distinct nonzero generation (mke2fs -d leaves 0),
+#                        so that generation checks mean something; fails
+#                        unless e2fsck -fn is clean afterwards
 
 FT=$top_srcdir/tests/integration/fixtest.py
 W=$TEST_TMP
@@ -111,4 +116,11 @@ has_any_kind() {
 	printf '%s' "$out"
 }
 
+# shellcheck disable=SC2034 # used by the tests that source this file
 DEFAULT_KINDS="legacy-iunlink legacy-notail legacy-barrier missing-barrier shared-immutable-no-iunlink"
+
+set_generations() {
+	local img=$1
+	python3 "$FT" gencmds "$img" | run_debugfs -w -f - -- "$img" >/dev/null 2>&1
+	e2fsck -fn -- "$img" >/dev/null 2>&1
+}

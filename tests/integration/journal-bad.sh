@@ -23,7 +23,7 @@ need_cmd python3 debugfs dumpe2fs mke2fs e2fsck tune2fs chattr losetup sha256sum
 . "$top_srcdir/tests/integration/fixlib.sh"
 need_fix
 
-img=$(make_fixture ext4 --v26 --size 16) || bail_out "cannot build the fixture"
+img=$(make_fixture ext4 --v26 --size 16) && set_generations "$img" || bail_out "cannot build the fixture"
 dump "$img" "$W/before.json"
 cp --sparse=always -- "$img" "$W/exists.img"
 J=$W/good.journal

@@ -26,7 +26,7 @@ need_cmd python3 debugfs dumpe2fs mke2fs e2fsck chattr losetup sha256sum timeout
 . "$top_srcdir/tests/integration/fixlib.sh"
 need_fix
 
-img=$(make_fixture ext4 --v26 --size 16) || bail_out "cannot build the fixture"
+img=$(make_fixture ext4 --v26 --size 16) && set_generations "$img" || bail_out "cannot build the fixture"
 cp --sparse=always -- "$img" "$W/pristine.img"
 fresh() { # copy of the pristine fixture
 	cp --sparse=always -- "$W/pristine.img" "$1"

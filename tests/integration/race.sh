@@ -18,7 +18,10 @@
 # victim file and mode 0000 + t on every victim directory; at the end, on
 # the unmounted image, debugfs shows every inode outside the guests'
 # trees (everything reachable from /outside, and /) with exactly its old
-# flags and mode; the journals name no inode outside ROOT.
+# flags and mode; the journals name no inode outside ROOT.  Each repair is
+# then undone (--undo JOURNAL) while the racers swap the same directories
+# for symlinks to a second set of victims in the repaired state (no t,
+# mode 0700), which an undo misdirected outside ROOT would change.
 [ -n "${BASH_VERSION-}" ] || exec bash "$0" "$@"
 . "${top_srcdir:-$(dirname -- "$0")/../..}/tests/lib.sh"
 
@@ -50,8 +53,22 @@ arm() { # DIR: NV files with t (hard-linked), 3 mode-0000 t directories
 		chattr +t -- "$d/bar$i"
 	done
 }
+# the same names in their repaired state: victims for the undo runs (an
+# undo misdirected to them would give them t back, or mode 0000)
+arm_clean() {
+	local d=$1 i
+	mkdir -p -- "$d"
+	for ((i = 0; i < NV; i++)); do
+		printf 'y%d\n' "$i" >"$d/f$i" && ln -- "$d/f$i" "$d/f$i.l"
+	done
+	for i in 0 1 2; do
+		mkdir -p -- "$d/bar$i"
+		chmod 0700 -- "$d/bar$i"
+	done
+}
 for i in "${!RDS[@]}"; do
-	arm "$mnt/outside/rt$i" && arm "$R/${RDS[$i]}" || bail_out "cannot arm ${RDS[$i]}"
+	arm "$mnt/outside/rt$i" && arm "$R/${RDS[$i]}" && arm_clean "$mnt/outside/ut$i" ||
+		bail_out "cannot arm ${RDS[$i]}"
 done
 # inodes outside the guests' trees: everything below /outside, and / itself
 # (minus those that also have a name inside ROOT, like the fixture's
@@ -64,6 +81,8 @@ lsattr_victims() {
 	for i in "${!RDS[@]}"; do
 		lsattr -d -- "$mnt/outside/rt$i"/f* "$mnt/outside/rt$i"/bar* 2>&1
 		stat -c '%a %n' -- "$mnt/outside/rt$i"/bar*
+		lsattr -d -- "$mnt/outside/ut$i"/f* "$mnt/outside/ut$i"/bar* 2>&1
+		stat -c '%a %n' -- "$mnt/outside/ut$i"/bar*
 	done
 }
 lsattr_victims >"$W/victims.before"
@@ -71,13 +90,13 @@ grep -c -- '-t-' "$W/victims.before" >/dev/null
 flush_fs "$mnt"
 dump "$img" "$W/before.json"
 
-racers_start() {
-	local i
+racers_start() { # TARGET-PREFIX (rt: for --fix, ut: for --undo)
+	local i tp=$1
 	rm -f -- "$W/stop"
 	RPIDS=()
 	for i in "${!RDS[@]}"; do
 		rm -f -- "$W/ready$i"
-		python3 "$FT" race --dir "$R/${RDS[$i]}" --target "$mnt/outside/rt$i" --stopfile "$W/stop" \
+		python3 "$FT" race --dir "$R/${RDS[$i]}" --target "$mnt/outside/$tp$i" --stopfile "$W/stop" \
 			--ready "$W/ready$i" --seconds 50 >"$W/racer$i.out" 2>"$W/racer$i.err" &
 		RPIDS+=($!)
 	done
@@ -122,34 +141,52 @@ bad_rc=()
 bad_racers=()
 bad_victims=()
 total_swaps=0
+check_racers() {
+	for i in "${!RDS[@]}"; do
+		if [ -s "$W/racer$i.err" ] || [ ! -s "$W/racer$i.out" ] || [ "$(cat "$W/racer$i.out")" -eq 0 ]; then
+			bad_racers+=("$1 racer $i")
+			diag "$1: racer $i: $(cat "$W/racer$i.out" 2>/dev/null) swaps; $(head -c 400 "$W/racer$i.err")"
+		fi
+	done
+}
+check_victims() {
+	lsattr_victims >"$W/victims.now"
+	if ! cmp -s "$W/victims.before" "$W/victims.now"; then
+		bad_victims+=("$1")
+		diag "$1: victims changed: $(diff "$W/victims.before" "$W/victims.now" | head -n 10)"
+	fi
+}
 for ((run = 1; run <= VAUDIT_RACE_RUNS; run++)); do
-	racers_start
+	racers_start rt
 	vrun race --fix --force --journal "$W/race$run.journal" "$R"
 	racers_stop
 	total_swaps=$((total_swaps + SWAPS))
-	for i in "${!RDS[@]}"; do
-		if [ -s "$W/racer$i.err" ] || [ ! -s "$W/racer$i.out" ] || [ "$(cat "$W/racer$i.out")" -eq 0 ]; then
-			bad_racers+=("run $run racer $i")
-			diag "run $run: racer $i: $(cat "$W/racer$i.out" 2>/dev/null) swaps; $(head -c 400 "$W/racer$i.err")"
-		fi
-	done
+	check_racers "run $run --fix"
 	case $RC in
 		0 | 1 | 2) ;;
 		*) bad_rc+=("run $run: exit $RC") ;;
 	esac
 	[ $((run % 5)) -eq 1 ] && diag "run $run: exit $RC, $SWAPS swaps; $(tail -n 1 "$W/race.err")"
-	lsattr_victims >"$W/victims.now"
-	if ! cmp -s "$W/victims.before" "$W/victims.now"; then
-		bad_victims+=("run $run")
-		diag "run $run: victims changed: $(diff "$W/victims.before" "$W/victims.now" | head -n 10)"
-	fi
+	check_victims "run $run --fix"
+	# undo it, racing against symlinks to the clean victims
+	racers_start ut
+	vrun undo --undo "$W/race$run.journal"
+	racers_stop
+	total_swaps=$((total_swaps + SWAPS))
+	case $RC in
+		0 | 1 | 2) ;;
+		*) bad_rc+=("run $run --undo: exit $RC") ;;
+	esac
+	[ $((run % 5)) -eq 1 ] && diag "run $run --undo: exit $RC, $SWAPS swaps; $(tail -n 1 "$W/undo.err")"
+	check_racers "run $run --undo"
+	check_victims "run $run --undo"
 	# re-arm the guest copies
 	for i in "${!RDS[@]}"; do
 		[ -d "$R/${RDS[$i]}" ] && [ ! -L "$R/${RDS[$i]}" ] && arm "$R/${RDS[$i]}"
 	done
 done
-is "${bad_rc[*]}" "" "$VAUDIT_RACE_RUNS live --fix --force runs under racing renames exit 0, 1 or 2"
-is "${bad_victims[*]}" "" "after every run the victims outside ROOT still have t and mode 0000 (lsattr, stat)"
+is "${bad_rc[*]}" "" "$VAUDIT_RACE_RUNS live --fix --force and --undo runs under racing renames exit 0, 1 or 2"
+is "${bad_victims[*]}" "" "after every run the victims outside ROOT are untouched (lsattr, stat)"
 [ "$total_swaps" -gt 100 ]
 ok $? "the racers swapped directories and symlinks ($total_swaps swaps)"
 is "${bad_racers[*]}" "" "every racer raced in every run"
