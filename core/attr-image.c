@@ -100,7 +100,7 @@ int va_backend_image_new(struct va_backend **ret, struct va_image *img)
 	if (!be)
 		return -ENOMEM;
 	be->ops = &image_ops;
-	be->caps = VA_CAP_VS26;
+	be->caps = VA_CAP_VS26 | VA_CAP_VS26_WRITE;
 	be->priv = img;
 	*ret = be;
 	return 0;

@@ -29,8 +29,9 @@
 #define VA_NR_VSERVER 273
 #endif
 
-/* VC_CMD(INODE=38, 1, 1): get_iattr. */
+/* VC_CMD(INODE=38, 1, 1): get_iattr; VC_CMD(INODE=38, 2, 1): set_iattr. */
 #define VA_VCMD_GET_IATTR 0x26010001u
+#define VA_VCMD_SET_IATTR 0x26020001u
 
 /* struct vcmd_ctx_iattr_v1 of the vserver kernel ABI. */
 struct va_vcmd_iattr {
@@ -55,6 +56,41 @@ static long vserver_get_iattr(const char *name, struct va_vcmd_iattr *data)
 	errno = ENOSYS;
 	return -1;
 #endif
+}
+
+/*
+ * set_iattr: the 2.6 bits of @name (flags under mask).  Untested here: no
+ * kernel of this machine has the vserver syscall.
+ */
+static long vserver_set_iattr(const char *name, uint32_t flags, uint32_t mask)
+{
+#ifdef VA_NR_VSERVER
+	struct va_vcmd_iattr data = { .name = name, .flags = flags, .mask = mask };
+
+	return syscall(VA_NR_VSERVER, VA_VCMD_SET_IATTR, 0, &data);
+#else
+	(void)name;
+	(void)flags;
+	(void)mask;
+	errno = ENOSYS;
+	return -1;
+#endif
+}
+
+/* On-disk 2.6 bits to the syscall's VC_IATTR_* bits. */
+static uint32_t disk_to_iattr(uint32_t f)
+{
+	uint32_t i = 0;
+
+	if (f & VA_VS26_BARRIER)
+		i |= VA_IATTR_BARRIER;
+	if (f & VA_VS26_IUNLINK)
+		i |= VA_IATTR_IUNLINK;
+	if (f & VA_VS26_COW)
+		i |= VA_IATTR_COW;
+	if (f & VA_FL_IMMUTABLE)
+		i |= VA_IATTR_IMMUTABLE;
+	return i;
 }
 
 int va_open_verified(int dir_fd, const char *name, dev_t dev, uint64_t ino, uint32_t mode)
@@ -224,9 +260,29 @@ static int live_write(struct va_backend *be, const struct va_attr_target *t, uin
 	}
 	r = live_read(be, &(struct va_attr_target){ .fd = fd, .dir_fd = t->dir_fd, .name = t->name,
 						    .dev = t->dev, .ino = t->ino, .mode = t->mode }, &cur);
-	/* changing a 2.6 bit needs the vserver syscall's set_iattr: not done live */
-	if (r == 0 && ((cur.flags ^ flags) & VA_VS26_MASK))
-		r = -EOPNOTSUPP;
+	/* changing a 2.6 bit needs the vserver syscall's set_iattr */
+	if (r == 0 && ((cur.flags ^ flags) & VA_VS26_MASK)) {
+		struct live *l = be->priv;
+		struct dbuf name = DBUF_INIT;
+		uint32_t mask = disk_to_iattr((cur.flags ^ flags) & (VA_VS26_MASK | VA_FL_IMMUTABLE));
+
+		if (!l->have_syscall || !t->name) {
+			r = -EOPNOTSUPP;
+		} else {
+			/* lstat semantics on the last component, through the parent's fd */
+			if (t->dir_fd == AT_FDCWD)
+				r = dbuf_adds(&name, t->name);
+			else
+				r = dbuf_addf(&name, "/proc/self/fd/%d/%s", t->dir_fd, t->name);
+			if (r == 0 && vserver_set_iattr(name.buf, disk_to_iattr(flags), mask) < 0)
+				r = -errno;
+			dbuf_release(&name);
+			/* the syscall set immutable as needed; the ioctl below does the rest */
+			if (r == 0)
+				cur.flags = (cur.flags & ~(VA_VS26_MASK | (uint32_t)VA_FL_IMMUTABLE)) |
+					    (flags & (VA_VS26_MASK | (uint32_t)VA_FL_IMMUTABLE));
+		}
+	}
 	if (r == 0 && (cur.flags & ~VA_VS26_MASK) != (flags & ~VA_VS26_MASK)) {
 		uint32_t want = flags & ~VA_VS26_MASK;
 
@@ -293,7 +349,7 @@ int va_backend_live_new(struct va_backend **ret, unsigned flags)
 	l->flags = flags;
 	if (vserver_get_iattr("/", &data) == 0) {
 		l->have_syscall = true;
-		be->caps |= VA_CAP_VS26;
+		be->caps |= VA_CAP_VS26 | VA_CAP_VS26_WRITE;
 	} else {
 		/* ENOSYS: no vserver kernel.  Anything else (EPERM from a
 		 * guest, EINVAL from an older ABI) also means we cannot read

@@ -62,10 +62,10 @@ struct va_backend_ops {
 	/**
 	 * write() - set the flags and the permission bits of @t (which must
 	 * still be the inode read before), and read them back into @ret.
-	 * Live: FS_IOC_SETFLAGS and fchmod() on a verified fd; only
-	 * ext2-visible bits can change (-EOPNOTSUPP when @flags changes a
-	 * 2.6 bit).  Image: the raw inode through libext2fs.  NULL for a
-	 * read-only back end.
+	 * Live: FS_IOC_SETFLAGS and fchmod() on a verified fd, and the
+	 * vserver syscall's set_iattr for the 2.6 bits where the kernel has
+	 * it (-EOPNOTSUPP where it does not).  Image: the raw inode through
+	 * libext2fs.  NULL for a read-only back end.
 	 * Return: 0 or a negative errno.
 	 */
 	int (*write)(struct va_backend *be, const struct va_attr_target *t, uint32_t flags,
@@ -82,7 +82,8 @@ struct va_backend_ops {
 
 /** Capabilities of an opened back end. */
 enum va_backend_caps {
-	VA_CAP_VS26 = 1 << 0,   /**< can read the 2.6 vserver attributes */
+	VA_CAP_VS26 = 1 << 0,       /**< can read the 2.6 vserver attributes */
+	VA_CAP_VS26_WRITE = 1 << 1, /**< can change them (image; live with the syscall) */
 };
 
 struct va_backend {

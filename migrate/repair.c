@@ -117,15 +117,62 @@ void va_repair_release(struct va_repair *rp)
 
 /* ------------------------------------------------------------------ running guests */
 
+/* Add "ROOTINDEX/GUEST" when @path (resolved) is a guest root or below one. */
+static void note_running(const char *const *roots, size_t nroots, const char *path, struct dbuf *out)
+{
+	for (size_t i = 0; i < nroots; i++) {
+		char real[PATH_MAX];
+		size_t len;
+
+		if (!realpath(roots[i], real))
+			continue;
+		len = strlen(real);
+		if (strncmp(path, real, len) == 0 && path[len] == '/' && path[len + 1]) {
+			const char *g = path + len + 1;
+			size_t glen = strcspn(g, "/");
+
+			dbuf_addf(out, "%zu/%.*s", i, (int)glen, g);
+			dbuf_addc(out, '\0');
+		}
+	}
+}
+
 /*
- * Guests that may be running: a process whose root directory lies inside
- * a guest root.  Returns a '\0'-separated list of "ROOTINDEX/GUEST" in @out.
+ * The configured guests whose run link resolves (util-vserver keeps
+ * /etc/vservers/NAME/run pointing to a file while NAME runs): their vdir.
+ */
+static void configured_running(const char *const *roots, size_t nroots, struct dbuf *out)
+{
+	DIR *cfg = opendir("/etc/vservers");
+	struct dirent *d;
+
+	if (!cfg)
+		return;
+	while ((d = readdir(cfg))) {
+		char run[PATH_MAX], vdir[PATH_MAX], real[PATH_MAX];
+		struct stat st;
+
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(run, sizeof(run), "/etc/vservers/%.200s/run", d->d_name);
+		snprintf(vdir, sizeof(vdir), "/etc/vservers/%.200s/vdir", d->d_name);
+		if (stat(run, &st) == 0 && realpath(vdir, real))
+			note_running(roots, nroots, real, out);
+	}
+	closedir(cfg);
+}
+
+/*
+ * Guests that may be running: a configured run link that resolves, or a
+ * process whose root directory lies inside a guest root.  Returns a
+ * '\0'-separated list of "ROOTINDEX/GUEST" in @out.
  */
 static void running_guests(const char *const *roots, size_t nroots, struct dbuf *out)
 {
 	DIR *proc = opendir("/proc");
 	struct dirent *d;
 
+	configured_running(roots, nroots, out);
 	if (!proc)
 		return;
 	while ((d = readdir(proc))) {
@@ -139,21 +186,7 @@ static void running_guests(const char *const *roots, size_t nroots, struct dbuf 
 		if (n <= 0)
 			continue;
 		target[n] = '\0';
-		for (size_t i = 0; i < nroots; i++) {
-			char real[PATH_MAX];
-			size_t len;
-
-			if (!realpath(roots[i], real))
-				continue;
-			len = strlen(real);
-			if (strncmp(target, real, len) == 0 && target[len] == '/' && target[len + 1]) {
-				const char *g = target + len + 1;
-				size_t glen = strcspn(g, "/");
-
-				dbuf_addf(out, "%zu/%.*s", i, (int)glen, g);
-				dbuf_addc(out, '\0');
-			}
-		}
+		note_running(roots, nroots, target, out);
 	}
 	closedir(proc);
 }
@@ -246,7 +279,7 @@ static int step(struct run *r, size_t idx, const struct va_attr_target *t)
 	}
 	if (!same(a->old_flags, a->old_mode, &cur))
 		return event(r, VA_EV_SKIPPED, a, "not in the expected state any more", 0);
-	if (r->live && ((cur.flags ^ a->new_flags) & VA_VS26_MASK))
+	if (r->live && ((cur.flags ^ a->new_flags) & VA_VS26_MASK) && !(r->be->caps & VA_CAP_VS26_WRITE))
 		return event(r, VA_EV_SKIPPED, a,
 			     "needs a 2.6 vserver bit, which this kernel cannot set live: "
 			     "repair the unmounted filesystem with --image", 0);
