@@ -77,20 +77,25 @@ static long vserver_set_iattr(const char *name, uint32_t flags, uint32_t mask)
 #endif
 }
 
-/* On-disk 2.6 bits to the syscall's VC_IATTR_* bits. */
-static uint32_t disk_to_iattr(uint32_t f)
-{
-	uint32_t i = 0;
+/* The same attribute in the on-disk word and in the syscall's VC_IATTR_* word. */
+static const struct {
+	uint32_t disk, iattr;
+} iattr_map[] = {
+	{ VA_VS26_BARRIER, VA_IATTR_BARRIER },
+	{ VA_VS26_IUNLINK, VA_IATTR_IUNLINK },
+	{ VA_VS26_COW, VA_IATTR_COW },
+	{ VA_FL_IMMUTABLE, VA_IATTR_IMMUTABLE },
+};
 
-	if (f & VA_VS26_BARRIER)
-		i |= VA_IATTR_BARRIER;
-	if (f & VA_VS26_IUNLINK)
-		i |= VA_IATTR_IUNLINK;
-	if (f & VA_VS26_COW)
-		i |= VA_IATTR_COW;
-	if (f & VA_FL_IMMUTABLE)
-		i |= VA_IATTR_IMMUTABLE;
-	return i;
+/* Translate @f between the encodings: @to_iattr true for disk -> syscall. */
+static uint32_t iattr_translate(uint32_t f, bool to_iattr)
+{
+	uint32_t out = 0;
+
+	for (size_t i = 0; i < sizeof(iattr_map) / sizeof(iattr_map[0]); i++)
+		if (f & (to_iattr ? iattr_map[i].disk : iattr_map[i].iattr))
+			out |= to_iattr ? iattr_map[i].iattr : iattr_map[i].disk;
+	return out;
 }
 
 int va_open_verified(int dir_fd, const char *name, dev_t dev, uint64_t ino, uint32_t mode)
@@ -115,22 +120,6 @@ int va_open_verified(int dir_fd, const char *name, dev_t dev, uint64_t ino, uint
 		return -ESTALE;
 	}
 	return fd;
-}
-
-/* Map the syscall's VC_IATTR_* answer onto on-disk 2.6 bits. */
-static uint32_t iattr_to_disk(uint32_t iflags)
-{
-	uint32_t f = 0;
-
-	if (iflags & VA_IATTR_BARRIER)
-		f |= VA_VS26_BARRIER;
-	if (iflags & VA_IATTR_IUNLINK)
-		f |= VA_VS26_IUNLINK;
-	if (iflags & VA_IATTR_COW)
-		f |= VA_VS26_COW;
-	if (iflags & VA_IATTR_IMMUTABLE)
-		f |= VA_FL_IMMUTABLE;
-	return f;
 }
 
 /* One filesystem whose raw device we read the 2.6 bits from. */
@@ -235,7 +224,7 @@ static int live_read(struct va_backend *be, const struct va_attr_target *t, stru
 			r = dbuf_addf(&name, "/proc/self/fd/%d/%s", t->dir_fd, t->name);
 		if (r == 0 && vserver_get_iattr(name.buf, &data) == 0) {
 			ret->flags &= ~VA_VS26_MASK;
-			ret->flags |= iattr_to_disk(data.flags & data.mask) & VA_VS26_MASK;
+			ret->flags |= iattr_translate(data.flags & data.mask, false) & VA_VS26_MASK;
 			if ((data.mask & IATTR_WANTED) == IATTR_WANTED)
 				ret->known |= VA_KNOWN_VS26;
 		}
@@ -264,7 +253,7 @@ static int live_write(struct va_backend *be, const struct va_attr_target *t, uin
 	if (r == 0 && ((cur.flags ^ flags) & VA_VS26_MASK)) {
 		struct live *l = be->priv;
 		struct dbuf name = DBUF_INIT;
-		uint32_t mask = disk_to_iattr((cur.flags ^ flags) & (VA_VS26_MASK | VA_FL_IMMUTABLE));
+		uint32_t mask = iattr_translate((cur.flags ^ flags) & (VA_VS26_MASK | VA_FL_IMMUTABLE), true);
 
 		if (!l->have_syscall || !t->name) {
 			r = -EOPNOTSUPP;
@@ -274,7 +263,7 @@ static int live_write(struct va_backend *be, const struct va_attr_target *t, uin
 				r = dbuf_adds(&name, t->name);
 			else
 				r = dbuf_addf(&name, "/proc/self/fd/%d/%s", t->dir_fd, t->name);
-			if (r == 0 && vserver_set_iattr(name.buf, disk_to_iattr(flags), mask) < 0)
+			if (r == 0 && vserver_set_iattr(name.buf, iattr_translate(flags, true), mask) < 0)
 				r = -errno;
 			dbuf_release(&name);
 			/* the syscall set immutable as needed; the ioctl below does the rest */
