@@ -207,7 +207,8 @@ static int shared_add(struct audit *a, const struct va_walk_entry *e, struct sha
 	return 1;
 }
 
-static int shared_seen(struct audit *a, const struct va_walk_entry *e, bool need_flags)
+/* A name of a multiply-linked file: its flags are read at the first name. */
+static int shared_seen(struct audit *a, const struct va_walk_entry *e)
 {
 	struct shared *s;
 	int r = shared_add(a, e, &s);
@@ -217,8 +218,7 @@ static int shared_seen(struct audit *a, const struct va_walk_entry *e, bool need
 	if (r == 1) {
 		struct va_attrs at = { 0 };
 
-		if (need_flags)
-			read_attrs(a, e, &at);
+		read_attrs(a, e, &at);
 		s->flags = at.flags;
 		s->flags_known = at.known;
 		s->gen = at.gen;
@@ -283,7 +283,7 @@ static enum va_walk_action on_file(struct audit *a, const struct va_walk_entry *
 	if (stx->stx_nlink > 1) {
 		/* flags of every multiply-linked file: a stray bit on a
 		 * shared inode matters to every guest */
-		a->fatal = shared_seen(a, e, true);
+		a->fatal = shared_seen(a, e);
 		return a->fatal ? VA_WALK_STOP : VA_WALK_CONTINUE;
 	}
 	if (!need || read_attrs(a, e, &at) < 0)

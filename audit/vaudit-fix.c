@@ -71,10 +71,6 @@ static int source_text(const struct fix_args *fa, struct dbuf *out)
 
 /* ------------------------------------------------------------------ events */
 
-struct report {
-	bool dry_run;
-};
-
 static void print_state(struct dbuf *b, uint32_t flags, uint32_t mode)
 {
 	char vs[5];
@@ -232,37 +228,8 @@ static bool get_bytes(json_object *o, const char *key, struct dbuf *out)
 	if (json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string))
 		return dbuf_add(out, json_object_get_string(v), (size_t)json_object_get_string_len(v)) == 0;
 	snprintf(k64, sizeof(k64), "%s_b64", key);
-	if (json_object_object_get_ex(o, k64, &v) && json_object_is_type(v, json_type_string)) {
-		/* reuse the journal's decoder through a tiny local one */
-		static const char *alpha = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-		const char *s = json_object_get_string(v);
-		size_t len = strlen(s);
-		unsigned acc = 0;
-		int bits = 0;
-
-		if (len % 4)
-			return false;
-		for (size_t i = 0; i < len; i++) {
-			const char *p;
-
-			if (s[i] == '=') {
-				if (i < len - 2)
-					return false;
-				continue;
-			}
-			if (!(p = strchr(alpha, s[i])) || !s[i])
-				return false;
-			acc = acc << 6 | (unsigned)(p - alpha);
-			bits += 6;
-			if (bits >= 8) {
-				bits -= 8;
-				if (dbuf_addc(out, (char)(acc >> bits & 0xff)) < 0)
-					return false;
-			}
-		}
-		return true;
-	}
-	return false;
+	return json_object_object_get_ex(o, k64, &v) && json_object_is_type(v, json_type_string) &&
+	       va_unbase64(out, json_object_get_string(v), (size_t)json_object_get_string_len(v)) == 0;
 }
 
 static const char *plan_action(json_object *o, struct va_action *a)

@@ -123,12 +123,7 @@ static void on_root_attrs(const char *path, size_t len, const struct va_attrs *a
 	struct dbuf b = DBUF_INIT;
 
 	(void)mode;
-	if (at->known & VA_KNOWN_EXT2)
-		va_flags_letters(at->flags, letters);
-	else {
-		memset(letters, '?', va_flags_width());
-		letters[va_flags_width()] = '\0';
-	}
+	va_flags_letters_if(at->flags, at->known & VA_KNOWN_EXT2, letters);
 	dbuf_addf(&b, "%s %s ", va_vsattr_letters(at->flags, at->known & VA_KNOWN_EXT2,
 						   at->known & VA_KNOWN_VS26, vs), letters);
 	va_escape_shell(&b, path, len);

@@ -194,3 +194,46 @@ int va_base64(struct dbuf *out, const void *p, size_t len)
 	}
 	return 0;
 }
+
+static int b64val(int c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+int va_unbase64(struct dbuf *out, const char *s, size_t len)
+{
+	size_t start = out->len;
+
+	if (len % 4)
+		return -EINVAL;
+	if (dbuf_reserve(out, len / 4 * 3) < 0)
+		return -ENOMEM;
+	for (size_t i = 0; i < len; i += 4) {
+		bool last = i + 4 == len;
+		/* "xy==" and "xyz=" only at the very end */
+		int pad = last && s[i + 3] == '=' ? (s[i + 2] == '=' ? 2 : 1) : 0;
+		int v[4] = { 0, 0, 0, 0 };
+		char b[3];
+
+		for (int k = 0; k < 4 - pad; k++)
+			if ((v[k] = b64val((unsigned char)s[i + k])) < 0) {
+				dbuf_setlen(out, start);
+				return -EINVAL;
+			}
+		b[0] = (char)(v[0] << 2 | v[1] >> 4);
+		b[1] = (char)((v[1] & 15) << 4 | v[2] >> 2);
+		b[2] = (char)((v[2] & 3) << 6 | v[3]);
+		dbuf_add(out, b, (size_t)(3 - pad));
+	}
+	return 0;
+}

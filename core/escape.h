@@ -48,6 +48,14 @@ int va_escape_json(struct dbuf *out, const char *s, size_t len);
 int va_base64(struct dbuf *out, const void *p, size_t len);
 
 /**
+ * va_unbase64() - append the bytes of standard base64 text @s (@len bytes,
+ * padding required, no white space).  The buffer is allocated even for an
+ * empty result.  Return: 0, -EINVAL for malformed text (@out unchanged), or
+ * -ENOMEM.
+ */
+int va_unbase64(struct dbuf *out, const char *s, size_t len);
+
+/**
  * va_utf8_decode() - decode one UTF-8 sequence at @s (at most @len bytes).
  * @ret_cp: receives the code point.
  * Return: the sequence length (1..4), or 0 if the bytes are not valid UTF-8.

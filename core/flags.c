@@ -60,6 +60,15 @@ char *va_flags_letters(uint32_t flags, char *buf)
 	return buf;
 }
 
+char *va_flags_letters_if(uint32_t flags, bool known, char *buf)
+{
+	if (known)
+		return va_flags_letters(flags, buf);
+	memset(buf, '?', N_EXT2);
+	buf[N_EXT2] = '\0';
+	return buf;
+}
+
 size_t va_flags_names(uint32_t flags, char *buf, size_t size)
 {
 	uint32_t known = 0;

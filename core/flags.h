@@ -134,6 +134,12 @@ size_t va_flags_width(void);
 char *va_flags_letters(uint32_t flags, char *buf);
 
 /**
+ * va_flags_letters_if() - va_flags_letters(), or '?' in every column when
+ * the flags are not @known.  Return: @buf.
+ */
+char *va_flags_letters_if(uint32_t flags, bool known, char *buf);
+
+/**
  * va_flags_names() - comma-separated long names of the ext2 bits set in @flags,
  * then "0x%x" for any bit the table does not know.
  * @buf, @size: output; truncated (always NUL-terminated) when too small.

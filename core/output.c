@@ -46,14 +46,7 @@ static int format_text(struct dbuf *out, unsigned opts, const struct va_finding 
 	char letters[VA_FLAGS_LETTERS_MAX], vs[5];
 	int r;
 
-	if (f->flags_known) {
-		va_flags_letters(f->flags, letters);
-	} else {
-		size_t n = va_flags_width();
-
-		memset(letters, '?', n);
-		letters[n] = '\0';
-	}
+	va_flags_letters_if(f->flags, f->flags_known & VA_KNOWN_EXT2, letters);
 	r = dbuf_addf(out, "%-27s %-7s %s %s ", va_kind_name(f->kind),
 		      va_severity_name(f->severity), letters,
 		      va_vsattr_letters(f->flags, f->flags_known & VA_KNOWN_EXT2,

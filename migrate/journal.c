@@ -145,46 +145,18 @@ int va_journal_append(struct va_journal *j, struct va_journal_rec *r)
 
 /* ------------------------------------------------------------------ reading */
 
-static int b64val(int c)
-{
-	if (c >= 'A' && c <= 'Z') return c - 'A';
-	if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-	if (c >= '0' && c <= '9') return c - '0' + 52;
-	if (c == '+') return 62;
-	if (c == '/') return 63;
-	return -1;
-}
-
-/* Decode standard base64 (with padding) into a new buffer. */
+/* Decode base64 text into a new NUL-terminated buffer. */
 static int unbase64(const char *s, size_t len, char **ret, size_t *ret_len)
 {
-	char *out;
-	size_t o = 0;
+	struct dbuf b = DBUF_INIT;
+	int r = va_unbase64(&b, s, len);
 
-	if (len % 4)
-		return -EINVAL;
-	out = malloc(len / 4 * 3 + 1);
-	if (!out)
-		return -ENOMEM;
-	for (size_t i = 0; i < len; i += 4) {
-		int v[4];
-
-		for (int k = 0; k < 4; k++) {
-			v[k] = s[i + k] == '=' && i + 4 == len && k >= 2 ? 0 : b64val((unsigned char)s[i + k]);
-			if (v[k] < 0) {
-				free(out);
-				return -EINVAL;
-			}
-		}
-		out[o++] = (char)(v[0] << 2 | v[1] >> 4);
-		if (s[i + 2] != '=')
-			out[o++] = (char)((v[1] & 15) << 4 | v[2] >> 2);
-		if (s[i + 3] != '=')
-			out[o++] = (char)((v[2] & 3) << 6 | v[3]);
+	if (r < 0) {
+		dbuf_release(&b);
+		return r;
 	}
-	out[o] = '\0';
-	*ret = out;
-	*ret_len = o;
+	*ret = b.buf;
+	*ret_len = b.len;
 	return 0;
 }
 

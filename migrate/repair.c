@@ -33,10 +33,9 @@
 
 static struct va_action *find_action(struct va_repair *rp, dev_t dev, uint64_t ino)
 {
-	for (size_t i = rp->nactions; i-- > 0;)
-		if (rp->actions[i].dev == dev && rp->actions[i].ino == ino)
-			return &rp->actions[i];
-	return NULL;
+	uint32_t idx;
+
+	return va_inomap_find(&rp->byino, dev, ino, &idx) ? &rp->actions[idx] : NULL;
 }
 
 static char *dup_bytes(const char *s, size_t len)
@@ -77,7 +76,9 @@ int va_repair_add(struct va_repair *rp, const struct va_finding *f, const struct
 		a->kinds |= VA_KIND_BIT(f->kind);
 		return 0;
 	}
-	if (va_array_grow(&rp->actions, &rp->capactions, rp->nactions, sizeof(*rp->actions)) < 0)
+	if (rp->nactions >= UINT32_MAX ||
+	    va_array_grow(&rp->actions, &rp->capactions, rp->nactions, sizeof(*rp->actions)) < 0 ||
+	    va_inomap_insert(&rp->byino, f->dev, f->ino, (uint32_t)rp->nactions) < 0)
 		return -ENOMEM;
 	a = &rp->actions[rp->nactions];
 	memset(a, 0, sizeof(*a));
@@ -112,6 +113,7 @@ void va_repair_release(struct va_repair *rp)
 		free(rp->actions[i].guest);
 	}
 	free(rp->actions);
+	va_inomap_release(&rp->byino);
 	memset(rp, 0, sizeof(*rp));
 }
 

@@ -20,6 +20,7 @@
 #include "audit/audit.h"
 #include "audit/checks.h"
 #include "core/attr.h"
+#include "core/inomap.h"
 #include "migrate/journal.h"
 
 /** Kinds repaired unless --only says otherwise. */
@@ -66,6 +67,7 @@ struct va_repair_hooks {
 struct va_repair {
 	struct va_action *actions;
 	size_t nactions, capactions;
+	struct va_inomap byino; /**< (dev, ino) -> action, for merging kinds */
 	unsigned counts[4];     /**< by enum va_repair_event */
 };
 

@@ -681,6 +681,46 @@ START_TEST(base64_rfc4648_vectors)
 }
 END_TEST
 
+/* Decoding: the RFC 4648 vectors back, bytes with NULs, and malformed text refused. */
+START_TEST(unbase64_vectors_and_errors)
+{
+	static const char *const v[][2] = {
+		{ "", "" }, { "f", "Zg==" }, { "fo", "Zm8=" }, { "foo", "Zm9v" },
+		{ "foob", "Zm9vYg==" }, { "fooba", "Zm9vYmE=" }, { "foobar", "Zm9vYmFy" },
+	};
+	static const char *const bad[] = {
+		"Zg", "Zg=", "Z===", "Zm9=Ymfy", "ab=c", "Zm9v\n", "Zm 9", "Zm9*", "====",
+	};
+	const unsigned char hi[] = { 0xff, 0xfe, 0xfd, 0x00, 0x3e, 0x3f };
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		struct dbuf b = DBUF_INIT;
+
+		ck_assert_int_eq(va_unbase64(&b, v[i][1], strlen(v[i][1])), 0);
+		ck_assert_ptr_nonnull(b.buf);
+		ck_assert_uint_eq(b.len, strlen(v[i][0]));
+		ck_assert_str_eq(b.buf, v[i][0]);
+		dbuf_release(&b);
+	}
+	{
+		struct dbuf b = DBUF_INIT;
+
+		ck_assert_int_eq(va_unbase64(&b, "//79AD4/", 8), 0);
+		ck_assert_uint_eq(b.len, sizeof(hi));
+		ck_assert_int_eq(memcmp(b.buf, hi, sizeof(hi)), 0);
+		dbuf_release(&b);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct dbuf b = DBUF_INIT;
+
+		dbuf_adds(&b, "keep");
+		ck_assert_msg(va_unbase64(&b, bad[i], strlen(bad[i])) == -EINVAL, "accepted \"%s\"", bad[i]);
+		ck_assert_str_eq(b.buf, "keep");
+		dbuf_release(&b);
+	}
+}
+END_TEST
+
 START_TEST(base64_matches_coreutils)
 {
 	uint64_t seed = 99;
@@ -752,6 +792,7 @@ static Suite *escape_suite(void)
 
 	tcase_set_timeout(b64, 60);
 	tu_add_test(b64, base64_rfc4648_vectors, NULL);
+	tu_add_test(b64, unbase64_vectors_and_errors, NULL);
 	tu_add_test(b64, base64_matches_coreutils, tu_have("base64") ? NULL : "base64 not installed");
 	suite_add_tcase(s, b64);
 	return s;
