@@ -52,27 +52,9 @@ DEFAULT_KINDS = ['legacy-iunlink', 'legacy-notail', 'legacy-barrier', 'missing-b
 ONLY_KINDS = ['shared-unprotected', 'barrier-on-guest', 'iunlink-not-immutable']
 NEVER_KINDS = ['cow', 'barrier-unverified']
 
-OUT = sys.stdout
-
-
-def tap(ok, desc):
-    OUT.write('%s\t%s\n' % ('ok' if ok else 'not ok', desc.replace('\n', ' ')))
-    return ok
-
-
-def diag(msg):
-    for line in str(msg).splitlines() or ['']:
-        OUT.write('#\t%s\n' % line)
-
-
-def show(b):
-    if isinstance(b, str):
-        b = b.encode('utf-8', 'surrogateescape')
-    s = b.decode('ascii', 'backslashreplace')
-    s = ''.join(c if 0x20 <= ord(c) < 0x7f else '\\x%02x' % ord(c) for c in s)
-    if len(s) > 200:
-        s = s[:80] + '...[%d bytes]...' % len(b) + s[-80:]
-    return s
+# TAP output helpers shared with the audit tests
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from vatest import tap, diag, show  # noqa: E402
 
 
 # ------------------------------------------------------------------ crc32c

@@ -696,14 +696,18 @@ def cmd_pipeline(a):
             diag('  only vaudit: ' + show(iunlink[ino]))
 
 
-def cmd_nullout(a):
+def ctx_from_args(a):
+    """The path context of --root (and --mount for image mode, where --root
+    is the --prefix and paths are image-absolute)."""
     root = os.fsencode(a.root)
     if a.mount:
-        # image mode: --root is the --prefix, paths are image-absolute
         mnt = os.fsencode(a.mount)
-        ctx = Ctx(mnt.rstrip(b'/') + root if root != b'/' else mnt, root)
-    else:
-        ctx = Ctx(root, root)
+        return Ctx(mnt.rstrip(b'/') + root if root != b'/' else mnt, root)
+    return Ctx(root, root)
+
+
+def cmd_nullout(a):
+    ctx = ctx_from_args(a)
     recs = load_json_file(a.json)
     with open(a.null, 'rb') as fh:
         data = fh.read()
@@ -778,13 +782,7 @@ def shell_unquote(s):
 
 
 def cmd_textout(a):
-    root = os.fsencode(a.root)
-    if a.mount:
-        # image mode: --root is the --prefix, paths are image-absolute
-        mnt = os.fsencode(a.mount)
-        ctx = Ctx(mnt.rstrip(b'/') + root if root != b'/' else mnt, root)
-    else:
-        ctx = Ctx(root, root)
+    ctx = ctx_from_args(a)
     tag = 'text' + (' (%s)' % a.label if a.label else '')
     recs = load_json_file(a.json)
     with open(a.text, 'rb') as fh:
