@@ -58,29 +58,7 @@ EOF
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$srcdir/lib.sh"
 
-while (( $# )); do
-	case $1 in
-	--entries) (( $# >= 2 )) || usage 2; posint "$1" "$2"; entries=$2; shift 2 ;;
-	--entries=*) posint --entries "${1#*=}"; entries=${1#*=}; shift ;;
-	--runs) (( $# >= 2 )) || usage 2; posint "$1" "$2"; runs=$2; shift 2 ;;
-	--runs=*) posint --runs "${1#*=}"; runs=${1#*=}; shift ;;
-	--keep) keep=1; shift ;;
-	--vaudit) (( $# >= 2 )) || usage 2; vaudit=$2; shift 2 ;;
-	--vaudit=*) vaudit=${1#*=}; shift ;;
-	--guests) (( $# >= 2 )) || usage 2; posint "$1" "$2"; guests=$2; shift 2 ;;
-	--guests=*) posint --guests "${1#*=}"; guests=${1#*=}; shift ;;
-	--seed) (( $# >= 2 )) || usage 2; seed=$2; shift 2 ;;
-	--seed=*) seed=${1#*=}; shift ;;
-	--out) (( $# >= 2 )) || usage 2; outdir=$2; shift 2 ;;
-	--out=*) outdir=${1#*=}; shift ;;
-	--strace) do_strace=1; shift ;;
-	--no-cold) do_cold=0; shift ;;
-	-h|--help) usage 0 ;;
-	*) say "unknown argument: $1"; usage 2 ;;
-	esac
-done
-[[ $seed =~ ^[0-9]+$ ]] || die "--seed: not a number: $seed"
-(( guests >= 2 )) || die "--guests: need at least 2 guests (unified files are shared)"
+parse_args "$@"
 
 (( EUID == 0 )) || die "must run as root (loop mount, chattr +i, drop_caches)"
 

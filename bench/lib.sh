@@ -290,3 +290,32 @@ stats() {
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b + 0 == 0) print "-"; else printf "%.2f", a / b }'; }
+
+# parse_args ARGS...: the options both benches take; sets entries, runs,
+# keep, vaudit, guests, seed, outdir, do_strace, do_cold (defaults are the
+# caller's) and calls the caller's usage() for help and bad input
+parse_args() {
+	while (( $# )); do
+		case $1 in
+		--entries) (( $# >= 2 )) || usage 2; posint "$1" "$2"; entries=$2; shift 2 ;;
+		--entries=*) posint --entries "${1#*=}"; entries=${1#*=}; shift ;;
+		--runs) (( $# >= 2 )) || usage 2; posint "$1" "$2"; runs=$2; shift 2 ;;
+		--runs=*) posint --runs "${1#*=}"; runs=${1#*=}; shift ;;
+		--keep) keep=1; shift ;;
+		--vaudit) (( $# >= 2 )) || usage 2; vaudit=$2; shift 2 ;;
+		--vaudit=*) vaudit=${1#*=}; shift ;;
+		--guests) (( $# >= 2 )) || usage 2; posint "$1" "$2"; guests=$2; shift 2 ;;
+		--guests=*) posint --guests "${1#*=}"; guests=${1#*=}; shift ;;
+		--seed) (( $# >= 2 )) || usage 2; seed=$2; shift 2 ;;
+		--seed=*) seed=${1#*=}; shift ;;
+		--out) (( $# >= 2 )) || usage 2; outdir=$2; shift 2 ;;
+		--out=*) outdir=${1#*=}; shift ;;
+		--strace) do_strace=1; shift ;;
+		--no-cold) do_cold=0; shift ;;
+		-h|--help) usage 0 ;;
+		*) say "unknown argument: $1"; usage 2 ;;
+		esac
+	done
+	[[ $seed =~ ^[0-9]+$ ]] || die "--seed: not a number: $seed"
+	(( guests >= 2 )) || die "--guests: need at least 2 guests (unified files are shared)"
+}
