@@ -5,7 +5,8 @@
 # Source it after tests/lib.sh.
 #
 #   FT                   tests/integration/fixtest.py (dumps, rules, checks)
-#   need_fix             skip_all unless vaudit knows --fix
+#   need_fix             skip_all unless root, vaudit knows --fix and the
+#                        tools every repair test uses are there
 #   vrun TAG ARGS...     vaudit ARGS with a time limit; stdout in $W/TAG.out,
 #                        stderr in $W/TAG.err, exit status in RC (a signal or
 #                        timeout gives RC >= 124 and a diag)
@@ -26,6 +27,9 @@ W=$TEST_TMP
 
 need_fix() {
 	local err
+	need_root
+	need_vaudit
+	need_cmd python3 debugfs dumpe2fs mke2fs e2fsck chattr losetup timeout
 	err=$("$VAUDIT" --fix --dry-run --image "$TEST_TMP/.no-such-image" 2>&1 >/dev/null)
 	case $err in
 		*"unrecognized option"* | *"unknown option"* | *"invalid option"*)
