@@ -15,6 +15,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -26,6 +28,7 @@
 #include "core/flags.h"
 #include "core/inomap.h"
 #include "core/target.h"
+#include "core/vsconfig.h"
 #include "core/walk.h"
 
 /* A multiply-linked regular file seen during the walk. */
@@ -40,6 +43,7 @@ struct shared {
 	bool gen_known;
 	bool immutable;
 	bool keep_names;        /* names are kept only for possible findings */
+	const char *secret;     /* the secret pattern a name matched, or NULL */
 	size_t root_index;
 	long last_guest;        /* guests are walked one after another */
 	size_t nguests;
@@ -48,8 +52,10 @@ struct shared {
 };
 
 struct guest {
-	char *name;
+	char *name;             /* the configured name, else the directory's */
 	size_t len;
+	size_t prefix_len;      /* length of the guest root's display path */
+	long cfg;               /* index into args->config->guests, or -1 */
 };
 
 struct audit {
@@ -144,13 +150,24 @@ static void check_root(struct audit *a, const struct va_walk_entry *e)
 
 /* ------------------------------------------------------------------ guests */
 
-static int guest_add(struct audit *a, const char *name, size_t len)
+static int guest_add(struct audit *a, const struct va_walk_entry *e)
 {
+	const char *name = e->name;
+	size_t len = e->name_len;
 	struct guest *g;
+	long cfg = va_config_find_vdir(a->args->config,
+				       makedev(e->stx->stx_dev_major, e->stx->stx_dev_minor),
+				       e->stx->stx_ino);
 
 	if (va_array_grow(&a->guests, &a->capguests, a->nguests, sizeof(*a->guests)) < 0)
 		return -ENOMEM;
 	g = &a->guests[a->nguests];
+	g->cfg = cfg;
+	g->prefix_len = e->path_len;
+	if (cfg >= 0) {
+		name = a->args->config->guests[cfg].name;
+		len = strlen(name);
+	}
 	g->name = malloc(len + 1);
 	if (!g->name)
 		return -ENOMEM;
@@ -228,6 +245,14 @@ static int shared_seen(struct audit *a, const struct va_walk_entry *e)
 		s->keep_names = !s->immutable || va_check_file(at.flags, at.known) ||
 				(at.known & VA_KNOWN_VS26);
 	}
+	if (a->cur_guest >= 0 && !s->secret) {
+		const struct guest *g = &a->guests[a->cur_guest];
+
+		s->secret = va_secret_match(e->path + g->prefix_len,
+					    g->cfg >= 0 ? &a->args->config->guests[g->cfg].exclude : NULL);
+		if (s->secret)
+			s->keep_names = true;
+	}
 	if (a->cur_guest >= 0 && a->cur_guest != s->last_guest) {
 		s->last_guest = a->cur_guest;
 		s->nguests++;
@@ -248,6 +273,8 @@ static int shared_report(struct audit *a)
 		if (!s->flags_known && s->nguests >= 2 && !s->immutable)
 			kinds |= VA_KIND_BIT(VA_KIND_SHARED_UNPROTECTED);
 		kinds |= va_check_shared(s->flags, s->flags_known, s->nguests);
+		if (s->secret && s->nguests >= 2)
+			kinds |= VA_KIND_BIT(VA_KIND_SHARED_SECRET);
 		if (!kinds || !s->nnames)
 			continue;
 		memset(&f, 0, sizeof(f));
@@ -264,10 +291,58 @@ static int shared_report(struct audit *a)
 		f.flags_known = s->flags_known;
 		f.gen = s->gen;
 		f.gen_known = s->gen_known;
-		if ((r = emit_kinds(a, &f, kinds, false)) < 0)
+		if ((r = emit_kinds(a, &f, kinds & ~VA_KIND_BIT(VA_KIND_SHARED_SECRET), false)) < 0)
 			return r;
+		if (kinds & VA_KIND_BIT(VA_KIND_SHARED_SECRET)) {
+			char detail[300];
+
+			snprintf(detail, sizeof(detail), "a name matches the secret pattern %.250s",
+				 s->secret);
+			f.detail = detail;
+			if ((r = emit_kinds(a, &f, VA_KIND_BIT(VA_KIND_SHARED_SECRET), false)) < 0)
+				return r;
+		}
 	}
 	return 0;
+}
+
+/* ------------------------------------------------------------------ unify leftovers */
+
+/* "NAME;XXXXXX": the mkstemp() backup name util-vserver's unify uses. */
+static bool is_leftover(const struct va_walk_entry *e)
+{
+	const char *n = e->name;
+	size_t len = e->name_len;
+
+	if (len < 8 || n[len - 7] != ';' || e->at_fd < 0)
+		return false;
+	for (size_t i = len - 6; i < len; i++)
+		if (!((n[i] >= 'a' && n[i] <= 'z') || (n[i] >= 'A' && n[i] <= 'Z') ||
+		      (n[i] >= '0' && n[i] <= '9')))
+			return false;
+	return true;
+}
+
+/* Report @e when its NAME exists beside it. */
+static int leftover(struct audit *a, const struct va_walk_entry *e)
+{
+	size_t base = e->name_len - 7;
+	char name[NAME_MAX + 1];
+	struct stat st;
+	struct va_attrs at = { 0 };
+	struct va_finding f;
+
+	if (!(a->args->kinds & VA_KIND_BIT(VA_KIND_UNIFY_LEFTOVER)) || base > NAME_MAX)
+		return 0;
+	memcpy(name, e->at_name, base);
+	name[base] = '\0';
+	if (fstatat(e->at_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return 0;
+	finding_init(&f, VA_KIND_COUNT, a, e, &at);
+	f.detail = S_ISREG(st.st_mode) && st.st_ino == e->stx->stx_ino ?
+		   "a second name of the same inode, left by an interrupted unification" :
+		   "the backup of an interrupted unification, left beside the name it replaced";
+	return emit_kinds(a, &f, VA_KIND_BIT(VA_KIND_UNIFY_LEFTOVER), false);
 }
 
 /* ------------------------------------------------------------------ walk */
@@ -338,11 +413,14 @@ static enum va_walk_action on_entry(const struct va_walk_entry *e, void *user)
 	}
 	if (e->depth == 1) {
 		a->cur_guest = -1;
-		if (S_ISDIR(e->stx->stx_mode) && (a->fatal = guest_add(a, e->name, e->name_len)) < 0)
+		if (S_ISDIR(e->stx->stx_mode) && (a->fatal = guest_add(a, e)) < 0)
 			return VA_WALK_STOP;
 	}
-	if (S_ISREG(e->stx->stx_mode))
+	if (S_ISREG(e->stx->stx_mode)) {
+		if (is_leftover(e) && (a->fatal = leftover(a, e)) < 0)
+			return VA_WALK_STOP;
 		return on_file(a, e);
+	}
 	if (S_ISDIR(e->stx->stx_mode))
 		return on_dir(a, e);
 	return VA_WALK_CONTINUE;

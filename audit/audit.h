@@ -52,6 +52,8 @@ struct va_audit_hooks {
 	void *user;
 };
 
+struct va_config;
+
 struct va_audit_args {
 	const char *const *roots;
 	size_t nroots;
@@ -59,6 +61,12 @@ struct va_audit_args {
 	uint64_t kinds;            /**< bit (1 << kind) for each kind to report */
 	struct va_backend *backend;
 	struct va_audit_hooks hooks;
+	/**
+	 * The host's configuration, or NULL.  With it, a guest root that is
+	 * a configured vdir carries that guest's name, and shared-secret also
+	 * uses the '~' entries of the guest's exclude list.
+	 */
+	const struct va_config *config;
 };
 
 /** All kinds. */
@@ -71,6 +79,34 @@ struct va_audit_args {
  * finding hook returned).
  */
 int va_audit_run(const struct va_audit_args *args, struct va_audit_stats *stats);
+
+/**
+ * va_audit_config() - the configuration checks on args->config: what the
+ * reader found wrong, duplicate and out-of-range contexts, missing vdirs,
+ * invalid and cyclic refservers, vshelper actions, guests without a mount
+ * namespace under a ROOT without a barrier (read through args->backend),
+ * hash stores on another filesystem or mount than their guests, and
+ * running guests.  Findings name the configuration file concerned.
+ * Return: 0, or the finding hook's negative return / -ENOMEM.
+ */
+int va_audit_config(const struct va_audit_args *args, struct va_audit_stats *stats);
+
+/**
+ * va_audit_hash_stores() - hash-unprotected: walk every hash store of
+ * args->config (each per-filesystem entry once) and report entries that
+ * are not immutable+iunlink, and stores without a chroot barrier.
+ * Counters are added to @stats (not zeroed).
+ * Return: 0, or a negative errno that stopped it.
+ */
+int va_audit_hash_stores(const struct va_audit_args *args, struct va_audit_stats *stats);
+
+/**
+ * va_secret_match() - does guest-absolute @path (a name of a shared inode)
+ * match a built-in secret pattern or a '~' entry of @excl (may be NULL)?
+ * Return: the pattern that matched, or NULL.
+ */
+struct va_excl_list;
+const char *va_secret_match(const char *path, const struct va_excl_list *excl);
 
 struct va_image;
 

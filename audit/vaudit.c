@@ -13,11 +13,15 @@
  *   core/finding.[ch]   findings model, kinds and severities
  *   core/output.c         text, NUL and JSON Lines writers
  *   core/escape.[ch]    shell/JSON/base64 encodings of hostile names
+ *   core/vsconfig.[ch]  /etc/vservers as util-vserver reads it (safe resolver)
+ *   core/exclude.[ch]   util-vserver exclude lists, quirks reported
  *   core/inomap.[ch]    (dev, ino) hash map for hard-linked inodes
  *   core/dbuf.[ch]      growable byte buffer
  *   audit/checks.[ch]   the rules, shared by both drivers
  *   audit/audit.[ch]    live driver: one walk callback plus the shared-inode table
  *   audit/audit-image.c offline driver: inode-table scan, directory blocks in block order
+ *   audit/config-checks.c configuration checks and hash stores
+ *   audit/vaudit-list.c --list
  *   audit/vaudit.c      this file
  */
 #include "config.h"
@@ -37,6 +41,7 @@
 #include "core/finding.h"
 #include "core/flags.h"
 #include "core/image.h"
+#include "core/vsconfig.h"
 #include "audit/vaudit.h"
 
 #define DEFAULT_ROOT "/vservers"
@@ -169,11 +174,25 @@ static void usage(FILE *fp)
 	fprintf(fp,
 "Usage: %s [OPTIONS] [ROOT...]\n"
 "       %s [OPTIONS] --image FILE|DEVICE [--prefix PATH]\n"
+"       %s --list [--json] [--config DIR] [--host-root PREFIX]\n"
 "Audit Linux-VServer guest trees for attribute states that break the move\n"
-"from 2.4 to 2.6 kernels.  Each direct subdirectory of ROOT (default\n"
-"%s) is a guest root.  Nothing is ever changed.\n"
+"from 2.4 to 2.6 kernels, and the host's configuration.  Without ROOT, the\n"
+"guests come from the configuration (%s, when it exists): each\n"
+"vdir is a guest root and their parents are the ROOTs; without one, each\n"
+"direct subdirectory of ROOT (default %s) is a guest root.  Nothing is\n"
+"ever changed unless --fix is given.\n"
 "\n"
 "Source:\n"
+"      --config DIR      read the util-vserver configuration from DIR (also\n"
+"                        with ROOTs: then it names the guests and adds the\n"
+"                        configuration checks)\n"
+"      --no-config       do not read %s\n"
+"      --host-root PREFIX  audit an offline copy of a host (an old root\n"
+"                        mounted at PREFIX): the configuration and every vdir\n"
+"                        are resolved inside PREFIX, never on this host\n"
+"      --list            no audit: list the configured guests (name, context,\n"
+"                        state, mark, vdir, unify setup); with --json as JSON\n"
+"                        Lines\n"
 "      --image FILE      audit an unmounted ext2/3/4 image or block device\n"
 "                        offline, read-only, with the raw on-disk flags\n"
 "      --prefix PATH     with --image: the directory in the image that holds\n"
@@ -217,7 +236,7 @@ static void usage(FILE *fp)
 "Exit status: 0 no findings, 1 findings, 2 an error (bad option, missing ROOT,\n"
 "unreadable entry; the walk goes on after per-entry errors).  Repairs: 0 all\n"
 "done, 1 something skipped, 2 an error stopped the run.\n",
-		PROG, PROG, DEFAULT_ROOT);
+		PROG, PROG, PROG, VA_CONFIG_DIR, DEFAULT_ROOT, VA_CONFIG_DIR);
 }
 
 /* One line: "vaudit: WHAT 'ARG' (see 'vaudit --help')"; ARG is escaped. */
@@ -280,7 +299,8 @@ int main(int argc, char **argv)
 	enum { OPT_SUMMARY = 256, OPT_PROGRESS, OPT_NO_PROGRESS, OPT_ONLY, OPT_SKIP,
 	       OPT_THOROUGH, OPT_CROSS, OPT_LIST_KINDS, OPT_LIST_FLAGS, OPT_IMAGE, OPT_PREFIX,
 	       OPT_NO_DEVICE, OPT_ATTRS, OPT_FIX, OPT_DRY_RUN, OPT_JOURNAL, OPT_FORCE,
-	       OPT_BARRIER_MODE, OPT_PLAN, OPT_UNDO, OPT_RESUME };
+	       OPT_BARRIER_MODE, OPT_PLAN, OPT_UNDO, OPT_RESUME, OPT_CONFIG, OPT_NO_CONFIG,
+	       OPT_HOST_ROOT, OPT_LIST };
 	static const struct option longopts[] = {
 		{ "json",         no_argument,       NULL, 'j' },
 		{ "null",         no_argument,       NULL, '0' },
@@ -307,6 +327,10 @@ int main(int argc, char **argv)
 		{ "plan",         required_argument, NULL, OPT_PLAN },
 		{ "undo",         required_argument, NULL, OPT_UNDO },
 		{ "resume",       required_argument, NULL, OPT_RESUME },
+		{ "config",       required_argument, NULL, OPT_CONFIG },
+		{ "no-config",    no_argument,       NULL, OPT_NO_CONFIG },
+		{ "host-root",    required_argument, NULL, OPT_HOST_ROOT },
+		{ "list",         no_argument,       NULL, OPT_LIST },
 		{ "help",         no_argument,       NULL, 'h' },
 		{ "version",      no_argument,       NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -331,6 +355,10 @@ int main(int argc, char **argv)
 	const char *undo = NULL, *resume = NULL, *plan = NULL;
 	struct va_repair repair = { 0 };
 	struct fix_args fa = { 0 };
+	const char *config_dir = NULL, *host_root = NULL;
+	bool no_config = false, list = false;
+	struct va_config *cfg = NULL;
+	char **cfg_roots = NULL;
 
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":j0vqhV", longopts, NULL)) != -1) {
@@ -373,6 +401,10 @@ int main(int argc, char **argv)
 		case OPT_PLAN: plan = optarg; break;
 		case OPT_UNDO: undo = optarg; break;
 		case OPT_RESUME: resume = optarg; break;
+		case OPT_CONFIG: config_dir = optarg; break;
+		case OPT_NO_CONFIG: no_config = true; break;
+		case OPT_HOST_ROOT: host_root = optarg; break;
+		case OPT_LIST: list = true; break;
 		case OPT_LIST_KINDS: list_kinds(); return EXIT_CLEAN;
 		case OPT_LIST_FLAGS: list_flags(); return EXIT_CLEAN;
 		case 'h': usage(stdout); return EXIT_CLEAN;
@@ -397,6 +429,19 @@ int main(int argc, char **argv)
 			return bad_usage("--undo/--resume do not combine with", fix ? "--fix" : plan ? "--plan" : "--attrs");
 		return replay_journal(undo ? undo : resume, undo != NULL, image, c.ropts.dry_run, live_flags);
 	}
+	if (config_dir && no_config)
+		return bad_usage("choose one of --config and", "--no-config");
+	if (host_root && host_root[0] != '/')
+		return bad_usage("--host-root must be an absolute path:", host_root);
+	if (image && (config_dir || host_root || list))
+		return bad_usage("--image does not combine with",
+				 config_dir ? "--config" : host_root ? "--host-root" : "--list");
+	if (host_root && optind < argc)
+		return bad_usage("--host-root takes the ROOTs from the configuration; unexpected:",
+				 argv[optind]);
+	if (list && (fix || plan || attrs || optind < argc))
+		return bad_usage("--list does not combine with",
+				 optind < argc ? argv[optind] : fix ? "--fix" : plan ? "--plan" : "--attrs");
 	if ((c.ropts.dry_run || fa.journal || c.ropts.force || c.ropts.barrier_mode >= 0) && !fix)
 		return bad_usage("this option needs --fix:",
 				 c.ropts.dry_run ? "--dry-run" : fa.journal ? "--journal" :
@@ -421,6 +466,36 @@ int main(int argc, char **argv)
 		return bad_usage("--prefix needs --image:", prefix);
 	if (prefix && prefix[0] != '/')
 		return bad_usage("--prefix must be an absolute path in the image:", prefix);
+	/* the default configuration only when no ROOT was named: tests and
+	 * scripts that name their ROOTs never pick up the host's */
+	if (!image && !no_config && (config_dir || host_root || list || optind == argc)) {
+		struct va_config_opts co = { .host_root = host_root, .cfgdir = config_dir };
+		const char *why;
+		bool explicit = config_dir || host_root || list;
+
+		r = va_config_load(&cfg, &co, &why);
+		if (r < 0 && (r != -ENOENT || explicit)) {
+			struct dbuf p = DBUF_INIT;
+
+			if (host_root && !config_dir)
+				dbuf_addf(&p, "%s%s", host_root, VA_CONFIG_DIR);
+			else
+				dbuf_adds(&p, config_dir ? config_dir : VA_CONFIG_DIR);
+			msg_reason(p.buf, p.len, "configuration directory",
+				   why ? why : strerror(-r));
+			dbuf_release(&p);
+			return EXIT_TROUBLE;
+		}
+	}
+	if (list) {
+		r = list_guests(cfg, fmt == VA_FMT_JSON);
+		va_config_free(cfg);
+		if (r < 0) {
+			fprintf(stderr, "%s: write error: %s\n", PROG, strerror(-r));
+			return EXIT_TROUBLE;
+		}
+		return EXIT_CLEAN;
+	}
 	if (image) {
 		static const char *image_root[1];
 
@@ -430,6 +505,19 @@ int main(int argc, char **argv)
 	} else if (optind < argc) {
 		args.roots = (const char *const *)argv + optind;
 		args.nroots = (size_t)(argc - optind);
+	} else if (cfg) {
+		long n = va_config_roots(cfg, &cfg_roots);
+
+		if (n < 0) {
+			fprintf(stderr, "%s: %s\n", PROG, strerror(-n));
+			va_config_free(cfg);
+			return EXIT_TROUBLE;
+		}
+		if (n == 0 && !c.quiet)
+			msg_reason(cfg->cfgdir, strlen(cfg->cfgdir),
+				   "no guest has a vdir that resolves: only the configuration is checked", NULL);
+		args.roots = (const char *const *)cfg_roots;
+		args.nroots = (size_t)n;
 	} else {
 		args.roots = default_roots;
 		args.nroots = 1;
@@ -481,7 +569,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: %s\n", PROG, strerror(-r));
 		va_backend_free(be);
 		va_image_close(img);
-		return EXIT_TROUBLE;
+		r = EXIT_TROUBLE;
+		goto out;
 	}
 	be->notice = on_notice;
 	be->notice_user = &c;
@@ -498,6 +587,7 @@ int main(int argc, char **argv)
 	args.hooks.error = on_error;
 	args.hooks.progress = on_progress;
 	args.hooks.user = &c;
+	args.config = cfg;
 
 	fa.image = image;
 	fa.img = img;
@@ -528,7 +618,21 @@ int main(int argc, char **argv)
 			r = 0;
 		}
 	} else {
+		struct va_audit_stats more = { 0 };
+
 		r = va_audit_run(&args, &stats);
+		/* the configuration checks come after the walk: its counters are zeroed there */
+		if (r == 0)
+			r = va_audit_config(&args, &more);
+		if (r == 0)
+			r = va_audit_hash_stores(&args, &more);
+		stats.entries += more.entries;
+		stats.flag_reads += more.flag_reads;
+		stats.errors += more.errors;
+		stats.findings += more.findings;
+		stats.problems += more.problems;
+		for (int k = 0; k < VA_KIND_COUNT; k++)
+			stats.by_kind[k] += more.by_kind[k];
 	}
 	clear_progress(&c);
 	if (fflush(stdout) != 0 || ferror(stdout))
@@ -559,6 +663,10 @@ int main(int argc, char **argv)
 	r = (r < 0 || c.write_error || stats.errors) ? EXIT_TROUBLE :
 	    stats.problems ? EXIT_FINDINGS : EXIT_CLEAN;
 out:
+	for (size_t i = 0; cfg_roots && cfg_roots[i]; i++)
+		free(cfg_roots[i]);
+	free(cfg_roots);
+	va_config_free(cfg);
 	va_repair_release(&repair);
 	va_writer_free(c.writer);
 	va_backend_free(be);

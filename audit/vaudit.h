@@ -66,6 +66,11 @@ int fix_after_audit(struct ctx *c, struct va_backend *be, const struct fix_args 
  */
 int fix_from_plan(struct ctx *c, const struct fix_args *fa);
 
+struct va_config;
+
+/** list_guests() - vaudit --list: the guests of @c on stdout.  Return: 0 or -EIO/-ENOMEM. */
+int list_guests(const struct va_config *c, bool json);
+
 /**
  * replay_journal() - --undo / --resume JOURNAL.  Return: the exit status.
  */

@@ -237,3 +237,18 @@ int va_unbase64(struct dbuf *out, const char *s, size_t len)
 	}
 	return 0;
 }
+
+int va_json_field(struct dbuf *out, const char *key, const char *s, size_t len)
+{
+	int r;
+
+	if (!s)
+		return dbuf_addf(out, ",\"%s\":null", key);
+	if (va_utf8_valid(s, len)) {
+		r = dbuf_addf(out, ",\"%s\":", key);
+		return r | va_escape_json(out, s, len);
+	}
+	r = dbuf_addf(out, ",\"%s_b64\":\"", key);
+	r |= va_base64(out, s, len);
+	return r | dbuf_addc(out, '"');
+}

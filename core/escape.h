@@ -44,6 +44,12 @@ int va_escape_shell(struct dbuf *out, const char *s, size_t len);
  */
 int va_escape_json(struct dbuf *out, const char *s, size_t len);
 
+/**
+ * va_json_field() - append ,"KEY":"string" for @s, or ,"KEY_b64":"..."
+ * (base64) when @s is not valid UTF-8, or ,"KEY":null when @s is NULL.
+ */
+int va_json_field(struct dbuf *out, const char *key, const char *s, size_t len);
+
 /** va_base64() - append @len bytes as standard base64 with padding (RFC 4648). */
 int va_base64(struct dbuf *out, const void *p, size_t len);
 

@@ -52,7 +52,35 @@ enum va_severity {
 	X(BARRIER_ON_GUEST, "barrier-on-guest", ERROR, \
 	  "a chroot barrier on a guest root itself: it belongs on the directory that holds the guests, and here it locks the guest out of its own root") \
 	X(COW, "cow", INFO, \
-	  "copy-on-write link breaking (0x20000000, vs2.3): shown for information, not a problem")
+	  "copy-on-write link breaking (0x20000000, vs2.3): shown for information, not a problem") \
+	X(SHARED_SECRET, "shared-secret", ERROR, \
+	  "a secret (host keys, shadow, private keys, or a '~' entry of the guest's exclude list) is one inode shared by several guests: each can read the others' secret") \
+	X(UNIFY_LEFTOVER, "unify-leftover", WARNING, \
+	  "NAME;XXXXXX next to NAME: the backup of an interrupted vunify/vhashify run, left behind") \
+	X(HASH_UNPROTECTED, "hash-unprotected", ERROR, \
+	  "a hash store entry that is not immutable+iunlink, or a store without a chroot barrier: guests linked to it can change it, or reach it") \
+	X(TAG_ON_SHARED, "tag-on-shared", ERROR, \
+	  "a file shared by several guests carries a guest's xid tag: it is charged to and writable as that guest only; shared inodes must stay tag 0") \
+	X(CONFIG_INVALID, "config-invalid", ERROR, \
+	  "a configuration file that cannot be read or does not hold what util-vserver expects: the tools fail or guess") \
+	X(CONFIG_DUPLICATE_CONTEXT, "config-duplicate-context", ERROR, \
+	  "two guests with the same static context: the second cannot start, or they share one context") \
+	X(CONFIG_CONTEXT_RANGE, "config-context-range", ERROR, \
+	  "a static context outside 2-49151 (0 is the host, 1 the watch context, 49152 and up are dynamic)") \
+	X(CONFIG_VDIR_MISSING, "config-vdir-missing", ERROR, \
+	  "the guest's vdir does not resolve to a directory inside the host: the guest cannot start and is not audited") \
+	X(CONFIG_REFSERVER_INVALID, "config-refserver-invalid", ERROR, \
+	  "an apps/vunify/refserver.N entry that dangles, does not name a guest configuration, or forms a cycle: vunify aborts or unifies guests with each other in a loop") \
+	X(CONFIG_EXCLUDE_QUIRK, "config-exclude-quirk", WARNING, \
+	  "an exclude-list line that util-vserver reads differently from how it looks (ignored, cut, or never reached)") \
+	X(CONFIG_NONAMESPACE_NO_BARRIER, "config-nonamespace-no-barrier", ERROR, \
+	  "a guest without its own mount namespace while the directory holding its root has no chroot barrier: it can reach the other guests") \
+	X(CONFIG_VSHELPER_ACTION, "config-vshelper-action", WARNING, \
+	  "apps/vshelper/action names no built-in method (restart, async, sync) and no installed vshelper method: reboot events of the guest fail") \
+	X(CONFIG_HASH_CROSS_DEVICE, "config-hash-cross-device", ERROR, \
+	  "the hash store is not on the same filesystem and mount as the guest: hard links into it fail (EXDEV)") \
+	X(GUEST_RUNNING, "guest-running", INFO, \
+	  "the guest is (or may be) running: the repair refuses to change its files without --force")
 
 enum va_kind {
 #define VA_X_KIND(id, name, sev, why) VA_KIND_##id,
@@ -97,6 +125,8 @@ struct va_finding {
 	unsigned flags_known;   /**< enum va_attr_known bits; 0 = flags unknown */
 	uint32_t gen;           /**< inode generation, when gen_known */
 	bool gen_known;
+	const char *detail;     /**< what exactly is wrong, one sentence, or NULL */
+	unsigned line;          /**< line in the file (configuration findings), or 0 */
 	bool has_proposal;      /**< new_flags/new_mode are what a repair would set */
 	uint32_t new_flags;
 	uint32_t new_mode;

@@ -41,6 +41,15 @@ static const char *type_name(uint32_t mode)
 
 /* ------------------------------------------------------------------ text */
 
+/* A detail sentence: as is when it is plain ASCII, else shell-escaped whole. */
+static int add_detail(struct dbuf *out, const char *d)
+{
+	for (const char *p = d; *p; p++)
+		if (*p < 0x20 || *p > 0x7e)
+			return va_escape_shell(out, d, strlen(d));
+	return dbuf_adds(out, d);
+}
+
 static int format_text(struct dbuf *out, unsigned opts, const struct va_finding *f)
 {
 	char letters[VA_FLAGS_LETTERS_MAX], vs[5];
@@ -52,6 +61,12 @@ static int format_text(struct dbuf *out, unsigned opts, const struct va_finding 
 		      va_vsattr_letters(f->flags, f->flags_known & VA_KNOWN_EXT2,
 					f->flags_known & VA_KNOWN_VS26, vs));
 	r |= va_escape_shell(out, f->where.path, f->where.path_len);
+	if (f->line)
+		r |= dbuf_addf(out, ":%u", f->line);
+	if (f->detail) {
+		r |= dbuf_adds(out, ": ");
+		r |= add_detail(out, f->detail);
+	}
 	r |= dbuf_addc(out, '\n');
 	if (opts & VA_WRITER_VERBOSE) {
 		for (size_t i = 0; i < f->nothers; i++) {
@@ -69,30 +84,14 @@ static int format_text(struct dbuf *out, unsigned opts, const struct va_finding 
 
 /* ------------------------------------------------------------------ JSON */
 
-/* "key":"string" or "key_b64":"..." for bytes that are not UTF-8. */
-static int json_bytes(struct dbuf *out, const char *key, const char *s, size_t len)
-{
-	int r;
-
-	if (!s)
-		return dbuf_addf(out, ",\"%s\":null", key);
-	if (va_utf8_valid(s, len)) {
-		r = dbuf_addf(out, ",\"%s\":", key);
-		return r | va_escape_json(out, s, len);
-	}
-	r = dbuf_addf(out, ",\"%s_b64\":\"", key);
-	r |= va_base64(out, s, len);
-	return r | dbuf_addc(out, '"');
-}
-
 static int json_name(struct dbuf *out, const struct va_name *n)
 {
 	struct dbuf tmp = DBUF_INIT;
 	int r;
 
-	/* json_bytes() writes a leading comma; build the object without it. */
-	r = json_bytes(&tmp, "guest", n->guest, n->guest_len);
-	r |= json_bytes(&tmp, "path", n->path, n->path_len);
+	/* va_json_field() writes a leading comma; build the object without it. */
+	r = va_json_field(&tmp, "guest", n->guest, n->guest_len);
+	r |= va_json_field(&tmp, "path", n->path, n->path_len);
 	if (r == 0)
 		r = dbuf_addf(out, "{%s}", tmp.buf + 1);
 	dbuf_release(&tmp);
@@ -106,9 +105,9 @@ static int format_json(struct dbuf *out, const struct va_finding *f)
 
 	r = dbuf_addf(out, "{\"version\":%d,\"kind\":\"%s\",\"severity\":\"%s\"",
 		      VA_JSON_VERSION, va_kind_name(f->kind), va_severity_name(f->severity));
-	r |= json_bytes(out, "root", f->root, f->root ? strlen(f->root) : 0);
-	r |= json_bytes(out, "guest", f->where.guest, f->where.guest_len);
-	r |= json_bytes(out, "path", f->where.path, f->where.path_len);
+	r |= va_json_field(out, "root", f->root, f->root ? strlen(f->root) : 0);
+	r |= va_json_field(out, "guest", f->where.guest, f->where.guest_len);
+	r |= va_json_field(out, "path", f->where.path, f->where.path_len);
 	r |= dbuf_addf(out, ",\"dev\":\"%u:%u\",\"ino\":%llu,\"nlink\":%u,\"type\":\"%s\",\"mode\":\"%04o\"",
 		       major(f->dev), minor(f->dev), (unsigned long long)f->ino, f->nlink,
 		       type_name(f->mode), f->mode & 07777);
@@ -133,6 +132,10 @@ static int format_json(struct dbuf *out, const struct va_finding *f)
 		}
 		r |= dbuf_addc(out, ']');
 	}
+	if (f->line)
+		r |= dbuf_addf(out, ",\"line\":%u", f->line);
+	if (f->detail)
+		r |= va_json_field(out, "detail", f->detail, strlen(f->detail));
 	r |= dbuf_adds(out, ",\"message\":");
 	r |= va_escape_json(out, va_kind_why(f->kind), strlen(va_kind_why(f->kind)));
 	r |= dbuf_adds(out, "}\n");

@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * vaudit-list.c - vaudit --list: the configured guests, as a table or as
+ * JSON Lines (one object per guest).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "audit/vaudit.h"
+#include "core/dbuf.h"
+#include "core/escape.h"
+#include "core/vsconfig.h"
+
+static const char *run_state(enum va_run_state s)
+{
+	switch (s) {
+	case VA_RUN_RUNNING: return "running";
+	case VA_RUN_STOPPED: return "stopped";
+	default:             return "unknown";
+	}
+}
+
+static int fld(struct dbuf *b, const char *key, const char *s)
+{
+	return va_json_field(b, key, s, s ? strlen(s) : 0);
+}
+
+static int json_guest(struct dbuf *b, const struct va_config *c, const struct va_guest *g)
+{
+	const struct va_hash_dir *h = g->hash >= 0 ? &c->hashdirs[g->hash] : NULL;
+	int r;
+
+	r = dbuf_addf(b, "{\"version\":%d", VA_JSON_VERSION);
+	r |= fld(b, "name", g->name);
+	r |= fld(b, "cfgdir", g->cfgdir);
+	r |= fld(b, "display_name", g->display);
+	if (g->context >= 0)
+		r |= dbuf_addf(b, ",\"context\":%ld", g->context);
+	else
+		r |= dbuf_addf(b, ",\"context\":null");
+	r |= dbuf_addf(b, ",\"context_valid\":%s", g->context == -1 ||
+		       (g->context >= VA_CONTEXT_MIN && g->context <= VA_CONTEXT_MAX) ? "true" : "false");
+	r |= fld(b, "vdir", g->vdir);
+	r |= fld(b, "vdir_from", g->vdir_from);
+	r |= fld(b, "vdir_error", g->vdir_why);
+	r |= dbuf_addf(b, ",\"state\":\"%s\"", run_state(g->running));
+	r |= fld(b, "state_why", g->running_why);
+	r |= fld(b, "run", g->run);
+	r |= fld(b, "cache", g->cache);
+	r |= dbuf_addf(b, ",\"disabled\":%s,\"nonamespace\":%s,\"legacy\":%s",
+		       g->disabled ? "true" : "false", g->nonamespace ? "true" : "false",
+		       g->legacy ? "true" : "false");
+	r |= fld(b, "mark", g->mark);
+	r |= dbuf_addf(b, ",\"vshelper\":{\"disabled\":%s", g->vshelper_disabled ? "true" : "false");
+	r |= fld(b, "action", g->vshelper_action ? g->vshelper_action : "restart");
+	r |= dbuf_addf(b, ",\"action_known\":%s}", !g->vshelper_action || g->vshelper_action_known ?
+		       "true" : "false");
+	r |= dbuf_addf(b, ",\"unify\":{\"enabled\":%s,\"pkgmgmt\":%s,\"refservers\":[",
+		       g->has_vunify ? "true" : "false", g->pkgmgmt ? "true" : "false");
+	for (size_t i = 0; i < g->nrefs; i++) {
+		const struct va_refserver *ref = &g->refs[i];
+		struct dbuf o = DBUF_INIT;
+
+		r |= fld(&o, "entry", ref->entry);
+		r |= fld(&o, "cfgdir", ref->cfgdir);
+		r |= fld(&o, "guest", ref->guest >= 0 ? c->guests[ref->guest].name : NULL);
+		r |= fld(&o, "error", ref->why);
+		r |= dbuf_addf(b, "%s{%s}", i ? "," : "", o.buf ? o.buf + 1 : "");
+		dbuf_release(&o);
+	}
+	r |= dbuf_adds(b, "]");
+	r |= fld(b, "exclude", g->exclude_file ? g->exclude_file : "(built-in default)");
+	r |= dbuf_addf(b, ",\"exclude_rules\":%zu", g->exclude.nrules);
+	if (h) {
+		r |= dbuf_adds(b, ",\"hash\":{");
+		{
+			struct dbuf o = DBUF_INIT;
+
+			r |= fld(&o, "dir", h->path);
+			r |= fld(&o, "method", h->method ? h->method : "sha1");
+			r |= dbuf_addf(b, "%s", o.buf + 1);
+			dbuf_release(&o);
+		}
+		r |= dbuf_adds(b, ",\"stores\":[");
+		for (size_t i = 0; i < h->nentries; i++) {
+			struct dbuf o = DBUF_INIT;
+
+			r |= fld(&o, "entry", h->entries[i].name);
+			r |= fld(&o, "path", h->entries[i].path);
+			r |= dbuf_addf(&o, ",\"duplicate\":%s", h->entries[i].duplicate ? "true" : "false");
+			r |= dbuf_addf(b, "%s{%s}", i ? "," : "", o.buf + 1);
+			dbuf_release(&o);
+		}
+		r |= dbuf_adds(b, "]}");
+	} else {
+		r |= dbuf_adds(b, ",\"hash\":null");
+	}
+	r |= dbuf_adds(b, "}}\n");
+	return r ? -ENOMEM : 0;
+}
+
+/* A cell of the table: shell-escaped when needed, "-" when absent. */
+static void cell(struct dbuf *b, const char *s, int width)
+{
+	size_t start = b->len;
+
+	if (!s || !*s)
+		dbuf_addc(b, '-');
+	else
+		va_escape_shell(b, s, strlen(s));
+	while ((int)(b->len - start) < width)
+		dbuf_addc(b, ' ');
+	dbuf_addc(b, ' ');
+}
+
+static int text_guest(struct dbuf *b, const struct va_config *c, const struct va_guest *g)
+{
+	char ctx[32];
+	struct dbuf unify = DBUF_INIT;
+
+	if (g->context >= 0)
+		snprintf(ctx, sizeof(ctx), "%ld", g->context);
+	else
+		snprintf(ctx, sizeof(ctx), "%s", g->context == -1 ? "dynamic" : "invalid");
+	if (!g->has_vunify) {
+		dbuf_adds(&unify, "off");
+	} else {
+		dbuf_adds(&unify, "refs=");
+		for (size_t i = 0; i < g->nrefs; i++) {
+			const struct va_refserver *ref = &g->refs[i];
+
+			if (i)
+				dbuf_addc(&unify, ',');
+			va_escape_shell(&unify, ref->guest >= 0 ? c->guests[ref->guest].name : ref->entry,
+					strlen(ref->guest >= 0 ? c->guests[ref->guest].name : ref->entry));
+			if (ref->why)
+				dbuf_adds(&unify, "(invalid)");
+		}
+		if (!g->nrefs)
+			dbuf_addc(&unify, '-');
+		if (g->hash >= 0) {
+			const struct va_hash_dir *h = &c->hashdirs[g->hash];
+
+			dbuf_addf(&unify, " hash=%s:", h->method ? h->method : "sha1");
+			va_escape_shell(&unify, h->path, strlen(h->path));
+		}
+	}
+	cell(b, g->name, 16);
+	cell(b, ctx, 7);
+	cell(b, g->disabled ? "disabled" : run_state(g->running), 8);
+	cell(b, g->mark, 10);
+	cell(b, g->vdir ? g->vdir : "(missing)", 24);
+	dbuf_add(b, unify.buf ? unify.buf : "", unify.len);
+	dbuf_addc(b, '\n');
+	dbuf_release(&unify);
+	return 0;
+}
+
+int list_guests(const struct va_config *c, bool json)
+{
+	struct dbuf b = DBUF_INIT;
+	int r = 0;
+
+	if (!json)
+		dbuf_addf(&b, "%-16s %-7s %-8s %-10s %-24s %s\n", "NAME", "CONTEXT", "STATE", "MARK",
+			  "VDIR", "UNIFY");
+	for (size_t i = 0; i < c->nguests && r == 0; i++)
+		r = json ? json_guest(&b, c, &c->guests[i]) : text_guest(&b, c, &c->guests[i]);
+	if (r == 0 && b.len && fwrite(b.buf, 1, b.len, stdout) != b.len)
+		r = -EIO;
+	if (r == 0 && fflush(stdout) != 0)
+		r = -EIO;
+	dbuf_release(&b);
+	return r;
+}

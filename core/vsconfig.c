@@ -1,0 +1,1287 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * vsconfig.c - reading /etc/vservers (see vsconfig.h for what and why).
+ *
+ * The resolver at the top is the only place that turns a configured path
+ * into an fd: it walks components with O_PATH|O_NOFOLLOW and follows links
+ * itself, inside the host root.  The readers below it only ever ask it.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "core/vsconfig.h"
+#include "core/dbuf.h"
+
+#define MAX_LINKS 40
+#define MAX_SMALL 4096          /* context, name, mark, action, method */
+#define MAX_LIST (1 << 20)      /* exclude lists */
+
+/* ------------------------------------------------------------------ resolver */
+
+enum { RES_FOLLOW = 1 << 0, RES_READ = 1 << 1 };
+
+struct resolver {
+	const struct va_config *c;
+	int *fds;               /* fds[0] is the host root (not ours) */
+	size_t depth, cap;
+	struct dbuf canon;      /* "/a/b" inside the host root; "" at the root */
+	size_t *canon_len;      /* canon length at each depth */
+};
+
+static void res_pop(struct resolver *r)
+{
+	close(r->fds[r->depth]);
+	r->depth--;
+	dbuf_setlen(&r->canon, r->canon_len[r->depth]);
+}
+
+static void res_reset(struct resolver *r)
+{
+	while (r->depth)
+		res_pop(r);
+}
+
+static int res_push(struct resolver *r, int fd, const char *name, size_t len)
+{
+	if (r->depth + 1 >= r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 16;
+		int *fds = realloc(r->fds, cap * sizeof(*fds));
+		size_t *cl;
+
+		if (!fds)
+			return -ENOMEM;
+		r->fds = fds;
+		cl = realloc(r->canon_len, cap * sizeof(*cl));
+		if (!cl)
+			return -ENOMEM;
+		r->canon_len = cl;
+		r->cap = cap;
+	}
+	if (dbuf_addc(&r->canon, '/') < 0 || dbuf_add(&r->canon, name, len) < 0)
+		return -ENOMEM;
+	r->fds[++r->depth] = fd;
+	r->canon_len[r->depth] = r->canon.len;
+	return 0;
+}
+
+/*
+ * resolve() - @path (absolute inside the host root, or relative to the
+ * canonical directory @base) to an fd.  RES_FOLLOW follows a final
+ * symlink; RES_READ opens a final regular file for reading (else the fd
+ * is O_PATH).  @canon (may be NULL) receives the canonical path.
+ * Return: the fd, or a negative errno (-EXDEV: ".." above the root of an
+ * offline copy; -EINVAL: RES_READ on something that is not a regular
+ * file; -ELOOP: more than MAX_LINKS links).
+ */
+static int resolve(const struct va_config *c, const char *base, const char *path, unsigned flags,
+		   struct dbuf *canon)
+{
+	struct resolver r = { .c = c };
+	struct dbuf todo = DBUF_INIT, tmp = DBUF_INIT;
+	size_t pos = 0, links = 0;
+	int ret = -ENOMEM;
+
+	r.cap = 16;
+	r.fds = malloc(r.cap * sizeof(*r.fds));
+	r.canon_len = malloc(r.cap * sizeof(*r.canon_len));
+	if (!r.fds || !r.canon_len)
+		goto out;
+	r.fds[0] = c->root_fd;
+	r.canon_len[0] = 0;
+	if (path[0] != '/' && (dbuf_adds(&todo, base) < 0 || dbuf_addc(&todo, '/') < 0))
+		goto out;
+	if (dbuf_adds(&todo, path) < 0)
+		goto out;
+
+	for (;;) {
+		const char *comp;
+		size_t len;
+		bool last;
+		struct stat st;
+		int fd;
+
+		while (pos < todo.len && todo.buf[pos] == '/')
+			pos++;
+		if (pos >= todo.len)
+			break;
+		comp = todo.buf + pos;
+		len = strcspn(comp, "/");
+		pos += len;
+		last = true;
+		for (size_t k = pos; k < todo.len; k++)
+			if (todo.buf[k] != '/') {
+				last = false;
+				break;
+			}
+		if (len == 1 && comp[0] == '.')
+			continue;
+		if (len == 2 && comp[0] == '.' && comp[1] == '.') {
+			if (r.depth)
+				res_pop(&r);
+			else if (c->host_root) {
+				ret = -EXDEV;
+				goto out;
+			}
+			continue;
+		}
+		if (len > NAME_MAX) {
+			ret = -ENAMETOOLONG;
+			goto out;
+		}
+		{
+			char name[NAME_MAX + 1];
+
+			memcpy(name, comp, len);
+			name[len] = '\0';
+			fd = openat(r.fds[r.depth], name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+			if (fd < 0) {
+				ret = -errno;
+				goto out;
+			}
+			if (fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
+				ret = -errno;
+				close(fd);
+				goto out;
+			}
+			if (S_ISLNK(st.st_mode) && (!last || (flags & RES_FOLLOW))) {
+				char target[PATH_MAX];
+				ssize_t n = readlinkat(fd, "", target, sizeof(target) - 1);
+
+				close(fd);
+				if (n < 0) {
+					ret = -errno;
+					goto out;
+				}
+				if (++links > MAX_LINKS || n == 0) {
+					ret = n == 0 ? -ENOENT : -ELOOP;
+					goto out;
+				}
+				/* the rest of the path goes after the link's target */
+				dbuf_setlen(&tmp, 0);
+				if (dbuf_add(&tmp, target, (size_t)n) < 0 || dbuf_addc(&tmp, '/') < 0 ||
+				    dbuf_add(&tmp, todo.buf + pos, todo.len - pos) < 0)
+					goto out;
+				dbuf_setlen(&todo, 0);
+				if (dbuf_add(&todo, tmp.buf, tmp.len) < 0)
+					goto out;
+				pos = 0;
+				if (target[0] == '/')
+					res_reset(&r);
+				continue;
+			}
+			if (!last && !S_ISDIR(st.st_mode)) {
+				close(fd);
+				ret = -ENOTDIR;
+				goto out;
+			}
+			if (last && (flags & RES_READ)) {
+				struct stat st2;
+				int rfd;
+
+				if (!S_ISREG(st.st_mode)) {
+					close(fd);
+					ret = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+					goto out;
+				}
+				rfd = openat(r.fds[r.depth], name,
+					     O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+				close(fd);
+				if (rfd < 0) {
+					ret = -errno;
+					goto out;
+				}
+				if (fstat(rfd, &st2) < 0 || st2.st_dev != st.st_dev || st2.st_ino != st.st_ino) {
+					close(rfd);
+					ret = -ESTALE;
+					goto out;
+				}
+				fd = rfd;
+			}
+			if ((ret = res_push(&r, fd, name, len)) < 0) {
+				close(fd);
+				goto out;
+			}
+		}
+	}
+	if (r.depth == 0) {
+		/* the host root itself */
+		if (flags & RES_READ) {
+			ret = -EISDIR;
+			goto out;
+		}
+		ret = fcntl(c->root_fd, F_DUPFD_CLOEXEC, 0);
+		if (ret < 0)
+			ret = -errno;
+	} else {
+		ret = r.fds[r.depth];
+		r.depth--;      /* keep it open */
+	}
+	if (canon) {
+		dbuf_setlen(canon, 0);
+		if (dbuf_add(canon, r.canon.buf ? r.canon.buf : "", r.canon.len) < 0 ||
+		    (r.canon.len == 0 && dbuf_addc(canon, '/') < 0)) {
+			close(ret);
+			ret = -ENOMEM;
+		}
+	}
+out:
+	if (r.fds)
+		while (r.depth)
+			res_pop(&r);
+	free(r.fds);
+	free(r.canon_len);
+	dbuf_release(&r.canon);
+	dbuf_release(&todo);
+	dbuf_release(&tmp);
+	return ret;
+}
+
+/* The real path of canonical @canon: the host root prefixed. */
+static char *real_path(const struct va_config *c, const char *canon)
+{
+	struct dbuf b = DBUF_INIT;
+
+	if (c->host_root && dbuf_adds(&b, c->host_root) < 0)
+		return NULL;
+	if (!(c->host_root && strcmp(canon, "/") == 0) && dbuf_adds(&b, canon) < 0) {
+		dbuf_release(&b);
+		return NULL;
+	}
+	if (!b.buf && dbuf_adds(&b, "/") < 0)
+		return NULL;
+	return b.buf;
+}
+
+static const char *res_strerror(int err)
+{
+	switch (err) {
+	case -EXDEV:  return "it leads out of the host root";
+	case -ELOOP:  return "too many levels of symbolic links (a loop?)";
+	case -EINVAL: return "not a regular file";
+	case -ESTALE: return "it changed while being opened";
+	default:      return strerror(-err);
+	}
+}
+
+/* ------------------------------------------------------------------ problems */
+
+static int problem(struct va_config *c, enum va_kind kind, long guest, const char *path,
+		   unsigned line, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+static int problem(struct va_config *c, enum va_kind kind, long guest, const char *path,
+		   unsigned line, const char *fmt, ...)
+{
+	struct va_config_problem *p;
+	va_list ap;
+	char *msg;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -ENOMEM;
+	if (va_array_grow(&c->problems, &c->capproblems, c->nproblems, sizeof(*c->problems)) < 0) {
+		free(msg);
+		return -ENOMEM;
+	}
+	p = &c->problems[c->nproblems];
+	p->kind = kind;
+	p->guest = guest;
+	p->line = line;
+	p->detail = msg;
+	p->path = strdup(path ? path : "");
+	if (!p->path) {
+		free(msg);
+		return -ENOMEM;
+	}
+	c->nproblems++;
+	return 0;
+}
+
+static bool problem_reported(const struct va_config *c, enum va_kind kind, const char *path)
+{
+	for (size_t i = 0; i < c->nproblems; i++)
+		if (c->problems[i].kind == kind && strcmp(c->problems[i].path, path) == 0)
+			return true;
+	return false;
+}
+
+/* ------------------------------------------------------------------ small readers */
+
+/* Join @dir and @name into a canonical-ish path (for resolve()). */
+static char *join(const char *dir, const char *name)
+{
+	char *s;
+
+	if (asprintf(&s, "%s/%s", strcmp(dir, "/") == 0 ? "" : dir, name) < 0)
+		return NULL;
+	return s;
+}
+
+/* Does @rel under canonical @dir exist (links followed, any type)? */
+static bool exists(const struct va_config *c, const char *dir, const char *rel)
+{
+	int fd = resolve(c, dir, rel, RES_FOLLOW, NULL);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+/* Is @rel under @dir a directory (links followed)?  Its canonical path in @canon. */
+static bool is_dir(const struct va_config *c, const char *dir, const char *rel, struct dbuf *canon,
+		   struct va_dir_id *id)
+{
+	int fd = resolve(c, dir, rel, RES_FOLLOW, canon);
+	struct statx stx;
+	bool ok;
+
+	if (fd < 0)
+		return false;
+	ok = statx(fd, "", AT_EMPTY_PATH, STATX_TYPE | STATX_INO | STATX_MNT_ID, &stx) == 0 &&
+	     S_ISDIR(stx.stx_mode);
+	if (ok && id) {
+		id->dev = makedev(stx.stx_dev_major, stx.stx_dev_minor);
+		id->ino = stx.stx_ino;
+		id->mnt_known = (stx.stx_mask & STATX_MNT_ID) != 0;
+		id->mnt_id = id->mnt_known ? stx.stx_mnt_id : 0;
+	}
+	close(fd);
+	return ok;
+}
+
+/* Does the entry @name exist in @dir itself (not followed)? */
+static bool present(const struct va_config *c, const char *dir, const char *name)
+{
+	int fd = resolve(c, dir, name, 0, NULL);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+/*
+ * Read @rel under @dir (links followed) into a NUL-terminated buffer.
+ * Return: 0 (*@buf set), -ENOENT when absent, another negative errno
+ * (-EFBIG when larger than @max); *@path gets the real path either way.
+ */
+static int read_file(const struct va_config *c, const char *dir, const char *rel, size_t max,
+		     char **buf, size_t *len, char **path)
+{
+	struct dbuf canon = DBUF_INIT, data = DBUF_INIT;
+	char *joined = join(dir, rel);
+	int fd, r = 0;
+
+	*buf = NULL;
+	*len = 0;
+	*path = NULL;
+	if (!joined)
+		return -ENOMEM;
+	fd = resolve(c, dir, rel, RES_FOLLOW | RES_READ, &canon);
+	*path = real_path(c, fd >= 0 ? dbuf_str(&canon) : joined);
+	free(joined);
+	dbuf_release(&canon);
+	if (!*path) {
+		if (fd >= 0)
+			close(fd);
+		return -ENOMEM;
+	}
+	if (fd < 0)
+		return fd;
+	for (;;) {
+		ssize_t n;
+
+		if (dbuf_reserve(&data, 4096) < 0) {
+			r = -ENOMEM;
+			break;
+		}
+		n = read(fd, data.buf + data.len, 4096);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		data.len += (size_t)n;
+		data.buf[data.len] = '\0';
+		if (data.len > max) {
+			r = -EFBIG;
+			break;
+		}
+	}
+	close(fd);
+	if (r < 0) {
+		dbuf_release(&data);
+		return r;
+	}
+	if (!data.buf && dbuf_adds(&data, "") < 0)
+		return -ENOMEM;
+	*buf = data.buf;
+	*len = data.len;
+	return 0;
+}
+
+/* The first line of @buf without trailing blanks (in place). */
+static char *first_line(char *buf)
+{
+	size_t n = strcspn(buf, "\n");
+
+	while (n && isspace((unsigned char)buf[n - 1]))
+		n--;
+	buf[n] = '\0';
+	return buf;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Entries of directory @dir (canonical) whose names pass @want, sorted by strcmp. */
+static int list_dir(const struct va_config *c, const char *dir, bool (*want)(const char *),
+		    char ***ret, size_t *count)
+{
+	int pfd = resolve(c, dir, ".", RES_FOLLOW, NULL), fd;
+	DIR *d;
+	struct dirent *e;
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+
+	*ret = NULL;
+	*count = 0;
+	if (pfd < 0)
+		return pfd;
+	fd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	close(pfd);
+	if (fd < 0)
+		return -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	while ((e = readdir(d))) {
+		if (!want(e->d_name))
+			continue;
+		if (va_array_grow(&names, &cap, n, sizeof(*names)) < 0 ||
+		    !(names[n] = strdup(e->d_name))) {
+			for (size_t i = 0; i < n; i++)
+				free(names[i]);
+			free(names);
+			closedir(d);
+			return -ENOMEM;
+		}
+		n++;
+	}
+	closedir(d);
+	if (n)
+		qsort(names, n, sizeof(*names), cmp_names);
+	*ret = names;
+	*count = n;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ guests */
+
+static bool backup_name(const char *n)
+{
+	size_t len = strlen(n);
+	static const char *const suffixes[] = { ".rpmsave", ".rpmnew", ".rpmorig" };
+
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(*suffixes); i++) {
+		size_t sl = strlen(suffixes[i]);
+
+		if (len >= sl && strcmp(n + len - sl, suffixes[i]) == 0)
+			return true;
+	}
+	if (strstr(n, ".cfsaved"))
+		return true;
+	if (len && n[len - 1] == '~')
+		return true;    /* also *.~N~ */
+	return false;
+}
+
+static bool want_guest(const char *n)
+{
+	return n[0] != '.' && !backup_name(n);
+}
+
+static bool want_refserver(const char *n)
+{
+	return strncmp(n, "refserver.", 10) == 0;
+}
+
+static bool want_hash_entry(const char *n)
+{
+	return n[0] != '.' && strcmp(n, "method") != 0 && strcmp(n, "blocks") != 0 &&
+	       strcmp(n, "blocksize") != 0;
+}
+
+/* Small per-guest file: NULL when absent; a problem when unreadable. */
+static int small_file(struct va_config *c, long g, const char *dir, const char *rel, char **ret)
+{
+	char *buf, *path;
+	size_t len;
+	int r = read_file(c, dir, rel, MAX_SMALL, &buf, &len, &path);
+
+	*ret = NULL;
+	if (r == -ENOENT || (r == -ENOTDIR && !path)) {
+		free(path);
+		return 0;
+	}
+	if (r == -ENOMEM) {
+		free(path);
+		return r;
+	}
+	if (r < 0) {
+		r = problem(c, VA_KIND_CONFIG_INVALID, g, path, 0, "cannot read it: %s",
+			    r == -EFBIG ? "larger than 4096 bytes" : res_strerror(r));
+		free(path);
+		return r;
+	}
+	if (memchr(buf, '\0', len)) {
+		r = problem(c, VA_KIND_CONFIG_INVALID, g, path, 0, "it holds binary data (a NUL byte)");
+		free(buf);
+		free(path);
+		return r;
+	}
+	free(path);
+	*ret = buf;
+	return 0;
+}
+
+static int read_context(struct va_config *c, long g, struct va_guest *gu)
+{
+	char *buf, *path;
+	size_t len, i = 0;
+	int r = read_file(c, gu->cfgdir_canon, "context", 64, &buf, &len, &path);
+	unsigned long v = 0;
+
+	gu->context = -1;
+	if (r == -ENOENT || r == -ENOMEM) {
+		free(path);
+		return r == -ENOMEM ? r : 0;
+	}
+	if (r < 0) {
+		gu->context = -2;
+		r = problem(c, VA_KIND_CONFIG_INVALID, g, path, 0, "cannot read the context: %s",
+			    r == -EFBIG ? "larger than 64 bytes" : res_strerror(r));
+		free(path);
+		return r;
+	}
+	/* digits, then at most trailing white space (a newline) */
+	while (i < len && isdigit((unsigned char)buf[i]) && v <= 4294967295UL)
+		v = v * 10 + (unsigned long)(buf[i++] - '0');
+	if (i == 0 || v > 4294967295UL) {
+		gu->context = -2;
+	} else {
+		for (; i < len; i++)
+			if (!isspace((unsigned char)buf[i]))
+				break;
+		gu->context = i == len ? (long)v : -2;
+	}
+	if (gu->context == -2)
+		r = problem(c, VA_KIND_CONFIG_INVALID, g, path, 0,
+			    "the context is not a decimal number");
+	free(buf);
+	free(path);
+	return r;
+}
+
+static int set_canon_str(char **dst, const struct va_config *c, const struct dbuf *canon)
+{
+	*dst = real_path(c, dbuf_str(canon));
+	return *dst ? 0 : -ENOMEM;
+}
+
+static int read_vdir(struct va_config *c, long g, struct va_guest *gu)
+{
+	struct dbuf canon = DBUF_INIT;
+	char *rel = NULL;
+	int fd, r = 0;
+	struct statx stx;
+
+	if (present(c, gu->cfgdir_canon, "vdir")) {
+		gu->vdir_from = "vdir";
+		rel = strdup("vdir");
+	} else if (present(c, c->cfgdir_canon, ".defaults/vdirbase")) {
+		gu->vdir_from = ".defaults/vdirbase";
+		rel = join(".defaults/vdirbase", gu->name);
+	} else {
+		gu->vdir_from = "default";
+		rel = join("/vservers", gu->name);
+	}
+	if (!rel)
+		return -ENOMEM;
+	fd = resolve(c, strcmp(gu->vdir_from, "vdir") == 0 ? gu->cfgdir_canon : c->cfgdir_canon,
+		     rel, RES_FOLLOW, &canon);
+	free(rel);
+	if (fd == -ENOMEM)
+		return fd;
+	if (fd >= 0 && statx(fd, "", AT_EMPTY_PATH, STATX_TYPE | STATX_INO | STATX_MNT_ID, &stx) < 0) {
+		close(fd);
+		fd = -errno;
+	}
+	if (fd >= 0) {
+		close(fd);
+		if (!S_ISDIR(stx.stx_mode))
+			r = asprintf(&gu->vdir_why, "%s is not a directory", dbuf_str(&canon));
+		else if (strcmp(dbuf_str(&canon), "/") == 0)
+			r = asprintf(&gu->vdir_why, "it is the host's root directory");
+		else {
+			gu->vdir_id.dev = makedev(stx.stx_dev_major, stx.stx_dev_minor);
+			gu->vdir_id.ino = stx.stx_ino;
+			gu->vdir_id.mnt_known = (stx.stx_mask & STATX_MNT_ID) != 0;
+			gu->vdir_id.mnt_id = gu->vdir_id.mnt_known ? stx.stx_mnt_id : 0;
+			r = set_canon_str(&gu->vdir, c, &canon);
+			if (r == 0 && !(gu->vdir_canon = strdup(dbuf_str(&canon))))
+				r = -ENOMEM;
+		}
+	} else {
+		r = asprintf(&gu->vdir_why, "%s does not resolve: %s",
+			     strcmp(gu->vdir_from, "vdir") == 0 ? "the vdir link" :
+			     strcmp(gu->vdir_from, "default") == 0 ? "the default /vservers/NAME" :
+			     "the .defaults/vdirbase entry", res_strerror(fd));
+	}
+	dbuf_release(&canon);
+	return r < 0 ? -ENOMEM : 0;
+}
+
+static int read_run(struct va_config *c, long g, struct va_guest *gu)
+{
+	char target[PATH_MAX];
+	int fd = resolve(c, gu->cfgdir_canon, "run", 0, NULL);
+	ssize_t n;
+	char *buf, *path;
+	size_t len;
+	int r;
+
+	gu->run_xid = -1;
+	gu->running = c->host_root ? VA_RUN_UNKNOWN : VA_RUN_STOPPED;
+	if (fd < 0)
+		return fd == -ENOMEM ? fd : 0;
+	n = readlinkat(fd, "", target, sizeof(target) - 1);
+	close(fd);
+	if (n < 0)
+		return 0;       /* a plain file: util-vserver only makes links */
+	target[n] = '\0';
+	if (!(gu->run = strdup(target)))
+		return -ENOMEM;
+	r = read_file(c, gu->cfgdir_canon, "run", 64, &buf, &len, &path);
+	if (r == 0) {
+		char *end;
+		long v = strtol(first_line(buf), &end, 10);
+
+		gu->run_xid = (*buf && !*end && v > 0) ? v : -1;
+		if (!c->host_root) {
+			gu->running = VA_RUN_RUNNING;
+			if (asprintf(&gu->running_why, "its run file %s exists", path) < 0)
+				r = -ENOMEM;
+		}
+		free(buf);
+	}
+	free(path);
+	(void)g;
+	return r == -ENOMEM ? r : 0;
+}
+
+static int read_vshelper(struct va_config *c, long g, struct va_guest *gu)
+{
+	char *buf;
+	int r;
+
+	gu->vshelper_disabled = exists(c, gu->cfgdir_canon, "apps/vshelper/disabled") ||
+				exists(c, c->cfgdir_canon, ".defaults/apps/vshelper/disabled");
+	if ((r = small_file(c, g, gu->cfgdir_canon, "apps/vshelper/action", &buf)) < 0 || !buf)
+		return r;
+	{
+		char *w = buf + strspn(buf, " \t\n");
+
+		w[strcspn(w, " \t\n")] = '\0';
+		if (*w && !(gu->vshelper_action = strdup(w)))
+			r = -ENOMEM;
+	}
+	free(buf);
+	if (r < 0 || !gu->vshelper_action)
+		return r;
+	if (strcmp(gu->vshelper_action, "restart") == 0 || strcmp(gu->vshelper_action, "async") == 0 ||
+	    strcmp(gu->vshelper_action, "sync") == 0) {
+		gu->vshelper_action_known = true;
+	} else if (!strchr(gu->vshelper_action, '/')) {
+		char *m1 = join(".defaults/apps/vshelper-methods", gu->vshelper_action);
+		char *m2 = join("/usr/lib/util-vserver/vshelper-methods", gu->vshelper_action);
+
+		if (!m1 || !m2)
+			r = -ENOMEM;
+		else
+			gu->vshelper_action_known = exists(c, c->cfgdir_canon, m1) ||
+						    exists(c, c->cfgdir_canon, m2);
+		free(m1);
+		free(m2);
+	}
+	return r;
+}
+
+static int read_refservers(struct va_config *c, long g, struct va_guest *gu)
+{
+	char *dir = join(gu->cfgdir_canon, "apps/vunify");
+	char **names;
+	size_t n;
+	int r;
+
+	if (!dir)
+		return -ENOMEM;
+	r = list_dir(c, dir, want_refserver, &names, &n);
+	if (r < 0) {
+		free(dir);
+		return r == -ENOMEM ? r : 0;
+	}
+	gu->refs = calloc(n ? n : 1, sizeof(*gu->refs));
+	if (!gu->refs)
+		r = -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		struct va_refserver *ref = &gu->refs[gu->nrefs];
+		struct dbuf canon = DBUF_INIT;
+		int fd;
+
+		if (r < 0) {
+			free(names[i]);
+			continue;
+		}
+		gu->nrefs++;
+		ref->entry = names[i];
+		ref->guest = -1;
+		fd = resolve(c, dir, names[i], RES_FOLLOW, &canon);
+		if (fd >= 0) {
+			struct stat st;
+
+			if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+				ref->cfgdir = real_path(c, dbuf_str(&canon));
+				if (!ref->cfgdir)
+					r = -ENOMEM;
+				else if (!present(c, dbuf_str(&canon), "vdir") &&
+					 !is_dir(c, dbuf_str(&canon), "vdir", NULL, NULL))
+					r = asprintf(&ref->why, "%s has no vdir: not a guest configuration directory",
+						     ref->cfgdir);
+				else if (!is_dir(c, dbuf_str(&canon), "apps/vunify", NULL, NULL))
+					r = asprintf(&ref->why, "%s has no apps/vunify directory: vunify refuses it",
+						     ref->cfgdir);
+				for (size_t k = 0; r >= 0 && k < c->nguests; k++)
+					if (c->guests[k].cfgdir_dev == st.st_dev &&
+					    c->guests[k].cfgdir_ino == st.st_ino)
+						ref->guest = (long)k;
+			} else {
+				r = asprintf(&ref->why, "it is not a directory");
+			}
+			close(fd);
+		} else if (fd != -ENOMEM) {
+			r = asprintf(&ref->why, "it does not resolve: %s", res_strerror(fd));
+		} else {
+			r = -ENOMEM;
+		}
+		dbuf_release(&canon);
+		r = r < 0 ? -ENOMEM : 0;
+	}
+	free(names);
+	free(dir);
+	(void)g;
+	return r;
+}
+
+struct quirk_ctx {
+	struct va_config *c;
+	long guest;
+	const char *path;
+	int err;
+};
+
+static void on_quirk(enum va_excl_quirk q, unsigned line, const char *text, size_t len, void *user)
+{
+	struct quirk_ctx *qc = user;
+
+	(void)text;
+	(void)len;
+	if (qc->err == 0)
+		qc->err = problem(qc->c, VA_KIND_CONFIG_EXCLUDE_QUIRK, qc->guest, qc->path, line, "%s",
+				  va_excl_quirk_message(q));
+}
+
+static int read_exclude(struct va_config *c, long g, struct va_guest *gu)
+{
+	static const char *const where[] = { "apps/vunify/exclude", ".defaults/apps/vunify/exclude" };
+
+	for (size_t i = 0; i < 2; i++) {
+		char *buf, *path;
+		size_t len;
+		int r = read_file(c, i == 0 ? gu->cfgdir_canon : c->cfgdir_canon, where[i], MAX_LIST,
+				  &buf, &len, &path);
+		struct quirk_ctx qc = { c, g, path, 0 };
+
+		if (r == -ENOENT || r == -ENOTDIR) {
+			free(path);
+			continue;
+		}
+		if (r < 0) {
+			if (r != -ENOMEM)
+				r = problem(c, VA_KIND_CONFIG_INVALID, g, path, 0,
+					    "cannot read the exclude list: %s",
+					    r == -EFBIG ? "larger than 1 MiB" : res_strerror(r));
+			free(path);
+			if (r < 0)
+				return r;
+			continue;       /* util-vserver's access() would pass it over too */
+		}
+		/* quirks of a shared (.defaults) list are reported once */
+		r = va_excl_parse(&gu->exclude, buf, len,
+				  problem_reported(c, VA_KIND_CONFIG_EXCLUDE_QUIRK, path) ? NULL : on_quirk,
+				  &qc);
+		free(buf);
+		gu->exclude_file = path;
+		return r < 0 ? r : qc.err;
+	}
+	return va_excl_parse(&gu->exclude, va_excl_default_list, strlen(va_excl_default_list),
+			     NULL, NULL);
+}
+
+static int read_hash(struct va_config *c, long g, struct va_guest *gu)
+{
+	struct dbuf canon = DBUF_INIT;
+	const char *base = gu->cfgdir_canon, *rel = "apps/vunify/hash";
+	struct va_hash_dir *h;
+	char **names, *buf, *path, *real;
+	size_t n, len;
+	int r;
+
+	gu->hash = -1;
+	if (!is_dir(c, base, rel, &canon, NULL)) {
+		base = c->cfgdir_canon;
+		rel = ".defaults/apps/vunify/hash";
+		if (!is_dir(c, base, rel, &canon, NULL)) {
+			dbuf_release(&canon);
+			return 0;
+		}
+	}
+	real = real_path(c, dbuf_str(&canon));
+	if (!real) {
+		dbuf_release(&canon);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < c->nhashdirs; i++)
+		if (strcmp(c->hashdirs[i].path, real) == 0) {
+			gu->hash = (long)i;
+			free(real);
+			dbuf_release(&canon);
+			return 0;
+		}
+	if (va_array_grow(&c->hashdirs, &c->caphash, c->nhashdirs, sizeof(*c->hashdirs)) < 0) {
+		free(real);
+		dbuf_release(&canon);
+		return -ENOMEM;
+	}
+	h = &c->hashdirs[c->nhashdirs];
+	memset(h, 0, sizeof(*h));
+	h->path = real;
+	gu->hash = (long)c->nhashdirs++;
+
+	r = read_file(c, dbuf_str(&canon), "method", MAX_SMALL, &buf, &len, &path);
+	if (r == 0) {
+		char *m = first_line(buf), *o = m;
+
+		for (char *p = m; *p; p++)
+			if (*p != '-')
+				*o++ = (char)tolower((unsigned char)*p);
+		*o = '\0';
+		h->method = strdup(m);
+		h->method_valid = h->method && (!strcmp(m, "md5") || !strcmp(m, "sha1") ||
+						!strcmp(m, "sha256") || !strcmp(m, "md2"));
+		if (h->method && !h->method_valid)
+			r = problem(c, VA_KIND_CONFIG_INVALID, g, path, 0,
+				    "unknown hash method (util-vserver knows md5, sha1, sha256 and md2)");
+		else if (!h->method)
+			r = -ENOMEM;
+		free(buf);
+	} else if (r != -ENOENT && r != -ENOMEM) {
+		r = problem(c, VA_KIND_CONFIG_INVALID, g, path, 0, "cannot read the hash method: %s",
+			    res_strerror(r));
+	} else if (r == -ENOENT) {
+		r = 0;
+	}
+	free(path);
+	if (r < 0)
+		goto out;
+
+	r = list_dir(c, dbuf_str(&canon), want_hash_entry, &names, &n);
+	if (r < 0) {
+		r = r == -ENOMEM ? r : 0;
+		goto out;
+	}
+	h->entries = calloc(n ? n : 1, sizeof(*h->entries));
+	if (!h->entries)
+		r = -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		struct va_hash_entry *e;
+		struct dbuf ecanon = DBUF_INIT;
+
+		if (r < 0) {
+			free(names[i]);
+			continue;
+		}
+		e = &h->entries[h->nentries++];
+		e->name = names[i];
+		if (is_dir(c, dbuf_str(&canon), names[i], &ecanon, &e->id)) {
+			e->path = real_path(c, dbuf_str(&ecanon));
+			if (!e->path)
+				r = -ENOMEM;
+			for (size_t k = 0; k + 1 < h->nentries; k++)
+				if (h->entries[k].path && h->entries[k].id.dev == e->id.dev)
+					e->duplicate = true;
+		} else {
+			char *p = join(h->path, names[i]);
+
+			r = p ? problem(c, VA_KIND_CONFIG_INVALID, g, p, 0,
+					"a hash directory entry must resolve to a directory") : -ENOMEM;
+			free(p);
+		}
+		dbuf_release(&ecanon);
+	}
+	free(names);
+out:
+	dbuf_release(&canon);
+	return r;
+}
+
+static int read_guest(struct va_config *c, long g)
+{
+	struct va_guest *gu = &c->guests[g];
+	char *buf;
+	int r;
+
+	gu->hash = -1;
+	if ((r = small_file(c, g, gu->cfgdir_canon, "name", &buf)) < 0)
+		return r;
+	if (buf) {
+		gu->display = strdup(first_line(buf));
+		free(buf);
+		if (!gu->display)
+			return -ENOMEM;
+	}
+	if ((r = read_context(c, g, gu)) < 0 || (r = read_vdir(c, g, gu)) < 0 ||
+	    (r = read_run(c, g, gu)) < 0)
+		return r;
+	{
+		char target[PATH_MAX];
+		int fd = resolve(c, gu->cfgdir_canon, "cache", 0, NULL);
+		ssize_t n = fd >= 0 ? readlinkat(fd, "", target, sizeof(target) - 1) : -1;
+
+		if (fd >= 0)
+			close(fd);
+		if (n > 0) {
+			target[n] = '\0';
+			gu->cache = strdup(target);
+		} else {
+			gu->cache = join(present(c, c->cfgdir_canon, ".defaults/cachebase") ?
+					 ".defaults/cachebase" : "/var/cache/vservers", gu->name);
+		}
+		if (!gu->cache)
+			return -ENOMEM;
+	}
+	gu->disabled = exists(c, gu->cfgdir_canon, "disabled");
+	gu->legacy = exists(c, gu->cfgdir_canon, "legacy");
+	gu->nonamespace = exists(c, gu->cfgdir_canon, "nonamespace") ||
+			  (exists(c, c->cfgdir_canon, ".defaults/nonamespace") &&
+			   !exists(c, gu->cfgdir_canon, "namespace"));
+	if ((r = small_file(c, g, gu->cfgdir_canon, "apps/init/mark", &buf)) < 0)
+		return r;
+	if (buf) {
+		gu->mark = strdup(first_line(buf));
+		free(buf);
+		if (!gu->mark)
+			return -ENOMEM;
+	}
+	if ((r = read_vshelper(c, g, gu)) < 0)
+		return r;
+	gu->has_vunify = is_dir(c, gu->cfgdir_canon, "apps/vunify", NULL, NULL);
+	gu->pkgmgmt = true;
+	if (exists(c, gu->cfgdir_canon, "apps/vunify/pkgmgmt-ignore"))
+		gu->pkgmgmt = false;
+	else if (!exists(c, gu->cfgdir_canon, "apps/vunify/pkgmgmt-force") &&
+		 exists(c, c->cfgdir_canon, ".defaults/apps/vunify/pkgmgmt-ignore"))
+		gu->pkgmgmt = false;
+	if ((r = read_exclude(c, g, gu)) < 0 || (r = read_hash(c, g, gu)) < 0)
+		return r;
+	return 0;
+}
+
+/* Processes whose root directory is a guest's vdir: that guest runs. */
+static int scan_processes(struct va_config *c)
+{
+	DIR *proc = opendir("/proc");
+	struct dirent *d;
+	int r = 0;
+
+	if (!proc)
+		return 0;
+	while (r == 0 && (d = readdir(proc))) {
+		char link[300];
+		struct stat st;
+
+		if (d->d_name[0] < '1' || d->d_name[0] > '9')
+			continue;
+		snprintf(link, sizeof(link), "/proc/%.256s/root", d->d_name);
+		if (stat(link, &st) < 0)
+			continue;
+		for (size_t i = 0; i < c->nguests; i++) {
+			struct va_guest *gu = &c->guests[i];
+
+			if (!gu->vdir || gu->vdir_id.dev != st.st_dev || gu->vdir_id.ino != st.st_ino ||
+			    gu->running == VA_RUN_RUNNING)
+				continue;
+			gu->running = VA_RUN_RUNNING;
+			if (asprintf(&gu->running_why, "process %s has its root there", d->d_name) < 0)
+				r = -ENOMEM;
+		}
+	}
+	closedir(proc);
+	return r;
+}
+
+static int load_guests(struct va_config *c)
+{
+	char **names;
+	size_t n;
+	int r = list_dir(c, c->cfgdir_canon, want_guest, &names, &n);
+
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		struct dbuf canon = DBUF_INIT;
+		struct va_dir_id id;
+		struct va_guest *gu;
+
+		if (r < 0 || !is_dir(c, c->cfgdir_canon, names[i], &canon, &id)) {
+			free(names[i]);
+			dbuf_release(&canon);
+			continue;
+		}
+		if (va_array_grow(&c->guests, &c->capguests, c->nguests, sizeof(*c->guests)) < 0) {
+			free(names[i]);
+			dbuf_release(&canon);
+			r = -ENOMEM;
+			continue;
+		}
+		gu = &c->guests[c->nguests++];
+		memset(gu, 0, sizeof(*gu));
+		gu->name = names[i];
+		gu->cfgdir_dev = id.dev;
+		gu->cfgdir_ino = id.ino;
+		gu->cfgdir_canon = strdup(dbuf_str(&canon));
+		gu->cfgdir = real_path(c, dbuf_str(&canon));
+		gu->hash = -1;
+		if (!gu->cfgdir_canon || !gu->cfgdir)
+			r = -ENOMEM;
+		dbuf_release(&canon);
+	}
+	free(names);
+	/* second pass: a refserver may name a guest read later */
+	for (size_t i = 0; r == 0 && i < c->nguests; i++)
+		r = read_guest(c, (long)i);
+	for (size_t i = 0; r == 0 && i < c->nguests; i++)
+		r = read_refservers(c, (long)i, &c->guests[i]);
+	if (r == 0 && !c->host_root)
+		r = scan_processes(c);
+	return r;
+}
+
+/* ------------------------------------------------------------------ public */
+
+int va_config_load(struct va_config **ret, const struct va_config_opts *o, const char **why)
+{
+	struct va_config *c = calloc(1, sizeof(*c));
+	const char *host = o->host_root;
+	struct dbuf canon = DBUF_INIT;
+	int fd, r;
+
+	*ret = NULL;
+	*why = NULL;
+	if (!c)
+		return -ENOMEM;
+	c->root_fd = -1;
+	if (host && host[strspn(host, "/")] == '\0')
+		host = NULL;    /* "/" is the running host */
+	if (host) {
+		size_t len = strlen(host);
+
+		while (len > 1 && host[len - 1] == '/')
+			len--;
+		c->host_root = strndup(host, len);
+		if (!c->host_root) {
+			r = -ENOMEM;
+			goto fail;
+		}
+	}
+	c->root_fd = open(host ? c->host_root : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (c->root_fd < 0) {
+		r = -errno;
+		*why = "cannot open the host root";
+		goto fail;
+	}
+	fd = resolve(c, "/", o->cfgdir ? o->cfgdir : VA_CONFIG_DIR, RES_FOLLOW, &canon);
+	if (fd < 0) {
+		r = fd;
+		*why = r == -EXDEV ? "it leads out of the host root" :
+		       r == -ELOOP ? "too many levels of symbolic links" : NULL;
+		goto fail;
+	}
+	{
+		struct stat st;
+
+		r = fstat(fd, &st) < 0 ? -errno : S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+		close(fd);
+		if (r < 0)
+			goto fail;
+	}
+	c->cfgdir_canon = strdup(dbuf_str(&canon));
+	c->cfgdir = real_path(c, dbuf_str(&canon));
+	dbuf_release(&canon);
+	if (!c->cfgdir_canon || !c->cfgdir) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	r = load_guests(c);
+	if (r < 0)
+		goto fail;
+	*ret = c;
+	return 0;
+fail:
+	dbuf_release(&canon);
+	va_config_free(c);
+	return r;
+}
+
+void va_config_free(struct va_config *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->nguests; i++) {
+		struct va_guest *gu = &c->guests[i];
+
+		free(gu->name);
+		free(gu->cfgdir);
+		free(gu->cfgdir_canon);
+		free(gu->display);
+		free(gu->vdir);
+		free(gu->vdir_canon);
+		free(gu->vdir_why);
+		free(gu->run);
+		free(gu->running_why);
+		free(gu->cache);
+		free(gu->mark);
+		free(gu->vshelper_action);
+		for (size_t k = 0; k < gu->nrefs; k++) {
+			free(gu->refs[k].entry);
+			free(gu->refs[k].cfgdir);
+			free(gu->refs[k].why);
+		}
+		free(gu->refs);
+		free(gu->exclude_file);
+		va_excl_release(&gu->exclude);
+	}
+	free(c->guests);
+	for (size_t i = 0; i < c->nhashdirs; i++) {
+		for (size_t k = 0; k < c->hashdirs[i].nentries; k++) {
+			free(c->hashdirs[i].entries[k].name);
+			free(c->hashdirs[i].entries[k].path);
+		}
+		free(c->hashdirs[i].entries);
+		free(c->hashdirs[i].path);
+		free(c->hashdirs[i].method);
+	}
+	free(c->hashdirs);
+	for (size_t i = 0; i < c->nproblems; i++) {
+		free(c->problems[i].path);
+		free(c->problems[i].detail);
+	}
+	free(c->problems);
+	free(c->host_root);
+	free(c->cfgdir);
+	free(c->cfgdir_canon);
+	if (c->root_fd >= 0)
+		close(c->root_fd);
+	free(c);
+}
+
+long va_config_find_vdir(const struct va_config *c, dev_t dev, uint64_t ino)
+{
+	for (size_t i = 0; c && i < c->nguests; i++)
+		if (c->guests[i].vdir && c->guests[i].vdir_id.dev == dev &&
+		    c->guests[i].vdir_id.ino == ino)
+			return (long)i;
+	return -1;
+}
+
+long va_config_roots(const struct va_config *c, char ***ret)
+{
+	char **roots = calloc(c->nguests + 1, sizeof(*roots));
+	size_t n = 0;
+
+	*ret = NULL;
+	if (!roots)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->nguests; i++) {
+		const char *v = c->guests[i].vdir_canon;
+		const char *slash;
+		char *parent, *real;
+		bool dup = false;
+
+		if (!v)
+			continue;
+		slash = strrchr(v, '/');
+		parent = slash == v ? strdup("/") : strndup(v, (size_t)(slash - v));
+		real = parent ? real_path(c, parent) : NULL;
+		free(parent);
+		if (!real)
+			goto nomem;
+		for (size_t k = 0; k < n; k++)
+			dup |= strcmp(roots[k], real) == 0;
+		if (dup)
+			free(real);
+		else
+			roots[n++] = real;
+	}
+	*ret = roots;
+	return (long)n;
+nomem:
+	for (size_t k = 0; k < n; k++)
+		free(roots[k]);
+	free(roots);
+	return -ENOMEM;
+}
+
+int va_config_open_dir(const struct va_config *c, const char *canon)
+{
+	int pfd = resolve(c, "/", canon, RES_FOLLOW, NULL), fd;
+
+	if (pfd < 0)
+		return pfd;
+	fd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		fd = -errno;
+	close(pfd);
+	return fd;
+}
