@@ -19,6 +19,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -66,6 +67,8 @@ struct damage {
 
 struct filerec {
 	uint32_t ino;
+	uint32_t tag;           /* xid tag (multiply-linked files), 0 = none */
+	const char *tag_how;    /* the encoding it was found in */
 	uint32_t flags;
 	uint32_t mode;
 	uint32_t links;
@@ -100,6 +103,9 @@ struct iaudit {
 	struct damage *damaged; /* directories whose entries could not be read */
 	size_t ndamaged, capdamaged;
 	size_t nguests, capguests;
+	struct fname *leftovers;        /* NAME;XXXXXX entries (fname.dir, name); */
+	uint32_t *leftover_ino;         /* ... and their inodes */
+	size_t nleftovers, capleftovers, capleftover_ino;
 	int fatal;
 };
 
@@ -229,6 +235,9 @@ static int scan_file(struct iaudit *a, ext2_ino_t ino, const struct ext2_inode *
 	f->flags = inode->i_flags;
 	f->mode = inode->i_mode;
 	f->links = inode->i_links_count;
+	if (f->links >= 2)
+		f->tag = va_image_inode_tag(a->img, inode, (enum va_tag_scheme)a->args->tag_scheme,
+					    &f->tag_how);
 	return 0;
 }
 
@@ -289,6 +298,22 @@ static int on_dirent(ext2_ino_t dir, int entry, struct ext2_dir_entry *dirent, i
 		return 0;
 	if (!va_inomap_find(&a->dirmap, 0, dir, &didx))
 		return 0;
+	if (va_is_leftover_name(dirent->name, (size_t)len)) {
+		struct fname *n;
+
+		if (va_array_grow(&a->leftovers, &a->capleftovers, a->nleftovers, sizeof(*a->leftovers)) < 0 ||
+		    va_array_grow(&a->leftover_ino, &a->capleftover_ino, a->nleftovers,
+				  sizeof(*a->leftover_ino)) < 0) {
+			fail(a, ENOMEM, "reading directories", dir);
+			return DIRENT_ABORT;
+		}
+		n = &a->leftovers[a->nleftovers];
+		if (add_name(a, dirent->name, (size_t)len, &n->name_off) < 0)
+			return DIRENT_ABORT;
+		n->dir = didx;
+		n->name_len = (uint32_t)len;
+		a->leftover_ino[a->nleftovers++] = child;
+	}
 	if (va_inomap_find(&a->dirmap, 0, child, &idx)) {
 		struct dirrec *d = &a->dirs[idx];
 
@@ -553,6 +578,18 @@ static int check_dirs(struct iaudit *a, struct dbuf *path)
 	return r;
 }
 
+/* The guest-absolute part of a name's display path ("/etc/shadow"). */
+static const char *guest_relative(const struct iaudit *a, const struct va_name *n)
+{
+	size_t rootlen = a->root_path.len;
+
+	while (rootlen > 1 && a->root_path.buf[rootlen - 1] == '/')
+		rootlen--;
+	if (rootlen == 1)
+		rootlen = 0;
+	return n->path + rootlen + 1 + n->guest_len;
+}
+
 static int check_files(struct iaudit *a)
 {
 	struct va_name *names = NULL;
@@ -586,6 +623,10 @@ static int check_files(struct iaudit *a)
 			continue;
 		kinds = va_check_file(fr->flags, VA_KNOWN_EXT2 | VA_KNOWN_VS26) |
 			va_check_shared(fr->flags, VA_KNOWN_EXT2 | VA_KNOWN_VS26, nguests);
+		if (fr->tag && nguests >= 2)
+			kinds |= VA_KIND_BIT(VA_KIND_TAG_ON_SHARED);
+		if (nguests >= 2)
+			kinds |= VA_KIND_BIT(VA_KIND_SHARED_SECRET); /* if a name matches, below */
 		if (!kinds)
 			continue;
 		if (va_array_grow(&names, &capnames, n, sizeof(*names)) < 0 ||
@@ -611,17 +652,71 @@ static int check_files(struct iaudit *a)
 			n++;
 		}
 		if (r == 0) {
+			const char *secret = NULL;
+			char detail[320];
+
+			for (size_t k = 0; k < n && !secret && (kinds & VA_KIND_BIT(VA_KIND_SHARED_SECRET)); k++)
+				if (names[k].guest)
+					secret = va_secret_match(guest_relative(a, &names[k]), NULL);
+			if (!secret)
+				kinds &= ~VA_KIND_BIT(VA_KIND_SHARED_SECRET);
 			finding_base(a, &f, fr->ino, fr->flags, fr->mode, fr->links);
 			f.where = names[0];
 			f.others = names + 1;
 			f.nothers = n - 1;
 			f.nguests = nguests;
-			r = emit(a, &f, kinds, false);
+			r = emit(a, &f, kinds & ~(VA_KIND_BIT(VA_KIND_TAG_ON_SHARED) |
+						  VA_KIND_BIT(VA_KIND_SHARED_SECRET)), false);
+			if (r == 0 && (kinds & VA_KIND_BIT(VA_KIND_TAG_ON_SHARED))) {
+				snprintf(detail, sizeof(detail), "tag %u (%s encoding)", fr->tag, fr->tag_how);
+				f.detail = detail;
+				r = emit(a, &f, VA_KIND_BIT(VA_KIND_TAG_ON_SHARED), false);
+			}
+			if (r == 0 && secret) {
+				snprintf(detail, sizeof(detail), "a name matches the secret pattern %.250s", secret);
+				f.detail = detail;
+				r = emit(a, &f, VA_KIND_BIT(VA_KIND_SHARED_SECRET), false);
+			}
 		}
 		for (size_t k = 0; k < n; k++)
 			free(names[k].path);
 	}
 	free(names);
+	return r;
+}
+
+/* unify-leftover: a regular file NAME;XXXXXX whose NAME exists beside it. */
+static int check_leftovers(struct iaudit *a, struct dbuf *path)
+{
+	int r = 0;
+
+	if (!(a->args->kinds & VA_KIND_BIT(VA_KIND_UNIFY_LEFTOVER)))
+		return 0;
+	for (size_t i = 0; i < a->nleftovers && r == 0; i++) {
+		const struct fname *n = &a->leftovers[i];
+		const struct dirrec *d = &a->dirs[n->dir];
+		const char *name = a->names.buf + n->name_off;
+		struct ext2_inode inode;
+		struct va_finding f;
+		ext2_ino_t sibling;
+
+		if (d->state == ST_OUTSIDE || d->state == ST_UNKNOWN)
+			continue;
+		if (ext2fs_read_inode(a->fs, a->leftover_ino[i], &inode) || !LINUX_S_ISREG(inode.i_mode))
+			continue;
+		if (ext2fs_lookup(a->fs, d->ino, name, (int)n->name_len - 7, NULL, &sibling))
+			continue;
+		if (build_path(a, n->dir, name, n->name_len, path) < 0)
+			return -ENOMEM;
+		finding_base(a, &f, a->leftover_ino[i], inode.i_flags, inode.i_mode, inode.i_links_count);
+		f.where.path = path->buf;
+		f.where.path_len = path->len;
+		set_guest(a, d->state, &f.where);
+		f.detail = sibling == a->leftover_ino[i] ?
+			   "a second name of the same inode, left by an interrupted unification" :
+			   "the backup of an interrupted unification, left beside the name it replaced";
+		r = emit(a, &f, VA_KIND_BIT(VA_KIND_UNIFY_LEFTOVER), false);
+	}
 	return r;
 }
 
@@ -665,6 +760,8 @@ static void release(struct iaudit *a)
 	free(a->guest_dirs);
 	free(a->comp);
 	free(a->damaged);
+	free(a->leftovers);
+	free(a->leftover_ino);
 	dbuf_release(&a->root_path);
 	if (a->blockbuf)
 		ext2fs_free_mem(&a->blockbuf);
@@ -715,6 +812,8 @@ int va_audit_image(const struct va_audit_args *args, struct va_image *img,
 	r = check_dirs(&a, &path);
 	if (r == 0)
 		r = check_files(&a);
+	if (r == 0)
+		r = check_leftovers(&a, &path);
 	report_damage(&a, &path);
 out:
 	if (a.err) {

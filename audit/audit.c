@@ -308,19 +308,9 @@ static int shared_report(struct audit *a)
 
 /* ------------------------------------------------------------------ unify leftovers */
 
-/* "NAME;XXXXXX": the mkstemp() backup name util-vserver's unify uses. */
 static bool is_leftover(const struct va_walk_entry *e)
 {
-	const char *n = e->name;
-	size_t len = e->name_len;
-
-	if (len < 8 || n[len - 7] != ';' || e->at_fd < 0)
-		return false;
-	for (size_t i = len - 6; i < len; i++)
-		if (!((n[i] >= 'a' && n[i] <= 'z') || (n[i] >= 'A' && n[i] <= 'Z') ||
-		      (n[i] >= '0' && n[i] <= '9')))
-			return false;
-	return true;
+	return e->at_fd >= 0 && va_is_leftover_name(e->name, e->name_len);
 }
 
 /* Report @e when its NAME exists beside it. */

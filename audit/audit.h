@@ -67,6 +67,8 @@ struct va_audit_args {
 	 * uses the '~' entries of the guest's exclude list.
 	 */
 	const struct va_config *config;
+	/** Image audits: enum va_tag_scheme (core/image.h) for tag-on-shared; 0 = auto. */
+	unsigned tag_scheme;
 };
 
 /** All kinds. */

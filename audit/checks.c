@@ -102,6 +102,17 @@ void va_propose(struct va_finding *f, bool on_root)
 	}
 }
 
+bool va_is_leftover_name(const char *n, size_t len)
+{
+	if (len < 8 || n[len - 7] != ';')
+		return false;
+	for (size_t i = len - 6; i < len; i++)
+		if (!((n[i] >= 'a' && n[i] <= 'z') || (n[i] >= 'A' && n[i] <= 'Z') ||
+		      (n[i] >= '0' && n[i] <= '9')))
+			return false;
+	return true;
+}
+
 bool va_severity_counts(enum va_severity sev)
 {
 	return sev == VA_SEV_ERROR || sev == VA_SEV_WARNING;

@@ -38,6 +38,9 @@ uint64_t va_check_root(uint32_t flags, unsigned known, uint32_t mode);
  */
 void va_propose(struct va_finding *f, bool on_root);
 
+/** va_is_leftover_name() - "NAME;XXXXXX", the mkstemp() backup name of util-vserver's unify. */
+bool va_is_leftover_name(const char *name, size_t len);
+
 /** True when @sev makes vaudit's exit status 1 (error and warning, not info). */
 bool va_severity_counts(enum va_severity sev);
 

@@ -197,6 +197,9 @@ static void usage(FILE *fp)
 "                        offline, read-only, with the raw on-disk flags\n"
 "      --prefix PATH     with --image: the directory in the image that holds\n"
 "                        the guests (default /)\n"
+"      --tag-scheme S    with --image: where xid tags are on disk, for\n"
+"                        tag-on-shared: auto (default), id24, gid16, uid16,\n"
+"                        intern, none\n"
 "      --no-device-read  live: do not read the 2.6 bits from the block device\n"
 "                        of a mounted ext2/3/4 filesystem\n"
 "Repair (journaled; see vaudit(8)):\n"
@@ -300,7 +303,7 @@ int main(int argc, char **argv)
 	       OPT_THOROUGH, OPT_CROSS, OPT_LIST_KINDS, OPT_LIST_FLAGS, OPT_IMAGE, OPT_PREFIX,
 	       OPT_NO_DEVICE, OPT_ATTRS, OPT_FIX, OPT_DRY_RUN, OPT_JOURNAL, OPT_FORCE,
 	       OPT_BARRIER_MODE, OPT_PLAN, OPT_UNDO, OPT_RESUME, OPT_CONFIG, OPT_NO_CONFIG,
-	       OPT_HOST_ROOT, OPT_LIST };
+	       OPT_HOST_ROOT, OPT_LIST, OPT_TAG_SCHEME };
 	static const struct option longopts[] = {
 		{ "json",         no_argument,       NULL, 'j' },
 		{ "null",         no_argument,       NULL, '0' },
@@ -331,6 +334,7 @@ int main(int argc, char **argv)
 		{ "no-config",    no_argument,       NULL, OPT_NO_CONFIG },
 		{ "host-root",    required_argument, NULL, OPT_HOST_ROOT },
 		{ "list",         no_argument,       NULL, OPT_LIST },
+		{ "tag-scheme",   required_argument, NULL, OPT_TAG_SCHEME },
 		{ "help",         no_argument,       NULL, 'h' },
 		{ "version",      no_argument,       NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -356,7 +360,7 @@ int main(int argc, char **argv)
 	struct va_repair repair = { 0 };
 	struct fix_args fa = { 0 };
 	const char *config_dir = NULL, *host_root = NULL;
-	bool no_config = false, list = false;
+	bool no_config = false, list = false, tag_given = false;
 	struct va_config *cfg = NULL;
 	char **cfg_roots = NULL;
 
@@ -405,6 +409,15 @@ int main(int argc, char **argv)
 		case OPT_NO_CONFIG: no_config = true; break;
 		case OPT_HOST_ROOT: host_root = optarg; break;
 		case OPT_LIST: list = true; break;
+		case OPT_TAG_SCHEME: {
+			int t = va_tag_scheme_parse(optarg);
+
+			if (t < 0)
+				return bad_usage("unknown tag scheme (auto, id24, gid16, uid16, intern, none):", optarg);
+			args.tag_scheme = (unsigned)t;
+			tag_given = true;
+			break;
+		}
 		case OPT_LIST_KINDS: list_kinds(); return EXIT_CLEAN;
 		case OPT_LIST_FLAGS: list_flags(); return EXIT_CLEAN;
 		case 'h': usage(stdout); return EXIT_CLEAN;
@@ -464,6 +477,8 @@ int main(int argc, char **argv)
 		return bad_usage("--image takes no ROOT; use --prefix for:", argv[optind]);
 	if (prefix && !image)
 		return bad_usage("--prefix needs --image:", prefix);
+	if (tag_given && !image)
+		return bad_usage("--tag-scheme needs", "--image");
 	if (prefix && prefix[0] != '/')
 		return bad_usage("--prefix must be an absolute path in the image:", prefix);
 	/* the default configuration only when no ROOT was named: tests and

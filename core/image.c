@@ -168,3 +168,57 @@ errcode_t va_image_for_dev(dev_t dev, struct va_image **ret)
 	err = va_image_open(devpath, VA_IMAGE_LENIENT | VA_IMAGE_ALLOW_MOUNTED, ret, &why);
 	return err;
 }
+
+int va_tag_scheme_parse(const char *name)
+{
+	static const char *const names[] = {
+#define VA_X_TAG(id, n, desc) n,
+		VA_TAG_SCHEMES(VA_X_TAG)
+#undef VA_X_TAG
+	};
+
+	for (int i = 0; i < VA_TAG_COUNT; i++)
+		if (strcmp(name, names[i]) == 0)
+			return i;
+	return -1;
+}
+
+uint32_t va_image_inode_tag(const struct va_image *img, const struct ext2_inode *inode,
+			    enum va_tag_scheme scheme, const char **how)
+{
+	struct ext2_super_block *sb = img->fs->super;
+	uint32_t uid = inode->i_uid | (uint32_t)inode->osd2.linux2.l_i_uid_high << 16;
+	uint32_t gid = inode->i_gid | (uint32_t)inode->osd2.linux2.l_i_gid_high << 16;
+	uint32_t tag = 0;
+	bool ext4 = ext2fs_has_feature_extents(sb) || ext2fs_has_feature_huge_file(sb) ||
+		    ext2fs_has_feature_64bit(sb) || ext2fs_has_feature_metadata_csum(sb);
+
+	switch (scheme) {
+	case VA_TAG_AUTO:
+	case VA_TAG_ID24:
+		tag = ((uid >> 16) & 0xFF00) | ((gid >> 24) & 0xFF);
+		if (tag || scheme == VA_TAG_ID24) {
+			if (how)
+				*how = "id24";
+			return tag;
+		}
+		/* fall through */
+	case VA_TAG_INTERN:
+		/* the slot is the kernel's own field when the feature uses it */
+		if (ext4 ? !ext2fs_has_feature_metadata_csum(sb) : !ext2fs_has_feature_64bit(sb))
+			tag = ext4 ? inode->osd2.linux2.l_i_checksum_lo : inode->osd2.linux2.l_i_file_acl_high;
+		if (how)
+			*how = "intern";
+		return tag;
+	case VA_TAG_GID16:
+		if (how)
+			*how = "gid16";
+		return gid >> 16;
+	case VA_TAG_UID16:
+		if (how)
+			*how = "uid16";
+		return uid >> 16;
+	default:
+		return 0;
+	}
+}

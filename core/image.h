@@ -67,6 +67,37 @@ errcode_t va_image_read_inode(struct va_image *img, uint64_t ino, uint32_t *ret_
 errcode_t va_image_lookup_dir(struct va_image *img, const char *path, uint64_t *ret_ino);
 
 /**
+ * Where a vserver kernel keeps a file's xid tag on disk (vserver-facts
+ * 1.8): X(ID, name, description).  AUTO reads the unambiguous ones: ID24
+ * (real uids and gids above 2^24 do not occur on these hosts) and INTERN
+ * where the filesystem does not use that slot for itself.
+ */
+#define VA_TAG_SCHEMES(X) \
+	X(AUTO,   "auto",   "id24, and intern where the slot is free") \
+	X(ID24,   "id24",   "upper 8 bits of uid and gid (UGID24/ID24, the Kconfig default)") \
+	X(GID16,  "gid16",  "upper 16 bits of gid") \
+	X(UID16,  "uid16",  "upper 16 bits of uid") \
+	X(INTERN, "intern", "16-bit inode field (bytes 118-119 on ext2/3, 124-125 on ext4)") \
+	X(NONE,   "none",   "no tags on disk")
+
+enum va_tag_scheme {
+#define VA_X_TAG(id, name, desc) VA_TAG_##id,
+	VA_TAG_SCHEMES(VA_X_TAG)
+#undef VA_X_TAG
+	VA_TAG_COUNT
+};
+
+/** va_tag_scheme_parse() - scheme by name; -1 if unknown. */
+int va_tag_scheme_parse(const char *name);
+
+/**
+ * va_image_inode_tag() - the xid tag of @inode under @scheme, 0 for none.
+ * @how: receives the scheme that found a non-zero tag (a name), may be NULL.
+ */
+uint32_t va_image_inode_tag(const struct va_image *img, const struct ext2_inode *inode,
+			    enum va_tag_scheme scheme, const char **how);
+
+/**
  * va_image_for_dev() - find the block device of a mounted filesystem by its
  * st_dev (through /sys/dev/block) and open it read-only and lenient.
  * Return: 0 with *@ret set, or an errcode_t (ENODEV when there is no such
