@@ -150,7 +150,8 @@ static void check_vdirs(struct cc *cc)
 
 		if (g->vdir)
 			continue;
-		if (!(p = gpath(c, (long)i, strcmp(g->vdir_from, "vdir") == 0 ? "vdir" : ""))) {
+		p = strcmp(g->vdir_from, "vdir") == 0 ? gpath(c, (long)i, "vdir") : strdup(g->cfgdir);
+		if (!p) {
 			cc->err = -ENOMEM;
 			return;
 		}

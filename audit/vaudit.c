@@ -363,6 +363,7 @@ int main(int argc, char **argv)
 	bool no_config = false, list = false, tag_given = false;
 	struct va_config *cfg = NULL;
 	char **cfg_roots = NULL;
+	const char **running_vdirs = NULL;
 
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":j0vqhV", longopts, NULL)) != -1) {
@@ -603,6 +604,18 @@ int main(int argc, char **argv)
 	args.hooks.progress = on_progress;
 	args.hooks.user = &c;
 	args.config = cfg;
+	if (cfg) {
+		/* the repair refuses the guests the configuration says run */
+		running_vdirs = calloc(cfg->nguests + 1, sizeof(*running_vdirs));
+		if (!running_vdirs) {
+			r = EXIT_TROUBLE;
+			goto out;
+		}
+		for (size_t i = 0, n = 0; i < cfg->nguests; i++)
+			if (cfg->guests[i].vdir && cfg->guests[i].running == VA_RUN_RUNNING)
+				running_vdirs[n++] = cfg->guests[i].vdir;
+		c.ropts.running_vdirs = running_vdirs;
+	}
 
 	fa.image = image;
 	fa.img = img;
@@ -681,6 +694,7 @@ out:
 	for (size_t i = 0; cfg_roots && cfg_roots[i]; i++)
 		free(cfg_roots[i]);
 	free(cfg_roots);
+	free(running_vdirs);
 	va_config_free(cfg);
 	va_repair_release(&repair);
 	va_writer_free(c.writer);

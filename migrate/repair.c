@@ -142,6 +142,7 @@ static void note_running(const char *const *roots, size_t nroots, const char *pa
 /*
  * The configured guests whose run link resolves (util-vserver keeps
  * /etc/vservers/NAME/run pointing to a file while NAME runs): their vdir.
+ * Used when the caller has no configuration of its own.
  */
 static void configured_running(const char *const *roots, size_t nroots, struct dbuf *out)
 {
@@ -165,16 +166,27 @@ static void configured_running(const char *const *roots, size_t nroots, struct d
 }
 
 /*
- * Guests that may be running: a configured run link that resolves, or a
- * process whose root directory lies inside a guest root.  Returns a
- * '\0'-separated list of "ROOTINDEX/GUEST" in @out.
+ * Guests that may be running: those the caller's configuration says run
+ * (@o->running_vdirs), else a run link in /etc/vservers that resolves; and
+ * a process whose root directory lies inside a guest root.  Returns a
+ * '\0'-separated list of "ROOTINDEX/GUESTDIR" in @out.
  */
-static void running_guests(const char *const *roots, size_t nroots, struct dbuf *out)
+static void running_guests(const char *const *roots, size_t nroots, const struct va_repair_opts *o,
+			   struct dbuf *out)
 {
 	DIR *proc = opendir("/proc");
 	struct dirent *d;
 
-	configured_running(roots, nroots, out);
+	if (o->running_vdirs) {
+		for (size_t i = 0; o->running_vdirs[i]; i++) {
+			char real[PATH_MAX];
+
+			if (realpath(o->running_vdirs[i], real))
+				note_running(roots, nroots, real, out);
+		}
+	} else {
+		configured_running(roots, nroots, out);
+	}
 	if (!proc)
 		return;
 	while ((d = readdir(proc))) {
@@ -193,19 +205,28 @@ static void running_guests(const char *const *roots, size_t nroots, struct dbuf 
 	closedir(proc);
 }
 
-static bool guest_running(const struct dbuf *running, size_t root_index, const struct va_action *a)
+/* Is the guest directory that @a lies in (by its path below ROOT) running? */
+static bool guest_running(const struct dbuf *running, const char *const *roots, size_t root_index,
+			  const struct va_action *a)
 {
+	const char *root = roots[root_index], *g;
+	size_t rlen = strlen(root), glen;
 	char key[32];
 	size_t klen;
 
-	if (!a->guest || !running->len)
+	if (!running->len || a->path_len <= rlen + 1 || strncmp(a->path, root, rlen) != 0 ||
+	    a->path[rlen] != '/')
 		return false;
+	g = a->path + rlen + 1;
+	glen = strcspn(g, "/");
+	if (glen == 0)
+		return false;   /* ROOT itself */
 	klen = (size_t)snprintf(key, sizeof(key), "%zu/", root_index);
 	for (size_t off = 0; off < running->len; off += strlen(running->buf + off) + 1) {
 		const char *e = running->buf + off;
 
-		if (strncmp(e, key, klen) == 0 && strlen(e + klen) == a->guest_len &&
-		    memcmp(e + klen, a->guest, a->guest_len) == 0)
+		if (strncmp(e, key, klen) == 0 && strlen(e + klen) == glen &&
+		    memcmp(e + klen, g, glen) == 0)
 			return true;
 	}
 	return false;
@@ -285,7 +306,7 @@ static int step(struct run *r, size_t idx, const struct va_attr_target *t)
 		return event(r, VA_EV_SKIPPED, a,
 			     "needs a 2.6 vserver bit, which this kernel cannot set live: "
 			     "repair the unmounted filesystem with --image", 0);
-	if (r->live && r->roots && guest_running(&r->running, (size_t)t->root_index, a) && !r->o->force)
+	if (r->live && r->roots && guest_running(&r->running, r->roots, (size_t)t->root_index, a) && !r->o->force)
 		return event(r, VA_EV_SKIPPED, a, "its guest may be running (use --force)", 0);
 	if (r->o->dry_run)
 		return event(r, VA_EV_PLANNED, a, NULL, 0);
@@ -389,7 +410,7 @@ static int run_live(struct run *r, const char *const *roots, size_t nroots)
 		if (va_inomap_insert(&r->map, r->rp->actions[i].dev, r->rp->actions[i].ino,
 				     (uint32_t)i) < 0)
 			return -ENOMEM;
-	running_guests(roots, nroots, &r->running);
+	running_guests(roots, nroots, r->o, &r->running);
 	ret = va_walk(&w);
 	for (size_t i = 0; i < r->rp->nactions && ret >= 0 && !r->fatal; i++)
 		if (!r->rp->actions[i].done)

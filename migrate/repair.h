@@ -77,6 +77,9 @@ struct va_repair_opts {
 	bool force;             /**< also act inside guests that may be running */
 	int barrier_mode;       /**< mode for ROOT barrier actions, or -1 to keep */
 	int cleared_mode;       /**< mode for a cleared 2.4 barrier below ROOT (0700) */
+	/** The vdirs (real paths, NULL-terminated) of the guests the host's
+	 *  configuration says are running; NULL: look at /etc/vservers. */
+	const char *const *running_vdirs;
 };
 
 /**
