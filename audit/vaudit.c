@@ -281,7 +281,7 @@ static int parse_kinds(const char *s, uint64_t *ret)
 static void list_kinds(void)
 {
 	for (int k = 0; k < VA_KIND_COUNT; k++)
-		printf("%-27s %-8s %s\n", va_kind_name(k), va_severity_name(va_kind_severity(k)),
+		printf("%-29s %-8s %s\n", va_kind_name(k), va_severity_name(va_kind_severity(k)),
 		       va_kind_why(k));
 }
 
@@ -680,7 +680,7 @@ int main(int argc, char **argv)
 			elapsed(&c.start, &now));
 		for (int k = 0; k < VA_KIND_COUNT; k++)
 			if (stats.by_kind[k])
-				fprintf(stderr, "%s:   %-27s %llu\n", PROG, va_kind_name(k),
+				fprintf(stderr, "%s:   %-29s %llu\n", PROG, va_kind_name(k),
 					(unsigned long long)stats.by_kind[k]);
 	}
 

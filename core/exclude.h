@@ -29,9 +29,9 @@
  *     '/', '*', '?' or '[', or it ends in '/', or a comment indented by a
  *     blank);
  *   - an unmatched '[' (fnmatch takes it literally);
- *   - an include that is shadowed: an earlier rule already excludes one of
- *     its parent directories (the tools never get there), or an earlier
- *     rule already matches it.
+ *   - an include that is shadowed: a rule of the list excludes one of its
+ *     parent directories (the tools never get there), or an earlier rule
+ *     already excludes or skips the path itself.
  */
 #ifndef VAUDIT_EXCLUDE_H
 #define VAUDIT_EXCLUDE_H
@@ -55,7 +55,7 @@ enum va_excl_action {
 	X(NUL_BYTE,       "a NUL byte ends the list: this line and all later ones are ignored") \
 	X(NEVER_MATCHES,  "the pattern can never match a guest path (guest paths start with '/' and do not end in '/')") \
 	X(BRACKET,        "unmatched '[' is taken literally") \
-	X(SHADOWED,       "this include is never reached: an earlier rule excludes it or one of its parent directories, which are not entered")
+	X(SHADOWED,       "this include is never reached: a rule excludes one of its parent directories (not entered then), or an earlier rule already excludes it")
 
 enum va_excl_quirk {
 #define VA_X_EXCL_QUIRK(id, msg) VA_EXCL_Q_##id,

@@ -56,7 +56,7 @@ static int format_text(struct dbuf *out, unsigned opts, const struct va_finding 
 	int r;
 
 	va_flags_letters_if(f->flags, f->flags_known & VA_KNOWN_EXT2, letters);
-	r = dbuf_addf(out, "%-27s %-7s %s %s ", va_kind_name(f->kind),
+	r = dbuf_addf(out, "%-29s %-7s %s %s ", va_kind_name(f->kind),
 		      va_severity_name(f->severity), letters,
 		      va_vsattr_letters(f->flags, f->flags_known & VA_KNOWN_EXT2,
 					f->flags_known & VA_KNOWN_VS26, vs));

@@ -437,9 +437,9 @@ def check_records(tag, recs, rc, err, exp, names, info, guests, root_ino, ctx, m
     if exact:
         tap(not missing and not extra, '%s: (kind, inode) set equals ground truth' % tag)
     for k, i in sorted(missing, key=str):
-        diag('  missing: %-27s %s' % (k, describe(i, names, root_ino)))
+        diag('  missing: %-29s %s' % (k, describe(i, names, root_ino)))
     for k, i in sorted(extra, key=str):
-        diag('  unexpected: %-27s %s' % (k, describe(i, names, root_ino) if isinstance(i, int) else repr(i)))
+        diag('  unexpected: %-29s %s' % (k, describe(i, names, root_ino) if isinstance(i, int) else repr(i)))
 
     bad_fields, bad_paths, bad_names, outside_hits, bad_state, bad_guest, bad_vs = [], [], [], [], [], [], []
     flags_re = re.compile(r'^0x[0-9a-f]{8}$')
@@ -828,7 +828,7 @@ def cmd_textout(a):
             bad.append((l, 'VSATTR is not 4 letters b u i c: %r' % vs))
             continue
         cols.add((m.start(3), m.start(5), m.start(7), m.start(9)))
-        if m.start(3) != 28 or m.start(5) != 36:
+        if m.start(3) != 30 or m.start(5) != 38:
             pad.append(l)
         try:
             path = shell_unquote(m.group(9))
@@ -845,7 +845,7 @@ def cmd_textout(a):
             bad.append((l, 'severity/flags/vsattr differ from the JSON record %s'
                         % [(r.get('severity'), r.get('flags_text'), r.get('vsattr')) for r in rs]))
     tap(len(cols) <= 1, tag + ': severity, flags, vsattr and path columns are aligned on every line %s' % sorted(cols))
-    tap(not pad, tag + ': KIND padded to 27 columns, SEVERITY to 7 (severity at column 29, flags at 37)')
+    tap(not pad, tag + ': KIND padded to 29 columns, SEVERITY to 7 (severity at column 31, flags at 39)')
     for l in pad[:3]:
         diag('  ' + show(l[:80]))
     tap(not bad, tag + ': every line is KIND SEVERITY FLAGS(22) VSATTR(4) PATH, shell-quoted path, as in the JSON')

@@ -28,6 +28,11 @@ static const char *const kind_names[] = {
 	"legacy-iunlink", "legacy-notail", "legacy-barrier",
 	"missing-barrier", "barrier-unverified", "shared-unprotected",
 	"shared-immutable-no-iunlink", "iunlink-not-immutable", "barrier-on-guest", "cow",
+	"shared-secret", "unify-leftover", "hash-unprotected", "tag-on-shared",
+	"config-invalid", "config-duplicate-context", "config-context-range",
+	"config-vdir-missing", "config-refserver-invalid", "config-exclude-quirk",
+	"config-nonamespace-no-barrier", "config-vshelper-action", "config-hash-cross-device",
+	"guest-running",
 };
 
 /* A finding on one name; strings are literals. */
