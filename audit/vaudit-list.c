@@ -152,7 +152,7 @@ static int text_guest(struct dbuf *b, const struct va_config *c, const struct va
 	cell(b, ctx, 7);
 	cell(b, g->disabled ? "disabled" : run_state(g->running), 8);
 	cell(b, g->mark, 10);
-	cell(b, g->vdir ? g->vdir : "(missing)", 24);
+	cell(b, g->vdir, 24);   /* "-": it does not resolve */
 	dbuf_add(b, unify.buf ? unify.buf : "", unify.len);
 	dbuf_addc(b, '\n');
 	dbuf_release(&unify);

@@ -443,8 +443,9 @@ int main(int argc, char **argv)
 			return bad_usage("--undo/--resume do not combine with", fix ? "--fix" : plan ? "--plan" : "--attrs");
 		return replay_journal(undo ? undo : resume, undo != NULL, image, c.ropts.dry_run, live_flags);
 	}
-	if (config_dir && no_config)
-		return bad_usage("choose one of --config and", "--no-config");
+	if (no_config && (config_dir || host_root || list))
+		return bad_usage("--no-config does not combine with",
+				 config_dir ? "--config" : host_root ? "--host-root" : "--list");
 	if (host_root && host_root[0] != '/')
 		return bad_usage("--host-root must be an absolute path:", host_root);
 	if (image && (config_dir || host_root || list))
@@ -493,8 +494,9 @@ int main(int argc, char **argv)
 		if (r < 0 && (r != -ENOENT || explicit)) {
 			struct dbuf p = DBUF_INIT;
 
-			if (host_root && !config_dir)
-				dbuf_addf(&p, "%s%s", host_root, VA_CONFIG_DIR);
+			if (host_root)
+				dbuf_addf(&p, "%s%s%s", host_root, config_dir && config_dir[0] != '/' ? "/" : "",
+					  config_dir ? config_dir : VA_CONFIG_DIR);
 			else
 				dbuf_adds(&p, config_dir ? config_dir : VA_CONFIG_DIR);
 			msg_reason(p.buf, p.len, "configuration directory",

@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1141,7 +1142,22 @@ int va_config_load(struct va_config **ret, const struct va_config_opts *o, const
 		*why = "cannot open the host root";
 		goto fail;
 	}
-	fd = resolve(c, "/", o->cfgdir ? o->cfgdir : VA_CONFIG_DIR, RES_FOLLOW, &canon);
+	{
+		/* a relative DIR: from the current directory on the running
+		 * host, from the host root of an offline copy */
+		char cwd[PATH_MAX];
+		const char *base = "/";
+
+		if (!host && o->cfgdir && o->cfgdir[0] != '/') {
+			if (!getcwd(cwd, sizeof(cwd))) {
+				r = -errno;
+				*why = "cannot find the current directory";
+				goto fail;
+			}
+			base = cwd;
+		}
+		fd = resolve(c, base, o->cfgdir ? o->cfgdir : VA_CONFIG_DIR, RES_FOLLOW, &canon);
+	}
 	if (fd < 0) {
 		r = fd;
 		*why = r == -EXDEV ? "it leads out of the host root" :
