@@ -294,7 +294,8 @@ static void check_nonamespace(struct cc *cc)
 		k = va_check_root(at.flags, at.known, mode);
 		if (!(k & (VA_KIND_BIT(VA_KIND_MISSING_BARRIER) | VA_KIND_BIT(VA_KIND_LEGACY_BARRIER))))
 			continue;
-		if (!(p = gpath(c, (long)i, "nonamespace"))) {
+		if (g->nonamespace_global ? asprintf(&p, "%s/.defaults/nonamespace", c->cfgdir) < 0 :
+		    !(p = gpath(c, (long)i, "nonamespace"))) {
 			cc->err = -ENOMEM;
 			return;
 		}

@@ -1004,9 +1004,10 @@ static int read_guest(struct va_config *c, long g)
 	}
 	gu->disabled = exists(c, gu->cfgdir_canon, "disabled");
 	gu->legacy = exists(c, gu->cfgdir_canon, "legacy");
-	gu->nonamespace = exists(c, gu->cfgdir_canon, "nonamespace") ||
-			  (exists(c, c->cfgdir_canon, ".defaults/nonamespace") &&
-			   !exists(c, gu->cfgdir_canon, "namespace"));
+	gu->nonamespace = exists(c, gu->cfgdir_canon, "nonamespace");
+	if (!gu->nonamespace && exists(c, c->cfgdir_canon, ".defaults/nonamespace") &&
+	    !exists(c, gu->cfgdir_canon, "namespace"))
+		gu->nonamespace = gu->nonamespace_global = true;
 	if ((r = small_file(c, g, gu->cfgdir_canon, "apps/init/mark", &buf)) < 0)
 		return r;
 	if (buf) {

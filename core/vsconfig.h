@@ -130,6 +130,7 @@ struct va_guest {
 	bool disabled;
 	bool legacy;
 	bool nonamespace;       /**< effective: own flag or .defaults, unless "namespace" */
+	bool nonamespace_global;/**< ... and it comes from .defaults/nonamespace */
 	char *mark;             /**< apps/init/mark (first line), or NULL */
 	bool vshelper_disabled; /**< effective */
 	char *vshelper_action;  /**< first word of apps/vshelper/action, or NULL (= restart) */
