@@ -468,11 +468,12 @@ int va_audit_hash_stores(const struct va_audit_args *args, struct va_audit_stats
 
 			if (!e->path || e->duplicate)
 				continue;
-			/* another hash directory may name the same store */
-			for (size_t j = 0; j < i && !seen; j++)
-				for (size_t m = 0; m < c->hashdirs[j].nentries; m++)
+			/* another hash directory (or a bind mount) may name the same store */
+			for (size_t j = 0; j <= i && !seen; j++)
+				for (size_t m = 0; m < (j == i ? k : c->hashdirs[j].nentries); m++)
 					seen |= c->hashdirs[j].entries[m].path &&
-						strcmp(c->hashdirs[j].entries[m].path, e->path) == 0;
+						c->hashdirs[j].entries[m].id.dev == e->id.dev &&
+						c->hashdirs[j].entries[m].id.ino == e->id.ino;
 			if (seen)
 				continue;
 			roots[0] = e->path;

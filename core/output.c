@@ -108,9 +108,12 @@ static int format_json(struct dbuf *out, const struct va_finding *f)
 	r |= va_json_field(out, "root", f->root, f->root ? strlen(f->root) : 0);
 	r |= va_json_field(out, "guest", f->where.guest, f->where.guest_len);
 	r |= va_json_field(out, "path", f->where.path, f->where.path_len);
-	r |= dbuf_addf(out, ",\"dev\":\"%u:%u\",\"ino\":%llu,\"nlink\":%u,\"type\":\"%s\",\"mode\":\"%04o\"",
-		       major(f->dev), minor(f->dev), (unsigned long long)f->ino, f->nlink,
-		       type_name(f->mode), f->mode & 07777);
+	if (!f->ino && !f->mode) /* a configuration finding: no inode */
+		r |= dbuf_adds(out, ",\"dev\":null,\"ino\":null,\"nlink\":null,\"type\":null,\"mode\":null");
+	else
+		r |= dbuf_addf(out, ",\"dev\":\"%u:%u\",\"ino\":%llu,\"nlink\":%u,\"type\":\"%s\",\"mode\":\"%04o\"",
+			       major(f->dev), minor(f->dev), (unsigned long long)f->ino, f->nlink,
+			       type_name(f->mode), f->mode & 07777);
 	if (f->flags_known)
 		r |= dbuf_addf(out, ",\"flags\":\"0x%08x\",\"flags_text\":\"%s\"",
 			       f->flags, va_flags_letters(f->flags, letters));

@@ -832,7 +832,8 @@ static int read_exclude(struct va_config *c, long g, struct va_guest *gu)
 		size_t len;
 		int r = read_file(c, i == 0 ? gu->cfgdir_canon : c->cfgdir_canon, where[i], MAX_LIST,
 				  &buf, &len, &path);
-		struct quirk_ctx qc = { c, g, path, 0 };
+		/* the .defaults list is everyone's: its quirks belong to no guest */
+		struct quirk_ctx qc = { c, i == 0 ? g : -1, path, 0 };
 
 		if (r == -ENOENT || r == -ENOTDIR) {
 			free(path);

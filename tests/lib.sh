@@ -192,6 +192,9 @@ _t_mounts_under() {
 _t_unmount() {
 	local mnt=$1
 	mountpoint -q -- "$mnt" || return 0
+	# a signal between flush_fs's freeze and thaw leaves it frozen, and
+	# chattr on a frozen filesystem waits forever: thaw first
+	fsfreeze -u -- "$mnt" >/dev/null 2>&1
 	chattr -R -f -i -a -- "$mnt" >/dev/null 2>&1
 	umount -- "$mnt" 2>/dev/null || umount -l -- "$mnt" 2>/dev/null
 	return 0
