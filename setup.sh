@@ -48,11 +48,14 @@ demo() {
 	build
 	[ "$(id -u)" -eq 0 ] || die "the demo loop-mounts an ext4 image: run as root"
 	mkdir -p demo
-	if mountpoint -q demo/mnt 2>/dev/null; then
-		chattr -R -i -a demo/mnt 2>/dev/null || true
-		umount demo/mnt
-	fi
-	rm -f demo/host.img demo/host.img.manifest
+	local m
+	for m in demo/mnt demo/old; do
+		if mountpoint -q "$m" 2>/dev/null; then
+			chattr -R -i -a "$m" 2>/dev/null || true
+			umount "$m"
+		fi
+	done
+	rm -f demo/host.img demo/host.img.manifest demo/oldhost.img
 	testdata/mkfixture.sh demo/host.img ext4 >/dev/null
 	mkdir -p demo/mnt
 	mount -o loop demo/host.img demo/mnt
@@ -63,8 +66,23 @@ demo() {
 	./vaudit demo/mnt/vservers || rc=$?
 	echo
 	say "vaudit exited $rc (0 clean, 1 findings, 2 errors)"
+	# an offline copy of a whole host: /etc/vservers and /vservers
+	testdata/mkhost.sh demo/oldhost.img >/dev/null
+	mkdir -p demo/old
+	mount -o loop demo/oldhost.img demo/old
+	say "an old host's root (configuration and guests) mounted on $PWD/demo/old"
+	say "running: ./vaudit --list --host-root $PWD/demo/old"
+	echo
+	./vaudit --list --host-root "$PWD/demo/old" || true
+	echo
+	say "running: ./vaudit --host-root $PWD/demo/old"
+	echo
+	rc=0
+	./vaudit --host-root "$PWD/demo/old" || rc=$?
+	echo
+	say "vaudit exited $rc"
 	say "try: ./vaudit --json demo/mnt/vservers | head; ./vaudit -v --thorough demo/mnt/vservers"
-	say "when done: umount demo/mnt"
+	say "when done: umount demo/mnt demo/old"
 }
 
 # Count every TAP result of every test (unit and integration).
