@@ -91,6 +91,7 @@ static int resolve(const struct va_config *c, const char *base, const char *path
 	struct resolver r = { .c = c };
 	struct dbuf todo = DBUF_INIT, tmp = DBUF_INIT;
 	size_t pos = 0, links = 0;
+	bool read_top = false;  /* the top fd was opened for reading (RES_READ) */
 	int ret = -ENOMEM;
 
 	r.cap = 16;
@@ -125,9 +126,12 @@ static int resolve(const struct va_config *c, const char *base, const char *path
 				last = false;
 				break;
 			}
-		if (len == 1 && comp[0] == '.')
+		if (len == 1 && comp[0] == '.') {
+			read_top = false;
 			continue;
+		}
 		if (len == 2 && comp[0] == '.' && comp[1] == '.') {
+			read_top = false;
 			if (r.depth)
 				res_pop(&r);
 			else if (c->host_root) {
@@ -213,14 +217,16 @@ static int resolve(const struct va_config *c, const char *base, const char *path
 				close(fd);
 				goto out;
 			}
+			read_top = last && (flags & RES_READ);
 		}
+	}
+	if ((flags & RES_READ) && !read_top) {
+		/* it ended on "." or "..": a directory */
+		ret = -EISDIR;
+		goto out;
 	}
 	if (r.depth == 0) {
 		/* the host root itself */
-		if (flags & RES_READ) {
-			ret = -EISDIR;
-			goto out;
-		}
 		ret = fcntl(c->root_fd, F_DUPFD_CLOEXEC, 0);
 		if (ret < 0)
 			ret = -errno;
@@ -340,6 +346,20 @@ static bool exists(const struct va_config *c, const char *dir, const char *rel)
 		return false;
 	close(fd);
 	return true;
+}
+
+/* Is @rel under @dir a regular file (links followed)? */
+static bool is_file(const struct va_config *c, const char *dir, const char *rel)
+{
+	int fd = resolve(c, dir, rel, RES_FOLLOW, NULL);
+	struct stat st;
+	bool ok;
+
+	if (fd < 0)
+		return false;
+	ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+	close(fd);
+	return ok;
 }
 
 /* Is @rel under @dir a directory (links followed)?  Its canonical path in @canon. */
@@ -542,7 +562,7 @@ static int small_file(struct va_config *c, long g, const char *dir, const char *
 	int r = read_file(c, dir, rel, MAX_SMALL, &buf, &len, &path);
 
 	*ret = NULL;
-	if (r == -ENOENT || (r == -ENOTDIR && !path)) {
+	if (r == -ENOENT || r == -ENOTDIR) {    /* absent, as util-vserver sees it */
 		free(path);
 		return 0;
 	}
@@ -641,8 +661,12 @@ static int read_vdir(struct va_config *c, long g, struct va_guest *gu)
 	}
 	if (fd >= 0) {
 		close(fd);
-		if (!S_ISDIR(stx.stx_mode))
-			r = asprintf(&gu->vdir_why, "%s is not a directory", dbuf_str(&canon));
+		if (!S_ISDIR(stx.stx_mode)) {
+			char *real = real_path(c, dbuf_str(&canon));
+
+			r = real ? asprintf(&gu->vdir_why, "%s is not a directory", real) : -1;
+			free(real);
+		}
 		else if (strcmp(dbuf_str(&canon), "/") == 0)
 			r = asprintf(&gu->vdir_why, "it is the host's root directory");
 		else {
@@ -724,15 +748,16 @@ static int read_vshelper(struct va_config *c, long g, struct va_guest *gu)
 	if (strcmp(gu->vshelper_action, "restart") == 0 || strcmp(gu->vshelper_action, "async") == 0 ||
 	    strcmp(gu->vshelper_action, "sync") == 0) {
 		gu->vshelper_action_known = true;
-	} else if (!strchr(gu->vshelper_action, '/')) {
+	} else if (!strchr(gu->vshelper_action, '/') && strcmp(gu->vshelper_action, ".") != 0 &&
+		   strcmp(gu->vshelper_action, "..") != 0) {
 		char *m1 = join(".defaults/apps/vshelper-methods", gu->vshelper_action);
 		char *m2 = join("/usr/lib/util-vserver/vshelper-methods", gu->vshelper_action);
 
 		if (!m1 || !m2)
 			r = -ENOMEM;
 		else
-			gu->vshelper_action_known = exists(c, c->cfgdir_canon, m1) ||
-						    exists(c, c->cfgdir_canon, m2);
+			gu->vshelper_action_known = is_file(c, c->cfgdir_canon, m1) ||
+						    is_file(c, c->cfgdir_canon, m2);
 		free(m1);
 		free(m2);
 	}

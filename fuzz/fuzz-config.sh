@@ -2,9 +2,12 @@
 # fuzz-config.sh - bounded run of fuzz/fuzz-config for make check: the
 # target builds a util-vserver host tree from each input in a temporary
 # directory and reads it as --host-root (see fuzz/fuzz-config.c).
-#   1. FUZZ_ITERATIONS/3 (default 500) generated inputs;
-#   2. the rest (default 1000): mutated copies of the built-in
+#   1. FUZZ_ITERATIONS/3 (default 600) generated inputs;
+#   2. the rest (default 1200): mutated copies of the built-in
 #      seeds (the target writes them with FUZZ_CONFIG_WRITE_SEEDS=DIR).
+# FUZZ_SEED picks another random sequence; FUZZ_CONFIG_STRICT=1 also checks
+# the properties of open bugs (see fuzz/fuzz-config.c).  A failed property
+# prints the tree it was found on, left in ${TMPDIR:-/tmp}.
 # Long runs: ./configure --enable-fuzzing CC=clang && make fuzz/fuzz-config-libfuzzer
 #   FUZZ_SEED_DIR=corpus fuzz/fuzz-config.sh
 #   fuzz/fuzz-config-libfuzzer -max_len=4096 corpus
@@ -24,7 +27,7 @@ if [ -n "${FUZZ_SEED_DIR:-}" ]; then
 	mkdir -p "$FUZZ_SEED_DIR" && cp -- "$work"/seeds/* "$FUZZ_SEED_DIR"/
 	exit
 fi
-total=${FUZZ_ITERATIONS:-1500}
+total=${FUZZ_ITERATIONS:-1800}
 echo "1..2"
 fail=0
 # run N TESTNUM [env...]: one phase, its "ok 1" renumbered
