@@ -268,36 +268,38 @@ static int read_dir_attrs(struct cc *cc, const char *canon, struct va_attrs *at,
 static void check_nonamespace(struct cc *cc)
 {
 	const struct va_config *c = cc->cfg;
+	char *parent = NULL;    /* the last ROOT read: guests mostly share one */
+	uint64_t k = 0;
 
 	for (size_t i = 0; i < c->nguests && !cc->err; i++) {
 		const struct va_guest *g = &c->guests[i];
-		struct va_attrs at = { 0 };
-		uint32_t mode = 0;
-		uint64_t k;
-		char *parent, *p;
-		const char *slash;
+		size_t plen;
+		char *p;
 
 		if (!g->nonamespace || !g->vdir_canon || !cc->args->backend)
 			continue;
-		slash = strrchr(g->vdir_canon, '/');
-		parent = slash == g->vdir_canon ? strdup("/") :
-			 strndup(g->vdir_canon, (size_t)(slash - g->vdir_canon));
-		if (!parent) {
-			cc->err = -ENOMEM;
-			return;
-		}
-		if (read_dir_attrs(cc, parent, &at, &mode) < 0) {
+		plen = (size_t)(strrchr(g->vdir_canon, '/') - g->vdir_canon);
+		if (!parent || strlen(parent) != (plen ? plen : 1) ||
+		    strncmp(parent, plen ? g->vdir_canon : "/", plen ? plen : 1) != 0) {
+			struct va_attrs at = { 0 };
+			uint32_t mode = 0;
+
 			free(parent);
-			continue;       /* the ROOT's own finding or error says more */
+			parent = plen ? strndup(g->vdir_canon, plen) : strdup("/");
+			if (!parent) {
+				cc->err = -ENOMEM;
+				break;
+			}
+			/* unreadable: the ROOT's own finding or error says more */
+			k = read_dir_attrs(cc, parent, &at, &mode) < 0 ? 0 :
+			    va_check_root(at.flags, at.known, mode);
 		}
-		free(parent);
-		k = va_check_root(at.flags, at.known, mode);
 		if (!(k & (VA_KIND_BIT(VA_KIND_MISSING_BARRIER) | VA_KIND_BIT(VA_KIND_LEGACY_BARRIER))))
 			continue;
 		if (g->nonamespace_global ? asprintf(&p, "%s/.defaults/nonamespace", c->cfgdir) < 0 :
 		    !(p = gpath(c, (long)i, "nonamespace"))) {
 			cc->err = -ENOMEM;
-			return;
+			break;
 		}
 		emit(cc, VA_KIND_CONFIG_NONAMESPACE_NO_BARRIER, -1, (long)i, p, 0,
 		     "the guest shares the host's mount namespace and %.*s has %s",
@@ -306,6 +308,7 @@ static void check_nonamespace(struct cc *cc)
 		     "only the 2.4 barrier, which 2.6 ignores" : "no chroot barrier");
 		free(p);
 	}
+	free(parent);
 }
 
 static void check_hash_devices(struct cc *cc)

@@ -337,62 +337,55 @@ static char *join(const char *dir, const char *name)
 	return s;
 }
 
-/* Does @rel under canonical @dir exist (links followed, any type)? */
-static bool exists(const struct va_config *c, const char *dir, const char *rel)
+/*
+ * lookup() - the type (S_IFMT bits) of @rel under canonical @dir, or a
+ * negative errno when it does not resolve.  RES_FOLLOW in @flags follows a
+ * final link.  @canon and @id (may be NULL) receive its canonical path and
+ * identity.
+ */
+static int lookup(const struct va_config *c, const char *dir, const char *rel, unsigned flags,
+		  struct dbuf *canon, struct va_dir_id *id)
 {
-	int fd = resolve(c, dir, rel, RES_FOLLOW, NULL);
-
-	if (fd < 0)
-		return false;
-	close(fd);
-	return true;
-}
-
-/* Is @rel under @dir a regular file (links followed)? */
-static bool is_file(const struct va_config *c, const char *dir, const char *rel)
-{
-	int fd = resolve(c, dir, rel, RES_FOLLOW, NULL);
-	struct stat st;
-	bool ok;
-
-	if (fd < 0)
-		return false;
-	ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
-	close(fd);
-	return ok;
-}
-
-/* Is @rel under @dir a directory (links followed)?  Its canonical path in @canon. */
-static bool is_dir(const struct va_config *c, const char *dir, const char *rel, struct dbuf *canon,
-		   struct va_dir_id *id)
-{
-	int fd = resolve(c, dir, rel, RES_FOLLOW, canon);
+	int fd = resolve(c, dir, rel, flags, canon), r;
 	struct statx stx;
-	bool ok;
 
 	if (fd < 0)
-		return false;
-	ok = statx(fd, "", AT_EMPTY_PATH, STATX_TYPE | STATX_INO | STATX_MNT_ID, &stx) == 0 &&
-	     S_ISDIR(stx.stx_mode);
-	if (ok && id) {
+		return fd;
+	r = statx(fd, "", AT_EMPTY_PATH, STATX_TYPE | STATX_INO | STATX_MNT_ID, &stx) < 0 ? -errno :
+	    (int)(stx.stx_mode & S_IFMT);
+	close(fd);
+	if (r > 0 && id) {
 		id->dev = makedev(stx.stx_dev_major, stx.stx_dev_minor);
 		id->ino = stx.stx_ino;
 		id->mnt_known = (stx.stx_mask & STATX_MNT_ID) != 0;
 		id->mnt_id = id->mnt_known ? stx.stx_mnt_id : 0;
 	}
-	close(fd);
-	return ok;
+	return r;
+}
+
+/* Does @rel under @dir exist (links followed, any type)? */
+static bool exists(const struct va_config *c, const char *dir, const char *rel)
+{
+	return lookup(c, dir, rel, RES_FOLLOW, NULL, NULL) > 0;
 }
 
 /* Does the entry @name exist in @dir itself (not followed)? */
 static bool present(const struct va_config *c, const char *dir, const char *name)
 {
-	int fd = resolve(c, dir, name, 0, NULL);
+	return lookup(c, dir, name, 0, NULL, NULL) > 0;
+}
 
-	if (fd < 0)
-		return false;
-	close(fd);
-	return true;
+/* Is @rel under @dir a regular file (links followed)? */
+static bool is_file(const struct va_config *c, const char *dir, const char *rel)
+{
+	return lookup(c, dir, rel, RES_FOLLOW, NULL, NULL) == S_IFREG;
+}
+
+/* Is @rel under @dir a directory (links followed)?  Its canonical path and identity. */
+static bool is_dir(const struct va_config *c, const char *dir, const char *rel, struct dbuf *canon,
+		   struct va_dir_id *id)
+{
+	return lookup(c, dir, rel, RES_FOLLOW, canon, id) == S_IFDIR;
 }
 
 /*
@@ -631,12 +624,11 @@ static int set_canon_str(char **dst, const struct va_config *c, const struct dbu
 	return *dst ? 0 : -ENOMEM;
 }
 
-static int read_vdir(struct va_config *c, long g, struct va_guest *gu)
+static int read_vdir(struct va_config *c, struct va_guest *gu)
 {
 	struct dbuf canon = DBUF_INIT;
 	char *rel = NULL;
-	int fd, r = 0;
-	struct statx stx;
+	int type, r = 0;
 
 	if (present(c, gu->cfgdir_canon, "vdir")) {
 		gu->vdir_from = "vdir";
@@ -650,45 +642,33 @@ static int read_vdir(struct va_config *c, long g, struct va_guest *gu)
 	}
 	if (!rel)
 		return -ENOMEM;
-	fd = resolve(c, strcmp(gu->vdir_from, "vdir") == 0 ? gu->cfgdir_canon : c->cfgdir_canon,
-		     rel, RES_FOLLOW, &canon);
+	type = lookup(c, strcmp(gu->vdir_from, "vdir") == 0 ? gu->cfgdir_canon : c->cfgdir_canon,
+		      rel, RES_FOLLOW, &canon, &gu->vdir_id);
 	free(rel);
-	if (fd == -ENOMEM)
-		return fd;
-	if (fd >= 0 && statx(fd, "", AT_EMPTY_PATH, STATX_TYPE | STATX_INO | STATX_MNT_ID, &stx) < 0) {
-		close(fd);
-		fd = -errno;
-	}
-	if (fd >= 0) {
-		close(fd);
-		if (!S_ISDIR(stx.stx_mode)) {
-			char *real = real_path(c, dbuf_str(&canon));
-
-			r = real ? asprintf(&gu->vdir_why, "%s is not a directory", real) : -1;
-			free(real);
-		}
-		else if (strcmp(dbuf_str(&canon), "/") == 0)
-			r = asprintf(&gu->vdir_why, "it is the host's root directory");
-		else {
-			gu->vdir_id.dev = makedev(stx.stx_dev_major, stx.stx_dev_minor);
-			gu->vdir_id.ino = stx.stx_ino;
-			gu->vdir_id.mnt_known = (stx.stx_mask & STATX_MNT_ID) != 0;
-			gu->vdir_id.mnt_id = gu->vdir_id.mnt_known ? stx.stx_mnt_id : 0;
-			r = set_canon_str(&gu->vdir, c, &canon);
-			if (r == 0 && !(gu->vdir_canon = strdup(dbuf_str(&canon))))
-				r = -ENOMEM;
-		}
-	} else {
+	if (type == -ENOMEM) {
+		r = type;
+	} else if (type < 0) {
 		r = asprintf(&gu->vdir_why, "%s does not resolve: %s",
 			     strcmp(gu->vdir_from, "vdir") == 0 ? "the vdir link" :
 			     strcmp(gu->vdir_from, "default") == 0 ? "the default /vservers/NAME" :
-			     "the .defaults/vdirbase entry", res_strerror(fd));
+			     "the .defaults/vdirbase entry", res_strerror(type));
+	} else if (type != S_IFDIR) {
+		char *real = real_path(c, dbuf_str(&canon));
+
+		r = real ? asprintf(&gu->vdir_why, "%s is not a directory", real) : -1;
+		free(real);
+	} else if (strcmp(dbuf_str(&canon), "/") == 0) {
+		r = asprintf(&gu->vdir_why, "it is the host's root directory");
+	} else {
+		r = set_canon_str(&gu->vdir, c, &canon);
+		if (r == 0 && !(gu->vdir_canon = strdup(dbuf_str(&canon))))
+			r = -ENOMEM;
 	}
 	dbuf_release(&canon);
 	return r < 0 ? -ENOMEM : 0;
 }
 
-static int read_run(struct va_config *c, long g, struct va_guest *gu)
+static int read_run(struct va_config *c, struct va_guest *gu)
 {
 	char target[PATH_MAX];
 	int fd = resolve(c, gu->cfgdir_canon, "run", 0, NULL);
@@ -722,7 +702,6 @@ static int read_run(struct va_config *c, long g, struct va_guest *gu)
 		free(buf);
 	}
 	free(path);
-	(void)g;
 	return r == -ENOMEM ? r : 0;
 }
 
@@ -764,7 +743,7 @@ static int read_vshelper(struct va_config *c, long g, struct va_guest *gu)
 	return r;
 }
 
-static int read_refservers(struct va_config *c, long g, struct va_guest *gu)
+static int read_refservers(struct va_config *c, struct va_guest *gu)
 {
 	char *dir = join(gu->cfgdir_canon, "apps/vunify");
 	char **names;
@@ -784,7 +763,8 @@ static int read_refservers(struct va_config *c, long g, struct va_guest *gu)
 	for (size_t i = 0; i < n; i++) {
 		struct va_refserver *ref = &gu->refs[gu->nrefs];
 		struct dbuf canon = DBUF_INIT;
-		int fd;
+		struct va_dir_id id;
+		int type;
 
 		if (r < 0) {
 			free(names[i]);
@@ -793,31 +773,24 @@ static int read_refservers(struct va_config *c, long g, struct va_guest *gu)
 		gu->nrefs++;
 		ref->entry = names[i];
 		ref->guest = -1;
-		fd = resolve(c, dir, names[i], RES_FOLLOW, &canon);
-		if (fd >= 0) {
-			struct stat st;
-
-			if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-				ref->cfgdir = real_path(c, dbuf_str(&canon));
-				if (!ref->cfgdir)
-					r = -ENOMEM;
-				else if (!present(c, dbuf_str(&canon), "vdir") &&
-					 !is_dir(c, dbuf_str(&canon), "vdir", NULL, NULL))
-					r = asprintf(&ref->why, "%s has no vdir: not a guest configuration directory",
-						     ref->cfgdir);
-				else if (!is_dir(c, dbuf_str(&canon), "apps/vunify", NULL, NULL))
-					r = asprintf(&ref->why, "%s has no apps/vunify directory: vunify refuses it",
-						     ref->cfgdir);
-				for (size_t k = 0; r >= 0 && k < c->nguests; k++)
-					if (c->guests[k].cfgdir_dev == st.st_dev &&
-					    c->guests[k].cfgdir_ino == st.st_ino)
-						ref->guest = (long)k;
-			} else {
-				r = asprintf(&ref->why, "it is not a directory");
-			}
-			close(fd);
-		} else if (fd != -ENOMEM) {
-			r = asprintf(&ref->why, "it does not resolve: %s", res_strerror(fd));
+		type = lookup(c, dir, names[i], RES_FOLLOW, &canon, &id);
+		if (type == S_IFDIR) {
+			ref->cfgdir = real_path(c, dbuf_str(&canon));
+			if (!ref->cfgdir)
+				r = -ENOMEM;
+			else if (!present(c, dbuf_str(&canon), "vdir"))
+				r = asprintf(&ref->why, "%s has no vdir: not a guest configuration directory",
+					     ref->cfgdir);
+			else if (!is_dir(c, dbuf_str(&canon), "apps/vunify", NULL, NULL))
+				r = asprintf(&ref->why, "%s has no apps/vunify directory: vunify refuses it",
+					     ref->cfgdir);
+			for (size_t k = 0; r >= 0 && k < c->nguests; k++)
+				if (c->guests[k].cfgdir_dev == id.dev && c->guests[k].cfgdir_ino == id.ino)
+					ref->guest = (long)k;
+		} else if (type > 0) {
+			r = asprintf(&ref->why, "it is not a directory");
+		} else if (type != -ENOMEM) {
+			r = asprintf(&ref->why, "it does not resolve: %s", res_strerror(type));
 		} else {
 			r = -ENOMEM;
 		}
@@ -826,7 +799,6 @@ static int read_refservers(struct va_config *c, long g, struct va_guest *gu)
 	}
 	free(names);
 	free(dir);
-	(void)g;
 	return r;
 }
 
@@ -1008,8 +980,8 @@ static int read_guest(struct va_config *c, long g)
 		if (!gu->display)
 			return -ENOMEM;
 	}
-	if ((r = read_context(c, g, gu)) < 0 || (r = read_vdir(c, g, gu)) < 0 ||
-	    (r = read_run(c, g, gu)) < 0)
+	if ((r = read_context(c, g, gu)) < 0 || (r = read_vdir(c, gu)) < 0 ||
+	    (r = read_run(c, gu)) < 0)
 		return r;
 	{
 		char target[PATH_MAX];
@@ -1130,7 +1102,7 @@ static int load_guests(struct va_config *c)
 	for (size_t i = 0; r == 0 && i < c->nguests; i++)
 		r = read_guest(c, (long)i);
 	for (size_t i = 0; r == 0 && i < c->nguests; i++)
-		r = read_refservers(c, (long)i, &c->guests[i]);
+		r = read_refservers(c, &c->guests[i]);
 	if (r == 0 && !c->host_root)
 		r = scan_processes(c);
 	return r;
