@@ -5,7 +5,8 @@
  * plans, prints what happens and decides the exit status.
  *
  * Plans are JSON Lines, read with json-c: a header object, then one object
- * per action (schema in vaudit(8)).
+ * per action (schema in vaudit(8)).  Journals of vunify and vhashify runs
+ * (backend "unify") are replayed by va_unify_replay() (migrate/unify.h).
  */
 #include "config.h"
 
@@ -26,6 +27,7 @@
 #include "audit/vaudit.h"
 #include "core/escape.h"
 #include "core/flags.h"
+#include "migrate/unify.h"
 
 #define JOURNAL_DIR "/var/lib/vaudit"
 
@@ -427,6 +429,103 @@ int fix_after_audit(struct ctx *c, struct va_backend *be, const struct fix_args 
 
 /* ------------------------------------------------------------------ --undo, --resume */
 
+/* ------------------------------------------------------------------ unify journals */
+
+struct unify_replay {
+	bool undo;
+	unsigned counts[4];     /* by enum va_repair_event, as exit_for() wants them */
+};
+
+static void on_unify_event(const struct va_uevent *ev, const struct va_ustats *st, void *user)
+{
+	struct unify_replay *u = user;
+	struct dbuf b = DBUF_INIT;
+	const char *what = ev->detail;
+
+	(void)st;
+	if (ev->type == VA_UEV_GUEST || !ev->path)
+		return;
+	if (ev->type == VA_UEV_SKIP) {
+		/* what was not undone (or failed), on stderr */
+		u->counts[ev->skip == VA_USKIP_ERROR ? VA_EV_FAILED : VA_EV_SKIPPED]++;
+		fflush(stdout);
+		quote(&b, ev->path, ev->path_len);
+		fprintf(stderr, "%s: %s: %s %s: %s%s%s%s%s\n", PROG, dbuf_str(&b),
+			ev->dry_run ? "would not be" : "not", u->undo ? "undone" : "finished",
+			va_uskip_text(ev->skip), ev->detail ? ": " : "", ev->detail ? ev->detail : "",
+			ev->err ? ": " : "", ev->err ? strerror(ev->err) : "");
+		dbuf_release(&b);
+		return;
+	}
+	u->counts[ev->dry_run ? VA_EV_PLANNED : VA_EV_DONE]++;
+	dbuf_addf(&b, "%s%s ", ev->dry_run ? "would " : "", u->undo ? "undo" : "resume");
+	va_escape_shell(&b, ev->path, ev->path_len);
+	if (!what) {
+		switch (ev->type) {
+		case VA_UEV_LINK:    what = "linked"; break;
+		case VA_UEV_STORE:   what = "store entry"; break;
+		case VA_UEV_REVERT:  what = "private copy"; break;
+		case VA_UEV_ALREADY: what = "already done"; break;
+		case VA_UEV_PROTECT: what = "flags"; break;
+		default:             what = "done"; break;
+		}
+	}
+	dbuf_addf(&b, ": %s", what);
+	if (ev->type == VA_UEV_PROTECT)
+		dbuf_addf(&b, " 0x%08x -> 0x%08x", ev->old_flags, ev->new_flags);
+	dbuf_addc(&b, '\n');
+	fwrite(b.buf, 1, b.len, stdout);
+	dbuf_release(&b);
+}
+
+/* --undo / --resume of a vunify or vhashify journal: live, by the paths it names. */
+static int replay_unify(const char *file, struct va_journal *j, bool undo, bool dry_run,
+			unsigned live_flags)
+{
+	struct unify_replay u = { .undo = undo };
+	struct va_uhooks h = { .event = on_unify_event, .user = &u };
+	struct va_uopts o = { 0 };
+	struct va_ustats st = { 0 };
+	struct va_backend *be = NULL;
+	char uuid[40], *first = NULL;
+	int r;
+
+	/* the source is the trees, then the stores: the first tree names the filesystem */
+	if (j->source) {
+		first = strndup(j->source, strcspn(j->source, "\n"));
+		if (!first) {
+			fprintf(stderr, "%s: %s\n", PROG, strerror(ENOMEM));
+			return EXIT_TROUBLE;
+		}
+	}
+	fs_uuid(NULL, first, uuid);
+	free(first);
+	if (strcmp(j->uuid, "unknown") && strcmp(uuid, "unknown") && strcmp(j->uuid, uuid)) {
+		msg_reason(file, strlen(file), "the journal belongs to another filesystem (UUID differs)", NULL);
+		return EXIT_TROUBLE;
+	}
+	r = va_backend_live_new(&be, live_flags);
+	if (r < 0) {
+		fprintf(stderr, "%s: %s\n", PROG, strerror(-r));
+		return EXIT_TROUBLE;
+	}
+	o.dry_run = dry_run;
+	/* the flags to restore come from the journal's 'I' records */
+	o.protect = VA_PROTECT_NONE;
+	o.be = be;
+	o.j = j;
+	o.h = &h;
+	r = va_unify_replay(j, undo ? VA_REPLAY_UNDO : VA_REPLAY_RESUME, &o, &st);
+	va_backend_free(be);
+	if (st.failed > u.counts[VA_EV_FAILED])
+		u.counts[VA_EV_FAILED] = (unsigned)st.failed;
+	if (r < 0) {
+		fflush(stdout);
+		msg_reason(file, strlen(file), undo ? "the undo stopped" : "the resume stopped", strerror(-r));
+	}
+	return exit_for(u.counts, r);
+}
+
 int replay_journal(const char *file, bool undo, const char *image, bool dry_run, unsigned live_flags)
 {
 	struct va_repair_hooks h = { .event = on_event };
@@ -452,6 +551,13 @@ int replay_journal(const char *file, bool undo, const char *image, bool dry_run,
 	}
 	if (j->dropped_tail)
 		msg_reason(file, strlen(file), "its last line is torn (a crash while writing it): ignored", NULL);
+	if (strcmp(j->backend, VA_UNIFY_BACKEND) == 0) {
+		if (image)
+			msg_reason(file, strlen(file), "the journal is of a unify run, not of an image", NULL);
+		r = image ? EXIT_TROUBLE : replay_unify(file, j, undo, dry_run, live_flags);
+		va_journal_free(j);
+		return r;
+	}
 	if (strcmp(j->backend, "image") == 0) {
 		if (!image) {
 			msg_reason(file, strlen(file), "the journal is of an image: name it with --image", NULL);

@@ -23,8 +23,8 @@ static uint32_t crc(const char *p, size_t len)
 	return ext2fs_crc32c_le(~0u, (const unsigned char *)p, len) ^ ~0u;
 }
 
-/* Write @line (without crc) plus its crc and a newline, then fsync. */
-static int put_line(struct va_journal *j, struct dbuf *line)
+/* Write @line (without crc) plus its crc and a newline; fsync with @sync. */
+static int put_line_sync(struct va_journal *j, struct dbuf *line, bool sync)
 {
 	size_t off = 0;
 
@@ -39,7 +39,12 @@ static int put_line(struct va_journal *j, struct dbuf *line)
 			return n < 0 ? -errno : -EIO;
 		off += (size_t)n;
 	}
-	return fsync(j->fd) < 0 ? -errno : 0;
+	return sync && fsync(j->fd) < 0 ? -errno : 0;
+}
+
+static int put_line(struct va_journal *j, struct dbuf *line)
+{
+	return put_line_sync(j, line, true);
 }
 
 static int fsync_dir(const char *file)
@@ -101,15 +106,37 @@ int va_journal_create(struct va_journal **ret, const char *file, const char *bac
 	return 0;
 }
 
+/* Remember the state of intent @seq (D/U records) and grow the index. */
+static int set_state(struct va_journal *j, uint64_t seq, char st)
+{
+	if (seq >= j->capstates) {
+		size_t cap = j->capstates ? j->capstates : 64;
+		char *n;
+
+		while (cap <= seq)
+			cap *= 2;
+		n = realloc(j->states, cap);
+		if (!n)
+			return -ENOMEM;
+		memset(n + j->capstates, 0, cap - j->capstates);
+		j->states = n;
+		j->capstates = cap;
+	}
+	j->states[seq] = st;
+	return 0;
+}
+
 static int rec_store(struct va_journal *j, const struct va_journal_rec *r)
 {
 	if (va_array_grow(&j->recs, &j->caprecs, j->nrecs, sizeof(*j->recs)) < 0)
+		return -ENOMEM;
+	if (set_state(j, r->seq, r->type == 'D' || r->type == 'U' ? r->type : 0) < 0)
 		return -ENOMEM;
 	j->recs[j->nrecs++] = *r;
 	return 0;
 }
 
-int va_journal_append(struct va_journal *j, struct va_journal_rec *r)
+static int add(struct va_journal *j, struct va_journal_rec *r, bool sync)
 {
 	struct dbuf line = DBUF_INIT;
 	int ret;
@@ -127,20 +154,45 @@ int va_journal_append(struct va_journal *j, struct va_journal_rec *r)
 				(unsigned long long)r->ino, r->gen, r->old_flags, r->old_mode,
 				r->new_flags, r->new_mode, r->kind);
 		ret |= va_base64(&line, r->path, r->path_len);
+	} else if (r->type == 'L') {
+		r->seq = j->next_seq++;
+		ret = dbuf_addf(&line, "L\t%llu\t%s\t%u:%u\t%llu\t%u\t%llu\t",
+				(unsigned long long)r->seq, r->kind, major(r->dev), minor(r->dev),
+				(unsigned long long)r->ino, r->gen, (unsigned long long)r->old_ino);
+		ret |= va_base64(&line, r->path, r->path_len);
+		ret |= dbuf_addc(&line, '\t');
+		ret |= va_base64(&line, r->tmp, r->tmp_len);
+		ret |= dbuf_addc(&line, '\t');
+		ret |= va_base64(&line, r->other, r->other_len);
 	} else {
 		ret = dbuf_addf(&line, "%c\t%llu", r->type, (unsigned long long)r->seq);
 	}
 	if (ret == 0)
-		ret = put_line(j, &line);
+		ret = put_line_sync(j, &line, sync);
 	dbuf_release(&line);
 	if (ret == 0) {
 		struct va_journal_rec copy = *r;
 
-		copy.path = NULL;
-		copy.path_len = 0;
+		copy.path = copy.tmp = copy.other = NULL;
+		copy.path_len = copy.tmp_len = copy.other_len = 0;
 		ret = rec_store(j, &copy);
 	}
 	return ret;
+}
+
+int va_journal_append(struct va_journal *j, struct va_journal_rec *r)
+{
+	return add(j, r, true);
+}
+
+int va_journal_add(struct va_journal *j, struct va_journal_rec *r)
+{
+	return add(j, r, false);
+}
+
+int va_journal_sync(struct va_journal *j)
+{
+	return fsync(j->fd) < 0 ? -errno : 0;
 }
 
 /* ------------------------------------------------------------------ reading */
@@ -199,7 +251,7 @@ static const char *parse_header(struct va_journal *j, char *line)
 		return "not a vaudit journal (bad header)";
 	if (!num(f[1], 10, 1000, &v) || v != VA_JOURNAL_VERSION)
 		return "unsupported journal version";
-	if (strncmp(f[2], "backend=", 8) || (strcmp(f[2] + 8, "image") && strcmp(f[2] + 8, "live")))
+	if (strncmp(f[2], "backend=", 8) || (strcmp(f[2] + 8, "image") && strcmp(f[2] + 8, "live") && strcmp(f[2] + 8, "unify")))
 		return "bad backend in the header";
 	if (strncmp(f[3], "uuid=", 5) || strlen(f[3] + 5) >= sizeof(j->uuid))
 		return "bad uuid in the header";
@@ -210,11 +262,52 @@ static const char *parse_header(struct va_journal *j, char *line)
 	return NULL;
 }
 
+static const char *parse_dev(char *s, dev_t *ret)
+{
+	char *colon = strchr(s, ':');
+	uint64_t ma, mi;
+
+	if (!colon)
+		return "bad device";
+	*colon = '\0';
+	if (!num(s, 10, 0xfffff, &ma) || !num(colon + 1, 10, 0xfffff, &mi))
+		return "bad device";
+	*ret = makedev((unsigned)ma, (unsigned)mi);
+	return NULL;
+}
+
+static const char *parse_link(struct va_journal_rec *r, char **f)
+{
+	uint64_t v[3];
+	const char *why;
+
+	if (strcmp(f[2], "link") && strcmp(f[2], "revert") && strcmp(f[2], "store"))
+		return "bad operation";
+	snprintf(r->kind, sizeof(r->kind), "%s", f[2]);
+	if ((why = parse_dev(f[3], &r->dev)))
+		return why;
+	if (!num(f[4], 10, UINT64_MAX, &v[0]) || !num(f[5], 10, UINT32_MAX, &v[1]) ||
+	    !num(f[6], 10, UINT64_MAX, &v[2]))
+		return "bad number";
+	r->ino = v[0];
+	r->gen = (uint32_t)v[1];
+	r->old_ino = v[2];
+	if (unbase64(f[7], strlen(f[7]), &r->path, &r->path_len) || !r->path_len)
+		return "bad path";
+	if (unbase64(f[8], strlen(f[8]), &r->tmp, &r->tmp_len) ||
+	    (r->tmp_len && memchr(r->tmp, '/', r->tmp_len)))
+		return "bad temporary name";
+	if (unbase64(f[9], strlen(f[9]), &r->other, &r->other_len))
+		return "bad path";
+	return NULL;
+}
+
 static const char *parse_record(struct va_journal *j, char *line, struct va_journal_rec *r)
 {
 	char *f[12];
 	size_t n = split(line, f, 11);
 	uint64_t v[9];
+	const char *why;
 
 	memset(r, 0, sizeof(*r));
 	if (n < 2 || strlen(f[0]) != 1 || !num(f[1], 10, UINT64_MAX, &r->seq) || r->seq == 0)
@@ -223,26 +316,21 @@ static const char *parse_record(struct va_journal *j, char *line, struct va_jour
 	if (r->type == 'D' || r->type == 'U') {
 		if (n != 2)
 			return "bad record";
-		for (size_t i = 0; i < j->nrecs; i++)
-			if (j->recs[i].type == 'I' && j->recs[i].seq == r->seq)
-				return NULL;
-		return "record for an unknown change";
+		/* intents are numbered 1, 2, ... without gaps */
+		return r->seq < j->next_seq ? NULL : "record for an unknown change";
 	}
-	if (r->type != 'I' || n != 11)
+	if (!((r->type == 'I' && n == 11) || (r->type == 'L' && n == 10)))
 		return "bad record";
 	if (r->seq != j->next_seq)
 		return "changes out of sequence";
-	{
-		char *colon = strchr(f[2], ':');
-		uint64_t ma, mi;
-
-		if (!colon)
-			return "bad device";
-		*colon = '\0';
-		if (!num(f[2], 10, 0xfffff, &ma) || !num(colon + 1, 10, 0xfffff, &mi))
-			return "bad device";
-		r->dev = makedev((unsigned)ma, (unsigned)mi);
+	if (r->type == 'L') {
+		if ((why = parse_link(r, f)))
+			return why;
+		j->next_seq = r->seq + 1;
+		return NULL;
 	}
+	if ((why = parse_dev(f[2], &r->dev)))
+		return why;
 	if (!num(f[3], 10, UINT64_MAX, &v[0]) || !num(f[4], 10, UINT32_MAX, &v[1]) ||
 	    !num(f[5], 16, UINT32_MAX, &v[2]) || !num(f[6], 8, 0177777, &v[3]) ||
 	    !num(f[7], 16, UINT32_MAX, &v[4]) || !num(f[8], 8, 0177777, &v[5]))
@@ -361,12 +449,7 @@ fail:
 
 char va_journal_state(const struct va_journal *j, uint64_t seq)
 {
-	char st = 0;
-
-	for (size_t i = 0; i < j->nrecs; i++)
-		if (j->recs[i].seq == seq && j->recs[i].type != 'I')
-			st = j->recs[i].type;
-	return st;
+	return seq < j->capstates ? j->states[seq] : 0;
 }
 
 void va_journal_free(struct va_journal *j)
@@ -375,9 +458,13 @@ void va_journal_free(struct va_journal *j)
 		return;
 	if (j->fd >= 0)
 		close(j->fd);
-	for (size_t i = 0; i < j->nrecs; i++)
+	for (size_t i = 0; i < j->nrecs; i++) {
 		free(j->recs[i].path);
+		free(j->recs[i].tmp);
+		free(j->recs[i].other);
+	}
 	free(j->recs);
+	free(j->states);
 	free(j->source);
 	free(j->file);
 	free(j);

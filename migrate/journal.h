@@ -6,12 +6,18 @@
  * Text, one record per line, each ending in "\tcrc=XXXXXXXX", the CRC32C
  * of the bytes before that tab:
  *
- *   vaudit-journal 1 backend=image|live uuid=UUID source=BASE64
+ *   vaudit-journal 1 backend=image|live|unify uuid=UUID source=BASE64
  *   I SEQ DEV INO GEN OLDFLAGS OLDMODE NEWFLAGS NEWMODE KIND PATH_B64
+ *   L SEQ OP DEV INO GEN OLDINO PATH_B64 TMP_B64 OTHER_B64
  *   D SEQ          change SEQ was made and verified
  *   U SEQ          change SEQ was undone
  *
  * (fields separated by tabs; DEV is "maj:min", flags 0x%08x, modes octal).
+ * 'I' is a flag change.  'L' is a change of names (unify journals): OP
+ * "link" (PATH, which was inode OLDINO, became a name of inode INO),
+ * "revert" (PATH, a name of INO, became a private copy), "store" (PATH, a
+ * new hash store entry INO, a copy of OTHER); TMP is the temporary name
+ * used in PATH's directory (empty when none), OTHER another name of INO.
  * An intent without D may or may not have been applied: the inode's state
  * tells (old or new).  A last line without newline or with a bad CRC is
  * the trace of a crash while appending and is dropped with a warning; any
@@ -28,16 +34,21 @@
 #define VA_JOURNAL_VERSION 1
 
 struct va_journal_rec {
-	char type;              /**< 'I', 'D' or 'U' */
+	char type;              /**< 'I', 'L', 'D' or 'U' */
 	uint64_t seq;
 	dev_t dev;
 	uint64_t ino;
 	uint32_t gen;
 	uint32_t old_flags, old_mode;
 	uint32_t new_flags, new_mode;
-	char kind[40];
+	char kind[40];          /**< 'I': the finding kind; 'L': the OP */
 	char *path;             /**< bytes (owned by the journal when loaded) */
 	size_t path_len;
+	uint64_t old_ino;       /**< 'L' */
+	char *tmp;              /**< 'L': temporary name (bytes, owned when loaded) */
+	size_t tmp_len;
+	char *other;            /**< 'L': another name of the inode (owned when loaded) */
+	size_t other_len;
 };
 
 struct va_journal {
@@ -50,6 +61,8 @@ struct va_journal {
 	struct va_journal_rec *recs; /**< loaded records, in file order */
 	size_t nrecs, caprecs;
 	uint64_t next_seq;
+	char *states;           /**< by seq: 0, 'D' or 'U' (the latest) */
+	size_t capstates;
 	bool dropped_tail;      /**< a torn last line was ignored (and is cut off
 				     before the next append) */
 	off_t good_len;
@@ -70,13 +83,23 @@ int va_journal_create(struct va_journal **ret, const char *file, const char *bac
 int va_journal_load(struct va_journal **ret, const char *file, const char **ret_why,
 		    size_t *ret_line);
 
-/** va_journal_append() - append @r (seq assigned for 'I'), then fsync.  Return: 0 or -errno. */
+/** va_journal_append() - append @r (seq assigned for 'I' and 'L'), then fsync.  Return: 0 or -errno. */
 int va_journal_append(struct va_journal *j, struct va_journal_rec *r);
+
+/**
+ * va_journal_add() - append @r without fsync: for a batch of intents that
+ * va_journal_sync() makes durable before any of them is carried out.
+ * Return: 0 or -errno.
+ */
+int va_journal_add(struct va_journal *j, struct va_journal_rec *r);
+
+/** va_journal_sync() - fsync what was added.  Return: 0 or -errno. */
+int va_journal_sync(struct va_journal *j);
 
 /** va_journal_free() - close and free (NULL is fine). */
 void va_journal_free(struct va_journal *j);
 
-/** va_journal_state() - for intent @seq: 'D' done, 'U' undone, 0 neither. */
+/** va_journal_state() - for intent @seq: 'D' done, 'U' undone, 0 neither (O(1)). */
 char va_journal_state(const struct va_journal *j, uint64_t seq);
 
 #endif

@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * fileops.h - file primitives of the unify tools, all through fds.
+ *
+ * Nothing here takes a path: a file is reached as (directory fd, name),
+ * opened with O_NOFOLLOW and checked against the identity the caller saw
+ * (device and inode number), and changed only through that fd.  No
+ * printing; errors are negative errnos.
+ */
+#ifndef VAUDIT_FILEOPS_H
+#define VAUDIT_FILEOPS_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+/**
+ * va_open_regular() - open regular file @name in @dir_fd for reading
+ * (O_RDONLY|O_NOFOLLOW|O_NONBLOCK|O_NOCTTY|O_CLOEXEC, and O_NOATIME where
+ * the kernel allows it) and check that it is a regular file with device
+ * @dev and inode @ino.  @ret (may be NULL) receives statx() of the opened
+ * fd (STATX_BASIC_STATS).
+ * Return: the fd, or -ELOOP (a symlink now), -ESTALE (another inode),
+ * -EISDIR/-EINVAL (not a regular file), or another -errno.
+ */
+int va_open_regular(int dir_fd, const char *name, dev_t dev, uint64_t ino, struct statx *ret);
+
+/**
+ * va_same_stx() - whether @a and @b describe the same inode in the same
+ * state: device, inode, size, mtime and ctime (with nanoseconds).
+ */
+bool va_same_stx(const struct statx *a, const struct statx *b);
+
+/**
+ * va_content_equal() - compare the first @size bytes of two open files,
+ * byte for byte (pread, large blocks; stops at the first difference).
+ * Return: 1 equal, 0 different (also when one is shorter), or -errno.
+ */
+int va_content_equal(int fd_a, int fd_b, uint64_t size);
+
+/**
+ * va_xattrs_equal() - whether two open files carry the same extended
+ * attributes: the same set of names and byte-equal values, in every
+ * namespace the caller can list (user., trusted., security. such as file
+ * capabilities, system.posix_acl_access/default).
+ * Return: 1 equal, 0 different, or -errno (-ENOTSUP counts as "none").
+ */
+int va_xattrs_equal(int fd_a, int fd_b);
+
+/**
+ * va_copy_tmpfile() - an unnamed private copy of @src_fd in directory
+ * @dir_fd: open(O_TMPFILE), the content (holes kept, SEEK_DATA/SEEK_HOLE),
+ * then owner (fchown), mode (fchmod, after the chown that clears set-id
+ * bits), every extended attribute (libattr attr_copy_fd(), nothing
+ * filtered: ACLs and security.capability included; set after the chown,
+ * which drops capabilities) and last atime/mtime with nanoseconds.  No
+ * inode flags are copied (the copy is neither immutable nor append-only).
+ * Return: the new fd (O_RDWR, not yet linked anywhere), or -errno
+ * (-EOPNOTSUPP where the filesystem has no O_TMPFILE).
+ */
+int va_copy_tmpfile(int src_fd, int dir_fd);
+
+/**
+ * va_link_fd() - give the open file @fd the name @name in @dir_fd
+ * (linkat with AT_EMPTY_PATH, else through /proc/self/fd).  Works for an
+ * O_TMPFILE file and for any other open file.  Never replaces a name.
+ * Return: 0, -EEXIST, -EMLINK, -EXDEV, or another -errno.
+ */
+int va_link_fd(int fd, int dir_fd, const char *name);
+
+/** Size of a buffer for va_tmpname(). */
+#define VA_TMPNAME_MAX (NAME_MAX + 1)
+
+/**
+ * va_tmpname() - a fresh temporary name next to @name: "NAME;XXXXXX" with
+ * six random characters from [A-Za-z0-9] (util-vserver's pattern, which
+ * vaudit reports as unify-leftover if one survives a crash); when that
+ * does not fit in NAME_MAX, NAME is shortened (at a byte boundary) first.
+ * @out must hold VA_TMPNAME_MAX bytes.
+ */
+void va_tmpname(const char *name, char *out);
+
+/**
+ * va_replace_name() - atomically put the file linked at @tmp over @name in
+ * the same directory @dir_fd, and check that what was replaced is the
+ * inode @old_dev/@old_ino: renameat2(RENAME_EXCHANGE) (the old inode then
+ * sits at @tmp and is checked and unlinked; on a mismatch the exchange is
+ * undone and -ESTALE returned), falling back to a check + renameat() where
+ * the filesystem cannot exchange.  @name never disappears.  When the old
+ * inode cannot be unlinked from @tmp after the exchange (it became
+ * immutable meanwhile), the exchange is undone where the kernel lets it
+ * and the unlink's error returned.  The kernel does not move an immutable
+ * or append-only inode, so then @name keeps the new file and the old inode
+ * stays at @tmp (the caller tells the two cases by the inode at @name).
+ * Return: 0, -ESTALE (@name is no longer the expected inode; nothing
+ * changed, @tmp is still there for the caller to remove), or -errno.
+ */
+int va_replace_name(int dir_fd, const char *tmp, const char *name, dev_t old_dev, uint64_t old_ino);
+
+#endif

@@ -1,0 +1,932 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * unify-apply.c - carrying out planned units: linking names to a master,
+ * or giving names private copies, in batches.
+ *
+ * A batch goes in three phases.  Prepare: every master and every name is
+ * opened through verified directory fds and checked (unchanged since the
+ * scan, not immutable or append-only, same extended attributes, same
+ * mount); private copies and new store entries are made as unnamed
+ * O_TMPFILE files.  Journal: the intents of the whole batch are appended
+ * and made durable with one fsync.  Change: in journal order, each
+ * change is made, checked and marked done.  Nothing changes before its
+ * intent is on disk.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "core/flags.h"
+#include "migrate/unify-int.h"
+
+#define UNIT_MAX_MEMBERS 512    /* a larger set is split: fds stay bounded */
+
+/* A name being linked or reverted. */
+struct pname {
+	uint32_t file;
+	int dirfd, fd, copyfd;
+	char base[NAME_MAX + 1];        /* a copy: u->paths moves as files are added */
+	struct statx stx;
+	char tmp[VA_TMPNAME_MAX];
+	uint64_t seq;
+	bool ok;
+};
+
+/* The inode the names get (link) or leave (revert). */
+struct pmaster {
+	uint32_t file;          /* the master's file (a new store entry: once named) */
+	uint32_t src;           /* the unit's master: a new store entry's source */
+	bool is_copy;           /* @fd is a new store entry, a copy of @src */
+	int dirfd, fd;
+	char base[NAME_MAX + 1];
+	struct statx stx;       /* the state we expect it in */
+	uint32_t flags, gen;
+	bool ok;
+	/* a new hash store entry */
+	int storedir;
+	char storename[NAME_MAX + 1];
+	struct dbuf storepath;
+	uint64_t seq_store, seq_unprot, seq_prot;
+	uint32_t unprot_flags, prot_flags;
+	bool unprot, prot, prot_first;
+};
+
+struct batch {
+	struct ustate *u;
+	struct pmaster *m;      /* one per unit */
+	struct pname *p;        /* one per member */
+	/* EMLINK: units to plan again after this batch */
+	uint32_t *retry;
+	size_t nretry, capretry;
+};
+
+/* ------------------------------------------------------------------ planning */
+
+int u_unit_begin(struct ustate *u, uint32_t master, bool new_store, const unsigned char *digest)
+{
+	struct uunit *un;
+
+	if (va_array_grow(&u->units, &u->capunits, u->nunits, sizeof(*u->units)) < 0)
+		return -ENOMEM;
+	un = &u->units[u->nunits++];
+	memset(un, 0, sizeof(*un));
+	un->master = master;
+	un->new_store = new_store;
+	if (digest)
+		memcpy(un->digest, digest, VA_DIGEST_MAX);
+	un->first = u->nmembers;
+	return 0;
+}
+
+int u_unit_add(struct ustate *u, uint32_t member)
+{
+	struct uunit *un = &u->units[u->nunits - 1];
+
+	if (un->n >= UNIT_MAX_MEMBERS) {
+		/* split: the rest of the set links to the same master, which
+		 * exists once this batch is done (a new store entry included) */
+		uint32_t master;
+		int r = u_flush(u);
+
+		if (r < 0)
+			return r;
+		master = u->last_master;
+		if (master == UINT32_MAX)
+			return 0;       /* the master failed: the rest stays as it is */
+		if ((r = u_unit_begin(u, master, false, NULL)) < 0)
+			return r;
+		un = &u->units[u->nunits - 1];
+	}
+	if (va_array_grow(&u->members, &u->capmembers, u->nmembers, sizeof(*u->members)) < 0)
+		return -ENOMEM;
+	u->members[u->nmembers++] = member;
+	un->n++;
+	return 0;
+}
+
+int u_unit_end(struct ustate *u)
+{
+	if (u->nunits && u->units[u->nunits - 1].n == 0) {
+		u->nunits--;            /* nothing to do */
+		return 0;
+	}
+	return u->nmembers >= UNIFY_BATCH ? u_flush(u) : 0;
+}
+
+/* ------------------------------------------------------------------ helpers */
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+static int refresh(int fd, struct statx *stx)
+{
+	return statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, stx) < 0 ? -errno : 0;
+}
+
+static const char *errtext(int err, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s", strerror(err));
+	return buf;
+}
+
+/* Read the flags (all a back end knows) and generation of @m. */
+static int master_attrs(struct ustate *u, struct pmaster *m)
+{
+	struct va_attr_target t = {
+		.fd = m->fd, .dir_fd = m->dirfd, .name = m->base,
+		.dev = makedev(m->stx.stx_dev_major, m->stx.stx_dev_minor),
+		.ino = m->stx.stx_ino, .mode = m->stx.stx_mode,
+	};
+	struct va_attrs at = { 0 };
+	int r = u->o->be ? va_backend_read(u->o->be, &t, &at) : -EOPNOTSUPP;
+
+	if (r < 0) {
+		at.flags = u_get_flags(m->fd);
+		at.gen_known = false;
+	}
+	m->flags = at.flags;
+	if (!at.gen_known) {
+		unsigned int g = 0;
+
+		at.gen = ioctl(m->fd, FS_IOC_GETVERSION, &g) == 0 ? g : 0;
+	}
+	m->gen = at.gen;
+	return 0;
+}
+
+static int set_flags(struct ustate *u, struct pmaster *m, uint32_t flags)
+{
+	struct va_attr_target t = {
+		.fd = m->fd, .dir_fd = m->dirfd, .name = m->base,
+		.dev = makedev(m->stx.stx_dev_major, m->stx.stx_dev_minor),
+		.ino = m->stx.stx_ino, .mode = m->stx.stx_mode,
+	};
+	struct va_attrs after = { 0 };
+	int r;
+
+	if (!u->o->be)
+		return -EOPNOTSUPP;
+	r = va_backend_write(u->o->be, &t, flags, m->stx.stx_mode & 07777, &after);
+	if (r == 0 && after.flags != flags)
+		r = -EIO;
+	if (r == 0)
+		m->flags = flags;
+	return r;
+}
+
+static void event_path(struct ustate *u, enum va_uevent_type type, const struct ufile *f,
+		       const char *master, size_t master_len, uint64_t size)
+{
+	const char *p = u_abs(u, f, &u->abs);
+	struct va_uevent ev = {
+		.type = type, .path = p, .path_len = u->abs.len, .master = master,
+		.master_len = master_len, .label = u->trees[f->tree].label, .size = size,
+	};
+
+	u_event(u, &ev);
+}
+
+/* ------------------------------------------------------------------ store entries */
+
+static void hex(const unsigned char *d, size_t len, char *out)
+{
+	static const char x[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < len; i++) {
+		out[2 * i] = x[d[i] >> 4];
+		out[2 * i + 1] = x[d[i] & 15];
+	}
+	out[2 * len] = '\0';
+}
+
+/* Open (creating with -c) STORE/xx/yy and pick the first free REST-NNNNNNNN. */
+static int store_slot(struct ustate *u, const struct uunit *un, struct pmaster *m, bool create)
+{
+	const struct utree *st = &u->trees[u->store_tree];
+	char h[2 * VA_DIGEST_MAX + 1], dir[8];
+	size_t dl = va_digest_len(u->method);
+	int fd;
+
+	hex(un->digest, dl, h);
+	snprintf(dir, sizeof(dir), "%.2s", h);
+	if (create && mkdirat(st->fd, dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	snprintf(dir, sizeof(dir), "%.2s/%.2s", h, h + 2);
+	if (create && mkdirat(st->fd, dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	fd = u_openat2(st->fd, dir, O_RDONLY | O_DIRECTORY, true);
+	if (fd < 0 && !create) {
+		fd = -1;
+	} else if (fd < 0) {
+		return fd;
+	}
+	for (unsigned i = 0; i < 4096; i++) {
+		struct stat sb;
+
+		snprintf(m->storename, sizeof(m->storename), "%s-%08x", h + 4, i);
+		if (fd < 0 || fstatat(fd, m->storename, &sb, AT_SYMLINK_NOFOLLOW) < 0) {
+			dbuf_setlen(&m->storepath, 0);
+			dbuf_addf(&m->storepath, "%s/%s/%s", strcmp(st->root, "/") ? st->root : "",
+				  dir, m->storename);
+			m->storedir = fd;
+			return 0;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	return -ENOSPC;
+}
+
+/* ------------------------------------------------------------------ phase 1 */
+
+static void prep_master(struct batch *b, const struct uunit *un, struct pmaster *m)
+{
+	struct ustate *u = b->u;
+	const struct ufile *f = &u->files[un->master];
+	const char *base;
+	int r;
+
+	m->file = m->src = un->master;
+	m->dirfd = m->fd = m->storedir = -1;
+	dbuf_init(&m->storepath);
+	r = u_open_parent(u, f, &base);
+	if (r >= 0) {
+		snprintf(m->base, sizeof(m->base), "%s", base);
+		m->dirfd = r;
+		r = va_open_regular(m->dirfd, m->base, f->dev, f->ino, &m->stx);
+	}
+	if (r >= 0) {
+		m->fd = r;
+		if (m->stx.stx_size != f->size || m->stx.stx_mtime.tv_sec != f->mtime.tv_sec ||
+		    m->stx.stx_mtime.tv_nsec != f->mtime.tv_nsec ||
+		    m->stx.stx_ctime.tv_sec != f->ctime.tv_sec ||
+		    m->stx.stx_ctime.tv_nsec != f->ctime.tv_nsec)
+			r = -ESTALE;
+	}
+	if (r < 0)
+		goto fail;
+	master_attrs(u, m);
+	if (un->new_store) {
+		r = store_slot(u, un, m, !u->o->dry_run);
+		if (r < 0)
+			goto fail;
+		if (!u->o->dry_run && !u->o->sledgehammer) {
+			/* the master is the copy from now on: unnamed until the change */
+			r = va_copy_tmpfile(m->fd, m->storedir);
+			if (r < 0)
+				goto fail;
+			close_fd(&m->fd);
+			close_fd(&m->dirfd);
+			m->fd = r;
+			m->is_copy = true;
+			snprintf(m->base, sizeof(m->base), "%s", m->storename);
+			if ((m->dirfd = dup(m->storedir)) < 0 || (r = refresh(m->fd, &m->stx)) < 0) {
+				r = m->dirfd < 0 ? -errno : r;
+				goto fail;
+			}
+			master_attrs(u, m);
+		}
+	}
+	m->ok = true;
+	return;
+fail:
+	{
+		char buf[96];
+
+		if (r == -ESTALE || r == -ELOOP || r == -ENOENT)
+			u_skip(u, f, VA_USKIP_CHANGED, 0, "the master changed during the run");
+		else
+			u_skip(u, f, VA_USKIP_ERROR, -r, errtext(-r, buf, sizeof(buf)));
+	}
+}
+
+static void prep_name(struct batch *b, const struct uunit *un, const struct pmaster *m,
+		      struct pname *p, uint32_t file)
+{
+	struct ustate *u = b->u;
+	const struct ufile *f = &u->files[file];
+	const struct ufile *mf = &u->files[m->file];
+	const char *base;
+	uint32_t fl;
+	int r;
+
+	p->file = file;
+	p->dirfd = p->fd = p->copyfd = -1;
+	if (!m->ok) {
+		u_skip(u, f, VA_USKIP_CHANGED, 0, "its master could not be used");
+		return;
+	}
+	r = u_open_parent(u, f, &base);
+	if (r >= 0) {
+		snprintf(p->base, sizeof(p->base), "%s", base);
+		p->dirfd = r;
+		r = va_open_regular(p->dirfd, p->base, f->dev, f->ino, &p->stx);
+	}
+	if (r >= 0) {
+		p->fd = r;
+		if (!u->reverting && (p->stx.stx_size != f->size ||
+				      p->stx.stx_mtime.tv_sec != f->mtime.tv_sec ||
+				      p->stx.stx_mtime.tv_nsec != f->mtime.tv_nsec ||
+				      p->stx.stx_ctime.tv_sec != f->ctime.tv_sec ||
+				      p->stx.stx_ctime.tv_nsec != f->ctime.tv_nsec))
+			r = -ESTALE;
+	}
+	if (r < 0) {
+		char buf[96];
+
+		if (r == -ESTALE || r == -ELOOP || r == -ENOENT || r == -ENOTDIR || r == -EXDEV)
+			u_skip(u, f, VA_USKIP_CHANGED, 0, NULL);
+		else
+			u_skip(u, f, VA_USKIP_ERROR, -r, errtext(-r, buf, sizeof(buf)));
+		return;
+	}
+	if (u->reverting) {
+		if (p->stx.stx_ino != m->stx.stx_ino || p->stx.stx_dev_major != m->stx.stx_dev_major ||
+		    p->stx.stx_dev_minor != m->stx.stx_dev_minor) {
+			u_skip(u, f, VA_USKIP_CHANGED, 0, "no longer shared");
+			return;
+		}
+		if (!u->o->dry_run) {
+			r = va_copy_tmpfile(p->fd, p->dirfd);
+			if (r < 0) {
+				char buf[96];
+
+				u_skip(u, f, VA_USKIP_ERROR, -r, errtext(-r, buf, sizeof(buf)));
+				return;
+			}
+			p->copyfd = r;
+		}
+		va_tmpname(p->base, p->tmp);
+		p->ok = true;
+		return;
+	}
+	if (p->stx.stx_ino == m->stx.stx_ino && p->stx.stx_dev_major == m->stx.stx_dev_major &&
+	    p->stx.stx_dev_minor == m->stx.stx_dev_minor) {
+		u->st->already++;
+		event_path(u, VA_UEV_ALREADY, f, NULL, 0, f->size);
+		return;
+	}
+	fl = u_get_flags(p->fd);
+	if ((fl & U_BLOCKING_FLAGS) && !(u->iunlink && (fl & VA_FL_IMMUTABLE) && !(fl & VA_FL_APPEND))) {
+		u_skip(u, f, (fl & VA_FL_IMMUTABLE) && p->stx.stx_nlink > 1 && !u->o->refresh ?
+		       VA_USKIP_FLAGGED : VA_USKIP_IMMUTABLE, 0, NULL);
+		return;
+	}
+	if ((fl & VA_FL_IMMUTABLE) && p->stx.stx_nlink > 1 && !u->o->refresh) {
+		u_skip(u, f, VA_USKIP_FLAGGED, 0, NULL);
+		return;
+	}
+	if (f->mnt_id && mf->mnt_id && f->mnt_id != mf->mnt_id) {
+		u_skip(u, f, VA_USKIP_OTHER_MOUNT, 0, NULL);
+		return;
+	}
+	r = va_xattrs_equal(m->fd, p->fd);
+	if (r <= 0) {
+		char buf[96];
+
+		if (r == 0)
+			u_skip(u, f, VA_USKIP_XATTRS, 0, NULL);
+		else
+			u_skip(u, f, VA_USKIP_ERROR, -r, errtext(-r, buf, sizeof(buf)));
+		return;
+	}
+	va_tmpname(p->base, p->tmp);
+	p->ok = true;
+	(void)un;
+}
+
+static void release_name(struct pname *p)
+{
+	close_fd(&p->fd);
+	close_fd(&p->dirfd);
+	close_fd(&p->copyfd);
+}
+
+static void release_master(struct pmaster *m)
+{
+	close_fd(&m->fd);
+	close_fd(&m->dirfd);
+	close_fd(&m->storedir);
+	dbuf_release(&m->storepath);
+}
+
+/* ------------------------------------------------------------------ phase 2 */
+
+static int intent_flags(struct ustate *u, struct pmaster *m, uint32_t from, uint32_t to,
+			const char *kind, uint64_t *seq)
+{
+	const struct ufile *f = &u->files[m->file];
+	const char *path = u_abs(u, f, &u->abs);
+	struct va_journal_rec rec = {
+		.type = 'I', .dev = makedev(m->stx.stx_dev_major, m->stx.stx_dev_minor),
+		.ino = m->stx.stx_ino, .gen = m->gen, .old_flags = from,
+		.old_mode = m->stx.stx_mode & 07777, .new_flags = to,
+		.new_mode = m->stx.stx_mode & 07777, .path = (char *)path, .path_len = u->abs.len,
+	};
+	int r;
+
+	if (m->is_copy) {
+		/* the new store entry */
+		rec.path = m->storepath.buf;
+		rec.path_len = m->storepath.len;
+	}
+	snprintf(rec.kind, sizeof(rec.kind), "%s", kind);
+	r = va_journal_add(u->o->j, &rec);
+	*seq = rec.seq;
+	return r;
+}
+
+static int intent_name(struct ustate *u, struct pmaster *m, struct pname *p, const char *op)
+{
+	const struct ufile *f = &u->files[p->file];
+	const char *path = u_abs(u, f, &u->abs);
+	size_t path_len = u->abs.len;
+	const char *other;
+	size_t other_len;
+	struct va_journal_rec rec = {
+		.type = 'L', .dev = makedev(m->stx.stx_dev_major, m->stx.stx_dev_minor),
+		.ino = m->stx.stx_ino, .gen = m->gen, .old_ino = p->stx.stx_ino,
+		.path = (char *)path, .path_len = path_len, .tmp = p->tmp, .tmp_len = strlen(p->tmp),
+	};
+	int r;
+
+	if (m->storepath.len) {
+		other = m->storepath.buf;
+		other_len = m->storepath.len;
+	} else {
+		other = u_abs(u, &u->files[m->file], &u->abs2);
+		other_len = u->abs2.len;
+	}
+	rec.other = (char *)other;
+	rec.other_len = other_len;
+	snprintf(rec.kind, sizeof(rec.kind), "%s", op);
+	r = va_journal_add(u->o->j, &rec);
+	p->seq = rec.seq;
+	return r;
+}
+
+static int intent_store(struct ustate *u, struct pmaster *m)
+{
+	const struct ufile *src = &u->files[m->src];
+	struct va_journal_rec rec = {
+		.type = 'L', .dev = makedev(m->stx.stx_dev_major, m->stx.stx_dev_minor),
+		.path = m->storepath.buf, .path_len = m->storepath.len,
+	};
+	int r;
+
+	if (m->is_copy) {
+		rec.ino = m->stx.stx_ino;
+		rec.gen = m->gen;
+	} else {
+		rec.ino = m->stx.stx_ino;       /* --sledgehammer: the guest's inode */
+		rec.gen = m->gen;
+		rec.old_ino = m->stx.stx_ino;
+	}
+	rec.other = (char *)u_abs(u, src, &u->abs2);
+	rec.other_len = u->abs2.len;
+	snprintf(rec.kind, sizeof(rec.kind), "store");
+	r = va_journal_add(u->o->j, &rec);
+	m->seq_store = rec.seq;
+	return r;
+}
+
+static int mark(struct ustate *u, char type, uint64_t seq)
+{
+	struct va_journal_rec rec = { .type = type, .seq = seq };
+	int r = va_journal_add(u->o->j, &rec);
+
+	if (r < 0)
+		u->fatal = r;
+	return r;
+}
+
+/* ------------------------------------------------------------------ phase 3 */
+
+static sigset_t block_signals(void)
+{
+	sigset_t all, old;
+
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	return old;
+}
+
+/* Make the new store entry the master: name the copy (or the guest's inode). */
+static int do_store(struct ustate *u, struct pmaster *m)
+{
+	const struct ufile *src = &u->files[m->src];
+	struct statx stx;
+	int r;
+
+	r = va_link_fd(m->fd, m->storedir, m->storename);
+	if (r < 0)
+		return r;
+	if ((r = refresh(m->fd, &stx)) < 0)
+		return r;
+	m->stx = stx;
+	/* the store entry is a file of the run from now on */
+	if (m->is_copy) {
+		const struct utree *st = &u->trees[u->store_tree];
+		const char *rel = m->storepath.buf + (strcmp(st->root, "/") ? st->root_len : 0);
+
+		r = u_add_file(u, (size_t)u->store_tree, rel, m->storepath.len - (size_t)(rel - m->storepath.buf), &stx);
+		if (r < 0)
+			return r;
+		m->file = (uint32_t)(u->nfiles - 1);
+	}
+	u->st->stored++;
+	{
+		const char *sp = u_abs(u, src, &u->abs2);
+		struct va_uevent ev = {
+			.type = VA_UEV_STORE, .path = m->storepath.buf, .path_len = m->storepath.len,
+			.master = sp, .master_len = u->abs2.len, .size = stx.stx_size,
+			.label = u->trees[src->tree].label,
+		};
+
+		u_event(u, &ev);
+	}
+	return 0;
+}
+
+static bool same_inode_state(const struct statx *a, const struct statx *b)
+{
+	return va_same_stx(a, b);
+}
+
+/* Link name @p to master @m.  Return: 0, -EMLINK, -ESTALE (changed) or -errno. */
+static int do_link(struct ustate *u, struct pmaster *m, struct pname *p)
+{
+	struct statx ms, ps, ts;
+	sigset_t old = block_signals();
+	int r;
+
+	r = va_link_fd(m->fd, p->dirfd, p->tmp);
+	if (r < 0)
+		goto out;
+	/* immediately before the exchange: both inodes as we left them */
+	if ((r = refresh(m->fd, &ms)) < 0 || (r = refresh(p->fd, &ps)) < 0)
+		goto undo;
+	if (statx(p->dirfd, p->tmp, AT_SYMLINK_NOFOLLOW, STATX_INO, &ts) < 0) {
+		r = -errno;
+		goto undo;
+	}
+	if (ts.stx_ino != m->stx.stx_ino || !same_inode_state(&ps, &p->stx) ||
+	    ms.stx_size != m->stx.stx_size || ms.stx_mtime.tv_sec != m->stx.stx_mtime.tv_sec ||
+	    ms.stx_mtime.tv_nsec != m->stx.stx_mtime.tv_nsec || ms.stx_ino != m->stx.stx_ino ||
+	    ms.stx_nlink != m->stx.stx_nlink + 1) {
+		r = -ESTALE;
+		goto undo;
+	}
+	r = va_replace_name(p->dirfd, p->tmp, p->base, makedev(p->stx.stx_dev_major,
+							       p->stx.stx_dev_minor), p->stx.stx_ino);
+	if (r == 0)
+		goto out;
+undo:
+	(void)unlinkat(p->dirfd, p->tmp, 0);
+out:
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (refresh(m->fd, &ms) == 0)
+		m->stx = ms;
+	return r;
+}
+
+/* Give name @p its private copy instead of the shared inode @m. */
+static int do_revert(struct ustate *u, struct pmaster *m, struct pname *p)
+{
+	struct statx ps;
+	sigset_t old = block_signals();
+	int r;
+
+	r = va_link_fd(p->copyfd, p->dirfd, p->tmp);
+	if (r < 0)
+		goto out;
+	if ((r = refresh(p->fd, &ps)) < 0)
+		goto undo;
+	if (!same_inode_state(&ps, &m->stx)) {
+		r = -ESTALE;
+		goto undo;
+	}
+	r = va_replace_name(p->dirfd, p->tmp, p->base, makedev(ps.stx_dev_major, ps.stx_dev_minor),
+			    ps.stx_ino);
+	if (r == 0)
+		goto out;
+undo:
+	(void)unlinkat(p->dirfd, p->tmp, 0);
+out:
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (refresh(m->fd, &ps) == 0)
+		m->stx = ps;
+	return r;
+}
+
+static void name_failed(struct ustate *u, struct pname *p, int r)
+{
+	const struct ufile *f = &u->files[p->file];
+	char buf[96];
+
+	if (r == -ESTALE || r == -ENOENT)
+		u_skip(u, f, VA_USKIP_CHANGED, 0, NULL);
+	else if (r == -EXDEV)
+		u_skip(u, f, VA_USKIP_OTHER_MOUNT, 0, NULL);
+	else if (r == -EPERM && !u->reverting)
+		u_skip(u, f, VA_USKIP_IMMUTABLE, 0, "the kernel refused: immutable or append-only");
+	else
+		u_skip(u, f, VA_USKIP_ERROR, -r, errtext(-r, buf, sizeof(buf)));
+}
+
+static int flag_step(struct ustate *u, struct pmaster *m, uint32_t to, uint64_t seq)
+{
+	uint32_t from = m->flags;
+	int r = set_flags(u, m, to);
+	struct statx stx;
+
+	if (r < 0) {
+		char buf[128];
+
+		snprintf(buf, sizeof(buf), "cannot change its flags: %s", strerror(-r));
+		u_skip(u, &u->files[m->file], VA_USKIP_ERROR, -r, buf);
+		if (!u->o->dry_run)
+			mark(u, 'U', seq);
+		return r;
+	}
+	if (refresh(m->fd, &stx) == 0)
+		m->stx = stx;
+	u->st->protected_++;
+	{
+		const struct ufile *f = &u->files[m->file];
+		const char *path = u_abs(u, f, &u->abs);
+		struct va_uevent ev = { .type = VA_UEV_PROTECT, .path = path, .path_len = u->abs.len,
+					.old_flags = from, .new_flags = to };
+
+		u_event(u, &ev);
+	}
+	return mark(u, 'D', seq);
+}
+
+/* ------------------------------------------------------------------ one batch */
+
+static void plan_flags(struct ustate *u, struct pmaster *m, bool any)
+{
+	uint32_t base = m->flags;
+
+	m->unprot = m->prot = m->prot_first = false;
+	if (!any)
+		return;
+	if (!u->iunlink && (m->flags & VA_FL_IMMUTABLE)) {
+		m->unprot = true;
+		m->unprot_flags = m->flags & ~(uint32_t)VA_FL_IMMUTABLE;
+		base = m->unprot_flags;
+	}
+	if (u->reverting) {
+		/* the names that stay keep the protection they had */
+		m->prot = m->unprot;
+		m->prot_flags = m->flags;
+		return;
+	}
+	m->prot_flags = u_protected_flags(u->o->protect, base);
+	if (m->unprot && u->o->protect == VA_PROTECT_NONE)
+		m->prot_flags = m->flags;       /* put back what it had */
+	m->prot = m->prot_flags != base;
+	m->prot_first = u->iunlink;             /* the util-vserver order */
+}
+
+static void emlink_retry(struct batch *b, const struct uunit *un, size_t from)
+{
+	struct ustate *u = b->u;
+
+	/* the name that did not fit becomes the master of the rest */
+	for (size_t k = from; k < un->n; k++) {
+		if (va_array_grow(&b->retry, &b->capretry, b->nretry, sizeof(*b->retry)) < 0)
+			return;
+		b->retry[b->nretry++] = b->p[un->first + k].file;
+	}
+	if (b->nretry && va_array_grow(&b->retry, &b->capretry, b->nretry, sizeof(*b->retry)) == 0)
+		b->retry[b->nretry++] = UINT32_MAX;     /* end of this group */
+	(void)u;
+}
+
+static void run_unit(struct batch *b, size_t k)
+{
+	struct ustate *u = b->u;
+	const struct uunit *un = &u->units[k];
+	struct pmaster *m = &b->m[k];
+	bool dry = u->o->dry_run;
+	int r;
+
+	if (!m->ok)
+		return;
+	if (un->new_store) {
+		size_t any = 0;
+
+		for (size_t i = 0; i < un->n; i++)
+			any += b->p[un->first + i].ok;
+		if (!any)
+			return;
+		if (dry) {
+			const char *sp = u_abs(u, &u->files[m->src], &u->abs2);
+			struct va_uevent ev = {
+				.type = VA_UEV_STORE, .path = m->storepath.buf,
+				.path_len = m->storepath.len, .master = sp, .master_len = u->abs2.len,
+				.size = m->stx.stx_size,
+			};
+
+			u->st->stored++;
+			u_event(u, &ev);
+		} else if ((r = do_store(u, m)) < 0) {
+			char buf[128];
+
+			snprintf(buf, sizeof(buf), "cannot create the hash store entry: %s", strerror(-r));
+			u_skip(u, &u->files[m->file], r == -EEXIST ? VA_USKIP_CHANGED : VA_USKIP_ERROR,
+			       r == -EEXIST ? 0 : -r, buf);
+			mark(u, 'U', m->seq_store);
+			for (size_t i = 0; i < un->n; i++)
+				if (b->p[un->first + i].ok)
+					mark(u, 'U', b->p[un->first + i].seq);
+			if (m->unprot)
+				mark(u, 'U', m->seq_unprot);
+			if (m->prot)
+				mark(u, 'U', m->seq_prot);
+			return;
+		} else {
+			mark(u, 'D', m->seq_store);
+		}
+	}
+	if (!dry && m->unprot && flag_step(u, m, m->unprot_flags, m->seq_unprot) < 0) {
+		for (size_t i = 0; i < un->n; i++)
+			if (b->p[un->first + i].ok)
+				mark(u, 'U', b->p[un->first + i].seq);
+		if (m->prot)
+			mark(u, 'U', m->seq_prot);
+		return;
+	}
+	if (!dry && m->prot && m->prot_first && flag_step(u, m, m->prot_flags, m->seq_prot) < 0)
+		m->prot = false;
+	for (size_t i = 0; i < un->n; i++) {
+		struct pname *p = &b->p[un->first + i];
+		const struct ufile *f = &u->files[p->file];
+
+		if (!p->ok)
+			continue;
+		if (dry) {
+			const char *mp = m->storepath.len ? m->storepath.buf :
+					 u_abs(u, &u->files[m->file], &u->abs2);
+			size_t ml = m->storepath.len ? m->storepath.len : u->abs2.len;
+
+			if (u->reverting) {
+				u->st->reverted++;
+				event_path(u, VA_UEV_REVERT, f, mp, ml, f->size);
+			} else {
+				u->st->linked++;
+				if (p->stx.stx_nlink == 1)
+					u->st->saved_bytes += f->size;
+				event_path(u, VA_UEV_LINK, f, mp, ml, f->size);
+			}
+			continue;
+		}
+		r = u->reverting ? do_revert(u, m, p) : do_link(u, m, p);
+		if (r == -EMLINK && !u->reverting) {
+			for (size_t j = i; j < un->n; j++)
+				if (b->p[un->first + j].ok)
+					mark(u, 'U', b->p[un->first + j].seq);
+			emlink_retry(b, un, i);
+			break;
+		}
+		if (r < 0) {
+			mark(u, 'U', p->seq);
+			name_failed(u, p, r);
+			continue;
+		}
+		mark(u, 'D', p->seq);
+		{
+			const char *mp = m->storepath.len ? m->storepath.buf :
+					 u_abs(u, &u->files[m->file], &u->abs2);
+			size_t ml = m->storepath.len ? m->storepath.len : u->abs2.len;
+
+			if (u->reverting) {
+				u->st->reverted++;
+				event_path(u, VA_UEV_REVERT, f, mp, ml, f->size);
+			} else {
+				u->st->linked++;
+				if (p->stx.stx_nlink == 1)
+					u->st->saved_bytes += f->size;
+				event_path(u, VA_UEV_LINK, f, mp, ml, f->size);
+			}
+		}
+		/* other names of the same old inode in this unit: our own change */
+		for (size_t j = i + 1; j < un->n; j++) {
+			struct pname *q = &b->p[un->first + j];
+
+			if (q->ok && q->stx.stx_ino == p->stx.stx_ino && !u->reverting)
+				refresh(q->fd, &q->stx);
+		}
+	}
+	if (!dry && m->prot && !m->prot_first)
+		flag_step(u, m, m->prot_flags, m->seq_prot);
+}
+
+int u_flush(struct ustate *u)
+{
+	struct batch b = { .u = u };
+	bool dry = u->o->dry_run;
+	int r = 0;
+
+	if (!u->nunits)
+		return u->fatal;
+	b.m = calloc(u->nunits, sizeof(*b.m));
+	b.p = calloc(u->nmembers ? u->nmembers : 1, sizeof(*b.p));
+	if (!b.m || !b.p) {
+		free(b.m);
+		free(b.p);
+		return -ENOMEM;
+	}
+	/* 1: prepare */
+	for (size_t k = 0; k < u->nunits; k++) {
+		const struct uunit *un = &u->units[k];
+		size_t ok = 0;
+
+		prep_master(&b, un, &b.m[k]);
+		for (size_t i = 0; i < un->n; i++) {
+			struct pname *p = &b.p[un->first + i];
+
+			prep_name(&b, un, &b.m[k], p, u->members[un->first + i]);
+			ok += p->ok;
+		}
+		plan_flags(u, &b.m[k], ok > 0);
+	}
+	/* 2: journal, one fsync */
+	for (size_t k = 0; k < u->nunits && !dry && r >= 0; k++) {
+		const struct uunit *un = &u->units[k];
+		struct pmaster *m = &b.m[k];
+		size_t ok = 0;
+
+		for (size_t i = 0; i < un->n; i++)
+			ok += b.p[un->first + i].ok;
+		if (!m->ok || !ok)
+			continue;
+		if (un->new_store && (r = intent_store(u, m)) < 0)
+			break;
+		if (m->unprot && (r = intent_flags(u, m, m->flags, m->unprot_flags, "unify-unprotect",
+						   &m->seq_unprot)) < 0)
+			break;
+		if (m->prot && m->prot_first &&
+		    (r = intent_flags(u, m, m->unprot ? m->unprot_flags : m->flags, m->prot_flags,
+				      "unify-protect", &m->seq_prot)) < 0)
+			break;
+		for (size_t i = 0; i < un->n && r >= 0; i++)
+			if (b.p[un->first + i].ok)
+				r = intent_name(u, m, &b.p[un->first + i],
+						u->reverting ? "revert" : "link");
+		if (r >= 0 && m->prot && !m->prot_first)
+			r = intent_flags(u, m, m->unprot ? m->unprot_flags : m->flags, m->prot_flags,
+					 u->reverting ? "unify-reprotect" : "unify-protect", &m->seq_prot);
+	}
+	if (r >= 0 && !dry)
+		r = va_journal_sync(u->o->j);
+	/* 3: change */
+	for (size_t k = 0; k < u->nunits && r >= 0 && !u->fatal; k++)
+		run_unit(&b, k);
+	u->last_master = b.m[u->nunits - 1].ok ? b.m[u->nunits - 1].file : UINT32_MAX;
+	for (size_t i = 0; i < u->nmembers; i++)
+		release_name(&b.p[i]);
+	for (size_t k = 0; k < u->nunits; k++)
+		release_master(&b.m[k]);
+	free(b.m);
+	free(b.p);
+	u->nunits = 0;
+	u->nmembers = 0;
+	if (r < 0) {
+		free(b.retry);
+		return u->fatal = r;
+	}
+	/* names that met EMLINK: the first of each group is the next master */
+	for (size_t i = 0; i < b.nretry && !u->fatal;) {
+		size_t j = i + 1;
+
+		if ((r = u_unit_begin(u, b.retry[i], false, NULL)) < 0)
+			break;
+		for (; j < b.nretry && b.retry[j] != UINT32_MAX; j++)
+			if ((r = u_unit_add(u, b.retry[j])) < 0)
+				break;
+		if (r < 0 || (r = u_unit_end(u)) < 0)
+			break;
+		i = j + 1;
+	}
+	free(b.retry);
+	if (r >= 0 && u->nunits)
+		r = u_flush(u);
+	return r < 0 ? r : u->fatal;
+}

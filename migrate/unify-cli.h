@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * unify-cli.h - what the vunify and vhashify programs share: the common
+ * options, --flags resolution, exclude list files, the journal, the event
+ * printer (text per verbosity level, or JSON Lines), the progress line, the
+ * summary and the exit status.
+ *
+ * This is program code: it prints (the engine in migrate/unify-*.c never
+ * does).  Messages are one line, "PROG: 'path': what failed: reason".
+ *
+ * A run: ucli_init(); getopt_long() with UCLI_LONGOPTS and ucli_option()
+ * for every option the program does not handle itself; the program checks
+ * its arguments (ucli_load_excl(), ucli_config_load(), ...); ucli_start()
+ * (back end, --flags); ucli_journal_open(); one or more engine calls with
+ * ucli_uopts() and ucli_ran(); ucli_finish() gives the exit status.
+ */
+#ifndef VAUDIT_UNIFY_CLI_H
+#define VAUDIT_UNIFY_CLI_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "core/dbuf.h"
+#include "core/exclude.h"
+#include "migrate/unify.h"
+
+struct va_config;
+
+/** Exit status: the run completed / a usage, configuration, journal or file error. */
+enum { UCLI_EXIT_OK = 0, UCLI_EXIT_TROUBLE = 2 };
+
+/** Where the journals go by default (created 0700). */
+#define UCLI_JOURNAL_DIR "/var/lib/vaudit"
+
+/** getopt_long() values of the common long options; programs number theirs from UCLI_OPT_NEXT. */
+enum ucli_opt {
+	UCLI_OPT_FLAGS = 256,
+	UCLI_OPT_JOURNAL,
+	UCLI_OPT_JSON,
+	UCLI_OPT_CONFIG,
+	UCLI_OPT_PROGRESS,
+	UCLI_OPT_NO_PROGRESS,
+	UCLI_OPT_VERSION,
+	UCLI_OPT_INSECURE,
+	UCLI_OPT_MANUALLY,
+	UCLI_OPT_NEXT
+};
+
+/** The common entries of a struct option array (-n, -v, -h included). */
+#define UCLI_LONGOPTS \
+	{ "flags",       required_argument, NULL, UCLI_OPT_FLAGS }, \
+	{ "journal",     required_argument, NULL, UCLI_OPT_JOURNAL }, \
+	{ "json",        no_argument,       NULL, UCLI_OPT_JSON }, \
+	{ "config",      required_argument, NULL, UCLI_OPT_CONFIG }, \
+	{ "progress",    no_argument,       NULL, UCLI_OPT_PROGRESS }, \
+	{ "no-progress", no_argument,       NULL, UCLI_OPT_NO_PROGRESS }, \
+	{ "version",     no_argument,       NULL, UCLI_OPT_VERSION }, \
+	{ "insecure",    no_argument,       NULL, UCLI_OPT_INSECURE }, \
+	{ "manually",    no_argument,       NULL, UCLI_OPT_MANUALLY }, \
+	{ "dry-run",     no_argument,       NULL, 'n' }, \
+	{ "verbose",     no_argument,       NULL, 'v' }, \
+	{ "help",        no_argument,       NULL, 'h' }
+
+/** What ucli_option() did with an option. */
+enum ucli_optres {
+	UCLI_OPT_DONE,          /**< a common option: recorded */
+	UCLI_OPT_UNKNOWN,       /**< not a common option (nor a getopt error) */
+	UCLI_OPT_EXIT,          /**< stop: exit with *exit_status (--version, an error) */
+};
+
+/** State of one program run. */
+struct ucli {
+	const char *prog;       /**< "vunify", "vhashify" (message prefix) */
+	/* options */
+	enum va_protect protect;/**< --flags (AUTO until ucli_start()) */
+	const char *journal;    /**< --journal, or NULL for the default */
+	const char *config;     /**< --config, or NULL for VA_CONFIG_DIR */
+	bool json;
+	bool dry_run;
+	bool manually;
+	bool store_run;         /**< vhashify: the summary counts new store entries */
+	int verbose;            /**< -v count */
+	int progress;           /**< --progress 1, --no-progress 0, default -1 (a terminal) */
+	/* run */
+	struct va_backend *be;
+	struct va_journal *j;
+	struct dbuf jfile;      /**< the journal's path, once created */
+	struct va_uhooks hooks;
+	struct va_ustats total; /**< the engine calls that ended */
+	const struct va_ustats *cur; /**< the call under way (progress), or NULL */
+	bool progress_on, progress_shown;
+	struct timespec start, last;
+	struct dbuf label;      /**< tree being worked on (progress) */
+	int write_error;        /**< errno of a failed write to stdout */
+	unsigned char *quirk_shown; /**< configuration problems already printed */
+	size_t nquirk_shown;
+};
+
+/** ucli_init() - defaults for program @prog (a static string). */
+void ucli_init(struct ucli *c, const char *prog);
+
+/** ucli_free() - close the journal and the back end, free everything. */
+void ucli_free(struct ucli *c);
+
+/**
+ * ucli_option() - handle @opt (from getopt_long() with UCLI_LONGOPTS and
+ * the short options n, v and h in its optstring, and ':' first) if it is a
+ * common option or a getopt error.  'h' is the program's: UNKNOWN.
+ * @argv: for error messages (argv[optind - 1]).
+ */
+enum ucli_optres ucli_option(struct ucli *c, int opt, const char *arg, char **argv,
+			     int *exit_status);
+
+/**
+ * ucli_bad_usage() - "PROG: WHAT 'ARG' (see 'PROG --help')" (@arg NULL:
+ * without it).  Return: UCLI_EXIT_TROUBLE.
+ */
+int ucli_bad_usage(const struct ucli *c, const char *what, const char *arg);
+
+/** ucli_quote() - @s for a message: 'plain' or the shell-escaped form, appended to @b. */
+void ucli_quote(struct dbuf *b, const char *s, size_t len);
+
+/**
+ * ucli_msg() - "PROG: 'path': what: reason" on stderr (no reason when
+ * NULL), after erasing the progress line.
+ */
+void ucli_msg(struct ucli *c, const char *path, const char *what, const char *reason);
+
+/** ucli_note() - "PROG: text" on stderr when -v was given at least @level times. */
+void ucli_note(struct ucli *c, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/** ucli_clear_progress() - erase the progress line (before any other output). */
+void ucli_clear_progress(struct ucli *c);
+
+/**
+ * ucli_realdir() - the real path of directory @path (malloc'd) into *@ret.
+ * Return: 0, or UCLI_EXIT_TROUBLE after a message naming @what.
+ */
+int ucli_realdir(struct ucli *c, const char *path, const char *what, char **ret);
+
+/**
+ * ucli_load_excl() - read the exclude list file @file into @list (which is
+ * released first); quirks are warned on stderr.  "" means no list: @list
+ * stays empty and *@use is false (pass NULL to the engine), else true.
+ * Return: 0, or UCLI_EXIT_TROUBLE after a message (unreadable file).
+ */
+int ucli_load_excl(struct ucli *c, const char *file, struct va_excl_list *list, bool *use);
+
+/**
+ * ucli_config_load() - read the configuration (--config or the default).
+ * Return: 0, or UCLI_EXIT_TROUBLE after a message.
+ */
+int ucli_config_load(struct ucli *c, struct va_config **ret);
+
+/** ucli_config_guest() - the guest named @name, or -1 after a message. */
+long ucli_config_guest(struct ucli *c, const struct va_config *cfg, const char *name);
+
+/**
+ * ucli_guest_exclude() - check the exclude list guest @g of @cfg uses:
+ * its quirks are warned on stderr (each file once); an exclude list that
+ * could not be read is an error (the built-in fallback would unify what it
+ * excludes).  Return: 0, or UCLI_EXIT_TROUBLE after a message.
+ */
+int ucli_guest_exclude(struct ucli *c, const struct va_config *cfg, long g);
+
+/**
+ * ucli_start() - open the live back end, resolve --flags=auto (an error
+ * without the vserver syscall, as is v26), warn about --flags=none, start
+ * the clock and the progress line.  Return: 0 or UCLI_EXIT_TROUBLE.
+ */
+int ucli_start(struct ucli *c);
+
+/**
+ * ucli_journal_open() - unless a dry run, create the journal (--journal or
+ * the default name) for the run over @paths (trees first, then stores;
+ * real paths), UUID of the first one's filesystem, and say where it is.
+ * Return: 0 or UCLI_EXIT_TROUBLE after a message.
+ */
+int ucli_journal_open(struct ucli *c, const char *const *paths, size_t npaths);
+
+/** ucli_uopts() - engine options from the run's state (dry run, protection, back end, journal, hook). */
+void ucli_uopts(struct ucli *c, struct va_uopts *o);
+
+/**
+ * ucli_ran() - after an engine call that filled @st (zeroed before it) and
+ * returned @r: add @st to the totals; a negative @r is reported.
+ * Return: @r.
+ */
+int ucli_ran(struct ucli *c, const struct va_ustats *st, int r);
+
+/**
+ * ucli_finish() - erase the progress line, print the summary (text or
+ * JSON), check stdout.  @revert: the run gave private copies.
+ * @r: 0, a negative errno that stopped the run, or an exit status > 0.
+ * Return: the exit status: 0 when everything completed without a failed
+ * file, else 2.
+ */
+int ucli_finish(struct ucli *c, bool revert, int r);
+
+/** ucli_human() - "1.9 GiB", "350.2 MiB", "12 KiB", "512 B" into @buf. */
+const char *ucli_human(uint64_t bytes, char buf[32]);
+
+#endif

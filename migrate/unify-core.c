@@ -1,0 +1,408 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * unify-core.c - the run state of the unify engine: trees, the scan of
+ * their regular files (one walker, exclude lists applied), paths reached
+ * only through verified directory fds, and the events.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <linux/openat2.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "core/flags.h"
+#include "core/walk.h"
+#include "migrate/unify-int.h"
+
+/* ------------------------------------------------------------------ tables */
+
+static const char *const protect_names[] = {
+#define VA_X_PROTECT(id, name) name,
+	VA_PROTECTS(VA_X_PROTECT)
+#undef VA_X_PROTECT
+};
+
+static const struct {
+	const char *name, *text;
+} uskips[] = {
+#define VA_X_USKIP(id, name, text) { name, text },
+	VA_USKIPS(VA_X_USKIP)
+#undef VA_X_USKIP
+};
+
+int va_protect_parse(const char *s, enum va_protect *ret)
+{
+	for (size_t i = 0; i < VA_PROTECT_COUNT; i++)
+		if (strcmp(s, protect_names[i]) == 0) {
+			*ret = (enum va_protect)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+const char *va_protect_name(enum va_protect p)
+{
+	return (unsigned)p < VA_PROTECT_COUNT ? protect_names[p] : "?";
+}
+
+const char *va_uskip_name(enum va_uskip s)
+{
+	return (unsigned)s < VA_USKIP_COUNT ? uskips[s].name : "?";
+}
+
+const char *va_uskip_text(enum va_uskip s)
+{
+	return (unsigned)s < VA_USKIP_COUNT ? uskips[s].text : "?";
+}
+
+uint32_t u_protected_flags(enum va_protect p, uint32_t flags)
+{
+	switch (p) {
+	case VA_PROTECT_V26:
+		return flags | VA_FL_IMMUTABLE | VA_VS26_IUNLINK;
+	case VA_PROTECT_LEGACY:
+		return flags | VA_FL_IMMUTABLE | VA_FL_NOTAIL;
+	case VA_PROTECT_IMMUTABLE:
+		return flags | VA_FL_IMMUTABLE;
+	default:
+		return flags;
+	}
+}
+
+/* ------------------------------------------------------------------ state */
+
+int u_init(struct ustate *u, const struct va_uopts *o, struct va_ustats *st)
+{
+	struct rlimit rl;
+
+	memset(u, 0, sizeof(*u));
+	memset(st, 0, sizeof(*st));
+	u->o = o;
+	u->st = st;
+	u->store_tree = -1;
+	u->method = VA_DIGEST_SHA256;
+	u->iunlink = o->protect == VA_PROTECT_V26;
+	dbuf_init(&u->paths);
+	dbuf_init(&u->abs);
+	dbuf_init(&u->abs2);
+	/* a batch holds two fds per name */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max && rl.rlim_cur < 4096) {
+		rl.rlim_cur = rl.rlim_max < 4096 ? rl.rlim_max : 4096;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (!o->dry_run && !o->j)
+		return -EINVAL;
+	return 0;
+}
+
+void u_release(struct ustate *u)
+{
+	for (size_t i = 0; i < u->ntrees; i++) {
+		if (u->trees[i].fd >= 0)
+			close(u->trees[i].fd);
+		free(u->trees[i].root);
+	}
+	free(u->trees);
+	free(u->files);
+	free(u->units);
+	free(u->members);
+	dbuf_release(&u->paths);
+	dbuf_release(&u->abs);
+	dbuf_release(&u->abs2);
+}
+
+int u_openat2(int dir_fd, const char *path, int flags, bool beneath)
+{
+	struct open_how how = {
+		.flags = (uint64_t)(flags | O_CLOEXEC | O_NOCTTY),
+		.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
+			   (beneath ? RESOLVE_BENEATH : 0),
+	};
+	long fd;
+
+	do
+		fd = syscall(SYS_openat2, dir_fd, path, &how, sizeof(how));
+	while (fd < 0 && errno == EAGAIN);
+	return fd < 0 ? -errno : (int)fd;
+}
+
+int u_add_tree(struct ustate *u, const char *root, const char *label,
+	       const struct va_excl_list *excl, bool store)
+{
+	struct utree *t;
+	size_t len = strlen(root);
+	int fd;
+
+	while (len > 1 && root[len - 1] == '/')
+		len--;
+	if (va_array_grow(&u->trees, &u->captrees, u->ntrees, sizeof(*u->trees)) < 0)
+		return -ENOMEM;
+	fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	t = &u->trees[u->ntrees];
+	memset(t, 0, sizeof(*t));
+	t->root = strndup(root, len);
+	if (!t->root) {
+		close(fd);
+		return -ENOMEM;
+	}
+	t->root_len = len;
+	t->label = label;
+	t->excl = excl;
+	t->fd = fd;
+	t->store = store;
+	if (store)
+		u->store_tree = (int)u->ntrees;
+	return (int)u->ntrees++;
+}
+
+/* ------------------------------------------------------------------ paths */
+
+const char *u_abs(const struct ustate *u, const struct ufile *f, struct dbuf *b)
+{
+	const struct utree *t = &u->trees[f->tree];
+
+	dbuf_setlen(b, 0);
+	if (!(t->root_len == 1 && t->root[0] == '/'))
+		dbuf_add(b, t->root, t->root_len);
+	dbuf_add(b, u_rel(u, f), f->path_len);
+	dbuf_addc(b, '\0');
+	dbuf_setlen(b, b->len - 1);
+	return b->buf ? b->buf : "";
+}
+
+int u_open_parent(const struct ustate *u, const struct ufile *f, const char **base)
+{
+	const char *rel = u_rel(u, f), *slash = strrchr(rel, '/');
+	char dir[PATH_MAX];
+	size_t dlen;
+
+	if (!slash)
+		return -EINVAL;
+	*base = slash + 1;
+	dlen = (size_t)(slash - rel);
+	if (dlen == 0)
+		return u_openat2(u->trees[f->tree].fd, ".", O_RDONLY | O_DIRECTORY, true);
+	if (dlen >= sizeof(dir))
+		return -ENAMETOOLONG;
+	memcpy(dir, rel + 1, dlen - 1);
+	dir[dlen - 1] = '\0';
+	return u_openat2(u->trees[f->tree].fd, dir, O_RDONLY | O_DIRECTORY, true);
+}
+
+void u_file_of_stx(struct ufile *f, const struct statx *stx)
+{
+	f->dev = makedev(stx->stx_dev_major, stx->stx_dev_minor);
+	f->ino = stx->stx_ino;
+#ifdef STATX_MNT_ID
+	f->mnt_id = (stx->stx_mask & STATX_MNT_ID) ? stx->stx_mnt_id : 0;
+#endif
+	f->size = stx->stx_size;
+	f->mode = stx->stx_mode;
+	f->uid = stx->stx_uid;
+	f->gid = stx->stx_gid;
+	f->nlink = stx->stx_nlink;
+	f->mtime = stx->stx_mtime;
+	f->ctime = stx->stx_ctime;
+}
+
+static bool same_ts(struct statx_timestamp a, struct statx_timestamp b)
+{
+	return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
+}
+
+int u_open_file(const struct ustate *u, const struct ufile *f, struct statx *ret)
+{
+	const char *rel = u_rel(u, f);
+	struct statx stx;
+	int fd = u_openat2(u->trees[f->tree].fd, rel[1] ? rel + 1 : ".",
+			   O_RDONLY | O_NOFOLLOW | O_NONBLOCK, true);
+
+	if (fd < 0)
+		return fd;
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &stx) < 0) {
+		int r = -errno;
+
+		close(fd);
+		return r;
+	}
+	if (makedev(stx.stx_dev_major, stx.stx_dev_minor) != f->dev || stx.stx_ino != f->ino ||
+	    !S_ISREG(stx.stx_mode) || stx.stx_size != f->size || !same_ts(stx.stx_mtime, f->mtime) ||
+	    !same_ts(stx.stx_ctime, f->ctime)) {
+		close(fd);
+		return -ESTALE;
+	}
+	if (ret)
+		*ret = stx;
+	return fd;
+}
+
+bool u_same_meta(const struct ufile *a, const struct ufile *b, bool ignore_mtime)
+{
+	return a->mode == b->mode && a->uid == b->uid && a->gid == b->gid && a->size == b->size &&
+	       (ignore_mtime || same_ts(a->mtime, b->mtime));
+}
+
+uint32_t u_get_flags(int fd)
+{
+	unsigned int fl = 0;
+
+	return ioctl(fd, FS_IOC_GETFLAGS, &fl) < 0 ? 0 : fl;
+}
+
+int u_add_file(struct ustate *u, size_t t, const char *rel, size_t rel_len, const struct statx *stx)
+{
+	struct ufile *f;
+
+	if (rel_len > UINT32_MAX || rel_len == 0)
+		return -ENAMETOOLONG;
+	if (va_array_grow(&u->files, &u->capfiles, u->nfiles, sizeof(*u->files)) < 0)
+		return -ENOMEM;
+	f = &u->files[u->nfiles];
+	memset(f, 0, sizeof(*f));
+	f->path = u->paths.len;
+	f->path_len = (uint32_t)rel_len;
+	f->tree = (uint32_t)t;
+	if (dbuf_add(&u->paths, rel, rel_len) < 0 || dbuf_addc(&u->paths, '\0') < 0)
+		return -ENOMEM;
+	u_file_of_stx(f, stx);
+	u->nfiles++;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ events */
+
+void u_event(struct ustate *u, struct va_uevent *ev)
+{
+	ev->dry_run = u->o->dry_run;
+	if (u->o->h && u->o->h->event)
+		u->o->h->event(ev, u->st, u->o->h->user);
+}
+
+void u_skip_path(struct ustate *u, const char *path, size_t len, const char *label,
+		 enum va_uskip why, int err, const char *detail)
+{
+	struct va_uevent ev = {
+		.type = VA_UEV_SKIP, .path = path, .path_len = len, .label = label,
+		.skip = why, .err = err, .detail = detail,
+	};
+
+	u->st->skipped[why]++;
+	if (why == VA_USKIP_ERROR)
+		u->st->failed++;
+	u_event(u, &ev);
+}
+
+void u_skip(struct ustate *u, const struct ufile *f, enum va_uskip why, int err, const char *detail)
+{
+	const char *p = u_abs(u, f, &u->abs2);
+	struct va_uevent ev = {
+		.type = VA_UEV_SKIP, .path = p, .path_len = u->abs2.len,
+		.label = u->trees[f->tree].label, .size = f->size,
+		.skip = why, .err = err, .detail = detail,
+	};
+
+	u->st->skipped[why]++;
+	if (why == VA_USKIP_ERROR)
+		u->st->failed++;
+	u_event(u, &ev);
+}
+
+/* ------------------------------------------------------------------ scan */
+
+struct scan {
+	struct ustate *u;
+	size_t t;
+	uint64_t minsize;
+	int err;
+};
+
+static enum va_walk_action on_scan(const struct va_walk_entry *e, void *user)
+{
+	struct scan *s = user;
+	struct ustate *u = s->u;
+	const struct utree *t = &u->trees[s->t];
+	const char *rel = e->path + t->root_len;
+	size_t rel_len = e->path_len - t->root_len;
+	char msg[128];
+
+	if (t->root_len == 1 && t->root[0] == '/') {
+		rel = e->path;
+		rel_len = e->path_len;
+	}
+	if (e->visit == VA_WALK_ERROR) {
+		snprintf(msg, sizeof(msg), "%s failed", e->error_op ? e->error_op : "walk");
+		if (e->error == VA_WALK_ECHANGED)
+			u_skip_path(u, e->path, e->path_len, t->label, VA_USKIP_CHANGED, 0, msg);
+		else
+			u_skip_path(u, e->path, e->path_len, t->label, VA_USKIP_ERROR, e->error, msg);
+		return VA_WALK_CONTINUE;
+	}
+	if (e->visit != VA_WALK_PRE || !e->stx)
+		return VA_WALK_CONTINUE;
+	if (e->depth == 0) {
+		struct va_uevent ev = { .type = VA_UEV_GUEST, .path = e->path, .path_len = e->path_len,
+					.label = t->label };
+
+		u_event(u, &ev);
+		return VA_WALK_CONTINUE;
+	}
+	if (t->store && e->depth == 1 && !S_ISDIR(e->stx->stx_mode))
+		return VA_WALK_CONTINUE;        /* method, blocks, blocksize */
+	if (t->excl && va_excl_match(t->excl, rel, NULL) != VA_EXCL_INCLUDE) {
+		u->st->skipped[VA_USKIP_EXCLUDED]++;
+		return S_ISDIR(e->stx->stx_mode) ? VA_WALK_PRUNE : VA_WALK_CONTINUE;
+	}
+	if (S_ISDIR(e->stx->stx_mode))
+		return e->mount_point ? VA_WALK_PRUNE : VA_WALK_CONTINUE;
+	if (!S_ISREG(e->stx->stx_mode)) {
+		if (!t->store)
+			u_skip_path(u, e->path, e->path_len, t->label, VA_USKIP_NOT_REGULAR, 0,
+				    S_ISLNK(e->stx->stx_mode) ? "symlink" : NULL);
+		return VA_WALK_CONTINUE;
+	}
+	if (!t->store) {
+		u->st->examined++;
+		if (e->stx->stx_size < s->minsize) {
+			u->st->skipped[VA_USKIP_SMALL]++;
+			return VA_WALK_CONTINUE;
+		}
+	}
+	if ((s->err = u_add_file(u, s->t, rel, rel_len, e->stx)) < 0)
+		return VA_WALK_STOP;
+	return VA_WALK_CONTINUE;
+}
+
+int u_scan(struct ustate *u, size_t t, uint64_t minsize)
+{
+	const char *roots[1] = { u->trees[t].root };
+	struct scan s = { .u = u, .t = t, .minsize = minsize };
+	struct va_walk_args w = {
+		.roots = roots,
+		.nroots = 1,
+		.flags = VA_WALK_XDEV,
+		.stx_mask = STATX_BASIC_STATS
+#ifdef STATX_MNT_ID
+			    | STATX_MNT_ID
+#endif
+			    ,
+		.lazy_types = 1u << DT_LNK | 1u << DT_FIFO | 1u << DT_SOCK | 1u << DT_CHR | 1u << DT_BLK,
+		.callback = on_scan,
+		.user = &s,
+	};
+	int r = va_walk(&w);
+
+	if (s.err < 0)
+		return s.err;
+	return r < 0 ? r : 0;
+}

@@ -1,0 +1,519 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * unify-hash.c - vhashify: share files through a content-addressed store.
+ *
+ * One run scans every tree and the store, then sorts all files by size,
+ * mode, owner, group and mtime: only files whose key collides with
+ * another inode's are read, each inode once, in inode order.  The digest
+ * covers that key and the content; files with equal digests form a class
+ * whose master is an existing store entry, or else a new entry copied
+ * from the first of them.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "core/walk.h"
+#include "migrate/unify-int.h"
+
+#define READ_BUF (256 * 1024)
+
+struct hashrun {
+	struct ustate *u;
+	unsigned char (*dg)[VA_DIGEST_MAX];   /* by file index */
+	unsigned char *dg_ok;                 /* 1: digest valid, 2: read failed */
+	uint32_t *order;                      /* candidates sorted by key */
+	size_t norder;
+};
+
+static struct ustate *sort_u;           /* qsort has no user pointer */
+static bool sort_ignore_mtime;
+
+static int cmp_ts(struct statx_timestamp a, struct statx_timestamp b)
+{
+	if (a.tv_sec != b.tv_sec)
+		return a.tv_sec < b.tv_sec ? -1 : 1;
+	return a.tv_nsec < b.tv_nsec ? -1 : a.tv_nsec > b.tv_nsec;
+}
+
+#define CMP(a, b) do { if ((a) != (b)) return (a) < (b) ? -1 : 1; } while (0)
+
+static int cmp_key(const struct ufile *a, const struct ufile *b)
+{
+	CMP(a->size, b->size);
+	CMP(a->mode, b->mode);
+	CMP(a->uid, b->uid);
+	CMP(a->gid, b->gid);
+	if (!sort_ignore_mtime) {
+		int c = cmp_ts(a->mtime, b->mtime);
+
+		if (c)
+			return c;
+	}
+	return 0;
+}
+
+static int cmp_order(const void *pa, const void *pb)
+{
+	const struct ufile *a = &sort_u->files[*(const uint32_t *)pa];
+	const struct ufile *b = &sort_u->files[*(const uint32_t *)pb];
+	int c = cmp_key(a, b);
+
+	if (c)
+		return c;
+	CMP(a->dev, b->dev);
+	CMP(a->ino, b->ino);
+	CMP(*(const uint32_t *)pa, *(const uint32_t *)pb);
+	return 0;
+}
+
+static int cmp_inode(const void *pa, const void *pb)
+{
+	const struct ufile *a = &sort_u->files[*(const uint32_t *)pa];
+	const struct ufile *b = &sort_u->files[*(const uint32_t *)pb];
+
+	CMP(a->dev, b->dev);
+	CMP(a->ino, b->ino);
+	return 0;
+}
+
+static unsigned char (*sort_dg)[VA_DIGEST_MAX];
+
+/* within a key group: by digest, store entries first, then scan order */
+static int cmp_class(const void *pa, const void *pb)
+{
+	uint32_t ia = *(const uint32_t *)pa, ib = *(const uint32_t *)pb;
+	const struct ufile *a = &sort_u->files[ia], *b = &sort_u->files[ib];
+	int c = memcmp(sort_dg[ia], sort_dg[ib], VA_DIGEST_MAX);
+	bool sa = (int)a->tree == sort_u->store_tree, sb = (int)b->tree == sort_u->store_tree;
+
+	if (c)
+		return c;
+	if (sa != sb)
+		return sa ? -1 : 1;
+	if (sa && a->nlink != b->nlink)
+		return a->nlink > b->nlink ? -1 : 1;
+	CMP(ia, ib);
+	return 0;
+}
+
+static bool same_inode(const struct ufile *a, const struct ufile *b)
+{
+	return a->dev == b->dev && a->ino == b->ino;
+}
+
+/* Digest of the key and content of @f.  Return: 0, -ESTALE or -errno. */
+static int digest_file(struct ustate *u, struct va_digest *d, unsigned char *buf,
+		       const struct ufile *f, unsigned char *out)
+{
+	uint64_t meta[6] = {
+		f->mode, f->uid, f->gid, f->size,
+		u->o->ignore_mtime ? 0 : (uint64_t)f->mtime.tv_sec,
+		u->o->ignore_mtime ? 0 : f->mtime.tv_nsec,
+	};
+	uint64_t left = f->size;
+	int fd = u_open_file(u, f, NULL), r = 0;
+
+	if (fd < 0)
+		return fd;
+	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	va_digest_reset(d);
+	va_digest_update(d, "vaudit-hash-1", 13);
+	va_digest_update(d, meta, sizeof(meta));
+	while (left) {
+		ssize_t n = read(fd, buf, left < READ_BUF ? (size_t)left : READ_BUF);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			r = n < 0 ? -errno : -ESTALE;   /* shorter than it was */
+			break;
+		}
+		va_digest_update(d, buf, (size_t)n);
+		left -= (uint64_t)n;
+		u->st->read_bytes += (uint64_t)n;
+	}
+	u->st->read_files++;
+	close(fd);
+	if (r == 0)
+		va_digest_final(d, out);
+	return r;
+}
+
+/* Store a 'method' file in a new store. */
+static int write_method(struct ustate *u)
+{
+	const struct utree *t = &u->trees[u->store_tree];
+	const char *name = va_digest_name(u->method);
+	char line[32];
+	int fd, n, r = 0;
+
+	fd = openat(t->fd, "method", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return errno == EEXIST ? 0 : -errno;
+	n = snprintf(line, sizeof(line), "%s\n", name);
+	if (write(fd, line, (size_t)n) != n || fsync(fd) < 0)
+		r = -errno ? -errno : -EIO;
+	close(fd);
+	return r;
+}
+
+static int plan_group(struct hashrun *h, uint32_t *g, size_t n)
+{
+	struct ustate *u = h->u;
+	size_t i = 0;
+	int r;
+
+	sort_u = u;
+	sort_dg = h->dg;
+	qsort(g, n, sizeof(*g), cmp_class);
+	while (i < n) {
+		size_t j = i + 1, ninodes, nstore = 0;
+		bool bad = h->dg_ok[g[i]] != 1;
+
+		while (j < n && h->dg_ok[g[j]] == 1 && !bad && !memcmp(h->dg[g[i]], h->dg[g[j]], VA_DIGEST_MAX))
+			j++;
+		for (size_t k = i; k < j; k++)
+			nstore += (int)u->files[g[k]].tree == u->store_tree;
+		if (bad) {
+			i = j;
+			continue;
+		}
+		/* distinct inodes (names of one inode are not next to each other) */
+		ninodes = 0;
+		for (size_t k = i; k < j && ninodes < 2; k++) {
+			bool seen = false;
+
+			for (size_t l = i; l < k && !seen; l++)
+				seen = same_inode(&u->files[g[k]], &u->files[g[l]]);
+			ninodes += !seen;
+		}
+		if (!nstore && ninodes < 2) {
+			for (size_t k = i; k < j; k++)
+				u_skip(u, &u->files[g[k]], VA_USKIP_CONTENT, 0, NULL);
+			i = j;
+			continue;
+		}
+		if (nstore) {
+			r = u_unit_begin(u, g[i], false, h->dg[g[i]]);
+		} else {
+			r = u_unit_begin(u, g[i], true, h->dg[g[i]]);
+		}
+		for (size_t k = i; k < j && r >= 0; k++) {
+			const struct ufile *f = &u->files[g[k]];
+
+			if ((int)f->tree == u->store_tree)
+				continue;
+			r = u_unit_add(u, g[k]);
+		}
+		if (r >= 0)
+			r = u_unit_end(u);
+		if (r < 0)
+			return r;
+		i = j;
+	}
+	return 0;
+}
+
+static int hashify(struct hashrun *h)
+{
+	struct ustate *u = h->u;
+	const struct utree *st = &u->trees[u->store_tree];
+	struct statx sx;
+	uint32_t *reads = NULL, *grp = NULL;
+	size_t nreads = 0, capreads = 0, capgrp = 0;
+	struct va_digest *d = NULL;
+	unsigned char *buf = NULL;
+	dev_t sdev;
+	uint64_t smnt = 0;
+	int r;
+
+	if (statx(st->fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS
+#ifdef STATX_MNT_ID
+		  | STATX_MNT_ID
+#endif
+		  , &sx) < 0)
+		return -errno;
+	sdev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
+#ifdef STATX_MNT_ID
+	smnt = (sx.stx_mask & STATX_MNT_ID) ? sx.stx_mnt_id : 0;
+#endif
+	h->order = malloc((u->nfiles ? u->nfiles : 1) * sizeof(*h->order));
+	if (!h->order)
+		return -ENOMEM;
+	for (size_t i = 0; i < u->nfiles; i++) {
+		const struct ufile *f = &u->files[i];
+
+		if ((int)f->tree != u->store_tree) {
+			if (f->dev != sdev) {
+				u_skip(u, f, VA_USKIP_NO_STORE, 0, NULL);
+				continue;
+			}
+			if (f->mnt_id && smnt && f->mnt_id != smnt) {
+				u_skip(u, f, VA_USKIP_OTHER_MOUNT, 0, NULL);
+				continue;
+			}
+		}
+		h->order[h->norder++] = (uint32_t)i;
+	}
+	sort_u = u;
+	sort_ignore_mtime = u->o->ignore_mtime;
+	qsort(h->order, h->norder, sizeof(*h->order), cmp_order);
+
+	/* which inodes must be read: those whose key collides with another inode's */
+	for (size_t i = 0; i < h->norder;) {
+		size_t j = i + 1, inodes = 1, guests = 0;
+
+		while (j < h->norder && !cmp_key(&u->files[h->order[i]], &u->files[h->order[j]]))
+			j++;
+		for (size_t k = i; k < j; k++) {
+			guests += (int)u->files[h->order[k]].tree != u->store_tree;
+			if (k > i && !same_inode(&u->files[h->order[k]], &u->files[h->order[k - 1]]))
+				inodes++;
+		}
+		if (guests && inodes == 1) {
+			bool stored = false;
+
+			for (size_t k = i; k < j; k++)
+				stored |= (int)u->files[h->order[k]].tree == u->store_tree;
+			for (size_t k = i; k < j; k++) {
+				const struct ufile *f = &u->files[h->order[k]];
+
+				if ((int)f->tree == u->store_tree)
+					continue;
+				if (stored) {
+					u->st->already++;
+					u_abs(u, f, &u->abs);
+					{
+						struct va_uevent ev = { .type = VA_UEV_ALREADY,
+							.path = u->abs.buf, .path_len = u->abs.len,
+							.label = u->trees[f->tree].label, .size = f->size };
+
+						u_event(u, &ev);
+					}
+				} else {
+					u->st->skipped[VA_USKIP_UNIQUE]++;
+				}
+			}
+		} else if (guests) {
+			u->st->candidates += guests;
+			for (size_t k = i; k < j; k++) {
+				if (k > i && same_inode(&u->files[h->order[k]], &u->files[h->order[k - 1]]))
+					continue;
+				if (va_array_grow(&reads, &capreads, nreads, sizeof(*reads)) < 0) {
+					r = -ENOMEM;
+					goto out;
+				}
+				reads[nreads++] = h->order[k];
+			}
+		}
+		i = j;
+	}
+
+	/* read them in inode order (the disk's order, roughly) */
+	h->dg = calloc(u->nfiles ? u->nfiles : 1, sizeof(*h->dg));
+	h->dg_ok = calloc(u->nfiles ? u->nfiles : 1, 1);
+	buf = malloc(READ_BUF);
+	if (!h->dg || !h->dg_ok || !buf || (r = va_digest_new(&d, u->method)) < 0) {
+		r = -ENOMEM;
+		goto out;
+	}
+	qsort(reads, nreads, sizeof(*reads), cmp_inode);
+	for (size_t i = 0; i < nreads; i++) {
+		const struct ufile *f = &u->files[reads[i]];
+
+		r = digest_file(u, d, buf, f, h->dg[reads[i]]);
+		if (r < 0) {
+			char msg[96];
+
+			h->dg_ok[reads[i]] = 2;
+			if (r == -ESTALE || r == -ENOENT || r == -ELOOP || r == -ENOTDIR || r == -EXDEV)
+				u_skip(u, f, VA_USKIP_CHANGED, 0, NULL);
+			else
+				u_skip(u, f, VA_USKIP_ERROR, -r, strerror_r(-r, msg, sizeof(msg)) ? msg : msg);
+			continue;
+		}
+		h->dg_ok[reads[i]] = 1;
+	}
+	/* the other names of each inode share its digest */
+	for (size_t i = 0; i < h->norder; i++) {
+		uint32_t a = h->order[i];
+
+		if (i && same_inode(&u->files[a], &u->files[h->order[i - 1]]) &&
+		    !cmp_key(&u->files[a], &u->files[h->order[i - 1]])) {
+			memcpy(h->dg[a], h->dg[h->order[i - 1]], VA_DIGEST_MAX);
+			h->dg_ok[a] = h->dg_ok[h->order[i - 1]];
+		}
+	}
+
+	/* classes of equal digests, group by group */
+	for (size_t i = 0; i < h->norder;) {
+		size_t j = i + 1, n = 0;
+		bool any = false;
+
+		while (j < h->norder && !cmp_key(&u->files[h->order[i]], &u->files[h->order[j]]))
+			j++;
+		for (size_t k = i; k < j; k++)
+			any |= h->dg_ok[h->order[k]] != 0;
+		if (any) {
+			for (size_t k = i; k < j; k++) {
+				if (!h->dg_ok[h->order[k]])
+					continue;
+				if (va_array_grow(&grp, &capgrp, n, sizeof(*grp)) < 0) {
+					r = -ENOMEM;
+					goto out;
+				}
+				grp[n++] = h->order[k];
+			}
+			if ((r = plan_group(h, grp, n)) < 0)
+				goto out;
+		}
+		i = j;
+	}
+	r = u_flush(u);
+out:
+	va_digest_free(d);
+	free(buf);
+	free(reads);
+	free(grp);
+	return r;
+}
+
+int va_vhashify(const struct va_utree *trees, size_t ntrees, const char *store,
+		enum va_digest_method method, const struct va_uopts *o, struct va_ustats *st)
+{
+	struct ustate u;
+	struct hashrun h = { .u = &u };
+	int r = u_init(&u, o, st);
+
+	u.method = method;
+	for (size_t i = 0; i < ntrees && r >= 0; i++)
+		r = u_add_tree(&u, trees[i].root, trees[i].label, trees[i].excl, false);
+	if (r >= 0)
+		r = u_add_tree(&u, store, "hash store", NULL, true);
+	if (r >= 0 && !o->dry_run)
+		r = write_method(&u);
+	for (size_t i = 0; i < u.ntrees && r >= 0; i++)
+		r = u_scan(&u, i, u.trees[i].store ? 0 : VA_UNIFY_MINSIZE);
+	if (r >= 0)
+		r = hashify(&h);
+	if (r >= 0 && o->j)
+		r = va_journal_sync(o->j);
+	free(h.dg);
+	free(h.dg_ok);
+	free(h.order);
+	u_release(&u);
+	return r;
+}
+
+/* ------------------------------------------------------------------ revert */
+
+static int cmp_by_master(const void *pa, const void *pb)
+{
+	const uint32_t *a = pa, *b = pb;
+
+	CMP(a[0], b[0]);
+	CMP(a[1], b[1]);
+	return 0;
+}
+
+/* Add @path as a tree: a directory is scanned, a file is taken alone. */
+static int add_revert_path(struct ustate *u, const char *path)
+{
+	struct statx stx;
+	char *copy, *slash;
+	int t, r;
+
+	if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &stx) < 0)
+		return -errno;
+	if (S_ISDIR(stx.stx_mode)) {
+		t = u_add_tree(u, path, NULL, NULL, false);
+		return t < 0 ? t : u_scan(u, (size_t)t, 0);
+	}
+	if (!S_ISREG(stx.stx_mode))
+		return -EINVAL;
+	copy = strdup(path);
+	if (!copy)
+		return -ENOMEM;
+	slash = strrchr(copy, '/');
+	if (slash) {
+		char *rel = strdup(slash);
+
+		if (slash == copy)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+		t = rel ? u_add_tree(u, copy, NULL, NULL, false) : -ENOMEM;
+		r = t < 0 ? t : u_add_file(u, (size_t)t, rel, strlen(rel), &stx);
+		free(rel);
+	} else {
+		char rel[NAME_MAX + 2];
+
+		snprintf(rel, sizeof(rel), "/%s", copy);
+		t = u_add_tree(u, ".", NULL, NULL, false);
+		r = t < 0 ? t : u_add_file(u, (size_t)t, rel, strlen(rel), &stx);
+	}
+	free(copy);
+	u->st->examined++;
+	return r;
+}
+
+int va_vhashify_revert(const char *const *paths, size_t npaths, const char *store,
+		       const struct va_uopts *o, struct va_ustats *st)
+{
+	struct ustate u;
+	struct va_inomap map = VA_INOMAP_INIT;
+	uint32_t (*pairs)[2] = NULL;
+	size_t npairs = 0, nstore;
+	int r = u_init(&u, o, st);
+
+	u.reverting = true;
+	if (r >= 0)
+		r = u_add_tree(&u, store, "hash store", NULL, true);
+	if (r >= 0)
+		r = u_scan(&u, 0, 0);
+	nstore = u.nfiles;
+	for (size_t i = 0; i < nstore && r >= 0; i++)
+		r = va_inomap_insert(&map, u.files[i].dev, u.files[i].ino, (uint32_t)i);
+	for (size_t i = 0; i < npaths && r >= 0; i++)
+		r = add_revert_path(&u, paths[i]);
+	if (r >= 0 && !(pairs = calloc(u.nfiles + 1, sizeof(*pairs))))
+		r = -ENOMEM;
+	for (size_t i = nstore; i < u.nfiles && r >= 0; i++) {
+		uint32_t s;
+
+		if (va_inomap_find(&map, u.files[i].dev, u.files[i].ino, &s)) {
+			pairs[npairs][0] = s;
+			pairs[npairs++][1] = (uint32_t)i;
+			u.st->candidates++;
+		} else {
+			u.st->skipped[VA_USKIP_NOT_SHARED]++;
+		}
+	}
+	if (r >= 0)
+		qsort(pairs, npairs, sizeof(*pairs), cmp_by_master);
+	for (size_t i = 0; i < npairs && r >= 0;) {
+		size_t j = i;
+
+		r = u_unit_begin(&u, pairs[i][0], false, NULL);
+		for (; j < npairs && pairs[j][0] == pairs[i][0] && r >= 0; j++)
+			r = u_unit_add(&u, pairs[j][1]);
+		if (r >= 0)
+			r = u_unit_end(&u);
+		i = j;
+	}
+	if (r >= 0)
+		r = u_flush(&u);
+	if (r >= 0 && o->j)
+		r = va_journal_sync(o->j);
+	free(pairs);
+	va_inomap_release(&map);
+	u_release(&u);
+	return r;
+}

@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * unify-int.h - what the parts of the unify engine share (not an API).
+ *
+ *   unify-core.c   run state, scanning trees, paths, events
+ *   unify-apply.c  batches of links and private copies, journaled
+ *   unify-hash.c   vhashify: grouping, digests, the store
+ *   unify-ref.c    vunify: pairs with the reference guests
+ *   unify-undo.c   replaying a unify journal
+ */
+#ifndef VAUDIT_UNIFY_INT_H
+#define VAUDIT_UNIFY_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "core/dbuf.h"
+#include "core/fileops.h"
+#include "core/inomap.h"
+#include "migrate/unify.h"
+
+/** A regular file found by a scan. */
+struct ufile {
+	uint64_t path;          /* offset in ustate.paths of the tree-relative path ("/etc/x") */
+	uint32_t path_len;
+	uint32_t tree;          /* index in ustate.trees */
+	dev_t dev;
+	uint64_t ino;
+	uint64_t mnt_id;        /* 0 when the kernel does not say */
+	uint64_t size;
+	uint32_t mode, uid, gid, nlink;
+	struct statx_timestamp mtime, ctime;
+};
+
+struct utree {
+	char *root;             /* real path, without a trailing '/' (except "/") */
+	size_t root_len;
+	const char *label;
+	const struct va_excl_list *excl;
+	int fd;                 /* O_DIRECTORY fd of the root */
+	bool store;
+};
+
+/** A planned unit: the names of @n files (members) get the master's inode. */
+struct uunit {
+	uint32_t master;        /* file index of the master (or of the inode to revert) */
+	bool new_store;         /* link: the master is a new store entry, a copy of @master */
+	unsigned char digest[VA_DIGEST_MAX];
+	size_t first, n;        /* range in ustate.members */
+};
+
+/** One run. */
+struct ustate {
+	const struct va_uopts *o;
+	struct va_ustats *st;
+	struct utree *trees;
+	size_t ntrees, captrees;
+	struct dbuf paths;      /* relative paths, NUL-terminated */
+	struct ufile *files;
+	size_t nfiles, capfiles;
+	struct dbuf abs;        /* scratch for absolute paths */
+	struct dbuf abs2;
+	bool iunlink;           /* the kernel lets flagged inodes be linked and renamed */
+	int store_tree;         /* index of the store tree, or -1 */
+	enum va_digest_method method;
+	/* the batch being prepared */
+	struct uunit *units;
+	size_t nunits, capunits;
+	uint32_t *members;
+	size_t nmembers, capmembers;
+	bool reverting;
+	uint32_t last_master;   /* master of the last unit flushed (UINT32_MAX: failed) */
+	int fatal;
+};
+
+#define UNIFY_BATCH 192         /* names per journal fsync */
+
+int u_init(struct ustate *u, const struct va_uopts *o, struct va_ustats *st);
+void u_release(struct ustate *u);
+
+/** u_add_tree() - open @root as a tree.  Return: its index, or -errno. */
+int u_add_tree(struct ustate *u, const char *root, const char *label,
+	       const struct va_excl_list *excl, bool store);
+
+/**
+ * u_scan() - walk tree @t and append its regular files to u->files
+ * (exclude list applied, directories on other mounts not entered).
+ * @minsize: smaller files are counted as skipped (SMALL).
+ */
+int u_scan(struct ustate *u, size_t t, uint64_t minsize);
+
+/** u_rel() - the relative path of file @f. */
+static inline const char *u_rel(const struct ustate *u, const struct ufile *f)
+{
+	return u->paths.buf + f->path;
+}
+
+/** u_abs() - absolute path of @f in @b (reset first); returns b->buf. */
+const char *u_abs(const struct ustate *u, const struct ufile *f, struct dbuf *b);
+
+/** u_open_parent() - the verified directory fd holding @f; *@base its name. */
+int u_open_parent(const struct ustate *u, const struct ufile *f, const char **base);
+
+/** u_open_file() - open @f for reading and check it is unchanged since the scan. */
+int u_open_file(const struct ustate *u, const struct ufile *f, struct statx *ret);
+
+/** u_same_meta() - mode, owner, group, size (and mtime unless @ignore_mtime). */
+bool u_same_meta(const struct ufile *a, const struct ufile *b, bool ignore_mtime);
+
+/** u_file_of_stx() - fill @f's identity and metadata from @stx. */
+void u_file_of_stx(struct ufile *f, const struct statx *stx);
+
+/** u_add_file() - append a file record (path relative to tree @t). */
+int u_add_file(struct ustate *u, size_t t, const char *rel, size_t rel_len,
+	       const struct statx *stx);
+
+/* events */
+void u_event(struct ustate *u, struct va_uevent *ev);
+void u_skip(struct ustate *u, const struct ufile *f, enum va_uskip why, int err,
+	    const char *detail);
+void u_skip_path(struct ustate *u, const char *path, size_t len, const char *label,
+		 enum va_uskip why, int err, const char *detail);
+
+/* unify-apply.c: batches */
+int u_unit_begin(struct ustate *u, uint32_t master, bool new_store, const unsigned char *digest);
+int u_unit_add(struct ustate *u, uint32_t member);
+/** u_unit_end() - close the current unit; flush the batch when it is full. */
+int u_unit_end(struct ustate *u);
+/** u_flush() - carry out every planned unit. */
+int u_flush(struct ustate *u);
+
+/** Flags that forbid linking and renaming on a kernel without iunlink. */
+#define U_BLOCKING_FLAGS ((uint32_t)(VA_FL_IMMUTABLE | VA_FL_APPEND))
+
+/** u_protected_flags() - @flags with the protection of @p added. */
+uint32_t u_protected_flags(enum va_protect p, uint32_t flags);
+
+/** u_resolve() - open absolute @path without following any symlink: parent dir fd + base. */
+int u_resolve_parent(const char *path, char *base_out, size_t base_size);
+
+/** u_openat2() - openat2 with RESOLVE_NO_SYMLINKS|RESOLVE_NO_MAGICLINKS (and BENEATH when @beneath). */
+int u_openat2(int dir_fd, const char *path, int flags, bool beneath);
+
+/** u_get_flags() - FS_IOC_GETFLAGS of @fd (0 when the filesystem has none). */
+uint32_t u_get_flags(int fd);
+
+#endif

@@ -1,0 +1,442 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * unify-undo.c - replaying a unify journal.
+ *
+ * Paths in a unify journal are absolute real paths; each one is reached
+ * again with openat2(RESOLVE_NO_SYMLINKS) and checked against the
+ * recorded device and inode before anything changes.  Undo goes newest
+ * first, so a shared inode's protection is lifted before its names are
+ * given back their private copies.  Resume decides, for each change that
+ * has no done/undone mark, from the files themselves whether it happened,
+ * and removes what a crash left of it (a temporary name).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "core/flags.h"
+#include "migrate/unify-int.h"
+
+struct replay {
+	struct ustate *u;
+	struct va_journal *j;
+	enum va_replay mode;
+	const struct va_journal_rec *rec;
+	int dirfd;              /* parent of rec->path */
+	char base[NAME_MAX + 1];
+};
+
+static void done_event(struct replay *rp, const char *what)
+{
+	struct va_uevent ev = {
+		.type = VA_UEV_UNDO, .path = rp->rec->path, .path_len = rp->rec->path_len,
+		.detail = what,
+	};
+
+	u_event(rp->u, &ev);
+}
+
+static void skip(struct replay *rp, enum va_uskip why, int err, const char *detail)
+{
+	u_skip_path(rp->u, rp->rec->path, rp->rec->path_len, NULL, why, err, detail);
+}
+
+static int mark(struct replay *rp, char type)
+{
+	struct va_journal_rec rec = { .type = type, .seq = rp->rec->seq };
+
+	if (rp->u->o->dry_run)
+		return 0;
+	/* after the fact: losing it in a crash only means the state is read again */
+	return va_journal_add(rp->j, &rec);
+}
+
+/* Open the parent directory of the recorded path. */
+static int open_parent(struct replay *rp, const char *path, size_t len, int *dirfd, char *base)
+{
+	const char *slash = memrchr(path, '/', len);
+	char *dir;
+	int fd;
+
+	if (!slash || path[0] != '/' || (size_t)(path + len - slash - 1) > NAME_MAX ||
+	    memchr(path, '\0', len) || slash + 1 == path + len)
+		return -EINVAL;
+	memcpy(base, slash + 1, (size_t)(path + len - slash - 1));
+	base[path + len - slash - 1] = '\0';
+	dir = slash == path ? strdup("/") : strndup(path, (size_t)(slash - path));
+	if (!dir)
+		return -ENOMEM;
+	fd = u_openat2(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY, false);
+	free(dir);
+	if (fd < 0)
+		return fd;
+	*dirfd = fd;
+	(void)rp;
+	return 0;
+}
+
+static int lstat_at(int dirfd, const char *name, struct statx *stx)
+{
+	return statx(dirfd, name, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, stx) < 0 ? -errno : 0;
+}
+
+static bool is_inode(const struct statx *s, dev_t dev, uint64_t ino)
+{
+	return makedev(s->stx_dev_major, s->stx_dev_minor) == dev && s->stx_ino == ino;
+}
+
+/* ------------------------------------------------------------------ flags */
+
+static void replay_flags(struct replay *rp)
+{
+	const struct va_journal_rec *rec = rp->rec;
+	struct ustate *u = rp->u;
+	bool undo = rp->mode == VA_REPLAY_UNDO;
+	uint32_t from = undo ? rec->new_flags : rec->old_flags, to = undo ? rec->old_flags : rec->new_flags;
+	struct statx stx;
+	struct va_attrs cur = { 0 }, after = { 0 };
+	struct va_attr_target t;
+	unsigned int gen = 0;
+	int fd, r;
+
+	fd = va_open_regular(rp->dirfd, rp->base, rec->dev, rec->ino, &stx);
+	if (fd < 0) {
+		skip(rp, VA_USKIP_CHANGED, 0, "its path no longer leads to the recorded inode");
+		return;
+	}
+	if (ioctl(fd, FS_IOC_GETVERSION, &gen) == 0 && rec->gen && gen != rec->gen) {
+		skip(rp, VA_USKIP_CHANGED, 0, "its inode generation changed: another file now");
+		goto out;
+	}
+	t = (struct va_attr_target){ .fd = fd, .dir_fd = rp->dirfd, .name = rp->base, .dev = rec->dev,
+				     .ino = rec->ino, .mode = stx.stx_mode };
+	r = u->o->be ? va_backend_read(u->o->be, &t, &cur) : -EOPNOTSUPP;
+	if (r < 0) {
+		skip(rp, VA_USKIP_ERROR, -r, "cannot read its flags");
+		goto out;
+	}
+	if (cur.flags == to) {
+		if (mark(rp, undo ? 'U' : 'D') == 0)
+			done_event(rp, "flags already in that state");
+		goto out;
+	}
+	if (cur.flags != from) {
+		if (!undo) {
+			mark(rp, 'U');
+			done_event(rp, "flag change not made: abandoned");
+		} else {
+			skip(rp, VA_USKIP_CHANGED, 0, "its flags are not what the journal left");
+		}
+		goto out;
+	}
+	if (u->o->dry_run) {
+		done_event(rp, undo ? "would restore its flags" : "would set its flags");
+		goto out;
+	}
+	r = va_backend_write(u->o->be, &t, to, stx.stx_mode & 07777, &after);
+	if (r < 0) {
+		skip(rp, VA_USKIP_ERROR, -r, "cannot change its flags");
+		goto out;
+	}
+	u->st->protected_++;
+	if (mark(rp, undo ? 'U' : 'D') == 0)
+		done_event(rp, undo ? "flags restored" : "flags set");
+out:
+	close(fd);
+}
+
+/* ------------------------------------------------------------------ names */
+
+/* Give @base in @rp->dirfd (now inode @stx) a private copy. */
+static int private_copy(struct replay *rp, const struct statx *want)
+{
+	const struct va_journal_rec *rec = rp->rec;
+	char tmp[VA_TMPNAME_MAX];
+	struct statx now;
+	sigset_t all, old;
+	int fd, copy, r;
+
+	fd = va_open_regular(rp->dirfd, rp->base, rec->dev, rec->ino, &now);
+	if (fd < 0)
+		return fd;
+	if (u_get_flags(fd) & U_BLOCKING_FLAGS && !rp->u->iunlink) {
+		close(fd);
+		return -EPERM;
+	}
+	copy = va_copy_tmpfile(fd, rp->dirfd);
+	if (copy < 0) {
+		close(fd);
+		return copy;
+	}
+	va_tmpname(rp->base, tmp);
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	r = va_link_fd(copy, rp->dirfd, tmp);
+	if (r == 0) {
+		struct statx again;
+
+		if (statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &again) < 0 || !va_same_stx(&again, &now))
+			r = -ESTALE;
+		else
+			r = va_replace_name(rp->dirfd, tmp, rp->base, rec->dev, rec->ino);
+		if (r < 0)
+			(void)unlinkat(rp->dirfd, tmp, 0);
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	close(copy);
+	close(fd);
+	(void)want;
+	return r;
+}
+
+/* Link @base back to the shared inode, found at rec->other. */
+static int relink(struct replay *rp, const struct statx *cur)
+{
+	const struct va_journal_rec *rec = rp->rec;
+	char obase[NAME_MAX + 1], tmp[VA_TMPNAME_MAX];
+	struct statx os, ps;
+	sigset_t all, old;
+	int odir = -1, ofd = -1, pfd = -1, r;
+
+	r = open_parent(rp, rec->other, rec->other_len, &odir, obase);
+	if (r < 0)
+		return r;
+	ofd = va_open_regular(odir, obase, rec->dev, rec->ino, &os);
+	if (ofd < 0) {
+		r = ofd;
+		goto out;
+	}
+	pfd = va_open_regular(rp->dirfd, rp->base, makedev(cur->stx_dev_major, cur->stx_dev_minor),
+			      cur->stx_ino, &ps);
+	if (pfd < 0) {
+		r = pfd;
+		goto out;
+	}
+	if (os.stx_mode != ps.stx_mode || os.stx_uid != ps.stx_uid || os.stx_gid != ps.stx_gid ||
+	    os.stx_size != ps.stx_size || os.stx_mtime.tv_sec != ps.stx_mtime.tv_sec ||
+	    os.stx_mtime.tv_nsec != ps.stx_mtime.tv_nsec) {
+		r = -EUCLEAN;
+		goto out;
+	}
+	r = va_content_equal(ofd, pfd, ps.stx_size);
+	if (r == 1)
+		r = va_xattrs_equal(ofd, pfd);
+	if (r <= 0) {
+		r = r == 0 ? -EUCLEAN : r;
+		goto out;
+	}
+	if ((u_get_flags(ofd) & U_BLOCKING_FLAGS) && !rp->u->iunlink) {
+		r = -EPERM;
+		goto out;
+	}
+	va_tmpname(rp->base, tmp);
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	r = va_link_fd(ofd, rp->dirfd, tmp);
+	if (r == 0) {
+		r = va_replace_name(rp->dirfd, tmp, rp->base, makedev(ps.stx_dev_major, ps.stx_dev_minor),
+				    ps.stx_ino);
+		if (r < 0)
+			(void)unlinkat(rp->dirfd, tmp, 0);
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+out:
+	if (pfd >= 0)
+		close(pfd);
+	if (ofd >= 0)
+		close(ofd);
+	if (odir >= 0)
+		close(odir);
+	return r;
+}
+
+/* A crash may have left the temporary name: tidy it up. */
+static void tidy_tmp(struct replay *rp, bool name_is_shared)
+{
+	const struct va_journal_rec *rec = rp->rec;
+	char tmp[NAME_MAX + 1];
+	struct statx ts;
+
+	if (!rec->tmp_len || rec->tmp_len > NAME_MAX || rp->u->o->dry_run)
+		return;
+	memcpy(tmp, rec->tmp, rec->tmp_len);
+	tmp[rec->tmp_len] = '\0';
+	if (lstat_at(rp->dirfd, tmp, &ts) < 0 || !S_ISREG(ts.stx_mode))
+		return;
+	if (!strcmp(rec->kind, "link")) {
+		if (is_inode(&ts, rec->dev, rec->ino)) {
+			(void)unlinkat(rp->dirfd, tmp, 0);     /* a link never exchanged */
+		} else if (ts.stx_ino == rec->old_ino && name_is_shared) {
+			if (rp->mode == VA_REPLAY_UNDO)  /* exchanged, old inode not yet gone: swap back */
+				(void)va_replace_name(rp->dirfd, tmp, rp->base, rec->dev, rec->ino);
+			else
+				(void)unlinkat(rp->dirfd, tmp, 0);
+		}
+	} else if (!strcmp(rec->kind, "revert")) {
+		(void)unlinkat(rp->dirfd, tmp, 0);             /* a copy, or the shared inode's old name */
+	}
+}
+
+static void replay_name(struct replay *rp)
+{
+	const struct va_journal_rec *rec = rp->rec;
+	struct ustate *u = rp->u;
+	bool undo = rp->mode == VA_REPLAY_UNDO, dry = u->o->dry_run;
+	struct statx cur;
+	bool shared;
+	char why[128];
+	int r;
+
+	r = lstat_at(rp->dirfd, rp->base, &cur);
+	if (r == 0 && !S_ISREG(cur.stx_mode))
+		r = -EINVAL;
+	shared = r == 0 && is_inode(&cur, rec->dev, rec->ino);
+	if (va_journal_state(rp->j, rec->seq) == 0) {
+		tidy_tmp(rp, shared);
+		r = lstat_at(rp->dirfd, rp->base, &cur);
+		shared = r == 0 && is_inode(&cur, rec->dev, rec->ino);
+	}
+	if (r < 0 && strcmp(rec->kind, "store")) {
+		skip(rp, VA_USKIP_CHANGED, 0, "the name is gone");
+		return;
+	}
+	if (!strcmp(rec->kind, "store")) {
+		bool exists = r == 0 && shared;
+
+		if (!undo) {
+			mark(rp, exists ? 'D' : 'U');
+			done_event(rp, exists ? "store entry made" : "store entry not made: abandoned");
+			return;
+		}
+		if (!exists) {
+			mark(rp, 'U');
+			done_event(rp, "store entry already gone");
+			return;
+		}
+		if (cur.stx_nlink > (rec->old_ino ? 2u : 1u)) {
+			skip(rp, VA_USKIP_CHANGED, 0, "the store entry is still shared");
+			return;
+		}
+		if (dry) {
+			done_event(rp, "would remove the store entry");
+			return;
+		}
+		if (unlinkat(rp->dirfd, rp->base, 0) < 0) {
+			skip(rp, VA_USKIP_ERROR, errno, "cannot remove the store entry");
+			return;
+		}
+		if (mark(rp, 'U') == 0)
+			done_event(rp, "store entry removed");
+		return;
+	}
+	if (!strcmp(rec->kind, "link")) {
+		if (!undo) {
+			mark(rp, shared ? 'D' : 'U');
+			done_event(rp, shared ? "link made" : "link not made: abandoned");
+			return;
+		}
+		if (!shared) {
+			if (cur.stx_ino == rec->old_ino) {
+				mark(rp, 'U');
+				done_event(rp, "already private");
+			} else {
+				skip(rp, VA_USKIP_CHANGED, 0, "the name is another file now");
+			}
+			return;
+		}
+		if (dry) {
+			u->st->reverted++;
+			done_event(rp, "would give it a private copy");
+			return;
+		}
+		r = private_copy(rp, &cur);
+		if (r < 0) {
+			snprintf(why, sizeof(why), "cannot give it a private copy: %s%s", strerror(-r),
+				 r == -EPERM ? " (the shared inode is immutable)" : "");
+			skip(rp, r == -ESTALE ? VA_USKIP_CHANGED : VA_USKIP_ERROR, r == -ESTALE ? 0 : -r, why);
+			return;
+		}
+		u->st->reverted++;
+		if (mark(rp, 'U') == 0)
+			done_event(rp, "private copy restored");
+		return;
+	}
+	/* revert */
+	if (!undo) {
+		mark(rp, shared ? 'U' : 'D');
+		done_event(rp, shared ? "private copy not made: abandoned" : "private copy made");
+		return;
+	}
+	if (shared) {
+		mark(rp, 'U');
+		done_event(rp, "already shared");
+		return;
+	}
+	if (dry) {
+		u->st->linked++;
+		done_event(rp, "would link it back");
+		return;
+	}
+	r = relink(rp, &cur);
+	if (r < 0) {
+		snprintf(why, sizeof(why), "cannot link it back: %s",
+			 r == -EUCLEAN ? "it differs from the shared file now" : strerror(-r));
+		skip(rp, r == -EUCLEAN || r == -ESTALE || r == -ENOENT ? VA_USKIP_CHANGED : VA_USKIP_ERROR,
+		     r == -EUCLEAN || r == -ESTALE || r == -ENOENT ? 0 : -r, why);
+		return;
+	}
+	u->st->linked++;
+	if (mark(rp, 'U') == 0)
+		done_event(rp, "linked back");
+}
+
+int va_unify_replay(struct va_journal *j, enum va_replay mode, const struct va_uopts *o,
+		    struct va_ustats *st)
+{
+	struct ustate u;
+	struct va_uopts oo = *o;
+	size_t n = j->nrecs;
+	int r;
+
+	oo.j = j;
+	r = u_init(&u, &oo, st);
+	for (size_t k = 0; k < n && r >= 0; k++) {
+		size_t i = mode == VA_REPLAY_UNDO ? n - 1 - k : k;
+		const struct va_journal_rec *rec = &j->recs[i];
+		char state;
+		struct replay rp = { .u = &u, .j = j, .mode = mode, .rec = rec, .dirfd = -1 };
+
+		if (rec->type != 'I' && rec->type != 'L')
+			continue;
+		state = va_journal_state(j, rec->seq);
+		if (state == 'U' || (mode == VA_REPLAY_RESUME && state == 'D'))
+			continue;
+		u.st->examined++;
+		r = open_parent(&rp, rec->path, rec->path_len, &rp.dirfd, rp.base);
+		if (r < 0) {
+			skip(&rp, r == -ENOMEM ? VA_USKIP_ERROR : VA_USKIP_CHANGED, 0,
+			     "its directory cannot be reached without following a symlink");
+			r = r == -ENOMEM ? r : 0;
+			continue;
+		}
+		if (rec->type == 'I')
+			replay_flags(&rp);
+		else
+			replay_name(&rp);
+		close(rp.dirfd);
+	}
+	if (r >= 0 && !o->dry_run)
+		r = va_journal_sync(j);
+	u_release(&u);
+	return r < 0 ? r : 0;
+}

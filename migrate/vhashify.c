@@ -1,0 +1,651 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * vhashify.c - the vhashify command: share the identical files of guests
+ * through a content-addressed hash store (hard links, protected against
+ * changes), or with --revert give them private copies back.  Compatible
+ * with util-vserver's vhashify; every change is journaled for
+ * `vaudit --undo`.
+ *
+ * This file reads the command line and the configuration, and picks the
+ * store of each tree: --destination, else the entry of the guest's hash
+ * directory (apps/vunify/hash, else .defaults/apps/vunify/hash) on the
+ * guest's device.  Trees with the same store are hashified in one engine
+ * call (va_vhashify(), migrate/unify.h), so their files share entries.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/dbuf.h"
+#include "core/digest.h"
+#include "core/vsconfig.h"
+#include "migrate/unify-cli.h"
+#include "migrate/unify.h"
+
+#define PROG "vhashify"
+
+static void usage(FILE *fp)
+{
+	fprintf(fp,
+"Usage: %s [-nv] [--refresh] [--ignore-mtime] [OPTIONS] GUEST...\n"
+"       %s --all [-nv] [--refresh] [--ignore-mtime] [OPTIONS]\n"
+"       %s --manually --destination HASHDIR [-nv] [--refresh] [--ignore-mtime]\n"
+"                [OPTIONS] [--] PATH EXCL [PATH EXCL]...\n"
+"       %s --revert [--destination HASHDIR] [-nv] [OPTIONS] PATH...\n"
+"Replace the identical files of guests (same mode, owner, group, size,\n"
+"mtime, content and extended attributes) by hard links to one entry of a\n"
+"hash store, and protect the shared inodes so that no guest can change\n"
+"them.  Files smaller than %d bytes are left alone.  With --revert, give\n"
+"every name below PATH that is linked to the store a private copy.  Every\n"
+"change is journaled: 'vaudit --undo JOURNAL' restores the guests as they\n"
+"were.\n"
+"\n"
+"GUEST is the name of a guest in the configuration (%s): its vdir is\n"
+"the tree, apps/vunify/exclude (else .defaults/apps/vunify/exclude, else the\n"
+"shipped list) its exclude list, and the entry of its hash directory\n"
+"(apps/vunify/hash, else .defaults/apps/vunify/hash) on the filesystem of\n"
+"the vdir its store.  With --manually, each PATH is a directory and each\n"
+"EXCL an exclude list file (\"\" for none).  --revert without --destination\n"
+"takes the store of the guest whose vdir holds PATH.\n"
+"\n"
+"Options:\n"
+"      --all             every enabled guest of the configuration that has a\n"
+"                        vdir and an apps/vunify directory\n"
+"      --manually        take the trees and exclude lists from the command\n"
+"                        line (needs --destination)\n"
+"      --destination=HASHDIR  the hash store to use (an existing directory on\n"
+"                        the same mount as the trees)\n"
+"      --revert          give private copies instead of linking\n"
+"  -n, --dry-run         show what would be done ('would link ...'); change\n"
+"                        nothing, write no journal\n"
+"  -v, --verbose         more output; repeat for more: 1 problems worth seeing\n"
+"                        (immutable, changed, errors) and skipped guests, 2\n"
+"                        also every link, store entry, revert, flag change\n"
+"                        and skip with its reason, 3 also files already\n"
+"                        shared, 4 link lines name their master, 6 also\n"
+"                        symlinks and special files\n"
+"      --refresh         also re-link files that are already immutable and\n"
+"                        shared\n"
+"      --ignore-mtime    files with different mtimes may be linked\n"
+"      --sledgehammer    a new store entry is the guest's own inode instead\n"
+"                        of a copy\n"
+"      --method=NAME     digest of a new store: sha256 (default), sha1, md5;\n"
+"                        the method file of an existing store (or of the\n"
+"                        configured hash directory) wins\n"
+"      --flags=MODE      protection of the shared inodes: auto (default: v26\n"
+"                        where the kernel has the vserver syscall, else an\n"
+"                        error), v26 (immutable + iunlink through the\n"
+"                        syscall), legacy (0x10|0x8000, the 2.4 encoding),\n"
+"                        immutable (0x10 only), none (unprotected: a guest\n"
+"                        can change the files of other guests)\n"
+"      --journal=FILE    the journal to create (default\n"
+"                        %s/unify-YYYYmmdd-HHMMSS-PID.journal)\n"
+"      --json            JSON Lines on stdout: one object per event, then a\n"
+"                        summary object (schema in vhashify(8))\n"
+"      --config=DIR      the configuration directory (default %s)\n"
+"      --insecure        accepted for util-vserver compatibility; no effect\n"
+"      --progress        a progress line on stderr (default: when stderr is a\n"
+"                        terminal)\n"
+"      --no-progress     no progress line\n"
+"  -h, --help            show this help and exit\n"
+"      --version         show the version and exit\n"
+"\n"
+"Exit status: 0 the run completed (skipped files are normal and counted);\n"
+"2 a usage, configuration or journal error, or a file failed (reported on\n"
+"stderr; the run goes on with the other files).\n",
+		PROG, PROG, PROG, PROG, VA_UNIFY_MINSIZE, VA_CONFIG_DIR, UCLI_JOURNAL_DIR,
+		VA_CONFIG_DIR);
+}
+
+/* The trees (or revert paths) that share one store. */
+struct group {
+	char *store;                    /* real path (owned) */
+	const struct va_hash_dir *hdir; /* configured hash directory, or NULL */
+	enum va_digest_method method;
+	struct va_utree *trees;
+	size_t ntrees;
+	const char **paths;             /* --revert */
+	size_t npaths;
+};
+
+struct run {
+	struct ucli c;
+	struct va_config *cfg;
+	struct group *groups;
+	size_t ngroups, capgroups;
+	char **owned;                   /* strings to free */
+	size_t nowned, capowned;
+	struct va_excl_list *lists;     /* --manually */
+	size_t nlists;
+	const char *destination;
+	enum va_digest_method method;
+	bool method_given;
+};
+
+static int nomem(struct run *rn)
+{
+	fprintf(stderr, "%s: %s\n", rn->c.prog, strerror(ENOMEM));
+	return UCLI_EXIT_TROUBLE;
+}
+
+/* Keep @s (malloc'd) until the end; NULL stays NULL. */
+static char *own(struct run *rn, char *s)
+{
+	if (s && va_array_grow(&rn->owned, &rn->capowned, rn->nowned, sizeof(*rn->owned)) < 0) {
+		free(s);
+		return NULL;
+	}
+	if (s)
+		rn->owned[rn->nowned++] = s;
+	return s;
+}
+
+/* The group of store @store (real path, malloc'd: taken). */
+static struct group *group_for(struct run *rn, char *store, const struct va_hash_dir *hdir)
+{
+	struct group *gr;
+
+	for (size_t i = 0; i < rn->ngroups; i++)
+		if (strcmp(rn->groups[i].store, store) == 0) {
+			free(store);
+			return &rn->groups[i];
+		}
+	if (va_array_grow(&rn->groups, &rn->capgroups, rn->ngroups, sizeof(*rn->groups)) < 0) {
+		free(store);
+		return NULL;
+	}
+	gr = &rn->groups[rn->ngroups++];
+	memset(gr, 0, sizeof(*gr));
+	gr->store = store;
+	gr->hdir = hdir;
+	return gr;
+}
+
+static int add_tree(struct run *rn, struct group *gr, const struct va_utree *t)
+{
+	struct va_utree *n;
+
+	for (size_t i = 0; i < rn->ngroups; i++)
+		for (size_t k = 0; k < rn->groups[i].ntrees; k++)
+			if (strcmp(rn->groups[i].trees[k].root, t->root) == 0) {
+				ucli_msg(&rn->c, t->root, "named twice", NULL);
+				return UCLI_EXIT_TROUBLE;
+			}
+	n = realloc(gr->trees, (gr->ntrees + 1) * sizeof(*n));
+	if (!n)
+		return nomem(rn);
+	gr->trees = n;
+	gr->trees[gr->ntrees++] = *t;
+	return 0;
+}
+
+static int add_path(struct run *rn, struct group *gr, const char *path)
+{
+	const char **n = realloc(gr->paths, (gr->npaths + 1) * sizeof(*n));
+
+	if (!n)
+		return nomem(rn);
+	gr->paths = n;
+	gr->paths[gr->npaths++] = path;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ stores */
+
+/*
+ * The store of guest @g: the entry of its hash directory on the vdir's
+ * device (util-vserver ignores a second entry on the same device).
+ */
+static int guest_store(struct run *rn, long g, char **ret, const struct va_hash_dir **ret_hdir)
+{
+	const struct va_guest *gu = &rn->cfg->guests[g];
+	const struct va_hash_dir *h;
+	const struct va_hash_entry *match = NULL, *other = NULL;
+	struct dbuf b = DBUF_INIT;
+
+	*ret = NULL;
+	*ret_hdir = NULL;
+	if (gu->hash < 0) {
+		ucli_msg(&rn->c, gu->name, "no hash directory configured "
+			 "(apps/vunify/hash, .defaults/apps/vunify/hash) and no --destination", NULL);
+		return UCLI_EXIT_TROUBLE;
+	}
+	h = &rn->cfg->hashdirs[gu->hash];
+	for (size_t k = 0; k < h->nentries && !match; k++) {
+		const struct va_hash_entry *e = &h->entries[k];
+
+		if (!e->path || e->duplicate || e->id.dev != gu->vdir_id.dev)
+			continue;
+		if (e->id.mnt_known && gu->vdir_id.mnt_known && e->id.mnt_id != gu->vdir_id.mnt_id)
+			other = other ? other : e;
+		else
+			match = e;
+	}
+	if (!match) {
+		if (other) {
+			dbuf_addf(&b, "%s/%s", h->path, other->name);
+			ucli_msg(&rn->c, b.buf ? b.buf : h->path, "the store is on another mount than "
+				 "the guest's vdir (a bind mount?): link() would fail with EXDEV", gu->vdir);
+		} else {
+			dbuf_adds(&b, "no entry of this hash directory is on the filesystem of ");
+			ucli_quote(&b, gu->vdir, strlen(gu->vdir));
+			ucli_msg(&rn->c, h->path, dbuf_str(&b), NULL);
+		}
+		dbuf_release(&b);
+		return UCLI_EXIT_TROUBLE;
+	}
+	*ret = strdup(match->path);
+	*ret_hdir = h;
+	return *ret ? 0 : nomem(rn);
+}
+
+/* Read the first line of DIR/method: 1 found, 0 none, -errno. */
+static int read_method(const char *dir, char *buf, size_t size)
+{
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), fd;
+	ssize_t n;
+
+	if (dfd < 0)
+		return -errno;
+	fd = openat(dfd, "method", O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	close(dfd);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return 1;
+}
+
+/*
+ * The digest of the group's store: its method file, else the configured
+ * hash directory's, else --method.
+ */
+static int store_method(struct run *rn, struct group *gr)
+{
+	char text[256];
+	struct dbuf file = DBUF_INIT;
+	const char *source = NULL;
+	int r = read_method(gr->store, text, sizeof(text));
+
+	if (r < 0) {
+		dbuf_addf(&file, "%s/method", gr->store);
+		ucli_msg(&rn->c, dbuf_str(&file), "cannot read the hash method", strerror(-r));
+		dbuf_release(&file);
+		return UCLI_EXIT_TROUBLE;
+	}
+	if (r > 0) {
+		dbuf_addf(&file, "%s/method", gr->store);
+		source = text;
+	} else if (gr->hdir && gr->hdir->method) {
+		dbuf_addf(&file, "%s/method", gr->hdir->path);
+		source = gr->hdir->method;
+	}
+	if (!source) {
+		gr->method = rn->method;
+		return 0;
+	}
+	if (va_digest_parse(source, strlen(source), &gr->method) < 0) {
+		ucli_msg(&rn->c, dbuf_str(&file), "unknown hash method (vhashify knows md5, sha1, sha256)",
+			 NULL);
+		dbuf_release(&file);
+		return UCLI_EXIT_TROUBLE;
+	}
+	if (rn->method_given && gr->method != rn->method) {
+		struct dbuf what = DBUF_INIT;
+
+		dbuf_addf(&what, "the store uses %s: --method=%s ignored", va_digest_name(gr->method),
+			  va_digest_name(rn->method));
+		ucli_msg(&rn->c, dbuf_str(&file), dbuf_str(&what), NULL);
+		dbuf_release(&what);
+	}
+	dbuf_release(&file);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ trees */
+
+static int guest_tree(struct run *rn, long g, const char *dest)
+{
+	const struct va_guest *gu = &rn->cfg->guests[g];
+	const struct va_hash_dir *hdir = NULL;
+	struct group *gr;
+	char *store = NULL;
+	int status;
+
+	if (!gu->vdir) {
+		ucli_msg(&rn->c, gu->name, "the guest has no usable vdir", gu->vdir_why);
+		return UCLI_EXIT_TROUBLE;
+	}
+	if (!gu->has_vunify) {
+		ucli_msg(&rn->c, gu->name, "the guest has no apps/vunify configuration", NULL);
+		return UCLI_EXIT_TROUBLE;
+	}
+	if ((status = ucli_guest_exclude(&rn->c, rn->cfg, g)))
+		return status;
+	if (dest) {
+		store = strdup(dest);
+		if (!store)
+			return nomem(rn);
+	} else if ((status = guest_store(rn, g, &store, &hdir))) {
+		return status;
+	}
+	gr = group_for(rn, store, hdir);
+	if (!gr)
+		return nomem(rn);
+	return add_tree(rn, gr, &(struct va_utree){ gu->vdir, gu->name, &gu->exclude });
+}
+
+/* The guest whose vdir is @real or one of its parents, or -1. */
+static long guest_of(const struct va_config *cfg, const char *real)
+{
+	char *p = strdup(real);
+	long g = -1;
+
+	while (p) {
+		struct stat st;
+		char *slash;
+
+		if (stat(p, &st) == 0 && S_ISDIR(st.st_mode) &&
+		    (g = va_config_find_vdir(cfg, st.st_dev, st.st_ino)) >= 0)
+			break;
+		slash = strrchr(p, '/');
+		if (!slash || slash[1] == '\0')
+			break;
+		slash[slash == p] = '\0';
+	}
+	free(p);
+	return g;
+}
+
+/*
+ * The absolute path of @path without following its last component (a
+ * symlink there is the name to revert, not what it points to).
+ */
+static char *abs_name(const char *path)
+{
+	char *copy1 = strdup(path), *copy2 = strdup(path), *dir, *base, *rdir, *out = NULL;
+
+	if (!copy1 || !copy2)
+		goto out;
+	dir = dirname(copy1);
+	base = basename(copy2);
+	if (!strcmp(base, "/") || !strcmp(base, ".") || !strcmp(base, "..")) {
+		out = realpath(path, NULL);
+		goto out;
+	}
+	rdir = realpath(dir, NULL);
+	if (rdir) {
+		struct dbuf b = DBUF_INIT;
+
+		if (dbuf_addf(&b, "%s%s%s", rdir, strcmp(rdir, "/") ? "/" : "", base) == 0)
+			out = b.buf;
+		free(rdir);
+	}
+out:
+	free(copy1);
+	free(copy2);
+	return out;
+}
+
+static int revert_path(struct run *rn, const char *arg, const char *dest)
+{
+	struct stat st;
+	char *p, *store = NULL;
+	const struct va_hash_dir *hdir = NULL;
+	struct group *gr;
+	int status;
+
+	errno = 0;
+	p = own(rn, abs_name(arg));
+	if (!p || lstat(p, &st) < 0) {
+		ucli_msg(&rn->c, arg, "cannot revert", strerror(errno ? errno : ENOMEM));
+		return UCLI_EXIT_TROUBLE;
+	}
+	if (dest) {
+		store = strdup(dest);
+		if (!store)
+			return nomem(rn);
+	} else {
+		long g = guest_of(rn->cfg, p);
+
+		if (g < 0) {
+			ucli_msg(&rn->c, arg, "not inside the vdir of a configured guest: "
+				 "name the hash directory with --destination", NULL);
+			return UCLI_EXIT_TROUBLE;
+		}
+		if ((status = guest_store(rn, g, &store, &hdir)))
+			return status;
+	}
+	gr = group_for(rn, store, hdir);
+	if (!gr)
+		return nomem(rn);
+	return add_path(rn, gr, p);
+}
+
+/* ------------------------------------------------------------------ main */
+
+int main(int argc, char **argv)
+{
+	enum { OPT_ALL = UCLI_OPT_NEXT, OPT_DESTINATION, OPT_REVERT, OPT_REFRESH, OPT_IGNORE_MTIME,
+	       OPT_SLEDGEHAMMER, OPT_METHOD };
+	static const struct option longopts[] = {
+		UCLI_LONGOPTS,
+		{ "all",          no_argument,       NULL, OPT_ALL },
+		{ "destination",  required_argument, NULL, OPT_DESTINATION },
+		{ "revert",       no_argument,       NULL, OPT_REVERT },
+		{ "refresh",      no_argument,       NULL, OPT_REFRESH },
+		{ "ignore-mtime", no_argument,       NULL, OPT_IGNORE_MTIME },
+		{ "sledgehammer", no_argument,       NULL, OPT_SLEDGEHAMMER },
+		{ "method",       required_argument, NULL, OPT_METHOD },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct run rn = { .method = VA_DIGEST_SHA256 };
+	struct ucli *c = &rn.c;
+	char *dest = NULL;
+	const char *dest_arg = NULL, **paths = NULL;
+	bool all = false, revert = false, refresh = false, ignore_mtime = false, sledge = false;
+	size_t nargs, npaths = 0;
+	struct va_uopts o;
+	int opt, status = 0, r = 0;
+
+	ucli_init(c, PROG);
+	c->store_run = true;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":nvh", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'h':
+			usage(stdout);
+			return fflush(stdout) == 0 ? UCLI_EXIT_OK : UCLI_EXIT_TROUBLE;
+		case OPT_ALL: all = true; continue;
+		case OPT_DESTINATION:
+			if (!*optarg)
+				return ucli_bad_usage(c, "empty --destination:", optarg);
+			dest_arg = optarg;
+			continue;
+		case OPT_REVERT: revert = true; continue;
+		case OPT_REFRESH: refresh = true; continue;
+		case OPT_IGNORE_MTIME: ignore_mtime = true; continue;
+		case OPT_SLEDGEHAMMER: sledge = true; continue;
+		case OPT_METHOD:
+			if (va_digest_parse(optarg, strlen(optarg), &rn.method) < 0)
+				return ucli_bad_usage(c, "unknown --method (sha256, sha1, md5):", optarg);
+			rn.method_given = true;
+			continue;
+		}
+		switch (ucli_option(c, opt, optarg, argv, &status)) {
+		case UCLI_OPT_DONE:
+			break;
+		case UCLI_OPT_EXIT:
+			return status;
+		case UCLI_OPT_UNKNOWN:
+			return ucli_bad_usage(c, "unknown option", argv[optind - 1]);
+		}
+	}
+	nargs = (size_t)(argc - optind);
+	if (revert) {
+		if (all || c->manually)
+			return ucli_bad_usage(c, "--revert does not combine with", all ? "--all" : "--manually");
+		if (refresh || ignore_mtime || sledge || rn.method_given)
+			return ucli_bad_usage(c, "--revert does not combine with",
+					      refresh ? "--refresh" : ignore_mtime ? "--ignore-mtime" :
+					      sledge ? "--sledgehammer" : "--method");
+		if (!nargs)
+			return ucli_bad_usage(c, "--revert needs a PATH", NULL);
+	} else if (c->manually) {
+		if (all)
+			return ucli_bad_usage(c, "--manually does not combine with", "--all");
+		if (c->config)
+			return ucli_bad_usage(c, "--manually does not combine with", "--config");
+		if (!dest_arg)
+			return ucli_bad_usage(c, "--manually needs", "--destination");
+		if (nargs < 2 || nargs % 2) {
+			char n[24];
+
+			snprintf(n, sizeof(n), "%zu", nargs);
+			return ucli_bad_usage(c, "--manually takes PATH EXCL [PATH EXCL]... "
+					      "(an even number of arguments), not", n);
+		}
+	} else if (all && nargs) {
+		return ucli_bad_usage(c, "--all takes no GUEST; unexpected:", argv[optind]);
+	} else if (!all && !nargs) {
+		return ucli_bad_usage(c, "no GUEST given (or --all)", NULL);
+	}
+
+	if (dest_arg && (status = ucli_realdir(c, dest_arg, "hash directory", &dest)))
+		goto out;
+	if (!c->manually && !(revert && dest))
+		if ((status = ucli_config_load(c, &rn.cfg)))
+			goto out;
+
+	if (revert) {
+		for (size_t i = 0; i < nargs && !status; i++)
+			status = revert_path(&rn, argv[optind + i], dest);
+	} else if (c->manually) {
+		struct group *gr = NULL;
+		char *store = strdup(dest);
+
+		rn.lists = calloc(nargs / 2, sizeof(*rn.lists));
+		if (store)
+			gr = group_for(&rn, store, NULL);
+		if (!gr || !rn.lists) {
+			status = nomem(&rn);
+			goto out;
+		}
+		rn.nlists = nargs / 2;
+		for (size_t i = 0; i < nargs / 2 && !status; i++) {
+			char *root = NULL;
+			bool use = false;
+
+			status = ucli_realdir(c, argv[optind + 2 * i], "tree", &root);
+			if (!status && !own(&rn, root))
+				status = nomem(&rn);
+			if (!status)
+				status = ucli_load_excl(c, argv[optind + 2 * i + 1], &rn.lists[i], &use);
+			if (!status)
+				status = add_tree(&rn, gr, &(struct va_utree){ root, NULL,
+									 use ? &rn.lists[i] : NULL });
+		}
+	} else if (all) {
+		for (size_t i = 0; i < rn.cfg->nguests && !status; i++) {
+			const struct va_guest *gu = &rn.cfg->guests[i];
+
+			const char *why = gu->disabled ? "disabled: skipped" :
+					  !gu->vdir ? "no usable vdir: skipped" :
+					  !gu->has_vunify ? "no apps/vunify configuration: skipped" : NULL;
+
+			if (!why) {
+				status = guest_tree(&rn, (long)i, dest);
+			} else if (c->verbose >= 1) {
+				struct dbuf q = DBUF_INIT;
+
+				ucli_quote(&q, gu->name, strlen(gu->name));
+				ucli_note(c, 1, "%s: %s", dbuf_str(&q), why);
+				dbuf_release(&q);
+			}
+		}
+		if (!status && !rn.ngroups) {
+			ucli_msg(c, rn.cfg->cfgdir, "no enabled guest with a vdir and apps/vunify", NULL);
+			status = UCLI_EXIT_TROUBLE;
+		}
+	} else {
+		for (size_t i = 0; i < nargs && !status; i++) {
+			long g = ucli_config_guest(c, rn.cfg, argv[optind + i]);
+
+			status = g < 0 ? UCLI_EXIT_TROUBLE : guest_tree(&rn, g, dest);
+		}
+	}
+	for (size_t i = 0; i < rn.ngroups && !status; i++)
+		if (!revert)
+			status = store_method(&rn, &rn.groups[i]);
+	if (status)
+		goto out;
+
+	if ((status = ucli_start(c)))
+		goto out;
+	/* the journal's source: the trees (or paths), then the stores */
+	for (size_t i = 0; i < rn.ngroups; i++)
+		npaths += rn.groups[i].ntrees + rn.groups[i].npaths + 1;
+	paths = calloc(npaths ? npaths : 1, sizeof(*paths));
+	if (!paths) {
+		status = nomem(&rn);
+		goto out;
+	}
+	npaths = 0;
+	for (size_t i = 0; i < rn.ngroups; i++) {
+		for (size_t k = 0; k < rn.groups[i].ntrees; k++)
+			paths[npaths++] = rn.groups[i].trees[k].root;
+		for (size_t k = 0; k < rn.groups[i].npaths; k++)
+			paths[npaths++] = rn.groups[i].paths[k];
+	}
+	for (size_t i = 0; i < rn.ngroups; i++)
+		paths[npaths++] = rn.groups[i].store;
+	if ((status = ucli_journal_open(c, paths, npaths)))
+		goto out;
+
+	ucli_uopts(c, &o);
+	o.refresh = refresh;
+	o.ignore_mtime = ignore_mtime;
+	o.sledgehammer = sledge;
+	for (size_t i = 0; i < rn.ngroups && r >= 0; i++) {
+		const struct group *gr = &rn.groups[i];
+		struct va_ustats st;
+
+		memset(&st, 0, sizeof(st));
+		if (revert)
+			r = va_vhashify_revert(gr->paths, gr->npaths, gr->store, &o, &st);
+		else
+			r = va_vhashify(gr->trees, gr->ntrees, gr->store, gr->method, &o, &st);
+		ucli_ran(c, &st, r);
+	}
+	status = ucli_finish(c, revert, r);
+out:
+	for (size_t i = 0; i < rn.ngroups; i++) {
+		free(rn.groups[i].store);
+		free(rn.groups[i].trees);
+		free(rn.groups[i].paths);
+	}
+	free(rn.groups);
+	for (size_t i = 0; i < rn.nowned; i++)
+		free(rn.owned[i]);
+	free(rn.owned);
+	for (size_t i = 0; i < rn.nlists; i++)
+		va_excl_release(&rn.lists[i]);
+	free(rn.lists);
+	free(paths);
+	free(dest);
+	va_config_free(rn.cfg);
+	ucli_free(c);
+	return status;
+}
