@@ -375,7 +375,9 @@ static void prep_name(struct batch *b, const struct uunit *un, const struct pmas
 		return;
 	}
 	if (p->stx.stx_ino == m->stx.stx_ino && p->stx.stx_dev_major == m->stx.stx_dev_major &&
-	    p->stx.stx_dev_minor == m->stx.stx_dev_minor) {
+	    p->stx.stx_dev_minor == m->stx.stx_dev_minor &&
+	    !(un->new_store && u->o->dry_run && !u->o->sledgehammer)) {
+		/* (a dry run has no copy yet: the source's names would be linked too) */
 		u->st->already++;
 		event_path(u, VA_UEV_ALREADY, f, NULL, 0, f->size);
 		return;
@@ -406,7 +408,6 @@ static void prep_name(struct batch *b, const struct uunit *un, const struct pmas
 	}
 	va_tmpname(p->base, p->tmp);
 	p->ok = true;
-	(void)un;
 }
 
 static void release_name(struct pname *p)
@@ -549,6 +550,8 @@ static int do_store(struct ustate *u, struct pmaster *m)
 		m->file = (uint32_t)(u->nfiles - 1);
 	}
 	u->st->stored++;
+	if (m->is_copy)
+		u->st->saved_bytes -= stx.stx_size;     /* the copy takes that room */
 	{
 		const char *sp = u_abs(u, src, &u->abs2);
 		struct va_uevent ev = {
@@ -745,6 +748,7 @@ static void run_unit(struct batch *b, size_t k)
 			};
 
 			u->st->stored++;
+			u->st->saved_bytes -= m->stx.stx_size;
 			u_event(u, &ev);
 		} else if ((r = do_store(u, m)) < 0) {
 			char buf[128];

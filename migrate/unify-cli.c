@@ -526,6 +526,10 @@ static void show_progress(struct ucli *c)
 
 static void out_line(struct ucli *c, struct dbuf *b)
 {
+	if (!b->buf) {          /* out of memory while building it */
+		c->write_error = c->write_error ? c->write_error : ENOMEM;
+		return;
+	}
 	ucli_clear_progress(c);
 	if (fwrite(b->buf, 1, b->len, stdout) != b->len && !c->write_error)
 		c->write_error = errno ? errno : EIO;
