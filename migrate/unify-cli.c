@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -406,6 +407,9 @@ int ucli_start(struct ucli *c)
 	if (c->protect == VA_PROTECT_NONE)
 		fprintf(stderr, "%s: warning: --flags=none: the shared files are not protected; "
 			"a guest can change the files of other guests\n", c->prog);
+	/* a reader that goes away (| head) must not kill the run between two
+	 * changes: the writes fail instead, and the exit status says so */
+	signal(SIGPIPE, SIG_IGN);
 	c->progress_on = c->progress < 0 ? isatty(STDERR_FILENO) : c->progress;
 	clock_gettime(CLOCK_MONOTONIC, &c->start);
 	c->last = c->start;
@@ -516,8 +520,8 @@ static void show_progress(struct ucli *c)
 	if (c->cur)
 		stats_add(&s, c->cur);
 	fflush(stdout);
-	fprintf(stderr, "\r\033[K%s: %s%.32s%s%llu files, %llu %s, %s read, %.0fs", c->prog,
-		c->label.len ? "guest " : "", dbuf_str(&c->label), c->label.len ? ": " : "",
+	fprintf(stderr, "\r\033[K%s: %s%s%llu files, %llu %s, %s read, %.0fs", c->prog,
+		dbuf_str(&c->label), c->label.len ? ": " : "",
 		(unsigned long long)s.examined,
 		(unsigned long long)(s.reverted ? s.reverted : s.linked),
 		s.reverted ? "reverted" : "linked", ucli_human(s.read_bytes, rd), t);
@@ -681,11 +685,16 @@ static void on_event(const struct va_uevent *ev, const struct va_ustats *st, voi
 
 	c->cur = st;
 	if (ev->type == VA_UEV_GUEST) {
+		const char *l = ev->label ? ev->label : ev->path;
+		size_t len = ev->label ? strlen(ev->label) : ev->path ? ev->path_len : 0, n = len;
+
+		/* at most 40 bytes of it, cut between characters, escaped */
+		if (n > 40)
+			for (n = 40; n > 0 && ((unsigned char)l[n] & 0xc0) == 0x80; n--)
+				;
 		dbuf_setlen(&c->label, 0);
-		if (ev->label)
-			va_escape_shell(&c->label, ev->label, strlen(ev->label));
-		else if (ev->path)
-			va_escape_shell(&c->label, ev->path, ev->path_len);
+		if (l)
+			va_escape_shell(&c->label, l, n);
 		c->last.tv_sec = 0;     /* show the new tree at once */
 	} else if (ev->type == VA_UEV_SKIP && ev->skip == VA_USKIP_ERROR) {
 		/* errors are always reported, in both output modes */

@@ -88,7 +88,6 @@ const char *va_protect_name(enum va_protect p);
 	X(CHANGED,     "changed",     "changed during the run") \
 	X(EMLINK,      "emlink",      "too many links and no other master") \
 	X(NOT_SHARED,  "not-shared",  "not shared: nothing to revert") \
-	X(CORRUPT,     "corrupt",     "the hash store entry's content does not match its neighbours") \
 	X(ERROR,       "error",       "an error (reported)")
 
 enum va_uskip {
