@@ -546,7 +546,6 @@ static int skip_level(enum va_uskip s)
 	case VA_USKIP_IMMUTABLE:
 	case VA_USKIP_CHANGED:
 	case VA_USKIP_EMLINK:
-	case VA_USKIP_CORRUPT:
 	case VA_USKIP_ERROR:
 		return 1;
 	case VA_USKIP_NOT_REGULAR:
