@@ -427,8 +427,6 @@ int fix_after_audit(struct ctx *c, struct va_backend *be, const struct fix_args 
 	return exit_for(c->repair->counts, r);
 }
 
-/* ------------------------------------------------------------------ --undo, --resume */
-
 /* ------------------------------------------------------------------ unify journals */
 
 struct unify_replay {
@@ -458,7 +456,8 @@ static void on_unify_event(const struct va_uevent *ev, const struct va_ustats *s
 		return;
 	}
 	u->counts[ev->dry_run ? VA_EV_PLANNED : VA_EV_DONE]++;
-	dbuf_addf(&b, "%s%s ", ev->dry_run ? "would " : "", u->undo ? "undo" : "resume");
+	/* the engine's words say "would" in a dry run; the generic ones do not */
+	dbuf_addf(&b, "%s%s ", ev->dry_run && !what ? "would " : "", u->undo ? "undo" : "resume");
 	va_escape_shell(&b, ev->path, ev->path_len);
 	if (!what) {
 		switch (ev->type) {
@@ -525,6 +524,8 @@ static int replay_unify(const char *file, struct va_journal *j, bool undo, bool 
 	}
 	return exit_for(u.counts, r);
 }
+
+/* ------------------------------------------------------------------ --undo, --resume */
 
 int replay_journal(const char *file, bool undo, const char *image, bool dry_run, unsigned live_flags)
 {

@@ -399,12 +399,14 @@ int ucli_start(struct ucli *c)
 	syscall = c->be->caps & VA_CAP_VS26_WRITE;
 	if (c->protect == VA_PROTECT_AUTO && syscall)
 		c->protect = VA_PROTECT_V26;
+	if (c->protect == VA_PROTECT_AUTO && c->reverting)
+		c->protect = VA_PROTECT_NONE;   /* nothing gets protected */
 	if ((c->protect == VA_PROTECT_AUTO || c->protect == VA_PROTECT_V26) && !syscall) {
 		fprintf(stderr, "%s: this kernel has no vserver syscall: choose --flags=legacy, "
 			"--flags=immutable or --flags=none\n", c->prog);
 		return UCLI_EXIT_TROUBLE;
 	}
-	if (c->protect == VA_PROTECT_NONE)
+	if (c->protect == VA_PROTECT_NONE && !c->reverting)
 		fprintf(stderr, "%s: warning: --flags=none: the shared files are not protected; "
 			"a guest can change the files of other guests\n", c->prog);
 	/* a reader that goes away (| head) must not kill the run between two

@@ -82,6 +82,9 @@ struct ucli {
 	bool dry_run;
 	bool manually;
 	bool store_run;         /**< vhashify: the summary counts new store entries */
+	bool reverting;         /**< -R / --revert: no protection is set, so --flags=auto
+				     needs no syscall (without it, names are unprotected
+				     around each change: the kernel ignores iunlink) */
 	int verbose;            /**< -v count */
 	int progress;           /**< --progress 1, --no-progress 0, default -1 (a terminal) */
 	/* run */

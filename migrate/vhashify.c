@@ -592,6 +592,7 @@ int main(int argc, char **argv)
 	if (status)
 		goto out;
 
+	c->reverting = revert;
 	if ((status = ucli_start(c)))
 		goto out;
 	/* the journal's source: the trees (or paths), then the stores */

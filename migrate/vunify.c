@@ -236,6 +236,7 @@ int main(int argc, char **argv)
 				goto out;
 			}
 
+	c.reverting = revert;
 	if ((status = ucli_start(&c)))
 		goto out;
 	paths = calloc(ntrees, sizeof(*paths));
