@@ -65,9 +65,12 @@ struct batch {
 	struct ustate *u;
 	struct pmaster *m;      /* one per unit */
 	struct pname *p;        /* one per member */
-	/* EMLINK: units to plan again after this batch */
+	/* EMLINK: names to plan again after this batch, in groups that
+	 * start with their master (a new store entry's source) */
 	uint32_t *retry;
 	size_t nretry, capretry;
+	struct uunit *rgroups;  /* first/n index b->retry; master, digest */
+	size_t nrgroups, caprgroups;
 };
 
 /* ------------------------------------------------------------------ planning */
@@ -410,6 +413,33 @@ static void prep_name(struct batch *b, const struct uunit *un, const struct pmas
 	p->ok = true;
 }
 
+/*
+ * A new store entry is worth making only for names of two inodes at least:
+ * when the others were skipped (other xattrs, immutable, ...), the
+ * source's names stay as they are.
+ */
+static bool has_twin(struct batch *b, const struct uunit *un)
+{
+	const struct ufile *src = &b->u->files[un->master];
+
+	for (size_t i = 0; i < un->n; i++) {
+		const struct pname *p = &b->p[un->first + i];
+		const struct ufile *f = &b->u->files[p->file];
+
+		if (p->ok && (f->dev != src->dev || f->ino != src->ino))
+			return true;
+	}
+	for (size_t i = 0; i < un->n; i++) {
+		struct pname *p = &b->p[un->first + i];
+
+		if (p->ok) {
+			p->ok = false;
+			b->u->st->skipped[VA_USKIP_UNIQUE]++;
+		}
+	}
+	return false;
+}
+
 static void release_name(struct pname *p)
 {
 	close_fd(&p->fd);
@@ -707,19 +737,41 @@ static void plan_flags(struct ustate *u, struct pmaster *m, bool any)
 	m->prot_first = u->iunlink;             /* the util-vserver order */
 }
 
+/*
+ * The master is full (EMLINK).  With a hash store the names from @from on
+ * get a new store entry (the next collision index), a copy of the first of
+ * them; without one (vunify) each is reported.
+ */
 static void emlink_retry(struct batch *b, const struct uunit *un, size_t from)
 {
 	struct ustate *u = b->u;
+	struct uunit *g;
 
-	/* the name that did not fit becomes the master of the rest */
+	if (u->store_tree < 0 || u->reverting) {
+		for (size_t k = from; k < un->n; k++)
+			if (b->p[un->first + k].ok)
+				u_skip(u, &u->files[b->p[un->first + k].file], VA_USKIP_EMLINK, 0, NULL);
+		return;
+	}
+	if (va_array_grow(&b->rgroups, &b->caprgroups, b->nrgroups, sizeof(*b->rgroups)) < 0)
+		return;
+	g = &b->rgroups[b->nrgroups];
+	memset(g, 0, sizeof(*g));
+	g->first = b->nretry;
+	g->new_store = true;
+	memcpy(g->digest, un->digest, sizeof(g->digest));
 	for (size_t k = from; k < un->n; k++) {
+		if (!b->p[un->first + k].ok)
+			continue;
 		if (va_array_grow(&b->retry, &b->capretry, b->nretry, sizeof(*b->retry)) < 0)
 			return;
 		b->retry[b->nretry++] = b->p[un->first + k].file;
+		g->n++;
 	}
-	if (b->nretry && va_array_grow(&b->retry, &b->capretry, b->nretry, sizeof(*b->retry)) == 0)
-		b->retry[b->nretry++] = UINT32_MAX;     /* end of this group */
-	(void)u;
+	if (g->n) {
+		g->master = b->retry[g->first];
+		b->nrgroups++;
+	}
 }
 
 static void run_unit(struct batch *b, size_t k)
@@ -727,7 +779,7 @@ static void run_unit(struct batch *b, size_t k)
 	struct ustate *u = b->u;
 	const struct uunit *un = &u->units[k];
 	struct pmaster *m = &b->m[k];
-	bool dry = u->o->dry_run;
+	bool dry = u->o->dry_run, changed = false;
 	int r;
 
 	if (!m->ok)
@@ -814,6 +866,7 @@ static void run_unit(struct batch *b, size_t k)
 			name_failed(u, p, r);
 			continue;
 		}
+		changed = true;
 		mark(u, 'D', p->seq);
 		{
 			const char *mp = m->storepath.len ? m->storepath.buf :
@@ -838,8 +891,13 @@ static void run_unit(struct batch *b, size_t k)
 				refresh(q->fd, &q->stx);
 		}
 	}
-	if (!dry && m->prot && !m->prot_first)
-		flag_step(u, m, m->prot_flags, m->seq_prot);
+	/* protect what got names (or put back what was lifted) */
+	if (!dry && m->prot && !m->prot_first) {
+		if (changed || m->unprot || un->new_store)
+			flag_step(u, m, m->prot_flags, m->seq_prot);
+		else
+			mark(u, 'U', m->seq_prot);
+	}
 }
 
 int u_flush(struct ustate *u)
@@ -869,6 +927,8 @@ int u_flush(struct ustate *u)
 			prep_name(&b, un, &b.m[k], p, u->members[un->first + i]);
 			ok += p->ok;
 		}
+		if (un->new_store && ok && !has_twin(&b, un))
+			ok = 0;
 		plan_flags(u, &b.m[k], ok > 0);
 	}
 	/* 2: journal, one fsync */
@@ -914,21 +974,20 @@ int u_flush(struct ustate *u)
 	u->nmembers = 0;
 	if (r < 0) {
 		free(b.retry);
+		free(b.rgroups);
 		return u->fatal = r;
 	}
-	/* names that met EMLINK: the first of each group is the next master */
-	for (size_t i = 0; i < b.nretry && !u->fatal;) {
-		size_t j = i + 1;
+	/* names that met EMLINK: a new store entry for each group */
+	for (size_t g = 0; g < b.nrgroups && !u->fatal && r >= 0; g++) {
+		const struct uunit *rg = &b.rgroups[g];
 
-		if ((r = u_unit_begin(u, b.retry[i], false, NULL)) < 0)
-			break;
-		for (; j < b.nretry && b.retry[j] != UINT32_MAX; j++)
-			if ((r = u_unit_add(u, b.retry[j])) < 0)
-				break;
-		if (r < 0 || (r = u_unit_end(u)) < 0)
-			break;
-		i = j + 1;
+		r = u_unit_begin(u, rg->master, true, rg->digest);
+		for (size_t k = 0; k < rg->n && r >= 0; k++)
+			r = u_unit_add(u, b.retry[rg->first + k]);
+		if (r >= 0)
+			r = u_unit_end(u);
 	}
+	free(b.rgroups);
 	free(b.retry);
 	if (r >= 0 && u->nunits)
 		r = u_flush(u);

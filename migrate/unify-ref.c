@@ -76,6 +76,14 @@ static int same_content(struct ustate *u, const struct ufile *f, int dirfd, cons
 	return r;
 }
 
+/* Whether the reference file has as many links as its filesystem allows. */
+static bool is_full(int dirfd, const struct statx *rs)
+{
+	long max = fpathconf(dirfd, _PC_LINK_MAX);
+
+	return max > 0 && rs->stx_nlink >= (unsigned long)max;
+}
+
 int va_vunify(const struct va_utree *target, const struct va_utree *refs, size_t nrefs,
 	      bool revert, const struct va_uopts *o, struct va_ustats *st)
 {
@@ -154,6 +162,9 @@ int va_vunify(const struct va_utree *target, const struct va_utree *refs, size_t
 				continue;
 			} else if (f->mnt_id && rf.mnt_id && f->mnt_id != rf.mnt_id) {
 				why = VA_USKIP_OTHER_MOUNT;
+				continue;
+			} else if (is_full(dirfd, &rs)) {
+				why = VA_USKIP_EMLINK;  /* the next reference may do */
 				continue;
 			} else {
 				u.st->candidates++;
