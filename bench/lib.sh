@@ -2,7 +2,9 @@
 # shellcheck shell=bash disable=SC2034,SC2154
 # (SC2034/SC2154: variables shared with the sourcing script)
 #
-# bench/lib.sh - shell functions shared by bench-audit.sh and bench-image.sh.
+# bench/lib.sh - shell functions shared by bench-audit.sh and bench-image.sh
+# (bench-unify.sh uses the generic ones: messages, clock, work directory,
+# cleanup, drop_caches, measure_rss, stats, ratio).
 #
 # Sourced, not run.  The caller sets `prog` (its name for messages) and
 # `srcdir` (this directory), runs under `set -euo pipefail`, and then uses:
