@@ -712,6 +712,24 @@ static int flag_step(struct ustate *u, struct pmaster *m, uint32_t to, uint64_t 
 
 /* ------------------------------------------------------------------ one batch */
 
+/* Count name @p linked (or reverted) and say so. */
+static void name_done(struct ustate *u, const struct pmaster *m, const struct pname *p)
+{
+	const struct ufile *f = &u->files[p->file];
+	const char *mp = m->storepath.len ? m->storepath.buf : u_abs(u, &u->files[m->file], &u->abs2);
+	size_t ml = m->storepath.len ? m->storepath.len : u->abs2.len;
+
+	if (u->reverting) {
+		u->st->reverted++;
+		event_path(u, VA_UEV_REVERT, f, mp, ml, f->size);
+		return;
+	}
+	u->st->linked++;
+	if (p->stx.stx_nlink == 1)
+		u->st->saved_bytes += f->size;  /* its inode lost its last name */
+	event_path(u, VA_UEV_LINK, f, mp, ml, f->size);
+}
+
 static void plan_flags(struct ustate *u, struct pmaster *m, bool any)
 {
 	uint32_t base = m->flags;
@@ -833,24 +851,11 @@ static void run_unit(struct batch *b, size_t k)
 		m->prot = false;
 	for (size_t i = 0; i < un->n; i++) {
 		struct pname *p = &b->p[un->first + i];
-		const struct ufile *f = &u->files[p->file];
 
 		if (!p->ok)
 			continue;
 		if (dry) {
-			const char *mp = m->storepath.len ? m->storepath.buf :
-					 u_abs(u, &u->files[m->file], &u->abs2);
-			size_t ml = m->storepath.len ? m->storepath.len : u->abs2.len;
-
-			if (u->reverting) {
-				u->st->reverted++;
-				event_path(u, VA_UEV_REVERT, f, mp, ml, f->size);
-			} else {
-				u->st->linked++;
-				if (p->stx.stx_nlink == 1)
-					u->st->saved_bytes += f->size;
-				event_path(u, VA_UEV_LINK, f, mp, ml, f->size);
-			}
+			name_done(u, m, p);
 			continue;
 		}
 		r = u->reverting ? do_revert(u, m, p) : do_link(u, m, p);
@@ -868,21 +873,7 @@ static void run_unit(struct batch *b, size_t k)
 		}
 		changed = true;
 		mark(u, 'D', p->seq);
-		{
-			const char *mp = m->storepath.len ? m->storepath.buf :
-					 u_abs(u, &u->files[m->file], &u->abs2);
-			size_t ml = m->storepath.len ? m->storepath.len : u->abs2.len;
-
-			if (u->reverting) {
-				u->st->reverted++;
-				event_path(u, VA_UEV_REVERT, f, mp, ml, f->size);
-			} else {
-				u->st->linked++;
-				if (p->stx.stx_nlink == 1)
-					u->st->saved_bytes += f->size;
-				event_path(u, VA_UEV_LINK, f, mp, ml, f->size);
-			}
-		}
+		name_done(u, m, p);
 		/* other names of the same old inode in this unit: our own change */
 		for (size_t j = i + 1; j < un->n; j++) {
 			struct pname *q = &b->p[un->first + j];
