@@ -226,8 +226,11 @@ int u_open_file(const struct ustate *u, const struct ufile *f, struct statx *ret
 	const char *rel = u_rel(u, f);
 	struct statx stx;
 	int fd = u_openat2(u->trees[f->tree].fd, rel[1] ? rel + 1 : ".",
-			   O_RDONLY | O_NOFOLLOW | O_NONBLOCK, true);
+			   O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOATIME, true);
 
+	if (fd == -EPERM)       /* O_NOATIME: not the owner and no CAP_FOWNER */
+		fd = u_openat2(u->trees[f->tree].fd, rel[1] ? rel + 1 : ".",
+			       O_RDONLY | O_NOFOLLOW | O_NONBLOCK, true);
 	if (fd < 0)
 		return fd;
 	if (statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &stx) < 0) {

@@ -13,6 +13,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -109,8 +112,8 @@ static bool same_inode(const struct ufile *a, const struct ufile *b)
 }
 
 /* Digest of the key and content of @f.  Return: 0, -ESTALE or -errno. */
-static int digest_file(struct ustate *u, struct va_digest *d, unsigned char *buf,
-		       const struct ufile *f, unsigned char *out)
+static int digest_file(const struct ustate *u, struct va_digest *d, unsigned char *buf,
+		       const struct ufile *f, unsigned char *out, uint64_t *bytes)
 {
 	uint64_t meta[6] = {
 		f->mode, f->uid, f->gid, f->size,
@@ -137,12 +140,88 @@ static int digest_file(struct ustate *u, struct va_digest *d, unsigned char *buf
 		}
 		va_digest_update(d, buf, (size_t)n);
 		left -= (uint64_t)n;
-		u->st->read_bytes += (uint64_t)n;
+		*bytes += (uint64_t)n;
 	}
-	u->st->read_files++;
 	close(fd);
 	if (r == 0)
 		va_digest_final(d, out);
+	return r;
+}
+
+/*
+ * Reading the candidates: several threads take small runs of the list (in
+ * inode order) in turn.  Warm, the digests use every CPU; cold, the disk
+ * has more than one request to work on.  Workers only read: events and
+ * counters are the caller's, afterwards.
+ */
+#define READ_CHUNK 8
+
+struct readers {
+	const struct ustate *u;
+	const uint32_t *reads;
+	size_t nreads;
+	unsigned char (*dg)[VA_DIGEST_MAX];
+	int *err;                       /* by position in @reads */
+	atomic_size_t next;
+	atomic_uint_fast64_t bytes;
+};
+
+static void *read_worker(void *arg)
+{
+	struct readers *rd = arg;
+	struct va_digest *d = NULL;
+	unsigned char *buf = malloc(READ_BUF);
+	uint64_t bytes = 0;
+	size_t i;
+
+	if (!buf || va_digest_new(&d, rd->u->method) < 0) {
+		free(buf);
+		return (void *)(intptr_t)-ENOMEM;
+	}
+	while ((i = atomic_fetch_add(&rd->next, READ_CHUNK)) < rd->nreads) {
+		size_t end = i + READ_CHUNK < rd->nreads ? i + READ_CHUNK : rd->nreads;
+
+		for (; i < end; i++)
+			rd->err[i] = digest_file(rd->u, d, buf, &rd->u->files[rd->reads[i]],
+						 rd->dg[rd->reads[i]], &bytes);
+	}
+	atomic_fetch_add(&rd->bytes, bytes);
+	va_digest_free(d);
+	free(buf);
+	return NULL;
+}
+
+/* Digest every file of @reads (sorted by inode) into h->dg; errors in @err. */
+static int read_all(struct hashrun *h, const uint32_t *reads, size_t nreads, int *err)
+{
+	struct readers rd = { .u = h->u, .reads = reads, .nreads = nreads, .dg = h->dg, .err = err };
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t nthreads = ncpu > 0 ? (size_t)ncpu * 2 : 2, started = 0;
+	pthread_t tid[8];
+	void *ret;
+	int r = 0;
+
+	if (nthreads > 8)
+		nthreads = 8;
+	if (nthreads > nreads / READ_CHUNK + 1)
+		nthreads = nreads / READ_CHUNK + 1;
+	atomic_init(&rd.next, 0);
+	atomic_init(&rd.bytes, 0);
+	for (; started + 1 < nthreads; started++)
+		if (pthread_create(&tid[started], NULL, read_worker, &rd) != 0)
+			break;
+	ret = read_worker(&rd);                /* this thread reads too */
+	if (ret)
+		r = (int)(intptr_t)ret;
+	for (size_t t = 0; t < started; t++) {
+		pthread_join(tid[t], &ret);
+		if (ret)
+			r = (int)(intptr_t)ret;
+	}
+	if (r == 0 && atomic_load(&rd.next) < nreads)
+		r = -ENOMEM;
+	h->u->st->read_bytes += atomic_load(&rd.bytes);
+	h->u->st->read_files += nreads;
 	return r;
 }
 
@@ -228,8 +307,7 @@ static int hashify(struct hashrun *h)
 	struct statx sx;
 	uint32_t *reads = NULL, *grp = NULL;
 	size_t nreads = 0, capreads = 0, capgrp = 0;
-	struct va_digest *d = NULL;
-	unsigned char *buf = NULL;
+	int *err = NULL;
 	dev_t sdev;
 	uint64_t smnt = 0;
 	int r;
@@ -319,16 +397,18 @@ static int hashify(struct hashrun *h)
 	/* read them in inode order (the disk's order, roughly) */
 	h->dg = calloc(u->nfiles ? u->nfiles : 1, sizeof(*h->dg));
 	h->dg_ok = calloc(u->nfiles ? u->nfiles : 1, 1);
-	buf = malloc(READ_BUF);
-	if (!h->dg || !h->dg_ok || !buf || (r = va_digest_new(&d, u->method)) < 0) {
+	err = calloc(nreads ? nreads : 1, sizeof(*err));
+	if (!h->dg || !h->dg_ok || !err) {
 		r = -ENOMEM;
 		goto out;
 	}
 	qsort(reads, nreads, sizeof(*reads), cmp_inode);
+	if ((r = read_all(h, reads, nreads, err)) < 0)
+		goto out;
 	for (size_t i = 0; i < nreads; i++) {
 		const struct ufile *f = &u->files[reads[i]];
 
-		r = digest_file(u, d, buf, f, h->dg[reads[i]]);
+		r = err[i];
 		if (r < 0) {
 			char msg[96];
 
@@ -378,8 +458,7 @@ static int hashify(struct hashrun *h)
 	}
 	r = u_flush(u);
 out:
-	va_digest_free(d);
-	free(buf);
+	free(err);
 	free(reads);
 	free(grp);
 	return r;
