@@ -23,15 +23,13 @@ static uint32_t crc(const char *p, size_t len)
 	return ext2fs_crc32c_le(~0u, (const unsigned char *)p, len) ^ ~0u;
 }
 
-/* Write @line (without crc) plus its crc and a newline; fsync with @sync. */
-static int put_line_sync(struct va_journal *j, struct dbuf *line, bool sync)
+/* Write what va_journal_add() kept back. */
+static int flush(struct va_journal *j)
 {
 	size_t off = 0;
 
-	if (dbuf_addf(line, "\tcrc=%08x\n", crc(line->buf, line->len)) < 0)
-		return -ENOMEM;
-	while (off < line->len) {
-		ssize_t n = write(j->fd, line->buf + off, line->len - off);
+	while (off < j->pending.len) {
+		ssize_t n = write(j->fd, j->pending.buf + off, j->pending.len - off);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -39,6 +37,25 @@ static int put_line_sync(struct va_journal *j, struct dbuf *line, bool sync)
 			return n < 0 ? -errno : -EIO;
 		off += (size_t)n;
 	}
+	dbuf_setlen(&j->pending, 0);
+	return 0;
+}
+
+/*
+ * Add @line (without crc) plus its crc and a newline; with @sync, write
+ * everything kept back and fsync, else keep it back (written at 64 KiB).
+ */
+static int put_line_sync(struct va_journal *j, struct dbuf *line, bool sync)
+{
+	int r;
+
+	if (dbuf_addf(line, "\tcrc=%08x\n", crc(line->buf, line->len)) < 0 ||
+	    dbuf_add(&j->pending, line->buf, line->len) < 0)
+		return -ENOMEM;
+	if (!sync && j->pending.len < 65536)
+		return 0;
+	if ((r = flush(j)) < 0)
+		return r;
 	return sync && fsync(j->fd) < 0 ? -errno : 0;
 }
 
@@ -192,7 +209,9 @@ int va_journal_add(struct va_journal *j, struct va_journal_rec *r)
 
 int va_journal_sync(struct va_journal *j)
 {
-	return fsync(j->fd) < 0 ? -errno : 0;
+	int r = flush(j);
+
+	return r < 0 ? r : fsync(j->fd) < 0 ? -errno : 0;
 }
 
 /* ------------------------------------------------------------------ reading */
@@ -456,8 +475,11 @@ void va_journal_free(struct va_journal *j)
 {
 	if (!j)
 		return;
-	if (j->fd >= 0)
+	if (j->fd >= 0) {
+		(void)flush(j);         /* marks only: intents were synced */
 		close(j->fd);
+	}
+	dbuf_release(&j->pending);
 	for (size_t i = 0; i < j->nrecs; i++) {
 		free(j->recs[i].path);
 		free(j->recs[i].tmp);

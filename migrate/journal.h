@@ -31,6 +31,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "core/dbuf.h"
+
 #define VA_JOURNAL_VERSION 1
 
 struct va_journal_rec {
@@ -61,6 +63,7 @@ struct va_journal {
 	struct va_journal_rec *recs; /**< loaded records, in file order */
 	size_t nrecs, caprecs;
 	uint64_t next_seq;
+	struct dbuf pending;    /**< lines added but not yet written */
 	char *states;           /**< by seq: 0, 'D' or 'U' (the latest) */
 	size_t capstates;
 	bool dropped_tail;      /**< a torn last line was ignored (and is cut off
@@ -87,13 +90,15 @@ int va_journal_load(struct va_journal **ret, const char *file, const char **ret_
 int va_journal_append(struct va_journal *j, struct va_journal_rec *r);
 
 /**
- * va_journal_add() - append @r without fsync: for a batch of intents that
- * va_journal_sync() makes durable before any of them is carried out.
+ * va_journal_add() - append @r without fsync (kept in memory up to 64 KiB):
+ * for a batch of intents that va_journal_sync() writes and makes durable
+ * before any of them is carried out, and for done/undone marks, which
+ * need no fsync (a lost mark only means the state is read again).
  * Return: 0 or -errno.
  */
 int va_journal_add(struct va_journal *j, struct va_journal_rec *r);
 
-/** va_journal_sync() - fsync what was added.  Return: 0 or -errno. */
+/** va_journal_sync() - write and fsync what was added.  Return: 0 or -errno. */
 int va_journal_sync(struct va_journal *j);
 
 /** va_journal_free() - close and free (NULL is fine). */

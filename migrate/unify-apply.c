@@ -29,7 +29,7 @@
 #include "core/flags.h"
 #include "migrate/unify-int.h"
 
-#define UNIT_MAX_MEMBERS 512    /* a larger set is split: fds stay bounded */
+
 
 /* A name being linked or reverted. */
 struct pname {
@@ -95,7 +95,7 @@ int u_unit_add(struct ustate *u, uint32_t member)
 {
 	struct uunit *un = &u->units[u->nunits - 1];
 
-	if (un->n >= UNIT_MAX_MEMBERS) {
+	if (un->n >= u->batch) {       /* a larger set is split: fds stay bounded */
 		/* split: the rest of the set links to the same master, which
 		 * exists once this batch is done (a new store entry included) */
 		uint32_t master;
@@ -123,7 +123,7 @@ int u_unit_end(struct ustate *u)
 		u->nunits--;            /* nothing to do */
 		return 0;
 	}
-	return u->nmembers >= UNIFY_BATCH ? u_flush(u) : 0;
+	return u->nmembers >= u->batch ? u_flush(u) : 0;
 }
 
 /* ------------------------------------------------------------------ helpers */

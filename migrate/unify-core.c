@@ -95,9 +95,15 @@ int u_init(struct ustate *u, const struct va_uopts *o, struct va_ustats *st)
 	dbuf_init(&u->abs);
 	dbuf_init(&u->abs2);
 	/* a batch holds two fds per name */
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max && rl.rlim_cur < 4096) {
-		rl.rlim_cur = rl.rlim_max < 4096 ? rl.rlim_max : 4096;
-		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	u->batch = UNIFY_BATCH;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		if (rl.rlim_cur < rl.rlim_max && rl.rlim_cur < 4096) {
+			rl.rlim_cur = rl.rlim_max < 4096 ? rl.rlim_max : 4096;
+			(void)setrlimit(RLIMIT_NOFILE, &rl);
+		}
+		/* three fds per name (revert: its copy), some for the rest */
+		if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < 3 * UNIFY_BATCH + 128)
+			u->batch = rl.rlim_cur > 3 * 16 + 128 ? (rl.rlim_cur - 128) / 3 : 16;
 	}
 	if (!o->dry_run && !o->j)
 		return -EINVAL;

@@ -70,11 +70,12 @@ struct ustate {
 	uint32_t *members;
 	size_t nmembers, capmembers;
 	bool reverting;
+	size_t batch;           /* names per batch: UNIFY_BATCH, or what the fds allow */
 	uint32_t last_master;   /* master of the last unit flushed (UINT32_MAX: failed) */
 	int fatal;
 };
 
-#define UNIFY_BATCH 192         /* names per journal fsync */
+#define UNIFY_BATCH 512         /* names per journal fsync (fewer with few fds) */
 
 int u_init(struct ustate *u, const struct va_uopts *o, struct va_ustats *st);
 void u_release(struct ustate *u);
