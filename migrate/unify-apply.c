@@ -889,6 +889,14 @@ static void run_unit(struct batch *b, size_t k)
 		else
 			mark(u, 'U', m->seq_prot);
 	}
+	/* the master as we left it: the rest of a split set expects that */
+	if (!dry) {
+		struct ufile *mf = &u->files[m->file];
+		uint64_t mnt_id = mf->mnt_id;
+
+		u_file_of_stx(mf, &m->stx);
+		mf->mnt_id = mnt_id;
+	}
 }
 
 int u_flush(struct ustate *u)
