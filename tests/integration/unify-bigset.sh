@@ -1,0 +1,59 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# unify-bigset.sh - a set of identical files larger than one batch of the
+# engine (512 names per journal fsync) is linked whole: 1300 copies of one
+# licence text in three guests (more than two batches) and a small twin
+# set beside it.  Ground truth from the fixture: every copy ends on one
+# inode with the store entry (nlink 1301), protected, content unchanged;
+# undo gives every name its own inode back.
+[ -n "${BASH_VERSION-}" ] || exec bash "$0" "$@"
+. "${top_srcdir:-$(dirname -- "$0")/../..}/tests/lib.sh"
+
+need_root
+need_vaudit
+need_cmd mke2fs chattr losetup mount umount mountpoint cmp find stat
+. "$top_srcdir/tests/integration/unifylib.sh"
+need_unify
+
+IMG=$(mkimage bigset ext4 128 32768) || bail_out "mke2fs failed"
+M=$(mount_fixture "$IMG") || bail_out "cannot mount the image"
+mkdir -p "$M/.hash" "$M/g1/doc" "$M/g2/doc" "$M/g3/doc"
+head -c 3000 /dev/urandom >"$W/licence"
+touch -d @1000000000 "$W/licence"
+for g in g1 g2 g3; do
+	for i in $(seq 1 433); do
+		cp -p "$W/licence" "$M/$g/doc/copyright$i"
+	done
+done
+cp -p "$W/licence" "$M/g1/doc/extra"      # 3 * 433 + 1 = 1300 names
+head -c 500 /dev/urandom >"$M/g1/other"
+cp -p "$M/g1/other" "$M/g2/other"
+
+J=$W/bigset.journal
+"$VHASHIFY" --manually --destination "$M/.hash" --flags=immutable --no-progress \
+	--journal "$J" "$M/g1" "" "$M/g2" "" "$M/g3" "" >"$W/out" 2>"$W/err"
+ok $? "vhashify over 1300 identical names exits 0"
+is "$(find "$M/g1" "$M/g2" "$M/g3" -name 'copyright*' -o -name extra | xargs stat -c %i | sort -u | wc -l)" 1 \
+	"all 1300 names share one inode"
+is "$(stat -c %h "$M/g1/doc/extra")" 1301 "that inode has 1301 names (the store entry too)"
+is "$(find "$M/.hash" -type f ! -name method -inum "$(stat -c %i "$M/g1/doc/extra")" | wc -l)" 1 \
+	"one store entry names it"
+is "$(lsattr -d "$M/g1/doc/extra" | cut -c5)" i "it is immutable (--flags=immutable)"
+cmp -s "$W/licence" "$M/g3/doc/copyright433"
+ok $? "content unchanged"
+is "$(stat -c %i "$M/g1/other")" "$(stat -c %i "$M/g2/other")" "the small set beside it is linked too"
+grep -q '1301 names linked\|1302 names linked' "$W/out"
+ok $? "the summary counts every name: $(grep 'names linked' "$W/out")"
+no_tmp "$M" "after vhashify"
+
+"$VAUDIT" --undo "$J" >"$W/undo.out" 2>"$W/undo.err"
+ok $? "vaudit --undo exits 0"
+is "$(find "$M/g1" "$M/g2" "$M/g3" -type f | xargs stat -c '%h %i' | sort -u | awk '$1 != 1' | wc -l)" 0 \
+	"after undo every name has its own inode"
+is "$(find "$M/g1" "$M/g2" "$M/g3" -type f | xargs stat -c %i | sort | uniq -d | wc -l)" 0 \
+	"no two names share an inode"
+cmp -s "$W/licence" "$M/g2/doc/copyright7"
+ok $? "content unchanged after undo"
+no_tmp "$M" "after undo"
+done_testing
