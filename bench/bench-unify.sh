@@ -11,6 +11,7 @@
 #                             [--link-runs L] [--keep] [--out DIR]
 #                             [--no-cold] [--no-link] [--vhashify PATH]
 #                             [--guests G] [--seed S] [--max-mib M]
+#                             [--tools LIST]
 # Must run as root.  See bench/README.md.
 
 set -euo pipefail
@@ -31,6 +32,7 @@ max_mib=1536
 outdir=
 do_cold=1
 do_link=1
+only=vhashify,jdupes,hardlink,rdfind
 
 usage() {
 	cat <<EOF
@@ -51,6 +53,7 @@ Usage: $prog [OPTIONS]
   --guests G       number of guests, 2..64 (default $guests)
   --seed S         generator seed (default $seed)
   --max-mib M      cap on the generated data in MiB (default $max_mib)
+  --tools LIST     the tools to run, comma-separated (default $only)
 Environment: BENCH_DIR (where the work directory is made; default \$TMPDIR or /tmp),
              CC (compiler for the generator; default cc).
 EOF
@@ -62,7 +65,7 @@ EOF
 
 while (( $# )); do
 	case $1 in
-	--files|--dup-sets|--runs|--link-runs|--vhashify|--guests|--seed|--out|--max-mib)
+	--files|--dup-sets|--runs|--link-runs|--vhashify|--guests|--seed|--out|--max-mib|--tools)
 		(( $# >= 2 )) || usage 2
 		set -- "$1=$2" "${@:3}"
 		continue
@@ -76,6 +79,11 @@ while (( $# )); do
 	--seed=*) [[ ${1#*=} =~ ^[0-9]+$ ]] || die "--seed: not a number: ${1#*=}"; seed=${1#*=} ;;
 	--out=*) outdir=${1#*=} ;;
 	--max-mib=*) posint --max-mib "${1#*=}"; max_mib=${1#*=} ;;
+	--tools=*)
+		only=${1#*=}
+		[[ $only =~ ^(vhashify|jdupes|hardlink|rdfind)(,(vhashify|jdupes|hardlink|rdfind))*$ ]] ||
+			die "--tools: a comma-separated list of vhashify, jdupes, hardlink, rdfind: $only"
+		;;
 	--keep) keep=1 ;;
 	--no-cold) do_cold=0 ;;
 	--no-link) do_link=0 ;;
@@ -97,6 +105,8 @@ command -v "${cc%% *}" >/dev/null || die "no C compiler ($cc) for bench/mkdups.c
 [[ -r $srcdir/mkdups.c ]] || die "$srcdir/mkdups.c not found"
 
 # ------------------------------------------------------------ the tools
+wanted() { [[ ,$only, == *,$1,* ]]; }
+wanted vhashify || vhashify=none
 if [[ -z $vhashify ]]; then
 	if [[ -x $srcdir/../vhashify ]]; then
 		vhashify=$srcdir/../vhashify
@@ -108,7 +118,7 @@ if [[ -z $vhashify ]]; then
 fi
 if [[ $vhashify == none ]]; then
 	vhashify=
-	say "--vhashify none: timing jdupes, hardlink and rdfind only"
+	wanted vhashify && say "--vhashify none: timing the other tools only"
 else
 	[[ $vhashify == */* ]] || vhashify=$(command -v "$vhashify") || die "vhashify not found"
 	[[ -x $vhashify && -f $vhashify ]] || die "not an executable: $vhashify"
@@ -119,6 +129,7 @@ tools=()
 [[ -n $vhashify ]] && tools+=(vhashify)
 missing=()
 for t in jdupes hardlink rdfind; do
+	wanted "$t" || continue
 	if command -v "$t" >/dev/null; then
 		tools+=("$t")
 	else

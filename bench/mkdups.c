@@ -42,7 +42,8 @@
  *   -c  crafted near-duplicates of each kind (default: -d / 60, at least 5)
  *   -s  random seed (default 1); the same options always give the same tree
  *   -b  cap on the total data in MiB (default 1536): the part of each file
- *       above 64 KiB is scaled down to fit
+ *       above 64 KiB is scaled down to fit (as far as that goes: the first
+ *       64 KiB of every file stay)
  *   -m  write the ground-truth equivalence classes to MANIFEST: one line per
  *       set of two or more files with the same content, size, mode, uid,
  *       gid and mtime (seconds and nanoseconds), i.e. the files a strict
@@ -180,7 +181,7 @@ static uint64_t new_seed(void)
 /* Log-uniform-ish integer in [lo, hi): a random octave, uniform inside it. */
 static uint64_t logu(uint64_t lo, uint64_t hi)
 {
-	unsigned a = 63 - __builtin_clzll(lo), b = 63 - __builtin_clzll(hi - 1);
+	unsigned a = (unsigned)(63 - __builtin_clzll(lo)), b = (unsigned)(63 - __builtin_clzll(hi - 1));
 
 	for (;;) {
 		unsigned e = a + (unsigned)rn(b - a + 1);
@@ -856,6 +857,8 @@ static size_t n_optcopy, n_localcopy;
 
 static void copies(void)
 {
+	if (!npkgs)
+		return;
 	for (unsigned g = 0; g < nguests; g++) {
 		for (unsigned kind = 0; kind < 2; kind++) {
 			if (!pct(kind ? 30 : 50))
@@ -1411,8 +1414,7 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < 20; i++) {
 		for (unsigned sz = 15; sz <= 17; sz++) {
 			char *p = xasprintf("usr/share/vaudit-bench/boundary/b%02u-%u", i, sz);
-			struct item *it = add_raw(p, sz, new_seed(), 0644);
-			(void)it;
+			add_raw(p, sz, new_seed(), 0644);
 			n_boundary += nguests;
 			free(p);
 		}

@@ -559,7 +559,7 @@ static sigset_t block_signals(void)
 /* Make the new store entry the master: name the copy (or the guest's inode). */
 static int do_store(struct ustate *u, struct pmaster *m)
 {
-	const struct ufile *src = &u->files[m->src];
+	const struct ufile *src;        /* taken after u_add_file(), which moves u->files */
 	struct statx stx;
 	int r;
 
@@ -582,6 +582,7 @@ static int do_store(struct ustate *u, struct pmaster *m)
 	u->st->stored++;
 	if (m->is_copy)
 		u->st->saved_bytes -= stx.stx_size;     /* the copy takes that room */
+	src = &u->files[m->src];
 	{
 		const char *sp = u_abs(u, src, &u->abs2);
 		struct va_uevent ev = {
