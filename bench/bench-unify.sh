@@ -638,6 +638,7 @@ timed() {
 cd "$scratch"
 
 # ------------------------------------------------------------ dry runs
+read -r load_start _ </proc/loadavg
 say "dry runs: one untimed run each (outputs kept), then $runs alternating warm runs"
 for t in "${tools[@]}"; do
 	set_cmd "$t" dry
@@ -710,6 +711,8 @@ if (( do_link )); then
 	remove_copy
 fi
 
+read -r load_end _ </proc/loadavg
+
 # ------------------------------------------------------------ report
 modes=('dry warm')
 (( do_cold )) && modes+=('dry cold')
@@ -753,6 +756,7 @@ report() {
 	echo "- duplicates (ground truth): $(gstat dup_sets) sets of identical files (content and metadata) with $(gstat dup_names) names; $(gstat dup_sets_16) sets / $(gstat dup_names_16) names of 16 bytes or more ($(human "$(gstat dup_saveable_bytes_16)") to save); same content only: $(gstat content_sets_16) sets / $(gstat content_names_16) names ($(human "$(gstat content_saveable_bytes_16)"))"
 	echo "- crafted near-duplicates (files changed): same size $(gstat crafted_same_size) (+$(gstat samesize_perguest) per-guest files), last bytes $(gstat crafted_last_bytes), mode $(gstat crafted_mode_only), uid $(gstat crafted_uid_only), gid $(gstat crafted_gid_only), owner $(gstat crafted_owner_only), mtime $(gstat crafted_mtime_only), mtime ns $(gstat crafted_mtime_ns_only); $(gstat small_files) files under 16 bytes ($(gstat empty_files) empty), $(gstat boundary_files) of 15/16/17 bytes"
 	echo "- ext4 on a loop device, kernel $(uname -r), $(nproc) CPUs; dry runs: $runs per tool and cache state, alternating (warm after one untimed run; cold: sync + drop_caches before each); linking runs: $link_runs per tool, each on a fresh \`cp -a\` of the tree$( (( do_cold )) && echo ', caches dropped after the copy')"
+	echo "- load average (1 min) at the start / end of the timed runs: $load_start / $load_end; other load on the machine shows up in the numbers"
 	echo "- vhashify: ${vhashify:-not run}"
 	echo
 	echo "### Times (wall seconds)"
