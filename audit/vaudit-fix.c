@@ -33,28 +33,6 @@
 
 /* ------------------------------------------------------------------ identity */
 
-static void uuid_text(const unsigned char *u, char *out)
-{
-	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12],
-		 u[13], u[14], u[15]);
-}
-
-/* The UUID of the filesystem of @img, or of the one holding @root; "unknown". */
-static void fs_uuid(struct va_image *img, const char *root, char *out)
-{
-	struct va_image *dev = NULL;
-	struct stat st;
-
-	snprintf(out, 37, "unknown");
-	if (img) {
-		uuid_text(img->fs->super->s_uuid, out);
-	} else if (root && stat(root, &st) == 0 && va_image_for_dev(st.st_dev, &dev) == 0) {
-		uuid_text(dev->fs->super->s_uuid, out);
-		va_image_close(dev);
-	}
-}
-
 /* Absolute form of the image path or of the ROOTs ('\n'-separated). */
 static int source_text(const struct fix_args *fa, struct dbuf *out)
 {
@@ -153,7 +131,7 @@ static int write_plan(struct ctx *c, struct va_backend *be, const struct fix_arg
 	FILE *fp;
 	int r;
 
-	fs_uuid(fa->img, fa->roots[0], uuid);
+	va_image_uuid(fa->img, fa->roots[0], uuid);
 	if ((r = source_text(fa, &src)) < 0) {
 		msg_reason(fa->roots[0], strlen(fa->roots[0]), "resolving ROOT", strerror(-r));
 		return EXIT_TROUBLE;
@@ -333,7 +311,7 @@ int fix_from_plan(struct ctx *c, const struct fix_args *fa)
 		} else if (lineno == 1) {
 			json_object *v, *b, *u;
 
-			fs_uuid(fa->img, fa->roots[0], uuid);
+			va_image_uuid(fa->img, fa->roots[0], uuid);
 			if (!json_object_object_get_ex(o, "vaudit_plan", &v) ||
 			    !json_object_is_type(v, json_type_int) || json_object_get_int(v) != 1 ||
 			    !json_object_object_get_ex(o, "backend", &b) ||
@@ -404,7 +382,7 @@ int fix_after_audit(struct ctx *c, struct va_backend *be, const struct fix_args 
 		return EXIT_CLEAN;
 	}
 	if (!c->ropts.dry_run) {
-		fs_uuid(fa->img, fa->roots[0], uuid);
+		va_image_uuid(fa->img, fa->roots[0], uuid);
 		r = source_text(fa, &src);
 		if (r == 0)
 			r = fa->journal ? dbuf_adds(&jfile, fa->journal) : default_journal(&jfile);
@@ -497,7 +475,7 @@ static int replay_unify(const char *file, struct va_journal *j, bool undo, bool 
 			return EXIT_TROUBLE;
 		}
 	}
-	fs_uuid(NULL, first, uuid);
+	va_image_uuid(NULL, first, uuid);
 	free(first);
 	if (strcmp(j->uuid, "unknown") && strcmp(uuid, "unknown") && strcmp(j->uuid, uuid)) {
 		msg_reason(file, strlen(file), "the journal belongs to another filesystem (UUID differs)", NULL);
@@ -570,7 +548,7 @@ int replay_journal(const char *file, bool undo, const char *image, bool dry_run,
 			va_journal_free(j);
 			return EXIT_TROUBLE;
 		}
-		fs_uuid(img, NULL, uuid);
+		va_image_uuid(img, NULL, uuid);
 		r = va_backend_image_new(&be, img);
 	} else {
 		if (image) {
@@ -591,7 +569,7 @@ int replay_journal(const char *file, bool undo, const char *image, bool dry_run,
 			*nl = '\0';
 			p = nl + 1;
 		}
-		fs_uuid(NULL, nroots ? roots[0] : NULL, uuid);
+		va_image_uuid(NULL, nroots ? roots[0] : NULL, uuid);
 		r = va_backend_live_new(&be, live_flags);
 	}
 	if (r == 0 && strcmp(j->uuid, "unknown") && strcmp(uuid, "unknown") && strcmp(j->uuid, uuid)) {

@@ -222,3 +222,22 @@ uint32_t va_image_inode_tag(const struct va_image *img, const struct ext2_inode 
 		return 0;
 	}
 }
+
+void va_image_uuid(struct va_image *img, const char *path, char out[VA_UUID_TEXT])
+{
+	struct va_image *dev = NULL;
+	const unsigned char *u;
+	struct stat st;
+
+	snprintf(out, VA_UUID_TEXT, "unknown");
+	if (!img && path && stat(path, &st) == 0 && va_image_for_dev(st.st_dev, &dev) == 0)
+		img = dev;
+	if (!img)
+		return;
+	u = img->fs->super->s_uuid;
+	snprintf(out, VA_UUID_TEXT,
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12],
+		 u[13], u[14], u[15]);
+	va_image_close(dev);
+}

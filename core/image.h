@@ -105,4 +105,14 @@ uint32_t va_image_inode_tag(const struct va_image *img, const struct ext2_inode 
  */
 errcode_t va_image_for_dev(dev_t dev, struct va_image **ret);
 
+/** Size of the text va_image_uuid() writes (36 characters and a NUL). */
+#define VA_UUID_TEXT 37
+
+/**
+ * va_image_uuid() - the UUID of @img's filesystem as text, or when @img is
+ * NULL of the (ext2/3/4) filesystem holding @path; "unknown" when there is
+ * none.  The UUID ties a journal to its filesystem.
+ */
+void va_image_uuid(struct va_image *img, const char *path, char out[VA_UUID_TEXT]);
+
 #endif

@@ -17,7 +17,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,18 +190,6 @@ static int set_flags(struct ustate *u, struct pmaster *m, uint32_t flags)
 	return r;
 }
 
-static void event_path(struct ustate *u, enum va_uevent_type type, const struct ufile *f,
-		       const char *master, size_t master_len, uint64_t size)
-{
-	const char *p = u_abs(u, f, &u->abs);
-	struct va_uevent ev = {
-		.type = type, .path = p, .path_len = u->abs.len, .master = master,
-		.master_len = master_len, .label = u->trees[f->tree].label, .size = size,
-	};
-
-	u_event(u, &ev);
-}
-
 /* ------------------------------------------------------------------ store entries */
 
 static void hex(const unsigned char *d, size_t len, char *out)
@@ -274,10 +261,7 @@ static void prep_master(struct batch *b, const struct uunit *un, struct pmaster 
 	}
 	if (r >= 0) {
 		m->fd = r;
-		if (m->stx.stx_size != f->size || m->stx.stx_mtime.tv_sec != f->mtime.tv_sec ||
-		    m->stx.stx_mtime.tv_nsec != f->mtime.tv_nsec ||
-		    m->stx.stx_ctime.tv_sec != f->ctime.tv_sec ||
-		    m->stx.stx_ctime.tv_nsec != f->ctime.tv_nsec)
+		if (!u_stx_matches(f, &m->stx))
 			r = -ESTALE;
 	}
 	if (r < 0)
@@ -341,11 +325,7 @@ static void prep_name(struct batch *b, const struct uunit *un, const struct pmas
 	}
 	if (r >= 0) {
 		p->fd = r;
-		if (!u->reverting && (p->stx.stx_size != f->size ||
-				      p->stx.stx_mtime.tv_sec != f->mtime.tv_sec ||
-				      p->stx.stx_mtime.tv_nsec != f->mtime.tv_nsec ||
-				      p->stx.stx_ctime.tv_sec != f->ctime.tv_sec ||
-				      p->stx.stx_ctime.tv_nsec != f->ctime.tv_nsec))
+		if (!u->reverting && !u_stx_matches(f, &p->stx))
 			r = -ESTALE;
 	}
 	if (r < 0) {
@@ -382,7 +362,7 @@ static void prep_name(struct batch *b, const struct uunit *un, const struct pmas
 	    !(un->new_store && u->o->dry_run && !u->o->sledgehammer)) {
 		/* (a dry run has no copy yet: the source's names would be linked too) */
 		u->st->already++;
-		event_path(u, VA_UEV_ALREADY, f, NULL, 0, f->size);
+		u_event_file(u, VA_UEV_ALREADY, f, NULL, 0, f->size);
 		return;
 	}
 	fl = u_get_flags(p->fd);
@@ -547,15 +527,6 @@ static int mark(struct ustate *u, char type, uint64_t seq)
 
 /* ------------------------------------------------------------------ phase 3 */
 
-static sigset_t block_signals(void)
-{
-	sigset_t all, old;
-
-	sigfillset(&all);
-	sigprocmask(SIG_BLOCK, &all, &old);
-	return old;
-}
-
 /* Make the new store entry the master: name the copy (or the guest's inode). */
 static int do_store(struct ustate *u, struct pmaster *m)
 {
@@ -596,74 +567,66 @@ static int do_store(struct ustate *u, struct pmaster *m)
 	return 0;
 }
 
-static bool same_inode_state(const struct statx *a, const struct statx *b)
+/* What do_link() and do_revert() check between the link and the exchange. */
+struct recheck {
+	struct pmaster *m;
+	struct pname *p;
+};
+
+/* Link: the temporary name is the master; both inodes as we left them. */
+static int link_check(void *arg)
 {
-	return va_same_stx(a, b);
+	const struct recheck *c = arg;
+	const struct statx *want = &c->m->stx;
+	struct statx ms, ps, ts;
+
+	if (refresh(c->m->fd, &ms) < 0 || refresh(c->p->fd, &ps) < 0 ||
+	    statx(c->p->dirfd, c->p->tmp, AT_SYMLINK_NOFOLLOW, STATX_INO, &ts) < 0)
+		return -errno;
+	if (ts.stx_ino != want->stx_ino || !va_same_stx(&ps, &c->p->stx) ||
+	    ms.stx_ino != want->stx_ino || ms.stx_size != want->stx_size ||
+	    ms.stx_mtime.tv_sec != want->stx_mtime.tv_sec ||
+	    ms.stx_mtime.tv_nsec != want->stx_mtime.tv_nsec || ms.stx_nlink != want->stx_nlink + 1)
+		return -ESTALE;
+	return 0;
+}
+
+/* Revert: the name is still the shared inode, as we left it. */
+static int revert_check(void *arg)
+{
+	const struct recheck *c = arg;
+	struct statx ps;
+
+	if (refresh(c->p->fd, &ps) < 0)
+		return -errno;
+	return va_same_stx(&ps, &c->m->stx) ? 0 : -ESTALE;
 }
 
 /* Link name @p to master @m.  Return: 0, -EMLINK, -ESTALE (changed) or -errno. */
-static int do_link(struct ustate *u, struct pmaster *m, struct pname *p)
+static int do_link(struct pmaster *m, struct pname *p)
 {
-	struct statx ms, ps, ts;
-	sigset_t old = block_signals();
-	int r;
+	struct recheck c = { m, p };
+	struct statx ms;
+	int r = u_swap_in(p->dirfd, p->tmp, p->base, m->fd,
+			  makedev(p->stx.stx_dev_major, p->stx.stx_dev_minor), p->stx.stx_ino,
+			  link_check, &c);
 
-	r = va_link_fd(m->fd, p->dirfd, p->tmp);
-	if (r < 0)
-		goto out;
-	/* immediately before the exchange: both inodes as we left them */
-	if ((r = refresh(m->fd, &ms)) < 0 || (r = refresh(p->fd, &ps)) < 0)
-		goto undo;
-	if (statx(p->dirfd, p->tmp, AT_SYMLINK_NOFOLLOW, STATX_INO, &ts) < 0) {
-		r = -errno;
-		goto undo;
-	}
-	if (ts.stx_ino != m->stx.stx_ino || !same_inode_state(&ps, &p->stx) ||
-	    ms.stx_size != m->stx.stx_size || ms.stx_mtime.tv_sec != m->stx.stx_mtime.tv_sec ||
-	    ms.stx_mtime.tv_nsec != m->stx.stx_mtime.tv_nsec || ms.stx_ino != m->stx.stx_ino ||
-	    ms.stx_nlink != m->stx.stx_nlink + 1) {
-		r = -ESTALE;
-		goto undo;
-	}
-	r = va_replace_name(p->dirfd, p->tmp, p->base, makedev(p->stx.stx_dev_major,
-							       p->stx.stx_dev_minor), p->stx.stx_ino);
-	if (r == 0)
-		goto out;
-undo:
-	(void)unlinkat(p->dirfd, p->tmp, 0);
-out:
-	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (refresh(m->fd, &ms) == 0)
 		m->stx = ms;
 	return r;
 }
 
 /* Give name @p its private copy instead of the shared inode @m. */
-static int do_revert(struct ustate *u, struct pmaster *m, struct pname *p)
+static int do_revert(struct pmaster *m, struct pname *p)
 {
-	struct statx ps;
-	sigset_t old = block_signals();
-	int r;
+	struct recheck c = { m, p };
+	struct statx ms;
+	int r = u_swap_in(p->dirfd, p->tmp, p->base, p->copyfd,
+			  makedev(m->stx.stx_dev_major, m->stx.stx_dev_minor), m->stx.stx_ino,
+			  revert_check, &c);
 
-	r = va_link_fd(p->copyfd, p->dirfd, p->tmp);
-	if (r < 0)
-		goto out;
-	if ((r = refresh(p->fd, &ps)) < 0)
-		goto undo;
-	if (!same_inode_state(&ps, &m->stx)) {
-		r = -ESTALE;
-		goto undo;
-	}
-	r = va_replace_name(p->dirfd, p->tmp, p->base, makedev(ps.stx_dev_major, ps.stx_dev_minor),
-			    ps.stx_ino);
-	if (r == 0)
-		goto out;
-undo:
-	(void)unlinkat(p->dirfd, p->tmp, 0);
-out:
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	if (refresh(m->fd, &ps) == 0)
-		m->stx = ps;
+	if (refresh(m->fd, &ms) == 0)
+		m->stx = ms;
 	return r;
 }
 
@@ -722,13 +685,13 @@ static void name_done(struct ustate *u, const struct pmaster *m, const struct pn
 
 	if (u->reverting) {
 		u->st->reverted++;
-		event_path(u, VA_UEV_REVERT, f, mp, ml, f->size);
+		u_event_file(u, VA_UEV_REVERT, f, mp, ml, f->size);
 		return;
 	}
 	u->st->linked++;
 	if (p->stx.stx_nlink == 1)
 		u->st->saved_bytes += f->size;  /* its inode lost its last name */
-	event_path(u, VA_UEV_LINK, f, mp, ml, f->size);
+	u_event_file(u, VA_UEV_LINK, f, mp, ml, f->size);
 }
 
 static void plan_flags(struct ustate *u, struct pmaster *m, bool any)
@@ -859,7 +822,7 @@ static void run_unit(struct batch *b, size_t k)
 			name_done(u, m, p);
 			continue;
 		}
-		r = u->reverting ? do_revert(u, m, p) : do_link(u, m, p);
+		r = u->reverting ? do_revert(m, p) : do_link(m, p);
 		if (r == -EMLINK && !u->reverting) {
 			for (size_t j = i; j < un->n; j++)
 				if (b->p[un->first + j].ok)

@@ -387,6 +387,33 @@ int ucli_guest_exclude(struct ucli *c, const struct va_config *cfg, long g)
 
 /* ------------------------------------------------------------------ back end, journal */
 
+void ucli_help_common(FILE *fp, const char *prog)
+{
+	fprintf(fp,
+"      --flags=MODE      protection of the shared inodes: auto (default: v26\n"
+"                        where the kernel has the vserver syscall, else an\n"
+"                        error), v26 (immutable + iunlink through the\n"
+"                        syscall), legacy (0x10|0x8000, the 2.4 encoding),\n"
+"                        immutable (0x10 only), none (unprotected: a guest\n"
+"                        can change the files of other guests)\n"
+"      --journal=FILE    the journal to create (default\n"
+"                        %s/unify-YYYYmmdd-HHMMSS-PID.journal)\n"
+"      --json            JSON Lines on stdout: one object per event, then a\n"
+"                        summary object (schema in %s(8))\n"
+"      --config=DIR      the configuration directory (default %s)\n"
+"      --insecure        accepted for util-vserver compatibility; no effect\n"
+"      --progress        a progress line on stderr (default: when stderr is a\n"
+"                        terminal)\n"
+"      --no-progress     no progress line\n"
+"  -h, --help            show this help and exit\n"
+"      --version         show the version and exit\n"
+"\n"
+"Exit status: 0 the run completed (skipped files are normal and counted);\n"
+"2 a usage, configuration or journal error, or a file failed (reported on\n"
+"stderr; the run goes on with the other files).\n",
+		UCLI_JOURNAL_DIR, prog, VA_CONFIG_DIR);
+}
+
 int ucli_start(struct ucli *c)
 {
 	int r = va_backend_live_new(&c->be, 0);
@@ -418,26 +445,6 @@ int ucli_start(struct ucli *c)
 	return 0;
 }
 
-static void uuid_text(const unsigned char *u, char *out)
-{
-	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12],
-		 u[13], u[14], u[15]);
-}
-
-/* The UUID of the (ext2/3/4) filesystem holding @path, or "unknown" (as vaudit --fix). */
-static void fs_uuid(const char *path, char *out)
-{
-	struct va_image *dev = NULL;
-	struct stat st;
-
-	snprintf(out, 37, "unknown");
-	if (stat(path, &st) == 0 && va_image_for_dev(st.st_dev, &dev) == 0) {
-		uuid_text(dev->fs->super->s_uuid, out);
-		va_image_close(dev);
-	}
-}
-
 static int default_journal(struct dbuf *out)
 {
 	time_t now = time(NULL);
@@ -462,7 +469,7 @@ int ucli_journal_open(struct ucli *c, const char *const *paths, size_t npaths)
 	for (size_t i = 0; i < npaths && r == 0; i++)
 		if ((i && dbuf_addc(&src, '\n') < 0) || dbuf_adds(&src, paths[i]) < 0)
 			r = -ENOMEM;
-	fs_uuid(npaths ? paths[0] : "/", uuid);
+	va_image_uuid(NULL, npaths ? paths[0] : "/", uuid);
 	dbuf_setlen(&c->jfile, 0);
 	if (r == 0)
 		r = c->journal ? dbuf_adds(&c->jfile, c->journal) : default_journal(&c->jfile);

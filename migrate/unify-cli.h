@@ -169,6 +169,9 @@ long ucli_config_guest(struct ucli *c, const struct va_config *cfg, const char *
  */
 int ucli_guest_exclude(struct ucli *c, const struct va_config *cfg, long g);
 
+/** ucli_help_common() - the --help text of the options both programs share, and the exit status. */
+void ucli_help_common(FILE *fp, const char *prog);
+
 /**
  * ucli_start() - open the live back end, resolve --flags=auto (an error
  * without the vserver syscall, as is v26), warn about --flags=none, start

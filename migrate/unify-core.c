@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <linux/openat2.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -227,6 +228,13 @@ static bool same_ts(struct statx_timestamp a, struct statx_timestamp b)
 	return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
 }
 
+bool u_stx_matches(const struct ufile *f, const struct statx *stx)
+{
+	return makedev(stx->stx_dev_major, stx->stx_dev_minor) == f->dev && stx->stx_ino == f->ino &&
+	       S_ISREG(stx->stx_mode) && stx->stx_size == f->size && same_ts(stx->stx_mtime, f->mtime) &&
+	       same_ts(stx->stx_ctime, f->ctime);
+}
+
 int u_open_file(const struct ustate *u, const struct ufile *f, struct statx *ret)
 {
 	const char *rel = u_rel(u, f);
@@ -245,15 +253,33 @@ int u_open_file(const struct ustate *u, const struct ufile *f, struct statx *ret
 		close(fd);
 		return r;
 	}
-	if (makedev(stx.stx_dev_major, stx.stx_dev_minor) != f->dev || stx.stx_ino != f->ino ||
-	    !S_ISREG(stx.stx_mode) || stx.stx_size != f->size || !same_ts(stx.stx_mtime, f->mtime) ||
-	    !same_ts(stx.stx_ctime, f->ctime)) {
+	if (!u_stx_matches(f, &stx)) {
 		close(fd);
 		return -ESTALE;
 	}
 	if (ret)
 		*ret = stx;
 	return fd;
+}
+
+int u_swap_in(int dirfd, const char *tmp, const char *base, int newfd, dev_t old_dev,
+	      uint64_t old_ino, int (*check)(void *arg), void *arg)
+{
+	sigset_t all, old;
+	int r;
+
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	r = va_link_fd(newfd, dirfd, tmp);
+	if (r == 0) {
+		r = check ? check(arg) : 0;
+		if (r == 0)
+			r = va_replace_name(dirfd, tmp, base, old_dev, old_ino);
+		if (r < 0)
+			(void)unlinkat(dirfd, tmp, 0);
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return r;
 }
 
 bool u_same_meta(const struct ufile *a, const struct ufile *b, bool ignore_mtime)
@@ -296,6 +322,18 @@ void u_event(struct ustate *u, struct va_uevent *ev)
 	ev->dry_run = u->o->dry_run;
 	if (u->o->h && u->o->h->event)
 		u->o->h->event(ev, u->st, u->o->h->user);
+}
+
+void u_event_file(struct ustate *u, enum va_uevent_type type, const struct ufile *f,
+		  const char *master, size_t master_len, uint64_t size)
+{
+	const char *p = u_abs(u, f, &u->abs);
+	struct va_uevent ev = {
+		.type = type, .path = p, .path_len = u->abs.len, .master = master,
+		.master_len = master_len, .label = u->trees[f->tree].label, .size = size,
+	};
+
+	u_event(u, &ev);
 }
 
 void u_skip_path(struct ustate *u, const char *path, size_t len, const char *label,

@@ -367,14 +367,7 @@ static int hashify(struct hashrun *h)
 					continue;
 				if (stored) {
 					u->st->already++;
-					u_abs(u, f, &u->abs);
-					{
-						struct va_uevent ev = { .type = VA_UEV_ALREADY,
-							.path = u->abs.buf, .path_len = u->abs.len,
-							.label = u->trees[f->tree].label, .size = f->size };
-
-						u_event(u, &ev);
-					}
+					u_event_file(u, VA_UEV_ALREADY, f, NULL, 0, f->size);
 				} else {
 					u->st->skipped[VA_USKIP_UNIQUE]++;
 				}

@@ -118,6 +118,9 @@ int u_add_file(struct ustate *u, size_t t, const char *rel, size_t rel_len,
 
 /* events */
 void u_event(struct ustate *u, struct va_uevent *ev);
+/** u_event_file() - event @type for file @f (its absolute path, tree label). */
+void u_event_file(struct ustate *u, enum va_uevent_type type, const struct ufile *f,
+		  const char *master, size_t master_len, uint64_t size);
 void u_skip(struct ustate *u, const struct ufile *f, enum va_uskip why, int err,
 	    const char *detail);
 void u_skip_path(struct ustate *u, const char *path, size_t len, const char *label,
@@ -142,6 +145,21 @@ int u_resolve_parent(const char *path, char *base_out, size_t base_size);
 
 /** u_openat2() - openat2 with RESOLVE_NO_SYMLINKS|RESOLVE_NO_MAGICLINKS (and BENEATH when @beneath). */
 int u_openat2(int dir_fd, const char *path, int flags, bool beneath);
+
+/**
+ * u_swap_in() - make the open file @newfd the one named @base in @dirfd,
+ * atomically: link it to the temporary name @tmp, let @check (may be
+ * NULL) look at the inodes once more, then exchange @tmp with @base, which
+ * must still be inode @old_dev/@old_ino (va_replace_name()).  Signals are
+ * blocked meanwhile and @tmp never survives a failure.
+ * Return: 0, what @check or the exchange returned (-ESTALE: something
+ * changed), or -errno (-EMLINK when @newfd has no room for another name).
+ */
+int u_swap_in(int dirfd, const char *tmp, const char *base, int newfd, dev_t old_dev,
+	      uint64_t old_ino, int (*check)(void *arg), void *arg);
+
+/** u_stx_matches() - @stx is @f as scanned: identity, regular, size, mtime and ctime. */
+bool u_stx_matches(const struct ufile *f, const struct statx *stx);
 
 /** u_get_flags() - FS_IOC_GETFLAGS of @fd (0 when the filesystem has none). */
 uint32_t u_get_flags(int fd);

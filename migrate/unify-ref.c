@@ -144,14 +144,7 @@ int va_vunify(const struct va_utree *target, const struct va_utree *refs, size_t
 				done = true;
 				if (!revert) {
 					u.st->already++;
-					u_abs(&u, f, &u.abs);
-					{
-						struct va_uevent ev = { .type = VA_UEV_ALREADY,
-							.path = u.abs.buf, .path_len = u.abs.len,
-							.label = target->label, .size = f->size };
-
-						u_event(&u, &ev);
-					}
+					u_event_file(&u, VA_UEV_ALREADY, f, NULL, 0, f->size);
 					break;
 				}
 			} else if (revert) {

@@ -15,7 +15,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,7 +61,7 @@ static int mark(struct replay *rp, char type)
 }
 
 /* Open the parent directory of the recorded path. */
-static int open_parent(struct replay *rp, const char *path, size_t len, int *dirfd, char *base)
+static int open_parent(const char *path, size_t len, int *dirfd, char *base)
 {
 	const char *slash = memrchr(path, '/', len);
 	char *dir;
@@ -81,7 +80,6 @@ static int open_parent(struct replay *rp, const char *path, size_t len, int *dir
 	if (fd < 0)
 		return fd;
 	*dirfd = fd;
-	(void)rp;
 	return 0;
 }
 
@@ -157,45 +155,46 @@ out:
 
 /* ------------------------------------------------------------------ names */
 
-/* Give @base in @rp->dirfd (now inode @stx) a private copy. */
-static int private_copy(struct replay *rp, const struct statx *want)
+/* The shared inode is still as it was when the copy was made. */
+struct unchanged {
+	int fd;
+	struct statx was;
+};
+
+static int unchanged_check(void *arg)
+{
+	const struct unchanged *c = arg;
+	struct statx now;
+
+	if (statx(c->fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &now) < 0)
+		return -errno;
+	return va_same_stx(&now, &c->was) ? 0 : -ESTALE;
+}
+
+/* Give @rp->base, a name of the recorded shared inode, a private copy. */
+static int private_copy(struct replay *rp)
 {
 	const struct va_journal_rec *rec = rp->rec;
 	char tmp[VA_TMPNAME_MAX];
-	struct statx now;
-	sigset_t all, old;
-	int fd, copy, r;
+	struct unchanged c;
+	int copy, r;
 
-	fd = va_open_regular(rp->dirfd, rp->base, rec->dev, rec->ino, &now);
-	if (fd < 0)
-		return fd;
-	if (u_get_flags(fd) & U_BLOCKING_FLAGS && !rp->u->iunlink) {
-		close(fd);
+	c.fd = va_open_regular(rp->dirfd, rp->base, rec->dev, rec->ino, &c.was);
+	if (c.fd < 0)
+		return c.fd;
+	if (u_get_flags(c.fd) & U_BLOCKING_FLAGS && !rp->u->iunlink) {
+		close(c.fd);
 		return -EPERM;
 	}
-	copy = va_copy_tmpfile(fd, rp->dirfd);
+	copy = va_copy_tmpfile(c.fd, rp->dirfd);
 	if (copy < 0) {
-		close(fd);
+		close(c.fd);
 		return copy;
 	}
 	va_tmpname(rp->base, tmp);
-	sigfillset(&all);
-	sigprocmask(SIG_BLOCK, &all, &old);
-	r = va_link_fd(copy, rp->dirfd, tmp);
-	if (r == 0) {
-		struct statx again;
-
-		if (statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &again) < 0 || !va_same_stx(&again, &now))
-			r = -ESTALE;
-		else
-			r = va_replace_name(rp->dirfd, tmp, rp->base, rec->dev, rec->ino);
-		if (r < 0)
-			(void)unlinkat(rp->dirfd, tmp, 0);
-	}
-	sigprocmask(SIG_SETMASK, &old, NULL);
+	r = u_swap_in(rp->dirfd, tmp, rp->base, copy, rec->dev, rec->ino, unchanged_check, &c);
 	close(copy);
-	close(fd);
-	(void)want;
+	close(c.fd);
 	return r;
 }
 
@@ -205,10 +204,9 @@ static int relink(struct replay *rp, const struct statx *cur)
 	const struct va_journal_rec *rec = rp->rec;
 	char obase[NAME_MAX + 1], tmp[VA_TMPNAME_MAX];
 	struct statx os, ps;
-	sigset_t all, old;
 	int odir = -1, ofd = -1, pfd = -1, r;
 
-	r = open_parent(rp, rec->other, rec->other_len, &odir, obase);
+	r = open_parent(rec->other, rec->other_len, &odir, obase);
 	if (r < 0)
 		return r;
 	ofd = va_open_regular(odir, obase, rec->dev, rec->ino, &os);
@@ -240,16 +238,8 @@ static int relink(struct replay *rp, const struct statx *cur)
 		goto out;
 	}
 	va_tmpname(rp->base, tmp);
-	sigfillset(&all);
-	sigprocmask(SIG_BLOCK, &all, &old);
-	r = va_link_fd(ofd, rp->dirfd, tmp);
-	if (r == 0) {
-		r = va_replace_name(rp->dirfd, tmp, rp->base, makedev(ps.stx_dev_major, ps.stx_dev_minor),
-				    ps.stx_ino);
-		if (r < 0)
-			(void)unlinkat(rp->dirfd, tmp, 0);
-	}
-	sigprocmask(SIG_SETMASK, &old, NULL);
+	r = u_swap_in(rp->dirfd, tmp, rp->base, ofd, makedev(ps.stx_dev_major, ps.stx_dev_minor),
+		      ps.stx_ino, NULL, NULL);
 out:
 	if (pfd >= 0)
 		close(pfd);
@@ -360,7 +350,7 @@ static void replay_name(struct replay *rp)
 			done_event(rp, "would give it a private copy");
 			return;
 		}
-		r = private_copy(rp, &cur);
+		r = private_copy(rp);
 		if (r < 0) {
 			snprintf(why, sizeof(why), "cannot give it a private copy: %s%s", strerror(-r),
 				 r == -EPERM ? " (the shared inode is immutable)" : "");
@@ -423,7 +413,7 @@ int va_unify_replay(struct va_journal *j, enum va_replay mode, const struct va_u
 		if (state == 'U' || (mode == VA_REPLAY_RESUME && state == 'D'))
 			continue;
 		u.st->examined++;
-		r = open_parent(&rp, rec->path, rec->path_len, &rp.dirfd, rp.base);
+		r = open_parent(rec->path, rec->path_len, &rp.dirfd, rp.base);
 		if (r < 0) {
 			skip(&rp, r == -ENOMEM ? VA_USKIP_ERROR : VA_USKIP_CHANGED, 0,
 			     "its directory cannot be reached without following a symlink");

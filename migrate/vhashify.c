@@ -79,30 +79,9 @@ static void usage(FILE *fp)
 "                        of a copy\n"
 "      --method=NAME     digest of a new store: sha256 (default), sha1, md5;\n"
 "                        the method file of an existing store (or of the\n"
-"                        configured hash directory) wins\n"
-"      --flags=MODE      protection of the shared inodes: auto (default: v26\n"
-"                        where the kernel has the vserver syscall, else an\n"
-"                        error), v26 (immutable + iunlink through the\n"
-"                        syscall), legacy (0x10|0x8000, the 2.4 encoding),\n"
-"                        immutable (0x10 only), none (unprotected: a guest\n"
-"                        can change the files of other guests)\n"
-"      --journal=FILE    the journal to create (default\n"
-"                        %s/unify-YYYYmmdd-HHMMSS-PID.journal)\n"
-"      --json            JSON Lines on stdout: one object per event, then a\n"
-"                        summary object (schema in vhashify(8))\n"
-"      --config=DIR      the configuration directory (default %s)\n"
-"      --insecure        accepted for util-vserver compatibility; no effect\n"
-"      --progress        a progress line on stderr (default: when stderr is a\n"
-"                        terminal)\n"
-"      --no-progress     no progress line\n"
-"  -h, --help            show this help and exit\n"
-"      --version         show the version and exit\n"
-"\n"
-"Exit status: 0 the run completed (skipped files are normal and counted);\n"
-"2 a usage, configuration or journal error, or a file failed (reported on\n"
-"stderr; the run goes on with the other files).\n",
-		PROG, PROG, PROG, PROG, VA_UNIFY_MINSIZE, VA_CONFIG_DIR, UCLI_JOURNAL_DIR,
-		VA_CONFIG_DIR);
+"                        configured hash directory) wins\n",
+		PROG, PROG, PROG, PROG, VA_UNIFY_MINSIZE, VA_CONFIG_DIR);
+	ucli_help_common(fp, PROG);
 }
 
 /* The trees (or revert paths) that share one store. */

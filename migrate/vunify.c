@@ -53,29 +53,9 @@ static void usage(FILE *fp)
 "                        master, 6 also symlinks and special files\n"
 "  -x                    accepted for util-vserver compatibility; no effect\n"
 "      --manually        take the trees and exclude lists from the command\n"
-"                        line, not from the configuration\n"
-"      --flags=MODE      protection of the shared inodes: auto (default: v26\n"
-"                        where the kernel has the vserver syscall, else an\n"
-"                        error), v26 (immutable + iunlink through the\n"
-"                        syscall), legacy (0x10|0x8000, the 2.4 encoding),\n"
-"                        immutable (0x10 only), none (unprotected: a guest\n"
-"                        can change the files of other guests)\n"
-"      --journal=FILE    the journal to create (default\n"
-"                        %s/unify-YYYYmmdd-HHMMSS-PID.journal)\n"
-"      --json            JSON Lines on stdout: one object per event, then a\n"
-"                        summary object (schema in vunify(8))\n"
-"      --config=DIR      the configuration directory (default %s)\n"
-"      --insecure        accepted for util-vserver compatibility; no effect\n"
-"      --progress        a progress line on stderr (default: when stderr is a\n"
-"                        terminal)\n"
-"      --no-progress     no progress line\n"
-"  -h, --help            show this help and exit\n"
-"      --version         show the version and exit\n"
-"\n"
-"Exit status: 0 the run completed (skipped files are normal and counted);\n"
-"2 a usage, configuration or journal error, or a file failed (reported on\n"
-"stderr; the run goes on with the other files).\n",
-		PROG, PROG, VA_CONFIG_DIR, UCLI_JOURNAL_DIR, VA_CONFIG_DIR);
+"                        line, not from the configuration\n",
+		PROG, PROG, VA_CONFIG_DIR);
+	ucli_help_common(fp, PROG);
 }
 
 /* "CFGDIR/apps/vunify/refserver.N" of guest @gu for messages (malloc'd). */

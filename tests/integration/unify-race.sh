@@ -98,7 +98,7 @@ EOF
 }
 
 link_check() { # LABEL BEFORE AFTER JOURNAL
-	uchecks python3 "$UT" check-run --aggregate --label "$1" --spec "$S" --mnt "$M" --copies "$C" \
+	py_checks python3 "$UT" check-run --aggregate --label "$1" --spec "$S" --mnt "$M" --copies "$C" \
 		--scenario all --before "$W/state.$2" --after "$W/state.$3" --flags immutable
 }
 
@@ -143,7 +143,7 @@ JR=$W/revert1.journal
 phase revert1 "vhashify --revert g1 g2 g3" "$VHASHIFY" --revert --destination "$H" $FL $NP --journal "$JR" -- \
 	"$M/vs/g1" "$M/vs/g2" "$M/vs/g3"
 state "$M" revert1
-uchecks python3 "$UT" check-revert --label "vhashify --revert" --spec "$S" --mnt "$M" --copies "$C" \
+py_checks python3 "$UT" check-revert --label "vhashify --revert" --spec "$S" --mnt "$M" --copies "$C" \
 	--before "$W/state.link4" --after "$W/state.revert1" --reverted vs/g1 vs/g2 vs/g3 --store .hash --no-atime
 phase unrevert1 "vaudit --undo of the revert" "$VAUDIT" --undo "$JR"
 state "$M" unrevert1
@@ -152,7 +152,7 @@ JR2=$W/revert2.journal
 phase revert2 "vhashify --revert again" "$VHASHIFY" --revert --destination "$H" $FL $NP --journal "$JR2" -- \
 	"$M/vs/g1" "$M/vs/g2" "$M/vs/g3"
 state "$M" revert2
-uchecks python3 "$UT" check-revert --label "vhashify --revert (2)" --spec "$S" --mnt "$M" --copies "$C" \
+py_checks python3 "$UT" check-revert --label "vhashify --revert (2)" --spec "$S" --mnt "$M" --copies "$C" \
 	--before "$W/state.unrevert1" --after "$W/state.revert2" --reverted vs/g1 vs/g2 vs/g3 --store .hash --no-atime
 phase unrevert2 "vaudit --undo of the second revert" "$VAUDIT" --undo "$JR2"
 phase unlink4 "vaudit --undo of the link" "$VAUDIT" --undo "$J"

@@ -84,7 +84,7 @@ hash_rules() { # NAME FSTYPE [full]
 		rc_is dry 0 "$N: vhashify -n --json"
 		is "$(snap "$A")" "$s0" "$N: the dry run changed nothing (inodes, links, flags, times; no store entry)"
 		cp "$W/dry.out" "$W/$N.dry.json"
-		uchecks python3 "$UT" jsonlines "$W/$N.dry.json" --label "$N: dry run --json" --program vhashify --dry
+		py_checks python3 "$UT" jsonlines "$W/$N.dry.json" --label "$N: dry run --json" --program vhashify --dry
 		grep -q '^would link ' "$W/dry.out"
 		ok $((!$?)) "$N: --json dry run writes no text lines"
 		urun drytext "$VHASHIFY" -n -v $FL $NP --manually --destination "$H" -- "${TREES[@]}"
@@ -110,7 +110,7 @@ hash_rules() { # NAME FSTYPE [full]
 	chk_run "$N --flags=immutable" "$S" "$A" "$C" all "$N.orig" "$N.imm" immutable \
 		"$W/$N.imm.json" vhashify "$J"
 	no_tmp "$A" "$N: after vhashify"
-	[ -n "$full" ] && uchecks python3 "$UT" compare-dry --dry "$W/$N.dry.json" --real "$W/$N.imm.json" \
+	[ -n "$full" ] && py_checks python3 "$UT" compare-dry --dry "$W/$N.dry.json" --real "$W/$N.imm.json" \
 		--label "$N: dry run vs real run" --program vhashify
 	local m=$A/vs/g1/usr/lib/libshared.so.1
 	is "$(cmp -- "$m" "$C/c/pos-libshared" && stat -c '%h' -- "$m" "$A/vs/g4/usr/lib/libshared.so.1")" \
@@ -139,7 +139,7 @@ hash_rules() { # NAME FSTYPE [full]
 		urun revert "$VHASHIFY" --revert --destination "$H" $FL --json $NP --journal "$JR" -- "$A/vs/g1" "$A/vs/g2"
 		rc_is revert 0 "$N: vhashify --revert g1 g2"
 		state "$A" "$N.reverted"
-		uchecks python3 "$UT" check-revert --label "$N: vhashify --revert" --spec "$S" --mnt "$A" --copies "$C" \
+		py_checks python3 "$UT" check-revert --label "$N: vhashify --revert" --spec "$S" --mnt "$A" --copies "$C" \
 			--before "$W/state.$N.prerevert" --after "$W/state.$N.reverted" --reverted vs/g1 vs/g2 --store .hash \
 			--json "$W/revert.out" --program vhashify --journal "$JR"
 		is "$(getfacl -p -- "$A/vs/g1/usr/bin/ping" "$A/vs/g2/usr/bin/tool" 2>&1)" "$(cat "$W/$N.acl.before")" \
@@ -237,7 +237,7 @@ unify_rules() { # NAME FSTYPE [full]
 		no_tmp "$A" "$N: after vunify t$t"
 		pre=t$t
 	done
-	[ -n "$full" ] && uchecks python3 "$UT" compare-dry --dry "$W/$N.dry.json" --real "$W/$N.t1.json" \
+	[ -n "$full" ] && py_checks python3 "$UT" compare-dry --dry "$W/$N.dry.json" --real "$W/$N.t1.json" \
 		--label "$N: dry run vs real run" --program vunify
 
 	if [ -n "$full" ]; then
@@ -252,7 +252,7 @@ unify_rules() { # NAME FSTYPE [full]
 		urun revert "$VUNIFY" -R --json $FL $NP --journal "$JR" --manually -- "$A/vs/t1" "" "${REFS[@]}"
 		rc_is revert 0 "$N: vunify -R t1"
 		state "$A" "$N.reverted"
-		uchecks python3 "$UT" check-revert --label "$N: vunify -R" --spec "$S" --mnt "$A" --copies "$C" \
+		py_checks python3 "$UT" check-revert --label "$N: vunify -R" --spec "$S" --mnt "$A" --copies "$C" \
 			--before "$W/state.$N.prerevert" --after "$W/state.$N.reverted" --reverted vs/t1 \
 			--json "$W/revert.out" --program vunify --journal "$JR"
 		is "$(getfacl -p -- "$A/vs/t1/usr/bin/ping" "$A/vs/t1/usr/bin/tool" 2>&1)" "$(cat "$W/$N.acl.before")" \
@@ -423,7 +423,7 @@ is "$([ "$(ino_of g1)" = "$(ino_of g2)" ] && echo shared) $([ "$(ino_of g1)" != 
 	"shared not-full 65000" "EMLINK: g1 and g2 share one inode, not the full one (still 65000 links)"
 cmp -s -- "$E/vs/g1/usr/lib/full.so" "$FULL"
 ok $? "EMLINK: cmp: same content"
-uchecks python3 "$UT" jsonlines "$W/eh.out" --label "EMLINK vhashify --json" --program vhashify --journal "$J"
+py_checks python3 "$UT" jsonlines "$W/eh.out" --label "EMLINK vhashify --json" --program vhashify --journal "$J"
 no_tmp "$E" "EMLINK: after vhashify"
 # the second master must still be reachable by --revert (a store name)
 urun ehr "$VHASHIFY" --revert --destination "$E/.hash" --json $FL $NP --journal "$W/emlink.revert.journal" -- \

@@ -7,7 +7,6 @@
 #   urun TAG CMD...      CMD with a time limit; stdout $W/TAG.out, stderr
 #                        $W/TAG.err, status in RC
 #   rc_is TAG WANT DESC  RC is WANT, else show TAG's output
-#   uchecks CMD...       the TAP lines of a unifytest.py check
 #   mkimage NAME TYPE MiB [INODES]   a fresh image in $W (256-byte inodes)
 #   state MNT TAG        unifytest.py state of MNT in $W/state.TAG
 #   snap MNT             vatest.py snapshot (for "nothing changed")
@@ -62,25 +61,6 @@ rc_is() {
 	return 1
 }
 
-# uchecks CMD...: run a unifytest.py check; its "ok<TAB>DESC" and
-# "not ok<TAB>DESC" lines become TAP points
-uchecks() {
-	local out rc line
-	out=$(mktemp "$TEST_TMP/py.XXXXXX")
-	"$@" >"$out" 2>"$out.err"
-	rc=$?
-	while IFS= read -r line; do
-		case $line in
-			"ok"$'\t'*)     ok 0 "${line#*$'\t'}" ;;
-			"not ok"$'\t'*) ok 1 "${line#*$'\t'}" ;;
-			"#"$'\t'*)      diag "${line#*$'\t'}" ;;
-			*)              diag "$line" ;;
-		esac
-	done <"$out"
-	[ -s "$out.err" ] && diag "$(cat -v -- "$out.err")"
-	ok "$rc" "helper ran: ${1##*/} ${2-} ${3-}"
-}
-
 # mkimage NAME FSTYPE MiB [INODES]: a new image in $W, 4 KiB blocks,
 # 256-byte inodes (nanosecond times, in-inode xattrs)
 mkimage() {
@@ -126,12 +106,12 @@ one_line() {
 chk_run() { # LABEL SPEC MNT COPIES SCENARIO BEFORE AFTER FLAGS [JSON PROG JOURNAL]
 	local extra=()
 	[ -n "${9-}" ] && extra=(--json "$9" --program "${10}" --journal "${11}")
-	uchecks python3 "$UT" check-run --label "$1" --spec "$2" --mnt "$3" --copies "$4" \
+	py_checks python3 "$UT" check-run --label "$1" --spec "$2" --mnt "$3" --copies "$4" \
 		--scenario "$5" --before "$W/state.$6" --after "$W/state.$7" --flags "$8" "${extra[@]}"
 }
 
 chk_orig() { # LABEL SPEC MNT COPIES ORIG AFTER
-	uchecks python3 "$UT" check-orig --label "$1" --spec "$2" --mnt "$3" --copies "$4" \
+	py_checks python3 "$UT" check-orig --label "$1" --spec "$2" --mnt "$3" --copies "$4" \
 		--orig "$W/state.$5" --after "$W/state.$6"
 }
 
