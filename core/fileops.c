@@ -592,20 +592,29 @@ static const char tmp_chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTU
 /* Six characters from tmp_chars into @out. */
 static void random_suffix(char *out)
 {
-	static uint64_t state;
-	unsigned char rnd[32];
-	size_t got = 0, k = 0;
-	ssize_t n;
+	/* kernel randomness, fetched 256 bytes at a time (a run makes many names) */
+	static _Thread_local unsigned char pool[256];
+	static _Thread_local size_t pool_pos, pool_len;
+	static _Thread_local uint64_t state;
+	size_t k = 0;
 
-	do
-		n = getrandom(rnd, sizeof(rnd), GRND_NONBLOCK);
-	while (n < 0 && errno == EINTR);
-	if (n > 0)
-		got = (size_t)n;
-	/* unbiased: bytes >= 4 * 62 are dropped */
-	for (size_t i = 0; i < got && k < 6; i++)
-		if (rnd[i] < 4 * 62)
-			out[k++] = tmp_chars[rnd[i] % 62];
+	while (k < 6) {
+		if (pool_pos == pool_len) {
+			ssize_t n;
+
+			do
+				n = getrandom(pool, sizeof(pool), GRND_NONBLOCK);
+			while (n < 0 && errno == EINTR);
+			pool_pos = 0;
+			pool_len = n > 0 ? (size_t)n : 0;
+			if (!pool_len)
+				break;
+		}
+		/* unbiased: bytes >= 4 * 62 are dropped */
+		if (pool[pool_pos] < 4 * 62)
+			out[k++] = tmp_chars[pool[pool_pos] % 62];
+		pool_pos++;
+	}
 	if (k == 6)
 		return;
 	/* no getrandom(): a xorshift seeded from the time and the pid */

@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <linux/fs.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "core/flags.h"
@@ -51,6 +53,7 @@ struct pmaster {
 	struct statx stx;       /* the state we expect it in */
 	uint32_t flags, gen;
 	bool ok;
+	bool no_xattrs;         /* it has none: a name equals it when it has none */
 	/* a new hash store entry */
 	int storedir;
 	char storename[NAME_MAX + 1];
@@ -167,6 +170,7 @@ static int master_attrs(struct ustate *u, struct pmaster *m)
 		at.gen = ioctl(m->fd, FS_IOC_GETVERSION, &g) == 0 ? g : 0;
 	}
 	m->gen = at.gen;
+	m->no_xattrs = flistxattr(m->fd, NULL, 0) == 0;
 	return 0;
 }
 
@@ -209,16 +213,28 @@ static int store_slot(struct ustate *u, const struct uunit *un, struct pmaster *
 	const struct utree *st = &u->trees[u->store_tree];
 	char h[2 * VA_DIGEST_MAX + 1], dir[8];
 	size_t dl = va_digest_len(u->method);
+	unsigned int bit = (unsigned int)un->digest[0] << 8 | un->digest[1];
+	bool known;
 	int fd;
 
+	if (create && !u->store_dirs && !(u->store_dirs = calloc(65536 / 8, 1)))
+		return -ENOMEM;
+	known = create && (u->store_dirs[bit / 8] & (1u << (bit % 8)));
 	hex(un->digest, dl, h);
+again:
 	snprintf(dir, sizeof(dir), "%.2s", h);
-	if (create && mkdirat(st->fd, dir, 0700) < 0 && errno != EEXIST)
+	if (create && !known && mkdirat(st->fd, dir, 0700) < 0 && errno != EEXIST)
 		return -errno;
 	snprintf(dir, sizeof(dir), "%.2s/%.2s", h, h + 2);
-	if (create && mkdirat(st->fd, dir, 0700) < 0 && errno != EEXIST)
+	if (create && !known && mkdirat(st->fd, dir, 0700) < 0 && errno != EEXIST)
 		return -errno;
 	fd = u_openat2(st->fd, dir, O_RDONLY | O_DIRECTORY, true);
+	if (fd == -ENOENT && known) {
+		known = false;  /* removed meanwhile: make it again */
+		goto again;
+	}
+	if (fd >= 0 && create)
+		u->store_dirs[bit / 8] |= (uint8_t)(1u << (bit % 8));
 	if (fd < 0 && !create) {
 		fd = -1;
 	} else if (fd < 0) {
@@ -276,6 +292,13 @@ static void prep_master(struct batch *b, const struct uunit *un, struct pmaster 
 			r = va_copy_tmpfile(m->fd, m->storedir);
 			if (r < 0)
 				goto fail;
+			/*
+			 * Start writing the copy back now: protecting it later
+			 * (FS_IOC_SETFLAGS with immutable) waits for its data
+			 * to reach the disk, and would otherwise write each
+			 * copy back alone, synchronously.
+			 */
+			(void)sync_file_range(r, 0, 0, SYNC_FILE_RANGE_WRITE);
 			close_fd(&m->fd);
 			close_fd(&m->dirfd);
 			m->fd = r;
@@ -379,7 +402,13 @@ static void prep_name(struct batch *b, const struct uunit *un, const struct pmas
 		u_skip(u, f, VA_USKIP_OTHER_MOUNT, 0, NULL);
 		return;
 	}
-	r = va_xattrs_equal(m->fd, p->fd);
+	if (m->no_xattrs) {
+		ssize_t n = flistxattr(p->fd, NULL, 0);
+
+		r = n == 0 || (n < 0 && (errno == ENOTSUP || errno == ENOSYS)) ? 1 : n > 0 ? 0 : -errno;
+	} else {
+		r = va_xattrs_equal(m->fd, p->fd);
+	}
 	if (r <= 0) {
 		char buf[96];
 
@@ -420,18 +449,20 @@ static bool has_twin(struct batch *b, const struct uunit *un)
 	return false;
 }
 
-static void release_name(struct pname *p)
+static void release_name(struct ustate *u, struct pname *p)
 {
-	close_fd(&p->fd);
-	close_fd(&p->dirfd);
-	close_fd(&p->copyfd);
+	va_reaper_close(u->reaper, p->fd);
+	va_reaper_close(u->reaper, p->dirfd);
+	va_reaper_close(u->reaper, p->copyfd);
+	p->fd = p->dirfd = p->copyfd = -1;
 }
 
-static void release_master(struct pmaster *m)
+static void release_master(struct ustate *u, struct pmaster *m)
 {
-	close_fd(&m->fd);
-	close_fd(&m->dirfd);
-	close_fd(&m->storedir);
+	va_reaper_close(u->reaper, m->fd);
+	va_reaper_close(u->reaper, m->dirfd);
+	va_reaper_close(u->reaper, m->storedir);
+	m->fd = m->dirfd = m->storedir = -1;
 	dbuf_release(&m->storepath);
 }
 
@@ -571,22 +602,23 @@ static int do_store(struct ustate *u, struct pmaster *m)
 struct recheck {
 	struct pmaster *m;
 	struct pname *p;
+	struct statx ms;        /* link_check(): the master with its new name */
 };
 
 /* Link: the temporary name is the master; both inodes as we left them. */
 static int link_check(void *arg)
 {
-	const struct recheck *c = arg;
+	struct recheck *c = arg;
 	const struct statx *want = &c->m->stx;
-	struct statx ms, ps, ts;
+	struct statx ps, ts, *ms = &c->ms;
 
-	if (refresh(c->m->fd, &ms) < 0 || refresh(c->p->fd, &ps) < 0 ||
+	if (refresh(c->m->fd, ms) < 0 || refresh(c->p->fd, &ps) < 0 ||
 	    statx(c->p->dirfd, c->p->tmp, AT_SYMLINK_NOFOLLOW, STATX_INO, &ts) < 0)
 		return -errno;
 	if (ts.stx_ino != want->stx_ino || !va_same_stx(&ps, &c->p->stx) ||
-	    ms.stx_ino != want->stx_ino || ms.stx_size != want->stx_size ||
-	    ms.stx_mtime.tv_sec != want->stx_mtime.tv_sec ||
-	    ms.stx_mtime.tv_nsec != want->stx_mtime.tv_nsec || ms.stx_nlink != want->stx_nlink + 1)
+	    ms->stx_ino != want->stx_ino || ms->stx_size != want->stx_size ||
+	    ms->stx_mtime.tv_sec != want->stx_mtime.tv_sec ||
+	    ms->stx_mtime.tv_nsec != want->stx_mtime.tv_nsec || ms->stx_nlink != want->stx_nlink + 1)
 		return -ESTALE;
 	return 0;
 }
@@ -605,13 +637,20 @@ static int revert_check(void *arg)
 /* Link name @p to master @m.  Return: 0, -EMLINK, -ESTALE (changed) or -errno. */
 static int do_link(struct pmaster *m, struct pname *p)
 {
-	struct recheck c = { m, p };
+	struct recheck c = { .m = m, .p = p };
 	struct statx ms;
 	int r = u_swap_in(p->dirfd, p->tmp, p->base, m->fd,
 			  makedev(p->stx.stx_dev_major, p->stx.stx_dev_minor), p->stx.stx_ino,
 			  link_check, &c);
 
-	if (refresh(m->fd, &ms) == 0)
+	/*
+	 * Linked: the master is as link_check() saw it but for its ctime,
+	 * which the exchange touched again; run_unit() looks once more at
+	 * the end.  Not linked: look now.
+	 */
+	if (r == 0)
+		m->stx = c.ms;
+	else if (refresh(m->fd, &ms) == 0)
 		m->stx = ms;
 	return r;
 }
@@ -619,7 +658,7 @@ static int do_link(struct pmaster *m, struct pname *p)
 /* Give name @p its private copy instead of the shared inode @m. */
 static int do_revert(struct pmaster *m, struct pname *p)
 {
-	struct recheck c = { m, p };
+	struct recheck c = { .m = m, .p = p };
 	struct statx ms;
 	int r = u_swap_in(p->dirfd, p->tmp, p->base, p->copyfd,
 			  makedev(m->stx.stx_dev_major, m->stx.stx_dev_minor), m->stx.stx_ino,
@@ -857,6 +896,10 @@ static void run_unit(struct batch *b, size_t k)
 	if (!dry) {
 		struct ufile *mf = &u->files[m->file];
 		uint64_t mnt_id = mf->mnt_id;
+		struct statx stx;
+
+		if (refresh(m->fd, &stx) == 0)
+			m->stx = stx;
 
 		u_file_of_stx(mf, &m->stx);
 		mf->mnt_id = mnt_id;
@@ -867,6 +910,7 @@ int u_flush(struct ustate *u)
 {
 	struct batch b = { .u = u };
 	bool dry = u->o->dry_run;
+	sigset_t oldmask;
 	int r = 0;
 
 	if (!u->nunits)
@@ -923,14 +967,18 @@ int u_flush(struct ustate *u)
 	}
 	if (r >= 0 && !dry)
 		r = va_journal_sync(u->o->j);
-	/* 3: change */
+	/* 3: change, no signal ending it between a link and its exchange */
+	if (!dry)
+		u_block_signals(&oldmask);
 	for (size_t k = 0; k < u->nunits && r >= 0 && !u->fatal; k++)
 		run_unit(&b, k);
+	if (!dry)
+		sigprocmask(SIG_SETMASK, &oldmask, NULL);
 	u->last_master = b.m[u->nunits - 1].ok ? b.m[u->nunits - 1].file : UINT32_MAX;
 	for (size_t i = 0; i < u->nmembers; i++)
-		release_name(&b.p[i]);
+		release_name(u, &b.p[i]);
 	for (size_t k = 0; k < u->nunits; k++)
-		release_master(&b.m[k]);
+		release_master(u, &b.m[k]);
 	free(b.m);
 	free(b.p);
 	u->nunits = 0;

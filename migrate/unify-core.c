@@ -83,7 +83,7 @@ uint32_t u_protected_flags(enum va_protect p, uint32_t flags)
 
 int u_init(struct ustate *u, const struct va_uopts *o, struct va_ustats *st)
 {
-	struct rlimit rl;
+	struct rlimit rl = { 0, 0 };
 
 	memset(u, 0, sizeof(*u));
 	memset(st, 0, sizeof(*st));
@@ -108,17 +108,27 @@ int u_init(struct ustate *u, const struct va_uopts *o, struct va_ustats *st)
 	}
 	if (!o->dry_run && !o->j)
 		return -EINVAL;
+	/*
+	 * Closing a replaced name's old inode frees it (its blocks, a
+	 * journal transaction): a thread does that while the next batch is
+	 * prepared, when the fds allow another batch's worth in flight.
+	 */
+	if (!o->dry_run && (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= 6 * u->batch + 128))
+		(void)va_reaper_start(&u->reaper, 3 * u->batch);
 	return 0;
 }
 
 void u_release(struct ustate *u)
 {
+	va_reaper_stop(u->reaper);
+	u->reaper = NULL;
 	for (size_t i = 0; i < u->ntrees; i++) {
 		if (u->trees[i].fd >= 0)
 			close(u->trees[i].fd);
 		free(u->trees[i].root);
 	}
 	free(u->trees);
+	free(u->store_dirs);
 	free(u->files);
 	free(u->units);
 	free(u->members);
@@ -265,12 +275,8 @@ int u_open_file(const struct ustate *u, const struct ufile *f, struct statx *ret
 int u_swap_in(int dirfd, const char *tmp, const char *base, int newfd, dev_t old_dev,
 	      uint64_t old_ino, int (*check)(void *arg), void *arg)
 {
-	sigset_t all, old;
-	int r;
+	int r = va_link_fd(newfd, dirfd, tmp);
 
-	sigfillset(&all);
-	sigprocmask(SIG_BLOCK, &all, &old);
-	r = va_link_fd(newfd, dirfd, tmp);
 	if (r == 0) {
 		r = check ? check(arg) : 0;
 		if (r == 0)
@@ -278,8 +284,15 @@ int u_swap_in(int dirfd, const char *tmp, const char *base, int newfd, dev_t old
 		if (r < 0)
 			(void)unlinkat(dirfd, tmp, 0);
 	}
-	sigprocmask(SIG_SETMASK, &old, NULL);
 	return r;
+}
+
+void u_block_signals(sigset_t *old)
+{
+	sigset_t all;
+
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, old);
 }
 
 bool u_same_meta(const struct ufile *a, const struct ufile *b, bool ignore_mtime)

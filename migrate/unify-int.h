@@ -18,6 +18,7 @@
 #include "core/dbuf.h"
 #include "core/fileops.h"
 #include "core/inomap.h"
+#include "core/reaper.h"
 #include "migrate/unify.h"
 
 /** A regular file found by a scan. */
@@ -63,6 +64,7 @@ struct ustate {
 	struct dbuf abs2;
 	bool iunlink;           /* the kernel lets flagged inodes be linked and renamed */
 	int store_tree;         /* index of the store tree, or -1 */
+	uint8_t *store_dirs;    /* bit xxyy: STORE/xx/yy made or found this run */
 	enum va_digest_method method;
 	/* the batch being prepared */
 	struct uunit *units;
@@ -71,6 +73,7 @@ struct ustate {
 	size_t nmembers, capmembers;
 	bool reverting;
 	size_t batch;           /* names per batch: UNIFY_BATCH, or what the fds allow */
+	struct va_reaper *reaper; /* closes a batch's fds meanwhile (NULL: at once) */
 	uint32_t last_master;   /* master of the last unit flushed (UINT32_MAX: failed) */
 	int fatal;
 };
@@ -150,13 +153,20 @@ int u_openat2(int dir_fd, const char *path, int flags, bool beneath);
  * u_swap_in() - make the open file @newfd the one named @base in @dirfd,
  * atomically: link it to the temporary name @tmp, let @check (may be
  * NULL) look at the inodes once more, then exchange @tmp with @base, which
- * must still be inode @old_dev/@old_ino (va_replace_name()).  Signals are
- * blocked meanwhile and @tmp never survives a failure.
+ * must still be inode @old_dev/@old_ino (va_replace_name()).  @tmp never
+ * survives a failure; the caller blocks signals (u_block_signals()) around
+ * the call, so that no signal ends the process between link and exchange.
  * Return: 0, what @check or the exchange returned (-ESTALE: something
  * changed), or -errno (-EMLINK when @newfd has no room for another name).
  */
 int u_swap_in(int dirfd, const char *tmp, const char *base, int newfd, dev_t old_dev,
 	      uint64_t old_ino, int (*check)(void *arg), void *arg);
+
+/**
+ * u_block_signals() - block every signal, the old mask in *@old (restore it
+ * with sigprocmask(SIG_SETMASK, @old, NULL)).
+ */
+void u_block_signals(sigset_t *old);
 
 /** u_stx_matches() - @stx is @f as scanned: identity, regular, size, mtime and ctime. */
 bool u_stx_matches(const struct ufile *f, const struct statx *stx);

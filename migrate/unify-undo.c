@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,6 +178,7 @@ static int private_copy(struct replay *rp)
 	const struct va_journal_rec *rec = rp->rec;
 	char tmp[VA_TMPNAME_MAX];
 	struct unchanged c;
+	sigset_t old;
 	int copy, r;
 
 	c.fd = va_open_regular(rp->dirfd, rp->base, rec->dev, rec->ino, &c.was);
@@ -192,7 +194,9 @@ static int private_copy(struct replay *rp)
 		return copy;
 	}
 	va_tmpname(rp->base, tmp);
+	u_block_signals(&old);
 	r = u_swap_in(rp->dirfd, tmp, rp->base, copy, rec->dev, rec->ino, unchanged_check, &c);
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	close(copy);
 	close(c.fd);
 	return r;
@@ -204,6 +208,7 @@ static int relink(struct replay *rp, const struct statx *cur)
 	const struct va_journal_rec *rec = rp->rec;
 	char obase[NAME_MAX + 1], tmp[VA_TMPNAME_MAX];
 	struct statx os, ps;
+	sigset_t old;
 	int odir = -1, ofd = -1, pfd = -1, r;
 
 	r = open_parent(rec->other, rec->other_len, &odir, obase);
@@ -238,8 +243,10 @@ static int relink(struct replay *rp, const struct statx *cur)
 		goto out;
 	}
 	va_tmpname(rp->base, tmp);
+	u_block_signals(&old);
 	r = u_swap_in(rp->dirfd, tmp, rp->base, ofd, makedev(ps.stx_dev_major, ps.stx_dev_minor),
 		      ps.stx_ino, NULL, NULL);
+	sigprocmask(SIG_SETMASK, &old, NULL);
 out:
 	if (pfd >= 0)
 		close(pfd);
