@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * engine.h - the console's only way to the filesystem.  One job at a time
+ * (scan, load a plan, apply, undo) runs on a worker thread and reports
+ * through a message queue that the UI thread drains; the UI thread never
+ * calls the audit or the repair engine itself, and the worker never
+ * touches ncurses or the model.
+ *
+ * Jobs:
+ *   scan   the audit as vaudit runs it (live: tree walk, configuration
+ *          checks and hash stores; image: the inode scan), every kind.
+ *   plan   read a plan file (vaudit --plan) into items.
+ *   apply  the actions of a struct va_repair: a journal is created first
+ *          (--journal, else /var/lib/vaudit/...), each action journaled,
+ *          changed and verified (va_repair_apply); an image is reopened
+ *          for writing for the job and closed after it.
+ *   undo   replay a journal of this session newest first (va_repair_replay).
+ * Cancelling stops a scan at once and an apply or undo before its next
+ * action; what was changed stays journaled.
+ */
+#ifndef VAUDIT_TUI_ENGINE_H
+#define VAUDIT_TUI_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "tui/model.h"
+#include "tui/tui.h"
+
+enum tui_job { TUI_JOB_NONE, TUI_JOB_SCAN, TUI_JOB_PLAN, TUI_JOB_APPLY, TUI_JOB_UNDO };
+
+enum tui_msg_type {
+	TUI_MSG_ITEM,           /**< scan/plan: a new item (take it: msg.item) */
+	TUI_MSG_PROGRESS,       /**< any job: counters moved (only the latest is kept) */
+	TUI_MSG_ERROR,          /**< scan: a per-entry error; apply/undo: a message */
+	TUI_MSG_RESULT,         /**< apply/undo: what happened to one inode's change */
+	TUI_MSG_DONE,           /**< the job ended; the engine is idle again */
+};
+
+/** Counters of the running job. */
+struct tui_progress {
+	enum tui_job job;
+	uint64_t entries;       /**< scan: entries visited */
+	uint64_t findings;      /**< scan/plan: items sent */
+	uint64_t done, total;   /**< apply/undo: actions handled / planned */
+	double elapsed;         /**< seconds since the job started */
+	char guest[256];        /**< scan: current guest (escaped for display), "" */
+};
+
+struct tui_msg {
+	enum tui_msg_type type;
+	struct tui_item item;           /**< ITEM */
+	struct tui_progress progress;   /**< PROGRESS, and DONE (final counters) */
+	/* RESULT */
+	dev_t dev;
+	uint64_t ino;
+	enum tui_result result;
+	/* ERROR: the one-line message; RESULT: why skipped/failed; DONE: a summary */
+	char text[512];
+	/* DONE */
+	int status;                     /**< 0, or a negative errno that stopped the job */
+	char journal[4096];             /**< apply: the journal's path ("" for other jobs) */
+};
+
+struct tui_engine;
+
+/** tui_engine_new() - an idle engine for @s (kept by reference).  Return: 0 or -errno. */
+int tui_engine_new(struct tui_engine **ret, const struct tui_session *s);
+
+/** tui_engine_free() - cancel any job, wait for it, free @e (NULL: nothing). */
+void tui_engine_free(struct tui_engine *e);
+
+/**
+ * tui_engine_wake_fd() - an fd that becomes readable when messages are
+ * waiting (poll it together with the terminal).
+ */
+int tui_engine_wake_fd(const struct tui_engine *e);
+
+/** Start a job.  Return: 0, -EBUSY while another runs, or -errno. */
+int tui_engine_scan(struct tui_engine *e);
+int tui_engine_load_plan(struct tui_engine *e, const char *file);
+/** Apply the actions of @rp (the engine takes it; released when the job ends). */
+int tui_engine_apply(struct tui_engine *e, struct va_repair *rp);
+/** Undo journal @file (a journal this session's apply wrote). */
+int tui_engine_undo(struct tui_engine *e, const char *file);
+
+/** tui_engine_cancel() - ask the running job to stop (returns at once). */
+void tui_engine_cancel(struct tui_engine *e);
+
+/** tui_engine_busy() - the job running, or TUI_JOB_NONE. */
+enum tui_job tui_engine_busy(const struct tui_engine *e);
+
+/**
+ * tui_engine_poll() - move the next waiting message to @msg (the caller
+ * owns msg->item afterwards).  Return: true when there was one.
+ */
+bool tui_engine_poll(struct tui_engine *e, struct tui_msg *msg);
+
+/** tui_engine_wait() - block until the running job (if any) has ended. */
+void tui_engine_wait(struct tui_engine *e);
+
+#endif

@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * model.h - what the console shows, and nothing else: the review items
+ * (one per finding, or one per action of a loaded plan), their selection
+ * and result, the filter and the list of shown items it produces, path
+ * search, and the guests x kinds summary.  No ncurses, no I/O, no
+ * threads: the console's UI thread owns the model; the engine builds
+ * items on its worker thread with tui_item_from_*() and hands them over.
+ *
+ * Sizes: a million items must stay responsive.  Adding is amortised O(1);
+ * tui_model_refilter() is one O(n) pass; results are found by (dev, ino)
+ * through core/inomap in O(1).
+ */
+#ifndef VAUDIT_TUI_MODEL_H
+#define VAUDIT_TUI_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "core/finding.h"
+#include "core/inomap.h"
+#include "migrate/repair.h"
+
+/** What happened to an item's change (shown in its first column and detail). */
+#define TUI_RESULTS(X) \
+	X(NONE,    "")        \
+	X(PLANNED, "would")   \
+	X(DONE,    "done")    \
+	X(SKIPPED, "skipped") \
+	X(FAILED,  "failed")  \
+	X(UNDONE,  "undone")
+
+enum tui_result {
+#define TUI_X_RES(id, word) TUI_RES_##id,
+	TUI_RESULTS(TUI_X_RES)
+#undef TUI_X_RES
+	TUI_RES_COUNT
+};
+
+/** tui_result_word() - "done", "skipped", ...; "" for NONE. */
+const char *tui_result_word(enum tui_result r);
+
+/** One row of the console.  Strings are owned by the item (any bytes). */
+struct tui_item {
+	enum va_kind kind;              /**< the finding's kind (plan: its first kind) */
+	uint64_t kinds;                 /**< VA_KIND_BIT()s: plan actions may have several */
+	enum va_severity severity;
+	bool from_plan;                 /**< built from a plan action, not a finding */
+	struct va_name where;           /**< guest (may be NULL) and display path */
+	struct va_name *others;         /**< every other name of a shared inode */
+	size_t nothers;
+	size_t nguests;
+	dev_t dev;
+	uint64_t ino;
+	uint32_t nlink, mode, flags;
+	unsigned flags_known;           /**< enum va_attr_known bits; 0 = unknown */
+	uint32_t gen;
+	bool gen_known;
+	char *detail;                   /**< what exactly is wrong, or NULL */
+	unsigned line;                  /**< configuration findings: line, or 0 */
+	bool has_proposal;              /**< new_flags/new_mode are what a repair sets */
+	uint32_t new_flags, new_mode;
+	bool selectable;                /**< has a proposal a repair would carry out */
+	bool selected;
+	enum tui_result result;
+	char *result_why;               /**< why skipped/failed, or NULL */
+};
+
+/**
+ * tui_item_from_finding() - fill @it with deep copies of @f's fields;
+ * selectable when @f has a proposal with known flags, its kind is in
+ * VA_REPAIR_KINDS and the proposal changes something.
+ * Return: 0 or -ENOMEM (then @it holds nothing to free).
+ */
+int tui_item_from_finding(struct tui_item *it, const struct va_finding *f);
+
+/** tui_item_from_action() - the same for a plan action (always selectable). */
+int tui_item_from_action(struct tui_item *it, const struct va_action *a);
+
+/** tui_item_release() - free what @it owns. */
+void tui_item_release(struct tui_item *it);
+
+/** Which items are shown: every condition set must hold (zero = all). */
+struct tui_filter {
+	uint64_t kinds;                 /**< VA_KIND_BIT()s, 0 = any kind */
+	unsigned severities;            /**< 1 << enum va_severity, 0 = any */
+	bool by_guest;                  /**< only items whose guest is guest[] */
+	char *guest;                    /**< owned; NULL with by_guest: outside any guest */
+	size_t guest_len;
+	bool selectable_only;           /**< only items a repair can change */
+};
+
+/** A guest seen among the items, in order of first appearance. */
+struct tui_guest {
+	char *name;                     /**< owned; NULL: outside any guest (always last) */
+	size_t len;
+	uint32_t count[VA_KIND_COUNT];  /**< items of each kind */
+	uint32_t by_sev[VA_SEV_COUNT];
+};
+
+struct tui_model {
+	struct tui_item *items;
+	size_t nitems, capitems;
+	size_t *shown;                  /**< indexes into items[] passing the filter, in order */
+	size_t nshown, capshown;
+	struct tui_filter filter;
+	struct tui_guest *guests;       /**< summary rows; see tui_model_guests() */
+	size_t nguests, capguests;
+	uint32_t total[VA_KIND_COUNT];
+	size_t nselected;               /**< selected items (shown or not) */
+	struct va_inomap byino;         /**< (dev, ino) -> first item of that inode */
+	/* private: guest lookup */
+	void *guest_index;
+};
+
+/** tui_model_init() - an empty model, no filter. */
+void tui_model_init(struct tui_model *m);
+
+/**
+ * tui_model_append() - take @it (its strings become the model's) and show
+ * it if it passes the filter.  Return: 0 or -ENOMEM (then @it is released).
+ */
+int tui_model_append(struct tui_model *m, struct tui_item *it);
+
+/** tui_model_release() - free everything; @m is empty afterwards. */
+void tui_model_release(struct tui_model *m);
+
+/**
+ * tui_model_set_filter() - take @f (its guest string becomes the model's)
+ * and rebuild the shown list.  Return: 0 or -ENOMEM.
+ */
+int tui_model_set_filter(struct tui_model *m, struct tui_filter *f);
+
+/** tui_model_item() - the item shown at row @row (NULL past the end). */
+struct tui_item *tui_model_item(const struct tui_model *m, size_t row);
+
+/** tui_model_toggle() - flip the selection of the item at @row (no-op when not selectable). */
+void tui_model_toggle(struct tui_model *m, size_t row);
+
+/**
+ * tui_model_select_shown() - select (@on) or deselect every selectable
+ * shown item.  Return: how many changed.
+ */
+size_t tui_model_select_shown(struct tui_model *m, bool on);
+
+/**
+ * tui_model_search() - the next shown row after @from (before it when
+ * !@forward), wrapping around once, whose path or any other name contains
+ * the bytes @needle (ASCII case-insensitive).  Return: the row, or -1.
+ */
+ssize_t tui_model_search(const struct tui_model *m, const char *needle, size_t len, size_t from,
+			 bool forward);
+
+/**
+ * tui_model_to_repair() - the actions for the selected items, in item
+ * order, into the empty @rp (findings through va_repair_add() with @o, so
+ * several kinds on one inode become one action; plan items as they are).
+ * Return: the number of actions, or -ENOMEM.
+ */
+long tui_model_to_repair(const struct tui_model *m, struct va_repair *rp, const struct va_repair_opts *o);
+
+/**
+ * tui_model_set_result() - record @res (and @why, copied; may be NULL) on
+ * every item of inode @dev/@ino.  Return: how many items it touched.
+ */
+size_t tui_model_set_result(struct tui_model *m, dev_t dev, uint64_t ino, enum tui_result res,
+			    const char *why);
+
+/** tui_model_clear_results() - every result back to NONE. */
+void tui_model_clear_results(struct tui_model *m);
+
+#endif

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * tui.h - the console: `vaudit --interactive` (also installed as
+ * vaudit-tui).  An operator reviews every finding (or the actions of a
+ * saved plan), selects some, applies them through the repair engine with
+ * a journal, and can undo that journal.
+ *
+ * Layers (tig/ncdu style; see style-anchors.md section 6):
+ *   model.h   what is shown: review items, selection, filter, search,
+ *             summary counts.  No ncurses, no I/O.
+ *   engine.h  the only way to the filesystem: audit, apply and undo run
+ *             on a worker thread and report through a message queue.
+ *   app, draw the state machine, key -> request mapping, and drawing
+ *             (ncurses only there).
+ * Headless mode (a script of keys, screens dumped as text) drives the same
+ * code through newterm() on /dev/null, for golden tests.
+ */
+#ifndef VAUDIT_TUI_H
+#define VAUDIT_TUI_H
+
+#include <stdbool.h>
+
+#include "audit/audit.h"
+#include "audit/vaudit.h"
+#include "migrate/repair.h"
+
+/** Everything vaudit's option parsing set up, for the console. */
+struct tui_session {
+	struct va_audit_args *args;     /**< roots, kinds, backend, config, hooks unset */
+	struct va_image *img;           /**< --image opened read-only, or NULL (live) */
+	const struct fix_args *fa;      /**< image path, roots, --journal */
+	struct va_repair_opts *ropts;   /**< --force, --barrier-mode, running guests */
+	const char *plan;               /**< --plan FILE: review it instead of scanning */
+	const char *script;             /**< headless: keys from this file, screens to stdout */
+	int cols, rows;                 /**< headless screen size (default 80x24) */
+};
+
+/**
+ * tui_main() - run the console until the operator quits (or the script
+ * ends).  The terminal is restored on every way out, signals included.
+ * Return: the exit status (0; 2 when the console could not start or an
+ * applied change failed).
+ */
+int tui_main(const struct tui_session *s);
+
+#endif
