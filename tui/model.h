@@ -7,9 +7,10 @@
  * threads: the console's UI thread owns the model; the engine builds
  * items on its worker thread with tui_item_from_*() and hands them over.
  *
- * Sizes: a million items must stay responsive.  Adding is amortised O(1);
- * tui_model_refilter() is one O(n) pass; results are found by (dev, ino)
- * through core/inomap in O(1).
+ * Sizes: a million items must stay responsive.  Adding is amortised O(1)
+ * (guests are found through a hash table); tui_model_set_filter() is one
+ * O(n) pass; results are found by (dev, ino) through core/inomap in O(1)
+ * and reach the items of that inode through a chain, in O(their number).
  */
 #ifndef VAUDIT_TUI_MODEL_H
 #define VAUDIT_TUI_MODEL_H
@@ -76,7 +77,13 @@ struct tui_item {
  */
 int tui_item_from_finding(struct tui_item *it, const struct va_finding *f);
 
-/** tui_item_from_action() - the same for a plan action (always selectable). */
+/**
+ * tui_item_from_action() - the same for a plan action (always selectable,
+ * from_plan): kind is its lowest kind, severity the most serious default
+ * severity of its kinds, flags/mode the state it expects, flags_known
+ * VA_KNOWN_EXT2 | VA_KNOWN_VS26 (a plan holds the raw i_flags).
+ * Return: 0 or -ENOMEM (then @it holds nothing to free).
+ */
 int tui_item_from_action(struct tui_item *it, const struct va_action *a);
 
 /** tui_item_release() - free what @it owns. */
@@ -92,7 +99,11 @@ struct tui_filter {
 	bool selectable_only;           /**< only items a repair can change */
 };
 
-/** A guest seen among the items, in order of first appearance. */
+/**
+ * A guest seen among the items, in order of first appearance.  An item
+ * counts under every kind of its kinds bit set (a plan action repairing
+ * two kinds counts under both), and once under its severity.
+ */
 struct tui_guest {
 	char *name;                     /**< owned; NULL: outside any guest (always last) */
 	size_t len;
@@ -106,21 +117,28 @@ struct tui_model {
 	size_t *shown;                  /**< indexes into items[] passing the filter, in order */
 	size_t nshown, capshown;
 	struct tui_filter filter;
-	struct tui_guest *guests;       /**< summary rows; see tui_model_guests() */
+	struct tui_guest *guests;       /**< summary rows: one per guest, in order of first
+					     appearance, then the NULL row (items outside
+					     any guest) if there are such items */
 	size_t nguests, capguests;
-	uint32_t total[VA_KIND_COUNT];
+	uint32_t total[VA_KIND_COUNT];  /**< items of each kind, all guests */
 	size_t nselected;               /**< selected items (shown or not) */
 	struct va_inomap byino;         /**< (dev, ino) -> first item of that inode */
-	/* private: guest lookup */
-	void *guest_index;
+	/* private: */
+	void *guest_index;              /* guest name -> summary row (hash table) */
+	uint32_t *next_same;            /* per item: next item of the same inode, or UINT32_MAX */
+	size_t capnext;
 };
 
 /** tui_model_init() - an empty model, no filter. */
 void tui_model_init(struct tui_model *m);
 
 /**
- * tui_model_append() - take @it (its strings become the model's) and show
- * it if it passes the filter.  Return: 0 or -ENOMEM (then @it is released).
+ * tui_model_append() - take @it (its strings become the model's; @it is
+ * zeroed) and show it if it passes the filter.  kinds 0 is taken as the
+ * bit of kind; an item that is not selectable is not selected.
+ * Return: 0, or -ENOMEM or -EOVERFLOW (UINT32_MAX items); then @it is
+ * released and the model is unchanged.
  */
 int tui_model_append(struct tui_model *m, struct tui_item *it);
 
@@ -128,8 +146,10 @@ int tui_model_append(struct tui_model *m, struct tui_item *it);
 void tui_model_release(struct tui_model *m);
 
 /**
- * tui_model_set_filter() - take @f (its guest string becomes the model's)
- * and rebuild the shown list.  Return: 0 or -ENOMEM.
+ * tui_model_set_filter() - take @f (its guest string becomes the model's;
+ * f->guest is set to NULL) and rebuild the shown list.  @f may be a copy
+ * of m->filter sharing its guest string.
+ * Return: 0, or -ENOMEM (then nothing changed and @f is still the caller's).
  */
 int tui_model_set_filter(struct tui_model *m, struct tui_filter *f);
 
@@ -148,7 +168,9 @@ size_t tui_model_select_shown(struct tui_model *m, bool on);
 /**
  * tui_model_search() - the next shown row after @from (before it when
  * !@forward), wrapping around once, whose path or any other name contains
- * the bytes @needle (ASCII case-insensitive).  Return: the row, or -1.
+ * the bytes @needle (ASCII case-insensitive).  @from itself is looked at
+ * last; @from past the last row: every row from the first (from the last
+ * when !@forward).  Return: the row, or -1 (none, nothing shown, @len 0).
  */
 ssize_t tui_model_search(const struct tui_model *m, const char *needle, size_t len, size_t from,
 			 bool forward);
@@ -156,14 +178,16 @@ ssize_t tui_model_search(const struct tui_model *m, const char *needle, size_t l
 /**
  * tui_model_to_repair() - the actions for the selected items, in item
  * order, into the empty @rp (findings through va_repair_add() with @o, so
- * several kinds on one inode become one action; plan items as they are).
- * Return: the number of actions, or -ENOMEM.
+ * several kinds on one inode become one action; plan items as they are,
+ * merged the same way when two are for one inode).  @o is required.
+ * Return: the number of actions, or -ENOMEM (release @rp then).
  */
 long tui_model_to_repair(const struct tui_model *m, struct va_repair *rp, const struct va_repair_opts *o);
 
 /**
- * tui_model_set_result() - record @res (and @why, copied; may be NULL) on
- * every item of inode @dev/@ino.  Return: how many items it touched.
+ * tui_model_set_result() - record @res (and @why, copied; may be NULL; left
+ * out when there is no memory for it) on every item of inode @dev/@ino.
+ * Return: how many items it touched.
  */
 size_t tui_model_set_result(struct tui_model *m, dev_t dev, uint64_t ino, enum tui_result res,
 			    const char *why);
