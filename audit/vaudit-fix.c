@@ -1,52 +1,33 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * vaudit-fix.c - the repair commands of vaudit: --fix, --plan, --undo and
- * --resume.  The engine is migrate/repair.c; this file opens journals and
- * plans, prints what happens and decides the exit status.
+ * --resume.  The engine is migrate/repair.c, plans are read and journals
+ * created and opened by migrate/repair-io.c (shared with the console);
+ * this file writes plans, prints what happens and decides the exit status.
  *
- * Plans are JSON Lines, read with json-c: a header object, then one object
- * per action (schema in vaudit(8)).  Journals of vunify and vhashify runs
- * (backend "unify") are replayed by va_unify_replay() (migrate/unify.h).
+ * Plans are JSON Lines: a header object, then one object per action
+ * (schema in vaudit(8)).  Journals of vunify and vhashify runs (backend
+ * "unify") are replayed by va_unify_replay() (migrate/unify.h).
  */
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <time.h>
-#include <unistd.h>
-
-#include <json-c/json.h>
 
 #include "audit/checks.h"
 #include "audit/vaudit.h"
 #include "core/escape.h"
 #include "core/flags.h"
+#include "migrate/repair-io.h"
 #include "migrate/unify.h"
 
-#define JOURNAL_DIR "/var/lib/vaudit"
-
-/* ------------------------------------------------------------------ identity */
-
-/* Absolute form of the image path or of the ROOTs ('\n'-separated). */
-static int source_text(const struct fix_args *fa, struct dbuf *out)
+/* "vaudit: 'FILE': WHAT: WHY" for a failure of the shared code. */
+static void msg_fix_error(const struct va_fix_error *e)
 {
-	char real[PATH_MAX];
-
-	if (fa->image)
-		return dbuf_adds(out, realpath(fa->image, real) ? real : fa->image);
-	for (size_t i = 0; i < fa->nroots; i++) {
-		if (!realpath(fa->roots[i], real))
-			return -errno;
-		if ((i && dbuf_addc(out, '\n') < 0) || dbuf_adds(out, real) < 0)
-			return -ENOMEM;
-	}
-	return 0;
+	msg_reason(e->path.buf ? e->path.buf : "", e->path.len, e->what, e->why);
 }
 
 /* ------------------------------------------------------------------ events */
@@ -95,21 +76,6 @@ static int exit_for(const unsigned counts[4], int r)
 	return counts[VA_EV_SKIPPED] ? EXIT_FINDINGS : EXIT_CLEAN;
 }
 
-/* ------------------------------------------------------------------ journal file */
-
-static int default_journal(struct dbuf *out)
-{
-	time_t now = time(NULL);
-	struct tm tm;
-	char stamp[32];
-
-	if (mkdir(JOURNAL_DIR, 0700) < 0 && errno != EEXIST)
-		return -errno;
-	localtime_r(&now, &tm);
-	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
-	return dbuf_addf(out, "%s/vaudit-%s-%ld.journal", JOURNAL_DIR, stamp, (long)getpid());
-}
-
 /* ------------------------------------------------------------------ plans */
 
 static void json_str(struct dbuf *b, const char *key, const char *s, size_t len)
@@ -132,7 +98,7 @@ static int write_plan(struct ctx *c, struct va_backend *be, const struct fix_arg
 	int r;
 
 	va_image_uuid(fa->img, fa->roots[0], uuid);
-	if ((r = source_text(fa, &src)) < 0) {
+	if ((r = va_fix_source(fa->image, fa->roots, fa->nroots, &src)) < 0) {
 		msg_reason(fa->roots[0], strlen(fa->roots[0]), "resolving ROOT", strerror(-r));
 		return EXIT_TROUBLE;
 	}
@@ -185,171 +151,13 @@ static int write_plan(struct ctx *c, struct va_backend *be, const struct fix_arg
 	return EXIT_CLEAN;
 }
 
-/* Field accessors for plan objects: false when missing or of the wrong type. */
-static bool get_hex(json_object *o, const char *key, int base, uint64_t max, uint64_t *ret)
-{
-	json_object *v;
-	const char *s;
-	char *end;
-
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-		return false;
-	s = json_object_get_string(v);
-	errno = 0;
-	*ret = strtoull(s, &end, base);
-	return *s && *s != '-' && !errno && !*end && *ret <= max;
-}
-
-static bool get_bytes(json_object *o, const char *key, struct dbuf *out)
-{
-	json_object *v;
-	char k64[64];
-
-	if (json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string))
-		return dbuf_add(out, json_object_get_string(v), (size_t)json_object_get_string_len(v)) == 0;
-	snprintf(k64, sizeof(k64), "%s_b64", key);
-	return json_object_object_get_ex(o, k64, &v) && json_object_is_type(v, json_type_string) &&
-	       va_unbase64(out, json_object_get_string(v), (size_t)json_object_get_string_len(v)) == 0;
-}
-
-static const char *plan_action(json_object *o, struct va_action *a)
-{
-	json_object *v;
-	struct dbuf path = DBUF_INIT;
-	uint64_t x;
-
-	memset(a, 0, sizeof(*a));
-	if (!json_object_object_get_ex(o, "action", &v) || !json_object_is_type(v, json_type_string) ||
-	    strcmp(json_object_get_string(v), "set-flags") != 0)
-		return "unknown or missing \"action\"";
-	if (!json_object_object_get_ex(o, "kinds", &v) || !json_object_is_type(v, json_type_array))
-		return "missing \"kinds\"";
-	for (size_t i = 0; i < json_object_array_length(v); i++) {
-		json_object *k = json_object_array_get_idx(v, i);
-		int kind = json_object_is_type(k, json_type_string) ?
-			   va_kind_parse(json_object_get_string(k)) : -1;
-
-		if (kind < 0 || !(VA_KIND_BIT(kind) & VA_REPAIR_KINDS))
-			return "a kind vaudit does not repair";
-		a->kinds |= VA_KIND_BIT(kind);
-	}
-	if (!a->kinds)
-		return "empty \"kinds\"";
-	if (!json_object_object_get_ex(o, "ino", &v) || !json_object_is_type(v, json_type_int) ||
-	    json_object_get_int64(v) <= 0)
-		return "missing or bad \"ino\"";
-	a->ino = (uint64_t)json_object_get_int64(v);
-	{
-		uint64_t ma, mi;
-		const char *s;
-		char *colon, *end;
-
-		if (!json_object_object_get_ex(o, "dev", &v) || !json_object_is_type(v, json_type_string))
-			return "missing \"dev\"";
-		s = json_object_get_string(v);
-		colon = strchr(s, ':');
-		if (!colon)
-			return "bad \"dev\"";
-		ma = strtoull(s, &end, 10);
-		if (end != colon || (mi = strtoull(colon + 1, &end, 10), *end) || ma > 0xfffff || mi > 0xfffff)
-			return "bad \"dev\"";
-		a->dev = makedev((unsigned)ma, (unsigned)mi);
-	}
-	if (json_object_object_get_ex(o, "generation", &v) && !json_object_is_type(v, json_type_null)) {
-		if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0 ||
-		    json_object_get_int64(v) > UINT32_MAX)
-			return "bad \"generation\"";
-		a->gen = (uint32_t)json_object_get_int64(v);
-		a->gen_known = true;
-	}
-	if (!get_hex(o, "flags", 16, UINT32_MAX, &x))
-		return "missing or bad \"flags\"";
-	a->old_flags = (uint32_t)x;
-	if (!get_hex(o, "new_flags", 16, UINT32_MAX, &x))
-		return "missing or bad \"new_flags\"";
-	a->new_flags = (uint32_t)x;
-	if (!get_hex(o, "mode", 8, 07777, &x))
-		return "missing or bad \"mode\"";
-	a->old_mode = (uint32_t)x;
-	if (!get_hex(o, "new_mode", 8, 07777, &x))
-		return "missing or bad \"new_mode\"";
-	a->new_mode = (uint32_t)x;
-	if (!get_bytes(o, "path", &path) || path.len == 0) {
-		dbuf_release(&path);
-		return "missing \"path\"";
-	}
-	a->path = path.buf;
-	a->path_len = path.len;
-	return NULL;
-}
-
 int fix_from_plan(struct ctx *c, const struct fix_args *fa)
 {
-	const char *file = fa->plan_in;
-	FILE *fp = fopen(file, "re");
-	char uuid[40];
-	char *line = NULL;
-	size_t cap = 0, lineno = 0;
-	ssize_t n;
-	const char *why = NULL;
+	struct va_fix_error err = VA_FIX_ERROR_INIT;
 
-	if (!fp) {
-		msg_reason(file, strlen(file), "cannot read the plan", strerror(errno));
-		return EXIT_TROUBLE;
-	}
-	while (!why && (n = getline(&line, &cap, fp)) >= 0) {
-		json_object *o;
-
-		lineno++;
-		if ((size_t)n != strlen(line)) {
-			why = "a NUL byte";
-			break;
-		}
-		o = json_tokener_parse(line);
-		if (!o || !json_object_is_type(o, json_type_object)) {
-			why = "not a JSON object";
-		} else if (lineno == 1) {
-			json_object *v, *b, *u;
-
-			va_image_uuid(fa->img, fa->roots[0], uuid);
-			if (!json_object_object_get_ex(o, "vaudit_plan", &v) ||
-			    !json_object_is_type(v, json_type_int) || json_object_get_int(v) != 1 ||
-			    !json_object_object_get_ex(o, "backend", &b) ||
-			    !json_object_is_type(b, json_type_string) ||
-			    !json_object_object_get_ex(o, "uuid", &u) ||
-			    !json_object_is_type(u, json_type_string))
-				why = "not a vaudit plan (bad header)";
-			else if (strcmp(json_object_get_string(b), fa->img ? "image" : "live"))
-				why = fa->img ? "a plan for a live tree, not for an image" :
-						"a plan for an image: give it with --image";
-			else if (strcmp(json_object_get_string(u), "unknown") && strcmp(uuid, "unknown") &&
-				 strcmp(json_object_get_string(u), uuid))
-				why = "a plan for another filesystem (UUID differs)";
-		} else {
-			struct va_action a;
-
-			why = plan_action(o, &a);
-			if (!why) {
-				if (va_array_grow(&c->repair->actions, &c->repair->capactions,
-						  c->repair->nactions, sizeof(a)) < 0) {
-					free(a.path);
-					why = "out of memory";
-				} else {
-					c->repair->actions[c->repair->nactions++] = a;
-				}
-			}
-		}
-		json_object_put(o);
-	}
-	free(line);
-	fclose(fp);
-	if (!why && lineno == 0)
-		why = "empty plan", lineno = 1;
-	if (why) {
-		char what[96];
-
-		snprintf(what, sizeof(what), "not a usable plan (line %zu)", lineno);
-		msg_reason(file, strlen(file), what, why);
+	if (va_plan_read(c->repair, fa->plan_in, fa->img, fa->roots[0], &err) < 0) {
+		msg_fix_error(&err);
+		va_fix_error_release(&err);
 		return EXIT_TROUBLE;
 	}
 	return 0;
@@ -362,8 +170,7 @@ int fix_after_audit(struct ctx *c, struct va_backend *be, const struct fix_args 
 {
 	struct va_repair_hooks h = { .event = on_event };
 	struct va_journal *j = NULL;
-	struct dbuf jfile = DBUF_INIT, src = DBUF_INIT;
-	char uuid[40];
+	struct dbuf jfile = DBUF_INIT;
 	int r;
 
 	if (c->repair_error) {
@@ -382,17 +189,14 @@ int fix_after_audit(struct ctx *c, struct va_backend *be, const struct fix_args 
 		return EXIT_CLEAN;
 	}
 	if (!c->ropts.dry_run) {
-		va_image_uuid(fa->img, fa->roots[0], uuid);
-		r = source_text(fa, &src);
-		if (r == 0)
-			r = fa->journal ? dbuf_adds(&jfile, fa->journal) : default_journal(&jfile);
-		if (r == 0)
-			r = va_journal_create(&j, jfile.buf, fa->img ? "image" : "live", uuid, src.buf, src.len);
+		struct va_fix_error err = VA_FIX_ERROR_INIT;
+
+		r = va_fix_journal_create(&j, fa->journal, fa->image, fa->img, fa->roots, fa->nroots,
+					  &jfile, &err);
 		if (r < 0) {
-			msg_reason(jfile.len ? jfile.buf : JOURNAL_DIR, jfile.len ? jfile.len : strlen(JOURNAL_DIR),
-				   "cannot create the journal", strerror(-r));
+			msg_fix_error(&err);
+			va_fix_error_release(&err);
 			dbuf_release(&jfile);
-			dbuf_release(&src);
 			return EXIT_TROUBLE;
 		}
 		fprintf(stderr, "%s: journal: %s\n", PROG, jfile.buf);
@@ -401,7 +205,6 @@ int fix_after_audit(struct ctx *c, struct va_backend *be, const struct fix_args 
 			    &c->ropts, &h);
 	va_journal_free(j);
 	dbuf_release(&jfile);
-	dbuf_release(&src);
 	return exit_for(c->repair->counts, r);
 }
 
@@ -508,81 +311,30 @@ static int replay_unify(const char *file, struct va_journal *j, bool undo, bool 
 int replay_journal(const char *file, bool undo, const char *image, bool dry_run, unsigned live_flags)
 {
 	struct va_repair_hooks h = { .event = on_event };
-	struct va_journal *j = NULL;
-	struct va_image *img = NULL;
-	struct va_backend *be = NULL;
-	const char *why;
-	size_t line;
+	struct va_repair_opts o = { .dry_run = dry_run };
+	struct va_fix_error err = VA_FIX_ERROR_INIT;
+	struct va_replay_setup s;
 	unsigned counts[4] = { 0 };
-	char **roots = NULL;
-	size_t nroots = 0;
-	char uuid[40];
 	int r;
 
-	r = va_journal_load(&j, file, &why, &line);
+	r = va_replay_open(&s, file, image, dry_run, live_flags, NULL, &err);
+	if (s.j && s.j->dropped_tail)
+		msg_reason(file, strlen(file), "its last line is torn (a crash while writing it): ignored", NULL);
 	if (r < 0) {
-		char what[64];
-
-		snprintf(what, sizeof(what), "not a usable journal (line %zu)", line);
-		msg_reason(file, strlen(file), r == -EINVAL ? what : "cannot read the journal",
-			   r == -EINVAL ? why : strerror(-r));
+		msg_fix_error(&err);
+		va_fix_error_release(&err);
+		va_replay_close(&s);
 		return EXIT_TROUBLE;
 	}
-	if (j->dropped_tail)
-		msg_reason(file, strlen(file), "its last line is torn (a crash while writing it): ignored", NULL);
-	if (strcmp(j->backend, VA_UNIFY_BACKEND) == 0) {
-		if (image)
-			msg_reason(file, strlen(file), "the journal is of a unify run, not of an image", NULL);
-		r = image ? EXIT_TROUBLE : replay_unify(file, j, undo, dry_run, live_flags);
-		va_journal_free(j);
+	if (s.unify) {
+		r = replay_unify(file, s.j, undo, dry_run, live_flags);
+		va_replay_close(&s);
 		return r;
 	}
-	if (strcmp(j->backend, "image") == 0) {
-		if (!image) {
-			msg_reason(file, strlen(file), "the journal is of an image: name it with --image", NULL);
-			va_journal_free(j);
-			return EXIT_TROUBLE;
-		}
-		if (va_image_open(image, dry_run ? 0 : VA_IMAGE_WRITE, &img, &why) != 0 || !img) {
-			msg_reason(image, strlen(image), why ? why : "cannot open as ext2/3/4", NULL);
-			va_journal_free(j);
-			return EXIT_TROUBLE;
-		}
-		va_image_uuid(img, NULL, uuid);
-		r = va_backend_image_new(&be, img);
-	} else {
-		if (image) {
-			msg_reason(file, strlen(file), "the journal is of a live tree, not of an image", NULL);
-			va_journal_free(j);
-			return EXIT_TROUBLE;
-		}
-		for (char *p = j->source; p && *p;) {
-			char *nl = strchr(p, '\n');
-			char **nr = realloc(roots, (nroots + 1) * sizeof(*roots));
-
-			if (!nr)
-				break;
-			roots = nr;
-			roots[nroots++] = p;
-			if (!nl)
-				break;
-			*nl = '\0';
-			p = nl + 1;
-		}
-		va_image_uuid(NULL, nroots ? roots[0] : NULL, uuid);
-		r = va_backend_live_new(&be, live_flags);
-	}
-	if (r == 0 && strcmp(j->uuid, "unknown") && strcmp(uuid, "unknown") && strcmp(j->uuid, uuid)) {
-		msg_reason(file, strlen(file), "the journal belongs to another filesystem (UUID differs)", NULL);
-		r = -EXDEV;
-	} else if (r == 0) {
-		r = va_repair_replay(j, undo ? VA_REPLAY_UNDO : VA_REPLAY_RESUME, be,
-				     img ? NULL : (const char *const *)roots, img ? 0 : nroots, dry_run, &h, counts);
-	}
-	va_backend_free(be);
-	if (va_image_close(img))
+	r = va_repair_replay(s.j, undo ? VA_REPLAY_UNDO : VA_REPLAY_RESUME, s.be,
+			     s.img ? NULL : (const char *const *)s.roots, s.img ? 0 : s.nroots, &o, &h,
+			     counts);
+	if (va_replay_close(&s))
 		r = r ? r : -EIO;
-	va_journal_free(j);
-	free(roots);
-	return r == -EXDEV ? EXIT_TROUBLE : exit_for(counts, r);
+	return exit_for(counts, r);
 }

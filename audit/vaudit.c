@@ -21,7 +21,11 @@
  *   audit/audit.[ch]    live driver: one walk callback plus the shared-inode table
  *   audit/audit-image.c offline driver: inode-table scan, directory blocks in block order
  *   audit/config-checks.c configuration checks and hash stores
+ *   audit/run.[ch]      the whole audit of a run (va_audit_all) and message texts
+ *   migrate/repair.[ch] the repair engine; migrate/repair-io.[ch] plans, journals
+ *   audit/vaudit-fix.c  --fix, --plan, --undo, --resume
  *   audit/vaudit-list.c --list
+ *   tui/                the console (--interactive, vaudit-tui): see tui/tui.h
  *   audit/vaudit.c      this file
  */
 #include "config.h"
@@ -35,6 +39,7 @@
 #include <unistd.h>
 
 #include "audit/audit.h"
+#include "audit/run.h"
 #include "core/attr.h"
 #include "core/dbuf.h"
 #include "core/escape.h"
@@ -43,6 +48,7 @@
 #include "core/image.h"
 #include "core/vsconfig.h"
 #include "audit/vaudit.h"
+#include "tui/tui.h"
 
 #define DEFAULT_ROOT "/vservers"
 
@@ -50,24 +56,15 @@
 
 void quote(struct dbuf *b, const char *s, size_t len)
 {
-	size_t start = b->len;
-
-	va_escape_shell(b, s, len);
-	if (b->len - start == len && (len == 0 || memcmp(b->buf + start, s, len) == 0)) {
-		dbuf_setlen(b, start);
-		dbuf_addf(b, "'%.*s'", (int)len, s);
-	}
+	va_quote(b, s, len);
 }
 
 void msg_reason(const char *path, size_t len, const char *what, const char *reason)
 {
 	struct dbuf b = DBUF_INIT;
 
-	quote(&b, path, len);
-	if (reason)
-		fprintf(stderr, "%s: %s: %s: %s\n", PROG, dbuf_str(&b), what, reason);
-	else
-		fprintf(stderr, "%s: %s: %s\n", PROG, dbuf_str(&b), what);
+	va_msg_text(&b, path, len, what, reason);
+	fprintf(stderr, "%s: %s\n", PROG, dbuf_str(&b));
 	dbuf_release(&b);
 }
 
@@ -175,12 +172,13 @@ static void usage(FILE *fp)
 "Usage: %s [OPTIONS] [ROOT...]\n"
 "       %s [OPTIONS] --image FILE|DEVICE [--prefix PATH]\n"
 "       %s --list [--json] [--config DIR] [--host-root PREFIX]\n"
+"       %s --interactive [OPTIONS] [ROOT... | --image FILE | --plan FILE]\n"
 "Audit Linux-VServer guest trees for attribute states that break the move\n"
 "from 2.4 to 2.6 kernels, and the host's configuration.  Without ROOT, the\n"
 "guests come from the configuration (%s, when it exists): each\n"
 "vdir is a guest root and their parents are the ROOTs; without one, each\n"
 "direct subdirectory of ROOT (default %s) is a guest root.  Nothing is\n"
-"ever changed unless --fix is given.\n"
+"ever changed unless --fix is given, or a repair is started in the console.\n"
 "\n"
 "Source:\n"
 "      --config DIR      read the util-vserver configuration from DIR (also\n"
@@ -211,6 +209,14 @@ static void usage(FILE *fp)
 "      --barrier-mode M  mode (octal) for ROOT with its 2.6 barrier\n"
 "      --undo JOURNAL    restore what a journal changed\n"
 "      --resume JOURNAL  finish an interrupted run\n"
+"Console (also installed as vaudit-tui):\n"
+"      --interactive     review the findings (or, with --plan FILE, that plan's\n"
+"                        actions) in a console: select, repair with a journal\n"
+"                        (--journal, --force, --barrier-mode apply), undo\n"
+"      --script FILE     with --interactive: no terminal, the keys come from\n"
+"                        FILE and each screen is printed on stdout (tests)\n"
+"      --size COLSxROWS  with --interactive: screen size for --script (default\n"
+"                        80x24; 20x10 to 1000x1000)\n"
 "Other modes:\n"
 "      --attrs           no audit: show the vserver attributes (buic, upper\n"
 "                        case = set, - = unknown) and flags of each ROOT and\n"
@@ -239,7 +245,7 @@ static void usage(FILE *fp)
 "Exit status: 0 no findings, 1 findings, 2 an error (bad option, missing ROOT,\n"
 "unreadable entry; the walk goes on after per-entry errors).  Repairs: 0 all\n"
 "done, 1 something skipped, 2 an error stopped the run.\n",
-		PROG, PROG, PROG, VA_CONFIG_DIR, DEFAULT_ROOT, VA_CONFIG_DIR);
+		PROG, PROG, PROG, PROG, VA_CONFIG_DIR, DEFAULT_ROOT, VA_CONFIG_DIR);
 }
 
 /* One line: "vaudit: WHAT 'ARG' (see 'vaudit --help')"; ARG is escaped. */
@@ -303,7 +309,7 @@ int main(int argc, char **argv)
 	       OPT_THOROUGH, OPT_CROSS, OPT_LIST_KINDS, OPT_LIST_FLAGS, OPT_IMAGE, OPT_PREFIX,
 	       OPT_NO_DEVICE, OPT_ATTRS, OPT_FIX, OPT_DRY_RUN, OPT_JOURNAL, OPT_FORCE,
 	       OPT_BARRIER_MODE, OPT_PLAN, OPT_UNDO, OPT_RESUME, OPT_CONFIG, OPT_NO_CONFIG,
-	       OPT_HOST_ROOT, OPT_LIST, OPT_TAG_SCHEME };
+	       OPT_HOST_ROOT, OPT_LIST, OPT_TAG_SCHEME, OPT_INTERACTIVE, OPT_SCRIPT, OPT_SIZE };
 	static const struct option longopts[] = {
 		{ "json",         no_argument,       NULL, 'j' },
 		{ "null",         no_argument,       NULL, '0' },
@@ -335,6 +341,9 @@ int main(int argc, char **argv)
 		{ "host-root",    required_argument, NULL, OPT_HOST_ROOT },
 		{ "list",         no_argument,       NULL, OPT_LIST },
 		{ "tag-scheme",   required_argument, NULL, OPT_TAG_SCHEME },
+		{ "interactive",  no_argument,       NULL, OPT_INTERACTIVE },
+		{ "script",       required_argument, NULL, OPT_SCRIPT },
+		{ "size",         required_argument, NULL, OPT_SIZE },
 		{ "help",         no_argument,       NULL, 'h' },
 		{ "version",      no_argument,       NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -364,6 +373,12 @@ int main(int argc, char **argv)
 	struct va_config *cfg = NULL;
 	char **cfg_roots = NULL;
 	const char **running_vdirs = NULL;
+	const char *base = argc > 0 ? strrchr(argv[0], '/') : NULL;
+	/* installed as vaudit-tui too: then the console is the default */
+	bool interactive = argc > 0 && strcmp(base ? base + 1 : argv[0], "vaudit-tui") == 0;
+	bool size_given = false;
+	const char *script = NULL;
+	int cols = 80, rows = 24;
 
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":j0vqhV", longopts, NULL)) != -1) {
@@ -419,6 +434,23 @@ int main(int argc, char **argv)
 			tag_given = true;
 			break;
 		}
+		case OPT_INTERACTIVE: interactive = true; break;
+		case OPT_SCRIPT: script = optarg; break;
+		case OPT_SIZE: {
+			char *end;
+			long w, h;
+
+			errno = 0;
+			w = strtol(optarg, &end, 10);
+			h = *end == 'x' && end > optarg && end[1] >= '0' && end[1] <= '9' ?
+			    strtol(end + 1, &end, 10) : -1;
+			if (errno || *end || w < 20 || w > 1000 || h < 10 || h > 1000)
+				return bad_usage("--size takes COLSxROWS, 20x10 to 1000x1000, not", optarg);
+			cols = (int)w;
+			rows = (int)h;
+			size_given = true;
+			break;
+		}
 		case OPT_LIST_KINDS: list_kinds(); return EXIT_CLEAN;
 		case OPT_LIST_FLAGS: list_flags(); return EXIT_CLEAN;
 		case 'h': usage(stdout); return EXIT_CLEAN;
@@ -434,6 +466,19 @@ int main(int argc, char **argv)
 		}
 	}
 
+	if (interactive) {
+		/* the console reviews first and repairs when told: the batch
+		 * repair commands and output formats have no place in it */
+		const char *bad = fix ? "--fix" : fmt == VA_FMT_JSON ? "--json" :
+				  fmt == VA_FMT_NULL ? "-0" : attrs ? "--attrs" :
+				  list ? "--list" : undo ? "--undo" : resume ? "--resume" :
+				  c.ropts.dry_run ? "--dry-run" : NULL;
+
+		if (bad)
+			return bad_usage("--interactive does not combine with", bad);
+	} else if (script || size_given) {
+		return bad_usage("this option needs --interactive:", script ? "--script" : "--size");
+	}
 	if (undo || resume) {
 		if (undo && resume)
 			return bad_usage("choose one of --undo and", "--resume");
@@ -457,11 +502,14 @@ int main(int argc, char **argv)
 	if (list && (fix || plan || attrs || optind < argc))
 		return bad_usage("--list does not combine with",
 				 optind < argc ? argv[optind] : fix ? "--fix" : plan ? "--plan" : "--attrs");
-	if ((c.ropts.dry_run || fa.journal || c.ropts.force || c.ropts.barrier_mode >= 0) && !fix)
+	if ((c.ropts.dry_run || fa.journal || c.ropts.force || c.ropts.barrier_mode >= 0) && !fix &&
+	    !interactive)
 		return bad_usage("this option needs --fix:",
 				 c.ropts.dry_run ? "--dry-run" : fa.journal ? "--journal" :
 				 c.ropts.force ? "--force" : "--barrier-mode");
-	if (fix || plan) {
+	if (interactive) {
+		/* --plan FILE: reviewed in the console, applied only when told */
+	} else if (fix || plan) {
 		uint64_t bad = only_given ? only & ~(uint64_t)VA_REPAIR_KINDS : 0;
 
 		if (attrs)
@@ -576,7 +624,8 @@ int main(int argc, char **argv)
 				return EXIT_TROUBLE;
 			}
 		}
-		if (img->needs_recovery && !c.quiet)
+		/* the console shows it itself */
+		if (img->needs_recovery && !c.quiet && !interactive)
 			msg_reason(image, strlen(image),
 				   "the journal needs recovery: recent changes may be missing", NULL);
 		r = va_backend_image_new(&be, img);
@@ -590,9 +639,11 @@ int main(int argc, char **argv)
 		r = EXIT_TROUBLE;
 		goto out;
 	}
-	be->notice = on_notice;
-	be->notice_user = &c;
-	if (!img && be->vs26_errno && !c.quiet)
+	if (!interactive) {
+		be->notice = on_notice;
+		be->notice_user = &c;
+	}
+	if (!img && be->vs26_errno && !c.quiet && !interactive)
 		fprintf(stderr, "%s: the vserver iattr syscall is not available on this kernel (%s): "
 			"2.6 attributes (barrier, iunlink, cow) cannot be read live%s\n",
 			PROG, strerror(be->vs26_errno),
@@ -601,10 +652,6 @@ int main(int argc, char **argv)
 	args.flags = aflags;
 	args.kinds = only & ~skip;
 	args.backend = be;
-	args.hooks.finding = on_finding;
-	args.hooks.error = on_error;
-	args.hooks.progress = on_progress;
-	args.hooks.user = &c;
 	args.config = cfg;
 	if (cfg) {
 		/* the repair refuses the guests the configuration says run */
@@ -623,6 +670,19 @@ int main(int argc, char **argv)
 	fa.img = img;
 	fa.roots = args.roots;
 	fa.nroots = args.nroots;
+	if (interactive) {
+		struct tui_session s = {
+			.args = &args, .img = img, .fa = &fa, .ropts = &c.ropts, .plan = plan,
+			.script = script, .cols = cols, .rows = rows,
+		};
+
+		r = tui_main(&s);
+		goto out;
+	}
+	args.hooks.finding = on_finding;
+	args.hooks.error = on_error;
+	args.hooks.progress = on_progress;
+	args.hooks.user = &c;
 	if (fa.plan_in) {
 		r = fix_from_plan(&c, &fa);
 		if (r)
@@ -631,38 +691,20 @@ int main(int argc, char **argv)
 		r = va_list_roots(&args, img, on_root_attrs);
 		if (r == -EIO)
 			stats.errors++, r = 0;
-	} else if (img) {
+	} else {
 		struct va_audit_image_error ie;
 
-		r = va_audit_image(&args, img, &stats, &ie);
+		r = va_audit_all(&args, img, &stats, &ie);
 		if (ie.code) {
-			struct dbuf what = DBUF_INIT;
+			struct dbuf m = DBUF_INIT;
 
 			clear_progress(&c);
-			dbuf_adds(&what, ie.what);
-			if (ie.ino)
-				dbuf_addf(&what, " (inode %u)", ie.ino);
-			msg_reason(image, strlen(image), dbuf_str(&what), va_image_strerror(ie.code));
-			dbuf_release(&what);
+			va_audit_image_error_text(&m, image, &ie);
+			fprintf(stderr, "%s: %s\n", PROG, dbuf_str(&m));
+			dbuf_release(&m);
 			stats.errors++;
 			r = 0;
 		}
-	} else {
-		struct va_audit_stats more = { 0 };
-
-		r = va_audit_run(&args, &stats);
-		/* the configuration checks come after the walk: its counters are zeroed there */
-		if (r == 0)
-			r = va_audit_config(&args, &more);
-		if (r == 0)
-			r = va_audit_hash_stores(&args, &more);
-		stats.entries += more.entries;
-		stats.flag_reads += more.flag_reads;
-		stats.errors += more.errors;
-		stats.findings += more.findings;
-		stats.problems += more.problems;
-		for (int k = 0; k < VA_KIND_COUNT; k++)
-			stats.by_kind[k] += more.by_kind[k];
 	}
 	clear_progress(&c);
 	if (fflush(stdout) != 0 || ferror(stdout))

@@ -351,11 +351,21 @@ static int step(struct run *r, size_t idx, const struct va_attr_target *t)
 
 /* ------------------------------------------------------------------ drivers */
 
+/* Has the caller asked to stop?  Then the run ends before the next action. */
+static bool cancelled(struct run *r)
+{
+	if (r->o->cancel && __atomic_load_n(r->o->cancel, __ATOMIC_RELAXED)) {
+		r->fatal = -ECANCELED;
+		return true;
+	}
+	return false;
+}
+
 static void run_image(struct run *r, bool newest_first)
 {
 	size_t n = r->rp->nactions;
 
-	for (size_t k = 0; k < n && !r->fatal; k++) {
+	for (size_t k = 0; k < n && !r->fatal && !cancelled(r); k++) {
 		size_t i = newest_first ? n - 1 - k : k;
 		struct va_action *a = &r->rp->actions[i];
 		struct va_attr_target t = { .fd = -1, .dir_fd = -1, .dev = a->dev, .ino = a->ino,
@@ -380,7 +390,7 @@ static enum va_walk_action on_live(const struct va_walk_entry *e, void *user)
 	uint32_t idx;
 	dev_t dev;
 
-	if (r->fatal)
+	if (r->fatal || cancelled(r))
 		return VA_WALK_STOP;
 	if (e->visit != VA_WALK_PRE || !e->stx)
 		return VA_WALK_CONTINUE;
@@ -426,6 +436,8 @@ static int run(struct run *r, const char *const *roots, size_t nroots, bool newe
 	r->roots = roots;
 	r->map = (struct va_inomap)VA_INOMAP_INIT;
 	dbuf_init(&r->running);
+	if (r->h && r->h->begin)
+		r->h->begin(r->rp->nactions, r->h->user);
 	if (r->live)
 		ret = run_live(r, roots, nroots);
 	else
@@ -446,11 +458,12 @@ int va_repair_apply(struct va_repair *rp, struct va_backend *be, const char *con
 }
 
 int va_repair_replay(struct va_journal *j, enum va_replay mode, struct va_backend *be,
-		     const char *const *roots, size_t nroots, bool dry_run,
+		     const char *const *roots, size_t nroots, const struct va_repair_opts *opts,
 		     const struct va_repair_hooks *h, unsigned counts[4])
 {
 	struct va_repair rp = { 0 };
-	struct va_repair_opts o = { .dry_run = dry_run, .force = true, .barrier_mode = -1 };
+	struct va_repair_opts o = { .dry_run = opts && opts->dry_run, .force = true, .barrier_mode = -1,
+				    .cancel = opts ? opts->cancel : NULL };
 	struct run r = { .rp = &rp, .be = be, .j = j, .o = &o, .h = h, .counts = counts,
 			 .mode = mode == VA_REPLAY_UNDO ? STEP_UNDO : STEP_RESUME };
 	size_t n = 0;

@@ -61,6 +61,10 @@ enum va_repair_event {
 struct va_repair_hooks {
 	void (*event)(enum va_repair_event ev, const struct va_action *a, const char *why, int err,
 		      void *user);
+	/** Optional: called once before the first action with the number of
+	 *  actions the run goes through (replay: the journal's changes still
+	 *  to undo or finish), for progress. */
+	void (*begin)(size_t nactions, void *user);
 	void *user;
 };
 
@@ -80,6 +84,10 @@ struct va_repair_opts {
 	/** The vdirs (real paths, NULL-terminated) of the guests the host's
 	 *  configuration says are running; NULL: look at /etc/vservers. */
 	const char *const *running_vdirs;
+	/** Optional: checked before each action (and, live, at each entry of
+	 *  the walk); once *cancel is non-zero the run stops with -ECANCELED.
+	 *  Every change made before stays journaled (done marks written). */
+	const volatile int *cancel;
 };
 
 /**
@@ -93,7 +101,8 @@ int va_repair_add(struct va_repair *rp, const struct va_finding *f, const struct
  * va_repair_apply() - apply the actions: on an image through @be (opened
  * for writing) when @roots is NULL, else live by walking @roots.
  * Each change: intent appended to @j (fsync), change, read back, 'D'.
- * Return: 0, or a negative errno for an error that stopped the run.
+ * Return: 0, -ECANCELED when @o->cancel stopped it, or a negative errno
+ * for an error that stopped the run.
  */
 int va_repair_apply(struct va_repair *rp, struct va_backend *be, const char *const *roots,
 		    size_t nroots, struct va_journal *j, const struct va_repair_opts *o,
@@ -104,11 +113,13 @@ enum va_replay { VA_REPLAY_UNDO, VA_REPLAY_RESUME };
 
 /**
  * va_repair_replay() - undo (newest first) or resume (oldest first) the
- * changes of journal @j through @be; live when @roots is given.
- * Return: 0, or a negative errno that stopped it.
+ * changes of journal @j through @be; live when @roots is given.  Of @o
+ * only dry_run and cancel count (a replay also acts inside running
+ * guests: the journal says what was changed there); @o may be NULL.
+ * Return: 0, -ECANCELED when cancelled, or a negative errno that stopped it.
  */
 int va_repair_replay(struct va_journal *j, enum va_replay mode, struct va_backend *be,
-		     const char *const *roots, size_t nroots, bool dry_run,
+		     const char *const *roots, size_t nroots, const struct va_repair_opts *o,
 		     const struct va_repair_hooks *h, unsigned counts[4]);
 
 /** va_repair_release() - free the actions. */

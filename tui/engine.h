@@ -16,7 +16,26 @@
  *          for writing for the job and closed after it.
  *   undo   replay a journal of this session newest first (va_repair_replay).
  * Cancelling stops a scan at once and an apply or undo before its next
- * action; what was changed stays journaled.
+ * action; what was changed stays journaled.  (A scan stops at its next
+ * finding: the first pass over an image's inode table and a live walk
+ * through a tree without findings run on until one comes.)
+ *
+ * Messages come out of tui_engine_poll() in the order they happened; the
+ * PROGRESS of a job is coalesced (only the latest counters, at most every
+ * 50 ms) and handed out ahead of waiting items; DONE is always the last
+ * message of a job.  A job counts as running (tui_engine_busy(), -EBUSY
+ * from the start functions) until its DONE has been polled.
+ *
+ * ERROR texts read like vaudit's messages without the "vaudit: " prefix:
+ * "'PATH': what failed: reason", PATH quoted as vaudit quotes it.  The
+ * notices vaudit prints before a batch audit come as ERROR too (the
+ * vserver syscall is missing, 2.6 bits are read from a block device, an
+ * image's journal needs recovery).
+ *
+ * Journals: the first apply of a session writes --journal FILE (or a new
+ * /var/lib/vaudit/vaudit-DATE-TIME-PID.journal); each later apply writes
+ * one of its own, FILE with "-2", "-3", ... before a ".journal" suffix (or
+ * ".2", ... appended).  DONE.journal says which.
  */
 #ifndef VAUDIT_TUI_ENGINE_H
 #define VAUDIT_TUI_ENGINE_H
@@ -81,9 +100,17 @@ int tui_engine_wake_fd(const struct tui_engine *e);
 /** Start a job.  Return: 0, -EBUSY while another runs, or -errno. */
 int tui_engine_scan(struct tui_engine *e);
 int tui_engine_load_plan(struct tui_engine *e, const char *file);
-/** Apply the actions of @rp (the engine takes it; released when the job ends). */
+/**
+ * Apply the actions of @rp: the engine takes what it holds (*@rp is left
+ * empty, the struct itself stays the caller's) and releases the actions
+ * when the job ends.  On an error *@rp is left as it was.  No actions: a
+ * DONE "nothing to repair" at once, no journal.
+ */
 int tui_engine_apply(struct tui_engine *e, struct va_repair *rp);
-/** Undo journal @file (a journal this session's apply wrote). */
+/**
+ * Undo journal @file (a journal this session's apply wrote; for an image
+ * session, a journal of that image): RESULT UNDONE per change taken back.
+ */
 int tui_engine_undo(struct tui_engine *e, const char *file);
 
 /** tui_engine_cancel() - ask the running job to stop (returns at once). */

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * run.c - the whole audit as vaudit runs it, and its messages as text
+ * (see run.h).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "audit/run.h"
+#include "core/escape.h"
+#include "core/image.h"
+
+int va_audit_all(const struct va_audit_args *args, struct va_image *img,
+		 struct va_audit_stats *stats, struct va_audit_image_error *ret_err)
+{
+	struct va_audit_stats more = { 0 };
+	int r;
+
+	if (img)
+		return va_audit_image(args, img, stats, ret_err);
+	memset(ret_err, 0, sizeof(*ret_err));
+	r = va_audit_run(args, stats);
+	/* the configuration checks come after the walk: its counters are zeroed there */
+	if (r == 0)
+		r = va_audit_config(args, &more);
+	if (r == 0)
+		r = va_audit_hash_stores(args, &more);
+	stats->entries += more.entries;
+	stats->flag_reads += more.flag_reads;
+	stats->errors += more.errors;
+	stats->findings += more.findings;
+	stats->problems += more.problems;
+	for (int k = 0; k < VA_KIND_COUNT; k++)
+		stats->by_kind[k] += more.by_kind[k];
+	return r;
+}
+
+int va_quote(struct dbuf *b, const char *s, size_t len)
+{
+	size_t start = b->len;
+
+	if (va_escape_shell(b, s, len) < 0)
+		return -ENOMEM;
+	if (b->len - start == len && (len == 0 || memcmp(b->buf + start, s, len) == 0)) {
+		dbuf_setlen(b, start);
+		return dbuf_addf(b, "'%.*s'", (int)len, s);
+	}
+	return 0;
+}
+
+int va_msg_text(struct dbuf *b, const char *path, size_t len, const char *what,
+		const char *reason)
+{
+	if (va_quote(b, path, len) < 0)
+		return -ENOMEM;
+	if (reason)
+		return dbuf_addf(b, ": %s: %s", what, reason);
+	return dbuf_addf(b, ": %s", what);
+}
+
+int va_audit_image_error_text(struct dbuf *b, const char *image,
+			      const struct va_audit_image_error *ie)
+{
+	struct dbuf what = DBUF_INIT;
+	int r;
+
+	dbuf_adds(&what, ie->what ? ie->what : "auditing the image");
+	if (ie->ino)
+		dbuf_addf(&what, " (inode %u)", ie->ino);
+	r = va_msg_text(b, image, strlen(image), dbuf_str(&what), va_image_strerror(ie->code));
+	dbuf_release(&what);
+	return r;
+}

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * run.h - the whole audit as vaudit runs it, and the text of its
+ * messages, for vaudit's batch mode and the console's engine alike.
+ * Nothing here prints: messages are built into buffers, the callers
+ * decide where they go (vaudit: "vaudit: " and the text on stderr).
+ */
+#ifndef VAUDIT_RUN_H
+#define VAUDIT_RUN_H
+
+#include <stddef.h>
+
+#include "audit/audit.h"
+#include "core/dbuf.h"
+
+struct va_image;
+
+/**
+ * va_audit_all() - the audit of one run: with @img the inode scan of the
+ * image (va_audit_image(), args->roots[0] is the prefix); else the tree
+ * walk (va_audit_run()), then the configuration checks (va_audit_config())
+ * and the hash stores (va_audit_hash_stores()), their counters added to
+ * @stats.  Progress hooks see the counters of the part that runs.
+ * @ret_err: receives the library error that stopped an image audit (zeroed
+ *           for a live audit); see va_audit_image_error_text().
+ * Return: 0, or a negative errno that stopped it (-EIO when @ret_err is
+ * set, -ENOMEM, or what the finding hook returned).
+ */
+int va_audit_all(const struct va_audit_args *args, struct va_image *img,
+		 struct va_audit_stats *stats, struct va_audit_image_error *ret_err);
+
+/**
+ * va_quote() - @s (@len bytes) for a message, appended to @b: 'plain' in
+ * single quotes, or the shell-escaped form when it needs escaping.
+ * Return: 0 or -ENOMEM.
+ */
+int va_quote(struct dbuf *b, const char *s, size_t len);
+
+/**
+ * va_msg_text() - "'PATH': WHAT: REASON" (without ": REASON" when @reason
+ * is NULL), PATH quoted by va_quote(), appended to @b.  Return: 0 or -ENOMEM.
+ */
+int va_msg_text(struct dbuf *b, const char *path, size_t len, const char *what,
+		const char *reason);
+
+/**
+ * va_audit_image_error_text() - the message for what stopped an image
+ * audit: "'IMAGE': WHAT (inode N): REASON", appended to @b.
+ * Return: 0 or -ENOMEM.
+ */
+int va_audit_image_error_text(struct dbuf *b, const char *image,
+			      const struct va_audit_image_error *ie);
+
+#endif

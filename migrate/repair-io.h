@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * repair-io.h - the files around a repair, for vaudit's --fix, --plan,
+ * --undo and --resume and for the console's engine alike: plans read into
+ * actions, new journals with their identity header, journals opened for a
+ * replay with the back end and ROOTs they name.
+ *
+ * Nothing here prints.  A failure comes back as a struct va_fix_error that
+ * names a file, what failed and why; vaudit prints it as
+ * "vaudit: 'FILE': WHAT: WHY", the console shows it.
+ */
+#ifndef VAUDIT_REPAIR_IO_H
+#define VAUDIT_REPAIR_IO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/dbuf.h"
+#include "migrate/journal.h"
+#include "migrate/repair.h"
+
+/** Where journals go unless told otherwise. */
+#define VA_JOURNAL_DIR "/var/lib/vaudit"
+
+/** A failure: "'PATH': WHAT: WHY" (no ": WHY" when @why is NULL). */
+struct va_fix_error {
+	struct dbuf path;       /**< the file the message names (bytes) */
+	char what[96];          /**< what failed, "" when nothing did */
+	const char *why;        /**< static text, or NULL */
+};
+
+#define VA_FIX_ERROR_INIT { DBUF_INIT, "", NULL }
+
+/** va_fix_error_release() - free what @e holds; it is empty afterwards. */
+void va_fix_error_release(struct va_fix_error *e);
+
+/**
+ * va_fix_error_text() - @e as "'PATH': WHAT[: WHY]" (PATH quoted as
+ * vaudit's messages do), appended to @b.  Return: 0 or -ENOMEM.
+ */
+int va_fix_error_text(struct dbuf *b, const struct va_fix_error *e);
+
+/**
+ * va_fix_source() - the source named in plan and journal headers: the
+ * absolute path of @image, else the real paths of the @nroots @roots,
+ * '\n'-separated, appended to @out.
+ * Return: 0, or -errno (a ROOT that does not resolve, -ENOMEM).
+ */
+int va_fix_source(const char *image, const char *const *roots, size_t nroots, struct dbuf *out);
+
+/**
+ * va_fix_default_journal() - a new name in VA_JOURNAL_DIR (made 0700 when
+ * missing): "vaudit-DATE-TIME-PID.journal", appended to @out.
+ * Return: 0 or -errno.
+ */
+int va_fix_default_journal(struct dbuf *out);
+
+/**
+ * va_fix_journal_create() - create the journal of a repair of @image
+ * (opened as @img; NULL for a live repair of the @nroots @roots): @file,
+ * or a default name when NULL; its header names the back end, the
+ * filesystem's UUID and the source.
+ * @path: receives the journal's path.
+ * Return: 0 with *@ret set, or -errno with @err set.
+ */
+int va_fix_journal_create(struct va_journal **ret, const char *file, const char *image,
+			  struct va_image *img, const char *const *roots, size_t nroots,
+			  struct dbuf *path, struct va_fix_error *err);
+
+/**
+ * va_plan_read() - append the actions of plan @file (vaudit --plan) to
+ * @rp.  Its header must name the back end of this run (an image when @img
+ * is given, else live) and, where both are known, the UUID of @img or of
+ * the filesystem holding @root.  Actions are taken as they are (not merged
+ * by inode; rp->byino is not filled).
+ * Return: 0; -EINVAL for a file that is not a usable plan, -ENOMEM, or
+ * -errno when it cannot be read; @err says what and where (line).  On
+ * failure @rp may hold the actions read before the bad line.
+ */
+int va_plan_read(struct va_repair *rp, const char *file, struct va_image *img, const char *root,
+		 struct va_fix_error *err);
+
+/** A journal opened for --undo / --resume, with what it names. */
+struct va_replay_setup {
+	struct va_journal *j;
+	bool unify;             /**< a vunify/vhashify journal: no back end made
+				     (see va_unify_replay(), migrate/unify.h) */
+	struct va_image *img;   /**< image journals: the image (write unless dry run) */
+	struct va_backend *be;  /**< the back end to replay through */
+	bool own_be;            /**< @be was made here (freed by va_replay_close()) */
+	char **roots;           /**< live journals: the ROOTs of its source (into j->source) */
+	size_t nroots;
+};
+
+/**
+ * va_replay_open() - load journal @file and prepare its replay: an image
+ * journal needs @image (reopened for writing unless @dry_run), a live one
+ * must not have it and gets the ROOTs from its source and @live_be (NULL:
+ * a new live back end with @live_flags); the UUID of the filesystem must
+ * match the journal's where both are known.
+ * Return: 0, or a negative errno with @err set (-EXDEV: another
+ * filesystem).  s->j stays loaded after a later failure (for its
+ * dropped_tail warning); call va_replay_close() in every case.
+ */
+int va_replay_open(struct va_replay_setup *s, const char *file, const char *image, bool dry_run,
+		   unsigned live_flags, struct va_backend *live_be, struct va_fix_error *err);
+
+/**
+ * va_replay_close() - free what va_replay_open() set up (the image is
+ * closed, flushing what was written).  Return: 0, or -EIO when closing the
+ * image failed.
+ */
+int va_replay_close(struct va_replay_setup *s);
+
+#endif
