@@ -267,6 +267,10 @@ static int scan_inodes(struct iaudit *a)
 		if (!inode.i_links_count || inode.i_dtime)
 			continue;
 		a->stats->entries++;
+		if (a->args->cancel && *a->args->cancel) {
+			r = -ECANCELED;
+			break;
+		}
 		if ((a->stats->entries & 16383) == 0 && a->args->hooks.progress)
 			a->args->hooks.progress(a->stats, a->args->hooks.user);
 		if (LINUX_S_ISDIR(inode.i_mode))
@@ -798,8 +802,14 @@ int va_audit_image(const struct va_audit_args *args, struct va_image *img,
 		fail(&a, err, "allocating the directory list", 0);
 		goto out;
 	}
-	if (scan_inodes(&a) < 0 || read_dirs(&a) < 0)
+	r = scan_inodes(&a);
+	if (r == -ECANCELED)
 		goto out;
+	if (r < 0 || read_dirs(&a) < 0) {
+		r = -1;
+		goto out;
+	}
+	r = -1;
 	if (!va_inomap_find(&a.dirmap, 0, root_ino, &a.root_idx)) {
 		fail(&a, EXT2_ET_NO_DIRECTORY, "looking up the prefix", (uint32_t)root_ino);
 		goto out;

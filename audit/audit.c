@@ -386,6 +386,10 @@ static enum va_walk_action on_entry(const struct va_walk_entry *e, void *user)
 		return VA_WALK_CONTINUE;
 
 	a->stats->entries++;
+	if (a->args->cancel && *a->args->cancel) {
+		a->fatal = -ECANCELED;
+		return VA_WALK_STOP;
+	}
 	if ((a->stats->entries & 4095) == 0 && a->args->hooks.progress) {
 		a->stats->guest = a->cur_guest >= 0 ? a->guests[a->cur_guest].name : NULL;
 		a->stats->guest_len = a->cur_guest >= 0 ? a->guests[a->cur_guest].len : 0;

@@ -69,6 +69,11 @@ struct va_audit_args {
 	const struct va_config *config;
 	/** Image audits: enum va_tag_scheme (core/image.h) for tag-on-shared; 0 = auto. */
 	unsigned tag_scheme;
+	/**
+	 * When set and *cancel becomes non-zero (another thread), the audit
+	 * stops at the next entry and returns -ECANCELED.  NULL: never.
+	 */
+	const volatile int *cancel;
 };
 
 /** All kinds. */

@@ -454,6 +454,7 @@ static int job_scan(struct tui_engine *e, struct dbuf *summary)
 	args.hooks = (struct va_audit_hooks){
 		.finding = on_finding, .error = on_error, .progress = on_progress, .user = e,
 	};
+	args.cancel = &e->cancel;       /* stops at the next entry, findings or not */
 	image_reread(e);
 	if (be && be->vs26_errno) {
 		struct dbuf b = DBUF_INIT;

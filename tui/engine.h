@@ -15,10 +15,8 @@
  *          changed and verified (va_repair_apply); an image is reopened
  *          for writing for the job and closed after it.
  *   undo   replay a journal of this session newest first (va_repair_replay).
- * Cancelling stops a scan at once and an apply or undo before its next
- * action; what was changed stays journaled.  (A scan stops at its next
- * finding: the first pass over an image's inode table and a live walk
- * through a tree without findings run on until one comes.)
+ * Cancelling stops a scan at its next entry (va_audit_args.cancel) and an
+ * apply or undo before its next action; what was changed stays journaled.
  *
  * Messages come out of tui_engine_poll() in the order they happened; the
  * PROGRESS of a job is coalesced (only the latest counters, at most every
