@@ -340,16 +340,23 @@ static void prep_name(struct batch *b, const struct uunit *un, const struct pmas
 		u_skip(u, f, VA_USKIP_CHANGED, 0, "its master could not be used");
 		return;
 	}
-	r = u_open_parent(u, f, &base);
-	if (r >= 0) {
-		snprintf(p->base, sizeof(p->base), "%s", base);
-		p->dirfd = r;
-		r = va_open_regular(p->dirfd, p->base, f->dev, f->ino, &p->stx);
-	}
-	if (r >= 0) {
-		p->fd = r;
-		if (!u->reverting && !u_stx_matches(f, &p->stx))
-			r = -ESTALE;
+	if (u->o->dry_run && !u->reverting) {
+		/* only looked at: the file alone, no directory to change in */
+		r = u_open_file(u, f, &p->stx);
+		if (r >= 0)
+			p->fd = r;
+	} else {
+		r = u_open_parent(u, f, &base);
+		if (r >= 0) {
+			snprintf(p->base, sizeof(p->base), "%s", base);
+			p->dirfd = r;
+			r = va_open_regular(p->dirfd, p->base, f->dev, f->ino, &p->stx);
+		}
+		if (r >= 0) {
+			p->fd = r;
+			if (!u->reverting && !u_stx_matches(f, &p->stx))
+				r = -ESTALE;
+		}
 	}
 	if (r < 0) {
 		char buf[96];

@@ -245,16 +245,14 @@ bool u_stx_matches(const struct ufile *f, const struct statx *stx)
 	       same_ts(stx->stx_ctime, f->ctime);
 }
 
-int u_open_file(const struct ustate *u, const struct ufile *f, struct statx *ret)
+/* Open @path beneath @dir_fd for reading, then check it is @f as scanned. */
+static int open_checked(int dir_fd, const char *path, const struct ufile *f, struct statx *ret)
 {
-	const char *rel = u_rel(u, f);
 	struct statx stx;
-	int fd = u_openat2(u->trees[f->tree].fd, rel[1] ? rel + 1 : ".",
-			   O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOATIME, true);
+	int fd = u_openat2(dir_fd, path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOATIME, true);
 
 	if (fd == -EPERM)       /* O_NOATIME: not the owner and no CAP_FOWNER */
-		fd = u_openat2(u->trees[f->tree].fd, rel[1] ? rel + 1 : ".",
-			       O_RDONLY | O_NOFOLLOW | O_NONBLOCK, true);
+		fd = u_openat2(dir_fd, path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, true);
 	if (fd < 0)
 		return fd;
 	if (statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &stx) < 0) {
@@ -270,6 +268,44 @@ int u_open_file(const struct ustate *u, const struct ufile *f, struct statx *ret
 	if (ret)
 		*ret = stx;
 	return fd;
+}
+
+int u_open_file(const struct ustate *u, const struct ufile *f, struct statx *ret)
+{
+	const char *rel = u_rel(u, f);
+
+	return open_checked(u->trees[f->tree].fd, rel[1] ? rel + 1 : ".", f, ret);
+}
+
+int u_open_file_cached(const struct ustate *u, const struct ufile *f, struct udircache *c,
+		       struct statx *ret)
+{
+	const char *rel = u_rel(u, f), *slash = strrchr(rel, '/');
+	size_t dlen = slash && slash > rel ? (size_t)(slash - rel - 1) : 0;
+
+	if (!slash || !slash[1] || dlen >= sizeof(c->dir))
+		return u_open_file(u, f, ret);
+	if (c->fd < 0 || c->tree != f->tree || c->len != dlen || memcmp(c->dir, rel + 1, dlen)) {
+		int fd;
+
+		memcpy(c->dir, rel + 1, dlen);
+		c->dir[dlen] = '\0';
+		fd = u_openat2(u->trees[f->tree].fd, dlen ? c->dir : ".", O_RDONLY | O_DIRECTORY, true);
+		u_dircache_release(c);
+		if (fd < 0)
+			return fd;
+		c->fd = fd;
+		c->tree = f->tree;
+		c->len = dlen;
+	}
+	return open_checked(c->fd, slash + 1, f, ret);
+}
+
+void u_dircache_release(struct udircache *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
 }
 
 int u_swap_in(int dirfd, const char *tmp, const char *base, int newfd, dev_t old_dev,

@@ -113,7 +113,7 @@ static bool same_inode(const struct ufile *a, const struct ufile *b)
 
 /* Digest of the key and content of @f.  Return: 0, -ESTALE or -errno. */
 static int digest_file(const struct ustate *u, struct va_digest *d, unsigned char *buf,
-		       const struct ufile *f, unsigned char *out, uint64_t *bytes)
+		       struct udircache *dc, const struct ufile *f, unsigned char *out, uint64_t *bytes)
 {
 	uint64_t meta[6] = {
 		f->mode, f->uid, f->gid, f->size,
@@ -121,7 +121,7 @@ static int digest_file(const struct ustate *u, struct va_digest *d, unsigned cha
 		u->o->ignore_mtime ? 0 : f->mtime.tv_nsec,
 	};
 	uint64_t left = f->size;
-	int fd = u_open_file(u, f, NULL), r = 0;
+	int fd = u_open_file_cached(u, f, dc, NULL), r = 0;
 
 	if (fd < 0)
 		return fd;
@@ -170,6 +170,7 @@ static void *read_worker(void *arg)
 {
 	struct readers *rd = arg;
 	struct va_digest *d = NULL;
+	struct udircache dc = UDIRCACHE_INIT;
 	unsigned char *buf = malloc(READ_BUF);
 	uint64_t bytes = 0;
 	size_t i;
@@ -182,9 +183,10 @@ static void *read_worker(void *arg)
 		size_t end = i + READ_CHUNK < rd->nreads ? i + READ_CHUNK : rd->nreads;
 
 		for (; i < end; i++)
-			rd->err[i] = digest_file(rd->u, d, buf, &rd->u->files[rd->reads[i]],
+			rd->err[i] = digest_file(rd->u, d, buf, &dc, &rd->u->files[rd->reads[i]],
 						 rd->dg[rd->reads[i]], &bytes);
 	}
+	u_dircache_release(&dc);
 	atomic_fetch_add(&rd->bytes, bytes);
 	va_digest_free(d);
 	free(buf);

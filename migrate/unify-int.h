@@ -11,6 +11,7 @@
 #ifndef VAUDIT_UNIFY_INT_H
 #define VAUDIT_UNIFY_INT_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -108,6 +109,27 @@ int u_open_parent(const struct ustate *u, const struct ufile *f, const char **ba
 
 /** u_open_file() - open @f for reading and check it is unchanged since the scan. */
 int u_open_file(const struct ustate *u, const struct ufile *f, struct statx *ret);
+
+/** A directory fd kept between opens of files in the same directory. */
+struct udircache {
+	int fd;                 /* -1: none */
+	size_t tree, len;
+	char dir[PATH_MAX];     /* relative to the tree, without the leading '/' */
+};
+
+#define UDIRCACHE_INIT { .fd = -1 }
+
+/**
+ * u_open_file_cached() - u_open_file(), opening the file by its name in the
+ * directory of @c when it is the same one as last time (files read in
+ * inode order are mostly neighbours): one path walk per directory instead
+ * of per file.  The checks on the opened file are the same.
+ */
+int u_open_file_cached(const struct ustate *u, const struct ufile *f, struct udircache *c,
+		       struct statx *ret);
+
+/** u_dircache_release() - close the fd of @c. */
+void u_dircache_release(struct udircache *c);
 
 /** u_same_meta() - mode, owner, group, size (and mtime unless @ignore_mtime). */
 bool u_same_meta(const struct ufile *a, const struct ufile *b, bool ignore_mtime);
