@@ -1,0 +1,279 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# tui-headless.sh - the console (vaudit --interactive) without a terminal:
+# key scripts (--script, vaudit-tui(8) TESTING) drive it on a virtual
+# screen on an ext4 --v26 fixture image, and each view's dump is compared
+# with a golden file in tests/integration/tui-golden/ (reviewed line by
+# line; see tui-golden/README.md): browse at 80x24, help, filter menu and
+# its result, search (UTF-8 name), detail of a shared inode, the apply
+# confirmation and the per-item results, the undo confirmation and its
+# results, a 100x30 resize, a loaded plan, and TERM=vt100 (attributes).
+#
+# Independent checks, not from the console:
+#   - on a 160x80 screen that shows every row: the header count, every list
+#     row (selection mark, severity, kind, escaped path) and the guests x
+#     kinds summary against `vaudit --image IMG --json` (the batch writer),
+#     with names escaped by tuitest.py's own rules;
+#   - the Names of the shared inode against the JSON's names;
+#   - the apply: exactly the selected inodes changed, to the values
+#     fixtest.py computes from the repair rules (debugfs dumps of every
+#     inode before and after), the journal well formed with every intent
+#     done; `vaudit --undo` of that journal restores every inode;
+#   - apply and `u` in one session: every inode as before (debugfs);
+#   - TERM=vt100 draws the same text as xterm, without any colour.
+# Volatile parts (elapsed times, rates) are masked with sed before the
+# comparison; the image and journal are named relative to the working
+# directory so that their paths are stable.
+#
+# TUI_GOLDEN_UPDATE=1 rewrites the golden files instead of comparing (then
+# review them: git diff tests/integration/tui-golden/).
+[ -n "${BASH_VERSION-}" ] || exec bash "$0" "$@"
+. "${top_srcdir:-$(dirname -- "$0")/../..}/tests/lib.sh"
+. "$top_srcdir/tests/integration/fixlib.sh"
+
+need_root
+need_vaudit
+need_cmd python3 debugfs dumpe2fs mke2fs e2fsck timeout diff
+locale -a 2>/dev/null | grep -qix 'c\.utf-\?8' || skip_all "no C.UTF-8 locale"
+err=$("$VAUDIT" --interactive --script /dev/null --image "$W/.none" 2>&1 >/dev/null)
+case $err in
+	*"unrecognized option"* | *"unknown option"* | *"invalid option"*)
+		skip_all "vaudit does not know --interactive yet ($err)" ;;
+esac
+
+TT=$top_srcdir/tests/integration/tuitest.py
+GOLD=$top_srcdir/tests/integration/tui-golden
+UPDATE=${TUI_GOLDEN_UPDATE:-0}
+
+# tui TAG SIZE [TERM] [ARGS...]: run the script $W/TAG.keys in $W on
+# fixture.img; stdout in $W/TAG.out, stderr in $W/TAG.err, status in RC
+tui() {
+	local tag=$1 size=$2 term=${3:-xterm}
+	shift 3
+	(cd "$W" && env LC_ALL=C.UTF-8 TERM="$term" timeout -s KILL 60 "$VAUDIT" --interactive \
+		--image fixture.img --prefix /vservers --script "$W/$tag.keys" --size "$size" "$@" \
+		>"$W/$tag.out" 2>"$W/$tag.err")
+	RC=$?
+	[ "$RC" -lt 124 ] || diag "$tag: killed or crashed (status $RC): $(head -c 800 "$W/$tag.err" | cat -v)"
+	return 0
+}
+
+# screens TAG: split TAG.out into TAG-1.txt ...; prints the count
+screens() {
+	python3 "$TT" split "$W/$1.out" "$W/$1"
+}
+
+# mask: volatile parts of a screen (progress lines: "  1,234/s  ", "  0:03  ")
+mask() {
+	sed -E -e 's/ [0-9][0-9,]*\/s( |$)/ N\/s\1/g' -e 's/ [0-9]+:[0-9]{2}(:[0-9]{2})?( |$)/ M:SS\2/g'
+}
+
+# golden NAME FILE DESC: FILE (masked) is tui-golden/NAME.txt
+golden() {
+	local name=$1 file=$2 desc=$3
+	mask <"$file" >"$file.masked"
+	if [ "$UPDATE" = 1 ]; then
+		cp -- "$file.masked" "$GOLD/$name.txt"
+		ok 0 "$desc: golden $name.txt written (TUI_GOLDEN_UPDATE=1: review it)"
+		return
+	fi
+	if diff -u --label "golden $name.txt" --label "screen" -- "$GOLD/$name.txt" "$file.masked" >"$file.diff"; then
+		ok 0 "$desc (golden $name.txt)"
+	else
+		ok 1 "$desc (golden $name.txt)"
+		diag "$(head -n 60 "$file.diff" | cat -v)"
+	fi
+}
+
+fresh_image() {
+	cp --sparse=always -- "$ORIG" "$W/fixture.img" && rm -f -- "$W/tui.journal"
+}
+
+ORIG=$(make_fixture ext4 --v26 --size 16) || bail_out "cannot build the fixture"
+fresh_image
+img_uuid=$(img_uuid "$W/fixture.img")
+dump "$W/fixture.img" "$W/before.json" || bail_out "debugfs dump failed"
+vrun audit --image "$W/fixture.img" --prefix /vservers --json
+rc_in "$RC" "1" "vaudit --image --json (the batch writer's findings)"
+nfind=$(grep -c '' "$W/audit.out")
+diag "vaudit --json: $nfind findings"
+
+# ------------------------------------------------------------------ views, 80x24
+cat >"$W/views.keys" <<'EOF'
+# browse after the scan
+:wait
+:dump
+:attrs
+# the help
+?
+:dump
+<Esc>
+# the filter menu, then legacy-notail only (entries: clear, changeable,
+# 3 severities, then the kinds found: LI LN ...)
+f
+:dump
+j j j j j j <Space>
+<Enter>
+:dump
+# clear it, search a UTF-8 name
+f c
+/
+:type héllo
+<Enter>
+:dump
+# the same screen at 100x30
+:resize 100x30
+:dump
+q
+EOF
+tui views 80x24 xterm
+rc_in "$RC" "0" "views script"
+[ -s "$W/views.err" ] && diag "stderr: $(head -c 800 "$W/views.err" | cat -v)"
+n=$(screens views)
+is "$n" 7 "views: 7 screens dumped"
+golden browse "$W/views-1.txt" "browse: summary, list and detail after the scan, 80x24"
+golden browse-attrs "$W/views-2.txt" "browse: attributes with colours (xterm)"
+golden help "$W/views-3.txt" "help: the key table"
+golden filter-menu "$W/views-4.txt" "filter menu"
+golden filter-result "$W/views-5.txt" "filter: legacy-notail only"
+golden search "$W/views-6.txt" "search: /héllo jumps to the UTF-8 name"
+golden resize "$W/views-7.txt" "resize to 100x30"
+grep -q "^Findings 1/$nfind " "$W/views-1.txt"
+ok $? "browse: the list title counts $nfind findings, as vaudit --json"
+nln=$(python3 -c 'import json,sys; print(sum(1 for l in open(sys.argv[1]) if l.strip() and json.loads(l)["kind"]=="legacy-notail"))' "$W/audit.out")
+grep -q "^Findings 1/$nln (of $nfind) " "$W/views-5.txt"
+ok $? "filter: $nln legacy-notail findings shown of $nfind (vaudit --json)"
+is "$(grep -c '^\[ \]  W legacy-notail ' "$W/views-5.txt")" "$nln" "filter: every shown row is a legacy-notail finding"
+
+# TERM=vt100: the same text, no colour pair anywhere
+cp -- "$W/views.keys" "$W/vt100.keys"
+tui vt100 80x24 vt100
+rc_in "$RC" "0" "views script with TERM=vt100"
+screens vt100 >/dev/null
+ok=0
+for i in 1 3 4 5 6 7; do
+	cmp -s "$W/views-$i.txt" "$W/vt100-$i.txt" || { ok=1; diag "screen $i differs: $(diff "$W/views-$i.txt" "$W/vt100-$i.txt" | head -n 10)"; }
+done
+ok $ok "TERM=vt100 draws the same text as xterm on every screen"
+! grep -q '[0-9]' "$W/vt100-2.txt"
+ok $? "TERM=vt100: no colour pair in any cell (monochrome)"
+grep -q 'R' "$W/vt100-2.txt" && grep -q 'B' "$W/vt100-2.txt"
+ok $? "TERM=vt100: reverse video and bold mark the bars, the current row and errors"
+grep -q '[0-9]' "$W/views-2.txt"
+ok $? "TERM=xterm: colours are used"
+golden vt100-attrs "$W/vt100-2.txt" "TERM=vt100: attributes"
+
+# ------------------------------------------------------------------ every row, 160x80
+printf ':wait\n:dump\n' >"$W/tall.keys"
+tui tall 160x80 xterm
+rc_in "$RC" "0" "160x80 script"
+screens tall >/dev/null
+py_checks python3 "$TT" screen --audit "$W/audit.out" --screen "$W/tall-1.txt" --cols 160
+
+# ------------------------------------------------------------------ a shared inode's detail
+ino_shared=$(python3 "$TT" inos --audit "$W/audit.out" g1/usr/share/plain-shared)
+cat >"$W/shared.keys" <<'EOF'
+:wait
+/
+:type plain-shared
+<Enter>
+<Tab>
+<PgDn>
+:dump
+EOF
+tui shared 80x24 xterm
+rc_in "$RC" "0" "shared-inode script"
+screens shared >/dev/null
+golden detail-shared "$W/shared-1.txt" "detail of a shared inode (Tab, PgDn: its other names)"
+py_checks python3 "$TT" names --audit "$W/audit.out" --screen "$W/shared-1.txt" --ino "$ino_shared"
+
+# ------------------------------------------------------------------ apply, then vaudit --undo
+read -r i1 i2 i3 < <(python3 "$TT" inos --audit "$W/audit.out" \
+	g1/usr/bin/priv-iunlink g1/usr/bin/v26-iunlink-only g1/usr/lib/libc.so.6)
+diag "selected inodes: $i1 $i2 $i3"
+python3 "$TT" select --audit "$W/audit.out" --inos "$i1,$i2,$i3" --out "$W/sel.json"
+ri=$(img_root_ino "$W/fixture.img" /vservers)
+python3 "$FT" expect --before "$W/before.json" --audit "$W/sel.json" --root-ino "$ri" \
+	--only legacy-iunlink,iunlink-not-immutable --out "$W/expect.json" >/dev/null
+cat >"$W/select.keys" <<'EOF'
+:wait
+/
+:type usr/bin/priv-iunlink
+<Enter>
+<Space>
+/
+:type v26-iunlink-only
+<Enter>
+<Space>
+/
+:type libc.so.6
+<Enter>
+<Space>
+x
+:dump
+y
+:wait
+:dump
+EOF
+tui select 80x24 xterm --journal tui.journal
+rc_in "$RC" "0" "apply script"
+grep -qx 'vaudit: journal: tui.journal' "$W/select.err"
+ok $? "on leaving, stderr names the session's journal" || diag "stderr: $(head -c 500 "$W/select.err" | cat -v)"
+screens select >/dev/null
+golden apply-confirm "$W/select-1.txt" "apply: the confirmation states 3 changes, 3 inodes and the journal"
+golden apply-results "$W/select-2.txt" "apply: per-item results"
+grep -q 'Apply 3 changes to 3 inodes?' "$W/select-1.txt"
+ok $? "apply: 3 changes to 3 inodes (three findings on three inodes)"
+py_checks python3 "$TT" results --screen "$W/select-2.txt" --mark '[x]D' \
+	/vservers/g1/usr/bin/priv-iunlink /vservers/g1/usr/bin/v26-iunlink-only /vservers/g1/usr/lib/libc.so.6
+dump "$W/fixture.img" "$W/after.json"
+py_checks python3 "$FT" compare --before "$W/before.json" --after "$W/after.json" \
+	--expect "$W/expect.json" --want new --label "console apply"
+py_checks python3 "$FT" journal --journal "$W/tui.journal" --before "$W/before.json" --expect "$W/expect.json" \
+	--backend image --uuid "$img_uuid" --source "$W/fixture.img" --all-done --complete --label "console journal"
+fsck_clean "$W/fixture.img" "after the console's apply"
+vrun undo --undo "$W/tui.journal" --image "$W/fixture.img"
+rc_in "$RC" "0" "vaudit --undo of the console's journal"
+py_checks python3 "$FT" compare --before "$W/before.json" --after-image "$W/fixture.img" \
+	--want old --label "vaudit --undo of the console's journal"
+
+# ------------------------------------------------------------------ apply and undo in one session
+fresh_image
+{
+	sed '/^:dump$/d' "$W/select.keys"
+	printf 'u\n:dump\ny\n:wait\n:dump\n'
+} >"$W/undo.keys"
+tui undo 80x24 xterm --journal tui.journal
+rc_in "$RC" "0" "apply-and-undo script"
+grep -qx 'vaudit: journal: tui.journal (undone)' "$W/undo.err"
+ok $? "on leaving, stderr names the journal, undone" || diag "stderr: $(head -c 500 "$W/undo.err" | cat -v)"
+screens undo >/dev/null
+golden undo-confirm "$W/undo-1.txt" "undo: the confirmation names the session's journal"
+golden undo-results "$W/undo-2.txt" "undo: per-item results"
+py_checks python3 "$TT" results --screen "$W/undo-2.txt" --mark '[x]U' \
+	/vservers/g1/usr/bin/priv-iunlink /vservers/g1/usr/bin/v26-iunlink-only /vservers/g1/usr/lib/libc.so.6
+py_checks python3 "$FT" compare --before "$W/before.json" --after-image "$W/fixture.img" \
+	--want old --label "console apply, then u"
+fsck_clean "$W/fixture.img" "after the console's undo"
+
+# ------------------------------------------------------------------ a plan
+fresh_image
+(cd "$W" && "$VAUDIT" --image fixture.img --prefix /vservers --plan plan.jsonl >/dev/null 2>&1)
+nplan=$(($(grep -c '' "$W/plan.jsonl") - 1))
+printf ':wait\n:dump\n' >"$W/plan.keys"
+tui plan 80x24 xterm --plan plan.jsonl
+rc_in "$RC" "0" "plan script"
+screens plan >/dev/null
+golden plan "$W/plan-1.txt" "a plan's actions (--plan FILE)"
+grep -q "^Findings 1/$nplan " "$W/plan-1.txt"
+ok $? "plan: one row per action of the plan ($nplan)"
+
+# ------------------------------------------------------------------ bad scripts
+printf 'x\n<Nope>\n' >"$W/bad.keys"
+tui bad 80x24 xterm
+rc_in "$RC" "2" "an unknown key name in the script"
+grep -q "bad.keys.*2: unknown key '<Nope>'" "$W/bad.err"
+ok $? "the message names the script and the line" || diag "stderr: $(cat -v "$W/bad.err")"
+
+done_testing

@@ -1,0 +1,194 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# tui-tmux.sh - the console end to end in a real terminal: a private tmux
+# server (-L vaudit-test$$ -f /dev/null) runs `vaudit --interactive` on an
+# ext4 --v26 fixture image at 100x30 with TERM=screen; keys go in with
+# send-keys, screens come back with capture-pane.
+#
+#   - after the scan, the header counts the findings of vaudit --json;
+#   - four findings are selected through searches: legacy-iunlink (g2),
+#     legacy-notail, shared-immutable-no-iunlink, and a legacy-iunlink (g3)
+#     whose inode is changed behind the console's back with debugfs -w
+#     after the scan; `x` asks "Apply 4 changes to 4 inodes?" naming the
+#     journal, `y` applies: three done, that one skipped (its row and its
+#     detail say why);
+#   - debugfs: exactly the three inodes changed, to the values fixtest.py
+#     computes from the repair rules; every other inode (the skipped one
+#     included) as before;
+#   - `u`, `y` in the same session: every inode as before (debugfs);
+#   - the window resized to 80x24: the console redraws at that size;
+#   - `q` quits with status 0 and the terminal is back (no alternate
+#     screen); a second console killed with SIGTERM exits 143 and also
+#     restores the terminal.
+# The server is killed by the cleanup trap.
+[ -n "${BASH_VERSION-}" ] || exec bash "$0" "$@"
+. "${top_srcdir:-$(dirname -- "$0")/../..}/tests/lib.sh"
+. "$top_srcdir/tests/integration/fixlib.sh"
+
+need_root
+need_vaudit
+need_cmd tmux python3 debugfs dumpe2fs mke2fs e2fsck timeout
+locale -a 2>/dev/null | grep -qix 'c\.utf-\?8' || skip_all "no C.UTF-8 locale"
+err=$("$VAUDIT" --interactive --script /dev/null --image "$W/.none" 2>&1 >/dev/null)
+case $err in
+	*"unrecognized option"* | *"unknown option"* | *"invalid option"*)
+		skip_all "vaudit does not know --interactive yet ($err)" ;;
+esac
+
+TT=$top_srcdir/tests/integration/tuitest.py
+SOCK=vaudit-test$$
+T() { tmux -L "$SOCK" -f /dev/null "$@"; }
+defer tmux -L "$SOCK" -f /dev/null kill-server
+
+# capture FILE: the pane's text now
+capture() {
+	T capture-pane -p -t console >"$1" 2>/dev/null
+}
+
+# wait_for TEXT [SECONDS]: poll the pane until it shows TEXT (fixed string)
+wait_for() {
+	local text=$1 limit=${2:-20} i
+	for ((i = 0; i < limit * 10; i++)); do
+		capture "$W/pane.txt"
+		grep -qF -- "$text" "$W/pane.txt" && return 0
+		sleep 0.1
+	done
+	diag "timed out waiting for '$text'; the pane shows:"
+	diag "$(cat -v "$W/pane.txt")"
+	return 1
+}
+
+# keys KEY...: send-keys; text with -l
+keys() { T send-keys -t console "$@"; }
+text() { T send-keys -t console -l -- "$1"; }
+
+# search TEXT: / TEXT Enter, wait for the match
+search() {
+	keys /
+	text "$1"
+	keys Enter
+	wait_for "found: $1"
+}
+
+# console NAME CMD: a new window running CMD in $W; its exit status goes
+# to $W/NAME.exit; the window stays for capture-pane
+start_console() {
+	local name=$1
+	shift
+	T new-session -d -s "$name" -x 100 -y 30 \
+		"cd '$W' && env TERM=screen LC_ALL=C.UTF-8 $* 2>'$W/$name.err'; echo \$? >'$W/$name.exit'; exec sleep 600"
+}
+
+FIX=$(make_fixture ext4 --v26 --size 16) || bail_out "cannot build the fixture"
+cp --sparse=always -- "$FIX" "$W/fixture.img"
+vrun audit --image "$W/fixture.img" --prefix /vservers --json
+rc_in "$RC" "1" "vaudit --image --json"
+nfind=$(grep -c '' "$W/audit.out")
+read -r i_g2 i_nt i_sh i_g3 < <(python3 "$TT" inos --audit "$W/audit.out" \
+	g2/usr/bin/priv-iunlink g1/var/notail-private g1/etc/immut-shared g3/etc/priv-iunlink)
+diag "inodes: g2 priv-iunlink $i_g2, notail-private $i_nt, immut-shared $i_sh, g3 priv-iunlink $i_g3 (to be skipped)"
+
+# ------------------------------------------------------------------ scan
+start_console console "'$VAUDIT' --interactive --image fixture.img --prefix /vservers --journal tui.journal"
+wait_for "scan done:"
+ok $? "the scan ends (status line 'scan done:')"
+grep -q " $nfind findings " "$W/pane.txt"
+ok $? "the header counts $nfind findings, as vaudit --json"
+is "$(T display -p -t console '#{alternate_on}')" 1 "the console runs on the alternate screen"
+
+# the g3 file changes behind the console's back: its action must be skipped
+old_g3=$(raw_flags "$W/fixture.img" "<$i_g3>")
+run_debugfs -w -R "set_inode_field <$i_g3> flags 0x00080010" -- "$W/fixture.img" >/dev/null 2>&1
+is "$(printf '0x%08x' "$(raw_flags "$W/fixture.img" "<$i_g3>")")" 0x00080010 "inode $i_g3 changed with debugfs -w (was $old_g3)"
+dump "$W/fixture.img" "$W/before.json" || bail_out "debugfs dump failed"
+
+# ------------------------------------------------------------------ select, apply
+n=0
+for p in g2/usr/bin/priv-iunlink notail-private etc/immut-shared g3/etc/priv-iunlink; do
+	search "$p" || break
+	keys Space
+	n=$((n + 1))
+	wait_for "$n selected" || break
+done
+is "$n" 4 "four findings selected through / and Space"
+keys x
+wait_for "Apply 4 changes to 4 inodes?"
+ok $? "x asks: Apply 4 changes to 4 inodes?"
+grep -q "Journal: tui.journal" "$W/pane.txt"
+ok $? "the confirmation names the journal"
+keys y
+wait_for "apply: 3 done, 1 skipped, 0 failed; journal tui.journal"
+ok $? "y applies: 3 done, 1 skipped (status line)"
+cp -- "$W/pane.txt" "$W/applied.txt"
+
+python3 "$TT" select --audit "$W/audit.out" --inos "$i_g2,$i_nt,$i_sh" --out "$W/sel.json"
+ri=$(img_root_ino "$W/fixture.img" /vservers)
+python3 "$FT" expect --before "$W/before.json" --audit "$W/sel.json" --root-ino "$ri" \
+	--only legacy-iunlink,legacy-notail,shared-immutable-no-iunlink --out "$W/expect.json" >/dev/null
+dump "$W/fixture.img" "$W/after.json"
+py_checks python3 "$FT" compare --before "$W/before.json" --after "$W/after.json" \
+	--expect "$W/expect.json" --want new --label "tmux apply"
+is "$(printf '0x%08x' "$(raw_flags "$W/fixture.img" "<$i_g3>")")" 0x00080010 "the skipped inode $i_g3 is untouched"
+
+# the skipped one: its row and its detail
+search g3/etc/priv-iunlink
+grep -q '^\[x\]S E legacy-iunlink .*/vservers/g3/etc/priv-iunlink$' "$W/pane.txt"
+ok $? "the skipped finding's row is marked [x]S" || diag "$(grep priv-iunlink "$W/pane.txt")"
+grep -q '^Result skipped: .' "$W/pane.txt"
+ok $? "its detail says why: $(grep '^Result' "$W/pane.txt" | head -n 1)"
+search notail-private
+grep -q '^\[x\]D W legacy-notail .*/vservers/g1/var/notail-private$' "$W/pane.txt"
+ok $? "a done finding's row is marked [x]D"
+
+# ------------------------------------------------------------------ undo in the same session
+keys u
+wait_for "Undo the last journal of this session (3 changes)?"
+ok $? "u asks to undo the session's journal (3 changes)"
+keys y
+wait_for "undo: 3 undone, 0 skipped, 0 failed"
+ok $? "y undoes: 3 undone"
+py_checks python3 "$FT" compare --before "$W/before.json" --after-image "$W/fixture.img" \
+	--want old --label "tmux undo"
+fsck_clean "$W/fixture.img" "after the console's apply and undo"
+
+# ------------------------------------------------------------------ resize, help
+T resize-window -t console -x 80 -y 24
+sleep 0.3
+keys '?'
+wait_for "Keys"
+capture "$W/help.txt"
+is "$(python3 -c 'import sys; print(max(len(l.rstrip("\n")) for l in open(sys.argv[1], encoding="utf-8")))' "$W/help.txt")" 80 \
+	"after resize-window 80x24 the help box is 80 columns wide"
+is "$(grep -c '' "$W/help.txt")" 24 "... and the screen 24 rows"
+keys Escape
+sleep 0.2
+
+# ------------------------------------------------------------------ quit: the terminal is back
+keys q
+for ((i = 0; i < 100; i++)); do [ -s "$W/console.exit" ] && break; sleep 0.1; done
+is "$(cat "$W/console.exit" 2>/dev/null)" 0 "q quits with status 0"
+is "$(T display -p -t console '#{alternate_on}')" 0 "the terminal left the alternate screen"
+grep -qx 'vaudit: journal: tui.journal (undone)' "$W/console.err"
+ok $? "stderr names the journal, undone" || diag "$(cat -v "$W/console.err")"
+
+# ------------------------------------------------------------------ SIGTERM: the terminal is back too
+start_console sig "'$VAUDIT' --interactive --image fixture.img --prefix /vservers"
+T rename-window -t sig sig 2>/dev/null
+for ((i = 0; i < 100; i++)); do
+	T capture-pane -p -t sig 2>/dev/null | grep -qF "scan done:" && break
+	sleep 0.1
+done
+pid=$(T display -p -t sig '#{pane_pid}')
+# the pane runs sh -c '...; echo $? > ...': the console is its child
+vpid=$(pgrep -P "$pid" -x vaudit | head -n 1)
+if [ -n "$vpid" ]; then
+	kill -TERM "$vpid"
+	for ((i = 0; i < 100; i++)); do [ -s "$W/sig.exit" ] && break; sleep 0.1; done
+	is "$(cat "$W/sig.exit" 2>/dev/null)" 143 "SIGTERM: the console exits with 128+15"
+	is "$(T display -p -t sig '#{alternate_on}')" 0 "SIGTERM: the terminal left the alternate screen"
+else
+	ok 1 "SIGTERM: the console's process was found"
+fi
+
+done_testing
