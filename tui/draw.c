@@ -28,6 +28,7 @@
 #include <sys/stat.h>
 
 #include "core/flags.h"
+#include "tui/engine.h"
 #include "tui/request.h"
 #include "tui/text.h"
 #include "tui/ui.h"
@@ -1035,19 +1036,12 @@ static void journal_text(const struct tui_ui *u, struct tui_cells *c)
 {
 	const char *j = u->s->fa ? u->s->fa->journal : NULL;
 	struct dbuf b = DBUF_INIT;
-	size_t len;
 
 	if (!j) {
 		tui_cells_ascii(c, "a new journal in /var/lib/vaudit");
 		return;
 	}
-	len = strlen(j);
-	if (u->njournals == 0)
-		dbuf_adds(&b, j);
-	else if (len > 8 && strcmp(j + len - 8, ".journal") == 0)
-		dbuf_addf(&b, "%.*s-%u.journal", (int)(len - 8), j, u->njournals + 1);
-	else
-		dbuf_addf(&b, "%s.%u", j, u->njournals + 1);
+	tui_journal_numbered(&b, j, u->njournals + 1);
 	tui_cells_bytes(c, dbuf_str(&b), b.len, u->utf8);
 	dbuf_release(&b);
 }
@@ -1079,7 +1073,7 @@ static void draw_confirm(struct tui_ui *u)
 		title = "Undo";
 		tui_cells_printf(lines[n++], "Undo the last journal of this session (%s change%s)?",
 				 group(u->journal_changes, n1, sizeof(n1)), u->journal_changes == 1 ? "" : "s");
-		tui_cells_ascii(lines[n]	, "Journal: ");
+		tui_cells_ascii(lines[n], "Journal: ");
 		tui_cells_bytes(lines[n], u->journal, strlen(u->journal), u->utf8);
 		n++;
 		tui_cells_ascii(lines[n++], "");

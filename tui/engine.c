@@ -570,8 +570,7 @@ static void summarize(struct dbuf *b, const unsigned counts[4], bool undo)
 		dbuf_addf(b, ", %u would be changed (dry run)", counts[VA_EV_PLANNED]);
 }
 
-/* NAME for the first journal, then NAME-2.journal or NAME.2, ... */
-static void numbered(struct dbuf *out, const char *name, unsigned n)
+void tui_journal_numbered(struct dbuf *out, const char *name, unsigned n)
 {
 	size_t len = strlen(name);
 
@@ -602,7 +601,7 @@ static int new_journal(struct tui_engine *e, struct va_journal **j, struct dbuf 
 		n++;
 		dbuf_setlen(&name, 0);
 		if (base.len)
-			numbered(&name, base.buf, n);
+			tui_journal_numbered(&name, base.buf, n);
 		r = va_fix_journal_create(j, base.len ? dbuf_str(&name) : NULL, fa->image, e->s->img,
 					  fa->roots, fa->nroots, path, err);
 		if (!base.len && path->len)

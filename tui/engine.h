@@ -111,6 +111,15 @@ int tui_engine_apply(struct tui_engine *e, struct va_repair *rp);
  */
 int tui_engine_undo(struct tui_engine *e, const char *file);
 
+struct dbuf;
+
+/**
+ * tui_journal_numbered() - the name of the @n-th journal of a session
+ * whose first is @name: @name itself, then NAME-2.journal (or NAME.2 when
+ * @name does not end in ".journal"), ...  Appended to @out.
+ */
+void tui_journal_numbered(struct dbuf *out, const char *name, unsigned n);
+
 /** tui_engine_cancel() - ask the running job to stop (returns at once). */
 void tui_engine_cancel(struct tui_engine *e);
 

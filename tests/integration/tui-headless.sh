@@ -36,11 +36,6 @@ need_root
 need_vaudit
 need_cmd python3 debugfs dumpe2fs mke2fs e2fsck timeout diff
 locale -a 2>/dev/null | grep -qix 'c\.utf-\?8' || skip_all "no C.UTF-8 locale"
-err=$("$VAUDIT" --interactive --script /dev/null --image "$W/.none" 2>&1 >/dev/null)
-case $err in
-	*"unrecognized option"* | *"unknown option"* | *"invalid option"*)
-		skip_all "vaudit does not know --interactive yet ($err)" ;;
-esac
 
 TT=$top_srcdir/tests/integration/tuitest.py
 GOLD=$top_srcdir/tests/integration/tui-golden
