@@ -20,7 +20,11 @@
 #   - the window resized to 80x24: the console redraws at that size;
 #   - `q` quits with status 0 and the terminal is back (no alternate
 #     screen); a second console killed with SIGTERM exits 143 and also
-#     restores the terminal.
+#     restores the terminal;
+#   - live: a console on a loop-mounted copy of the fixture applies a
+#     legacy-notail of a file linked outside the guests (done) and a legacy-iunlink (skipped: the 2.6 bits need
+#     the vserver syscall, and the reason says so); debugfs after a
+#     sync + fsfreeze sees exactly that inode changed; `u` `y` restores it.
 # The server is killed by the cleanup trap.
 [ -n "${BASH_VERSION-}" ] || exec bash "$0" "$@"
 . "${top_srcdir:-$(dirname -- "$0")/../..}/tests/lib.sh"
@@ -36,9 +40,12 @@ SOCK=vaudit-test$$
 T() { tmux -L "$SOCK" -f /dev/null "$@"; }
 defer tmux -L "$SOCK" -f /dev/null kill-server
 
+# the session that keys go to and panes come from
+TGT=console
+
 # capture FILE: the pane's text now
 capture() {
-	T capture-pane -p -t console >"$1" 2>/dev/null
+	T capture-pane -p -t "$TGT" >"$1" 2>/dev/null
 }
 
 # wait_for TEXT [SECONDS]: poll the pane until it shows TEXT (fixed string)
@@ -55,15 +62,15 @@ wait_for() {
 }
 
 # keys KEY...: send-keys; text with -l
-keys() { T send-keys -t console "$@"; }
-text() { T send-keys -t console -l -- "$1"; }
+keys() { T send-keys -t "$TGT" "$@"; }
+text() { T send-keys -t "$TGT" -l -- "$1"; }
 
-# search TEXT: / TEXT Enter, wait for the match
+# search TEXT: / TEXT Enter, wait for the match (not "not found: TEXT")
 search() {
 	keys /
 	text "$1"
 	keys Enter
-	wait_for "found: $1"
+	wait_for "found: $1 (row"
 }
 
 # console NAME CMD: a new window running CMD in $W; its exit status goes
@@ -184,6 +191,61 @@ if [ -n "$vpid" ]; then
 	is "$(T display -p -t sig '#{alternate_on}')" 0 "SIGTERM: the terminal left the alternate screen"
 else
 	ok 1 "SIGTERM: the console's process was found"
+fi
+
+# ------------------------------------------------------------------ live: a mounted file system
+LIVE=$(make_fixture ext4 --v26 --size 16) || bail_out "cannot build the live fixture"
+dump "$LIVE" "$W/live-before.json" || bail_out "debugfs dump failed"
+if MNT=$(mount_fixture "$LIVE"); then
+	LROOT=$MNT/vservers
+	vrun laudit --json "$LROOT"
+	rc_in "$RC" "1" "live vaudit --json"
+	i_lnt=$(stat -c %i -- "$LROOT/g1/usr/bin/linked-outside")
+	i_lg2=$(stat -c %i -- "$LROOT/g2/usr/bin/priv-iunlink")
+	lri=$(stat -c %i -- "$LROOT")
+	python3 "$TT" select --audit "$W/laudit.out" --inos "$i_lnt,$i_lg2" --out "$W/lsel.json"
+	python3 "$FT" expect --before "$W/live-before.json" --audit "$W/lsel.json" --root-ino "$lri" --live \
+		--only legacy-iunlink,legacy-notail --out "$W/lexpect.json" >/dev/null
+	TGT=live
+	start_console live "'$VAUDIT' --interactive '$LROOT' --journal live.journal"
+	wait_for "scan done:"
+	ok $? "live: the scan of the mounted fixture ends"
+	n=0
+	for p in g1/usr/bin/linked-outside g2/usr/bin/priv-iunlink; do
+		search "$p" || break
+		keys Space
+		n=$((n + 1))
+		wait_for "$n selected" || break
+	done
+	is "$n" 2 "live: two findings selected"
+	keys x
+	wait_for "Apply 2 changes to 2 inodes?"
+	ok $? "live: x asks: Apply 2 changes to 2 inodes?"
+	keys y
+	wait_for "apply: 1 done, 1 skipped, 0 failed; journal live.journal"
+	ok $? "live: y applies: 1 done, 1 skipped (the 2.6 bits need the vserver syscall)"
+	search g2/usr/bin/priv-iunlink
+	grep -A1 '^Result skipped: ' "$W/pane.txt" | tr -s ' \n' ' ' | grep -q -- '--image'
+	ok $? "live: the skipped finding's detail points to --image" ||
+		diag "$(grep -A1 '^Result' "$W/pane.txt" | cat -v)"
+	flush_fs "$MNT"
+	py_checks python3 "$FT" compare --before "$W/live-before.json" --after-image "$LIVE" \
+		--expect "$W/lexpect.json" --want new --label "live console apply"
+	keys u
+	wait_for "Undo the last journal of this session (1 change)?"
+	ok $? "live: u asks to undo 1 change"
+	keys y
+	wait_for "undo: 1 undone, 0 skipped, 0 failed"
+	ok $? "live: y undoes it"
+	keys q
+	for ((i = 0; i < 100; i++)); do [ -s "$W/live.exit" ] && break; sleep 0.1; done
+	is "$(cat "$W/live.exit" 2>/dev/null)" 0 "live: q quits with status 0"
+	unmount_keep "$MNT"
+	py_checks python3 "$FT" compare --before "$W/live-before.json" --after-image "$LIVE" \
+		--want old --label "live console undo, unmounted"
+	fsck_clean "$LIVE" "after the live console's apply and undo"
+else
+	ok 1 "live: mount the fixture"
 fi
 
 done_testing
