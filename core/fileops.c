@@ -633,7 +633,8 @@ static void random_suffix(char *out)
 	}
 }
 
-void va_tmpname(const char *name, char *out)
+/* Copy @name to @out, shortened to leave room for ";XXXXXX"; its length. */
+static size_t tmp_prefix(const char *name, char *out)
 {
 	size_t len = strlen(name);
 
@@ -641,8 +642,25 @@ void va_tmpname(const char *name, char *out)
 		len = NAME_MAX - 7;
 	memcpy(out, name, len);
 	out[len] = ';';
-	random_suffix(out + len + 1);
 	out[len + 7] = '\0';
+	return len;
+}
+
+void va_tmpname(const char *name, char *out)
+{
+	random_suffix(out + tmp_prefix(name, out) + 1);
+}
+
+void va_tmpname_keyed(const char *name, uint64_t key, char *out)
+{
+	char *suffix = out + tmp_prefix(name, out) + 1;
+	uint64_t x = key + 0x9e3779b97f4a7c15ull;       /* splitmix64 */
+
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+	x ^= x >> 31;
+	for (int k = 0; k < 6; k++, x /= 62)
+		suffix[k] = tmp_chars[x % 62];
 }
 
 static bool same_ino(const struct stat *st, dev_t dev, uint64_t ino)

@@ -83,6 +83,13 @@ int va_link_fd(int fd, int dir_fd, const char *name);
 void va_tmpname(const char *name, char *out);
 
 /**
+ * va_tmpname_keyed() - like va_tmpname(), but the six characters are a
+ * function of @key: the same name for the same key in every run, so that
+ * a run after an interrupted one knows which temporary name to look for.
+ */
+void va_tmpname_keyed(const char *name, uint64_t key, char *out);
+
+/**
  * va_replace_name() - atomically put the file linked at @tmp over @name in
  * the same directory @dir_fd, and check that what was replaced is the
  * inode @old_dev/@old_ino: renameat2(RENAME_EXCHANGE) (the old inode then

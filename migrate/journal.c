@@ -207,6 +207,11 @@ int va_journal_add(struct va_journal *j, struct va_journal_rec *r)
 	return add(j, r, false);
 }
 
+int va_journal_flush(struct va_journal *j)
+{
+	return flush(j);
+}
+
 int va_journal_sync(struct va_journal *j)
 {
 	int r = flush(j);

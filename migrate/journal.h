@@ -98,6 +98,13 @@ int va_journal_append(struct va_journal *j, struct va_journal_rec *r);
  */
 int va_journal_add(struct va_journal *j, struct va_journal_rec *r);
 
+/**
+ * va_journal_flush() - write what was added, without fsync: the marks
+ * then survive the process being killed (not a crash of the machine).
+ * Return: 0 or -errno.
+ */
+int va_journal_flush(struct va_journal *j);
+
 /** va_journal_sync() - write and fsync what was added.  Return: 0 or -errno. */
 int va_journal_sync(struct va_journal *j);
 

@@ -109,6 +109,12 @@ static void replay_flags(struct replay *rp)
 	int fd, r;
 
 	fd = va_open_regular(rp->dirfd, rp->base, rec->dev, rec->ino, &stx);
+	if (fd == -ENOENT && va_journal_state(rp->j, rec->seq) == 0) {
+		/* not marked done: a store entry the run was killed before making */
+		if (mark(rp, 'U') == 0)
+			done_event(rp, "flag change not made: the file does not exist");
+		return;
+	}
 	if (fd < 0) {
 		skip(rp, VA_USKIP_CHANGED, 0, "its path no longer leads to the recorded inode");
 		return;
@@ -172,6 +178,15 @@ static int unchanged_check(void *arg)
 	return va_same_stx(&now, &c->was) ? 0 : -ESTALE;
 }
 
+/*
+ * The temporary name an undo of @rp->rec uses: the same in every run, so
+ * that an undo run after an interrupted one finds what that one left.
+ */
+static void undo_tmpname(const struct replay *rp, char *tmp)
+{
+	va_tmpname_keyed(rp->base, rp->rec->seq ^ (rp->rec->ino * 0x100000001b3ull), tmp);
+}
+
 /* Give @rp->base, a name of the recorded shared inode, a private copy. */
 static int private_copy(struct replay *rp)
 {
@@ -193,7 +208,7 @@ static int private_copy(struct replay *rp)
 		close(c.fd);
 		return copy;
 	}
-	va_tmpname(rp->base, tmp);
+	undo_tmpname(rp, tmp);
 	u_block_signals(&old);
 	r = u_swap_in(rp->dirfd, tmp, rp->base, copy, rec->dev, rec->ino, unchanged_check, &c);
 	sigprocmask(SIG_SETMASK, &old, NULL);
@@ -202,59 +217,99 @@ static int private_copy(struct replay *rp)
 	return r;
 }
 
+/* The shared inode (at rec->other) and @rp->base's own inode @cur, open. */
+struct twins {
+	int odir, ofd, pfd;
+	struct statx ps;
+};
+
+static void twins_close(struct twins *t)
+{
+	if (t->pfd >= 0)
+		close(t->pfd);
+	if (t->ofd >= 0)
+		close(t->ofd);
+	if (t->odir >= 0)
+		close(t->odir);
+}
+
+/*
+ * Open the recorded shared inode and the private inode @cur at @name in
+ * @rp's directory, and compare them: 0 when mode, owner, size, mtime (ns), content and
+ * xattrs are equal, -EUCLEAN when they differ, else -errno.  @t is to be
+ * closed with twins_close() in every case.
+ */
+static int twins_open(struct replay *rp, const char *name, const struct statx *cur, struct twins *t)
+{
+	const struct va_journal_rec *rec = rp->rec;
+	char obase[NAME_MAX + 1];
+	struct statx os;
+	int r;
+
+	*t = (struct twins){ .odir = -1, .ofd = -1, .pfd = -1 };
+	r = open_parent(rec->other, rec->other_len, &t->odir, obase);
+	if (r < 0)
+		return r;
+	t->ofd = va_open_regular(t->odir, obase, rec->dev, rec->ino, &os);
+	if (t->ofd < 0)
+		return t->ofd;
+	t->pfd = va_open_regular(rp->dirfd, name, makedev(cur->stx_dev_major, cur->stx_dev_minor),
+				 cur->stx_ino, &t->ps);
+	if (t->pfd < 0)
+		return t->pfd;
+	if (os.stx_mode != t->ps.stx_mode || os.stx_uid != t->ps.stx_uid || os.stx_gid != t->ps.stx_gid ||
+	    os.stx_size != t->ps.stx_size || os.stx_mtime.tv_sec != t->ps.stx_mtime.tv_sec ||
+	    os.stx_mtime.tv_nsec != t->ps.stx_mtime.tv_nsec)
+		return -EUCLEAN;
+	r = va_content_equal(t->ofd, t->pfd, t->ps.stx_size);
+	if (r == 1)
+		r = va_xattrs_equal(t->ofd, t->pfd);
+	return r == 1 ? 0 : r == 0 ? -EUCLEAN : r;
+}
+
 /* Link @base back to the shared inode, found at rec->other. */
 static int relink(struct replay *rp, const struct statx *cur)
 {
-	const struct va_journal_rec *rec = rp->rec;
-	char obase[NAME_MAX + 1], tmp[VA_TMPNAME_MAX];
-	struct statx os, ps;
+	struct twins t;
 	sigset_t old;
-	int odir = -1, ofd = -1, pfd = -1, r;
+	int r;
 
-	r = open_parent(rec->other, rec->other_len, &odir, obase);
+	r = twins_open(rp, rp->base, cur, &t);
 	if (r < 0)
-		return r;
-	ofd = va_open_regular(odir, obase, rec->dev, rec->ino, &os);
-	if (ofd < 0) {
-		r = ofd;
 		goto out;
-	}
-	pfd = va_open_regular(rp->dirfd, rp->base, makedev(cur->stx_dev_major, cur->stx_dev_minor),
-			      cur->stx_ino, &ps);
-	if (pfd < 0) {
-		r = pfd;
-		goto out;
-	}
-	if (os.stx_mode != ps.stx_mode || os.stx_uid != ps.stx_uid || os.stx_gid != ps.stx_gid ||
-	    os.stx_size != ps.stx_size || os.stx_mtime.tv_sec != ps.stx_mtime.tv_sec ||
-	    os.stx_mtime.tv_nsec != ps.stx_mtime.tv_nsec) {
-		r = -EUCLEAN;
-		goto out;
-	}
-	r = va_content_equal(ofd, pfd, ps.stx_size);
-	if (r == 1)
-		r = va_xattrs_equal(ofd, pfd);
-	if (r <= 0) {
-		r = r == 0 ? -EUCLEAN : r;
-		goto out;
-	}
-	if ((u_get_flags(ofd) & U_BLOCKING_FLAGS) && !rp->u->iunlink) {
+	if ((u_get_flags(t.ofd) & U_BLOCKING_FLAGS) && !rp->u->iunlink) {
 		r = -EPERM;
 		goto out;
 	}
-	va_tmpname(rp->base, tmp);
-	u_block_signals(&old);
-	r = u_swap_in(rp->dirfd, tmp, rp->base, ofd, makedev(ps.stx_dev_major, ps.stx_dev_minor),
-		      ps.stx_ino, NULL, NULL);
-	sigprocmask(SIG_SETMASK, &old, NULL);
+	{
+		char tmp[VA_TMPNAME_MAX];
+
+		undo_tmpname(rp, tmp);
+		u_block_signals(&old);
+		r = u_swap_in(rp->dirfd, tmp, rp->base, t.ofd,
+			      makedev(t.ps.stx_dev_major, t.ps.stx_dev_minor), t.ps.stx_ino, NULL, NULL);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+	}
 out:
-	if (pfd >= 0)
-		close(pfd);
-	if (ofd >= 0)
-		close(ofd);
-	if (odir >= 0)
-		close(odir);
+	twins_close(&t);
 	return r;
+}
+
+/*
+ * Whether @rp->base, no longer the shared inode, holds the private copy
+ * an earlier undo made (and was killed before its mark was written): a
+ * file of its own equal to the shared inode in metadata and content.
+ */
+static bool private_copy_made(struct replay *rp, const struct statx *cur)
+{
+	struct twins t;
+	bool same;
+
+	if (cur->stx_nlink != 1 || !S_ISREG(cur->stx_mode))
+		return false;
+	same = twins_open(rp, rp->base, cur, &t) == 0;
+	twins_close(&t);
+	return same;
 }
 
 /* A crash may have left the temporary name: tidy it up. */
@@ -284,6 +339,33 @@ static void tidy_tmp(struct replay *rp, bool name_is_shared)
 	}
 }
 
+/*
+ * An undo killed in the middle of giving a name a private copy (or of
+ * linking it back) may have left its temporary name: a name of the shared
+ * inode, or a copy of it that was never swapped in.  Remove either.
+ */
+static void tidy_undo_tmp(struct replay *rp)
+{
+	const struct va_journal_rec *rec = rp->rec;
+	char tmp[VA_TMPNAME_MAX];
+	struct statx ts;
+	struct twins t;
+	bool ours;
+
+	if (rp->u->o->dry_run)
+		return;
+	undo_tmpname(rp, tmp);
+	if (lstat_at(rp->dirfd, tmp, &ts) < 0 || !S_ISREG(ts.stx_mode))
+		return;
+	ours = is_inode(&ts, rec->dev, rec->ino);
+	if (!ours && ts.stx_nlink == 1) {
+		ours = twins_open(rp, tmp, &ts, &t) == 0;
+		twins_close(&t);
+	}
+	if (ours)
+		(void)unlinkat(rp->dirfd, tmp, 0);
+}
+
 static void replay_name(struct replay *rp)
 {
 	const struct va_journal_rec *rec = rp->rec;
@@ -298,6 +380,8 @@ static void replay_name(struct replay *rp)
 	if (r == 0 && !S_ISREG(cur.stx_mode))
 		r = -EINVAL;
 	shared = r == 0 && is_inode(&cur, rec->dev, rec->ino);
+	if (undo && strcmp(rec->kind, "store"))
+		tidy_undo_tmp(rp);
 	if (va_journal_state(rp->j, rec->seq) == 0) {
 		tidy_tmp(rp, shared);
 		r = lstat_at(rp->dirfd, rp->base, &cur);
@@ -329,6 +413,15 @@ static void replay_name(struct replay *rp)
 			skip(rp, VA_USKIP_CHANGED, 0, "the store entry is still shared");
 			return;
 		}
+		/*
+		 * Once the entry is gone, the private copies of its names can no
+		 * longer be told from other files: their marks go to the journal
+		 * first, so that a killed undo finds them when run again.
+		 */
+		if ((r = va_journal_flush(rp->j)) < 0) {
+			skip(rp, VA_USKIP_ERROR, -r, "cannot write the journal");
+			return;
+		}
 		if (unlinkat(rp->dirfd, rp->base, 0) < 0) {
 			skip(rp, VA_USKIP_ERROR, errno, "cannot remove the store entry");
 			return;
@@ -347,6 +440,9 @@ static void replay_name(struct replay *rp)
 			if (cur.stx_ino == rec->old_ino) {
 				mark(rp, 'U');
 				done_event(rp, "already private");
+			} else if (va_journal_state(rp->j, rec->seq) == 'D' && private_copy_made(rp, &cur)) {
+				mark(rp, 'U');
+				done_event(rp, "already private (a copy made by an interrupted undo)");
 			} else {
 				skip(rp, VA_USKIP_CHANGED, 0, "the name is another file now");
 			}

@@ -1,0 +1,134 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# unify-kill.sh - vhashify and vaudit --undo killed with SIGKILL part-way:
+# no name is ever lost or reads other bytes, every temporary name left
+# behind is reported by vaudit as unify-leftover, and vaudit --undo of the
+# torn journal gives back exactly the state before the run.
+#
+# Three guests of $VAUDIT_KILL_FILES (default 3000) files each, every file
+# with a twin in the two other guests, on a loop-mounted ext4 image
+# (unifytest.py build race: the ground truth is its spec and the copies
+# kept outside the image).  A complete link + undo first measures the
+# journal's length L (and what an undo appends, U).  Then vhashify is
+# killed when its journal holds 2%, 30% and 70% of L lines, and vaudit
+# --undo of a complete link when it has appended 10%, 40% and 80% of U.  After each kill: every name opens and reads its own content; the
+# names matching '*;??????' (find) are exactly vaudit's unify-leftover
+# findings; vaudit --undo JOURNAL exits 0 and every name is back (inode of
+# its own, metadata, flags, content), with no temporary name and no new
+# store entry.  (An undo's marks are written in blocks, so a killed undo
+# leaves changes without marks: the next one must recognise them.)
+[ -n "${BASH_VERSION-}" ] || exec bash "$0" "$@"
+. "${top_srcdir:-$(dirname -- "$0")/../..}/tests/lib.sh"
+
+need_root
+need_vaudit
+need_cmd python3 mke2fs chattr losetup mount umount mountpoint timeout find truncate
+. "$top_srcdir/tests/integration/unifylib.sh"
+need_unify
+
+: "${VAUDIT_KILL_FILES:=3000}"
+N=$VAUDIT_KILL_FILES
+
+IMG=$(mkimage kill ext4 256 65536) || bail_out "mke2fs failed"
+M=$(mount_fixture "$IMG") || bail_out "cannot mount the image"
+S=$W/spec.kill.json
+C=$W/copies.kill
+python3 "$UT" build race "$M" "$C" "$S" --n "$N" 2>"$W/build.err"
+ok $? "build 3 guests x $N files on a fresh ext4 image" || bail_out "$(cat "$W/build.err")"
+state "$M" orig
+H=$M/.hash
+TREES=("$M/vs/g1" "" "$M/vs/g2" "" "$M/vs/g3" "")
+
+lines() { wc -l <"$1"; }
+
+# kill_at TAG JOURNAL LINES CMD...: run CMD (stdout/stderr in $W/TAG.*),
+# SIGKILL it as soon as JOURNAL has LINES lines; KILLED=1 when it was
+# still running then, else 0 (it finished first)
+kill_at() {
+	local tag=$1 j=$2 at=$3 res
+	shift 3
+	res=$(python3 - "$j" "$at" "$W/$tag.out" "$W/$tag.err" "$@" <<'EOF'
+import os, signal, subprocess, sys, time
+j, at, out, err, cmd = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5:]
+with open(out, 'wb') as o, open(err, 'wb') as e:
+    p = subprocess.Popen(cmd, stdout=o, stderr=e, stdin=subprocess.DEVNULL)
+    t0 = time.monotonic()
+    while p.poll() is None:
+        try:
+            with open(j, 'rb') as fh:
+                n = fh.read().count(b'\n')
+        except FileNotFoundError:
+            n = 0
+        if n >= at or time.monotonic() - t0 > 300:
+            p.send_signal(signal.SIGKILL)
+            p.wait()
+            print('killed %d' % n)
+            sys.exit(0)
+        time.sleep(0.001)
+print('finished %d' % p.returncode)
+EOF
+)
+	KILLED=0
+	[ "${res%% *}" = killed ] && KILLED=1
+	diag "$tag: $res (at $at lines)"
+}
+
+# after_kill LABEL JOURNAL: the checks after a kill, then the undo
+after_kill() {
+	local label=$1 j=$2 want got
+	printf '' >"$W/stop"
+	python3 "$UT" reader --mnt "$M" --n "$N" --stop "$W/stop" --ready "$W/ready" \
+		--out "$W/reader" --limit 60 2>"$W/reader.err"
+	is "$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["failures"], r["examples"][:3])' "$W/reader")" \
+		"0 []" "$label: every name opens and reads its own content"
+	want=$(find "$M/vs" -name '*;??????' -printf '%p\n' | LC_ALL=C sort)
+	urun audit "$VAUDIT" --json "$M/vs"
+	got=$(python3 -c '
+import json, sys
+for l in open(sys.argv[1], "rb"):
+    f = json.loads(l)
+    if f.get("kind") == "unify-leftover":
+        print(f["path"])' "$W/audit.out" | LC_ALL=C sort)
+	is "$got" "$want" "$label: vaudit reports exactly the $(printf '%s' "$want" | grep -c '') temporary names left as unify-leftover"
+	urun undo "$VAUDIT" --undo "$j"
+	rc_is undo 0 "$label: vaudit --undo of the torn journal"
+	diag "$label: the undo says: $(sed -n 's/^undo [^:]*: //p' "$W/undo.out" | sort | uniq -c | sort -rn | tr -s ' \n' ' ')"
+	state "$M" "$label.undone"
+	chk_orig "$label: after --undo" "$S" "$M" "$C" orig "$label.undone"
+	no_tmp "$M" "$label: after --undo"
+}
+
+# ------------------------------------------------------------------ a complete run
+J0=$W/full.journal
+urun full "$VHASHIFY" $FL $NP --journal "$J0" --manually --destination "$H" -- "${TREES[@]}"
+rc_is full 0 "a complete vhashify run"
+L=$(lines "$J0")
+urun fullundo "$VAUDIT" --undo "$J0"
+rc_is fullundo 0 "vaudit --undo of the complete run"
+U=$(($(lines "$J0") - L))
+state "$M" full.undone
+chk_orig "complete run undone" "$S" "$M" "$C" orig full.undone
+diag "a complete run journals $L lines; its undo appends $U"
+[ "$L" -ge 20 ] && [ "$U" -ge 10 ] || bail_out "journals too short to cut ($L, $U lines)"
+
+# ------------------------------------------------------------------ vhashify killed
+for pct in 2 30 70; do
+	J=$W/kill$pct.journal
+	kill_at kill$pct "$J" $((L * pct / 100)) "$VHASHIFY" $FL $NP --journal "$J" --manually \
+		--destination "$H" -- "${TREES[@]}"
+	ok $((1 - KILLED)) "vhashify killed (SIGKILL) with $pct% of its journal written"
+	after_kill "killed at $pct%" "$J"
+done
+
+# ------------------------------------------------------------------ vaudit --undo killed
+for pct in 10 40 80; do
+	J=$W/link$pct.journal
+	urun link$pct "$VHASHIFY" $FL $NP --journal "$J" --manually --destination "$H" -- "${TREES[@]}"
+	rc_is link$pct 0 "vhashify links everything"
+	kill_at undokill$pct "$J" $((L + U * pct / 100)) "$VAUDIT" --undo "$J"
+	ok $((1 - KILLED)) "vaudit --undo killed (SIGKILL) with $pct% of its marks written"
+	after_kill "undo killed at $pct%" "$J"
+done
+
+done_testing
