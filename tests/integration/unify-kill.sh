@@ -16,8 +16,10 @@
 # names matching '*;??????' (find) are exactly vaudit's unify-leftover
 # findings; vaudit --undo JOURNAL exits 0 and every name is back (inode of
 # its own, metadata, flags, content), with no temporary name and no new
-# store entry.  (An undo's marks are written in blocks, so a killed undo
-# leaves changes without marks: the next one must recognise them.)
+# store entry.  Once, vaudit --resume settles a killed run, vhashify runs
+# again and links every set, and both journals are undone.  (An undo's
+# marks are written in blocks, so a killed undo leaves changes without
+# marks: the next one must recognise them.)
 [ -n "${BASH_VERSION-}" ] || exec bash "$0" "$@"
 . "${top_srcdir:-$(dirname -- "$0")/../..}/tests/lib.sh"
 
@@ -120,6 +122,27 @@ for pct in 2 30 70; do
 	ok $((1 - KILLED)) "vhashify killed (SIGKILL) with $pct% of its journal written"
 	after_kill "killed at $pct%" "$J"
 done
+
+# ------------------------------------------------------------------ killed, resumed, run again
+J=$W/kill50.journal
+kill_at kill50 "$J" $((L / 2)) "$VHASHIFY" $FL $NP --journal "$J" --manually --destination "$H" -- "${TREES[@]}"
+ok $((1 - KILLED)) "vhashify killed (SIGKILL) with half of its journal written"
+urun resume "$VAUDIT" --resume "$J"
+rc_is resume 0 "vaudit --resume of the torn journal"
+no_tmp "$M" "after --resume"
+J2=$W/again.journal
+urun again "$VHASHIFY" $FL $NP --journal "$J2" --manually --destination "$H" -- "${TREES[@]}"
+rc_is again 0 "vhashify run again after the resume"
+state "$M" again
+py_checks python3 "$UT" check-run --aggregate --label "killed, resumed and run again" --spec "$S" --mnt "$M" \
+	--copies "$C" --scenario all --before "$W/state.orig" --after "$W/state.again" --flags immutable
+urun undo2 "$VAUDIT" --undo "$J2"
+rc_is undo2 0 "vaudit --undo of the second run"
+urun undo1 "$VAUDIT" --undo "$J"
+rc_is undo1 0 "vaudit --undo of the resumed run"
+state "$M" again.undone
+chk_orig "both undone" "$S" "$M" "$C" orig again.undone
+no_tmp "$M" "both undone"
 
 # ------------------------------------------------------------------ vaudit --undo killed
 for pct in 10 40 80; do
