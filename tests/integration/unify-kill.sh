@@ -32,15 +32,7 @@ need_unify
 : "${VAUDIT_KILL_FILES:=3000}"
 N=$VAUDIT_KILL_FILES
 
-IMG=$(mkimage kill ext4 256 65536) || bail_out "mke2fs failed"
-M=$(mount_fixture "$IMG") || bail_out "cannot mount the image"
-S=$W/spec.kill.json
-C=$W/copies.kill
-python3 "$UT" build race "$M" "$C" "$S" --n "$N" 2>"$W/build.err"
-ok $? "build 3 guests x $N files on a fresh ext4 image" || bail_out "$(cat "$W/build.err")"
-state "$M" orig
-H=$M/.hash
-TREES=("$M/vs/g1" "" "$M/vs/g2" "" "$M/vs/g3" "")
+race_fixture kill "$N"
 
 lines() { wc -l <"$1"; }
 

@@ -24,15 +24,7 @@ need_unify
 : "${VAUDIT_RACE_FILES:=1500}"
 N=$VAUDIT_RACE_FILES
 
-IMG=$(mkimage race ext4 256 65536) || bail_out "mke2fs failed"
-M=$(mount_fixture "$IMG") || bail_out "cannot mount the image"
-S=$W/spec.race.json
-C=$W/copies.race
-python3 "$UT" build race "$M" "$C" "$S" --n "$N" 2>"$W/build.err"
-ok $? "build 3 guests x $N files on a fresh ext4 image" || bail_out "$(cat "$W/build.err")"
-state "$M" orig
-H=$M/.hash
-TREES=("$M/vs/g1" "" "$M/vs/g2" "" "$M/vs/g3" "")
+race_fixture race "$N"
 
 # phase TAG DESC CMD...: CMD with two readers running; its exit status, the
 # readers' failures (none allowed; CONTROL=1: some required), no temporary

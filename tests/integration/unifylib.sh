@@ -13,6 +13,9 @@
 #   no_tmp MNT DESC      no NAME;XXXXXX below MNT
 #   one_line TAG PROG DESC WORDS...  stderr is one line naming WORDS
 #   chk_run, chk_orig, undo_check    the unifytest.py checks
+#   race_fixture NAME N  three guests of N twin files (unifytest.py build
+#                        race) on a new mounted ext4 image; sets IMG, M,
+#                        S (spec), C (copies), H (store), TREES, state orig
 
 : "${VUNIFY:=$top_builddir/vunify}"
 : "${VHASHIFY:=$top_builddir/vhashify}"
@@ -128,4 +131,17 @@ undo_check() {
 	urun undo2 "$VAUDIT" --undo "$j"
 	rc_is undo2 0 "$label: a second vaudit --undo of the same journal"
 	is "$(snap "$mnt")" "$s1" "$label: the second --undo changed nothing"
+}
+
+# race_fixture NAME N: see the top of this file
+race_fixture() {
+	IMG=$(mkimage "$1" ext4 256 65536) || bail_out "mke2fs failed"
+	M=$(mount_fixture "$IMG") || bail_out "cannot mount the image"
+	S=$W/spec.$1.json
+	C=$W/copies.$1
+	python3 "$UT" build race "$M" "$C" "$S" --n "$2" 2>"$W/build.err"
+	ok $? "build 3 guests x $2 files on a fresh ext4 image" || bail_out "$(cat "$W/build.err")"
+	state "$M" orig
+	H=$M/.hash
+	TREES=("$M/vs/g1" "" "$M/vs/g2" "" "$M/vs/g3" "")
 }
