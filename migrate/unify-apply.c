@@ -722,8 +722,11 @@ static int flag_step(struct ustate *u, struct pmaster *m, uint32_t to, uint64_t 
 
 /* ------------------------------------------------------------------ one batch */
 
-/* Count name @p linked (or reverted) and say so. */
-static void name_done(struct ustate *u, const struct pmaster *m, const struct pname *p)
+/*
+ * Count name @p linked (or reverted) and say so.  @freed: its old inode
+ * lost its last name (its blocks are saved).
+ */
+static void name_done(struct ustate *u, const struct pmaster *m, const struct pname *p, bool freed)
 {
 	const struct ufile *f = &u->files[p->file];
 	const char *mp = m->storepath.len ? m->storepath.buf : u_abs(u, &u->files[m->file], &u->abs2);
@@ -735,8 +738,8 @@ static void name_done(struct ustate *u, const struct pmaster *m, const struct pn
 		return;
 	}
 	u->st->linked++;
-	if (p->stx.stx_nlink == 1)
-		u->st->saved_bytes += f->size;  /* its inode lost its last name */
+	if (freed)
+		u->st->saved_bytes += f->size;
 	u_event_file(u, VA_UEV_LINK, f, mp, ml, f->size);
 }
 
@@ -802,6 +805,32 @@ static void emlink_retry(struct batch *b, const struct uunit *un, size_t from)
 	}
 }
 
+/*
+ * Dry run: whether linking names first..@i of the unit that starts at
+ * @first frees the old inode of name @i -- it is the last of them to name
+ * that inode, and they are all its names.  (A real run sees this in the
+ * link count after the earlier names were linked.)
+ */
+static bool dry_frees(const struct batch *b, size_t first, size_t n, size_t i)
+{
+	const struct pname *p = &b->p[first + i];
+	uint32_t names = 0;
+
+	if (p->stx.stx_nlink <= 1)
+		return true;
+	for (size_t j = 0; j < n; j++) {
+		const struct pname *q = &b->p[first + j];
+
+		if (!q->ok || q->stx.stx_ino != p->stx.stx_ino ||
+		    q->stx.stx_dev_major != p->stx.stx_dev_major || q->stx.stx_dev_minor != p->stx.stx_dev_minor)
+			continue;
+		if (j > i)
+			return false;           /* a later name of it frees it */
+		names++;
+	}
+	return names == p->stx.stx_nlink;
+}
+
 static void run_unit(struct batch *b, size_t k)
 {
 	struct ustate *u = b->u;
@@ -865,7 +894,7 @@ static void run_unit(struct batch *b, size_t k)
 		if (!p->ok)
 			continue;
 		if (dry) {
-			name_done(u, m, p);
+			name_done(u, m, p, !u->reverting && dry_frees(b, un->first, un->n, i));
 			continue;
 		}
 		r = u->reverting ? do_revert(m, p) : do_link(m, p);
@@ -883,7 +912,7 @@ static void run_unit(struct batch *b, size_t k)
 		}
 		changed = true;
 		mark(u, 'D', p->seq);
-		name_done(u, m, p);
+		name_done(u, m, p, p->stx.stx_nlink == 1);
 		/* other names of the same old inode in this unit: our own change */
 		for (size_t j = i + 1; j < un->n; j++) {
 			struct pname *q = &b->p[un->first + j];

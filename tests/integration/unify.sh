@@ -455,6 +455,42 @@ is "$(ino_of t3):$(python3 "$UT" summary "$W/eu3.out" skipped.emlink 2>&1)" "$t3
 	"EMLINK: t3 unchanged, skipped.emlink = 1"
 no_tmp "$E" "EMLINK: after vunify"
 
+# ================================================================ bytes saved
+# Five names of one content, 3000 bytes: g1/a and g1/b one inode, g1/c,
+# g2/d, and g1/e whose inode has a second name outside the trees.  Linking
+# them all frees the inodes of a+b, c and d (e's keeps its other name),
+# and the store copy takes one back: 2 x 3000 bytes saved, in the dry run
+# as in the real one.
+IMG=$(mkimage saved ext4 64) || bail_out "mke2fs failed"
+SV=$(mount_fixture "$IMG") || bail_out "cannot mount the bytes-saved image"
+python3 - "$SV" <<'EOF2'
+import os, sys
+m = sys.argv[1]
+for d in ('vs/g1', 'vs/g2', 'outside', '.hash'):
+    os.makedirs(os.path.join(m, d), exist_ok=True)
+os.chmod(os.path.join(m, '.hash'), 0o700)
+T = 1500000000 * 10**9 + 7
+for n in ('vs/g1/a', 'vs/g1/c', 'vs/g2/d', 'vs/g1/e'):
+    p = os.path.join(m, n)
+    with open(p, 'wb') as fh:
+        fh.write(bytes(range(200)) * 15)
+    os.chmod(p, 0o644)
+    os.utime(p, ns=(T, T))
+os.link(os.path.join(m, 'vs/g1/a'), os.path.join(m, 'vs/g1/b'))
+os.link(os.path.join(m, 'vs/g1/e'), os.path.join(m, 'outside/e'))
+EOF2
+ST=("$SV/vs/g1" "" "$SV/vs/g2" "")
+urun saved-dry "$VHASHIFY" $FL $NP -n --json --manually --destination "$SV/.hash" -- "${ST[@]}"
+rc_is saved-dry 0 "bytes saved: vhashify -n"
+urun saved-real "$VHASHIFY" $FL $NP --json --journal "$W/saved.journal" --manually --destination "$SV/.hash" -- "${ST[@]}"
+rc_is saved-real 0 "bytes saved: vhashify"
+is "$(stat -c %h "$SV/vs/g1/a"):$(stat -c %h "$SV/outside/e")" "6:1" \
+	"bytes saved: the five names and the store entry are one inode; outside/e keeps its own"
+is "$(python3 "$UT" summary "$W/saved-dry.out" saved_bytes):$(python3 "$UT" summary "$W/saved-real.out" saved_bytes)" \
+	"6000:6000" "bytes saved: 2 x 3000 in the dry run and in the real run (two names of one inode count once)"
+urun saved-undo "$VAUDIT" --undo "$W/saved.journal"
+rc_is saved-undo 0 "bytes saved: vaudit --undo"
+
 # ================================================================ bad input
 A=$HASH_MNT
 BT=$A/vs/g1

@@ -886,7 +886,7 @@ def cmd_compare_dry(a):
             diag('  only real: %s' % [show(p) for p in sorted(set(r) - set(d))][:5])
             if bad_dry:
                 diag('  dry events without dry_run true: %d' % len(bad_dry))
-    for k in ('linked', 'stored', 'reverted', 'examined', 'candidates'):
+    for k in ('linked', 'stored', 'reverted', 'examined', 'candidates', 'saved_bytes'):
         tap(dsum[k] == rsum[k], '%s: summary %s equal in the dry and the real run (%s)' % (L, k, rsum[k]))
         if dsum[k] != rsum[k]:
             diag('  dry %s, real %s' % (dsum[k], rsum[k]))
