@@ -1408,9 +1408,20 @@ static enum va_walk_action trigger_cb(const struct va_walk_entry *e, struct rec 
 static char *make_swap_tree(bool victim_is_dir)
 {
 	char *root = tu_subdir("swap");
-	int dfd = open_dir(root), odf;
+	int dfd, odf;
 	uint64_t min_t = UINT64_MAX;
 	struct stat st;
+
+	/*
+	 * "victim" must get a larger inode number than some t file.  On ext4
+	 * that depends on the allocator and on the state of the filesystem (a
+	 * new directory can land in a lower group, again and again); a tmpfs
+	 * numbers inodes in creation order.  As root, the tree is on a tmpfs
+	 * of its own (tu_rm_rf() unmounts it); otherwise on the host's.
+	 */
+	if (geteuid() == 0)
+		(void)mount("vaudit-unit", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=4m,mode=0700");
+	dfd = open_dir(root);
 
 	swap_outside = tu_subdir("outside");
 	odf = open_dir(swap_outside);
