@@ -208,6 +208,11 @@ static void handle_msg(struct tui_ui *u, struct tui_msg *msg)
 		u->prog_valid = true;
 		break;
 	case TUI_MSG_ERROR:
+		if (u->job == TUI_JOB_SCAN)
+			u->scan_errors++;
+		log_msg(u, msg->text);
+		break;
+	case TUI_MSG_NOTICE:
 		log_msg(u, msg->text);
 		break;
 	case TUI_MSG_RESULT:

@@ -1066,6 +1066,9 @@ static void draw_confirm(struct tui_ui *u)
 		tui_cells_ascii(lines[n], "Journal: ");
 		journal_text(u, lines[n]);
 		n++;
+		if (u->scan_errors)
+			tui_cells_printf(lines[n++], "Warning: %s scan error%s: entries were missed (e lists them)",
+					 group(u->scan_errors, n1, sizeof(n1)), u->scan_errors == 1 ? "" : "s");
 		tui_cells_ascii(lines[n++], "");
 		tui_cells_ascii(lines[n++], "y applies, any other key cancels  [y/N]");
 		break;

@@ -425,7 +425,7 @@ static void on_notice(const char *msg, void *user)
 {
 	struct tui_engine *e = user;
 
-	push_msg(e, TUI_MSG_ERROR, 0, 0, TUI_RES_NONE, msg);
+	push_msg(e, TUI_MSG_NOTICE, 0, 0, TUI_RES_NONE, msg);
 }
 
 /* After a write through another handle, the read-only one must read the disk. */

@@ -52,6 +52,7 @@ enum tui_msg_type {
 	TUI_MSG_ITEM,           /**< scan/plan: a new item (take it: msg.item) */
 	TUI_MSG_PROGRESS,       /**< any job: counters moved (only the latest is kept) */
 	TUI_MSG_ERROR,          /**< scan: a per-entry error; apply/undo: a message */
+	TUI_MSG_NOTICE,         /**< any job: information for the log, not an error */
 	TUI_MSG_RESULT,         /**< apply/undo: what happened to one inode's change */
 	TUI_MSG_DONE,           /**< the job ended; the engine is idle again */
 };

@@ -99,6 +99,7 @@ struct tui_ui {
 	char **msgs;
 	size_t msg_head, nmsgs;
 	uint64_t nerrors;               /**< all messages ever logged */
+	uint64_t scan_errors;           /**< per-entry errors of the scan (the apply dialog warns) */
 
 	/* search: the prompt being typed, and the last search */
 	struct dbuf prompt;

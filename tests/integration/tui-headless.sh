@@ -264,6 +264,26 @@ golden plan "$W/plan-1.txt" "a plan's actions (--plan FILE)"
 grep -q "^Findings 1/$nplan " "$W/plan-1.txt"
 ok $? "plan: one row per action of the plan ($nplan)"
 
+# ------------------------------------------------------------------ a scan with errors
+# a directory whose extents flag is cleared: its entries cannot be listed;
+# the batch audit says so on stderr (exit 2), the console in the apply
+# confirmation
+fresh_image
+run_debugfs -w -R "set_inode_field /vservers/g3/long flags 0" -- "$W/fixture.img" >/dev/null 2>&1
+vrun damaged --image "$W/fixture.img" --prefix /vservers --json
+rc_in "$RC" "2" "vaudit --image on the damaged copy"
+nerr=$(grep -c "is damaged" "$W/damaged.err")
+is "$nerr" 1 "the batch audit reports one directory it could not read"
+printf '%s\n' ':wait' '/' ':type usr/bin/priv-iunlink' '<Enter>' '<Space>' 'x' ':dump' >"$W/damaged.keys"
+tui damaged 80x24 xterm --journal tui.journal
+rc_in "$RC" "0" "script on the damaged image"
+screens damaged >/dev/null
+grep -q "Warning: 1 scan error: entries were missed (e lists them)" "$W/damaged-1.txt"
+ok $? "the apply confirmation warns of the scan error" ||
+	diag "$(cat "$W/damaged-1.txt")"
+grep -q "Warning:" "$W/select-1.txt"
+ok $((1 - $?)) "... and says nothing of the kind after a clean scan"
+
 # ------------------------------------------------------------------ bad scripts
 printf 'x\n<Nope>\n' >"$W/bad.keys"
 tui bad 80x24 xterm

@@ -150,7 +150,7 @@ struct collected {
 	struct tui_item *items;
 	size_t nitems, capitems;
 	struct dbuf errors;             /* one line per ERROR */
-	size_t nerrors;
+	size_t nerrors, nnotices;
 	struct result *results;
 	size_t nresults, capresults;
 	size_t nprogress;
@@ -192,6 +192,9 @@ static void collect(struct tui_engine *e, struct collected *c)
 				break;
 			case TUI_MSG_PROGRESS:
 				c->nprogress++;
+				break;
+			case TUI_MSG_NOTICE:
+				c->nnotices++;
 				break;
 			case TUI_MSG_ERROR:
 				dbuf_adds(&c->errors, msg.text);
