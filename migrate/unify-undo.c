@@ -235,9 +235,9 @@ static void twins_close(struct twins *t)
 
 /*
  * Open the recorded shared inode and the private inode @cur at @name in
- * @rp's directory, and compare them: 0 when mode, owner, size, mtime (ns), content and
- * xattrs are equal, -EUCLEAN when they differ, else -errno.  @t is to be
- * closed with twins_close() in every case.
+ * @rp's directory, and compare them: 0 when mode, owner, size, mtime
+ * (ns), content and xattrs are equal, -EUCLEAN when they differ, else
+ * -errno.  @t is to be closed with twins_close() in every case.
  */
 static int twins_open(struct replay *rp, const char *name, const struct statx *cur, struct twins *t)
 {
