@@ -187,13 +187,34 @@ static void undo_tmpname(const struct replay *rp, char *tmp)
 	va_tmpname_keyed(rp->base, rp->rec->seq ^ (rp->rec->ino * 0x100000001b3ull), tmp);
 }
 
+/*
+ * Put @newfd's inode over @rp->base (which must still be @old_dev/@old_ino)
+ * through the record's temporary name, signals blocked; when something
+ * else holds that name, through a random one.
+ */
+static int swap_in(struct replay *rp, int newfd, dev_t old_dev, uint64_t old_ino,
+		   int (*check)(void *arg), void *arg)
+{
+	char tmp[VA_TMPNAME_MAX];
+	sigset_t old;
+	int r;
+
+	undo_tmpname(rp, tmp);
+	u_block_signals(&old);
+	r = u_swap_in(rp->dirfd, tmp, rp->base, newfd, old_dev, old_ino, check, arg);
+	if (r == -EEXIST) {
+		va_tmpname(rp->base, tmp);
+		r = u_swap_in(rp->dirfd, tmp, rp->base, newfd, old_dev, old_ino, check, arg);
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return r;
+}
+
 /* Give @rp->base, a name of the recorded shared inode, a private copy. */
 static int private_copy(struct replay *rp)
 {
 	const struct va_journal_rec *rec = rp->rec;
-	char tmp[VA_TMPNAME_MAX];
 	struct unchanged c;
-	sigset_t old;
 	int copy, r;
 
 	c.fd = va_open_regular(rp->dirfd, rp->base, rec->dev, rec->ino, &c.was);
@@ -208,10 +229,7 @@ static int private_copy(struct replay *rp)
 		close(c.fd);
 		return copy;
 	}
-	undo_tmpname(rp, tmp);
-	u_block_signals(&old);
-	r = u_swap_in(rp->dirfd, tmp, rp->base, copy, rec->dev, rec->ino, unchanged_check, &c);
-	sigprocmask(SIG_SETMASK, &old, NULL);
+	r = swap_in(rp, copy, rec->dev, rec->ino, unchanged_check, &c);
 	close(copy);
 	close(c.fd);
 	return r;
@@ -271,7 +289,6 @@ static int twins_open(struct replay *rp, const char *name, const struct statx *c
 static int relink(struct replay *rp, const struct statx *cur)
 {
 	struct twins t;
-	sigset_t old;
 	int r;
 
 	r = twins_open(rp, rp->base, cur, &t);
@@ -281,15 +298,7 @@ static int relink(struct replay *rp, const struct statx *cur)
 		r = -EPERM;
 		goto out;
 	}
-	{
-		char tmp[VA_TMPNAME_MAX];
-
-		undo_tmpname(rp, tmp);
-		u_block_signals(&old);
-		r = u_swap_in(rp->dirfd, tmp, rp->base, t.ofd,
-			      makedev(t.ps.stx_dev_major, t.ps.stx_dev_minor), t.ps.stx_ino, NULL, NULL);
-		sigprocmask(SIG_SETMASK, &old, NULL);
-	}
+	r = swap_in(rp, t.ofd, makedev(t.ps.stx_dev_major, t.ps.stx_dev_minor), t.ps.stx_ino, NULL, NULL);
 out:
 	twins_close(&t);
 	return r;

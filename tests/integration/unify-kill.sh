@@ -146,4 +146,61 @@ for pct in 10 40 80; do
 	after_kill "undo killed at $pct%" "$J"
 done
 
+# ------------------------------------------------------------------ the undo's temporary names
+# An undo step's temporary name is derived from its journal record
+# (splitmix64 of SEQ ^ INO * 0x100000001b3, six of [a-zA-Z0-9]), computed
+# here independently: a file there that equals the shared inode is what a
+# killed undo leaves, and is removed; any other file is left alone, and the
+# step goes through a random name instead.
+J=$W/names.journal
+urun nlink "$VHASHIFY" $FL $NP --journal "$J" --manually --destination "$H" -- "${TREES[@]}"
+rc_is nlink 0 "vhashify links everything"
+python3 - "$J" "$W/planted" <<'EOF'
+import base64, os, shutil, sys
+M64 = (1 << 64) - 1
+CH = b'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'
+def name(base, seq, ino):
+    x = ((seq ^ ((ino * 0x100000001b3) & M64)) + 0x9e3779b97f4a7c15) & M64
+    x = ((x ^ (x >> 30)) * 0xbf58476d1ce4e5b9) & M64
+    x = ((x ^ (x >> 27)) * 0x94d049bb133111eb) & M64
+    x ^= x >> 31
+    s = b''
+    for _ in range(6):
+        s += CH[x % 62:x % 62 + 1]
+        x //= 62
+    return base[:255 - 7] + b';' + s
+links = []
+for line in open(sys.argv[1], 'rb'):
+    f = line.rstrip(b'\n').split(b'\t')
+    if f[0] == b'L' and f[2] == b'link':
+        links.append((int(f[1]), int(f[4]), base64.b64decode(f[7]), base64.b64decode(f[9])))
+with open(sys.argv[2], 'w') as out:
+    for k, (seq, ino, path, other) in enumerate(links[:4]):
+        d, b = os.path.split(path)
+        t = os.path.join(d, name(b, seq, ino))
+        if k < 2:       # a copy of the shared inode, as a killed undo leaves it
+            shutil.copy2(other, t)
+            st = os.stat(other)
+            os.chown(t, st.st_uid, st.st_gid)
+            os.utime(t, ns=(st.st_atime_ns, st.st_mtime_ns))
+            out.write('copy %s\n' % t.decode())
+        else:           # somebody else's file
+            with open(t, 'wb') as fh:
+                fh.write(b'not ours\n')
+            out.write('other %s\n' % t.decode())
+EOF
+is "$(cut -d' ' -f1 "$W/planted" | sort | uniq -c | tr -s ' \n' ' ')" " 2 copy 2 other " \
+	"four files planted on the undo's temporary names of four links"
+urun nundo "$VAUDIT" --undo "$J"
+rc_is nundo 0 "vaudit --undo with files on its temporary names"
+left=$(while read -r kind path; do
+	if [ "$kind" = copy ]; then [ -e "$path" ] && echo "copy left: $path"
+	else [ "$(cat "$path" 2>/dev/null)" = "not ours" ] || echo "other changed: $path"; fi
+done <"$W/planted")
+is "$left" "" "the copies were removed as leftovers, the other files left as they were"
+while read -r kind path; do [ "$kind" = other ] && rm -f -- "$path"; done <"$W/planted"
+state "$M" names.undone
+chk_orig "undo past planted names" "$S" "$M" "$C" orig names.undone
+no_tmp "$M" "undo past planted names"
+
 done_testing
