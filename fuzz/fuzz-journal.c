@@ -105,7 +105,7 @@ static void check(const struct dbuf *input)
 	n = j->nrecs;
 	if (seq) {
 		mark.seq = seq;
-		if (va_journal_append(j, &mark) < 0)
+		if (va_journal_append(j, &mark) < 0 || va_journal_state(j, seq) != 'D' || j->nrecs != n)
 			abort();
 		if (va_journal_load(&j2, path, &why, &line) < 0 || j2->nrecs != n + 1 ||
 		    va_journal_state(j2, seq) != 'D')

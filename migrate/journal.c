@@ -187,14 +187,18 @@ static int add(struct va_journal *j, struct va_journal_rec *r, bool sync)
 	if (ret == 0)
 		ret = put_line_sync(j, &line, sync);
 	dbuf_release(&line);
-	if (ret == 0) {
+	if (ret != 0)
+		return ret;
+	/* a mark only changes a state: replays walk j->recs while they add marks */
+	if (r->type == 'D' || r->type == 'U')
+		return set_state(j, r->seq, r->type);
+	{
 		struct va_journal_rec copy = *r;
 
 		copy.path = copy.tmp = copy.other = NULL;
 		copy.path_len = copy.tmp_len = copy.other_len = 0;
-		ret = rec_store(j, &copy);
+		return rec_store(j, &copy);
 	}
-	return ret;
 }
 
 int va_journal_append(struct va_journal *j, struct va_journal_rec *r)

@@ -60,7 +60,10 @@ struct va_journal {
 	char uuid[40];
 	char *source;           /**< image path or ROOT (bytes) */
 	size_t source_len;
-	struct va_journal_rec *recs; /**< loaded records, in file order */
+	struct va_journal_rec *recs; /**< loaded records, in file order, then the
+					  intents added (without their strings);
+					  marks added change only @states, so a
+					  replay may walk recs while it marks */
 	size_t nrecs, caprecs;
 	uint64_t next_seq;
 	struct dbuf pending;    /**< lines added but not yet written */

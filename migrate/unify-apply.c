@@ -805,32 +805,6 @@ static void emlink_retry(struct batch *b, const struct uunit *un, size_t from)
 	}
 }
 
-/*
- * Dry run: whether linking names first..@i of the unit that starts at
- * @first frees the old inode of name @i -- it is the last of them to name
- * that inode, and they are all its names.  (A real run sees this in the
- * link count after the earlier names were linked.)
- */
-static bool dry_frees(const struct batch *b, size_t first, size_t n, size_t i)
-{
-	const struct pname *p = &b->p[first + i];
-	uint32_t names = 0;
-
-	if (p->stx.stx_nlink <= 1)
-		return true;
-	for (size_t j = 0; j < n; j++) {
-		const struct pname *q = &b->p[first + j];
-
-		if (!q->ok || q->stx.stx_ino != p->stx.stx_ino ||
-		    q->stx.stx_dev_major != p->stx.stx_dev_major || q->stx.stx_dev_minor != p->stx.stx_dev_minor)
-			continue;
-		if (j > i)
-			return false;           /* a later name of it frees it */
-		names++;
-	}
-	return names == p->stx.stx_nlink;
-}
-
 static void run_unit(struct batch *b, size_t k)
 {
 	struct ustate *u = b->u;
@@ -893,31 +867,40 @@ static void run_unit(struct batch *b, size_t k)
 
 		if (!p->ok)
 			continue;
-		if (dry) {
-			name_done(u, m, p, !u->reverting && dry_frees(b, un->first, un->n, i));
-			continue;
+		if (!dry) {
+			r = u->reverting ? do_revert(m, p) : do_link(m, p);
+			if (r == -EMLINK && !u->reverting) {
+				for (size_t j = i; j < un->n; j++)
+					if (b->p[un->first + j].ok)
+						mark(u, 'U', b->p[un->first + j].seq);
+				emlink_retry(b, un, i);
+				break;
+			}
+			if (r < 0) {
+				mark(u, 'U', p->seq);
+				name_failed(u, p, r);
+				continue;
+			}
+			changed = true;
+			mark(u, 'D', p->seq);
 		}
-		r = u->reverting ? do_revert(m, p) : do_link(m, p);
-		if (r == -EMLINK && !u->reverting) {
-			for (size_t j = i; j < un->n; j++)
-				if (b->p[un->first + j].ok)
-					mark(u, 'U', b->p[un->first + j].seq);
-			emlink_retry(b, un, i);
-			break;
-		}
-		if (r < 0) {
-			mark(u, 'U', p->seq);
-			name_failed(u, p, r);
-			continue;
-		}
-		changed = true;
-		mark(u, 'D', p->seq);
+		/* its old inode is freed when this was its last name */
 		name_done(u, m, p, p->stx.stx_nlink == 1);
-		/* other names of the same old inode in this unit: our own change */
+		if (u->reverting)
+			continue;
+		/*
+		 * Other names of the same old inode in this unit: our own change
+		 * (one link fewer, and a new ctime, which the re-check before the
+		 * rename compares); a dry run only counts the link.
+		 */
 		for (size_t j = i + 1; j < un->n; j++) {
 			struct pname *q = &b->p[un->first + j];
 
-			if (q->ok && q->stx.stx_ino == p->stx.stx_ino && !u->reverting)
+			if (!q->ok || q->stx.stx_ino != p->stx.stx_ino)
+				continue;
+			if (dry)
+				q->stx.stx_nlink--;
+			else
 				refresh(q->fd, &q->stx);
 		}
 	}

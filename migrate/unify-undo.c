@@ -515,11 +515,7 @@ int va_unify_replay(struct va_journal *j, enum va_replay mode, const struct va_u
 	r = u_init(&u, &oo, st);
 	for (size_t k = 0; k < n && r >= 0; k++) {
 		size_t i = mode == VA_REPLAY_UNDO ? n - 1 - k : k;
-		/*
-		 * A copy: the marks this step appends may move j->recs (the
-		 * strings it points to stay where they are).
-		 */
-		const struct va_journal_rec recv = j->recs[i], *rec = &recv;
+		const struct va_journal_rec *rec = &j->recs[i];
 		char state;
 		struct replay rp = { .u = &u, .j = j, .mode = mode, .rec = rec, .dirfd = -1 };
 
