@@ -52,7 +52,12 @@ static int put_line_sync(struct va_journal *j, struct dbuf *line, bool sync)
 	if (dbuf_addf(line, "\tcrc=%08x\n", crc(line->buf, line->len)) < 0 ||
 	    dbuf_add(&j->pending, line->buf, line->len) < 0)
 		return -ENOMEM;
-	if (!sync && j->pending.len < 65536)
+	/*
+	 * Done/undone marks wait for the next sync whatever their number:
+	 * the caller makes its changes durable first (a mark written before
+	 * the filesystem has the change would be believed after a crash).
+	 */
+	if (!sync && (j->pending.len < 65536 || line->buf[0] == 'D' || line->buf[0] == 'U'))
 		return 0;
 	if ((r = flush(j)) < 0)
 		return r;

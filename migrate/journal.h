@@ -93,10 +93,13 @@ int va_journal_load(struct va_journal **ret, const char *file, const char **ret_
 int va_journal_append(struct va_journal *j, struct va_journal_rec *r);
 
 /**
- * va_journal_add() - append @r without fsync (kept in memory up to 64 KiB):
- * for a batch of intents that va_journal_sync() writes and makes durable
- * before any of them is carried out, and for done/undone marks, which
- * need no fsync (a lost mark only means the state is read again).
+ * va_journal_add() - append @r without fsync (intents kept in memory up
+ * to 64 KiB, marks until the next flush or sync): for a batch of intents
+ * that va_journal_sync() writes and makes durable before any of them is
+ * carried out, and for done/undone marks, which need no fsync (a lost
+ * mark only means the state is read again) but must not reach the file
+ * before the change they describe is durable: the caller makes it so
+ * (syncfs) before it flushes or syncs.
  * Return: 0 or -errno.
  */
 int va_journal_add(struct va_journal *j, struct va_journal_rec *r);

@@ -53,6 +53,7 @@ struct pmaster {
 	struct statx stx;       /* the state we expect it in */
 	uint32_t flags, gen;
 	bool ok;
+	int err;                /* why it could not be used (-errno), when !ok */
 	bool no_xattrs;         /* it has none: a name equals it when it has none */
 	/* a new hash store entry */
 	int storedir;
@@ -293,6 +294,26 @@ static void prep_master(struct batch *b, const struct uunit *un, struct pmaster 
 			if (r < 0)
 				goto fail;
 			/*
+			 * What is linked must be what was compared: the source
+			 * unchanged by the copy (a write moves its ctime), and
+			 * the copy's own bytes of the class's digest.
+			 */
+			{
+				int copy = r;
+				struct statx after;
+
+				r = refresh(m->fd, &after);
+				if (r == 0 && !va_same_stx(&after, &m->stx))
+					r = -ESTALE;
+				if (r == 0)
+					r = u_digest_check(u, copy, f, un->digest);
+				if (r < 0) {
+					close(copy);
+					goto fail;
+				}
+				r = copy;
+			}
+			/*
 			 * Start writing the copy back now: protecting it later
 			 * (FS_IOC_SETFLAGS with immutable) waits for its data
 			 * to reach the disk, and would otherwise write each
@@ -314,13 +335,21 @@ static void prep_master(struct batch *b, const struct uunit *un, struct pmaster 
 	m->ok = true;
 	return;
 fail:
-	{
-		char buf[96];
+	m->err = r;
+	if (r == -ESTALE || r == -ELOOP || r == -ENOENT) {
+		u_skip(u, f, VA_USKIP_CHANGED, 0, "the master changed during the run");
+	} else if (r == -EUCLEAN) {
+		u_skip(u, f, VA_USKIP_CHANGED, 0,
+		       "its content changed while the hash store entry was copied from it");
+	} else {
+		char buf[128];
 
-		if (r == -ESTALE || r == -ELOOP || r == -ENOENT)
-			u_skip(u, f, VA_USKIP_CHANGED, 0, "the master changed during the run");
-		else
-			u_skip(u, f, VA_USKIP_ERROR, -r, errtext(-r, buf, sizeof(buf)));
+		snprintf(buf, sizeof(buf), "%s%s", un->new_store ? "cannot make the hash store entry: " : "",
+			 strerror(-r));
+		u_skip(u, f, VA_USKIP_ERROR, -r, buf);
+		/* the disk or the store is failing: the names after it would too */
+		if (u_fatal_errno(r))
+			u->fatal = r;
 	}
 }
 
@@ -337,7 +366,14 @@ static void prep_name(struct batch *b, const struct uunit *un, const struct pmas
 	p->file = file;
 	p->dirfd = p->fd = p->copyfd = -1;
 	if (!m->ok) {
-		u_skip(u, f, VA_USKIP_CHANGED, 0, "its master could not be used");
+		if (m->err == -ESTALE || m->err == -ELOOP || m->err == -ENOENT || m->err == -EUCLEAN) {
+			u_skip(u, f, VA_USKIP_CHANGED, 0, "its master changed during the run");
+		} else {
+			char buf[128];
+
+			snprintf(buf, sizeof(buf), "its master could not be used: %s", strerror(-m->err));
+			u_skip(u, f, VA_USKIP_ERROR, -m->err, buf);
+		}
 		return;
 	}
 	if (u->o->dry_run && !u->reverting) {
@@ -676,6 +712,15 @@ static int do_revert(struct pmaster *m, struct pname *p)
 	return r;
 }
 
+/* Copy @what of @f could not be written to disk: say so (the run stops). */
+static void copy_failed(struct ustate *u, const struct ufile *f, const char *what, int r)
+{
+	char buf[160];
+
+	snprintf(buf, sizeof(buf), "cannot write %s to disk: %s", what, strerror(-r));
+	u_skip(u, f, VA_USKIP_ERROR, -r, buf);
+}
+
 static void name_failed(struct ustate *u, struct pname *p, int r)
 {
 	const struct ufile *f = &u->files[p->file];
@@ -805,6 +850,156 @@ static void emlink_retry(struct batch *b, const struct uunit *un, size_t from)
 	}
 }
 
+/* How many names of @un are still to be linked (or reverted). */
+static size_t names_ok(const struct batch *b, const struct uunit *un)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < un->n; i++)
+		n += b->p[un->first + i].ok;
+	return n;
+}
+
+/*
+ * Name the new store entry of unit @k (a real run).  Return: true when
+ * it is there; false when it could not be made: its intents are marked
+ * undone and the unit is left out.
+ */
+static bool store_unit(struct batch *b, size_t k)
+{
+	struct ustate *u = b->u;
+	const struct uunit *un = &u->units[k];
+	struct pmaster *m = &b->m[k];
+	char buf[128];
+	int r;
+
+	if (!un->new_store || !m->ok || !names_ok(b, un))
+		return false;
+	if ((r = do_store(u, m)) == 0) {
+		mark(u, 'D', m->seq_store);
+		return true;
+	}
+	snprintf(buf, sizeof(buf), "cannot create the hash store entry: %s", strerror(-r));
+	u_skip(u, &u->files[m->file], r == -EEXIST ? VA_USKIP_CHANGED : VA_USKIP_ERROR,
+	       r == -EEXIST ? 0 : -r, buf);
+	if (u_fatal_errno(r))
+		u->fatal = r;
+	mark(u, 'U', m->seq_store);
+	for (size_t i = 0; i < un->n; i++)
+		if (b->p[un->first + i].ok)
+			mark(u, 'U', b->p[un->first + i].seq);
+	if (m->unprot)
+		mark(u, 'U', m->seq_unprot);
+	if (m->prot)
+		mark(u, 'U', m->seq_prot);
+	m->ok = false;
+	return false;
+}
+
+/*
+ * @fd's filesystem made durable (syncfs), unless it was already during
+ * this call (@devs, @ndevs: the devices done, at most @max).
+ */
+static int sync_dev(int fd, dev_t dev, dev_t *devs, size_t *ndevs, size_t max)
+{
+	int r;
+
+	for (size_t i = 0; i < *ndevs; i++)
+		if (devs[i] == dev)
+			return 0;
+	if ((r = u_syncfs(fd)) < 0)
+		return r;
+	if (*ndevs < max)
+		devs[(*ndevs)++] = dev;
+	return 0;
+}
+
+/*
+ * Before anything of the batch changes: every copy it made (new store
+ * entries, private copies of a revert) is on disk, data and inode.  One
+ * syncfs per filesystem writes them all; the fsync of each then reports
+ * a write-back error of that copy (the error state of its fd).  On an
+ * error the run stops, naming the file: a copy that did not reach the
+ * disk is never linked.
+ */
+static int durable_copies(struct batch *b)
+{
+	struct ustate *u = b->u;
+	dev_t devs[8];
+	size_t ndevs = 0;
+	int r = 0;
+
+	for (size_t k = 0; k < u->nunits && r == 0; k++) {
+		const struct uunit *un = &u->units[k];
+		const struct pmaster *m = &b->m[k];
+
+		if (!m->ok || !names_ok(b, un))
+			continue;
+		if (m->is_copy)
+			r = sync_dev(m->fd, makedev(m->stx.stx_dev_major, m->stx.stx_dev_minor),
+				     devs, &ndevs, 8);
+		for (size_t i = 0; i < un->n && r == 0; i++) {
+			const struct pname *p = &b->p[un->first + i];
+
+			if (p->ok && p->copyfd >= 0)
+				r = sync_dev(p->copyfd, makedev(p->stx.stx_dev_major, p->stx.stx_dev_minor),
+					     devs, &ndevs, 8);
+		}
+	}
+	for (size_t k = 0; k < u->nunits && r == 0; k++) {
+		const struct uunit *un = &u->units[k];
+		const struct pmaster *m = &b->m[k];
+
+		if (!m->ok || !names_ok(b, un))
+			continue;
+		if (m->is_copy && fsync(m->fd) < 0) {
+			r = -errno;
+			copy_failed(u, &u->files[m->src], "the hash store entry copied from it", r);
+		}
+		for (size_t i = 0; i < un->n && r == 0; i++) {
+			const struct pname *p = &b->p[un->first + i];
+
+			if (p->ok && p->copyfd >= 0 && fsync(p->copyfd) < 0) {
+				r = -errno;
+				copy_failed(u, &u->files[p->file], "its private copy", r);
+			}
+		}
+	}
+	if (r < 0 && !u->fatal)
+		u->fatal = r;
+	return r;
+}
+
+/*
+ * After the changes of a batch: they are on disk before their done
+ * marks can be (the marks wait in the journal's buffer until its next
+ * sync), so that a mark is never believed for a change a crash lost.
+ */
+static int durable_changes(struct batch *b)
+{
+	struct ustate *u = b->u;
+	dev_t devs[8];
+	size_t ndevs = 0;
+	int r = 0;
+
+	for (size_t k = 0; k < u->nunits && r == 0; k++) {
+		const struct pmaster *m = &b->m[k];
+
+		if (m->fd >= 0)
+			r = sync_dev(m->fd, makedev(m->stx.stx_dev_major, m->stx.stx_dev_minor),
+				     devs, &ndevs, 8);
+	}
+	if (r < 0) {
+		char buf[128];
+
+		snprintf(buf, sizeof(buf), "cannot write the changes to disk: %s", strerror(-r));
+		u_skip_path(u, u->trees[0].root, u->trees[0].root_len, NULL, VA_USKIP_ERROR, -r, buf);
+		if (!u->fatal)
+			u->fatal = r;
+	}
+	return r;
+}
+
 static void run_unit(struct batch *b, size_t k)
 {
 	struct ustate *u = b->u;
@@ -813,44 +1008,19 @@ static void run_unit(struct batch *b, size_t k)
 	bool dry = u->o->dry_run, changed = false;
 	int r;
 
-	if (!m->ok)
+	if (!m->ok || !names_ok(b, un))
 		return;
-	if (un->new_store) {
-		size_t any = 0;
+	if (un->new_store && dry) {
+		const char *sp = u_abs(u, &u->files[m->src], &u->abs2);
+		struct va_uevent ev = {
+			.type = VA_UEV_STORE, .path = m->storepath.buf,
+			.path_len = m->storepath.len, .master = sp, .master_len = u->abs2.len,
+			.size = m->stx.stx_size,
+		};
 
-		for (size_t i = 0; i < un->n; i++)
-			any += b->p[un->first + i].ok;
-		if (!any)
-			return;
-		if (dry) {
-			const char *sp = u_abs(u, &u->files[m->src], &u->abs2);
-			struct va_uevent ev = {
-				.type = VA_UEV_STORE, .path = m->storepath.buf,
-				.path_len = m->storepath.len, .master = sp, .master_len = u->abs2.len,
-				.size = m->stx.stx_size,
-			};
-
-			u->st->stored++;
-			u->st->saved_bytes -= m->stx.stx_size;
-			u_event(u, &ev);
-		} else if ((r = do_store(u, m)) < 0) {
-			char buf[128];
-
-			snprintf(buf, sizeof(buf), "cannot create the hash store entry: %s", strerror(-r));
-			u_skip(u, &u->files[m->file], r == -EEXIST ? VA_USKIP_CHANGED : VA_USKIP_ERROR,
-			       r == -EEXIST ? 0 : -r, buf);
-			mark(u, 'U', m->seq_store);
-			for (size_t i = 0; i < un->n; i++)
-				if (b->p[un->first + i].ok)
-					mark(u, 'U', b->p[un->first + i].seq);
-			if (m->unprot)
-				mark(u, 'U', m->seq_unprot);
-			if (m->prot)
-				mark(u, 'U', m->seq_prot);
-			return;
-		} else {
-			mark(u, 'D', m->seq_store);
-		}
+		u->st->stored++;
+		u->st->saved_bytes -= m->stx.stx_size;
+		u_event(u, &ev);
 	}
 	if (!dry && m->unprot && flag_step(u, m, m->unprot_flags, m->seq_unprot) < 0) {
 		for (size_t i = 0; i < un->n; i++)
@@ -957,6 +1127,10 @@ int u_flush(struct ustate *u)
 			ok = 0;
 		plan_flags(u, &b.m[k], ok > 0);
 	}
+	if (!dry && !u->fatal)
+		durable_copies(&b);
+	if (u->fatal)
+		r = u->fatal;
 	/* 2: journal, one fsync */
 	for (size_t k = 0; k < u->nunits && !dry && r >= 0; k++) {
 		const struct uunit *un = &u->units[k];
@@ -989,8 +1163,27 @@ int u_flush(struct ustate *u)
 	/* 3: change, no signal ending it between a link and its exchange */
 	if (!dry)
 		u_block_signals(&oldmask);
+	if (!dry && r >= 0 && !u->fatal) {
+		/* the new store entries, named and on disk before any name
+		 * that holds their only other copy goes */
+		bool stored = false;
+
+		for (size_t k = 0; k < u->nunits && !u->fatal; k++)
+			stored |= store_unit(&b, k);
+		if (stored && !u->fatal && (r = u_syncfs(u->trees[u->store_tree].fd)) < 0) {
+			char buf[128];
+
+			snprintf(buf, sizeof(buf), "cannot write the new entries to disk: %s", strerror(-r));
+			u_skip_path(u, u->trees[u->store_tree].root, u->trees[u->store_tree].root_len,
+				    NULL, VA_USKIP_ERROR, -r, buf);
+			u->fatal = r;
+		}
+		r = 0;
+	}
 	for (size_t k = 0; k < u->nunits && r >= 0 && !u->fatal; k++)
 		run_unit(&b, k);
+	if (!dry && r >= 0)
+		durable_changes(&b);
 	if (!dry)
 		sigprocmask(SIG_SETMASK, &oldmask, NULL);
 	u->last_master = b.m[u->nunits - 1].ok ? b.m[u->nunits - 1].file : UINT32_MAX;

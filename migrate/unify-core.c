@@ -323,6 +323,11 @@ int u_swap_in(int dirfd, const char *tmp, const char *base, int newfd, dev_t old
 	return r;
 }
 
+int u_syncfs(int fd)
+{
+	return syncfs(fd) < 0 ? -errno : 0;
+}
+
 void u_block_signals(sigset_t *old)
 {
 	sigset_t all;

@@ -111,41 +111,77 @@ static bool same_inode(const struct ufile *a, const struct ufile *b)
 	return a->dev == b->dev && a->ino == b->ino;
 }
 
-/* Digest of the key and content of @f.  Return: 0, -ESTALE or -errno. */
-static int digest_file(const struct ustate *u, struct va_digest *d, unsigned char *buf,
-		       struct udircache *dc, const struct ufile *f, unsigned char *out, uint64_t *bytes)
+/*
+ * Digest of the key of @key and the content read from @fd (from offset 0,
+ * @key->size bytes).  Return: 0, -ESTALE (shorter than it was) or -errno.
+ */
+static int digest_fd(const struct ustate *u, struct va_digest *d, unsigned char *buf, int fd,
+		     const struct ufile *key, unsigned char *out, uint64_t *bytes)
 {
 	uint64_t meta[6] = {
-		f->mode, f->uid, f->gid, f->size,
-		u->o->ignore_mtime ? 0 : (uint64_t)f->mtime.tv_sec,
-		u->o->ignore_mtime ? 0 : f->mtime.tv_nsec,
+		key->mode, key->uid, key->gid, key->size,
+		u->o->ignore_mtime ? 0 : (uint64_t)key->mtime.tv_sec,
+		u->o->ignore_mtime ? 0 : key->mtime.tv_nsec,
 	};
-	uint64_t left = f->size;
-	int fd = u_open_file_cached(u, f, dc, NULL), r = 0;
+	uint64_t left = key->size, off = 0;
 
-	if (fd < 0)
-		return fd;
-	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	va_digest_reset(d);
 	va_digest_update(d, "vaudit-hash-1", 13);
 	va_digest_update(d, meta, sizeof(meta));
 	while (left) {
-		ssize_t n = read(fd, buf, left < READ_BUF ? (size_t)left : READ_BUF);
+		ssize_t n = pread(fd, buf, left < READ_BUF ? (size_t)left : READ_BUF, (off_t)off);
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0) {
-			r = n < 0 ? -errno : -ESTALE;   /* shorter than it was */
-			break;
-		}
+		if (n <= 0)
+			return n < 0 ? -errno : -ESTALE;       /* shorter than it was */
 		va_digest_update(d, buf, (size_t)n);
 		left -= (uint64_t)n;
+		off += (uint64_t)n;
 		*bytes += (uint64_t)n;
 	}
+	va_digest_final(d, out);
+	return 0;
+}
+
+/* Digest of the key and content of @f.  Return: 0, -ESTALE or -errno. */
+static int digest_file(const struct ustate *u, struct va_digest *d, unsigned char *buf,
+		       struct udircache *dc, const struct ufile *f, unsigned char *out, uint64_t *bytes)
+{
+	int fd = u_open_file_cached(u, f, dc, NULL), r;
+
+	if (fd < 0)
+		return fd;
+	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	r = digest_fd(u, d, buf, fd, f, out, bytes);
 	close(fd);
-	if (r == 0)
-		va_digest_final(d, out);
 	return r;
+}
+
+int u_digest_check(const struct ustate *u, int fd, const struct ufile *key,
+		   const unsigned char *want)
+{
+	unsigned char *buf = malloc(READ_BUF), got[VA_DIGEST_MAX];
+	struct va_digest *d = NULL;
+	uint64_t bytes = 0;
+	int r;
+
+	if (!buf || va_digest_new(&d, u->method) < 0) {
+		free(buf);
+		return -ENOMEM;
+	}
+	r = digest_fd(u, d, buf, fd, key, got, &bytes);
+	if (r == 0) {
+		char c;
+
+		/* longer than the key says: bytes were added */
+		r = pread(fd, &c, 1, (off_t)key->size) != 0 ? -EUCLEAN : 0;
+	}
+	if (r == 0 && memcmp(got, want, va_digest_len(u->method)) != 0)
+		r = -EUCLEAN;
+	va_digest_free(d);
+	free(buf);
+	return r == -ESTALE ? -EUCLEAN : r;
 }
 
 /*

@@ -11,6 +11,7 @@
 #ifndef VAUDIT_UNIFY_INT_H
 #define VAUDIT_UNIFY_INT_H
 
+#include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -151,6 +152,17 @@ void u_skip(struct ustate *u, const struct ufile *f, enum va_uskip why, int err,
 void u_skip_path(struct ustate *u, const char *path, size_t len, const char *label,
 		 enum va_uskip why, int err, const char *detail);
 
+/**
+ * u_digest_check() - whether the content of @fd (read from offset 0, with
+ * pread) with the key (mode, owner, group, size, mtime) of @key has the
+ * digest @want of the run's method: what a new store entry is checked
+ * with after it was copied, so that nothing is linked to bytes that were
+ * not the ones compared.  Return: 0 equal, -EUCLEAN different (or
+ * another length), or -errno.
+ */
+int u_digest_check(const struct ustate *u, int fd, const struct ufile *key,
+		   const unsigned char *want);
+
 /* unify-apply.c: batches */
 int u_unit_begin(struct ustate *u, uint32_t master, bool new_store, const unsigned char *digest);
 int u_unit_add(struct ustate *u, uint32_t member);
@@ -192,6 +204,23 @@ void u_block_signals(sigset_t *old);
 
 /** u_stx_matches() - @stx is @f as scanned: identity, regular, size, mtime and ctime. */
 bool u_stx_matches(const struct ufile *f, const struct statx *stx);
+
+/**
+ * u_fatal_errno() - whether error @r (negative) means the filesystem itself
+ * is failing (I/O error, full, read-only): the run stops there instead of
+ * trying the next file.
+ */
+static inline bool u_fatal_errno(int r)
+{
+	return r == -EIO || r == -ENOSPC || r == -EDQUOT || r == -EROFS;
+}
+
+/**
+ * u_syncfs() - make everything written to the filesystem of @fd durable
+ * (syncfs(2), which reports write-back errors since Linux 5.8).
+ * Return: 0 or -errno.
+ */
+int u_syncfs(int fd);
 
 /** u_get_flags() - FS_IOC_GETFLAGS of @fd (0 when the filesystem has none). */
 uint32_t u_get_flags(int fd);
