@@ -54,6 +54,7 @@ struct pmaster {
 	uint32_t flags, gen;
 	bool ok;
 	int err;                /* why it could not be used (-errno), when !ok */
+	bool stored;            /* its new store entry was made */
 	bool no_xattrs;         /* it has none: a name equals it when it has none */
 	/* a new hash store entry */
 	int storedir;
@@ -109,7 +110,20 @@ int u_unit_add(struct ustate *u, uint32_t member)
 		master = u->last_master;
 		if (master == UINT32_MAX)
 			return 0;       /* the master failed: the rest stays as it is */
-		if ((r = u_unit_begin(u, master, false, NULL)) < 0)
+		if (un->new_store && !u->last_stored) {
+			/*
+			 * No store entry was made (no twin among the batch's
+			 * names): the rest gets one of its own, never the
+			 * guest's inode as a master outside the store.
+			 */
+			unsigned char digest[VA_DIGEST_MAX];
+
+			memcpy(digest, un->digest, sizeof(digest));
+			r = u_unit_begin(u, member, true, digest);
+		} else {
+			r = u_unit_begin(u, master, false, NULL);
+		}
+		if (r < 0)
 			return r;
 		un = &u->units[u->nunits - 1];
 	}
@@ -284,6 +298,13 @@ static void prep_master(struct batch *b, const struct uunit *un, struct pmaster 
 	if (r < 0)
 		goto fail;
 	master_attrs(u, m);
+	/* frozen or moved into the store: not with names of the host's */
+	if (!u->reverting && !(un->new_store && !u->o->sledgehammer) && u_outside(u, f) &&
+	    !(m->flags & VA_FL_IMMUTABLE)) {
+		m->err = -EPERM;
+		u_skip(u, f, VA_USKIP_OUTSIDE, 0, NULL);
+		return;
+	}
 	if (un->new_store) {
 		r = store_slot(u, un, m, !u->o->dry_run);
 		if (r < 0)
@@ -366,7 +387,9 @@ static void prep_name(struct batch *b, const struct uunit *un, const struct pmas
 	p->file = file;
 	p->dirfd = p->fd = p->copyfd = -1;
 	if (!m->ok) {
-		if (m->err == -ESTALE || m->err == -ELOOP || m->err == -ENOENT || m->err == -EUCLEAN) {
+		if (m->err == -EPERM) {
+			u_skip(u, f, VA_USKIP_OUTSIDE, 0, "its master has names outside the trees");
+		} else if (m->err == -ESTALE || m->err == -ELOOP || m->err == -ENOENT || m->err == -EUCLEAN) {
 			u_skip(u, f, VA_USKIP_CHANGED, 0, "its master changed during the run");
 		} else {
 			char buf[128];
@@ -429,6 +452,10 @@ static void prep_name(struct batch *b, const struct uunit *un, const struct pmas
 		/* (a dry run has no copy yet: the source's names would be linked too) */
 		u->st->already++;
 		u_event_file(u, VA_UEV_ALREADY, f, NULL, 0, f->size);
+		return;
+	}
+	if (u_outside(u, f)) {
+		u_skip(u, f, VA_USKIP_OUTSIDE, 0, NULL);
 		return;
 	}
 	fl = u_get_flags(p->fd);
@@ -610,6 +637,9 @@ static int do_store(struct ustate *u, struct pmaster *m)
 
 	r = va_link_fd(m->fd, m->storedir, m->storename);
 	if (r < 0)
+		return r;
+	if ((r = u_names_add(u, makedev(m->stx.stx_dev_major, m->stx.stx_dev_minor), m->stx.stx_ino,
+			     true)) < 0)
 		return r;
 	if ((r = refresh(m->fd, &stx)) < 0)
 		return r;
@@ -877,6 +907,7 @@ static bool store_unit(struct batch *b, size_t k)
 		return false;
 	if ((r = do_store(u, m)) == 0) {
 		mark(u, 'D', m->seq_store);
+		m->stored = true;
 		return true;
 	}
 	snprintf(buf, sizeof(buf), "cannot create the hash store entry: %s", strerror(-r));
@@ -1021,6 +1052,7 @@ static void run_unit(struct batch *b, size_t k)
 		u->st->stored++;
 		u->st->saved_bytes -= m->stx.stx_size;
 		u_event(u, &ev);
+		m->stored = true;
 	}
 	if (!dry && m->unprot && flag_step(u, m, m->unprot_flags, m->seq_unprot) < 0) {
 		for (size_t i = 0; i < un->n; i++)
@@ -1053,6 +1085,10 @@ static void run_unit(struct batch *b, size_t k)
 			}
 			changed = true;
 			mark(u, 'D', p->seq);
+			if (!u->reverting && (r = u_names_add(u, makedev(m->stx.stx_dev_major,
+									m->stx.stx_dev_minor),
+							      m->stx.stx_ino, false)) < 0)
+				u->fatal = r;
 		}
 		/* its old inode is freed when this was its last name */
 		name_done(u, m, p, p->stx.stx_nlink == 1);
@@ -1187,6 +1223,7 @@ int u_flush(struct ustate *u)
 	if (!dry)
 		sigprocmask(SIG_SETMASK, &oldmask, NULL);
 	u->last_master = b.m[u->nunits - 1].ok ? b.m[u->nunits - 1].file : UINT32_MAX;
+	u->last_stored = !u->units[u->nunits - 1].new_store || b.m[u->nunits - 1].stored;
 	for (size_t i = 0; i < u->nmembers; i++)
 		release_name(u, &b.p[i]);
 	for (size_t k = 0; k < u->nunits; k++)

@@ -132,6 +132,7 @@ void u_release(struct ustate *u)
 	free(u->files);
 	free(u->units);
 	free(u->members);
+	va_inomap_release(&u->names);
 	dbuf_release(&u->paths);
 	dbuf_release(&u->abs);
 	dbuf_release(&u->abs2);
@@ -425,8 +426,40 @@ struct scan {
 	struct ustate *u;
 	size_t t;
 	uint64_t minsize;
+	bool count_only;        /* only count names (u_scan_count()) */
 	int err;
 };
+
+int u_names_add(struct ustate *u, dev_t dev, uint64_t ino, bool store)
+{
+	uint32_t v = 0;
+
+	(void)va_inomap_find(&u->names, dev, ino, &v);
+	if ((v & ~U_NAMES_STORE) < ~U_NAMES_STORE)
+		v++;
+	if (store)
+		v |= U_NAMES_STORE;
+	return va_inomap_insert(&u->names, dev, ino, v);
+}
+
+/* One more name of the hard-linked inode @stx found in tree @t. */
+static int count_name(struct ustate *u, size_t t, const struct statx *stx)
+{
+	if (stx->stx_nlink < 2)
+		return 0;
+	return u_names_add(u, makedev(stx->stx_dev_major, stx->stx_dev_minor), stx->stx_ino,
+			   u->trees[t].store);
+}
+
+bool u_outside(const struct ustate *u, const struct ufile *f)
+{
+	uint32_t v = 0;
+
+	if (f->nlink < 2)
+		return false;
+	(void)va_inomap_find(&u->names, f->dev, f->ino, &v);
+	return !(v & U_NAMES_STORE) && (v & ~U_NAMES_STORE) < f->nlink;
+}
 
 static enum va_walk_action on_scan(const struct va_walk_entry *e, void *user)
 {
@@ -440,6 +473,18 @@ static enum va_walk_action on_scan(const struct va_walk_entry *e, void *user)
 	if (t->root_len == 1 && t->root[0] == '/') {
 		rel = e->path;
 		rel_len = e->path_len;
+	}
+	if (s->count_only) {
+		/* a reference: names only, no events (what is not seen counts as outside) */
+		if (e->visit != VA_WALK_PRE || !e->stx || e->depth == 0)
+			return VA_WALK_CONTINUE;
+		if (t->excl && va_excl_match(t->excl, rel, NULL) != VA_EXCL_INCLUDE)
+			return S_ISDIR(e->stx->stx_mode) ? VA_WALK_PRUNE : VA_WALK_CONTINUE;
+		if (S_ISDIR(e->stx->stx_mode))
+			return e->mount_point ? VA_WALK_PRUNE : VA_WALK_CONTINUE;
+		if (S_ISREG(e->stx->stx_mode) && (s->err = count_name(u, s->t, e->stx)) < 0)
+			return VA_WALK_STOP;
+		return VA_WALK_CONTINUE;
 	}
 	if (e->visit == VA_WALK_ERROR) {
 		snprintf(msg, sizeof(msg), "%s failed", e->error_op ? e->error_op : "walk");
@@ -472,6 +517,8 @@ static enum va_walk_action on_scan(const struct va_walk_entry *e, void *user)
 				    S_ISLNK(e->stx->stx_mode) ? "symlink" : NULL);
 		return VA_WALK_CONTINUE;
 	}
+	if ((s->err = count_name(u, s->t, e->stx)) < 0)
+		return VA_WALK_STOP;
 	if (!t->store) {
 		u->st->examined++;
 		if (e->stx->stx_size < s->minsize) {
@@ -484,10 +531,10 @@ static enum va_walk_action on_scan(const struct va_walk_entry *e, void *user)
 	return VA_WALK_CONTINUE;
 }
 
-int u_scan(struct ustate *u, size_t t, uint64_t minsize)
+static int scan(struct ustate *u, size_t t, uint64_t minsize, bool count_only)
 {
 	const char *roots[1] = { u->trees[t].root };
-	struct scan s = { .u = u, .t = t, .minsize = minsize };
+	struct scan s = { .u = u, .t = t, .minsize = minsize, .count_only = count_only };
 	struct va_walk_args w = {
 		.roots = roots,
 		.nroots = 1,
@@ -506,4 +553,14 @@ int u_scan(struct ustate *u, size_t t, uint64_t minsize)
 	if (s.err < 0)
 		return s.err;
 	return r < 0 ? r : 0;
+}
+
+int u_scan(struct ustate *u, size_t t, uint64_t minsize)
+{
+	return scan(u, t, minsize, false);
+}
+
+int u_scan_count(struct ustate *u, size_t t)
+{
+	return scan(u, t, 0, true);
 }

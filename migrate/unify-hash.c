@@ -33,6 +33,7 @@ struct hashrun {
 	unsigned char *dg_ok;                 /* 1: digest valid, 2: read failed */
 	uint32_t *order;                      /* candidates sorted by key */
 	size_t norder;
+	unsigned long link_max;               /* names an inode can have in the store's filesystem */
 };
 
 static struct ustate *sort_u;           /* qsort has no user pointer */
@@ -281,6 +282,67 @@ static int write_method(struct ustate *u)
 	return r;
 }
 
+struct inode_names {
+	uint32_t file;          /* one of its names */
+	size_t n;               /* its names in the class */
+};
+
+static int cmp_names_desc(const void *pa, const void *pb)
+{
+	const struct inode_names *a = pa, *b = pb;
+
+	return a->n != b->n ? (a->n > b->n ? -1 : 1) : (a->file > b->file) - (a->file < b->file);
+}
+
+/*
+ * The inodes to leave out of class @g[0..n) so that its names fit one
+ * inode (the filesystem's link limit, a new store entry's own name
+ * included): the largest first, each one whole, never the existing store
+ * entry (@stored: g[0] is one).  An inode's names are never split over two
+ * inodes.  They go to @out (value 1); *@nout counts them.
+ * Return: 0 or -ENOMEM.
+ */
+static int fit_links(const struct hashrun *h, const uint32_t *g, size_t n, bool stored,
+		     struct va_inomap *out, size_t *nout)
+{
+	const struct ustate *u = h->u;
+	struct va_inomap idx = VA_INOMAP_INIT;
+	struct inode_names *c = NULL;
+	size_t nc = 0, cap = 0, total = n + !stored;
+	int r = 0;
+
+	*nout = 0;
+	if (!h->link_max || total <= h->link_max)
+		return 0;
+	for (size_t k = 0; k < n && r == 0; k++) {
+		const struct ufile *f = &u->files[g[k]];
+		uint32_t v;
+
+		if (va_inomap_find(&idx, f->dev, f->ino, &v)) {
+			c[v].n++;
+		} else if (va_array_grow(&c, &cap, nc, sizeof(*c)) < 0 ||
+			   va_inomap_insert(&idx, f->dev, f->ino, (uint32_t)nc) < 0) {
+			r = -ENOMEM;
+		} else {
+			c[nc++] = (struct inode_names){ .file = g[k], .n = 1 };
+		}
+	}
+	if (r == 0)
+		qsort(c, nc, sizeof(*c), cmp_names_desc);
+	for (size_t k = 0; k < nc && r == 0 && total > h->link_max; k++) {
+		const struct ufile *f = &u->files[c[k].file];
+
+		if (stored && same_inode(f, &u->files[g[0]]))
+			continue;
+		r = va_inomap_insert(out, f->dev, f->ino, 1);
+		total -= c[k].n;
+		++*nout;
+	}
+	va_inomap_release(&idx);
+	free(c);
+	return r;
+}
+
 static int plan_group(struct hashrun *h, uint32_t *g, size_t n)
 {
 	struct ustate *u = h->u;
@@ -293,6 +355,9 @@ static int plan_group(struct hashrun *h, uint32_t *g, size_t n)
 	while (i < n) {
 		size_t j = i + 1, ninodes, nstore = 0;
 		bool bad = h->dg_ok[g[i]] != 1;
+		struct va_inomap seen = VA_INOMAP_INIT, full = VA_INOMAP_INIT;
+		size_t nfull = 0;
+		uint32_t master, first;
 
 		while (j < n && h->dg_ok[g[j]] == 1 && !bad && !memcmp(h->dg[g[i]], h->dg[g[j]], VA_DIGEST_MAX))
 			j++;
@@ -302,33 +367,57 @@ static int plan_group(struct hashrun *h, uint32_t *g, size_t n)
 			i = j;
 			continue;
 		}
-		/* distinct inodes (names of one inode are not next to each other) */
-		ninodes = 0;
-		for (size_t k = i; k < j && ninodes < 2; k++) {
-			bool seen = false;
-
-			for (size_t l = i; l < k && !seen; l++)
-				seen = same_inode(&u->files[g[k]], &u->files[g[l]]);
-			ninodes += !seen;
-		}
+		/* two distinct inodes at least (O(n): an inode may have 65,000 names) */
+		ninodes = 1;
+		for (size_t k = i + 1; k < j && ninodes < 2; k++)
+			if (!same_inode(&u->files[g[k]], &u->files[g[i]]))
+				ninodes = 2;
 		if (!nstore && ninodes < 2) {
 			for (size_t k = i; k < j; k++)
 				u_skip(u, &u->files[g[k]], VA_USKIP_CONTENT, 0, NULL);
 			i = j;
 			continue;
 		}
-		if (nstore) {
-			r = u_unit_begin(u, g[i], false, h->dg[g[i]]);
-		} else {
-			r = u_unit_begin(u, g[i], true, h->dg[g[i]]);
-		}
-		for (size_t k = i; k < j && r >= 0; k++) {
+		if ((r = fit_links(h, g + i, j - i, nstore > 0, &full, &nfull)) < 0)
+			return r;
+		master = g[i];
+		for (size_t k = i; k < j && nfull && !nstore; k++) {
 			const struct ufile *f = &u->files[g[k]];
 
-			if ((int)f->tree == u->store_tree)
-				continue;
-			r = u_unit_add(u, g[k]);
+			if (!va_inomap_find(&full, f->dev, f->ino, &first)) {
+				master = g[k];  /* the source of the new entry: one that stays */
+				break;
+			}
 		}
+		r = u_unit_begin(u, master, !nstore, h->dg[g[i]]);
+		/*
+		 * One name of each inode first, then the other names: a set
+		 * larger than a batch has its twins in the first batch, which
+		 * decides whether a store entry is made.
+		 */
+		for (int pass = 0; pass < 2 && r >= 0; pass++) {
+			for (size_t k = i; k < j && r >= 0; k++) {
+				const struct ufile *f = &u->files[g[k]];
+
+				if ((int)f->tree == u->store_tree)
+					continue;
+				if (nfull && va_inomap_find(&full, f->dev, f->ino, &first)) {
+					if (pass == 0)
+						u_skip(u, f, VA_USKIP_EMLINK, 0,
+						       "its inode keeps its names: with the others they would pass the link limit");
+					continue;
+				}
+				if (!va_inomap_find(&seen, f->dev, f->ino, &first)) {
+					if ((r = va_inomap_insert(&seen, f->dev, f->ino, g[k])) < 0)
+						break;
+					first = g[k];
+				}
+				if ((first == g[k]) == (pass == 0))
+					r = u_unit_add(u, g[k]);
+			}
+		}
+		va_inomap_release(&seen);
+		va_inomap_release(&full);
 		if (r >= 0)
 			r = u_unit_end(u);
 		if (r < 0)
@@ -348,7 +437,10 @@ static int hashify(struct hashrun *h)
 	int *err = NULL;
 	dev_t sdev;
 	uint64_t smnt = 0;
+	long lmax = fpathconf(st->fd, _PC_LINK_MAX);
 	int r;
+
+	h->link_max = lmax > 0 ? (unsigned long)lmax : 0;
 
 	if (statx(st->fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS
 #ifdef STATX_MNT_ID
@@ -476,6 +568,10 @@ static int hashify(struct hashrun *h)
 			for (size_t k = i; k < j; k++) {
 				if (!h->dg_ok[h->order[k]])
 					continue;
+				if (u_outside(u, &u->files[h->order[k]])) {
+					u_skip(u, &u->files[h->order[k]], VA_USKIP_OUTSIDE, 0, NULL);
+					continue;
+				}
 				if (va_array_grow(&grp, &capgrp, n, sizeof(*grp)) < 0) {
 					r = -ENOMEM;
 					goto out;

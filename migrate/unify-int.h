@@ -77,8 +77,14 @@ struct ustate {
 	size_t batch;           /* names per batch: UNIFY_BATCH, or what the fds allow */
 	struct va_reaper *reaper; /* closes a batch's fds meanwhile (NULL: at once) */
 	uint32_t last_master;   /* master of the last unit flushed (UINT32_MAX: failed) */
+	bool last_stored;       /* ... and it is in the store (or was not to be) */
 	int fatal;
+	/* names found by the scans, of inodes with more than one link:
+	 * the count, U_NAMES_STORE when one of them is in the store */
+	struct va_inomap names;
 };
+
+#define U_NAMES_STORE 0x80000000u
 
 #define UNIFY_BATCH 512         /* names per journal fsync (fewer with few fds) */
 
@@ -95,6 +101,28 @@ int u_add_tree(struct ustate *u, const char *root, const char *label,
  * @minsize: smaller files are counted as skipped (SMALL).
  */
 int u_scan(struct ustate *u, size_t t, uint64_t minsize);
+
+/**
+ * u_scan_count() - walk tree @t only to count the names of its hard-linked
+ * files (a reference guest of vunify, whose files are looked up by path).
+ */
+int u_scan_count(struct ustate *u, size_t t);
+
+/**
+ * u_outside() - whether the inode of @f has names that no scan of the run
+ * found: the host's, another guest's or an excluded file's.  Such an
+ * inode is never frozen, replaced or moved into a store (skip OUTSIDE).
+ * An inode with a name in the store is shared through it: its names in
+ * guests outside the run are not counted against it.
+ */
+bool u_outside(const struct ustate *u, const struct ufile *f);
+
+/**
+ * u_names_add() - one more name of inode @dev/@ino inside the trees (a
+ * scan found it, or the run linked it; @store: the name is in the store).
+ * Return: 0 or -ENOMEM.
+ */
+int u_names_add(struct ustate *u, dev_t dev, uint64_t ino, bool store);
 
 /** u_rel() - the relative path of file @f. */
 static inline const char *u_rel(const struct ustate *u, const struct ufile *f)

@@ -104,6 +104,9 @@ int va_vunify(const struct va_utree *target, const struct va_utree *refs, size_t
 		rd[i].fd = -1;
 	if (r >= 0)
 		r = u_scan(&u, 0, 0);
+	/* the names of the references' hard-linked files, for u_outside() */
+	for (size_t i = 0; i < nrefs && r >= 0 && !revert; i++)
+		r = u_scan_count(&u, i + 1);
 	ntarget = u.nfiles;
 	for (size_t i = 0; i < ntarget && r >= 0; i++) {
 		const struct ufile *f = &u.files[i];

@@ -27,13 +27,45 @@
 #include "core/flags.h"
 #include "migrate/unify-int.h"
 
+/* A private copy made ahead of its swap (undo of links, in windows). */
+struct prepared {
+	int cfd;                /* the shared inode, opened at the record's name */
+	struct statx was;       /* ... as it was when copied */
+	int copyfd;             /* the copy (owned), or -1 */
+	int copy_of;            /* or: the copy of an earlier record of the window (index), or -1 */
+	bool ready;
+};
+
+/* Names restored to one inode: the first copy of each old inode. */
+struct restored {
+	uint64_t copy_ino;      /* the copy's inode */
+	size_t rec;             /* index in j->recs of the name that got it */
+};
+
+/* One replay. */
+struct replay_run {
+	struct ustate *u;
+	struct va_journal *j;
+	enum va_replay mode;
+	bool dirty;             /* names changed since the last syncfs */
+	int syncfd;             /* a directory on the guests' filesystem, or -1 */
+	/* undo: names that were one inode (OLDINO) become one inode again */
+	struct va_inomap groups;        /* (dev, old_ino) -> index in @restored */
+	struct restored *restored;
+	size_t nrestored, caprestored;
+	struct prepared *window;        /* the copies made ahead */
+	size_t nwindow;
+};
+
 struct replay {
 	struct ustate *u;
 	struct va_journal *j;
 	enum va_replay mode;
+	struct replay_run *run;
 	const struct va_journal_rec *rec;
 	int dirfd;              /* parent of rec->path */
 	char base[NAME_MAX + 1];
+	struct prepared *prep;  /* a copy made ahead, or NULL */
 };
 
 static void done_event(struct replay *rp, const char *what)
@@ -154,6 +186,7 @@ static void replay_flags(struct replay *rp)
 		goto out;
 	}
 	u->st->protected_++;
+	rp->run->dirty = true;
 	if (mark(rp, undo ? 'U' : 'D') == 0)
 		done_event(rp, undo ? "flags restored" : "flags set");
 out:
@@ -210,28 +243,124 @@ static int swap_in(struct replay *rp, int newfd, dev_t old_dev, uint64_t old_ino
 	return r;
 }
 
-/* Give @rp->base, a name of the recorded shared inode, a private copy. */
+/* Where the names of the record's old inode went, when one was restored. */
+static struct restored *group_of(struct replay_run *run, const struct va_journal_rec *rec)
+{
+	uint32_t i;
+
+	if (!rec->old_ino || !va_inomap_find(&run->groups, rec->dev, rec->old_ino, &i))
+		return NULL;
+	return &run->restored[i];
+}
+
+/*
+ * Open the copy that an earlier name of the record's old inode got (the
+ * names that were one inode before the run become one again).
+ * Return: the fd, or -errno (-ENOENT: none, or it is no longer there).
+ */
+static int open_group_copy(struct replay *rp)
+{
+	const struct restored *g = group_of(rp->run, rp->rec);
+	const struct va_journal_rec *first;
+	char base[NAME_MAX + 1];
+	int dirfd, fd, r;
+
+	if (!g)
+		return -ENOENT;
+	first = &rp->j->recs[g->rec];
+	r = open_parent(first->path, first->path_len, &dirfd, base);
+	if (r < 0)
+		return r;
+	fd = va_open_regular(dirfd, base, rp->rec->dev, g->copy_ino, NULL);
+	close(dirfd);
+	return fd;
+}
+
+/* Remember that @rp's name got the copy @copyfd (the first of its old inode). */
+static int group_add(struct replay *rp, int copyfd)
+{
+	struct replay_run *run = rp->run;
+	struct statx stx;
+
+	if (!rp->rec->old_ino || group_of(run, rp->rec))
+		return 0;
+	if (statx(copyfd, "", AT_EMPTY_PATH, STATX_INO, &stx) < 0)
+		return -errno;
+	if (va_array_grow(&run->restored, &run->caprestored, run->nrestored, sizeof(*run->restored)) < 0)
+		return -ENOMEM;
+	run->restored[run->nrestored] = (struct restored){
+		.copy_ino = stx.stx_ino, .rec = (size_t)(rp->rec - rp->j->recs),
+	};
+	if (va_inomap_insert(&run->groups, rp->rec->dev, rp->rec->old_ino, (uint32_t)run->nrestored) < 0)
+		return -ENOMEM;
+	run->nrestored++;
+	return 0;
+}
+
+/*
+ * Give @rp->base, a name of the recorded shared inode, a private copy: the
+ * one made ahead for it (rp->prep), the copy an earlier name of the same
+ * old inode got, or a new one, written to disk before it takes the name.
+ */
 static int private_copy(struct replay *rp)
 {
 	const struct va_journal_rec *rec = rp->rec;
+	struct prepared *pp = rp->prep && rp->prep->ready ? rp->prep : NULL;
 	struct unchanged c;
-	int copy, r;
+	int copy = -1, use, r;
 
-	c.fd = va_open_regular(rp->dirfd, rp->base, rec->dev, rec->ino, &c.was);
-	if (c.fd < 0)
-		return c.fd;
+	if (pp) {
+		c.fd = pp->cfd;
+		c.was = pp->was;
+		use = pp->copyfd;
+	} else {
+		c.fd = va_open_regular(rp->dirfd, rp->base, rec->dev, rec->ino, &c.was);
+		if (c.fd < 0)
+			return c.fd;
+		use = -1;
+	}
 	if (u_get_flags(c.fd) & U_BLOCKING_FLAGS && !rp->u->iunlink) {
-		close(c.fd);
-		return -EPERM;
+		r = -EPERM;
+		goto out;
 	}
-	copy = va_copy_tmpfile(c.fd, rp->dirfd);
-	if (copy < 0) {
-		close(c.fd);
-		return copy;
+	if (use < 0 && (copy = open_group_copy(rp)) < 0) {
+		copy = va_copy_tmpfile(c.fd, rp->dirfd);
+		if (copy < 0) {
+			r = copy;
+			goto out;
+		}
+		/* on disk before it replaces a name of the shared inode */
+		if (fsync(copy) < 0) {
+			r = -errno;
+			goto out;
+		}
 	}
-	r = swap_in(rp, copy, rec->dev, rec->ino, unchanged_check, &c);
-	close(copy);
-	close(c.fd);
+	if (use < 0)
+		use = copy;
+	r = swap_in(rp, use, rec->dev, rec->ino, unchanged_check, &c);
+	if (r == 0) {
+		struct replay_run *run = rp->run;
+
+		run->dirty = true;
+		/*
+		 * The shared inode lost a name (a new ctime): what the other
+		 * names' copies made ahead expect of it, now.
+		 */
+		for (size_t k = 0; k < run->nwindow; k++) {
+			struct prepared *o = &run->window[k];
+
+			if (o->ready && o != pp && o->was.stx_ino == c.was.stx_ino &&
+			    o->was.stx_dev_major == c.was.stx_dev_major &&
+			    o->was.stx_dev_minor == c.was.stx_dev_minor)
+				(void)statx(o->cfd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &o->was);
+		}
+		r = group_add(rp, use);
+	}
+out:
+	if (copy >= 0)
+		close(copy);
+	if (!pp)
+		close(c.fd);
 	return r;
 }
 
@@ -314,7 +443,8 @@ static bool private_copy_made(struct replay *rp, const struct statx *cur)
 	struct twins t;
 	bool same;
 
-	if (cur->stx_nlink != 1 || !S_ISREG(cur->stx_mode))
+	/* (several names: the names of one old inode share their copy) */
+	if (!S_ISREG(cur->stx_mode))
 		return false;
 	same = twins_open(rp, rp->base, cur, &t) == 0;
 	twins_close(&t);
@@ -367,12 +497,30 @@ static void tidy_undo_tmp(struct replay *rp)
 	if (lstat_at(rp->dirfd, tmp, &ts) < 0 || !S_ISREG(ts.stx_mode))
 		return;
 	ours = is_inode(&ts, rec->dev, rec->ino);
-	if (!ours && ts.stx_nlink == 1) {
+	if (!ours) {
+		/* a copy (shared with other names of its old inode, maybe) */
 		ours = twins_open(rp, tmp, &ts, &t) == 0;
 		twins_close(&t);
 	}
 	if (ours)
 		(void)unlinkat(rp->dirfd, tmp, 0);
+}
+
+/*
+ * The names changed so far are on disk (syncfs), before a store entry,
+ * which may hold the last other copy of their content, goes, and before
+ * the marks that say they were restored are written.
+ */
+static int settle(struct replay_run *run)
+{
+	int r;
+
+	if (!run->dirty || run->syncfd < 0)
+		return 0;
+	if ((r = u_syncfs(run->syncfd)) < 0)
+		return r;
+	run->dirty = false;
+	return 0;
 }
 
 static void replay_name(struct replay *rp)
@@ -427,6 +575,11 @@ static void replay_name(struct replay *rp)
 		 * longer be told from other files: their marks go to the journal
 		 * first, so that a killed undo finds them when run again.
 		 */
+		if ((r = settle(rp->run)) < 0) {
+			skip(rp, VA_USKIP_ERROR, -r, "cannot write the restored names to disk");
+			rp->u->fatal = r;
+			return;
+		}
 		if ((r = va_journal_flush(rp->j)) < 0) {
 			skip(rp, VA_USKIP_ERROR, -r, "cannot write the journal");
 			return;
@@ -435,6 +588,7 @@ static void replay_name(struct replay *rp)
 			skip(rp, VA_USKIP_ERROR, errno, "cannot remove the store entry");
 			return;
 		}
+		rp->run->dirty = true;
 		if (mark(rp, 'U') == 0)
 			done_event(rp, "store entry removed");
 		return;
@@ -491,6 +645,8 @@ static void replay_name(struct replay *rp)
 		return;
 	}
 	r = relink(rp, &cur);
+	if (r == 0)
+		rp->run->dirty = true;
 	if (r < 0) {
 		snprintf(why, sizeof(why), "cannot link it back: %s",
 			 r == -EUCLEAN ? "it differs from the shared file now" : strerror(-r));
@@ -503,43 +659,210 @@ static void replay_name(struct replay *rp)
 		done_event(rp, "linked back");
 }
 
+/*
+ * Whether the change of @rec, marked undone, is still in effect: its name
+ * is still the recorded inode (same generation).  A mark is believed only
+ * when the filesystem agrees: a crash of the guests' filesystem can lose
+ * a change whose mark, in a journal elsewhere, survived.
+ */
+static bool still_applied(const struct va_journal_rec *rec)
+{
+	char base[NAME_MAX + 1];
+	unsigned int gen = 0;
+	int dirfd, fd;
+	bool yes;
+
+	if (rec->type != 'L' || !strcmp(rec->kind, "revert"))
+		return false;
+	if (open_parent(rec->path, rec->path_len, &dirfd, base) < 0)
+		return false;
+	fd = va_open_regular(dirfd, base, rec->dev, rec->ino, NULL);
+	close(dirfd);
+	if (fd < 0)
+		return false;
+	yes = !rec->gen || (ioctl(fd, FS_IOC_GETVERSION, &gen) == 0 && gen == rec->gen);
+	close(fd);
+	return yes;
+}
+
+/* Whether record @rec is still to be replayed in @mode. */
+static bool to_replay(const struct va_journal *j, const struct va_journal_rec *rec,
+		      enum va_replay mode)
+{
+	char state;
+
+	if (rec->type != 'I' && rec->type != 'L')
+		return false;
+	state = va_journal_state(j, rec->seq);
+	if (mode == VA_REPLAY_RESUME)
+		return !state;
+	return state != 'U' || still_applied(rec);
+}
+
+/* An undo of a link: its name gets a private copy. */
+static bool is_link_undo(const struct va_journal_rec *rec, enum va_replay mode)
+{
+	return mode == VA_REPLAY_UNDO && rec->type == 'L' && !strcmp(rec->kind, "link");
+}
+
+#define UNDO_WINDOW 128         /* copies made (and synced) ahead, at most */
+
+static void prep_release(struct prepared *pp)
+{
+	if (pp->cfd >= 0)
+		close(pp->cfd);
+	if (pp->copyfd >= 0)
+		close(pp->copyfd);
+	pp->cfd = pp->copyfd = -1;
+	pp->ready = false;
+}
+
+/*
+ * Make the private copies of the links @idx[0..n) will undo, all at once,
+ * and write them to disk with one syncfs (then an fsync of each, which
+ * reports its own write-back error): none takes a name before it is on
+ * disk.  Names of one old inode share one copy.  A record without a
+ * ready copy gets one when it is replayed.
+ * Return: 0, or -errno when a copy cannot be written (the undo stops).
+ */
+static int prepare_window(struct replay_run *run, const size_t *idx, size_t n, struct prepared *pp)
+{
+	struct va_journal *j = run->j;
+	int syncfd = -1, r = 0;
+
+	for (size_t k = 0; k < n; k++) {
+		const struct va_journal_rec *rec = &j->recs[idx[k]];
+		struct replay rp = { .u = run->u, .j = j, .mode = run->mode, .run = run, .rec = rec };
+		struct prepared *p = &pp[k];
+		struct statx cur;
+		int dirfd;
+
+		*p = (struct prepared){ .cfd = -1, .copyfd = -1, .copy_of = -1 };
+		if (open_parent(rec->path, rec->path_len, &dirfd, rp.base) < 0)
+			continue;
+		rp.dirfd = dirfd;
+		if (lstat_at(dirfd, rp.base, &cur) < 0 || !is_inode(&cur, rec->dev, rec->ino) ||
+		    (p->cfd = va_open_regular(dirfd, rp.base, rec->dev, rec->ino, &p->was)) < 0) {
+			p->cfd = -1;
+			close(dirfd);
+			continue;
+		}
+		/* an earlier name of the same old inode, in this window or before */
+		for (size_t e = 0; e < k && p->copy_of < 0; e++)
+			if (pp[e].ready && j->recs[idx[e]].old_ino == rec->old_ino && rec->old_ino &&
+			    j->recs[idx[e]].dev == rec->dev)
+				p->copy_of = (int)e;
+		if (p->copy_of >= 0) {
+			p->copyfd = dup(pp[p->copy_of].copyfd);
+		} else if ((p->copyfd = open_group_copy(&rp)) < 0) {
+			p->copyfd = va_copy_tmpfile(p->cfd, dirfd);
+			if (p->copyfd >= 0 && syncfd < 0)
+				syncfd = dup(dirfd);
+		}
+		close(dirfd);
+		if (p->copyfd < 0) {
+			prep_release(p);
+			continue;
+		}
+		p->ready = true;
+	}
+	if (syncfd >= 0) {
+		r = u_syncfs(syncfd);
+		close(syncfd);
+	}
+	for (size_t k = 0; k < n && r == 0; k++) {
+		if (pp[k].ready && pp[k].copy_of < 0 && fsync(pp[k].copyfd) < 0) {
+			const struct va_journal_rec *rec = &j->recs[idx[k]];
+
+			r = -errno;
+			u_skip_path(run->u, rec->path, rec->path_len, NULL, VA_USKIP_ERROR, -r,
+				    "cannot write its private copy to disk");
+		}
+	}
+	if (r < 0)
+		for (size_t k = 0; k < n; k++)
+			prep_release(&pp[k]);
+	return r;
+}
+
+/* Replay record @i with the copy made ahead @pp (or NULL). */
+static int replay_one(struct replay_run *run, size_t i, struct prepared *pp)
+{
+	const struct va_journal_rec *rec = &run->j->recs[i];
+	struct replay rp = { .u = run->u, .j = run->j, .mode = run->mode, .run = run, .rec = rec,
+			     .dirfd = -1, .prep = pp };
+	int r;
+
+	run->u->st->examined++;
+	r = open_parent(rec->path, rec->path_len, &rp.dirfd, rp.base);
+	if (r < 0) {
+		skip(&rp, r == -ENOMEM ? VA_USKIP_ERROR : VA_USKIP_CHANGED, 0,
+		     "its directory cannot be reached without following a symlink");
+		return r == -ENOMEM ? r : 0;
+	}
+	if (run->syncfd < 0)
+		run->syncfd = dup(rp.dirfd);
+	if (rec->type == 'I')
+		replay_flags(&rp);
+	else
+		replay_name(&rp);
+	close(rp.dirfd);
+	return run->u->fatal;
+}
+
 int va_unify_replay(struct va_journal *j, enum va_replay mode, const struct va_uopts *o,
 		    struct va_ustats *st)
 {
+	struct replay_run run = { .j = j, .mode = mode, .syncfd = -1 };
 	struct ustate u;
 	struct va_uopts oo = *o;
-	size_t n = j->nrecs;
+	size_t n = j->nrecs, idx[UNDO_WINDOW];
+	struct prepared pp[UNDO_WINDOW];
 	int r;
 
 	oo.j = j;
 	r = u_init(&u, &oo, st);
-	for (size_t k = 0; k < n && r >= 0; k++) {
-		size_t i = mode == VA_REPLAY_UNDO ? n - 1 - k : k;
-		const struct va_journal_rec *rec = &j->recs[i];
-		char state;
-		struct replay rp = { .u = &u, .j = j, .mode = mode, .rec = rec, .dirfd = -1 };
+	run.u = &u;
+	for (size_t k = 0; k < n && r >= 0;) {
+		size_t i = mode == VA_REPLAY_UNDO ? n - 1 - k : k, w = 0;
 
-		if (rec->type != 'I' && rec->type != 'L')
-			continue;
-		state = va_journal_state(j, rec->seq);
-		if (state == 'U' || (mode == VA_REPLAY_RESUME && state == 'D'))
-			continue;
-		u.st->examined++;
-		r = open_parent(rec->path, rec->path_len, &rp.dirfd, rp.base);
-		if (r < 0) {
-			skip(&rp, r == -ENOMEM ? VA_USKIP_ERROR : VA_USKIP_CHANGED, 0,
-			     "its directory cannot be reached without following a symlink");
-			r = r == -ENOMEM ? r : 0;
+		if (!to_replay(j, &j->recs[i], mode)) {
+			k++;
 			continue;
 		}
-		if (rec->type == 'I')
-			replay_flags(&rp);
-		else
-			replay_name(&rp);
-		close(rp.dirfd);
+		if (o->dry_run || !is_link_undo(&j->recs[i], mode)) {
+			r = replay_one(&run, i, NULL);
+			k++;
+			continue;
+		}
+		/* a run of links to undo: their copies first, on disk at once */
+		while (k < n && w < UNDO_WINDOW) {
+			i = n - 1 - k;
+			if (to_replay(j, &j->recs[i], mode)) {
+				if (!is_link_undo(&j->recs[i], mode))
+					break;
+				idx[w++] = i;
+			}
+			k++;
+		}
+		r = prepare_window(&run, idx, w, pp);
+		run.window = pp;
+		run.nwindow = w;
+		for (size_t e = 0; e < w && r >= 0; e++)
+			r = replay_one(&run, idx[e], &pp[e]);
+		run.nwindow = 0;
+		for (size_t e = 0; e < w; e++)
+			prep_release(&pp[e]);
 	}
+	/* the changes on disk before the marks that say they were made */
+	if (r >= 0 && !o->dry_run)
+		r = settle(&run);
 	if (r >= 0 && !o->dry_run)
 		r = va_journal_sync(j);
+	if (run.syncfd >= 0)
+		close(run.syncfd);
+	va_inomap_release(&run.groups);
+	free(run.restored);
 	u_release(&u);
 	return r < 0 ? r : 0;
 }

@@ -88,6 +88,7 @@ const char *va_protect_name(enum va_protect p);
 	X(CHANGED,     "changed",     "changed during the run") \
 	X(EMLINK,      "emlink",      "too many links and no other master") \
 	X(NOT_SHARED,  "not-shared",  "not shared: nothing to revert") \
+	X(OUTSIDE,     "outside",     "its inode has names outside the trees (the host's, another guest's or an excluded file)") \
 	X(ERROR,       "error",       "an error (reported)")
 
 enum va_uskip {

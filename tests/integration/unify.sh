@@ -457,10 +457,11 @@ no_tmp "$E" "EMLINK: after vunify"
 
 # ================================================================ bytes saved
 # Five names of one content, 3000 bytes: g1/a and g1/b one inode, g1/c,
-# g2/d, and g1/e whose inode has a second name outside the trees.  Linking
-# them all frees the inodes of a+b, c and d (e's keeps its other name),
+# g2/d, and g1/e whose inode has a second name outside the trees (the
+# host's file).  Linking a, b, c and d frees the inodes of a+b, c and d,
 # and the store copy takes one back: 2 x 3000 bytes saved, in the dry run
-# as in the real one.
+# as in the real one.  e is left alone (skip reason outside): neither
+# replaced nor frozen, so the host's outside/e stays writable.
 IMG=$(mkimage saved ext4 64) || bail_out "mke2fs failed"
 SV=$(mount_fixture "$IMG") || bail_out "cannot mount the bytes-saved image"
 python3 - "$SV" <<'EOF2'
@@ -484,8 +485,11 @@ urun saved-dry "$VHASHIFY" $FL $NP -n --json --manually --destination "$SV/.hash
 rc_is saved-dry 0 "bytes saved: vhashify -n"
 urun saved-real "$VHASHIFY" $FL $NP --json --journal "$W/saved.journal" --manually --destination "$SV/.hash" -- "${ST[@]}"
 rc_is saved-real 0 "bytes saved: vhashify"
-is "$(stat -c %h "$SV/vs/g1/a"):$(stat -c %h "$SV/outside/e")" "6:1" \
-	"bytes saved: the five names and the store entry are one inode; outside/e keeps its own"
+is "$(stat -c %h "$SV/vs/g1/a"):$(stat -c %h:%i "$SV/outside/e"):$(lsattr -d "$SV/outside/e" | cut -d" " -f1 | tr -cd ia)" \
+	"5:2:$(stat -c %i "$SV/vs/g1/e"):" \
+	"bytes saved: four names and the store entry are one inode; g1/e keeps the host's inode (outside/e), not immutable"
+is "$(grep -c '"path":"[^"]*/vs/g1/e",.*"reason":"outside"' "$W/saved-real.out")" "1" \
+	"bytes saved: the run reports g1/e with skip reason outside"
 is "$(python3 "$UT" summary "$W/saved-dry.out" saved_bytes):$(python3 "$UT" summary "$W/saved-real.out" saved_bytes)" \
 	"6000:6000" "bytes saved: 2 x 3000 in the dry run and in the real run (two names of one inode count once)"
 urun saved-undo "$VAUDIT" --undo "$W/saved.journal"

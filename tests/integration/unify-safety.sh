@@ -1,0 +1,315 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# unify-safety.sh - vunify, vhashify and vaudit --undo never lose or leak:
+#
+#  outside    a host file hard-linked into a guest (host/etc/resolv.conf =
+#             g1/etc/resolv.conf) is neither frozen nor replaced nor moved
+#             into the store, by vunify (as the reference's file) and by
+#             vhashify --sledgehammer: skip reason "outside"
+#  writer     a guest writes into the file a new store entry is being
+#             copied from (strace delays the copy; with and without the
+#             mtime put back): the other guests keep their own bytes, the
+#             store holds none of the injected ones, undo keeps them apart
+#  structure  guests from Debian's perl-base package (dpkg-deb -x: perl and
+#             perl5.36.0 are one inode in the package), a cp -a and a cp -r
+#             copy: after vhashify and vaudit --undo, and after vunify and
+#             vaudit --undo, the names that were one inode are one inode
+#             again, with the content, mode, mtime and flags of before
+#  power cut  EXT4_IOC_SHUTDOWN (NOLOGFLUSH) of the guests' filesystem a
+#             few seconds after an undo, right after an undo, and in the
+#             middle of link runs at $VAUDIT_CUT_POINTS (percent of the
+#             journal's lines, default "30 70"): after a remount every
+#             name reads the content it had, and vaudit --undo brings the
+#             state of before back (the journal is on another filesystem)
+#
+# Ground truth: sha256 of every file and the inode partition, read by
+# unifysafe.py before the runs; the host file's flags with lsattr.
+# make check-sweep runs the power cuts at many random points.
+[ -n "${BASH_VERSION-}" ] || exec bash "$0" "$@"
+. "${top_srcdir:-$(dirname -- "$0")/../..}/tests/lib.sh"
+
+need_root
+need_vaudit
+need_cmd python3 mke2fs chattr lsattr losetup mount umount findmnt strace dpkg-deb cmp
+. "$top_srcdir/tests/integration/unifylib.sh"
+need_unify
+
+US=$top_srcdir/tests/integration/unifysafe.py
+: "${VAUDIT_CUT_POINTS:=30 70}"
+
+# py TAP-PRINTING-HELPER...: its TAP lines counted as ours
+py() {
+	local line
+	while IFS= read -r line; do
+		case $line in
+		'ok '*) ok 0 "${line#ok - }" ;;
+		'not ok '*) ok 1 "${line#not ok - }" ;;
+		'# '*) diag "${line#\# }" ;;
+		esac
+	done < <(python3 "$US" "$@" 2>&1)
+}
+
+# remount MNT [OPTS]: unmount MNT (after a shutdown) and mount its loop
+# device again (the journal replay of a crash)
+remount() {
+	local mnt=$1 dev
+	dev=$(findmnt -n -o SOURCE -- "$mnt")
+	umount -- "$mnt" || return 1
+	mount -o "rw${2:+,$2}" -- "$dev" "$mnt"
+}
+
+# ================================================================ outside
+IMG=$(mkimage outside ext4 64) || bail_out "mke2fs failed"
+O=$(mount_fixture "$IMG") || bail_out "cannot mount the image"
+python3 - "$O" <<'EOF'
+import os, sys
+m = sys.argv[1]
+for d in ('host/etc', 'vs/g1/etc', 'vs/g2/etc', 'vs/g3/etc', '.hash'):
+    os.makedirs(os.path.join(m, d), exist_ok=True)
+os.chmod(os.path.join(m, '.hash'), 0o700)
+T = 1600000000 * 10**9
+for g in ('host/etc', 'vs/g2/etc', 'vs/g3/etc'):
+    p = os.path.join(m, g, 'resolv.conf')
+    with open(p, 'wb') as fh:
+        fh.write(b'nameserver 192.0.2.53\nsearch example.org\n' * 4)
+    os.chmod(p, 0o644)
+    os.utime(p, ns=(T, T))
+os.link(os.path.join(m, 'host/etc/resolv.conf'), os.path.join(m, 'vs/g1/etc/resolv.conf'))
+EOF
+HINO=$(stat -c %i "$O/host/etc/resolv.conf")
+host_ok() { # DESC: the host's file is its own inode (with g1's name), writable
+	is "$(stat -c %i:%h "$O/host/etc/resolv.conf"):$(stat -c %i "$O/vs/g1/etc/resolv.conf"):$(lsattr -d "$O/host/etc/resolv.conf" | cut -d' ' -f1 | tr -cd ia)" \
+		"$HINO:2:$HINO:" "$1: host/etc/resolv.conf keeps its inode and g1's name, not immutable"
+	is "$(find "$O/.hash" -inum "$HINO" | wc -l)" 0 "$1: the host's inode is not in the store"
+}
+urun vu "$VUNIFY" $FL $NP --json --journal "$W/vu.journal" --manually -- "$O/vs/g2" "" "$O/vs/g1" ""
+rc_is vu 0 "outside: vunify g2 against g1, whose resolv.conf is the host's"
+host_ok "outside: vunify"
+is "$(grep -c '"path":"[^"]*/vs/g2/etc/resolv.conf",.*"reason":"outside"' "$W/vu.out")" 1 \
+	"outside: vunify reports g2/etc/resolv.conf with skip reason outside"
+urun vh "$VHASHIFY" $FL $NP --json --sledgehammer --journal "$W/vh.journal" --manually \
+	--destination "$O/.hash" -- "$O/vs/g1" "" "$O/vs/g2" "" "$O/vs/g3" ""
+rc_is vh 0 "outside: vhashify --sledgehammer over g1, g2, g3"
+host_ok "outside: vhashify --sledgehammer"
+is "$(stat -c %i "$O/vs/g2/etc/resolv.conf")" "$(stat -c %i "$O/vs/g3/etc/resolv.conf")" \
+	"outside: g2 and g3 were linked all the same"
+is "$(grep -c '"path":"[^"]*/vs/g1/etc/resolv.conf",.*"reason":"outside"' "$W/vh.out")" 1 \
+	"outside: vhashify reports g1/etc/resolv.conf with skip reason outside"
+urun vhu "$VAUDIT" --undo "$W/vh.journal"
+rc_is vhu 0 "outside: vaudit --undo of the vhashify journal"
+urun vuu "$VAUDIT" --undo "$W/vu.journal"
+rc_is vuu 0 "outside: vaudit --undo of the vunify journal"
+host_ok "outside: after both undos"
+
+# ================================================================ writer
+# writer KEEP DESC: three guests with one identical 64 KiB bin/sudo; a
+# guest writes 4 bytes into the file the store entry is copied from
+writer() {
+	local keep=$1 desc=$2 wm src g pid j=$W/writer$1.journal
+	IMG=$(mkimage "writer$keep" ext4 64) || bail_out "mke2fs failed"
+	wm=$(mount_fixture "$IMG") || bail_out "cannot mount the image"
+	mkdir -p "$wm/vs/g1/bin" "$wm/.hash"
+	chmod 700 "$wm/.hash"
+	head -c 65536 /dev/urandom >"$wm/vs/g1/bin/sudo"
+	chmod 4755 "$wm/vs/g1/bin/sudo"
+	cp -a "$wm/vs/g1" "$wm/vs/g2"
+	cp -a "$wm/vs/g1" "$wm/vs/g3"
+	cp "$wm/vs/g1/bin/sudo" "$W/sudo.orig"
+	strace -f -y -o "$W/writer.trace" -e trace=openat,fstat,newfstatat \
+		-e inject=copy_file_range:delay_enter=2000000:when=1 \
+		"$VHASHIFY" $FL $NP --json --journal "$j" --manually --destination "$wm/.hash" -- \
+		"$wm/vs/g1" "" "$wm/vs/g2" "" "$wm/vs/g3" "" >"$W/writer.out" 2>"$W/writer.err" &
+	pid=$!
+	src=$(python3 "$US" write-during "$W/writer.trace" "$pid" XXXX $keep)
+	wait "$pid"
+	RC=$?
+	ok "$([ "$RC" -le 1 ]; echo $?)" "$desc: vhashify ran to its end (exit $RC)"
+	case $src in
+	"$wm"/vs/g?/bin/sudo) ok 0 "$desc: the guest wrote into ${src#"$wm"/} while it was copied" ;;
+	*) ok 1 "$desc: the write during the copy happened (got '$src')"; return ;;
+	esac
+	for g in g1 g2 g3; do
+		[ "$wm/vs/$g/bin/sudo" = "$src" ] && continue
+		cmp -s "$wm/vs/$g/bin/sudo" "$W/sudo.orig"
+		ok $? "$desc: $g/bin/sudo (not written) still holds its own bytes"
+	done
+	is "$(find "$wm/.hash" -type f -name '*-*' -exec cmp -s {} "$W/sudo.orig" \; -o -type f -name '*-*' -print | wc -l)" 0 \
+		"$desc: every store entry holds the compared bytes, none the injected ones"
+	is "$(find "$wm/vs" -samefile "$src" | wc -l)" 1 \
+		"$desc: the written file shares its inode with no other guest"
+	urun wu "$VAUDIT" --undo "$j"
+	rc_is wu 0 "$desc: vaudit --undo"
+	for g in g1 g2 g3; do
+		if [ "$wm/vs/$g/bin/sudo" = "$src" ]; then
+			[ "$(head -c 4 "$src")" = XXXX ]
+			ok $? "$desc: after the undo $g/bin/sudo has the guest's own write"
+		else
+			cmp -s "$wm/vs/$g/bin/sudo" "$W/sudo.orig"
+			ok $? "$desc: after the undo $g/bin/sudo has its own bytes"
+		fi
+	done
+}
+writer "" "writer"
+writer --keep-mtime "writer (mtime put back)"
+
+# ================================================================ many names
+# manynames N: g1/data/f has N names (one inode), g2/data/f is its twin.
+# vhashify links what fits in one inode and never splits an inode's names
+# over two; whatever it linked has a store entry, so --revert finds it;
+# vaudit --undo gives back the structure of before.
+manynames() {
+	local n=$1 mm inode sino
+	IMG=$(mkimage "many$n" ext4 128 $((n + 4096))) || bail_out "mke2fs failed"
+	mm=$(mount_fixture "$IMG") || bail_out "cannot mount the image"
+	python3 - "$mm" "$n" <<'EOF2'
+import os, sys
+m, n = sys.argv[1], int(sys.argv[2])
+for d in ('vs/g1/data/more', 'vs/g2/data', '.hash'):
+    os.makedirs(os.path.join(m, d), exist_ok=True)
+os.chmod(os.path.join(m, '.hash'), 0o700)
+T = 1650000000 * 10**9
+for g in ('g1', 'g2'):
+    p = os.path.join(m, 'vs', g, 'data', 'f')
+    with open(p, 'wb') as fh:
+        fh.write(b'many names, one inode\n' * 100)
+    os.chmod(p, 0o644)
+    os.utime(p, ns=(T, T))
+f = os.path.join(m, 'vs/g1/data/f')
+for i in range(1, n):
+    os.link(f, os.path.join(m, 'vs/g1/data/more', 'n%05d' % i))
+EOF2
+	python3 "$US" snapshot "$mm/vs" "$W/many.before"
+	is "$(stat -c %h "$mm/vs/g1/data/f")" "$n" "$n names: g1/data/f has $n names"
+	urun many "$VHASHIFY" $FL $NP --json --journal "$W/many$n.journal" --manually --destination "$mm/.hash" -- \
+		"$mm/vs/g1" "" "$mm/vs/g2" ""
+	rc_is many 0 "$n names: vhashify"
+	inode=$(stat -c %i "$mm/vs/g1/data/f")
+	is "$(find "$mm/vs/g1" -type f ! -inum "$inode" | wc -l)" 0 \
+		"$n names: the $n names of g1 are still one inode"
+	sino=$(find "$mm/.hash" -type f -samefile "$mm/vs/g2/data/f" | wc -l)
+	if [ "$n" -lt 60000 ]; then
+		is "$(stat -c %i "$mm/vs/g2/data/f"):$sino" "$inode:1" \
+			"$n names: g2's twin shares that inode, which has a store entry"
+		urun manyrev "$VHASHIFY" --revert --destination "$mm/.hash" $FL $NP --json \
+			--journal "$W/many$n.rev.journal" -- "$mm/vs/g2"
+		rc_is manyrev 0 "$n names: vhashify --revert of g2"
+		is "$(grep -c '"reason":"not-shared"' "$W/manyrev.out")" 0 "$n names: --revert finds it shared"
+		is "$(stat -c %h "$mm/vs/g2/data/f")" 1 "$n names: g2's file is private after --revert"
+		urun manyrevu "$VAUDIT" --undo "$W/many$n.rev.journal"
+		rc_is manyrevu 0 "$n names: vaudit --undo of the revert"
+	else
+		is "$(stat -c %h "$mm/vs/g1/data/f"):$sino" "$n:0" \
+			"$n names: at the link limit, g1's inode keeps its $n names; g2's twin is not linked to it"
+	fi
+	urun manyu "$VAUDIT" --undo "$W/many$n.journal"
+	rc_is manyu 0 "$n names: vaudit --undo"
+	python3 "$US" snapshot "$mm/vs" "$W/many.after"
+	py same-structure "$W/many.before" "$W/many.after" g1 g2 "$n names: after the undo"
+}
+manynames 1000
+manynames 65000
+
+# ================================================================ structure
+DEB=
+if (cd "$W" && timeout 300 apt-get download perl-base) >"$W/apt.out" 2>&1; then
+	DEB=$(find "$W" -maxdepth 1 -name 'perl-base_*.deb' | head -1)
+fi
+if [ -z "$DEB" ]; then
+	skip "structure and power cuts" "apt-get download perl-base failed: $(tail -1 "$W/apt.out")"
+	done_testing
+	exit 0
+fi
+IMG=$(mkimage debian ext4 384 65536) || bail_out "mke2fs failed"
+D=$(mount_fixture "$IMG") || bail_out "cannot mount the image"
+mkdir -p "$D/vs" "$D/.hash"
+chmod 700 "$D/.hash"
+dpkg-deb -x "$DEB" "$D/vs/g1" && dpkg-deb -x "$DEB" "$D/vs/g2" &&
+	cp -a "$D/vs/g1" "$D/vs/g3" && cp -r "$D/vs/g1" "$D/vs/g4"
+ok $? "four guests: perl-base unpacked twice (dpkg-deb -x), copied with cp -a and cp -r"
+is "$(stat -c %i "$D/vs/g1/usr/bin/perl")" "$(stat -c %i "$D/vs/g1/usr/bin/perl5.36.0")" \
+	"perl and perl5.36.0 are one inode in the unpacked package (ground truth for the structure)"
+sync -f "$D"
+GR=(vs/g1 vs/g2 vs/g3 vs/g4)
+DT=("$D/vs/g1" "" "$D/vs/g2" "" "$D/vs/g3" "" "$D/vs/g4" "")
+python3 "$US" snapshot "$D" "$W/before.json"
+
+urun sh "$VHASHIFY" $FL $NP --journal "$W/sh.journal" --manually --destination "$D/.hash" -- "${DT[@]}"
+rc_is sh 0 "structure: vhashify over the four guests"
+is "$(stat -c %i "$D/vs/g2/usr/bin/perl5.36.0")" "$(stat -c %i "$D/vs/g1/usr/bin/perl")" \
+	"structure: g1's perl and g2's perl5.36.0 are one inode after vhashify"
+urun shu "$VAUDIT" --undo "$W/sh.journal"
+rc_is shu 0 "structure: vaudit --undo of the vhashify journal"
+python3 "$US" snapshot "$D" "$W/after.json"
+py same-structure "$W/before.json" "$W/after.json" "${GR[@]}" "structure: after vhashify + undo"
+
+urun su "$VUNIFY" $FL $NP --journal "$W/su.journal" --manually -- "$D/vs/g3" "" "$D/vs/g1" ""
+rc_is su 0 "structure: vunify g3 against g1"
+urun suu "$VAUDIT" --undo "$W/su.journal"
+rc_is suu 0 "structure: vaudit --undo of the vunify journal"
+python3 "$US" snapshot "$D" "$W/after.json"
+py same-structure "$W/before.json" "$W/after.json" "${GR[@]}" "structure: after vunify + undo"
+
+# ================================================================ power cuts
+mount -o remount,commit=1 -- "$D" || bail_out "cannot remount with commit=1"
+
+# cut LABEL [PID]: the power cut (shutdown, no log flush); once PID (the
+# program cut off, which now meets EIO) has ended, the remount
+cut() {
+	python3 "$US" shutdown "$D"
+	ok $? "$1: EXT4_IOC_SHUTDOWN (NOLOGFLUSH)"
+	if [ -n "${2-}" ]; then
+		wait "$2"
+		diag "$1: the program cut off ended with status $? $(head -c 300 "$W/cut.err")"
+	fi
+	remount "$D" commit=1
+	ok $? "$1: remounted (journal replayed)"
+}
+
+# settle LABEL JOURNAL: after the cut, every name reads its content, and
+# vaudit --undo brings the state of before back
+settle() {
+	py contents "$W/before.json" "$D" "$1: after the power cut"
+	urun settle "$VAUDIT" --undo "$2"
+	rc_is settle 0 "$1: vaudit --undo JOURNAL after the power cut"
+	python3 "$US" snapshot "$D" "$W/after.json"
+	py same-structure "$W/before.json" "$W/after.json" "${GR[@]}" "$1: after the undo"
+	no_tmp "$D/vs" "$1"
+}
+
+# link LABEL JOURNAL: a complete vhashify run, on disk
+link() {
+	urun link "$VHASHIFY" $FL $NP --journal "$2" --manually --destination "$D/.hash" -- "${DT[@]}"
+	rc_is link 0 "$1: vhashify"
+	sync -f "$D"
+}
+
+link "cut 3 s after an undo" "$W/p1.journal"
+urun p1u "$VAUDIT" --undo "$W/p1.journal"
+rc_is p1u 0 "cut 3 s after an undo: vaudit --undo"
+sleep 3         # the metadata is committed by now (commit=1), data written back later
+cut "cut 3 s after an undo"
+settle "cut 3 s after an undo" "$W/p1.journal"
+
+link "cut right after an undo" "$W/p2.journal"
+urun p2u "$VAUDIT" --undo "$W/p2.journal"
+rc_is p2u 0 "cut right after an undo: vaudit --undo"
+cut "cut right after an undo"
+settle "cut right after an undo" "$W/p2.journal"
+
+LINES=$(wc -l <"$W/sh.journal")
+for pct in $VAUDIT_CUT_POINTS; do
+	at=$((LINES * pct / 100))
+	j=$W/cut$pct.journal
+	"$VHASHIFY" $FL $NP --journal "$j" --manually --destination "$D/.hash" -- "${DT[@]}" \
+		>"$W/cut.out" 2>"$W/cut.err" &
+	pid=$!
+	while kill -0 "$pid" 2>/dev/null && [ "$(wc -l <"$j" 2>/dev/null || echo 0)" -lt "$at" ]; do
+		sleep 0.002
+	done
+	n=$(wc -l <"$j")
+	cut "cut during vhashify at $pct% ($n of about $LINES lines)" "$pid"
+	settle "cut during vhashify at $pct%" "$j"
+done
+
+done_testing
