@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -311,14 +312,23 @@ void u_dircache_release(struct udircache *c)
 int u_swap_in(int dirfd, const char *tmp, const char *base, int newfd, dev_t old_dev,
 	      uint64_t old_ino, int (*check)(void *arg), void *arg)
 {
-	int r = va_link_fd(newfd, dirfd, tmp);
+	struct stat nst;
+	int r;
 
+	if (fstat(newfd, &nst) < 0)
+		return -errno;
+	r = va_link_fd(newfd, dirfd, tmp);
 	if (r == 0) {
 		r = check ? check(arg) : 0;
 		if (r == 0)
 			r = va_replace_name(dirfd, tmp, base, old_dev, old_ino);
+		/*
+		 * Remove @tmp only if it is still our link: after a failed
+		 * exchange back or a racing rename another file (a guest's
+		 * own) may sit there (va_unlink_inode() names the window left).
+		 */
 		if (r < 0)
-			(void)unlinkat(dirfd, tmp, 0);
+			(void)va_unlink_inode(dirfd, tmp, nst.st_dev, nst.st_ino);
 	}
 	return r;
 }

@@ -175,8 +175,9 @@ int u_openat2(int dir_fd, const char *path, int flags, bool beneath);
  * u_swap_in() - make the open file @newfd the one named @base in @dirfd,
  * atomically: link it to the temporary name @tmp, let @check (may be
  * NULL) look at the inodes once more, then exchange @tmp with @base, which
- * must still be inode @old_dev/@old_ino (va_replace_name()).  @tmp never
- * survives a failure; the caller blocks signals (u_block_signals()) around
+ * must still be inode @old_dev/@old_ino (va_replace_name()).  Our link at
+ * @tmp never survives a failure; another file found at @tmp then (a failed
+ * exchange back, a racing rename) is left alone.  The caller blocks signals (u_block_signals()) around
  * the call, so that no signal ends the process between link and exchange.
  * Return: 0, what @check or the exchange returned (-ESTALE: something
  * changed), or -errno (-EMLINK when @newfd has no room for another name).
