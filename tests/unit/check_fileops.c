@@ -1575,6 +1575,69 @@ START_TEST(swap_in_leaves_foreign_tmp_after_failed_exchange_back)
 }
 END_TEST
 
+/* ================================================================ u_openat2 */
+
+/* A chain of @depth directories "dd" below @dfd; the path "dd/dd/.../dd" (malloc'd). */
+static char *deep_chain(int dfd, int depth)
+{
+	char *path = malloc((size_t)depth * 3 + 1), *p = path;
+	int fd = dup(dfd);
+
+	ck_assert_ptr_nonnull(path);
+	for (int i = 0; i < depth; i++) {
+		int next;
+
+		ck_assert(mkdirat(fd, "dd", 0755) == 0);
+		next = openat(fd, "dd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		ck_assert_int_ge(next, 0);
+		close(fd);
+		fd = next;
+		p += sprintf(p, i ? "/dd" : "dd");
+	}
+	tu_write_file(fd, "f", "deep", 4);
+	close(fd);
+	return path;
+}
+
+START_TEST(openat2_any_length)
+{
+	int dfd = new_dir("deep", NULL), fd;
+	char *chain = deep_chain(dfd, 3000);           /* 9,000 bytes: more than two PATH_MAX */
+	size_t len = strlen(chain);
+	char *file = malloc(len + 3), *evil = malloc(len + 8);
+	struct stat st;
+
+	ck_assert_uint_gt(len, 2 * PATH_MAX);
+	sprintf(file, "%s/f", chain);
+	fd = u_openat2(dfd, file, O_RDONLY, true);
+	ck_assert_msg(fd >= 0, "open at depth: %s", strerror(-fd));
+	{
+		char buf[8] = "";
+
+		ck_assert_int_eq(read(fd, buf, sizeof(buf) - 1), 4);
+		ck_assert_str_eq(buf, "deep");
+	}
+	close(fd);
+	fd = u_openat2(dfd, chain, O_RDONLY | O_DIRECTORY, true);
+	ck_assert_int_ge(fd, 0);
+	ck_assert(fstatat(fd, "f", &st, AT_SYMLINK_NOFOLLOW) == 0);
+	close(fd);
+	/* the rules hold in every piece: a symlink deep down is not followed */
+	fd = u_openat2(dfd, chain, O_RDONLY | O_DIRECTORY, true);
+	ck_assert(symlinkat("/", fd, "up") == 0);
+	close(fd);
+	sprintf(evil, "%s/up/tmp", chain);
+	ck_assert_int_eq(u_openat2(dfd, evil, O_RDONLY | O_DIRECTORY, true), -ELOOP);
+	/* a missing directory deep down */
+	sprintf(evil, "%s/no/f", chain);
+	ck_assert_int_eq(u_openat2(dfd, evil, O_RDONLY, true), -ENOENT);
+	free(evil);
+	free(file);
+	free(chain);
+	close(dfd);
+}
+END_TEST
+
 /* ================================================================ main */
 
 static const char *why_not_root(void)
@@ -1724,6 +1787,7 @@ static Suite *fileops_suite(void)
 	tu_add_test(replace, swap_in_leaves_foreign_tmp_after_check, NULL);
 	tu_add_test(replace, swap_in_removes_own_tmp, NULL);
 	tu_add_test(replace, swap_in_leaves_foreign_tmp_after_failed_exchange_back, NULL);
+	tu_add_test(replace, openat2_any_length, NULL);
 	suite_add_tcase(s, replace);
 	return s;
 }
