@@ -163,6 +163,38 @@ int fix_from_plan(struct ctx *c, const struct fix_args *fa)
 	return 0;
 }
 
+int fix_plan_roots(const char *file, struct dbuf *src, const char ***ret_roots, size_t *ret_n)
+{
+	struct va_fix_error err = VA_FIX_ERROR_INIT;
+	const char **roots = NULL;
+	size_t n = 0;
+
+	if (va_plan_source(file, src, &err) < 0) {
+		msg_fix_error(&err);
+		va_fix_error_release(&err);
+		return EXIT_TROUBLE;
+	}
+	for (char *p = src->buf; p && *p;) {
+		char *nl = strchr(p, '\n');
+		const char **nr = realloc(roots, (n + 1) * sizeof(*roots));
+
+		if (!nr) {
+			free(roots);
+			fprintf(stderr, "%s: %s\n", PROG, strerror(ENOMEM));
+			return EXIT_TROUBLE;
+		}
+		roots = nr;
+		roots[n++] = p;
+		if (!nl)
+			break;
+		*nl = '\0';
+		p = nl + 1;
+	}
+	*ret_roots = roots;
+	*ret_n = n;
+	return 0;
+}
+
 /* ------------------------------------------------------------------ --fix */
 
 int fix_after_audit(struct ctx *c, struct va_backend *be, const struct fix_args *fa,

@@ -372,6 +372,8 @@ int main(int argc, char **argv)
 	bool no_config = false, list = false, tag_given = false;
 	struct va_config *cfg = NULL;
 	char **cfg_roots = NULL;
+	const char **plan_roots = NULL;
+	struct dbuf plan_src = DBUF_INIT;
 	const char **running_vdirs = NULL;
 	const char *base = argc > 0 ? strrchr(argv[0], '/') : NULL;
 	/* installed as vaudit-tui too: then the console is the default */
@@ -571,6 +573,15 @@ int main(int argc, char **argv)
 	} else if (optind < argc) {
 		args.roots = (const char *const *)argv + optind;
 		args.nroots = (size_t)(argc - optind);
+	} else if (fa.plan_in && !config_dir && !host_root) {
+		/* --fix --plan FILE alone: the ROOTs the plan was made of */
+		r = fix_plan_roots(fa.plan_in, &plan_src, &plan_roots, &args.nroots);
+		if (r) {
+			va_config_free(cfg);
+			dbuf_release(&plan_src);
+			return r;
+		}
+		args.roots = plan_roots;
 	} else if (cfg) {
 		long n = va_config_roots(cfg, &cfg_roots);
 
@@ -738,6 +749,8 @@ out:
 	for (size_t i = 0; cfg_roots && cfg_roots[i]; i++)
 		free(cfg_roots[i]);
 	free(cfg_roots);
+	free(plan_roots);
+	dbuf_release(&plan_src);
 	free(running_vdirs);
 	va_config_free(cfg);
 	va_repair_release(&repair);

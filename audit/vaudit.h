@@ -66,6 +66,14 @@ int fix_after_audit(struct ctx *c, struct va_backend *be, const struct fix_args 
  */
 int fix_from_plan(struct ctx *c, const struct fix_args *fa);
 
+/**
+ * fix_plan_roots() - the ROOTs of --fix --plan FILE without a ROOT: the
+ * source its header names, split in @src (kept by the caller) into
+ * *@ret_roots (malloc'd array, *@ret_n entries).
+ * Return: 0, or EXIT_TROUBLE after a message.
+ */
+int fix_plan_roots(const char *file, struct dbuf *src, const char ***ret_roots, size_t *ret_n);
+
 struct va_config;
 
 /** list_guests() - vaudit --list: the guests of @c on stdout.  Return: 0 or -EIO/-ENOMEM. */

@@ -668,6 +668,20 @@ static bool same_ino(const struct stat *st, dev_t dev, uint64_t ino)
 	return st->st_dev == dev && (uint64_t)st->st_ino == ino;
 }
 
+int va_unlink_inode(int dir_fd, const char *name, dev_t dev, uint64_t ino)
+{
+	struct stat st;
+
+	if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	if (!same_ino(&st, dev, ino))
+		return -ESTALE;
+	/* the window the header describes: no system call unlinks by inode */
+	if (unlinkat(dir_fd, name, 0) < 0)
+		return -errno;
+	return 0;
+}
+
 /* Without RENAME_EXCHANGE: check @name, then rename over it (a small window). */
 static int replace_by_rename(int dir_fd, const char *tmp, const char *name, dev_t old_dev, uint64_t old_ino)
 {

@@ -103,7 +103,25 @@ void va_tmpname_keyed(const char *name, uint64_t key, char *out);
  * stays at @tmp (the caller tells the two cases by the inode at @name).
  * Return: 0, -ESTALE (@name is no longer the expected inode; nothing
  * changed, @tmp is still there for the caller to remove), or -errno.
+ * After a failure @tmp may hold another inode than the caller linked there
+ * (an exchange back that failed, a racing rename): remove it with
+ * va_unlink_inode(), never with a plain unlink.
  */
 int va_replace_name(int dir_fd, const char *tmp, const char *name, dev_t old_dev, uint64_t old_ino);
+
+/**
+ * va_unlink_inode() - remove the name @name in @dir_fd only if it is the
+ * inode @dev/@ino (checked without following a symlink right before the
+ * unlink), e.g. a temporary name the caller linked: whatever else is found
+ * there (a guest's file renamed onto it) is left alone.
+ *
+ * Not airtight: no system call removes a name only if it still refers to a
+ * given inode, so a rename onto @name between the check and the unlink
+ * (a few microseconds, by a process that can write to @dir_fd) still loses
+ * the file renamed there.  Unpredictable temporary names (va_tmpname())
+ * keep that window hard to hit on purpose.
+ * Return: 0, -ESTALE (another inode: nothing removed), -ENOENT, or -errno.
+ */
+int va_unlink_inode(int dir_fd, const char *name, dev_t dev, uint64_t ino);
 
 #endif

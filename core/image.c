@@ -8,9 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
+
+#include <linux/loop.h>
+#include <linux/major.h>
 
 #include <et/com_err.h>
 #include <ext2fs/ext2_err.h>
@@ -33,12 +37,115 @@ const char *va_image_strerror(errcode_t code)
 	return error_message(code);
 }
 
+/* Undo the octal escapes (\040 ...) of a /proc/self/mountinfo or /proc/swaps field, in place. */
+static void unescape_field(char *s)
+{
+	char *o = s;
+
+	while (*s) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*o++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0'));
+			s += 4;
+		} else {
+			*o++ = *s++;
+		}
+	}
+	*o = '\0';
+}
+
+/*
+ * Is @src (a mount or swap source, unescaped) the filesystem @want?  A block
+ * device is matched by device number; an image file by its inode, directly
+ * (a file used as swap) or behind a loop device (LOOP_GET_STATUS64 on a
+ * read-only descriptor).
+ */
+static bool source_is(const char *src, dev_t src_rdev, const struct stat *want)
+{
+	struct loop_info64 li;
+	struct stat st;
+	bool same = false;
+	int fd;
+
+	if (S_ISBLK(want->st_mode)) {
+		if (src_rdev && src_rdev == want->st_rdev)
+			return true;
+		return src[0] == '/' && stat(src, &st) == 0 && S_ISBLK(st.st_mode) &&
+		       st.st_rdev == want->st_rdev;
+	}
+	if (src[0] != '/' || stat(src, &st) < 0)
+		return false;
+	if (S_ISREG(st.st_mode))
+		return st.st_dev == want->st_dev && st.st_ino == want->st_ino;
+	if (!S_ISBLK(st.st_mode) || major(st.st_rdev) != LOOP_MAJOR ||
+	    (src_rdev && st.st_rdev != src_rdev))
+		return false;
+	fd = open(src, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return false;
+	if (ioctl(fd, LOOP_GET_STATUS64, &li) == 0)
+		same = (dev_t)li.lo_device == want->st_dev && (ino_t)li.lo_inode == want->st_ino;
+	close(fd);
+	return same;
+}
+
+errcode_t va_image_mounted(const char *path, bool *ret_mounted)
+{
+	char *line = NULL, *p, *src;
+	unsigned int maj, min;
+	size_t cap = 0;
+	struct stat want;
+	FILE *fp;
+	errcode_t err = 0;
+
+	*ret_mounted = false;
+	if (stat(path, &want) < 0)
+		return errno;
+	fp = fopen("/proc/self/mountinfo", "re");
+	if (!fp)
+		return errno;
+	while (!*ret_mounted && getline(&line, &cap, fp) > 0) {
+		line[strcspn(line, "\n")] = '\0';
+		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER */
+		if (sscanf(line, "%*u %*u %u:%u", &maj, &min) != 2)
+			continue;
+		p = strstr(line, " - ");
+		if (!p || !(p = strchr(p + 3, ' ')))
+			continue;
+		src = p + 1;
+		src[strcspn(src, " ")] = '\0';
+		unescape_field(src);
+		*ret_mounted = source_is(src, makedev(maj, min), &want);
+	}
+	if (ferror(fp))
+		err = EIO;
+	fclose(fp);
+	/* swap: the first field of every line but the header */
+	fp = fopen("/proc/swaps", "re");
+	if (fp) {
+		bool header = true;
+
+		while (!*ret_mounted && getline(&line, &cap, fp) > 0) {
+			if (header) {
+				header = false;
+				continue;
+			}
+			line[strcspn(line, " \t\n")] = '\0';
+			unescape_field(line);
+			*ret_mounted = source_is(line, 0, &want);
+		}
+		fclose(fp);
+	}
+	free(line);
+	return *ret_mounted ? 0 : err;
+}
+
 errcode_t va_image_open(const char *path, unsigned flags, struct va_image **ret,
 			const char **ret_why)
 {
 	struct va_image *img;
 	int oflags = EXT2_FLAG_64BITS | EXT2_FLAG_SKIP_MMP;
-	int mount_flags = 0;
+	bool mounted;
 	struct stat st;
 	errcode_t err;
 
@@ -50,14 +157,16 @@ errcode_t va_image_open(const char *path, unsigned flags, struct va_image **ret,
 		*ret_why = "not an image file or a block device";
 		return EINVAL;
 	}
-	err = ext2fs_check_if_mounted(path, &mount_flags);
+	/* not ext2fs_check_if_mounted(): it creates /.ismount-test-file when
+	 * the device is mounted at / (see va_image_mounted()) */
+	err = va_image_mounted(path, &mounted);
 	if (err)
 		return err;
-	if ((mount_flags & EXT2_MF_MOUNTED) && (flags & VA_IMAGE_WRITE)) {
+	if (mounted && (flags & VA_IMAGE_WRITE)) {
 		*ret_why = "mounted: refusing to write a mounted filesystem";
 		return EBUSY;
 	}
-	if ((mount_flags & EXT2_MF_MOUNTED) && !(flags & VA_IMAGE_ALLOW_MOUNTED)) {
+	if (mounted && !(flags & VA_IMAGE_ALLOW_MOUNTED)) {
 		*ret_why = "mounted: audit the mount point instead, or unmount it";
 		return EBUSY;
 	}
@@ -77,7 +186,7 @@ errcode_t va_image_open(const char *path, unsigned flags, struct va_image **ret,
 		free(img);
 		return err;
 	}
-	img->mounted = mount_flags & EXT2_MF_MOUNTED;
+	img->mounted = mounted;
 	img->needs_recovery = ext2fs_has_feature_journal_needs_recovery(img->fs->super);
 	if (img->needs_recovery && (flags & VA_IMAGE_WRITE)) {
 		*ret_why = "the journal needs recovery: run e2fsck first";

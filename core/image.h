@@ -4,7 +4,7 @@
  *
  * An image is a filesystem image file or a block device.  Read-only opens
  * never write anything.  A write open (for the repair engine) refuses a
- * mounted device (ext2fs_check_if_mounted), opens the device exclusively
+ * mounted device (va_image_mounted), opens the device exclusively
  * (O_EXCL) and refuses a filesystem whose journal needs recovery.  Nothing
  * is ever written to a mounted filesystem through libext2fs.
  *
@@ -44,6 +44,20 @@ struct va_image {
  */
 errcode_t va_image_open(const char *path, unsigned flags, struct va_image **ret,
 			const char **ret_why);
+
+/**
+ * va_image_mounted() - whether the filesystem in @path (a block device or an
+ * image file) is mounted or used as swap: a mount or swap source that is the
+ * same device (by number, also through the source's name), or a loop device
+ * backed by the same image file (by inode).  Reads /proc/self/mountinfo and
+ * /proc/swaps and opens matching loop devices read-only; writes nothing.
+ * libext2fs' ext2fs_check_if_mounted() is not used anywhere: on the device
+ * mounted at / it creates and removes /.ismount-test-file to see whether
+ * the root is read-only, so even a read-only audit would write to the host.
+ * Return: 0 with *@ret_mounted set, or an errno value (the mount table
+ * cannot be read).
+ */
+errcode_t va_image_mounted(const char *path, bool *ret_mounted);
 
 /** va_image_close() - close (flushing a write open); NULL is fine.  Return: errcode. */
 errcode_t va_image_close(struct va_image *img);

@@ -92,6 +92,17 @@ int va_fix_journal_create(struct va_journal **ret, const char *file, const char 
 	dbuf_setlen(path, 0);
 	va_image_uuid(img, nroots ? roots[0] : NULL, uuid);
 	r = va_fix_source(image, roots, nroots, &src);
+	if (r < 0 && r != -ENOMEM) {
+		/* a ROOT that does not resolve: name it, not the journal */
+		char real[PATH_MAX];
+		size_t i = 0;
+
+		while (i + 1 < nroots && realpath(roots[i], real))
+			i++;
+		dbuf_release(&src);
+		return fail(err, r, nroots ? roots[i] : "", nroots ? strlen(roots[i]) : 0,
+			    "cannot resolve the ROOT the journal names", strerror(-r));
+	}
 	if (r == 0)
 		r = file ? dbuf_adds(path, file) : va_fix_default_journal(path);
 	if (r == 0)
@@ -229,6 +240,36 @@ static const char *plan_header(json_object *o, struct va_image *img, const char 
 	    strcmp(json_object_get_string(u), uuid))
 		return "a plan for another filesystem (UUID differs)";
 	return NULL;
+}
+
+int va_plan_source(const char *file, struct dbuf *out, struct va_fix_error *err)
+{
+	FILE *fp = fopen(file, "re");
+	json_object *o = NULL, *v;
+	char *line = NULL;
+	size_t cap = 0;
+	const char *why = NULL;
+	int r = -EINVAL;
+
+	if (!fp) {
+		r = -errno;
+		return fail(err, r, file, strlen(file), "cannot read the plan", strerror(-r));
+	}
+	if (getline(&line, &cap, fp) < 0 || !(o = json_tokener_parse(line)) ||
+	    !json_object_is_type(o, json_type_object) ||
+	    !json_object_object_get_ex(o, "vaudit_plan", &v))
+		why = "not a vaudit plan (bad header)";
+	else if (!json_object_object_get_ex(o, "source", &v) ||
+		 !json_object_is_type(v, json_type_string) || !json_object_get_string_len(v))
+		why = "the header names no source: give the ROOTs";
+	else if (dbuf_add(out, json_object_get_string(v), (size_t)json_object_get_string_len(v)) < 0)
+		why = "out of memory", r = -ENOMEM;
+	json_object_put(o);
+	free(line);
+	fclose(fp);
+	if (why)
+		return fail(err, r, file, strlen(file), "not a usable plan (line 1)", why);
+	return 0;
 }
 
 int va_plan_read(struct va_repair *rp, const char *file, struct va_image *img, const char *root,

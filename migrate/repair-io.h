@@ -68,6 +68,15 @@ int va_fix_journal_create(struct va_journal **ret, const char *file, const char 
 			  struct dbuf *path, struct va_fix_error *err);
 
 /**
+ * va_plan_source() - the source a plan's header names (the real paths of its
+ * ROOTs, '\n'-separated, or the image), appended to @out: the ROOTs of
+ * vaudit --fix --plan FILE when no ROOT is given.
+ * Return: 0; -EINVAL (not a plan, no source), -ENOMEM or -errno (cannot be
+ * read), with @err set.
+ */
+int va_plan_source(const char *file, struct dbuf *out, struct va_fix_error *err);
+
+/**
  * va_plan_read() - append the actions of plan @file (vaudit --plan) to
  * @rp.  Its header must name the back end of this run (an image when @img
  * is given, else live) and, where both are known, the UUID of @img or of

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -138,7 +139,8 @@ void u_release(struct ustate *u)
 	dbuf_release(&u->abs2);
 }
 
-int u_openat2(int dir_fd, const char *path, int flags, bool beneath)
+/* One openat2() of @path (shorter than PATH_MAX). */
+static int openat2_one(int dir_fd, const char *path, int flags, bool beneath)
 {
 	struct open_how how = {
 		.flags = (uint64_t)(flags | O_CLOEXEC | O_NOCTTY),
@@ -151,6 +153,51 @@ int u_openat2(int dir_fd, const char *path, int flags, bool beneath)
 		fd = syscall(SYS_openat2, dir_fd, path, &how, sizeof(how));
 	while (fd < 0 && errno == EAGAIN);
 	return fd < 0 ? -errno : (int)fd;
+}
+
+int u_openat2(int dir_fd, const char *path, int flags, bool beneath)
+{
+	size_t len = strlen(path);
+	char piece[PATH_MAX];
+	int fd = dir_fd, r;
+
+	/*
+	 * The kernel takes no path of PATH_MAX bytes or more: walk a longer
+	 * one a piece at a time, each piece the longest run of whole
+	 * components shorter than PATH_MAX, opened as a directory from the
+	 * last with the same resolve rules (a piece may not climb out of
+	 * the directory it starts in: the pieces of a path without ".."
+	 * resolve as the whole path would).
+	 */
+	while (len >= PATH_MAX) {
+		const char *cut = memrchr(path, '/', PATH_MAX - 1);
+		size_t n = cut ? (size_t)(cut - path) : 0;
+		int next;
+
+		if (!cut) {
+			r = -ENAMETOOLONG;      /* a component longer than PATH_MAX */
+			goto out;
+		}
+		if (n == 0)
+			n = 1;                  /* a run of '/' at the start: the root */
+		memcpy(piece, path, n);
+		piece[n] = '\0';
+		next = openat2_one(fd, piece, O_RDONLY | O_DIRECTORY, beneath);
+		if (fd != dir_fd)
+			close(fd);
+		if (next < 0)
+			return next;
+		fd = next;
+		while (n < len && path[n] == '/')
+			n++;
+		path += n;
+		len -= n;
+	}
+	r = openat2_one(fd, *path ? path : ".", flags, beneath);
+out:
+	if (fd != dir_fd)
+		close(fd);
+	return r;
 }
 
 int u_add_tree(struct ustate *u, const char *root, const char *label,
@@ -202,8 +249,9 @@ const char *u_abs(const struct ustate *u, const struct ufile *f, struct dbuf *b)
 int u_open_parent(const struct ustate *u, const struct ufile *f, const char **base)
 {
 	const char *rel = u_rel(u, f), *slash = strrchr(rel, '/');
-	char dir[PATH_MAX];
+	char *dir;
 	size_t dlen;
+	int fd;
 
 	if (!slash)
 		return -EINVAL;
@@ -211,11 +259,12 @@ int u_open_parent(const struct ustate *u, const struct ufile *f, const char **ba
 	dlen = (size_t)(slash - rel);
 	if (dlen == 0)
 		return u_openat2(u->trees[f->tree].fd, ".", O_RDONLY | O_DIRECTORY, true);
-	if (dlen >= sizeof(dir))
-		return -ENAMETOOLONG;
-	memcpy(dir, rel + 1, dlen - 1);
-	dir[dlen - 1] = '\0';
-	return u_openat2(u->trees[f->tree].fd, dir, O_RDONLY | O_DIRECTORY, true);
+	dir = strndup(rel + 1, dlen - 1);       /* any length: u_openat2() walks long ones */
+	if (!dir)
+		return -ENOMEM;
+	fd = u_openat2(u->trees[f->tree].fd, dir, O_RDONLY | O_DIRECTORY, true);
+	free(dir);
+	return fd;
 }
 
 void u_file_of_stx(struct ufile *f, const struct statx *stx)
@@ -312,14 +361,23 @@ void u_dircache_release(struct udircache *c)
 int u_swap_in(int dirfd, const char *tmp, const char *base, int newfd, dev_t old_dev,
 	      uint64_t old_ino, int (*check)(void *arg), void *arg)
 {
-	int r = va_link_fd(newfd, dirfd, tmp);
+	struct stat nst;
+	int r;
 
+	if (fstat(newfd, &nst) < 0)
+		return -errno;
+	r = va_link_fd(newfd, dirfd, tmp);
 	if (r == 0) {
 		r = check ? check(arg) : 0;
 		if (r == 0)
 			r = va_replace_name(dirfd, tmp, base, old_dev, old_ino);
+		/*
+		 * Remove @tmp only if it is still our link: after a failed
+		 * exchange back or a racing rename another file (a guest's
+		 * own) may sit there (va_unlink_inode() names the window left).
+		 */
 		if (r < 0)
-			(void)unlinkat(dirfd, tmp, 0);
+			(void)va_unlink_inode(dirfd, tmp, nst.st_dev, nst.st_ino);
 	}
 	return r;
 }

@@ -205,18 +205,22 @@ int u_flush(struct ustate *u);
 /** u_protected_flags() - @flags with the protection of @p added. */
 uint32_t u_protected_flags(enum va_protect p, uint32_t flags);
 
-/** u_resolve() - open absolute @path without following any symlink: parent dir fd + base. */
-int u_resolve_parent(const char *path, char *base_out, size_t base_size);
-
-/** u_openat2() - openat2 with RESOLVE_NO_SYMLINKS|RESOLVE_NO_MAGICLINKS (and BENEATH when @beneath). */
+/**
+ * u_openat2() - openat2 with RESOLVE_NO_SYMLINKS|RESOLVE_NO_MAGICLINKS (and
+ * BENEATH when @beneath), for a @path of any length: one of PATH_MAX bytes
+ * or more is opened a piece (whole components) at a time, so a file as
+ * deep as the walker reaches can be opened; such a path must not hold "..".
+ * Return: the fd, or -errno.
+ */
 int u_openat2(int dir_fd, const char *path, int flags, bool beneath);
 
 /**
  * u_swap_in() - make the open file @newfd the one named @base in @dirfd,
  * atomically: link it to the temporary name @tmp, let @check (may be
  * NULL) look at the inodes once more, then exchange @tmp with @base, which
- * must still be inode @old_dev/@old_ino (va_replace_name()).  @tmp never
- * survives a failure; the caller blocks signals (u_block_signals()) around
+ * must still be inode @old_dev/@old_ino (va_replace_name()).  Our link at
+ * @tmp never survives a failure; another file found at @tmp then (a failed
+ * exchange back, a racing rename) is left alone.  The caller blocks signals (u_block_signals()) around
  * the call, so that no signal ends the process between link and exchange.
  * Return: 0, what @check or the exchange returned (-ESTALE: something
  * changed), or -errno (-EMLINK when @newfd has no room for another name).

@@ -12,7 +12,9 @@
  * and getrandom() -- each the real system call, plus a hook a test may arm
  * (make fchown fail, make AT_EMPTY_PATH fail, freeze the old inode right
  * before its unlink or fail that unlink, pretend the filesystem cannot
- * exchange, have no getrandom).
+ * exchange, fail the Nth renameat2(), have no getrandom).  u_swap_in()
+ * (migrate/unify-core.c) is tested here too: it is va_link_fd() and
+ * va_replace_name() plus the removal of its temporary name.
  */
 #include "config.h"
 
@@ -39,6 +41,7 @@
 #include <unistd.h>
 
 #include "core/fileops.h"
+#include "migrate/unify-int.h"
 #include "tests/unit/testutil.h"
 
 #ifndef RENAME_EXCHANGE
@@ -54,6 +57,7 @@ static const char *unlinkat_freeze; /* make this name immutable right before unl
 static const char *unlinkat_fail_name; /* fail unlinkat() of this name with EIO, once */
 static int renameat2_fail;	  /* errno to fail renameat2(RENAME_EXCHANGE) with, always */
 static int renameat2_calls;
+static int renameat2_fail_call;	  /* fail the renameat2() call of this number with EIO, once */
 static bool getrandom_fail;
 
 int fchown(int fd, uid_t owner, gid_t group)
@@ -109,6 +113,11 @@ int unlinkat(int dirfd, const char *pathname, int flags)
 int renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags)
 {
 	renameat2_calls++;
+	if (renameat2_fail_call && renameat2_calls == renameat2_fail_call) {
+		renameat2_fail_call = 0;
+		errno = EIO;
+		return -1;
+	}
 	if (renameat2_fail && (flags & RENAME_EXCHANGE)) {
 		errno = renameat2_fail;
 		return -1;
@@ -1452,6 +1461,183 @@ START_TEST(replace_name_never_missing_fallback)
 }
 END_TEST
 
+/* ================================================================ va_unlink_inode, u_swap_in */
+
+START_TEST(unlink_inode_only_that_inode)
+{
+	int dfd = new_dir("ul", NULL);
+	struct stat a, b;
+
+	tu_write_file(dfd, "a", "a", 1);
+	tu_write_file(dfd, "b", "b", 1);
+	a = lstat_at(dfd, "a");
+	b = lstat_at(dfd, "b");
+	ck_assert_int_eq(va_unlink_inode(dfd, "a", b.st_dev, b.st_ino), -ESTALE);
+	ck_assert_uint_eq(lstat_at(dfd, "a").st_ino, a.st_ino);
+	ck_assert(symlinkat("b", dfd, "s") == 0);   /* a symlink to the inode is not the inode */
+	ck_assert_int_eq(va_unlink_inode(dfd, "s", b.st_dev, b.st_ino), -ESTALE);
+	ck_assert(exists_at(dfd, "s") && exists_at(dfd, "b"));
+	ck_assert_int_eq(va_unlink_inode(dfd, "a", a.st_dev, a.st_ino), 0);
+	ck_assert(!exists_at(dfd, "a"));
+	ck_assert_int_eq(va_unlink_inode(dfd, "a", a.st_dev, a.st_ino), -ENOENT);
+	close(dfd);
+}
+END_TEST
+
+struct plant {
+	int dfd;
+	const char *tmp;
+};
+
+/* The check of u_swap_in(): a guest renames its own file onto the temporary name. */
+static int plant_on_tmp(void *arg)
+{
+	struct plant *p = arg;
+
+	tu_write_file(p->dfd, "guest", "guest", 5);
+	ck_assert(renameat(p->dfd, "guest", p->dfd, p->tmp) == 0);
+	return -ESTALE;
+}
+
+START_TEST(swap_in_leaves_foreign_tmp_after_check)
+{
+	int dfd = new_dir("sw", NULL), newfd, gfd;
+	struct plant pl = { .dfd = dfd, .tmp = "f;tmp001" };
+	struct stat old, g;
+
+	tu_write_file(dfd, "f", "old", 3);
+	old = lstat_at(dfd, "f");
+	tu_write_file(dfd, "n", "new", 3);
+	newfd = open_at(dfd, "n", O_RDONLY);
+	ck_assert_int_eq(u_swap_in(dfd, "f;tmp001", "f", newfd, old.st_dev, old.st_ino, plant_on_tmp, &pl),
+			 -ESTALE);
+	/* the guest's file is still there, under the name it was renamed to */
+	ck_assert(exists_at(dfd, "f;tmp001"));
+	assert_content(dfd, "f;tmp001", "guest");
+	gfd = open_at(dfd, "f;tmp001", O_RDONLY);
+	ck_assert(fstat(gfd, &g) == 0 && g.st_nlink == 1);
+	close(gfd);
+	ck_assert_uint_eq(lstat_at(dfd, "f").st_ino, old.st_ino);
+	assert_content(dfd, "f", "old");
+	close(newfd);
+	close(dfd);
+}
+END_TEST
+
+START_TEST(swap_in_removes_own_tmp)
+{
+	int dfd = new_dir("sw", NULL), newfd;
+	struct stat old;
+
+	tu_write_file(dfd, "f", "old", 3);
+	old = lstat_at(dfd, "f");
+	tu_write_file(dfd, "n", "new", 3);
+	newfd = open_at(dfd, "n", O_RDONLY);
+	/* "f" is not the expected inode: -ESTALE, exchanged back, our link removed */
+	ck_assert_int_eq(u_swap_in(dfd, "f;tmp001", "f", newfd, old.st_dev, old.st_ino + 1000, NULL, NULL),
+			 -ESTALE);
+	ck_assert(!exists_at(dfd, "f;tmp001"));
+	ck_assert_uint_eq(lstat_at(dfd, "f").st_ino, old.st_ino);
+	ck_assert_uint_eq(lstat_at(dfd, "n").st_nlink, 1);
+	/* and the expected inode: swapped in */
+	ck_assert_int_eq(u_swap_in(dfd, "f;tmp001", "f", newfd, old.st_dev, old.st_ino, NULL, NULL), 0);
+	assert_content(dfd, "f", "new");
+	ck_assert(!exists_at(dfd, "f;tmp001"));
+	close(newfd);
+	close(dfd);
+}
+END_TEST
+
+START_TEST(swap_in_leaves_foreign_tmp_after_failed_exchange_back)
+{
+	int dfd = new_dir("sw", NULL), newfd, gfd;
+	struct stat guest, g;
+
+	/* "f" is a guest's file, not the inode expected: the exchange puts it
+	 * at the temporary name and the exchange back fails */
+	tu_write_file(dfd, "f", "guest", 5);
+	guest = lstat_at(dfd, "f");
+	gfd = open_at(dfd, "f", O_RDONLY);
+	tu_write_file(dfd, "n", "new", 3);
+	newfd = open_at(dfd, "n", O_RDONLY);
+	renameat2_calls = 0;
+	renameat2_fail_call = 2;
+	ck_assert_int_eq(u_swap_in(dfd, "f;tmp001", "f", newfd, guest.st_dev, guest.st_ino + 1000, NULL, NULL),
+			 -EIO);
+	ck_assert_int_eq(renameat2_fail_call, 0); /* the hook ran */
+	ck_assert(fstat(gfd, &g) == 0);
+	ck_assert_msg(g.st_nlink == 1, "the guest's file lost its last name");
+	ck_assert_uint_eq(lstat_at(dfd, "f;tmp001").st_ino, guest.st_ino);
+	assert_content(dfd, "f;tmp001", "guest");
+	close(gfd);
+	close(newfd);
+	close(dfd);
+}
+END_TEST
+
+/* ================================================================ u_openat2 */
+
+/* A chain of @depth directories "dd" below @dfd; the path "dd/dd/.../dd" (malloc'd). */
+static char *deep_chain(int dfd, int depth)
+{
+	char *path = malloc((size_t)depth * 3 + 1), *p = path;
+	int fd = dup(dfd);
+
+	ck_assert_ptr_nonnull(path);
+	for (int i = 0; i < depth; i++) {
+		int next;
+
+		ck_assert(mkdirat(fd, "dd", 0755) == 0);
+		next = openat(fd, "dd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		ck_assert_int_ge(next, 0);
+		close(fd);
+		fd = next;
+		p += sprintf(p, i ? "/dd" : "dd");
+	}
+	tu_write_file(fd, "f", "deep", 4);
+	close(fd);
+	return path;
+}
+
+START_TEST(openat2_any_length)
+{
+	int dfd = new_dir("deep", NULL), fd;
+	char *chain = deep_chain(dfd, 3000);           /* 9,000 bytes: more than two PATH_MAX */
+	size_t len = strlen(chain);
+	char *file = malloc(len + 3), *evil = malloc(len + 8);
+	struct stat st;
+
+	ck_assert_uint_gt(len, 2 * PATH_MAX);
+	sprintf(file, "%s/f", chain);
+	fd = u_openat2(dfd, file, O_RDONLY, true);
+	ck_assert_msg(fd >= 0, "open at depth: %s", strerror(-fd));
+	{
+		char buf[8] = "";
+
+		ck_assert_int_eq(read(fd, buf, sizeof(buf) - 1), 4);
+		ck_assert_str_eq(buf, "deep");
+	}
+	close(fd);
+	fd = u_openat2(dfd, chain, O_RDONLY | O_DIRECTORY, true);
+	ck_assert_int_ge(fd, 0);
+	ck_assert(fstatat(fd, "f", &st, AT_SYMLINK_NOFOLLOW) == 0);
+	close(fd);
+	/* the rules hold in every piece: a symlink deep down is not followed */
+	fd = u_openat2(dfd, chain, O_RDONLY | O_DIRECTORY, true);
+	ck_assert(symlinkat("/", fd, "up") == 0);
+	close(fd);
+	sprintf(evil, "%s/up/tmp", chain);
+	ck_assert_int_eq(u_openat2(dfd, evil, O_RDONLY | O_DIRECTORY, true), -ELOOP);
+	/* a missing directory deep down */
+	sprintf(evil, "%s/no/f", chain);
+	ck_assert_int_eq(u_openat2(dfd, evil, O_RDONLY, true), -ENOENT);
+	free(evil);
+	free(file);
+	free(chain);
+	close(dfd);
+}
+END_TEST
+
 /* ================================================================ main */
 
 static const char *why_not_root(void)
@@ -1597,6 +1783,11 @@ static Suite *fileops_suite(void)
 	tu_add_test(replace, replace_name_missing_tmp, NULL);
 	tu_add_test(replace, replace_name_never_missing, NULL);
 	tu_add_test(replace, replace_name_never_missing_fallback, NULL);
+	tu_add_test(replace, unlink_inode_only_that_inode, NULL);
+	tu_add_test(replace, swap_in_leaves_foreign_tmp_after_check, NULL);
+	tu_add_test(replace, swap_in_removes_own_tmp, NULL);
+	tu_add_test(replace, swap_in_leaves_foreign_tmp_after_failed_exchange_back, NULL);
+	tu_add_test(replace, openat2_any_length, NULL);
 	suite_add_tcase(s, replace);
 	return s;
 }

@@ -159,6 +159,7 @@ START_TEST(write_refuses_mounted_and_busy_devices)
 	const char *argv[] = { "losetup", "--find", "--show", img, NULL };
 	struct va_image *im;
 	const char *why;
+	bool mounted;
 	int fd;
 
 	/* a loop device held open exclusively by someone else */
@@ -182,7 +183,18 @@ START_TEST(write_refuses_mounted_and_busy_devices)
 	ck_assert_int_eq(va_image_open(dev.buf, VA_IMAGE_ALLOW_MOUNTED | VA_IMAGE_LENIENT, &im, &why), 0);
 	ck_assert(im->mounted);
 	va_image_close(im);
+	/* the image file behind the mounted loop device */
+	ck_assert_int_eq(va_image_open(img, VA_IMAGE_WRITE, &im, &why), EBUSY);
+	ck_assert_int_eq(va_image_open(img, 0, &im, &why), EBUSY);
+	ck_assert_int_eq(va_image_mounted(img, &mounted), 0);
+	ck_assert(mounted);
+	ck_assert_int_eq(va_image_mounted(dev.buf, &mounted), 0);
+	ck_assert(mounted);
 	ck_assert_int_eq(umount(dir), 0);
+	ck_assert_int_eq(va_image_mounted(img, &mounted), 0);
+	ck_assert(!mounted);
+	ck_assert_int_eq(va_image_mounted(dev.buf, &mounted), 0);
+	ck_assert(!mounted);
 	cmd = tu_strdupf("losetup -d '%s'", dev.buf);
 	ck_assert(sh(cmd));
 	free(cmd);
