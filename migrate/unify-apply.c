@@ -292,7 +292,7 @@ static void prep_master(struct batch *b, const struct uunit *un, struct pmaster 
 	}
 	if (r >= 0) {
 		m->fd = r;
-		if (!u_stx_matches(f, &m->stx))
+		if (!u_unchanged(u, f, &m->stx))
 			r = -ESTALE;
 	}
 	if (r < 0)
@@ -413,7 +413,7 @@ static void prep_name(struct batch *b, const struct uunit *un, const struct pmas
 		}
 		if (r >= 0) {
 			p->fd = r;
-			if (!u->reverting && !u_stx_matches(f, &p->stx))
+			if (!u->reverting && !u_unchanged(u, f, &p->stx))
 				r = -ESTALE;
 		}
 	}
@@ -1085,6 +1085,13 @@ static void run_unit(struct batch *b, size_t k)
 			}
 			changed = true;
 			mark(u, 'D', p->seq);
+			/* its old inode keeps other names: later batches expect it so */
+			if (!u->reverting && p->stx.stx_nlink > 1) {
+				struct statx os;
+
+				if (refresh(p->fd, &os) == 0 && u_touched(u, &os) < 0)
+					u->fatal = -ENOMEM;
+			}
 			if (!u->reverting && (r = u_names_add(u, makedev(m->stx.stx_dev_major,
 									m->stx.stx_dev_minor),
 							      m->stx.stx_ino, false)) < 0)

@@ -134,6 +134,8 @@ void u_release(struct ustate *u)
 	free(u->units);
 	free(u->members);
 	va_inomap_release(&u->names);
+	va_inomap_release(&u->touched);
+	free(u->touched_st);
 	dbuf_release(&u->paths);
 	dbuf_release(&u->abs);
 	dbuf_release(&u->abs2);
@@ -296,6 +298,34 @@ bool u_stx_matches(const struct ufile *f, const struct statx *stx)
 }
 
 /* Open @path beneath @dir_fd for reading, then check it is @f as scanned. */
+int u_touched(struct ustate *u, const struct statx *stx)
+{
+	dev_t dev = makedev(stx->stx_dev_major, stx->stx_dev_minor);
+	uint32_t i;
+
+	if (!va_inomap_find(&u->touched, dev, stx->stx_ino, &i)) {
+		if (va_array_grow(&u->touched_st, &u->captouched, u->ntouched, sizeof(*u->touched_st)) < 0 ||
+		    va_inomap_insert(&u->touched, dev, stx->stx_ino, (uint32_t)u->ntouched) < 0)
+			return -ENOMEM;
+		i = (uint32_t)u->ntouched++;
+	}
+	u->touched_st[i] = (struct utouched){ .ctime = stx->stx_ctime, .nlink = stx->stx_nlink };
+	return 0;
+}
+
+bool u_unchanged(const struct ustate *u, const struct ufile *f, const struct statx *stx)
+{
+	uint32_t i;
+
+	if (u_stx_matches(f, stx))
+		return true;
+	if (!va_inomap_find(&u->touched, f->dev, f->ino, &i))
+		return false;
+	return makedev(stx->stx_dev_major, stx->stx_dev_minor) == f->dev && stx->stx_ino == f->ino &&
+	       S_ISREG(stx->stx_mode) && stx->stx_size == f->size && same_ts(stx->stx_mtime, f->mtime) &&
+	       same_ts(stx->stx_ctime, u->touched_st[i].ctime) && stx->stx_nlink == u->touched_st[i].nlink;
+}
+
 static int open_checked(int dir_fd, const char *path, const struct ufile *f, struct statx *ret)
 {
 	struct statx stx;

@@ -82,6 +82,16 @@ struct ustate {
 	/* names found by the scans, of inodes with more than one link:
 	 * the count, U_NAMES_STORE when one of them is in the store */
 	struct va_inomap names;
+	/* inodes this run took names from: their state after our change */
+	struct va_inomap touched;       /* (dev, ino) -> index in @touched_st */
+	struct utouched *touched_st;
+	size_t ntouched, captouched;
+};
+
+/** The state an inode was left in by the run (u_touched()). */
+struct utouched {
+	struct statx_timestamp ctime;
+	uint32_t nlink;
 };
 
 #define U_NAMES_STORE 0x80000000u
@@ -253,6 +263,21 @@ static inline bool u_fatal_errno(int r)
  * Return: 0 or -errno.
  */
 int u_syncfs(int fd);
+
+/**
+ * u_touched() - the run changed the names of inode @stx (a name of it was
+ * linked elsewhere), which is now in state @stx: a later batch takes its
+ * other names as unchanged when their inode is still in that state.
+ * Return: 0 or -ENOMEM.
+ */
+int u_touched(struct ustate *u, const struct statx *stx);
+
+/**
+ * u_unchanged() - @stx is @f as scanned (u_stx_matches()), or as this run
+ * left it (u_touched(): same size and mtime, the ctime and link count our
+ * own change gave it).
+ */
+bool u_unchanged(const struct ustate *u, const struct ufile *f, const struct statx *stx);
 
 /** u_get_flags() - FS_IOC_GETFLAGS of @fd (0 when the filesystem has none). */
 uint32_t u_get_flags(int fd);

@@ -457,6 +457,7 @@ static void tidy_tmp(struct replay *rp, bool name_is_shared)
 	const struct va_journal_rec *rec = rp->rec;
 	char tmp[NAME_MAX + 1];
 	struct statx ts;
+	dev_t tdev;
 
 	if (!rec->tmp_len || rec->tmp_len > NAME_MAX || rp->u->o->dry_run)
 		return;
@@ -464,17 +465,28 @@ static void tidy_tmp(struct replay *rp, bool name_is_shared)
 	tmp[rec->tmp_len] = '\0';
 	if (lstat_at(rp->dirfd, tmp, &ts) < 0 || !S_ISREG(ts.stx_mode))
 		return;
+	tdev = makedev(ts.stx_dev_major, ts.stx_dev_minor);
 	if (!strcmp(rec->kind, "link")) {
 		if (is_inode(&ts, rec->dev, rec->ino)) {
-			(void)unlinkat(rp->dirfd, tmp, 0);     /* a link never exchanged */
+			/* a link never exchanged */
+			(void)va_unlink_inode(rp->dirfd, tmp, tdev, ts.stx_ino);
 		} else if (ts.stx_ino == rec->old_ino && name_is_shared) {
 			if (rp->mode == VA_REPLAY_UNDO)  /* exchanged, old inode not yet gone: swap back */
 				(void)va_replace_name(rp->dirfd, tmp, rp->base, rec->dev, rec->ino);
 			else
-				(void)unlinkat(rp->dirfd, tmp, 0);
+				(void)va_unlink_inode(rp->dirfd, tmp, tdev, ts.stx_ino);
 		}
 	} else if (!strcmp(rec->kind, "revert")) {
-		(void)unlinkat(rp->dirfd, tmp, 0);             /* a copy, or the shared inode's old name */
+		/* the shared inode's old name, or a copy never swapped in: not a stranger */
+		struct twins t;
+		bool ours = is_inode(&ts, rec->dev, rec->ino);
+
+		if (!ours && ts.stx_nlink == 1) {
+			ours = twins_open(rp, tmp, &ts, &t) == 0;
+			twins_close(&t);
+		}
+		if (ours)
+			(void)va_unlink_inode(rp->dirfd, tmp, tdev, ts.stx_ino);
 	}
 }
 

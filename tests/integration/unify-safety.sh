@@ -116,7 +116,7 @@ writer() {
 	cp -a "$wm/vs/g1" "$wm/vs/g2"
 	cp -a "$wm/vs/g1" "$wm/vs/g3"
 	cp "$wm/vs/g1/bin/sudo" "$W/sudo.orig"
-	strace -f -y -o "$W/writer.trace" -e trace=openat,fstat,newfstatat \
+	strace -f -y -o "$W/writer.trace" -e trace=openat,fstat,newfstatat,copy_file_range \
 		-e inject=copy_file_range:delay_enter=2000000:when=1 \
 		"$VHASHIFY" $FL $NP --json --journal "$j" --manually --destination "$wm/.hash" -- \
 		"$wm/vs/g1" "" "$wm/vs/g2" "" "$wm/vs/g3" "" >"$W/writer.out" 2>"$W/writer.err" &

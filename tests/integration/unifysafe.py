@@ -96,8 +96,12 @@ def cmd_same_structure(a):
         % (label, len(pa)))
     if pa != pb:
         sa, sb = set(map(tuple, pa)), set(map(tuple, pb))
-        diag('  before, not now: %s' % sorted(sa - sb)[:4])
-        diag('  now, not before: %s' % sorted(sb - sa)[:4])
+
+        def show(groups):
+            return ['%d names (%s)' % (len(g), ', '.join(g[:3]) + (', ...' if len(g) > 3 else ''))
+                    for g in sorted(groups)[:4]]
+        diag('  before, not now: %s' % show(sa - sb))
+        diag('  now, not before: %s' % show(sb - sa))
     probs = []
     for p, e in A.items():
         if not any(p == r or p.startswith(r + '/') for r in roots):
@@ -170,8 +174,12 @@ def cmd_write_during(a):
     if not src:
         print('none')
         return
-    st = os.lstat(src)
-    fd = os.open(src, os.O_WRONLY | os.O_NOFOLLOW)
+    try:
+        st = os.lstat(src)
+        fd = os.open(src, os.O_WRONLY | os.O_NOFOLLOW)
+    except OSError as e:
+        print('cannot write %s: %s' % (src, e))
+        return
     os.pwrite(fd, data, 0)
     os.close(fd)
     if keep:
