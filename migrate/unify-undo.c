@@ -537,6 +537,10 @@ int va_unify_replay(struct va_journal *j, enum va_replay mode, const struct va_u
 		else
 			replay_name(&rp);
 		close(rp.dirfd);
+		/* a mark that cannot be written stops the run (the file is cut
+		 * back to its last whole record, still loadable) */
+		if (!o->dry_run)
+			r = va_journal_error(j);
 	}
 	if (r >= 0 && !o->dry_run)
 		r = va_journal_sync(j);
