@@ -35,29 +35,6 @@ cc -shared -fPIC -o "$SO" "$top_srcdir/tests/integration/shortwrite.c" -ldl 2>"$
 race_fixture short "$N"
 JD=$(realpath -- "$W")
 
-# jwhole JOURNAL: every line ends in a newline and carries the CRC32C of the
-# bytes before its "\tcrc=" (computed here, bit by bit); prints "ok" or why not
-jwhole() {
-	python3 - "$1" <<'EOF'
-import sys
-def crc32c(data):
-    c = 0xffffffff
-    for b in data:
-        c ^= b
-        for _ in range(8):
-            c = (c >> 1) ^ (0x82f63b78 if c & 1 else 0)
-    return c ^ 0xffffffff
-data = open(sys.argv[1], 'rb').read()
-if not data.endswith(b'\n'):
-    print('no newline at the end (%d bytes)' % len(data)); sys.exit()
-for n, line in enumerate(data[:-1].split(b'\n'), 1):
-    body, sep, c = line.rpartition(b'\tcrc=')
-    if not sep or len(c) != 8 or int(c, 16) != crc32c(body):
-        print('line %d is not a whole record: %r' % (n, line[:80])); sys.exit()
-print('ok')
-EOF
-}
-
 # shim TAG AT ERRNO JOURNAL: vhashify with write AT to JOURNAL short, the next failing
 shim() {
 	local tag=$1 at=$2 err=$3 j=$4
