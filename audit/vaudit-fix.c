@@ -30,6 +30,21 @@ static void msg_fix_error(const struct va_fix_error *e)
 	msg_reason(e->path.buf ? e->path.buf : "", e->path.len, e->what, e->why);
 }
 
+/*
+ * "vaudit: 'FILE': cannot write the journal: WHY" when a write to journal
+ * @j failed (the run stopped there).  Return: true then.
+ */
+static bool journal_failed(const char *file, const struct va_journal *j)
+{
+	int err = va_journal_error(j);
+
+	if (!err)
+		return false;
+	fflush(stdout);
+	msg_reason(file, strlen(file), "cannot write the journal", strerror(-err));
+	return true;
+}
+
 /* ------------------------------------------------------------------ events */
 
 static void print_state(struct dbuf *b, uint32_t flags, uint32_t mode)
@@ -235,6 +250,8 @@ int fix_after_audit(struct ctx *c, struct va_backend *be, const struct fix_args 
 	}
 	r = va_repair_apply(c->repair, be, fa->img ? NULL : fa->roots, fa->img ? 0 : fa->nroots, j,
 			    &c->ropts, &h);
+	if (j)
+		journal_failed(jfile.buf, j);
 	va_journal_free(j);
 	dbuf_release(&jfile);
 	return exit_for(c->repair->counts, r);
@@ -331,7 +348,7 @@ static int replay_unify(const char *file, struct va_journal *j, bool undo, bool 
 	va_backend_free(be);
 	if (st.failed > u.counts[VA_EV_FAILED])
 		u.counts[VA_EV_FAILED] = (unsigned)st.failed;
-	if (r < 0) {
+	if (r < 0 && !journal_failed(file, j)) {
 		fflush(stdout);
 		msg_reason(file, strlen(file), undo ? "the undo stopped" : "the resume stopped", strerror(-r));
 	}
@@ -366,6 +383,7 @@ int replay_journal(const char *file, bool undo, const char *image, bool dry_run,
 	r = va_repair_replay(s.j, undo ? VA_REPLAY_UNDO : VA_REPLAY_RESUME, s.be,
 			     s.img ? NULL : (const char *const *)s.roots, s.img ? 0 : s.nroots, &o, &h,
 			     counts);
+	journal_failed(file, s.j);
 	if (va_replay_close(&s))
 		r = r ? r : -EIO;
 	return exit_for(counts, r);

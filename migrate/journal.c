@@ -23,21 +23,57 @@ static uint32_t crc(const char *p, size_t len)
 	return ext2fs_crc32c_le(~0u, (const unsigned char *)p, len) ^ ~0u;
 }
 
-/* Write what va_journal_add() kept back. */
+/*
+ * A write or fsync of @j failed with @err after @written bytes of the
+ * pending lines went to the file: cut the file back to the end of its last
+ * whole record (what was written of the next one would sit before whatever
+ * came after it), drop the rest, and keep @err for every later call.  A
+ * failed cut leaves a torn last line, which loading drops.
+ */
+static int broken(struct va_journal *j, int err, size_t written)
+{
+	const char *nl = written ? memrchr(j->pending.buf, '\n', written) : NULL;
+
+	if (nl)
+		j->good_len += (off_t)(nl - j->pending.buf + 1);
+	if (written && ftruncate(j->fd, j->good_len) < 0) {
+		/* the torn line stays: loading drops it, nothing follows it */
+	}
+	dbuf_setlen(&j->pending, 0);
+	j->err = err;
+	return err;
+}
+
+/* Write what va_journal_add() kept back, each byte once. */
 static int flush(struct va_journal *j)
 {
 	size_t off = 0;
 
+	if (j->err)
+		return j->err;
 	while (off < j->pending.len) {
 		ssize_t n = write(j->fd, j->pending.buf + off, j->pending.len - off);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
+			return broken(j, n < 0 ? -errno : -EIO, off);
 		off += (size_t)n;
 	}
+	j->good_len += (off_t)j->pending.len;
 	dbuf_setlen(&j->pending, 0);
+	return 0;
+}
+
+/* Write what was added and fsync; a failed fsync is kept like a failed write. */
+static int sync_all(struct va_journal *j)
+{
+	int r = flush(j);
+
+	if (r < 0)
+		return r;
+	if (fsync(j->fd) < 0)
+		return j->err = -errno;
 	return 0;
 }
 
@@ -47,21 +83,21 @@ static int flush(struct va_journal *j)
  */
 static int put_line_sync(struct va_journal *j, struct dbuf *line, bool sync)
 {
-	int r;
-
+	if (j->err)
+		return j->err;
 	if (dbuf_addf(line, "\tcrc=%08x\n", crc(line->buf, line->len)) < 0 ||
 	    dbuf_add(&j->pending, line->buf, line->len) < 0)
 		return -ENOMEM;
+	if (sync)
+		return sync_all(j);
 	/*
 	 * Done/undone marks wait for the next sync whatever their number:
 	 * the caller makes its changes durable first (a mark written before
 	 * the filesystem has the change would be believed after a crash).
 	 */
-	if (!sync && (j->pending.len < 65536 || line->buf[0] == 'D' || line->buf[0] == 'U'))
+	if (j->pending.len < 65536 || line->buf[0] == 'D' || line->buf[0] == 'U')
 		return 0;
-	if ((r = flush(j)) < 0)
-		return r;
-	return sync && fsync(j->fd) < 0 ? -errno : 0;
+	return flush(j);
 }
 
 static int put_line(struct va_journal *j, struct dbuf *line)
@@ -121,6 +157,9 @@ int va_journal_create(struct va_journal **ret, const char *file, const char *bac
 		r = fsync_dir(file);
 	dbuf_release(&line);
 	if (r < 0) {
+		/* nothing was journaled: no half-written journal is left behind */
+		(void)unlink(file);
+		j->err = r;
 		va_journal_free(j);
 		return r;
 	}
@@ -163,9 +202,11 @@ static int add(struct va_journal *j, struct va_journal_rec *r, bool sync)
 	struct dbuf line = DBUF_INIT;
 	int ret;
 
+	if (j->err)
+		return j->err;
 	if (j->dropped_tail) {
 		if (ftruncate(j->fd, j->good_len) < 0)
-			return -errno;
+			return j->err = -errno;
 		j->dropped_tail = false;
 	}
 
@@ -223,9 +264,12 @@ int va_journal_flush(struct va_journal *j)
 
 int va_journal_sync(struct va_journal *j)
 {
-	int r = flush(j);
+	return sync_all(j);
+}
 
-	return r < 0 ? r : fsync(j->fd) < 0 ? -errno : 0;
+int va_journal_error(const struct va_journal *j)
+{
+	return j->err;
 }
 
 /* ------------------------------------------------------------------ reading */
@@ -465,6 +509,8 @@ int va_journal_load(struct va_journal **ret, const char *file, const char **ret_
 			goto fail;
 		}
 	}
+	if (!j->dropped_tail)
+		j->good_len = (off_t)data.len;
 	if (lineno == 0) {
 		*ret_why = "empty journal";
 		*ret_line = 1;
@@ -490,7 +536,7 @@ void va_journal_free(struct va_journal *j)
 	if (!j)
 		return;
 	if (j->fd >= 0) {
-		(void)flush(j);         /* marks only: intents were synced */
+		(void)flush(j);         /* marks only: intents were synced (not after a failure) */
 		close(j->fd);
 	}
 	dbuf_release(&j->pending);

@@ -22,6 +22,12 @@
  * tells (old or new).  A last line without newline or with a bad CRC is
  * the trace of a crash while appending and is dropped with a warning; any
  * other bad line makes the journal unusable.
+ *
+ * Each byte is written once, in order.  When a write or fsync fails (a
+ * short write then an error, a full disk), the file is cut back to the end
+ * of its last whole record, so it stays loadable, and the journal is
+ * broken: every later add, append, flush or sync returns that error, and
+ * callers stop before any change whose record is not on file.
  */
 #ifndef VAUDIT_JOURNAL_H
 #define VAUDIT_JOURNAL_H
@@ -71,7 +77,9 @@ struct va_journal {
 	size_t capstates;
 	bool dropped_tail;      /**< a torn last line was ignored (and is cut off
 				     before the next append) */
-	off_t good_len;
+	off_t good_len;         /**< end of the last whole record on file */
+	int err;                /**< 0, or the -errno of a failed write or
+				     fsync: then every later write returns it */
 };
 
 /**
@@ -113,6 +121,12 @@ int va_journal_flush(struct va_journal *j);
 
 /** va_journal_sync() - write and fsync what was added.  Return: 0 or -errno. */
 int va_journal_sync(struct va_journal *j);
+
+/**
+ * va_journal_error() - 0, or the -errno of the write or fsync that failed
+ * (after which nothing more is written to @j).
+ */
+int va_journal_error(const struct va_journal *j);
 
 /** va_journal_free() - close and free (NULL is fine). */
 void va_journal_free(struct va_journal *j);

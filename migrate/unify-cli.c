@@ -740,7 +740,10 @@ int ucli_ran(struct ucli *c, const struct va_ustats *st, int r)
 {
 	stats_add(&c->total, st);
 	c->cur = NULL;
-	if (r < 0) {
+	if (r < 0 && c->j && va_journal_error(c->j) < 0) {
+		/* nothing more could be journaled: no change was made after that */
+		ucli_msg(c, c->jfile.buf, "cannot write the journal", strerror(-va_journal_error(c->j)));
+	} else if (r < 0) {
 		before_stderr(c);
 		fprintf(stderr, "%s: the run stopped: %s\n", c->prog, strerror(-r));
 	}

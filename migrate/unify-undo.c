@@ -819,7 +819,11 @@ static int replay_one(struct replay_run *run, size_t i, struct prepared *pp)
 	else
 		replay_name(&rp);
 	close(rp.dirfd);
-	return run->u->fatal;
+	if (run->u->fatal)
+		return run->u->fatal;
+	/* a mark that cannot be written stops the run (the file is cut back
+	 * to its last whole record, still loadable) */
+	return run->u->o->dry_run ? 0 : va_journal_error(run->j);
 }
 
 int va_unify_replay(struct va_journal *j, enum va_replay mode, const struct va_uopts *o,

@@ -665,6 +665,8 @@ static int job_apply(struct tui_engine *e, struct dbuf *summary, char journal[40
 		r = va_repair_apply(&e->rp, s->args->backend, fa->roots, fa->nroots, j, &o, &h);
 	}
 	summarize(summary, e->rp.counts, false);
+	if (j && va_journal_error(j))
+		push_error_at(e, jpath.buf, "cannot write the journal", strerror(-va_journal_error(j)));
 out:
 	va_journal_free(j);
 	va_backend_free(be);
@@ -706,6 +708,9 @@ static int job_undo(struct tui_engine *e, struct dbuf *summary)
 				     rs.img ? NULL : (const char *const *)rs.roots, rs.img ? 0 : rs.nroots,
 				     &o, &h, counts);
 		summarize(summary, counts, true);
+		if (va_journal_error(rs.j))
+			push_error_at(e, e->file, "cannot write the journal",
+				      strerror(-va_journal_error(rs.j)));
 	}
 	if (va_replay_close(&rs) < 0) {
 		push_error_at(e, fa->image, "closing the image failed", NULL);

@@ -1,6 +1,6 @@
 # shellcheck shell=bash disable=SC2154
 # SPDX-License-Identifier: GPL-2.0-or-later
-# tests/integration/unifylib.sh - shared by unify.sh and unify-race.sh.
+# tests/integration/unifylib.sh - shared by the unify and journal tests.
 # Source it after tests/lib.sh.
 #
 #   need_unify           skip_all unless vunify and vhashify are built
@@ -13,6 +13,8 @@
 #   no_tmp MNT DESC      no NAME;XXXXXX below MNT
 #   one_line TAG PROG DESC WORDS...  stderr is one line naming WORDS
 #   chk_run, chk_orig, undo_check    the unifytest.py checks
+#   jwhole JOURNAL       "ok" when every line of JOURNAL is a whole record
+#                        (newline, right CRC32C, computed here), else why not
 #   race_fixture NAME N  three guests of N twin files (unifytest.py build
 #                        race) on a new mounted ext4 image; sets IMG, M,
 #                        S (spec), C (copies), H (store), TREES, state orig
@@ -131,6 +133,29 @@ undo_check() {
 	urun undo2 "$VAUDIT" --undo "$j"
 	rc_is undo2 0 "$label: a second vaudit --undo of the same journal"
 	is "$(snap "$mnt")" "$s1" "$label: the second --undo changed nothing"
+}
+
+# jwhole JOURNAL: every line ends in a newline and carries the CRC32C of the
+# bytes before its "\tcrc=" (computed here, bit by bit); prints "ok" or why not
+jwhole() {
+	python3 - "$1" <<'EOF'
+import sys
+def crc32c(data):
+    c = 0xffffffff
+    for b in data:
+        c ^= b
+        for _ in range(8):
+            c = (c >> 1) ^ (0x82f63b78 if c & 1 else 0)
+    return c ^ 0xffffffff
+data = open(sys.argv[1], 'rb').read()
+if not data.endswith(b'\n'):
+    print('no newline at the end (%d bytes)' % len(data)); sys.exit()
+for n, line in enumerate(data[:-1].split(b'\n'), 1):
+    body, sep, c = line.rpartition(b'\tcrc=')
+    if not sep or len(c) != 8 or int(c, 16) != crc32c(body):
+        print('line %d is not a whole record: %r' % (n, line[:80])); sys.exit()
+print('ok')
+EOF
 }
 
 # race_fixture NAME N: see the top of this file

@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * check_journal.c - unit tests of migrate/journal: a write that goes short
+ * and then fails.  The file size limit (RLIMIT_FSIZE, SIGXFSZ ignored)
+ * makes the kernel do it: the write reaching the limit is cut there, the
+ * next one fails with EFBIG.  After that the file must end with its last
+ * whole record, every later call return the error, and the journal load
+ * with exactly the records whose writes succeeded.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "migrate/journal.h"
+#include "tests/unit/testutil.h"
+
+static char path[256];
+
+/* A new journal in the test's directory. */
+static struct va_journal *new_journal(const char *name)
+{
+	struct va_journal *j = NULL;
+
+	snprintf(path, sizeof(path), "%s/%s", tu_tmpdir, name);
+	ck_assert_int_eq(va_journal_create(&j, path, "unify", "unknown", "/src", 4), 0);
+	return j;
+}
+
+static off_t file_size(void)
+{
+	struct stat st;
+
+	ck_assert_int_eq(stat(path, &st), 0);
+	return st.st_size;
+}
+
+/* Writes past @bytes beyond the current size are cut, then fail (EFBIG). */
+static void limit_growth(off_t bytes)
+{
+	struct rlimit rl;
+
+	signal(SIGXFSZ, SIG_IGN);
+	ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &rl), 0);
+	rl.rlim_cur = (rlim_t)(file_size() + bytes);
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
+}
+
+static void unlimit(void)
+{
+	struct rlimit rl;
+
+	ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &rl), 0);
+	rl.rlim_cur = rl.rlim_max;
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
+}
+
+/* An 'L' intent with a path of about 150 bytes. */
+static int intent(struct va_journal *j, uint64_t k, bool sync)
+{
+	char p[160], other[] = "/vs/store/x";
+	struct va_journal_rec r = { .type = 'L', .dev = makedev(7, 1), .ino = 1000 + k, .gen = 1,
+				    .old_ino = 2000 + k, .path = p, .other = other,
+				    .other_len = sizeof(other) - 1 };
+
+	snprintf(r.kind, sizeof(r.kind), "link");
+	r.path_len = (size_t)snprintf(p, sizeof(p), "/vs/g1/%0120llu", (unsigned long long)k);
+	return sync ? va_journal_append(j, &r) : va_journal_add(j, &r);
+}
+
+static int mark(struct va_journal *j, uint64_t seq)
+{
+	struct va_journal_rec r = { .type = 'D', .seq = seq };
+
+	return va_journal_add(j, &r);
+}
+
+/* The file ends with a newline and its size did not change when freed. */
+static void assert_whole(void)
+{
+	char c;
+	int fd = open(path, O_RDONLY);
+	off_t size = file_size();
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pread(fd, &c, 1, size - 1), 1);
+	ck_assert_msg(c == '\n', "the journal ends in the middle of a record");
+	close(fd);
+}
+
+/* Load it again: no torn line, intents 1..@nintents, marks D for 1..@nmarks. */
+static void assert_loads(size_t nintents, size_t nmarks)
+{
+	struct va_journal *j = NULL;
+	const char *why = NULL;
+	size_t line = 0, ni = 0, nm = 0;
+
+	unlimit();
+	ck_assert_msg(va_journal_load(&j, path, &why, &line) == 0, "not loadable: %s (line %zu)",
+		      why ? why : "?", line);
+	ck_assert(!j->dropped_tail);
+	for (size_t i = 0; i < j->nrecs; i++) {
+		if (j->recs[i].type == 'D') {
+			nm++;
+			continue;
+		}
+		ck_assert_int_eq(j->recs[i].type, 'L');
+		ck_assert_uint_eq(j->recs[i].seq, ni + 1);
+		ck_assert_uint_eq(j->recs[i].ino, 1000 + ni);
+		ni++;
+	}
+	ck_assert_uint_eq(ni, nintents);
+	ck_assert_uint_eq(nm, nmarks);
+	for (size_t s = 1; s <= nintents; s++)
+		ck_assert_int_eq(va_journal_state(j, s), s <= nmarks ? 'D' : 0);
+	va_journal_free(j);
+}
+
+/* Every later call returns @err and writes nothing. */
+static void assert_sticky(struct va_journal *j, int err)
+{
+	off_t size = file_size();
+
+	ck_assert_int_eq(va_journal_error(j), err);
+	ck_assert_int_eq(intent(j, 999, false), err);
+	ck_assert_int_eq(intent(j, 999, true), err);
+	ck_assert_int_eq(mark(j, 1), err);
+	ck_assert_int_eq(va_journal_flush(j), err);
+	ck_assert_int_eq(va_journal_sync(j), err);
+	unlimit();
+	ck_assert_int_eq(va_journal_sync(j), err);
+	va_journal_free(j);
+	ck_assert_int_eq(file_size(), size);
+}
+
+/* va_journal_append() (each fsync'd): exactly the appends that succeeded are on file. */
+START_TEST(append_until_full)
+{
+	struct va_journal *j = new_journal("append.journal");
+	uint64_t k;
+	int r = 0;
+
+	limit_growth(5000);
+	for (k = 0; k < 1000 && (r = intent(j, k, true)) == 0; k++)
+		;
+	ck_assert_int_eq(r, -EFBIG);
+	ck_assert_uint_gt(k, 10);
+	assert_whole();
+	assert_sticky(j, -EFBIG);
+	assert_loads((size_t)k, 0);
+}
+END_TEST
+
+/* A batch of intents (written at 64 KiB) cut part-way, then its sync fails. */
+START_TEST(batch_cut)
+{
+	struct va_journal *j = new_journal("batch.journal");
+	uint64_t k;
+	int r = 0;
+
+	limit_growth(100000);
+	for (k = 0; k < 2000 && (r = intent(j, k, false)) == 0; k++)
+		;
+	if (r == 0)
+		r = va_journal_sync(j);
+	ck_assert_int_eq(r, -EFBIG);
+	assert_whole();
+	ck_assert_int_le(file_size(), 100000 + 300);
+	assert_sticky(j, -EFBIG);
+	/* the first 64 KiB went through whole; the records after them up to
+	 * the limit too, the one cut there not */
+	{
+		FILE *f = fopen(path, "r");
+		size_t lines = 0;
+		int c;
+
+		ck_assert_ptr_nonnull(f);
+		while ((c = fgetc(f)) != EOF)
+			lines += c == '\n';
+		fclose(f);
+		ck_assert_uint_gt(lines, 400);
+		assert_loads(lines - 1, 0);
+	}
+}
+END_TEST
+
+/* Marks (not fsync'd) that cannot be written: the intents stay, whole. */
+START_TEST(marks_cut)
+{
+	struct va_journal *j = new_journal("marks.journal");
+	uint64_t k, n = 50, m;
+	int r = 0;
+
+	for (k = 0; k < n; k++)
+		ck_assert_int_eq(intent(j, k, false), 0);
+	ck_assert_int_eq(va_journal_sync(j), 0);
+	limit_growth(200);
+	for (m = 1; m <= n && (r = mark(j, m)) == 0; m++)
+		;
+	ck_assert_int_eq(r, 0);         /* kept back */
+	ck_assert_int_eq(va_journal_flush(j), -EFBIG);
+	assert_whole();
+	assert_sticky(j, -EFBIG);
+	/* 200 bytes hold 12 marks of 16 or 17 bytes ("D\t1\tcrc=XXXXXXXX\n") */
+	{
+		struct va_journal *l = NULL;
+		const char *why;
+		size_t line, marks = 0;
+
+		unlimit();
+		ck_assert_int_eq(va_journal_load(&l, path, &why, &line), 0);
+		for (uint64_t s = 1; s <= n; s++)
+			marks += va_journal_state(l, s) == 'D';
+		va_journal_free(l);
+		ck_assert_uint_gt(marks, 5);
+		ck_assert_uint_lt(marks, n);
+		assert_loads((size_t)n, marks);
+	}
+}
+END_TEST
+
+static Suite *journal_suite(void)
+{
+	Suite *s = suite_create("journal");
+	TCase *tc = tcase_create("short-write");
+
+	tcase_set_timeout(tc, 60);
+	tu_tcase_tmpdir(tc, false);
+	tu_add_test(tc, append_until_full, NULL);
+	tu_add_test(tc, batch_cut, NULL);
+	tu_add_test(tc, marks_cut, NULL);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return tu_main(journal_suite());
+}
