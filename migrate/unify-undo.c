@@ -3,7 +3,8 @@
  * unify-undo.c - replaying a unify journal.
  *
  * Paths in a unify journal are absolute real paths; each one is reached
- * again with openat2(RESOLVE_NO_SYMLINKS) and checked against the
+ * again beneath the root of the journal's header it lies in, with
+ * openat2(RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS), and checked against the
  * recorded device and inode before anything changes.  Undo goes newest
  * first, so a shared inode's protection is lifted before its names are
  * given back their private copies.  Resume decides, for each change that
@@ -61,27 +62,13 @@ static int mark(struct replay *rp, char type)
 	return va_journal_add(rp->j, &rec);
 }
 
-/* Open the parent directory of the recorded path. */
-static int open_parent(const char *path, size_t len, int *dirfd, char *base)
+/*
+ * Open the parent directory of the recorded path: beneath the journal's
+ * root it names, without a symlink or "..".
+ */
+static int open_parent(const struct replay *rp, const char *path, size_t len, int *dirfd, char *base)
 {
-	const char *slash = memrchr(path, '/', len);
-	char *dir;
-	int fd;
-
-	if (!slash || path[0] != '/' || (size_t)(path + len - slash - 1) > NAME_MAX ||
-	    memchr(path, '\0', len) || slash + 1 == path + len)
-		return -EINVAL;
-	memcpy(base, slash + 1, (size_t)(path + len - slash - 1));
-	base[path + len - slash - 1] = '\0';
-	dir = slash == path ? strdup("/") : strndup(path, (size_t)(slash - path));
-	if (!dir)
-		return -ENOMEM;
-	fd = u_openat2(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY, false);
-	free(dir);
-	if (fd < 0)
-		return fd;
-	*dirfd = fd;
-	return 0;
+	return va_jroots_open_parent(rp->u->o->roots, path, len, dirfd, base);
 }
 
 static int lstat_at(int dirfd, const char *name, struct statx *stx)
@@ -265,7 +252,7 @@ static int twins_open(struct replay *rp, const char *name, const struct statx *c
 	int r;
 
 	*t = (struct twins){ .odir = -1, .ofd = -1, .pfd = -1 };
-	r = open_parent(rec->other, rec->other_len, &t->odir, obase);
+	r = open_parent(rp, rec->other, rec->other_len, &t->odir, obase);
 	if (r < 0)
 		return r;
 	t->ofd = va_open_regular(t->odir, obase, rec->dev, rec->ino, &os);
@@ -508,10 +495,23 @@ int va_unify_replay(struct va_journal *j, enum va_replay mode, const struct va_u
 {
 	struct ustate u;
 	struct va_uopts oo = *o;
+	struct va_jroots own = { 0 };
+	struct va_jroots_error e;
 	size_t n = j->nrecs;
 	int r;
 
 	oo.j = j;
+	if (!oo.roots) {
+		/* untrusted input: every path beneath the header's roots, all checked first */
+		r = va_jroots_open(&own, j->source, j->source_len, &e);
+		if (r == 0)
+			r = va_jroots_check_journal(j, &own, &e);
+		if (r < 0) {
+			va_jroots_close(&own);
+			return r == -ENOMEM ? r : -EPERM;
+		}
+		oo.roots = &own;
+	}
 	r = u_init(&u, &oo, st);
 	for (size_t k = 0; k < n && r >= 0; k++) {
 		size_t i = mode == VA_REPLAY_UNDO ? n - 1 - k : k;
@@ -525,7 +525,7 @@ int va_unify_replay(struct va_journal *j, enum va_replay mode, const struct va_u
 		if (state == 'U' || (mode == VA_REPLAY_RESUME && state == 'D'))
 			continue;
 		u.st->examined++;
-		r = open_parent(rec->path, rec->path_len, &rp.dirfd, rp.base);
+		r = open_parent(&rp, rec->path, rec->path_len, &rp.dirfd, rp.base);
 		if (r < 0) {
 			skip(&rp, r == -ENOMEM ? VA_USKIP_ERROR : VA_USKIP_CHANGED, 0,
 			     "its directory cannot be reached without following a symlink");
@@ -541,5 +541,6 @@ int va_unify_replay(struct va_journal *j, enum va_replay mode, const struct va_u
 	if (r >= 0 && !o->dry_run)
 		r = va_journal_sync(j);
 	u_release(&u);
+	va_jroots_close(&own);
 	return r < 0 ? r : 0;
 }
