@@ -15,7 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include "audit/checks.h"
 #include "audit/vaudit.h"
@@ -43,6 +45,31 @@ static bool journal_failed(const char *file, const struct va_journal *j)
 	fflush(stdout);
 	msg_reason(file, strlen(file), "cannot write the journal", strerror(-err));
 	return true;
+}
+
+/*
+ * A journal or plan that names what it must not: "vaudit: 'FILE': refused,
+ * nothing changed: UNIT N names 'PATH': WHY" (one line).
+ */
+static int refuse(const char *file, const char *unit, const struct va_jroots_error *e)
+{
+	struct dbuf b = DBUF_INIT;
+
+	if (e->seq)
+		dbuf_addf(&b, "%s %llu ", unit, (unsigned long long)e->seq);
+	else if (e->path)
+		dbuf_adds(&b, "its header ");
+	if (e->path) {
+		dbuf_adds(&b, "names ");
+		quote(&b, e->path, e->path_len);
+		dbuf_adds(&b, ": ");
+	}
+	dbuf_adds(&b, e->why ? e->why : "?");
+	if (e->err && e->err != EPERM)
+		dbuf_addf(&b, " (%s)", strerror(e->err));
+	msg_reason(file, strlen(file), "refused, nothing changed", dbuf_str(&b));
+	dbuf_release(&b);
+	return EXIT_TROUBLE;
 }
 
 /* ------------------------------------------------------------------ events */
@@ -170,11 +197,18 @@ int fix_from_plan(struct ctx *c, const struct fix_args *fa)
 {
 	struct va_fix_error err = VA_FIX_ERROR_INIT;
 
+	struct va_jroots_error e;
+
 	if (va_plan_read(c->repair, fa->plan_in, fa->img, fa->roots[0], &err) < 0) {
 		msg_fix_error(&err);
 		va_fix_error_release(&err);
 		return EXIT_TROUBLE;
 	}
+	/* untrusted input: an image plan's paths lead, below the prefix, to its
+	 * inodes (a live one changes only what the walk of ROOT meets) */
+	if (fa->img && va_image_check_actions(fa->img, fa->roots[0], c->repair->actions,
+					      c->repair->nactions, &e) < 0)
+		return refuse(fa->plan_in, "line", &e);
 	return 0;
 }
 
@@ -308,8 +342,8 @@ static void on_unify_event(const struct va_uevent *ev, const struct va_ustats *s
 }
 
 /* --undo / --resume of a vunify or vhashify journal: live, by the paths it names. */
-static int replay_unify(const char *file, struct va_journal *j, bool undo, bool dry_run,
-			unsigned live_flags)
+static int replay_unify(const char *file, struct va_journal *j, const struct va_jroots *jr, bool undo,
+			bool dry_run, unsigned live_flags)
 {
 	struct unify_replay u = { .undo = undo };
 	struct va_uhooks h = { .event = on_unify_event, .user = &u };
@@ -344,6 +378,7 @@ static int replay_unify(const char *file, struct va_journal *j, bool undo, bool 
 	o.be = be;
 	o.j = j;
 	o.h = &h;
+	o.roots = jr;
 	r = va_unify_replay(j, undo ? VA_REPLAY_UNDO : VA_REPLAY_RESUME, &o, &st);
 	va_backend_free(be);
 	if (st.failed > u.counts[VA_EV_FAILED])
@@ -357,12 +392,38 @@ static int replay_unify(const char *file, struct va_journal *j, bool undo, bool 
 
 /* ------------------------------------------------------------------ --undo, --resume */
 
-int replay_journal(const char *file, bool undo, const char *image, bool dry_run, unsigned live_flags)
+/*
+ * A live or unify journal is untrusted input: the roots of its header must
+ * be directories the user trusts now (@trusted), and every path of its
+ * records must lie beneath them.  Opens @jr.  Return: 0 or the exit status.
+ */
+static int check_live_journal(const char *file, const struct va_journal *j, struct va_jroots *jr,
+			      const struct va_jroot_id *trusted, size_t ntrusted)
+{
+	struct va_jroots_error e;
+	int r;
+
+	r = va_jroots_open(jr, j->source, j->source_len, &e);
+	if (r == 0)
+		r = va_jroots_accepted(jr, trusted, ntrusted, &e);
+	if (r == 0)
+		r = va_jroots_check_journal(j, jr, &e);
+	if (r == -ENOMEM) {
+		fprintf(stderr, "%s: %s\n", PROG, strerror(ENOMEM));
+		return EXIT_TROUBLE;
+	}
+	return r < 0 ? refuse(file, "record", &e) : 0;
+}
+
+int replay_journal(const char *file, bool undo, const char *image, const char *prefix, bool dry_run,
+		   unsigned live_flags, const struct va_jroot_id *trusted, size_t ntrusted)
 {
 	struct va_repair_hooks h = { .event = on_event };
 	struct va_repair_opts o = { .dry_run = dry_run };
 	struct va_fix_error err = VA_FIX_ERROR_INIT;
 	struct va_replay_setup s;
+	struct va_jroots jr = { 0 };
+	struct va_jroots_error e;
 	unsigned counts[4] = { 0 };
 	int r;
 
@@ -375,11 +436,24 @@ int replay_journal(const char *file, bool undo, const char *image, bool dry_run,
 		va_replay_close(&s);
 		return EXIT_TROUBLE;
 	}
-	if (s.unify) {
-		r = replay_unify(file, s.j, undo, dry_run, live_flags);
+	/* the whole journal is checked before anything changes */
+	if (s.img)
+		r = va_image_check_journal(s.img, prefix ? prefix : "/", s.j, &e) < 0 ?
+		    refuse(file, "record", &e) : 0;
+	else
+		r = check_live_journal(file, s.j, &jr, trusted, ntrusted);
+	if (r) {
+		va_jroots_close(&jr);
 		va_replay_close(&s);
 		return r;
 	}
+	if (s.unify) {
+		r = replay_unify(file, s.j, &jr, undo, dry_run, live_flags);
+		va_jroots_close(&jr);
+		va_replay_close(&s);
+		return r;
+	}
+	va_jroots_close(&jr);
 	r = va_repair_replay(s.j, undo ? VA_REPLAY_UNDO : VA_REPLAY_RESUME, s.be,
 			     s.img ? NULL : (const char *const *)s.roots, s.img ? 0 : s.nroots, &o, &h,
 			     counts);

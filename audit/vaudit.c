@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -48,6 +49,7 @@
 #include "core/image.h"
 #include "core/vsconfig.h"
 #include "audit/vaudit.h"
+#include "migrate/jroots.h"
 #include "tui/tui.h"
 
 #define DEFAULT_ROOT "/vservers"
@@ -173,6 +175,7 @@ static void usage(FILE *fp)
 "       %s [OPTIONS] --image FILE|DEVICE [--prefix PATH]\n"
 "       %s --list [--json] [--config DIR] [--host-root PREFIX]\n"
 "       %s --interactive [OPTIONS] [ROOT... | --image FILE | --plan FILE]\n"
+"       %s --undo|--resume JOURNAL [--dry-run] [ROOT... | --image FILE]\n"
 "Audit Linux-VServer guest trees for attribute states that break the move\n"
 "from 2.4 to 2.6 kernels, and the host's configuration.  Without ROOT, the\n"
 "guests come from the configuration (%s, when it exists): each\n"
@@ -209,6 +212,9 @@ static void usage(FILE *fp)
 "      --barrier-mode M  mode (octal) for ROOT with its 2.6 barrier\n"
 "      --undo JOURNAL    restore what a journal changed\n"
 "      --resume JOURNAL  finish an interrupted run\n"
+"                        (a journal's roots must be ROOTs named after it, or\n"
+"                        below them; without ROOT, configured guest roots,\n"
+"                        their parents and hash stores, else %s)\n"
 "Console (also installed as vaudit-tui):\n"
 "      --interactive     review the findings (or, with --plan FILE, that plan's\n"
 "                        actions) in a console: select, repair with a journal\n"
@@ -245,7 +251,7 @@ static void usage(FILE *fp)
 "Exit status: 0 no findings, 1 findings, 2 an error (bad option, missing ROOT,\n"
 "unreadable entry; the walk goes on after per-entry errors).  Repairs: 0 all\n"
 "done, 1 something skipped, 2 an error stopped the run.\n",
-		PROG, PROG, PROG, PROG, VA_CONFIG_DIR, DEFAULT_ROOT, VA_CONFIG_DIR);
+		PROG, PROG, PROG, PROG, PROG, VA_CONFIG_DIR, DEFAULT_ROOT, VA_CONFIG_DIR, DEFAULT_ROOT);
 }
 
 /* One line: "vaudit: WHAT 'ARG' (see 'vaudit --help')"; ARG is escaped. */
@@ -302,6 +308,87 @@ static void list_flags(void)
 }
 
 /* ------------------------------------------------------------------ main */
+
+/* ------------------------------------------------------------------ --undo, --resume */
+
+/* Add the identity of directory @path (followed as given) to @ids. */
+static int trust_dir(struct va_jroot_id **ids, size_t *n, const char *path)
+{
+	struct stat st;
+	struct va_jroot_id *nids;
+
+	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+		return -(errno ? errno : ENOTDIR);
+	nids = realloc(*ids, (*n + 1) * sizeof(**ids));
+	if (!nids)
+		return -ENOMEM;
+	*ids = nids;
+	nids[(*n)++] = (struct va_jroot_id){ .dev = st.st_dev, .ino = st.st_ino };
+	return 0;
+}
+
+/*
+ * --undo/--resume JOURNAL [ROOT...]: the directories a live or unify
+ * journal may touch are the ROOTs named, else what an audit without ROOT
+ * would walk now: the configuration's guest roots, their parents and hash
+ * stores (@co; NULL with --no-config), else DEFAULT_ROOT.
+ */
+static int replay_cmd(const char *file, bool undo, const char *image, const char *prefix, bool dry_run,
+		      unsigned live_flags, const char *const *roots, size_t nroots,
+		      const struct va_config_opts *co)
+{
+	struct va_jroot_id *ids = NULL;
+	struct va_config *cfg = NULL;
+	size_t n = 0;
+	bool configured = false;
+	int r = 0;
+
+	for (size_t i = 0; i < nroots; i++) {
+		r = trust_dir(&ids, &n, roots[i]);
+		if (r < 0) {
+			msg_reason(roots[i], strlen(roots[i]), "ROOT", strerror(-r));
+			free(ids);
+			return EXIT_TROUBLE;
+		}
+	}
+	if (!image && co && (co->cfgdir || co->host_root || !nroots)) {
+		const char *why;
+		char **parents = NULL;
+		long np;
+
+		r = va_config_load(&cfg, co, &why);
+		if (r < 0 && (r != -ENOENT || co->cfgdir || co->host_root)) {
+			msg_reason(co->cfgdir ? co->cfgdir : VA_CONFIG_DIR,
+				   strlen(co->cfgdir ? co->cfgdir : VA_CONFIG_DIR), "configuration directory",
+				   why ? why : strerror(-r));
+			free(ids);
+			return EXIT_TROUBLE;
+		}
+		r = 0;
+		configured = cfg != NULL;
+		for (size_t g = 0; cfg && g < cfg->nguests; g++)
+			if (cfg->guests[g].vdir)
+				(void)trust_dir(&ids, &n, cfg->guests[g].vdir);
+		for (size_t h = 0; cfg && h < cfg->nhashdirs; h++) {
+			(void)trust_dir(&ids, &n, cfg->hashdirs[h].path);
+			for (size_t k = 0; k < cfg->hashdirs[h].nentries; k++)
+				if (cfg->hashdirs[h].entries[k].path)
+					(void)trust_dir(&ids, &n, cfg->hashdirs[h].entries[k].path);
+		}
+		np = cfg ? va_config_roots(cfg, &parents) : 0;
+		for (long i = 0; i < np; i++) {
+			(void)trust_dir(&ids, &n, parents[i]);
+			free(parents[i]);
+		}
+		free(parents);
+		va_config_free(cfg);
+	}
+	if (!image && !nroots && !configured)
+		(void)trust_dir(&ids, &n, DEFAULT_ROOT);
+	r = replay_journal(file, undo, image, prefix, dry_run, live_flags, ids, n);
+	free(ids);
+	return r;
+}
 
 int main(int argc, char **argv)
 {
@@ -484,11 +571,23 @@ int main(int argc, char **argv)
 	if (undo || resume) {
 		if (undo && resume)
 			return bad_usage("choose one of --undo and", "--resume");
-		if (optind < argc)
-			return bad_usage("a journal names its ROOT; unexpected:", argv[optind]);
 		if (fix || plan || attrs)
 			return bad_usage("--undo/--resume do not combine with", fix ? "--fix" : plan ? "--plan" : "--attrs");
-		return replay_journal(undo ? undo : resume, undo != NULL, image, c.ropts.dry_run, live_flags);
+		if (image && optind < argc)
+			return bad_usage("--image takes no ROOT; use --prefix for:", argv[optind]);
+		if (prefix && (!image || prefix[0] != '/'))
+			return bad_usage(image ? "--prefix must be an absolute path in the image:" :
+					 "--prefix needs --image:", prefix);
+		if (image && (config_dir || host_root))
+			return bad_usage("--image does not combine with", config_dir ? "--config" : "--host-root");
+		if (no_config && (config_dir || host_root))
+			return bad_usage("--no-config does not combine with", config_dir ? "--config" : "--host-root");
+		if (host_root && host_root[0] != '/')
+			return bad_usage("--host-root must be an absolute path:", host_root);
+		return replay_cmd(undo ? undo : resume, undo != NULL, image, prefix, c.ropts.dry_run,
+				  live_flags, (const char *const *)argv + optind, (size_t)(argc - optind),
+				  no_config ? NULL : &(struct va_config_opts){ .host_root = host_root,
+									      .cfgdir = config_dir });
 	}
 	if (no_config && (config_dir || host_root || list))
 		return bad_usage("--no-config does not combine with",

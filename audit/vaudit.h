@@ -79,9 +79,15 @@ struct va_config;
 /** list_guests() - vaudit --list: the guests of @c on stdout.  Return: 0 or -EIO/-ENOMEM. */
 int list_guests(const struct va_config *c, bool json);
 
+struct va_jroot_id;
+
 /**
- * replay_journal() - --undo / --resume JOURNAL.  Return: the exit status.
+ * replay_journal() - --undo / --resume JOURNAL (of @image, below @prefix,
+ * when given).  A live or unify journal's roots must be, or lie below, one
+ * of the @ntrusted directories @trusted (ROOT operands, the configuration).
+ * Return: the exit status.
  */
-int replay_journal(const char *file, bool undo, const char *image, bool dry_run, unsigned live_flags);
+int replay_journal(const char *file, bool undo, const char *image, const char *prefix, bool dry_run,
+		   unsigned live_flags, const struct va_jroot_id *trusted, size_t ntrusted);
 
 #endif

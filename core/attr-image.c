@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/attr.h"
 #include "core/image.h"
@@ -64,15 +65,11 @@ static int image_write(struct va_backend *be, const struct va_attr_target *t, ui
 static int image_locate(struct va_backend *be, const char *path, uint64_t *ret_ino)
 {
 	struct va_image *img = be->priv;
-	ext2_ino_t ino = EXT2_ROOT_INO;
-	errcode_t err = 0;
+	uint64_t ino;
+	errcode_t err;
 
-	if (path[0] != '/')
-		return -EINVAL;
-	while (*path == '/')
-		path++;
-	if (*path)
-		err = ext2fs_namei(img->fs, EXT2_ROOT_INO, EXT2_ROOT_INO, path, &ino);
+	/* strictly: no symlink on the way, no "..", so never outside where it says */
+	err = va_image_resolve(img, path, strlen(path), &ino);
 	if (err)
 		return err == EXT2_ET_FILE_NOT_FOUND ? -ENOENT : to_errno(err);
 	*ret_ino = ino;

@@ -251,6 +251,43 @@ errcode_t va_image_lookup_dir(struct va_image *img, const char *path, uint64_t *
 	return 0;
 }
 
+errcode_t va_image_resolve(struct va_image *img, const char *path, size_t len, uint64_t *ret_ino)
+{
+	ext2_ino_t ino = EXT2_ROOT_INO;
+	size_t i = 1;
+
+	if (len == 0 || path[0] != '/' || memchr(path, '\0', len))
+		return EINVAL;
+	while (i < len) {
+		const char *end = memchr(path + i, '/', len - i);
+		size_t n = end ? (size_t)(end - path) - i : len - i;
+		struct ext2_inode inode;
+		ext2_ino_t next;
+		errcode_t err;
+
+		if (n == 0 || n > 255 || (n == 1 && path[i] == '.') ||
+		    (n == 2 && path[i] == '.' && path[i + 1] == '.'))
+			return EINVAL;
+		/* the directory to look in: a real one, not a link */
+		err = ext2fs_read_inode(img->fs, ino, &inode);
+		if (err)
+			return err;
+		if (LINUX_S_ISLNK(inode.i_mode))
+			return ELOOP;
+		if (!LINUX_S_ISDIR(inode.i_mode))
+			return ENOTDIR;
+		err = ext2fs_lookup(img->fs, ino, path + i, (int)n, NULL, &next);
+		if (err)
+			return err;
+		ino = next;
+		i += n + 1;
+		if (end && i == len)
+			return EINVAL;  /* a trailing '/' */
+	}
+	*ret_ino = ino;
+	return 0;
+}
+
 errcode_t va_image_for_dev(dev_t dev, struct va_image **ret)
 {
 	char sys[64], line[256], devpath[PATH_MAX];

@@ -81,6 +81,16 @@ errcode_t va_image_read_inode(struct va_image *img, uint64_t ino, uint32_t *ret_
 errcode_t va_image_lookup_dir(struct va_image *img, const char *path, uint64_t *ret_ino);
 
 /**
+ * va_image_resolve() - the inode @path (@len bytes, absolute) names inside
+ * the image, strictly: every component a plain name (an empty, "." or ".."
+ * component is refused), every directory on the way a real directory (a
+ * symbolic link there is refused), the last component not followed.
+ * Return: 0, or an errcode_t: EINVAL (a bad component), ELOOP (a symlink
+ * on the way), ENOTDIR, EXT2_ET_FILE_NOT_FOUND, ...
+ */
+errcode_t va_image_resolve(struct va_image *img, const char *path, size_t len, uint64_t *ret_ino);
+
+/**
  * Where a vserver kernel keeps a file's xid tag on disk (vserver-facts
  * 1.8): X(ID, name, description).  AUTO reads the unambiguous ones: ID24
  * (real uids and gids above 2^24 do not occur on these hosts) and INTERN

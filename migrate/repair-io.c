@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <json-c/json.h>
+#include <ext2fs/ext2_err.h>
 
 #include "audit/checks.h"
 #include "audit/run.h"
@@ -325,6 +326,73 @@ int va_plan_read(struct va_repair *rp, const char *file, struct va_image *img, c
 
 		snprintf(what, sizeof(what), "not a usable plan (line %zu)", lineno);
 		return fail(err, r, file, strlen(file), what, why);
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ image paths */
+
+/* One path of an image plan or journal (@seq: where), for inode @ino. */
+static int image_path_check(struct va_image *img, const char *prefix, const char *path, size_t len,
+			    uint64_t ino, uint64_t seq, struct va_jroots_error *e)
+{
+	size_t plen = strlen(prefix);
+	uint64_t found = 0;
+	errcode_t err;
+
+	*e = (struct va_jroots_error){ .path = path, .path_len = len, .seq = seq };
+	while (plen > 1 && prefix[plen - 1] == '/')
+		plen--;
+	if (!va_path_clean(path, len) || len == 1) {
+		e->why = "a path with an empty, '.' or '..' component";
+		return -EPERM;
+	}
+	if (plen > 1 && (len <= plen || memcmp(path, prefix, plen) != 0 || path[plen] != '/')) {
+		e->why = "a path outside the prefix";
+		return -EPERM;
+	}
+	err = va_image_resolve(img, path, len, &found);
+	if (err == EXT2_ET_FILE_NOT_FOUND)
+		return 0;       /* gone since: the run skips it */
+	if (err == ELOOP) {
+		e->why = "a path through a symbolic link";
+		return -EPERM;
+	}
+	if (err) {
+		e->why = "a path that does not resolve in the image";
+		return -EPERM;
+	}
+	if (found != ino) {
+		e->why = "a record whose inode is not the one its path names";
+		return -EPERM;
+	}
+	return 0;
+}
+
+int va_image_check_actions(struct va_image *img, const char *prefix, const struct va_action *a,
+			   size_t n, struct va_jroots_error *e)
+{
+	for (size_t i = 0; i < n; i++) {
+		int r = image_path_check(img, prefix, a[i].path, a[i].path_len, a[i].ino, i + 2, e);
+
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int va_image_check_journal(struct va_image *img, const char *prefix, const struct va_journal *j,
+			   struct va_jroots_error *e)
+{
+	for (size_t i = 0; i < j->nrecs; i++) {
+		const struct va_journal_rec *rec = &j->recs[i];
+		int r;
+
+		if (rec->type != 'I')
+			continue;
+		r = image_path_check(img, prefix, rec->path, rec->path_len, rec->ino, rec->seq, e);
+		if (r < 0)
+			return r;
 	}
 	return 0;
 }

@@ -16,7 +16,9 @@
 #include <stddef.h>
 
 #include "core/dbuf.h"
+#include "core/image.h"
 #include "migrate/journal.h"
+#include "migrate/jroots.h"
 #include "migrate/repair.h"
 
 /** Where journals go unless told otherwise. */
@@ -88,6 +90,21 @@ int va_plan_source(const char *file, struct dbuf *out, struct va_fix_error *err)
  */
 int va_plan_read(struct va_repair *rp, const char *file, struct va_image *img, const char *root,
 		 struct va_fix_error *err);
+
+/**
+ * va_image_check_actions() - the pre-pass for a plan of an image (plans are
+ * untrusted input): the path of each of the @n actions @a must lie below
+ * @prefix (an absolute path in the image, "/" for all of it) and resolve
+ * strictly (va_image_resolve(): no symlink, no "..") to the action's inode;
+ * a path that no longer exists is left to the run (which skips it).
+ * Return: 0, or -EPERM with @e set (e->seq: the action's line in the plan).
+ */
+int va_image_check_actions(struct va_image *img, const char *prefix, const struct va_action *a,
+			   size_t n, struct va_jroots_error *e);
+
+/** va_image_check_journal() - the same for the 'I' records of image journal @j. */
+int va_image_check_journal(struct va_image *img, const char *prefix, const struct va_journal *j,
+			   struct va_jroots_error *e);
 
 /** A journal opened for --undo / --resume, with what it names. */
 struct va_replay_setup {

@@ -249,6 +249,8 @@ struct run {
 	struct va_inomap map;   /* live: (dev, ino) -> action */
 	struct dbuf running;
 	const char *const *roots;
+	char **real_roots;      /* live: realpath of each root (NULL when it failed) */
+	struct dbuf jpath;      /* live: the journaled path of the entry in hand */
 	int fatal;
 };
 
@@ -317,6 +319,10 @@ static int step(struct run *r, size_t idx, const struct va_attr_target *t)
 			.new_flags = a->new_flags, .new_mode = a->new_mode & 07777,
 			.path = a->path, .path_len = a->path_len,
 		};
+
+		/* live: the real path below the header's ROOT, which a replay checks */
+		if (r->live && r->jpath.len)
+			rec.path = r->jpath.buf, rec.path_len = r->jpath.len;
 
 		for (int k = 0; k < VA_KIND_COUNT; k++)
 			if (a->kinds & VA_KIND_BIT(k)) {
@@ -397,6 +403,22 @@ static enum va_walk_action on_live(const struct va_walk_entry *e, void *user)
 	dev = makedev(e->stx->stx_dev_major, e->stx->stx_dev_minor);
 	if (va_inomap_find(&r->map, dev, e->stx->stx_ino, &idx) && !r->rp->actions[idx].done) {
 		struct va_attr_target t = va_target_of(e);
+		const char *root = r->roots[e->root_index], *real = r->real_roots[e->root_index];
+		size_t rlen = strlen(root);
+
+		/* the display path is ROOT as given, then the names below it */
+		dbuf_setlen(&r->jpath, 0);
+		if (real && e->path_len >= rlen && memcmp(e->path, root, rlen) == 0) {
+			const char *rest = e->path + rlen;
+			size_t n = e->path_len - rlen;
+
+			while (n && *rest == '/')
+				rest++, n--;
+			dbuf_adds(&r->jpath, real);
+			if (n && strcmp(real, "/"))
+				dbuf_addc(&r->jpath, '/');
+			dbuf_add(&r->jpath, rest, n);
+		}
 
 		step(r, idx, &t);
 	}
@@ -421,7 +443,16 @@ static int run_live(struct run *r, const char *const *roots, size_t nroots)
 				     (uint32_t)i) < 0)
 			return -ENOMEM;
 	running_guests(roots, nroots, r->o, &r->running);
+	r->real_roots = calloc(nroots ? nroots : 1, sizeof(*r->real_roots));
+	if (!r->real_roots)
+		return -ENOMEM;
+	for (size_t i = 0; i < nroots; i++)
+		r->real_roots[i] = realpath(roots[i], NULL);
 	ret = va_walk(&w);
+	for (size_t i = 0; i < nroots; i++)
+		free(r->real_roots[i]);
+	free(r->real_roots);
+	r->real_roots = NULL;
 	for (size_t i = 0; i < r->rp->nactions && ret >= 0 && !r->fatal; i++)
 		if (!r->rp->actions[i].done)
 			event(r, VA_EV_SKIPPED, &r->rp->actions[i], "not found again below ROOT", 0);
@@ -436,6 +467,7 @@ static int run(struct run *r, const char *const *roots, size_t nroots, bool newe
 	r->roots = roots;
 	r->map = (struct va_inomap)VA_INOMAP_INIT;
 	dbuf_init(&r->running);
+	dbuf_init(&r->jpath);
 	if (r->h && r->h->begin)
 		r->h->begin(r->rp->nactions, r->h->user);
 	if (r->live)
@@ -444,6 +476,7 @@ static int run(struct run *r, const char *const *roots, size_t nroots, bool newe
 		run_image(r, newest_first);
 	va_inomap_release(&r->map);
 	dbuf_release(&r->running);
+	dbuf_release(&r->jpath);
 	return ret < 0 ? ret : r->fatal;
 }
 

@@ -3,7 +3,8 @@
  * unify-undo.c - replaying a unify journal.
  *
  * Paths in a unify journal are absolute real paths; each one is reached
- * again with openat2(RESOLVE_NO_SYMLINKS) and checked against the
+ * again beneath the root of the journal's header it lies in, with
+ * openat2(RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS), and checked against the
  * recorded device and inode before anything changes.  Undo goes newest
  * first, so a shared inode's protection is lifted before its names are
  * given back their private copies.  Resume decides, for each change that
@@ -93,27 +94,13 @@ static int mark(struct replay *rp, char type)
 	return va_journal_add(rp->j, &rec);
 }
 
-/* Open the parent directory of the recorded path. */
-static int open_parent(const char *path, size_t len, int *dirfd, char *base)
+/*
+ * Open the parent directory of the recorded path: beneath the journal's
+ * root it names, without a symlink or "..".
+ */
+static int open_parent(const struct replay *rp, const char *path, size_t len, int *dirfd, char *base)
 {
-	const char *slash = memrchr(path, '/', len);
-	char *dir;
-	int fd;
-
-	if (!slash || path[0] != '/' || (size_t)(path + len - slash - 1) > NAME_MAX ||
-	    memchr(path, '\0', len) || slash + 1 == path + len)
-		return -EINVAL;
-	memcpy(base, slash + 1, (size_t)(path + len - slash - 1));
-	base[path + len - slash - 1] = '\0';
-	dir = slash == path ? strdup("/") : strndup(path, (size_t)(slash - path));
-	if (!dir)
-		return -ENOMEM;
-	fd = u_openat2(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY, false);
-	free(dir);
-	if (fd < 0)
-		return fd;
-	*dirfd = fd;
-	return 0;
+	return va_jroots_open_parent(rp->u->o->roots, path, len, dirfd, base);
 }
 
 static int lstat_at(int dirfd, const char *name, struct statx *stx)
@@ -268,7 +255,7 @@ static int open_group_copy(struct replay *rp)
 	if (!g)
 		return -ENOENT;
 	first = &rp->j->recs[g->rec];
-	r = open_parent(first->path, first->path_len, &dirfd, base);
+	r = open_parent(rp, first->path, first->path_len, &dirfd, base);
 	if (r < 0)
 		return r;
 	fd = va_open_regular(dirfd, base, rp->rec->dev, g->copy_ino, NULL);
@@ -394,7 +381,7 @@ static int twins_open(struct replay *rp, const char *name, const struct statx *c
 	int r;
 
 	*t = (struct twins){ .odir = -1, .ofd = -1, .pfd = -1 };
-	r = open_parent(rec->other, rec->other_len, &t->odir, obase);
+	r = open_parent(rp, rec->other, rec->other_len, &t->odir, obase);
 	if (r < 0)
 		return r;
 	t->ofd = va_open_regular(t->odir, obase, rec->dev, rec->ino, &os);
@@ -677,7 +664,7 @@ static void replay_name(struct replay *rp)
  * when the filesystem agrees: a crash of the guests' filesystem can lose
  * a change whose mark, in a journal elsewhere, survived.
  */
-static bool still_applied(const struct va_journal_rec *rec)
+static bool still_applied(const struct replay *rp, const struct va_journal_rec *rec)
 {
 	char base[NAME_MAX + 1];
 	unsigned int gen = 0;
@@ -686,7 +673,7 @@ static bool still_applied(const struct va_journal_rec *rec)
 
 	if (rec->type != 'L' || !strcmp(rec->kind, "revert"))
 		return false;
-	if (open_parent(rec->path, rec->path_len, &dirfd, base) < 0)
+	if (open_parent(rp, rec->path, rec->path_len, &dirfd, base) < 0)
 		return false;
 	fd = va_open_regular(dirfd, base, rec->dev, rec->ino, NULL);
 	close(dirfd);
@@ -697,18 +684,18 @@ static bool still_applied(const struct va_journal_rec *rec)
 	return yes;
 }
 
-/* Whether record @rec is still to be replayed in @mode. */
-static bool to_replay(const struct va_journal *j, const struct va_journal_rec *rec,
-		      enum va_replay mode)
+/* Whether record @rec is still to be replayed. */
+static bool to_replay(struct replay_run *run, const struct va_journal_rec *rec)
 {
+	struct replay rp = { .u = run->u, .j = run->j, .mode = run->mode, .run = run, .rec = rec };
 	char state;
 
 	if (rec->type != 'I' && rec->type != 'L')
 		return false;
-	state = va_journal_state(j, rec->seq);
-	if (mode == VA_REPLAY_RESUME)
+	state = va_journal_state(run->j, rec->seq);
+	if (run->mode == VA_REPLAY_RESUME)
 		return !state;
-	return state != 'U' || still_applied(rec);
+	return state != 'U' || still_applied(&rp, rec);
 }
 
 /* An undo of a link: its name gets a private copy. */
@@ -750,7 +737,7 @@ static int prepare_window(struct replay_run *run, const size_t *idx, size_t n, s
 		int dirfd;
 
 		*p = (struct prepared){ .cfd = -1, .copyfd = -1, .copy_of = -1 };
-		if (open_parent(rec->path, rec->path_len, &dirfd, rp.base) < 0)
+		if (open_parent(&rp, rec->path, rec->path_len, &dirfd, rp.base) < 0)
 			continue;
 		rp.dirfd = dirfd;
 		if (lstat_at(dirfd, rp.base, &cur) < 0 || !is_inode(&cur, rec->dev, rec->ino) ||
@@ -806,7 +793,7 @@ static int replay_one(struct replay_run *run, size_t i, struct prepared *pp)
 	int r;
 
 	run->u->st->examined++;
-	r = open_parent(rec->path, rec->path_len, &rp.dirfd, rp.base);
+	r = open_parent(&rp, rec->path, rec->path_len, &rp.dirfd, rp.base);
 	if (r < 0) {
 		skip(&rp, r == -ENOMEM ? VA_USKIP_ERROR : VA_USKIP_CHANGED, 0,
 		     "its directory cannot be reached without following a symlink");
@@ -834,15 +821,28 @@ int va_unify_replay(struct va_journal *j, enum va_replay mode, const struct va_u
 	struct va_uopts oo = *o;
 	size_t n = j->nrecs, idx[UNDO_WINDOW];
 	struct prepared pp[UNDO_WINDOW];
+	struct va_jroots own = { 0 };
+	struct va_jroots_error jerr;
 	int r;
 
 	oo.j = j;
+	if (!oo.roots) {
+		/* untrusted input: every path beneath the header's roots, all checked first */
+		r = va_jroots_open(&own, j->source, j->source_len, &jerr);
+		if (r == 0)
+			r = va_jroots_check_journal(j, &own, &jerr);
+		if (r < 0) {
+			va_jroots_close(&own);
+			return r == -ENOMEM ? r : -EPERM;
+		}
+		oo.roots = &own;
+	}
 	r = u_init(&u, &oo, st);
 	run.u = &u;
 	for (size_t k = 0; k < n && r >= 0;) {
 		size_t i = mode == VA_REPLAY_UNDO ? n - 1 - k : k, w = 0;
 
-		if (!to_replay(j, &j->recs[i], mode)) {
+		if (!to_replay(&run, &j->recs[i])) {
 			k++;
 			continue;
 		}
@@ -854,7 +854,7 @@ int va_unify_replay(struct va_journal *j, enum va_replay mode, const struct va_u
 		/* a run of links to undo: their copies first, on disk at once */
 		while (k < n && w < UNDO_WINDOW) {
 			i = n - 1 - k;
-			if (to_replay(j, &j->recs[i], mode)) {
+			if (to_replay(&run, &j->recs[i])) {
 				if (!is_link_undo(&j->recs[i], mode))
 					break;
 				idx[w++] = i;
@@ -880,5 +880,6 @@ int va_unify_replay(struct va_journal *j, enum va_replay mode, const struct va_u
 	va_inomap_release(&run.groups);
 	free(run.restored);
 	u_release(&u);
+	va_jroots_close(&own);
 	return r < 0 ? r : 0;
 }

@@ -43,6 +43,7 @@
 #include "core/digest.h"
 #include "core/exclude.h"
 #include "migrate/journal.h"
+#include "migrate/jroots.h"
 #include "migrate/repair.h"
 
 /** vhashify leaves files smaller than this alone (util-vserver HASH_MINSIZE). */
@@ -166,6 +167,10 @@ struct va_uopts {
 	struct va_backend *be;  /**< live back end, for reading and setting flags */
 	struct va_journal *j;   /**< NULL only with dry_run */
 	const struct va_uhooks *h;
+	/** va_unify_replay(): the journal's roots, opened and its records
+	 *  checked against them by the caller (migrate/jroots.h); NULL: the
+	 *  replay does both itself. */
+	const struct va_jroots *roots;
 };
 
 /**
@@ -205,7 +210,10 @@ int va_vhashify_revert(const char *const *paths, size_t npaths, const char *stor
  * copy again, a private copy undone links the name back, a store entry
  * undone is removed when nothing else names it, a flag change undone
  * restores the old flags.  Temporary names left by a crash are removed.
- * Return: 0, or a negative errno that stopped it.
+ * Every path of @j must lie beneath the roots of its header
+ * (va_jroots_check_journal(), before anything changes).
+ * Return: 0, -EPERM (a path of the journal is not beneath its roots:
+ * nothing changed), or a negative errno that stopped it.
  */
 int va_unify_replay(struct va_journal *j, enum va_replay mode, const struct va_uopts *o,
 		    struct va_ustats *st);

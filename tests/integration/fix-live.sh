@@ -88,7 +88,7 @@ live_case() { # LABEL MKFIXTURE-OPTS...
 	is "$left" "" "$label: a new live audit shows no legacy-notail (kinds now: $kinds)"
 
 	# ---- undo, live
-	vrun undo --undo "$J"
+	vrun undo --undo "$J" "$root"
 	rc_in "$RC" 0 "$label: live --undo" || diag "stderr: $(head -c 1500 "$W/undo.err" | cat -v)"
 	flush_fs "$mnt"
 	dump "$img" "$d/undone.json"

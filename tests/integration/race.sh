@@ -168,7 +168,7 @@ for ((run = 1; run <= VAUDIT_RACE_RUNS; run++)); do
 	check_victims "run $run --fix"
 	# undo it, racing against symlinks to the clean victims
 	racers_start ut
-	vrun undo --undo "$W/race$run.journal"
+	vrun undo --undo "$W/race$run.journal" "$R"
 	racers_stop
 	total_swaps=$((total_swaps + SWAPS))
 	case $RC in

@@ -111,8 +111,8 @@ run_case() { # LABEL GUEST CHROOT-DIR
 	ok $? "$label: with --force, $g's inodes are repaired ($n changed)"
 	stop_chrooted
 	# back to the original state for the next case
-	vrun undo --undo "$W/$g.force.journal"
-	vrun undo --undo "$W/$g.journal"
+	vrun undo --undo "$W/$g.force.journal" "$R"
+	vrun undo --undo "$W/$g.journal" "$R"
 	flush_fs "$mnt"
 	dump "$img" "$W/before.json"
 }
@@ -124,7 +124,7 @@ rc_in "$RC" "0 1" "a process chrooted outside ROOT: live --fix"
 n=$(cat "$W/free.out" "$W/free.err" | grep -ci 'may be running')
 is "$n" 0 "a process chrooted outside ROOT: no guest is reported as running"
 stop_chrooted
-vrun undo --undo "$W/free.journal"
+vrun undo --undo "$W/free.journal" "$R"
 rc_in "$RC" 0 "a process chrooted outside ROOT: undo"
 flush_fs "$mnt"
 dump "$img" "$W/before.json"

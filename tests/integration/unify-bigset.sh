@@ -47,7 +47,7 @@ grep -q "^vhashify: 1302 names linked" "$W/out"
 ok $? "the summary counts every name (1300 + 2): $(grep "names linked" "$W/out")"
 no_tmp "$M" "after vhashify"
 
-"$VAUDIT" --undo "$J" >"$W/undo.out" 2>"$W/undo.err"
+"$VAUDIT" --undo "$J" "$M" >"$W/undo.out" 2>"$W/undo.err"
 ok $? "vaudit --undo exits 0"
 is "$(find "$M/g1" "$M/g2" "$M/g3" -type f | xargs stat -c '%h %i' | sort -u | awk '$1 != 1' | wc -l)" 0 \
 	"after undo every name has its own inode"

@@ -85,7 +85,7 @@ for l in open(sys.argv[1], "rb"):
     if f.get("kind") == "unify-leftover":
         print(f["path"])' "$W/audit.out" | LC_ALL=C sort)
 	is "$got" "$want" "$label: vaudit reports exactly the $(printf '%s' "$want" | grep -c '') temporary names left as unify-leftover"
-	urun undo "$VAUDIT" --undo "$j"
+	urun undo "$VAUDIT" --undo "$j" "$M"
 	rc_is undo 0 "$label: vaudit --undo of the torn journal"
 	diag "$label: the undo says: $(sed -n 's/^undo [^:]*: //p' "$W/undo.out" | sort | uniq -c | sort -rn | tr -s ' \n' ' ')"
 	state "$M" "$label.undone"
@@ -98,7 +98,7 @@ J0=$W/full.journal
 urun full "$VHASHIFY" $FL $NP --journal "$J0" --manually --destination "$H" -- "${TREES[@]}"
 rc_is full 0 "a complete vhashify run"
 L=$(lines "$J0")
-urun fullundo "$VAUDIT" --undo "$J0"
+urun fullundo "$VAUDIT" --undo "$J0" "$M"
 rc_is fullundo 0 "vaudit --undo of the complete run"
 U=$(($(lines "$J0") - L))
 state "$M" full.undone
@@ -119,7 +119,7 @@ done
 J=$W/kill50.journal
 kill_at kill50 "$J" $((L / 2)) "$VHASHIFY" $FL $NP --journal "$J" --manually --destination "$H" -- "${TREES[@]}"
 ok $((1 - KILLED)) "vhashify killed (SIGKILL) with half of its journal written"
-urun resume "$VAUDIT" --resume "$J"
+urun resume "$VAUDIT" --resume "$J" "$M"
 rc_is resume 0 "vaudit --resume of the torn journal"
 no_tmp "$M" "after --resume"
 J2=$W/again.journal
@@ -128,9 +128,9 @@ rc_is again 0 "vhashify run again after the resume"
 state "$M" again
 py_checks python3 "$UT" check-run --aggregate --label "killed, resumed and run again" --spec "$S" --mnt "$M" \
 	--copies "$C" --scenario all --before "$W/state.orig" --after "$W/state.again" --flags immutable
-urun undo2 "$VAUDIT" --undo "$J2"
+urun undo2 "$VAUDIT" --undo "$J2" "$M"
 rc_is undo2 0 "vaudit --undo of the second run"
-urun undo1 "$VAUDIT" --undo "$J"
+urun undo1 "$VAUDIT" --undo "$J" "$M"
 rc_is undo1 0 "vaudit --undo of the resumed run"
 state "$M" again.undone
 chk_orig "both undone" "$S" "$M" "$C" orig again.undone
@@ -141,7 +141,7 @@ for pct in 10 40 80; do
 	J=$W/link$pct.journal
 	urun link$pct "$VHASHIFY" $FL $NP --journal "$J" --manually --destination "$H" -- "${TREES[@]}"
 	rc_is link$pct 0 "vhashify links everything"
-	kill_at undokill$pct "$J" $((L + U * pct / 100)) "$VAUDIT" --undo "$J"
+	kill_at undokill$pct "$J" $((L + U * pct / 100)) "$VAUDIT" --undo "$J" "$M"
 	ok $((1 - KILLED)) "vaudit --undo killed (SIGKILL) with $pct% of its marks written"
 	after_kill "undo killed at $pct%" "$J"
 done
@@ -191,7 +191,7 @@ with open(sys.argv[2], 'w') as out:
 EOF
 is "$(cut -d' ' -f1 "$W/planted" | sort | uniq -c | tr -s ' \n' ' ')" " 2 copy 2 other " \
 	"four files planted on the undo's temporary names of four links"
-urun nundo "$VAUDIT" --undo "$J"
+urun nundo "$VAUDIT" --undo "$J" "$M"
 rc_is nundo 0 "vaudit --undo with files on its temporary names"
 left=$(while read -r kind path; do
 	if [ "$kind" = copy ]; then [ -e "$path" ] && echo "copy left: $path"

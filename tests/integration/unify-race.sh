@@ -121,7 +121,7 @@ for it in 1 2 3; do
 		"$VHASHIFY" $FL $NP --journal "$J" --manually --destination "$H" -- "${TREES[@]}"
 	state "$M" link$it
 	link_check "iteration $it: vhashify" "$pre" link$it
-	phase undo$it "iteration $it: vaudit --undo" "$VAUDIT" --undo "$J"
+	phase undo$it "iteration $it: vaudit --undo" "$VAUDIT" --undo "$J" "$M"
 	state "$M" undo$it
 	chk_orig "iteration $it: after --undo" "$S" "$M" "$C" orig undo$it
 	pre=undo$it
@@ -137,7 +137,7 @@ phase revert1 "vhashify --revert g1 g2 g3" "$VHASHIFY" --revert --destination "$
 state "$M" revert1
 py_checks python3 "$UT" check-revert --label "vhashify --revert" --spec "$S" --mnt "$M" --copies "$C" \
 	--before "$W/state.link4" --after "$W/state.revert1" --reverted vs/g1 vs/g2 vs/g3 --store .hash --no-atime
-phase unrevert1 "vaudit --undo of the revert" "$VAUDIT" --undo "$JR"
+phase unrevert1 "vaudit --undo of the revert" "$VAUDIT" --undo "$JR" "$M"
 state "$M" unrevert1
 link_check "revert undone" "$pre" unrevert1
 JR2=$W/revert2.journal
@@ -146,8 +146,8 @@ phase revert2 "vhashify --revert again" "$VHASHIFY" --revert --destination "$H" 
 state "$M" revert2
 py_checks python3 "$UT" check-revert --label "vhashify --revert (2)" --spec "$S" --mnt "$M" --copies "$C" \
 	--before "$W/state.unrevert1" --after "$W/state.revert2" --reverted vs/g1 vs/g2 vs/g3 --store .hash --no-atime
-phase unrevert2 "vaudit --undo of the second revert" "$VAUDIT" --undo "$JR2"
-phase unlink4 "vaudit --undo of the link" "$VAUDIT" --undo "$J"
+phase unrevert2 "vaudit --undo of the second revert" "$VAUDIT" --undo "$JR2" "$M"
+phase unlink4 "vaudit --undo of the link" "$VAUDIT" --undo "$J" "$M"
 state "$M" final
 chk_orig "at the end" "$S" "$M" "$C" orig final
 

@@ -23,6 +23,7 @@
 #             name reads the content it had, and vaudit --undo brings the
 #             state of before back (the journal is on another filesystem)
 #
+# Undo names the mount point as ROOT (the journals' roots lie below it).
 # Ground truth: sha256 of every file and the inode partition, read by
 # unifysafe.py before the runs; the host file's flags with lsattr.
 # make check-sweep runs the power cuts at many random points.
@@ -96,9 +97,9 @@ is "$(stat -c %i "$O/vs/g2/etc/resolv.conf")" "$(stat -c %i "$O/vs/g3/etc/resolv
 	"outside: g2 and g3 were linked all the same"
 is "$(grep -c '"path":"[^"]*/vs/g1/etc/resolv.conf",.*"reason":"outside"' "$W/vh.out")" 1 \
 	"outside: vhashify reports g1/etc/resolv.conf with skip reason outside"
-urun vhu "$VAUDIT" --undo "$W/vh.journal"
+urun vhu "$VAUDIT" --undo "$W/vh.journal" "$O"
 rc_is vhu 0 "outside: vaudit --undo of the vhashify journal"
-urun vuu "$VAUDIT" --undo "$W/vu.journal"
+urun vuu "$VAUDIT" --undo "$W/vu.journal" "$O"
 rc_is vuu 0 "outside: vaudit --undo of the vunify journal"
 host_ok "outside: after both undos"
 
@@ -138,7 +139,7 @@ writer() {
 		"$desc: every store entry holds the compared bytes, none the injected ones"
 	is "$(find "$wm/vs" -samefile "$src" | wc -l)" 1 \
 		"$desc: the written file shares its inode with no other guest"
-	urun wu "$VAUDIT" --undo "$j"
+	urun wu "$VAUDIT" --undo "$j" "$wm"
 	rc_is wu 0 "$desc: vaudit --undo"
 	for g in g1 g2 g3; do
 		if [ "$wm/vs/$g/bin/sudo" = "$src" ]; then
@@ -196,13 +197,13 @@ EOF2
 		rc_is manyrev 0 "$n names: vhashify --revert of g2"
 		is "$(grep -c '"reason":"not-shared"' "$W/manyrev.out")" 0 "$n names: --revert finds it shared"
 		is "$(stat -c %h "$mm/vs/g2/data/f")" 1 "$n names: g2's file is private after --revert"
-		urun manyrevu "$VAUDIT" --undo "$W/many$n.rev.journal"
+		urun manyrevu "$VAUDIT" --undo "$W/many$n.rev.journal" "$mm"
 		rc_is manyrevu 0 "$n names: vaudit --undo of the revert"
 	else
 		is "$(stat -c %h "$mm/vs/g1/data/f"):$sino" "$n:0" \
 			"$n names: at the link limit, g1's inode keeps its $n names; g2's twin is not linked to it"
 	fi
-	urun manyu "$VAUDIT" --undo "$W/many$n.journal"
+	urun manyu "$VAUDIT" --undo "$W/many$n.journal" "$mm"
 	rc_is manyu 0 "$n names: vaudit --undo"
 	python3 "$US" snapshot "$mm/vs" "$W/many.after"
 	py same-structure "$W/many.before" "$W/many.after" g1 g2 "$n names: after the undo"
@@ -238,14 +239,14 @@ urun sh "$VHASHIFY" $FL $NP --journal "$W/sh.journal" --manually --destination "
 rc_is sh 0 "structure: vhashify over the four guests"
 is "$(stat -c %i "$D/vs/g2/usr/bin/perl5.36.0")" "$(stat -c %i "$D/vs/g1/usr/bin/perl")" \
 	"structure: g1's perl and g2's perl5.36.0 are one inode after vhashify"
-urun shu "$VAUDIT" --undo "$W/sh.journal"
+urun shu "$VAUDIT" --undo "$W/sh.journal" "$D"
 rc_is shu 0 "structure: vaudit --undo of the vhashify journal"
 python3 "$US" snapshot "$D" "$W/after.json"
 py same-structure "$W/before.json" "$W/after.json" "${GR[@]}" "structure: after vhashify + undo"
 
 urun su "$VUNIFY" $FL $NP --journal "$W/su.journal" --manually -- "$D/vs/g3" "" "$D/vs/g1" ""
 rc_is su 0 "structure: vunify g3 against g1"
-urun suu "$VAUDIT" --undo "$W/su.journal"
+urun suu "$VAUDIT" --undo "$W/su.journal" "$D"
 rc_is suu 0 "structure: vaudit --undo of the vunify journal"
 python3 "$US" snapshot "$D" "$W/after.json"
 py same-structure "$W/before.json" "$W/after.json" "${GR[@]}" "structure: after vunify + undo"
@@ -270,7 +271,7 @@ cut() {
 # vaudit --undo brings the state of before back
 settle() {
 	py contents "$W/before.json" "$D" "$1: after the power cut"
-	urun settle "$VAUDIT" --undo "$2"
+	urun settle "$VAUDIT" --undo "$2" "$D"
 	rc_is settle 0 "$1: vaudit --undo JOURNAL after the power cut"
 	python3 "$US" snapshot "$D" "$W/after.json"
 	py same-structure "$W/before.json" "$W/after.json" "${GR[@]}" "$1: after the undo"
@@ -285,14 +286,14 @@ link() {
 }
 
 link "cut 3 s after an undo" "$W/p1.journal"
-urun p1u "$VAUDIT" --undo "$W/p1.journal"
+urun p1u "$VAUDIT" --undo "$W/p1.journal" "$D"
 rc_is p1u 0 "cut 3 s after an undo: vaudit --undo"
 sleep 3         # the metadata is committed by now (commit=1), data written back later
 cut "cut 3 s after an undo"
 settle "cut 3 s after an undo" "$W/p1.journal"
 
 link "cut right after an undo" "$W/p2.journal"
-urun p2u "$VAUDIT" --undo "$W/p2.journal"
+urun p2u "$VAUDIT" --undo "$W/p2.journal" "$D"
 rc_is p2u 0 "cut right after an undo: vaudit --undo"
 cut "cut right after an undo"
 settle "cut right after an undo" "$W/p2.journal"

@@ -150,7 +150,7 @@ hash_rules() { # NAME FSTYPE [full]
 			"$(printf '4755 1000 1000 1\n0')" "$N: stat/lsattr: the reverted setuid file is 4755 1000:1000, one link, not immutable"
 		no_tmp "$A" "$N: after --revert"
 		# undo the revert: linked back
-		urun unrevert "$VAUDIT" --undo "$JR"
+		urun unrevert "$VAUDIT" --undo "$JR" "$A"
 		rc_is unrevert 0 "$N: vaudit --undo of the revert journal"
 		state "$A" "$N.unreverted"
 		chk_run "$N: revert undone" "$S" "$A" "$C" all "$N.orig" "$N.unreverted" immutable
@@ -259,15 +259,15 @@ unify_rules() { # NAME FSTYPE [full]
 			"$N: getfacl of the reverted files equal before and after"
 		is "$(lsattr -d -- "$m" | awk '{ print ($1 ~ /i/) }')" 1 "$N: the reference's file stays immutable"
 		no_tmp "$A" "$N: after vunify -R"
-		urun unrevert "$VAUDIT" --undo "$JR"
+		urun unrevert "$VAUDIT" --undo "$JR" "$A"
 		rc_is unrevert 0 "$N: vaudit --undo of the vunify -R journal"
 		state "$A" "$N.unreverted"
 		chk_run "$N: -R undone" "$S" "$A" "$C" t3 "$N.orig" "$N.unreverted" immutable
 		no_tmp "$A" "$N: after undoing -R"
 		# ---- undo t3, t2 (then t1 below)
-		urun undo3 "$VAUDIT" --undo "$W/$N.t3.journal"
+		urun undo3 "$VAUDIT" --undo "$W/$N.t3.journal" "$A"
 		rc_is undo3 0 "$N: vaudit --undo of t3's journal"
-		urun undo2 "$VAUDIT" --undo "$W/$N.t2.journal"
+		urun undo2 "$VAUDIT" --undo "$W/$N.t2.journal" "$A"
 		rc_is undo2 0 "$N: vaudit --undo of t2's journal"
 		local ri t1i t2i t3i
 		ri=$(stat -c %i -- "$m")
@@ -431,9 +431,9 @@ urun ehr "$VHASHIFY" --revert --destination "$E/.hash" --json $FL $NP --journal 
 rc_is ehr 0 "EMLINK: vhashify --revert g1 g2"
 is "$(stat -c %h -- "$E/vs/g1/usr/lib/full.so" "$E/vs/g2/usr/lib/full.so" | tr '\n' ' ')$([ "$(ino_of g1)" != "$(ino_of g2)" ] && echo separate)" \
 	"1 1 separate" "EMLINK: vhashify --revert gives g1 and g2 private copies (the second master is a store entry)"
-urun ehru "$VAUDIT" --undo "$W/emlink.revert.journal"
+urun ehru "$VAUDIT" --undo "$W/emlink.revert.journal" "$E"
 rc_is ehru 0 "EMLINK: vaudit --undo of the revert journal"
-urun ehu "$VAUDIT" --undo "$J"
+urun ehu "$VAUDIT" --undo "$J" "$E"
 rc_is ehu 0 "EMLINK: vaudit --undo"
 is "$(stat -c %h -- "$E/vs/g1/usr/lib/full.so" "$E/vs/g2/usr/lib/full.so" "$FULL" | tr '\n' ' ')$([ "$(ino_of g1)" != "$(ino_of g2)" ] && echo separate)" \
 	"1 1 65000 separate" "EMLINK: after --undo g1 and g2 have their own inodes again, the full one 65000 links"
@@ -492,7 +492,7 @@ is "$(grep -c '"path":"[^"]*/vs/g1/e",.*"reason":"outside"' "$W/saved-real.out")
 	"bytes saved: the run reports g1/e with skip reason outside"
 is "$(python3 "$UT" summary "$W/saved-dry.out" saved_bytes):$(python3 "$UT" summary "$W/saved-real.out" saved_bytes)" \
 	"6000:6000" "bytes saved: 2 x 3000 in the dry run and in the real run (two names of one inode count once)"
-urun saved-undo "$VAUDIT" --undo "$W/saved.journal"
+urun saved-undo "$VAUDIT" --undo "$W/saved.journal" "$SV"
 rc_is saved-undo 0 "bytes saved: vaudit --undo"
 
 # ================================================================ bad input

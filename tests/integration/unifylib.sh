@@ -124,13 +124,13 @@ chk_orig() { # LABEL SPEC MNT COPIES ORIG AFTER
 # to ORIG, no temporary name; a second --undo changes nothing
 undo_check() {
 	local label=$1 j=$2 mnt=$3 spec=$4 copies=$5 orig=$6 s1
-	urun undo "$VAUDIT" --undo "$j"
+	urun undo "$VAUDIT" --undo "$j" "$mnt"
 	rc_is undo 0 "$label: vaudit --undo JOURNAL"
 	state "$mnt" "$label.undone"
 	chk_orig "$label: after --undo" "$spec" "$mnt" "$copies" "$orig" "$label.undone"
 	no_tmp "$mnt" "$label: after --undo"
 	s1=$(snap "$mnt")
-	urun undo2 "$VAUDIT" --undo "$j"
+	urun undo2 "$VAUDIT" --undo "$j" "$mnt"
 	rc_is undo2 0 "$label: a second vaudit --undo of the same journal"
 	is "$(snap "$mnt")" "$s1" "$label: the second --undo changed nothing"
 }
