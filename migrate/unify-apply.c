@@ -1041,6 +1041,25 @@ static void run_unit(struct batch *b, size_t k)
 
 	if (!m->ok || !names_ok(b, un))
 		return;
+	/*
+	 * An earlier unit of this batch may have taken a name from the
+	 * master's or a name's inode (vunify: a guest's own hard links):
+	 * the state it left is expected now, nothing else.
+	 */
+	for (size_t i = 0; i < un->n; i++) {
+		struct pname *p = &b->p[un->first + i];
+		struct utouched t;
+
+		if (!p->ok)
+			continue;
+		if (!dry)
+			u_adopt(u, p->fd, &p->stx);
+		else if (!u->reverting &&
+			 u_touched_get(u, makedev(p->stx.stx_dev_major, p->stx.stx_dev_minor), p->stx.stx_ino, &t))
+			p->stx.stx_nlink = t.nlink;     /* the links the dry run took already */
+	}
+	if (!dry)
+		u_adopt(u, m->fd, &m->stx);
 	if (un->new_store && dry) {
 		const char *sp = u_abs(u, &u->files[m->src], &u->abs2);
 		struct va_uevent ev = {
@@ -1099,6 +1118,13 @@ static void run_unit(struct batch *b, size_t k)
 		}
 		/* its old inode is freed when this was its last name */
 		name_done(u, m, p, p->stx.stx_nlink == 1);
+		if (dry && !u->reverting && p->stx.stx_nlink > 1) {
+			struct statx t = p->stx;
+
+			t.stx_nlink--;
+			if (u_touched(u, &t) < 0)
+				u->fatal = -ENOMEM;
+		}
 		if (u->reverting)
 			continue;
 		/*
@@ -1132,6 +1158,8 @@ static void run_unit(struct batch *b, size_t k)
 
 		if (refresh(m->fd, &stx) == 0)
 			m->stx = stx;
+		if (changed && u_touched(u, &m->stx) < 0)
+			u->fatal = -ENOMEM;
 
 		u_file_of_stx(mf, &m->stx);
 		mf->mnt_id = mnt_id;

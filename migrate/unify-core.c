@@ -326,6 +326,35 @@ bool u_unchanged(const struct ustate *u, const struct ufile *f, const struct sta
 	       same_ts(stx->stx_ctime, u->touched_st[i].ctime) && stx->stx_nlink == u->touched_st[i].nlink;
 }
 
+bool u_touched_get(const struct ustate *u, dev_t dev, uint64_t ino, struct utouched *ret)
+{
+	uint32_t i;
+
+	if (!va_inomap_find(&u->touched, dev, ino, &i))
+		return false;
+	*ret = u->touched_st[i];
+	return true;
+}
+
+bool u_adopt(const struct ustate *u, int fd, struct statx *expect)
+{
+	struct statx now;
+	uint32_t i;
+
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &now) < 0)
+		return false;
+	if (va_same_stx(&now, expect))
+		return true;
+	if (!va_inomap_find(&u->touched, makedev(now.stx_dev_major, now.stx_dev_minor), now.stx_ino, &i) ||
+	    now.stx_ino != expect->stx_ino || now.stx_dev_major != expect->stx_dev_major ||
+	    now.stx_dev_minor != expect->stx_dev_minor || now.stx_size != expect->stx_size ||
+	    !same_ts(now.stx_mtime, expect->stx_mtime) || !same_ts(now.stx_ctime, u->touched_st[i].ctime) ||
+	    now.stx_nlink != u->touched_st[i].nlink)
+		return false;
+	*expect = now;
+	return true;
+}
+
 static int open_checked(int dir_fd, const char *path, const struct ufile *f, struct statx *ret)
 {
 	struct statx stx;

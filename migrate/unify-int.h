@@ -279,6 +279,16 @@ int u_touched(struct ustate *u, const struct statx *stx);
  */
 bool u_unchanged(const struct ustate *u, const struct ufile *f, const struct statx *stx);
 
+/** u_touched_get() - the state the run left inode @dev/@ino in, if it changed it. */
+bool u_touched_get(const struct ustate *u, dev_t dev, uint64_t ino, struct utouched *ret);
+
+/**
+ * u_adopt() - the open file @fd is in the state *@expect, or in the state
+ * this run's own changes left its inode in (u_touched()): then *@expect
+ * becomes that state.  Return: whether one of the two holds.
+ */
+bool u_adopt(const struct ustate *u, int fd, struct statx *expect);
+
 /** u_get_flags() - FS_IOC_GETFLAGS of @fd (0 when the filesystem has none). */
 uint32_t u_get_flags(int fd);
 
