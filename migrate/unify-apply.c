@@ -81,7 +81,22 @@ struct batch {
 
 int u_unit_begin(struct ustate *u, uint32_t master, bool new_store, const unsigned char *digest)
 {
+	const struct ufile *mf = &u->files[master];
 	struct uunit *un;
+	uint32_t v;
+	int r;
+
+	/*
+	 * One master inode per batch (vunify: a reference's own hard links):
+	 * a unit's flags are planned from the master as the batch found it,
+	 * so a second unit on it waits for the next batch, which sees what
+	 * the first one did.
+	 */
+	if (va_inomap_find(&u->batch_masters, mf->dev, mf->ino, &v) && (r = u_flush(u)) < 0)
+		return r;
+	mf = &u->files[master];
+	if (va_inomap_insert(&u->batch_masters, mf->dev, mf->ino, 1) < 0)
+		return -ENOMEM;
 
 	if (va_array_grow(&u->units, &u->capunits, u->nunits, sizeof(*u->units)) < 0)
 		return -ENOMEM;
@@ -958,25 +973,26 @@ static int durable_copies(struct batch *b)
 	struct ustate *u = b->u;
 	dev_t devs[8];
 	size_t ndevs = 0;
-	int r = 0;
+	int rs = 0, r = 0;
 
-	for (size_t k = 0; k < u->nunits && r == 0; k++) {
+	for (size_t k = 0; k < u->nunits && rs == 0; k++) {
 		const struct uunit *un = &u->units[k];
 		const struct pmaster *m = &b->m[k];
 
 		if (!m->ok || !names_ok(b, un))
 			continue;
 		if (m->is_copy)
-			r = sync_dev(m->fd, makedev(m->stx.stx_dev_major, m->stx.stx_dev_minor),
-				     devs, &ndevs, 8);
-		for (size_t i = 0; i < un->n && r == 0; i++) {
+			rs = sync_dev(m->fd, makedev(m->stx.stx_dev_major, m->stx.stx_dev_minor),
+				      devs, &ndevs, 8);
+		for (size_t i = 0; i < un->n && rs == 0; i++) {
 			const struct pname *p = &b->p[un->first + i];
 
 			if (p->ok && p->copyfd >= 0)
-				r = sync_dev(p->copyfd, makedev(p->stx.stx_dev_major, p->stx.stx_dev_minor),
-					     devs, &ndevs, 8);
+				rs = sync_dev(p->copyfd, makedev(p->stx.stx_dev_major, p->stx.stx_dev_minor),
+					      devs, &ndevs, 8);
 		}
 	}
+	/* (after a failed syncfs too: the fsync of a copy names the one that failed) */
 	for (size_t k = 0; k < u->nunits && r == 0; k++) {
 		const struct uunit *un = &u->units[k];
 		const struct pmaster *m = &b->m[k];
@@ -995,6 +1011,14 @@ static int durable_copies(struct batch *b)
 				copy_failed(u, &u->files[p->file], "its private copy", r);
 			}
 		}
+	}
+	if (r == 0 && rs < 0) {
+		char buf[128];
+		const struct utree *t = &u->trees[u->store_tree >= 0 ? (size_t)u->store_tree : 0];
+
+		snprintf(buf, sizeof(buf), "cannot write the copies to disk: %s", strerror(-rs));
+		u_skip_path(u, t->root, t->root_len, NULL, VA_USKIP_ERROR, -rs, buf);
+		r = rs;
 	}
 	if (r < 0 && !u->fatal)
 		u->fatal = r;
@@ -1173,8 +1197,10 @@ int u_flush(struct ustate *u)
 	sigset_t oldmask;
 	int r = 0;
 
-	if (!u->nunits)
+	if (!u->nunits) {
+		va_inomap_release(&u->batch_masters);
 		return u->fatal;
+	}
 	b.m = calloc(u->nunits, sizeof(*b.m));
 	b.p = calloc(u->nmembers ? u->nmembers : 1, sizeof(*b.p));
 	if (!b.m || !b.p) {
@@ -1267,6 +1293,7 @@ int u_flush(struct ustate *u)
 	free(b.p);
 	u->nunits = 0;
 	u->nmembers = 0;
+	va_inomap_release(&u->batch_masters);
 	if (r < 0) {
 		free(b.retry);
 		free(b.rgroups);

@@ -73,6 +73,7 @@ struct ustate {
 	size_t nunits, capunits;
 	uint32_t *members;
 	size_t nmembers, capmembers;
+	struct va_inomap batch_masters; /* the master inodes of the batch */
 	bool reverting;
 	size_t batch;           /* names per batch: UNIFY_BATCH, or what the fds allow */
 	struct va_reaper *reaper; /* closes a batch's fds meanwhile (NULL: at once) */

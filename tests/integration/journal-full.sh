@@ -75,7 +75,7 @@ J0=$W/complete.journal
 urun complete "$VHASHIFY" $FL $NP --journal "$J0" --manually --destination "$H" -- "${TREES[@]}"
 rc_is complete 0 "a complete vhashify run (journal on a roomy filesystem)"
 B0=$(wc -c <"$J0")
-urun complete-undo "$VAUDIT" --undo "$J0"
+urun complete-undo "$VAUDIT" --undo "$J0" "$M"
 rc_is complete-undo 0 "vaudit --undo of the complete run"
 state "$M" complete.undone
 chk_orig "complete run undone" "$S" "$M" "$C" orig complete.undone
@@ -94,7 +94,7 @@ one_line full-msg vhashify "vhashify on a full disk: besides the journal's name 
 is "$(jwhole "$J")" ok "vhashify on a full disk: the journal holds whole records only"
 diag "the journal stopped at $(wc -c <"$J") bytes, $(grep -c '' "$J") records"
 
-urun undo-full "$VAUDIT" --undo "$J"
+urun undo-full "$VAUDIT" --undo "$J" "$M"
 rc_is undo-full 2 "vaudit --undo on the still full filesystem stops"
 has_line undo-full "vaudit: '$J': cannot write the journal: $NOSPC" "vaudit --undo on a full disk"
 is "$(jwhole "$J")" ok "vaudit --undo on a full disk: the journal still holds whole records only"
@@ -138,7 +138,7 @@ has_line fixlive "vaudit: '$J': cannot write the journal: $NOSPC" "live --fix on
 is "$(jwhole "$J")" ok "live --fix on a full disk: the journal holds whole records only"
 diag "the journal stopped at $(wc -c <"$J") bytes: $(grep -c '^I' "$J") intents, $(grep -c '^D' "$J") done"
 rm -rf -- "$RFS/fill"
-vrun undolive --undo "$J"
+vrun undolive --undo "$J" "$root"
 rc_in "$RC" 0 "live --undo of that journal, with room again" ||
 	diag "stderr: $(head -c 1500 "$W/undolive.err" | cat -v)"
 unmount_keep "$mnt"

@@ -50,7 +50,7 @@ rc_is count 0 "a complete vhashify run under the shim (counting only)"
 K=$(grep -c '' "$W/count.log")
 diag "a complete run writes its journal in $K writes ($(wc -c <"$J0") bytes; bytes per write: $(awk '{ printf "%s ", $2 }' "$W/count.log"))"
 is "$(jwhole "$J0")" ok "the complete run's journal: whole records"
-urun count-undo "$VAUDIT" --undo "$J0"
+urun count-undo "$VAUDIT" --undo "$J0" "$M"
 rc_is count-undo 0 "vaudit --undo of the complete run"
 state "$M" count.undone
 chk_orig "complete run undone" "$S" "$M" "$C" orig count.undone

@@ -59,7 +59,7 @@ py_checks python3 "$FT" compare --before "$d/before.json" --after "$d/after.json
 py_checks python3 "$FT" journal --journal "$J" --before "$d/before.json" --expect "$d/expect.json" \
 	--backend live --uuid "$uuid" --source "$root" --all-done --complete --label "journal"
 
-vrun undo --undo "$J"
+vrun undo --undo "$J" "$root"
 rc_in "$RC" 0 "--undo of that journal" || diag "stderr: $(head -c 1500 "$W/undo.err" | cat -v)"
 flush_fs "$mnt"
 dump "$img" "$d/undone.json"

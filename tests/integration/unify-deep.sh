@@ -104,7 +104,7 @@ is "$k1 $af1 $al1 $al2" "3 i none none" \
 	"after vhashify: two guests + the store entry = 3 links, immutable, no temporary name left"
 is "$ah1 $am1 $at1" "$h1 $m1 $t1" "after vhashify: the same content, mode and mtime"
 
-urun undo "$VAUDIT" --undo "$J"
+urun undo "$VAUDIT" --undo "$J" "$mnt"
 rc_is undo 0 "vaudit --undo of the journal at depth $DEPTH"
 grep -q 'too long' "$W/undo.err"
 ok $((! $?)) "vaudit --undo: no 'File name too long' on stderr"

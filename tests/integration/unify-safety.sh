@@ -16,6 +16,8 @@
 #             copy: after vhashify and vaudit --undo, and after vunify and
 #             vaudit --undo, the names that were one inode are one inode
 #             again, with the content, mode, mtime and flags of before
+#  write err  the guests' filesystem on a loop device whose backing tmpfs is
+#             full: the store copies fail to reach the disk (EIO)
 #  power cut  EXT4_IOC_SHUTDOWN (NOLOGFLUSH) of the guests' filesystem a
 #             few seconds after an undo, right after an undo, and in the
 #             middle of link runs at $VAUDIT_CUT_POINTS (percent of the
@@ -32,7 +34,7 @@
 
 need_root
 need_vaudit
-need_cmd python3 mke2fs chattr lsattr losetup mount umount findmnt strace dpkg-deb cmp
+need_cmd python3 mke2fs e2fsck chattr lsattr losetup mount umount findmnt strace dpkg-deb cmp df
 . "$top_srcdir/tests/integration/unifylib.sh"
 need_unify
 
@@ -250,6 +252,41 @@ urun suu "$VAUDIT" --undo "$W/su.journal" "$D"
 rc_is suu 0 "structure: vaudit --undo of the vunify journal"
 python3 "$US" snapshot "$D" "$W/after.json"
 py same-structure "$W/before.json" "$W/after.json" "${GR[@]}" "structure: after vunify + undo"
+
+# ================================================================ write errors
+# The guests' image on a loop device whose backing file lives on a tmpfs
+# that is nearly full: the block device fails the writes of the store
+# copies (EIO), as a failing disk does.  vhashify stops with exit 2 naming
+# the file; after a remount with room and e2fsck, every name reads the
+# content it had, and vaudit --undo brings the state of before back.
+mkdir -p "$W/t"
+mount -t tmpfs -o size=300M tmpfs "$W/t" || bail_out "cannot mount a tmpfs"
+defer umount -l "$W/t"
+truncate -s 256M "$W/t/eio.img" && mke2fs -q -F -t ext4 -b 4096 -I 256 "$W/t/eio.img" >/dev/null 2>&1 ||
+	bail_out "mke2fs failed"
+E=$(mount_fixture "$W/t/eio.img") || bail_out "cannot mount the image"
+mkdir -p "$E/vs" "$E/.hash"
+chmod 700 "$E/.hash"
+for g in g1 g2 g3; do dpkg-deb -x "$DEB" "$E/vs/$g"; done
+sync -f "$E"
+python3 "$US" snapshot "$E/vs" "$W/eio.before"
+used=$(df -k --output=used "$W/t" | tail -1)
+mount -o remount,size=$((used + 2048))k "$W/t"
+ok $? "write errors: the tmpfs under the loop device has 2 MiB left (the store copies need more)"
+urun eio "$VHASHIFY" $FL $NP --journal "$W/eio.journal" --manually --destination "$E/.hash" -- \
+	"$E/vs/g1" "" "$E/vs/g2" "" "$E/vs/g3" ""
+rc_is eio 2 "write errors: vhashify stops"
+grep -q "^vhashify: '$E/[^']*': .*Input/output error" "$W/eio.err"
+ok $? "write errors: the message names the file and the I/O error" || diag "$(head -c 600 "$W/eio.err")"
+mount -o remount,size=300M "$W/t"
+dev=$(findmnt -n -o SOURCE -- "$E")
+umount -- "$E" && { e2fsck -fy "$dev" >/dev/null 2>&1; mount -o rw -- "$dev" "$E"; }
+ok $? "write errors: e2fsck -fy and a new mount"
+py contents "$W/eio.before" "$E/vs" "write errors: after the remount"
+urun eiou "$VAUDIT" --undo "$W/eio.journal" "$E"
+rc_is eiou 0 "write errors: vaudit --undo"
+python3 "$US" snapshot "$E/vs" "$W/eio.after"
+py same-structure "$W/eio.before" "$W/eio.after" g1 g2 g3 "write errors: after the undo"
 
 # ================================================================ power cuts
 mount -o remount,commit=1 -- "$D" || bail_out "cannot remount with commit=1"
