@@ -7,28 +7,18 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "migrate/jroots.h"
+#include "migrate/unify-int.h"
 
-/* openat2 beneath @dir_fd, no symlink on the way. */
+/* Open @path beneath @dir_fd, no symlink on the way, at any length (u_openat2()). */
 static int open_beneath(int dir_fd, const char *path, int flags)
 {
-	struct open_how how = {
-		.flags = (uint64_t)(flags | O_CLOEXEC | O_NOCTTY),
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-	};
-	long fd;
-
-	do
-		fd = syscall(SYS_openat2, dir_fd, path, &how, sizeof(how));
-	while (fd < 0 && errno == EAGAIN);
-	return fd < 0 ? -errno : (int)fd;
+	return u_openat2(dir_fd, path, flags, true);
 }
 
 /* Is @s (@len bytes) one plain name? */
