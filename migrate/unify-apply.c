@@ -55,6 +55,7 @@ struct pmaster {
 	bool ok;
 	int err;                /* why it could not be used (-errno), when !ok */
 	bool stored;            /* its new store entry was made */
+	bool changed;           /* written to during the run: nothing more is linked to it */
 	bool no_xattrs;         /* it has none: a name equals it when it has none */
 	/* a new hash store entry */
 	int storedir;
@@ -726,20 +727,25 @@ static int revert_check(void *arg)
 static int do_link(struct pmaster *m, struct pname *p)
 {
 	struct recheck c = { .m = m, .p = p };
-	struct statx ms;
-	int r = u_swap_in(p->dirfd, p->tmp, p->base, m->fd,
-			  makedev(p->stx.stx_dev_major, p->stx.stx_dev_minor), p->stx.stx_ino,
-			  link_check, &c);
+	struct statx now;
+	int r;
 
 	/*
-	 * Linked: the master is as link_check() saw it but for its ctime,
-	 * which the exchange touched again; run_unit() looks once more at
-	 * the end.  Not linked: look now.
+	 * The master as the batch left it, to the change time: a write
+	 * since (its mtime put back or not) and nothing more is linked to
+	 * it (link_check() cannot tell a write by the ctime, which the link
+	 * to the temporary name moves).
 	 */
-	if (r == 0)
-		m->stx = c.ms;
-	else if (refresh(m->fd, &ms) == 0)
-		m->stx = ms;
+	if (refresh(m->fd, &now) < 0 || !va_same_stx(&now, &m->stx)) {
+		m->changed = true;
+		return -ESTALE;
+	}
+	r = u_swap_in(p->dirfd, p->tmp, p->base, m->fd,
+		      makedev(p->stx.stx_dev_major, p->stx.stx_dev_minor), p->stx.stx_ino,
+		      link_check, &c);
+	/* the state our link (or its undoing) left, for the next name */
+	if (refresh(m->fd, &now) == 0)
+		m->stx = now;
 	return r;
 }
 
@@ -1119,6 +1125,19 @@ static void run_unit(struct batch *b, size_t k)
 					if (b->p[un->first + j].ok)
 						mark(u, 'U', b->p[un->first + j].seq);
 				emlink_retry(b, un, i);
+				break;
+			}
+			if (r < 0 && m->changed) {
+				/* the master was written to: the rest of the unit stays as it is */
+				for (size_t j = i; j < un->n; j++) {
+					struct pname *q = &b->p[un->first + j];
+
+					if (!q->ok)
+						continue;
+					mark(u, 'U', q->seq);
+					u_skip(u, &u->files[q->file], VA_USKIP_CHANGED, 0,
+					       "its master changed during the run");
+				}
 				break;
 			}
 			if (r < 0) {
