@@ -969,8 +969,9 @@ static int sync_dev(int fd, dev_t dev, dev_t *devs, size_t *ndevs, size_t max)
 /*
  * Before anything of the batch changes: every copy it made (new store
  * entries, private copies of a revert) is on disk, data and inode.  One
- * syncfs per filesystem writes them all; the fsync of each then reports
- * a write-back error of that copy (the error state of its fd).  On an
+ * syncfs per filesystem writes them all and reports a write error of any
+ * of them (the fd it is called on was opened before the copies were
+ * written); then the fsync of each finds the copy that failed.  On an
  * error the run stops, naming the file: a copy that did not reach the
  * disk is never linked.
  */
@@ -998,8 +999,12 @@ static int durable_copies(struct batch *b)
 					      devs, &ndevs, 8);
 		}
 	}
-	/* (after a failed syncfs too: the fsync of a copy names the one that failed) */
-	for (size_t k = 0; k < u->nunits && r == 0; k++) {
+	/*
+	 * syncfs reports a write error of any file written since its fd was
+	 * opened (Linux 5.8): only then the fsync of each copy, which names
+	 * the one that failed.
+	 */
+	for (size_t k = 0; k < u->nunits && r == 0 && rs < 0; k++) {
 		const struct uunit *un = &u->units[k];
 		const struct pmaster *m = &b->m[k];
 

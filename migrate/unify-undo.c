@@ -48,7 +48,8 @@ struct replay_run {
 	struct ustate *u;
 	struct va_journal *j;
 	enum va_replay mode;
-	bool dirty;             /* names changed since the last syncfs */
+	bool dirty;             /* names or flags restored since the last syncfs */
+	bool unsynced;          /* anything changed since the last syncfs */
 	int syncfd;             /* a directory on the guests' filesystem, or -1 */
 	/* undo: names that were one inode (OLDINO) become one inode again */
 	struct va_inomap groups;        /* (dev, old_ino) -> index in @restored */
@@ -68,6 +69,21 @@ struct replay {
 	char base[NAME_MAX + 1];
 	struct prepared *prep;  /* a copy made ahead, or NULL */
 };
+
+/*
+ * This replay changed the shared inode @dev/@ino (a name less, its flags):
+ * the copies made ahead of it expect that state now.
+ */
+static void window_follow(struct replay_run *run, dev_t dev, uint64_t ino, const struct prepared *except)
+{
+	for (size_t k = 0; k < run->nwindow; k++) {
+		struct prepared *o = &run->window[k];
+
+		if (o->ready && o != except && o->was.stx_ino == ino &&
+		    makedev(o->was.stx_dev_major, o->was.stx_dev_minor) == dev)
+			(void)statx(o->cfd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &o->was);
+	}
+}
 
 static void done_event(struct replay *rp, const char *what)
 {
@@ -174,6 +190,7 @@ static void replay_flags(struct replay *rp)
 	}
 	u->st->protected_++;
 	rp->run->dirty = true;
+	window_follow(rp->run, rec->dev, rec->ino, NULL);
 	if (mark(rp, undo ? 'U' : 'D') == 0)
 		done_event(rp, undo ? "flags restored" : "flags set");
 out:
@@ -329,18 +346,8 @@ static int private_copy(struct replay *rp)
 		struct replay_run *run = rp->run;
 
 		run->dirty = true;
-		/*
-		 * The shared inode lost a name (a new ctime): what the other
-		 * names' copies made ahead expect of it, now.
-		 */
-		for (size_t k = 0; k < run->nwindow; k++) {
-			struct prepared *o = &run->window[k];
-
-			if (o->ready && o != pp && o->was.stx_ino == c.was.stx_ino &&
-			    o->was.stx_dev_major == c.was.stx_dev_major &&
-			    o->was.stx_dev_minor == c.was.stx_dev_minor)
-				(void)statx(o->cfd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &o->was);
-		}
+		/* the shared inode lost a name (a new ctime) */
+		window_follow(run, rec->dev, rec->ino, pp);
 		r = group_add(rp, use);
 	}
 out:
@@ -510,15 +517,15 @@ static void tidy_undo_tmp(struct replay *rp)
  * which may hold the last other copy of their content, goes, and before
  * the marks that say they were restored are written.
  */
-static int settle(struct replay_run *run)
+static int settle(struct replay_run *run, bool all)
 {
 	int r;
 
-	if (!run->dirty || run->syncfd < 0)
+	if (!(run->dirty || (all && run->unsynced)) || run->syncfd < 0)
 		return 0;
 	if ((r = u_syncfs(run->syncfd)) < 0)
 		return r;
-	run->dirty = false;
+	run->dirty = run->unsynced = false;
 	return 0;
 }
 
@@ -574,7 +581,7 @@ static void replay_name(struct replay *rp)
 		 * longer be told from other files: their marks go to the journal
 		 * first, so that a killed undo finds them when run again.
 		 */
-		if ((r = settle(rp->run)) < 0) {
+		if ((r = settle(rp->run, false)) < 0) {
 			skip(rp, VA_USKIP_ERROR, -r, "cannot write the restored names to disk");
 			rp->u->fatal = r;
 			return;
@@ -583,11 +590,12 @@ static void replay_name(struct replay *rp)
 			skip(rp, VA_USKIP_ERROR, -r, "cannot write the journal");
 			return;
 		}
-		if (unlinkat(rp->dirfd, rp->base, 0) < 0) {
-			skip(rp, VA_USKIP_ERROR, errno, "cannot remove the store entry");
+		if ((r = va_unlink_inode(rp->dirfd, rp->base, rec->dev, rec->ino)) < 0) {
+			skip(rp, r == -ESTALE ? VA_USKIP_CHANGED : VA_USKIP_ERROR, r == -ESTALE ? 0 : -r,
+			     "cannot remove the store entry");
 			return;
 		}
-		rp->run->dirty = true;
+		rp->run->unsynced = true;
 		if (mark(rp, 'U') == 0)
 			done_event(rp, "store entry removed");
 		return;
@@ -704,7 +712,13 @@ static bool is_link_undo(const struct va_journal_rec *rec, enum va_replay mode)
 	return mode == VA_REPLAY_UNDO && rec->type == 'L' && !strcmp(rec->kind, "link");
 }
 
-#define UNDO_WINDOW 128         /* copies made (and synced) ahead, at most */
+/* A record of a new store entry. */
+static bool is_store(const struct va_journal_rec *rec)
+{
+	return rec->type == 'L' && !strcmp(rec->kind, "store");
+}
+
+#define UNDO_WINDOW 256         /* records replayed together (their copies made and synced ahead) */
 
 static void prep_release(struct prepared *pp)
 {
@@ -717,17 +731,17 @@ static void prep_release(struct prepared *pp)
 }
 
 /*
- * Make the private copies of the links @idx[0..n) will undo, all at once,
- * and write them to disk with one syncfs (then an fsync of each, which
- * reports its own write-back error): none takes a name before it is on
- * disk.  Names of one old inode share one copy.  A record without a
+ * Make the private copies of the links among @idx[0..n) at once, and
+ * write them to disk with one syncfs (which reports a write error of any
+ * of them; then an fsync of each finds which): none takes a name before
+ * it is on disk.  Names of one old inode share one copy.  A record without a
  * ready copy gets one when it is replayed.
  * Return: 0, or -errno when a copy cannot be written (the undo stops).
  */
 static int prepare_window(struct replay_run *run, const size_t *idx, size_t n, struct prepared *pp)
 {
 	struct va_journal *j = run->j;
-	int syncfd = -1, r = 0;
+	int syncfd = -1, rs = 0, r = 0;
 
 	for (size_t k = 0; k < n; k++) {
 		const struct va_journal_rec *rec = &j->recs[idx[k]];
@@ -737,7 +751,8 @@ static int prepare_window(struct replay_run *run, const size_t *idx, size_t n, s
 		int dirfd;
 
 		*p = (struct prepared){ .cfd = -1, .copyfd = -1, .copy_of = -1 };
-		if (open_parent(&rp, rec->path, rec->path_len, &dirfd, rp.base) < 0)
+		if (!is_link_undo(rec, run->mode) ||
+		    open_parent(&rp, rec->path, rec->path_len, &dirfd, rp.base) < 0)
 			continue;
 		rp.dirfd = dirfd;
 		if (lstat_at(dirfd, rp.base, &cur) < 0 || !is_inode(&cur, rec->dev, rec->ino) ||
@@ -766,10 +781,11 @@ static int prepare_window(struct replay_run *run, const size_t *idx, size_t n, s
 		p->ready = true;
 	}
 	if (syncfd >= 0) {
-		r = u_syncfs(syncfd);
+		rs = u_syncfs(syncfd);
 		close(syncfd);
 	}
-	for (size_t k = 0; k < n && r == 0; k++) {
+	/* a write error (syncfs reports it since Linux 5.8): which copy */
+	for (size_t k = 0; k < n && rs < 0 && r == 0; k++) {
 		if (pp[k].ready && pp[k].copy_of < 0 && fsync(pp[k].copyfd) < 0) {
 			const struct va_journal_rec *rec = &j->recs[idx[k]];
 
@@ -777,6 +793,11 @@ static int prepare_window(struct replay_run *run, const size_t *idx, size_t n, s
 			u_skip_path(run->u, rec->path, rec->path_len, NULL, VA_USKIP_ERROR, -r,
 				    "cannot write its private copy to disk");
 		}
+	}
+	if (rs < 0 && r == 0) {
+		u_skip_path(run->u, j->recs[idx[0]].path, j->recs[idx[0]].path_len, NULL, VA_USKIP_ERROR,
+			    -rs, "cannot write the private copies to disk");
+		r = rs;
 	}
 	if (r < 0)
 		for (size_t k = 0; k < n; k++)
@@ -846,33 +867,39 @@ int va_unify_replay(struct va_journal *j, enum va_replay mode, const struct va_u
 			k++;
 			continue;
 		}
-		if (o->dry_run || !is_link_undo(&j->recs[i], mode)) {
+		if (o->dry_run || mode != VA_REPLAY_UNDO) {
 			r = replay_one(&run, i, NULL);
 			k++;
 			continue;
 		}
-		/* a run of links to undo: their copies first, on disk at once */
-		while (k < n && w < UNDO_WINDOW) {
+		/*
+		 * A window of records: the private copies of its links made
+		 * first and put on disk at once; its store entries removed at
+		 * its end, after one syncfs of what the rest restored (a store
+		 * entry may hold the last other copy of their content).
+		 */
+		while (k < n && w < UNDO_WINDOW && w < u.batch / 2) {
 			i = n - 1 - k;
-			if (to_replay(&run, &j->recs[i])) {
-				if (!is_link_undo(&j->recs[i], mode))
-					break;
+			if (to_replay(&run, &j->recs[i]))
 				idx[w++] = i;
-			}
 			k++;
 		}
 		r = prepare_window(&run, idx, w, pp);
 		run.window = pp;
 		run.nwindow = w;
 		for (size_t e = 0; e < w && r >= 0; e++)
-			r = replay_one(&run, idx[e], &pp[e]);
+			if (!is_store(&j->recs[idx[e]]))
+				r = replay_one(&run, idx[e], &pp[e]);
 		run.nwindow = 0;
 		for (size_t e = 0; e < w; e++)
 			prep_release(&pp[e]);
+		for (size_t e = 0; e < w && r >= 0; e++)
+			if (is_store(&j->recs[idx[e]]))
+				r = replay_one(&run, idx[e], NULL);
 	}
 	/* the changes on disk before the marks that say they were made */
 	if (r >= 0 && !o->dry_run)
-		r = settle(&run);
+		r = settle(&run, true);
 	if (r >= 0 && !o->dry_run)
 		r = va_journal_sync(j);
 	if (run.syncfd >= 0)
