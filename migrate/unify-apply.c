@@ -41,6 +41,8 @@ struct pname {
 	char tmp[VA_TMPNAME_MAX];
 	uint64_t seq;
 	bool ok;
+	dev_t dir_dev;          /* revert: its directory (names there share a copy) */
+	uint64_t dir_ino;
 };
 
 /* The inode the names get (link) or leave (revert). */
@@ -379,11 +381,7 @@ fail:
 		u_skip(u, f, VA_USKIP_CHANGED, 0,
 		       "its content changed while the hash store entry was copied from it");
 	} else {
-		char buf[128];
-
-		snprintf(buf, sizeof(buf), "%s%s", un->new_store ? "cannot make the hash store entry: " : "",
-			 strerror(-r));
-		u_skip(u, f, VA_USKIP_ERROR, -r, buf);
+		u_skip(u, f, VA_USKIP_ERROR, -r, un->new_store ? "cannot make the hash store entry" : NULL);
 		/* the disk or the store is failing: the names after it would too */
 		if (u_fatal_errno(r))
 			u->fatal = r;
@@ -408,10 +406,7 @@ static void prep_name(struct batch *b, const struct uunit *un, const struct pmas
 		} else if (m->err == -ESTALE || m->err == -ELOOP || m->err == -ENOENT || m->err == -EUCLEAN) {
 			u_skip(u, f, VA_USKIP_CHANGED, 0, "its master changed during the run");
 		} else {
-			char buf[128];
-
-			snprintf(buf, sizeof(buf), "its master could not be used: %s", strerror(-m->err));
-			u_skip(u, f, VA_USKIP_ERROR, -m->err, buf);
+			u_skip(u, f, VA_USKIP_ERROR, -m->err, "its master could not be used");
 		}
 		return;
 	}
@@ -449,7 +444,25 @@ static void prep_name(struct batch *b, const struct uunit *un, const struct pmas
 			return;
 		}
 		if (!u->o->dry_run) {
-			r = va_copy_tmpfile(p->fd, p->dirfd);
+			/*
+			 * Names of the shared inode in one directory (a guest's
+			 * own hard links, perl and perl5.36.0) get one copy:
+			 * they stay one inode, as the guest knows them.
+			 */
+			struct stat ds;
+			const struct pname *q = NULL;
+
+			if (fstat(p->dirfd, &ds) == 0) {
+				p->dir_dev = ds.st_dev;
+				p->dir_ino = ds.st_ino;
+				for (const struct pname *o = &b->p[un->first]; o < p && !q; o++)
+					if (o->ok && o->copyfd >= 0 && o->dir_ino == p->dir_ino &&
+					    o->dir_dev == p->dir_dev)
+						q = o;
+			}
+			r = q ? dup(q->copyfd) : va_copy_tmpfile(p->fd, p->dirfd);
+			if (q && r < 0)
+				r = -errno;
 			if (r < 0) {
 				char buf[96];
 
@@ -768,7 +781,7 @@ static void copy_failed(struct ustate *u, const struct ufile *f, const char *wha
 {
 	char buf[160];
 
-	snprintf(buf, sizeof(buf), "cannot write %s to disk: %s", what, strerror(-r));
+	snprintf(buf, sizeof(buf), "cannot write %s to disk", what);
 	u_skip(u, f, VA_USKIP_ERROR, -r, buf);
 }
 
@@ -794,10 +807,9 @@ static int flag_step(struct ustate *u, struct pmaster *m, uint32_t to, uint64_t 
 	struct statx stx;
 
 	if (r < 0) {
-		char buf[128];
-
-		snprintf(buf, sizeof(buf), "cannot change its flags: %s", strerror(-r));
-		u_skip(u, &u->files[m->file], VA_USKIP_ERROR, -r, buf);
+		u_skip(u, &u->files[m->file], VA_USKIP_ERROR, -r, "cannot change its flags");
+		if (u_fatal_errno(r))
+			u->fatal = r;
 		if (!u->o->dry_run)
 			mark(u, 'U', seq);
 		return r;
@@ -921,7 +933,6 @@ static bool store_unit(struct batch *b, size_t k)
 	struct ustate *u = b->u;
 	const struct uunit *un = &u->units[k];
 	struct pmaster *m = &b->m[k];
-	char buf[128];
 	int r;
 
 	if (!un->new_store || !m->ok || !names_ok(b, un))
@@ -931,9 +942,8 @@ static bool store_unit(struct batch *b, size_t k)
 		m->stored = true;
 		return true;
 	}
-	snprintf(buf, sizeof(buf), "cannot create the hash store entry: %s", strerror(-r));
 	u_skip(u, &u->files[m->file], r == -EEXIST ? VA_USKIP_CHANGED : VA_USKIP_ERROR,
-	       r == -EEXIST ? 0 : -r, buf);
+	       r == -EEXIST ? 0 : -r, "cannot create the hash store entry");
 	if (u_fatal_errno(r))
 		u->fatal = r;
 	mark(u, 'U', m->seq_store);
@@ -1024,11 +1034,9 @@ static int durable_copies(struct batch *b)
 		}
 	}
 	if (r == 0 && rs < 0) {
-		char buf[128];
 		const struct utree *t = &u->trees[u->store_tree >= 0 ? (size_t)u->store_tree : 0];
 
-		snprintf(buf, sizeof(buf), "cannot write the copies to disk: %s", strerror(-rs));
-		u_skip_path(u, t->root, t->root_len, NULL, VA_USKIP_ERROR, -rs, buf);
+		u_skip_path(u, t->root, t->root_len, NULL, VA_USKIP_ERROR, -rs, "cannot write the copies to disk");
 		r = rs;
 	}
 	if (r < 0 && !u->fatal)
@@ -1056,10 +1064,8 @@ static int durable_changes(struct batch *b)
 				     devs, &ndevs, 8);
 	}
 	if (r < 0) {
-		char buf[128];
-
-		snprintf(buf, sizeof(buf), "cannot write the changes to disk: %s", strerror(-r));
-		u_skip_path(u, u->trees[0].root, u->trees[0].root_len, NULL, VA_USKIP_ERROR, -r, buf);
+		u_skip_path(u, u->trees[0].root, u->trees[0].root_len, NULL, VA_USKIP_ERROR, -r,
+			    "cannot write the changes to disk");
 		if (!u->fatal)
 			u->fatal = r;
 	}
@@ -1292,11 +1298,8 @@ int u_flush(struct ustate *u)
 		for (size_t k = 0; k < u->nunits && !u->fatal; k++)
 			stored |= store_unit(&b, k);
 		if (stored && !u->fatal && (r = u_syncfs(u->trees[u->store_tree].fd)) < 0) {
-			char buf[128];
-
-			snprintf(buf, sizeof(buf), "cannot write the new entries to disk: %s", strerror(-r));
 			u_skip_path(u, u->trees[u->store_tree].root, u->trees[u->store_tree].root_len,
-				    NULL, VA_USKIP_ERROR, -r, buf);
+				    NULL, VA_USKIP_ERROR, -r, "cannot write the new entries to disk");
 			u->fatal = r;
 		}
 		r = 0;

@@ -445,8 +445,8 @@ static bool private_copy_made(struct replay *rp, const struct statx *cur)
 	return same;
 }
 
-/* A crash may have left the temporary name: tidy it up. */
-static void tidy_tmp(struct replay *rp, bool name_is_shared)
+/* A crash may have left the temporary name: tidy it up.  Return: whether it did. */
+static bool tidy_tmp(struct replay *rp, bool name_is_shared)
 {
 	const struct va_journal_rec *rec = rp->rec;
 	char tmp[NAME_MAX + 1];
@@ -454,21 +454,20 @@ static void tidy_tmp(struct replay *rp, bool name_is_shared)
 	dev_t tdev;
 
 	if (!rec->tmp_len || rec->tmp_len > NAME_MAX || rp->u->o->dry_run)
-		return;
+		return false;
 	memcpy(tmp, rec->tmp, rec->tmp_len);
 	tmp[rec->tmp_len] = '\0';
 	if (lstat_at(rp->dirfd, tmp, &ts) < 0 || !S_ISREG(ts.stx_mode))
-		return;
+		return false;
 	tdev = makedev(ts.stx_dev_major, ts.stx_dev_minor);
 	if (!strcmp(rec->kind, "link")) {
-		if (is_inode(&ts, rec->dev, rec->ino)) {
+		if (is_inode(&ts, rec->dev, rec->ino))
 			/* a link never exchanged */
-			(void)va_unlink_inode(rp->dirfd, tmp, tdev, ts.stx_ino);
-		} else if (ts.stx_ino == rec->old_ino && name_is_shared) {
+			return va_unlink_inode(rp->dirfd, tmp, tdev, ts.stx_ino) == 0;
+		if (ts.stx_ino == rec->old_ino && name_is_shared) {
 			if (rp->mode == VA_REPLAY_UNDO)  /* exchanged, old inode not yet gone: swap back */
-				(void)va_replace_name(rp->dirfd, tmp, rp->base, rec->dev, rec->ino);
-			else
-				(void)va_unlink_inode(rp->dirfd, tmp, tdev, ts.stx_ino);
+				return va_replace_name(rp->dirfd, tmp, rp->base, rec->dev, rec->ino) == 0;
+			return va_unlink_inode(rp->dirfd, tmp, tdev, ts.stx_ino) == 0;
 		}
 	} else if (!strcmp(rec->kind, "revert")) {
 		/* the shared inode's old name, or a copy never swapped in: not a stranger */
@@ -480,8 +479,9 @@ static void tidy_tmp(struct replay *rp, bool name_is_shared)
 			twins_close(&t);
 		}
 		if (ours)
-			(void)va_unlink_inode(rp->dirfd, tmp, tdev, ts.stx_ino);
+			return va_unlink_inode(rp->dirfd, tmp, tdev, ts.stx_ino) == 0;
 	}
+	return false;
 }
 
 /*
@@ -489,7 +489,7 @@ static void tidy_tmp(struct replay *rp, bool name_is_shared)
  * linking it back) may have left its temporary name: a name of the shared
  * inode, or a copy of it that was never swapped in.  Remove either.
  */
-static void tidy_undo_tmp(struct replay *rp)
+static bool tidy_undo_tmp(struct replay *rp)
 {
 	const struct va_journal_rec *rec = rp->rec;
 	char tmp[VA_TMPNAME_MAX];
@@ -498,18 +498,18 @@ static void tidy_undo_tmp(struct replay *rp)
 	bool ours;
 
 	if (rp->u->o->dry_run)
-		return;
+		return false;
 	undo_tmpname(rp, tmp);
 	if (lstat_at(rp->dirfd, tmp, &ts) < 0 || !S_ISREG(ts.stx_mode))
-		return;
+		return false;
 	ours = is_inode(&ts, rec->dev, rec->ino);
 	if (!ours) {
 		/* a copy (shared with other names of its old inode, maybe) */
 		ours = twins_open(rp, tmp, &ts, &t) == 0;
 		twins_close(&t);
 	}
-	if (ours)
-		(void)unlinkat(rp->dirfd, tmp, 0);
+	return ours && va_unlink_inode(rp->dirfd, tmp, makedev(ts.stx_dev_major, ts.stx_dev_minor),
+				       ts.stx_ino) == 0;
 }
 
 /*
@@ -535,7 +535,7 @@ static void replay_name(struct replay *rp)
 	struct ustate *u = rp->u;
 	bool undo = rp->mode == VA_REPLAY_UNDO, dry = u->o->dry_run;
 	struct statx cur;
-	bool shared;
+	bool shared, tidied = false;
 	char why[128];
 	int r;
 
@@ -544,12 +544,15 @@ static void replay_name(struct replay *rp)
 		r = -EINVAL;
 	shared = r == 0 && is_inode(&cur, rec->dev, rec->ino);
 	if (undo && strcmp(rec->kind, "store"))
-		tidy_undo_tmp(rp);
+		tidied = tidy_undo_tmp(rp);
 	if (va_journal_state(rp->j, rec->seq) == 0) {
-		tidy_tmp(rp, shared);
+		tidied |= tidy_tmp(rp, shared);
 		r = lstat_at(rp->dirfd, rp->base, &cur);
 		shared = r == 0 && is_inode(&cur, rec->dev, rec->ino);
 	}
+	/* what the tidying did to the shared inode: the copies made ahead expect it */
+	if (tidied)
+		window_follow(rp->run, rec->dev, rec->ino, NULL);
 	if (r < 0 && strcmp(rec->kind, "store")) {
 		skip(rp, VA_USKIP_CHANGED, 0, "the name is gone");
 		return;
@@ -815,8 +818,15 @@ static int replay_one(struct replay_run *run, size_t i, struct prepared *pp)
 
 	run->u->st->examined++;
 	r = open_parent(&rp, rec->path, rec->path_len, &rp.dirfd, rp.base);
+	if (r == -ENOENT && va_journal_state(run->j, rec->seq) == 0 && (rec->type == 'I' || is_store(rec))) {
+		/* a new store entry (or its flags) a crash took with its directory */
+		if (mark(&rp, 'U') == 0)
+			done_event(&rp, "not made: its directory does not exist");
+		return run->u->o->dry_run ? 0 : va_journal_error(run->j);
+	}
 	if (r < 0) {
 		skip(&rp, r == -ENOMEM ? VA_USKIP_ERROR : VA_USKIP_CHANGED, 0,
+		     r == -ENOENT ? "its directory does not exist" :
 		     "its directory cannot be reached without following a symlink");
 		return r == -ENOMEM ? r : 0;
 	}
