@@ -531,6 +531,11 @@ char va_journal_state(const struct va_journal *j, uint64_t seq)
 	return seq < j->capstates ? j->states[seq] : 0;
 }
 
+void va_journal_discard(struct va_journal *j)
+{
+	dbuf_setlen(&j->pending, 0);
+}
+
 void va_journal_free(struct va_journal *j)
 {
 	if (!j)

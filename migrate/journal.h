@@ -128,6 +128,14 @@ int va_journal_sync(struct va_journal *j);
  */
 int va_journal_error(const struct va_journal *j);
 
+/**
+ * va_journal_discard() - forget what was added and not yet written: the
+ * done/undone marks of a run that stopped on an error, whose changes may
+ * not be on disk (a mark written then would be believed after a crash;
+ * without it the state is read again).
+ */
+void va_journal_discard(struct va_journal *j);
+
 /** va_journal_free() - close and free (NULL is fine). */
 void va_journal_free(struct va_journal *j);
 

@@ -611,6 +611,8 @@ int va_vhashify(const struct va_utree *trees, size_t ntrees, const char *store,
 		r = hashify(&h);
 	if (r >= 0 && o->j)
 		r = va_journal_sync(o->j);
+	else if (o->j)
+		va_journal_discard(o->j);     /* marks of changes that may not be on disk */
 	free(h.dg);
 	free(h.dg_ok);
 	free(h.order);
@@ -718,6 +720,8 @@ int va_vhashify_revert(const char *const *paths, size_t npaths, const char *stor
 		r = u_flush(&u);
 	if (r >= 0 && o->j)
 		r = va_journal_sync(o->j);
+	else if (o->j)
+		va_journal_discard(o->j);     /* marks of changes that may not be on disk */
 	free(pairs);
 	va_inomap_release(&map);
 	u_release(&u);

@@ -21,9 +21,11 @@
 #  write err  the guests' filesystem on a loop device whose backing tmpfs is
 #             full: the store copies fail to reach the disk (EIO)
 #  power cut  EXT4_IOC_SHUTDOWN (NOLOGFLUSH) of the guests' filesystem a
-#             few seconds after an undo, right after an undo, and in the
-#             middle of link runs at $VAUDIT_CUT_POINTS (percent of the
-#             journal's lines, default "30 70"): after a remount every
+#             few seconds after an undo, right after an undo, $VAUDIT_CUT_MS
+#             ms (default "300 1500") into an undo and into a --revert, and in the middle of link runs at $VAUDIT_CUT_POINTS
+#             (percent of the journal's lines, default "30 70"), every rename of
+#             the run cut off delayed 2 ms (strace) so that the cut lands in
+#             its middle: after a remount every
 #             name reads the content it had, and vaudit --undo brings the
 #             state of before back (the journal is on another filesystem)
 #
@@ -42,6 +44,7 @@ need_unify
 
 US=$top_srcdir/tests/integration/unifysafe.py
 : "${VAUDIT_CUT_POINTS:=30 70}"
+: "${VAUDIT_CUT_MS:=300 1500}"
 
 # py TAP-PRINTING-HELPER...: its TAP lines counted as ours
 py() {
@@ -350,11 +353,38 @@ rc_is p2u 0 "cut right after an undo: vaudit --undo"
 cut "cut right after an undo"
 settle "cut right after an undo" "$W/p2.journal"
 
+# slow CMD...: CMD with every rename delayed 2 ms (strace), so that a run
+# on this small tree lasts seconds and a cut lands in its middle
+slow() {
+	strace -f --seccomp-bpf -o /dev/null -e trace=renameat2 -e inject=renameat2:delay_exit=2000 "$@"
+}
+
+# cut during undo and during --revert, $ms ms after they started
+for ms in $VAUDIT_CUT_MS; do
+	link "cut ${ms} ms into an undo" "$W/u$ms.journal"
+	slow "$VAUDIT" --undo "$W/u$ms.journal" "$D" >"$W/cut.out" 2>"$W/cut.err" &
+	pid=$!
+	sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
+	cut "cut ${ms} ms into an undo" "$pid"
+	settle "cut ${ms} ms into an undo" "$W/u$ms.journal"
+
+	link "cut ${ms} ms into a revert" "$W/r$ms.journal"
+	slow "$VHASHIFY" --revert --destination "$D/.hash" $FL $NP --journal "$W/r$ms.rev.journal" -- \
+		"$D/vs/g1" "$D/vs/g2" "$D/vs/g3" "$D/vs/g4" >"$W/cut.out" 2>"$W/cut.err" &
+	pid=$!
+	sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
+	cut "cut ${ms} ms into a revert" "$pid"
+	py contents "$W/before.json" "$D" "cut ${ms} ms into a revert: after the power cut"
+	urun rcu "$VAUDIT" --undo "$W/r$ms.rev.journal" "$D"
+	rc_is rcu 0 "cut ${ms} ms into a revert: vaudit --undo of the revert"
+	settle "cut ${ms} ms into a revert (then the link run undone)" "$W/r$ms.journal"
+done
+
 LINES=$(wc -l <"$W/sh.journal")
 for pct in $VAUDIT_CUT_POINTS; do
 	at=$((LINES * pct / 100))
 	j=$W/cut$pct.journal
-	"$VHASHIFY" $FL $NP --journal "$j" --manually --destination "$D/.hash" -- "${DT[@]}" \
+	slow "$VHASHIFY" $FL $NP --journal "$j" --manually --destination "$D/.hash" -- "${DT[@]}" \
 		>"$W/cut.out" 2>"$W/cut.err" &
 	pid=$!
 	while kill -0 "$pid" 2>/dev/null && [ "$(wc -l <"$j" 2>/dev/null || echo 0)" -lt "$at" ]; do
