@@ -360,37 +360,39 @@ slow() {
 }
 
 # cut during undo and during --revert, $ms ms after they started
+nc=0            # numbers the journals (a cut point may come twice)
 for ms in $VAUDIT_CUT_MS; do
-	link "cut ${ms} ms into an undo" "$W/u$ms.journal"
-	slow "$VAUDIT" --undo "$W/u$ms.journal" "$D" >"$W/cut.out" 2>"$W/cut.err" &
+	nc=$((nc + 1))
+	link "cut ${ms} ms into an undo" "$W/u$ms.$nc.journal"
+	slow "$VAUDIT" --undo "$W/u$ms.$nc.journal" "$D" >"$W/cut.out" 2>"$W/cut.err" &
 	pid=$!
 	sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
 	cut "cut ${ms} ms into an undo" "$pid"
-	settle "cut ${ms} ms into an undo" "$W/u$ms.journal"
+	settle "cut ${ms} ms into an undo" "$W/u$ms.$nc.journal"
 
-	link "cut ${ms} ms into a revert" "$W/r$ms.journal"
-	slow "$VHASHIFY" --revert --destination "$D/.hash" $FL $NP --journal "$W/r$ms.rev.journal" -- \
+	link "cut ${ms} ms into a revert" "$W/r$ms.$nc.journal"
+	slow "$VHASHIFY" --revert --destination "$D/.hash" $FL $NP --journal "$W/r$ms.$nc.rev.journal" -- \
 		"$D/vs/g1" "$D/vs/g2" "$D/vs/g3" "$D/vs/g4" >"$W/cut.out" 2>"$W/cut.err" &
 	pid=$!
 	sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
 	cut "cut ${ms} ms into a revert" "$pid"
 	py contents "$W/before.json" "$D" "cut ${ms} ms into a revert: after the power cut"
-	urun rcu "$VAUDIT" --undo "$W/r$ms.rev.journal" "$D"
+	urun rcu "$VAUDIT" --undo "$W/r$ms.$nc.rev.journal" "$D"
 	rc_is rcu 0 "cut ${ms} ms into a revert: vaudit --undo of the revert"
-	settle "cut ${ms} ms into a revert (then the link run undone)" "$W/r$ms.journal"
+	settle "cut ${ms} ms into a revert (then the link run undone)" "$W/r$ms.$nc.journal"
 done
 
 LINES=$(wc -l <"$W/sh.journal")
 for pct in $VAUDIT_CUT_POINTS; do
 	at=$((LINES * pct / 100))
-	j=$W/cut$pct.journal
+	j=$W/cut$pct.$((++nc)).journal
 	slow "$VHASHIFY" $FL $NP --journal "$j" --manually --destination "$D/.hash" -- "${DT[@]}" \
 		>"$W/cut.out" 2>"$W/cut.err" &
 	pid=$!
 	while kill -0 "$pid" 2>/dev/null && [ "$(wc -l <"$j" 2>/dev/null || echo 0)" -lt "$at" ]; do
 		sleep 0.002
 	done
-	n=$(wc -l <"$j")
+	n=$(wc -l <"$j" 2>/dev/null || echo 0)
 	cut "cut during vhashify at $pct% ($n of about $LINES lines)" "$pid"
 	settle "cut during vhashify at $pct%" "$j"
 done
