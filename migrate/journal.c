@@ -79,9 +79,12 @@ static int sync_all(struct va_journal *j)
 
 /*
  * Add @line (without crc) plus its crc and a newline; with @sync, write
- * everything kept back and fsync, else keep it back (written at 64 KiB).
+ * everything kept back and fsync.  Else keep it back: an intent until 64
+ * KiB are kept, a done/undone @mark until the next flush or sync whatever
+ * the amount (the caller makes its change durable first: a mark written
+ * before the filesystem has the change would be believed after a crash).
  */
-static int put_line_sync(struct va_journal *j, struct dbuf *line, bool sync)
+static int put_line_sync(struct va_journal *j, struct dbuf *line, bool sync, bool mark)
 {
 	if (j->err)
 		return j->err;
@@ -90,19 +93,14 @@ static int put_line_sync(struct va_journal *j, struct dbuf *line, bool sync)
 		return -ENOMEM;
 	if (sync)
 		return sync_all(j);
-	/*
-	 * Done/undone marks wait for the next sync whatever their number:
-	 * the caller makes its changes durable first (a mark written before
-	 * the filesystem has the change would be believed after a crash).
-	 */
-	if (j->pending.len < 65536 || line->buf[0] == 'D' || line->buf[0] == 'U')
+	if (mark || j->pending.len < 65536)
 		return 0;
 	return flush(j);
 }
 
 static int put_line(struct va_journal *j, struct dbuf *line)
 {
-	return put_line_sync(j, line, true);
+	return put_line_sync(j, line, true, false);
 }
 
 static int fsync_dir(const char *file)
@@ -231,7 +229,7 @@ static int add(struct va_journal *j, struct va_journal_rec *r, bool sync)
 		ret = dbuf_addf(&line, "%c\t%llu", r->type, (unsigned long long)r->seq);
 	}
 	if (ret == 0)
-		ret = put_line_sync(j, &line, sync);
+		ret = put_line_sync(j, &line, sync, r->type == 'D' || r->type == 'U');
 	dbuf_release(&line);
 	if (ret != 0)
 		return ret;

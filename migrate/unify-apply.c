@@ -55,7 +55,8 @@ struct pmaster {
 	struct statx stx;       /* the state we expect it in */
 	uint32_t flags, gen;
 	bool ok;
-	int err;                /* why it could not be used (-errno), when !ok */
+	enum va_uskip why;      /* why it could not be used, when !ok ... */
+	int err;                /* ... and the error (ERROR) */
 	bool stored;            /* its new store entry was made */
 	bool changed;           /* written to during the run: nothing more is linked to it */
 	bool no_xattrs;         /* it has none: a name equals it when it has none */
@@ -319,7 +320,7 @@ static void prep_master(struct batch *b, const struct uunit *un, struct pmaster 
 	/* frozen or moved into the store: not with names of the host's */
 	if (!u->reverting && !(un->new_store && !u->o->sledgehammer) && u_outside(u, f) &&
 	    !(m->flags & VA_FL_IMMUTABLE)) {
-		m->err = -EPERM;
+		m->why = VA_USKIP_OUTSIDE;
 		u_skip(u, f, VA_USKIP_OUTSIDE, 0, NULL);
 		return;
 	}
@@ -374,12 +375,12 @@ static void prep_master(struct batch *b, const struct uunit *un, struct pmaster 
 	m->ok = true;
 	return;
 fail:
+	m->why = r == -ESTALE || r == -ELOOP || r == -ENOENT || r == -EUCLEAN ? VA_USKIP_CHANGED : VA_USKIP_ERROR;
 	m->err = r;
-	if (r == -ESTALE || r == -ELOOP || r == -ENOENT) {
-		u_skip(u, f, VA_USKIP_CHANGED, 0, "the master changed during the run");
-	} else if (r == -EUCLEAN) {
-		u_skip(u, f, VA_USKIP_CHANGED, 0,
-		       "its content changed while the hash store entry was copied from it");
+	if (m->why == VA_USKIP_CHANGED) {
+		u_skip(u, f, VA_USKIP_CHANGED, 0, r == -EUCLEAN ?
+		       "its content changed while the hash store entry was copied from it" :
+		       "the master changed during the run");
 	} else {
 		u_skip(u, f, VA_USKIP_ERROR, -r, un->new_store ? "cannot make the hash store entry" : NULL);
 		/* the disk or the store is failing: the names after it would too */
@@ -401,13 +402,10 @@ static void prep_name(struct batch *b, const struct uunit *un, const struct pmas
 	p->file = file;
 	p->dirfd = p->fd = p->copyfd = -1;
 	if (!m->ok) {
-		if (m->err == -EPERM) {
-			u_skip(u, f, VA_USKIP_OUTSIDE, 0, "its master has names outside the trees");
-		} else if (m->err == -ESTALE || m->err == -ELOOP || m->err == -ENOENT || m->err == -EUCLEAN) {
-			u_skip(u, f, VA_USKIP_CHANGED, 0, "its master changed during the run");
-		} else {
-			u_skip(u, f, VA_USKIP_ERROR, -m->err, "its master could not be used");
-		}
+		u_skip(u, f, m->why, m->why == VA_USKIP_ERROR ? -m->err : 0,
+		       m->why == VA_USKIP_OUTSIDE ? "its master has names outside the trees" :
+		       m->why == VA_USKIP_CHANGED ? "its master changed during the run" :
+		       "its master could not be used");
 		return;
 	}
 	if (u->o->dry_run && !u->reverting) {
@@ -667,9 +665,6 @@ static int do_store(struct ustate *u, struct pmaster *m)
 	r = va_link_fd(m->fd, m->storedir, m->storename);
 	if (r < 0)
 		return r;
-	if ((r = u_names_add(u, makedev(m->stx.stx_dev_major, m->stx.stx_dev_minor), m->stx.stx_ino,
-			     true)) < 0)
-		return r;
 	if ((r = refresh(m->fd, &stx)) < 0)
 		return r;
 	m->stx = stx;
@@ -774,15 +769,6 @@ static int do_revert(struct pmaster *m, struct pname *p)
 	if (refresh(m->fd, &ms) == 0)
 		m->stx = ms;
 	return r;
-}
-
-/* Copy @what of @f could not be written to disk: say so (the run stops). */
-static void copy_failed(struct ustate *u, const struct ufile *f, const char *what, int r)
-{
-	char buf[160];
-
-	snprintf(buf, sizeof(buf), "cannot write %s to disk", what);
-	u_skip(u, f, VA_USKIP_ERROR, -r, buf);
 }
 
 static void name_failed(struct ustate *u, struct pname *p, int r)
@@ -958,21 +944,26 @@ static bool store_unit(struct batch *b, size_t k)
 	return false;
 }
 
-/*
- * @fd's filesystem made durable (syncfs), unless it was already during
- * this call (@devs, @ndevs: the devices done, at most @max).
- */
-static int sync_dev(int fd, dev_t dev, dev_t *devs, size_t *ndevs, size_t max)
-{
-	int r;
+/* A file of the batch to make durable: fd, device; a copy: the file it is named after, what it is. */
+struct bcopy {
+	int fd;
+	dev_t dev;
+	uint32_t file;
+	const char *what;
+};
 
-	for (size_t i = 0; i < *ndevs; i++)
-		if (devs[i] == dev)
-			return 0;
-	if ((r = u_syncfs(fd)) < 0)
-		return r;
-	if (*ndevs < max)
-		devs[(*ndevs)++] = dev;
+/* syncfs once for each filesystem of @c[0..n). */
+static int sync_filesystems(const struct bcopy *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		bool seen = false;
+		int r;
+
+		for (size_t k = 0; k < i && !seen; k++)
+			seen = c[k].dev == c[i].dev;
+		if (!seen && (r = u_syncfs(c[i].fd)) < 0)
+			return r;
+	}
 	return 0;
 }
 
@@ -980,65 +971,64 @@ static int sync_dev(int fd, dev_t dev, dev_t *devs, size_t *ndevs, size_t max)
  * Before anything of the batch changes: every copy it made (new store
  * entries, private copies of a revert) is on disk, data and inode.  One
  * syncfs per filesystem writes them all and reports a write error of any
- * of them (the fd it is called on was opened before the copies were
- * written); then the fsync of each finds the copy that failed.  On an
- * error the run stops, naming the file: a copy that did not reach the
- * disk is never linked.
+ * of them (Linux 5.8: the fd it is called on was opened before the copies
+ * were written); only then the fsync of each finds the copy that failed.
+ * On an error the run stops, naming the file: a copy that did not reach
+ * the disk is never linked.
  */
 static int durable_copies(struct batch *b)
 {
 	struct ustate *u = b->u;
-	dev_t devs[8];
-	size_t ndevs = 0;
-	int rs = 0, r = 0;
+	struct bcopy *c = NULL;
+	size_t n = 0, cap = 0;
+	int r = 0;
 
-	for (size_t k = 0; k < u->nunits && rs == 0; k++) {
+	for (size_t k = 0; k < u->nunits && r == 0; k++) {
 		const struct uunit *un = &u->units[k];
 		const struct pmaster *m = &b->m[k];
 
 		if (!m->ok || !names_ok(b, un))
 			continue;
-		if (m->is_copy)
-			rs = sync_dev(m->fd, makedev(m->stx.stx_dev_major, m->stx.stx_dev_minor),
-				      devs, &ndevs, 8);
-		for (size_t i = 0; i < un->n && rs == 0; i++) {
-			const struct pname *p = &b->p[un->first + i];
+		for (size_t i = 0; i <= un->n && r == 0; i++) {
+			/* i == un->n: the master, a new store entry */
+			const struct pname *p = i < un->n ? &b->p[un->first + i] : NULL;
+			int fd = p ? (p->ok ? p->copyfd : -1) : (m->is_copy ? m->fd : -1);
+			const struct statx *sx = p ? &p->stx : &m->stx;
 
-			if (p->ok && p->copyfd >= 0)
-				rs = sync_dev(p->copyfd, makedev(p->stx.stx_dev_major, p->stx.stx_dev_minor),
-					      devs, &ndevs, 8);
+			if (fd < 0)
+				continue;
+			if (va_array_grow(&c, &cap, n, sizeof(*c)) < 0) {
+				r = -ENOMEM;
+				break;
+			}
+			c[n++] = (struct bcopy){
+				.fd = fd, .dev = makedev(sx->stx_dev_major, sx->stx_dev_minor),
+				.file = p ? p->file : m->src,
+				.what = p ? "its private copy" : "the hash store entry copied from it",
+			};
 		}
 	}
-	/*
-	 * syncfs reports a write error of any file written since its fd was
-	 * opened (Linux 5.8): only then the fsync of each copy, which names
-	 * the one that failed.
-	 */
-	for (size_t k = 0; k < u->nunits && r == 0 && rs < 0; k++) {
-		const struct uunit *un = &u->units[k];
-		const struct pmaster *m = &b->m[k];
+	if (r == 0 && (r = sync_filesystems(c, n)) < 0) {
+		bool named = false;
 
-		if (!m->ok || !names_ok(b, un))
-			continue;
-		if (m->is_copy && fsync(m->fd) < 0) {
-			r = -errno;
-			copy_failed(u, &u->files[m->src], "the hash store entry copied from it", r);
-		}
-		for (size_t i = 0; i < un->n && r == 0; i++) {
-			const struct pname *p = &b->p[un->first + i];
+		for (size_t i = 0; i < n && !named; i++) {
+			if (fsync(c[i].fd) < 0) {
+				char buf[96];
 
-			if (p->ok && p->copyfd >= 0 && fsync(p->copyfd) < 0) {
 				r = -errno;
-				copy_failed(u, &u->files[p->file], "its private copy", r);
+				snprintf(buf, sizeof(buf), "cannot write %s to disk", c[i].what);
+				u_skip(u, &u->files[c[i].file], VA_USKIP_ERROR, -r, buf);
+				named = true;
 			}
 		}
-	}
-	if (r == 0 && rs < 0) {
-		const struct utree *t = &u->trees[u->store_tree >= 0 ? (size_t)u->store_tree : 0];
+		if (!named) {
+			const struct utree *t = &u->trees[u->store_tree >= 0 ? (size_t)u->store_tree : 0];
 
-		u_skip_path(u, t->root, t->root_len, NULL, VA_USKIP_ERROR, -rs, "cannot write the copies to disk");
-		r = rs;
+			u_skip_path(u, t->root, t->root_len, NULL, VA_USKIP_ERROR, -r,
+				    "cannot write the copies to disk");
+		}
 	}
+	free(c);
 	if (r < 0 && !u->fatal)
 		u->fatal = r;
 	return r;
@@ -1052,17 +1042,19 @@ static int durable_copies(struct batch *b)
 static int durable_changes(struct batch *b)
 {
 	struct ustate *u = b->u;
-	dev_t devs[8];
-	size_t ndevs = 0;
-	int r = 0;
+	struct bcopy *c = calloc(u->nunits, sizeof(*c));
+	size_t n = 0;
+	int r = c ? 0 : -ENOMEM;
 
-	for (size_t k = 0; k < u->nunits && r == 0; k++) {
-		const struct pmaster *m = &b->m[k];
-
-		if (m->fd >= 0)
-			r = sync_dev(m->fd, makedev(m->stx.stx_dev_major, m->stx.stx_dev_minor),
-				     devs, &ndevs, 8);
-	}
+	for (size_t k = 0; k < u->nunits && c; k++)
+		if (b->m[k].fd >= 0)
+			c[n++] = (struct bcopy){
+				.fd = b->m[k].fd,
+				.dev = makedev(b->m[k].stx.stx_dev_major, b->m[k].stx.stx_dev_minor),
+			};
+	if (r == 0)
+		r = sync_filesystems(c, n);
+	free(c);
 	if (r < 0) {
 		u_skip_path(u, u->trees[0].root, u->trees[0].root_len, NULL, VA_USKIP_ERROR, -r,
 			    "cannot write the changes to disk");
@@ -1165,10 +1157,6 @@ static void run_unit(struct batch *b, size_t k)
 				if (refresh(p->fd, &os) == 0 && u_touched(u, &os) < 0)
 					u->fatal = -ENOMEM;
 			}
-			if (!u->reverting && (r = u_names_add(u, makedev(m->stx.stx_dev_major,
-									m->stx.stx_dev_minor),
-							      m->stx.stx_ino, false)) < 0)
-				u->fatal = r;
 		}
 		/* its old inode is freed when this was its last name */
 		name_done(u, m, p, p->stx.stx_nlink == 1);
@@ -1294,15 +1282,15 @@ int u_flush(struct ustate *u)
 		/* the new store entries, named and on disk before any name
 		 * that holds their only other copy goes */
 		bool stored = false;
+		int rs;
 
 		for (size_t k = 0; k < u->nunits && !u->fatal; k++)
 			stored |= store_unit(&b, k);
-		if (stored && !u->fatal && (r = u_syncfs(u->trees[u->store_tree].fd)) < 0) {
+		if (stored && !u->fatal && (rs = u_syncfs(u->trees[u->store_tree].fd)) < 0) {
 			u_skip_path(u, u->trees[u->store_tree].root, u->trees[u->store_tree].root_len,
-				    NULL, VA_USKIP_ERROR, -r, "cannot write the new entries to disk");
-			u->fatal = r;
+				    NULL, VA_USKIP_ERROR, -rs, "cannot write the new entries to disk");
+			u->fatal = rs;
 		}
-		r = 0;
 	}
 	for (size_t k = 0; k < u->nunits && r >= 0 && !u->fatal; k++)
 		run_unit(&b, k);

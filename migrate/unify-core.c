@@ -314,17 +314,24 @@ int u_touched(struct ustate *u, const struct statx *stx)
 	return 0;
 }
 
-bool u_unchanged(const struct ustate *u, const struct ufile *f, const struct statx *stx)
+/*
+ * @now is inode @dev/@ino with size @size and mtime @mtime, in the state
+ * the run's own change left it (u_touched()).
+ */
+static bool as_touched(const struct ustate *u, const struct statx *now, dev_t dev, uint64_t ino,
+		       uint64_t size, struct statx_timestamp mtime)
 {
 	uint32_t i;
 
-	if (u_stx_matches(f, stx))
-		return true;
-	if (!va_inomap_find(&u->touched, f->dev, f->ino, &i))
-		return false;
-	return makedev(stx->stx_dev_major, stx->stx_dev_minor) == f->dev && stx->stx_ino == f->ino &&
-	       S_ISREG(stx->stx_mode) && stx->stx_size == f->size && same_ts(stx->stx_mtime, f->mtime) &&
-	       same_ts(stx->stx_ctime, u->touched_st[i].ctime) && stx->stx_nlink == u->touched_st[i].nlink;
+	return va_inomap_find(&u->touched, dev, ino, &i) &&
+	       makedev(now->stx_dev_major, now->stx_dev_minor) == dev && now->stx_ino == ino &&
+	       S_ISREG(now->stx_mode) && now->stx_size == size && same_ts(now->stx_mtime, mtime) &&
+	       same_ts(now->stx_ctime, u->touched_st[i].ctime) && now->stx_nlink == u->touched_st[i].nlink;
+}
+
+bool u_unchanged(const struct ustate *u, const struct ufile *f, const struct statx *stx)
+{
+	return u_stx_matches(f, stx) || as_touched(u, stx, f->dev, f->ino, f->size, f->mtime);
 }
 
 bool u_touched_get(const struct ustate *u, dev_t dev, uint64_t ino, struct utouched *ret)
@@ -339,18 +346,18 @@ bool u_touched_get(const struct ustate *u, dev_t dev, uint64_t ino, struct utouc
 
 bool u_adopt(const struct ustate *u, int fd, struct statx *expect)
 {
+	dev_t dev = makedev(expect->stx_dev_major, expect->stx_dev_minor);
 	struct statx now;
 	uint32_t i;
 
+	/* an inode the run did not change: the checks before the change look */
+	if (!va_inomap_find(&u->touched, dev, expect->stx_ino, &i))
+		return true;
 	if (statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &now) < 0)
 		return false;
 	if (va_same_stx(&now, expect))
 		return true;
-	if (!va_inomap_find(&u->touched, makedev(now.stx_dev_major, now.stx_dev_minor), now.stx_ino, &i) ||
-	    now.stx_ino != expect->stx_ino || now.stx_dev_major != expect->stx_dev_major ||
-	    now.stx_dev_minor != expect->stx_dev_minor || now.stx_size != expect->stx_size ||
-	    !same_ts(now.stx_mtime, expect->stx_mtime) || !same_ts(now.stx_ctime, u->touched_st[i].ctime) ||
-	    now.stx_nlink != u->touched_st[i].nlink)
+	if (!as_touched(u, &now, dev, expect->stx_ino, expect->stx_size, expect->stx_mtime))
 		return false;
 	*expect = now;
 	return true;
@@ -548,7 +555,8 @@ struct scan {
 	int err;
 };
 
-int u_names_add(struct ustate *u, dev_t dev, uint64_t ino, bool store)
+/* One more name of inode @dev/@ino found by a scan (@store: in the store). */
+static int names_add(struct ustate *u, dev_t dev, uint64_t ino, bool store)
 {
 	uint32_t v = 0;
 
@@ -565,15 +573,16 @@ static int count_name(struct ustate *u, size_t t, const struct statx *stx)
 {
 	if (stx->stx_nlink < 2)
 		return 0;
-	return u_names_add(u, makedev(stx->stx_dev_major, stx->stx_dev_minor), stx->stx_ino,
-			   u->trees[t].store);
+	return names_add(u, makedev(stx->stx_dev_major, stx->stx_dev_minor), stx->stx_ino,
+			 u->trees[t].store);
 }
 
 bool u_outside(const struct ustate *u, const struct ufile *f)
 {
 	uint32_t v = 0;
 
-	if (f->nlink < 2)
+	/* (an inode the run linked names to has those names too) */
+	if (f->nlink < 2 || va_inomap_find(&u->touched, f->dev, f->ino, &v))
 		return false;
 	(void)va_inomap_find(&u->names, f->dev, f->ino, &v);
 	return !(v & U_NAMES_STORE) && (v & ~U_NAMES_STORE) < f->nlink;

@@ -124,16 +124,11 @@ int u_scan_count(struct ustate *u, size_t t);
  * found: the host's, another guest's or an excluded file's.  Such an
  * inode is never frozen, replaced or moved into a store (skip OUTSIDE).
  * An inode with a name in the store is shared through it: its names in
- * guests outside the run are not counted against it.
+ * guests outside the run are not counted against it; one the run linked
+ * names to (u_touched()) has those names too.
  */
 bool u_outside(const struct ustate *u, const struct ufile *f);
 
-/**
- * u_names_add() - one more name of inode @dev/@ino inside the trees (a
- * scan found it, or the run linked it; @store: the name is in the store).
- * Return: 0 or -ENOMEM.
- */
-int u_names_add(struct ustate *u, dev_t dev, uint64_t ino, bool store);
 
 /** u_rel() - the relative path of file @f. */
 static inline const char *u_rel(const struct ustate *u, const struct ufile *f)
@@ -284,9 +279,10 @@ bool u_unchanged(const struct ustate *u, const struct ufile *f, const struct sta
 bool u_touched_get(const struct ustate *u, dev_t dev, uint64_t ino, struct utouched *ret);
 
 /**
- * u_adopt() - the open file @fd is in the state *@expect, or in the state
- * this run's own changes left its inode in (u_touched()): then *@expect
- * becomes that state.  Return: whether one of the two holds.
+ * u_adopt() - when the run changed the inode of *@expect (u_touched()) and
+ * the open file @fd is in the state that change left, *@expect becomes that
+ * state.  An inode the run did not change is not looked at (the checks
+ * before its change do).  Return: false when @fd is in neither state.
  */
 bool u_adopt(const struct ustate *u, int fd, struct statx *expect);
 

@@ -750,7 +750,6 @@ static int prepare_window(struct replay_run *run, const size_t *idx, size_t n, s
 		const struct va_journal_rec *rec = &j->recs[idx[k]];
 		struct replay rp = { .u = run->u, .j = j, .mode = run->mode, .run = run, .rec = rec };
 		struct prepared *p = &pp[k];
-		struct statx cur;
 		int dirfd;
 
 		*p = (struct prepared){ .cfd = -1, .copyfd = -1, .copy_of = -1 };
@@ -758,8 +757,8 @@ static int prepare_window(struct replay_run *run, const size_t *idx, size_t n, s
 		    open_parent(&rp, rec->path, rec->path_len, &dirfd, rp.base) < 0)
 			continue;
 		rp.dirfd = dirfd;
-		if (lstat_at(dirfd, rp.base, &cur) < 0 || !is_inode(&cur, rec->dev, rec->ino) ||
-		    (p->cfd = va_open_regular(dirfd, rp.base, rec->dev, rec->ino, &p->was)) < 0) {
+		/* (the name is no longer the shared inode: nothing to copy) */
+		if ((p->cfd = va_open_regular(dirfd, rp.base, rec->dev, rec->ino, &p->was)) < 0) {
 			p->cfd = -1;
 			close(dirfd);
 			continue;
@@ -871,15 +870,13 @@ int va_unify_replay(struct va_journal *j, enum va_replay mode, const struct va_u
 	r = u_init(&u, &oo, st);
 	run.u = &u;
 	for (size_t k = 0; k < n && r >= 0;) {
-		size_t i = mode == VA_REPLAY_UNDO ? n - 1 - k : k, w = 0;
+		size_t i, w = 0;
 
-		if (!to_replay(&run, &j->recs[i])) {
-			k++;
-			continue;
-		}
 		if (o->dry_run || mode != VA_REPLAY_UNDO) {
-			r = replay_one(&run, i, NULL);
+			i = mode == VA_REPLAY_UNDO ? n - 1 - k : k;
 			k++;
+			if (to_replay(&run, &j->recs[i]))
+				r = replay_one(&run, i, NULL);
 			continue;
 		}
 		/*
