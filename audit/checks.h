@@ -17,8 +17,6 @@
 
 #include "core/finding.h"
 
-#define VA_KIND_BIT(k) (UINT64_C(1) << (k))
-
 /** Kinds of a regular file from its own flags (any link count). */
 uint64_t va_check_file(uint32_t flags, unsigned known);
 

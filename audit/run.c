@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * run.c - the whole audit as vaudit runs it, and its messages as text
- * (see run.h).
+ * run.c - the whole audit as vaudit runs it (see run.h).
  */
 #include "config.h"
 
@@ -9,7 +8,7 @@
 #include <string.h>
 
 #include "audit/run.h"
-#include "core/escape.h"
+#include "core/message.h"
 #include "core/image.h"
 
 int va_audit_all(const struct va_audit_args *args, struct va_image *img,
@@ -35,29 +34,6 @@ int va_audit_all(const struct va_audit_args *args, struct va_image *img,
 	for (int k = 0; k < VA_KIND_COUNT; k++)
 		stats->by_kind[k] += more.by_kind[k];
 	return r;
-}
-
-int va_quote(struct dbuf *b, const char *s, size_t len)
-{
-	size_t start = b->len;
-
-	if (va_escape_shell(b, s, len) < 0)
-		return -ENOMEM;
-	if (b->len - start == len && (len == 0 || memcmp(b->buf + start, s, len) == 0)) {
-		dbuf_setlen(b, start);
-		return dbuf_addf(b, "'%.*s'", (int)len, s);
-	}
-	return 0;
-}
-
-int va_msg_text(struct dbuf *b, const char *path, size_t len, const char *what,
-		const char *reason)
-{
-	if (va_quote(b, path, len) < 0)
-		return -ENOMEM;
-	if (reason)
-		return dbuf_addf(b, ": %s: %s", what, reason);
-	return dbuf_addf(b, ": %s", what);
 }
 
 int va_audit_image_error_text(struct dbuf *b, const char *image,

@@ -30,20 +30,6 @@ int va_audit_all(const struct va_audit_args *args, struct va_image *img,
 		 struct va_audit_stats *stats, struct va_audit_image_error *ret_err);
 
 /**
- * va_quote() - @s (@len bytes) for a message, appended to @b: 'plain' in
- * single quotes, or the shell-escaped form when it needs escaping.
- * Return: 0 or -ENOMEM.
- */
-int va_quote(struct dbuf *b, const char *s, size_t len);
-
-/**
- * va_msg_text() - "'PATH': WHAT: REASON" (without ": REASON" when @reason
- * is NULL), PATH quoted by va_quote(), appended to @b.  Return: 0 or -ENOMEM.
- */
-int va_msg_text(struct dbuf *b, const char *path, size_t len, const char *what,
-		const char *reason);
-
-/**
  * va_audit_image_error_text() - the message for what stopped an image
  * audit: "'IMAGE': WHAT (inode N): REASON", appended to @b.
  * Return: 0 or -ENOMEM.

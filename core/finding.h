@@ -89,6 +89,9 @@ enum va_kind {
 	VA_KIND_COUNT
 };
 
+/** The bit of kind @k in a set of kinds (uint64_t). */
+#define VA_KIND_BIT(k) (UINT64_C(1) << (k))
+
 /** va_kind_name() - "legacy-iunlink" etc.; NULL for an invalid kind. */
 const char *va_kind_name(enum va_kind kind);
 /** va_kind_severity() - the default severity of @kind. */

@@ -326,7 +326,9 @@ static const char *parse_header(struct va_journal *j, char *line)
 		return "not a vaudit journal (bad header)";
 	if (!num(f[1], 10, 1000, &v) || v != VA_JOURNAL_VERSION)
 		return "unsupported journal version";
-	if (strncmp(f[2], "backend=", 8) || (strcmp(f[2] + 8, "image") && strcmp(f[2] + 8, "live") && strcmp(f[2] + 8, "unify")))
+	if (strncmp(f[2], "backend=", 8) ||
+	    (strcmp(f[2] + 8, VA_JOURNAL_IMAGE) && strcmp(f[2] + 8, VA_JOURNAL_LIVE) &&
+	     strcmp(f[2] + 8, VA_JOURNAL_UNIFY)))
 		return "bad backend in the header";
 	if (strncmp(f[3], "uuid=", 5) || strlen(f[3] + 5) >= sizeof(j->uuid))
 		return "bad uuid in the header";

@@ -41,6 +41,14 @@
 
 #define VA_JOURNAL_VERSION 1
 
+/** The back ends a journal header names: an image, a live tree, a unify run. */
+#define VA_JOURNAL_IMAGE "image"
+#define VA_JOURNAL_LIVE "live"
+#define VA_JOURNAL_UNIFY "unify"
+
+/** What a replay of a journal does: undo its changes, or finish them. */
+enum va_replay { VA_REPLAY_UNDO, VA_REPLAY_RESUME };
+
 struct va_journal_rec {
 	char type;              /**< 'I', 'L', 'D' or 'U' */
 	uint64_t seq;

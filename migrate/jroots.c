@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "migrate/jroots.h"
-#include "migrate/unify-int.h"
+#include "migrate/unify/unify-int.h"
 
 /* Open @path beneath @dir_fd, no symlink on the way, at any length (u_openat2()). */
 static int open_beneath(int dir_fd, const char *path, int flags)

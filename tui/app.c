@@ -38,8 +38,6 @@
 #include "tui/tui.h"
 #include "tui/ui.h"
 
-#define PROG "vaudit"
-
 /* Messages taken in per loop turn at most, so keys stay responsive. */
 #define DRAIN_BATCH 20000
 
@@ -898,28 +896,28 @@ int tui_main(const struct tui_session *s)
 	if (s->script) {
 		r = tui_script_load(&sc, s->script, err, sizeof(err));
 		if (r < 0) {
-			fprintf(stderr, "%s: script '%s': %s\n", PROG, s->script, err);
+			fprintf(stderr, "%s: script '%s': %s\n", s->prog, s->script, err);
 			status = 2;
 			goto out;
 		}
 	} else if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
-		fprintf(stderr, "%s: --interactive needs a terminal (or --script FILE)\n", PROG);
+		fprintf(stderr, "%s: --interactive needs a terminal (or --script FILE)\n", s->prog);
 		status = 2;
 		goto out;
 	}
 	if ((r = install_signals()) < 0) {
-		fprintf(stderr, "%s: cannot start the console: %s\n", PROG, strerror(-r));
+		fprintf(stderr, "%s: cannot start the console: %s\n", s->prog, strerror(-r));
 		status = 2;
 		goto out;
 	}
 	if ((r = tui_engine_new(&e, s)) < 0) {
-		fprintf(stderr, "%s: cannot start the console: %s\n", PROG, strerror(-r));
+		fprintf(stderr, "%s: cannot start the console: %s\n", s->prog, strerror(-r));
 		status = 2;
 		goto out;
 	}
 	r = s->plan ? tui_engine_load_plan(e, s->plan) : tui_engine_scan(e);
 	if (r < 0) {
-		fprintf(stderr, "%s: cannot start the %s: %s\n", PROG, s->plan ? "plan load" : "scan", strerror(-r));
+		fprintf(stderr, "%s: cannot start the %s: %s\n", s->prog, s->plan ? "plan load" : "scan", strerror(-r));
 		status = 2;
 		goto out;
 	}
@@ -927,7 +925,7 @@ int tui_main(const struct tui_session *s)
 
 	scr = start_curses(s, &hout, &hin);
 	if (!scr) {
-		fprintf(stderr, "%s: cannot start the console: no usable terminal (TERM=%s)\n", PROG,
+		fprintf(stderr, "%s: cannot start the console: no usable terminal (TERM=%s)\n", s->prog,
 			getenv("TERM") ? getenv("TERM") : "");
 		status = 2;
 		goto out;
@@ -961,7 +959,7 @@ int tui_main(const struct tui_session *s)
 	}
 	restore_terminal();
 	if (ui.have_journal)
-		fprintf(stderr, "%s: journal: %s%s\n", PROG, ui.journal, ui.undone ? " (undone)" : "");
+		fprintf(stderr, "%s: journal: %s%s\n", s->prog, ui.journal, ui.undone ? " (undone)" : "");
 	if (ui.apply_failed && status == 0)
 		status = 2;
 	if (got_signal)

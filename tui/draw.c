@@ -347,17 +347,17 @@ static void draw_header(struct tui_ui *u)
 	dbuf_adds(&b, " vaudit console  ");
 	if (s->plan)
 		dbuf_adds(&b, "plan ");
-	else if (s->fa && s->fa->image)
+	else if (s->image)
 		dbuf_adds(&b, "image ");
 	x = put_text(0, 0, u->cols, dbuf_str(&b), attr_title(u) | A_BOLD);
 	if (s->plan) {
 		x += put_name(u, 0, x, u->cols / 2 - x, s->plan, strlen(s->plan), TUI_TRUNC_LEFT, attr_title(u) | A_BOLD);
-	} else if (s->fa && s->fa->image) {
-		x += put_name(u, 0, x, u->cols / 2 - x, s->fa->image, strlen(s->fa->image), TUI_TRUNC_LEFT,
+	} else if (s->image) {
+		x += put_name(u, 0, x, u->cols / 2 - x, s->image, strlen(s->image), TUI_TRUNC_LEFT,
 			      attr_title(u) | A_BOLD);
-	} else if (s->fa) {
-		for (size_t i = 0; i < s->fa->nroots && x < u->cols / 2; i++) {
-			x += put_name(u, 0, x, u->cols / 2 - x, s->fa->roots[i], strlen(s->fa->roots[i]),
+	} else {
+		for (size_t i = 0; i < s->nroots && x < u->cols / 2; i++) {
+			x += put_name(u, 0, x, u->cols / 2 - x, s->roots[i], strlen(s->roots[i]),
 				      TUI_TRUNC_LEFT, attr_title(u) | A_BOLD);
 			x += put_text(0, x, 1, " ", attr_title(u));
 		}
@@ -1034,7 +1034,7 @@ static void draw_bar(struct tui_ui *u)
  */
 static void journal_text(const struct tui_ui *u, struct tui_cells *c)
 {
-	const char *j = u->s->fa ? u->s->fa->journal : NULL;
+	const char *j = u->s->journal;
 	struct dbuf b = DBUF_INIT;
 
 	if (!j) {

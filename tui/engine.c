@@ -29,7 +29,8 @@
 #include "audit/run.h"
 #include "core/escape.h"
 #include "core/image.h"
-#include "migrate/repair-io.h"
+#include "core/message.h"
+#include "migrate/repair/repair-io.h"
 #include "tui/engine.h"
 
 /* Progress reaches the UI at most this often. */
@@ -489,12 +490,12 @@ static int job_scan(struct tui_engine *e, struct dbuf *summary)
 
 static int job_plan(struct tui_engine *e, struct dbuf *summary)
 {
-	const struct fix_args *fa = e->s->fa;
+	const struct tui_session *s = e->s;
 	struct va_fix_error err = VA_FIX_ERROR_INIT;
 	struct va_repair rp = { 0 };
 	int r;
 
-	r = va_plan_read(&rp, e->file, e->s->img, fa->nroots ? fa->roots[0] : NULL, &err);
+	r = va_plan_read(&rp, e->file, s->img, s->nroots ? s->roots[0] : NULL, &err);
 	if (r < 0) {
 		push_fix_error(e, &err);
 		va_fix_error_release(&err);
@@ -590,28 +591,28 @@ void tui_journal_numbered(struct dbuf *out, const char *name, unsigned n)
 static int new_journal(struct tui_engine *e, struct va_journal **j, struct dbuf *path,
 		       struct va_fix_error *err)
 {
-	const struct fix_args *fa = e->s->fa;
+	const struct tui_session *s = e->s;
 	struct dbuf base = DBUF_INIT, name = DBUF_INIT;
-	unsigned n = fa->journal ? e->journal_n : 0;
+	unsigned n = s->journal ? e->journal_n : 0;
 	int r;
 
-	if (fa->journal)
-		dbuf_adds(&base, fa->journal);
+	if (s->journal)
+		dbuf_adds(&base, s->journal);
 	for (;;) {
 		n++;
 		dbuf_setlen(&name, 0);
 		if (base.len)
 			tui_journal_numbered(&name, base.buf, n);
-		r = va_fix_journal_create(j, base.len ? dbuf_str(&name) : NULL, fa->image, e->s->img,
-					  fa->roots, fa->nroots, path, err);
+		r = va_fix_journal_create(j, base.len ? dbuf_str(&name) : NULL, s->image, e->s->img,
+					  s->roots, s->nroots, path, err);
 		if (!base.len && path->len)
 			dbuf_add(&base, path->buf, path->len);
 		/* the operator's own name is never replaced by another */
-		if (r != -EEXIST || (fa->journal && n == 1) || !base.len || n >= 1000)
+		if (r != -EEXIST || (s->journal && n == 1) || !base.len || n >= 1000)
 			break;
 		va_fix_error_release(err);
 	}
-	if (fa->journal)
+	if (s->journal)
 		e->journal_n = n;
 	dbuf_release(&base);
 	dbuf_release(&name);
@@ -621,7 +622,6 @@ static int new_journal(struct tui_engine *e, struct va_journal **j, struct dbuf 
 static int job_apply(struct tui_engine *e, struct dbuf *summary, char journal[4096])
 {
 	const struct tui_session *s = e->s;
-	const struct fix_args *fa = s->fa;
 	struct va_repair_opts o = *s->ropts;
 	struct va_repair_hooks h = { .event = on_event, .begin = on_begin, .user = e };
 	struct va_fix_error err = VA_FIX_ERROR_INIT;
@@ -639,10 +639,10 @@ static int job_apply(struct tui_engine *e, struct dbuf *summary, char journal[40
 	if (s->img) {
 		/* the session's image stays open read-only for scans */
 		const char *why;
-		errcode_t ec = va_image_open(fa->image, o.dry_run ? 0 : VA_IMAGE_WRITE, &wimg, &why);
+		errcode_t ec = va_image_open(s->image, o.dry_run ? 0 : VA_IMAGE_WRITE, &wimg, &why);
 
 		if (ec || !wimg) {
-			push_error_at(e, fa->image, why ? why : "cannot open as ext2/3/4",
+			push_error_at(e, s->image, why ? why : "cannot open as ext2/3/4",
 				      why ? NULL : va_image_strerror(ec));
 			r = ec > 0 && ec < 4096 ? -(int)ec : -EIO;
 			goto out;
@@ -662,7 +662,7 @@ static int job_apply(struct tui_engine *e, struct dbuf *summary, char journal[40
 		e->image_written = !o.dry_run;
 		r = va_repair_apply(&e->rp, be, NULL, 0, j, &o, &h);
 	} else {
-		r = va_repair_apply(&e->rp, s->args->backend, fa->roots, fa->nroots, j, &o, &h);
+		r = va_repair_apply(&e->rp, s->args->backend, s->roots, s->nroots, j, &o, &h);
 	}
 	summarize(summary, e->rp.counts, false);
 	if (j && va_journal_error(j))
@@ -671,7 +671,7 @@ out:
 	va_journal_free(j);
 	va_backend_free(be);
 	if (va_image_close(wimg)) {
-		push_error_at(e, fa->image, "closing the image failed", NULL);
+		push_error_at(e, s->image, "closing the image failed", NULL);
 		r = r ? r : -EIO;
 	}
 	va_fix_error_release(&err);
@@ -682,7 +682,6 @@ out:
 static int job_undo(struct tui_engine *e, struct dbuf *summary)
 {
 	const struct tui_session *s = e->s;
-	const struct fix_args *fa = s->fa;
 	struct va_repair_opts o = { .dry_run = s->ropts->dry_run, .cancel = &e->cancel };
 	struct va_repair_hooks h = { .event = on_event, .begin = on_begin, .user = e };
 	struct va_fix_error err = VA_FIX_ERROR_INIT;
@@ -690,7 +689,7 @@ static int job_undo(struct tui_engine *e, struct dbuf *summary)
 	unsigned counts[4] = { 0 };
 	int r;
 
-	r = va_replay_open(&rs, e->file, s->img ? fa->image : NULL, o.dry_run, 0,
+	r = va_replay_open(&rs, e->file, s->img ? s->image : NULL, o.dry_run, 0,
 			   s->img ? NULL : s->args->backend, &err);
 	if (rs.j && rs.j->dropped_tail)
 		push_error_at(e, e->file, "its last line is torn (a crash while writing it): ignored",
@@ -713,7 +712,7 @@ static int job_undo(struct tui_engine *e, struct dbuf *summary)
 				      strerror(-va_journal_error(rs.j)));
 	}
 	if (va_replay_close(&rs) < 0) {
-		push_error_at(e, fa->image, "closing the image failed", NULL);
+		push_error_at(e, s->image, "closing the image failed", NULL);
 		r = r ? r : -EIO;
 	}
 	va_fix_error_release(&err);

@@ -23,7 +23,7 @@
 #include "core/attr.h"
 #include "core/dbuf.h"
 #include "core/inomap.h"
-#include "migrate/repair.h"
+#include "migrate/repair/repair.h"
 #include "tui/model.h"
 
 #define CHAIN_END UINT32_MAX

@@ -22,7 +22,7 @@
 
 #include "core/finding.h"
 #include "core/inomap.h"
-#include "migrate/repair.h"
+#include "migrate/repair/repair.h"
 
 /** What happened to an item's change (shown in its first column and detail). */
 #define TUI_RESULTS(X) \

@@ -20,15 +20,21 @@
 
 #include <stdbool.h>
 
-#include "audit/audit.h"
-#include "audit/vaudit.h"
-#include "migrate/repair.h"
+#include <stddef.h>
 
-/** Everything vaudit's option parsing set up, for the console. */
+#include "audit/audit.h"
+#include "migrate/repair/repair.h"
+
+/** What the console works on, set up by the program that starts it. */
 struct tui_session {
+	const char *prog;               /**< the program's name, for messages on stderr */
 	struct va_audit_args *args;     /**< roots, kinds, backend, config, hooks unset */
 	struct va_image *img;           /**< --image opened read-only, or NULL (live) */
-	const struct fix_args *fa;      /**< image path, roots, --journal */
+	const char *image;              /**< the image's path (with @img), else NULL */
+	const char *const *roots;       /**< the ROOTs (with an image: the prefix in it) */
+	size_t nroots;
+	const char *journal;            /**< --journal: the journals' name, or NULL for
+					     the default (a new name in the journal directory) */
 	struct va_repair_opts *ropts;   /**< --force, --barrier-mode, running guests */
 	const char *plan;               /**< --plan FILE: review it instead of scanning */
 	const char *script;             /**< headless: keys from this file, screens to stdout */

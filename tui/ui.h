@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #include "core/dbuf.h"
-#include "migrate/repair.h"
+#include "migrate/repair/repair.h"
 #include "tui/engine.h"
 #include "tui/model.h"
 #include "tui/tui.h"

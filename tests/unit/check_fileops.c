@@ -13,7 +13,7 @@
  * (make fchown fail, make AT_EMPTY_PATH fail, freeze the old inode right
  * before its unlink or fail that unlink, pretend the filesystem cannot
  * exchange, fail the Nth renameat2(), have no getrandom).  u_swap_in()
- * (migrate/unify-core.c) is tested here too: it is va_link_fd() and
+ * (migrate/unify/unify-core.c) is tested here too: it is va_link_fd() and
  * va_replace_name() plus the removal of its temporary name.
  */
 #include "config.h"
@@ -41,7 +41,7 @@
 #include <unistd.h>
 
 #include "core/fileops.h"
-#include "migrate/unify-int.h"
+#include "migrate/unify/unify-int.h"
 #include "tests/unit/testutil.h"
 
 #ifndef RENAME_EXCHANGE

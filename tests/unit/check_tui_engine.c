@@ -30,9 +30,9 @@
 
 #include <json-c/json.h>
 
-#include "audit/vaudit.h"
+#include "cli/vaudit.h"
 #include "core/image.h"
-#include "migrate/repair-io.h"
+#include "migrate/repair/repair-io.h"
 #include "tui/engine.h"
 #include "tests/unit/testutil.h"
 
@@ -94,7 +94,6 @@ struct sess {
 	struct va_image *img;
 	struct va_backend *be;
 	struct va_audit_args args;
-	struct fix_args fa;
 	struct va_repair_opts ro;
 	struct tui_session s;
 	struct tui_engine *e;
@@ -110,11 +109,10 @@ static void sess_image(struct sess *x, const char *image, const char *journal)
 	ck_assert_msg(err == 0, "open %s: %s", image, why ? why : va_image_strerror(err));
 	ck_assert_int_eq(va_backend_image_new(&x->be, x->img), 0);
 	x->args = (struct va_audit_args){ .roots = image_roots, .nroots = 1, .backend = x->be };
-	x->fa = (struct fix_args){ .image = image, .img = x->img, .roots = image_roots, .nroots = 1,
-				   .journal = journal };
 	x->ro = (struct va_repair_opts){ .barrier_mode = -1, .cleared_mode = 0700 };
-	x->s = (struct tui_session){ .args = &x->args, .img = x->img, .fa = &x->fa, .ropts = &x->ro,
-				     .cols = 80, .rows = 24 };
+	x->s = (struct tui_session){ .prog = "vaudit", .args = &x->args, .img = x->img,
+				     .image = image, .roots = image_roots, .nroots = 1,
+				     .journal = journal, .ropts = &x->ro, .cols = 80, .rows = 24 };
 	ck_assert_int_eq(tui_engine_new(&x->e, &x->s), 0);
 }
 
@@ -123,10 +121,9 @@ static void sess_live(struct sess *x, const char *const *roots, size_t nroots)
 	memset(x, 0, sizeof(*x));
 	ck_assert_int_eq(va_backend_live_new(&x->be, 0), 0);
 	x->args = (struct va_audit_args){ .roots = roots, .nroots = nroots, .backend = x->be };
-	x->fa = (struct fix_args){ .roots = roots, .nroots = nroots };
 	x->ro = (struct va_repair_opts){ .barrier_mode = -1, .cleared_mode = 0700 };
-	x->s = (struct tui_session){ .args = &x->args, .fa = &x->fa, .ropts = &x->ro, .cols = 80,
-				     .rows = 24 };
+	x->s = (struct tui_session){ .prog = "vaudit", .args = &x->args, .roots = roots,
+				     .nroots = nroots, .ropts = &x->ro, .cols = 80, .rows = 24 };
 	ck_assert_int_eq(tui_engine_new(&x->e, &x->s), 0);
 }
 
@@ -734,14 +731,14 @@ START_TEST(plan_from_vaudit)
 	/* the plan's actions applied through the engine: all done, once */
 	ck_assert_int_eq(va_plan_read(&rp, plan, x.img, "/vservers", &err), 0);
 	ck_assert_int_eq(rp.nactions, c.nitems);
-	x.fa.journal = tu_strdupf("%s/plan.journal", dir);
+	x.s.journal = tu_strdupf("%s/plan.journal", dir);
 	ck_assert_int_eq(tui_engine_apply(x.e, &rp), 0);
 	collect(x.e, &a);
 	ck_assert_msg(a.done.status == 0, "apply: %s", dbuf_str(&a.errors));
 	ck_assert_int_eq(a.nresults, c.nitems);
 	for (size_t i = 0; i < a.nresults; i++)
 		ck_assert_int_eq(a.results[i].res, TUI_RES_DONE);
-	free((char *)x.fa.journal);
+	free((char *)x.s.journal);
 
 	collected_release(&a);
 	collected_release(&c);

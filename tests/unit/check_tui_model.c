@@ -16,7 +16,7 @@
 
 #include "core/attr.h"
 #include "core/finding.h"
-#include "migrate/repair.h"
+#include "migrate/repair/repair.h"
 #include "tests/unit/testutil.h"
 #include "tui/model.h"
 

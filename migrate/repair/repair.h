@@ -17,9 +17,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "audit/audit.h"
-#include "audit/checks.h"
 #include "core/attr.h"
+#include "core/finding.h"
 #include "core/inomap.h"
 #include "migrate/journal.h"
 
@@ -107,9 +106,6 @@ int va_repair_add(struct va_repair *rp, const struct va_finding *f, const struct
 int va_repair_apply(struct va_repair *rp, struct va_backend *be, const char *const *roots,
 		    size_t nroots, struct va_journal *j, const struct va_repair_opts *o,
 		    const struct va_repair_hooks *h);
-
-/** Journal replay modes. */
-enum va_replay { VA_REPLAY_UNDO, VA_REPLAY_RESUME };
 
 /**
  * va_repair_replay() - undo (newest first) or resume (oldest first) the

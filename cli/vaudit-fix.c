@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * vaudit-fix.c - the repair commands of vaudit: --fix, --plan, --undo and
- * --resume.  The engine is migrate/repair.c, plans are read and journals
- * created and opened by migrate/repair-io.c (shared with the console);
+ * --resume.  The engine is migrate/repair/repair.c, plans are read and journals
+ * created and opened by migrate/repair/repair-io.c (shared with the console);
  * this file writes plans, prints what happens and decides the exit status.
  *
  * Plans are JSON Lines: a header object, then one object per action
  * (schema in vaudit(8)).  Journals of vunify and vhashify runs (backend
- * "unify") are replayed by va_unify_replay() (migrate/unify.h).
+ * "unify") are replayed by va_unify_replay() (migrate/unify/unify.h).
  */
 #include "config.h"
 
@@ -20,11 +20,11 @@
 #include <unistd.h>
 
 #include "audit/checks.h"
-#include "audit/vaudit.h"
+#include "cli/vaudit.h"
 #include "core/escape.h"
 #include "core/flags.h"
-#include "migrate/repair-io.h"
-#include "migrate/unify.h"
+#include "migrate/repair/repair-io.h"
+#include "migrate/unify/unify.h"
 
 /* "vaudit: 'FILE': WHAT: WHY" for a failure of the shared code. */
 static void msg_fix_error(const struct va_fix_error *e)
@@ -151,7 +151,7 @@ static int write_plan(struct ctx *c, struct va_backend *be, const struct fix_arg
 		return EXIT_TROUBLE;
 	}
 	dbuf_addf(&b, "{\"vaudit_plan\":1,\"backend\":\"%s\",\"uuid\":\"%s\"",
-		  fa->img ? "image" : "live", uuid);
+		  fa->img ? VA_JOURNAL_IMAGE : VA_JOURNAL_LIVE, uuid);
 	json_str(&b, "source", src.buf, src.len);
 	dbuf_adds(&b, "}\n");
 	for (size_t i = 0; i < c->repair->nactions; i++) {

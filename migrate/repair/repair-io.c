@@ -19,12 +19,10 @@
 #include <json-c/json.h>
 #include <ext2fs/ext2_err.h>
 
-#include "audit/checks.h"
-#include "audit/run.h"
 #include "core/escape.h"
 #include "core/image.h"
-#include "migrate/repair-io.h"
-#include "migrate/unify.h"
+#include "core/message.h"
+#include "migrate/repair/repair-io.h"
 
 /* ------------------------------------------------------------------ errors */
 
@@ -107,7 +105,7 @@ int va_fix_journal_create(struct va_journal **ret, const char *file, const char 
 	if (r == 0)
 		r = file ? dbuf_adds(path, file) : va_fix_default_journal(path);
 	if (r == 0)
-		r = va_journal_create(ret, path->buf, img ? "image" : "live", uuid, src.buf, src.len);
+		r = va_journal_create(ret, path->buf, img ? VA_JOURNAL_IMAGE : VA_JOURNAL_LIVE, uuid, src.buf, src.len);
 	dbuf_release(&src);
 	if (r < 0) {
 		/* before a name is known, the directory is what failed */
@@ -436,14 +434,14 @@ int va_replay_open(struct va_replay_setup *s, const char *file, const char *imag
 		return fail(err, r, file, strlen(file), r == -EINVAL ? what : "cannot read the journal",
 			    r == -EINVAL ? why : strerror(-r));
 	}
-	if (strcmp(s->j->backend, VA_UNIFY_BACKEND) == 0) {
+	if (strcmp(s->j->backend, VA_JOURNAL_UNIFY) == 0) {
 		if (image)
 			return fail(err, -EINVAL, file, strlen(file),
 				    "the journal is of a unify run, not of an image", NULL);
 		s->unify = true;
 		return 0;
 	}
-	if (strcmp(s->j->backend, "image") == 0) {
+	if (strcmp(s->j->backend, VA_JOURNAL_IMAGE) == 0) {
 		if (!image)
 			return fail(err, -EINVAL, file, strlen(file),
 				    "the journal is of an image: name it with --image", NULL);

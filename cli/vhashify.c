@@ -10,7 +10,7 @@
  * store of each tree: --destination, else the entry of the guest's hash
  * directory (apps/vunify/hash, else .defaults/apps/vunify/hash) on the
  * guest's device.  Trees with the same store are hashified in one engine
- * call (va_vhashify(), migrate/unify.h), so their files share entries.
+ * call (va_vhashify(), migrate/unify/unify.h), so their files share entries.
  */
 #include "config.h"
 
@@ -27,8 +27,8 @@
 #include "core/dbuf.h"
 #include "core/digest.h"
 #include "core/vsconfig.h"
-#include "migrate/unify-cli.h"
-#include "migrate/unify.h"
+#include "cli/unify-cli.h"
+#include "migrate/unify/unify.h"
 
 #define PROG "vhashify"
 

@@ -21,7 +21,7 @@
 #include "core/fileops.h"
 #include "core/inomap.h"
 #include "core/reaper.h"
-#include "migrate/unify.h"
+#include "migrate/unify/unify.h"
 
 /** A regular file found by a scan. */
 struct ufile {

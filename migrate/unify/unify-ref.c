@@ -16,7 +16,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "migrate/unify-int.h"
+#include "migrate/unify/unify-int.h"
 
 /* The directory of the last lookup in one reference, kept open. */
 struct refdir {

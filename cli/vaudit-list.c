@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "audit/vaudit.h"
+#include "cli/vaudit.h"
 #include "core/dbuf.h"
 #include "core/escape.h"
 #include "core/vsconfig.h"

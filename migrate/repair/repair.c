@@ -21,13 +21,12 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "audit/checks.h"
 #include "core/dbuf.h"
 #include "core/flags.h"
 #include "core/inomap.h"
 #include "core/target.h"
 #include "core/walk.h"
-#include "migrate/repair.h"
+#include "migrate/repair/repair.h"
 
 /* ------------------------------------------------------------------ planning */
 

@@ -16,6 +16,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -23,7 +24,7 @@
 #include <unistd.h>
 
 #include "core/walk.h"
-#include "migrate/unify-int.h"
+#include "migrate/unify/unify-int.h"
 
 #define READ_BUF (256 * 1024)
 

@@ -14,7 +14,7 @@
 #include "audit/audit.h"
 #include "core/dbuf.h"
 #include "core/image.h"
-#include "migrate/repair.h"
+#include "migrate/repair/repair.h"
 
 #define PROG "vaudit"
 

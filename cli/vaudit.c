@@ -23,10 +23,10 @@
  *   audit/config-checks.c configuration checks and hash stores
  *   audit/run.[ch]      the whole audit of a run (va_audit_all) and message texts
  *   migrate/repair.[ch] the repair engine; migrate/repair-io.[ch] plans, journals
- *   audit/vaudit-fix.c  --fix, --plan, --undo, --resume
- *   audit/vaudit-list.c --list
+ *   cli/vaudit-fix.c  --fix, --plan, --undo, --resume
+ *   cli/vaudit-list.c --list
  *   tui/                the console (--interactive, vaudit-tui): see tui/tui.h
- *   audit/vaudit.c      this file
+ *   cli/vaudit.c      this file
  */
 #include "config.h"
 
@@ -47,8 +47,9 @@
 #include "core/finding.h"
 #include "core/flags.h"
 #include "core/image.h"
+#include "core/message.h"
 #include "core/vsconfig.h"
-#include "audit/vaudit.h"
+#include "cli/vaudit.h"
 #include "migrate/jroots.h"
 #include "tui/tui.h"
 
@@ -782,8 +783,9 @@ int main(int argc, char **argv)
 	fa.nroots = args.nroots;
 	if (interactive) {
 		struct tui_session s = {
-			.args = &args, .img = img, .fa = &fa, .ropts = &c.ropts, .plan = plan,
-			.script = script, .cols = cols, .rows = rows,
+			.prog = PROG, .args = &args, .img = img, .image = image,
+			.roots = args.roots, .nroots = args.nroots, .journal = fa.journal,
+			.ropts = &c.ropts, .plan = plan, .script = script, .cols = cols, .rows = rows,
 		};
 
 		r = tui_main(&s);

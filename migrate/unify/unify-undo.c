@@ -26,7 +26,7 @@
 #include <unistd.h>
 
 #include "core/flags.h"
-#include "migrate/unify-int.h"
+#include "migrate/unify/unify-int.h"
 
 /* A private copy made ahead of its swap (undo of links, in windows). */
 struct prepared {

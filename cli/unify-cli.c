@@ -20,7 +20,7 @@
 #include "core/finding.h"
 #include "core/image.h"
 #include "core/vsconfig.h"
-#include "migrate/unify-cli.h"
+#include "cli/unify-cli.h"
 
 /* Exclude lists larger than this are refused (util-vserver's are a few KiB). */
 #define MAX_EXCL_FILE (16u << 20)
@@ -474,7 +474,7 @@ int ucli_journal_open(struct ucli *c, const char *const *paths, size_t npaths)
 	if (r == 0)
 		r = c->journal ? dbuf_adds(&c->jfile, c->journal) : default_journal(&c->jfile);
 	if (r == 0)
-		r = va_journal_create(&c->j, c->jfile.buf, VA_UNIFY_BACKEND, uuid, dbuf_str(&src), src.len);
+		r = va_journal_create(&c->j, c->jfile.buf, VA_JOURNAL_UNIFY, uuid, dbuf_str(&src), src.len);
 	dbuf_release(&src);
 	if (r < 0) {
 		ucli_msg(c, c->jfile.len ? c->jfile.buf : UCLI_JOURNAL_DIR, "cannot create the journal",

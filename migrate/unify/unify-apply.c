@@ -28,7 +28,7 @@
 #include <unistd.h>
 
 #include "core/flags.h"
-#include "migrate/unify-int.h"
+#include "migrate/unify/unify-int.h"
 
 
 

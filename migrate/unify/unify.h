@@ -44,7 +44,6 @@
 #include "core/exclude.h"
 #include "migrate/journal.h"
 #include "migrate/jroots.h"
-#include "migrate/repair.h"
 
 /** vhashify leaves files smaller than this alone (util-vserver HASH_MINSIZE). */
 #define VA_UNIFY_MINSIZE 16
@@ -200,9 +199,6 @@ int va_vhashify(const struct va_utree *trees, size_t ntrees, const char *store,
  */
 int va_vhashify_revert(const char *const *paths, size_t npaths, const char *store,
 		       const struct va_uopts *o, struct va_ustats *st);
-
-/** Header "backend" of a unify journal. */
-#define VA_UNIFY_BACKEND "unify"
 
 /**
  * va_unify_replay() - undo (newest first) or finish (oldest first) the

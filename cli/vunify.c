@@ -6,7 +6,7 @@
  * util-vserver's vunify; every change is journaled for `vaudit --undo`.
  *
  * This file reads the command line and the configuration; the engine is
- * va_vunify() (migrate/unify.h), the shared front end migrate/unify-cli.c.
+ * va_vunify() (migrate/unify/unify.h), the shared front end cli/unify-cli.c.
  */
 #include "config.h"
 
@@ -18,8 +18,8 @@
 
 #include "core/dbuf.h"
 #include "core/vsconfig.h"
-#include "migrate/unify-cli.h"
-#include "migrate/unify.h"
+#include "cli/unify-cli.h"
+#include "migrate/unify/unify.h"
 
 #define PROG "vunify"
 

@@ -19,7 +19,7 @@
 #include "core/image.h"
 #include "migrate/journal.h"
 #include "migrate/jroots.h"
-#include "migrate/repair.h"
+#include "migrate/repair/repair.h"
 
 /** Where journals go unless told otherwise. */
 #define VA_JOURNAL_DIR "/var/lib/vaudit"
@@ -110,7 +110,7 @@ int va_image_check_journal(struct va_image *img, const char *prefix, const struc
 struct va_replay_setup {
 	struct va_journal *j;
 	bool unify;             /**< a vunify/vhashify journal: no back end made
-				     (see va_unify_replay(), migrate/unify.h) */
+				     (see va_unify_replay(), migrate/unify/unify.h) */
 	struct va_image *img;   /**< image journals: the image (write unless dry run) */
 	struct va_backend *be;  /**< the back end to replay through */
 	bool own_be;            /**< @be was made here (freed by va_replay_close()) */

@@ -12,6 +12,7 @@
 #include <linux/fs.h>
 #include <linux/openat2.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -23,7 +24,7 @@
 
 #include "core/flags.h"
 #include "core/walk.h"
-#include "migrate/unify-int.h"
+#include "migrate/unify/unify-int.h"
 
 /* ------------------------------------------------------------------ tables */
 

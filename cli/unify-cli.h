@@ -5,7 +5,7 @@
  * printer (text per verbosity level, or JSON Lines), the progress line, the
  * summary and the exit status.
  *
- * This is program code: it prints (the engine in migrate/unify-*.c never
+ * This is program code: it prints (the engine in migrate/unify/ never
  * does).  Messages are one line, "PROG: 'path': what failed: reason".
  *
  * A run: ucli_init(); getopt_long() with UCLI_LONGOPTS and ucli_option()
@@ -25,7 +25,7 @@
 
 #include "core/dbuf.h"
 #include "core/exclude.h"
-#include "migrate/unify.h"
+#include "migrate/unify/unify.h"
 
 struct va_config;
 
