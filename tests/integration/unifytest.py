@@ -58,7 +58,7 @@ FLAGS_WANT = {'immutable': FL_IMMUTABLE, 'legacy': FL_IMMUTABLE | FL_NOTAIL, 'no
 
 def skip_reasons():
     """The skip reasons, every one a key of the summary's "skipped" object:
-    the names of the VA_USKIPS list of migrate/unify.h (the interface)."""
+    the names of the VA_USKIPS list of migrate/unify/unify.h (the interface)."""
     h = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'migrate', 'unify.h')
     txt = open(h).read()
     body = txt[txt.index('#define VA_USKIPS(X)'):]
