@@ -59,7 +59,7 @@ FLAGS_WANT = {'immutable': FL_IMMUTABLE, 'legacy': FL_IMMUTABLE | FL_NOTAIL, 'no
 def skip_reasons():
     """The skip reasons, every one a key of the summary's "skipped" object:
     the names of the VA_USKIPS list of migrate/unify/unify.h (the interface)."""
-    h = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'migrate', 'unify.h')
+    h = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'migrate', 'unify', 'unify.h')
     txt = open(h).read()
     body = txt[txt.index('#define VA_USKIPS(X)'):]
     body = body[:body.index('enum va_uskip')]
