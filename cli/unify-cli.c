@@ -19,6 +19,7 @@
 #include "core/escape.h"
 #include "core/finding.h"
 #include "core/image.h"
+#include "core/message.h"
 #include "core/vsconfig.h"
 #include "cli/unify-cli.h"
 
@@ -27,91 +28,15 @@
 
 /* ------------------------------------------------------------------ messages */
 
-void ucli_quote(struct dbuf *b, const char *s, size_t len)
-{
-	size_t start = b->len;
-
-	va_escape_shell(b, s, len);
-	if (b->len - start == len && (len == 0 || memcmp(b->buf + start, s, len) == 0)) {
-		dbuf_setlen(b, start);
-		dbuf_addf(b, "'%.*s'", (int)len, s);
-	}
-}
-
-void ucli_clear_progress(struct ucli *c)
-{
-	if (c->progress_shown) {
-		fputs("\r\033[K", stderr);
-		c->progress_shown = false;
-	}
-}
-
-/* Before a line on stderr: no progress line, and stdout's lines come first. */
-static void before_stderr(struct ucli *c)
-{
-	ucli_clear_progress(c);
-	fflush(stdout);
-}
-
-void ucli_msg(struct ucli *c, const char *path, const char *what, const char *reason)
-{
-	struct dbuf b = DBUF_INIT;
-
-	before_stderr(c);
-	ucli_quote(&b, path, strlen(path));
-	if (reason)
-		fprintf(stderr, "%s: %s: %s: %s\n", c->prog, dbuf_str(&b), what, reason);
-	else
-		fprintf(stderr, "%s: %s: %s\n", c->prog, dbuf_str(&b), what);
-	dbuf_release(&b);
-}
-
 void ucli_note(struct ucli *c, int level, const char *fmt, ...)
 {
 	va_list ap;
 
 	if (c->verbose < level)
 		return;
-	before_stderr(c);
-	fprintf(stderr, "%s: ", c->prog);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	cli_vsay(&c->cli, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
-}
-
-int ucli_bad_usage(const struct ucli *c, const char *what, const char *arg)
-{
-	struct dbuf b = DBUF_INIT;
-
-	if (arg) {
-		dbuf_addc(&b, ' ');
-		ucli_quote(&b, arg, strlen(arg));
-	}
-	fprintf(stderr, "%s: %s%s (see '%s --help')\n", c->prog, what, dbuf_str(&b), c->prog);
-	dbuf_release(&b);
-	return UCLI_EXIT_TROUBLE;
-}
-
-const char *ucli_human(uint64_t bytes, char buf[32])
-{
-	static const char *const unit[] = { "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
-	double v = (double)bytes;
-	int u = -1;
-
-	if (bytes < 1024) {
-		snprintf(buf, 32, "%llu B", (unsigned long long)bytes);
-		return buf;
-	}
-	while (v >= 1024.0 && u < 5) {
-		v /= 1024.0;
-		u++;
-	}
-	if (u == 0)
-		snprintf(buf, 32, "%.0f KiB", v);
-	else
-		snprintf(buf, 32, "%.1f %s", v, unit[u]);
-	return buf;
 }
 
 /* ------------------------------------------------------------------ options */
@@ -119,7 +44,7 @@ const char *ucli_human(uint64_t bytes, char buf[32])
 void ucli_init(struct ucli *c, const char *prog)
 {
 	memset(c, 0, sizeof(*c));
-	c->prog = prog;
+	cli_init(&c->cli, prog);
 	c->protect = VA_PROTECT_AUTO;
 	c->progress = -1;
 	dbuf_init(&c->jfile);
@@ -141,20 +66,18 @@ void ucli_free(struct ucli *c)
 enum ucli_optres ucli_option(struct ucli *c, int opt, const char *arg, char **argv,
 			     int *exit_status)
 {
-	char optbuf[3] = "-?";
-
 	switch (opt) {
 	case 'n': c->dry_run = true; break;
 	case 'v': c->verbose++; break;
 	case UCLI_OPT_FLAGS:
 		if (va_protect_parse(arg, &c->protect) < 0) {
-			*exit_status = ucli_bad_usage(c, "unknown --flags value (auto, v26, legacy, immutable, none):", arg);
+			*exit_status = cli_bad_usage(&c->cli, "unknown --flags value (auto, v26, legacy, immutable, none):", arg);
 			return UCLI_OPT_EXIT;
 		}
 		break;
 	case UCLI_OPT_JOURNAL:
 		if (!*arg) {
-			*exit_status = ucli_bad_usage(c, "empty journal file name:", arg);
+			*exit_status = cli_bad_usage(&c->cli, "empty journal file name:", arg);
 			return UCLI_OPT_EXIT;
 		}
 		c->journal = arg;
@@ -162,7 +85,7 @@ enum ucli_optres ucli_option(struct ucli *c, int opt, const char *arg, char **ar
 	case UCLI_OPT_JSON: c->json = true; break;
 	case UCLI_OPT_CONFIG:
 		if (!*arg) {
-			*exit_status = ucli_bad_usage(c, "empty configuration directory:", arg);
+			*exit_status = cli_bad_usage(&c->cli, "empty configuration directory:", arg);
 			return UCLI_OPT_EXIT;
 		}
 		c->config = arg;
@@ -172,20 +95,11 @@ enum ucli_optres ucli_option(struct ucli *c, int opt, const char *arg, char **ar
 	case UCLI_OPT_INSECURE: break;  /* util-vserver compatibility */
 	case UCLI_OPT_MANUALLY: c->manually = true; break;
 	case UCLI_OPT_VERSION:
-		printf("%s (%s) %s\n", c->prog, PACKAGE_NAME, PACKAGE_VERSION);
-		*exit_status = fflush(stdout) == 0 && !ferror(stdout) ? UCLI_EXIT_OK : UCLI_EXIT_TROUBLE;
+		*exit_status = cli_version(&c->cli);
 		return UCLI_OPT_EXIT;
 	case ':':
-		*exit_status = ucli_bad_usage(c, "option needs an argument:", argv[optind - 1]);
-		return UCLI_OPT_EXIT;
 	case '?':
-		/* a long option given an argument it does not take has its val in optopt */
-		if (optopt > 0 && optopt < 128 && argv[optind - 1][1] != '-') {
-			optbuf[1] = (char)optopt;
-			*exit_status = ucli_bad_usage(c, "unknown option", optbuf);
-		} else {
-			*exit_status = ucli_bad_usage(c, "unknown option", argv[optind - 1]);
-		}
+		*exit_status = cli_getopt_error(&c->cli, opt, argv);
 		return UCLI_OPT_EXIT;
 	default:
 		return UCLI_OPT_UNKNOWN;
@@ -202,19 +116,19 @@ int ucli_realdir(struct ucli *c, const char *path, const char *what, char **ret)
 
 	*ret = NULL;
 	if (!*path) {
-		ucli_msg(c, path, what, "empty path");
-		return UCLI_EXIT_TROUBLE;
+		cli_msg(&c->cli, path, what, "empty path");
+		return CLI_EXIT_TROUBLE;
 	}
 	real = realpath(path, NULL);
 	if (!real || stat(real, &st) < 0) {
-		ucli_msg(c, path, what, strerror(errno));
+		cli_msg(&c->cli, path, what, strerror(errno));
 		free(real);
-		return UCLI_EXIT_TROUBLE;
+		return CLI_EXIT_TROUBLE;
 	}
 	if (!S_ISDIR(st.st_mode)) {
-		ucli_msg(c, path, what, strerror(ENOTDIR));
+		cli_msg(&c->cli, path, what, strerror(ENOTDIR));
 		free(real);
-		return UCLI_EXIT_TROUBLE;
+		return CLI_EXIT_TROUBLE;
 	}
 	*ret = real;
 	return 0;
@@ -233,9 +147,8 @@ static void on_excl_quirk(enum va_excl_quirk q, unsigned line, const char *text,
 
 	(void)text;
 	(void)len;
-	before_stderr(w->c);
-	ucli_quote(&b, w->file, strlen(w->file));
-	fprintf(stderr, "%s: %s:%u: %s\n", w->c->prog, dbuf_str(&b), line, va_excl_quirk_message(q));
+	va_quote(&b, w->file, strlen(w->file));
+	cli_say(&w->c->cli, "%s:%u: %s", dbuf_str(&b), line, va_excl_quirk_message(q));
 	dbuf_release(&b);
 }
 
@@ -298,10 +211,10 @@ int ucli_load_excl(struct ucli *c, const char *file, struct va_excl_list *list, 
 		r = va_excl_parse(list, dbuf_str(&buf), buf.len, on_excl_quirk, &w);
 	dbuf_release(&buf);
 	if (r < 0) {
-		ucli_msg(c, file, "cannot read the exclude list",
+		cli_msg(&c->cli, file, "cannot read the exclude list",
 			 r == -EFBIG ? "larger than 16 MiB" : strerror(-r));
 		va_excl_release(list);
-		return UCLI_EXIT_TROUBLE;
+		return CLI_EXIT_TROUBLE;
 	}
 	*use = true;
 	return 0;
@@ -316,10 +229,12 @@ int ucli_config_load(struct ucli *c, struct va_config **ret)
 	int r = va_config_load(ret, &co, &why);
 
 	if (r < 0) {
-		ucli_msg(c, c->config ? c->config : VA_CONFIG_DIR, "configuration directory",
+		const char *dir = c->config ? c->config : VA_CONFIG_DIR;
+
+		cli_msg(&c->cli, dir, "configuration directory",
 			 why ? why : strerror(-r));
 		*ret = NULL;
-		return UCLI_EXIT_TROUBLE;
+		return CLI_EXIT_TROUBLE;
 	}
 	return 0;
 }
@@ -339,7 +254,7 @@ long ucli_config_guest(struct ucli *c, const struct va_config *cfg, const char *
 				return (long)i;
 			}
 	free(real);
-	ucli_msg(c, name, "no such guest in the configuration", cfg->cfgdir);
+	cli_msg(&c->cli, name, "no such guest in the configuration", cfg->cfgdir);
 	return -1;
 }
 
@@ -352,8 +267,8 @@ int ucli_guest_exclude(struct ucli *c, const struct va_config *cfg, long g)
 		unsigned char *n = realloc(c->quirk_shown, cfg->nproblems);
 
 		if (!n) {
-			fprintf(stderr, "%s: %s\n", c->prog, strerror(ENOMEM));
-			return UCLI_EXIT_TROUBLE;
+			cli_say(&c->cli, "%s", strerror(ENOMEM));
+			return CLI_EXIT_TROUBLE;
 		}
 		memset(n + c->nquirk_shown, 0, cfg->nproblems - c->nquirk_shown);
 		c->quirk_shown = n;
@@ -366,8 +281,10 @@ int ucli_guest_exclude(struct ucli *c, const struct va_config *cfg, long g)
 		if (p->kind == VA_KIND_CONFIG_INVALID && p->guest == g && p->detail &&
 		    strncmp(p->detail, "cannot read the exclude list", 28) == 0) {
 			/* the fallback list would unify what the unreadable one excludes */
-			ucli_msg(c, p->path ? p->path : gu->name, p->detail, NULL);
-			status = UCLI_EXIT_TROUBLE;
+			const char *name = p->path ? p->path : gu->name;
+
+			cli_msg(&c->cli, name, p->detail, NULL);
+			status = CLI_EXIT_TROUBLE;
 			continue;
 		}
 		if (p->kind != VA_KIND_CONFIG_EXCLUDE_QUIRK || c->quirk_shown[i] || !p->path)
@@ -376,9 +293,8 @@ int ucli_guest_exclude(struct ucli *c, const struct va_config *cfg, long g)
 				       strcmp(p->path, gu->exclude_file) == 0))
 			continue;
 		c->quirk_shown[i] = 1;
-		before_stderr(c);
-		ucli_quote(&b, p->path, strlen(p->path));
-		fprintf(stderr, "%s: %s:%u: %s\n", c->prog, dbuf_str(&b), p->line,
+		va_quote(&b, p->path, strlen(p->path));
+		cli_say(&c->cli, "%s:%u: %s", dbuf_str(&b), p->line,
 			p->detail ? p->detail : "exclude list quirk");
 		dbuf_release(&b);
 	}
@@ -411,7 +327,7 @@ void ucli_help_common(FILE *fp, const char *prog)
 "Exit status: 0 the run completed (skipped files are normal and counted);\n"
 "2 a usage, configuration or journal error, or a file failed (reported on\n"
 "stderr; the run goes on with the other files).\n",
-		UCLI_JOURNAL_DIR, prog, VA_CONFIG_DIR);
+		VA_JOURNAL_DIR, prog, VA_CONFIG_DIR);
 }
 
 int ucli_start(struct ucli *c)
@@ -420,8 +336,8 @@ int ucli_start(struct ucli *c)
 	bool syscall;
 
 	if (r < 0) {
-		fprintf(stderr, "%s: cannot open the live back end: %s\n", c->prog, strerror(-r));
-		return UCLI_EXIT_TROUBLE;
+		cli_say(&c->cli, "cannot open the live back end: %s", strerror(-r));
+		return CLI_EXIT_TROUBLE;
 	}
 	syscall = c->be->caps & VA_CAP_VS26_WRITE;
 	if (c->protect == VA_PROTECT_AUTO && syscall)
@@ -429,33 +345,18 @@ int ucli_start(struct ucli *c)
 	if (c->protect == VA_PROTECT_AUTO && c->reverting)
 		c->protect = VA_PROTECT_NONE;   /* nothing gets protected */
 	if ((c->protect == VA_PROTECT_AUTO || c->protect == VA_PROTECT_V26) && !syscall) {
-		fprintf(stderr, "%s: this kernel has no vserver syscall: choose --flags=legacy, "
-			"--flags=immutable or --flags=none\n", c->prog);
-		return UCLI_EXIT_TROUBLE;
+		cli_say(&c->cli, "this kernel has no vserver syscall: choose --flags=legacy, "
+			"--flags=immutable or --flags=none");
+		return CLI_EXIT_TROUBLE;
 	}
 	if (c->protect == VA_PROTECT_NONE && !c->reverting)
-		fprintf(stderr, "%s: warning: --flags=none: the shared files are not protected; "
-			"a guest can change the files of other guests\n", c->prog);
+		cli_say(&c->cli, "warning: --flags=none: the shared files are not protected; "
+			"a guest can change the files of other guests");
 	/* a reader that goes away (| head) must not kill the run between two
 	 * changes: the writes fail instead, and the exit status says so */
 	signal(SIGPIPE, SIG_IGN);
-	c->progress_on = c->progress < 0 ? isatty(STDERR_FILENO) : c->progress;
-	clock_gettime(CLOCK_MONOTONIC, &c->start);
-	c->last = c->start;
+	cli_start(&c->cli, c->progress);
 	return 0;
-}
-
-static int default_journal(struct dbuf *out)
-{
-	time_t now = time(NULL);
-	struct tm tm;
-	char stamp[32];
-
-	if (mkdir(UCLI_JOURNAL_DIR, 0700) < 0 && errno != EEXIST)
-		return -errno;
-	localtime_r(&now, &tm);
-	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
-	return dbuf_addf(out, "%s/unify-%s-%ld.journal", UCLI_JOURNAL_DIR, stamp, (long)getpid());
 }
 
 int ucli_journal_open(struct ucli *c, const char *const *paths, size_t npaths)
@@ -472,28 +373,24 @@ int ucli_journal_open(struct ucli *c, const char *const *paths, size_t npaths)
 	va_image_uuid(NULL, npaths ? paths[0] : "/", uuid);
 	dbuf_setlen(&c->jfile, 0);
 	if (r == 0)
-		r = c->journal ? dbuf_adds(&c->jfile, c->journal) : default_journal(&c->jfile);
+		r = c->journal ? dbuf_adds(&c->jfile, c->journal) : va_journal_default_name(&c->jfile, "unify");
 	if (r == 0)
 		r = va_journal_create(&c->j, c->jfile.buf, VA_JOURNAL_UNIFY, uuid, dbuf_str(&src), src.len);
 	dbuf_release(&src);
 	if (r < 0) {
-		ucli_msg(c, c->jfile.len ? c->jfile.buf : UCLI_JOURNAL_DIR, "cannot create the journal",
+		const char *file = c->jfile.len ? c->jfile.buf : VA_JOURNAL_DIR;
+
+		cli_msg(&c->cli, file, "cannot create the journal",
 			 strerror(-r));
 		c->j = NULL;
 		dbuf_setlen(&c->jfile, 0);
-		return UCLI_EXIT_TROUBLE;
+		return CLI_EXIT_TROUBLE;
 	}
-	before_stderr(c);
-	fprintf(stderr, "%s: journal: %s\n", c->prog, c->jfile.buf);
+	cli_say(&c->cli, "journal: %s", c->jfile.buf);
 	return 0;
 }
 
 /* ------------------------------------------------------------------ events */
-
-static double elapsed(const struct timespec *a, const struct timespec *b)
-{
-	return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
-}
 
 static void stats_add(struct va_ustats *d, const struct va_ustats *s)
 {
@@ -515,37 +412,17 @@ static void stats_add(struct va_ustats *d, const struct va_ustats *s)
 static void show_progress(struct ucli *c)
 {
 	struct va_ustats s = c->total;
-	struct timespec now;
 	char rd[32];
-	double t;
 
-	if (!c->progress_on)
+	if (!cli_progress_due(&c->cli, 0.1))
 		return;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (elapsed(&c->last, &now) < 0.1)
-		return;
-	c->last = now;
-	t = elapsed(&c->start, &now);
 	if (c->cur)
 		stats_add(&s, c->cur);
-	fflush(stdout);
-	fprintf(stderr, "\r\033[K%s: %s%s%llu files, %llu %s, %s read, %.0fs", c->prog,
-		dbuf_str(&c->label), c->label.len ? ": " : "",
-		(unsigned long long)s.examined,
-		(unsigned long long)(s.reverted ? s.reverted : s.linked),
-		s.reverted ? "reverted" : "linked", ucli_human(s.read_bytes, rd), t);
-	c->progress_shown = true;
-}
-
-static void out_line(struct ucli *c, struct dbuf *b)
-{
-	if (!b->buf) {          /* out of memory while building it */
-		c->write_error = c->write_error ? c->write_error : ENOMEM;
-		return;
-	}
-	ucli_clear_progress(c);
-	if (fwrite(b->buf, 1, b->len, stdout) != b->len && !c->write_error)
-		c->write_error = errno ? errno : EIO;
+	cli_progress(&c->cli, "%s%s%llu files, %llu %s, %s read, %.0fs", dbuf_str(&c->label),
+		     c->label.len ? ": " : "", (unsigned long long)s.examined,
+		     (unsigned long long)(s.reverted ? s.reverted : s.linked),
+		     s.reverted ? "reverted" : "linked", cli_human(s.read_bytes, rd),
+		     cli_elapsed(&c->cli));
 }
 
 /* Which skips are worth a line at -v1; -v2 shows the others, -v6 not-regular too. */
@@ -632,7 +509,7 @@ static void text_event(struct ucli *c, const struct va_uevent *ev)
 		return;
 	}
 	dbuf_addc(&b, '\n');
-	out_line(c, &b);
+	cli_write(&c->cli, b.buf, b.len);
 	dbuf_release(&b);
 }
 
@@ -683,7 +560,7 @@ static void json_event(struct ucli *c, const struct va_uevent *ev)
 	case VA_UEV_GUEST:
 		return;
 	}
-	out_line(c, &b);
+	cli_write(&c->cli, b.buf, b.len);
 	dbuf_release(&b);
 }
 
@@ -703,16 +580,14 @@ static void on_event(const struct va_uevent *ev, const struct va_ustats *st, voi
 		dbuf_setlen(&c->label, 0);
 		if (l)
 			va_escape_shell(&c->label, l, n);
-		c->last.tv_sec = 0;     /* show the new tree at once */
+		c->cli.last.tv_sec = 0; /* show the new tree at once */
 	} else if (ev->type == VA_UEV_SKIP && ev->skip == VA_USKIP_ERROR) {
 		/* errors are always reported, in both output modes */
 		struct dbuf b = DBUF_INIT;
 
-		before_stderr(c);
-		ucli_quote(&b, ev->path ? ev->path : "", ev->path ? ev->path_len : 0);
-		fprintf(stderr, "%s: %s: %s%s%s\n", c->prog, dbuf_str(&b),
-			ev->detail ? ev->detail : "failed", ev->err ? ": " : "",
-			ev->err ? strerror(ev->err) : "");
+		va_quote(&b, ev->path ? ev->path : "", ev->path ? ev->path_len : 0);
+		cli_say(&c->cli, "%s: %s%s%s", dbuf_str(&b), ev->detail ? ev->detail : "failed",
+			ev->err ? ": " : "", ev->err ? strerror(ev->err) : "");
 		dbuf_release(&b);
 	}
 	if (ev->type != VA_UEV_GUEST && ev->path) {
@@ -742,10 +617,9 @@ int ucli_ran(struct ucli *c, const struct va_ustats *st, int r)
 	c->cur = NULL;
 	if (r < 0 && c->j && va_journal_error(c->j) < 0) {
 		/* nothing more could be journaled: no change was made after that */
-		ucli_msg(c, c->jfile.buf, "cannot write the journal", strerror(-va_journal_error(c->j)));
+		cli_msg(&c->cli, c->jfile.buf, "cannot write the journal", strerror(-va_journal_error(c->j)));
 	} else if (r < 0) {
-		before_stderr(c);
-		fprintf(stderr, "%s: the run stopped: %s\n", c->prog, strerror(-r));
+		cli_say(&c->cli, "the run stopped: %s", strerror(-r));
 	}
 	return r;
 }
@@ -758,22 +632,22 @@ static void text_summary(struct ucli *c, bool revert, double t)
 	struct dbuf sk = DBUF_INIT;
 	char rd[32], sv[32];
 
-	printf("%s: %llu files examined, %llu candidates, %s read in %llu files, %.1fs\n", c->prog,
+	printf("%s: %llu files examined, %llu candidates, %s read in %llu files, %.1fs\n", c->cli.prog,
 	       (unsigned long long)s->examined, (unsigned long long)s->candidates,
-	       ucli_human(s->read_bytes, rd), (unsigned long long)s->read_files, t);
+	       cli_human(s->read_bytes, rd), (unsigned long long)s->read_files, t);
 	if (revert) {
 		if (c->dry_run)
-			printf("%s: would revert %llu names", c->prog, (unsigned long long)s->reverted);
+			printf("%s: would revert %llu names", c->cli.prog, (unsigned long long)s->reverted);
 		else
-			printf("%s: %llu names reverted", c->prog, (unsigned long long)s->reverted);
+			printf("%s: %llu names reverted", c->cli.prog, (unsigned long long)s->reverted);
 	} else {
 		if (c->dry_run)
-			printf("%s: would link %llu names, would save %s, %llu already shared", c->prog,
-			       (unsigned long long)s->linked, ucli_human(s->saved_bytes, sv),
+			printf("%s: would link %llu names, would save %s, %llu already shared", c->cli.prog,
+			       (unsigned long long)s->linked, cli_human(s->saved_bytes, sv),
 			       (unsigned long long)s->already);
 		else
-			printf("%s: %llu names linked, %s saved, %llu already shared", c->prog,
-			       (unsigned long long)s->linked, ucli_human(s->saved_bytes, sv),
+			printf("%s: %llu names linked, %s saved, %llu already shared", c->cli.prog,
+			       (unsigned long long)s->linked, cli_human(s->saved_bytes, sv),
 			       (unsigned long long)s->already);
 		if (s->stored || c->store_run)
 			printf(", %s%llu new store entries", c->dry_run ? "would add " : "",
@@ -790,13 +664,13 @@ static void text_summary(struct ucli *c, bool revert, double t)
 			  va_uskip_name((enum va_uskip)k));
 	}
 	if (sk.len)
-		printf("%s: skipped:%s\n", c->prog, sk.buf);
+		printf("%s: skipped:%s\n", c->cli.prog, sk.buf);
 	dbuf_release(&sk);
 	if (s->failed)
-		printf("%s: %llu error%s (reported above)\n", c->prog, (unsigned long long)s->failed,
+		printf("%s: %llu error%s (reported above)\n", c->cli.prog, (unsigned long long)s->failed,
 		       s->failed == 1 ? "" : "s");
 	if (c->j)
-		printf("%s: journal %s\n", c->prog, c->jfile.buf);
+		printf("%s: journal %s\n", c->cli.prog, c->jfile.buf);
 }
 
 static void json_summary(struct ucli *c, bool revert, double t)
@@ -809,7 +683,7 @@ static void json_summary(struct ucli *c, bool revert, double t)
 		  "\"candidates\":%llu,\"read_files\":%llu,\"read_bytes\":%llu,\"linked\":%llu,"
 		  "\"saved_bytes\":%llu,\"already\":%llu,\"stored\":%llu,\"reverted\":%llu,"
 		  "\"protected\":%llu,\"skipped\":{",
-		  c->prog, c->dry_run ? "true" : "false", (unsigned long long)s->examined,
+		  c->cli.prog, c->dry_run ? "true" : "false", (unsigned long long)s->examined,
 		  (unsigned long long)s->candidates, (unsigned long long)s->read_files,
 		  (unsigned long long)s->read_bytes, (unsigned long long)s->linked,
 		  (unsigned long long)s->saved_bytes, (unsigned long long)s->already,
@@ -821,26 +695,20 @@ static void json_summary(struct ucli *c, bool revert, double t)
 	dbuf_addf(&b, "},\"failed\":%llu", (unsigned long long)s->failed);
 	va_json_field(&b, "journal", c->j ? c->jfile.buf : NULL, c->j ? c->jfile.len : 0);
 	dbuf_addf(&b, ",\"elapsed\":%.3f}\n", t);
-	out_line(c, &b);
+	cli_write(&c->cli, b.buf, b.len);
 	dbuf_release(&b);
 }
 
 int ucli_finish(struct ucli *c, bool revert, int r)
 {
-	struct timespec now;
-	double t;
+	double t = cli_elapsed(&c->cli);
 
-	ucli_clear_progress(c);
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	t = elapsed(&c->start, &now);
-	if (c->json) {
+	cli_clear_progress(&c->cli);
+	if (c->json)
 		json_summary(c, revert, t);
-	} else {
+	else
 		text_summary(c, revert, t);
-	}
-	if ((fflush(stdout) != 0 || ferror(stdout)) && !c->write_error)
-		c->write_error = errno ? errno : EIO;
-	if (c->write_error)
-		fprintf(stderr, "%s: write error: %s\n", c->prog, strerror(c->write_error));
-	return r || c->total.failed || c->write_error ? UCLI_EXIT_TROUBLE : UCLI_EXIT_OK;
+	if (cli_finish_output(&c->cli))
+		return CLI_EXIT_TROUBLE;
+	return r || c->total.failed ? CLI_EXIT_TROUBLE : CLI_EXIT_OK;
 }

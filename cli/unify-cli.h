@@ -6,7 +6,9 @@
  * summary and the exit status.
  *
  * This is program code: it prints (the engine in migrate/unify/ never
- * does).  Messages are one line, "PROG: 'path': what failed: reason".
+ * does), through the command-line kit every program uses (cli/kit.h:
+ * messages, usage errors, the progress line, stdout, exit codes), whose
+ * state is c->cli.
  *
  * A run: ucli_init(); getopt_long() with UCLI_LONGOPTS and ucli_option()
  * for every option the program does not handle itself; the program checks
@@ -23,17 +25,12 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "cli/kit.h"
 #include "core/dbuf.h"
 #include "core/exclude.h"
 #include "migrate/unify/unify.h"
 
 struct va_config;
-
-/** Exit status: the run completed / a usage, configuration, journal or file error. */
-enum { UCLI_EXIT_OK = 0, UCLI_EXIT_TROUBLE = 2 };
-
-/** Where the journals go by default (created 0700). */
-#define UCLI_JOURNAL_DIR "/var/lib/vaudit"
 
 /** getopt_long() values of the common long options; programs number theirs from UCLI_OPT_NEXT. */
 enum ucli_opt {
@@ -73,7 +70,7 @@ enum ucli_optres {
 
 /** State of one program run. */
 struct ucli {
-	const char *prog;       /**< "vunify", "vhashify" (message prefix) */
+	struct cli cli;         /**< "vunify", "vhashify": messages, progress, stdout */
 	/* options */
 	enum va_protect protect;/**< --flags (AUTO until ucli_start()) */
 	const char *journal;    /**< --journal, or NULL for the default */
@@ -94,10 +91,7 @@ struct ucli {
 	struct va_uhooks hooks;
 	struct va_ustats total; /**< the engine calls that ended */
 	const struct va_ustats *cur; /**< the call under way (progress), or NULL */
-	bool progress_on, progress_shown;
-	struct timespec start, last;
 	struct dbuf label;      /**< tree being worked on (progress) */
-	int write_error;        /**< errno of a failed write to stdout */
 	unsigned char *quirk_shown; /**< configuration problems already printed */
 	size_t nquirk_shown;
 };
@@ -117,30 +111,12 @@ void ucli_free(struct ucli *c);
 enum ucli_optres ucli_option(struct ucli *c, int opt, const char *arg, char **argv,
 			     int *exit_status);
 
-/**
- * ucli_bad_usage() - "PROG: WHAT 'ARG' (see 'PROG --help')" (@arg NULL:
- * without it).  Return: UCLI_EXIT_TROUBLE.
- */
-int ucli_bad_usage(const struct ucli *c, const char *what, const char *arg);
-
-/** ucli_quote() - @s for a message: 'plain' or the shell-escaped form, appended to @b. */
-void ucli_quote(struct dbuf *b, const char *s, size_t len);
-
-/**
- * ucli_msg() - "PROG: 'path': what: reason" on stderr (no reason when
- * NULL), after erasing the progress line.
- */
-void ucli_msg(struct ucli *c, const char *path, const char *what, const char *reason);
-
 /** ucli_note() - "PROG: text" on stderr when -v was given at least @level times. */
 void ucli_note(struct ucli *c, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/** ucli_clear_progress() - erase the progress line (before any other output). */
-void ucli_clear_progress(struct ucli *c);
-
 /**
  * ucli_realdir() - the real path of directory @path (malloc'd) into *@ret.
- * Return: 0, or UCLI_EXIT_TROUBLE after a message naming @what.
+ * Return: 0, or CLI_EXIT_TROUBLE after a message naming @what.
  */
 int ucli_realdir(struct ucli *c, const char *path, const char *what, char **ret);
 
@@ -148,13 +124,13 @@ int ucli_realdir(struct ucli *c, const char *path, const char *what, char **ret)
  * ucli_load_excl() - read the exclude list file @file into @list (which is
  * released first); quirks are warned on stderr.  "" means no list: @list
  * stays empty and *@use is false (pass NULL to the engine), else true.
- * Return: 0, or UCLI_EXIT_TROUBLE after a message (unreadable file).
+ * Return: 0, or CLI_EXIT_TROUBLE after a message (unreadable file).
  */
 int ucli_load_excl(struct ucli *c, const char *file, struct va_excl_list *list, bool *use);
 
 /**
  * ucli_config_load() - read the configuration (--config or the default).
- * Return: 0, or UCLI_EXIT_TROUBLE after a message.
+ * Return: 0, or CLI_EXIT_TROUBLE after a message.
  */
 int ucli_config_load(struct ucli *c, struct va_config **ret);
 
@@ -165,7 +141,7 @@ long ucli_config_guest(struct ucli *c, const struct va_config *cfg, const char *
  * ucli_guest_exclude() - check the exclude list guest @g of @cfg uses:
  * its quirks are warned on stderr (each file once); an exclude list that
  * could not be read is an error (the built-in fallback would unify what it
- * excludes).  Return: 0, or UCLI_EXIT_TROUBLE after a message.
+ * excludes).  Return: 0, or CLI_EXIT_TROUBLE after a message.
  */
 int ucli_guest_exclude(struct ucli *c, const struct va_config *cfg, long g);
 
@@ -175,7 +151,7 @@ void ucli_help_common(FILE *fp, const char *prog);
 /**
  * ucli_start() - open the live back end, resolve --flags=auto (an error
  * without the vserver syscall, as is v26), warn about --flags=none, start
- * the clock and the progress line.  Return: 0 or UCLI_EXIT_TROUBLE.
+ * the clock and the progress line.  Return: 0 or CLI_EXIT_TROUBLE.
  */
 int ucli_start(struct ucli *c);
 
@@ -183,7 +159,7 @@ int ucli_start(struct ucli *c);
  * ucli_journal_open() - unless a dry run, create the journal (--journal or
  * the default name) for the run over @paths (trees first, then stores;
  * real paths), UUID of the first one's filesystem, and say where it is.
- * Return: 0 or UCLI_EXIT_TROUBLE after a message.
+ * Return: 0 or CLI_EXIT_TROUBLE after a message.
  */
 int ucli_journal_open(struct ucli *c, const char *const *paths, size_t npaths);
 
@@ -205,8 +181,5 @@ int ucli_ran(struct ucli *c, const struct va_ustats *st, int r);
  * file, else 2.
  */
 int ucli_finish(struct ucli *c, bool revert, int r);
-
-/** ucli_human() - "1.9 GiB", "350.2 MiB", "12 KiB", "512 B" into @buf. */
-const char *ucli_human(uint64_t bytes, char buf[32]);
 
 #endif

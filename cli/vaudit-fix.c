@@ -23,27 +23,28 @@
 #include "cli/vaudit.h"
 #include "core/escape.h"
 #include "core/flags.h"
+#include "core/message.h"
+#include "core/vsconfig.h"
 #include "migrate/repair/repair-io.h"
 #include "migrate/unify/unify.h"
 
 /* "vaudit: 'FILE': WHAT: WHY" for a failure of the shared code. */
-static void msg_fix_error(const struct va_fix_error *e)
+static void msg_fix_error(struct cli *c, const struct va_fix_error *e)
 {
-	msg_reason(e->path.buf ? e->path.buf : "", e->path.len, e->what, e->why);
+	cli_msgn(c, e->path.buf ? e->path.buf : "", e->path.len, e->what, e->why);
 }
 
 /*
  * "vaudit: 'FILE': cannot write the journal: WHY" when a write to journal
  * @j failed (the run stopped there).  Return: true then.
  */
-static bool journal_failed(const char *file, const struct va_journal *j)
+static bool journal_failed(struct cli *c, const char *file, const struct va_journal *j)
 {
 	int err = va_journal_error(j);
 
 	if (!err)
 		return false;
-	fflush(stdout);
-	msg_reason(file, strlen(file), "cannot write the journal", strerror(-err));
+	cli_msg(c, file, "cannot write the journal", strerror(-err));
 	return true;
 }
 
@@ -51,7 +52,7 @@ static bool journal_failed(const char *file, const struct va_journal *j)
  * A journal or plan that names what it must not: "vaudit: 'FILE': refused,
  * nothing changed: UNIT N names 'PATH': WHY" (one line).
  */
-static int refuse(const char *file, const char *unit, const struct va_jroots_error *e)
+static int refuse(struct cli *c, const char *file, const char *unit, const struct va_jroots_error *e)
 {
 	struct dbuf b = DBUF_INIT;
 
@@ -61,15 +62,15 @@ static int refuse(const char *file, const char *unit, const struct va_jroots_err
 		dbuf_adds(&b, "its header ");
 	if (e->path) {
 		dbuf_adds(&b, "names ");
-		quote(&b, e->path, e->path_len);
+		va_quote(&b, e->path, e->path_len);
 		dbuf_adds(&b, ": ");
 	}
 	dbuf_adds(&b, e->why ? e->why : "?");
 	if (e->err && e->err != EPERM)
 		dbuf_addf(&b, " (%s)", strerror(e->err));
-	msg_reason(file, strlen(file), "refused, nothing changed", dbuf_str(&b));
+	cli_msg(c, file, "refused, nothing changed", dbuf_str(&b));
 	dbuf_release(&b);
-	return EXIT_TROUBLE;
+	return CLI_EXIT_TROUBLE;
 }
 
 /* ------------------------------------------------------------------ events */
@@ -106,16 +107,18 @@ static void on_event(enum va_repair_event ev, const struct va_action *a, const c
 	dbuf_release(&b);
 }
 
-static int exit_for(const unsigned counts[4], int r)
+static int exit_for(struct cli *c, const unsigned counts[4], int r)
 {
-	fflush(stdout);
-	fprintf(stderr, "%s: %u done, %u skipped, %u failed%s", PROG, counts[VA_EV_DONE],
-		counts[VA_EV_SKIPPED], counts[VA_EV_FAILED], counts[VA_EV_PLANNED] ? "" : "\n");
 	if (counts[VA_EV_PLANNED])
-		fprintf(stderr, ", %u would be changed (dry run)\n", counts[VA_EV_PLANNED]);
+		cli_say(c, "%u done, %u skipped, %u failed, %u would be changed (dry run)",
+			counts[VA_EV_DONE], counts[VA_EV_SKIPPED], counts[VA_EV_FAILED],
+			counts[VA_EV_PLANNED]);
+	else
+		cli_say(c, "%u done, %u skipped, %u failed", counts[VA_EV_DONE],
+			counts[VA_EV_SKIPPED], counts[VA_EV_FAILED]);
 	if (r < 0 || counts[VA_EV_FAILED])
-		return EXIT_TROUBLE;
-	return counts[VA_EV_SKIPPED] ? EXIT_FINDINGS : EXIT_CLEAN;
+		return CLI_EXIT_TROUBLE;
+	return counts[VA_EV_SKIPPED] ? CLI_EXIT_FINDINGS : CLI_EXIT_OK;
 }
 
 /* ------------------------------------------------------------------ plans */
@@ -141,14 +144,14 @@ static int write_plan(struct ctx *c, struct va_backend *be, const struct fix_arg
 
 	va_image_uuid(fa->img, fa->roots[0], uuid);
 	if ((r = va_fix_source(fa->image, fa->roots, fa->nroots, &src)) < 0) {
-		msg_reason(fa->roots[0], strlen(fa->roots[0]), "resolving ROOT", strerror(-r));
-		return EXIT_TROUBLE;
+		cli_msg(&c->cli, fa->roots[0], "resolving ROOT", strerror(-r));
+		return CLI_EXIT_TROUBLE;
 	}
 	fp = fopen(fa->plan_out, "we");
 	if (!fp) {
-		msg_reason(fa->plan_out, strlen(fa->plan_out), "cannot write the plan", strerror(errno));
+		cli_msg(&c->cli, fa->plan_out, "cannot write the plan", strerror(errno));
 		dbuf_release(&src);
-		return EXIT_TROUBLE;
+		return CLI_EXIT_TROUBLE;
 	}
 	dbuf_addf(&b, "{\"vaudit_plan\":1,\"backend\":\"%s\",\"uuid\":\"%s\"",
 		  fa->img ? VA_JOURNAL_IMAGE : VA_JOURNAL_LIVE, uuid);
@@ -186,42 +189,42 @@ static int write_plan(struct ctx *c, struct va_backend *be, const struct fix_arg
 	dbuf_release(&b);
 	dbuf_release(&src);
 	if (r < 0) {
-		msg_reason(fa->plan_out, strlen(fa->plan_out), "cannot write the plan", strerror(-r));
-		return EXIT_TROUBLE;
+		cli_msg(&c->cli, fa->plan_out, "cannot write the plan", strerror(-r));
+		return CLI_EXIT_TROUBLE;
 	}
-	fprintf(stderr, "%s: plan: %zu actions written to %s\n", PROG, c->repair->nactions, fa->plan_out);
-	return EXIT_CLEAN;
+	cli_say(&c->cli, "plan: %zu actions written to %s", c->repair->nactions, fa->plan_out);
+	return CLI_EXIT_OK;
 }
 
 int fix_from_plan(struct ctx *c, const struct fix_args *fa)
 {
 	struct va_fix_error err = VA_FIX_ERROR_INIT;
-
 	struct va_jroots_error e;
 
 	if (va_plan_read(c->repair, fa->plan_in, fa->img, fa->roots[0], &err) < 0) {
-		msg_fix_error(&err);
+		msg_fix_error(&c->cli, &err);
 		va_fix_error_release(&err);
-		return EXIT_TROUBLE;
+		return CLI_EXIT_TROUBLE;
 	}
 	/* untrusted input: an image plan's paths lead, below the prefix, to its
 	 * inodes (a live one changes only what the walk of ROOT meets) */
 	if (fa->img && va_image_check_actions(fa->img, fa->roots[0], c->repair->actions,
 					      c->repair->nactions, &e) < 0)
-		return refuse(fa->plan_in, "line", &e);
+		return refuse(&c->cli, fa->plan_in, "line", &e);
 	return 0;
 }
 
-int fix_plan_roots(const char *file, struct dbuf *src, const char ***ret_roots, size_t *ret_n)
+int fix_plan_roots(struct cli *c, const char *file, struct dbuf *src, const char ***ret_roots,
+		   size_t *ret_n)
 {
 	struct va_fix_error err = VA_FIX_ERROR_INIT;
 	const char **roots = NULL;
 	size_t n = 0;
 
 	if (va_plan_source(file, src, &err) < 0) {
-		msg_fix_error(&err);
+		msg_fix_error(c, &err);
 		va_fix_error_release(&err);
-		return EXIT_TROUBLE;
+		return CLI_EXIT_TROUBLE;
 	}
 	for (char *p = src->buf; p && *p;) {
 		char *nl = strchr(p, '\n');
@@ -229,8 +232,8 @@ int fix_plan_roots(const char *file, struct dbuf *src, const char ***ret_roots, 
 
 		if (!nr) {
 			free(roots);
-			fprintf(stderr, "%s: %s\n", PROG, strerror(ENOMEM));
-			return EXIT_TROUBLE;
+			cli_say(c, "%s", strerror(ENOMEM));
+			return CLI_EXIT_TROUBLE;
 		}
 		roots = nr;
 		roots[n++] = p;
@@ -255,19 +258,19 @@ int fix_after_audit(struct ctx *c, struct va_backend *be, const struct fix_args 
 	int r;
 
 	if (c->repair_error) {
-		fprintf(stderr, "%s: %s\n", PROG, strerror(c->repair_error));
-		return EXIT_TROUBLE;
+		cli_say(&c->cli, "%s", strerror(c->repair_error));
+		return CLI_EXIT_TROUBLE;
 	}
 	if (stats->errors && !c->ropts.force) {
-		fprintf(stderr, "%s: the audit met errors (above): nothing changed; "
-			"--force repairs what it found anyway\n", PROG);
-		return EXIT_TROUBLE;
+		cli_say(&c->cli, "the audit met errors (above): nothing changed; "
+			"--force repairs what it found anyway");
+		return CLI_EXIT_TROUBLE;
 	}
 	if (fa->plan_out)
 		return write_plan(c, be, fa);
 	if (!c->repair->nactions) {
-		fprintf(stderr, "%s: nothing to repair\n", PROG);
-		return EXIT_CLEAN;
+		cli_say(&c->cli, "nothing to repair");
+		return CLI_EXIT_OK;
 	}
 	if (!c->ropts.dry_run) {
 		struct va_fix_error err = VA_FIX_ERROR_INIT;
@@ -275,25 +278,26 @@ int fix_after_audit(struct ctx *c, struct va_backend *be, const struct fix_args 
 		r = va_fix_journal_create(&j, fa->journal, fa->image, fa->img, fa->roots, fa->nroots,
 					  &jfile, &err);
 		if (r < 0) {
-			msg_fix_error(&err);
+			msg_fix_error(&c->cli, &err);
 			va_fix_error_release(&err);
 			dbuf_release(&jfile);
-			return EXIT_TROUBLE;
+			return CLI_EXIT_TROUBLE;
 		}
-		fprintf(stderr, "%s: journal: %s\n", PROG, jfile.buf);
+		cli_say(&c->cli, "journal: %s", jfile.buf);
 	}
 	r = va_repair_apply(c->repair, be, fa->img ? NULL : fa->roots, fa->img ? 0 : fa->nroots, j,
 			    &c->ropts, &h);
 	if (j)
-		journal_failed(jfile.buf, j);
+		journal_failed(&c->cli, jfile.buf, j);
 	va_journal_free(j);
 	dbuf_release(&jfile);
-	return exit_for(c->repair->counts, r);
+	return exit_for(&c->cli, c->repair->counts, r);
 }
 
 /* ------------------------------------------------------------------ unify journals */
 
 struct unify_replay {
+	struct cli *cli;
 	bool undo;
 	unsigned counts[4];     /* by enum va_repair_event, as exit_for() wants them */
 };
@@ -310,9 +314,8 @@ static void on_unify_event(const struct va_uevent *ev, const struct va_ustats *s
 	if (ev->type == VA_UEV_SKIP) {
 		/* what was not undone (or failed), on stderr */
 		u->counts[ev->skip == VA_USKIP_ERROR ? VA_EV_FAILED : VA_EV_SKIPPED]++;
-		fflush(stdout);
-		quote(&b, ev->path, ev->path_len);
-		fprintf(stderr, "%s: %s: %s %s: %s%s%s%s%s\n", PROG, dbuf_str(&b),
+		va_quote(&b, ev->path, ev->path_len);
+		cli_say(u->cli, "%s: %s %s: %s%s%s%s%s", dbuf_str(&b),
 			ev->dry_run ? "would not be" : "not", u->undo ? "undone" : "finished",
 			va_uskip_text(ev->skip), ev->detail ? ": " : "", ev->detail ? ev->detail : "",
 			ev->err ? ": " : "", ev->err ? strerror(ev->err) : "");
@@ -342,10 +345,10 @@ static void on_unify_event(const struct va_uevent *ev, const struct va_ustats *s
 }
 
 /* --undo / --resume of a vunify or vhashify journal: live, by the paths it names. */
-static int replay_unify(const char *file, struct va_journal *j, const struct va_jroots *jr, bool undo,
-			bool dry_run, unsigned live_flags)
+static int replay_unify(struct cli *c, const char *file, struct va_journal *j,
+			const struct va_jroots *jr, bool undo, bool dry_run, unsigned live_flags)
 {
-	struct unify_replay u = { .undo = undo };
+	struct unify_replay u = { .cli = c, .undo = undo };
 	struct va_uhooks h = { .event = on_unify_event, .user = &u };
 	struct va_uopts o = { 0 };
 	struct va_ustats st = { 0 };
@@ -357,20 +360,20 @@ static int replay_unify(const char *file, struct va_journal *j, const struct va_
 	if (j->source) {
 		first = strndup(j->source, strcspn(j->source, "\n"));
 		if (!first) {
-			fprintf(stderr, "%s: %s\n", PROG, strerror(ENOMEM));
-			return EXIT_TROUBLE;
+			cli_say(c, "%s", strerror(ENOMEM));
+			return CLI_EXIT_TROUBLE;
 		}
 	}
 	va_image_uuid(NULL, first, uuid);
 	free(first);
 	if (strcmp(j->uuid, "unknown") && strcmp(uuid, "unknown") && strcmp(j->uuid, uuid)) {
-		msg_reason(file, strlen(file), "the journal belongs to another filesystem (UUID differs)", NULL);
-		return EXIT_TROUBLE;
+		cli_msg(c, file, "the journal belongs to another filesystem (UUID differs)", NULL);
+		return CLI_EXIT_TROUBLE;
 	}
 	r = va_backend_live_new(&be, live_flags);
 	if (r < 0) {
-		fprintf(stderr, "%s: %s\n", PROG, strerror(-r));
-		return EXIT_TROUBLE;
+		cli_say(c, "%s", strerror(-r));
+		return CLI_EXIT_TROUBLE;
 	}
 	o.dry_run = dry_run;
 	/* the flags to restore come from the journal's 'I' records */
@@ -383,11 +386,9 @@ static int replay_unify(const char *file, struct va_journal *j, const struct va_
 	va_backend_free(be);
 	if (st.failed > u.counts[VA_EV_FAILED])
 		u.counts[VA_EV_FAILED] = (unsigned)st.failed;
-	if (r < 0 && !journal_failed(file, j)) {
-		fflush(stdout);
-		msg_reason(file, strlen(file), undo ? "the undo stopped" : "the resume stopped", strerror(-r));
-	}
-	return exit_for(u.counts, r);
+	if (r < 0 && !journal_failed(c, file, j))
+		cli_msg(c, file, undo ? "the undo stopped" : "the resume stopped", strerror(-r));
+	return exit_for(c, u.counts, r);
 }
 
 /* ------------------------------------------------------------------ --undo, --resume */
@@ -397,8 +398,8 @@ static int replay_unify(const char *file, struct va_journal *j, const struct va_
  * be directories the user trusts now (@trusted), and every path of its
  * records must lie beneath them.  Opens @jr.  Return: 0 or the exit status.
  */
-static int check_live_journal(const char *file, const struct va_journal *j, struct va_jroots *jr,
-			      const struct va_jroot_id *trusted, size_t ntrusted)
+static int check_live_journal(struct cli *c, const char *file, const struct va_journal *j,
+			      struct va_jroots *jr, const struct va_jroot_id *trusted, size_t ntrusted)
 {
 	struct va_jroots_error e;
 	int r;
@@ -409,56 +410,136 @@ static int check_live_journal(const char *file, const struct va_journal *j, stru
 	if (r == 0)
 		r = va_jroots_check_journal(j, jr, &e);
 	if (r == -ENOMEM) {
-		fprintf(stderr, "%s: %s\n", PROG, strerror(ENOMEM));
-		return EXIT_TROUBLE;
+		cli_say(c, "%s", strerror(ENOMEM));
+		return CLI_EXIT_TROUBLE;
 	}
-	return r < 0 ? refuse(file, "record", &e) : 0;
+	return r < 0 ? refuse(c, file, "record", &e) : 0;
 }
 
-int replay_journal(const char *file, bool undo, const char *image, const char *prefix, bool dry_run,
-		   unsigned live_flags, const struct va_jroot_id *trusted, size_t ntrusted)
+/* Add the identity of directory @path (followed as given) to @ids. */
+static int trust_dir(struct va_jroot_id **ids, size_t *n, const char *path)
 {
+	struct stat st;
+	struct va_jroot_id *nids;
+
+	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+		return -(errno ? errno : ENOTDIR);
+	nids = realloc(*ids, (*n + 1) * sizeof(**ids));
+	if (!nids)
+		return -ENOMEM;
+	*ids = nids;
+	nids[(*n)++] = (struct va_jroot_id){ .dev = st.st_dev, .ino = st.st_ino };
+	return 0;
+}
+
+/* The configuration's guest roots, hash stores and the guests' parents, to @ids. */
+static void trust_config(const struct va_config *cfg, struct va_jroot_id **ids, size_t *n)
+{
+	char **parents = NULL;
+	long np;
+
+	for (size_t g = 0; g < cfg->nguests; g++)
+		if (cfg->guests[g].vdir)
+			(void)trust_dir(ids, n, cfg->guests[g].vdir);
+	for (size_t h = 0; h < cfg->nhashdirs; h++) {
+		(void)trust_dir(ids, n, cfg->hashdirs[h].path);
+		for (size_t k = 0; k < cfg->hashdirs[h].nentries; k++)
+			if (cfg->hashdirs[h].entries[k].path)
+				(void)trust_dir(ids, n, cfg->hashdirs[h].entries[k].path);
+	}
+	np = va_config_roots(cfg, &parents);
+	for (long i = 0; i < np; i++) {
+		(void)trust_dir(ids, n, parents[i]);
+		free(parents[i]);
+	}
+	free(parents);
+}
+
+/*
+ * The directories a live or unify journal may touch: the ROOTs named,
+ * else what an audit without ROOT would walk now: the configuration's
+ * guest roots, their parents and hash stores, else DEFAULT_ROOT.
+ * Return: 0 or the exit status.
+ */
+static int trusted_dirs(struct cli *c, const struct vaudit_opts *o, struct va_jroot_id **ids,
+			size_t *n)
+{
+	struct va_config *cfg = NULL;
+	int r;
+
+	for (size_t i = 0; i < o->nroots; i++)
+		if ((r = trust_dir(ids, n, o->roots[i])) < 0) {
+			cli_msg(c, o->roots[i], "ROOT", strerror(-r));
+			return CLI_EXIT_TROUBLE;
+		}
+	if ((r = load_config(c, o, &cfg)))
+		return r;
+	if (cfg)
+		trust_config(cfg, ids, n);
+	else if (!o->image && !o->nroots)
+		(void)trust_dir(ids, n, DEFAULT_ROOT);
+	va_config_free(cfg);
+	return 0;
+}
+
+/* Replay the opened journal @s (its roots checked) through the engine it belongs to. */
+static int replay(struct cli *c, const struct vaudit_opts *o, struct va_replay_setup *s,
+		  struct va_jroots *jr)
+{
+	bool undo = o->mode == MODE_UNDO;
 	struct va_repair_hooks h = { .event = on_event };
-	struct va_repair_opts o = { .dry_run = dry_run };
+	struct va_repair_opts ro = { .dry_run = o->dry_run };
+	unsigned counts[4] = { 0 };
+	int r;
+
+	if (s->unify)
+		return replay_unify(c, o->replay, s->j, jr, undo, o->dry_run, o->live_flags);
+	r = va_repair_replay(s->j, undo ? VA_REPLAY_UNDO : VA_REPLAY_RESUME, s->be,
+			     s->img ? NULL : (const char *const *)s->roots, s->img ? 0 : s->nroots, &ro,
+			     &h, counts);
+	journal_failed(c, o->replay, s->j);
+	if (va_replay_close(s))
+		r = r ? r : -EIO;
+	return exit_for(c, counts, r);
+}
+
+int run_replay(const struct vaudit_opts *o)
+{
+	const char *file = o->replay;
 	struct va_fix_error err = VA_FIX_ERROR_INIT;
 	struct va_replay_setup s;
 	struct va_jroots jr = { 0 };
 	struct va_jroots_error e;
-	unsigned counts[4] = { 0 };
+	struct va_jroot_id *ids = NULL;
+	size_t nids = 0;
+	struct cli c;
 	int r;
 
-	r = va_replay_open(&s, file, image, dry_run, live_flags, NULL, &err);
+	cli_init(&c, PROG);
+	c.quiet = o->quiet;
+	if ((r = trusted_dirs(&c, o, &ids, &nids))) {
+		free(ids);
+		return r;
+	}
+	r = va_replay_open(&s, file, o->image, o->dry_run, o->live_flags, NULL, &err);
 	if (s.j && s.j->dropped_tail)
-		msg_reason(file, strlen(file), "its last line is torn (a crash while writing it): ignored", NULL);
+		cli_msg(&c, file, "its last line is torn (a crash while writing it): ignored",
+			NULL);
 	if (r < 0) {
-		msg_fix_error(&err);
+		msg_fix_error(&c, &err);
 		va_fix_error_release(&err);
-		va_replay_close(&s);
-		return EXIT_TROUBLE;
+		r = CLI_EXIT_TROUBLE;
+	} else if (s.img) {
+		/* the whole journal is checked before anything changes */
+		r = va_image_check_journal(s.img, o->prefix ? o->prefix : "/", s.j, &e) < 0 ?
+		    refuse(&c, file, "record", &e) : 0;
+	} else {
+		r = check_live_journal(&c, file, s.j, &jr, ids, nids);
 	}
-	/* the whole journal is checked before anything changes */
-	if (s.img)
-		r = va_image_check_journal(s.img, prefix ? prefix : "/", s.j, &e) < 0 ?
-		    refuse(file, "record", &e) : 0;
-	else
-		r = check_live_journal(file, s.j, &jr, trusted, ntrusted);
-	if (r) {
-		va_jroots_close(&jr);
-		va_replay_close(&s);
-		return r;
-	}
-	if (s.unify) {
-		r = replay_unify(file, s.j, &jr, undo, dry_run, live_flags);
-		va_jroots_close(&jr);
-		va_replay_close(&s);
-		return r;
-	}
+	free(ids);
+	if (r == 0)
+		r = replay(&c, o, &s, &jr);
 	va_jroots_close(&jr);
-	r = va_repair_replay(s.j, undo ? VA_REPLAY_UNDO : VA_REPLAY_RESUME, s.be,
-			     s.img ? NULL : (const char *const *)s.roots, s.img ? 0 : s.nroots, &o, &h,
-			     counts);
-	journal_failed(file, s.j);
-	if (va_replay_close(&s))
-		r = r ? r : -EIO;
-	return exit_for(counts, r);
+	va_replay_close(&s);
+	return r;
 }

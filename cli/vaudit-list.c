@@ -159,7 +159,7 @@ static int text_guest(struct dbuf *b, const struct va_config *c, const struct va
 	return 0;
 }
 
-int list_guests(const struct va_config *c, bool json)
+static int list_guests(const struct va_config *c, bool json)
 {
 	struct dbuf b = DBUF_INIT;
 	int r = 0;
@@ -175,4 +175,22 @@ int list_guests(const struct va_config *c, bool json)
 		r = -EIO;
 	dbuf_release(&b);
 	return r;
+}
+
+int run_list(const struct vaudit_opts *o)
+{
+	struct va_config *cfg;
+	struct cli c;
+	int r;
+
+	cli_init(&c, PROG);
+	if ((r = load_config(&c, o, &cfg)))
+		return r;
+	r = list_guests(cfg, o->fmt == VA_FMT_JSON);
+	va_config_free(cfg);
+	if (r < 0) {
+		cli_say(&c, "write error: %s", strerror(-r));
+		return CLI_EXIT_TROUBLE;
+	}
+	return CLI_EXIT_OK;
 }

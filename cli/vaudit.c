@@ -1,32 +1,19 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * vaudit.c - the vaudit command: options, messages, progress, exit status.
+ * vaudit.c - the vaudit command: its options into struct vaudit_opts, the
+ * rules saying which go together, one mode, and that mode's run_<mode>()
+ * (see vaudit.h for where each one lives).
  *
- * Map of the code base (start here):
- *   core/flags.[ch]     the one flag table (ext2 bits, vserver 2.4/2.6/syscall)
- *   core/walk.[ch]      the one safe walker (openat/getdents64/statx, no symlinks)
- *   core/attr.h         attribute back ends behind an ops table
- *   core/attr-live.c      live: FS_IOC_GETFLAGS on verified fds, vserver syscall probe,
- *                         2.6 bits from the block device
- *   core/attr-image.c     image: raw i_flags through libext2fs
- *   core/image.[ch]     opening ext2/3/4 images and devices (read-only; safe write opens)
- *   core/finding.[ch]   findings model, kinds and severities
- *   core/output.c         text, NUL and JSON Lines writers
- *   core/escape.[ch]    shell/JSON/base64 encodings of hostile names
- *   core/vsconfig.[ch]  /etc/vservers as util-vserver reads it (safe resolver)
- *   core/exclude.[ch]   util-vserver exclude lists, quirks reported
- *   core/inomap.[ch]    (dev, ino) hash map for hard-linked inodes
- *   core/dbuf.[ch]      growable byte buffer
- *   audit/checks.[ch]   the rules, shared by both drivers
- *   audit/audit.[ch]    live driver: one walk callback plus the shared-inode table
- *   audit/audit-image.c offline driver: inode-table scan, directory blocks in block order
- *   audit/config-checks.c configuration checks and hash stores
- *   audit/run.[ch]      the whole audit of a run (va_audit_all) and message texts
- *   migrate/repair.[ch] the repair engine; migrate/repair-io.[ch] plans, journals
- *   cli/vaudit-fix.c  --fix, --plan, --undo, --resume
- *   cli/vaudit-list.c --list
- *   tui/                the console (--interactive, vaudit-tui): see tui/tui.h
- *   cli/vaudit.c      this file
+ * The code base, layer by layer (each includes only the layers above it in
+ * this list; tests/layers.sh checks it):
+ *   core/      flag table, safe walker, attribute back ends (live, image),
+ *              images, findings and writers, configuration, exclude lists,
+ *              messages
+ *   audit/     the checks: live walk, image scan, configuration, hash stores
+ *   migrate/   the journal; migrate/repair/ the repair engine and plans;
+ *              migrate/unify/ the unify engine (vunify, vhashify, their undo)
+ *   tui/       the console (--interactive, vaudit-tui): see tui/tui.h
+ *   cli/       the programs and their command-line kit (cli/kit.h)
  */
 #include "config.h"
 
@@ -35,139 +22,96 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "audit/audit.h"
-#include "audit/run.h"
+#include "cli/vaudit.h"
 #include "core/attr.h"
-#include "core/dbuf.h"
-#include "core/escape.h"
-#include "core/finding.h"
 #include "core/flags.h"
 #include "core/image.h"
-#include "core/message.h"
 #include "core/vsconfig.h"
-#include "cli/vaudit.h"
-#include "migrate/jroots.h"
-#include "tui/tui.h"
 
-#define DEFAULT_ROOT "/vservers"
+#define BIT(o) (UINT64_C(1) << (o))
 
-/* ------------------------------------------------------------------ messages */
+/* ------------------------------------------------------------------ which options go together */
 
-void quote(struct dbuf *b, const char *s, size_t len)
+static const char *const opt_names[O_COUNT] = {
+	[O_ROOT] = "ROOT", [O_JSON] = "--json", [O_NULL] = "--null", [O_VERBOSE] = "--verbose",
+	[O_QUIET] = "--quiet", [O_SUMMARY] = "--summary", [O_PROGRESS] = "--progress",
+	[O_ONLY] = "--only", [O_SKIP] = "--skip", [O_THOROUGH] = "--thorough",
+	[O_CROSS] = "--cross-mounts", [O_IMAGE] = "--image", [O_PREFIX] = "--prefix",
+	[O_TAG_SCHEME] = "--tag-scheme", [O_NO_DEVICE] = "--no-device-read",
+	[O_CONFIG] = "--config", [O_NO_CONFIG] = "--no-config", [O_HOST_ROOT] = "--host-root",
+	[O_ATTRS] = "--attrs", [O_LIST] = "--list", [O_FIX] = "--fix", [O_PLAN] = "--plan",
+	[O_DRY_RUN] = "--dry-run", [O_JOURNAL] = "--journal", [O_FORCE] = "--force",
+	[O_BARRIER_MODE] = "--barrier-mode", [O_UNDO] = "--undo", [O_RESUME] = "--resume",
+	[O_INTERACTIVE] = "--interactive", [O_SCRIPT] = "--script", [O_SIZE] = "--size",
+};
+
+/* what an audit takes: where it looks, what it reports, how */
+#define AUDIT_OPTS (BIT(O_ROOT) | BIT(O_JSON) | BIT(O_NULL) | BIT(O_VERBOSE) | BIT(O_QUIET) | \
+		    BIT(O_SUMMARY) | BIT(O_PROGRESS) | BIT(O_ONLY) | BIT(O_SKIP) | \
+		    BIT(O_THOROUGH) | BIT(O_CROSS) | BIT(O_IMAGE) | BIT(O_PREFIX) | \
+		    BIT(O_TAG_SCHEME) | BIT(O_NO_DEVICE) | BIT(O_CONFIG) | BIT(O_NO_CONFIG) | \
+		    BIT(O_HOST_ROOT))
+/* what a change takes */
+#define REPAIR_OPTS (BIT(O_JOURNAL) | BIT(O_FORCE) | BIT(O_BARRIER_MODE))
+/* an undo or a resume: the journal says what; the options say where it may act */
+#define REPLAY_OPTS (BIT(O_UNDO) | BIT(O_RESUME) | BIT(O_DRY_RUN) | BIT(O_ROOT) | BIT(O_IMAGE) | \
+		     BIT(O_PREFIX) | BIT(O_CONFIG) | BIT(O_NO_CONFIG) | BIT(O_HOST_ROOT) | \
+		     BIT(O_NO_DEVICE) | BIT(O_QUIET) | BIT(O_PROGRESS))
+
+static const struct cli_mode modes[MODE_COUNT] = {
+	[MODE_AUDIT]       = { NULL, AUDIT_OPTS },
+	[MODE_ATTRS]       = { "--attrs", AUDIT_OPTS | BIT(O_ATTRS) },
+	[MODE_FIX]         = { "--fix", AUDIT_OPTS | REPAIR_OPTS | BIT(O_FIX) | BIT(O_PLAN) |
+			       BIT(O_DRY_RUN) },
+	[MODE_PLAN]        = { "--plan", AUDIT_OPTS | BIT(O_PLAN) },
+	[MODE_LIST]        = { "--list", BIT(O_LIST) | BIT(O_JSON) | BIT(O_CONFIG) |
+			       BIT(O_HOST_ROOT) | BIT(O_QUIET) | BIT(O_PROGRESS) },
+	[MODE_UNDO]        = { "--undo", REPLAY_OPTS },
+	[MODE_RESUME]      = { "--resume", REPLAY_OPTS },
+	/* the console reviews first and repairs when told: no batch output, no dry run */
+	[MODE_INTERACTIVE] = { "--interactive", (AUDIT_OPTS & ~(BIT(O_JSON) | BIT(O_NULL))) |
+			       REPAIR_OPTS | BIT(O_PLAN) | BIT(O_INTERACTIVE) | BIT(O_SCRIPT) |
+			       BIT(O_SIZE) },
+};
+
+static const uint64_t exclusive[] = {
+	BIT(O_UNDO) | BIT(O_RESUME),
+	BIT(O_IMAGE) | BIT(O_ROOT),             /* a directory in the image: --prefix */
+	BIT(O_IMAGE) | BIT(O_CONFIG),
+	BIT(O_IMAGE) | BIT(O_HOST_ROOT),
+	BIT(O_NO_CONFIG) | BIT(O_CONFIG),
+	BIT(O_NO_CONFIG) | BIT(O_HOST_ROOT),
+	BIT(O_HOST_ROOT) | BIT(O_ROOT),         /* the ROOTs come from its configuration */
+};
+
+static const struct cli_need needs[] = {
+	{ BIT(O_PREFIX) | BIT(O_TAG_SCHEME), BIT(O_IMAGE) },
+};
+
+static const struct cli_rules rules = {
+	.names = opt_names,
+	.modes = modes, .nmodes = MODE_COUNT,
+	.exclusive = exclusive, .nexclusive = sizeof(exclusive) / sizeof(exclusive[0]),
+	.needs = needs, .nneeds = sizeof(needs) / sizeof(needs[0]),
+};
+
+/* The mode the options ask for (conflicts are the rules' business). */
+static enum vaudit_mode pick_mode(uint64_t given)
 {
-	va_quote(b, s, len);
+	static const struct { enum vaudit_opt opt; enum vaudit_mode mode; } order[] = {
+		{ O_INTERACTIVE, MODE_INTERACTIVE }, { O_UNDO, MODE_UNDO }, { O_RESUME, MODE_RESUME },
+		{ O_LIST, MODE_LIST }, { O_ATTRS, MODE_ATTRS }, { O_FIX, MODE_FIX },
+		{ O_PLAN, MODE_PLAN },
+	};
+
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+		if (given & BIT(order[i].opt))
+			return order[i].mode;
+	return MODE_AUDIT;
 }
 
-void msg_reason(const char *path, size_t len, const char *what, const char *reason)
-{
-	struct dbuf b = DBUF_INIT;
-
-	va_msg_text(&b, path, len, what, reason);
-	fprintf(stderr, "%s: %s\n", PROG, dbuf_str(&b));
-	dbuf_release(&b);
-}
-
-
-void clear_progress(struct ctx *c)
-{
-	if (c->progress_shown) {
-		fputs("\r\033[K", stderr);
-		c->progress_shown = false;
-	}
-}
-
-static void on_error(const char *path, size_t len, const char *op, int err, void *user)
-{
-	clear_progress(user);
-	/* errno values and libext2fs codes alike */
-	msg_reason(path, len, op, err ? va_image_strerror(err) : NULL);
-}
-
-static void on_notice(const char *msg, void *user)
-{
-	struct ctx *c = user;
-
-	if (c->quiet)
-		return;
-	clear_progress(c);
-	fprintf(stderr, "%s: %s\n", PROG, msg);
-}
-
-static int on_finding(const struct va_finding *f, void *user)
-{
-	struct ctx *c = user;
-	int r;
-
-	if (c->repair) {
-		r = va_repair_add(c->repair, f, &c->ropts);
-		if (r < 0)
-			c->repair_error = -r;
-		return r;
-	}
-	if (c->quiet)
-		return 0;
-	clear_progress(c);
-	r = va_writer_write(c->writer, f);
-	if (r < 0) {
-		c->write_error = -r;
-		return r;
-	}
-	return 0;
-}
-
-/* --attrs: "BUIc ----i-------t-e------- path", like showattr -d plus lsattr -d. */
-static void on_root_attrs(const char *path, size_t len, const struct va_attrs *at, uint32_t mode,
-			  void *user)
-{
-	struct ctx *c = user;
-	char letters[VA_FLAGS_LETTERS_MAX], vs[5];
-	struct dbuf b = DBUF_INIT;
-
-	(void)mode;
-	va_flags_letters_if(at->flags, at->known & VA_KNOWN_EXT2, letters);
-	dbuf_addf(&b, "%s %s ", va_vsattr_letters(at->flags, at->known & VA_KNOWN_EXT2,
-						   at->known & VA_KNOWN_VS26, vs), letters);
-	va_escape_shell(&b, path, len);
-	dbuf_addc(&b, '\n');
-	clear_progress(c);
-	if (fwrite(b.buf, 1, b.len, stdout) != b.len)
-		c->write_error = errno ? errno : EIO;
-	dbuf_release(&b);
-}
-
-static double elapsed(const struct timespec *a, const struct timespec *b)
-{
-	return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
-}
-
-static void on_progress(const struct va_audit_stats *s, void *user)
-{
-	struct ctx *c = user;
-	struct timespec now;
-	struct dbuf g = DBUF_INIT;
-	double t;
-
-	if (!c->progress)
-		return;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (elapsed(&c->last, &now) < 0.2)
-		return;
-	c->last = now;
-	t = elapsed(&c->start, &now);
-	if (s->guest)
-		va_escape_shell(&g, s->guest, s->guest_len);
-	fprintf(stderr, "\r\033[K%s: %llu entries, %.0f/s, %llu findings, %.1fs%s%.40s",
-		PROG, (unsigned long long)s->entries, t > 0 ? (double)s->entries / t : 0.0,
-		(unsigned long long)s->findings, t, s->guest ? ", guest " : "", dbuf_str(&g));
-	c->progress_shown = true;
-	dbuf_release(&g);
-}
-
-/* ------------------------------------------------------------------ options */
+/* ------------------------------------------------------------------ --help, --list-* */
 
 static void usage(FILE *fp)
 {
@@ -255,42 +199,6 @@ static void usage(FILE *fp)
 		PROG, PROG, PROG, PROG, PROG, VA_CONFIG_DIR, DEFAULT_ROOT, VA_CONFIG_DIR, DEFAULT_ROOT);
 }
 
-/* One line: "vaudit: WHAT 'ARG' (see 'vaudit --help')"; ARG is escaped. */
-static int bad_usage(const char *what, const char *arg)
-{
-	struct dbuf b = DBUF_INIT;
-
-	quote(&b, arg, strlen(arg));
-	fprintf(stderr, "%s: %s %s (see '%s --help')\n", PROG, what, dbuf_str(&b), PROG);
-	dbuf_release(&b);
-	return EXIT_TROUBLE;
-}
-
-/* Parse "a,b,c" into a kinds bit mask. */
-static int parse_kinds(const char *s, uint64_t *ret)
-{
-	char *copy = strdup(s), *save = NULL, *tok;
-	uint64_t mask = 0;
-	int r = 0;
-
-	if (!copy)
-		return -ENOMEM;
-	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		int k = va_kind_parse(tok);
-
-		if (k < 0) {
-			r = bad_usage("unknown kind", tok);
-			break;
-		}
-		mask |= UINT64_C(1) << k;
-	}
-	free(copy);
-	if (r == 0 && !mask)
-		r = bad_usage("empty kind list:", s);
-	*ret = mask;
-	return r;
-}
-
 static void list_kinds(void)
 {
 	for (int k = 0; k < VA_KIND_COUNT; k++)
@@ -308,558 +216,227 @@ static void list_flags(void)
 		       t[i].letter, t[i].name, t[i].desc);
 }
 
-/* ------------------------------------------------------------------ main */
+/* ------------------------------------------------------------------ options */
 
-/* ------------------------------------------------------------------ --undo, --resume */
+enum {
+	OPT_SUMMARY = 256, OPT_PROGRESS, OPT_NO_PROGRESS, OPT_ONLY, OPT_SKIP, OPT_THOROUGH,
+	OPT_CROSS, OPT_LIST_KINDS, OPT_LIST_FLAGS, OPT_IMAGE, OPT_PREFIX, OPT_NO_DEVICE,
+	OPT_ATTRS, OPT_FIX, OPT_DRY_RUN, OPT_JOURNAL, OPT_FORCE, OPT_BARRIER_MODE, OPT_PLAN,
+	OPT_UNDO, OPT_RESUME, OPT_CONFIG, OPT_NO_CONFIG, OPT_HOST_ROOT, OPT_LIST, OPT_TAG_SCHEME,
+	OPT_INTERACTIVE, OPT_SCRIPT, OPT_SIZE
+};
 
-/* Add the identity of directory @path (followed as given) to @ids. */
-static int trust_dir(struct va_jroot_id **ids, size_t *n, const char *path)
+static const struct option longopts[] = {
+	{ "json",         no_argument,       NULL, 'j' },
+	{ "null",         no_argument,       NULL, '0' },
+	{ "verbose",      no_argument,       NULL, 'v' },
+	{ "quiet",        no_argument,       NULL, 'q' },
+	{ "summary",      no_argument,       NULL, OPT_SUMMARY },
+	{ "progress",     no_argument,       NULL, OPT_PROGRESS },
+	{ "no-progress",  no_argument,       NULL, OPT_NO_PROGRESS },
+	{ "only",         required_argument, NULL, OPT_ONLY },
+	{ "skip",         required_argument, NULL, OPT_SKIP },
+	{ "thorough",     no_argument,       NULL, OPT_THOROUGH },
+	{ "cross-mounts", no_argument,       NULL, OPT_CROSS },
+	{ "list-kinds",   no_argument,       NULL, OPT_LIST_KINDS },
+	{ "list-flags",   no_argument,       NULL, OPT_LIST_FLAGS },
+	{ "image",        required_argument, NULL, OPT_IMAGE },
+	{ "prefix",       required_argument, NULL, OPT_PREFIX },
+	{ "no-device-read", no_argument,     NULL, OPT_NO_DEVICE },
+	{ "attrs",        no_argument,       NULL, OPT_ATTRS },
+	{ "fix",          no_argument,       NULL, OPT_FIX },
+	{ "dry-run",      no_argument,       NULL, OPT_DRY_RUN },
+	{ "journal",      required_argument, NULL, OPT_JOURNAL },
+	{ "force",        no_argument,       NULL, OPT_FORCE },
+	{ "barrier-mode", required_argument, NULL, OPT_BARRIER_MODE },
+	{ "plan",         required_argument, NULL, OPT_PLAN },
+	{ "undo",         required_argument, NULL, OPT_UNDO },
+	{ "resume",       required_argument, NULL, OPT_RESUME },
+	{ "config",       required_argument, NULL, OPT_CONFIG },
+	{ "no-config",    no_argument,       NULL, OPT_NO_CONFIG },
+	{ "host-root",    required_argument, NULL, OPT_HOST_ROOT },
+	{ "list",         no_argument,       NULL, OPT_LIST },
+	{ "tag-scheme",   required_argument, NULL, OPT_TAG_SCHEME },
+	{ "interactive",  no_argument,       NULL, OPT_INTERACTIVE },
+	{ "script",       required_argument, NULL, OPT_SCRIPT },
+	{ "size",         required_argument, NULL, OPT_SIZE },
+	{ "help",         no_argument,       NULL, 'h' },
+	{ "version",      no_argument,       NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* The option of each long-only getopt value, when it simply sets its bit. */
+static const struct { int opt; enum vaudit_opt bit; } flag_opts[] = {
+	{ 'j', O_JSON }, { '0', O_NULL }, { 'v', O_VERBOSE }, { 'q', O_QUIET },
+	{ OPT_SUMMARY, O_SUMMARY }, { OPT_PROGRESS, O_PROGRESS }, { OPT_NO_PROGRESS, O_PROGRESS },
+	{ OPT_ONLY, O_ONLY }, { OPT_SKIP, O_SKIP }, { OPT_THOROUGH, O_THOROUGH },
+	{ OPT_CROSS, O_CROSS }, { OPT_IMAGE, O_IMAGE }, { OPT_PREFIX, O_PREFIX },
+	{ OPT_NO_DEVICE, O_NO_DEVICE }, { OPT_ATTRS, O_ATTRS }, { OPT_FIX, O_FIX },
+	{ OPT_DRY_RUN, O_DRY_RUN }, { OPT_JOURNAL, O_JOURNAL }, { OPT_FORCE, O_FORCE },
+	{ OPT_BARRIER_MODE, O_BARRIER_MODE }, { OPT_PLAN, O_PLAN }, { OPT_UNDO, O_UNDO },
+	{ OPT_RESUME, O_RESUME }, { OPT_CONFIG, O_CONFIG }, { OPT_NO_CONFIG, O_NO_CONFIG },
+	{ OPT_HOST_ROOT, O_HOST_ROOT }, { OPT_LIST, O_LIST }, { OPT_TAG_SCHEME, O_TAG_SCHEME },
+	{ OPT_INTERACTIVE, O_INTERACTIVE }, { OPT_SCRIPT, O_SCRIPT }, { OPT_SIZE, O_SIZE },
+};
+
+/* Parse "a,b,c" into a kinds bit mask.  Return: 0 or the exit status. */
+static int parse_kinds(const struct cli *c, const char *s, uint64_t *ret)
 {
-	struct stat st;
-	struct va_jroot_id *nids;
+	char *copy = strdup(s), *save = NULL, *tok;
+	uint64_t mask = 0;
+	int r = 0;
 
-	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
-		return -(errno ? errno : ENOTDIR);
-	nids = realloc(*ids, (*n + 1) * sizeof(**ids));
-	if (!nids)
-		return -ENOMEM;
-	*ids = nids;
-	nids[(*n)++] = (struct va_jroot_id){ .dev = st.st_dev, .ino = st.st_ino };
+	if (!copy)
+		return CLI_EXIT_TROUBLE;
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		int k = va_kind_parse(tok);
+
+		if (k < 0) {
+			r = cli_bad_usage(c, "unknown kind", tok);
+			break;
+		}
+		mask |= VA_KIND_BIT(k);
+	}
+	free(copy);
+	if (r == 0 && !mask)
+		r = cli_bad_usage(c, "empty kind list:", s);
+	*ret = mask;
+	return r;
+}
+
+/* --size COLSxROWS.  Return: 0 or the exit status. */
+static int parse_size(const struct cli *c, const char *arg, struct vaudit_opts *o)
+{
+	char *end;
+	long w, h;
+
+	errno = 0;
+	w = strtol(arg, &end, 10);
+	h = *end == 'x' && end > arg && end[1] >= '0' && end[1] <= '9' ? strtol(end + 1, &end, 10) : -1;
+	if (errno || *end || w < 20 || w > 1000 || h < 10 || h > 1000)
+		return cli_bad_usage(c, "--size takes COLSxROWS, 20x10 to 1000x1000, not", arg);
+	o->cols = (int)w;
+	o->rows = (int)h;
 	return 0;
 }
 
-/*
- * --undo/--resume JOURNAL [ROOT...]: the directories a live or unify
- * journal may touch are the ROOTs named, else what an audit without ROOT
- * would walk now: the configuration's guest roots, their parents and hash
- * stores (@co; NULL with --no-config), else DEFAULT_ROOT.
- */
-static int replay_cmd(const char *file, bool undo, const char *image, const char *prefix, bool dry_run,
-		      unsigned live_flags, const char *const *roots, size_t nroots,
-		      const struct va_config_opts *co)
+/* --barrier-mode MODE (octal).  Return: 0 or the exit status. */
+static int parse_mode(const struct cli *c, const char *arg, int *ret)
 {
-	struct va_jroot_id *ids = NULL;
-	struct va_config *cfg = NULL;
-	size_t n = 0;
-	bool configured = false;
-	int r = 0;
+	char *end;
+	long m = strtol(arg, &end, 8);
 
-	for (size_t i = 0; i < nroots; i++) {
-		r = trust_dir(&ids, &n, roots[i]);
-		if (r < 0) {
-			msg_reason(roots[i], strlen(roots[i]), "ROOT", strerror(-r));
-			free(ids);
-			return EXIT_TROUBLE;
-		}
-	}
-	if (!image && co && (co->cfgdir || co->host_root || !nroots)) {
-		const char *why;
-		char **parents = NULL;
-		long np;
+	if (*arg == '\0' || *end || m < 0 || m > 07777)
+		return cli_bad_usage(c, "--barrier-mode takes an octal mode, not", arg);
+	*ret = (int)m;
+	return 0;
+}
 
-		r = va_config_load(&cfg, co, &why);
-		if (r < 0 && (r != -ENOENT || co->cfgdir || co->host_root)) {
-			msg_reason(co->cfgdir ? co->cfgdir : VA_CONFIG_DIR,
-				   strlen(co->cfgdir ? co->cfgdir : VA_CONFIG_DIR), "configuration directory",
-				   why ? why : strerror(-r));
-			free(ids);
-			return EXIT_TROUBLE;
-		}
-		r = 0;
-		configured = cfg != NULL;
-		for (size_t g = 0; cfg && g < cfg->nguests; g++)
-			if (cfg->guests[g].vdir)
-				(void)trust_dir(&ids, &n, cfg->guests[g].vdir);
-		for (size_t h = 0; cfg && h < cfg->nhashdirs; h++) {
-			(void)trust_dir(&ids, &n, cfg->hashdirs[h].path);
-			for (size_t k = 0; k < cfg->hashdirs[h].nentries; k++)
-				if (cfg->hashdirs[h].entries[k].path)
-					(void)trust_dir(&ids, &n, cfg->hashdirs[h].entries[k].path);
-		}
-		np = cfg ? va_config_roots(cfg, &parents) : 0;
-		for (long i = 0; i < np; i++) {
-			(void)trust_dir(&ids, &n, parents[i]);
-			free(parents[i]);
-		}
-		free(parents);
-		va_config_free(cfg);
+/* The value of one option.  Return: 0, or the exit status (-1: exit 0 now). */
+static int take_option(const struct cli *c, int opt, const char *arg, struct vaudit_opts *o)
+{
+	int t;
+
+	switch (opt) {
+	case 'j': o->fmt = VA_FMT_JSON; return 0;
+	case '0': o->fmt = VA_FMT_NULL; return 0;
+	case 'v': o->writer_flags |= VA_WRITER_VERBOSE; return 0;
+	case 'q': o->quiet = true; return 0;
+	case OPT_SUMMARY: o->summary = true; return 0;
+	case OPT_PROGRESS: o->progress = 1; return 0;
+	case OPT_NO_PROGRESS: o->progress = 0; return 0;
+	case OPT_ONLY: return parse_kinds(c, arg, &o->only);
+	case OPT_SKIP: return parse_kinds(c, arg, &o->skip);
+	case OPT_THOROUGH: o->audit_flags |= VA_AUDIT_THOROUGH; return 0;
+	case OPT_CROSS: o->audit_flags |= VA_AUDIT_CROSS_MOUNTS; return 0;
+	case OPT_IMAGE: o->image = arg; return 0;
+	case OPT_PREFIX:
+		o->prefix = arg;
+		return arg[0] == '/' ? 0 :
+		       cli_bad_usage(c, "--prefix must be an absolute path in the image:", arg);
+	case OPT_NO_DEVICE: o->live_flags &= ~(unsigned)VA_LIVE_DEVICE_READ; return 0;
+	case OPT_DRY_RUN: o->dry_run = true; return 0;
+	case OPT_JOURNAL: o->journal = arg; return 0;
+	case OPT_FORCE: o->force = true; return 0;
+	case OPT_BARRIER_MODE: return parse_mode(c, arg, &o->barrier_mode);
+	case OPT_PLAN: o->plan = arg; return 0;
+	case OPT_UNDO: case OPT_RESUME: o->replay = arg; return 0;
+	case OPT_CONFIG: o->config_dir = arg; return 0;
+	case OPT_NO_CONFIG: o->no_config = true; return 0;
+	case OPT_HOST_ROOT:
+		o->host_root = arg;
+		return arg[0] == '/' ? 0 : cli_bad_usage(c, "--host-root must be an absolute path:", arg);
+	case OPT_TAG_SCHEME:
+		if ((t = va_tag_scheme_parse(arg)) < 0)
+			return cli_bad_usage(c, "unknown tag scheme (auto, id24, gid16, uid16, intern, none):",
+					     arg);
+		o->tag_scheme = (unsigned)t;
+		return 0;
+	case OPT_SCRIPT: o->script = arg; return 0;
+	case OPT_SIZE: return parse_size(c, arg, o);
+	case OPT_ATTRS: case OPT_FIX: case OPT_LIST: case OPT_INTERACTIVE: return 0;
+	case OPT_LIST_KINDS: list_kinds(); return -1;
+	case OPT_LIST_FLAGS: list_flags(); return -1;
+	case 'h': usage(stdout); return -1;
+	case 'V': return cli_version(c) ? CLI_EXIT_TROUBLE : -1;
 	}
-	if (!image && !nroots && !configured)
-		(void)trust_dir(&ids, &n, DEFAULT_ROOT);
-	r = replay_journal(file, undo, image, prefix, dry_run, live_flags, ids, n);
-	free(ids);
-	return r;
+	return CLI_EXIT_TROUBLE;
+}
+
+/*
+ * parse_options() - the command line into @o, its mode picked and checked
+ * against the rules.  Return: -1 to run, else the exit status.
+ */
+static int parse_options(const struct cli *c, int argc, char **argv, struct vaudit_opts *o)
+{
+	const char *base = argc > 0 ? strrchr(argv[0], '/') : NULL;
+	int opt, r;
+
+	*o = (struct vaudit_opts){
+		.fmt = VA_FMT_TEXT, .only = VA_AUDIT_ALL_KINDS, .progress = -1,
+		.live_flags = VA_LIVE_DEVICE_READ, .barrier_mode = -1, .cols = 80, .rows = 24,
+	};
+	/* installed as vaudit-tui too: then the console is the default */
+	if (argc > 0 && strcmp(base ? base + 1 : argv[0], "vaudit-tui") == 0)
+		o->given |= BIT(O_INTERACTIVE);
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":j0vqhV", longopts, NULL)) != -1) {
+		if (opt == ':' || opt == '?')
+			return cli_getopt_error(c, opt, argv);
+		for (size_t i = 0; i < sizeof(flag_opts) / sizeof(flag_opts[0]); i++)
+			if (flag_opts[i].opt == opt)
+				o->given |= BIT(flag_opts[i].bit);
+		if ((r = take_option(c, opt, optarg, o)) != 0)
+			return r < 0 ? CLI_EXIT_OK : r;
+	}
+	o->roots = (const char *const *)argv + optind;
+	o->nroots = (size_t)(argc - optind);
+	for (size_t i = 0; i < o->nroots; i++)
+		if (!o->roots[i][0])
+			return cli_bad_usage(c, "empty ROOT:", "");
+	if (o->nroots)
+		o->given |= BIT(O_ROOT);
+	o->mode = pick_mode(o->given);
+	r = cli_check_options(c, &rules, o->mode, o->given);
+	return r ? r : -1;
 }
 
 int main(int argc, char **argv)
 {
-	enum { OPT_SUMMARY = 256, OPT_PROGRESS, OPT_NO_PROGRESS, OPT_ONLY, OPT_SKIP,
-	       OPT_THOROUGH, OPT_CROSS, OPT_LIST_KINDS, OPT_LIST_FLAGS, OPT_IMAGE, OPT_PREFIX,
-	       OPT_NO_DEVICE, OPT_ATTRS, OPT_FIX, OPT_DRY_RUN, OPT_JOURNAL, OPT_FORCE,
-	       OPT_BARRIER_MODE, OPT_PLAN, OPT_UNDO, OPT_RESUME, OPT_CONFIG, OPT_NO_CONFIG,
-	       OPT_HOST_ROOT, OPT_LIST, OPT_TAG_SCHEME, OPT_INTERACTIVE, OPT_SCRIPT, OPT_SIZE };
-	static const struct option longopts[] = {
-		{ "json",         no_argument,       NULL, 'j' },
-		{ "null",         no_argument,       NULL, '0' },
-		{ "verbose",      no_argument,       NULL, 'v' },
-		{ "quiet",        no_argument,       NULL, 'q' },
-		{ "summary",      no_argument,       NULL, OPT_SUMMARY },
-		{ "progress",     no_argument,       NULL, OPT_PROGRESS },
-		{ "no-progress",  no_argument,       NULL, OPT_NO_PROGRESS },
-		{ "only",         required_argument, NULL, OPT_ONLY },
-		{ "skip",         required_argument, NULL, OPT_SKIP },
-		{ "thorough",     no_argument,       NULL, OPT_THOROUGH },
-		{ "cross-mounts", no_argument,       NULL, OPT_CROSS },
-		{ "list-kinds",   no_argument,       NULL, OPT_LIST_KINDS },
-		{ "list-flags",   no_argument,       NULL, OPT_LIST_FLAGS },
-		{ "image",        required_argument, NULL, OPT_IMAGE },
-		{ "prefix",       required_argument, NULL, OPT_PREFIX },
-		{ "no-device-read", no_argument,     NULL, OPT_NO_DEVICE },
-		{ "attrs",        no_argument,       NULL, OPT_ATTRS },
-		{ "fix",          no_argument,       NULL, OPT_FIX },
-		{ "dry-run",      no_argument,       NULL, OPT_DRY_RUN },
-		{ "journal",      required_argument, NULL, OPT_JOURNAL },
-		{ "force",        no_argument,       NULL, OPT_FORCE },
-		{ "barrier-mode", required_argument, NULL, OPT_BARRIER_MODE },
-		{ "plan",         required_argument, NULL, OPT_PLAN },
-		{ "undo",         required_argument, NULL, OPT_UNDO },
-		{ "resume",       required_argument, NULL, OPT_RESUME },
-		{ "config",       required_argument, NULL, OPT_CONFIG },
-		{ "no-config",    no_argument,       NULL, OPT_NO_CONFIG },
-		{ "host-root",    required_argument, NULL, OPT_HOST_ROOT },
-		{ "list",         no_argument,       NULL, OPT_LIST },
-		{ "tag-scheme",   required_argument, NULL, OPT_TAG_SCHEME },
-		{ "interactive",  no_argument,       NULL, OPT_INTERACTIVE },
-		{ "script",       required_argument, NULL, OPT_SCRIPT },
-		{ "size",         required_argument, NULL, OPT_SIZE },
-		{ "help",         no_argument,       NULL, 'h' },
-		{ "version",      no_argument,       NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
-	static const char *const default_roots[] = { DEFAULT_ROOT };
-	enum va_format fmt = VA_FMT_TEXT;
-	unsigned wopts = 0, aflags = 0;
-	uint64_t only = VA_AUDIT_ALL_KINDS, skip = 0;
-	int progress = -1, summary = 0, opt, r;
-	struct ctx c = { 0 };
-	struct va_backend *be = NULL;
-	struct va_audit_stats stats = { 0 };
-	struct va_audit_args args = { 0 };
-	char optbuf[3] = "-?";
+	struct vaudit_opts o;
+	struct cli c;
+	int r;
 
-	c.ropts.barrier_mode = -1;
-	c.ropts.cleared_mode = 0700;
-	const char *image = NULL, *prefix = NULL;
-	unsigned live_flags = VA_LIVE_DEVICE_READ;
-	struct va_image *img = NULL;
-	bool attrs = false, fix = false, only_given = false;
-	const char *undo = NULL, *resume = NULL, *plan = NULL;
-	struct va_repair repair = { 0 };
-	struct fix_args fa = { 0 };
-	const char *config_dir = NULL, *host_root = NULL;
-	bool no_config = false, list = false, tag_given = false;
-	struct va_config *cfg = NULL;
-	char **cfg_roots = NULL;
-	const char **plan_roots = NULL;
-	struct dbuf plan_src = DBUF_INIT;
-	const char **running_vdirs = NULL;
-	const char *base = argc > 0 ? strrchr(argv[0], '/') : NULL;
-	/* installed as vaudit-tui too: then the console is the default */
-	bool interactive = argc > 0 && strcmp(base ? base + 1 : argv[0], "vaudit-tui") == 0;
-	bool size_given = false;
-	const char *script = NULL;
-	int cols = 80, rows = 24;
-
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":j0vqhV", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'j': fmt = VA_FMT_JSON; break;
-		case '0': fmt = VA_FMT_NULL; break;
-		case 'v': wopts |= VA_WRITER_VERBOSE; break;
-		case 'q': c.quiet = true; break;
-		case OPT_SUMMARY: summary = 1; break;
-		case OPT_PROGRESS: progress = 1; break;
-		case OPT_NO_PROGRESS: progress = 0; break;
-		case OPT_ONLY:
-			if ((r = parse_kinds(optarg, &only)) != 0)
-				return r < 0 ? EXIT_TROUBLE : r;
-			only_given = true;
-			break;
-		case OPT_SKIP:
-			if ((r = parse_kinds(optarg, &skip)) != 0)
-				return r < 0 ? EXIT_TROUBLE : r;
-			break;
-		case OPT_THOROUGH: aflags |= VA_AUDIT_THOROUGH; break;
-		case OPT_CROSS: aflags |= VA_AUDIT_CROSS_MOUNTS; break;
-		case OPT_IMAGE: image = optarg; break;
-		case OPT_PREFIX: prefix = optarg; break;
-		case OPT_NO_DEVICE: live_flags &= ~(unsigned)VA_LIVE_DEVICE_READ; break;
-		case OPT_ATTRS: attrs = true; break;
-		case OPT_FIX: fix = true; break;
-		case OPT_DRY_RUN: c.ropts.dry_run = true; break;
-		case OPT_JOURNAL: fa.journal = optarg; break;
-		case OPT_FORCE: c.ropts.force = true; break;
-		case OPT_BARRIER_MODE: {
-			char *end;
-			long m = strtol(optarg, &end, 8);
-
-			if (*optarg == '\0' || *end || m < 0 || m > 07777)
-				return bad_usage("--barrier-mode takes an octal mode, not", optarg);
-			c.ropts.barrier_mode = (int)m;
-			break;
-		}
-		case OPT_PLAN: plan = optarg; break;
-		case OPT_UNDO: undo = optarg; break;
-		case OPT_RESUME: resume = optarg; break;
-		case OPT_CONFIG: config_dir = optarg; break;
-		case OPT_NO_CONFIG: no_config = true; break;
-		case OPT_HOST_ROOT: host_root = optarg; break;
-		case OPT_LIST: list = true; break;
-		case OPT_TAG_SCHEME: {
-			int t = va_tag_scheme_parse(optarg);
-
-			if (t < 0)
-				return bad_usage("unknown tag scheme (auto, id24, gid16, uid16, intern, none):", optarg);
-			args.tag_scheme = (unsigned)t;
-			tag_given = true;
-			break;
-		}
-		case OPT_INTERACTIVE: interactive = true; break;
-		case OPT_SCRIPT: script = optarg; break;
-		case OPT_SIZE: {
-			char *end;
-			long w, h;
-
-			errno = 0;
-			w = strtol(optarg, &end, 10);
-			h = *end == 'x' && end > optarg && end[1] >= '0' && end[1] <= '9' ?
-			    strtol(end + 1, &end, 10) : -1;
-			if (errno || *end || w < 20 || w > 1000 || h < 10 || h > 1000)
-				return bad_usage("--size takes COLSxROWS, 20x10 to 1000x1000, not", optarg);
-			cols = (int)w;
-			rows = (int)h;
-			size_given = true;
-			break;
-		}
-		case OPT_LIST_KINDS: list_kinds(); return EXIT_CLEAN;
-		case OPT_LIST_FLAGS: list_flags(); return EXIT_CLEAN;
-		case 'h': usage(stdout); return EXIT_CLEAN;
-		case 'V': printf("%s %s\n", PROG, PACKAGE_VERSION); return EXIT_CLEAN;
-		case ':':
-			return bad_usage("option needs an argument:", argv[optind - 1]);
-		default:
-			if (optopt) {
-				optbuf[1] = (char)optopt;
-				return bad_usage("unknown option", optbuf);
-			}
-			return bad_usage("unknown option", argv[optind - 1]);
-		}
+	cli_init(&c, PROG);
+	if ((r = parse_options(&c, argc, argv, &o)) >= 0)
+		return r;
+	switch (o.mode) {
+	case MODE_LIST:
+		return run_list(&o);
+	case MODE_UNDO:
+	case MODE_RESUME:
+		return run_replay(&o);
+	default:
+		return run_audit(&o);
 	}
-
-	if (interactive) {
-		/* the console reviews first and repairs when told: the batch
-		 * repair commands and output formats have no place in it */
-		const char *bad = fix ? "--fix" : fmt == VA_FMT_JSON ? "--json" :
-				  fmt == VA_FMT_NULL ? "-0" : attrs ? "--attrs" :
-				  list ? "--list" : undo ? "--undo" : resume ? "--resume" :
-				  c.ropts.dry_run ? "--dry-run" : NULL;
-
-		if (bad)
-			return bad_usage("--interactive does not combine with", bad);
-	} else if (script || size_given) {
-		return bad_usage("this option needs --interactive:", script ? "--script" : "--size");
-	}
-	if (undo || resume) {
-		if (undo && resume)
-			return bad_usage("choose one of --undo and", "--resume");
-		if (fix || plan || attrs)
-			return bad_usage("--undo/--resume do not combine with", fix ? "--fix" : plan ? "--plan" : "--attrs");
-		if (image && optind < argc)
-			return bad_usage("--image takes no ROOT; use --prefix for:", argv[optind]);
-		if (prefix && (!image || prefix[0] != '/'))
-			return bad_usage(image ? "--prefix must be an absolute path in the image:" :
-					 "--prefix needs --image:", prefix);
-		if (image && (config_dir || host_root))
-			return bad_usage("--image does not combine with", config_dir ? "--config" : "--host-root");
-		if (no_config && (config_dir || host_root))
-			return bad_usage("--no-config does not combine with", config_dir ? "--config" : "--host-root");
-		if (host_root && host_root[0] != '/')
-			return bad_usage("--host-root must be an absolute path:", host_root);
-		return replay_cmd(undo ? undo : resume, undo != NULL, image, prefix, c.ropts.dry_run,
-				  live_flags, (const char *const *)argv + optind, (size_t)(argc - optind),
-				  no_config ? NULL : &(struct va_config_opts){ .host_root = host_root,
-									      .cfgdir = config_dir });
-	}
-	if (no_config && (config_dir || host_root || list))
-		return bad_usage("--no-config does not combine with",
-				 config_dir ? "--config" : host_root ? "--host-root" : "--list");
-	if (host_root && host_root[0] != '/')
-		return bad_usage("--host-root must be an absolute path:", host_root);
-	if (image && (config_dir || host_root || list))
-		return bad_usage("--image does not combine with",
-				 config_dir ? "--config" : host_root ? "--host-root" : "--list");
-	if (host_root && optind < argc)
-		return bad_usage("--host-root takes the ROOTs from the configuration; unexpected:",
-				 argv[optind]);
-	if (list && (fix || plan || attrs || optind < argc))
-		return bad_usage("--list does not combine with",
-				 optind < argc ? argv[optind] : fix ? "--fix" : plan ? "--plan" : "--attrs");
-	if ((c.ropts.dry_run || fa.journal || c.ropts.force || c.ropts.barrier_mode >= 0) && !fix &&
-	    !interactive)
-		return bad_usage("this option needs --fix:",
-				 c.ropts.dry_run ? "--dry-run" : fa.journal ? "--journal" :
-				 c.ropts.force ? "--force" : "--barrier-mode");
-	if (interactive) {
-		/* --plan FILE: reviewed in the console, applied only when told */
-	} else if (fix || plan) {
-		uint64_t bad = only_given ? only & ~(uint64_t)VA_REPAIR_KINDS : 0;
-
-		if (attrs)
-			return bad_usage("--attrs does not combine with", fix ? "--fix" : "--plan");
-		for (int k = 0; k < VA_KIND_COUNT; k++)
-			if (bad & VA_KIND_BIT(k))
-				fprintf(stderr, "%s: kind %s is never repaired: ignored\n", PROG,
-					va_kind_name(k));
-		only = only_given ? only & VA_REPAIR_KINDS : VA_REPAIR_DEFAULT_KINDS;
-		c.repair = &repair;
-		fa.plan_in = fix ? plan : NULL;
-		fa.plan_out = fix ? NULL : plan;
-	}
-	if (image && optind < argc)
-		return bad_usage("--image takes no ROOT; use --prefix for:", argv[optind]);
-	if (prefix && !image)
-		return bad_usage("--prefix needs --image:", prefix);
-	if (tag_given && !image)
-		return bad_usage("--tag-scheme needs", "--image");
-	if (prefix && prefix[0] != '/')
-		return bad_usage("--prefix must be an absolute path in the image:", prefix);
-	/* the default configuration only when no ROOT was named: tests and
-	 * scripts that name their ROOTs never pick up the host's */
-	if (!image && !no_config && (config_dir || host_root || list || optind == argc)) {
-		struct va_config_opts co = { .host_root = host_root, .cfgdir = config_dir };
-		const char *why;
-		bool explicit = config_dir || host_root || list;
-
-		r = va_config_load(&cfg, &co, &why);
-		if (r < 0 && (r != -ENOENT || explicit)) {
-			struct dbuf p = DBUF_INIT;
-
-			if (host_root)
-				dbuf_addf(&p, "%s%s%s", host_root, config_dir && config_dir[0] != '/' ? "/" : "",
-					  config_dir ? config_dir : VA_CONFIG_DIR);
-			else
-				dbuf_adds(&p, config_dir ? config_dir : VA_CONFIG_DIR);
-			msg_reason(p.buf, p.len, "configuration directory",
-				   why ? why : strerror(-r));
-			dbuf_release(&p);
-			return EXIT_TROUBLE;
-		}
-	}
-	if (list) {
-		r = list_guests(cfg, fmt == VA_FMT_JSON);
-		va_config_free(cfg);
-		if (r < 0) {
-			fprintf(stderr, "%s: write error: %s\n", PROG, strerror(-r));
-			return EXIT_TROUBLE;
-		}
-		return EXIT_CLEAN;
-	}
-	if (image) {
-		static const char *image_root[1];
-
-		image_root[0] = prefix ? prefix : "/";
-		args.roots = image_root;
-		args.nroots = 1;
-	} else if (optind < argc) {
-		args.roots = (const char *const *)argv + optind;
-		args.nroots = (size_t)(argc - optind);
-	} else if (fa.plan_in && !config_dir && !host_root) {
-		/* --fix --plan FILE alone: the ROOTs the plan was made of */
-		r = fix_plan_roots(fa.plan_in, &plan_src, &plan_roots, &args.nroots);
-		if (r) {
-			va_config_free(cfg);
-			dbuf_release(&plan_src);
-			return r;
-		}
-		args.roots = plan_roots;
-	} else if (cfg) {
-		long n = va_config_roots(cfg, &cfg_roots);
-
-		if (n < 0) {
-			fprintf(stderr, "%s: %s\n", PROG, strerror(-n));
-			va_config_free(cfg);
-			return EXIT_TROUBLE;
-		}
-		if (n == 0 && !c.quiet)
-			msg_reason(cfg->cfgdir, strlen(cfg->cfgdir),
-				   "no guest has a vdir that resolves: only the configuration is checked", NULL);
-		args.roots = (const char *const *)cfg_roots;
-		args.nroots = (size_t)n;
-	} else {
-		args.roots = default_roots;
-		args.nroots = 1;
-	}
-	for (size_t i = 0; i < args.nroots; i++)
-		if (!args.roots[i][0])
-			return bad_usage("empty ROOT:", "");
-
-	c.progress = progress < 0 ? isatty(STDERR_FILENO) : progress;
-	clock_gettime(CLOCK_MONOTONIC, &c.start);
-	c.last = c.start;
-
-	if (image) {
-		const char *why;
-		errcode_t err = va_image_open(image, fix && !c.ropts.dry_run ? VA_IMAGE_WRITE : 0,
-					      &img, &why);
-
-		if (err) {
-			if (why)
-				msg_reason(image, strlen(image), why, NULL);
-			else
-				msg_reason(image, strlen(image), "cannot open as ext2/3/4",
-					   va_image_strerror(err));
-			return EXIT_TROUBLE;
-		}
-		{
-			uint64_t ino;
-
-			err = va_image_lookup_dir(img, args.roots[0], &ino);
-			if (err) {
-				struct dbuf what = DBUF_INIT;
-
-				dbuf_adds(&what, "prefix ");
-				quote(&what, args.roots[0], strlen(args.roots[0]));
-				msg_reason(image, strlen(image), dbuf_str(&what), va_image_strerror(err));
-				dbuf_release(&what);
-				va_image_close(img);
-				return EXIT_TROUBLE;
-			}
-		}
-		/* the console shows it itself */
-		if (img->needs_recovery && !c.quiet && !interactive)
-			msg_reason(image, strlen(image),
-				   "the journal needs recovery: recent changes may be missing", NULL);
-		r = va_backend_image_new(&be, img);
-	} else {
-		r = va_backend_live_new(&be, live_flags);
-	}
-	if (r < 0 || (r = va_writer_new(&c.writer, fmt, stdout, wopts)) < 0) {
-		fprintf(stderr, "%s: %s\n", PROG, strerror(-r));
-		va_backend_free(be);
-		va_image_close(img);
-		r = EXIT_TROUBLE;
-		goto out;
-	}
-	if (!interactive) {
-		be->notice = on_notice;
-		be->notice_user = &c;
-	}
-	if (!img && be->vs26_errno && !c.quiet && !interactive)
-		fprintf(stderr, "%s: the vserver iattr syscall is not available on this kernel (%s): "
-			"2.6 attributes (barrier, iunlink, cow) cannot be read live%s\n",
-			PROG, strerror(be->vs26_errno),
-			(live_flags & VA_LIVE_DEVICE_READ) ? "; reading them from block devices instead" : "");
-
-	args.flags = aflags;
-	args.kinds = only & ~skip;
-	args.backend = be;
-	args.config = cfg;
-	if (cfg) {
-		/* the repair refuses the guests the configuration says run */
-		running_vdirs = calloc(cfg->nguests + 1, sizeof(*running_vdirs));
-		if (!running_vdirs) {
-			r = EXIT_TROUBLE;
-			goto out;
-		}
-		for (size_t i = 0, n = 0; i < cfg->nguests; i++)
-			if (cfg->guests[i].vdir && cfg->guests[i].running == VA_RUN_RUNNING)
-				running_vdirs[n++] = cfg->guests[i].vdir;
-		c.ropts.running_vdirs = running_vdirs;
-	}
-
-	fa.image = image;
-	fa.img = img;
-	fa.roots = args.roots;
-	fa.nroots = args.nroots;
-	if (interactive) {
-		struct tui_session s = {
-			.prog = PROG, .args = &args, .img = img, .image = image,
-			.roots = args.roots, .nroots = args.nroots, .journal = fa.journal,
-			.ropts = &c.ropts, .plan = plan, .script = script, .cols = cols, .rows = rows,
-		};
-
-		r = tui_main(&s);
-		goto out;
-	}
-	args.hooks.finding = on_finding;
-	args.hooks.error = on_error;
-	args.hooks.progress = on_progress;
-	args.hooks.user = &c;
-	if (fa.plan_in) {
-		r = fix_from_plan(&c, &fa);
-		if (r)
-			goto out;
-	} else if (attrs) {
-		r = va_list_roots(&args, img, on_root_attrs);
-		if (r == -EIO)
-			stats.errors++, r = 0;
-	} else {
-		struct va_audit_image_error ie;
-
-		r = va_audit_all(&args, img, &stats, &ie);
-		if (ie.code) {
-			struct dbuf m = DBUF_INIT;
-
-			clear_progress(&c);
-			va_audit_image_error_text(&m, image, &ie);
-			fprintf(stderr, "%s: %s\n", PROG, dbuf_str(&m));
-			dbuf_release(&m);
-			stats.errors++;
-			r = 0;
-		}
-	}
-	clear_progress(&c);
-	if (fflush(stdout) != 0 || ferror(stdout))
-		c.write_error = c.write_error ? c.write_error : errno ? errno : EIO;
-	if (c.write_error)
-		fprintf(stderr, "%s: write error: %s\n", PROG, strerror(c.write_error));
-	else if (r < 0)
-		fprintf(stderr, "%s: %s\n", PROG, strerror(-r));
-
-	if (summary) {
-		struct timespec now;
-
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		fprintf(stderr, "%s: %llu entries, %llu flag reads, %llu findings, %llu errors, %.2fs\n",
-			PROG, (unsigned long long)stats.entries, (unsigned long long)stats.flag_reads,
-			(unsigned long long)stats.findings, (unsigned long long)stats.errors,
-			elapsed(&c.start, &now));
-		for (int k = 0; k < VA_KIND_COUNT; k++)
-			if (stats.by_kind[k])
-				fprintf(stderr, "%s:   %-29s %llu\n", PROG, va_kind_name(k),
-					(unsigned long long)stats.by_kind[k]);
-	}
-
-	if (c.repair && r == 0 && !c.write_error) {
-		r = fix_after_audit(&c, be, &fa, &stats);
-		goto out;
-	}
-	r = (r < 0 || c.write_error || stats.errors) ? EXIT_TROUBLE :
-	    stats.problems ? EXIT_FINDINGS : EXIT_CLEAN;
-out:
-	for (size_t i = 0; cfg_roots && cfg_roots[i]; i++)
-		free(cfg_roots[i]);
-	free(cfg_roots);
-	free(plan_roots);
-	dbuf_release(&plan_src);
-	free(running_vdirs);
-	va_config_free(cfg);
-	va_repair_release(&repair);
-	va_writer_free(c.writer);
-	va_backend_free(be);
-	if (va_image_close(img) && img) {
-		msg_reason(image, strlen(image), "closing the image failed", NULL);
-		r = EXIT_TROUBLE;
-	}
-	return r;
 }

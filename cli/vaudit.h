@@ -1,47 +1,86 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * vaudit.h - what the parts of the vaudit program share: its name, exit
- * codes, the run context and the message helpers (the library code in
- * core/, audit/ and migrate/ never prints; these do).
+ * vaudit.h - what the parts of the vaudit program share: the options as
+ * parsed, the modes, the run context, and the entry points of each mode.
+ *
+ *   vaudit.c        main(): options into struct vaudit_opts, one mode, run_<mode>()
+ *   vaudit-audit.c  run_audit(): the audit, --attrs, --fix, --plan, --interactive
+ *   vaudit-fix.c    the repair after an audit, plans, run_replay() (--undo, --resume)
+ *   vaudit-list.c   run_list() (--list)
  */
 #ifndef VAUDIT_VAUDIT_H
 #define VAUDIT_VAUDIT_H
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <time.h>
+#include <stdint.h>
 
 #include "audit/audit.h"
-#include "core/dbuf.h"
-#include "core/image.h"
+#include "cli/kit.h"
+#include "core/finding.h"
 #include "migrate/repair/repair.h"
 
 #define PROG "vaudit"
+#define DEFAULT_ROOT "/vservers"
 
-enum exit_code { EXIT_CLEAN = 0, EXIT_FINDINGS = 1, EXIT_TROUBLE = 2 };
+/** What a run does; exactly one per run (cli/vaudit.c picks it). */
+enum vaudit_mode {
+	MODE_AUDIT,             /**< the default: report findings */
+	MODE_ATTRS,             /**< --attrs */
+	MODE_FIX,               /**< --fix [--plan FILE] */
+	MODE_PLAN,              /**< --plan FILE without --fix: write the plan */
+	MODE_LIST,              /**< --list */
+	MODE_UNDO,              /**< --undo JOURNAL */
+	MODE_RESUME,            /**< --resume JOURNAL */
+	MODE_INTERACTIVE,       /**< --interactive, vaudit-tui */
+	MODE_COUNT
+};
 
+/** The options as given (bits of vaudit_opts.given, for the option rules). */
+enum vaudit_opt {
+	O_JSON, O_NULL, O_VERBOSE, O_QUIET, O_SUMMARY, O_PROGRESS, O_ONLY, O_SKIP,
+	O_THOROUGH, O_CROSS, O_IMAGE, O_PREFIX, O_TAG_SCHEME, O_NO_DEVICE, O_CONFIG,
+	O_NO_CONFIG, O_HOST_ROOT, O_ATTRS, O_LIST, O_FIX, O_PLAN, O_DRY_RUN, O_JOURNAL,
+	O_FORCE, O_BARRIER_MODE, O_UNDO, O_RESUME, O_INTERACTIVE, O_SCRIPT, O_SIZE,
+	O_ROOT,                 /**< operands (last: "--image does not combine with ROOT") */
+	O_COUNT
+};
+
+/** Everything the command line said. */
+struct vaudit_opts {
+	enum vaudit_mode mode;
+	uint64_t given;                 /**< bit (1 << enum vaudit_opt) per option given */
+	enum va_format fmt;
+	unsigned writer_flags;          /**< VA_WRITER_* */
+	unsigned audit_flags;           /**< VA_AUDIT_* */
+	uint64_t only, skip;            /**< kinds (--only: VA_AUDIT_ALL_KINDS when not given) */
+	int progress;                   /**< 1, 0, -1: when stderr is a terminal */
+	bool quiet, summary;
+	const char *image, *prefix;
+	unsigned tag_scheme;
+	unsigned live_flags;            /**< VA_LIVE_* */
+	const char *config_dir, *host_root;
+	bool no_config;
+	const char *plan, *journal;
+	const char *replay;             /**< --undo or --resume JOURNAL */
+	bool dry_run, force;
+	int barrier_mode;               /**< -1 when not given */
+	const char *script;
+	int cols, rows;
+	const char *const *roots;       /**< the ROOT operands */
+	size_t nroots;
+};
+
+/** The state of a run. */
 struct ctx {
+	struct cli cli;                 /**< messages, progress line, stdout */
 	struct va_writer *writer;
-	bool quiet;
-	bool progress;
-	bool progress_shown;
-	struct timespec start, last;
-	int write_error;
 	struct va_repair *repair;       /**< --fix/--plan: findings become actions */
 	struct va_repair_opts ropts;
 	int repair_error;
 };
 
-/** quote() - @s for a message: 'plain' or the shell-escaped form, appended to @b. */
-void quote(struct dbuf *b, const char *s, size_t len);
-
-/** msg_reason() - "vaudit: 'path': what: reason" on stderr (no reason when NULL). */
-void msg_reason(const char *path, size_t len, const char *what, const char *reason);
-
-/** clear_progress() - erase the progress line before other output. */
-void clear_progress(struct ctx *c);
-
-/** Options of the repair commands. */
+/** Where the repair commands work. */
 struct fix_args {
 	const char *image;              /**< --image, or NULL for live */
 	struct va_image *img;           /**< opened image (write unless dry run) */
@@ -51,6 +90,23 @@ struct fix_args {
 	const char *plan_out;           /**< --plan FILE without --fix: write the plan */
 	const char *plan_in;            /**< --fix --plan FILE: apply it */
 };
+
+/** run_audit() - the modes that audit first (all but list, undo and resume).  Return: the exit status. */
+int run_audit(const struct vaudit_opts *o);
+
+/** run_list() - --list.  Return: the exit status. */
+int run_list(const struct vaudit_opts *o);
+
+/** run_replay() - --undo / --resume JOURNAL.  Return: the exit status. */
+int run_replay(const struct vaudit_opts *o);
+
+/**
+ * load_config() - the configuration a run of @o reads, into *@ret (NULL
+ * when none is read: an image, --no-config, or the default directory
+ * missing while nothing asked for it).  Return: 0, or CLI_EXIT_TROUBLE
+ * after a message.
+ */
+int load_config(struct cli *c, const struct vaudit_opts *o, struct va_config **ret);
 
 /**
  * fix_after_audit() - the --fix and --plan part of a run, once the audit
@@ -62,7 +118,7 @@ int fix_after_audit(struct ctx *c, struct va_backend *be, const struct fix_args 
 /**
  * fix_from_plan() - load the plan file fa->plan_in into c->repair; its
  * header must name the same back end and filesystem (UUID) as @fa.
- * Return: 0, or EXIT_TROUBLE after a message.
+ * Return: 0, or CLI_EXIT_TROUBLE after a message.
  */
 int fix_from_plan(struct ctx *c, const struct fix_args *fa);
 
@@ -70,24 +126,9 @@ int fix_from_plan(struct ctx *c, const struct fix_args *fa);
  * fix_plan_roots() - the ROOTs of --fix --plan FILE without a ROOT: the
  * source its header names, split in @src (kept by the caller) into
  * *@ret_roots (malloc'd array, *@ret_n entries).
- * Return: 0, or EXIT_TROUBLE after a message.
+ * Return: 0, or CLI_EXIT_TROUBLE after a message.
  */
-int fix_plan_roots(const char *file, struct dbuf *src, const char ***ret_roots, size_t *ret_n);
-
-struct va_config;
-
-/** list_guests() - vaudit --list: the guests of @c on stdout.  Return: 0 or -EIO/-ENOMEM. */
-int list_guests(const struct va_config *c, bool json);
-
-struct va_jroot_id;
-
-/**
- * replay_journal() - --undo / --resume JOURNAL (of @image, below @prefix,
- * when given).  A live or unify journal's roots must be, or lie below, one
- * of the @ntrusted directories @trusted (ROOT operands, the configuration).
- * Return: the exit status.
- */
-int replay_journal(const char *file, bool undo, const char *image, const char *prefix, bool dry_run,
-		   unsigned live_flags, const struct va_jroot_id *trusted, size_t ntrusted);
+int fix_plan_roots(struct cli *c, const char *file, struct dbuf *src, const char ***ret_roots,
+		   size_t *ret_n);
 
 #endif

@@ -26,6 +26,7 @@
 
 #include "core/dbuf.h"
 #include "core/digest.h"
+#include "core/message.h"
 #include "core/vsconfig.h"
 #include "cli/unify-cli.h"
 #include "migrate/unify/unify.h"
@@ -104,15 +105,33 @@ struct run {
 	size_t nowned, capowned;
 	struct va_excl_list *lists;     /* --manually */
 	size_t nlists;
-	const char *destination;
 	enum va_digest_method method;
 	bool method_given;
+	bool revert;                    /* --revert: the groups hold paths */
 };
+
+static void release_run(struct run *rn)
+{
+	for (size_t i = 0; i < rn->ngroups; i++) {
+		free(rn->groups[i].store);
+		free(rn->groups[i].trees);
+		free(rn->groups[i].paths);
+	}
+	free(rn->groups);
+	for (size_t i = 0; i < rn->nowned; i++)
+		free(rn->owned[i]);
+	free(rn->owned);
+	for (size_t i = 0; i < rn->nlists; i++)
+		va_excl_release(&rn->lists[i]);
+	free(rn->lists);
+	va_config_free(rn->cfg);
+	ucli_free(&rn->c);
+}
 
 static int nomem(struct run *rn)
 {
-	fprintf(stderr, "%s: %s\n", rn->c.prog, strerror(ENOMEM));
-	return UCLI_EXIT_TROUBLE;
+	cli_say(&rn->c.cli, "%s", strerror(ENOMEM));
+	return CLI_EXIT_TROUBLE;
 }
 
 /* Keep @s (malloc'd) until the end; NULL stays NULL. */
@@ -155,8 +174,8 @@ static int add_tree(struct run *rn, struct group *gr, const struct va_utree *t)
 	for (size_t i = 0; i < rn->ngroups; i++)
 		for (size_t k = 0; k < rn->groups[i].ntrees; k++)
 			if (strcmp(rn->groups[i].trees[k].root, t->root) == 0) {
-				ucli_msg(&rn->c, t->root, "named twice", NULL);
-				return UCLI_EXIT_TROUBLE;
+				cli_msg(&rn->c.cli, t->root, "named twice", NULL);
+				return CLI_EXIT_TROUBLE;
 			}
 	n = realloc(gr->trees, (gr->ntrees + 1) * sizeof(*n));
 	if (!n)
@@ -193,9 +212,9 @@ static int guest_store(struct run *rn, long g, char **ret, const struct va_hash_
 	*ret = NULL;
 	*ret_hdir = NULL;
 	if (gu->hash < 0) {
-		ucli_msg(&rn->c, gu->name, "no hash directory configured "
+		cli_msg(&rn->c.cli, gu->name, "no hash directory configured "
 			 "(apps/vunify/hash, .defaults/apps/vunify/hash) and no --destination", NULL);
-		return UCLI_EXIT_TROUBLE;
+		return CLI_EXIT_TROUBLE;
 	}
 	h = &rn->cfg->hashdirs[gu->hash];
 	for (size_t k = 0; k < h->nentries && !match; k++) {
@@ -211,15 +230,15 @@ static int guest_store(struct run *rn, long g, char **ret, const struct va_hash_
 	if (!match) {
 		if (other) {
 			dbuf_addf(&b, "%s/%s", h->path, other->name);
-			ucli_msg(&rn->c, b.buf ? b.buf : h->path, "the store is on another mount than "
+			cli_msg(&rn->c.cli, b.buf ? b.buf : h->path, "the store is on another mount than "
 				 "the guest's vdir (a bind mount?): link() would fail with EXDEV", gu->vdir);
 		} else {
 			dbuf_adds(&b, "no entry of this hash directory is on the filesystem of ");
-			ucli_quote(&b, gu->vdir, strlen(gu->vdir));
-			ucli_msg(&rn->c, h->path, dbuf_str(&b), NULL);
+			va_quote(&b, gu->vdir, strlen(gu->vdir));
+			cli_msg(&rn->c.cli, h->path, dbuf_str(&b), NULL);
 		}
 		dbuf_release(&b);
-		return UCLI_EXIT_TROUBLE;
+		return CLI_EXIT_TROUBLE;
 	}
 	*ret = strdup(match->path);
 	*ret_hdir = h;
@@ -260,9 +279,9 @@ static int store_method(struct run *rn, struct group *gr)
 
 	if (r < 0) {
 		dbuf_addf(&file, "%s/method", gr->store);
-		ucli_msg(&rn->c, dbuf_str(&file), "cannot read the hash method", strerror(-r));
+		cli_msg(&rn->c.cli, dbuf_str(&file), "cannot read the hash method", strerror(-r));
 		dbuf_release(&file);
-		return UCLI_EXIT_TROUBLE;
+		return CLI_EXIT_TROUBLE;
 	}
 	if (r > 0) {
 		dbuf_addf(&file, "%s/method", gr->store);
@@ -276,17 +295,17 @@ static int store_method(struct run *rn, struct group *gr)
 		return 0;
 	}
 	if (va_digest_parse(source, strlen(source), &gr->method) < 0) {
-		ucli_msg(&rn->c, dbuf_str(&file), "unknown hash method (vhashify knows md5, sha1, sha256)",
+		cli_msg(&rn->c.cli, dbuf_str(&file), "unknown hash method (vhashify knows md5, sha1, sha256)",
 			 NULL);
 		dbuf_release(&file);
-		return UCLI_EXIT_TROUBLE;
+		return CLI_EXIT_TROUBLE;
 	}
 	if (rn->method_given && gr->method != rn->method) {
 		struct dbuf what = DBUF_INIT;
 
 		dbuf_addf(&what, "the store uses %s: --method=%s ignored", va_digest_name(gr->method),
 			  va_digest_name(rn->method));
-		ucli_msg(&rn->c, dbuf_str(&file), dbuf_str(&what), NULL);
+		cli_msg(&rn->c.cli, dbuf_str(&file), dbuf_str(&what), NULL);
 		dbuf_release(&what);
 	}
 	dbuf_release(&file);
@@ -304,12 +323,12 @@ static int guest_tree(struct run *rn, long g, const char *dest)
 	int status;
 
 	if (!gu->vdir) {
-		ucli_msg(&rn->c, gu->name, "the guest has no usable vdir", gu->vdir_why);
-		return UCLI_EXIT_TROUBLE;
+		cli_msg(&rn->c.cli, gu->name, "the guest has no usable vdir", gu->vdir_why);
+		return CLI_EXIT_TROUBLE;
 	}
 	if (!gu->has_vunify) {
-		ucli_msg(&rn->c, gu->name, "the guest has no apps/vunify configuration", NULL);
-		return UCLI_EXIT_TROUBLE;
+		cli_msg(&rn->c.cli, gu->name, "the guest has no apps/vunify configuration", NULL);
+		return CLI_EXIT_TROUBLE;
 	}
 	if ((status = ucli_guest_exclude(&rn->c, rn->cfg, g)))
 		return status;
@@ -389,8 +408,8 @@ static int revert_path(struct run *rn, const char *arg, const char *dest)
 	errno = 0;
 	p = own(rn, abs_name(arg));
 	if (!p || lstat(p, &st) < 0) {
-		ucli_msg(&rn->c, arg, "cannot revert", strerror(errno ? errno : ENOMEM));
-		return UCLI_EXIT_TROUBLE;
+		cli_msg(&rn->c.cli, arg, "cannot revert", strerror(errno ? errno : ENOMEM));
+		return CLI_EXIT_TROUBLE;
 	}
 	if (dest) {
 		store = strdup(dest);
@@ -400,9 +419,9 @@ static int revert_path(struct run *rn, const char *arg, const char *dest)
 		long g = guest_of(rn->cfg, p);
 
 		if (g < 0) {
-			ucli_msg(&rn->c, arg, "not inside the vdir of a configured guest: "
+			cli_msg(&rn->c.cli, arg, "not inside the vdir of a configured guest: "
 				 "name the hash directory with --destination", NULL);
-			return UCLI_EXIT_TROUBLE;
+			return CLI_EXIT_TROUBLE;
 		}
 		if ((status = guest_store(rn, g, &store, &hdir)))
 			return status;
@@ -413,9 +432,170 @@ static int revert_path(struct run *rn, const char *arg, const char *dest)
 	return add_path(rn, gr, p);
 }
 
-/* ------------------------------------------------------------------ main */
+/* ------------------------------------------------------------------ modes */
 
-int main(int argc, char **argv)
+/* --manually --destination DIR PATH EXCL [PATH EXCL]...  Return: 0 or the exit status. */
+static int groups_manually(struct run *rn, char *const *args, size_t nargs, const char *dest)
+{
+	struct group *gr = NULL;
+	char *store = strdup(dest);
+	int status = 0;
+
+	rn->lists = calloc(nargs / 2, sizeof(*rn->lists));
+	if (store)
+		gr = group_for(rn, store, NULL);
+	if (!gr || !rn->lists)
+		return nomem(rn);
+	rn->nlists = nargs / 2;
+	for (size_t i = 0; i < nargs / 2 && !status; i++) {
+		char *root = NULL;
+		bool use = false;
+
+		status = ucli_realdir(&rn->c, args[2 * i], "tree", &root);
+		if (!status && !own(rn, root))
+			status = nomem(rn);
+		if (!status)
+			status = ucli_load_excl(&rn->c, args[2 * i + 1], &rn->lists[i], &use);
+		if (!status)
+			status = add_tree(rn, gr, &(struct va_utree){ root, NULL, use ? &rn->lists[i] : NULL });
+	}
+	return status;
+}
+
+/* --all: every enabled guest with a vdir and apps/vunify.  Return: 0 or the exit status. */
+static int groups_all(struct run *rn, const char *dest)
+{
+	int status = 0;
+
+	for (size_t i = 0; i < rn->cfg->nguests && !status; i++) {
+		const struct va_guest *gu = &rn->cfg->guests[i];
+		const char *why = gu->disabled ? "disabled: skipped" :
+				  !gu->vdir ? "no usable vdir: skipped" :
+				  !gu->has_vunify ? "no apps/vunify configuration: skipped" : NULL;
+
+		if (!why) {
+			status = guest_tree(rn, (long)i, dest);
+		} else if (rn->c.verbose >= 1) {
+			struct dbuf q = DBUF_INIT;
+
+			va_quote(&q, gu->name, strlen(gu->name));
+			ucli_note(&rn->c, 1, "%s: %s", dbuf_str(&q), why);
+			dbuf_release(&q);
+		}
+	}
+	if (!status && !rn->ngroups) {
+		cli_msg(&rn->c.cli, rn->cfg->cfgdir, "no enabled guest with a vdir and apps/vunify", NULL);
+		status = CLI_EXIT_TROUBLE;
+	}
+	return status;
+}
+
+/* The journal's source: the trees (or paths), then the stores (malloc'd into *@ret). */
+static size_t journal_paths(const struct run *rn, const char ***ret)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < rn->ngroups; i++)
+		n += rn->groups[i].ntrees + rn->groups[i].npaths + 1;
+	*ret = calloc(n ? n : 1, sizeof(**ret));
+	if (!*ret)
+		return 0;
+	n = 0;
+	for (size_t i = 0; i < rn->ngroups; i++) {
+		for (size_t k = 0; k < rn->groups[i].ntrees; k++)
+			(*ret)[n++] = rn->groups[i].trees[k].root;
+		for (size_t k = 0; k < rn->groups[i].npaths; k++)
+			(*ret)[n++] = rn->groups[i].paths[k];
+	}
+	for (size_t i = 0; i < rn->ngroups; i++)
+		(*ret)[n++] = rn->groups[i].store;
+	return n;
+}
+
+/* The engine over every group, journaled.  Return: the exit status. */
+static int run_groups(struct run *rn, const struct va_uopts *flags)
+{
+	struct ucli *c = &rn->c;
+	const char **paths = NULL;
+	struct va_uopts o;
+	size_t npaths;
+	int status, r = 0;
+
+	for (size_t i = 0; i < rn->ngroups; i++)
+		if (!rn->revert && (status = store_method(rn, &rn->groups[i])))
+			return status;
+	c->reverting = rn->revert;
+	if ((status = ucli_start(c)))
+		return status;
+	npaths = journal_paths(rn, &paths);
+	if (!paths)
+		return nomem(rn);
+	status = ucli_journal_open(c, paths, npaths);
+	free(paths);
+	if (status)
+		return status;
+	ucli_uopts(c, &o);
+	o.refresh = flags->refresh;
+	o.ignore_mtime = flags->ignore_mtime;
+	o.sledgehammer = flags->sledgehammer;
+	for (size_t i = 0; i < rn->ngroups && r >= 0; i++) {
+		const struct group *gr = &rn->groups[i];
+		struct va_ustats st = { 0 };
+
+		if (rn->revert)
+			r = va_vhashify_revert(gr->paths, gr->npaths, gr->store, &o, &st);
+		else
+			r = va_vhashify(gr->trees, gr->ntrees, gr->store, gr->method, &o, &st);
+		ucli_ran(c, &st, r);
+	}
+	return ucli_finish(c, rn->revert, r);
+}
+
+/* ------------------------------------------------------------------ options */
+
+enum { MODE_GUESTS, MODE_ALL, MODE_MANUALLY, MODE_REVERT, MODE_COUNT };
+enum { O_ALL, O_MANUALLY, O_REVERT, O_REFRESH, O_IGNORE_MTIME, O_SLEDGEHAMMER, O_METHOD,
+       O_CONFIG, O_DESTINATION, O_ARGS, O_COUNT };
+#define BIT(o) (UINT64_C(1) << (o))
+#define STORE_OPTS (BIT(O_REFRESH) | BIT(O_IGNORE_MTIME) | BIT(O_SLEDGEHAMMER) | BIT(O_METHOD) | \
+		    BIT(O_DESTINATION))
+
+static const char *const opt_names[O_COUNT] = {
+	[O_ALL] = "--all", [O_MANUALLY] = "--manually", [O_REVERT] = "--revert",
+	[O_REFRESH] = "--refresh", [O_IGNORE_MTIME] = "--ignore-mtime",
+	[O_SLEDGEHAMMER] = "--sledgehammer", [O_METHOD] = "--method", [O_CONFIG] = "--config",
+	[O_DESTINATION] = "--destination", [O_ARGS] = "GUEST",
+};
+
+static const struct cli_mode modes[MODE_COUNT] = {
+	[MODE_GUESTS]   = { NULL, STORE_OPTS | BIT(O_CONFIG) | BIT(O_ARGS) },
+	[MODE_ALL]      = { "--all", STORE_OPTS | BIT(O_CONFIG) | BIT(O_ALL) },
+	[MODE_MANUALLY] = { "--manually", STORE_OPTS | BIT(O_MANUALLY) | BIT(O_ARGS) },
+	/* the store of each path is its guest's, or --destination */
+	[MODE_REVERT]   = { "--revert", BIT(O_REVERT) | BIT(O_DESTINATION) | BIT(O_CONFIG) |
+			    BIT(O_ARGS) },
+};
+
+static const struct cli_need needs[] = {
+	{ BIT(O_MANUALLY), BIT(O_DESTINATION) },
+};
+
+static const struct cli_rules rules = {
+	.names = opt_names, .modes = modes, .nmodes = MODE_COUNT,
+	.needs = needs, .nneeds = sizeof(needs) / sizeof(needs[0]),
+};
+
+struct opts {
+	int mode;
+	uint64_t given;
+	const char *destination;
+	struct va_uopts flags;          /* --refresh, --ignore-mtime, --sledgehammer */
+	char *const *args;
+	size_t nargs;
+};
+
+/* The command line into @o.  Return: -1 to run, else the exit status. */
+static int parse_options(struct run *rn, int argc, char **argv, struct opts *o)
 {
 	enum { OPT_ALL = UCLI_OPT_NEXT, OPT_DESTINATION, OPT_REVERT, OPT_REFRESH, OPT_IGNORE_MTIME,
 	       OPT_SLEDGEHAMMER, OPT_METHOD };
@@ -430,37 +610,31 @@ int main(int argc, char **argv)
 		{ "method",       required_argument, NULL, OPT_METHOD },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct run rn = { .method = VA_DIGEST_SHA256 };
-	struct ucli *c = &rn.c;
-	char *dest = NULL;
-	const char *dest_arg = NULL, **paths = NULL;
-	bool all = false, revert = false, refresh = false, ignore_mtime = false, sledge = false;
-	size_t nargs, npaths = 0;
-	struct va_uopts o;
-	int opt, status = 0, r = 0;
+	struct ucli *c = &rn->c;
+	int opt, status = 0, r;
 
-	ucli_init(c, PROG);
-	c->store_run = true;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":nvh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'h':
 			usage(stdout);
-			return fflush(stdout) == 0 ? UCLI_EXIT_OK : UCLI_EXIT_TROUBLE;
-		case OPT_ALL: all = true; continue;
+			return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_TROUBLE;
+		case OPT_ALL: o->given |= BIT(O_ALL); continue;
 		case OPT_DESTINATION:
 			if (!*optarg)
-				return ucli_bad_usage(c, "empty --destination:", optarg);
-			dest_arg = optarg;
+				return cli_bad_usage(&c->cli, "empty --destination:", optarg);
+			o->destination = optarg;
+			o->given |= BIT(O_DESTINATION);
 			continue;
-		case OPT_REVERT: revert = true; continue;
-		case OPT_REFRESH: refresh = true; continue;
-		case OPT_IGNORE_MTIME: ignore_mtime = true; continue;
-		case OPT_SLEDGEHAMMER: sledge = true; continue;
+		case OPT_REVERT: o->given |= BIT(O_REVERT); continue;
+		case OPT_REFRESH: o->flags.refresh = true; o->given |= BIT(O_REFRESH); continue;
+		case OPT_IGNORE_MTIME: o->flags.ignore_mtime = true; o->given |= BIT(O_IGNORE_MTIME); continue;
+		case OPT_SLEDGEHAMMER: o->flags.sledgehammer = true; o->given |= BIT(O_SLEDGEHAMMER); continue;
 		case OPT_METHOD:
-			if (va_digest_parse(optarg, strlen(optarg), &rn.method) < 0)
-				return ucli_bad_usage(c, "unknown --method (sha256, sha1, md5):", optarg);
-			rn.method_given = true;
+			if (va_digest_parse(optarg, strlen(optarg), &rn->method) < 0)
+				return cli_bad_usage(&c->cli, "unknown --method (sha256, sha1, md5):", optarg);
+			rn->method_given = true;
+			o->given |= BIT(O_METHOD);
 			continue;
 		}
 		switch (ucli_option(c, opt, optarg, argv, &status)) {
@@ -469,163 +643,76 @@ int main(int argc, char **argv)
 		case UCLI_OPT_EXIT:
 			return status;
 		case UCLI_OPT_UNKNOWN:
-			return ucli_bad_usage(c, "unknown option", argv[optind - 1]);
+			return cli_bad_usage(&c->cli, "unknown option", argv[optind - 1]);
 		}
 	}
-	nargs = (size_t)(argc - optind);
-	if (revert) {
-		if (all || c->manually)
-			return ucli_bad_usage(c, "--revert does not combine with", all ? "--all" : "--manually");
-		if (refresh || ignore_mtime || sledge || rn.method_given)
-			return ucli_bad_usage(c, "--revert does not combine with",
-					      refresh ? "--refresh" : ignore_mtime ? "--ignore-mtime" :
-					      sledge ? "--sledgehammer" : "--method");
-		if (!nargs)
-			return ucli_bad_usage(c, "--revert needs a PATH", NULL);
-	} else if (c->manually) {
-		if (all)
-			return ucli_bad_usage(c, "--manually does not combine with", "--all");
-		if (c->config)
-			return ucli_bad_usage(c, "--manually does not combine with", "--config");
-		if (!dest_arg)
-			return ucli_bad_usage(c, "--manually needs", "--destination");
-		if (nargs < 2 || nargs % 2) {
-			char n[24];
+	o->args = argv + optind;
+	o->nargs = (size_t)(argc - optind);
+	o->given |= (c->manually ? BIT(O_MANUALLY) : 0) | (c->config ? BIT(O_CONFIG) : 0) |
+		    (o->nargs ? BIT(O_ARGS) : 0);
+	o->mode = o->given & BIT(O_REVERT) ? MODE_REVERT : c->manually ? MODE_MANUALLY :
+		  o->given & BIT(O_ALL) ? MODE_ALL : MODE_GUESTS;
+	if ((r = cli_check_options(&c->cli, &rules, (size_t)o->mode, o->given)))
+		return r;
+	if (o->mode == MODE_MANUALLY && (o->nargs < 2 || o->nargs % 2)) {
+		char n[24];
 
-			snprintf(n, sizeof(n), "%zu", nargs);
-			return ucli_bad_usage(c, "--manually takes PATH EXCL [PATH EXCL]... "
-					      "(an even number of arguments), not", n);
-		}
-	} else if (all && nargs) {
-		return ucli_bad_usage(c, "--all takes no GUEST; unexpected:", argv[optind]);
-	} else if (!all && !nargs) {
-		return ucli_bad_usage(c, "no GUEST given (or --all)", NULL);
+		snprintf(n, sizeof(n), "%zu", o->nargs);
+		return cli_bad_usage(&c->cli, "--manually takes PATH EXCL [PATH EXCL]... "
+				     "(an even number of arguments), not", n);
 	}
+	if (o->mode == MODE_REVERT && !o->nargs)
+		return cli_bad_usage(&c->cli, "--revert needs a PATH", NULL);
+	if (o->mode == MODE_GUESTS && !o->nargs)
+		return cli_bad_usage(&c->cli, "no GUEST given (or --all)", NULL);
+	rn->revert = o->mode == MODE_REVERT;
+	return -1;
+}
 
-	if (dest_arg && (status = ucli_realdir(c, dest_arg, "hash directory", &dest)))
-		goto out;
-	if (!c->manually && !(revert && dest))
-		if ((status = ucli_config_load(c, &rn.cfg)))
-			goto out;
+/* The groups of the run, by mode.  Return: 0 or the exit status. */
+static int collect(struct run *rn, const struct opts *o, const char *dest)
+{
+	int status = 0;
 
-	if (revert) {
-		for (size_t i = 0; i < nargs && !status; i++)
-			status = revert_path(&rn, argv[optind + i], dest);
-	} else if (c->manually) {
-		struct group *gr = NULL;
-		char *store = strdup(dest);
+	switch (o->mode) {
+	case MODE_MANUALLY:
+		return groups_manually(rn, o->args, o->nargs, dest);
+	case MODE_ALL:
+		return groups_all(rn, dest);
+	case MODE_REVERT:
+		for (size_t i = 0; i < o->nargs && !status; i++)
+			status = revert_path(rn, o->args[i], dest);
+		return status;
+	default:
+		for (size_t i = 0; i < o->nargs && !status; i++) {
+			long g = ucli_config_guest(&rn->c, rn->cfg, o->args[i]);
 
-		rn.lists = calloc(nargs / 2, sizeof(*rn.lists));
-		if (store)
-			gr = group_for(&rn, store, NULL);
-		if (!gr || !rn.lists) {
-			status = nomem(&rn);
-			goto out;
+			status = g < 0 ? CLI_EXIT_TROUBLE : guest_tree(rn, g, dest);
 		}
-		rn.nlists = nargs / 2;
-		for (size_t i = 0; i < nargs / 2 && !status; i++) {
-			char *root = NULL;
-			bool use = false;
-
-			status = ucli_realdir(c, argv[optind + 2 * i], "tree", &root);
-			if (!status && !own(&rn, root))
-				status = nomem(&rn);
-			if (!status)
-				status = ucli_load_excl(c, argv[optind + 2 * i + 1], &rn.lists[i], &use);
-			if (!status)
-				status = add_tree(&rn, gr, &(struct va_utree){ root, NULL,
-									 use ? &rn.lists[i] : NULL });
-		}
-	} else if (all) {
-		for (size_t i = 0; i < rn.cfg->nguests && !status; i++) {
-			const struct va_guest *gu = &rn.cfg->guests[i];
-
-			const char *why = gu->disabled ? "disabled: skipped" :
-					  !gu->vdir ? "no usable vdir: skipped" :
-					  !gu->has_vunify ? "no apps/vunify configuration: skipped" : NULL;
-
-			if (!why) {
-				status = guest_tree(&rn, (long)i, dest);
-			} else if (c->verbose >= 1) {
-				struct dbuf q = DBUF_INIT;
-
-				ucli_quote(&q, gu->name, strlen(gu->name));
-				ucli_note(c, 1, "%s: %s", dbuf_str(&q), why);
-				dbuf_release(&q);
-			}
-		}
-		if (!status && !rn.ngroups) {
-			ucli_msg(c, rn.cfg->cfgdir, "no enabled guest with a vdir and apps/vunify", NULL);
-			status = UCLI_EXIT_TROUBLE;
-		}
-	} else {
-		for (size_t i = 0; i < nargs && !status; i++) {
-			long g = ucli_config_guest(c, rn.cfg, argv[optind + i]);
-
-			status = g < 0 ? UCLI_EXIT_TROUBLE : guest_tree(&rn, g, dest);
-		}
+		return status;
 	}
-	for (size_t i = 0; i < rn.ngroups && !status; i++)
-		if (!revert)
-			status = store_method(&rn, &rn.groups[i]);
-	if (status)
-		goto out;
+}
 
-	c->reverting = revert;
-	if ((status = ucli_start(c)))
-		goto out;
-	/* the journal's source: the trees (or paths), then the stores */
-	for (size_t i = 0; i < rn.ngroups; i++)
-		npaths += rn.groups[i].ntrees + rn.groups[i].npaths + 1;
-	paths = calloc(npaths ? npaths : 1, sizeof(*paths));
-	if (!paths) {
-		status = nomem(&rn);
-		goto out;
-	}
-	npaths = 0;
-	for (size_t i = 0; i < rn.ngroups; i++) {
-		for (size_t k = 0; k < rn.groups[i].ntrees; k++)
-			paths[npaths++] = rn.groups[i].trees[k].root;
-		for (size_t k = 0; k < rn.groups[i].npaths; k++)
-			paths[npaths++] = rn.groups[i].paths[k];
-	}
-	for (size_t i = 0; i < rn.ngroups; i++)
-		paths[npaths++] = rn.groups[i].store;
-	if ((status = ucli_journal_open(c, paths, npaths)))
-		goto out;
+int main(int argc, char **argv)
+{
+	struct run rn = { .method = VA_DIGEST_SHA256 };
+	struct opts o = { 0 };
+	char *dest = NULL;
+	int status;
 
-	ucli_uopts(c, &o);
-	o.refresh = refresh;
-	o.ignore_mtime = ignore_mtime;
-	o.sledgehammer = sledge;
-	for (size_t i = 0; i < rn.ngroups && r >= 0; i++) {
-		const struct group *gr = &rn.groups[i];
-		struct va_ustats st;
-
-		memset(&st, 0, sizeof(st));
-		if (revert)
-			r = va_vhashify_revert(gr->paths, gr->npaths, gr->store, &o, &st);
-		else
-			r = va_vhashify(gr->trees, gr->ntrees, gr->store, gr->method, &o, &st);
-		ucli_ran(c, &st, r);
-	}
-	status = ucli_finish(c, revert, r);
-out:
-	for (size_t i = 0; i < rn.ngroups; i++) {
-		free(rn.groups[i].store);
-		free(rn.groups[i].trees);
-		free(rn.groups[i].paths);
-	}
-	free(rn.groups);
-	for (size_t i = 0; i < rn.nowned; i++)
-		free(rn.owned[i]);
-	free(rn.owned);
-	for (size_t i = 0; i < rn.nlists; i++)
-		va_excl_release(&rn.lists[i]);
-	free(rn.lists);
-	free(paths);
+	ucli_init(&rn.c, PROG);
+	rn.c.store_run = true;
+	status = parse_options(&rn, argc, argv, &o);
+	if (status < 0 && o.destination)
+		status = ucli_realdir(&rn.c, o.destination, "hash directory", &dest) ? CLI_EXIT_TROUBLE : -1;
+	/* the configuration, unless --manually, or reverting into a named store */
+	if (status < 0 && o.mode != MODE_MANUALLY && !(o.mode == MODE_REVERT && dest))
+		status = ucli_config_load(&rn.c, &rn.cfg) ? CLI_EXIT_TROUBLE : -1;
+	if (status < 0)
+		status = collect(&rn, &o, dest);
+	if (status == 0)
+		status = run_groups(&rn, &o.flags);
+	release_run(&rn);
 	free(dest);
-	va_config_free(rn.cfg);
-	ucli_free(c);
 	return status;
 }

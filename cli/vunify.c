@@ -75,12 +75,12 @@ static int trees_from_config(struct ucli *c, const struct va_config *cfg, long g
 	int status = 0;
 
 	if (!gu->vdir) {
-		ucli_msg(c, gu->name, "the guest has no usable vdir", gu->vdir_why);
-		return UCLI_EXIT_TROUBLE;
+		cli_msg(&c->cli, gu->name, "the guest has no usable vdir", gu->vdir_why);
+		return CLI_EXIT_TROUBLE;
 	}
 	if (gu->nrefs == 0) {
-		ucli_msg(c, gu->name, "no reference vserver configured (apps/vunify/refserver.*)", NULL);
-		return UCLI_EXIT_TROUBLE;
+		cli_msg(&c->cli, gu->name, "no reference vserver configured (apps/vunify/refserver.*)", NULL);
+		return CLI_EXIT_TROUBLE;
 	}
 	trees[0] = (struct va_utree){ gu->vdir, gu->name, &gu->exclude };
 	*ntrees = 1;
@@ -91,159 +91,187 @@ static int trees_from_config(struct ucli *c, const struct va_config *cfg, long g
 		char *p = ref_path(gu, ref);
 
 		if (!p) {
-			fprintf(stderr, "%s: %s\n", PROG, strerror(ENOMEM));
-			return UCLI_EXIT_TROUBLE;
+			cli_say(&c->cli, "%s", strerror(ENOMEM));
+			return CLI_EXIT_TROUBLE;
 		}
 		if (ref->why)
-			ucli_msg(c, p, "not a usable reference", ref->why);
+			cli_msg(&c->cli, p, "not a usable reference", ref->why);
 		else if (!rg)
-			ucli_msg(c, p, "names no guest of the configuration", ref->cfgdir);
+			cli_msg(&c->cli, p, "names no guest of the configuration", ref->cfgdir);
 		else if (ref->guest == g)
-			ucli_msg(c, p, "names the guest itself", NULL);
+			cli_msg(&c->cli, p, "names the guest itself", NULL);
 		else if (!rg->vdir)
-			ucli_msg(c, p, "the reference guest has no usable vdir", rg->vdir_why);
+			cli_msg(&c->cli, p, "the reference guest has no usable vdir", rg->vdir_why);
 		free(p);
 		if (ref->why || !rg || ref->guest == g || !rg->vdir) {
-			status = UCLI_EXIT_TROUBLE;
+			status = CLI_EXIT_TROUBLE;
 			continue;
 		}
 		status |= ucli_guest_exclude(c, cfg, ref->guest);
 		trees[(*ntrees)++] = (struct va_utree){ rg->vdir, rg->name, &rg->exclude };
 	}
-	return status ? UCLI_EXIT_TROUBLE : 0;
+	return status ? CLI_EXIT_TROUBLE : 0;
 }
 
-int main(int argc, char **argv)
+/* What vunify is to do: the trees (the target first) and what they own. */
+struct run {
+	struct ucli c;
+	bool revert;                    /* -R */
+	char *const *args;              /* GUEST, or --manually's TARGET EXCL REF EXCL... */
+	size_t nargs;
+	struct va_config *cfg;
+	struct va_utree *trees;
+	size_t ntrees;
+	struct va_excl_list *lists;     /* --manually: by tree */
+	char **roots;                   /* --manually: real paths, by tree */
+	size_t nlists;
+};
+
+static int nomem(struct run *rn)
+{
+	cli_say(&rn->c.cli, "%s", strerror(ENOMEM));
+	return CLI_EXIT_TROUBLE;
+}
+
+/* --manually TARGET EXCL REF EXCL [REF EXCL]...  Return: 0 or the exit status. */
+static int trees_manually(struct run *rn)
+{
+	int status;
+
+	rn->ntrees = rn->nargs / 2;
+	rn->trees = calloc(rn->ntrees, sizeof(*rn->trees));
+	rn->lists = calloc(rn->ntrees, sizeof(*rn->lists));
+	rn->roots = calloc(rn->ntrees, sizeof(*rn->roots));
+	if (!rn->trees || !rn->lists || !rn->roots)
+		return nomem(rn);
+	rn->nlists = rn->ntrees;
+	for (size_t i = 0; i < rn->ntrees; i++) {
+		const char *dir = rn->args[2 * i], *excl = rn->args[2 * i + 1];
+		bool use;
+
+		if ((status = ucli_realdir(&rn->c, dir, i ? "reference" : "target", &rn->roots[i])) ||
+		    (status = ucli_load_excl(&rn->c, excl, &rn->lists[i], &use)))
+			return status;
+		rn->trees[i] = (struct va_utree){ rn->roots[i], NULL, use ? &rn->lists[i] : NULL };
+	}
+	return 0;
+}
+
+/* GUEST and its references from the configuration.  Return: 0 or the exit status. */
+static int trees_configured(struct run *rn)
+{
+	long g;
+	int status;
+
+	if ((status = ucli_config_load(&rn->c, &rn->cfg)))
+		return status;
+	if ((g = ucli_config_guest(&rn->c, rn->cfg, rn->args[0])) < 0)
+		return CLI_EXIT_TROUBLE;
+	rn->trees = calloc(rn->cfg->guests[g].nrefs + 1, sizeof(*rn->trees));
+	if (!rn->trees)
+		return nomem(rn);
+	return trees_from_config(&rn->c, rn->cfg, g, rn->trees, &rn->ntrees);
+}
+
+/* The run over the trees, journaled.  Return: the exit status. */
+static int run_vunify(struct run *rn)
+{
+	struct ucli *c = &rn->c;
+	const char **paths;
+	struct va_uopts o;
+	struct va_ustats st = { 0 };
+	int status, r;
+
+	for (size_t i = 0; i < rn->ntrees; i++)
+		for (size_t k = 0; k < i; k++)
+			if (strcmp(rn->trees[i].root, rn->trees[k].root) == 0) {
+				cli_msg(&c->cli, rn->trees[i].root, k ? "named twice as a reference" :
+					"the target is also a reference", NULL);
+				return CLI_EXIT_TROUBLE;
+			}
+	c->reverting = rn->revert;
+	if ((status = ucli_start(c)))
+		return status;
+	paths = calloc(rn->ntrees, sizeof(*paths));
+	if (!paths)
+		return nomem(rn);
+	for (size_t i = 0; i < rn->ntrees; i++)
+		paths[i] = rn->trees[i].root;
+	status = ucli_journal_open(c, paths, rn->ntrees);
+	free(paths);
+	if (status)
+		return status;
+	ucli_uopts(c, &o);
+	r = va_vunify(&rn->trees[0], rn->trees + 1, rn->ntrees - 1, rn->revert, &o, &st);
+	ucli_ran(c, &st, r);
+	return ucli_finish(c, rn->revert, r);
+}
+
+/* The command line into @rn.  Return: -1 to run, else the exit status. */
+static int parse_options(struct run *rn, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		UCLI_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
-	struct ucli c;
-	struct va_config *cfg = NULL;
-	struct va_utree *trees = NULL;
-	struct va_excl_list *lists = NULL;
-	char **roots = NULL;
-	size_t ntrees = 0, nargs, nlists = 0;
-	const char **paths = NULL;
-	struct va_uopts o;
-	struct va_ustats st;
-	bool revert = false;
-	int opt, status = 0, r;
+	struct ucli *c = &rn->c;
+	int opt, status = 0;
 
-	ucli_init(&c, PROG);
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":Rnvxh", longopts, NULL)) != -1) {
-		if (opt == 'R') {
-			revert = true;
+		if (opt == 'R' || opt == 'x') {
+			rn->revert |= opt == 'R';       /* -x: util-vserver compatibility */
 			continue;
 		}
-		if (opt == 'x')
-			continue;       /* util-vserver compatibility */
 		if (opt == 'h') {
 			usage(stdout);
-			return fflush(stdout) == 0 ? UCLI_EXIT_OK : UCLI_EXIT_TROUBLE;
+			return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_TROUBLE;
 		}
-		switch (ucli_option(&c, opt, optarg, argv, &status)) {
+		switch (ucli_option(c, opt, optarg, argv, &status)) {
 		case UCLI_OPT_DONE:
 			break;
 		case UCLI_OPT_EXIT:
 			return status;
 		case UCLI_OPT_UNKNOWN:
-			return ucli_bad_usage(&c, "unknown option", argv[optind - 1]);
+			return cli_bad_usage(&c->cli, "unknown option", argv[optind - 1]);
 		}
 	}
-	nargs = (size_t)(argc - optind);
-	if (c.manually) {
-		if (nargs < 4 || nargs % 2) {
-			char n[24];
+	rn->args = argv + optind;
+	rn->nargs = (size_t)(argc - optind);
+	if (c->manually && c->config)
+		return cli_bad_usage(&c->cli, "--manually does not combine with", "--config");
+	if (c->manually && (rn->nargs < 4 || rn->nargs % 2)) {
+		char n[24];
 
-			snprintf(n, sizeof(n), "%zu", nargs);
-			return ucli_bad_usage(&c, "--manually takes TARGET EXCL REF EXCL [REF EXCL]... "
-					      "(an even number of at least 4 arguments), not", n);
-		}
-		if (c.config)
-			return ucli_bad_usage(&c, "--manually does not combine with", "--config");
-	} else if (nargs != 1) {
-		return ucli_bad_usage(&c, nargs ? "one GUEST only; unexpected:" : "no GUEST given",
-				      nargs ? argv[optind + 1] : NULL);
+		snprintf(n, sizeof(n), "%zu", rn->nargs);
+		return cli_bad_usage(&c->cli, "--manually takes TARGET EXCL REF EXCL [REF EXCL]... "
+				     "(an even number of at least 4 arguments), not", n);
 	}
+	if (!c->manually && rn->nargs != 1)
+		return cli_bad_usage(&c->cli, rn->nargs ? "one GUEST only; unexpected:" : "no GUEST given",
+				     rn->nargs ? rn->args[1] : NULL);
+	return -1;
+}
 
-	if (c.manually) {
-		ntrees = nargs / 2;
-		trees = calloc(ntrees, sizeof(*trees));
-		lists = calloc(ntrees, sizeof(*lists));
-		roots = calloc(ntrees, sizeof(*roots));
-		if (!trees || !lists || !roots) {
-			fprintf(stderr, "%s: %s\n", PROG, strerror(ENOMEM));
-			status = UCLI_EXIT_TROUBLE;
-			goto out;
-		}
-		nlists = ntrees;
-		for (size_t i = 0; i < ntrees; i++) {
-			const char *dir = argv[optind + 2 * i], *excl = argv[optind + 2 * i + 1];
-			bool use;
+int main(int argc, char **argv)
+{
+	struct run rn = { 0 };
+	int status;
 
-			if ((status = ucli_realdir(&c, dir, i ? "reference" : "target", &roots[i])) ||
-			    (status = ucli_load_excl(&c, excl, &lists[i], &use)))
-				goto out;
-			trees[i] = (struct va_utree){ roots[i], NULL, use ? &lists[i] : NULL };
-		}
-	} else {
-		long g;
-
-		if ((status = ucli_config_load(&c, &cfg)))
-			goto out;
-		if ((g = ucli_config_guest(&c, cfg, argv[optind])) < 0) {
-			status = UCLI_EXIT_TROUBLE;
-			goto out;
-		}
-		trees = calloc(cfg->guests[g].nrefs + 1, sizeof(*trees));
-		if (!trees) {
-			fprintf(stderr, "%s: %s\n", PROG, strerror(ENOMEM));
-			status = UCLI_EXIT_TROUBLE;
-			goto out;
-		}
-		if ((status = trees_from_config(&c, cfg, g, trees, &ntrees)))
-			goto out;
+	ucli_init(&rn.c, PROG);
+	status = parse_options(&rn, argc, argv);
+	if (status < 0)
+		status = rn.c.manually ? trees_manually(&rn) : trees_configured(&rn);
+	if (status == 0)
+		status = run_vunify(&rn);
+	for (size_t i = 0; i < rn.nlists; i++) {
+		va_excl_release(&rn.lists[i]);
+		free(rn.roots[i]);
 	}
-	for (size_t i = 0; i < ntrees; i++)
-		for (size_t k = 0; k < i; k++)
-			if (strcmp(trees[i].root, trees[k].root) == 0) {
-				ucli_msg(&c, trees[i].root, k ? "named twice as a reference" :
-					 "the target is also a reference", NULL);
-				status = UCLI_EXIT_TROUBLE;
-				goto out;
-			}
-
-	c.reverting = revert;
-	if ((status = ucli_start(&c)))
-		goto out;
-	paths = calloc(ntrees, sizeof(*paths));
-	if (!paths) {
-		fprintf(stderr, "%s: %s\n", PROG, strerror(ENOMEM));
-		status = UCLI_EXIT_TROUBLE;
-		goto out;
-	}
-	for (size_t i = 0; i < ntrees; i++)
-		paths[i] = trees[i].root;
-	if ((status = ucli_journal_open(&c, paths, ntrees)))
-		goto out;
-	ucli_uopts(&c, &o);
-	memset(&st, 0, sizeof(st));
-	r = va_vunify(&trees[0], trees + 1, ntrees - 1, revert, &o, &st);
-	ucli_ran(&c, &st, r);
-	status = ucli_finish(&c, revert, r);
-out:
-	for (size_t i = 0; i < nlists; i++) {
-		va_excl_release(&lists[i]);
-		free(roots[i]);
-	}
-	free(paths);
-	free(lists);
-	free(roots);
-	free(trees);
-	va_config_free(cfg);
-	ucli_free(&c);
+	free(rn.lists);
+	free(rn.roots);
+	free(rn.trees);
+	va_config_free(rn.cfg);
+	ucli_free(&rn.c);
 	return status;
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <ext2fs/ext2fs.h>
@@ -118,6 +119,19 @@ static int fsync_dir(const char *file)
 		r = -errno;
 	close(fd);
 	return r;
+}
+
+int va_journal_default_name(struct dbuf *out, const char *stem)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+	char stamp[32];
+
+	if (mkdir(VA_JOURNAL_DIR, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	localtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
+	return dbuf_addf(out, "%s/%s-%s-%ld.journal", VA_JOURNAL_DIR, stem, stamp, (long)getpid());
 }
 
 int va_journal_create(struct va_journal **ret, const char *file, const char *backend,

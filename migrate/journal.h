@@ -90,6 +90,17 @@ struct va_journal {
 				     fsync: then every later write returns it */
 };
 
+/** Where journals go unless told otherwise (made 0700 when missing). */
+#define VA_JOURNAL_DIR "/var/lib/vaudit"
+
+/**
+ * va_journal_default_name() - a new name in VA_JOURNAL_DIR (made 0700 when
+ * missing): "STEM-YYYYmmdd-HHMMSS-PID.journal", appended to @out.  The
+ * repair uses the stem "vaudit", vunify and vhashify "unify".
+ * Return: 0 or -errno.
+ */
+int va_journal_default_name(struct dbuf *out, const char *stem);
+
 /**
  * va_journal_create() - create @file (O_EXCL), write and fsync the header,
  * fsync its directory.  Return: 0 or -errno.

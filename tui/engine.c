@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "audit/run.h"
+#include "core/clock.h"
 #include "core/escape.h"
 #include "core/image.h"
 #include "core/message.h"
@@ -137,11 +138,6 @@ static void wake(struct tui_engine *e)
 		e->signalled = true;
 }
 
-static double since(const struct timespec *a, const struct timespec *b)
-{
-	return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
-}
-
 /* Publish the worker's counters: at most every PROGRESS_NS unless @force. */
 static void progress(struct tui_engine *e, bool force)
 {
@@ -152,7 +148,7 @@ static void progress(struct tui_engine *e, bool force)
 		      PROGRESS_NS)
 		return;
 	e->last = now;
-	e->prog.elapsed = since(&e->start, &now);
+	e->prog.elapsed = va_clock_seconds(&e->start, &now);
 	pthread_mutex_lock(&e->lock);
 	e->progress = e->prog;
 	e->progress_pending = true;
@@ -758,7 +754,7 @@ static void *worker(void *arg)
 	e->file = NULL;
 
 	clock_gettime(CLOCK_MONOTONIC, &e->last);
-	e->prog.elapsed = since(&e->start, &e->last);
+	e->prog.elapsed = va_clock_seconds(&e->start, &e->last);
 	pthread_mutex_lock(&e->lock);
 	e->done.type = TUI_MSG_DONE;
 	e->done.progress = e->prog;

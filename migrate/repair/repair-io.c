@@ -66,19 +66,6 @@ int va_fix_source(const char *image, const char *const *roots, size_t nroots, st
 	return 0;
 }
 
-int va_fix_default_journal(struct dbuf *out)
-{
-	time_t now = time(NULL);
-	struct tm tm;
-	char stamp[32];
-
-	if (mkdir(VA_JOURNAL_DIR, 0700) < 0 && errno != EEXIST)
-		return -errno;
-	localtime_r(&now, &tm);
-	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
-	return dbuf_addf(out, "%s/vaudit-%s-%ld.journal", VA_JOURNAL_DIR, stamp, (long)getpid());
-}
-
 int va_fix_journal_create(struct va_journal **ret, const char *file, const char *image,
 			  struct va_image *img, const char *const *roots, size_t nroots,
 			  struct dbuf *path, struct va_fix_error *err)
@@ -103,7 +90,7 @@ int va_fix_journal_create(struct va_journal **ret, const char *file, const char 
 			    "cannot resolve the ROOT the journal names", strerror(-r));
 	}
 	if (r == 0)
-		r = file ? dbuf_adds(path, file) : va_fix_default_journal(path);
+		r = file ? dbuf_adds(path, file) : va_journal_default_name(path, "vaudit");
 	if (r == 0)
 		r = va_journal_create(ret, path->buf, img ? VA_JOURNAL_IMAGE : VA_JOURNAL_LIVE, uuid, src.buf, src.len);
 	dbuf_release(&src);

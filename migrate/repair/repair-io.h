@@ -21,9 +21,6 @@
 #include "migrate/jroots.h"
 #include "migrate/repair/repair.h"
 
-/** Where journals go unless told otherwise. */
-#define VA_JOURNAL_DIR "/var/lib/vaudit"
-
 /** A failure: "'PATH': WHAT: WHY" (no ": WHY" when @why is NULL). */
 struct va_fix_error {
 	struct dbuf path;       /**< the file the message names (bytes) */
@@ -49,13 +46,6 @@ int va_fix_error_text(struct dbuf *b, const struct va_fix_error *e);
  * Return: 0, or -errno (a ROOT that does not resolve, -ENOMEM).
  */
 int va_fix_source(const char *image, const char *const *roots, size_t nroots, struct dbuf *out);
-
-/**
- * va_fix_default_journal() - a new name in VA_JOURNAL_DIR (made 0700 when
- * missing): "vaudit-DATE-TIME-PID.journal", appended to @out.
- * Return: 0 or -errno.
- */
-int va_fix_default_journal(struct dbuf *out);
 
 /**
  * va_fix_journal_create() - create the journal of a repair of @image

@@ -1,0 +1,387 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * vaudit-audit.c - the modes of vaudit that audit first: the audit itself,
+ * --attrs, --fix and --plan (the repair part is vaudit-fix.c) and the
+ * console.  Sets up the configuration, the ROOTs and the back end, prints
+ * findings, progress and the summary, and decides the exit status.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit/run.h"
+#include "cli/vaudit.h"
+#include "core/attr.h"
+#include "core/escape.h"
+#include "core/flags.h"
+#include "core/image.h"
+#include "core/message.h"
+#include "core/vsconfig.h"
+#include "tui/tui.h"
+
+/* ------------------------------------------------------------------ hooks */
+
+static void on_error(const char *path, size_t len, const char *op, int err, void *user)
+{
+	struct ctx *c = user;
+
+	/* errno values and libext2fs codes alike */
+	cli_msgn(&c->cli, path, len, op, err ? va_image_strerror(err) : NULL);
+}
+
+static void on_notice(const char *msg, void *user)
+{
+	struct ctx *c = user;
+
+	cli_notice(&c->cli, "%s", msg);
+}
+
+static int on_finding(const struct va_finding *f, void *user)
+{
+	struct ctx *c = user;
+	int r;
+
+	if (c->repair) {
+		r = va_repair_add(c->repair, f, &c->ropts);
+		if (r < 0)
+			c->repair_error = -r;
+		return r;
+	}
+	if (c->cli.quiet)
+		return 0;
+	cli_clear_progress(&c->cli);
+	r = va_writer_write(c->writer, f);
+	if (r < 0) {
+		c->cli.write_error = -r;
+		return r;
+	}
+	return 0;
+}
+
+/* --attrs: "BUIc ----i-------t-e------- path", like showattr -d plus lsattr -d. */
+static void on_root_attrs(const char *path, size_t len, const struct va_attrs *at, uint32_t mode,
+			  void *user)
+{
+	struct ctx *c = user;
+	char letters[VA_FLAGS_LETTERS_MAX], vs[5];
+	struct dbuf b = DBUF_INIT;
+
+	(void)mode;
+	va_flags_letters_if(at->flags, at->known & VA_KNOWN_EXT2, letters);
+	dbuf_addf(&b, "%s %s ", va_vsattr_letters(at->flags, at->known & VA_KNOWN_EXT2,
+						   at->known & VA_KNOWN_VS26, vs), letters);
+	va_escape_shell(&b, path, len);
+	dbuf_addc(&b, '\n');
+	cli_write(&c->cli, b.buf, b.len);
+	dbuf_release(&b);
+}
+
+static void on_progress(const struct va_audit_stats *s, void *user)
+{
+	struct ctx *c = user;
+	struct dbuf g = DBUF_INIT;
+	double t;
+
+	if (!cli_progress_due(&c->cli, 0.2))
+		return;
+	t = cli_elapsed(&c->cli);
+	if (s->guest)
+		va_escape_shell(&g, s->guest, s->guest_len);
+	cli_progress(&c->cli, "%llu entries, %.0f/s, %llu findings, %.1fs%s%.40s",
+		     (unsigned long long)s->entries, t > 0 ? (double)s->entries / t : 0.0,
+		     (unsigned long long)s->findings, t, s->guest ? ", guest " : "", dbuf_str(&g));
+	dbuf_release(&g);
+}
+
+/* ------------------------------------------------------------------ set-up */
+
+int load_config(struct cli *c, const struct vaudit_opts *o, struct va_config **ret)
+{
+	struct va_config_opts co = { .host_root = o->host_root, .cfgdir = o->config_dir };
+	/* asked for: a missing directory is an error, not "no configuration" */
+	bool explicit = o->config_dir || o->host_root || o->mode == MODE_LIST;
+	struct dbuf p = DBUF_INIT;
+	const char *why;
+	int r;
+
+	*ret = NULL;
+	/* the default configuration only when no ROOT was named: tests and
+	 * scripts that name their ROOTs never pick up the host's */
+	if (o->image || o->no_config || (!explicit && o->nroots))
+		return 0;
+	r = va_config_load(ret, &co, &why);
+	if (r == 0 || (r == -ENOENT && !explicit))
+		return 0;
+	if (o->host_root)
+		dbuf_addf(&p, "%s%s%s", o->host_root, o->config_dir && o->config_dir[0] != '/' ? "/" : "",
+			  o->config_dir ? o->config_dir : VA_CONFIG_DIR);
+	else
+		dbuf_adds(&p, o->config_dir ? o->config_dir : VA_CONFIG_DIR);
+	cli_msgn(c, dbuf_str(&p), p.len, "configuration directory", why ? why : strerror(-r));
+	dbuf_release(&p);
+	return CLI_EXIT_TROUBLE;
+}
+
+/* What a run holds, released by release_run(). */
+struct run {
+	struct va_config *cfg;
+	char **cfg_roots;               /* NULL-terminated */
+	const char **plan_roots;
+	struct dbuf plan_src;
+	const char *image_root[1];
+	const char **running_vdirs;
+	struct va_repair repair;
+	struct va_image *img;
+	struct va_backend *be;
+};
+
+/*
+ * The ROOTs of the run into @args: in the image, its prefix; the operands;
+ * for --fix --plan FILE alone, the ROOTs the plan was made of; the
+ * configuration's (the parents of its guests' vdirs); else DEFAULT_ROOT.
+ * Return: 0 or the exit status.
+ */
+static int pick_roots(struct ctx *c, const struct vaudit_opts *o, struct run *run,
+		      struct va_audit_args *args)
+{
+	static const char *const default_roots[] = { DEFAULT_ROOT };
+	long n;
+
+	if (o->image) {
+		run->image_root[0] = o->prefix ? o->prefix : "/";
+		args->roots = run->image_root;
+		args->nroots = 1;
+	} else if (o->nroots) {
+		args->roots = o->roots;
+		args->nroots = o->nroots;
+	} else if (o->mode == MODE_FIX && o->plan && !o->config_dir && !o->host_root) {
+		int r = fix_plan_roots(&c->cli, o->plan, &run->plan_src, &run->plan_roots,
+				       &args->nroots);
+
+		args->roots = run->plan_roots;
+		return r;
+	} else if (run->cfg) {
+		n = va_config_roots(run->cfg, &run->cfg_roots);
+		if (n < 0) {
+			cli_say(&c->cli, "%s", strerror((int)-n));
+			return CLI_EXIT_TROUBLE;
+		}
+		if (n == 0 && !o->quiet)
+			cli_msg(&c->cli, run->cfg->cfgdir,
+				"no guest has a vdir that resolves: only the configuration is checked", NULL);
+		args->roots = (const char *const *)run->cfg_roots;
+		args->nroots = (size_t)n;
+	} else {
+		args->roots = default_roots;
+		args->nroots = 1;
+	}
+	return 0;
+}
+
+/* Open the image (for writing when it gets repaired) and check the prefix.  Return: 0 or the exit status. */
+static int open_image(struct ctx *c, const struct vaudit_opts *o, struct run *run, const char *prefix)
+{
+	const char *why;
+	uint64_t ino;
+	errcode_t err = va_image_open(o->image, o->mode == MODE_FIX && !o->dry_run ? VA_IMAGE_WRITE : 0,
+				      &run->img, &why);
+
+	if (err) {
+		run->img = NULL;
+		cli_msg(&c->cli, o->image, why ? why : "cannot open as ext2/3/4",
+			why ? NULL : va_image_strerror(err));
+		return CLI_EXIT_TROUBLE;
+	}
+	err = va_image_lookup_dir(run->img, prefix, &ino);
+	if (err) {
+		struct dbuf what = DBUF_INIT;
+
+		dbuf_adds(&what, "prefix ");
+		va_quote(&what, prefix, strlen(prefix));
+		cli_msg(&c->cli, o->image, dbuf_str(&what), va_image_strerror(err));
+		dbuf_release(&what);
+		return CLI_EXIT_TROUBLE;
+	}
+	/* the console shows it itself */
+	if (run->img->needs_recovery && o->mode != MODE_INTERACTIVE && !o->quiet)
+		cli_msg(&c->cli, o->image, "the journal needs recovery: recent changes may be missing", NULL);
+	return 0;
+}
+
+/* The back end, live or of the image.  Return: 0 or the exit status. */
+static int open_backend(struct ctx *c, const struct vaudit_opts *o, struct run *run,
+			const char *prefix)
+{
+	int r;
+
+	if (o->image) {
+		if ((r = open_image(c, o, run, prefix)))
+			return r;
+		r = va_backend_image_new(&run->be, run->img);
+	} else {
+		r = va_backend_live_new(&run->be, o->live_flags);
+	}
+	if (r < 0) {
+		cli_say(&c->cli, "%s", strerror(-r));
+		return CLI_EXIT_TROUBLE;
+	}
+	if (o->mode == MODE_INTERACTIVE)
+		return 0;
+	run->be->notice = on_notice;
+	run->be->notice_user = c;
+	if (!run->img && run->be->vs26_errno)
+		cli_notice(&c->cli, "the vserver iattr syscall is not available on this kernel (%s): "
+			   "2.6 attributes (barrier, iunlink, cow) cannot be read live%s",
+			   strerror(run->be->vs26_errno),
+			   (o->live_flags & VA_LIVE_DEVICE_READ) ?
+			   "; reading them from block devices instead" : "");
+	return 0;
+}
+
+/* The repair refuses the guests the configuration says run.  Return: 0 or the exit status. */
+static int note_running(struct ctx *c, struct run *run)
+{
+	const struct va_config *cfg = run->cfg;
+
+	if (!cfg)
+		return 0;
+	run->running_vdirs = calloc(cfg->nguests + 1, sizeof(*run->running_vdirs));
+	if (!run->running_vdirs) {
+		cli_say(&c->cli, "%s", strerror(ENOMEM));
+		return CLI_EXIT_TROUBLE;
+	}
+	for (size_t i = 0, n = 0; i < cfg->nguests; i++)
+		if (cfg->guests[i].vdir && cfg->guests[i].running == VA_RUN_RUNNING)
+			run->running_vdirs[n++] = cfg->guests[i].vdir;
+	c->ropts.running_vdirs = run->running_vdirs;
+	return 0;
+}
+
+/* --fix, --plan: what gets repaired (--only beyond the repairable kinds is said and dropped). */
+static uint64_t repair_kinds(struct ctx *c, const struct vaudit_opts *o)
+{
+	bool only = o->given & (UINT64_C(1) << O_ONLY);
+	uint64_t never = only ? o->only & ~(uint64_t)VA_REPAIR_KINDS : 0;
+
+	for (int k = 0; k < VA_KIND_COUNT; k++)
+		if (never & VA_KIND_BIT(k))
+			cli_say(&c->cli, "kind %s is never repaired: ignored", va_kind_name(k));
+	return only ? o->only & VA_REPAIR_KINDS : VA_REPAIR_DEFAULT_KINDS;
+}
+
+static void release_run(struct run *run)
+{
+	for (size_t i = 0; run->cfg_roots && run->cfg_roots[i]; i++)
+		free(run->cfg_roots[i]);
+	free(run->cfg_roots);
+	free(run->plan_roots);
+	dbuf_release(&run->plan_src);
+	free(run->running_vdirs);
+	va_config_free(run->cfg);
+	va_repair_release(&run->repair);
+	va_backend_free(run->be);
+}
+
+/* ------------------------------------------------------------------ the modes */
+
+/* The audit (or --attrs), its output and summary; the repair after it.  Return: the exit status. */
+static int audit_and_report(struct ctx *c, const struct vaudit_opts *o, struct run *run,
+			    struct va_audit_args *args, const struct fix_args *fa)
+{
+	struct va_audit_stats stats = { 0 };
+	int r;
+
+	args->hooks = (struct va_audit_hooks){ .finding = on_finding, .error = on_error,
+					       .progress = on_progress, .user = c };
+	if (fa->plan_in) {
+		if ((r = fix_from_plan(c, fa)))
+			return r;
+	} else if (o->mode == MODE_ATTRS) {
+		r = va_list_roots(args, run->img, on_root_attrs);
+		if (r == -EIO)
+			stats.errors++, r = 0;
+	} else {
+		struct va_audit_image_error ie;
+
+		r = va_audit_all(args, run->img, &stats, &ie);
+		if (ie.code) {
+			struct dbuf m = DBUF_INIT;
+
+			va_audit_image_error_text(&m, o->image, &ie);
+			cli_say(&c->cli, "%s", dbuf_str(&m));
+			dbuf_release(&m);
+			stats.errors++;
+			r = 0;
+		}
+	}
+	if (cli_finish_output(&c->cli) == 0 && r < 0)
+		cli_say(&c->cli, "%s", strerror(-r));
+	if (o->summary) {
+		cli_say(&c->cli, "%llu entries, %llu flag reads, %llu findings, %llu errors, %.2fs",
+			(unsigned long long)stats.entries, (unsigned long long)stats.flag_reads,
+			(unsigned long long)stats.findings, (unsigned long long)stats.errors,
+			cli_elapsed(&c->cli));
+		for (int k = 0; k < VA_KIND_COUNT; k++)
+			if (stats.by_kind[k])
+				cli_say(&c->cli, "  %-29s %llu", va_kind_name(k),
+					(unsigned long long)stats.by_kind[k]);
+	}
+	if (c->repair && r == 0 && !c->cli.write_error)
+		return fix_after_audit(c, run->be, fa, &stats);
+	return r < 0 || c->cli.write_error || stats.errors ? CLI_EXIT_TROUBLE :
+	       stats.problems ? CLI_EXIT_FINDINGS : CLI_EXIT_OK;
+}
+
+int run_audit(const struct vaudit_opts *o)
+{
+	struct ctx c = { .ropts = { .barrier_mode = o->barrier_mode, .cleared_mode = 0700,
+				    .dry_run = o->dry_run, .force = o->force } };
+	struct va_audit_args args = { .flags = o->audit_flags, .kinds = o->only & ~o->skip,
+				      .tag_scheme = o->tag_scheme };
+	struct run run = { .plan_src = DBUF_INIT };
+	struct fix_args fa = { .image = o->image, .journal = o->journal };
+	int r;
+
+	cli_init(&c.cli, PROG);
+	c.cli.quiet = o->quiet;
+	if (o->mode == MODE_FIX || o->mode == MODE_PLAN) {
+		args.kinds = repair_kinds(&c, o) & ~o->skip;
+		c.repair = &run.repair;
+		fa.plan_in = o->mode == MODE_FIX ? o->plan : NULL;
+		fa.plan_out = o->mode == MODE_PLAN ? o->plan : NULL;
+	}
+	if ((r = load_config(&c.cli, o, &run.cfg)) || (r = pick_roots(&c, o, &run, &args)))
+		goto out;
+	cli_start(&c.cli, o->progress);
+	if ((r = open_backend(&c, o, &run, args.roots[0])) || (r = note_running(&c, &run)))
+		goto out;
+	if ((r = va_writer_new(&c.writer, o->fmt, stdout, o->writer_flags)) < 0) {
+		cli_say(&c.cli, "%s", strerror(-r));
+		r = CLI_EXIT_TROUBLE;
+		goto out;
+	}
+	args.backend = run.be;
+	args.config = run.cfg;
+	fa.img = run.img;
+	fa.roots = args.roots;
+	fa.nroots = args.nroots;
+	if (o->mode == MODE_INTERACTIVE)
+		r = tui_main(&(struct tui_session){
+			.prog = PROG, .args = &args, .img = run.img, .image = o->image,
+			.roots = args.roots, .nroots = args.nroots, .journal = o->journal,
+			.ropts = &c.ropts, .plan = o->plan, .script = o->script,
+			.cols = o->cols, .rows = o->rows });
+	else
+		r = audit_and_report(&c, o, &run, &args, &fa);
+out:
+	va_writer_free(c.writer);
+	release_run(&run);
+	if (va_image_close(run.img) && run.img) {
+		cli_msg(&c.cli, o->image, "closing the image failed", NULL);
+		r = CLI_EXIT_TROUBLE;
+	}
+	return r;
+}
