@@ -41,10 +41,11 @@ void ucli_note(struct ucli *c, int level, const char *fmt, ...)
 
 /* ------------------------------------------------------------------ options */
 
-void ucli_init(struct ucli *c, const char *prog)
+void ucli_init(struct ucli *c, const char *prog, void (*usage)(FILE *fp))
 {
 	memset(c, 0, sizeof(*c));
 	cli_init(&c->cli, prog);
+	c->usage = usage;
 	c->protect = VA_PROTECT_AUTO;
 	c->progress = -1;
 	dbuf_init(&c->jfile);
@@ -63,31 +64,25 @@ void ucli_free(struct ucli *c)
 	c->quirk_shown = NULL;
 }
 
-enum ucli_optres ucli_option(struct ucli *c, int opt, const char *arg, char **argv,
-			     int *exit_status)
+int ucli_option(struct ucli *c, int opt, const char *arg, char **argv)
 {
 	switch (opt) {
 	case 'n': c->dry_run = true; break;
 	case 'v': c->verbose++; break;
 	case UCLI_OPT_FLAGS:
-		if (va_protect_parse(arg, &c->protect) < 0) {
-			*exit_status = cli_bad_usage(&c->cli, "unknown --flags value (auto, v26, legacy, immutable, none):", arg);
-			return UCLI_OPT_EXIT;
-		}
+		if (va_protect_parse(arg, &c->protect) < 0)
+			return cli_bad_usage(&c->cli, "unknown --flags value (auto, v26, legacy, immutable, "
+					     "none):", arg);
 		break;
 	case UCLI_OPT_JOURNAL:
-		if (!*arg) {
-			*exit_status = cli_bad_usage(&c->cli, "empty journal file name:", arg);
-			return UCLI_OPT_EXIT;
-		}
+		if (!*arg)
+			return cli_bad_usage(&c->cli, "empty journal file name:", arg);
 		c->journal = arg;
 		break;
 	case UCLI_OPT_JSON: c->json = true; break;
 	case UCLI_OPT_CONFIG:
-		if (!*arg) {
-			*exit_status = cli_bad_usage(&c->cli, "empty configuration directory:", arg);
-			return UCLI_OPT_EXIT;
-		}
+		if (!*arg)
+			return cli_bad_usage(&c->cli, "empty configuration directory:", arg);
 		c->config = arg;
 		break;
 	case UCLI_OPT_PROGRESS: c->progress = 1; break;
@@ -95,16 +90,17 @@ enum ucli_optres ucli_option(struct ucli *c, int opt, const char *arg, char **ar
 	case UCLI_OPT_INSECURE: break;  /* util-vserver compatibility */
 	case UCLI_OPT_MANUALLY: c->manually = true; break;
 	case UCLI_OPT_VERSION:
-		*exit_status = cli_version(&c->cli);
-		return UCLI_OPT_EXIT;
+		return cli_version(&c->cli);
 	case ':':
 	case '?':
-		*exit_status = cli_getopt_error(&c->cli, opt, argv);
-		return UCLI_OPT_EXIT;
+		return cli_getopt_error(&c->cli, opt, argv);
+	case 'h':
+		c->usage(stdout);
+		return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_TROUBLE;
 	default:
-		return UCLI_OPT_UNKNOWN;
+		return cli_bad_usage(&c->cli, "unknown option", argv[optind - 1]);
 	}
-	return UCLI_OPT_DONE;
+	return -1;
 }
 
 /* ------------------------------------------------------------------ files */

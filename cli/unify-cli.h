@@ -61,16 +61,10 @@ enum ucli_opt {
 	{ "verbose",     no_argument,       NULL, 'v' }, \
 	{ "help",        no_argument,       NULL, 'h' }
 
-/** What ucli_option() did with an option. */
-enum ucli_optres {
-	UCLI_OPT_DONE,          /**< a common option: recorded */
-	UCLI_OPT_UNKNOWN,       /**< not a common option (nor a getopt error) */
-	UCLI_OPT_EXIT,          /**< stop: exit with *exit_status (--version, an error) */
-};
-
 /** State of one program run. */
 struct ucli {
 	struct cli cli;         /**< "vunify", "vhashify": messages, progress, stdout */
+	void (*usage)(FILE *fp);/**< the program's --help text */
 	/* options */
 	enum va_protect protect;/**< --flags (AUTO until ucli_start()) */
 	const char *journal;    /**< --journal, or NULL for the default */
@@ -96,20 +90,21 @@ struct ucli {
 	size_t nquirk_shown;
 };
 
-/** ucli_init() - defaults for program @prog (a static string). */
-void ucli_init(struct ucli *c, const char *prog);
+/** ucli_init() - defaults for program @prog (a static string) whose --help is @usage. */
+void ucli_init(struct ucli *c, const char *prog, void (*usage)(FILE *fp));
 
 /** ucli_free() - close the journal and the back end, free everything. */
 void ucli_free(struct ucli *c);
 
 /**
- * ucli_option() - handle @opt (from getopt_long() with UCLI_LONGOPTS and
- * the short options n, v and h in its optstring, and ':' first) if it is a
- * common option or a getopt error.  'h' is the program's: UNKNOWN.
- * @argv: for error messages (argv[optind - 1]).
+ * ucli_option() - handle @opt from getopt_long() (with UCLI_LONGOPTS, the
+ * short options n, v and h in its optstring, ':' first and opterr 0) that
+ * the program did not handle itself: a common option is recorded; --help,
+ * --version, a getopt error and an option unknown to the program end the
+ * run.  @argv: for error messages (argv[optind - 1]).
+ * Return: -1 to go on, else the exit status.
  */
-enum ucli_optres ucli_option(struct ucli *c, int opt, const char *arg, char **argv,
-			     int *exit_status);
+int ucli_option(struct ucli *c, int opt, const char *arg, char **argv);
 
 /** ucli_note() - "PROG: text" on stderr when -v was given at least @level times. */
 void ucli_note(struct ucli *c, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

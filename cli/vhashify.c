@@ -616,9 +616,6 @@ static int parse_options(struct run *rn, int argc, char **argv, struct opts *o)
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":nvh", longopts, NULL)) != -1) {
 		switch (opt) {
-		case 'h':
-			usage(stdout);
-			return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_TROUBLE;
 		case OPT_ALL: o->given |= BIT(O_ALL); continue;
 		case OPT_DESTINATION:
 			if (!*optarg)
@@ -637,14 +634,8 @@ static int parse_options(struct run *rn, int argc, char **argv, struct opts *o)
 			o->given |= BIT(O_METHOD);
 			continue;
 		}
-		switch (ucli_option(c, opt, optarg, argv, &status)) {
-		case UCLI_OPT_DONE:
-			break;
-		case UCLI_OPT_EXIT:
+		if ((status = ucli_option(c, opt, optarg, argv)) >= 0)
 			return status;
-		case UCLI_OPT_UNKNOWN:
-			return cli_bad_usage(&c->cli, "unknown option", argv[optind - 1]);
-		}
 	}
 	o->args = argv + optind;
 	o->nargs = (size_t)(argc - optind);
@@ -700,7 +691,7 @@ int main(int argc, char **argv)
 	char *dest = NULL;
 	int status;
 
-	ucli_init(&rn.c, PROG);
+	ucli_init(&rn.c, PROG, usage);
 	rn.c.store_run = true;
 	status = parse_options(&rn, argc, argv, &o);
 	if (status < 0 && o.destination)

@@ -223,18 +223,8 @@ static int parse_options(struct run *rn, int argc, char **argv)
 			rn->revert |= opt == 'R';       /* -x: util-vserver compatibility */
 			continue;
 		}
-		if (opt == 'h') {
-			usage(stdout);
-			return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_TROUBLE;
-		}
-		switch (ucli_option(c, opt, optarg, argv, &status)) {
-		case UCLI_OPT_DONE:
-			break;
-		case UCLI_OPT_EXIT:
+		if ((status = ucli_option(c, opt, optarg, argv)) >= 0)
 			return status;
-		case UCLI_OPT_UNKNOWN:
-			return cli_bad_usage(&c->cli, "unknown option", argv[optind - 1]);
-		}
 	}
 	rn->args = argv + optind;
 	rn->nargs = (size_t)(argc - optind);
@@ -258,7 +248,7 @@ int main(int argc, char **argv)
 	struct run rn = { 0 };
 	int status;
 
-	ucli_init(&rn.c, PROG);
+	ucli_init(&rn.c, PROG, usage);
 	status = parse_options(&rn, argc, argv);
 	if (status < 0)
 		status = rn.c.manually ? trees_manually(&rn) : trees_configured(&rn);
