@@ -312,12 +312,16 @@ int ucli_load_excl(struct ucli *c, const char *file, struct va_excl_list *list, 
 int ucli_config_load(struct ucli *c, struct va_config **ret)
 {
 	struct va_config_opts co = { .host_root = NULL, .cfgdir = c->config };
-	const char *why = NULL;
-	int r = va_config_load(ret, &co, &why);
+	struct va_error err = VA_ERROR_INIT;
+	struct dbuf b = DBUF_INIT;
+	int r = va_config_load(ret, &co, &err);
 
 	if (r < 0) {
-		ucli_msg(c, c->config ? c->config : VA_CONFIG_DIR, "configuration directory",
-			 why ? why : strerror(-r));
+		before_stderr(c);
+		va_error_text(&b, &err);
+		fprintf(stderr, "%s: %s\n", c->prog, dbuf_str(&b));
+		dbuf_release(&b);
+		va_error_release(&err);
 		*ret = NULL;
 		return UCLI_EXIT_TROUBLE;
 	}

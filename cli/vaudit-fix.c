@@ -26,12 +26,6 @@
 #include "migrate/repair/repair-io.h"
 #include "migrate/unify/unify.h"
 
-/* "vaudit: 'FILE': WHAT: WHY" for a failure of the shared code. */
-static void msg_fix_error(const struct va_fix_error *e)
-{
-	msg_reason(e->path.buf ? e->path.buf : "", e->path.len, e->what, e->why);
-}
-
 /*
  * "vaudit: 'FILE': cannot write the journal: WHY" when a write to journal
  * @j failed (the run stopped there).  Return: true then.
@@ -195,13 +189,13 @@ static int write_plan(struct ctx *c, struct va_backend *be, const struct fix_arg
 
 int fix_from_plan(struct ctx *c, const struct fix_args *fa)
 {
-	struct va_fix_error err = VA_FIX_ERROR_INIT;
+	struct va_error err = VA_ERROR_INIT;
 
 	struct va_jroots_error e;
 
 	if (va_plan_read(c->repair, fa->plan_in, fa->img, fa->roots[0], &err) < 0) {
-		msg_fix_error(&err);
-		va_fix_error_release(&err);
+		msg_error(&err);
+		va_error_release(&err);
 		return EXIT_TROUBLE;
 	}
 	/* untrusted input: an image plan's paths lead, below the prefix, to its
@@ -214,13 +208,13 @@ int fix_from_plan(struct ctx *c, const struct fix_args *fa)
 
 int fix_plan_roots(const char *file, struct dbuf *src, const char ***ret_roots, size_t *ret_n)
 {
-	struct va_fix_error err = VA_FIX_ERROR_INIT;
+	struct va_error err = VA_ERROR_INIT;
 	const char **roots = NULL;
 	size_t n = 0;
 
 	if (va_plan_source(file, src, &err) < 0) {
-		msg_fix_error(&err);
-		va_fix_error_release(&err);
+		msg_error(&err);
+		va_error_release(&err);
 		return EXIT_TROUBLE;
 	}
 	for (char *p = src->buf; p && *p;) {
@@ -270,13 +264,13 @@ int fix_after_audit(struct ctx *c, struct va_backend *be, const struct fix_args 
 		return EXIT_CLEAN;
 	}
 	if (!c->ropts.dry_run) {
-		struct va_fix_error err = VA_FIX_ERROR_INIT;
+		struct va_error err = VA_ERROR_INIT;
 
 		r = va_fix_journal_create(&j, fa->journal, fa->image, fa->img, fa->roots, fa->nroots,
 					  &jfile, &err);
 		if (r < 0) {
-			msg_fix_error(&err);
-			va_fix_error_release(&err);
+			msg_error(&err);
+			va_error_release(&err);
 			dbuf_release(&jfile);
 			return EXIT_TROUBLE;
 		}
@@ -420,7 +414,7 @@ int replay_journal(const char *file, bool undo, const char *image, const char *p
 {
 	struct va_repair_hooks h = { .event = on_event };
 	struct va_repair_opts o = { .dry_run = dry_run };
-	struct va_fix_error err = VA_FIX_ERROR_INIT;
+	struct va_error err = VA_ERROR_INIT;
 	struct va_replay_setup s;
 	struct va_jroots jr = { 0 };
 	struct va_jroots_error e;
@@ -431,8 +425,8 @@ int replay_journal(const char *file, bool undo, const char *image, const char *p
 	if (s.j && s.j->dropped_tail)
 		msg_reason(file, strlen(file), "its last line is torn (a crash while writing it): ignored", NULL);
 	if (r < 0) {
-		msg_fix_error(&err);
-		va_fix_error_release(&err);
+		msg_error(&err);
+		va_error_release(&err);
 		va_replay_close(&s);
 		return EXIT_TROUBLE;
 	}

@@ -71,6 +71,15 @@ void msg_reason(const char *path, size_t len, const char *what, const char *reas
 	dbuf_release(&b);
 }
 
+void msg_error(const struct va_error *e)
+{
+	struct dbuf b = DBUF_INIT;
+
+	va_error_text(&b, e);
+	fprintf(stderr, "%s: %s\n", PROG, dbuf_str(&b));
+	dbuf_release(&b);
+}
+
 
 void clear_progress(struct ctx *c)
 {
@@ -353,18 +362,18 @@ static int replay_cmd(const char *file, bool undo, const char *image, const char
 		}
 	}
 	if (!image && co && (co->cfgdir || co->host_root || !nroots)) {
-		const char *why;
+		struct va_error err = VA_ERROR_INIT;
 		char **parents = NULL;
 		long np;
 
-		r = va_config_load(&cfg, co, &why);
+		r = va_config_load(&cfg, co, &err);
 		if (r < 0 && (r != -ENOENT || co->cfgdir || co->host_root)) {
-			msg_reason(co->cfgdir ? co->cfgdir : VA_CONFIG_DIR,
-				   strlen(co->cfgdir ? co->cfgdir : VA_CONFIG_DIR), "configuration directory",
-				   why ? why : strerror(-r));
+			msg_error(&err);
+			va_error_release(&err);
 			free(ids);
 			return EXIT_TROUBLE;
 		}
+		va_error_release(&err);
 		r = 0;
 		configured = cfg != NULL;
 		for (size_t g = 0; cfg && g < cfg->nguests; g++)
@@ -637,23 +646,16 @@ int main(int argc, char **argv)
 	 * scripts that name their ROOTs never pick up the host's */
 	if (!image && !no_config && (config_dir || host_root || list || optind == argc)) {
 		struct va_config_opts co = { .host_root = host_root, .cfgdir = config_dir };
-		const char *why;
+		struct va_error err = VA_ERROR_INIT;
 		bool explicit = config_dir || host_root || list;
 
-		r = va_config_load(&cfg, &co, &why);
+		r = va_config_load(&cfg, &co, &err);
 		if (r < 0 && (r != -ENOENT || explicit)) {
-			struct dbuf p = DBUF_INIT;
-
-			if (host_root)
-				dbuf_addf(&p, "%s%s%s", host_root, config_dir && config_dir[0] != '/' ? "/" : "",
-					  config_dir ? config_dir : VA_CONFIG_DIR);
-			else
-				dbuf_adds(&p, config_dir ? config_dir : VA_CONFIG_DIR);
-			msg_reason(p.buf, p.len, "configuration directory",
-				   why ? why : strerror(-r));
-			dbuf_release(&p);
+			msg_error(&err);
+			va_error_release(&err);
 			return EXIT_TROUBLE;
 		}
+		va_error_release(&err);
 	}
 	if (list) {
 		r = list_guests(cfg, fmt == VA_FMT_JSON);
@@ -804,16 +806,13 @@ int main(int argc, char **argv)
 		if (r == -EIO)
 			stats.errors++, r = 0;
 	} else {
-		struct va_audit_image_error ie;
+		struct va_error ie = VA_ERROR_INIT;
 
 		r = va_audit_all(&args, img, &stats, &ie);
-		if (ie.code) {
-			struct dbuf m = DBUF_INIT;
-
+		if (va_error_is_set(&ie)) {
 			clear_progress(&c);
-			va_audit_image_error_text(&m, image, &ie);
-			fprintf(stderr, "%s: %s\n", PROG, dbuf_str(&m));
-			dbuf_release(&m);
+			msg_error(&ie);
+			va_error_release(&ie);
 			stats.errors++;
 			r = 0;
 		}

@@ -38,6 +38,9 @@ void quote(struct dbuf *b, const char *s, size_t len);
 /** msg_reason() - "vaudit: 'path': what: reason" on stderr (no reason when NULL). */
 void msg_reason(const char *path, size_t len, const char *what, const char *reason);
 
+/** msg_error() - "vaudit: " and the text of @e (va_error_text()) on stderr. */
+void msg_error(const struct va_error *e);
+
 /** clear_progress() - erase the progress line before other output. */
 void clear_progress(struct ctx *c);
 
