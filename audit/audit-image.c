@@ -777,7 +777,7 @@ static void release(struct iaudit *a)
 }
 
 int va_audit_image(const struct va_audit_args *args, struct va_image *img,
-		   struct va_audit_stats *stats, struct va_audit_image_error *ret_err)
+		   struct va_audit_stats *stats, struct va_error *ret_err)
 {
 	struct iaudit a = { .args = args, .stats = stats, .img = img, .fs = img->fs,
 			    .dirmap = VA_INOMAP_INIT, .filemap = VA_INOMAP_INIT, .root_idx = NONE };
@@ -789,7 +789,6 @@ int va_audit_image(const struct va_audit_args *args, struct va_image *img,
 	int r = -1;
 
 	memset(stats, 0, sizeof(*stats));
-	memset(ret_err, 0, sizeof(*ret_err));
 	if (args->nroots != 1)
 		return -EINVAL;
 	err = va_image_lookup_dir(img, args->roots[0], &root_ino);
@@ -827,8 +826,8 @@ int va_audit_image(const struct va_audit_args *args, struct va_image *img,
 	report_damage(&a, &path);
 out:
 	if (a.err) {
-		ret_err->code = a.err;
-		ret_err->what = a.err_what;
+		va_error_set(ret_err, a.err, img->path, strlen(img->path),
+			     a.err_what ? a.err_what : "auditing the image", NULL);
 		ret_err->ino = a.err_ino;
 		r = r < 0 && r != -1 ? r : -EIO;
 	}

@@ -21,6 +21,7 @@
 
 #include "core/attr.h"
 #include "core/finding.h"
+#include "core/message.h"
 
 /** Audit options (bit set). */
 enum va_audit_flags {
@@ -117,23 +118,19 @@ const char *va_secret_match(const char *path, const struct va_excl_list *excl);
 
 struct va_image;
 
-/** What stopped an image audit: a library error while doing @what. */
-struct va_audit_image_error {
-	long code;                 /**< errcode_t (libext2fs/com_err or errno) */
-	const char *what;          /**< e.g. "reading the inode table" */
-	uint32_t ino;              /**< the inode concerned, or 0 */
-};
-
 /**
  * va_audit_image() - audit an opened image.  args->roots holds exactly one
  * path: the directory inside the image that holds the guests (ROOT);
  * args->backend is not used (the raw inodes are read directly).  Findings
  * carry image-absolute paths.
- * @ret_err: receives the library error that stopped the audit, if any.
- * Return: 0, -EIO when @ret_err is set, or another negative errno.
+ * @err: (initialised) receives the library error that stopped the audit,
+ *       if any: the image's path, what was being done ("reading the inode
+ *       table"), the inode concerned and the errcode_t; left alone
+ *       otherwise.  Its text is "'IMAGE': WHAT (inode N): REASON".
+ * Return: 0, -EIO when @err was set, or another negative errno.
  */
 int va_audit_image(const struct va_audit_args *args, struct va_image *img,
-		   struct va_audit_stats *stats, struct va_audit_image_error *ret_err);
+		   struct va_audit_stats *stats, struct va_error *err);
 
 /** Called by va_list_roots() for ROOT and each guest root, in walk order. */
 typedef void va_roots_fn(const char *path, size_t path_len, const struct va_attrs *attrs,

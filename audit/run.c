@@ -8,18 +8,15 @@
 #include <string.h>
 
 #include "audit/run.h"
-#include "core/message.h"
-#include "core/image.h"
 
 int va_audit_all(const struct va_audit_args *args, struct va_image *img,
-		 struct va_audit_stats *stats, struct va_audit_image_error *ret_err)
+		 struct va_audit_stats *stats, struct va_error *err)
 {
 	struct va_audit_stats more = { 0 };
 	int r;
 
 	if (img)
-		return va_audit_image(args, img, stats, ret_err);
-	memset(ret_err, 0, sizeof(*ret_err));
+		return va_audit_image(args, img, stats, err);
 	r = va_audit_run(args, stats);
 	/* the configuration checks come after the walk: its counters are zeroed there */
 	if (r == 0)
@@ -33,19 +30,5 @@ int va_audit_all(const struct va_audit_args *args, struct va_image *img,
 	stats->problems += more.problems;
 	for (int k = 0; k < VA_KIND_COUNT; k++)
 		stats->by_kind[k] += more.by_kind[k];
-	return r;
-}
-
-int va_audit_image_error_text(struct dbuf *b, const char *image,
-			      const struct va_audit_image_error *ie)
-{
-	struct dbuf what = DBUF_INIT;
-	int r;
-
-	dbuf_adds(&what, ie->what ? ie->what : "auditing the image");
-	if (ie->ino)
-		dbuf_addf(&what, " (inode %u)", ie->ino);
-	r = va_msg_text(b, image, strlen(image), dbuf_str(&what), va_image_strerror(ie->code));
-	dbuf_release(&what);
 	return r;
 }

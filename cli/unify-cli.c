@@ -221,14 +221,13 @@ int ucli_load_excl(struct ucli *c, const char *file, struct va_excl_list *list, 
 int ucli_config_load(struct ucli *c, struct va_config **ret)
 {
 	struct va_config_opts co = { .host_root = NULL, .cfgdir = c->config };
-	const char *why = NULL;
-	int r = va_config_load(ret, &co, &why);
+	struct va_error err = VA_ERROR_INIT;
+	struct dbuf b = DBUF_INIT;
+	int r = va_config_load(ret, &co, &err);
 
 	if (r < 0) {
-		const char *dir = c->config ? c->config : VA_CONFIG_DIR;
-
-		cli_msg(&c->cli, dir, "configuration directory",
-			 why ? why : strerror(-r));
+		cli_error(&c->cli, &err);
+		va_error_release(&err);
 		*ret = NULL;
 		return CLI_EXIT_TROUBLE;
 	}

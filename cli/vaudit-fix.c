@@ -28,12 +28,6 @@
 #include "migrate/repair/repair-io.h"
 #include "migrate/unify/unify.h"
 
-/* "vaudit: 'FILE': WHAT: WHY" for a failure of the shared code. */
-static void msg_fix_error(struct cli *c, const struct va_fix_error *e)
-{
-	cli_msgn(c, e->path.buf ? e->path.buf : "", e->path.len, e->what, e->why);
-}
-
 /*
  * "vaudit: 'FILE': cannot write the journal: WHY" when a write to journal
  * @j failed (the run stopped there).  Return: true then.
@@ -198,12 +192,12 @@ static int write_plan(struct ctx *c, struct va_backend *be, const struct fix_arg
 
 int fix_from_plan(struct ctx *c, const struct fix_args *fa)
 {
-	struct va_fix_error err = VA_FIX_ERROR_INIT;
+	struct va_error err = VA_ERROR_INIT;
 	struct va_jroots_error e;
 
 	if (va_plan_read(c->repair, fa->plan_in, fa->img, fa->roots[0], &err) < 0) {
-		msg_fix_error(&c->cli, &err);
-		va_fix_error_release(&err);
+		cli_error(&c->cli, &err);
+		va_error_release(&err);
 		return CLI_EXIT_TROUBLE;
 	}
 	/* untrusted input: an image plan's paths lead, below the prefix, to its
@@ -217,13 +211,13 @@ int fix_from_plan(struct ctx *c, const struct fix_args *fa)
 int fix_plan_roots(struct cli *c, const char *file, struct dbuf *src, const char ***ret_roots,
 		   size_t *ret_n)
 {
-	struct va_fix_error err = VA_FIX_ERROR_INIT;
+	struct va_error err = VA_ERROR_INIT;
 	const char **roots = NULL;
 	size_t n = 0;
 
 	if (va_plan_source(file, src, &err) < 0) {
-		msg_fix_error(c, &err);
-		va_fix_error_release(&err);
+		cli_error(c, &err);
+		va_error_release(&err);
 		return CLI_EXIT_TROUBLE;
 	}
 	for (char *p = src->buf; p && *p;) {
@@ -273,13 +267,13 @@ int fix_after_audit(struct ctx *c, struct va_backend *be, const struct fix_args 
 		return CLI_EXIT_OK;
 	}
 	if (!c->ropts.dry_run) {
-		struct va_fix_error err = VA_FIX_ERROR_INIT;
+		struct va_error err = VA_ERROR_INIT;
 
 		r = va_fix_journal_create(&j, fa->journal, fa->image, fa->img, fa->roots, fa->nroots,
 					  &jfile, &err);
 		if (r < 0) {
-			msg_fix_error(&c->cli, &err);
-			va_fix_error_release(&err);
+			cli_error(&c->cli, &err);
+			va_error_release(&err);
 			dbuf_release(&jfile);
 			return CLI_EXIT_TROUBLE;
 		}
@@ -506,7 +500,7 @@ static int replay(struct cli *c, const struct vaudit_opts *o, struct va_replay_s
 int run_replay(const struct vaudit_opts *o)
 {
 	const char *file = o->replay;
-	struct va_fix_error err = VA_FIX_ERROR_INIT;
+	struct va_error err = VA_ERROR_INIT;
 	struct va_replay_setup s;
 	struct va_jroots jr = { 0 };
 	struct va_jroots_error e;
@@ -526,8 +520,8 @@ int run_replay(const struct vaudit_opts *o)
 		cli_msg(&c, file, "its last line is torn (a crash while writing it): ignored",
 			NULL);
 	if (r < 0) {
-		msg_fix_error(&c, &err);
-		va_fix_error_release(&err);
+		cli_error(&c, &err);
+		va_error_release(&err);
 		r = CLI_EXIT_TROUBLE;
 	} else if (s.img) {
 		/* the whole journal is checked before anything changes */

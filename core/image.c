@@ -20,21 +20,17 @@
 #include <ext2fs/ext2_err.h>
 
 #include "core/image.h"
+#include "core/message.h"
 
+/* The ext2 error table is registered by the one place that gives reasons. */
 static void va_init_error_table(void)
 {
-	static bool done;
-
-	if (!done) {
-		initialize_ext2_error_table();
-		done = true;
-	}
+	(void)va_error_reason(0);
 }
 
 const char *va_image_strerror(errcode_t code)
 {
-	va_init_error_table();
-	return error_message(code);
+	return va_error_reason(code);
 }
 
 /* Undo the octal escapes (\040 ...) of a /proc/self/mountinfo or /proc/swaps field, in place. */

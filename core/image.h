@@ -62,7 +62,7 @@ errcode_t va_image_mounted(const char *path, bool *ret_mounted);
 /** va_image_close() - close (flushing a write open); NULL is fine.  Return: errcode. */
 errcode_t va_image_close(struct va_image *img);
 
-/** va_image_strerror() - text for an errcode_t or errno. */
+/** va_image_strerror() - text for an errcode_t or errno: va_error_reason() (core/message.h). */
 const char *va_image_strerror(errcode_t code);
 
 /**

@@ -1110,17 +1110,36 @@ static int load_guests(struct va_config *c)
 
 /* ------------------------------------------------------------------ public */
 
-int va_config_load(struct va_config **ret, const struct va_config_opts *o, const char **why)
+/*
+ * The failure of va_config_load(): the directory as the options name it
+ * (the host root as given, then the directory), the errno's text unless
+ * @why says more.  Returns @r.
+ */
+static int load_failed(struct va_error *err, const struct va_config_opts *o, int r, const char *why)
+{
+	const char *dir = o->cfgdir ? o->cfgdir : VA_CONFIG_DIR;
+	struct dbuf p = DBUF_INIT;
+
+	if (o->host_root)
+		dbuf_addf(&p, "%s%s%s", o->host_root, dir[0] != '/' ? "/" : "", dir);
+	else
+		dbuf_adds(&p, dir);
+	va_error_set(err, why ? 0 : -r, dbuf_str(&p), p.len, "configuration directory", why);
+	dbuf_release(&p);
+	return r;
+}
+
+int va_config_load(struct va_config **ret, const struct va_config_opts *o, struct va_error *err)
 {
 	struct va_config *c = calloc(1, sizeof(*c));
 	const char *host = o->host_root;
+	const char *why = NULL;
 	struct dbuf canon = DBUF_INIT;
 	int fd, r;
 
 	*ret = NULL;
-	*why = NULL;
 	if (!c)
-		return -ENOMEM;
+		return load_failed(err, o, -ENOMEM, NULL);
 	c->root_fd = -1;
 	if (host && host[strspn(host, "/")] == '\0')
 		host = NULL;    /* "/" is the running host */
@@ -1138,7 +1157,7 @@ int va_config_load(struct va_config **ret, const struct va_config_opts *o, const
 	c->root_fd = open(host ? c->host_root : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (c->root_fd < 0) {
 		r = -errno;
-		*why = "cannot open the host root";
+		why = "cannot open the host root";
 		goto fail;
 	}
 	{
@@ -1150,7 +1169,7 @@ int va_config_load(struct va_config **ret, const struct va_config_opts *o, const
 		if (!host && o->cfgdir && o->cfgdir[0] != '/') {
 			if (!getcwd(cwd, sizeof(cwd))) {
 				r = -errno;
-				*why = "cannot find the current directory";
+				why = "cannot find the current directory";
 				goto fail;
 			}
 			base = cwd;
@@ -1159,8 +1178,8 @@ int va_config_load(struct va_config **ret, const struct va_config_opts *o, const
 	}
 	if (fd < 0) {
 		r = fd;
-		*why = r == -EXDEV ? "it leads out of the host root" :
-		       r == -ELOOP ? "too many levels of symbolic links" : NULL;
+		why = r == -EXDEV ? "it leads out of the host root" :
+		      r == -ELOOP ? "too many levels of symbolic links" : NULL;
 		goto fail;
 	}
 	{
@@ -1186,7 +1205,7 @@ int va_config_load(struct va_config **ret, const struct va_config_opts *o, const
 fail:
 	dbuf_release(&canon);
 	va_config_free(c);
-	return r;
+	return load_failed(err, o, r, why);
 }
 
 void va_config_free(struct va_config *c)

@@ -51,6 +51,7 @@
 
 #include "core/exclude.h"
 #include "core/finding.h"
+#include "core/message.h"
 
 /** Static contexts util-vserver accepts. */
 #define VA_CONTEXT_MIN 2
@@ -167,13 +168,17 @@ struct va_config_opts {
 
 /**
  * va_config_load() - read the configuration.
- * @why: on failure, receives what failed (static string) or NULL.
+ * @err: (initialised) on failure, receives the message: the configuration
+ *       directory as named (@o->cfgdir or VA_CONFIG_DIR, after
+ *       @o->host_root when given), "configuration directory", and the
+ *       reason ("it leads out of the host root", or the errno's text).
+ *       Left alone on success.
  * Return: 0; -ENOENT when the configuration directory does not exist;
  * -ENOTDIR, -ELOOP, -EXDEV (it leaves the host root), -EACCES, ... when it
  * cannot be used; -ENOMEM.  Everything inside it that is wrong is a
  * problem entry, not a failure.
  */
-int va_config_load(struct va_config **ret, const struct va_config_opts *o, const char **why);
+int va_config_load(struct va_config **ret, const struct va_config_opts *o, struct va_error *err);
 
 /** va_config_free() - free @c (NULL is fine). */
 void va_config_free(struct va_config *c);

@@ -1078,7 +1078,7 @@ static void one(const uint8_t *data, size_t size)
 	struct va_config_opts o = { 0 };
 	unsigned opts = size ? data[0] : 0;
 	char *hr = NULL;
-	const char *why;
+	struct va_error err = VA_ERROR_INIT;
 	int root, r, probe;
 	size_t pos = 1, nops = 0;
 
@@ -1110,12 +1110,12 @@ static void one(const uint8_t *data, size_t size)
 		abort();
 	o.host_root = hr;
 	o.cfgdir = cfgdirs[opts & 7];
-	r = va_config_load(&c, &o, &why);
+	r = va_config_load(&c, &o, &err);
 	CHECK(r <= 0 && (r == 0) == (c != NULL));
 	CHECK(r != -ENOMEM);
 	if (c) {
 		check_config(c);
-		r = va_config_load(&c2, &o, &why);
+		r = va_config_load(&c2, &o, &err);
 		CHECK(r == 0 && c2);
 		check_same(c, c2);
 		va_config_free(c2);
@@ -1123,7 +1123,9 @@ static void one(const uint8_t *data, size_t size)
 		va_config_free(c);
 	} else {
 		CHECK(r == -ENOENT || r == -ENOTDIR || r == -ELOOP || r == -EXDEV);
+		CHECK(va_error_is_set(&err));
 	}
+	va_error_release(&err);
 	free(hr);
 	close(root);
 	host_fd = -1;

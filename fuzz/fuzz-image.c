@@ -38,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.hooks = { .finding = count, .user = &findings },
 	};
 	struct va_audit_stats stats;
-	struct va_audit_image_error ie;
+	struct va_error ie = VA_ERROR_INIT;
 	struct va_image *img;
 	const char *why;
 	char path[64];
@@ -58,6 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	if (va_image_open(path, 0, &img, &why) == 0) {
 		va_audit_image(&args, img, &stats, &ie);
+		va_error_release(&ie);
 		va_image_close(img);
 	}
 	close(fd);

@@ -203,11 +203,12 @@ static void push_error_at(struct tui_engine *e, const char *path, const char *wh
 	dbuf_release(&b);
 }
 
-static void push_fix_error(struct tui_engine *e, const struct va_fix_error *err)
+/* An ERROR from a struct va_error. */
+static void push_va_error(struct tui_engine *e, const struct va_error *err)
 {
 	struct dbuf b = DBUF_INIT;
 
-	va_fix_error_text(&b, err);
+	va_error_text(&b, err);
 	push_error(e, &b);
 	dbuf_release(&b);
 }
@@ -443,7 +444,7 @@ static int job_scan(struct tui_engine *e, struct dbuf *summary)
 	struct va_audit_args args = *s->args;
 	struct va_backend *be = s->img ? NULL : args.backend;
 	struct va_audit_stats stats = { 0 };
-	struct va_audit_image_error ie;
+	struct va_error ie = VA_ERROR_INIT;
 	int r;
 
 	if (!args.kinds)
@@ -467,12 +468,9 @@ static int job_scan(struct tui_engine *e, struct dbuf *summary)
 		push_error_at(e, s->img->path, "the journal needs recovery: recent changes may be missing",
 			      NULL);
 	r = va_audit_all(&args, s->img, &stats, &ie);
-	if (ie.code) {
-		struct dbuf b = DBUF_INIT;
-
-		va_audit_image_error_text(&b, s->img->path, &ie);
-		push_error(e, &b);
-		dbuf_release(&b);
+	if (va_error_is_set(&ie)) {
+		push_va_error(e, &ie);
+		va_error_release(&ie);
 		stats.errors++;
 	}
 	e->prog.entries = stats.entries;
@@ -487,14 +485,14 @@ static int job_scan(struct tui_engine *e, struct dbuf *summary)
 static int job_plan(struct tui_engine *e, struct dbuf *summary)
 {
 	const struct tui_session *s = e->s;
-	struct va_fix_error err = VA_FIX_ERROR_INIT;
+	struct va_error err = VA_ERROR_INIT;
 	struct va_repair rp = { 0 };
 	int r;
 
 	r = va_plan_read(&rp, e->file, s->img, s->nroots ? s->roots[0] : NULL, &err);
 	if (r < 0) {
-		push_fix_error(e, &err);
-		va_fix_error_release(&err);
+		push_va_error(e, &err);
+		va_error_release(&err);
 		va_repair_release(&rp);
 		return r;
 	}
@@ -585,7 +583,7 @@ void tui_journal_numbered(struct dbuf *out, const char *name, unsigned n)
  * the same way when an apply of the same second took it.
  */
 static int new_journal(struct tui_engine *e, struct va_journal **j, struct dbuf *path,
-		       struct va_fix_error *err)
+		       struct va_error *err)
 {
 	const struct tui_session *s = e->s;
 	struct dbuf base = DBUF_INIT, name = DBUF_INIT;
@@ -606,7 +604,7 @@ static int new_journal(struct tui_engine *e, struct va_journal **j, struct dbuf 
 		/* the operator's own name is never replaced by another */
 		if (r != -EEXIST || (s->journal && n == 1) || !base.len || n >= 1000)
 			break;
-		va_fix_error_release(err);
+		va_error_release(err);
 	}
 	if (s->journal)
 		e->journal_n = n;
@@ -620,7 +618,7 @@ static int job_apply(struct tui_engine *e, struct dbuf *summary, char journal[40
 	const struct tui_session *s = e->s;
 	struct va_repair_opts o = *s->ropts;
 	struct va_repair_hooks h = { .event = on_event, .begin = on_begin, .user = e };
-	struct va_fix_error err = VA_FIX_ERROR_INIT;
+	struct va_error err = VA_ERROR_INIT;
 	struct va_journal *j = NULL;
 	struct va_image *wimg = NULL;
 	struct va_backend *be = NULL;
@@ -649,7 +647,7 @@ static int job_apply(struct tui_engine *e, struct dbuf *summary, char journal[40
 	if (!o.dry_run) {
 		r = new_journal(e, &j, &jpath, &err);
 		if (r < 0) {
-			push_fix_error(e, &err);
+			push_va_error(e, &err);
 			goto out;
 		}
 		snprintf(journal, 4096, "%s", jpath.buf);
@@ -670,7 +668,7 @@ out:
 		push_error_at(e, s->image, "closing the image failed", NULL);
 		r = r ? r : -EIO;
 	}
-	va_fix_error_release(&err);
+	va_error_release(&err);
 	dbuf_release(&jpath);
 	return r;
 }
@@ -680,7 +678,7 @@ static int job_undo(struct tui_engine *e, struct dbuf *summary)
 	const struct tui_session *s = e->s;
 	struct va_repair_opts o = { .dry_run = s->ropts->dry_run, .cancel = &e->cancel };
 	struct va_repair_hooks h = { .event = on_event, .begin = on_begin, .user = e };
-	struct va_fix_error err = VA_FIX_ERROR_INIT;
+	struct va_error err = VA_ERROR_INIT;
 	struct va_replay_setup rs;
 	unsigned counts[4] = { 0 };
 	int r;
@@ -691,7 +689,7 @@ static int job_undo(struct tui_engine *e, struct dbuf *summary)
 		push_error_at(e, e->file, "its last line is torn (a crash while writing it): ignored",
 			      NULL);
 	if (r < 0) {
-		push_fix_error(e, &err);
+		push_va_error(e, &err);
 	} else if (rs.unify) {
 		push_error_at(e, e->file, "the journal is of a vunify or vhashify run: undo it with vaudit --undo",
 			      NULL);
@@ -711,7 +709,7 @@ static int job_undo(struct tui_engine *e, struct dbuf *summary)
 		push_error_at(e, s->image, "closing the image failed", NULL);
 		r = r ? r : -EIO;
 	}
-	va_fix_error_release(&err);
+	va_error_release(&err);
 	return r;
 }
 

@@ -26,26 +26,15 @@
 
 /* ------------------------------------------------------------------ errors */
 
-void va_fix_error_release(struct va_fix_error *e)
+/*
+ * Record a failure naming @path (@len bytes): @what, and the reason @why or
+ * else the text of errno @code (none when both are unset).  Returns @r for
+ * tail calls.
+ */
+static int fail(struct va_error *e, int r, const char *path, size_t len, const char *what,
+		int code, const char *why)
 {
-	dbuf_release(&e->path);
-	e->what[0] = '\0';
-	e->why = NULL;
-}
-
-int va_fix_error_text(struct dbuf *b, const struct va_fix_error *e)
-{
-	return va_msg_text(b, e->path.buf ? e->path.buf : "", e->path.len, e->what, e->why);
-}
-
-/* Record a failure naming @path (@len bytes); returns @r for tail calls. */
-static int fail(struct va_fix_error *e, int r, const char *path, size_t len, const char *what,
-		const char *why)
-{
-	dbuf_setlen(&e->path, 0);
-	dbuf_add(&e->path, path, len);
-	snprintf(e->what, sizeof(e->what), "%s", what);
-	e->why = why;
+	va_error_set(e, code, path, len, what, why);
 	return r;
 }
 
@@ -68,7 +57,7 @@ int va_fix_source(const char *image, const char *const *roots, size_t nroots, st
 
 int va_fix_journal_create(struct va_journal **ret, const char *file, const char *image,
 			  struct va_image *img, const char *const *roots, size_t nroots,
-			  struct dbuf *path, struct va_fix_error *err)
+			  struct dbuf *path, struct va_error *err)
 {
 	struct dbuf src = DBUF_INIT;
 	char uuid[VA_UUID_TEXT];
@@ -87,7 +76,7 @@ int va_fix_journal_create(struct va_journal **ret, const char *file, const char 
 			i++;
 		dbuf_release(&src);
 		return fail(err, r, nroots ? roots[i] : "", nroots ? strlen(roots[i]) : 0,
-			    "cannot resolve the ROOT the journal names", strerror(-r));
+			    "cannot resolve the ROOT the journal names", -r, NULL);
 	}
 	if (r == 0)
 		r = file ? dbuf_adds(path, file) : va_journal_default_name(path, "vaudit");
@@ -97,10 +86,10 @@ int va_fix_journal_create(struct va_journal **ret, const char *file, const char 
 	if (r < 0) {
 		/* before a name is known, the directory is what failed */
 		if (path->len)
-			fail(err, r, path->buf, path->len, "cannot create the journal", strerror(-r));
+			fail(err, r, path->buf, path->len, "cannot create the journal", -r, NULL);
 		else
 			fail(err, r, VA_JOURNAL_DIR, strlen(VA_JOURNAL_DIR), "cannot create the journal",
-			     strerror(-r));
+			     -r, NULL);
 	}
 	return r;
 }
@@ -228,7 +217,7 @@ static const char *plan_header(json_object *o, struct va_image *img, const char 
 	return NULL;
 }
 
-int va_plan_source(const char *file, struct dbuf *out, struct va_fix_error *err)
+int va_plan_source(const char *file, struct dbuf *out, struct va_error *err)
 {
 	FILE *fp = fopen(file, "re");
 	json_object *o = NULL, *v;
@@ -239,7 +228,7 @@ int va_plan_source(const char *file, struct dbuf *out, struct va_fix_error *err)
 
 	if (!fp) {
 		r = -errno;
-		return fail(err, r, file, strlen(file), "cannot read the plan", strerror(-r));
+		return fail(err, r, file, strlen(file), "cannot read the plan", -r, NULL);
 	}
 	if (getline(&line, &cap, fp) < 0 || !(o = json_tokener_parse(line)) ||
 	    !json_object_is_type(o, json_type_object) ||
@@ -254,12 +243,12 @@ int va_plan_source(const char *file, struct dbuf *out, struct va_fix_error *err)
 	free(line);
 	fclose(fp);
 	if (why)
-		return fail(err, r, file, strlen(file), "not a usable plan (line 1)", why);
+		return fail(err, r, file, strlen(file), "not a usable plan (line 1)", 0, why);
 	return 0;
 }
 
 int va_plan_read(struct va_repair *rp, const char *file, struct va_image *img, const char *root,
-		 struct va_fix_error *err)
+		 struct va_error *err)
 {
 	FILE *fp = fopen(file, "re");
 	char *line = NULL;
@@ -270,7 +259,7 @@ int va_plan_read(struct va_repair *rp, const char *file, struct va_image *img, c
 
 	if (!fp) {
 		r = -errno;
-		return fail(err, r, file, strlen(file), "cannot read the plan", strerror(-r));
+		return fail(err, r, file, strlen(file), "cannot read the plan", -r, NULL);
 	}
 	while (!why && (n = getline(&line, &cap, fp)) >= 0) {
 		json_object *o;
@@ -310,7 +299,7 @@ int va_plan_read(struct va_repair *rp, const char *file, struct va_image *img, c
 		char what[96];
 
 		snprintf(what, sizeof(what), "not a usable plan (line %zu)", lineno);
-		return fail(err, r, file, strlen(file), what, why);
+		return fail(err, r, file, strlen(file), what, 0, why);
 	}
 	return 0;
 }
@@ -403,7 +392,7 @@ static void source_roots(struct va_replay_setup *s)
 }
 
 int va_replay_open(struct va_replay_setup *s, const char *file, const char *image, bool dry_run,
-		   unsigned live_flags, struct va_backend *live_be, struct va_fix_error *err)
+		   unsigned live_flags, struct va_backend *live_be, struct va_error *err)
 {
 	const char *why;
 	size_t line;
@@ -418,25 +407,26 @@ int va_replay_open(struct va_replay_setup *s, const char *file, const char *imag
 
 		s->j = NULL;
 		snprintf(what, sizeof(what), "not a usable journal (line %zu)", line);
-		return fail(err, r, file, strlen(file), r == -EINVAL ? what : "cannot read the journal",
-			    r == -EINVAL ? why : strerror(-r));
+		if (r == -EINVAL)
+			return fail(err, r, file, strlen(file), what, 0, why);
+		return fail(err, r, file, strlen(file), "cannot read the journal", -r, NULL);
 	}
 	if (strcmp(s->j->backend, VA_JOURNAL_UNIFY) == 0) {
 		if (image)
 			return fail(err, -EINVAL, file, strlen(file),
-				    "the journal is of a unify run, not of an image", NULL);
+				    "the journal is of a unify run, not of an image", 0, NULL);
 		s->unify = true;
 		return 0;
 	}
 	if (strcmp(s->j->backend, VA_JOURNAL_IMAGE) == 0) {
 		if (!image)
 			return fail(err, -EINVAL, file, strlen(file),
-				    "the journal is of an image: name it with --image", NULL);
+				    "the journal is of an image: name it with --image", 0, NULL);
 		e = va_image_open(image, dry_run ? 0 : VA_IMAGE_WRITE, &s->img, &why);
 		if (e != 0 || !s->img) {
 			s->img = NULL;
 			return fail(err, e > 0 && e < 4096 ? -(int)e : -EIO, image, strlen(image),
-				    why ? why : "cannot open as ext2/3/4", NULL);
+				    why ? why : "cannot open as ext2/3/4", 0, NULL);
 		}
 		va_image_uuid(s->img, NULL, uuid);
 		r = va_backend_image_new(&s->be, s->img);
@@ -444,7 +434,7 @@ int va_replay_open(struct va_replay_setup *s, const char *file, const char *imag
 	} else {
 		if (image)
 			return fail(err, -EINVAL, file, strlen(file),
-				    "the journal is of a live tree, not of an image", NULL);
+				    "the journal is of a live tree, not of an image", 0, NULL);
 		source_roots(s);
 		va_image_uuid(NULL, s->nroots ? s->roots[0] : NULL, uuid);
 		if (live_be) {
@@ -457,11 +447,11 @@ int va_replay_open(struct va_replay_setup *s, const char *file, const char *imag
 	}
 	if (r < 0) {
 		s->be = NULL;
-		return fail(err, r, file, strlen(file), "cannot replay the journal", strerror(-r));
+		return fail(err, r, file, strlen(file), "cannot replay the journal", -r, NULL);
 	}
 	if (strcmp(s->j->uuid, "unknown") && strcmp(uuid, "unknown") && strcmp(s->j->uuid, uuid))
 		return fail(err, -EXDEV, file, strlen(file),
-			    "the journal belongs to another filesystem (UUID differs)", NULL);
+			    "the journal belongs to another filesystem (UUID differs)", 0, NULL);
 	return 0;
 }
 

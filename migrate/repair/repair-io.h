@@ -5,9 +5,9 @@
  * actions, new journals with their identity header, journals opened for a
  * replay with the back end and ROOTs they name.
  *
- * Nothing here prints.  A failure comes back as a struct va_fix_error that
- * names a file, what failed and why; vaudit prints it as
- * "vaudit: 'FILE': WHAT: WHY", the console shows it.
+ * Nothing here prints.  A failure comes back as a struct va_error
+ * (core/message.h) that names a file, what failed and why; vaudit prints
+ * its va_error_text() as "vaudit: 'FILE': WHAT: WHY", the console shows it.
  */
 #ifndef VAUDIT_REPAIR_IO_H
 #define VAUDIT_REPAIR_IO_H
@@ -17,27 +17,11 @@
 
 #include "core/dbuf.h"
 #include "core/image.h"
+#include "core/message.h"
 #include "migrate/journal.h"
 #include "migrate/jroots.h"
 #include "migrate/repair/repair.h"
 
-/** A failure: "'PATH': WHAT: WHY" (no ": WHY" when @why is NULL). */
-struct va_fix_error {
-	struct dbuf path;       /**< the file the message names (bytes) */
-	char what[96];          /**< what failed, "" when nothing did */
-	const char *why;        /**< static text, or NULL */
-};
-
-#define VA_FIX_ERROR_INIT { DBUF_INIT, "", NULL }
-
-/** va_fix_error_release() - free what @e holds; it is empty afterwards. */
-void va_fix_error_release(struct va_fix_error *e);
-
-/**
- * va_fix_error_text() - @e as "'PATH': WHAT[: WHY]" (PATH quoted as
- * vaudit's messages do), appended to @b.  Return: 0 or -ENOMEM.
- */
-int va_fix_error_text(struct dbuf *b, const struct va_fix_error *e);
 
 /**
  * va_fix_source() - the source named in plan and journal headers: the
@@ -57,7 +41,7 @@ int va_fix_source(const char *image, const char *const *roots, size_t nroots, st
  */
 int va_fix_journal_create(struct va_journal **ret, const char *file, const char *image,
 			  struct va_image *img, const char *const *roots, size_t nroots,
-			  struct dbuf *path, struct va_fix_error *err);
+			  struct dbuf *path, struct va_error *err);
 
 /**
  * va_plan_source() - the source a plan's header names (the real paths of its
@@ -66,7 +50,7 @@ int va_fix_journal_create(struct va_journal **ret, const char *file, const char 
  * Return: 0; -EINVAL (not a plan, no source), -ENOMEM or -errno (cannot be
  * read), with @err set.
  */
-int va_plan_source(const char *file, struct dbuf *out, struct va_fix_error *err);
+int va_plan_source(const char *file, struct dbuf *out, struct va_error *err);
 
 /**
  * va_plan_read() - append the actions of plan @file (vaudit --plan) to
@@ -79,7 +63,7 @@ int va_plan_source(const char *file, struct dbuf *out, struct va_fix_error *err)
  * failure @rp may hold the actions read before the bad line.
  */
 int va_plan_read(struct va_repair *rp, const char *file, struct va_image *img, const char *root,
-		 struct va_fix_error *err);
+		 struct va_error *err);
 
 /**
  * va_image_check_actions() - the pre-pass for a plan of an image (plans are
@@ -119,7 +103,7 @@ struct va_replay_setup {
  * dropped_tail warning); call va_replay_close() in every case.
  */
 int va_replay_open(struct va_replay_setup *s, const char *file, const char *image, bool dry_run,
-		   unsigned live_flags, struct va_backend *live_be, struct va_fix_error *err);
+		   unsigned live_flags, struct va_backend *live_be, struct va_error *err);
 
 /**
  * va_replay_close() - free what va_replay_open() set up (the image is

@@ -14,7 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <ext2fs/ext2_err.h>
+
 #include "core/escape.h"
+#include "core/message.h"
 #include "tests/unit/testutil.h"
 
 #define S(lit) lit, sizeof(lit) - 1
@@ -751,6 +754,54 @@ END_TEST
 
 /* ================================================================ main */
 
+/* ------------------------------------------------------------------ messages */
+
+/* The text of @e, compared with @want. */
+static void error_is(const struct va_error *e, const char *want)
+{
+	struct dbuf b = DBUF_INIT;
+
+	ck_assert_int_eq(va_error_text(&b, e), 0);
+	ck_assert_str_eq(dbuf_str(&b), want);
+	dbuf_release(&b);
+}
+
+START_TEST(error_text_shapes)
+{
+	struct va_error e = VA_ERROR_INIT;
+	struct dbuf b = DBUF_INIT;
+
+	ck_assert(!va_error_is_set(&e));
+	/* an errno's text */
+	ck_assert_int_eq(va_error_set(&e, ENOENT, "/x/p", 4, "cannot read the plan", NULL), 0);
+	ck_assert(va_error_is_set(&e));
+	va_msg_text(&b, "/x/p", 4, "cannot read the plan", strerror(ENOENT));
+	error_is(&e, dbuf_str(&b));
+	/* a reason of the library's own wins over the code */
+	va_error_set(&e, EINVAL, "/x/p", 4, "not a usable plan (line 2)", "not a JSON object");
+	error_is(&e, "'/x/p': not a usable plan (line 2): not a JSON object");
+	/* no reason at all */
+	va_error_set(&e, 0, "/x/j", 4, "the journal belongs to another filesystem (UUID differs)", NULL);
+	error_is(&e, "'/x/j': the journal belongs to another filesystem (UUID differs)");
+	/* an image error with its inode and a libext2fs code */
+	va_error_set(&e, EXT2_ET_BAD_MAGIC, "h.img", 5, "reading the inode table", NULL);
+	e.ino = 4294967296ULL;
+	dbuf_setlen(&b, 0);
+	dbuf_addf(&b, "'h.img': reading the inode table (inode 4294967296): %s",
+		  va_error_reason(EXT2_ET_BAD_MAGIC));
+	error_is(&e, dbuf_str(&b));
+	ck_assert_ptr_null(strstr(dbuf_str(&b), "Unknown code"));
+	/* a path that needs escaping, and an empty one */
+	va_error_set(&e, 0, "a\nb", 3, "cannot create the journal", NULL);
+	error_is(&e, "'a'$'\\n''b': cannot create the journal");
+	va_error_set(&e, 0, NULL, 0, "x", NULL);
+	error_is(&e, "'': x");
+	va_error_release(&e);
+	ck_assert(!va_error_is_set(&e) && e.path.len == 0);
+	dbuf_release(&b);
+}
+END_TEST
+
 static bool python_works(void)
 {
 	const char *argv[] = { "python3", "-c", "import json, sys", NULL };
@@ -765,6 +816,7 @@ static Suite *escape_suite(void)
 	TCase *shell = tcase_create("shell");
 	TCase *json = tcase_create("json");
 	TCase *b64 = tcase_create("base64");
+	TCase *msg = tcase_create("message");
 	const char *no_python, *no_bash;
 
 	no_python = python_works() ? NULL : "python3 not available";
@@ -795,6 +847,9 @@ static Suite *escape_suite(void)
 	tu_add_test(b64, unbase64_vectors_and_errors, NULL);
 	tu_add_test(b64, base64_matches_coreutils, tu_have("base64") ? NULL : "base64 not installed");
 	suite_add_tcase(s, b64);
+
+	tu_add_test(msg, error_text_shapes, NULL);
+	suite_add_tcase(s, msg);
 	return s;
 }
 

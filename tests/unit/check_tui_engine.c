@@ -684,7 +684,7 @@ START_TEST(plan_from_vaudit)
 	char *dir, *img = fixture_copy(&dir);
 	char *plan = tu_strdupf("%s/fix.plan", dir);
 	const char *argv[] = { vaudit_bin(), "--image", img, "--prefix", "/vservers", "--plan", plan, NULL };
-	struct va_fix_error err = VA_FIX_ERROR_INIT;
+	struct va_error err = VA_ERROR_INIT;
 	struct va_repair rp = { 0 };
 	struct collected c, a;
 	struct sess x;
