@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
-# mkfixture.sh IMAGE FSTYPE [--root-barrier] [--v26] [--size MiB]
+# mkfixture.sh IMAGE FSTYPE [--root-barrier] [--v26] [--size MiB] [--no-mount]
 #
 # Build a small ext2/ext3/ext4 image holding a Linux-VServer host tree with
 # every attribute state vaudit has to recognise (see vserver-facts.md §1):
@@ -46,7 +46,19 @@
 # inode count shrinks with it (16384 * MiB / 64), which changes the inode
 # numbers but not the tree.
 #
-# Must run as root (loop mount, chattr +i).  Scratch files (staging tree,
+# --no-mount builds the same image without a mount, as any user (the way
+# e2fsprogs' own tests make theirs): after `mke2fs -d`, the flags (+t, +i,
+# +a, the --v26 bits) and modes are written into the raw inodes with
+# `debugfs -w set_inode_field <INO> ...`, and every inode of the tree gets
+# owner 0:0 (what mke2fs -d copies from a staging tree root made).  The
+# inode numbers come from a walk of the image with debugfs `ls -p`
+# (testdata/imgtree.py; raw names, so odd bytes and paths past PATH_MAX
+# work).  Same layout, inode numbers, flags, modes, owners and link counts
+# as the mounted build (tests/integration/fixture-nomount.sh compares the
+# two inode for inode); only times and the superblock's mount fields
+# differ.  Needs python3 and debugfs; e2fsck -fn must find the result clean.
+#
+# Must run as root (loop mount, chattr +i) unless --no-mount is given.  Scratch files (staging tree,
 # mountpoint) live in one mktemp -d directory next to IMAGE that is removed
 # on exit, even on failure or SIGINT/SIGTERM; on failure IMAGE and
 # IMAGE.manifest are removed too.  Refuses to overwrite an existing IMAGE.
@@ -63,7 +75,7 @@ prog=${0##*/}
 die() { printf '%s: %s\n' "$prog" "$*" >&2; exit 2; }
 
 usage() {
-	printf 'usage: %s IMAGE ext2|ext3|ext4 [--root-barrier] [--v26] [--size MiB]\n' "$prog" >&2
+	printf 'usage: %s IMAGE ext2|ext3|ext4 [--root-barrier] [--v26] [--size MiB] [--no-mount]\n' "$prog" >&2
 	exit 2
 }
 
@@ -73,11 +85,13 @@ FSTYPE=$2
 shift 2
 ROOT_BARRIER=0
 V26=0
+NOMOUNT=0
 SIZE_MIB=64
 while [ $# -gt 0 ]; do
 	case $1 in
 		--root-barrier) ROOT_BARRIER=1 ;;
 		--v26)          V26=1 ;;
+		--no-mount)     NOMOUNT=1 ;;
 		--size)
 			[ $# -ge 2 ] || usage
 			SIZE_MIB=$2
@@ -90,12 +104,20 @@ while [ $# -gt 0 ]; do
 done
 [[ $SIZE_MIB =~ ^[0-9]{1,5}$ ]] && [ "$SIZE_MIB" -ge 12 ] || die "--size: '$SIZE_MIB' is not a number of MiB >= 12"
 case $FSTYPE in ext2|ext3|ext4) ;; *) usage ;; esac
-[ "$(id -u)" -eq 0 ] || die "must run as root (loop mount, chattr +i)"
+[ "$NOMOUNT" -eq 1 ] || [ "$(id -u)" -eq 0 ] ||
+	die "must run as root (loop mount, chattr +i); --no-mount builds without root"
 [ ! -e "$IMAGE" ] || die "'$IMAGE': already exists, refusing to overwrite"
 [ ! -e "$IMAGE.manifest" ] || die "'$IMAGE.manifest': already exists, refusing to overwrite"
-for tool in mke2fs chattr mount umount mountpoint mkfifo truncate stat; do
+if [ "$NOMOUNT" -eq 1 ]; then
+	tools=(mke2fs mkfifo truncate debugfs e2fsck python3)
+else
+	tools=(mke2fs chattr mount umount mountpoint mkfifo truncate stat)
+fi
+for tool in "${tools[@]}"; do
 	command -v "$tool" >/dev/null || die "$tool not found"
 done
+IMGTREE=$(dirname -- "$0")/imgtree.py
+[ "$NOMOUNT" -eq 0 ] || [ -r "$IMGTREE" ] || die "'$IMGTREE' not found (needed by --no-mount)"
 if [ "$V26" -eq 1 ]; then
 	for tool in debugfs e2fsck; do
 		command -v "$tool" >/dev/null || die "$tool not found (needed by --v26)"
@@ -116,10 +138,10 @@ cleanup() {
 	set +e
 	trap - EXIT
 	trap '' INT TERM HUP
-	if mountpoint -q "$M"; then
+	if [ "$NOMOUNT" -eq 0 ] && mountpoint -q "$M"; then
 		umount "$M" || umount -l "$M"
 	fi
-	if mountpoint -q "$M"; then
+	if [ "$NOMOUNT" -eq 0 ] && mountpoint -q "$M"; then
 		printf '%s: cannot unmount %s, leaving %s\n' "$prog" "$M" "$work" >&2
 	else
 		# The staging tree never carries flags, but be safe before rm -rf.
@@ -362,38 +384,53 @@ mke2fs -q -F -t "$FSTYPE" -b 1024 -I 256 -N "$NINODES" \
 	|| die "mke2fs failed"
 unset E2FSPROGS_FAKE_TIME
 
-mount -t "$FSTYPE" -o loop,rw -- "$IMAGE" "$M" || die "cannot loop-mount '$IMAGE'"
+if [ "$NOMOUNT" -eq 1 ]; then
+	# every change as "OP\0PATH\0", written with debugfs on inode numbers
+	for i in "${!OPS[@]}"; do
+		printf '%s\0%s\0' "${OPS[$i]}" "${OPS_PATH[$i]}"
+	done >"$work/ops"
+	for i in "${!V26_PATH[@]}"; do
+		printf 'or=%s\0%s\0' "${V26_BITS[$i]}" "${V26_PATH[$i]}"
+	done >>"$work/ops"
+	err=$(python3 "$IMGTREE" apply "$IMAGE" <"$work/ops" 2>&1) ||
+		die "cannot write the flags and modes with debugfs: $err"
+	fsck_out=$(e2fsck -fn -- "$IMAGE" 2>&1) ||
+		die "e2fsck -fn '$IMAGE' after --no-mount failed: $fsck_out"
+	V26_INO=()
+else
+	mount -t "$FSTYPE" -o loop,rw -- "$IMAGE" "$M" || die "cannot loop-mount '$IMAGE'"
 
-# apply OP to PATH from inside its parent directory (works past PATH_MAX)
-apply() {
-	local o=$1 p=$2
-	(
-		set -e
-		cd -- "$M"
-		if [[ $p == */* ]]; then
-			IFS=/ read -r -d '' -a comps < <(printf '%s\0' "${p%/*}") || true
-			for c in "${comps[@]}"; do cd -P -- "$c"; done
-		fi
-		b=${p##*/}
-		case $o in
-			mode=*) chmod "${o#mode=}" -- "$b" ;;
-			+*)     chattr "$o" -- "$b" ;;
-			*)      exit 3 ;;
-		esac
-	) || die "cannot apply $o to $(printf '%q' "$p")"
-}
-for i in "${!OPS[@]}"; do
-	apply "${OPS[$i]}" "${OPS_PATH[$i]}"
-done
+	# apply OP to PATH from inside its parent directory (works past PATH_MAX)
+	apply() {
+		local o=$1 p=$2
+		(
+			set -e
+			cd -- "$M"
+			if [[ $p == */* ]]; then
+				IFS=/ read -r -d '' -a comps < <(printf '%s\0' "${p%/*}") || true
+				for c in "${comps[@]}"; do cd -P -- "$c"; done
+			fi
+			b=${p##*/}
+			case $o in
+				mode=*) chmod "${o#mode=}" -- "$b" ;;
+				+*)     chattr "$o" -- "$b" ;;
+				*)      exit 3 ;;
+			esac
+		) || die "cannot apply $o to $(printf '%q' "$p")"
+	}
+	for i in "${!OPS[@]}"; do
+		apply "${OPS[$i]}" "${OPS_PATH[$i]}"
+	done
 
-# inode numbers of the --v26 targets, while the names are at hand
-V26_INO=()
-for i in "${!V26_PATH[@]}"; do
-	ino=$(stat -c %i -- "$M/${V26_PATH[$i]}") || die "cannot stat $(printf '%q' "${V26_PATH[$i]}")"
-	V26_INO+=("$ino")
-done
+	# inode numbers of the --v26 targets, while the names are at hand
+	V26_INO=()
+	for i in "${!V26_PATH[@]}"; do
+		ino=$(stat -c %i -- "$M/${V26_PATH[$i]}") || die "cannot stat $(printf '%q' "${V26_PATH[$i]}")"
+		V26_INO+=("$ino")
+	done
 
-umount "$M" || die "cannot unmount '$M'"
+	umount "$M" || die "cannot unmount '$M'"
+fi
 
 # raw_flags INO: i_flags of inode INO as read by debugfs (hex, 0x...)
 raw_flags() {
@@ -422,9 +459,9 @@ if [ "${#V26_INO[@]}" -gt 0 ]; then
 fi
 
 {
-	printf '# vaudit fixture %s %s%s%s --size %s -- documentation only, not ground truth\n' \
+	printf '# vaudit fixture %s %s%s%s --size %s%s -- documentation only, not ground truth\n' \
 		"$(basename -- "$IMAGE")" "$FSTYPE" "$([ "$ROOT_BARRIER" -eq 1 ] && echo ' --root-barrier')" \
-		"$([ "$V26" -eq 1 ] && echo ' --v26')" "$SIZE_MIB"
+		"$([ "$V26" -eq 1 ] && echo ' --v26')" "$SIZE_MIB" "$([ "$NOMOUNT" -eq 1 ] && echo ' --no-mount')"
 	printf '# expected_kind\tpath (printf %%q, relative to the image root)\tnote\n'
 	for i in "${!MAN_KIND[@]}"; do
 		printf '%s\t%q\t%s\n' "${MAN_KIND[$i]}" "${MAN_PATH[$i]}" "${MAN_NOTE[$i]}"

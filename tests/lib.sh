@@ -9,6 +9,10 @@
 #           diag MSG | skip DESC REASON | skip_all REASON | bail_out REASON |
 #           done_testing (prints the plan 1..N last)
 # Guards:   need_root | need_vaudit | need_cmd CMD...
+# Users:    run_unprivileged "$@"  (as root: run this test again as the
+#           unprivileged user 65534 and exit with its status; the tests
+#           that need no mount call it first) | need_unprivileged (skip
+#           unless not root by then)
 # Cleanup:  defer CMD ARGS...  (run from the EXIT trap, last registered
 #           first, even when the test fails or is interrupted; works from
 #           subshells too, e.g. inside $(...))
@@ -16,7 +20,9 @@
 #           (set VAUDIT_KEEP_TMP=1 to keep it for debugging; mounts are
 #           still undone)
 # Fixtures: make_fixture FSTYPE [--root-barrier] [--v26] [--size MiB]
-#                                                 -> prints the image path
+#                        [--no-mount]             -> prints the image path
+#                                                    (--no-mount: debugfs
+#                                                    only, any user)
 #           mount_fixture IMG                     -> prints the mountpoint
 #           mount_fixture_ro IMG                  -> read-only loop device
 #                                                    and mount, prints it
@@ -153,6 +159,49 @@ py_checks() {
 
 need_root() {
 	[ "$(id -u)" -eq 0 ] || skip_all "needs root (loop mounts, chattr +i)"
+}
+
+# run_unprivileged ARGS...: as root, run this test script again (with
+# ARGS) as uid/gid 65534 without supplementary groups (setpriv), and exit
+# with its status; this process's $TEST_TMP is removed first.  PATH keeps
+# only the directories that user can search.  Falls back to carrying on
+# as root (with a TAP comment) when setpriv is missing or user 65534
+# cannot read the test, the build or ${TMPDIR:-/tmp}.  Not root: returns.
+# Call it right after sourcing this file, before any test point.
+VAUDIT_TEST_UID=65534
+run_unprivileged() {
+	if [ "${VAUDIT_TEST_DROPPED-0}" = 1 ]; then
+		diag "running as uid $(id -u) gid $(id -g) (started as root)"
+		return 0
+	fi
+	[ "$(id -u)" -eq 0 ] || return 0
+	local sp path why=
+	sp=(setpriv --reuid="$VAUDIT_TEST_UID" --regid="$VAUDIT_TEST_UID" --clear-groups --)
+	if ! command -v setpriv >/dev/null 2>&1; then
+		why="setpriv not found"
+	else
+		path=$("${sp[@]}" bash -c 'IFS=:; for d in $1; do [ -d "$d" ] && [ -x "$d" ] && printf "%s:" "$d"; done' _ "$PATH" 2>/dev/null)
+		path=${path%:}
+		if ! "${sp[@]}" env PATH="$path" bash -c \
+			'[ -r "$1" ] && [ -r "$2" ] && [ -x "$3" ] && [ -w "$4" ] && [ -x "$4" ] && command -v python3 >/dev/null' \
+			_ "$0" "$top_srcdir/tests/lib.sh" "$VAUDIT" "${TMPDIR:-/tmp}" >/dev/null 2>&1; then
+			why="user $VAUDIT_TEST_UID cannot read the test or the build, write ${TMPDIR:-/tmp} or find python3"
+		fi
+	fi
+	if [ -n "$why" ]; then
+		diag "running as root: $why"
+		return 0
+	fi
+	# this process's scratch directory is not the child's
+	rm -rf --one-file-system -- "$TEST_TMP"
+	_t_planned=1
+	trap - EXIT
+	"${sp[@]}" env PATH="$path" HOME=/ VAUDIT_TEST_DROPPED=1 bash "$0" "$@"
+	exit $?
+}
+
+need_unprivileged() {
+	[ "$(id -u)" -ne 0 ] || skip_all "still root: user $VAUDIT_TEST_UID cannot run this test here"
 }
 
 need_cmd() {

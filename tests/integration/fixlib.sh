@@ -7,6 +7,8 @@
 #   FT                   tests/integration/fixtest.py (dumps, rules, checks)
 #   need_fix             skip_all unless root, vaudit knows --fix and the
 #                        tools every repair test uses are there
+#   need_fix_image       the same without root (image repairs: --no-mount
+#                        fixtures, debugfs)
 #   vrun TAG ARGS...     vaudit ARGS with a time limit; stdout in $W/TAG.out,
 #                        stderr in $W/TAG.err, exit status in RC (a signal or
 #                        timeout gives RC >= 124 and a diag)
@@ -26,10 +28,15 @@ W=$TEST_TMP
 : "${VAUDIT_FIX_TIMEOUT:=60}"
 
 need_fix() {
-	local err
 	need_root
+	need_cmd chattr losetup
+	need_fix_image
+}
+
+need_fix_image() {
+	local err
 	need_vaudit
-	need_cmd python3 debugfs dumpe2fs mke2fs e2fsck chattr losetup timeout
+	need_cmd python3 debugfs dumpe2fs mke2fs e2fsck timeout
 	err=$("$VAUDIT" --fix --dry-run --image "$TEST_TMP/.no-such-image" 2>&1 >/dev/null)
 	case $err in
 		*"unrecognized option"* | *"unknown option"* | *"invalid option"*)

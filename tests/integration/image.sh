@@ -107,6 +107,11 @@ image_fs() { # FSTYPE
 	is "$RC:$(grep -c '' "$W/err"):$(wc -c <"$W/out")" "2:1:0" \
 		"$fs: --image on a mounted image: exit 2, one line on stderr, no output" ||
 		diag "stderr: $(cat -v "$W/err")"
+	# ... by the repair too (moved here from fix-image.sh, which runs
+	# unprivileged and cannot mount)
+	vimg --fix --image "$img" --prefix /vservers --journal "$o.mounted.journal"
+	is "$RC" 2 "$fs: mounted image: --fix --image refused, exit 2"
+	is "$(sha256sum <"$img")" "$sum0" "$fs: mounted image: unchanged by the refused --fix (sha256)"
 	py_checks python3 "$VT" groundtruth --mode image --image "$img" --mount "$mnt" \
 		--prefix /vservers --out "$o.img.json" --err "$o.img.err" --rc "$(cat "$o.img.rc")" \
 		--vaudit "$VAUDIT" --label "$fs"

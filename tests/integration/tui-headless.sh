@@ -26,13 +26,17 @@
 # comparison; the image and journal are named relative to the working
 # directory so that their paths are stable.
 #
+# Nothing here needs root: the fixture is built without a mount
+# (mkfixture.sh --no-mount) and, started as root, the test runs itself
+# again as the unprivileged user 65534 (run_unprivileged, tests/lib.sh).
+#
 # TUI_GOLDEN_UPDATE=1 rewrites the golden files instead of comparing (then
 # review them: git diff tests/integration/tui-golden/).
 [ -n "${BASH_VERSION-}" ] || exec bash "$0" "$@"
 . "${top_srcdir:-$(dirname -- "$0")/../..}/tests/lib.sh"
 . "$top_srcdir/tests/integration/fixlib.sh"
 
-need_root
+run_unprivileged "$@"
 need_vaudit
 need_cmd python3 debugfs dumpe2fs mke2fs e2fsck timeout diff
 locale -a 2>/dev/null | grep -qix 'c\.utf-\?8' || skip_all "no C.UTF-8 locale"
@@ -85,7 +89,7 @@ fresh_image() {
 	cp --sparse=always -- "$ORIG" "$W/fixture.img" && rm -f -- "$W/tui.journal"
 }
 
-ORIG=$(make_fixture ext4 --v26 --size 16) || bail_out "cannot build the fixture"
+ORIG=$(make_fixture ext4 --v26 --size 16 --no-mount) || bail_out "cannot build the fixture"
 fresh_image
 img_uuid=$(img_uuid "$W/fixture.img")
 dump "$W/fixture.img" "$W/before.json" || bail_out "debugfs dump failed"

@@ -10,7 +10,9 @@ and exits 0 unless the helper itself broke.
 
 The expected results never come from vaudit: inode state comes from
 debugfs on the image (or FS_IOC_GETFLAGS + lstat), names and guest
-membership from GNU find on the mounted filesystem.  Ground truth has
+membership from GNU find on the mounted filesystem, or, for image mode
+without a mount (no root needed), from a walk of the image with debugfs
+`ls -p` (testdata/imgtree.py: raw names, no symlink followed).  Ground truth has
 three modes (how much the back end can see): nodev (live, 2.6 bits
 unknown), live (live, raw flags from the block device for the inodes it
 examines) and image (--image: every inode's raw flags; paths are
@@ -32,6 +34,10 @@ import stat
 import subprocess
 import sys
 import time
+import types
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'testdata'))
+import imgtree  # noqa: E402
 
 FL_IMMUTABLE = 0x10
 FL_APPEND = 0x20
@@ -335,6 +341,45 @@ def vsattr_problems(vs, f, typ, mode, known):
     return '; '.join(why)
 
 
+class ImageTree:
+    """Every name of an unmounted image, from debugfs (imgtree.walk)."""
+
+    def __init__(self, image):
+        self.image = image
+        self.paths = {b'/': imgtree.ROOT_INO}
+        for ino, rel, _mode in imgtree.walk(image):
+            self.paths[b'/' + rel] = ino
+
+    def ino(self, path):
+        """Inode of an image-absolute path; OSError if no such name (or a
+        symlink on the way: the walk never follows one)."""
+        p = path.rstrip(b'/') or b'/'
+        if p not in self.paths:
+            raise OSError(2, 'no such name in the image (debugfs)', show(path))
+        return self.paths[p]
+
+    def names_below(self, prefix):
+        """{ino: [relpath, ...]} below prefix, as find_names on a mount."""
+        pre = prefix.rstrip(b'/') + b'/'
+        names = {}
+        for p, ino in self.paths.items():
+            if p.startswith(pre) and p != pre:
+                names.setdefault(ino, []).append(p[len(pre):])
+        return names
+
+
+def image_ground_truth(tree, prefix, thorough, mode='image'):
+    """ground_truth() for an unmounted image: names from the debugfs walk."""
+    names = tree.names_below(prefix)
+    root_ino = tree.ino(prefix)
+    info = debugfs_stat(tree.image, set(names) | {root_ino})
+    guests = {r for ino, rs in names.items() for r in rs
+              if b'/' not in r and info[ino]['type'] == 'directory'}
+    guest_inos = {tree.ino(prefix.rstrip(b'/') + b'/' + g) for g in guests}
+    exp = expected_findings(info, names, guests, guest_inos, root_ino, mode, thorough)
+    return exp, names, info, guests, root_ino
+
+
 class Ctx:
     """Where ROOT is: on the mount (root_local) and in vaudit's output (out_root)."""
 
@@ -361,6 +406,22 @@ class Ctx:
     def lstat(self, p):
         return lstat_under(self.root_local, self.local(p))
 
+
+
+class ImageCtx(Ctx):
+    """Ctx for image mode without a mount: paths are image-absolute and
+    resolve through the debugfs walk (ImageTree)."""
+
+    def __init__(self, tree, prefix):
+        super().__init__(None, prefix)
+        self.tree = tree
+
+    def local(self, p):
+        raise NotImplementedError('no mount')
+
+    def lstat(self, p):
+        self.rel(p)   # ValueError when not below ROOT
+        return types.SimpleNamespace(st_ino=self.tree.ino(p))
 
 # ------------------------------------------------------------------ vaudit output
 
@@ -444,7 +505,10 @@ def check_records(tag, recs, rc, err, exp, names, info, guests, root_ino, ctx, m
     bad_fields, bad_paths, bad_names, outside_hits, bad_state, bad_guest, bad_vs = [], [], [], [], [], [], []
     flags_re = re.compile(r'^0x[0-9a-f]{8}$')
     mode_re = re.compile(r'^0[0-7]{3,6}$')
-    outside_inos = set(find_names(outside_local)) if outside_local and os.path.isdir(outside_local) else set()
+    if isinstance(outside_local, set):
+        outside_inos = outside_local   # image without a mount: from debugfs
+    else:
+        outside_inos = set(find_names(outside_local)) if outside_local and os.path.isdir(outside_local) else set()
     inside_inos = set(names) | {root_ino}
     state_mask = FL_IMMUTABLE | FL_NOTAIL | (VS26_BITS if mode != 'nodev' else 0)
     for r in recs:
@@ -566,6 +630,8 @@ def read_run(a):
 
 def cmd_groundtruth(a):
     """Live audit (modes nodev, live) or a saved --image run (mode image) against the ground truth."""
+    if a.mount is None:
+        return groundtruth_nomount(a)
     mnt = os.fsencode(a.mount)
     sev = severities(a.vaudit)
     if a.mode == 'image':
@@ -588,6 +654,23 @@ def cmd_groundtruth(a):
     exp, names, info, guests, root_ino = ground_truth(a.image, root_local, a.thorough, a.mode)
     recs = parse_or_fail(tag, out)
     outside = os.path.join(mnt, b'outside') if root_local.rstrip(b'/') != mnt.rstrip(b'/') else None
+    check_records(tag, recs, rc, err, exp, names, info, guests, root_ino, ctx, a.mode, sev,
+                  outside_local=outside)
+
+
+def groundtruth_nomount(a):
+    """Image mode without a mount: names from debugfs, not from find."""
+    if a.mode != 'image':
+        raise SystemExit('groundtruth: --mount is required for the live modes')
+    sev = severities(a.vaudit)
+    prefix = os.fsencode(a.prefix)
+    tree = ImageTree(a.image)
+    ctx = ImageCtx(tree, prefix)
+    rc, out, err = read_run(a)
+    tag = '%s --image --prefix %s (names from debugfs)' % (a.label, a.prefix)
+    exp, names, info, guests, root_ino = image_ground_truth(tree, prefix, a.thorough, a.mode)
+    recs = parse_or_fail(tag, out)
+    outside = set(tree.names_below(b'/outside')) if prefix.rstrip(b'/') else None
     check_records(tag, recs, rc, err, exp, names, info, guests, root_ino, ctx, a.mode, sev,
                   outside_local=outside)
 
@@ -703,6 +786,8 @@ def ctx_from_args(a):
     if a.mount:
         mnt = os.fsencode(a.mount)
         return Ctx(mnt.rstrip(b'/') + root if root != b'/' else mnt, root)
+    if getattr(a, 'image', None):
+        return ImageCtx(ImageTree(a.image), root)
     return Ctx(root, root)
 
 
@@ -1532,7 +1617,7 @@ def main():
     sub = ap.add_subparsers(dest='cmd', required=True)
     p = sub.add_parser('groundtruth')
     p.add_argument('--image', required=True)
-    p.add_argument('--mount', required=True)
+    p.add_argument('--mount', help='where the image is mounted; image mode without it: names from debugfs')
     p.add_argument('--root', help='live modes: ROOT on the mount, as given to vaudit')
     p.add_argument('--prefix', default='/', help='image mode: --prefix given to vaudit')
     p.add_argument('--mode', choices=MODES, default='live')
@@ -1580,12 +1665,14 @@ def main():
     p = sub.add_parser('nullout')
     p.add_argument('--root', required=True)
     p.add_argument('--mount', help='image mode: where the image is mounted (--root is then the prefix)')
+    p.add_argument('--image', help='image mode without a mount: names from debugfs on this image')
     p.add_argument('--json', required=True)
     p.add_argument('--null', required=True)
     p.set_defaults(fn=cmd_nullout)
     p = sub.add_parser('textout')
     p.add_argument('--root', required=True)
     p.add_argument('--mount', help='image mode: where the image is mounted (--root is then the prefix)')
+    p.add_argument('--image', help='image mode without a mount: names from debugfs on this image')
     p.add_argument('--label', default='')
     p.add_argument('--json', required=True)
     p.add_argument('--text', required=True)
