@@ -91,8 +91,8 @@ errcode_t va_image_lookup_dir(struct va_image *img, const char *path, uint64_t *
 errcode_t va_image_resolve(struct va_image *img, const char *path, size_t len, uint64_t *ret_ino);
 
 /**
- * Where a vserver kernel keeps a file's xid tag on disk (vserver-facts
- * 1.8): X(ID, name, description).  AUTO reads the unambiguous ones: ID24
+ * Where a vserver kernel keeps a file's xid tag on disk: X(ID, name,
+ * description).  AUTO reads the unambiguous ones: ID24
  * (real uids and gids above 2^24 do not occur on these hosts) and INTERN
  * where the filesystem does not use that slot for itself.
  */

@@ -4,7 +4,8 @@
 # mkfixture.sh IMAGE FSTYPE [--root-barrier] [--v26] [--size MiB] [--no-mount]
 #
 # Build a small ext2/ext3/ext4 image holding a Linux-VServer host tree with
-# every attribute state vaudit has to recognise (see vserver-facts.md §1):
+# every attribute state vaudit has to recognise (the encodings of both
+# kernel generations: vaudit --list-flags, vaudit(8) FLAGS):
 #
 #   /vservers            ROOT; with --root-barrier it gets the 2.4 barrier
 #                        (mode 0000 + chattr +t)

@@ -5,7 +5,7 @@
 #
 # Build an ext4 image holding an offline copy of a Linux-VServer host: the
 # util-vserver configuration in /etc/vservers and the guests in /vservers
-# (layout: vserver-facts.md §3, exclude lists §2.2, hash stores §2.3), with
+# (layout, exclude lists and hash stores as vserver-config(5) describes them), with
 # one case for every configuration rule of vaudit --host-root PREFIX and
 # --list.  Mount the image on PREFIX and run `vaudit --host-root PREFIX`.
 #

@@ -5,7 +5,7 @@
  * saved plan), selects some, applies them through the repair engine with
  * a journal, and can undo that journal.
  *
- * Layers (tig/ncdu style; see style-anchors.md section 6):
+ * Layers (tig/ncdu style):
  *   model.h   what is shown: review items, selection, filter, search,
  *             summary counts.  No ncurses, no I/O.
  *   engine.h  the only way to the filesystem: audit, apply and undo run

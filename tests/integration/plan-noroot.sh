@@ -2,10 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # plan-noroot.sh - live `vaudit --fix --plan FILE --journal J` without a
-# ROOT (issue 14): the ROOTs are the source the plan's header names, the
-# journal is J (it used to fail with "'/var/lib/vaudit': cannot create the
-# journal" whatever --journal said, because the default ROOT did not
-# resolve).  On a loop-mounted ext4 --v26 fixture, run from another
+# ROOT: the ROOTs are the source the plan's header names and the journal is
+# J (not "'/var/lib/vaudit': cannot create the journal" because the default
+# ROOT does not resolve).  On a loop-mounted ext4 --v26 fixture, run from another
 # directory: exactly the expected inodes change (debugfs, fixtest.py), the
 # journal names the live back end, UUID and ROOT, --undo restores every
 # inode.  A plan whose ROOT is gone is refused naming that ROOT, and an

@@ -6,9 +6,9 @@
 # fixture, --json, --host-root, --config, --list, --image) runs under
 # strace; the trace must hold no open for writing or creating (but of
 # /dev/null and the terminal) and no call that creates, removes, renames or
-# changes a file.  libext2fs' mount check used to create and remove
-# /.ismount-test-file in the host's / whenever the raw device under "/" was
-# read (issue 14).  That case is only exercised where / is a block device
+# changes a file.  libext2fs' mount check creates and removes
+# /.ismount-test-file in the host's / when it is asked about the raw device
+# under "/"; vaudit must not let it.  That case is only exercised where / is a block device
 # (a diagnostic says so otherwise); the other modes are checked anyway.
 [ -n "${BASH_VERSION-}" ] || exec bash "$0" "$@"
 . "${top_srcdir:-$(dirname -- "$0")/../..}/tests/lib.sh"

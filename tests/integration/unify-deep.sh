@@ -1,12 +1,12 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
-# unify-deep.sh - vhashify and `vaudit --undo` at any depth (issue 14): two
+# unify-deep.sh - vhashify and `vaudit --undo` at any depth: two
 # guests on a loop-mounted ext4 image, each a directory chain 20,000 levels
 # deep (a path of 40 KiB, ten times PATH_MAX) with the same file at the
 # bottom.  vhashify --manually --flags=immutable must link the two names to
-# one immutable store entry and exit 0 (it used to stop with ENAMETOOLONG
-# where the shared walker copes), the dry run must change nothing, and
+# one immutable store entry and exit 0 (no ENAMETOOLONG anywhere: the
+# shared walker copes, so must every open after it), the dry run must change nothing, and
 # vaudit --undo of the journal must give each name a private copy again.
 # The ground truth is read independently: python walking the chains with
 # directory fds (os.stat with dir_fd, FS_IOC_GETFLAGS), never the programs'

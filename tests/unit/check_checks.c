@@ -6,14 +6,14 @@
  *
  * Each table row is {inputs, expected kinds (or proposal)}.  The expected
  * values are written from the domain facts, never from running the code:
- * the on-disk encodings of docs/vserver-facts.md §1.1 (immutable 0x10,
+ * the on-disk encodings of both kernel generations (immutable 0x10,
  * 2.4 iunlink = 0x10 + 0x8000, 2.4 barrier = directory mode 0000 (mode &
  * 0777) + 0x8000, 2.6 barrier 0x04000000, 2.6 iunlink 0x08000000, vs2.3
- * cow 0x20000000), the migration recipe of §1.7 (a 2.4 unified file
+ * cow 0x20000000), the 2.4 to 2.6 migration recipe (a 2.4 unified file
  * becomes immutable + 0x08000000 without the stale 0x8000; ROOT gets the
- * 2.6 barrier), the barrier placement of §4 (on the directory holding the
+ * 2.6 barrier), the barrier placement (on the directory holding the
  * guests, not on a guest root), the mkstemp() backup names "NAME;XXXXXX"
- * of util-vserver's unify (§2.1), and the kind table of README.md.  Flag
+ * of util-vserver's unify, and the kind table of README.md.  Flag
  * values are hex literals here on purpose; one test checks that
  * core/flags.h names the same values.  A rule that needs the 2.6 bits
  * must stay silent when the back end could not read them (known without
@@ -31,7 +31,7 @@
 #include "core/flags.h"
 #include "tests/unit/testutil.h"
 
-/* the facts (vserver-facts.md §1.1) */
+/* the on-disk encodings (util-vserver's and the kernel patches' values) */
 #define IMM     0x00000010u /* immutable, 2.4 and 2.6 */
 #define APP     0x00000020u /* append-only: not a protection of shared files */
 #define T24     0x00008000u /* 2.4 iunlink/barrier bit, ext2 NOTAIL, lsattr t */
@@ -255,7 +255,7 @@ static const struct propose_row {
 	uint32_t want_mode;
 	const char *what;
 } propose_rows[] = {
-	/* §1.7: setattr --iunlink (0x10 + 0x08000000), then chattr -t */
+	/* the recipe: setattr --iunlink (0x10 + 0x08000000), then chattr -t */
 	{ VA_KIND_LEGACY_IUNLINK, IMM | T24, S_IFREG | 0644, EV, false, true,
 	  IMM | IUN26, S_IFREG | 0644, "2.4 unified file becomes 2.6 unified" },
 	{ VA_KIND_LEGACY_IUNLINK, IMM | T24 | EXTENTS, S_IFREG | 0755, E, false, true,
@@ -293,7 +293,7 @@ static const struct propose_row {
 	  BAR26 | EXTENTS, S_IFDIR | 0711, "... other bits kept" },
 	{ VA_KIND_BARRIER_UNVERIFIED, 0, S_IFDIR | 0755, E, true, true,
 	  BAR26, S_IFDIR | 0755, "unverified: the 2.6 barrier (setattr --barrier)" },
-	/* §4: the barrier belongs on the parent, not on the guest root */
+	/* the barrier belongs on the parent, not on the guest root */
 	{ VA_KIND_BARRIER_ON_GUEST, BAR26, S_IFDIR | 0755, EV, false, true,
 	  0, S_IFDIR | 0755, "2.6 barrier taken off a guest root" },
 	{ VA_KIND_BARRIER_ON_GUEST, BAR26 | EXTENTS, S_IFDIR | 0750, EV, false, true,
