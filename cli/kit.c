@@ -118,6 +118,15 @@ void cli_msgn(struct cli *c, const char *path, size_t len, const char *what, con
 	dbuf_release(&b);
 }
 
+void cli_error(struct cli *c, const struct va_error *e)
+{
+	struct dbuf b = DBUF_INIT;
+
+	va_error_text(&b, e);
+	cli_say(c, "%s", b.buf ? dbuf_str(&b) : strerror(ENOMEM));
+	dbuf_release(&b);
+}
+
 int cli_bad_usage(const struct cli *c, const char *what, const char *arg)
 {
 	struct dbuf b = DBUF_INIT;

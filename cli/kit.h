@@ -27,6 +27,8 @@
 
 #include "core/dbuf.h"
 
+struct va_error;
+
 /** Exit status of every program. */
 enum cli_exit {
 	CLI_EXIT_OK = 0,        /**< done; an audit: nothing found */
@@ -86,6 +88,9 @@ void cli_msg(struct cli *c, const char *path, const char *what, const char *reas
 
 /** cli_msgn() - cli_msg() for a @path of @len bytes (any bytes, NUL too). */
 void cli_msgn(struct cli *c, const char *path, size_t len, const char *what, const char *reason);
+
+/** cli_error() - @e as "PROG: 'PATH': WHAT: REASON" on stderr (va_error_text()). */
+void cli_error(struct cli *c, const struct va_error *e);
 
 /**
  * cli_bad_usage() - "PROG: WHAT 'ARG' (see 'PROG --help')" on stderr;

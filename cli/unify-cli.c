@@ -222,7 +222,6 @@ int ucli_config_load(struct ucli *c, struct va_config **ret)
 {
 	struct va_config_opts co = { .host_root = NULL, .cfgdir = c->config };
 	struct va_error err = VA_ERROR_INIT;
-	struct dbuf b = DBUF_INIT;
 	int r = va_config_load(ret, &co, &err);
 
 	if (r < 0) {

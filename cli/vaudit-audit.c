@@ -103,8 +103,7 @@ int load_config(struct cli *c, const struct vaudit_opts *o, struct va_config **r
 	struct va_config_opts co = { .host_root = o->host_root, .cfgdir = o->config_dir };
 	/* asked for: a missing directory is an error, not "no configuration" */
 	bool explicit = o->config_dir || o->host_root || o->mode == MODE_LIST;
-	struct dbuf p = DBUF_INIT;
-	const char *why;
+	struct va_error err = VA_ERROR_INIT;
 	int r;
 
 	*ret = NULL;
@@ -112,17 +111,11 @@ int load_config(struct cli *c, const struct vaudit_opts *o, struct va_config **r
 	 * scripts that name their ROOTs never pick up the host's */
 	if (o->image || o->no_config || (!explicit && o->nroots))
 		return 0;
-	r = va_config_load(ret, &co, &why);
-	if (r == 0 || (r == -ENOENT && !explicit))
-		return 0;
-	if (o->host_root)
-		dbuf_addf(&p, "%s%s%s", o->host_root, o->config_dir && o->config_dir[0] != '/' ? "/" : "",
-			  o->config_dir ? o->config_dir : VA_CONFIG_DIR);
-	else
-		dbuf_adds(&p, o->config_dir ? o->config_dir : VA_CONFIG_DIR);
-	cli_msgn(c, dbuf_str(&p), p.len, "configuration directory", why ? why : strerror(-r));
-	dbuf_release(&p);
-	return CLI_EXIT_TROUBLE;
+	r = va_config_load(ret, &co, &err);
+	if (r < 0 && (r != -ENOENT || explicit))
+		cli_error(c, &err);
+	va_error_release(&err);
+	return r < 0 && (r != -ENOENT || explicit) ? CLI_EXIT_TROUBLE : 0;
 }
 
 /* What a run holds, released by release_run(). */
@@ -184,15 +177,15 @@ static int pick_roots(struct ctx *c, const struct vaudit_opts *o, struct run *ru
 /* Open the image (for writing when it gets repaired) and check the prefix.  Return: 0 or the exit status. */
 static int open_image(struct ctx *c, const struct vaudit_opts *o, struct run *run, const char *prefix)
 {
-	const char *why;
+	struct va_error e = VA_ERROR_INIT;
 	uint64_t ino;
 	errcode_t err = va_image_open(o->image, o->mode == MODE_FIX && !o->dry_run ? VA_IMAGE_WRITE : 0,
-				      &run->img, &why);
+				      &run->img, &e);
 
 	if (err) {
 		run->img = NULL;
-		cli_msg(&c->cli, o->image, why ? why : "cannot open as ext2/3/4",
-			why ? NULL : va_image_strerror(err));
+		cli_error(&c->cli, &e);
+		va_error_release(&e);
 		return CLI_EXIT_TROUBLE;
 	}
 	err = va_image_lookup_dir(run->img, prefix, &ino);
@@ -304,15 +297,12 @@ static int audit_and_report(struct ctx *c, const struct vaudit_opts *o, struct r
 		if (r == -EIO)
 			stats.errors++, r = 0;
 	} else {
-		struct va_audit_image_error ie;
+		struct va_error ie = VA_ERROR_INIT;
 
 		r = va_audit_all(args, run->img, &stats, &ie);
-		if (ie.code) {
-			struct dbuf m = DBUF_INIT;
-
-			va_audit_image_error_text(&m, o->image, &ie);
-			cli_say(&c->cli, "%s", dbuf_str(&m));
-			dbuf_release(&m);
+		if (va_error_is_set(&ie)) {
+			cli_error(&c->cli, &ie);
+			va_error_release(&ie);
 			stats.errors++;
 			r = 0;
 		}

@@ -136,8 +136,8 @@ errcode_t va_image_mounted(const char *path, bool *ret_mounted)
 	return *ret_mounted ? 0 : err;
 }
 
-errcode_t va_image_open(const char *path, unsigned flags, struct va_image **ret,
-			const char **ret_why)
+static errcode_t image_open(const char *path, unsigned flags, struct va_image **ret,
+			    const char **ret_why)
 {
 	struct va_image *img;
 	int oflags = EXT2_FLAG_64BITS | EXT2_FLAG_SKIP_MMP;
@@ -191,6 +191,18 @@ errcode_t va_image_open(const char *path, unsigned flags, struct va_image **ret,
 	}
 	*ret = img;
 	return 0;
+}
+
+errcode_t va_image_open(const char *path, unsigned flags, struct va_image **ret,
+			struct va_error *err)
+{
+	const char *why;
+	errcode_t code = image_open(path, flags, ret, &why);
+
+	if (code && err)
+		va_error_set(err, why ? 0 : code, path, strlen(path),
+			     why ? why : "cannot open as ext2/3/4", NULL);
+	return code;
 }
 
 errcode_t va_image_close(struct va_image *img)
@@ -287,10 +299,8 @@ errcode_t va_image_resolve(struct va_image *img, const char *path, size_t len, u
 errcode_t va_image_for_dev(dev_t dev, struct va_image **ret)
 {
 	char sys[64], line[256], devpath[PATH_MAX];
-	const char *why;
 	struct stat st;
 	FILE *fp;
-	errcode_t err;
 
 	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u/uevent", major(dev), minor(dev));
 	fp = fopen(sys, "re");
@@ -307,8 +317,7 @@ errcode_t va_image_for_dev(dev_t dev, struct va_image **ret)
 	fclose(fp);
 	if (!devpath[0] || stat(devpath, &st) < 0 || !S_ISBLK(st.st_mode) || st.st_rdev != dev)
 		return ENODEV;
-	err = va_image_open(devpath, VA_IMAGE_LENIENT | VA_IMAGE_ALLOW_MOUNTED, ret, &why);
-	return err;
+	return va_image_open(devpath, VA_IMAGE_LENIENT | VA_IMAGE_ALLOW_MOUNTED, ret, NULL);
 }
 
 int va_tag_scheme_parse(const char *name)

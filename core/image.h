@@ -9,8 +9,8 @@
  * is ever written to a mounted filesystem through libext2fs.
  *
  * Errors are libext2fs/com_err codes or errno values (both are errcode_t);
- * va_image_strerror() turns either into text.  When va_image_open() refuses
- * for a reason of its own, *ret_why names it.
+ * va_image_strerror() turns either into text.  va_image_open() says why it
+ * failed in a struct va_error (core/message.h).
  */
 #ifndef VAUDIT_IMAGE_H
 #define VAUDIT_IMAGE_H
@@ -38,12 +38,15 @@ struct va_image {
 
 /**
  * va_image_open() - open the ext2/3/4 filesystem in @path.
- * @ret_why: receives a static explanation when the refusal is ours (not a
- *           directory or device, mounted, journal needs recovery), else NULL.
+ * @err: NULL, or (initialised) receives the failure: "'PATH': WHY" when
+ *       the refusal is ours (not an image file or a block device, mounted,
+ *       the journal needs recovery), else "'PATH': cannot open as
+ *       ext2/3/4: REASON".
  * Return: 0 with *@ret set, or an errcode_t.
  */
+struct va_error;
 errcode_t va_image_open(const char *path, unsigned flags, struct va_image **ret,
-			const char **ret_why);
+			struct va_error *err);
 
 /**
  * va_image_mounted() - whether the filesystem in @path (a block device or an

@@ -40,7 +40,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct va_audit_stats stats;
 	struct va_error ie = VA_ERROR_INIT;
 	struct va_image *img;
-	const char *why;
 	char path[64];
 	int fd = memfd_create("vaudit-fuzz", MFD_CLOEXEC);
 
@@ -56,7 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		off += (size_t)n;
 	}
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	if (va_image_open(path, 0, &img, &why) == 0) {
+	if (va_image_open(path, 0, &img, NULL) == 0) {
 		va_audit_image(&args, img, &stats, &ie);
 		va_error_release(&ie);
 		va_image_close(img);

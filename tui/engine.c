@@ -632,12 +632,10 @@ static int job_apply(struct tui_engine *e, struct dbuf *summary, char journal[40
 	}
 	if (s->img) {
 		/* the session's image stays open read-only for scans */
-		const char *why;
-		errcode_t ec = va_image_open(s->image, o.dry_run ? 0 : VA_IMAGE_WRITE, &wimg, &why);
+		errcode_t ec = va_image_open(s->image, o.dry_run ? 0 : VA_IMAGE_WRITE, &wimg, &err);
 
 		if (ec || !wimg) {
-			push_error_at(e, s->image, why ? why : "cannot open as ext2/3/4",
-				      why ? NULL : va_image_strerror(ec));
+			push_va_error(e, &err);
 			r = ec > 0 && ec < 4096 ? -(int)ec : -EIO;
 			goto out;
 		}

@@ -422,11 +422,10 @@ int va_replay_open(struct va_replay_setup *s, const char *file, const char *imag
 		if (!image)
 			return fail(err, -EINVAL, file, strlen(file),
 				    "the journal is of an image: name it with --image", 0, NULL);
-		e = va_image_open(image, dry_run ? 0 : VA_IMAGE_WRITE, &s->img, &why);
+		e = va_image_open(image, dry_run ? 0 : VA_IMAGE_WRITE, &s->img, err);
 		if (e != 0 || !s->img) {
 			s->img = NULL;
-			return fail(err, e > 0 && e < 4096 ? -(int)e : -EIO, image, strlen(image),
-				    why ? why : "cannot open as ext2/3/4", 0, NULL);
+			return e > 0 && e < 4096 ? -(int)e : -EIO;
 		}
 		va_image_uuid(s->img, NULL, uuid);
 		r = va_backend_image_new(&s->be, s->img);

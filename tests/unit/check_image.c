@@ -21,6 +21,7 @@
 
 #include "core/attr.h"
 #include "core/image.h"
+#include "core/message.h"
 #include "tests/unit/testutil.h"
 
 /* Run a shell command line (our own fixed strings only); true on success. */
@@ -70,7 +71,7 @@ START_TEST(read_flags_like_debugfs)
 	const char *type = types[_i];
 	char *img = make_image(type);
 	struct va_image *im;
-	const char *why;
+	struct va_error why = VA_ERROR_INIT;
 	uint64_t dino, bino;
 	uint32_t flags, mode, links;
 	struct va_backend *be;
@@ -115,16 +116,17 @@ START_TEST(refuse_non_images)
 	char *zero = tu_strdupf("%s/zero.img", dir);
 	char *cmd = tu_strdupf("head -c 1048576 /dev/zero > '%s'", zero);
 	struct va_image *im;
-	const char *why;
+	struct va_error why = VA_ERROR_INIT;
 
 	ck_assert(sh(cmd));
 	free(cmd);
 	ck_assert_int_ne(va_image_open(zero, 0, &im, &why), 0);
 	ck_assert_int_eq(va_image_open(dir, 0, &im, &why), EINVAL);
-	ck_assert_ptr_nonnull(why);
+	ck_assert(va_error_is_set(&why));
 	ck_assert_int_eq(va_image_open("/nonexistent/vaudit/x.img", 0, &im, &why), ENOENT);
 	ck_assert_str_ne(va_image_strerror(EXT2_ET_BAD_MAGIC), "");
 	ck_assert_ptr_null(strstr(va_image_strerror(EXT2_ET_BAD_MAGIC), "Unknown code"));
+	va_error_release(&why);
 	free(zero);
 	free(dir);
 }
@@ -135,16 +137,17 @@ START_TEST(write_refuses_journal_needing_recovery)
 	char *img = make_image("ext4");
 	char *cmd = tu_strdupf("debugfs -w -R 'feature needs_recovery' '%s'", img);
 	struct va_image *im;
-	const char *why;
+	struct va_error why = VA_ERROR_INIT;
 
 	ck_assert(sh(cmd));
 	ck_assert_int_eq(va_image_open(img, VA_IMAGE_WRITE, &im, &why), EBUSY);
-	ck_assert_ptr_nonnull(why);
-	ck_assert_ptr_nonnull(strstr(why, "journal"));
+	ck_assert(va_error_is_set(&why));
+	ck_assert_ptr_nonnull(strstr(why.what, "journal"));
 	/* read-only still works, and says so */
 	ck_assert_int_eq(va_image_open(img, 0, &im, &why), 0);
 	ck_assert(im->needs_recovery);
 	va_image_close(im);
+	va_error_release(&why);
 	free(cmd);
 	free(img);
 }
@@ -158,7 +161,7 @@ START_TEST(write_refuses_mounted_and_busy_devices)
 	struct dbuf dev = DBUF_INIT;
 	const char *argv[] = { "losetup", "--find", "--show", img, NULL };
 	struct va_image *im;
-	const char *why;
+	struct va_error why = VA_ERROR_INIT;
 	bool mounted;
 	int fd;
 
@@ -178,7 +181,7 @@ START_TEST(write_refuses_mounted_and_busy_devices)
 	ck_assert_int_eq(mkdir(dir, 0700), 0);
 	ck_assert_int_eq(mount(dev.buf, dir, "ext4", MS_RDONLY, NULL), 0);
 	ck_assert_int_eq(va_image_open(dev.buf, VA_IMAGE_WRITE, &im, &why), EBUSY);
-	ck_assert_ptr_nonnull(strstr(why, "mounted"));
+	ck_assert_ptr_nonnull(strstr(why.what, "mounted"));
 	ck_assert_int_eq(va_image_open(dev.buf, 0, &im, &why), EBUSY);
 	ck_assert_int_eq(va_image_open(dev.buf, VA_IMAGE_ALLOW_MOUNTED | VA_IMAGE_LENIENT, &im, &why), 0);
 	ck_assert(im->mounted);

@@ -32,6 +32,7 @@
 
 #include "cli/vaudit.h"
 #include "core/image.h"
+#include "core/message.h"
 #include "migrate/repair/repair-io.h"
 #include "tui/engine.h"
 #include "tests/unit/testutil.h"
@@ -101,12 +102,12 @@ struct sess {
 
 static void sess_image(struct sess *x, const char *image, const char *journal)
 {
-	const char *why;
+	struct va_error why = VA_ERROR_INIT;
 	errcode_t err;
 
 	memset(x, 0, sizeof(*x));
 	err = va_image_open(image, 0, &x->img, &why);
-	ck_assert_msg(err == 0, "open %s: %s", image, why ? why : va_image_strerror(err));
+	ck_assert_msg(err == 0, "open %s: %s %s", image, why.what, va_image_strerror(err));
 	ck_assert_int_eq(va_backend_image_new(&x->be, x->img), 0);
 	x->args = (struct va_audit_args){ .roots = image_roots, .nroots = 1, .backend = x->be };
 	x->ro = (struct va_repair_opts){ .barrier_mode = -1, .cleared_mode = 0700 };
