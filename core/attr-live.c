@@ -21,6 +21,7 @@
 #include "core/dbuf.h"
 #include "core/flags.h"
 #include "core/image.h"
+#include "core/safeopen.h"
 
 /* __NR_vserver: syscall slot reserved for Linux-VServer. */
 #if defined(__x86_64__)
@@ -100,22 +101,15 @@ static uint32_t iattr_translate(uint32_t f, bool to_iattr)
 
 int va_open_verified(int dir_fd, const char *name, dev_t dev, uint64_t ino, uint32_t mode)
 {
-	struct stat st;
+	struct statx stx;
 	int fd;
 
 	if (!S_ISREG(mode) && !S_ISDIR(mode))
 		return -EOPNOTSUPP;
-	fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0) {
-		int err = -errno;
-
-		close(fd);
-		return err;
-	}
-	if (st.st_dev != dev || (uint64_t)st.st_ino != ino ||
-	    (st.st_mode & S_IFMT) != (mode & S_IFMT)) {
+	/* any type: another type than @mode is another inode here (-ESTALE) */
+	fd = va_safeopen_verified(dir_fd, name, O_RDONLY | O_NONBLOCK, 0,
+				  &(struct va_safeopen_id){ .dev = dev, .ino = ino }, &stx);
+	if (fd >= 0 && (stx.stx_mode & S_IFMT) != (mode & S_IFMT)) {
 		close(fd);
 		return -ESTALE;
 	}

@@ -20,6 +20,7 @@
 #include <attr/libattr.h>
 
 #include "core/fileops.h"
+#include "core/safeopen.h"
 
 #ifndef RENAME_EXCHANGE
 #define RENAME_EXCHANGE (1 << 1)
@@ -44,61 +45,17 @@ static int exchange(int dir_fd, const char *a, const char *b)
 
 /* ------------------------------------------------------------ identity */
 
-static dev_t stx_dev(const struct statx *stx)
-{
-	return makedev(stx->stx_dev_major, stx->stx_dev_minor);
-}
-
-/* -ELOOP, -EISDIR or -EINVAL for a non-regular @mode, -ESTALE for another inode. */
-static int check_identity(const struct statx *stx, dev_t dev, uint64_t ino)
-{
-	if (S_ISLNK(stx->stx_mode))
-		return -ELOOP;
-	if (S_ISDIR(stx->stx_mode))
-		return -EISDIR;
-	if (!S_ISREG(stx->stx_mode))
-		return -EINVAL;
-	if (stx_dev(stx) != dev || stx->stx_ino != ino)
-		return -ESTALE;
-	return 0;
-}
-
 int va_open_regular(int dir_fd, const char *name, dev_t dev, uint64_t ino, struct statx *ret)
 {
-	const int flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
-	struct statx stx;
-	int fd, r;
-
 	/*
-	 * Look before opening: opening a device node can have effects of its
-	 * own (a watchdog, a tape), so a name that is not the expected regular
-	 * file is refused unopened.  The check of the opened fd below is the
-	 * one that counts.
+	 * Look before opening (VA_SAFEOPEN_LOOK_FIRST): opening a device node
+	 * can have effects of its own (a watchdog, a tape), so a name that is
+	 * not the expected regular file is refused unopened.  The check of
+	 * the opened fd is the one that counts.
 	 */
-	if (statx(dir_fd, name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_TYPE | STATX_INO, &stx) < 0)
-		return -errno;
-	r = check_identity(&stx, dev, ino);
-	if (r < 0)
-		return r;
-
-	fd = openat(dir_fd, name, flags | O_NOATIME);
-	if (fd < 0 && errno == EPERM) /* O_NOATIME: only for the owner or CAP_FOWNER */
-		fd = openat(dir_fd, name, flags);
-	if (fd < 0)
-		return -errno;
-	if (statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &stx) < 0) {
-		r = -errno;
-		close(fd);
-		return r;
-	}
-	r = check_identity(&stx, dev, ino);
-	if (r < 0) {
-		close(fd);
-		return r;
-	}
-	if (ret)
-		*ret = stx;
-	return fd;
+	return va_safeopen_verified(dir_fd, name, O_RDONLY | O_NONBLOCK,
+				    VA_SAFEOPEN_LOOK_FIRST | VA_SAFEOPEN_NOATIME,
+				    &(struct va_safeopen_id){ .dev = dev, .ino = ino, .type = S_IFREG }, ret);
 }
 
 bool va_same_stx(const struct statx *a, const struct statx *b)

@@ -21,7 +21,8 @@
  * (O_RDONLY|O_NOFOLLOW|O_NONBLOCK|O_NOCTTY|O_CLOEXEC, and O_NOATIME where
  * the kernel allows it) and check that it is a regular file with device
  * @dev and inode @ino.  @ret (may be NULL) receives statx() of the opened
- * fd (STATX_BASIC_STATS).
+ * fd (STATX_BASIC_STATS).  The name is looked at before it is opened and
+ * the fd checked after (va_safeopen_verified(), VA_SAFEOPEN_LOOK_FIRST).
  * Return: the fd, or -ELOOP (a symlink now), -ESTALE (another inode),
  * -EISDIR/-EINVAL (not a regular file), or another -errno.
  */

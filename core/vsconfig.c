@@ -3,8 +3,9 @@
  * vsconfig.c - reading /etc/vservers (see vsconfig.h for what and why).
  *
  * The resolver at the top is the only place that turns a configured path
- * into an fd: it walks components with O_PATH|O_NOFOLLOW and follows links
- * itself, inside the host root.  The readers below it only ever ask it.
+ * into an fd: it walks components with O_PATH|O_NOFOLLOW (va_safeopen_at())
+ * and follows links itself, inside the host root.  The readers below it
+ * only ever ask it.
  */
 #include "config.h"
 
@@ -23,6 +24,7 @@
 
 #include "core/vsconfig.h"
 #include "core/dbuf.h"
+#include "core/safeopen.h"
 
 #define MAX_LINKS 40
 #define MAX_SMALL 4096          /* context, name, mark, action, method */
@@ -149,9 +151,9 @@ static int resolve(const struct va_config *c, const char *base, const char *path
 
 			memcpy(name, comp, len);
 			name[len] = '\0';
-			fd = openat(r.fds[r.depth], name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+			fd = va_safeopen_at(r.fds[r.depth], name, O_PATH, 0);
 			if (fd < 0) {
-				ret = -errno;
+				ret = fd;
 				goto out;
 			}
 			if (fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
@@ -191,7 +193,6 @@ static int resolve(const struct va_config *c, const char *base, const char *path
 				goto out;
 			}
 			if (last && (flags & RES_READ)) {
-				struct stat st2;
 				int rfd;
 
 				if (!S_ISREG(st.st_mode)) {
@@ -199,16 +200,14 @@ static int resolve(const struct va_config *c, const char *base, const char *path
 					ret = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
 					goto out;
 				}
-				rfd = openat(r.fds[r.depth], name,
-					     O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+				/* any type: the O_PATH fd said regular, another inode is -ESTALE */
+				rfd = va_safeopen_verified(r.fds[r.depth], name, O_RDONLY | O_NONBLOCK, 0,
+							   &(struct va_safeopen_id){ .dev = st.st_dev,
+										     .ino = st.st_ino },
+							   NULL);
 				close(fd);
 				if (rfd < 0) {
-					ret = -errno;
-					goto out;
-				}
-				if (fstat(rfd, &st2) < 0 || st2.st_dev != st.st_dev || st2.st_ino != st.st_ino) {
-					close(rfd);
-					ret = -ESTALE;
+					ret = rfd;
 					goto out;
 				}
 				fd = rfd;

@@ -26,10 +26,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include <sys/syscall.h>
-#include <linux/openat2.h>
-
 #include "core/dbuf.h"
+#include "core/safeopen.h"
 #include "core/walk.h"
 
 #define DIR_OPEN_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
@@ -82,49 +80,22 @@ static enum va_walk_action report(struct walk *w, const struct va_walk_entry *ba
 /*
  * Open the directory @name in @dirfd.  With @no_xdev, refuse (-EXDEV) to
  * cross into another mount, which also keeps automount points untouched
- * (openat2 RESOLVE_NO_XDEV, Linux 5.6+; plain openat on older kernels).
+ * (VA_SAFEOPEN_NO_XDEV: openat2 RESOLVE_NO_XDEV, Linux 5.6+; on older
+ * kernels the check after the open of the safeopen fallback).
  */
 static int open_dir(int dirfd, const char *name, bool no_xdev)
 {
-	static bool no_openat2;
-	int fd;
-
-	if (no_xdev && !no_openat2) {
-		struct open_how how = {
-			.flags = DIR_OPEN_FLAGS,
-			.resolve = RESOLVE_NO_XDEV | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-		};
-		long r = syscall(SYS_openat2, dirfd, name, &how, sizeof(how));
-
-		if (r >= 0)
-			return (int)r;
-		if (errno != ENOSYS)
-			return -errno;
-		no_openat2 = true;
-	}
-	fd = openat(dirfd, name, DIR_OPEN_FLAGS);
-	return fd < 0 ? -errno : fd;
+	return va_safeopen_at(dirfd, name, DIR_OPEN_FLAGS, no_xdev ? VA_SAFEOPEN_NO_XDEV : 0);
 }
 
-/* Open @name in @dirfd as a directory and check it is dev/ino. */
+/* va_safeopen_verified() says -ESTALE for another inode */
+_Static_assert(VA_WALK_ECHANGED == ESTALE, "VA_WALK_ECHANGED is the errno of safeopen's identity check");
+
+/* Open @name in @dirfd as a directory and check it is dev/ino (-VA_WALK_ECHANGED). */
 static int open_verified(int dirfd, const char *name, dev_t dev, uint64_t ino)
 {
-	struct stat st;
-	int fd = open_dir(dirfd, name, false);
-
-	if (fd < 0)
-		return fd;
-	if (fstat(fd, &st) < 0) {
-		int err = -errno;
-
-		close(fd);
-		return err;
-	}
-	if (st.st_dev != dev || (uint64_t)st.st_ino != ino) {
-		close(fd);
-		return -VA_WALK_ECHANGED;
-	}
-	return fd;
+	return va_safeopen_verified(dirfd, name, DIR_OPEN_FLAGS, 0,
+				    &(struct va_safeopen_id){ .dev = dev, .ino = ino, .type = S_IFDIR }, NULL);
 }
 
 static int cmp_ino(const void *a, const void *b, void *ents)

@@ -12,13 +12,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/safeopen.h"
 #include "migrate/jroots.h"
-#include "migrate/unify/unify-int.h"
 
-/* Open @path beneath @dir_fd, no symlink on the way, at any length (u_openat2()). */
+/* Open @path beneath @dir_fd, no symlink on the way, at any length. */
 static int open_beneath(int dir_fd, const char *path, int flags)
 {
-	return u_openat2(dir_fd, path, flags, true);
+	return va_safeopen_beneath(dir_fd, path, flags, 0);
 }
 
 /* Is @s (@len bytes) one plain name? */

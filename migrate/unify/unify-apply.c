@@ -262,7 +262,7 @@ again:
 	snprintf(dir, sizeof(dir), "%.2s/%.2s", h, h + 2);
 	if (create && !known && mkdirat(st->fd, dir, 0700) < 0 && errno != EEXIST)
 		return -errno;
-	fd = u_openat2(st->fd, dir, O_RDONLY | O_DIRECTORY, true);
+	fd = va_safeopen_beneath(st->fd, dir, O_RDONLY | O_DIRECTORY, 0);
 	if (fd == -ENOENT && known) {
 		known = false;  /* removed meanwhile: make it again */
 		goto again;

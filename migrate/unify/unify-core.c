@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
-#include <linux/openat2.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,67 +142,6 @@ void u_release(struct ustate *u)
 	dbuf_release(&u->abs2);
 }
 
-/* One openat2() of @path (shorter than PATH_MAX). */
-static int openat2_one(int dir_fd, const char *path, int flags, bool beneath)
-{
-	struct open_how how = {
-		.flags = (uint64_t)(flags | O_CLOEXEC | O_NOCTTY),
-		.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
-			   (beneath ? RESOLVE_BENEATH : 0),
-	};
-	long fd;
-
-	do
-		fd = syscall(SYS_openat2, dir_fd, path, &how, sizeof(how));
-	while (fd < 0 && errno == EAGAIN);
-	return fd < 0 ? -errno : (int)fd;
-}
-
-int u_openat2(int dir_fd, const char *path, int flags, bool beneath)
-{
-	size_t len = strlen(path);
-	char piece[PATH_MAX];
-	int fd = dir_fd, r;
-
-	/*
-	 * The kernel takes no path of PATH_MAX bytes or more: walk a longer
-	 * one a piece at a time, each piece the longest run of whole
-	 * components shorter than PATH_MAX, opened as a directory from the
-	 * last with the same resolve rules (a piece may not climb out of
-	 * the directory it starts in: the pieces of a path without ".."
-	 * resolve as the whole path would).
-	 */
-	while (len >= PATH_MAX) {
-		const char *cut = memrchr(path, '/', PATH_MAX - 1);
-		size_t n = cut ? (size_t)(cut - path) : 0;
-		int next;
-
-		if (!cut) {
-			r = -ENAMETOOLONG;      /* a component longer than PATH_MAX */
-			goto out;
-		}
-		if (n == 0)
-			n = 1;                  /* a run of '/' at the start: the root */
-		memcpy(piece, path, n);
-		piece[n] = '\0';
-		next = openat2_one(fd, piece, O_RDONLY | O_DIRECTORY, beneath);
-		if (fd != dir_fd)
-			close(fd);
-		if (next < 0)
-			return next;
-		fd = next;
-		while (n < len && path[n] == '/')
-			n++;
-		path += n;
-		len -= n;
-	}
-	r = openat2_one(fd, *path ? path : ".", flags, beneath);
-out:
-	if (fd != dir_fd)
-		close(fd);
-	return r;
-}
-
 int u_add_tree(struct ustate *u, const char *root, const char *label,
 	       const struct va_excl_list *excl, bool store)
 {
@@ -262,11 +200,11 @@ int u_open_parent(const struct ustate *u, const struct ufile *f, const char **ba
 	*base = slash + 1;
 	dlen = (size_t)(slash - rel);
 	if (dlen == 0)
-		return u_openat2(u->trees[f->tree].fd, ".", O_RDONLY | O_DIRECTORY, true);
-	dir = strndup(rel + 1, dlen - 1);       /* any length: u_openat2() walks long ones */
+		return va_safeopen_beneath(u->trees[f->tree].fd, ".", O_RDONLY | O_DIRECTORY, 0);
+	dir = strndup(rel + 1, dlen - 1);       /* any length: va_safeopen_beneath() walks long ones */
 	if (!dir)
 		return -ENOMEM;
-	fd = u_openat2(u->trees[f->tree].fd, dir, O_RDONLY | O_DIRECTORY, true);
+	fd = va_safeopen_beneath(u->trees[f->tree].fd, dir, O_RDONLY | O_DIRECTORY, 0);
 	free(dir);
 	return fd;
 }
@@ -367,18 +305,13 @@ bool u_adopt(const struct ustate *u, int fd, struct statx *expect)
 static int open_checked(int dir_fd, const char *path, const struct ufile *f, struct statx *ret)
 {
 	struct statx stx;
-	int fd = u_openat2(dir_fd, path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOATIME, true);
+	int fd = va_safeopen_verified(dir_fd, path, O_RDONLY | O_NONBLOCK,
+				      VA_SAFEOPEN_BENEATH | VA_SAFEOPEN_NOATIME,
+				      &(struct va_safeopen_id){ .dev = f->dev, .ino = f->ino }, &stx);
 
-	if (fd == -EPERM)       /* O_NOATIME: not the owner and no CAP_FOWNER */
-		fd = u_openat2(dir_fd, path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, true);
 	if (fd < 0)
 		return fd;
-	if (statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &stx) < 0) {
-		int r = -errno;
-
-		close(fd);
-		return r;
-	}
+	/* the same inode, and still as scanned: a regular file, size, times */
 	if (!u_stx_matches(f, &stx)) {
 		close(fd);
 		return -ESTALE;
@@ -408,7 +341,7 @@ int u_open_file_cached(const struct ustate *u, const struct ufile *f, struct udi
 
 		memcpy(c->dir, rel + 1, dlen);
 		c->dir[dlen] = '\0';
-		fd = u_openat2(u->trees[f->tree].fd, dlen ? c->dir : ".", O_RDONLY | O_DIRECTORY, true);
+		fd = va_safeopen_beneath(u->trees[f->tree].fd, dlen ? c->dir : ".", O_RDONLY | O_DIRECTORY, 0);
 		u_dircache_release(c);
 		if (fd < 0)
 			return fd;

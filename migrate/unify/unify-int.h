@@ -21,6 +21,7 @@
 #include "core/fileops.h"
 #include "core/inomap.h"
 #include "core/reaper.h"
+#include "core/safeopen.h"
 #include "migrate/unify/unify.h"
 
 /** A regular file found by a scan. */
@@ -210,15 +211,6 @@ int u_flush(struct ustate *u);
 
 /** u_protected_flags() - @flags with the protection of @p added. */
 uint32_t u_protected_flags(enum va_protect p, uint32_t flags);
-
-/**
- * u_openat2() - openat2 with RESOLVE_NO_SYMLINKS|RESOLVE_NO_MAGICLINKS (and
- * BENEATH when @beneath), for a @path of any length: one of PATH_MAX bytes
- * or more is opened a piece (whole components) at a time, so a file as
- * deep as the walker reaches can be opened; such a path must not hold "..".
- * Return: the fd, or -errno.
- */
-int u_openat2(int dir_fd, const char *path, int flags, bool beneath);
 
 /**
  * u_swap_in() - make the open file @newfd the one named @base in @dirfd,

@@ -38,7 +38,7 @@ static int ref_lookup(struct ustate *u, size_t t, struct refdir *rd, const char 
 		rd->dir = strndup(rel, dlen);
 		if (!rd->dir)
 			return -ENOMEM;
-		rd->fd = u_openat2(u->trees[t].fd, dlen ? rd->dir + 1 : ".", O_RDONLY | O_DIRECTORY, true);
+		rd->fd = va_safeopen_beneath(u->trees[t].fd, dlen ? rd->dir + 1 : ".", O_RDONLY | O_DIRECTORY, 0);
 	}
 	if (rd->fd < 0)
 		return rd->fd;

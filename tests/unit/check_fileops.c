@@ -1575,7 +1575,7 @@ START_TEST(swap_in_leaves_foreign_tmp_after_failed_exchange_back)
 }
 END_TEST
 
-/* ================================================================ u_openat2 */
+/* ================================================================ va_safeopen_beneath */
 
 /* A chain of @depth directories "dd" below @dfd; the path "dd/dd/.../dd" (malloc'd). */
 static char *deep_chain(int dfd, int depth)
@@ -1609,7 +1609,7 @@ START_TEST(openat2_any_length)
 
 	ck_assert_uint_gt(len, 2 * PATH_MAX);
 	sprintf(file, "%s/f", chain);
-	fd = u_openat2(dfd, file, O_RDONLY, true);
+	fd = va_safeopen_beneath(dfd, file, O_RDONLY, 0);
 	ck_assert_msg(fd >= 0, "open at depth: %s", strerror(-fd));
 	{
 		char buf[8] = "";
@@ -1618,19 +1618,19 @@ START_TEST(openat2_any_length)
 		ck_assert_str_eq(buf, "deep");
 	}
 	close(fd);
-	fd = u_openat2(dfd, chain, O_RDONLY | O_DIRECTORY, true);
+	fd = va_safeopen_beneath(dfd, chain, O_RDONLY | O_DIRECTORY, 0);
 	ck_assert_int_ge(fd, 0);
 	ck_assert(fstatat(fd, "f", &st, AT_SYMLINK_NOFOLLOW) == 0);
 	close(fd);
 	/* the rules hold in every piece: a symlink deep down is not followed */
-	fd = u_openat2(dfd, chain, O_RDONLY | O_DIRECTORY, true);
+	fd = va_safeopen_beneath(dfd, chain, O_RDONLY | O_DIRECTORY, 0);
 	ck_assert(symlinkat("/", fd, "up") == 0);
 	close(fd);
 	sprintf(evil, "%s/up/tmp", chain);
-	ck_assert_int_eq(u_openat2(dfd, evil, O_RDONLY | O_DIRECTORY, true), -ELOOP);
+	ck_assert_int_eq(va_safeopen_beneath(dfd, evil, O_RDONLY | O_DIRECTORY, 0), -ELOOP);
 	/* a missing directory deep down */
 	sprintf(evil, "%s/no/f", chain);
-	ck_assert_int_eq(u_openat2(dfd, evil, O_RDONLY, true), -ENOENT);
+	ck_assert_int_eq(va_safeopen_beneath(dfd, evil, O_RDONLY, 0), -ENOENT);
 	free(evil);
 	free(file);
 	free(chain);
