@@ -98,26 +98,6 @@ static void on_progress(const struct va_audit_stats *s, void *user)
 
 /* ------------------------------------------------------------------ set-up */
 
-int load_config(struct cli *c, const struct vaudit_opts *o, struct va_config **ret)
-{
-	struct va_config_opts co = { .host_root = o->host_root, .cfgdir = o->config_dir };
-	/* asked for: a missing directory is an error, not "no configuration" */
-	bool explicit = o->config_dir || o->host_root || o->mode == MODE_LIST;
-	struct va_error err = VA_ERROR_INIT;
-	int r;
-
-	*ret = NULL;
-	/* the default configuration only when no ROOT was named: tests and
-	 * scripts that name their ROOTs never pick up the host's */
-	if (o->image || o->no_config || (!explicit && o->nroots))
-		return 0;
-	r = va_config_load(ret, &co, &err);
-	if (r < 0 && (r != -ENOENT || explicit))
-		cli_error(c, &err);
-	va_error_release(&err);
-	return r < 0 && (r != -ENOENT || explicit) ? CLI_EXIT_TROUBLE : 0;
-}
-
 /* What a run holds, released by release_run(). */
 struct run {
 	struct va_config *cfg;

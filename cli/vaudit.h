@@ -6,7 +6,7 @@
  *   vaudit.c        main(): options into struct vaudit_opts, one mode, run_<mode>()
  *   vaudit-audit.c  run_audit(): the audit, --attrs, --fix, --plan, --interactive
  *   vaudit-fix.c    the repair after an audit, plans, run_replay() (--undo, --resume)
- *   vaudit-list.c   run_list() (--list)
+ *   vaudit-config.c load_config(), run_list() (--list)
  */
 #ifndef VAUDIT_VAUDIT_H
 #define VAUDIT_VAUDIT_H

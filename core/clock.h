@@ -17,6 +17,14 @@ static inline struct timespec va_clock_now(void)
 	return t;
 }
 
+/** va_clock_monotonic() - the monotonic clock now, in seconds. */
+static inline double va_clock_monotonic(void)
+{
+	struct timespec t = va_clock_now();
+
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
 /** va_clock_seconds() - seconds from @a to @b. */
 static inline double va_clock_seconds(const struct timespec *a, const struct timespec *b)
 {

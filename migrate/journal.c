@@ -550,6 +550,16 @@ void va_journal_discard(struct va_journal *j)
 	dbuf_setlen(&j->pending, 0);
 }
 
+int va_journal_finish(struct va_journal *j, int r)
+{
+	if (!j)
+		return r;
+	if (r >= 0)
+		return va_journal_sync(j);
+	va_journal_discard(j);  /* marks of changes that may not be on disk */
+	return r;
+}
+
 void va_journal_free(struct va_journal *j)
 {
 	if (!j)

@@ -155,6 +155,14 @@ int va_journal_error(const struct va_journal *j);
  */
 void va_journal_discard(struct va_journal *j);
 
+/**
+ * va_journal_finish() - the end of a run that returned @r: when it went
+ * through (@r >= 0), write and fsync what was added; when it stopped on an
+ * error, va_journal_discard().  @j may be NULL (a dry run: nothing to do).
+ * Return: @r, or the -errno of the final write.
+ */
+int va_journal_finish(struct va_journal *j, int r);
+
 /** va_journal_free() - close and free (NULL is fine). */
 void va_journal_free(struct va_journal *j);
 

@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/image.h"
 #include "tui/engine.h"
 #include "tui/request.h"
@@ -44,14 +45,6 @@
 static volatile sig_atomic_t got_signal;
 static int sig_pipe[2] = { -1, -1 };
 static bool curses_on;
-
-double tui_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* ------------------------------------------------------------------ terminal */
 
@@ -275,7 +268,7 @@ static void job_started(struct tui_ui *u, enum tui_job j)
 	u->prog_valid = false;
 	memset(&u->prog, 0, sizeof(u->prog));
 	u->prog.job = j;
-	u->job_started = tui_now();
+	u->job_started = va_clock_monotonic();
 	memset(res_count, 0, sizeof(res_count));
 	switch (j) {
 	case TUI_JOB_APPLY: u->state = TUI_ST_APPLYING; break;
@@ -794,9 +787,9 @@ static void run_terminal(struct tui_ui *u, struct tui_engine *e)
 		wint_t wch;
 		int r;
 
-		if (dirty || (running && tui_now() - last_draw >= 0.1)) {
+		if (dirty || (running && va_clock_monotonic() - last_draw >= 0.1)) {
 			tui_draw(u);
-			last_draw = tui_now();
+			last_draw = va_clock_monotonic();
 			dirty = false;
 		}
 		if (poll(p, 3, timeout) < 0 && errno != EINTR)

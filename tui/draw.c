@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/clock.h"
 #include "core/flags.h"
 #include "tui/engine.h"
 #include "tui/request.h"
@@ -928,7 +929,7 @@ static void draw_detail(struct tui_ui *u)
 static void draw_progress(struct tui_ui *u, int y)
 {
 	const struct tui_progress *p = &u->prog;
-	double el = u->prog_valid && p->elapsed > 0 ? p->elapsed : tui_now() - u->job_started;
+	double el = u->prog_valid && p->elapsed > 0 ? p->elapsed : va_clock_monotonic() - u->job_started;
 	struct dbuf b = DBUF_INIT;
 	char n1[32], n2[32], n3[32], t[32];
 	int x = 0;

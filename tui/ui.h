@@ -126,9 +126,6 @@ struct tui_ui {
 	bool quit;
 };
 
-/** tui_now() - monotonic seconds. */
-double tui_now(void);
-
 /* ------------------------------------------------------------------ draw.c */
 
 /** tui_draw_init() - colour pairs (when has_colors()); call once after newterm(). */

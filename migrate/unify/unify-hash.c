@@ -26,8 +26,6 @@
 #include "core/walk.h"
 #include "migrate/unify/unify-int.h"
 
-#define READ_BUF (256 * 1024)
-
 struct hashrun {
 	struct ustate *u;
 	unsigned char (*dg)[VA_DIGEST_MAX];   /* by file index */
@@ -117,35 +115,6 @@ static bool same_inode(const struct ufile *a, const struct ufile *b)
  * Digest of the key of @key and the content read from @fd (from offset 0,
  * @key->size bytes).  Return: 0, -ESTALE (shorter than it was) or -errno.
  */
-static int digest_fd(const struct ustate *u, struct va_digest *d, unsigned char *buf, int fd,
-		     const struct ufile *key, unsigned char *out, uint64_t *bytes)
-{
-	uint64_t meta[6] = {
-		key->mode, key->uid, key->gid, key->size,
-		u->o->ignore_mtime ? 0 : (uint64_t)key->mtime.tv_sec,
-		u->o->ignore_mtime ? 0 : key->mtime.tv_nsec,
-	};
-	uint64_t left = key->size, off = 0;
-
-	va_digest_reset(d);
-	va_digest_update(d, "vaudit-hash-1", 13);
-	va_digest_update(d, meta, sizeof(meta));
-	while (left) {
-		ssize_t n = pread(fd, buf, left < READ_BUF ? (size_t)left : READ_BUF, (off_t)off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -ESTALE;       /* shorter than it was */
-		va_digest_update(d, buf, (size_t)n);
-		left -= (uint64_t)n;
-		off += (uint64_t)n;
-		*bytes += (uint64_t)n;
-	}
-	va_digest_final(d, out);
-	return 0;
-}
-
 /* Digest of the key and content of @f.  Return: 0, -ESTALE or -errno. */
 static int digest_file(const struct ustate *u, struct va_digest *d, unsigned char *buf,
 		       struct udircache *dc, const struct ufile *f, unsigned char *out, uint64_t *bytes)
@@ -155,35 +124,9 @@ static int digest_file(const struct ustate *u, struct va_digest *d, unsigned cha
 	if (fd < 0)
 		return fd;
 	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	r = digest_fd(u, d, buf, fd, f, out, bytes);
+	r = u_digest_fd(u, d, buf, fd, f, out, bytes);
 	close(fd);
 	return r;
-}
-
-int u_digest_check(const struct ustate *u, int fd, const struct ufile *key,
-		   const unsigned char *want)
-{
-	unsigned char *buf = malloc(READ_BUF), got[VA_DIGEST_MAX];
-	struct va_digest *d = NULL;
-	uint64_t bytes = 0;
-	int r;
-
-	if (!buf || va_digest_new(&d, u->method) < 0) {
-		free(buf);
-		return -ENOMEM;
-	}
-	r = digest_fd(u, d, buf, fd, key, got, &bytes);
-	if (r == 0) {
-		char c;
-
-		/* longer than the key says: bytes were added */
-		r = pread(fd, &c, 1, (off_t)key->size) != 0 ? -EUCLEAN : 0;
-	}
-	if (r == 0 && memcmp(got, want, va_digest_len(u->method)) != 0)
-		r = -EUCLEAN;
-	va_digest_free(d);
-	free(buf);
-	return r == -ESTALE ? -EUCLEAN : r;
 }
 
 /*
@@ -209,7 +152,7 @@ static void *read_worker(void *arg)
 	struct readers *rd = arg;
 	struct va_digest *d = NULL;
 	struct udircache dc = UDIRCACHE_INIT;
-	unsigned char *buf = malloc(READ_BUF);
+	unsigned char *buf = malloc(U_READ_BUF);
 	uint64_t bytes = 0;
 	size_t i;
 
@@ -610,10 +553,7 @@ int va_vhashify(const struct va_utree *trees, size_t ntrees, const char *store,
 		r = u_scan(&u, i, u.trees[i].store ? 0 : VA_UNIFY_MINSIZE);
 	if (r >= 0)
 		r = hashify(&h);
-	if (r >= 0 && o->j)
-		r = va_journal_sync(o->j);
-	else if (o->j)
-		va_journal_discard(o->j);     /* marks of changes that may not be on disk */
+	r = va_journal_finish(o->j, r);
 	free(h.dg);
 	free(h.dg_ok);
 	free(h.order);
@@ -719,10 +659,7 @@ int va_vhashify_revert(const char *const *paths, size_t npaths, const char *stor
 	}
 	if (r >= 0)
 		r = u_flush(&u);
-	if (r >= 0 && o->j)
-		r = va_journal_sync(o->j);
-	else if (o->j)
-		va_journal_discard(o->j);     /* marks of changes that may not be on disk */
+	r = va_journal_finish(o->j, r);
 	free(pairs);
 	va_inomap_release(&map);
 	u_release(&u);

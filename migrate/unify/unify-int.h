@@ -187,6 +187,19 @@ void u_skip(struct ustate *u, const struct ufile *f, enum va_uskip why, int err,
 void u_skip_path(struct ustate *u, const char *path, size_t len, const char *label,
 		 enum va_uskip why, int err, const char *detail);
 
+/** Read size for digests (unify-digest.c). */
+#define U_READ_BUF (256 * 1024)
+
+/**
+ * u_digest_fd() - the digest of the key (mode, owner, group, size, mtime:
+ * whole seconds and nanoseconds, both 0 with ignore_mtime) of @key and of
+ * @key->size bytes of @fd (pread from offset 0, through @buf of
+ * U_READ_BUF bytes) into @out, with @d (reset first); the bytes read are
+ * added to *@bytes.  Return: 0, -ESTALE (shorter than @key says) or -errno.
+ */
+int u_digest_fd(const struct ustate *u, struct va_digest *d, unsigned char *buf, int fd,
+		const struct ufile *key, unsigned char *out, uint64_t *bytes);
+
 /**
  * u_digest_check() - whether the content of @fd (read from offset 0, with
  * pread) with the key (mode, owner, group, size, mtime) of @key has the

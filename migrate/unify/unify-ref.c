@@ -198,10 +198,7 @@ int va_vunify(const struct va_utree *target, const struct va_utree *refs, size_t
 	}
 	if (r >= 0)
 		r = u_flush(&u);
-	if (r >= 0 && o->j)
-		r = va_journal_sync(o->j);
-	else if (o->j)
-		va_journal_discard(o->j);     /* marks of changes that may not be on disk */
+	r = va_journal_finish(o->j, r);
 	for (size_t i = 0; rd && i < nrefs; i++) {
 		free(rd[i].dir);
 		if (rd[i].fd >= 0)

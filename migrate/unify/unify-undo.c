@@ -907,10 +907,8 @@ int va_unify_replay(struct va_journal *j, enum va_replay mode, const struct va_u
 	/* the changes on disk before the marks that say they were made */
 	if (r >= 0 && !o->dry_run)
 		r = settle(&run, true);
-	if (r >= 0 && !o->dry_run)
-		r = va_journal_sync(j);
-	else if (!o->dry_run)
-		va_journal_discard(j);  /* marks of changes that may not be on disk */
+	if (!o->dry_run)
+		r = va_journal_finish(j, r);
 	if (run.syncfd >= 0)
 		close(run.syncfd);
 	va_inomap_release(&run.groups);

@@ -661,23 +661,6 @@ static bool have_seccomp(void)
 	return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
-static const char *why_not_mount(void)
-{
-	char tmpl[] = "/tmp/vaudit-unit-probe-XXXXXX";
-	const char *why = NULL;
-
-	if (geteuid() != 0)
-		return "not root";
-	if (!mkdtemp(tmpl))
-		return "cannot create a directory in /tmp";
-	if (mount("tmpfs", tmpl, "tmpfs", 0, "size=1m") < 0)
-		why = "cannot mount tmpfs";
-	else
-		umount2(tmpl, MNT_DETACH);
-	rmdir(tmpl);
-	return why;
-}
-
 static Suite *safeopen_suite(void)
 {
 	Suite *s = suite_create("safeopen");
@@ -691,7 +674,7 @@ static Suite *safeopen_suite(void)
 	};
 	const char *no_openat2 = have_openat2() ? NULL : "the kernel has no openat2()";
 	const char *no_seccomp = (seccomp_ok = have_seccomp()) ? NULL : "no seccomp filter here";
-	const char *no_mount = why_not_mount();
+	const char *no_mount = tu_why_not_mount();
 
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
 		TCase *tc = tcase_create(routes[i].name);

@@ -1866,23 +1866,6 @@ static const char *why_not_nobody(void)
 	return NULL;
 }
 
-static const char *why_not_mount(void)
-{
-	char tmpl[] = "/tmp/vaudit-unit-probe-XXXXXX";
-	const char *why = NULL;
-
-	if (geteuid() != 0)
-		return "not root";
-	if (!mkdtemp(tmpl))
-		return "cannot create a directory in /tmp";
-	if (mount("tmpfs", tmpl, "tmpfs", 0, "size=1m") < 0)
-		why = "cannot mount tmpfs";
-	else
-		umount2(tmpl, MNT_DETACH);
-	rmdir(tmpl);
-	return why;
-}
-
 static Suite *walk_suite(void)
 {
 	Suite *s = suite_create("walk");
@@ -1903,7 +1886,7 @@ static Suite *walk_suite(void)
 	tu_add_test(tree, postorder_after_contents, NULL);
 	tu_add_test(tree, fifos_and_sockets_never_opened, no_find);
 	tu_add_test(tree, lazy_types_skip_statx, no_find);
-	tu_add_test(tree, xdev_and_mount_depth, why_not_mount());
+	tu_add_test(tree, xdev_and_mount_depth, tu_why_not_mount());
 	suite_add_tcase(s, tree);
 
 	tu_tcase_tmpdir(deep, false);

@@ -384,3 +384,20 @@ int tu_main(Suite *s)
 	srunner_free(sr);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
+
+const char *tu_why_not_mount(void)
+{
+	char tmpl[] = "/tmp/vaudit-unit-probe-XXXXXX";
+	const char *why = NULL;
+
+	if (geteuid() != 0)
+		return "not root";
+	if (!mkdtemp(tmpl))
+		return "cannot create a directory in /tmp";
+	if (mount("tmpfs", tmpl, "tmpfs", 0, "size=1m") < 0)
+		why = "cannot mount tmpfs";
+	else
+		umount2(tmpl, MNT_DETACH);
+	rmdir(tmpl);
+	return why;
+}

@@ -51,6 +51,9 @@ int tu_main(Suite *s);
 /** tu_strdupf() - printf into a new string (aborts the test on ENOMEM). */
 char *tu_strdupf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/** tu_why_not_mount() - why a test cannot mount a tmpfs here (not root, ...), or NULL. */
+const char *tu_why_not_mount(void);
+
 /** tu_which() - full path of @prog found in $PATH (malloc'd), or NULL. */
 char *tu_which(const char *prog);
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * vaudit-list.c - vaudit --list: the configured guests, as a table or as
- * JSON Lines (one object per guest).
+ * vaudit-config.c - the configuration of a run: what load_config() reads
+ * for every mode, and vaudit --list (the configured guests, as a table or
+ * as JSON Lines, one object per guest).
  */
 #include "config.h"
 
@@ -12,6 +13,7 @@
 #include "cli/vaudit.h"
 #include "core/dbuf.h"
 #include "core/escape.h"
+#include "core/message.h"
 #include "core/vsconfig.h"
 
 static const char *run_state(enum va_run_state s)
@@ -175,6 +177,26 @@ static int list_guests(const struct va_config *c, bool json)
 		r = -EIO;
 	dbuf_release(&b);
 	return r;
+}
+
+int load_config(struct cli *c, const struct vaudit_opts *o, struct va_config **ret)
+{
+	struct va_config_opts co = { .host_root = o->host_root, .cfgdir = o->config_dir };
+	/* asked for: a missing directory is an error, not "no configuration" */
+	bool explicit = o->config_dir || o->host_root || o->mode == MODE_LIST;
+	struct va_error err = VA_ERROR_INIT;
+	int r;
+
+	*ret = NULL;
+	/* the default configuration only when no ROOT was named: tests and
+	 * scripts that name their ROOTs never pick up the host's */
+	if (o->image || o->no_config || (!explicit && o->nroots))
+		return 0;
+	r = va_config_load(ret, &co, &err);
+	if (r < 0 && (r != -ENOENT || explicit))
+		cli_error(c, &err);
+	va_error_release(&err);
+	return r < 0 && (r != -ENOENT || explicit) ? CLI_EXIT_TROUBLE : 0;
 }
 
 int run_list(const struct vaudit_opts *o)

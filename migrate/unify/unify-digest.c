@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * unify-digest.c - the digest of a file's key and content, as vhashify's
+ * classes and store entries are identified (see unify-int.h).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "migrate/unify/unify-int.h"
+
+int u_digest_fd(const struct ustate *u, struct va_digest *d, unsigned char *buf, int fd,
+		const struct ufile *key, unsigned char *out, uint64_t *bytes)
+{
+	uint64_t meta[6] = {
+		key->mode, key->uid, key->gid, key->size,
+		u->o->ignore_mtime ? 0 : (uint64_t)key->mtime.tv_sec,
+		u->o->ignore_mtime ? 0 : key->mtime.tv_nsec,
+	};
+	uint64_t left = key->size, off = 0;
+
+	va_digest_reset(d);
+	va_digest_update(d, "vaudit-hash-1", 13);
+	va_digest_update(d, meta, sizeof(meta));
+	while (left) {
+		ssize_t n = pread(fd, buf, left < U_READ_BUF ? (size_t)left : U_READ_BUF, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -ESTALE;       /* shorter than it was */
+		va_digest_update(d, buf, (size_t)n);
+		left -= (uint64_t)n;
+		off += (uint64_t)n;
+		*bytes += (uint64_t)n;
+	}
+	va_digest_final(d, out);
+	return 0;
+}
+
+int u_digest_check(const struct ustate *u, int fd, const struct ufile *key,
+		   const unsigned char *want)
+{
+	unsigned char *buf = malloc(U_READ_BUF), got[VA_DIGEST_MAX];
+	struct va_digest *d = NULL;
+	uint64_t bytes = 0;
+	int r;
+
+	if (!buf || va_digest_new(&d, u->method) < 0) {
+		free(buf);
+		return -ENOMEM;
+	}
+	r = u_digest_fd(u, d, buf, fd, key, got, &bytes);
+	if (r == 0) {
+		char c;
+
+		/* longer than the key says: bytes were added */
+		r = pread(fd, &c, 1, (off_t)key->size) != 0 ? -EUCLEAN : 0;
+	}
+	if (r == 0 && memcmp(got, want, va_digest_len(u->method)) != 0)
+		r = -EUCLEAN;
+	va_digest_free(d);
+	free(buf);
+	return r == -ESTALE ? -EUCLEAN : r;
+}
