@@ -3,7 +3,8 @@
  * unify-cli.h - what the vunify and vhashify programs share: the common
  * options, --flags resolution, exclude list files, the journal, the event
  * printer (text per verbosity level, or JSON Lines), the progress line, the
- * summary and the exit status.
+ * summary and the exit status (the set-up in unify-cli.c, what a run says
+ * in unify-report.c).
  *
  * This is program code: it prints (the engine in migrate/unify/ never
  * does), through the command-line kit every program uses (cli/kit.h:
