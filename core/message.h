@@ -26,6 +26,13 @@
  * because they are many and copying each path would cost; their hooks
  * format them with va_msg_text() and va_error_reason(), which yields the
  * same text as a struct va_error holding the same fields.
+ *
+ * Two readers of untrusted files keep a detail of their own beside the
+ * errno, because a test or a caller needs it as data: the journal loader
+ * (va_journal_load(): the reason and the line number) and the check of a
+ * journal's or plan's paths (struct va_jroots_error: the record, the path
+ * inside the journal, the reason), which the programs print after the
+ * journal's name as "refused, nothing changed: record N names 'PATH': WHY".
  */
 #ifndef VAUDIT_MESSAGE_H
 #define VAUDIT_MESSAGE_H
