@@ -33,6 +33,7 @@
 
 #include "core/clock.h"
 #include "core/image.h"
+#include "core/message.h"
 #include "tui/engine.h"
 #include "tui/request.h"
 #include "tui/script.h"
@@ -889,7 +890,11 @@ int tui_main(const struct tui_session *s)
 	if (s->script) {
 		r = tui_script_load(&sc, s->script, err, sizeof(err));
 		if (r < 0) {
-			fprintf(stderr, "%s: script '%s': %s\n", s->prog, s->script, err);
+			struct dbuf m = DBUF_INIT;
+
+			va_msg_text(&m, s->script, strlen(s->script), "not a usable key script", err);
+			fprintf(stderr, "%s: %s\n", s->prog, dbuf_str(&m));
+			dbuf_release(&m);
 			status = 2;
 			goto out;
 		}

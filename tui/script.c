@@ -81,7 +81,7 @@ static int parse_line(struct tui_script *sc, char *line, unsigned lineno, char *
 				size_t k = va_utf8_decode(s + i, n - i, &cp);
 
 				if (!k || cp < 0x20 || cp == 0x7f) {
-					snprintf(err, errsize, "%u: :type takes printable UTF-8 text", lineno);
+					snprintf(err, errsize, "line %u: :type takes printable UTF-8 text", lineno);
 					return -EINVAL;
 				}
 				st.type = TUI_STEP_KEY;
@@ -106,14 +106,14 @@ static int parse_line(struct tui_script *sc, char *line, unsigned lineno, char *
 			if (*end == 'x')
 				rr = strtol(end + 1, &end, 10);
 			if (*end || c < 1 || rr < 1 || c > 1000 || rr > 1000) {
-				snprintf(err, errsize, "%u: :resize takes COLSxROWS", lineno);
+				snprintf(err, errsize, "line %u: :resize takes COLSxROWS", lineno);
 				return -EINVAL;
 			}
 			st.type = TUI_STEP_RESIZE;
 			st.cols = (int)c;
 			st.rows = (int)rr;
 		} else {
-			snprintf(err, errsize, "%u: unknown command (:wait :dump :attrs :resize :type)", lineno);
+			snprintf(err, errsize, "line %u: unknown command (:wait :dump :attrs :resize :type)", lineno);
 			return -EINVAL;
 		}
 		return add_step(sc, st);
@@ -127,7 +127,7 @@ static int parse_line(struct tui_script *sc, char *line, unsigned lineno, char *
 		n = strcspn(p, " \t");
 		st.type = TUI_STEP_KEY;
 		if (parse_key(p, n, &st) < 0) {
-			snprintf(err, errsize, "%u: unknown key '%.*s' (a character, or <Down> <Up> <PgDn> <PgUp> "
+			snprintf(err, errsize, "line %u: unknown key '%.*s' (a character, or <Down> <Up> <PgDn> <PgUp> "
 				 "<Home> <End> <Tab> <Enter> <Space> <Esc> <Backspace> <F1> <C-l>)",
 				 lineno, (int)(n > 40 ? 40 : n), p);
 			return -EINVAL;
