@@ -93,12 +93,7 @@ fix_case() {
 	rc_in "$RC" "0" "$label: --fix --image" || diag "stderr: $(head -c 1500 "$W/fix.err" | cat -v)"
 	grep -qF -- "vaudit: journal: $j" "$W/fix.err"
 	ok $? "$label: stderr names the journal (vaudit: journal: PATH)" || diag "stderr: $(head -c 500 "$W/fix.err" | cat -v)"
-	dump "$img" "$d/after.json"
-	py_checks python3 "$FT" compare --before "$d/before.json" --after "$d/after.json" \
-		--expect "$d/expect.json" --want new --label "$label: after --fix"
-	fsck_clean "$img" "$label: after --fix"
-	py_checks python3 "$FT" journal --journal "$j" --before "$d/before.json" --expect "$d/expect.json" \
-		--backend image --uuid "$uuid" --source "$img" --all-done --complete --label "$label"
+	fixed_as_expected "$label" "$img" "$d" "$j" "$uuid"
 
 	# ---- the kinds acted on are gone
 	vrun audit1 --image "$img" --prefix /vservers --json

@@ -108,6 +108,21 @@ fsck_clean() {
 	ok $? "$* : e2fsck -fn clean" || diag "$(printf '%s\n' "$out" | tail -n 15)"
 }
 
+# fixed_as_expected LABEL IMG DIR JOURNAL UUID: after --fix --image, the
+# image holds exactly the expected changes (DIR/before.json, DIR/expect.json;
+# DIR/after.json is written), is clean for e2fsck, and the journal names the
+# image back end, UUID and IMG with every intent done.
+fixed_as_expected() {
+	local label=$1 img=$2 d=$3 j=$4 uuid=$5
+
+	dump "$img" "$d/after.json"
+	py_checks python3 "$FT" compare --before "$d/before.json" --after "$d/after.json" \
+		--expect "$d/expect.json" --want new --label "$label: after --fix"
+	fsck_clean "$img" "$label: after --fix"
+	py_checks python3 "$FT" journal --journal "$j" --before "$d/before.json" --expect "$d/expect.json" \
+		--backend image --uuid "$uuid" --source "$img" --all-done --complete --label "$label"
+}
+
 kinds_of() {
 	python3 -c '
 import json, sys

@@ -113,12 +113,7 @@ repair_case() { # LABEL MKFIXTURE-OPTS...
 	vrun fix --fix --image "$img" --prefix /vservers --journal "$j"
 	rc_in "$RC" "0" "$label: --fix --image as uid $(id -u)" || diag "stderr: $(head -c 1500 "$W/fix.err" | cat -v)"
 	is "$(stat -c %u -- "$j" 2>/dev/null)" "$(id -u)" "$label: the journal was written by uid $(id -u)"
-	dump "$img" "$d/after.json"
-	py_checks python3 "$FT" compare --before "$d/before.json" --after "$d/after.json" \
-		--expect "$d/expect.json" --want new --label "$label: after --fix"
-	fsck_clean "$img" "$label: after --fix"
-	py_checks python3 "$FT" journal --journal "$j" --before "$d/before.json" --expect "$d/expect.json" \
-		--backend image --uuid "$uuid" --source "$img" --all-done --complete --label "$label"
+	fixed_as_expected "$label" "$img" "$d" "$j" "$uuid"
 	vrun audit1 --image "$img" --prefix /vservers --json
 	rc_in "$RC" "0 1" "$label: the audit after the repair runs"
 	kinds=$(kinds_of "$W/audit1.out")

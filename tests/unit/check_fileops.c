@@ -1577,32 +1577,10 @@ END_TEST
 
 /* ================================================================ va_safeopen_beneath */
 
-/* A chain of @depth directories "dd" below @dfd; the path "dd/dd/.../dd" (malloc'd). */
-static char *deep_chain(int dfd, int depth)
-{
-	char *path = malloc((size_t)depth * 3 + 1), *p = path;
-	int fd = dup(dfd);
-
-	ck_assert_ptr_nonnull(path);
-	for (int i = 0; i < depth; i++) {
-		int next;
-
-		ck_assert(mkdirat(fd, "dd", 0755) == 0);
-		next = openat(fd, "dd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		ck_assert_int_ge(next, 0);
-		close(fd);
-		fd = next;
-		p += sprintf(p, i ? "/dd" : "dd");
-	}
-	tu_write_file(fd, "f", "deep", 4);
-	close(fd);
-	return path;
-}
-
 START_TEST(openat2_any_length)
 {
 	int dfd = new_dir("deep", NULL), fd;
-	char *chain = deep_chain(dfd, 3000);           /* 9,000 bytes: more than two PATH_MAX */
+	char *chain = tu_deep_chain(dfd, 3000);           /* 9,000 bytes: more than two PATH_MAX */
 	size_t len = strlen(chain);
 	char *file = malloc(len + 3), *evil = malloc(len + 8);
 	struct stat st;

@@ -311,29 +311,10 @@ START_TEST(beneath_refuses_dotdot)
 }
 END_TEST
 
-/* d/dd/dd/... @depth times from @dfd, a file "f" ("deep") at the bottom. */
-static char *deep_chain(int dfd, size_t depth)
-{
-	char *path = malloc(depth * 3 + 1), *p = path;
-	int fd = dup(dfd);
-
-	ck_assert_ptr_nonnull(path);
-	for (size_t i = 0; i < depth; i++) {
-		int next = mkdir_open(fd, "dd");
-
-		close(fd);
-		fd = next;
-		p += sprintf(p, i ? "/dd" : "dd");
-	}
-	tu_write_file(fd, "f", "deep", 4);
-	close(fd);
-	return path;
-}
-
 START_TEST(beneath_any_length)
 {
 	int dfd = new_dir("deep"), fd;
-	char *chain = deep_chain(dfd, 3000);    /* 9,000 bytes: more than two PATH_MAX */
+	char *chain = tu_deep_chain(dfd, 3000);    /* 9,000 bytes: more than two PATH_MAX */
 	size_t len = strlen(chain), fds = tu_count_fds();
 	char *p = malloc(len + 2 * NAME_MAX + 16);
 	char buf[8] = "";

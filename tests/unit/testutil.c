@@ -401,3 +401,24 @@ const char *tu_why_not_mount(void)
 	rmdir(tmpl);
 	return why;
 }
+
+char *tu_deep_chain(int dfd, size_t depth)
+{
+	char *path = malloc(depth * 3 + 1), *p = path;
+	int fd = dup(dfd);
+
+	ck_assert_ptr_nonnull(path);
+	for (size_t i = 0; i < depth; i++) {
+		int next;
+
+		ck_assert(mkdirat(fd, "dd", 0755) == 0);
+		next = openat(fd, "dd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		ck_assert_int_ge(next, 0);
+		close(fd);
+		fd = next;
+		p += sprintf(p, i ? "/dd" : "dd");
+	}
+	tu_write_file(fd, "f", "deep", 4);
+	close(fd);
+	return path;
+}

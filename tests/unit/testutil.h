@@ -51,6 +51,12 @@ int tu_main(Suite *s);
 /** tu_strdupf() - printf into a new string (aborts the test on ENOMEM). */
 char *tu_strdupf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/**
+ * tu_deep_chain() - a chain of @depth directories "dd" below @dfd with a
+ * file "f" ("deep") at the bottom.  Return: the path "dd/dd/.../dd" (malloc'd).
+ */
+char *tu_deep_chain(int dfd, size_t depth);
+
 /** tu_why_not_mount() - why a test cannot mount a tmpfs here (not root, ...), or NULL. */
 const char *tu_why_not_mount(void);
 
