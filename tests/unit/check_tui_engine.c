@@ -445,7 +445,10 @@ START_TEST(scan_image_like_batch)
 	ck_assert_int_ge(c.nitems, 20);
 	ck_assert_int_eq(c.done.progress.findings, c.nitems);
 	ck_assert_int_eq(c.done.progress.job, TUI_JOB_SCAN);
-	ck_assert_int_ge(c.nprogress, 1);
+	/* counters are published at most every 50 ms and a DONE replaces one
+	 * not yet polled: a scan that ends sooner may show none */
+	ck_assert_msg(c.nprogress >= 1 || c.done.progress.elapsed < 0.25,
+		      "no progress message in a scan of %.3f s", c.done.progress.elapsed);
 	assert_same_keys(&c, batch);
 
 	/* debugfs: each item carries the inode's true flags and permission bits */
