@@ -12,6 +12,7 @@
 
 #include "cli/kit.h"
 #include "core/clock.h"
+#include "core/lock.h"
 #include "core/message.h"
 
 #define BIT(n) (UINT64_C(1) << (n))
@@ -200,6 +201,26 @@ const char *cli_human(uint64_t bytes, char buf[32])
 	else
 		snprintf(buf, 32, "%.1f %s", v, unit[u]);
 	return buf;
+}
+
+int cli_lock(struct cli *c, struct va_locks *l, const char *image, const char *const *paths,
+	     size_t npaths)
+{
+	struct va_error err = VA_ERROR_INIT;
+	int r = 0;
+
+	if (image)
+		r = va_lock_image(l, image, &err);
+	for (size_t i = 0; !image && i < npaths && r == 0; i++)
+		r = va_lock_fs(l, paths[i], &err);
+	if (r < 0) {
+		if (va_error_is_set(&err))
+			cli_error(c, &err);
+		else
+			cli_say(c, "%s", strerror(-r));
+	}
+	va_error_release(&err);
+	return r < 0 ? CLI_EXIT_TROUBLE : 0;
 }
 
 /* ------------------------------------------------------------------ option rules */

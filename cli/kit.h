@@ -124,6 +124,16 @@ int cli_finish_output(struct cli *c);
 /** cli_human() - "1.9 GiB", "350.2 MiB", "12 KiB", "512 B" into @buf. */
 const char *cli_human(uint64_t bytes, char buf[32]);
 
+/**
+ * cli_lock() - take the change locks (core/lock.h) of @image, or else of
+ * the filesystems of the @npaths @paths, into @l, before a run changes
+ * anything.  Return: 0, or CLI_EXIT_TROUBLE after a message (another run
+ * holds one: nothing was changed).
+ */
+struct va_locks;
+int cli_lock(struct cli *c, struct va_locks *l, const char *image, const char *const *paths,
+	     size_t npaths);
+
 /* ------------------------------------------------------------------ option rules */
 
 /**

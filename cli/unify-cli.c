@@ -21,6 +21,7 @@
 #include "core/escape.h"
 #include "core/finding.h"
 #include "core/image.h"
+#include "core/lock.h"
 #include "core/message.h"
 #include "core/vsconfig.h"
 #include "cli/unify-cli.h"
@@ -60,6 +61,7 @@ void ucli_free(struct ucli *c)
 	c->j = NULL;
 	va_backend_free(c->be);
 	c->be = NULL;
+	va_locks_release(&c->locks);
 	dbuf_release(&c->jfile);
 	dbuf_release(&c->label);
 	free(c->quirk_shown);
@@ -363,6 +365,10 @@ int ucli_journal_open(struct ucli *c, const char *const *paths, size_t npaths)
 
 	if (c->dry_run)
 		return 0;
+	/* the trees and stores are this run's until it ends */
+	c->locks.holder = c->cli.prog;
+	if (cli_lock(&c->cli, &c->locks, NULL, paths, npaths))
+		return CLI_EXIT_TROUBLE;
 	for (size_t i = 0; i < npaths && r == 0; i++)
 		if ((i && dbuf_addc(&src, '\n') < 0) || dbuf_adds(&src, paths[i]) < 0)
 			r = -ENOMEM;

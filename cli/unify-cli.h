@@ -29,6 +29,7 @@
 #include "cli/kit.h"
 #include "core/dbuf.h"
 #include "core/exclude.h"
+#include "core/lock.h"
 #include "migrate/unify/unify.h"
 
 struct va_config;
@@ -83,6 +84,7 @@ struct ucli {
 	struct va_backend *be;
 	struct va_journal *j;
 	struct dbuf jfile;      /**< the journal's path, once created */
+	struct va_locks locks;  /**< the change locks of the trees' and stores' filesystems */
 	struct va_uhooks hooks;
 	struct va_ustats total; /**< the engine calls that ended */
 	const struct va_ustats *cur; /**< the call under way (progress), or NULL */
@@ -152,7 +154,9 @@ void ucli_help_common(FILE *fp, const char *prog);
 int ucli_start(struct ucli *c);
 
 /**
- * ucli_journal_open() - unless a dry run, create the journal (--journal or
+ * ucli_journal_open() - unless a dry run, take the change locks of the
+ * filesystems of @paths (core/lock.h: refused when another run holds one)
+ * and create the journal (--journal or
  * the default name) for the run over @paths (trees first, then stores;
  * real paths), UUID of the first one's filesystem, and say where it is.
  * Return: 0 or CLI_EXIT_TROUBLE after a message.

@@ -18,6 +18,7 @@
 #include "core/escape.h"
 #include "core/flags.h"
 #include "core/image.h"
+#include "core/lock.h"
 #include "core/message.h"
 #include "core/vsconfig.h"
 #include "tui/tui.h"
@@ -109,6 +110,7 @@ struct run {
 	struct va_repair repair;
 	struct va_image *img;
 	struct va_backend *be;
+	struct va_locks locks;          /* --fix: the filesystems or the image changed */
 };
 
 /*
@@ -311,7 +313,7 @@ int run_audit(const struct vaudit_opts *o)
 				    .dry_run = o->dry_run, .force = o->force } };
 	struct va_audit_args args = { .flags = o->audit_flags, .kinds = o->only & ~o->skip,
 				      .tag_scheme = o->tag_scheme };
-	struct run run = { .plan_src = DBUF_INIT };
+	struct run run = { .plan_src = DBUF_INIT, .locks = VA_LOCKS_INIT("vaudit --fix") };
 	struct fix_args fa = { .image = o->image, .journal = o->journal };
 	int r;
 
@@ -324,6 +326,10 @@ int run_audit(const struct vaudit_opts *o)
 		fa.plan_out = o->mode == MODE_PLAN ? o->plan : NULL;
 	}
 	if ((r = load_config(&c.cli, o, &run.cfg)) || (r = pick_roots(&c, o, &run, &args)))
+		goto out;
+	/* a repair holds its filesystems from the audit it acts on to its end */
+	if (o->mode == MODE_FIX && !o->dry_run &&
+	    (r = cli_lock(&c.cli, &run.locks, o->image, args.roots, args.nroots)))
 		goto out;
 	cli_start(&c.cli, o->progress);
 	if ((r = open_backend(&c, o, &run, args.roots[0])) || (r = note_running(&c, &run)))
@@ -353,5 +359,6 @@ out:
 		cli_msg(&c.cli, o->image, "closing the image failed", NULL);
 		r = CLI_EXIT_TROUBLE;
 	}
+	va_locks_release(&run.locks);   /* after the image's last write */
 	return r;
 }

@@ -23,6 +23,7 @@
 #include "cli/vaudit.h"
 #include "core/escape.h"
 #include "core/flags.h"
+#include "core/lock.h"
 #include "core/message.h"
 #include "core/vsconfig.h"
 #include "migrate/repair/repair-io.h"
@@ -497,6 +498,28 @@ static int replay(struct cli *c, const struct vaudit_opts *o, struct va_replay_s
 	return exit_for(c, counts, r);
 }
 
+/* The change locks of the filesystems of the roots journal @j names.  Return: 0 or the exit status. */
+static int lock_roots(struct cli *c, struct va_locks *l, const struct va_journal *j)
+{
+	char *src = j->source ? strndup(j->source, j->source_len) : NULL, *save = NULL;
+	const char **paths = calloc(j->source_len + 1, sizeof(*paths));
+	size_t n = 0;
+	int r;
+
+	if ((j->source && !src) || !paths) {
+		free(src);
+		free(paths);
+		cli_say(c, "%s", strerror(ENOMEM));
+		return CLI_EXIT_TROUBLE;
+	}
+	for (char *p = src ? strtok_r(src, "\n", &save) : NULL; p; p = strtok_r(NULL, "\n", &save))
+		paths[n++] = p;
+	r = cli_lock(c, l, NULL, paths, n);
+	free(paths);
+	free(src);
+	return r;
+}
+
 int run_replay(const struct vaudit_opts *o)
 {
 	const char *file = o->replay;
@@ -505,13 +528,15 @@ int run_replay(const struct vaudit_opts *o)
 	struct va_jroots jr = { 0 };
 	struct va_jroots_error e;
 	struct va_jroot_id *ids = NULL;
+	struct va_locks locks = VA_LOCKS_INIT(o->mode == MODE_UNDO ? "vaudit --undo" : "vaudit --resume");
 	size_t nids = 0;
 	struct cli c;
 	int r;
 
 	cli_init(&c, PROG);
 	c.quiet = o->quiet;
-	if ((r = trusted_dirs(&c, o, &ids, &nids))) {
+	if ((r = trusted_dirs(&c, o, &ids, &nids)) ||
+	    (o->image && !o->dry_run && (r = cli_lock(&c, &locks, o->image, NULL, 0)))) {
 		free(ids);
 		return r;
 	}
@@ -529,11 +554,14 @@ int run_replay(const struct vaudit_opts *o)
 		    refuse(&c, file, "record", &e) : 0;
 	} else {
 		r = check_live_journal(&c, file, s.j, &jr, ids, nids);
+		if (r == 0 && !o->dry_run)
+			r = lock_roots(&c, &locks, s.j);
 	}
 	free(ids);
 	if (r == 0)
 		r = replay(&c, o, &s, &jr);
 	va_jroots_close(&jr);
 	va_replay_close(&s);
+	va_locks_release(&locks);       /* after the image's last write */
 	return r;
 }

@@ -218,6 +218,10 @@ need_vaudit() {
 # ------------------------------------------------------------------- cleanup
 
 TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/vaudit-test.XXXXXX") || bail_out "mktemp -d failed"
+# the change locks of the runs a test starts (core/lock.h) stay out of /run
+# when the test is run by hand (make check sets its own)
+: "${VAUDIT_LOCK_DIR:=$TEST_TMP/locks}"
+export VAUDIT_LOCK_DIR
 _T_DEFER=$TEST_TMP/.defer
 : >"$_T_DEFER"
 export TEST_TMP

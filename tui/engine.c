@@ -30,6 +30,7 @@
 #include "core/clock.h"
 #include "core/escape.h"
 #include "core/image.h"
+#include "core/lock.h"
 #include "core/message.h"
 #include "migrate/repair/repair-io.h"
 #include "tui/engine.h"
@@ -613,6 +614,27 @@ static int new_journal(struct tui_engine *e, struct va_journal **j, struct dbuf 
 	return r;
 }
 
+/*
+ * The change locks (core/lock.h) of the session's image or of the
+ * filesystems of its ROOTs, before an apply or an undo changes anything.
+ * Return: 0, or -EBUSY (or -errno) after an error message.
+ */
+static int lock_for_change(struct tui_engine *e, struct va_locks *l)
+{
+	const struct tui_session *s = e->s;
+	struct va_error err = VA_ERROR_INIT;
+	int r = 0;
+
+	if (s->img)
+		r = va_lock_image(l, s->image, &err);
+	for (size_t i = 0; !s->img && i < s->nroots && r == 0; i++)
+		r = va_lock_fs(l, s->roots[i], &err);
+	if (r < 0)
+		push_va_error(e, &err);
+	va_error_release(&err);
+	return r;
+}
+
 static int job_apply(struct tui_engine *e, struct dbuf *summary, char journal[4096])
 {
 	const struct tui_session *s = e->s;
@@ -623,6 +645,7 @@ static int job_apply(struct tui_engine *e, struct dbuf *summary, char journal[40
 	struct va_image *wimg = NULL;
 	struct va_backend *be = NULL;
 	struct dbuf jpath = DBUF_INIT;
+	struct va_locks locks = VA_LOCKS_INIT("the vaudit console");
 	int r = 0;
 
 	o.cancel = &e->cancel;
@@ -630,6 +653,8 @@ static int job_apply(struct tui_engine *e, struct dbuf *summary, char journal[40
 		dbuf_adds(summary, "nothing to repair");
 		return 0;
 	}
+	if (!o.dry_run && (r = lock_for_change(e, &locks)) < 0)
+		goto out;
 	if (s->img) {
 		/* the session's image stays open read-only for scans */
 		errcode_t ec = va_image_open(s->image, o.dry_run ? 0 : VA_IMAGE_WRITE, &wimg, &err);
@@ -666,6 +691,7 @@ out:
 		push_error_at(e, s->image, "closing the image failed", NULL);
 		r = r ? r : -EIO;
 	}
+	va_locks_release(&locks);       /* after the image's last write */
 	va_error_release(&err);
 	dbuf_release(&jpath);
 	return r;
@@ -678,9 +704,12 @@ static int job_undo(struct tui_engine *e, struct dbuf *summary)
 	struct va_repair_hooks h = { .event = on_event, .begin = on_begin, .user = e };
 	struct va_error err = VA_ERROR_INIT;
 	struct va_replay_setup rs;
+	struct va_locks locks = VA_LOCKS_INIT("the vaudit console");
 	unsigned counts[4] = { 0 };
 	int r;
 
+	if (!o.dry_run && (r = lock_for_change(e, &locks)) < 0)
+		return r;
 	r = va_replay_open(&rs, e->file, s->img ? s->image : NULL, o.dry_run, 0,
 			   s->img ? NULL : s->args->backend, &err);
 	if (rs.j && rs.j->dropped_tail)
@@ -707,6 +736,7 @@ static int job_undo(struct tui_engine *e, struct dbuf *summary)
 		push_error_at(e, s->image, "closing the image failed", NULL);
 		r = r ? r : -EIO;
 	}
+	va_locks_release(&locks);
 	va_error_release(&err);
 	return r;
 }
