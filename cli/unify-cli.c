@@ -93,6 +93,11 @@ int ucli_option(struct ucli *c, int opt, const char *arg, char **argv)
 	case UCLI_OPT_NO_PROGRESS: c->progress = 0; break;
 	case UCLI_OPT_INSECURE: break;  /* util-vserver compatibility */
 	case UCLI_OPT_MANUALLY: c->manually = true; break;
+	case UCLI_OPT_HOST_ROOT:
+		if (arg[0] != '/')
+			return cli_bad_usage(&c->cli, "--host-root must be an absolute path:", arg);
+		c->host_root = arg;
+		break;
 	case UCLI_OPT_VERSION:
 		return cli_version(&c->cli);
 	case ':':
@@ -224,7 +229,7 @@ int ucli_load_excl(struct ucli *c, const char *file, struct va_excl_list *list, 
 
 int ucli_config_load(struct ucli *c, struct va_config **ret)
 {
-	struct va_config_opts co = { .host_root = NULL, .cfgdir = c->config };
+	struct va_config_opts co = { .host_root = c->host_root, .cfgdir = c->config };
 	struct va_error err = VA_ERROR_INIT;
 	int r = va_config_load(ret, &co, &err);
 
@@ -244,10 +249,17 @@ long ucli_config_guest(struct ucli *c, const struct va_config *cfg, const char *
 	for (size_t i = 0; i < cfg->nguests; i++)
 		if (strcmp(cfg->guests[i].name, name) == 0)
 			return (long)i;
-	/* util-vserver also takes the path of a configuration directory */
+	/* util-vserver also takes the path of a configuration directory
+	 * (with --host-root: as the running host sees it, or inside the host root) */
 	if (strchr(name, '/') && (real = realpath(name, NULL)))
 		for (size_t i = 0; i < cfg->nguests; i++)
 			if (cfg->guests[i].cfgdir && strcmp(cfg->guests[i].cfgdir, real) == 0) {
+				free(real);
+				return (long)i;
+			}
+	if (cfg->host_root && name[0] == '/')
+		for (size_t i = 0; i < cfg->nguests; i++)
+			if (cfg->guests[i].cfgdir_canon && strcmp(cfg->guests[i].cfgdir_canon, name) == 0) {
 				free(real);
 				return (long)i;
 			}
@@ -315,6 +327,9 @@ void ucli_help_common(FILE *fp, const char *prog)
 "      --json            JSON Lines on stdout: one object per event, then a\n"
 "                        summary object (schema in %s(8))\n"
 "      --config=DIR      the configuration directory (default %s)\n"
+"      --host-root=PREFIX  the host is the one whose root is PREFIX (an old\n"
+"                        host's disk): the configuration (--config included)\n"
+"                        and every path it names are resolved inside PREFIX\n"
 "      --insecure        accepted for util-vserver compatibility; no effect\n"
 "      --progress        a progress line on stderr (default: when stderr is a\n"
 "                        terminal)\n"

@@ -45,6 +45,7 @@ enum ucli_opt {
 	UCLI_OPT_VERSION,
 	UCLI_OPT_INSECURE,
 	UCLI_OPT_MANUALLY,
+	UCLI_OPT_HOST_ROOT,
 	UCLI_OPT_NEXT
 };
 
@@ -59,6 +60,7 @@ enum ucli_opt {
 	{ "version",     no_argument,       NULL, UCLI_OPT_VERSION }, \
 	{ "insecure",    no_argument,       NULL, UCLI_OPT_INSECURE }, \
 	{ "manually",    no_argument,       NULL, UCLI_OPT_MANUALLY }, \
+	{ "host-root",   required_argument, NULL, UCLI_OPT_HOST_ROOT }, \
 	{ "dry-run",     no_argument,       NULL, 'n' }, \
 	{ "verbose",     no_argument,       NULL, 'v' }, \
 	{ "help",        no_argument,       NULL, 'h' }
@@ -71,6 +73,8 @@ struct ucli {
 	enum va_protect protect;/**< --flags (AUTO until ucli_start()) */
 	const char *journal;    /**< --journal, or NULL for the default */
 	const char *config;     /**< --config, or NULL for VA_CONFIG_DIR */
+	const char *host_root;  /**< --host-root: the configuration and every vdir
+				     are read inside this prefix (an old host's disk) */
 	bool json;
 	bool dry_run;
 	bool manually;

@@ -14,6 +14,7 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -22,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "core/dbuf.h"
@@ -36,8 +38,8 @@
 static void usage(FILE *fp)
 {
 	fprintf(fp,
-"Usage: %s [-nv] [--refresh] [--ignore-mtime] [OPTIONS] GUEST...\n"
-"       %s --all [-nv] [--refresh] [--ignore-mtime] [OPTIONS]\n"
+"Usage: %s [-nv] [--refresh] [--ignore-mtime] [--host-root PREFIX] [OPTIONS] GUEST...\n"
+"       %s --all [-nv] [--refresh] [--ignore-mtime] [--host-root PREFIX] [OPTIONS]\n"
 "       %s --manually --destination HASHDIR [-nv] [--refresh] [--ignore-mtime]\n"
 "                [OPTIONS] [--] PATH EXCL [PATH EXCL]...\n"
 "       %s --revert [--destination HASHDIR] [-nv] [OPTIONS] PATH...\n"
@@ -55,7 +57,8 @@ static void usage(FILE *fp)
 "(apps/vunify/hash, else .defaults/apps/vunify/hash) on the filesystem of\n"
 "the vdir its store.  With --manually, each PATH is a directory and each\n"
 "EXCL an exclude list file (\"\" for none).  --revert without --destination\n"
-"takes the store of the guest whose vdir holds PATH.\n"
+"takes the store of the guest whose vdir holds PATH.  A run whose every\n"
+"file is on another filesystem or mount than the store exits with 2.\n"
 "\n"
 "Options:\n"
 "      --all             every enabled guest of the configuration that has a\n"
@@ -63,7 +66,9 @@ static void usage(FILE *fp)
 "      --manually        take the trees and exclude lists from the command\n"
 "                        line (needs --destination)\n"
 "      --destination=HASHDIR  the hash store to use (an existing directory on\n"
-"                        the same mount as the trees)\n"
+"                        the same mount as the trees), or util-vserver's hash\n"
+"                        configuration directory (method, and links such as\n"
+"                        00 to the stores: each tree gets the one on its mount)\n"
 "      --revert          give private copies instead of linking\n"
 "  -n, --dry-run         show what would be done ('would link ...'); change\n"
 "                        nothing, write no journal\n"
@@ -75,7 +80,10 @@ static void usage(FILE *fp)
 "                        symlinks and special files\n"
 "      --refresh         also re-link files that are already immutable and\n"
 "                        shared\n"
-"      --ignore-mtime    files with different mtimes may be linked\n"
+"      --ignore-mtime    files with different mtimes may be linked (else a\n"
+"                        store entry is linked to files of its second, as by\n"
+"                        util-vserver; files of the guests to the nanosecond\n"
+"                        unless one of them has none)\n"
 "      --sledgehammer    a new store entry is the guest's own inode instead\n"
 "                        of a copy\n"
 "      --method=NAME     digest of a new store: sha256 (default), sha1, md5;\n"
@@ -89,6 +97,7 @@ static void usage(FILE *fp)
 struct group {
 	char *store;                    /* real path (owned) */
 	const struct va_hash_dir *hdir; /* configured hash directory, or NULL */
+	const char *method_dir;         /* --destination's hash configuration directory, or NULL */
 	enum va_digest_method method;
 	struct va_utree *trees;
 	size_t ntrees;
@@ -108,6 +117,17 @@ struct run {
 	enum va_digest_method method;
 	bool method_given;
 	bool revert;                    /* --revert: the groups hold paths */
+	/* --destination: a store, or util-vserver's hash configuration
+	 * directory (method, and links such as "00" to the stores) */
+	const char *dest;               /* its real path, or NULL */
+	bool dest_config;
+	struct dest_entry {
+		char *name, *path;      /* entry name, real path of its directory */
+		dev_t dev;
+		uint64_t mnt_id;
+		bool mnt_known;
+	} *dentries;
+	size_t ndentries;
 };
 
 static void release_run(struct run *rn)
@@ -118,6 +138,11 @@ static void release_run(struct run *rn)
 		free(rn->groups[i].paths);
 	}
 	free(rn->groups);
+	for (size_t i = 0; i < rn->ndentries; i++) {
+		free(rn->dentries[i].name);
+		free(rn->dentries[i].path);
+	}
+	free(rn->dentries);
 	for (size_t i = 0; i < rn->nowned; i++)
 		free(rn->owned[i]);
 	free(rn->owned);
@@ -164,6 +189,7 @@ static struct group *group_for(struct run *rn, char *store, const struct va_hash
 	memset(gr, 0, sizeof(*gr));
 	gr->store = store;
 	gr->hdir = hdir;
+	gr->method_dir = !hdir && rn->dest_config ? rn->dest : NULL;
 	return gr;
 }
 
@@ -245,6 +271,176 @@ static int guest_store(struct run *rn, long g, char **ret, const struct va_hash_
 	return *ret ? 0 : nomem(rn);
 }
 
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * --destination @dest (a real path): a store, or a hash configuration
+ * directory as util-vserver takes it (va_hash_holds_links()); then its
+ * entries (any name but dot names, byte order, that lead to a directory;
+ * a second one on the same device is ignored, as by util-vserver).
+ * Return: 0 or the exit status.
+ */
+static int load_destination(struct run *rn, const char *dest)
+{
+	int dfd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r;
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	DIR *d;
+	struct dirent *de;
+
+	rn->dest = dest;
+	r = dfd < 0 ? -errno : va_hash_holds_links(dfd);
+	if (r <= 0) {
+		if (dfd >= 0)
+			close(dfd);
+		if (r < 0)
+			cli_msg(&rn->c.cli, dest, "cannot read the hash directory", strerror(-r));
+		return r < 0 ? CLI_EXIT_TROUBLE : 0;
+	}
+	rn->dest_config = true;
+	d = fdopendir(dfd);
+	if (!d) {
+		close(dfd);
+		cli_msg(&rn->c.cli, dest, "cannot read the hash directory", strerror(errno));
+		return CLI_EXIT_TROUBLE;
+	}
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (va_array_grow(&names, &cap, n, sizeof(*names)) < 0 || !(names[n] = strdup(de->d_name))) {
+			closedir(d);
+			for (size_t i = 0; i < n; i++)
+				free(names[i]);
+			free(names);
+			return nomem(rn);
+		}
+		n++;
+	}
+	qsort(names, n, sizeof(*names), cmp_name);
+	rn->dentries = calloc(n ? n : 1, sizeof(*rn->dentries));
+	for (size_t i = 0; i < n && rn->dentries; i++) {
+		struct statx sx;
+		struct dest_entry *e = &rn->dentries[rn->ndentries];
+		dev_t dev;
+		bool dup = false;
+
+		if (statx(dirfd(d), names[i], 0, STATX_BASIC_STATS
+#ifdef STATX_MNT_ID
+			  | STATX_MNT_ID
+#endif
+			  , &sx) < 0 || !S_ISDIR(sx.stx_mode))
+			continue;       /* method, blocks, a dangling link: not a store */
+		dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
+		for (size_t k = 0; k < rn->ndentries; k++)
+			dup |= rn->dentries[k].dev == dev;
+		if (dup) {
+			struct dbuf b = DBUF_INIT;
+
+			dbuf_addf(&b, "%s/%s", dest, names[i]);
+			cli_msg(&rn->c.cli, dbuf_str(&b), "a second entry on the same device: ignored", NULL);
+			dbuf_release(&b);
+			continue;
+		}
+		e->dev = dev;
+#ifdef STATX_MNT_ID
+		e->mnt_known = sx.stx_mask & STATX_MNT_ID;
+		e->mnt_id = e->mnt_known ? sx.stx_mnt_id : 0;
+#endif
+		e->name = names[i];
+		names[i] = NULL;
+		{
+			struct dbuf b = DBUF_INIT;
+
+			dbuf_addf(&b, "%s/%s", dest, e->name);
+			e->path = realpath(dbuf_str(&b), NULL);
+			dbuf_release(&b);
+		}
+		if (!e->path) {
+			free(e->name);
+			continue;
+		}
+		rn->ndentries++;
+	}
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	closedir(d);
+	if (!rn->dentries)
+		return nomem(rn);
+	return 0;
+}
+
+/*
+ * The store of a tree or path @what on device @dev (mount @mnt when
+ * @mnt_known) given --destination: the store itself, or the entry of the
+ * hash configuration directory on that device and mount.
+ * Return: 0 (*@ret malloc'd) or the exit status after a message.
+ */
+static int dest_store(struct run *rn, const char *what, dev_t dev, uint64_t mnt, bool mnt_known,
+		      char **ret)
+{
+	const struct dest_entry *match = NULL, *other = NULL;
+
+	*ret = NULL;
+	if (!rn->dest_config) {
+		*ret = strdup(rn->dest);
+		return *ret ? 0 : nomem(rn);
+	}
+	for (size_t k = 0; k < rn->ndentries && !match; k++) {
+		const struct dest_entry *e = &rn->dentries[k];
+
+		if (e->dev != dev)
+			continue;
+		if (e->mnt_known && mnt_known && e->mnt_id != mnt)
+			other = other ? other : e;
+		else
+			match = e;
+	}
+	if (match) {
+		*ret = strdup(match->path);
+		return *ret ? 0 : nomem(rn);
+	}
+	if (other) {
+		cli_msg(&rn->c.cli, other->path, "the store is on another mount than", what);
+	} else {
+		struct dbuf b = DBUF_INIT;
+
+		dbuf_adds(&b, "no entry of this hash configuration directory is on the filesystem of ");
+		va_quote(&b, what, strlen(what));
+		cli_msg(&rn->c.cli, rn->dest, dbuf_str(&b), NULL);
+		dbuf_release(&b);
+	}
+	return CLI_EXIT_TROUBLE;
+}
+
+/* dest_store() for the directory or file @path. */
+static int dest_store_of(struct run *rn, const char *path, char **ret)
+{
+	struct statx sx;
+
+	*ret = NULL;
+	if (!rn->dest_config)
+		return dest_store(rn, path, 0, 0, false, ret);
+	if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS
+#ifdef STATX_MNT_ID
+		  | STATX_MNT_ID
+#endif
+		  , &sx) < 0) {
+		cli_msg(&rn->c.cli, path, "cannot stat", strerror(errno));
+		return CLI_EXIT_TROUBLE;
+	}
+	return dest_store(rn, path, makedev(sx.stx_dev_major, sx.stx_dev_minor),
+#ifdef STATX_MNT_ID
+			  sx.stx_mask & STATX_MNT_ID ? sx.stx_mnt_id : 0, sx.stx_mask & STATX_MNT_ID,
+#else
+			  0, false,
+#endif
+			  ret);
+}
+
 /* Read the first line of DIR/method: 1 found, 0 none, -errno. */
 static int read_method(const char *dir, char *buf, size_t size)
 {
@@ -289,6 +485,16 @@ static int store_method(struct run *rn, struct group *gr)
 	} else if (gr->hdir && gr->hdir->method) {
 		dbuf_addf(&file, "%s/method", gr->hdir->path);
 		source = gr->hdir->method;
+	} else if (gr->method_dir) {
+		/* util-vserver keeps it in the hash configuration directory */
+		r = read_method(gr->method_dir, text, sizeof(text));
+		dbuf_addf(&file, "%s/method", gr->method_dir);
+		if (r < 0) {
+			cli_msg(&rn->c.cli, dbuf_str(&file), "cannot read the hash method", strerror(-r));
+			dbuf_release(&file);
+			return CLI_EXIT_TROUBLE;
+		}
+		source = r > 0 ? text : NULL;
 	}
 	if (!source) {
 		gr->method = rn->method;
@@ -333,9 +539,9 @@ static int guest_tree(struct run *rn, long g, const char *dest)
 	if ((status = ucli_guest_exclude(&rn->c, rn->cfg, g)))
 		return status;
 	if (dest) {
-		store = strdup(dest);
-		if (!store)
-			return nomem(rn);
+		if ((status = dest_store(rn, gu->vdir, gu->vdir_id.dev, gu->vdir_id.mnt_id,
+					 gu->vdir_id.mnt_known, &store)))
+			return status;
 	} else if ((status = guest_store(rn, g, &store, &hdir))) {
 		return status;
 	}
@@ -412,9 +618,8 @@ static int revert_path(struct run *rn, const char *arg, const char *dest)
 		return CLI_EXIT_TROUBLE;
 	}
 	if (dest) {
-		store = strdup(dest);
-		if (!store)
-			return nomem(rn);
+		if ((status = dest_store_of(rn, p, &store)))
+			return status;
 	} else {
 		long g = guest_of(rn->cfg, p);
 
@@ -435,24 +640,25 @@ static int revert_path(struct run *rn, const char *arg, const char *dest)
 /* ------------------------------------------------------------------ modes */
 
 /* --manually --destination DIR PATH EXCL [PATH EXCL]...  Return: 0 or the exit status. */
-static int groups_manually(struct run *rn, char *const *args, size_t nargs, const char *dest)
+static int groups_manually(struct run *rn, char *const *args, size_t nargs)
 {
-	struct group *gr = NULL;
-	char *store = strdup(dest);
 	int status = 0;
 
 	rn->lists = calloc(nargs / 2, sizeof(*rn->lists));
-	if (store)
-		gr = group_for(rn, store, NULL);
-	if (!gr || !rn->lists)
+	if (!rn->lists)
 		return nomem(rn);
 	rn->nlists = nargs / 2;
 	for (size_t i = 0; i < nargs / 2 && !status; i++) {
-		char *root = NULL;
+		char *root = NULL, *store = NULL;
+		struct group *gr = NULL;
 		bool use = false;
 
 		status = ucli_realdir(&rn->c, args[2 * i], "tree", &root);
 		if (!status && !own(rn, root))
+			status = nomem(rn);
+		if (!status)
+			status = dest_store_of(rn, root, &store);
+		if (!status && !(gr = group_for(rn, store, NULL)))
 			status = nomem(rn);
 		if (!status)
 			status = ucli_load_excl(&rn->c, args[2 * i + 1], &rn->lists[i], &use);
@@ -512,6 +718,37 @@ static size_t journal_paths(const struct run *rn, const char ***ret)
 	return n;
 }
 
+/*
+ * Every file that reached the store's test was on another filesystem or
+ * mount than the store: the store named is the wrong place.
+ */
+static bool wrong_place(const struct va_ustats *st)
+{
+	uint64_t wrong = st->skipped[VA_USKIP_NO_STORE] + st->skipped[VA_USKIP_OTHER_MOUNT];
+
+	return wrong && !st->candidates && !st->already && !st->skipped[VA_USKIP_UNIQUE];
+}
+
+/*
+ * A store is never a hash configuration directory (the engine refuses one
+ * too): a configured entry that leads back to one is said here, before
+ * anything changes.  Return: 0 or the exit status.
+ */
+static int not_config(struct run *rn, const char *store)
+{
+	int fd = open(store, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r;
+
+	r = fd < 0 ? -errno : va_hash_holds_links(fd);
+	if (fd >= 0)
+		close(fd);
+	if (r < 0)
+		cli_msg(&rn->c.cli, store, "cannot read the hash store", strerror(-r));
+	else if (r > 0)
+		cli_msg(&rn->c.cli, store, "holds symbolic links: a hash configuration directory "
+			 "(util-vserver's apps/vunify/hash), not a store: no entry is made there", NULL);
+	return r ? CLI_EXIT_TROUBLE : 0;
+}
+
 /* The engine over every group, journaled.  Return: the exit status. */
 static int run_groups(struct run *rn, const struct va_uopts *flags)
 {
@@ -519,10 +756,12 @@ static int run_groups(struct run *rn, const struct va_uopts *flags)
 	const char **paths = NULL;
 	struct va_uopts o;
 	size_t npaths;
+	bool wrong = false;
 	int status, r = 0;
 
 	for (size_t i = 0; i < rn->ngroups; i++)
-		if (!rn->revert && (status = store_method(rn, &rn->groups[i])))
+		if (!rn->revert && ((status = not_config(rn, rn->groups[i].store)) ||
+				    (status = store_method(rn, &rn->groups[i]))))
 			return status;
 	c->reverting = rn->revert;
 	if ((status = ucli_start(c)))
@@ -547,15 +786,22 @@ static int run_groups(struct run *rn, const struct va_uopts *flags)
 		else
 			r = va_vhashify(gr->trees, gr->ntrees, gr->store, gr->method, &o, &st);
 		ucli_ran(c, &st, r);
+		if (!rn->revert && r >= 0 && wrong_place(&st)) {
+			cli_msg(&c->cli, gr->store, "every file was skipped as no-store or other-mount: "
+				 "the store is not on the trees' mount (--destination names a store there, "
+				 "or a hash configuration directory with a link to one)", NULL);
+			wrong = true;
+		}
 	}
-	return ucli_finish(c, rn->revert, r);
+	status = ucli_finish(c, rn->revert, r);
+	return wrong && status == CLI_EXIT_OK ? CLI_EXIT_TROUBLE : status;
 }
 
 /* ------------------------------------------------------------------ options */
 
 enum { MODE_GUESTS, MODE_ALL, MODE_MANUALLY, MODE_REVERT, MODE_COUNT };
 enum { O_ALL, O_MANUALLY, O_REVERT, O_REFRESH, O_IGNORE_MTIME, O_SLEDGEHAMMER, O_METHOD,
-       O_CONFIG, O_DESTINATION, O_ARGS, O_COUNT };
+       O_CONFIG, O_DESTINATION, O_ARGS, O_HOST_ROOT, O_COUNT };
 #define BIT(o) (UINT64_C(1) << (o))
 #define STORE_OPTS (BIT(O_REFRESH) | BIT(O_IGNORE_MTIME) | BIT(O_SLEDGEHAMMER) | BIT(O_METHOD) | \
 		    BIT(O_DESTINATION))
@@ -564,16 +810,16 @@ static const char *const opt_names[O_COUNT] = {
 	[O_ALL] = "--all", [O_MANUALLY] = "--manually", [O_REVERT] = "--revert",
 	[O_REFRESH] = "--refresh", [O_IGNORE_MTIME] = "--ignore-mtime",
 	[O_SLEDGEHAMMER] = "--sledgehammer", [O_METHOD] = "--method", [O_CONFIG] = "--config",
-	[O_DESTINATION] = "--destination", [O_ARGS] = "GUEST",
+	[O_DESTINATION] = "--destination", [O_ARGS] = "GUEST", [O_HOST_ROOT] = "--host-root",
 };
 
 static const struct cli_mode modes[MODE_COUNT] = {
-	[MODE_GUESTS]   = { NULL, STORE_OPTS | BIT(O_CONFIG) | BIT(O_ARGS) },
-	[MODE_ALL]      = { "--all", STORE_OPTS | BIT(O_CONFIG) | BIT(O_ALL) },
+	[MODE_GUESTS]   = { NULL, STORE_OPTS | BIT(O_CONFIG) | BIT(O_HOST_ROOT) | BIT(O_ARGS) },
+	[MODE_ALL]      = { "--all", STORE_OPTS | BIT(O_CONFIG) | BIT(O_HOST_ROOT) | BIT(O_ALL) },
 	[MODE_MANUALLY] = { "--manually", STORE_OPTS | BIT(O_MANUALLY) | BIT(O_ARGS) },
 	/* the store of each path is its guest's, or --destination */
 	[MODE_REVERT]   = { "--revert", BIT(O_REVERT) | BIT(O_DESTINATION) | BIT(O_CONFIG) |
-			    BIT(O_ARGS) },
+			    BIT(O_HOST_ROOT) | BIT(O_ARGS) },
 };
 
 static const struct cli_need needs[] = {
@@ -640,7 +886,7 @@ static int parse_options(struct run *rn, int argc, char **argv, struct opts *o)
 	o->args = argv + optind;
 	o->nargs = (size_t)(argc - optind);
 	o->given |= (c->manually ? BIT(O_MANUALLY) : 0) | (c->config ? BIT(O_CONFIG) : 0) |
-		    (o->nargs ? BIT(O_ARGS) : 0);
+		    (c->host_root ? BIT(O_HOST_ROOT) : 0) | (o->nargs ? BIT(O_ARGS) : 0);
 	o->mode = o->given & BIT(O_REVERT) ? MODE_REVERT : c->manually ? MODE_MANUALLY :
 		  o->given & BIT(O_ALL) ? MODE_ALL : MODE_GUESTS;
 	if ((r = cli_check_options(&c->cli, &rules, (size_t)o->mode, o->given)))
@@ -667,7 +913,7 @@ static int collect(struct run *rn, const struct opts *o, const char *dest)
 
 	switch (o->mode) {
 	case MODE_MANUALLY:
-		return groups_manually(rn, o->args, o->nargs, dest);
+		return groups_manually(rn, o->args, o->nargs);
 	case MODE_ALL:
 		return groups_all(rn, dest);
 	case MODE_REVERT:
@@ -689,19 +935,23 @@ int main(int argc, char **argv)
 	struct run rn = { .method = VA_DIGEST_SHA256 };
 	struct opts o = { 0 };
 	char *dest = NULL;
+	bool run;
 	int status;
 
 	ucli_init(&rn.c, PROG, usage);
 	rn.c.store_run = true;
 	status = parse_options(&rn, argc, argv, &o);
+	run = status < 0;       /* else --help, --version or a usage error: done */
 	if (status < 0 && o.destination)
 		status = ucli_realdir(&rn.c, o.destination, "hash directory", &dest) ? CLI_EXIT_TROUBLE : -1;
+	if (status < 0 && dest && (status = load_destination(&rn, dest)) == 0)
+		status = -1;
 	/* the configuration, unless --manually, or reverting into a named store */
 	if (status < 0 && o.mode != MODE_MANUALLY && !(o.mode == MODE_REVERT && dest))
 		status = ucli_config_load(&rn.c, &rn.cfg) ? CLI_EXIT_TROUBLE : -1;
 	if (status < 0)
 		status = collect(&rn, &o, dest);
-	if (status == 0)
+	if (run && status == 0)
 		status = run_groups(&rn, &o.flags);
 	release_run(&rn);
 	free(dest);

@@ -26,7 +26,7 @@
 static void usage(FILE *fp)
 {
 	fprintf(fp,
-"Usage: %s [-Rnvx] [OPTIONS] GUEST\n"
+"Usage: %s [-Rnvx] [--host-root PREFIX] [OPTIONS] GUEST\n"
 "       %s --manually [-Rnvx] [OPTIONS] [--] TARGET EXCL REF EXCL [REF EXCL]...\n"
 "Replace the files of a guest by hard links to the same files of its\n"
 "reference guests (same mode, owner, group, size, mtime, content and\n"
@@ -207,6 +207,24 @@ static int run_vunify(struct run *rn)
 	return ucli_finish(c, rn->revert, r);
 }
 
+/* Which options go together (cli/kit.h): --manually reads no configuration. */
+enum { MODE_CONFIGURED, MODE_MANUALLY, MODE_COUNT };
+enum { O_MANUALLY, O_CONFIG, O_HOST_ROOT, O_COUNT };
+#define BIT(o) (UINT64_C(1) << (o))
+
+static const char *const opt_names[O_COUNT] = {
+	[O_MANUALLY] = "--manually", [O_CONFIG] = "--config", [O_HOST_ROOT] = "--host-root",
+};
+
+static const struct cli_mode modes[MODE_COUNT] = {
+	[MODE_CONFIGURED] = { NULL, BIT(O_CONFIG) | BIT(O_HOST_ROOT) },
+	[MODE_MANUALLY]   = { "--manually", BIT(O_MANUALLY) },
+};
+
+static const struct cli_rules rules = {
+	.names = opt_names, .modes = modes, .nmodes = MODE_COUNT,
+};
+
 /* The command line into @rn.  Return: -1 to run, else the exit status. */
 static int parse_options(struct run *rn, int argc, char **argv)
 {
@@ -228,8 +246,10 @@ static int parse_options(struct run *rn, int argc, char **argv)
 	}
 	rn->args = argv + optind;
 	rn->nargs = (size_t)(argc - optind);
-	if (c->manually && c->config)
-		return cli_bad_usage(&c->cli, "--manually does not combine with", "--config");
+	if ((status = cli_check_options(&c->cli, &rules, c->manually ? MODE_MANUALLY : MODE_CONFIGURED,
+					(c->manually ? BIT(O_MANUALLY) : 0) | (c->config ? BIT(O_CONFIG) : 0) |
+					(c->host_root ? BIT(O_HOST_ROOT) : 0))))
+		return status;
 	if (c->manually && (rn->nargs < 4 || rn->nargs % 2)) {
 		char n[24];
 
@@ -246,13 +266,15 @@ static int parse_options(struct run *rn, int argc, char **argv)
 int main(int argc, char **argv)
 {
 	struct run rn = { 0 };
+	bool run;
 	int status;
 
 	ucli_init(&rn.c, PROG, usage);
 	status = parse_options(&rn, argc, argv);
-	if (status < 0)
+	run = status < 0;       /* else --help, --version or a usage error: done */
+	if (run)
 		status = rn.c.manually ? trees_manually(&rn) : trees_configured(&rn);
-	if (status == 0)
+	if (run && status == 0)
 		status = run_vunify(&rn);
 	for (size_t i = 0; i < rn.nlists; i++) {
 		va_excl_release(&rn.lists[i]);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * unify-digest.c - the digest of a file's key and content, as vhashify's
- * classes and store entries are identified (see unify-int.h).
+ * classes and store entries are identified (see unify-int.h): util-vserver's
+ * recipe, so that new entries have the names util-vserver gives them.
  */
 #include "config.h"
 
@@ -12,18 +13,34 @@
 
 #include "migrate/unify/unify-int.h"
 
+static void put_le(unsigned char *p, uint64_t v, int n)
+{
+	for (int i = 0; i < n; i++, v >>= 8)
+		p[i] = (unsigned char)(v & 0xff);
+}
+
 int u_digest_fd(const struct ustate *u, struct va_digest *d, unsigned char *buf, int fd,
 		const struct ufile *key, unsigned char *out, uint64_t *bytes)
 {
-	uint64_t meta[6] = {
-		key->mode, key->uid, key->gid, key->size,
-		u->o->ignore_mtime ? 0 : (uint64_t)key->mtime.tv_sec,
-		u->o->ignore_mtime ? 0 : key->mtime.tv_nsec,
-	};
+	/*
+	 * util-vserver's key, byte for byte (src/vhashify.c addStatHash(): a
+	 * packed struct of the native struct stat fields, x86_64 and the other
+	 * LP64 glibc ABIs): mode, uid, gid (32 bits each), rdev (64, 0 for a
+	 * regular file), size and mtime in whole seconds (64 each, signed),
+	 * little endian on the machines that run it.  A new entry thus gets the
+	 * name util-vserver would give it, and util-vserver finds it.
+	 */
+	unsigned char meta[36];
+	int64_t sec = u->o->ignore_mtime ? 0 : (int64_t)key->mtime.tv_sec;
 	uint64_t left = key->size, off = 0;
 
+	put_le(meta, key->mode, 4);
+	put_le(meta + 4, key->uid, 4);
+	put_le(meta + 8, key->gid, 4);
+	put_le(meta + 12, 0, 8);
+	put_le(meta + 20, key->size, 8);
+	put_le(meta + 28, (uint64_t)sec, 8);
 	va_digest_reset(d);
-	va_digest_update(d, "vaudit-hash-1", 13);
 	va_digest_update(d, meta, sizeof(meta));
 	while (left) {
 		ssize_t n = pread(fd, buf, left < U_READ_BUF ? (size_t)left : U_READ_BUF, (off_t)off);

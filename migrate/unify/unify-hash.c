@@ -3,14 +3,17 @@
  * unify-hash.c - vhashify: share files through a content-addressed store.
  *
  * One run scans every tree and the store, then sorts all files by size,
- * mode, owner, group and mtime: only files whose key collides with
- * another inode's are read, each inode once, in inode order.  The digest
- * covers that key and the content; files with equal digests form a class
- * whose master is an existing store entry, or else a new entry copied
- * from the first of them.
+ * mode, owner, group and mtime (whole seconds): only files whose key
+ * collides with another inode's are read, each inode once, in inode order.
+ * The digest covers that key and the content, as util-vserver's does;
+ * files with equal digests form a class (split by the mtime's nanoseconds
+ * unless one of them has none or is a store entry: plan_group()) whose
+ * master is an existing store entry, or else a new entry copied from the
+ * first of them.
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -38,13 +41,6 @@ struct hashrun {
 static struct ustate *sort_u;           /* qsort has no user pointer */
 static bool sort_ignore_mtime;
 
-static int cmp_ts(struct statx_timestamp a, struct statx_timestamp b)
-{
-	if (a.tv_sec != b.tv_sec)
-		return a.tv_sec < b.tv_sec ? -1 : 1;
-	return a.tv_nsec < b.tv_nsec ? -1 : a.tv_nsec > b.tv_nsec;
-}
-
 #define CMP(a, b) do { if ((a) != (b)) return (a) < (b) ? -1 : 1; } while (0)
 
 static int cmp_key(const struct ufile *a, const struct ufile *b)
@@ -53,12 +49,8 @@ static int cmp_key(const struct ufile *a, const struct ufile *b)
 	CMP(a->mode, b->mode);
 	CMP(a->uid, b->uid);
 	CMP(a->gid, b->gid);
-	if (!sort_ignore_mtime) {
-		int c = cmp_ts(a->mtime, b->mtime);
-
-		if (c)
-			return c;
-	}
+	if (!sort_ignore_mtime)
+		CMP(a->mtime.tv_sec, b->mtime.tv_sec);  /* nanoseconds: see plan_group() */
 	return 0;
 }
 
@@ -102,6 +94,38 @@ static int cmp_class(const void *pa, const void *pb)
 		return sa ? -1 : 1;
 	if (sa && a->nlink != b->nlink)
 		return a->nlink > b->nlink ? -1 : 1;
+	CMP(ia, ib);
+	return 0;
+}
+
+static bool whole_second(const struct ufile *f)
+{
+	return f->mtime.tv_nsec == 0;
+}
+
+static bool sort_merged;
+
+/*
+ * Within a class of one digest (equal metadata with the mtime in whole
+ * seconds, equal content): unless it is merged, by the nanoseconds of the
+ * mtime; then store entries first (most names first), then, merged, the
+ * files whose mtime has no nanoseconds (util-vserver's entries and copies
+ * carry none), then scan order.
+ */
+static int cmp_sub(const void *pa, const void *pb)
+{
+	uint32_t ia = *(const uint32_t *)pa, ib = *(const uint32_t *)pb;
+	const struct ufile *a = &sort_u->files[ia], *b = &sort_u->files[ib];
+	bool sa = (int)a->tree == sort_u->store_tree, sb = (int)b->tree == sort_u->store_tree;
+
+	if (!sort_merged)
+		CMP(a->mtime.tv_nsec, b->mtime.tv_nsec);
+	if (sa != sb)
+		return sa ? -1 : 1;
+	if (sa && a->nlink != b->nlink)
+		return a->nlink > b->nlink ? -1 : 1;
+	if (sort_merged && whole_second(a) != whole_second(b))
+		return whole_second(a) ? -1 : 1;
 	CMP(ia, ib);
 	return 0;
 }
@@ -287,6 +311,88 @@ static int fit_links(const struct hashrun *h, const uint32_t *g, size_t n, bool 
 	return r;
 }
 
+/*
+ * One class: the files of one digest (and, unless merged, one mtime to the
+ * nanosecond), store entries first.  Its master is the first store entry,
+ * else a new entry copied from the first file that is not left out.
+ */
+static int plan_class(struct hashrun *h, const uint32_t *g, size_t n)
+{
+	struct ustate *u = h->u;
+	size_t ninodes, nstore = 0;
+	struct va_inomap seen = VA_INOMAP_INIT, full = VA_INOMAP_INIT;
+	size_t nfull = 0;
+	uint32_t master, first;
+	int r;
+
+	for (size_t k = 0; k < n; k++)
+		nstore += (int)u->files[g[k]].tree == u->store_tree;
+	/* two distinct inodes at least (O(n): an inode may have 65,000 names) */
+	ninodes = 1;
+	for (size_t k = 1; k < n && ninodes < 2; k++)
+		if (!same_inode(&u->files[g[k]], &u->files[g[0]]))
+			ninodes = 2;
+	if (!nstore && ninodes < 2) {
+		for (size_t k = 0; k < n; k++)
+			u_skip(u, &u->files[g[k]], VA_USKIP_CONTENT, 0, NULL);
+		return 0;
+	}
+	if ((r = fit_links(h, g, n, nstore > 0, &full, &nfull)) < 0)
+		return r;
+	master = g[0];
+	for (size_t k = 0; k < n && nfull && !nstore; k++) {
+		const struct ufile *f = &u->files[g[k]];
+
+		if (!va_inomap_find(&full, f->dev, f->ino, &first)) {
+			master = g[k];  /* the source of the new entry: one that stays */
+			break;
+		}
+	}
+	r = u_unit_begin(u, master, !nstore, h->dg[g[0]]);
+	/*
+	 * One name of each inode first, then the other names: a set
+	 * larger than a batch has its twins in the first batch, which
+	 * decides whether a store entry is made.
+	 */
+	for (int pass = 0; pass < 2 && r >= 0; pass++) {
+		for (size_t k = 0; k < n && r >= 0; k++) {
+			const struct ufile *f = &u->files[g[k]];
+
+			if ((int)f->tree == u->store_tree)
+				continue;
+			if (nfull && va_inomap_find(&full, f->dev, f->ino, &first)) {
+				if (pass == 0)
+					u_skip(u, f, VA_USKIP_EMLINK, 0,
+					       "its inode keeps its names: with the others they would pass the link limit");
+				continue;
+			}
+			if (!va_inomap_find(&seen, f->dev, f->ino, &first)) {
+				if ((r = va_inomap_insert(&seen, f->dev, f->ino, g[k])) < 0)
+					break;
+				first = g[k];
+			}
+			if ((first == g[k]) == (pass == 0))
+				r = u_unit_add(u, g[k]);
+		}
+	}
+	va_inomap_release(&seen);
+	va_inomap_release(&full);
+	if (r >= 0)
+		r = u_unit_end(u);
+	return r;
+}
+
+/*
+ * The classes of one key group (metadata with the mtime in whole seconds).
+ * util-vserver keeps whole seconds only (its entries get their mtime with
+ * utime()) and compares seconds: files of one digest whose mtimes differ
+ * only in the nanoseconds are one class when one of them has none (an
+ * entry or a file util-vserver made, a file unpacked from a tar archive)
+ * or when one of them is a store entry (the store never gets a second
+ * entry for what it holds), as util-vserver would link them; otherwise
+ * only files with the same mtime to the nanosecond are.  With
+ * ignore_mtime the mtime does not count at all.
+ */
 static int plan_group(struct hashrun *h, uint32_t *g, size_t n)
 {
 	struct ustate *u = h->u;
@@ -297,75 +403,28 @@ static int plan_group(struct hashrun *h, uint32_t *g, size_t n)
 	sort_dg = h->dg;
 	qsort(g, n, sizeof(*g), cmp_class);
 	while (i < n) {
-		size_t j = i + 1, ninodes, nstore = 0;
-		bool bad = h->dg_ok[g[i]] != 1;
-		struct va_inomap seen = VA_INOMAP_INIT, full = VA_INOMAP_INIT;
-		size_t nfull = 0;
-		uint32_t master, first;
+		size_t j = i + 1;
+		bool bad = h->dg_ok[g[i]] != 1, merged = u->o->ignore_mtime;
 
 		while (j < n && h->dg_ok[g[j]] == 1 && !bad && !memcmp(h->dg[g[i]], h->dg[g[j]], VA_DIGEST_MAX))
 			j++;
-		for (size_t k = i; k < j; k++)
-			nstore += (int)u->files[g[k]].tree == u->store_tree;
 		if (bad) {
 			i = j;
 			continue;
 		}
-		/* two distinct inodes at least (O(n): an inode may have 65,000 names) */
-		ninodes = 1;
-		for (size_t k = i + 1; k < j && ninodes < 2; k++)
-			if (!same_inode(&u->files[g[k]], &u->files[g[i]]))
-				ninodes = 2;
-		if (!nstore && ninodes < 2) {
-			for (size_t k = i; k < j; k++)
-				u_skip(u, &u->files[g[k]], VA_USKIP_CONTENT, 0, NULL);
-			i = j;
-			continue;
-		}
-		if ((r = fit_links(h, g + i, j - i, nstore > 0, &full, &nfull)) < 0)
-			return r;
-		master = g[i];
-		for (size_t k = i; k < j && nfull && !nstore; k++) {
-			const struct ufile *f = &u->files[g[k]];
+		for (size_t k = i; k < j && !merged; k++)
+			merged = whole_second(&u->files[g[k]]) || (int)u->files[g[k]].tree == u->store_tree;
+		sort_merged = merged;
+		qsort(g + i, j - i, sizeof(*g), cmp_sub);
+		for (size_t a = i; a < j;) {
+			size_t b = a + 1;
 
-			if (!va_inomap_find(&full, f->dev, f->ino, &first)) {
-				master = g[k];  /* the source of the new entry: one that stays */
-				break;
-			}
+			while (b < j && (merged || u->files[g[b]].mtime.tv_nsec == u->files[g[a]].mtime.tv_nsec))
+				b++;
+			if ((r = plan_class(h, g + a, b - a)) < 0)
+				return r;
+			a = b;
 		}
-		r = u_unit_begin(u, master, !nstore, h->dg[g[i]]);
-		/*
-		 * One name of each inode first, then the other names: a set
-		 * larger than a batch has its twins in the first batch, which
-		 * decides whether a store entry is made.
-		 */
-		for (int pass = 0; pass < 2 && r >= 0; pass++) {
-			for (size_t k = i; k < j && r >= 0; k++) {
-				const struct ufile *f = &u->files[g[k]];
-
-				if ((int)f->tree == u->store_tree)
-					continue;
-				if (nfull && va_inomap_find(&full, f->dev, f->ino, &first)) {
-					if (pass == 0)
-						u_skip(u, f, VA_USKIP_EMLINK, 0,
-						       "its inode keeps its names: with the others they would pass the link limit");
-					continue;
-				}
-				if (!va_inomap_find(&seen, f->dev, f->ino, &first)) {
-					if ((r = va_inomap_insert(&seen, f->dev, f->ino, g[k])) < 0)
-						break;
-					first = g[k];
-				}
-				if ((first == g[k]) == (pass == 0))
-					r = u_unit_add(u, g[k]);
-			}
-		}
-		va_inomap_release(&seen);
-		va_inomap_release(&full);
-		if (r >= 0)
-			r = u_unit_end(u);
-		if (r < 0)
-			return r;
 		i = j;
 	}
 	return 0;
@@ -499,6 +558,10 @@ static int hashify(struct hashrun *h)
 		}
 	}
 
+	/* a store that may get entries gets its method file first (a run that
+	 * has nothing to compare, such as one on another mount, writes nothing) */
+	if (nreads && !u->o->dry_run && (r = write_method(u)) < 0)
+		goto out;
 	/* classes of equal digests, group by group */
 	for (size_t i = 0; i < h->norder;) {
 		size_t j = i + 1, n = 0;
@@ -535,6 +598,39 @@ out:
 	return r;
 }
 
+int va_hash_holds_links(int dirfd)
+{
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d;
+	struct dirent *de;
+	int r = 0;
+
+	if (fd < 0)
+		return -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	errno = 0;
+	while (r == 0 && (de = readdir(d))) {
+		struct stat sb;
+
+		if (de->d_name[0] == '.')
+			continue;       /* dot names: util-vserver skips them too */
+		if (de->d_type == DT_LNK ||
+		    (de->d_type == DT_UNKNOWN && fstatat(dirfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+		     S_ISLNK(sb.st_mode)))
+			r = 1;
+		errno = 0;
+	}
+	if (r == 0 && errno)
+		r = -errno;
+	closedir(d);
+	return r;
+}
+
 int va_vhashify(const struct va_utree *trees, size_t ntrees, const char *store,
 		enum va_digest_method method, const struct va_uopts *o, struct va_ustats *st)
 {
@@ -547,8 +643,9 @@ int va_vhashify(const struct va_utree *trees, size_t ntrees, const char *store,
 		r = u_add_tree(&u, trees[i].root, trees[i].label, trees[i].excl, false);
 	if (r >= 0)
 		r = u_add_tree(&u, store, "hash store", NULL, true);
-	if (r >= 0 && !o->dry_run)
-		r = write_method(&u);
+	/* a hash configuration directory ("00 -> /vservers/.hash") is never a store */
+	if (r >= 0 && (r = va_hash_holds_links(u.trees[u.store_tree].fd)) > 0)
+		r = -EINVAL;
 	for (size_t i = 0; i < u.ntrees && r >= 0; i++)
 		r = u_scan(&u, i, u.trees[i].store ? 0 : VA_UNIFY_MINSIZE);
 	if (r >= 0)

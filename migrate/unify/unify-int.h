@@ -191,8 +191,9 @@ void u_skip_path(struct ustate *u, const char *path, size_t len, const char *lab
 #define U_READ_BUF (256 * 1024)
 
 /**
- * u_digest_fd() - the digest of the key (mode, owner, group, size, mtime:
- * whole seconds and nanoseconds, both 0 with ignore_mtime) of @key and of
+ * u_digest_fd() - the digest of the key (util-vserver's: mode, owner,
+ * group, rdev 0, size, mtime in whole seconds or 0 with ignore_mtime,
+ * packed as on x86_64) of @key and of
  * @key->size bytes of @fd (pread from offset 0, through @buf of
  * U_READ_BUF bytes) into @out, with @d (reset first); the bytes read are
  * added to *@bytes.  Return: 0, -ESTALE (shorter than @key says) or -errno.

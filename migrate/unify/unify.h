@@ -7,7 +7,8 @@
  *
  * Rules.  Two files are linked only when they are on the same mount, are
  * different inodes, and have equal mode, owner, group, size and mtime
- * (vhashify --ignore-mtime: mtime not compared), equal content (vunify:
+ * (vhashify: see va_vhashify() for the nanoseconds; --ignore-mtime: mtime
+ * not compared), equal content (vunify:
  * byte for byte; vhashify: SHA-256 or the store's method over metadata and
  * content, every byte of a candidate read once) and equal extended
  * attributes (ACLs, security.*).  Files under VA_UNIFY_MINSIZE bytes are
@@ -183,11 +184,24 @@ int va_vunify(const struct va_utree *target, const struct va_utree *refs, size_t
 	      bool revert, const struct va_uopts *o, struct va_ustats *st);
 
 /**
+ * va_hash_holds_links() - whether directory @dirfd holds a symbolic link
+ * (a name not starting with '.'): util-vserver's hash configuration
+ * directory (apps/vunify/hash: "method" and links such as "00" to the
+ * stores) does, a store never does.
+ * Return: 1 it does, 0 it does not, or a negative errno.
+ */
+int va_hash_holds_links(int dirfd);
+
+/**
  * va_vhashify() - link the files of @trees that have a twin (in another or
  * the same tree, or in the store) through the hash store @store (a
  * directory on the same mount; its "method" file names the digest, and is
- * created with @method when missing).
- * Return: as va_vunify().
+ * created with @method when missing).  A file and a store entry of the same
+ * content are linked when their mtimes are in the same second (as
+ * util-vserver compares them); two files of the trees when their mtimes
+ * are equal to the nanosecond, or one of them has no nanoseconds.
+ * Return: as va_vunify(); -EINVAL when @store holds symbolic links (a hash
+ * configuration directory, va_hash_holds_links()): nothing was changed.
  */
 int va_vhashify(const struct va_utree *trees, size_t ntrees, const char *store,
 		enum va_digest_method method, const struct va_uopts *o, struct va_ustats *st);
