@@ -87,11 +87,11 @@ rc_is dry 0 "vhashify -n during vhashify (a dry run is not held back)"
 wait "$SLOW"
 rc=$?
 is "$rc" 0 "the slowed vhashify ended well"
-lockfile=$(find "$VAUDIT_LOCK_DIR" -name 'fs-*.lock' | head -1)
-is "$(stat -c '%a %F' -- "$VAUDIT_LOCK_DIR")" "700 directory" "the lock directory is 0700"
-is "$(stat -c '%a %F' -- "$lockfile" 2>/dev/null)" "600 regular file" "its lock file is 0600"
+# the lock file is named by the device of the filesystem (stat)
 want=$(stat -c '%d' -- "$M/vs" | python3 -c 'import os,sys; d=int(sys.stdin.read()); print("fs-%d:%d.lock" % (os.major(d), os.minor(d)))')
-is "$(basename -- "$lockfile")" "$want" "the lock file is named by the device of the filesystem (stat)"
+lockfile=$VAUDIT_LOCK_DIR/$want
+is "$(stat -c '%a %F' -- "$VAUDIT_LOCK_DIR")" "700 directory" "the lock directory is 0700"
+is "$(stat -c '%a %F' -- "$lockfile" 2>/dev/null)" "600 regular file" "the lock file $want (the device of the filesystem, from stat) is 0600"
 
 # ---- once it ended, the undo runs
 urun u2 "$VAUDIT" --undo "$W/a.journal" "$M"
