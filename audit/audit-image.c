@@ -37,7 +37,7 @@
 #define NONE UINT32_MAX
 
 /* Where a directory is relative to ROOT. */
-enum { ST_UNKNOWN = -3, ST_OUTSIDE = -2, ST_ROOT = -1 /* >= 0: guest index */ };
+enum { ST_STORE = -4, ST_UNKNOWN = -3, ST_OUTSIDE = -2, ST_ROOT = -1 /* >= 0: guest index */ };
 
 struct dirrec {
 	uint32_t ino;
@@ -100,6 +100,7 @@ struct iaudit {
 	size_t capcomp;
 	char *blockbuf;         /* one directory block */
 	struct dbuf root_path;  /* ROOT's canonical path in the image */
+	struct dbuf store_path; /* the hash store's display path (the ROOT of its findings) */
 	struct damage *damaged; /* directories whose entries could not be read */
 	size_t ndamaged, capdamaged;
 	size_t nguests, capguests;
@@ -473,7 +474,10 @@ static int resolve(struct iaudit *a, uint32_t idx, uint32_t **stack, size_t *cap
 		uint32_t node = (*stack)[n];
 
 		a->dirs[node].onpath = false;
-		if (st == ST_ROOT) {
+		if (st == ST_ROOT && va_is_store_name(a->names.buf + a->dirs[node].name_off,
+						      a->dirs[node].name_len)) {
+			st = ST_STORE; /* the hash store is not a guest (checks.h) */
+		} else if (st == ST_ROOT) {
 			int g = new_guest(a, node);
 
 			if (g < 0)
@@ -549,6 +553,69 @@ static void finding_base(struct iaudit *a, struct va_finding *f, uint32_t ino, u
 	f->nlink = links;
 }
 
+/* hash-unprotected on the store itself: its barrier is right, its absence is not. */
+static int check_store_dir(struct iaudit *a, uint32_t idx)
+{
+	const struct dirrec *d = &a->dirs[idx];
+	uint64_t k = va_check_root(d->flags, VA_KNOWN_EXT2 | VA_KNOWN_VS26, d->mode);
+	struct va_finding f;
+
+	if (build_path(a, idx, NULL, 0, &a->store_path) < 0)
+		return -ENOMEM;
+	if (!(k & (VA_KIND_BIT(VA_KIND_MISSING_BARRIER) | VA_KIND_BIT(VA_KIND_LEGACY_BARRIER))))
+		return 0;
+	finding_base(a, &f, d->ino, d->flags, d->mode, d->links);
+	f.root = a->store_path.buf;
+	f.where.path = a->store_path.buf;
+	f.where.path_len = a->store_path.len;
+	f.detail = (k & VA_KIND_BIT(VA_KIND_LEGACY_BARRIER)) ?
+		   "the hash store has only the 2.4 barrier, which 2.6 ignores" :
+		   "the hash store has no chroot barrier";
+	return emit(a, &f, VA_KIND_BIT(VA_KIND_HASH_UNPROTECTED), true);
+}
+
+/*
+ * hash-unprotected on the store names of a recorded file (multiply linked
+ * or flagged: an entry no guest is linked to is not recorded, and no guest
+ * can change it).  Bookkeeping files are not entries.
+ */
+static int check_store_names(struct iaudit *a, const struct filerec *fr)
+{
+	const char *why = NULL;
+	int r = 0;
+
+	if (!(fr->flags & VA_FL_IMMUTABLE))
+		why = "the entry is not immutable: any guest linked to it can change it for all";
+	else if (!(fr->flags & (VA_FL_NOTAIL | VA_VS26_IUNLINK)))
+		why = "the entry is immutable without iunlink: guests cannot replace their copy";
+	if (!why || !LINUX_S_ISREG(fr->mode))
+		return 0;
+	for (size_t k = 0; k < fr->nnames && r == 0; k++) {
+		const struct fname *fn = &fr->names[k];
+		const struct dirrec *d = &a->dirs[fn->dir];
+		struct dbuf p = DBUF_INIT;
+		struct va_finding f;
+
+		if (d->state != ST_STORE ||
+		    va_is_store_bookkeeping(a->names.buf + fn->name_off, fn->name_len,
+					    d->parent == a->root_idx ? 1 : 2))
+			continue;
+		if (build_path(a, fn->dir, a->names.buf + fn->name_off, fn->name_len, &p) < 0) {
+			dbuf_release(&p);
+			return -ENOMEM;
+		}
+		finding_base(a, &f, fr->ino, fr->flags, fr->mode, fr->links);
+		if (a->store_path.len)
+			f.root = a->store_path.buf;
+		f.where.path = p.buf;
+		f.where.path_len = p.len;
+		f.detail = why;
+		r = emit(a, &f, VA_KIND_BIT(VA_KIND_HASH_UNPROTECTED), false);
+		dbuf_release(&p);
+	}
+	return r;
+}
+
 static int check_dirs(struct iaudit *a, struct dbuf *path)
 {
 	struct va_finding f;
@@ -566,6 +633,10 @@ static int check_dirs(struct iaudit *a, struct dbuf *path)
 		bool guest_root = d->state >= 0 && d->parent == a->root_idx;
 		uint64_t kinds;
 
+		if (d->state == ST_STORE && d->parent == a->root_idx) {
+			r = check_store_dir(a, (uint32_t)i);
+			continue;
+		}
 		if (d->state < 0)
 			continue;
 		kinds = va_check_dir(d->flags, VA_KNOWN_EXT2 | VA_KNOWN_VS26, d->mode, guest_root);
@@ -611,7 +682,7 @@ static int check_files(struct iaudit *a)
 		for (size_t k = 0; k < fr->nnames; k++) {
 			int32_t st = a->dirs[fr->names[k].dir].state;
 
-			if (st == ST_OUTSIDE || st == ST_UNKNOWN)
+			if (st == ST_OUTSIDE || st == ST_UNKNOWN || st == ST_STORE)
 				continue;
 			if (st >= 0 && st != last) {
 				bool seen = false;
@@ -623,6 +694,9 @@ static int check_files(struct iaudit *a)
 			}
 			n++;
 		}
+		if ((a->args->kinds & VA_KIND_BIT(VA_KIND_HASH_UNPROTECTED)) &&
+		    (r = check_store_names(a, fr)) < 0)
+			break;
 		if (!n)
 			continue;
 		kinds = va_check_file(fr->flags, VA_KNOWN_EXT2 | VA_KNOWN_VS26) |
@@ -642,7 +716,7 @@ static int check_files(struct iaudit *a)
 			int32_t st = a->dirs[fn->dir].state;
 			struct dbuf p = DBUF_INIT;
 
-			if (st == ST_OUTSIDE || st == ST_UNKNOWN)
+			if (st == ST_OUTSIDE || st == ST_UNKNOWN || st == ST_STORE)
 				continue;
 			if (va_array_grow(&names, &capnames, n, sizeof(*names)) < 0 ||
 			    build_path(a, fn->dir, a->names.buf + fn->name_off, fn->name_len, &p) < 0) {
@@ -704,7 +778,7 @@ static int check_leftovers(struct iaudit *a, struct dbuf *path)
 		struct va_finding f;
 		ext2_ino_t sibling;
 
-		if (d->state == ST_OUTSIDE || d->state == ST_UNKNOWN)
+		if (d->state == ST_OUTSIDE || d->state == ST_UNKNOWN || d->state == ST_STORE)
 			continue;
 		if (ext2fs_read_inode(a->fs, a->leftover_ino[i], &inode) || !LINUX_S_ISREG(inode.i_mode))
 			continue;
@@ -767,6 +841,7 @@ static void release(struct iaudit *a)
 	free(a->leftovers);
 	free(a->leftover_ino);
 	dbuf_release(&a->root_path);
+	dbuf_release(&a->store_path);
 	if (a->blockbuf)
 		ext2fs_free_mem(&a->blockbuf);
 	va_inomap_release(&a->dirmap);

@@ -67,6 +67,8 @@ struct audit {
 	struct guest *guests;
 	size_t nguests, capguests;
 	long cur_guest;         /* index into guests, or -1 */
+	char **stores;          /* VA_STORE_NAME directories the configuration does not name */
+	size_t nstores, capstores;
 	int fatal;              /* negative errno that stops the walk */
 };
 
@@ -176,6 +178,37 @@ static int guest_add(struct audit *a, const struct va_walk_entry *e)
 	g->len = len;
 	a->cur_guest = (long)a->nguests++;
 	return 0;
+}
+
+/* ------------------------------------------------------------------ hash stores */
+
+/* A hash store directly under ROOT (see the convention in checks.h): not a guest. */
+static bool is_store(const struct audit *a, const struct va_walk_entry *e)
+{
+	return va_is_store_name(e->name, e->name_len) ||
+	       va_config_is_store(a->args->config, makedev(e->stx->stx_dev_major, e->stx->stx_dev_minor),
+				  e->stx->stx_ino);
+}
+
+/*
+ * Not walked as a guest: a configured store is audited by
+ * va_audit_hash_stores(), another one by va_audit_store() after the walk.
+ */
+static enum va_walk_action store_seen(struct audit *a, const struct va_walk_entry *e)
+{
+	char *p;
+
+	if (va_config_is_store(a->args->config, makedev(e->stx->stx_dev_major, e->stx->stx_dev_minor),
+			       e->stx->stx_ino))
+		return VA_WALK_PRUNE;
+	if (va_array_grow(&a->stores, &a->capstores, a->nstores, sizeof(*a->stores)) < 0 ||
+	    !(p = malloc(e->path_len + 1))) {
+		a->fatal = -ENOMEM;
+		return VA_WALK_STOP;
+	}
+	memcpy(p, e->path, e->path_len + 1);
+	a->stores[a->nstores++] = p;
+	return VA_WALK_PRUNE;
 }
 
 /* ------------------------------------------------------------------ shared inodes */
@@ -407,6 +440,8 @@ static enum va_walk_action on_entry(const struct va_walk_entry *e, void *user)
 	}
 	if (e->depth == 1) {
 		a->cur_guest = -1;
+		if (S_ISDIR(e->stx->stx_mode) && is_store(a, e))
+			return store_seen(a, e);
 		if (S_ISDIR(e->stx->stx_mode) && (a->fatal = guest_add(a, e)) < 0)
 			return VA_WALK_STOP;
 	}
@@ -431,6 +466,9 @@ static void audit_release(struct audit *a)
 	for (size_t i = 0; i < a->nguests; i++)
 		free(a->guests[i].name);
 	free(a->guests);
+	for (size_t i = 0; i < a->nstores; i++)
+		free(a->stores[i]);
+	free(a->stores);
 	va_inomap_release(&a->map);
 }
 
@@ -454,7 +492,9 @@ int va_audit_run(const struct va_audit_args *args, struct va_audit_stats *stats)
 	r = va_walk(&w);
 	if (r >= 0 && a.fatal == 0)
 		r = shared_report(&a);
-	else if (a.fatal < 0)
+	for (size_t i = 0; i < a.nstores && r >= 0 && a.fatal == 0; i++)
+		r = va_audit_store(args, stats, a.stores[i]);
+	if (a.fatal < 0)
 		r = a.fatal;
 	stats->guest = NULL;
 	stats->guest_len = 0;

@@ -4,7 +4,8 @@
  * matter, and hands findings to a hook.  No printing here: vaudit (and the
  * console, later) decide what to do with findings, errors and progress.
  *
- * Guests: each direct subdirectory of a ROOT is a guest root.  A guest root
+ * Guests: each direct subdirectory of a ROOT is a guest root, except a hash
+ * store (the convention is in audit/checks.h).  A guest root
  * may be a mount point of its own; below it the walk stays on one
  * filesystem unless VA_AUDIT_CROSS_MOUNTS.
  *
@@ -18,6 +19,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "core/attr.h"
 #include "core/finding.h"
@@ -109,6 +111,17 @@ int va_audit_config(const struct va_audit_args *args, struct va_audit_stats *sta
 int va_audit_hash_stores(const struct va_audit_args *args, struct va_audit_stats *stats);
 
 /**
+ * va_audit_store() - hash-unprotected for the one store at @path (a
+ * VA_STORE_NAME directory under a ROOT that the configuration does not
+ * name; see the convention in audit/checks.h).  Counters are added to
+ * @stats.  Return: 0, or a negative errno that stopped it.
+ */
+int va_audit_store(const struct va_audit_args *args, struct va_audit_stats *stats, const char *path);
+
+/** va_config_is_store() - @dev/@ino is an entry of a hash directory of @c (may be NULL). */
+bool va_config_is_store(const struct va_config *c, dev_t dev, uint64_t ino);
+
+/**
  * va_secret_match() - does guest-absolute @path (a name of a shared inode)
  * match a built-in secret pattern or a '~' entry of @excl (may be NULL)?
  * Return: the pattern that matched, or NULL.
@@ -132,17 +145,28 @@ struct va_image;
 int va_audit_image(const struct va_audit_args *args, struct va_image *img,
 		   struct va_audit_stats *stats, struct va_error *err);
 
-/** Called by va_list_roots() for ROOT and each guest root, in walk order. */
+/** Called by va_list_attrs() for each entry shown, in walk order. */
 typedef void va_roots_fn(const char *path, size_t path_len, const struct va_attrs *attrs,
 			 uint32_t mode, void *user);
 
+/** va_list_attrs() options (bit set). */
+enum va_attrs_how {
+	VA_ATTRS_RECURSIVE = 1 << 0, /**< everything below each directory, not only its entries */
+};
+
 /**
- * va_list_roots() - the attributes of each ROOT and of the directories
- * directly in it (the guest roots): what showattr -d showed.  Live through
- * the walker and args->backend; with @img (one ROOT: the prefix) from the
- * image.  Errors go to args->hooks.error.
+ * va_list_attrs() - the attributes of each path of args->roots (any file
+ * or directory) and, for a directory, of its entries (with
+ * VA_ATTRS_RECURSIVE: of everything below it), in walk order (the
+ * entries of a directory by inode number); only regular files and
+ * directories have flags: other entries below a path are left out, a
+ * path that is neither is an error.  Live through the walker and
+ * args->backend (VA_AUDIT_CROSS_MOUNTS in args->flags: also below other
+ * mounts); with @img each path is an absolute path in the image.  Errors
+ * go to args->hooks.error.
  * Return: 0, -EIO when something could not be read, or another negative errno.
  */
-int va_list_roots(const struct va_audit_args *args, struct va_image *img, va_roots_fn *fn);
+int va_list_attrs(const struct va_audit_args *args, struct va_image *img, unsigned how,
+		  va_roots_fn *fn);
 
 #endif

@@ -2,6 +2,7 @@
 /* checks.c - the audit rules. */
 #include "config.h"
 
+#include <string.h>
 #include <sys/stat.h>
 
 #include "audit/audit.h"
@@ -111,6 +112,23 @@ bool va_is_leftover_name(const char *n, size_t len)
 		      (n[i] >= '0' && n[i] <= '9')))
 			return false;
 	return true;
+}
+
+bool va_is_store_name(const char *name, size_t len)
+{
+	return len == sizeof(VA_STORE_NAME) - 1 && memcmp(name, VA_STORE_NAME, len) == 0;
+}
+
+bool va_is_store_bookkeeping(const char *name, size_t len, size_t depth)
+{
+	static const char *const files[] = { "method", "blocks", "blocksize" };
+
+	if (depth != 1)
+		return false;
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		if (len == strlen(files[i]) && memcmp(name, files[i], len) == 0)
+			return true;
+	return false;
 }
 
 bool va_severity_counts(enum va_severity sev)

@@ -39,6 +39,31 @@ void va_propose(struct va_finding *f, bool on_root);
 /** va_is_leftover_name() - "NAME;XXXXXX", the mkstemp() backup name of util-vserver's unify. */
 bool va_is_leftover_name(const char *name, size_t len);
 
+/*
+ * The hash store convention (one for the live audit, the image audit, the
+ * repair and the console): a hash store is not a guest.  A directory is a
+ * store when the configuration names it (an entry of an apps/vunify/hash
+ * directory), or when it is a direct subdirectory of ROOT named
+ * VA_STORE_NAME (util-vserver's /vservers/.hash, the only store an image
+ * audit, which reads no configuration, can know).  Its chroot barrier is
+ * correct (util-vserver's packages set it: setattr --barrier
+ * /vservers/.hash), never barrier-on-guest; its names do not make a file
+ * shared between guests; its entries are the regular files below it,
+ * except the bookkeeping files vhashify keeps at its top.
+ */
+#define VA_STORE_NAME ".hash"
+
+/** va_is_store_name() - @name (a direct subdirectory of ROOT) is VA_STORE_NAME. */
+bool va_is_store_name(const char *name, size_t len);
+
+/**
+ * va_is_store_bookkeeping() - a regular file at @depth (1: directly in the
+ * store) named @name is one of vhashify's bookkeeping files ("method",
+ * "blocks", "blocksize": util-vserver writes them into the hash
+ * directory, our vhashify writes "method" into the store), not an entry.
+ */
+bool va_is_store_bookkeeping(const char *name, size_t len, size_t depth);
+
 /** True when @sev makes vaudit's exit status 1 (error and warning, not info). */
 bool va_severity_counts(enum va_severity sev);
 

@@ -407,6 +407,9 @@ static enum va_walk_action on_store_entry(const struct va_walk_entry *e, void *u
 	cc->stats->entries++;
 	if (!(e->depth == 0 && S_ISDIR(e->stx->stx_mode)) && !S_ISREG(e->stx->stx_mode))
 		return VA_WALK_CONTINUE;
+	/* method, blocks, blocksize: vhashify's own files, not entries */
+	if (S_ISREG(e->stx->stx_mode) && va_is_store_bookkeeping(e->name, e->name_len, e->depth))
+		return VA_WALK_CONTINUE;
 	t = va_target_of(e);
 	cc->stats->flag_reads++;
 	if (va_backend_read(cc->args->backend, &t, &at) < 0 || !(at.known & VA_KNOWN_EXT2))
@@ -444,6 +447,43 @@ static enum va_walk_action on_store_entry(const struct va_walk_entry *e, void *u
 	return cc->err ? VA_WALK_STOP : VA_WALK_CONTINUE;
 }
 
+/* hash-unprotected below the store at @path.  Return: 0 or a negative errno. */
+static int walk_store(struct cc *cc, const char *path)
+{
+	const char *roots[1] = { path };
+	struct hs hs = { cc, path };
+	struct va_walk_args w = {
+		.roots = roots,
+		.nroots = 1,
+		.flags = VA_WALK_XDEV,
+		.stx_mask = STATX_TYPE | STATX_MODE | STATX_NLINK | STATX_INO,
+		.callback = on_store_entry,
+		.user = &hs,
+	};
+	int r = va_walk(&w);
+
+	return r < 0 && !cc->err ? r : cc->err;
+}
+
+int va_audit_store(const struct va_audit_args *args, struct va_audit_stats *stats, const char *path)
+{
+	struct cc cc = { .args = args, .stats = stats, .cfg = args->config };
+
+	if (!args->backend || !(args->kinds & VA_KIND_BIT(VA_KIND_HASH_UNPROTECTED)))
+		return 0;
+	return walk_store(&cc, path);
+}
+
+bool va_config_is_store(const struct va_config *c, dev_t dev, uint64_t ino)
+{
+	for (size_t i = 0; c && i < c->nhashdirs; i++)
+		for (size_t k = 0; k < c->hashdirs[i].nentries; k++)
+			if (c->hashdirs[i].entries[k].path && c->hashdirs[i].entries[k].id.dev == dev &&
+			    c->hashdirs[i].entries[k].id.ino == ino)
+				return true;
+	return false;
+}
+
 int va_audit_hash_stores(const struct va_audit_args *args, struct va_audit_stats *stats)
 {
 	struct cc cc = { .args = args, .stats = stats, .cfg = args->config };
@@ -456,18 +496,7 @@ int va_audit_hash_stores(const struct va_audit_args *args, struct va_audit_stats
 
 		for (size_t k = 0; k < h->nentries && !cc.err; k++) {
 			const struct va_hash_entry *e = &h->entries[k];
-			const char *roots[1];
-			struct hs hs = { &cc, NULL };
-			struct va_walk_args w = {
-				.roots = roots,
-				.nroots = 1,
-				.flags = VA_WALK_XDEV,
-				.stx_mask = STATX_TYPE | STATX_MODE | STATX_NLINK | STATX_INO,
-				.callback = on_store_entry,
-				.user = &hs,
-			};
 			bool seen = false;
-			int r;
 
 			if (!e->path || e->duplicate)
 				continue;
@@ -479,11 +508,7 @@ int va_audit_hash_stores(const struct va_audit_args *args, struct va_audit_stats
 						c->hashdirs[j].entries[m].id.ino == e->id.ino;
 			if (seen)
 				continue;
-			roots[0] = e->path;
-			hs.root = e->path;
-			r = va_walk(&w);
-			if (r < 0 && !cc.err)
-				cc.err = r;
+			cc.err = walk_store(&cc, e->path);
 		}
 	}
 	return cc.err;

@@ -62,7 +62,7 @@ static int on_finding(const struct va_finding *f, void *user)
 	return 0;
 }
 
-/* --attrs: "BUIc ----i-------t-e------- path", like showattr -d plus lsattr -d. */
+/* --attrs: "BUIc ----i-------t-e------- path", like showattr plus lsattr. */
 static void on_root_attrs(const char *path, size_t len, const struct va_attrs *at, uint32_t mode,
 			  void *user)
 {
@@ -125,7 +125,7 @@ static int pick_roots(struct ctx *c, const struct vaudit_opts *o, struct run *ru
 	static const char *const default_roots[] = { DEFAULT_ROOT };
 	long n;
 
-	if (o->image) {
+	if (o->image && !(o->mode == MODE_ATTRS && o->nroots)) {
 		run->image_root[0] = o->prefix ? o->prefix : "/";
 		args->roots = run->image_root;
 		args->nroots = 1;
@@ -275,7 +275,7 @@ static int audit_and_report(struct ctx *c, const struct vaudit_opts *o, struct r
 		if ((r = fix_from_plan(c, fa)))
 			return r;
 	} else if (o->mode == MODE_ATTRS) {
-		r = va_list_roots(args, run->img, on_root_attrs);
+		r = va_list_attrs(args, run->img, o->recursive ? VA_ATTRS_RECURSIVE : 0, on_root_attrs);
 		if (r == -EIO)
 			stats.errors++, r = 0;
 	} else {
@@ -332,7 +332,10 @@ int run_audit(const struct vaudit_opts *o)
 	    (r = cli_lock(&c.cli, &run.locks, o->image, args.roots, args.nroots)))
 		goto out;
 	cli_start(&c.cli, o->progress);
-	if ((r = open_backend(&c, o, &run, args.roots[0])) || (r = note_running(&c, &run)))
+	/* --attrs PATH... in an image: the paths are looked up one by one */
+	if ((r = open_backend(&c, o, &run, o->image && o->mode == MODE_ATTRS && o->nroots ? "/" :
+						args.roots[0])) ||
+	    (r = note_running(&c, &run)))
 		goto out;
 	if ((r = va_writer_new(&c.writer, o->fmt, stdout, o->writer_flags)) < 0) {
 		cli_say(&c.cli, "%s", strerror(-r));

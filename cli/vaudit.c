@@ -44,6 +44,7 @@ static const char *const opt_names[O_COUNT] = {
 	[O_DRY_RUN] = "--dry-run", [O_JOURNAL] = "--journal", [O_FORCE] = "--force",
 	[O_BARRIER_MODE] = "--barrier-mode", [O_UNDO] = "--undo", [O_RESUME] = "--resume",
 	[O_INTERACTIVE] = "--interactive", [O_SCRIPT] = "--script", [O_SIZE] = "--size",
+	[O_RECURSIVE] = "--recursive", [O_PATHS] = "PATH",
 };
 
 /* what an audit takes: where it looks, what it reports, how */
@@ -61,7 +62,8 @@ static const char *const opt_names[O_COUNT] = {
 
 static const struct cli_mode modes[MODE_COUNT] = {
 	[MODE_AUDIT]       = { NULL, AUDIT_OPTS },
-	[MODE_ATTRS]       = { "--attrs", AUDIT_OPTS | BIT(O_ATTRS) },
+	/* its operands are PATHs (O_PATHS), not ROOTs: also inside an image */
+	[MODE_ATTRS]       = { "--attrs", AUDIT_OPTS | BIT(O_ATTRS) | BIT(O_RECURSIVE) | BIT(O_PATHS) },
 	[MODE_FIX]         = { "--fix", AUDIT_OPTS | REPAIR_OPTS | BIT(O_FIX) | BIT(O_PLAN) |
 			       BIT(O_DRY_RUN) },
 	[MODE_PLAN]        = { "--plan", AUDIT_OPTS | BIT(O_PLAN) },
@@ -83,6 +85,8 @@ static const uint64_t exclusive[] = {
 	BIT(O_NO_CONFIG) | BIT(O_CONFIG),
 	BIT(O_NO_CONFIG) | BIT(O_HOST_ROOT),
 	BIT(O_HOST_ROOT) | BIT(O_ROOT),         /* the ROOTs come from its configuration */
+	BIT(O_HOST_ROOT) | BIT(O_PATHS),
+	BIT(O_PREFIX) | BIT(O_PATHS),           /* --attrs --image: PATHs in the image */
 };
 
 static const struct cli_need needs[] = {
@@ -118,6 +122,7 @@ static void usage(FILE *fp)
 	fprintf(fp,
 "Usage: %s [OPTIONS] [ROOT...]\n"
 "       %s [OPTIONS] --image FILE|DEVICE [--prefix PATH]\n"
+"       %s --attrs [-R] [PATH...] [--image FILE]\n"
 "       %s --list [--json] [--config DIR] [--host-root PREFIX]\n"
 "       %s --interactive [OPTIONS] [ROOT... | --image FILE | --plan FILE]\n"
 "       %s --undo|--resume JOURNAL [--dry-run] [ROOT... | --image FILE]\n"
@@ -169,9 +174,13 @@ static void usage(FILE *fp)
 "      --size COLSxROWS  with --interactive: screen size for --script (default\n"
 "                        80x24; 20x10 to 1000x1000)\n"
 "Other modes:\n"
-"      --attrs           no audit: show the vserver attributes (buic, upper\n"
-"                        case = set, - = unknown) and flags of each ROOT and\n"
-"                        guest root, like 'showattr -d ROOT ROOT/*'\n"
+"      --attrs [PATH...] no audit: show the vserver attributes (buic, upper\n"
+"                        case = set, - = unknown) and lsattr flags of each\n"
+"                        PATH (any file or directory; with --image, absolute\n"
+"                        paths in the image; default: the ROOTs) and of the\n"
+"                        entries of each directory PATH, like 'showattr -d\n"
+"                        DIR DIR/*'\n"
+"  -R, --recursive       with --attrs: everything below each directory PATH\n"
 "Output:\n"
 "  -j, --json            JSON Lines, one object per finding (schema in vaudit(8))\n"
 "  -0, --null            only the path of each finding, each followed by NUL\n"
@@ -196,7 +205,7 @@ static void usage(FILE *fp)
 "Exit status: 0 no findings, 1 findings, 2 an error (bad option, missing ROOT,\n"
 "unreadable entry; the walk goes on after per-entry errors).  Repairs: 0 all\n"
 "done, 1 something skipped, 2 an error stopped the run.\n",
-		PROG, PROG, PROG, PROG, PROG, VA_CONFIG_DIR, DEFAULT_ROOT, VA_CONFIG_DIR, DEFAULT_ROOT);
+		PROG, PROG, PROG, PROG, PROG, PROG, VA_CONFIG_DIR, DEFAULT_ROOT, VA_CONFIG_DIR, DEFAULT_ROOT);
 }
 
 static void list_kinds(void)
@@ -260,6 +269,7 @@ static const struct option longopts[] = {
 	{ "interactive",  no_argument,       NULL, OPT_INTERACTIVE },
 	{ "script",       required_argument, NULL, OPT_SCRIPT },
 	{ "size",         required_argument, NULL, OPT_SIZE },
+	{ "recursive",    no_argument,       NULL, 'R' },
 	{ "help",         no_argument,       NULL, 'h' },
 	{ "version",      no_argument,       NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -277,6 +287,7 @@ static const struct { int opt; enum vaudit_opt bit; } flag_opts[] = {
 	{ OPT_RESUME, O_RESUME }, { OPT_CONFIG, O_CONFIG }, { OPT_NO_CONFIG, O_NO_CONFIG },
 	{ OPT_HOST_ROOT, O_HOST_ROOT }, { OPT_LIST, O_LIST }, { OPT_TAG_SCHEME, O_TAG_SCHEME },
 	{ OPT_INTERACTIVE, O_INTERACTIVE }, { OPT_SCRIPT, O_SCRIPT }, { OPT_SIZE, O_SIZE },
+	{ 'R', O_RECURSIVE },
 };
 
 /* Parse "a,b,c" into a kinds bit mask.  Return: 0 or the exit status. */
@@ -342,6 +353,7 @@ static int take_option(const struct cli *c, int opt, const char *arg, struct vau
 	case '0': o->fmt = VA_FMT_NULL; return 0;
 	case 'v': o->writer_flags |= VA_WRITER_VERBOSE; return 0;
 	case 'q': o->quiet = true; return 0;
+	case 'R': o->recursive = true; return 0;
 	case OPT_SUMMARY: o->summary = true; return 0;
 	case OPT_PROGRESS: o->progress = 1; return 0;
 	case OPT_NO_PROGRESS: o->progress = 0; return 0;
@@ -400,7 +412,7 @@ static int parse_options(const struct cli *c, int argc, char **argv, struct vaud
 	if (argc > 0 && strcmp(base ? base + 1 : argv[0], "vaudit-tui") == 0)
 		o->given |= BIT(O_INTERACTIVE);
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":j0vqhV", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":j0vqhVR", longopts, NULL)) != -1) {
 		if (opt == ':' || opt == '?')
 			return cli_getopt_error(c, opt, argv);
 		for (size_t i = 0; i < sizeof(flag_opts) / sizeof(flag_opts[0]); i++)
@@ -414,8 +426,13 @@ static int parse_options(const struct cli *c, int argc, char **argv, struct vaud
 	for (size_t i = 0; i < o->nroots; i++)
 		if (!o->roots[i][0])
 			return cli_bad_usage(c, "empty ROOT:", "");
+	/* the operands of --attrs are PATHs: any file, also in an image */
 	if (o->nroots)
-		o->given |= BIT(O_ROOT);
+		o->given |= BIT((o->given & BIT(O_ATTRS)) ? O_PATHS : O_ROOT);
+	for (size_t i = 0; i < o->nroots && (o->given & BIT(O_PATHS)) && o->image; i++)
+		if (o->roots[i][0] != '/')
+			return cli_bad_usage(c, "with --image, PATH must be an absolute path in the image:",
+					     o->roots[i]);
 	o->mode = pick_mode(o->given);
 	r = cli_check_options(c, &rules, o->mode, o->given);
 	return r ? r : -1;

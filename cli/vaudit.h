@@ -42,6 +42,8 @@ enum vaudit_opt {
 	O_THOROUGH, O_CROSS, O_IMAGE, O_PREFIX, O_TAG_SCHEME, O_NO_DEVICE, O_CONFIG,
 	O_NO_CONFIG, O_HOST_ROOT, O_ATTRS, O_LIST, O_FIX, O_PLAN, O_DRY_RUN, O_JOURNAL,
 	O_FORCE, O_BARRIER_MODE, O_UNDO, O_RESUME, O_INTERACTIVE, O_SCRIPT, O_SIZE,
+	O_RECURSIVE,
+	O_PATHS,                /**< the operands of --attrs (files or directories, any path) */
 	O_ROOT,                 /**< operands (last: "--image does not combine with ROOT") */
 	O_COUNT
 };
@@ -64,6 +66,7 @@ struct vaudit_opts {
 	const char *plan, *journal;
 	const char *replay;             /**< --undo or --resume JOURNAL */
 	bool dry_run, force;
+	bool recursive;                 /**< --attrs -R */
 	int barrier_mode;               /**< -1 when not given */
 	const char *script;
 	int cols, rows;

@@ -259,6 +259,10 @@ case $(cat "$W/bind") in
 esac
 is "$(python3 "$VT" kinds "$W/host.json" | grep -c '^guest-running$')" 0 \
 	"--host-root: no guest is reported running (web's run file exists, but it is an offline copy)"
+is "$(python3 -c '
+import json, sys
+print(sum(1 for l in open(sys.argv[1]) if json.loads(l).get("guest") == ".hash"))' "$W/host.json")" 0 \
+	"--host-root: the store vservers/.hash is not walked as a guest (no finding names guest .hash)"
 diag "other kinds: $(python3 "$VT" kinds "$W/host.json" | grep -Ev "^($KINDS)\$" | sort | uniq -c | tr -s ' \n' ' ')"
 
 run --host-root "$MNT" --no-progress

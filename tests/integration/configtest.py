@@ -208,7 +208,8 @@ def store_truth(image, store):
     the rules give for the store at image path store: its directory without
     the 2.6 barrier 0x04000000 (nor the 2.4 one: mode 0000 + 0x8000), and
     every regular file below it that is not immutable, or immutable with
-    neither 0x08000000 nor 0x8000."""
+    neither 0x08000000 nor 0x8000, except the bookkeeping files method,
+    blocks and blocksize directly in the store."""
     entries = {}
     env = dict(os.environ, DEBUGFS_PAGER='__none__', PAGER='__none__')
     p = subprocess.run(['debugfs', '-R', 'stat "%s"' % store, image], stdout=subprocess.PIPE,
@@ -236,6 +237,9 @@ def store_truth(image, store):
         if pth == store:
             if not (fl & FL_BARRIER26 or (st['mode'] & 0o777 == 0 and fl & FL_NOTAIL)):
                 why = 'no barrier'
+        elif st['type'] == 'regular' and pth.rsplit('/', 1)[0] == store and \
+                pth.rsplit('/', 1)[1] in ('method', 'blocks', 'blocksize'):
+            pass  # vhashify's bookkeeping files at the store's top: not entries
         elif st['type'] == 'regular':
             if not fl & FL_IMMUTABLE:
                 why = 'not immutable'
