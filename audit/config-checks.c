@@ -122,20 +122,21 @@ static void check_contexts(struct cc *cc)
 
 		if (g->context < 0)
 			continue;
-		if (!(p = gpath(c, (long)i, "context"))) {
+		/* a legacy guest: S_CONTEXT's line of NAME.conf */
+		if (!(p = g->conf ? strdup(g->cfgdir) : gpath(c, (long)i, "context"))) {
 			cc->err = -ENOMEM;
 			return;
 		}
 		if (g->context < VA_CONTEXT_MIN || g->context > VA_CONTEXT_MAX)
-			emit(cc, VA_KIND_CONFIG_CONTEXT_RANGE, -1, (long)i, p, 0,
+			emit(cc, VA_KIND_CONFIG_CONTEXT_RANGE, -1, (long)i, p, g->context_line,
 			     "context %ld is outside %d-%d%s", g->context, VA_CONTEXT_MIN, VA_CONTEXT_MAX,
 			     g->context == 0 ? " (0 is the host)" : g->context == 1 ? " (1 is the watch context)" :
 			     g->context <= 65535 ? " (the dynamic range)" : " (more than 16 bits)");
 		for (size_t k = 0; k < c->nguests; k++)
 			if (k != i && c->guests[k].context == g->context)
-				emit(cc, VA_KIND_CONFIG_DUPLICATE_CONTEXT, -1, (long)i, p, 0,
-				     "context %ld is also the context of guest %s", g->context,
-				     c->guests[k].name);
+				emit(cc, VA_KIND_CONFIG_DUPLICATE_CONTEXT, -1, (long)i, p, g->context_line,
+				     "context %ld is also the context of guest %s%s", g->context,
+				     c->guests[k].name, c->guests[k].conf ? " (legacy NAME.conf)" : "");
 		free(p);
 	}
 }

@@ -56,6 +56,20 @@ static int json_guest(struct dbuf *b, const struct va_config *c, const struct va
 		       g->disabled ? "true" : "false", g->nonamespace ? "true" : "false",
 		       g->legacy ? "true" : "false");
 	r |= fld(b, "mark", g->mark);
+	/* the style: a directory NAME/, or a 2.4-era NAME.conf (cfgdir is then that file) */
+	r |= dbuf_addf(b, ",\"style\":\"%s\"", g->conf ? "legacy" : "directory");
+	r |= fld(b, "conf_ignored", g->conf_ignored);
+	if (g->conf) {
+		r |= dbuf_addf(b, ",\"onboot\":%s,\"conf_vars\":{", g->onboot ? "true" : "false");
+		for (size_t i = 0; i < g->lconf.nvars; i++) {
+			struct dbuf o = DBUF_INIT;
+
+			r |= fld(&o, g->lconf.vars[i].name, g->lconf.vars[i].value);
+			r |= dbuf_addf(b, "%s%s", i ? "," : "", o.buf ? o.buf + 1 : "");
+			dbuf_release(&o);
+		}
+		r |= dbuf_adds(b, "}");
+	}
 	r |= dbuf_addf(b, ",\"vshelper\":{\"disabled\":%s", g->vshelper_disabled ? "true" : "false");
 	r |= fld(b, "action", g->vshelper_action ? g->vshelper_action : "restart");
 	r |= dbuf_addf(b, ",\"action_known\":%s}", !g->vshelper_action || g->vshelper_action_known ?
@@ -127,7 +141,9 @@ static int text_guest(struct dbuf *b, const struct va_config *c, const struct va
 		snprintf(ctx, sizeof(ctx), "%ld", g->context);
 	else
 		snprintf(ctx, sizeof(ctx), "%s", g->context == -1 ? "dynamic" : "invalid");
-	if (!g->has_vunify) {
+	if (g->conf) {
+		dbuf_adds(&unify, "off (legacy NAME.conf)");
+	} else if (!g->has_vunify) {
 		dbuf_adds(&unify, "off");
 	} else {
 		dbuf_adds(&unify, "refs=");
@@ -153,7 +169,7 @@ static int text_guest(struct dbuf *b, const struct va_config *c, const struct va
 	cell(b, g->name, 16);
 	cell(b, ctx, 7);
 	cell(b, g->disabled ? "disabled" : run_state(g->running), 8);
-	cell(b, g->mark, 10);
+	cell(b, g->conf && g->onboot ? "onboot" : g->mark, 10);
 	cell(b, g->vdir, 24);   /* "-": it does not resolve */
 	dbuf_add(b, unify.buf ? unify.buf : "", unify.len);
 	dbuf_addc(b, '\n');
@@ -183,7 +199,8 @@ int load_config(struct cli *c, const struct vaudit_opts *o, struct va_config **r
 {
 	struct va_config_opts co = { .host_root = o->host_root, .cfgdir = o->config_dir };
 	/* asked for: a missing directory is an error, not "no configuration" */
-	bool explicit = o->config_dir || o->host_root || o->mode == MODE_LIST;
+	bool explicit = o->config_dir || o->host_root || o->mode == MODE_LIST ||
+			o->mode == MODE_CONVERT;
 	struct va_error err = VA_ERROR_INIT;
 	int r;
 

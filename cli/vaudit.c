@@ -45,6 +45,7 @@ static const char *const opt_names[O_COUNT] = {
 	[O_BARRIER_MODE] = "--barrier-mode", [O_UNDO] = "--undo", [O_RESUME] = "--resume",
 	[O_INTERACTIVE] = "--interactive", [O_SCRIPT] = "--script", [O_SIZE] = "--size",
 	[O_RECURSIVE] = "--recursive", [O_PATHS] = "PATH",
+	[O_CONVERT] = "--convert-legacy", [O_NAME] = "NAME",
 };
 
 /* what an audit takes: where it looks, what it reports, how */
@@ -75,6 +76,9 @@ static const struct cli_mode modes[MODE_COUNT] = {
 	[MODE_INTERACTIVE] = { "--interactive", (AUDIT_OPTS & ~(BIT(O_JSON) | BIT(O_NULL))) |
 			       REPAIR_OPTS | BIT(O_PLAN) | BIT(O_INTERACTIVE) | BIT(O_SCRIPT) |
 			       BIT(O_SIZE) },
+	/* legacy NAME.conf guests into directories: the operands are guest names */
+	[MODE_CONVERT]     = { "--convert-legacy", BIT(O_CONVERT) | BIT(O_NAME) | BIT(O_DRY_RUN) |
+			       BIT(O_CONFIG) | BIT(O_HOST_ROOT) | BIT(O_QUIET) },
 };
 
 static const uint64_t exclusive[] = {
@@ -105,6 +109,7 @@ static enum vaudit_mode pick_mode(uint64_t given)
 {
 	static const struct { enum vaudit_opt opt; enum vaudit_mode mode; } order[] = {
 		{ O_INTERACTIVE, MODE_INTERACTIVE }, { O_UNDO, MODE_UNDO }, { O_RESUME, MODE_RESUME },
+		{ O_CONVERT, MODE_CONVERT },
 		{ O_LIST, MODE_LIST }, { O_ATTRS, MODE_ATTRS }, { O_FIX, MODE_FIX },
 		{ O_PLAN, MODE_PLAN },
 	};
@@ -126,6 +131,7 @@ static void usage(FILE *fp)
 "       %s --list [--json] [--config DIR] [--host-root PREFIX]\n"
 "       %s --interactive [OPTIONS] [ROOT... | --image FILE | --plan FILE]\n"
 "       %s --undo|--resume JOURNAL [--dry-run] [ROOT... | --image FILE]\n"
+"       %s --convert-legacy [--dry-run] [--config DIR] [--host-root PREFIX] [NAME...]\n"
 "Audit Linux-VServer guest trees for attribute states that break the move\n"
 "from 2.4 to 2.6 kernels, and the host's configuration.  Without ROOT, the\n"
 "guests come from the configuration (%s, when it exists): each\n"
@@ -142,8 +148,8 @@ static void usage(FILE *fp)
 "                        mounted at PREFIX): the configuration and every vdir\n"
 "                        are resolved inside PREFIX, never on this host\n"
 "      --list            no audit: list the configured guests (name, context,\n"
-"                        state, mark, vdir, unify setup); with --json as JSON\n"
-"                        Lines\n"
+"                        state, mark, vdir, unify setup; legacy NAME.conf\n"
+"                        guests too); with --json as JSON Lines\n"
 "      --image FILE      audit an unmounted ext2/3/4 image or block device\n"
 "                        offline, read-only, with the raw on-disk flags\n"
 "      --prefix PATH     with --image: the directory in the image that holds\n"
@@ -174,6 +180,11 @@ static void usage(FILE *fp)
 "      --size COLSxROWS  with --interactive: screen size for --script (default\n"
 "                        80x24; 20x10 to 1000x1000)\n"
 "Other modes:\n"
+"      --convert-legacy [NAME...]  write the /etc/vservers/NAME/ directory\n"
+"                        equivalent to each legacy NAME.conf guest (all without\n"
+"                        NAME; with --dry-run only show it): NAME.conf is left\n"
+"                        alone, an existing NAME/ is never replaced, what does\n"
+"                        not map is listed; undo: rm -r the directory\n"
 "      --attrs [PATH...] no audit: show the vserver attributes (buic, upper\n"
 "                        case = set, - = unknown) and lsattr flags of each\n"
 "                        PATH (any file or directory; with --image, absolute\n"
@@ -205,7 +216,8 @@ static void usage(FILE *fp)
 "Exit status: 0 no findings, 1 findings, 2 an error (bad option, missing ROOT,\n"
 "unreadable entry; the walk goes on after per-entry errors).  Repairs: 0 all\n"
 "done, 1 something skipped, 2 an error stopped the run.\n",
-		PROG, PROG, PROG, PROG, PROG, PROG, VA_CONFIG_DIR, DEFAULT_ROOT, VA_CONFIG_DIR, DEFAULT_ROOT);
+		PROG, PROG, PROG, PROG, PROG, PROG, PROG, VA_CONFIG_DIR, DEFAULT_ROOT, VA_CONFIG_DIR,
+		DEFAULT_ROOT);
 }
 
 static void list_kinds(void)
@@ -232,7 +244,7 @@ enum {
 	OPT_CROSS, OPT_LIST_KINDS, OPT_LIST_FLAGS, OPT_IMAGE, OPT_PREFIX, OPT_NO_DEVICE,
 	OPT_ATTRS, OPT_FIX, OPT_DRY_RUN, OPT_JOURNAL, OPT_FORCE, OPT_BARRIER_MODE, OPT_PLAN,
 	OPT_UNDO, OPT_RESUME, OPT_CONFIG, OPT_NO_CONFIG, OPT_HOST_ROOT, OPT_LIST, OPT_TAG_SCHEME,
-	OPT_INTERACTIVE, OPT_SCRIPT, OPT_SIZE
+	OPT_INTERACTIVE, OPT_SCRIPT, OPT_SIZE, OPT_CONVERT
 };
 
 static const struct option longopts[] = {
@@ -270,6 +282,7 @@ static const struct option longopts[] = {
 	{ "script",       required_argument, NULL, OPT_SCRIPT },
 	{ "size",         required_argument, NULL, OPT_SIZE },
 	{ "recursive",    no_argument,       NULL, 'R' },
+	{ "convert-legacy", no_argument,     NULL, OPT_CONVERT },
 	{ "help",         no_argument,       NULL, 'h' },
 	{ "version",      no_argument,       NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -288,6 +301,7 @@ static const struct { int opt; enum vaudit_opt bit; } flag_opts[] = {
 	{ OPT_HOST_ROOT, O_HOST_ROOT }, { OPT_LIST, O_LIST }, { OPT_TAG_SCHEME, O_TAG_SCHEME },
 	{ OPT_INTERACTIVE, O_INTERACTIVE }, { OPT_SCRIPT, O_SCRIPT }, { OPT_SIZE, O_SIZE },
 	{ 'R', O_RECURSIVE },
+	{ OPT_CONVERT, O_CONVERT },
 };
 
 /* Parse "a,b,c" into a kinds bit mask.  Return: 0 or the exit status. */
@@ -386,7 +400,7 @@ static int take_option(const struct cli *c, int opt, const char *arg, struct vau
 		return 0;
 	case OPT_SCRIPT: o->script = arg; return 0;
 	case OPT_SIZE: return parse_size(c, arg, o);
-	case OPT_ATTRS: case OPT_FIX: case OPT_LIST: case OPT_INTERACTIVE: return 0;
+	case OPT_ATTRS: case OPT_FIX: case OPT_LIST: case OPT_INTERACTIVE: case OPT_CONVERT: return 0;
 	case OPT_LIST_KINDS: list_kinds(); return -1;
 	case OPT_LIST_FLAGS: list_flags(); return -1;
 	case 'h': usage(stdout); return -1;
@@ -426,9 +440,11 @@ static int parse_options(const struct cli *c, int argc, char **argv, struct vaud
 	for (size_t i = 0; i < o->nroots; i++)
 		if (!o->roots[i][0])
 			return cli_bad_usage(c, "empty ROOT:", "");
-	/* the operands of --attrs are PATHs: any file, also in an image */
+	/* the operands: guest names for --convert-legacy, PATHs for --attrs
+	 * (any file, also in an image), else ROOTs */
 	if (o->nroots)
-		o->given |= BIT((o->given & BIT(O_ATTRS)) ? O_PATHS : O_ROOT);
+		o->given |= BIT((o->given & BIT(O_CONVERT)) ? O_NAME :
+				(o->given & BIT(O_ATTRS)) ? O_PATHS : O_ROOT);
 	for (size_t i = 0; i < o->nroots && (o->given & BIT(O_PATHS)) && o->image; i++)
 		if (o->roots[i][0] != '/')
 			return cli_bad_usage(c, "with --image, PATH must be an absolute path in the image:",
@@ -450,6 +466,8 @@ int main(int argc, char **argv)
 	switch (o.mode) {
 	case MODE_LIST:
 		return run_list(&o);
+	case MODE_CONVERT:
+		return run_convert(&o);
 	case MODE_UNDO:
 	case MODE_RESUME:
 		return run_replay(&o);

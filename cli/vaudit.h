@@ -7,6 +7,7 @@
  *   vaudit-audit.c  run_audit(): the audit, --attrs, --fix, --plan, --interactive
  *   vaudit-fix.c    the repair after an audit, plans, run_replay() (--undo, --resume)
  *   vaudit-config.c load_config(), run_list() (--list)
+ *   vaudit-convert.c run_convert() (--convert-legacy)
  */
 #ifndef VAUDIT_VAUDIT_H
 #define VAUDIT_VAUDIT_H
@@ -33,6 +34,7 @@ enum vaudit_mode {
 	MODE_UNDO,              /**< --undo JOURNAL */
 	MODE_RESUME,            /**< --resume JOURNAL */
 	MODE_INTERACTIVE,       /**< --interactive, vaudit-tui */
+	MODE_CONVERT,           /**< --convert-legacy [NAME...] */
 	MODE_COUNT
 };
 
@@ -44,6 +46,8 @@ enum vaudit_opt {
 	O_FORCE, O_BARRIER_MODE, O_UNDO, O_RESUME, O_INTERACTIVE, O_SCRIPT, O_SIZE,
 	O_RECURSIVE,
 	O_PATHS,                /**< the operands of --attrs (files or directories, any path) */
+	O_CONVERT,
+	O_NAME,                 /**< operands of --convert-legacy: guest names */
 	O_ROOT,                 /**< operands (last: "--image does not combine with ROOT") */
 	O_COUNT
 };
@@ -99,6 +103,9 @@ int run_audit(const struct vaudit_opts *o);
 
 /** run_list() - --list.  Return: the exit status. */
 int run_list(const struct vaudit_opts *o);
+
+/** run_convert() - --convert-legacy [NAME...].  Return: the exit status. */
+int run_convert(const struct vaudit_opts *o);
 
 /** run_replay() - --undo / --resume JOURNAL.  Return: the exit status. */
 int run_replay(const struct vaudit_opts *o);

@@ -629,7 +629,11 @@ static int read_vdir(struct va_config *c, struct va_guest *gu)
 	char *rel = NULL;
 	int type, r = 0;
 
-	if (present(c, gu->cfgdir_canon, "vdir")) {
+	if (gu->conf) {
+		/* the legacy tools know one root: DEFAULT_VSERVERDIR/NAME */
+		gu->vdir_from = "legacy";
+		rel = join("/vservers", gu->name);
+	} else if (present(c, gu->cfgdir_canon, "vdir")) {
 		gu->vdir_from = "vdir";
 		rel = strdup("vdir");
 	} else if (present(c, c->cfgdir_canon, ".defaults/vdirbase")) {
@@ -650,6 +654,7 @@ static int read_vdir(struct va_config *c, struct va_guest *gu)
 		r = asprintf(&gu->vdir_why, "%s does not resolve: %s",
 			     strcmp(gu->vdir_from, "vdir") == 0 ? "the vdir link" :
 			     strcmp(gu->vdir_from, "default") == 0 ? "the default /vservers/NAME" :
+			     strcmp(gu->vdir_from, "legacy") == 0 ? "the legacy root /vservers/NAME" :
 			     "the .defaults/vdirbase entry", res_strerror(type));
 	} else if (type != S_IFDIR) {
 		char *real = real_path(c, dbuf_str(&canon));
@@ -964,6 +969,124 @@ out:
 	return r;
 }
 
+/* ------------------------------------------------------------------ legacy guests */
+
+#define MAX_CONF (256 * 1024)   /* NAME.conf */
+
+struct legacy_ctx {
+	struct va_config *c;
+	long guest;
+	const char *path;
+};
+
+static int on_legacy_problem(unsigned line, const char *msg, void *user)
+{
+	struct legacy_ctx *lc = user;
+
+	return problem(lc->c, VA_KIND_CONFIG_INVALID, lc->guest, lc->path, line, "%s", msg);
+}
+
+/* /var/run/vservers/NAME.ctx: S_CONTEXT and S_PROFILE of a running legacy guest. */
+static int read_legacy_ctx(struct va_config *c, struct va_guest *gu, char **profile)
+{
+	char *rel = NULL, *buf, *path;
+	size_t len;
+	struct va_legacy l = { 0 };
+	const struct va_legacy_var *v;
+	int r;
+
+	*profile = NULL;
+	gu->run_xid = -1;
+	gu->running = c->host_root ? VA_RUN_UNKNOWN : VA_RUN_STOPPED;
+	if (asprintf(&rel, "%s.ctx", gu->name) < 0)
+		return -ENOMEM;
+	r = read_file(c, "/var/run/vservers", rel, MAX_SMALL, &buf, &len, &path);
+	free(rel);
+	if (r < 0) {
+		free(path);
+		return r == -ENOMEM ? r : 0;
+	}
+	/* written by the old tools (save_s_context): its problems are not the admin's */
+	r = va_legacy_parse(buf, len, NULL, &l, NULL, NULL);
+	free(buf);
+	if (r == 0 && (v = va_legacy_get(&l, "S_CONTEXT"))) {
+		char *end;
+		long x = strtol(v->value, &end, 10);
+
+		gu->run_xid = v->value[0] && !*end && x > 0 ? x : -1;
+	}
+	if (r == 0 && (v = va_legacy_get(&l, "S_PROFILE")) && v->value[0] &&
+	    !(*profile = strdup(v->value)))
+		r = -ENOMEM;
+	if (r == 0 && !(gu->run = strdup(path)))
+		r = -ENOMEM;
+	if (r == 0 && !c->host_root) {
+		gu->running = VA_RUN_RUNNING;
+		if (asprintf(&gu->running_why, "its context file %s exists", path) < 0)
+			r = -ENOMEM;
+	}
+	va_legacy_release(&l);
+	free(path);
+	return r;
+}
+
+static int read_legacy_guest(struct va_config *c, long g)
+{
+	struct va_guest *gu = &c->guests[g];
+	struct legacy_ctx lc = { c, g, gu->cfgdir };
+	const struct va_legacy_var *v;
+	char *buf, *path, *profile;
+	size_t len;
+	int r;
+
+	gu->legacy = true;
+	gu->context = -1;
+	gu->pkgmgmt = true;
+	if ((r = read_legacy_ctx(c, gu, &profile)) < 0)
+		return r;
+	r = read_file(c, "/", gu->cfgdir_canon, MAX_CONF, &buf, &len, &path);
+	free(path);
+	if (r == -ENOMEM) {
+		free(profile);
+		return r;
+	}
+	if (r < 0) {
+		gu->context = -2;
+		r = problem(c, VA_KIND_CONFIG_INVALID, g, gu->cfgdir, 0, "cannot read it: %s",
+			    r == -EFBIG ? "larger than 256 KiB" : res_strerror(r));
+	} else {
+		r = va_legacy_parse(buf, len, profile, &gu->lconf, on_legacy_problem, &lc);
+		free(buf);
+	}
+	free(profile);
+	if (r < 0)
+		return r;
+	if ((v = va_legacy_get(&gu->lconf, "S_CONTEXT")) && v->value[0]) {
+		const char *s = v->value;
+		unsigned long x = 0;
+		size_t i = 0;
+
+		while (s[i] >= '0' && s[i] <= '9' && x <= 4294967295UL)
+			x = x * 10 + (unsigned long)(s[i++] - '0');
+		gu->context_line = v->line;
+		if (i == 0 || s[i] || x > 4294967295UL) {
+			gu->context = -2;
+			r = problem(c, VA_KIND_CONFIG_INVALID, g, gu->cfgdir, v->line,
+				    "S_CONTEXT is not a decimal number");
+		} else {
+			gu->context = (long)x;
+		}
+	}
+	if (r == 0 && (v = va_legacy_get(&gu->lconf, "ONBOOT")))
+		gu->onboot = strcmp(v->value, "yes") == 0;
+	if (r == 0)
+		r = read_vdir(c, gu);
+	if (r == 0)
+		r = va_excl_parse(&gu->exclude, va_excl_default_list, strlen(va_excl_default_list),
+				  NULL, NULL);
+	return r;
+}
+
 static int read_guest(struct va_config *c, long g)
 {
 	struct va_guest *gu = &c->guests[g];
@@ -971,6 +1094,8 @@ static int read_guest(struct va_config *c, long g)
 	int r;
 
 	gu->hash = -1;
+	if (gu->conf)
+		return read_legacy_guest(c, g);
 	if ((r = small_file(c, g, gu->cfgdir_canon, "name", &buf)) < 0)
 		return r;
 	if (buf) {
@@ -1060,6 +1185,83 @@ static int scan_processes(struct va_config *c)
 	return r;
 }
 
+/* "NAME.conf" with a NAME a guest could have */
+static bool is_conf_name(const char *n)
+{
+	size_t len = strlen(n);
+	char base[NAME_MAX + 1];
+
+	if (len <= 5 || len > NAME_MAX || strcmp(n + len - 5, ".conf") != 0)
+		return false;
+	memcpy(base, n, len - 5);
+	base[len - 5] = '\0';
+	return want_guest(base);
+}
+
+static int cmp_guests(const void *a, const void *b)
+{
+	return strcmp(((const struct va_guest *)a)->name, ((const struct va_guest *)b)->name);
+}
+
+static void drop_guest_fields(struct va_guest *gu);
+
+/* A legacy guest for the file @entry ("NAME.conf") of the configuration directory. */
+static int add_legacy(struct va_config *c, const char *entry)
+{
+	struct dbuf canon = DBUF_INIT;
+	struct va_dir_id id;
+	struct va_guest *gu;
+	int r = 0;
+
+	if (va_array_grow(&c->guests, &c->capguests, c->nguests, sizeof(*c->guests)) < 0)
+		return -ENOMEM;
+	if (lookup(c, c->cfgdir_canon, entry, RES_FOLLOW, &canon, &id) != S_IFREG) {
+		dbuf_release(&canon);
+		return 0;       /* it changed meanwhile */
+	}
+	gu = &c->guests[c->nguests++];
+	memset(gu, 0, sizeof(*gu));
+	gu->conf = true;
+	gu->hash = -1;
+	gu->name = strndup(entry, strlen(entry) - 5);
+	gu->cfgdir_dev = id.dev;
+	gu->cfgdir_ino = id.ino;
+	gu->cfgdir_canon = strdup(dbuf_str(&canon));
+	gu->cfgdir = real_path(c, dbuf_str(&canon));
+	if (!gu->name || !gu->cfgdir_canon || !gu->cfgdir)
+		r = -ENOMEM;
+	dbuf_release(&canon);
+	return r;
+}
+
+/*
+ * Legacy guest @i and a directory guest of the same name: the one
+ * util-vserver uses stays (lib/getvservercfgstyle.c: NAME/ unless it has a
+ * "legacy" file or its vdir is not a directory), the other goes (its name
+ * set to NULL).
+ */
+static int settle_legacy(struct va_config *c, size_t i)
+{
+	struct va_guest *lg = &c->guests[i], *dg = NULL;
+
+	if (!lg->conf || !lg->name)
+		return 0;
+	for (size_t k = 0; k < c->nguests && !dg; k++)
+		if (!c->guests[k].conf && c->guests[k].name && strcmp(c->guests[k].name, lg->name) == 0)
+			dg = &c->guests[k];
+	if (!dg)
+		return 0;
+	if (exists(c, dg->cfgdir_canon, "legacy") || !is_dir(c, dg->cfgdir_canon, "vdir", NULL, NULL)) {
+		drop_guest_fields(dg);
+		return 0;
+	}
+	free(dg->conf_ignored);
+	dg->conf_ignored = lg->cfgdir;
+	lg->cfgdir = NULL;
+	drop_guest_fields(lg);
+	return 0;
+}
+
 static int load_guests(struct va_config *c)
 {
 	char **names;
@@ -1073,6 +1275,12 @@ static int load_guests(struct va_config *c)
 		struct va_dir_id id;
 		struct va_guest *gu;
 
+		if (r == 0 && is_conf_name(names[i]) &&
+		    lookup(c, c->cfgdir_canon, names[i], RES_FOLLOW, NULL, NULL) == S_IFREG) {
+			r = add_legacy(c, names[i]);
+			free(names[i]);
+			continue;
+		}
 		if (r < 0 || !is_dir(c, c->cfgdir_canon, names[i], &canon, &id)) {
 			free(names[i]);
 			dbuf_release(&canon);
@@ -1097,6 +1305,17 @@ static int load_guests(struct va_config *c)
 		dbuf_release(&canon);
 	}
 	free(names);
+	/* util-vserver's choice between NAME/ and NAME.conf, then byte order */
+	for (size_t i = 0; r == 0 && i < c->nguests; i++)
+		r = settle_legacy(c, i);
+	for (size_t i = 0; i < c->nguests; i++)
+		if (c->guests[i].name == NULL) {
+			memmove(&c->guests[i], &c->guests[i + 1], (c->nguests - i - 1) * sizeof(*c->guests));
+			c->nguests--;
+			i--;
+		}
+	if (c->nguests > 1)
+		qsort(c->guests, c->nguests, sizeof(*c->guests), cmp_guests);
 	/* second pass: a refserver may name a guest read later */
 	for (size_t i = 0; r == 0 && i < c->nguests; i++)
 		r = read_guest(c, (long)i);
@@ -1207,34 +1426,40 @@ fail:
 	return load_failed(err, o, r, why);
 }
 
+static void drop_guest_fields(struct va_guest *gu)
+{
+	free(gu->name);
+	free(gu->cfgdir);
+	free(gu->cfgdir_canon);
+	free(gu->display);
+	free(gu->vdir);
+	free(gu->vdir_canon);
+	free(gu->vdir_why);
+	free(gu->run);
+	free(gu->running_why);
+	free(gu->cache);
+	free(gu->mark);
+	free(gu->vshelper_action);
+	for (size_t k = 0; k < gu->nrefs; k++) {
+		free(gu->refs[k].entry);
+		free(gu->refs[k].cfgdir);
+		free(gu->refs[k].why);
+	}
+	free(gu->refs);
+	free(gu->exclude_file);
+	va_excl_release(&gu->exclude);
+	va_legacy_release(&gu->lconf);
+	free(gu->conf_ignored);
+	memset(gu, 0, sizeof(*gu));
+	gu->hash = -1;
+}
+
 void va_config_free(struct va_config *c)
 {
 	if (!c)
 		return;
-	for (size_t i = 0; i < c->nguests; i++) {
-		struct va_guest *gu = &c->guests[i];
-
-		free(gu->name);
-		free(gu->cfgdir);
-		free(gu->cfgdir_canon);
-		free(gu->display);
-		free(gu->vdir);
-		free(gu->vdir_canon);
-		free(gu->vdir_why);
-		free(gu->run);
-		free(gu->running_why);
-		free(gu->cache);
-		free(gu->mark);
-		free(gu->vshelper_action);
-		for (size_t k = 0; k < gu->nrefs; k++) {
-			free(gu->refs[k].entry);
-			free(gu->refs[k].cfgdir);
-			free(gu->refs[k].why);
-		}
-		free(gu->refs);
-		free(gu->exclude_file);
-		va_excl_release(&gu->exclude);
-	}
+	for (size_t i = 0; i < c->nguests; i++)
+		drop_guest_fields(&c->guests[i]);
 	free(c->guests);
 	for (size_t i = 0; i < c->nhashdirs; i++) {
 		for (size_t k = 0; k < c->hashdirs[i].nentries; k++) {

@@ -36,6 +36,18 @@
  * opened O_NOFOLLOW relative to their verified parent and read up to a
  * size limit.  Nothing is ever written.
  *
+ * Legacy guests (the 2.4-era style, core/legacy.h): a regular file
+ * NAME.conf of the configuration directory (links followed; NAME not
+ * hidden, not a backup) is the guest NAME, with its root in /vservers/NAME
+ * and its running context in /var/run/vservers/NAME.ctx.  As util-vserver
+ * decides (lib/getvservercfgstyle.c): when a directory NAME/ exists too,
+ * NAME.conf is the guest's configuration only if NAME/ holds a "legacy"
+ * flag file or NAME/vdir is not a directory; otherwise the directory wins
+ * and NAME.conf is ignored (va_guest.conf_ignored says so).  From NAME.conf:
+ * S_CONTEXT (the context; empty or absent = dynamic), ONBOOT=yes
+ * (va_guest.onboot); the rest is kept in va_guest.lconf.  A legacy guest
+ * has no apps/ (no unification, no vshelper, the built-in exclude list).
+ *
  * Problems found while reading (an unreadable or malformed file, a vdir
  * that does not resolve, an exclude-list quirk, ...) are recorded as
  * va_config_problem entries with the finding kind they are; nothing is
@@ -51,6 +63,7 @@
 
 #include "core/exclude.h"
 #include "core/finding.h"
+#include "core/legacy.h"
 #include "core/message.h"
 
 /** Static contexts util-vserver accepts. */
@@ -111,20 +124,20 @@ enum va_run_state {
 
 /** One guest. */
 struct va_guest {
-	char *name;             /**< configuration directory entry name */
-	char *cfgdir;           /**< its real path */
+	char *name;             /**< configuration directory entry name (legacy: without .conf) */
+	char *cfgdir;           /**< its real path (legacy: the real path of NAME.conf) */
 	char *cfgdir_canon;     /**< its path inside the host root */
-	dev_t cfgdir_dev;       /**< identity of the configuration directory */
+	dev_t cfgdir_dev;       /**< identity of the configuration directory (legacy: of NAME.conf) */
 	uint64_t cfgdir_ino;
 	char *display;          /**< contents of "name", or NULL */
 	long context;           /**< static xid; -1 none (dynamic); -2 unreadable or not a number */
 	char *vdir;             /**< resolved guest root (real path), or NULL */
 	char *vdir_canon;       /**< the same inside the host root */
-	const char *vdir_from;  /**< "vdir", ".defaults/vdirbase" or "default" */
+	const char *vdir_from;  /**< "vdir", ".defaults/vdirbase", "default" or "legacy" (/vservers/NAME) */
 	char *vdir_why;         /**< why vdir is NULL */
 	struct va_dir_id vdir_id;
-	char *run;              /**< where the run link points (as written), or NULL */
-	long run_xid;           /**< xid read from the run file, or -1 */
+	char *run;              /**< where the run link points (as written), or NULL; legacy: the NAME.ctx path when it exists */
+	long run_xid;           /**< xid read from the run file (legacy: S_CONTEXT of NAME.ctx), or -1 */
 	enum va_run_state running;
 	char *running_why;      /**< e.g. "run file /var/run/vservers/a", "process 123" */
 	char *cache;            /**< cache link (as written) or the default */
@@ -143,6 +156,12 @@ struct va_guest {
 	struct va_excl_list exclude;
 	bool pkgmgmt;           /**< use the package manager's config file list */
 	long hash;              /**< index into va_config.hashdirs, or -1 */
+	/* the legacy style */
+	bool conf;              /**< a legacy guest: cfgdir is NAME.conf */
+	struct va_legacy lconf; /**< legacy: the variables NAME.conf sets */
+	unsigned context_line;  /**< legacy: the line of S_CONTEXT, or 0 */
+	bool onboot;            /**< legacy: ONBOOT=yes (the legacy init script starts it) */
+	char *conf_ignored;     /**< a directory guest: the real path of a NAME.conf beside it, ignored */
 };
 
 struct va_config {

@@ -154,6 +154,8 @@ static const struct {
 	{ "etc/vservers/", ".~1~" },
 	{ "var/run/vservers/", "" },
 	{ "d/1/2/3/4/5/6/7/8/9/10/11/12/13/14/15/16/17/", "" },
+	{ "etc/vservers/", ".conf" },
+	{ "var/run/vservers/", ".ctx" },
 };
 
 #define NVOCAB (sizeof(vocab) / sizeof(*vocab))
@@ -540,6 +542,16 @@ static void check_model(const struct va_config *c)
 		char buf[16], canon[4096];
 		ssize_t n;
 
+		if (g->conf) {
+			/* a legacy guest: NAME.conf, root /vservers/NAME */
+			char conf[300];
+
+			snprintf(conf, sizeof(conf), "%s.conf", g->name);
+			CHECK(strcmp(g->vdir_from, "legacy") == 0);
+			CHECK(!g->has_vunify && g->hash == -1 && g->nrefs == 0 && g->legacy);
+			CHECK(type_at(cfd, g->name) != S_IFDIR || type_at(cfd, conf) != 0);
+			continue;
+		}
 		CHECK(type_at(cfd, g->name) != 0);
 		gfd = open_canon(g->cfgdir_canon);
 		CHECK(gfd >= 0);
@@ -604,11 +616,19 @@ static void check_config(const struct va_config *c)
 		CHECK(g->cfgdir && g->cfgdir_canon && in_host(g->cfgdir));
 		CHECK(real_matches(g->cfgdir, g->cfgdir_canon));
 		walk_real(g->cfgdir, &st);
-		CHECK(S_ISDIR(st.st_mode) && st.st_dev == g->cfgdir_dev && st.st_ino == g->cfgdir_ino);
+		CHECK((g->conf ? S_ISREG(st.st_mode) : S_ISDIR(st.st_mode)) &&
+		      st.st_dev == g->cfgdir_dev && st.st_ino == g->cfgdir_ino);
 		CHECK(g->context >= -2 && g->context <= 4294967295L);
-		CHECK(g->vdir_from && (strcmp(g->vdir_from, "vdir") == 0 ||
-				       strcmp(g->vdir_from, ".defaults/vdirbase") == 0 ||
-				       strcmp(g->vdir_from, "default") == 0));
+		CHECK(g->vdir_from && (g->conf ? strcmp(g->vdir_from, "legacy") == 0 :
+				       (strcmp(g->vdir_from, "vdir") == 0 ||
+					strcmp(g->vdir_from, ".defaults/vdirbase") == 0 ||
+					strcmp(g->vdir_from, "default") == 0)));
+		CHECK(!g->conf || (g->lconf.nvars == 0) == !g->lconf.vars || g->lconf.vars);
+		for (size_t k = 0; k < g->lconf.nvars; k++)
+			CHECK(g->conf && g->lconf.vars[k].name[0] && g->lconf.vars[k].value &&
+			      g->lconf.vars[k].line > 0);
+		CHECK(!g->conf_ignored || (!g->conf && in_host(g->conf_ignored)));
+		CHECK(!g->conf || g->context_line || g->context < 0);
 		CHECK(!g->vdir == !g->vdir_canon);
 		if (g->vdir) {
 			long j = va_config_find_vdir(c, g->vdir_id.dev, g->vdir_id.ino);
@@ -631,7 +651,7 @@ static void check_config(const struct va_config *c)
 			CHECK(g->vdir_why);
 		}
 		CHECK(g->running == VA_RUN_UNKNOWN && !g->running_why);
-		CHECK(g->cache);
+		CHECK(g->cache || g->conf);
 		CHECK(g->run_xid == -1 || g->run_xid > 0);
 		CHECK(!g->vshelper_action || (g->vshelper_action[0] &&
 					      !strpbrk(g->vshelper_action, " \t\n")));
@@ -1019,6 +1039,27 @@ static size_t make_seed(unsigned i, uint8_t *out, size_t cap)
 		FILE_(&s, 3, G("/context"), "  7");
 		FILE_(&s, 3, G("/apps/vunify/exclude"), "\xff\n-/x\n");
 		break;
+	case 5:         /* legacy NAME.conf guests beside directory guests */
+		s.buf[s.len++] = 0x00;
+		FILE_(&s, 0, V("etc/vservers/", ".conf"),
+		      "if [ \"$PROFILE\" = \"\" ] ; then\n\tPROFILE=prod\nfi\ncase $PROFILE in\n"
+		      "prod)\n\tIPROOT=\"1.2.3.4 eth1:5.6.7.8\"\n\tS_HOSTNAME=a\n\t;;\n"
+		      "backup)\n\tIPROOT=1.2.3.4\n\t;;\nesac\nONBOOT=yes\nS_FLAGS=\"lock nproc\"\n"
+		      "export S_CONTEXT=42 # c\n");
+		DIR_(&s, 0, V("vservers/", ""));
+		FILE_(&s, 1, V("etc/vservers/", ".conf"),
+		      "S_CONTEXT='42'\nS_CAPS=\"CAP_NET_RAW \\\"x\\\"\" ; echo hi\nA=$B\n"
+		      "case x in\nesac\nif true; then\nfi\nS_NICE=`id`\n");
+		DIR_(&s, 2, G(""));
+		FILE_(&s, 2, G("/context"), "42\n");
+		DIR_(&s, 2, V("vservers/", ""));
+		vlink(&s, 2, G("/vdir"), V("vservers/", ""), 2, 0);
+		FILE_(&s, 2, V("etc/vservers/", ".conf"), "S_CONTEXT=7\n");
+		DIR_(&s, 3, G(""));
+		FILE_(&s, 3, G("/legacy"), "");
+		FILE_(&s, 3, V("etc/vservers/", ".conf"), "S_CONTEXT=x\\\n9\nIPROOT='unterminated\n");
+		FILE_(&s, 0, V("var/run/vservers/", ".ctx"), "S_CONTEXT=42\nS_PROFILE=backup\n");
+		break;
 	default:        /* /vservers a link, cfgdir through it, links out of the host */
 		s.buf[s.len++] = 0xe7;
 		for (unsigned g = 0; g < 3; g++)
@@ -1041,7 +1082,7 @@ static size_t make_seed(unsigned i, uint8_t *out, size_t cap)
 	return s.len;
 }
 
-#define NSEEDS 5
+#define NSEEDS 6
 
 /* FUZZ_CONFIG_WRITE_SEEDS=DIR: write the seeds there and exit. */
 __attribute__((constructor)) static void write_seeds(void)
@@ -1068,6 +1109,57 @@ __attribute__((constructor)) static void write_seeds(void)
 
 /* ------------------------------------------------------------------ the target */
 
+struct lp_state {
+	unsigned lines, calls, stop_at;
+};
+
+static int on_lp(unsigned line, const char *msg, void *user)
+{
+	struct lp_state *st = user;
+
+	CHECK(line >= 1 && line <= st->lines && msg && msg[0] && !strchr(msg, '\n'));
+	CHECK(++st->calls <= VA_LEGACY_MAX_PROBLEMS + 1);
+	return st->stop_at && st->calls == st->stop_at ? STOP_ERR : 0;
+}
+
+/* The NAME.conf parser on the raw input: sane variables, lines in range, the same twice. */
+static void check_legacy_parser(const uint8_t *data, size_t size)
+{
+	struct va_legacy a = { 0 }, b = { 0 };
+	struct lp_state st = { .lines = 1 }, st2;
+	int r;
+
+	for (size_t i = 0; i < size; i++)
+		st.lines += data[i] == '\n';
+	st2 = st;
+	r = va_legacy_parse((const char *)data, size, size ? "prod" : NULL, &a, on_lp, &st);
+	CHECK(r == 0);
+	for (size_t i = 0; i < a.nvars; i++) {
+		const char *n = a.vars[i].name;
+
+		CHECK(n && ((n[0] >= 'A' && n[0] <= 'Z') || (n[0] >= 'a' && n[0] <= 'z') || n[0] == '_'));
+		CHECK(strspn(n, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") ==
+		      strlen(n));
+		CHECK(a.vars[i].value && a.vars[i].line >= 1 && a.vars[i].line <= st.lines);
+		CHECK(va_legacy_get(&a, n) == &a.vars[i]);
+		for (size_t k = 0; k < i; k++)
+			CHECK(strcmp(a.vars[k].name, n) != 0);
+	}
+	/* a callback that stops: its value comes back, nothing after it */
+	st2.stop_at = st.calls ? 1 : 0;
+	r = va_legacy_parse((const char *)data, size, size ? "prod" : NULL, &b, on_lp, &st2);
+	CHECK(st.calls ? (r == STOP_ERR && st2.calls == 1) : r == 0);
+	if (!st.calls) {
+		CHECK(a.nvars == b.nvars);
+		for (size_t i = 0; i < a.nvars; i++)
+			CHECK(strcmp(a.vars[i].name, b.vars[i].name) == 0 &&
+			      strcmp(a.vars[i].value, b.vars[i].value) == 0 &&
+			      a.vars[i].line == b.vars[i].line);
+	}
+	va_legacy_release(&a);
+	va_legacy_release(&b);
+}
+
 static void one(const uint8_t *data, size_t size)
 {
 	static const char *const cfgdirs[8] = {
@@ -1082,6 +1174,7 @@ static void one(const uint8_t *data, size_t size)
 	int root, r, probe;
 	size_t pos = 1, nops = 0;
 
+	check_legacy_parser(data, size);
 	setup();
 	backend();
 	probe = dup(2);         /* the lowest free fd: the same afterwards, or an fd leaked */

@@ -1,0 +1,257 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# legacy.sh - 2.4-era guests configured as /etc/vservers/NAME.conf (the
+# util-vserver "legacy" style), alone and mixed with directory guests, read
+# by vaudit --host-root PREFIX on a loop-mounted ext4 image.
+#
+# The NAME.conf files are written in the 0.30 style, as the old vserver
+# script's template writes them (if [ "$PROFILE" = "" ] ... fi, case
+# $PROFILE in ... esac, quoted assignments, comments).  Ground truth:
+#   - the variables each valid file sets are what bash itself leaves after
+#     sourcing it with the guest's PROFILE (legacytest.py), never vaudit's
+#     output; web runs under the profile "backup" of its NAME.ctx;
+#   - which guest util-vserver takes when NAME/ and NAME.conf both exist,
+#     the findings and their lines are tables written by hand below
+#     (S_CONTEXT lines are looked up in the file by legacytest.py);
+#   - the files are not changed (sha256 before and after), nothing of
+#     NAME.conf is run (a canary command in one of them).
+[ -n "${BASH_VERSION-}" ] || exec bash "$0" "$@"
+. "${top_srcdir:-$(dirname -- "$0")/../..}/tests/lib.sh"
+
+need_root
+need_vaudit
+need_cmd python3 mke2fs losetup mount umount sha256sum timeout bash
+
+LT=$top_srcdir/tests/integration/legacytest.py
+W=$TEST_TMP
+
+run() {
+	timeout 120 "$VAUDIT" "$@" >"$W/out" 2>"$W/err"
+	RC=$?
+}
+
+img=$W/host.img
+truncate -s 64M "$img" && mke2fs -q -t ext4 -F "$img" >/dev/null 2>&1
+ok $? "an ext4 image for the host" || bail_out "mke2fs failed"
+M=$(mount_fixture "$img")
+ok $? "loop-mounted on $M" || bail_out "cannot mount the image"
+
+E=$M/etc/vservers
+mkdir -p "$E" "$M/var/run/vservers" "$M/vservers"
+for g in web mail bad both flagged dirg; do
+	mkdir -p "$M/vservers/$g/etc"
+done
+
+# web: the old vserver script's template, filled in (tabs, comments, the
+# PROFILE default and case); it runs under the profile "backup"
+cat >"$E/web.conf" <<'EOF'
+if [ "$PROFILE" = "" ] ; then
+	PROFILE=prod
+fi
+# Select the IP number assigned to the virtual server
+# This IP must be one IP of the server, either an interface
+# or an IP alias
+# A vserver may have more than one IP. Separate them with spaces.
+# do not forget double quotes.
+# Some examples:
+# IPROOT="1.2.3.4 2.3.4.5"
+# IPROOT="eth0:1.2.3.4 eth1:2.3.4.5"
+# If the device is not specified, IPROOTDEV is used
+case $PROFILE in
+prod)
+	IPROOT="192.168.10.5 eth1:10.1.0.5"
+	# The netmask and broadcast are computed by default from IPROOTDEV
+	#IPROOTMASK=
+	#IPROOTBCAST=
+	IPROOTDEV=eth0
+	S_HOSTNAME=web.example.org
+	;;
+backup)
+	IPROOT=192.168.20.5
+	IPROOTDEV=eth2
+	S_HOSTNAME=web-backup.example.org
+	;;
+esac
+# Uncomment the onboot line if you want to enable this
+# virtual server at boot time
+ONBOOT=yes
+S_DOMAINNAME=
+S_NICE=5
+S_FLAGS="lock nproc"
+ULIMIT="-HS -u 1000"
+S_CAPS="CAP_NET_RAW"
+# Select an unused context (this is optional)
+S_CONTEXT=42
+EOF
+printf 'S_CONTEXT=42\nS_PROFILE=backup\n' >"$M/var/run/vservers/web.ctx"
+
+# mail: the shell's quoting, export, several assignments on a line; its
+# S_CONTEXT is web's (duplicate) and so is dirg's (a directory guest)
+cat >"$E/mail.conf" <<'EOF'
+# mail server
+export S_CONTEXT='42'
+S_HOSTNAME="mail.example.org" S_DOMAINNAME=example\ org
+S_FLAGS='lock
+sched'
+S_CAPS="CAP_NET_RAW \"quoted\" \$notexpanded \\ back"
+IPROOT=10.0.0.7\
+ # a continued line above
+ULIMIT="-HS -u 200" ; PRIORITY=20
+#ONBOOT=yes
+EOF
+
+# bad: what is not an assignment, each on a known line (1-based)
+cat >"$E/bad.conf" <<EOF
+S_CONTEXT=44
+touch $W/canary-ran
+IPROOT=\$(hostname -i)
+S_NICE=\`echo 3\`
+S_FLAGS="lock" >/dev/null
+ONBOOT=yes
+EOF
+# line 2: a command; 3: an expansion; 4: command substitution (the rest of
+# the file is not read)
+
+# nodir: no /vservers/nodir
+printf 'S_CONTEXT=45\nONBOOT=no\n' >"$E/nodir.conf"
+# both: a directory guest with a vdir: it wins, both.conf is ignored
+mkdir -p "$E/both" && ln -s /vservers/both "$E/both/vdir" && echo 46 >"$E/both/context"
+printf 'S_CONTEXT=99\n' >"$E/both.conf"
+# flagged: a directory with a "legacy" flag file: flagged.conf is the guest
+mkdir -p "$E/flagged" && : >"$E/flagged/legacy" && ln -s /vservers/both "$E/flagged/vdir"
+printf "S_CONTEXT=47\nS_HOSTNAME='flagged'\n" >"$E/flagged.conf"
+# dirg: a directory guest with web's context
+mkdir -p "$E/dirg/apps/vunify" && ln -s /vservers/dirg "$E/dirg/vdir" && echo 42 >"$E/dirg/context"
+# not guests: a backup, a hidden file, a NAME.conf that is a FIFO, a
+# link out of the host root
+printf 'S_CONTEXT=50\n' >"$E/old.conf~"
+printf 'S_CONTEXT=51\n' >"$E/.hidden.conf"
+mkfifo "$E/fifo.conf"
+mkdir -p "$W/outside" && printf 'S_CONTEXT=52\n' >"$W/outside/esc.conf"
+ln -s ../../../../../../../../outside/esc.conf "$E/esc.conf"
+
+sum0=$(cd "$M" && find etc var -type f -print0 | sort -z | xargs -0 sha256sum)
+
+cat >"$W/spec.json" <<EOF
+{ "vars": ["S_CONTEXT", "IPROOT", "IPROOTDEV", "ONBOOT", "S_HOSTNAME", "S_DOMAINNAME",
+           "S_FLAGS", "S_CAPS", "ULIMIT", "S_NICE", "PRIORITY"],
+  "guests": [
+    {"name": "bad", "style": "legacy", "cfgdir": "/etc/vservers/bad.conf", "context": 44,
+     "vdir": "/vservers/bad", "vdir_from": "legacy"},
+    {"name": "both", "style": "directory", "cfgdir": "/etc/vservers/both", "context": 46,
+     "vdir": "/vservers/both", "vdir_from": "vdir", "conf_ignored": "/etc/vservers/both.conf"},
+    {"name": "dirg", "style": "directory", "cfgdir": "/etc/vservers/dirg", "context": 42,
+     "vdir": "/vservers/dirg", "vdir_from": "vdir", "unify": true},
+    {"name": "flagged", "style": "legacy", "cfgdir": "/etc/vservers/flagged.conf", "context": 47,
+     "vdir": "/vservers/flagged", "vdir_from": "legacy", "truth_profile": ""},
+    {"name": "mail", "style": "legacy", "cfgdir": "/etc/vservers/mail.conf", "context": 42,
+     "vdir": "/vservers/mail", "vdir_from": "legacy", "truth_profile": ""},
+    {"name": "nodir", "style": "legacy", "cfgdir": "/etc/vservers/nodir.conf", "context": 45,
+     "vdir": null, "vdir_from": "legacy"},
+    {"name": "web", "style": "legacy", "cfgdir": "/etc/vservers/web.conf", "context": 42,
+     "vdir": "/vservers/web", "vdir_from": "legacy", "onboot": true, "truth_profile": "backup"}
+  ],
+  "findings": [
+    ["config-invalid", "/etc/vservers/bad.conf", 2],
+    ["config-invalid", "/etc/vservers/bad.conf", 3],
+    ["config-invalid", "/etc/vservers/bad.conf", 4],
+    ["config-vdir-missing", "/etc/vservers/nodir.conf", 0],
+    ["config-duplicate-context", "/etc/vservers/web.conf", "S_CONTEXT"],
+    ["config-duplicate-context", "/etc/vservers/mail.conf", "S_CONTEXT"],
+    ["config-duplicate-context", "/etc/vservers/dirg/context", 0]
+  ]
+}
+EOF
+
+run --list --json --host-root "$M"
+is "$RC" 0 "--list --json --host-root: exit 0" || diag "$(cat "$W/err")"
+cp "$W/out" "$W/list.json"
+run --json --host-root "$M" --only config-invalid,config-duplicate-context,config-vdir-missing,config-context-range
+is "$RC" 1 "the audit: exit 1 (findings)" || diag "$(cat "$W/err")"
+cp "$W/out" "$W/findings.json"
+py_checks python3 "$LT" check --mnt "$M" --list "$W/list.json" --findings "$W/findings.json" \
+	--spec "$W/spec.json"
+
+# duplicate findings: each names the other guests (one per pair)
+n=$(grep -c '"kind":"config-duplicate-context"' "$W/findings.json")
+is "$n" 6 "three guests share context 42: six duplicate findings (each against each other)"
+grep '"path":"[^"]*/web.conf"' "$W/findings.json" | grep -q 'also the context of guest mail (legacy NAME.conf)'
+ok $? "web.conf's duplicate names mail as a legacy guest"
+
+# the text outputs
+run --host-root "$M" --only config-invalid
+grep -q "^config-invalid .*$M/etc/vservers/bad.conf:2: 'touch' is not an assignment" "$W/out"
+ok $? "text: config-invalid names the file and line of the command" || diag "$(cat "$W/out")"
+grep -q "bad.conf:4: command substitution" "$W/out"
+ok $? "text: command substitution, file and line"
+[ "$(grep -c '' "$W/err" | tr -d ' ')" -le 2 ] && ! grep -qi 'assert\|sanitizer\|segmentation' "$W/err"
+ok $? "no crash, no more than the kernel notes on stderr"
+run --list --host-root "$M"
+is "$RC" 0 "--list text: exit 0"
+grep -Eq '^web +42 +unknown +onboot +[^ ]+/vservers/web +off \(legacy NAME\.conf\)$' "$W/out"
+ok $? "--list text: web is marked legacy, onboot" || diag "$(cat "$W/out")"
+grep -Eq '^dirg +42 .*refs=-$' "$W/out"
+ok $? "--list text: dirg is a directory guest"
+for n in old.conf '~' .hidden esc fifo; do
+	grep -q "^$n " "$W/out" && { ok 1 "not a guest: $n"; continue; }
+	ok 0 "not a guest: $n"
+done
+
+[ ! -e "$W/canary-ran" ]
+ok $? "nothing of NAME.conf was run"
+sum1=$(cd "$M" && find etc var -type f -print0 | sort -z | xargs -0 sha256sum)
+is "$sum1" "$sum0" "the configuration is unchanged"
+
+# ---------------------------------------------------------------- --convert-legacy
+run --convert-legacy --dry-run --host-root "$M" web mail
+is "$RC" 0 "--convert-legacy --dry-run web mail: exit 0" || diag "$(cat "$W/err")"
+grep -q "^would create $M/etc/vservers/web from $M/etc/vservers/web.conf" "$W/out"
+ok $? "--dry-run: says what it would create"
+grep -q "^  not converted: $M/etc/vservers/mail.conf:[0-9]*: PRIORITY: " "$W/out"
+ok $? "--dry-run: PRIORITY is reported as not converted, with its line"
+[ ! -e "$E/web" ] && [ ! -e "$E/mail" ] && [ -z "$(find "$E" -name '.vaudit-convert*')" ]
+ok $? "--dry-run: nothing created"
+
+run --convert-legacy --host-root "$M" web mail
+is "$RC" 0 "--convert-legacy web mail: exit 0" || diag "$(cat "$W/err")"
+py_checks python3 "$LT" convtree --name web --conf "$E/web.conf" --dir "$E/web" --profile backup
+py_checks python3 "$LT" convtree --name mail --conf "$E/mail.conf" --dir "$E/mail"
+grep -q "^created $M/etc/vservers/mail from .*(undo: rm -r -- $M/etc/vservers/mail)$" "$W/out"
+ok $? "it says what it created and how to take it back"
+sum2=$(cd "$M" && find etc var -type f ! -path 'etc/vservers/web/*' ! -path 'etc/vservers/mail/*' -print0 |
+	sort -z | xargs -0 sha256sum)
+is "$sum2" "$sum0" "the NAME.conf files (and every other file) are unchanged"
+snap() { (cd "$E" && find web mail -printf '%p %y %i %s %T@\n' | sort); }
+before=$(snap)
+run --convert-legacy --host-root "$M" web
+is "$RC:$(snap)" "2:$before" "again: refused, exit 2, nothing changed"
+grep -q "'web': not a legacy guest" "$W/err"
+ok $? "again: the message says why" || diag "$(cat "$W/err")"
+run --convert-legacy --host-root "$M" flagged
+is "$RC" 2 "flagged (NAME/ exists with a legacy flag): refused"
+grep -q "flagged': it exists already" "$W/err"
+ok $? "flagged: an existing directory is never replaced" || diag "$(cat "$W/err")"
+run --convert-legacy --host-root "$M" bad
+is "$RC:$([ -e "$E/bad" ] && echo made)" "2:" "bad (lines vaudit cannot read): refused, nothing made"
+run --list --json --host-root "$M"
+grep '"name":"web"' "$W/out" | grep -q '"mark":"default","style":"directory","conf_ignored":"[^"]*/web.conf"'
+ok $? "after the conversion web is a directory guest, mark default, web.conf ignored" ||
+	diag "$(grep '"name":"web"' "$W/out")"
+rm -r -- "$E/web" "$E/mail"
+run --list --json --host-root "$M"
+cmp -s "$W/out" "$W/list.json"
+ok $? "rm -r of what it created: the listing is the one before the conversion"
+run --convert-legacy --list --host-root "$M"
+is "$RC" 2 "--convert-legacy with --list: a usage error"
+
+# a NAME.conf larger than 256 KiB, one with a NUL byte: one line each
+head -c 300000 /dev/zero | tr '\0' '#' >"$E/huge.conf"
+printf 'S_CONTEXT=60\nA=1\0B=2\n' >"$E/nul.conf"
+run --json --host-root "$M" --only config-invalid
+grep -q '"path":"[^"]*/huge.conf".*larger than 256 KiB' "$W/out"
+ok $? "a huge NAME.conf: config-invalid, cannot read it"
+grep -q '"path":"[^"]*/nul.conf".*"line":2,.*NUL byte' "$W/out"
+ok $? "a NUL byte: config-invalid at its line" || diag "$(grep nul.conf "$W/out")"
+
+done_testing

@@ -1,0 +1,203 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""legacytest.py - ground truth for legacy.sh (2.4-era NAME.conf guests).
+
+check: compares vaudit --list --json and the audit's --json findings with
+a specification written by hand in legacy.sh.  The variables a NAME.conf
+sets are computed by bash itself: the test's own files are sourced in a
+clean `env -i bash` with the guest's PROFILE, and what they leave is the
+truth vaudit's conf_vars must equal (vaudit never runs them).  Lines such
+as S_CONTEXT's are found in the file by this script.
+"""
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from vatest import tap, diag, load_json_file  # noqa: E402
+
+
+def bash_vars(path, names, profile):
+    """The values bash leaves for NAMES after sourcing PATH (None: unset)."""
+    script = 'set -a; . "$1" >/dev/null 2>&1; for v in %s; do ' \
+             'if [ "${!v+set}" = set ]; then printf "%%s=%%s\\0" "$v" "${!v}"; fi; done' \
+             % ' '.join(names)
+    env = {'PATH': '/usr/bin:/bin'}
+    if profile:
+        env['PROFILE'] = profile
+    out = subprocess.run(['bash', '-c', script, 'bash', path], env=env, check=True,
+                         stdout=subprocess.PIPE).stdout.decode('utf-8', 'surrogateescape')
+    res = {}
+    for item in out.split('\0'):
+        if item:
+            k, v = item.split('=', 1)
+            res[k] = v
+    return res
+
+
+def last_line(path, var):
+    n = 0
+    with open(path, encoding='utf-8', errors='surrogateescape') as f:
+        for i, line in enumerate(f, 1):
+            if re.match(r'\s*(export\s+)?%s=' % re.escape(var), line):
+                n = i
+    return n
+
+
+def rel(mnt, p):
+    if p is None:
+        return None
+    return p[len(mnt):] if p.startswith(mnt + '/') else '!' + p
+
+
+def cmd_check(a):
+    mnt = a.mnt.rstrip('/')
+    spec = json.load(open(a.spec))
+    recs = load_json_file(a.list)
+    names = [r.get('name') for r in recs]
+    want = [g['name'] for g in spec['guests']]
+    tap(names == want, 'list: the guests, legacy and directory, in byte order: %s' % ' '.join(want))
+    if names != want:
+        diag('got %r' % names)
+    byname = {r.get('name'): r for r in recs}
+    for g in spec['guests']:
+        r = byname.get(g['name'], {})
+        probs = []
+
+        def w(what, got, exp):
+            if got != exp:
+                probs.append('%s %r, expected %r' % (what, got, exp))
+        w('style', r.get('style'), g['style'])
+        w('legacy', r.get('legacy'), g['style'] == 'legacy')
+        w('cfgdir', rel(mnt, r.get('cfgdir')), g['cfgdir'])
+        w('context', r.get('context'), g.get('context'))
+        w('vdir', rel(mnt, r.get('vdir')), g.get('vdir'))
+        w('vdir_from', r.get('vdir_from'), g['vdir_from'])
+        w('state', r.get('state'), 'unknown')
+        w('conf_ignored', rel(mnt, r.get('conf_ignored')), g.get('conf_ignored'))
+        w('unify.enabled', (r.get('unify') or {}).get('enabled'), g.get('unify', False))
+        if g['style'] == 'legacy':
+            w('onboot', r.get('onboot'), g.get('onboot', False))
+            if 'truth_profile' in g:
+                conf = mnt + g['cfgdir']
+                exp = bash_vars(conf, spec['vars'], g['truth_profile'])
+                got = {k: v for k, v in (r.get('conf_vars') or {}).items() if k in spec['vars']}
+                w('conf_vars (bash: %s)' % ','.join(sorted(exp)), got, exp)
+        for p in probs:
+            diag('%s: %s' % (g['name'], p))
+        tap(not probs, 'list: %s: %s guest, context %s, vdir %s%s' % (
+            g['name'], g['style'], g.get('context'), g.get('vdir'),
+            ', variables as bash leaves them' if 'truth_profile' in g else ''))
+
+    got = set()
+    for f in load_json_file(a.findings):
+        if f.get('kind', '').startswith('config-'):
+            got.add((f['kind'], rel(mnt, f.get('path')), f.get('line', 0) or 0))
+    exp = set()
+    for kind, path, line in spec['findings']:
+        if isinstance(line, str):
+            line = last_line(mnt + path, line)
+        exp.add((kind, path, line))
+    for k in sorted(exp - got):
+        diag('missing: %s %s:%s' % k)
+    for k in sorted(got - exp):
+        diag('unexpected: %s %s:%s' % k)
+    tap(got == exp, 'audit: the %d configuration findings (kind, file, line) and no others' % len(exp))
+
+
+def expected_tree(name, v):
+    """The directory vserver-config(5)'s mapping makes of variables V (bash's)."""
+    t = {'name': 'file:%s\n' % name, 'vdir': 'link:/vservers/%s' % name}
+
+    def f(rel, text):
+        parts = rel.split('/')
+        for i in range(1, len(parts)):
+            t['/'.join(parts[:i])] = 'dir'
+        t[rel] = 'file:%s\n' % text
+    if v.get('S_CONTEXT'):
+        f('context', v['S_CONTEXT'])
+    if v.get('ONBOOT') == 'yes':
+        f('apps/init/mark', 'default')
+    ips = (v.get('IPROOT') or '').split()
+    for i, w in enumerate(ips):
+        dev, _, ip = w.rpartition(':')
+        f('interfaces/%d/ip' % i, ip)
+        if dev:
+            f('interfaces/%d/dev' % i, dev)
+    for var, rel in (('IPROOTDEV', 'interfaces/dev'), ('IPROOTMASK', 'interfaces/mask'),
+                     ('IPROOTBCAST', 'interfaces/bcast'), ('S_HOSTNAME', 'uts/nodename'),
+                     ('S_DOMAINNAME', 'uts/domainname'), ('S_NICE', 'nice')):
+        if v.get(var):
+            f(rel, v[var])
+    if v.get('S_FLAGS'):
+        f('cflags', '\n'.join(v['S_FLAGS'].split()))
+    if v.get('S_CAPS'):
+        f('bcapabilities', '\n'.join(v['S_CAPS'].split()))
+    if v.get('ULIMIT'):
+        words = v['ULIMIT'].split()
+        mode = ''
+        res = {'u': 'nproc', 'n': 'nofile', 'c': 'core', 'v': 'as'}
+        i = 0
+        while i < len(words):
+            w = words[i]
+            if set(w[1:]) <= set('HS'):
+                mode = w[1:]
+            else:
+                suffix = '' if len(set(mode)) != 1 else '.hard' if mode == 'H' else '.soft'
+                f('rlimits/%s%s' % (res[w[1]], suffix), words[i + 1])
+                i += 1
+            i += 1
+    return t
+
+
+def actual_tree(d):
+    t = {}
+    for root, dirs, files in os.walk(d):
+        for n in dirs + files:
+            p = os.path.join(root, n)
+            rel = os.path.relpath(p, d)
+            if os.path.islink(p):
+                t[rel] = 'link:' + os.readlink(p)
+            elif os.path.isdir(p):
+                t[rel] = 'dir'
+            else:
+                t[rel] = 'file:' + open(p, encoding='utf-8').read()
+    return t
+
+
+def cmd_convtree(a):
+    """The directory --convert-legacy made for NAME against the mapping of bash's variables."""
+    names = ['S_CONTEXT', 'IPROOT', 'IPROOTDEV', 'IPROOTMASK', 'IPROOTBCAST', 'ONBOOT',
+             'S_HOSTNAME', 'S_DOMAINNAME', 'S_FLAGS', 'S_CAPS', 'ULIMIT', 'S_NICE']
+    v = bash_vars(a.conf, names, a.profile)
+    exp = expected_tree(a.name, v)
+    got = actual_tree(a.dir)
+    for k in sorted(set(exp) | set(got)):
+        if exp.get(k) != got.get(k):
+            diag('%s: %r, expected %r' % (k, got.get(k), exp.get(k)))
+    tap(exp == got, '%s: the directory holds what the mapping makes of bash\'s variables (%d entries)'
+        % (a.name, len(exp)))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    sub = ap.add_subparsers(dest='cmd', required=True)
+    c = sub.add_parser('check')
+    c.add_argument('--mnt', required=True)
+    c.add_argument('--list', required=True)
+    c.add_argument('--findings', required=True)
+    c.add_argument('--spec', required=True)
+    c = sub.add_parser('convtree')
+    c.add_argument('--name', required=True)
+    c.add_argument('--conf', required=True)
+    c.add_argument('--dir', required=True)
+    c.add_argument('--profile', default='')
+    a = ap.parse_args()
+    {'check': cmd_check, 'convtree': cmd_convtree}[a.cmd](a)
+
+
+if __name__ == '__main__':
+    main()
