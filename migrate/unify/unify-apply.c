@@ -198,6 +198,13 @@ static int master_attrs(struct ustate *u, struct pmaster *m)
 		at.gen_known = false;
 	}
 	m->flags = at.flags;
+	if (u->o->dry_run) {
+		uint32_t v;
+
+		/* what the dry run's own flag changes would have left */
+		if (va_inomap_find(&u->dryflags, t.dev, t.ino, &v))
+			m->flags = v;
+	}
 	if (!at.gen_known) {
 		unsigned int g = 0;
 
@@ -486,6 +493,12 @@ static void prep_name(struct batch *b, const struct uunit *un, const struct pmas
 		return;
 	}
 	fl = u_get_flags(p->fd);
+	if (u->o->dry_run) {
+		uint32_t v;
+
+		if (va_inomap_find(&u->dryflags, f->dev, f->ino, &v))
+			fl = v;
+	}
 	if ((fl & U_BLOCKING_FLAGS) && !(u->iunlink && (fl & VA_FL_IMMUTABLE) && !(fl & VA_FL_APPEND))) {
 		u_skip(u, f, (fl & VA_FL_IMMUTABLE) && p->stx.stx_nlink > 1 && !u->o->refresh ?
 		       VA_USKIP_FLAGGED : VA_USKIP_IMMUTABLE, 0, NULL);
@@ -814,6 +827,28 @@ static int flag_step(struct ustate *u, struct pmaster *m, uint32_t to, uint64_t 
 	return mark(u, 'D', seq);
 }
 
+/*
+ * A dry run's flag change: said and counted as flag_step() would, the
+ * flags remembered for the batches after this one (nothing is changed).
+ */
+static void dry_flag_step(struct ustate *u, struct pmaster *m, uint32_t to)
+{
+	const char *path = m->storepath.len ? m->storepath.buf : u_abs(u, &u->files[m->file], &u->abs);
+	size_t len = m->storepath.len ? m->storepath.len : u->abs.len;
+	struct va_uevent ev = { .type = VA_UEV_PROTECT, .path = path, .path_len = len,
+				.old_flags = m->flags, .new_flags = to };
+
+	u->st->protected_++;
+	m->flags = to;
+	/* a new store entry is a copy the dry run does not make: no later
+	 * batch finds it under the source's inode */
+	if (!m->storepath.len &&
+	    va_inomap_insert(&u->dryflags, makedev(m->stx.stx_dev_major, m->stx.stx_dev_minor),
+			     m->stx.stx_ino, to) < 0)
+		u->fatal = -ENOMEM;
+	u_event(u, &ev);
+}
+
 /* ------------------------------------------------------------------ one batch */
 
 /*
@@ -1106,6 +1141,10 @@ static void run_unit(struct batch *b, size_t k)
 		u_event(u, &ev);
 		m->stored = true;
 	}
+	if (dry && m->unprot)
+		dry_flag_step(u, m, m->unprot_flags);
+	if (dry && m->prot && m->prot_first)
+		dry_flag_step(u, m, m->prot_flags);
 	if (!dry && m->unprot && flag_step(u, m, m->unprot_flags, m->seq_unprot) < 0) {
 		for (size_t i = 0; i < un->n; i++)
 			if (b->p[un->first + i].ok)
@@ -1148,7 +1187,6 @@ static void run_unit(struct batch *b, size_t k)
 				name_failed(u, p, r);
 				continue;
 			}
-			changed = true;
 			mark(u, 'D', p->seq);
 			/* its old inode keeps other names: later batches expect it so */
 			if (!u->reverting && p->stx.stx_nlink > 1) {
@@ -1158,6 +1196,7 @@ static void run_unit(struct batch *b, size_t k)
 					u->fatal = -ENOMEM;
 			}
 		}
+		changed = true;
 		/* its old inode is freed when this was its last name */
 		name_done(u, m, p, p->stx.stx_nlink == 1);
 		if (dry && !u->reverting && p->stx.stx_nlink > 1) {
@@ -1186,6 +1225,8 @@ static void run_unit(struct batch *b, size_t k)
 		}
 	}
 	/* protect what got names (or put back what was lifted) */
+	if (dry && m->prot && !m->prot_first && (changed || m->unprot || un->new_store))
+		dry_flag_step(u, m, m->prot_flags);
 	if (!dry && m->prot && !m->prot_first) {
 		if (changed || m->unprot || un->new_store)
 			flag_step(u, m, m->prot_flags, m->seq_prot);

@@ -88,6 +88,9 @@ struct ustate {
 	struct va_inomap touched;       /* (dev, ino) -> index in @touched_st */
 	struct utouched *touched_st;
 	size_t ntouched, captouched;
+	/* a dry run: the flags its flag changes would have left an inode
+	 * with, so that later batches plan (and skip) as the real run does */
+	struct va_inomap dryflags;
 };
 
 /** The state an inode was left in by the run (u_touched()). */

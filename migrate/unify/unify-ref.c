@@ -84,12 +84,23 @@ static bool is_full(int dirfd, const struct statx *rs)
 	return max > 0 && rs->stx_nlink >= (unsigned long)max;
 }
 
+/* The first name (in scan order) of @f's inode, or UINT32_MAX when it has one name. */
+static uint32_t first_name(const struct va_inomap *last, const struct ufile *f)
+{
+	uint32_t v;
+
+	return f->nlink > 1 && va_inomap_find(last, f->dev, f->ino, &v) ? v : UINT32_MAX;
+}
+
 int va_vunify(const struct va_utree *target, const struct va_utree *refs, size_t nrefs,
 	      bool revert, const struct va_uopts *o, struct va_ustats *st)
 {
 	struct ustate u;
 	struct refdir *rd = NULL;
 	struct dbuf relb = DBUF_INIT;
+	struct va_inomap last = VA_INOMAP_INIT;
+	uint32_t *next = NULL;          /* the next name of the same inode in the target */
+	uint8_t *pend = NULL;           /* per name: 0 open, 1 handled, else its skip + 2 */
 	size_t ntarget;
 	int r = u_init(&u, o, st);
 
@@ -108,11 +119,35 @@ int va_vunify(const struct va_utree *target, const struct va_utree *refs, size_t
 	for (size_t i = 0; i < nrefs && r >= 0 && !revert; i++)
 		r = u_scan_count(&u, i + 1);
 	ntarget = u.nfiles;
+	/*
+	 * The names of one inode of the target (a guest's own hard links,
+	 * Debian's perl and perl5.36.0) all go to the master the first of
+	 * them that has a reference file is linked to: the guest's inode is
+	 * freed, its names stay one inode.  @next chains them in scan order.
+	 */
+	if (r >= 0 && !revert && (!(next = malloc((ntarget + 1) * sizeof(*next))) ||
+				  !(pend = calloc(ntarget + 1, 1))))
+		r = -ENOMEM;
+	for (size_t i = ntarget; i-- > 0 && r >= 0 && next;) {
+		const struct ufile *f = &u.files[i];
+		uint32_t v;
+
+		next[i] = UINT32_MAX;
+		if (f->nlink < 2)
+			continue;
+		if (va_inomap_find(&last, f->dev, f->ino, &v))
+			next[i] = v;
+		if (va_inomap_insert(&last, f->dev, f->ino, (uint32_t)i) < 0)
+			r = -ENOMEM;
+	}
 	for (size_t i = 0; i < ntarget && r >= 0; i++) {
 		const struct ufile *f = &u.files[i];
 		const char *rel;
 		enum va_uskip why = VA_USKIP_NO_REF;
-		bool done = false;
+		bool done = false, linked = false, later;
+
+		if (pend && pend[i])
+			continue;       /* linked with another name of its inode */
 
 		/* a copy: adding files moves u.paths */
 		dbuf_setlen(&relb, 0);
@@ -186,8 +221,39 @@ int va_vunify(const struct va_utree *target, const struct va_utree *refs, size_t
 			r = u_unit_begin(&u, (uint32_t)(u.nfiles - 1), false, NULL);
 			if (r >= 0)
 				r = u_unit_add(&u, (uint32_t)i);
+			/* the other names of its inode, before and after it */
+			linked = true;
+			for (uint32_t j = next ? (uint32_t)first_name(&last, &u.files[i]) : UINT32_MAX;
+			     j != UINT32_MAX && r >= 0; j = next[j]) {
+				if (j == i || pend[j] == 1)
+					continue;
+				pend[j] = 1;
+				r = u_unit_add(&u, j);
+			}
 			if (r >= 0)
 				r = u_unit_end(&u);
+		}
+		if (pend)
+			pend[i] = 1;
+		later = next && next[i] != UINT32_MAX && !pend[next[i]];
+		if (!done && r >= 0 && later) {
+			/* a later name of its inode may still find a master */
+			pend[i] = (uint8_t)(why + 2);
+			continue;
+		}
+		if (r >= 0 && next && !linked && !later) {
+			/* the last name: the earlier ones waiting are skipped now */
+			for (uint32_t j = (uint32_t)first_name(&last, f); j != UINT32_MAX; j = next[j]) {
+				if (j != i && pend[j] >= 2) {
+					enum va_uskip w = (enum va_uskip)(pend[j] - 2);
+
+					pend[j] = 1;
+					if (w == VA_USKIP_NO_REF || w == VA_USKIP_EXCLUDED)
+						u.st->skipped[w]++;
+					else
+						u_skip(&u, &u.files[j], w, 0, NULL);
+				}
+			}
 		}
 		if (!done && r >= 0) {
 			if (revert || why == VA_USKIP_NO_REF || why == VA_USKIP_EXCLUDED)
@@ -205,6 +271,9 @@ int va_vunify(const struct va_utree *target, const struct va_utree *refs, size_t
 			close(rd[i].fd);
 	}
 	free(rd);
+	free(next);
+	free(pend);
+	va_inomap_release(&last);
 	dbuf_release(&relb);
 	u_release(&u);
 	return r;
