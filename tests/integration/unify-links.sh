@@ -74,9 +74,14 @@ for fl in immutable legacy; do
 	case $fl in immutable) T=t1 R=r1 ;; legacy) T=t2 R=r2 ;; esac
 	runs "vu-$fl" "$VUNIFY" --json --flags=$fl $NP --manually -- "$M/vs/$T" "" "$M/vs/$R" ""
 	py compare "$W/vu-$fl.dry.out" "$W/vu-$fl.out" "$W/vu-$fl.before" "$W/vu-$fl.after" "$M" "vs/$T"
-	is "$(stat -c %i "$M/vs/$T/${P}5.36.0")" "$(stat -c %i "$M/vs/$R/$P")" \
-		"vu-$fl: $T's perl5.36.0 is $R's perl inode too"
-	is "$(stat -c %i "$M/vs/$T/$P")" "$(stat -c %i "$M/vs/$R/$P")" "vu-$fl: $T's perl is $R's perl inode"
+	# the master is one of R's names: its perl, or (legacy: R's pair is two
+	# inodes of equal content) its perl5.36.0, whichever the scan meets first
+	# in directory order, which depends on the filesystem's hash seed
+	ti=$(stat -c %i "$M/vs/$T/$P")
+	is "$(stat -c %i "$M/vs/$T/${P}5.36.0")" "$ti" "vu-$fl: $T's perl and perl5.36.0 are still one inode"
+	rn=$(stat -c %i "$M/vs/$R/$P" "$M/vs/$R/${P}5.36.0" 2>/dev/null | grep -cx "$ti")
+	[ "$rn" -ge 1 ]
+	ok $? "vu-$fl: that inode is $R's (its perl, or its perl5.36.0)"
 	is "$(grep -c '"reason":"\(immutable\|changed\)"' "$W/vu-$fl.out")" 0 \
 		"vu-$fl: no name skipped as immutable or changed"
 done
