@@ -207,12 +207,8 @@ int cli_lock(struct cli *c, struct va_locks *l, const char *image, const char *c
 	     size_t npaths)
 {
 	struct va_error err = VA_ERROR_INIT;
-	int r = 0;
+	int r = va_lock_targets(l, image, paths, npaths, &err);
 
-	if (image)
-		r = va_lock_image(l, image, &err);
-	for (size_t i = 0; !image && i < npaths && r == 0; i++)
-		r = va_lock_fs(l, paths[i], &err);
 	if (r < 0) {
 		if (va_error_is_set(&err))
 			cli_error(c, &err);

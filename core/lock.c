@@ -139,6 +139,18 @@ int va_lock_image(struct va_locks *l, const char *image, struct va_error *err)
 	return r;
 }
 
+int va_lock_targets(struct va_locks *l, const char *image, const char *const *paths, size_t npaths,
+		    struct va_error *err)
+{
+	int r = 0;
+
+	if (image)
+		return va_lock_image(l, image, err);
+	for (size_t i = 0; i < npaths && r == 0; i++)
+		r = va_lock_fs(l, paths[i], err);
+	return r;
+}
+
 void va_locks_release(struct va_locks *l)
 {
 	for (size_t i = 0; i < l->n; i++)

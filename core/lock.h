@@ -58,6 +58,14 @@ int va_lock_fs(struct va_locks *l, const char *path, struct va_error *err);
  */
 int va_lock_image(struct va_locks *l, const char *image, struct va_error *err);
 
+/**
+ * va_lock_targets() - the change lock of @image (va_lock_image()), or
+ * else of the filesystems of the @npaths @paths (va_lock_fs()): what a
+ * run that changes them takes first.  Return: as va_lock_fs().
+ */
+int va_lock_targets(struct va_locks *l, const char *image, const char *const *paths, size_t npaths,
+		    struct va_error *err);
+
 /** va_locks_release() - release every lock of @l (also done by the kernel at exit). */
 void va_locks_release(struct va_locks *l);
 

@@ -155,6 +155,19 @@ py_checks() {
 	ok "$rc" "helper ran: ${1##*/} ${2-} ${3-}"
 }
 
+# py_relay SCRIPT ARGS...: run the python helper SCRIPT, whose stdout is
+# "ok - DESC", "not ok - DESC" and "# TEXT" lines, as test points of ours
+py_relay() {
+	local line
+	while IFS= read -r line; do
+		case $line in
+		'ok '*) ok 0 "${line#ok - }" ;;
+		'not ok '*) ok 1 "${line#not ok - }" ;;
+		'# '*) diag "${line#\# }" ;;
+		esac
+	done < <(python3 "$@" 2>&1)
+}
+
 # ------------------------------------------------------------------- guards
 
 need_root() {

@@ -623,12 +623,8 @@ static int lock_for_change(struct tui_engine *e, struct va_locks *l)
 {
 	const struct tui_session *s = e->s;
 	struct va_error err = VA_ERROR_INIT;
-	int r = 0;
+	int r = va_lock_targets(l, s->img ? s->image : NULL, s->roots, s->nroots, &err);
 
-	if (s->img)
-		r = va_lock_image(l, s->image, &err);
-	for (size_t i = 0; !s->img && i < s->nroots && r == 0; i++)
-		r = va_lock_fs(l, s->roots[i], &err);
 	if (r < 0)
 		push_va_error(e, &err);
 	va_error_release(&err);

@@ -46,17 +46,8 @@ US=$top_srcdir/tests/integration/unifysafe.py
 : "${VAUDIT_CUT_POINTS:=30 70}"
 : "${VAUDIT_CUT_MS:=300 1500}"
 
-# py TAP-PRINTING-HELPER...: its TAP lines counted as ours
-py() {
-	local line
-	while IFS= read -r line; do
-		case $line in
-		'ok '*) ok 0 "${line#ok - }" ;;
-		'not ok '*) ok 1 "${line#not ok - }" ;;
-		'# '*) diag "${line#\# }" ;;
-		esac
-	done < <(python3 "$US" "$@" 2>&1)
-}
+# py ARGS...: the checks of $US, counted as ours
+py() { py_relay "$US" "$@"; }
 
 # remount MNT [OPTS]: unmount MNT (after a shutdown) and mount its loop
 # device again (the journal replay of a crash)
