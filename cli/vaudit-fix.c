@@ -26,6 +26,7 @@
 #include "core/lock.h"
 #include "core/message.h"
 #include "core/vsconfig.h"
+#include "migrate/convert/convert.h"
 #include "migrate/repair/repair-io.h"
 #include "migrate/unify/unify.h"
 
@@ -339,19 +340,15 @@ static void on_unify_event(const struct va_uevent *ev, const struct va_ustats *s
 	dbuf_release(&b);
 }
 
-/* --undo / --resume of a vunify or vhashify journal: live, by the paths it names. */
-static int replay_unify(struct cli *c, const char *file, struct va_journal *j,
-			const struct va_jroots *jr, bool undo, bool dry_run, unsigned live_flags)
+/*
+ * Is the filesystem of the first root journal @j names (a unify run's
+ * trees come before its stores) the one it was written for, where both
+ * UUIDs are known?  Return: 0 or the exit status.
+ */
+static int same_filesystem(struct cli *c, const char *file, const struct va_journal *j)
 {
-	struct unify_replay u = { .cli = c, .undo = undo };
-	struct va_uhooks h = { .event = on_unify_event, .user = &u };
-	struct va_uopts o = { 0 };
-	struct va_ustats st = { 0 };
-	struct va_backend *be = NULL;
-	char uuid[40], *first = NULL;
-	int r;
+	char uuid[VA_UUID_TEXT], *first = NULL;
 
-	/* the source is the trees, then the stores: the first tree names the filesystem */
 	if (j->source) {
 		first = strndup(j->source, strcspn(j->source, "\n"));
 		if (!first) {
@@ -365,6 +362,22 @@ static int replay_unify(struct cli *c, const char *file, struct va_journal *j,
 		cli_msg(c, file, "the journal belongs to another filesystem (UUID differs)", NULL);
 		return CLI_EXIT_TROUBLE;
 	}
+	return 0;
+}
+
+/* --undo / --resume of a vunify or vhashify journal: live, by the paths it names. */
+static int replay_unify(struct cli *c, const char *file, struct va_journal *j,
+			const struct va_jroots *jr, bool undo, bool dry_run, unsigned live_flags)
+{
+	struct unify_replay u = { .cli = c, .undo = undo };
+	struct va_uhooks h = { .event = on_unify_event, .user = &u };
+	struct va_uopts o = { 0 };
+	struct va_ustats st = { 0 };
+	struct va_backend *be = NULL;
+	int r;
+
+	if ((r = same_filesystem(c, file, j)))
+		return r;
 	r = va_backend_live_new(&be, live_flags);
 	if (r < 0) {
 		cli_say(c, "%s", strerror(-r));
@@ -453,15 +466,38 @@ static void trust_config(const struct va_config *cfg, struct va_jroot_id **ids, 
 /*
  * The directories a live or unify journal may touch: the ROOTs named,
  * else what an audit without ROOT would walk now: the configuration's
- * guest roots, their parents and hash stores, else DEFAULT_ROOT.
- * Return: 0 or the exit status.
+ * guest roots, their parents and hash stores, else DEFAULT_ROOT.  A
+ * legacy conversion's journal (@convert) may touch only the configuration
+ * directory.  Return: 0 or the exit status.
  */
-static int trusted_dirs(struct cli *c, const struct vaudit_opts *o, struct va_jroot_id **ids,
-			size_t *n)
+static int trusted_dirs(struct cli *c, const struct vaudit_opts *o, bool convert,
+			struct va_jroot_id **ids, size_t *n)
 {
 	struct va_config *cfg = NULL;
 	int r;
 
+	if (convert) {
+		if (o->nroots) {
+			cli_msg(c, o->replay, "the journal is of a legacy conversion",
+				"it names a configuration directory, not ROOTs (--host-root or "
+				"--config say which)");
+			return CLI_EXIT_TROUBLE;
+		}
+		if ((r = load_config(c, o, &cfg)))
+			return r;
+		if (!cfg) {
+			cli_msg(c, o->replay, "the journal is of a legacy conversion",
+				"it needs the configuration directory it changed");
+			return CLI_EXIT_TROUBLE;
+		}
+		r = trust_dir(ids, n, cfg->cfgdir);
+		va_config_free(cfg);
+		if (r < 0) {
+			cli_say(c, "%s", strerror(-r));
+			return CLI_EXIT_TROUBLE;
+		}
+		return 0;
+	}
 	for (size_t i = 0; i < o->nroots; i++)
 		if ((r = trust_dir(ids, n, o->roots[i])) < 0) {
 			cli_msg(c, o->roots[i], "ROOT", strerror(-r));
@@ -489,6 +525,17 @@ static int replay(struct cli *c, const struct vaudit_opts *o, struct va_replay_s
 
 	if (s->unify)
 		return replay_unify(c, o->replay, s->j, jr, undo, o->dry_run, o->live_flags);
+	if (s->convert) {
+		struct va_jroots_error e;
+
+		if (va_convert_check_journal(s->j, &e) < 0)
+			return refuse(c, o->replay, "record", &e);
+		if ((r = same_filesystem(c, o->replay, s->j)))
+			return r;
+		r = replay_convert(s->j, jr, undo, o->dry_run, counts);
+		journal_failed(c, o->replay, s->j);
+		return exit_for(c, counts, r);
+	}
 	r = va_repair_replay(s->j, undo ? VA_REPLAY_UNDO : VA_REPLAY_RESUME, s->be,
 			     s->img ? NULL : (const char *const *)s->roots, s->img ? 0 : s->nroots, &ro,
 			     &h, counts);
@@ -535,11 +582,8 @@ int run_replay(const struct vaudit_opts *o)
 
 	cli_init(&c, PROG);
 	c.quiet = o->quiet;
-	if ((r = trusted_dirs(&c, o, &ids, &nids)) ||
-	    (o->image && !o->dry_run && (r = cli_lock(&c, &locks, o->image, NULL, 0)))) {
-		free(ids);
+	if (o->image && !o->dry_run && (r = cli_lock(&c, &locks, o->image, NULL, 0)))
 		return r;
-	}
 	r = va_replay_open(&s, file, o->image, o->dry_run, o->live_flags, NULL, &err);
 	if (s.j && s.j->dropped_tail)
 		cli_msg(&c, file, "its last line is torn (a crash while writing it): ignored",
@@ -552,7 +596,7 @@ int run_replay(const struct vaudit_opts *o)
 		/* the whole journal is checked before anything changes */
 		r = va_image_check_journal(s.img, o->prefix ? o->prefix : "/", s.j, &e) < 0 ?
 		    refuse(&c, file, "record", &e) : 0;
-	} else {
+	} else if (!(r = trusted_dirs(&c, o, s.convert, &ids, &nids))) {
 		r = check_live_journal(&c, file, s.j, &jr, ids, nids);
 		if (r == 0 && !o->dry_run)
 			r = lock_roots(&c, &locks, s.j);

@@ -78,7 +78,7 @@ static const struct cli_mode modes[MODE_COUNT] = {
 			       BIT(O_SIZE) },
 	/* legacy NAME.conf guests into directories: the operands are guest names */
 	[MODE_CONVERT]     = { "--convert-legacy", BIT(O_CONVERT) | BIT(O_NAME) | BIT(O_DRY_RUN) |
-			       BIT(O_CONFIG) | BIT(O_HOST_ROOT) | BIT(O_QUIET) },
+			       BIT(O_CONFIG) | BIT(O_HOST_ROOT) | BIT(O_QUIET) | BIT(O_JOURNAL) },
 };
 
 static const uint64_t exclusive[] = {
@@ -184,7 +184,8 @@ static void usage(FILE *fp)
 "                        equivalent to each legacy NAME.conf guest (all without\n"
 "                        NAME; with --dry-run only show it): NAME.conf is left\n"
 "                        alone, an existing NAME/ is never replaced, what does\n"
-"                        not map is listed; undo: rm -r the directory\n"
+"                        not map is listed; journaled (--journal), --undo\n"
+"                        removes what it made while it is unchanged\n"
 "      --attrs [PATH...] no audit: show the vserver attributes (buic, upper\n"
 "                        case = set, - = unknown) and lsattr flags of each\n"
 "                        PATH (any file or directory; with --image, absolute\n"

@@ -107,6 +107,16 @@ int run_list(const struct vaudit_opts *o);
 /** run_convert() - --convert-legacy [NAME...].  Return: the exit status. */
 int run_convert(const struct vaudit_opts *o);
 
+struct va_jroots;
+
+/**
+ * replay_convert() - the --undo / --resume of a --convert-legacy journal
+ * @j (its roots @jr opened, accepted and checked), one line per
+ * conversion; @counts by enum va_repair_event.  Return: 0 or -errno.
+ */
+int replay_convert(struct va_journal *j, const struct va_jroots *jr, bool undo, bool dry_run,
+		   unsigned counts[4]);
+
 /** run_replay() - --undo / --resume JOURNAL.  Return: the exit status. */
 int run_replay(const struct vaudit_opts *o);
 

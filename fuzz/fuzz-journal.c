@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * fuzz-journal.c - fuzz target for the journal reader (repair and unify
- * journals).
+ * fuzz-journal.c - fuzz target for the journal reader (repair, unify and
+ * convert journals).
  *
  * Each input is tried twice: as it is, and with every line given a valid
  * checksum (and a valid header when it has none), so that the field
@@ -9,10 +9,11 @@
  * (abort() on violation):
  *  - va_journal_load() succeeds, or fails with -EINVAL, a reason and a
  *    line number that exists in the input;
- *  - a loaded journal has intents ('I', 'L') numbered 1, 2, ... in file
- *    order, done/undone marks only for earlier intents, va_journal_state()
- *    equal to the last mark of each intent, 'L' operations from the known
- *    set and temporary names without '/';
+ *  - a loaded journal has intents ('I', 'L', 'C') numbered 1, 2, ... in
+ *    file order, done/undone marks only for earlier intents,
+ *    va_journal_state() equal to the last mark of each intent, 'L'
+ *    operations and 'C' types from the known sets, 'C' records in convert
+ *    journals and only there, and temporary names without '/';
  *  - appending a mark and loading again gives the same records plus one.
  * Built for libFuzzer with --enable-fuzzing (clang), and always as a
  * bounded standalone run for make check (fuzz/standalone.c).
@@ -78,13 +79,19 @@ static void check(const struct dbuf *input)
 	for (size_t i = 0; i < j->nrecs; i++) {
 		const struct va_journal_rec *rec = &j->recs[i];
 
-		if (rec->type == 'I' || rec->type == 'L') {
+		if (rec->type == 'I' || rec->type == 'L' || rec->type == 'C') {
 			if (rec->seq != ++seq)
 				abort();
 			if (rec->type == 'L' && strcmp(rec->kind, "link") && strcmp(rec->kind, "revert") &&
 			    strcmp(rec->kind, "store"))
 				abort();
-			if (rec->type == 'L' && rec->tmp_len && memchr(rec->tmp, '/', rec->tmp_len))
+			if (rec->type != 'I' && rec->tmp_len && memchr(rec->tmp, '/', rec->tmp_len))
+				abort();
+			if (rec->type == 'C' && (strcmp(j->backend, VA_JOURNAL_CONVERT) ||
+						 !strchr("dfl", rec->kind[0]) || rec->kind[1] ||
+						 rec->ctime_nsec > 999999999))
+				abort();
+			if (rec->type != 'C' && !strcmp(j->backend, VA_JOURNAL_CONVERT))
 				abort();
 		} else if (rec->type == 'D' || rec->type == 'U') {
 			if (rec->seq == 0 || rec->seq > seq)

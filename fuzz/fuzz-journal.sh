@@ -2,7 +2,8 @@
 # fuzz-journal.sh - bounded run of fuzz/fuzz-journal for make check:
 #   1. FUZZ_ITERATIONS/2 (default 4000) generated inputs;
 #   2. the rest: mutated copies of the journals in fuzz/journal-seeds/ (a
-#      unify run with store entries, links and flag changes, and a revert).
+#      unify run with store entries, links and flag changes, a revert, and
+#      a legacy conversion undone).
 # The target also retries each input with valid checksums, so that the
 # field parsers are reached.  Long runs:
 #   ./configure --enable-fuzzing CC=clang && make fuzz/fuzz-journal-libfuzzer

@@ -239,6 +239,14 @@ static int add(struct va_journal *j, struct va_journal_rec *r, bool sync)
 		ret |= va_base64(&line, r->tmp, r->tmp_len);
 		ret |= dbuf_addc(&line, '\t');
 		ret |= va_base64(&line, r->other, r->other_len);
+	} else if (r->type == 'C') {
+		r->seq = j->next_seq++;
+		ret = dbuf_addf(&line, "C\t%llu\t%s\t%u:%u\t%llu\t%lld.%09u\t",
+				(unsigned long long)r->seq, r->kind, major(r->dev), minor(r->dev),
+				(unsigned long long)r->ino, (long long)r->ctime_sec, r->ctime_nsec);
+		ret |= va_base64(&line, r->path, r->path_len);
+		ret |= dbuf_addc(&line, '\t');
+		ret |= va_base64(&line, r->tmp, r->tmp_len);
 	} else {
 		ret = dbuf_addf(&line, "%c\t%llu", r->type, (unsigned long long)r->seq);
 	}
@@ -342,7 +350,7 @@ static const char *parse_header(struct va_journal *j, char *line)
 		return "unsupported journal version";
 	if (strncmp(f[2], "backend=", 8) ||
 	    (strcmp(f[2] + 8, VA_JOURNAL_IMAGE) && strcmp(f[2] + 8, VA_JOURNAL_LIVE) &&
-	     strcmp(f[2] + 8, VA_JOURNAL_UNIFY)))
+	     strcmp(f[2] + 8, VA_JOURNAL_UNIFY) && strcmp(f[2] + 8, VA_JOURNAL_CONVERT)))
 		return "bad backend in the header";
 	if (strncmp(f[3], "uuid=", 5) || strlen(f[3] + 5) >= sizeof(j->uuid))
 		return "bad uuid in the header";
@@ -393,6 +401,35 @@ static const char *parse_link(struct va_journal_rec *r, char **f)
 	return NULL;
 }
 
+static const char *parse_create(struct va_journal_rec *r, char **f)
+{
+	uint64_t ino, sec, nsec;
+	char *dot;
+	const char *why;
+
+	if (strcmp(f[2], "d") && strcmp(f[2], "f") && strcmp(f[2], "l"))
+		return "bad type";
+	snprintf(r->kind, sizeof(r->kind), "%s", f[2]);
+	if ((why = parse_dev(f[3], &r->dev)))
+		return why;
+	dot = strchr(f[5], '.');
+	if (!dot || strlen(dot + 1) != 9)
+		return "bad time";
+	*dot = '\0';
+	if (!num(f[4], 10, UINT64_MAX, &ino) || !num(f[5], 10, INT64_MAX, &sec) ||
+	    !num(dot + 1, 10, 999999999, &nsec))
+		return "bad number";
+	r->ino = ino;
+	r->ctime_sec = (int64_t)sec;
+	r->ctime_nsec = (uint32_t)nsec;
+	if (unbase64(f[6], strlen(f[6]), &r->path, &r->path_len) || !r->path_len)
+		return "bad path";
+	if (unbase64(f[7], strlen(f[7]), &r->tmp, &r->tmp_len) ||
+	    (r->tmp_len && memchr(r->tmp, '/', r->tmp_len)))
+		return "bad temporary name";
+	return NULL;
+}
+
 static const char *parse_record(struct va_journal *j, char *line, struct va_journal_rec *r)
 {
 	char *f[12];
@@ -410,10 +447,19 @@ static const char *parse_record(struct va_journal *j, char *line, struct va_jour
 		/* intents are numbered 1, 2, ... without gaps */
 		return r->seq < j->next_seq ? NULL : "record for an unknown change";
 	}
-	if (!((r->type == 'I' && n == 11) || (r->type == 'L' && n == 10)))
+	if (!((r->type == 'I' && n == 11) || (r->type == 'L' && n == 10) || (r->type == 'C' && n == 8)))
 		return "bad record";
+	/* a conversion's journal holds only what it created, and only it does */
+	if ((r->type == 'C') != (strcmp(j->backend, VA_JOURNAL_CONVERT) == 0))
+		return "a record of another kind of journal";
 	if (r->seq != j->next_seq)
 		return "changes out of sequence";
+	if (r->type == 'C') {
+		if ((why = parse_create(r, f)))
+			return why;
+		j->next_seq = r->seq + 1;
+		return NULL;
+	}
 	if (r->type == 'L') {
 		if ((why = parse_link(r, f)))
 			return why;

@@ -6,9 +6,10 @@
  * Text, one record per line, each ending in "\tcrc=XXXXXXXX", the CRC32C
  * of the bytes before that tab:
  *
- *   vaudit-journal 1 backend=image|live|unify uuid=UUID source=BASE64
+ *   vaudit-journal 1 backend=image|live|unify|convert uuid=UUID source=BASE64
  *   I SEQ DEV INO GEN OLDFLAGS OLDMODE NEWFLAGS NEWMODE KIND PATH_B64
  *   L SEQ OP DEV INO GEN OLDINO PATH_B64 TMP_B64 OTHER_B64
+ *   C SEQ TYPE DEV INO CTIME PATH_B64 TMP_B64
  *   D SEQ          change SEQ was made and verified
  *   U SEQ          change SEQ was undone
  *
@@ -18,6 +19,13 @@
  * "revert" (PATH, a name of INO, became a private copy), "store" (PATH, a
  * new hash store entry INO, a copy of OTHER); TMP is the temporary name
  * used in PATH's directory (empty when none), OTHER another name of INO.
+ * 'C' is an entry a conversion created (convert journals, and only they
+ * hold 'C' records): PATH, of TYPE "d", "f" or "l" (directory, file,
+ * symlink), was made as inode INO with status change time CTIME
+ * ("SEC.NSEC"); TMP, for the conversion's top directory only, is the
+ * name it was built under in PATH's directory before it was renamed to
+ * PATH.  A 'D' mark on the top directory's record means the rename was
+ * made and is on disk.
  * An intent without D may or may not have been applied: the inode's state
  * tells (old or new).  A last line without newline or with a bad CRC is
  * the trace of a crash while appending and is dropped with a warning; any
@@ -45,26 +53,29 @@
 #define VA_JOURNAL_IMAGE "image"
 #define VA_JOURNAL_LIVE "live"
 #define VA_JOURNAL_UNIFY "unify"
+#define VA_JOURNAL_CONVERT "convert"
 
 /** What a replay of a journal does: undo its changes, or finish them. */
 enum va_replay { VA_REPLAY_UNDO, VA_REPLAY_RESUME };
 
 struct va_journal_rec {
-	char type;              /**< 'I', 'L', 'D' or 'U' */
+	char type;              /**< 'I', 'L', 'C', 'D' or 'U' */
 	uint64_t seq;
 	dev_t dev;
 	uint64_t ino;
 	uint32_t gen;
 	uint32_t old_flags, old_mode;
 	uint32_t new_flags, new_mode;
-	char kind[40];          /**< 'I': the finding kind; 'L': the OP */
+	char kind[40];          /**< 'I': the finding kind; 'L': the OP; 'C': the TYPE */
 	char *path;             /**< bytes (owned by the journal when loaded) */
 	size_t path_len;
 	uint64_t old_ino;       /**< 'L' */
-	char *tmp;              /**< 'L': temporary name (bytes, owned when loaded) */
+	char *tmp;              /**< 'L', 'C': temporary name (bytes, owned when loaded) */
 	size_t tmp_len;
 	char *other;            /**< 'L': another name of the inode (owned when loaded) */
 	size_t other_len;
+	int64_t ctime_sec;      /**< 'C' */
+	uint32_t ctime_nsec;
 };
 
 struct va_journal {
@@ -116,7 +127,7 @@ int va_journal_create(struct va_journal **ret, const char *file, const char *bac
 int va_journal_load(struct va_journal **ret, const char *file, const char **ret_why,
 		    size_t *ret_line);
 
-/** va_journal_append() - append @r (seq assigned for 'I' and 'L'), then fsync.  Return: 0 or -errno. */
+/** va_journal_append() - append @r (seq assigned for 'I', 'L' and 'C'), then fsync.  Return: 0 or -errno. */
 int va_journal_append(struct va_journal *j, struct va_journal_rec *r);
 
 /**

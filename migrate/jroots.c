@@ -266,11 +266,11 @@ int va_jroots_check_journal(const struct va_journal *j, const struct va_jroots *
 	for (size_t i = 0; i < j->nrecs; i++) {
 		const struct va_journal_rec *rec = &j->recs[i];
 
-		if (rec->type != 'I' && rec->type != 'L')
+		if (rec->type != 'I' && rec->type != 'L' && rec->type != 'C')
 			continue;
 		if ((r = check_path(jr, rec->path, rec->path_len, rec->seq, e)) < 0)
 			return r;
-		if (rec->type != 'L')
+		if (rec->type == 'I')
 			continue;
 		if (rec->other_len && (r = check_path(jr, rec->other, rec->other_len, rec->seq, e)) < 0)
 			return r;

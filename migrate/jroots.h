@@ -88,8 +88,8 @@ int va_jroots_open_parent(const struct va_jroots *jr, const char *path, size_t l
 			  char base[NAME_MAX + 1]);
 
 /**
- * va_jroots_check_journal() - the pre-pass: every 'I' and 'L' record of @j
- * (its path, and for 'L' its other name and temporary name) is a root or
+ * va_jroots_check_journal() - the pre-pass: every 'I', 'L' and 'C' record of
+ * @j (its path, and its other name and temporary name) is a root or
  * lies beneath the roots and its directory is reached without a symlink or ".." (a
  * directory that no longer exists is fine: the replay skips the record).
  * Return: 0, -EPERM with @e set, or -ENOMEM.

@@ -5,9 +5,10 @@
 #
 #   core/                     0  what every part shares (no vaudit header above it)
 #   audit/                    1  the checks
-#   migrate/ (the journal)    2  the journal both engines write
-#   migrate/repair/           3  the repair engine   } neither includes
-#   migrate/unify/            3  the unify engine    } the other
+#   migrate/ (the journal)    2  the journal the engines write
+#   migrate/repair/           3  the repair engine   } none includes
+#   migrate/unify/            3  the unify engine    } another
+#   migrate/convert/          3  legacy conversion   }
 #   tui/                      4  the console
 #   cli/                      5  the programs and their command-line kit
 #
@@ -24,6 +25,7 @@ layer() {
 	audit/*)          echo "1 audit" ;;
 	migrate/repair/*) echo "3 repair" ;;
 	migrate/unify/*)  echo "3 unify" ;;
+	migrate/convert/*) echo "3 convert" ;;
 	migrate/*)        echo "2 journal" ;;
 	tui/*)            echo "4 tui" ;;
 	cli/*)            echo "5 cli" ;;

@@ -85,6 +85,8 @@ struct va_replay_setup {
 	struct va_journal *j;
 	bool unify;             /**< a vunify/vhashify journal: no back end made
 				     (see va_unify_replay(), migrate/unify/unify.h) */
+	bool convert;           /**< a --convert-legacy journal: no back end made
+				     (see va_convert_replay(), migrate/convert/convert.h) */
 	struct va_image *img;   /**< image journals: the image (write unless dry run) */
 	struct va_backend *be;  /**< the back end to replay through */
 	bool own_be;            /**< @be was made here (freed by va_replay_close()) */

@@ -213,16 +213,22 @@ ok $? "--dry-run: PRIORITY is reported as not converted, with its line"
 [ ! -e "$E/web" ] && [ ! -e "$E/mail" ] && [ -z "$(find "$E" -name '.vaudit-convert*')" ]
 ok $? "--dry-run: nothing created"
 
-run --convert-legacy --host-root "$M" web mail
+J1=$W/conv1.journal
+run --convert-legacy --journal "$J1" --host-root "$M" web mail
 is "$RC" 0 "--convert-legacy web mail: exit 0" || diag "$(cat "$W/err")"
 py_checks python3 "$LT" convtree --name web --conf "$E/web.conf" --dir "$E/web" --profile backup
 py_checks python3 "$LT" convtree --name mail --conf "$E/mail.conf" --dir "$E/mail"
-grep -q "^created $M/etc/vservers/mail from .*(undo: rm -r -- $M/etc/vservers/mail)$" "$W/out"
-ok $? "it says what it created and how to take it back"
+grep -q "^created $M/etc/vservers/mail from $M/etc/vservers/mail.conf\$" "$W/out"
+ok $? "it says what it created"
+grep -qx "vaudit: journal: $J1 (undo: vaudit --undo $J1 --host-root $M)" "$W/err"
+ok $? "it names the journal and how to undo it" || diag "$(cat "$W/err")"
+py_checks python3 "$LT" journal records --journal "$J1" --dirs "$E/web" "$E/mail"
+[ -z "$(find "$E" -maxdepth 1 -name '.vaudit-convert*')" ]
+ok $? "no temporary directory is left"
 sum2=$(cd "$M" && find etc var -type f ! -path 'etc/vservers/web/*' ! -path 'etc/vservers/mail/*' -print0 |
 	sort -z | xargs -0 sha256sum)
 is "$sum2" "$sum0" "the NAME.conf files (and every other file) are unchanged"
-snap() { (cd "$E" && find web mail -printf '%p %y %i %s %T@\n' | sort); }
+snap() { (cd "$E" && find . -printf '%p %y %i %s %T@\n' | sort); }
 before=$(snap)
 run --convert-legacy --host-root "$M" web
 is "$RC:$(snap)" "2:$before" "again: refused, exit 2, nothing changed"
@@ -238,10 +244,79 @@ run --list --json --host-root "$M"
 grep '"name":"web"' "$W/out" | grep -q '"mark":"default","style":"directory","conf_ignored":"[^"]*/web.conf"'
 ok $? "after the conversion web is a directory guest, mark default, web.conf ignored" ||
 	diag "$(grep '"name":"web"' "$W/out")"
-rm -r -- "$E/web" "$E/mail"
+
+# ---------------------------------------------------------------- its undo
+# a forged copy: the same records moved to the guests' parent, and the
+# real journal without --host-root: refused, nothing changed
+cp "$J1" "$W/forged.journal"
+python3 "$LT" journal forge --journal "$W/forged.journal" --old "$E" --new "$M/vservers"
+before=$(snap)
+run --undo "$W/forged.journal" --host-root "$M"
+is "$RC:$(snap)" "2:$before" "a convert journal naming another directory than the configuration's: refused, nothing changed"
+grep -q "forged.journal': refused, nothing changed: its header names '$M/vservers'" "$W/err"
+ok $? "the refusal names the journal and the directory" || diag "$(cat "$W/err")"
+run --undo "$J1" "$M/vservers/web"
+is "$RC:$(snap)" "2:$before" "a convert journal with a ROOT: refused, nothing changed"
+
+run --undo "$J1" --dry-run --host-root "$M"
+is "$RC:$(snap)" "0:$before" "--undo --dry-run: exit 0, nothing changed" || diag "$(cat "$W/err")"
+is "$(grep -c '^would    remove ' "$W/out")" 2 "--undo --dry-run: would remove web and mail"
+
+# a file added to web after the conversion: web is left alone, mail goes
+echo "# added by hand" >"$E/web/notes"
+run --undo "$J1" --host-root "$M"
+is "$RC" 1 "--undo with web changed: exit 1 (something left alone)" || diag "$(cat "$W/err")"
+[ ! -e "$E/mail" ] && [ -f "$E/web/notes" ] && [ -f "$E/web/context" ]
+ok $? "mail is removed; web, with the file added by hand, is left as it was"
+grep -q "^skipped  remove $M/etc/vservers/web: it holds an entry the conversion did not make: $M/etc/vservers/web/notes: left alone\$" "$W/err"
+ok $? "the message names what was added" || diag "$(cat "$W/err")"
+# a file of web changed in place (same inode, new ctime)
+rm "$E/web/notes"
+echo 4242 >>"$E/web/context"
+run --undo "$J1" --host-root "$M"
+is "$RC:$([ -d "$E/web" ] && echo kept)" "1:kept" "--undo with web/context edited: web left alone"
+grep -q "web: it changed since the conversion: $M/etc/vservers/web/context: left alone" "$W/err"
+ok $? "the message names the edited file" || diag "$(cat "$W/err")"
+# web removed by hand: nothing left to undo
+rm -r -- "$E/web"
+run --undo "$J1" --host-root "$M"
+is "$RC" 0 "--undo after web was removed by hand: exit 0" || diag "$(cat "$W/err")"
 run --list --json --host-root "$M"
 cmp -s "$W/out" "$W/list.json"
-ok $? "rm -r of what it created: the listing is the one before the conversion"
+ok $? "after the undo the listing is the one before the conversion"
+[ -z "$(find "$E" -maxdepth 1 -name '.vaudit-convert*')" ]
+ok $? "no temporary directory is left"
+
+# an undo cut short: web already renamed to its temporary name and partly
+# removed (what the undo does in that order); the next undo finishes it
+J2=$W/conv2.journal
+run --convert-legacy --journal "$J2" --host-root "$M" web
+is "$RC" 0 "web converted again" || diag "$(cat "$W/err")"
+t=$(python3 "$LT" journal tmpname --journal "$J2" --path "$E/web")
+mv -T -- "$E/web" "$E/$t" && rm -r -- "$E/$t/interfaces"
+run --undo "$J2" --host-root "$M"
+is "$RC" 0 "--undo of an undo cut short: exit 0" || diag "$(cat "$W/err")"
+[ ! -e "$E/web" ] && [ ! -e "$E/$t" ]
+ok $? "it removed what was left under the temporary name"
+
+# a conversion killed after its records were on disk and before the
+# rename: --resume puts it in place, complete
+J3=$W/conv3.journal
+run --convert-legacy --journal "$J3" --host-root "$M" web
+t=$(python3 "$LT" journal tmpname --journal "$J3" --path "$E/web")
+mv -T -- "$E/web" "$E/$t" && python3 "$LT" journal drop-marks --journal "$J3"
+run --resume "$J3" --dry-run --host-root "$M"
+is "$RC:$([ -e "$E/web" ] && echo there)" "0:" "--resume --dry-run: exit 0, nothing moved" || diag "$(cat "$W/err")"
+run --resume "$J3" --host-root "$M"
+is "$RC" 0 "--resume of a conversion killed before its rename: exit 0" || diag "$(cat "$W/err")"
+py_checks python3 "$LT" convtree --name web --conf "$E/web.conf" --dir "$E/web" --profile backup
+run --resume "$J3" --host-root "$M"
+is "$RC" 0 "--resume again: nothing to do, exit 0"
+run --undo "$J3" --host-root "$M"
+is "$RC:$([ -e "$E/web" ] && echo there)" "0:" "and its undo removes it" || diag "$(cat "$W/err")"
+run --list --json --host-root "$M"
+cmp -s "$W/out" "$W/list.json"
+ok $? "the listing is the one before the conversions"
 run --convert-legacy --list --host-root "$M"
 is "$RC" 2 "--convert-legacy with --list: a usage error"
 

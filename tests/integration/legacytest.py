@@ -8,8 +8,18 @@ sets are computed by bash itself: the test's own files are sourced in a
 clean `env -i bash` with the guest's PROFILE, and what they leave is the
 truth vaudit's conf_vars must equal (vaudit never runs them).  Lines such
 as S_CONTEXT's are found in the file by this script.
+
+journal: reads and rewrites a --convert-legacy journal with its own
+reader (format of vaudit(8); CRC32C computed here): `records` checks its
+'C' records against the trees on disk (every entry of NAME/ recorded, with
+its inode, type and ctime, nothing else); `tmpname` prints the temporary
+name a conversion was built under; `drop-marks` removes the done/undone
+lines (the state of a run killed before its marks were written);
+`forge` rewrites the header's source and every path from one prefix to
+another, each line with a valid CRC.
 """
 import argparse
+import base64
 import json
 import os
 import re
@@ -182,6 +192,86 @@ def cmd_convtree(a):
         % (a.name, len(exp)))
 
 
+T = []
+for _i in range(256):
+    _c = _i
+    for _ in range(8):
+        _c = (_c >> 1) ^ 0x82F63B78 if _c & 1 else _c >> 1
+    T.append(_c)
+
+
+def crc32c(b):
+    c = 0xFFFFFFFF
+    for x in b:
+        c = T[(c ^ x) & 0xFF] ^ (c >> 8)
+    return c ^ 0xFFFFFFFF
+
+
+def jlines(path):
+    """(body fields, raw line) of each line, the CRC checked."""
+    out = []
+    for raw in open(path, 'rb').read().split(b'\n'):
+        if not raw:
+            continue
+        body, _, crc = raw.rpartition(b'\tcrc=')
+        assert int(crc, 16) == crc32c(body), 'bad CRC in %r' % raw
+        out.append((body.split(b'\t'), raw))
+    return out
+
+
+def put_lines(path, bodies):
+    with open(path, 'wb') as f:
+        for b in bodies:
+            f.write(b + b'\tcrc=%08x\n' % crc32c(b))
+
+
+def creates(path):
+    """The 'C' records: (type, dev, ino, ctime, path, tmp)."""
+    recs = []
+    for f, _ in jlines(path):
+        if f[0] == b'C':
+            recs.append((f[2].decode(), f[3].decode(), int(f[4]), f[5].decode(),
+                         base64.b64decode(f[6]).decode(), base64.b64decode(f[7]).decode()))
+    return recs
+
+
+def cmd_journal(a):
+    if a.action == 'tmpname':
+        print([r[5] for r in creates(a.journal) if r[4] == a.path][0])
+    elif a.action == 'drop-marks':
+        put_lines(a.journal, [b'\t'.join(f) for f, _ in jlines(a.journal) if f[0] not in (b'D', b'U')])
+    elif a.action == 'forge':
+        old, new = a.old.encode(), a.new.encode()
+        bodies = []
+        for f, _ in jlines(a.journal):
+            if f[0].startswith(b'vaudit-journal'):
+                src = base64.b64decode(f[4][7:]).replace(old, new, 1)
+                f[4] = b'source=' + base64.b64encode(src)
+            elif f[0] == b'C':
+                f[6] = base64.b64encode(base64.b64decode(f[6]).replace(old, new, 1))
+            bodies.append(b'\t'.join(f))
+        put_lines(a.journal, bodies)
+    elif a.action == 'records':
+        recs = {r[4]: r for r in creates(a.journal)}
+        want = {}
+        for d in a.dirs:
+            for root, dirs, files in os.walk(d):
+                for p in [root] + [os.path.join(root, n) for n in dirs + files]:
+                    st = os.lstat(p)
+                    t = 'd' if os.path.isdir(p) and not os.path.islink(p) else \
+                        'l' if os.path.islink(p) else 'f'
+                    want[p] = (t, st.st_ino, '%d.%09d' % (st.st_ctime_ns // 10**9, st.st_ctime_ns % 10**9))
+        bad = [p for p in set(want) | set(recs)
+               if p not in want or p not in recs or recs[p][0] != want[p][0] or recs[p][2] != want[p][1]
+               or (want[p][0] != 'd' and recs[p][3] != want[p][2])]
+        for p in sorted(bad)[:5]:
+            diag('%s: on disk %r, journal %r' % (p, want.get(p), recs.get(p)))
+        tops = [r for r in recs.values() if r[5]]
+        tap(not bad and sorted(r[4] for r in tops) == sorted(a.dirs),
+            'the journal records every entry of %s (inode, type, ctime) and nothing else (%d records)'
+            % (' '.join(os.path.basename(d) for d in a.dirs), len(recs)))
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest='cmd', required=True)
@@ -195,8 +285,15 @@ def main():
     c.add_argument('--conf', required=True)
     c.add_argument('--dir', required=True)
     c.add_argument('--profile', default='')
+    c = sub.add_parser('journal')
+    c.add_argument('action', choices=['tmpname', 'drop-marks', 'forge', 'records'])
+    c.add_argument('--journal', required=True)
+    c.add_argument('--path')
+    c.add_argument('--old')
+    c.add_argument('--new')
+    c.add_argument('--dirs', nargs='+', default=[])
     a = ap.parse_args()
-    {'check': cmd_check, 'convtree': cmd_convtree}[a.cmd](a)
+    {'check': cmd_check, 'convtree': cmd_convtree, 'journal': cmd_journal}[a.cmd](a)
 
 
 if __name__ == '__main__':

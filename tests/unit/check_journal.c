@@ -5,7 +5,9 @@
  * makes the kernel do it: the write reaching the limit is cut there, the
  * next one fails with EFBIG.  After that the file must end with its last
  * whole record, every later call return the error, and the journal load
- * with exactly the records whose writes succeeded.
+ * with exactly the records whose writes succeeded.  And the 'C' records of
+ * a conversion's journal: what is appended loads back field for field,
+ * and a record of one kind of journal in another makes it unusable.
  */
 #include "config.h"
 
@@ -227,10 +229,96 @@ START_TEST(marks_cut)
 }
 END_TEST
 
+/* A 'C' record for entry @rel (NULL: the top directory, with a temporary name); its path in @p. */
+static struct va_journal_rec create_rec(char p[64], const char *rel, char type, int64_t sec, uint32_t nsec)
+{
+	struct va_journal_rec r = { .type = 'C', .dev = makedev(254, 3), .ino = 123456789012ULL,
+				    .ctime_sec = sec, .ctime_nsec = nsec };
+
+	snprintf(p, 64, "/etc/vservers/web%s%s", rel ? "/" : "", rel ? rel : "");
+	r.path = p;
+	r.path_len = strlen(p);
+	r.tmp = rel ? NULL : (char *)".vaudit-convert.1.2";
+	r.tmp_len = rel ? 0 : strlen(r.tmp);
+	r.kind[0] = type;
+	return r;
+}
+
+START_TEST(create_records_load_back)
+{
+	struct va_journal *j = NULL;
+	char p[3][64];
+	struct va_journal_rec in[3] = {
+		create_rec(p[0], NULL, 'd', 1796599515, 398402466),
+		create_rec(p[1], "name", 'f', 0, 999999999),
+		create_rec(p[2], "vdir", 'l', INT64_MAX, 0),
+	};
+	const char *why;
+	size_t line;
+
+	snprintf(path, sizeof(path), "%s/convert.journal", tu_tmpdir);
+	ck_assert_int_eq(va_journal_create(&j, path, VA_JOURNAL_CONVERT, "unknown", "/etc/vservers", 13), 0);
+	for (size_t i = 0; i < 3; i++)
+		ck_assert_int_eq(va_journal_append(j, &in[i]), 0);
+	ck_assert_int_eq(mark(j, 1), 0);
+	va_journal_free(j);
+	ck_assert_int_eq(va_journal_load(&j, path, &why, &line), 0);
+	ck_assert_str_eq(j->backend, VA_JOURNAL_CONVERT);
+	ck_assert_uint_eq(j->nrecs, 4);
+	for (size_t i = 0; i < 3; i++) {
+		const struct va_journal_rec *r = &j->recs[i], *w = &in[i];
+
+		ck_assert_int_eq(r->type, 'C');
+		ck_assert_uint_eq(r->seq, i + 1);
+		ck_assert_str_eq(r->kind, w->kind);
+		ck_assert_uint_eq(r->dev, w->dev);
+		ck_assert_uint_eq(r->ino, w->ino);
+		ck_assert_int_eq(r->ctime_sec, w->ctime_sec);
+		ck_assert_uint_eq(r->ctime_nsec, w->ctime_nsec);
+		ck_assert_uint_eq(r->path_len, w->path_len);
+		ck_assert_mem_eq(r->path, w->path, w->path_len);
+		ck_assert_uint_eq(r->tmp_len, w->tmp_len);
+		if (w->tmp_len)
+			ck_assert_mem_eq(r->tmp, w->tmp, w->tmp_len);
+	}
+	ck_assert_int_eq(va_journal_state(j, 1), 'D');
+	ck_assert_int_eq(va_journal_state(j, 2), 0);
+	va_journal_free(j);
+}
+END_TEST
+
+/* A record of one kind of journal appended to another: the load refuses it, at its line. */
+START_TEST(records_of_another_journal)
+{
+	static const char *const backend[] = { VA_JOURNAL_UNIFY, VA_JOURNAL_CONVERT };
+	struct va_journal *j = NULL;
+	const char *why;
+	size_t line;
+
+	for (int k = 0; k < 2; k++) {
+		snprintf(path, sizeof(path), "%s/mixed%d.journal", tu_tmpdir, k);
+		ck_assert_int_eq(va_journal_create(&j, path, backend[k], "unknown", "/etc/vservers", 13), 0);
+		if (k == 0) {
+			char p[64];
+			struct va_journal_rec c = create_rec(p, "name", 'f', 1, 2);
+
+			ck_assert_int_eq(va_journal_append(j, &c), 0);
+		} else {
+			ck_assert_int_eq(intent(j, 1, true), 0);
+		}
+		va_journal_free(j);
+		ck_assert_int_eq(va_journal_load(&j, path, &why, &line), -EINVAL);
+		ck_assert_str_eq(why, "a record of another kind of journal");
+		ck_assert_uint_eq(line, 2);
+	}
+}
+END_TEST
+
 static Suite *journal_suite(void)
 {
 	Suite *s = suite_create("journal");
 	TCase *tc = tcase_create("short-write");
+	TCase *tr = tcase_create("records");
 
 	tcase_set_timeout(tc, 60);
 	tu_tcase_tmpdir(tc, false);
@@ -238,6 +326,10 @@ static Suite *journal_suite(void)
 	tu_add_test(tc, batch_cut, NULL);
 	tu_add_test(tc, marks_cut, NULL);
 	suite_add_tcase(s, tc);
+	tu_tcase_tmpdir(tr, false);
+	tu_add_test(tr, create_records_load_back, NULL);
+	tu_add_test(tr, records_of_another_journal, NULL);
+	suite_add_tcase(s, tr);
 	return s;
 }
 

@@ -1,23 +1,20 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * convert.c - a legacy guest's NAME.conf as an /etc/vservers/NAME/
- * directory (see convert.h; the mapping is documented in
- * vserver-config(5), section LEGACY CONFIGURATION).
+ * convert.c - the plan: a legacy guest's NAME.conf as the entries of an
+ * /etc/vservers/NAME/ directory (see convert.h; the mapping is documented
+ * in vserver-config(5), section LEGACY CONFIGURATION).  Creating it is
+ * convert-apply.c, undoing it convert-undo.c.
  */
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "migrate/convert.h"
+#include "migrate/convert/convert.h"
 #include "core/dbuf.h"
 
 static int add_item(struct va_conv *cv, enum va_conv_type type, const char *rel, const char *content)
@@ -290,122 +287,6 @@ int va_convert_plan(const struct va_guest *g, struct va_conv *cv)
 		}
 	}
 	return r < 0 ? r : 0;
-}
-
-/* ------------------------------------------------------------------ apply */
-
-/* Remove the first @n items of @cv below @dfd, last first. */
-static void take_back(int dfd, const struct va_conv *cv, size_t n)
-{
-	while (n--)
-		unlinkat(dfd, cv->items[n].rel, cv->items[n].type == VA_CONV_DIR ? AT_REMOVEDIR : 0);
-}
-
-static int write_all(int fd, const char *s)
-{
-	size_t len = strlen(s);
-
-	while (len) {
-		ssize_t w = write(fd, s, len);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		s += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
-int va_convert_apply(const struct va_config *c, const struct va_conv *cv, struct va_error *err)
-{
-	const char *name = cv->guest->name;
-	char tmp[64], *target = NULL;
-	int cfd, tfd = -1, r = 0;
-	size_t done = 0;
-	struct stat st;
-	const char *what = "cannot create it";
-
-	if (asprintf(&target, "%s/%s", c->cfgdir, name) < 0)
-		return -ENOMEM;
-	cfd = va_config_open_dir(c, c->cfgdir_canon);
-	if (cfd < 0) {
-		va_error_set(err, -cfd, c->cfgdir, strlen(c->cfgdir), "cannot open the configuration directory",
-			     NULL);
-		free(target);
-		return cfd;
-	}
-	if (fstatat(cfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-		r = -EEXIST;
-		what = "it exists already: not converted (nothing is replaced)";
-		goto out;
-	}
-	snprintf(tmp, sizeof(tmp), ".vaudit-convert.%ld.%lx", (long)getpid(), (unsigned long)time(NULL));
-	if (mkdirat(cfd, tmp, 0755) < 0) {
-		r = -errno;
-		goto out;
-	}
-	tfd = openat(cfd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (tfd < 0) {
-		r = -errno;
-		goto fail;
-	}
-	for (; done < cv->nitems && r == 0; done++) {
-		const struct va_conv_item *it = &cv->items[done];
-		int fd;
-
-		switch (it->type) {
-		case VA_CONV_DIR:
-			r = mkdirat(tfd, it->rel, 0755) < 0 ? -errno : 0;
-			break;
-		case VA_CONV_LINK:
-			r = symlinkat(it->content, tfd, it->rel) < 0 ? -errno : 0;
-			break;
-		case VA_CONV_FILE:
-			fd = openat(tfd, it->rel, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-			if (fd < 0) {
-				r = -errno;
-				break;
-			}
-			r = write_all(fd, it->content);
-			if (r == 0 && fsync(fd) < 0)
-				r = -errno;
-			if (close(fd) < 0 && r == 0)
-				r = -errno;
-			break;
-		}
-		if (r < 0)
-			break;
-	}
-	if (r == 0 && syncfs(tfd) < 0)
-		r = -errno;
-	if (r < 0)
-		goto fail;
-	if (renameat2(cfd, tmp, cfd, name, RENAME_NOREPLACE) < 0) {
-		r = -errno;
-		if (r == -EEXIST)
-			what = "it exists already: not converted (nothing is replaced)";
-		goto fail;
-	}
-	if (fsync(cfd) < 0)
-		r = -errno;     /* it is there; say that it may not be on disk */
-	if (r < 0)
-		what = "created, but the configuration directory cannot be written to disk";
-	goto out;
-fail:
-	if (tfd >= 0)
-		take_back(tfd, cv, done);
-	unlinkat(cfd, tmp, AT_REMOVEDIR);
-out:
-	if (r < 0)
-		va_error_set(err, r == -EEXIST ? 0 : -r, target, strlen(target), what, NULL);
-	if (tfd >= 0)
-		close(tfd);
-	close(cfd);
-	free(target);
-	return r;
 }
 
 void va_convert_release(struct va_conv *cv)
