@@ -2,13 +2,15 @@
 /*
  * audit.c - the live attribute checks.
  *
- * One walk callback does everything: it tracks the current guest, decides
- * whether an entry's flags are needed (statx already says whether a file
- * is immutable, so only immutable files, multiply-linked files, mode-0000
- * directories and ROOT are opened, or everything with VA_AUDIT_THOROUGH),
- * reads them through the back end, and either reports at once (inodes with
- * one link, directories) or files the inode in the shared-inode table,
- * whose findings are reported after the walk.
+ * One walk callback does everything: it tracks the current guest, learns
+ * from the filesystem's inode tables (core/itable.h, read when the walk
+ * first meets the filesystem) which entries need a look, reads their
+ * flags through the back end on a verified fd (where there are no tables:
+ * every file and directory), and either reports at once (inodes with one
+ * link, directories) or files the inode in the shared-inode table, whose
+ * findings are reported after the walk.  With tables, regular files come
+ * from the walk without a statx() (the directory entry's type and inode
+ * number): the table has their mode and link count.
  */
 #include "config.h"
 
@@ -26,7 +28,9 @@
 #include "audit/checks.h"
 #include "core/dbuf.h"
 #include "core/flags.h"
+#include "core/image.h"
 #include "core/inomap.h"
+#include "core/itable.h"
 #include "core/target.h"
 #include "core/vsconfig.h"
 #include "core/walk.h"
@@ -58,8 +62,16 @@ struct guest {
 	long cfg;               /* index into args->config->guests, or -1 */
 };
 
+/* The inode tables of one filesystem the walk met. */
+struct devtab {
+	dev_t dev;
+	struct va_itable *t;    /* NULL: its inodes are read through the walk */
+};
+
 struct audit {
 	const struct va_audit_args *args;
+	struct devtab *devs;
+	size_t ndevs, capdevs;
 	struct va_audit_stats *stats;
 	struct va_inomap map;
 	struct shared *shared;
@@ -128,14 +140,98 @@ static int read_attrs(struct audit *a, const struct va_walk_entry *e, struct va_
 	return r;
 }
 
-static bool stx_immutable_known(const struct statx *stx)
+static dev_t entry_dev(const struct va_walk_entry *e)
 {
-	return stx->stx_attributes_mask & STATX_ATTR_IMMUTABLE;
+	return makedev(e->stx->stx_dev_major, e->stx->stx_dev_minor);
 }
 
 static bool stx_immutable(const struct statx *stx)
 {
 	return stx->stx_attributes & STATX_ATTR_IMMUTABLE;
+}
+
+/* ------------------------------------------------------------------ inode tables */
+
+/*
+ * What the walk must look at: a regular file with several links or a bad
+ * flag, a directory with a bad flag or mode 0000 (the checks of
+ * audit/checks.h on the table's copy), and an inode whose copy is half
+ * written.
+ */
+static bool keep_inode(const struct va_itable_ent *e, bool suspect, void *user)
+{
+	const unsigned known = VA_KNOWN_EXT2 | VA_KNOWN_VS26;
+
+	(void)user;
+	if (suspect)
+		return true;
+	if (S_ISREG(e->mode))
+		return e->links > 1 || va_check_file(e->flags, known) != 0;
+	if (S_ISDIR(e->mode))
+		return va_check_dir(e->flags, known, e->mode, false) != 0;
+	return false;
+}
+
+static void walk_instead(struct audit *a, const char *why, long err)
+{
+	a->stats->methods |= VA_METHOD_WALK;
+	if (!a->stats->walk_why) {
+		a->stats->walk_why = why;
+		a->stats->walk_err = err;
+	}
+}
+
+/*
+ * The inode table of filesystem @dev, read when the walk first meets it.
+ * Return: the table, or NULL when its inodes are read through the walk
+ * (a->fatal set when the audit must stop).
+ */
+static const struct va_itable *table_for(struct audit *a, dev_t dev)
+{
+	struct va_image *img = NULL;
+	struct va_itable *t = NULL;
+	uint64_t n = 0;
+	errcode_t err;
+	long r;
+
+	for (size_t i = 0; i < a->ndevs; i++)
+		if (a->devs[i].dev == dev)
+			return a->devs[i].t;
+	if (va_array_grow(&a->devs, &a->capdevs, a->ndevs, sizeof(*a->devs)) < 0) {
+		a->fatal = -ENOMEM;
+		return NULL;
+	}
+	a->devs[a->ndevs++] = (struct devtab){ .dev = dev };
+	if (!(a->args->flags & VA_AUDIT_TABLES)) {
+		walk_instead(a, "block devices are not read (--no-device-read)", 0);
+		return NULL;
+	}
+	err = va_image_for_dev(dev, &img);
+	if (err == ENODEV || err == EXT2_ET_BAD_MAGIC) {
+		walk_instead(a, "not an ext2/3/4 filesystem on a block device", 0);
+		return NULL;
+	}
+	if (err) {
+		walk_instead(a, "its block device cannot be read", (long)err);
+		return NULL;
+	}
+	r = va_itable_read(img, keep_inode, a, a->args->cancel, &t, &n);
+	va_image_close(img);
+	if (r == -ENOMEM || r == -ECANCELED) {
+		a->fatal = (int)r;
+		return NULL;
+	}
+	if (r) {
+		walk_instead(a, "its inode tables cannot be read", r);
+		return NULL;
+	}
+	a->devs[a->ndevs - 1].t = t;
+	a->stats->methods |= VA_METHOD_TABLES;
+	a->stats->tables++;
+	a->stats->table_inodes += n;
+	if (a->args->hooks.tables_read)
+		a->args->hooks.tables_read(a->stats, a->args->hooks.user);
+	return t;
 }
 
 /* ------------------------------------------------------------------ ROOT */
@@ -370,21 +466,55 @@ static int leftover(struct audit *a, const struct va_walk_entry *e)
 
 /* ------------------------------------------------------------------ walk */
 
+/*
+ * A regular file the walk gave without statx() (@e has its type and inode
+ * number): nothing to do when the table does not keep it; for a shared
+ * inode the table's mode and link count, else a statx() by name, into
+ * @full and @copy.  Return: the entry to check, or NULL.
+ */
+static const struct va_walk_entry *lazy_file(struct audit *a, const struct va_walk_entry *e,
+					     struct statx *full, struct va_walk_entry *copy)
+{
+	const struct va_itable *t = table_for(a, entry_dev(e));
+	const struct va_itable_ent *te = t ? va_itable_get(t, e->stx->stx_ino) : NULL;
+
+	if (a->fatal || (t && !te))
+		return NULL;
+	if (te && te->links > 1 && S_ISREG(te->mode)) {
+		*full = *e->stx;
+		full->stx_mask |= STATX_MODE | STATX_NLINK;
+		full->stx_mode = te->mode;
+		full->stx_nlink = te->links;
+	} else if (statx(e->at_fd, e->at_name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT,
+			 STATX_TYPE | STATX_MODE | STATX_NLINK | STATX_INO, full) < 0) {
+		report_error(a, e->path, e->path_len, "statx", errno);
+		return NULL;
+	} else if (!S_ISREG(full->stx_mode) || full->stx_ino != e->stx->stx_ino) {
+		return NULL;    /* not the file the directory listed any more */
+	}
+	*copy = *e;
+	copy->stx = full;
+	return copy;
+}
+
 static enum va_walk_action on_file(struct audit *a, const struct va_walk_entry *e)
 {
-	const struct statx *stx = e->stx;
-	bool need = (a->args->flags & VA_AUDIT_THOROUGH) || !stx_immutable_known(stx) ||
-		    stx_immutable(stx);
+	const struct statx *stx;
 	struct va_attrs at = { 0 };
 	struct va_finding f;
+	struct va_walk_entry copy;
+	struct statx full;
 
+	if (!(e->stx->stx_mask & STATX_NLINK) && !(e = lazy_file(a, e, &full, &copy)))
+		return a->fatal ? VA_WALK_STOP : VA_WALK_CONTINUE;
+	stx = e->stx;
 	if (stx->stx_nlink > 1) {
 		/* flags of every multiply-linked file: a stray bit on a
 		 * shared inode matters to every guest */
 		a->fatal = shared_seen(a, e);
 		return a->fatal ? VA_WALK_STOP : VA_WALK_CONTINUE;
 	}
-	if (!need || read_attrs(a, e, &at) < 0)
+	if (read_attrs(a, e, &at) < 0)
 		return VA_WALK_CONTINUE;
 	finding_init(&f, VA_KIND_COUNT, a, e, &at);
 	a->fatal = emit_kinds(a, &f, va_check_file(at.flags, at.known), false);
@@ -396,8 +526,12 @@ static enum va_walk_action on_dir(struct audit *a, const struct va_walk_entry *e
 	struct va_attrs at = { 0 };
 	struct va_finding f;
 	bool guest_root = e->depth == 1;
+	/* a mount point the walk does not enter is read on its own */
+	const struct va_itable *t = e->mount_point && !guest_root ? NULL : table_for(a, entry_dev(e));
 
-	if (!guest_root && (e->stx->stx_mode & 0777) != 0 && !(a->args->flags & VA_AUDIT_THOROUGH))
+	if (a->fatal)
+		return VA_WALK_STOP;
+	if (!guest_root && t && !va_itable_get(t, e->stx->stx_ino))
 		return VA_WALK_CONTINUE;
 	if (read_attrs(a, e, &at) < 0)
 		return VA_WALK_CONTINUE;
@@ -435,7 +569,9 @@ static enum va_walk_action on_entry(const struct va_walk_entry *e, void *user)
 			report_error(a, e->path, e->path_len, "not a directory", 0);
 			return VA_WALK_PRUNE;
 		}
-		check_root(a, e);
+		(void)table_for(a, entry_dev(e));
+		if (a->fatal == 0)
+			check_root(a, e);
 		return a->fatal ? VA_WALK_STOP : VA_WALK_CONTINUE;
 	}
 	if (e->depth == 1) {
@@ -470,6 +606,9 @@ static void audit_release(struct audit *a)
 		free(a->stores[i]);
 	free(a->stores);
 	va_inomap_release(&a->map);
+	for (size_t i = 0; i < a->ndevs; i++)
+		va_itable_free(a->devs[i].t);
+	free(a->devs);
 }
 
 int va_audit_run(const struct va_audit_args *args, struct va_audit_stats *stats)
@@ -481,8 +620,10 @@ int va_audit_run(const struct va_audit_args *args, struct va_audit_stats *stats)
 		.flags = (args->flags & VA_AUDIT_CROSS_MOUNTS) ? 0 : VA_WALK_XDEV,
 		.stx_mask = STATX_TYPE | STATX_MODE | STATX_NLINK | STATX_INO,
 		.mount_depth = 1,
-		/* no check looks at these: spare them the statx() */
-		.lazy_types = 1u << DT_LNK | 1u << DT_FIFO | 1u << DT_SOCK | 1u << DT_CHR | 1u << DT_BLK,
+		/* no check looks at these: spare them the statx(); regular
+		 * files too where the inode tables say which need a look */
+		.lazy_types = 1u << DT_LNK | 1u << DT_FIFO | 1u << DT_SOCK | 1u << DT_CHR | 1u << DT_BLK |
+			      ((args->flags & VA_AUDIT_TABLES) ? 1u << DT_REG : 0),
 		.callback = on_entry,
 		.user = &a,
 	};

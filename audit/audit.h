@@ -1,8 +1,19 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * audit.h - the attribute audit: walks ROOTs, reads flags where they
- * matter, and hands findings to a hook.  No printing here: vaudit (and the
- * console, later) decide what to do with findings, errors and progress.
+ * audit.h - the attribute audit: walks ROOTs, reads the attributes of
+ * every file and directory below them, and hands findings to a hook.  No
+ * printing here: vaudit (and the console) decide what to do with
+ * findings, errors and progress.
+ *
+ * Names come from the walk, attributes from the inode tables: on an
+ * ext2/3/4 filesystem whose block device can be read (VA_AUDIT_TABLES),
+ * the inode tables are read once, sequentially, and the walk takes from
+ * them which entries need a look (a bad flag, several links, a mode-0000
+ * directory); regular files are then not even statx()ed.  What is
+ * reported is read again on the live inode (a verified fd) first, so a
+ * stale block can hide a finding for the moment of the audit but never
+ * make one up.  Elsewhere every file and directory is read through the
+ * walk.  Either way the audit is complete; va_audit_stats says which way.
  *
  * Guests: each direct subdirectory of a ROOT is a guest root, except a hash
  * store (the convention is in audit/checks.h).  A guest root
@@ -27,14 +38,29 @@
 
 /** Audit options (bit set). */
 enum va_audit_flags {
-	VA_AUDIT_THOROUGH     = 1 << 0, /**< read the flags of every file and directory */
+	/** read the attributes of every inode of an ext2/3/4 filesystem from
+	 *  its inode tables (core/itable.h) through its block device; without
+	 *  it (or where that fails) every file and directory is read through
+	 *  the walk, one system call each */
+	VA_AUDIT_TABLES       = 1 << 0,
 	VA_AUDIT_CROSS_MOUNTS = 1 << 1, /**< descend into other filesystems and mounts */
+};
+
+/** How the attributes were read (bit set in va_audit_stats.methods). */
+enum va_audit_method {
+	VA_METHOD_TABLES = 1 << 0, /**< a filesystem's inode tables, findings read again live */
+	VA_METHOD_WALK   = 1 << 1, /**< every file and directory of a filesystem, through the walk */
 };
 
 /** Counters, updated during the run. */
 struct va_audit_stats {
 	uint64_t entries;          /**< entries visited (ROOTs included) */
 	uint64_t flag_reads;       /**< flag reads through the back end */
+	unsigned methods;          /**< enum va_audit_method */
+	unsigned tables;           /**< filesystems whose inode tables were read */
+	uint64_t table_inodes;     /**< in-use inodes seen in them */
+	const char *walk_why;      /**< VA_METHOD_WALK: why (static text), or NULL */
+	long walk_err;             /**< ... and the errno or errcode_t behind it, or 0 */
 	uint64_t errors;           /**< per-entry errors reported */
 	uint64_t findings;         /**< findings passed to the hook */
 	uint64_t problems;         /**< of which error or warning (the exit status) */
@@ -52,6 +78,9 @@ struct va_audit_hooks {
 	void (*error)(const char *path, size_t path_len, const char *op, int err, void *user);
 	/** Called every few thousand entries. */
 	void (*progress)(const struct va_audit_stats *stats, void *user);
+	/** Called when a filesystem's inode tables were read, before the walk
+	 *  looks at its entries (stats->tables counts them). */
+	void (*tables_read)(const struct va_audit_stats *stats, void *user);
 	void *user;
 };
 

@@ -77,6 +77,13 @@ static void before_stderr(struct cli *c)
 	fflush(stdout);
 }
 
+void cli_say_line(struct cli *c, const char *line)
+{
+	before_stderr(c);
+	fputs(line, stderr);
+	fputc('\n', stderr);
+}
+
 void cli_vsay(struct cli *c, const char *fmt, va_list ap)
 {
 	before_stderr(c);

@@ -74,6 +74,9 @@ void cli_clear_progress(struct cli *c);
 /** cli_say() - "PROG: TEXT" on stderr (stdout's lines first, the progress line erased). */
 void cli_say(struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/** cli_say_line() - @line on stderr as it is (no "PROG: "), e.g. a JSON object. */
+void cli_say_line(struct cli *c, const char *line);
+
 /** cli_vsay() - cli_say() with a va_list. */
 void cli_vsay(struct cli *c, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 

@@ -97,6 +97,23 @@ static void on_progress(const struct va_audit_stats *s, void *user)
 	dbuf_release(&g);
 }
 
+/*
+ * A filesystem's inode tables are read: say so on the progress line.  For
+ * tests only, VAUDIT_TEST_AFTER_TABLES is a shell command run then, before
+ * the walk reads anything live (it changes an inode under the audit).
+ */
+static void on_tables_read(const struct va_audit_stats *s, void *user)
+{
+	struct ctx *c = user;
+	const char *cmd = getenv("VAUDIT_TEST_AFTER_TABLES");
+
+	if (cli_progress_due(&c->cli, 0.2))
+		cli_progress(&c->cli, "inode tables of %u filesystem%s read: %llu inodes", s->tables,
+			     s->tables == 1 ? "" : "s", (unsigned long long)s->table_inodes);
+	if (cmd && *cmd && system(cmd) != 0)
+		cli_say(&c->cli, "VAUDIT_TEST_AFTER_TABLES failed: %s", cmd);
+}
+
 /* ------------------------------------------------------------------ set-up */
 
 /* What a run holds, released by release_run(). */
@@ -260,6 +277,70 @@ static void release_run(struct run *run)
 	va_backend_free(run->be);
 }
 
+/* ------------------------------------------------------------------ --summary */
+
+/* How the attributes were read, in words (the method line of the summary). */
+static void say_method(struct dbuf *b, const struct va_audit_stats *st, bool image)
+{
+	if (image) {
+		dbuf_adds(b, "the image's inode tables");
+		return;
+	}
+	if (st->methods & VA_METHOD_TABLES)
+		dbuf_addf(b, "the inode tables of %u filesystem%s (%llu inodes in use), "
+			  "what is reported read again on the live inode", st->tables,
+			  st->tables == 1 ? "" : "s", (unsigned long long)st->table_inodes);
+	if (st->methods & VA_METHOD_WALK) {
+		dbuf_adds(b, st->methods & VA_METHOD_TABLES ? "; elsewhere " : "");
+		dbuf_addf(b, "every file and directory read through the walk (%s%s%s)",
+			  st->walk_why ? st->walk_why : "?", st->walk_err ? ": " : "",
+			  st->walk_err ? va_image_strerror(st->walk_err) : "");
+	}
+}
+
+/* --summary on stderr: text, or with --json one JSON object. */
+static void say_summary(struct ctx *c, const struct vaudit_opts *o, const struct va_audit_stats *st,
+			bool image)
+{
+	struct dbuf m = DBUF_INIT;
+	const char *method = image || st->methods == VA_METHOD_TABLES ? "inode-tables" :
+			     st->methods == VA_METHOD_WALK ? "walk" :
+			     st->methods ? "inode-tables+walk" : "none";
+
+	say_method(&m, st, image);
+	if (o->fmt == VA_FMT_JSON) {
+		struct dbuf b = DBUF_INIT;
+
+		dbuf_addf(&b, "{\"summary\":{\"entries\":%llu,\"flag_reads\":%llu,\"findings\":%llu,"
+			  "\"errors\":%llu,\"seconds\":%.3f,\"method\":\"%s\",\"tables\":%u,"
+			  "\"table_inodes\":%llu,\"method_text\":",
+			  (unsigned long long)st->entries, (unsigned long long)st->flag_reads,
+			  (unsigned long long)st->findings, (unsigned long long)st->errors,
+			  cli_elapsed(&c->cli), method, image ? 1 : st->tables,
+			  (unsigned long long)(image ? st->entries : st->table_inodes));
+		va_escape_json(&b, m.buf ? m.buf : "", m.len);
+		dbuf_adds(&b, ",\"by_kind\":{");
+		for (int k = 0, n = 0; k < VA_KIND_COUNT; k++)
+			if (st->by_kind[k])
+				dbuf_addf(&b, "%s\"%s\":%llu", n++ ? "," : "", va_kind_name(k),
+					  (unsigned long long)st->by_kind[k]);
+		dbuf_adds(&b, "}}}");
+		cli_say_line(&c->cli, dbuf_str(&b));
+		dbuf_release(&b);
+	} else {
+		cli_say(&c->cli, "%llu entries, %llu flag reads, %llu findings, %llu errors, %.2fs",
+			(unsigned long long)st->entries, (unsigned long long)st->flag_reads,
+			(unsigned long long)st->findings, (unsigned long long)st->errors,
+			cli_elapsed(&c->cli));
+		cli_say(&c->cli, "attributes: %s", dbuf_str(&m));
+		for (int k = 0; k < VA_KIND_COUNT; k++)
+			if (st->by_kind[k])
+				cli_say(&c->cli, "  %-29s %llu", va_kind_name(k),
+					(unsigned long long)st->by_kind[k]);
+	}
+	dbuf_release(&m);
+}
+
 /* ------------------------------------------------------------------ the modes */
 
 /* The audit (or --attrs), its output and summary; the repair after it.  Return: the exit status. */
@@ -270,7 +351,8 @@ static int audit_and_report(struct ctx *c, const struct vaudit_opts *o, struct r
 	int r;
 
 	args->hooks = (struct va_audit_hooks){ .finding = on_finding, .error = on_error,
-					       .progress = on_progress, .user = c };
+					       .progress = on_progress, .tables_read = on_tables_read,
+					       .user = c };
 	if (fa->plan_in) {
 		if ((r = fix_from_plan(c, fa)))
 			return r;
@@ -291,16 +373,8 @@ static int audit_and_report(struct ctx *c, const struct vaudit_opts *o, struct r
 	}
 	if (cli_finish_output(&c->cli) == 0 && r < 0)
 		cli_say(&c->cli, "%s", strerror(-r));
-	if (o->summary) {
-		cli_say(&c->cli, "%llu entries, %llu flag reads, %llu findings, %llu errors, %.2fs",
-			(unsigned long long)stats.entries, (unsigned long long)stats.flag_reads,
-			(unsigned long long)stats.findings, (unsigned long long)stats.errors,
-			cli_elapsed(&c->cli));
-		for (int k = 0; k < VA_KIND_COUNT; k++)
-			if (stats.by_kind[k])
-				cli_say(&c->cli, "  %-29s %llu", va_kind_name(k),
-					(unsigned long long)stats.by_kind[k]);
-	}
+	if (o->summary && o->mode != MODE_ATTRS)
+		say_summary(c, o, &stats, run->img != NULL);
 	if (c->repair && r == 0 && !c->cli.write_error)
 		return fix_after_audit(c, run->be, fa, &stats);
 	return r < 0 || c->cli.write_error || stats.errors ? CLI_EXIT_TROUBLE :

@@ -157,8 +157,9 @@ static void usage(FILE *fp)
 "      --tag-scheme S    with --image: where xid tags are on disk, for\n"
 "                        tag-on-shared: auto (default), id24, gid16, uid16,\n"
 "                        intern, none\n"
-"      --no-device-read  live: do not read the 2.6 bits from the block device\n"
-"                        of a mounted ext2/3/4 filesystem\n"
+"      --no-device-read  live: do not read the inode tables and 2.6 bits from\n"
+"                        the block device of a mounted ext2/3/4 filesystem (the\n"
+"                        flags of every file are then read one by one)\n"
 "Repair (journaled; see vaudit(8)):\n"
 "      --fix             repair what the audit found (default kinds, or --only)\n"
 "      --plan FILE       write the plan (no --fix), or apply it (with --fix)\n"
@@ -204,8 +205,7 @@ static void usage(FILE *fp)
 "Selection:\n"
 "      --only KIND[,KIND...]  report only these kinds\n"
 "      --skip KIND[,KIND...]  do not report these kinds\n"
-"      --thorough        read the flags of every file, not only of immutable and\n"
-"                        hard-linked ones (finds legacy-notail on private files)\n"
+"      --thorough        accepted, no effect: every file is checked by default\n"
 "      --cross-mounts    also descend into other filesystems and mounts below\n"
 "                        ROOT and the guest roots\n"
 "Information:\n"
@@ -374,14 +374,17 @@ static int take_option(const struct cli *c, int opt, const char *arg, struct vau
 	case OPT_NO_PROGRESS: o->progress = 0; return 0;
 	case OPT_ONLY: return parse_kinds(c, arg, &o->only);
 	case OPT_SKIP: return parse_kinds(c, arg, &o->skip);
-	case OPT_THOROUGH: o->audit_flags |= VA_AUDIT_THOROUGH; return 0;
+	case OPT_THOROUGH: return 0;    /* the audit is complete without it */
 	case OPT_CROSS: o->audit_flags |= VA_AUDIT_CROSS_MOUNTS; return 0;
 	case OPT_IMAGE: o->image = arg; return 0;
 	case OPT_PREFIX:
 		o->prefix = arg;
 		return arg[0] == '/' ? 0 :
 		       cli_bad_usage(c, "--prefix must be an absolute path in the image:", arg);
-	case OPT_NO_DEVICE: o->live_flags &= ~(unsigned)VA_LIVE_DEVICE_READ; return 0;
+	case OPT_NO_DEVICE:
+		o->live_flags &= ~(unsigned)VA_LIVE_DEVICE_READ;
+		o->audit_flags &= ~(unsigned)VA_AUDIT_TABLES;
+		return 0;
 	case OPT_DRY_RUN: o->dry_run = true; return 0;
 	case OPT_JOURNAL: o->journal = arg; return 0;
 	case OPT_FORCE: o->force = true; return 0;
@@ -421,7 +424,8 @@ static int parse_options(const struct cli *c, int argc, char **argv, struct vaud
 
 	*o = (struct vaudit_opts){
 		.fmt = VA_FMT_TEXT, .only = VA_AUDIT_ALL_KINDS, .progress = -1,
-		.live_flags = VA_LIVE_DEVICE_READ, .barrier_mode = -1, .cols = 80, .rows = 24,
+		.live_flags = VA_LIVE_DEVICE_READ, .audit_flags = VA_AUDIT_TABLES, .barrier_mode = -1,
+		.cols = 80, .rows = 24,
 	};
 	/* installed as vaudit-tui too: then the console is the default */
 	if (argc > 0 && strcmp(base ? base + 1 : argv[0], "vaudit-tui") == 0)

@@ -306,7 +306,7 @@ static int visit_entry(struct walk *w, const char *name, size_t name_len,
 	e.name = w->path.buf + w->path.len - name_len;
 	e.name_len = name_len;
 
-	if (d_type != DT_UNKNOWN && d_type != DT_DIR && d_type != DT_REG && d_type < 32 &&
+	if (d_type != DT_UNKNOWN && d_type != DT_DIR && d_type < 32 &&
 	    (w->args->lazy_types & (1u << d_type))) {
 		memset(&stx, 0, sizeof(stx));
 		stx.stx_mask = STATX_TYPE | STATX_INO;

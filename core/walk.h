@@ -83,7 +83,9 @@ struct va_walk_args {
 				       their directory entry's d_type) are reported without a
 				       statx() call; their stx then holds only the type, the
 				       inode number (STATX_TYPE|STATX_INO in stx_mask) and
-				       the parent's device.  Never DT_DIR or DT_REG. */
+				       the parent's device.  Never DT_DIR.  A regular file
+				       given so may be a mount point of a file (a bind
+				       mount): reach it with a verified open. */
 	size_t mount_depth;       /**< with VA_WALK_XDEV: a directory at depth 1..mount_depth
 				       that is a mount point is still entered, and the walk
 				       below it stays on its filesystem (guest roots on their

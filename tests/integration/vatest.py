@@ -228,30 +228,21 @@ def is_24_barrier(st):
     return st['type'] == 'directory' and st['mode'] & 0o777 == 0 and bool(st['flags'] & FL_NOTAIL)
 
 
-def flags_known(st, ino, mode, thorough, root_ino, guest_inos):
-    """Whether a live audit reads this inode's flags at all (see vaudit(8))."""
-    if mode == 'image' or thorough or ino == root_ino or ino in guest_inos:
-        return True
-    if st['type'] == 'regular':
-        return bool(st['flags'] & FL_IMMUTABLE) or (st['links'] or 0) > 1
-    if st['type'] == 'directory':
-        return st['mode'] & 0o777 == 0
-    return False
-
-
 def expected_findings(info, names, guests, guest_inos, root_ino, mode, thorough):
-    """The contract's rules, applied to debugfs state; {(kind, ino)}."""
+    """The contract's rules, applied to debugfs state; {(kind, ino)}.
+
+    Every inode's flags count, in every mode: the audit checks every file
+    and directory (vaudit(8)); --thorough changes nothing."""
     exp = set()
     v26 = mode != 'nodev'
     for ino, st in info.items():
         f = st['flags']
-        known = flags_known(st, ino, mode, thorough, root_ino, guest_inos)
         if st['type'] == 'regular':
             gs = {guest_of(r, guests) for r in names.get(ino, [])} - {None}
             shared = len(gs) >= 2
             if f & FL_IMMUTABLE and f & FL_NOTAIL:
                 exp.add(('legacy-iunlink', ino))
-            if f & FL_NOTAIL and not f & FL_IMMUTABLE and known:
+            if f & FL_NOTAIL and not f & FL_IMMUTABLE:
                 exp.add(('legacy-notail', ino))
             if shared and not f & FL_IMMUTABLE:
                 exp.add(('shared-unprotected', ino))
@@ -259,9 +250,9 @@ def expected_findings(info, names, guests, guest_inos, root_ino, mode, thorough)
                 continue
             if shared and f & FL_IMMUTABLE and not f & (FL_IUNLINK26 | FL_NOTAIL):
                 exp.add(('shared-immutable-no-iunlink', ino))
-            if f & FL_IUNLINK26 and not f & FL_IMMUTABLE and known:
+            if f & FL_IUNLINK26 and not f & FL_IMMUTABLE:
                 exp.add(('iunlink-not-immutable', ino))
-            if f & FL_COW26 and known:
+            if f & FL_COW26:
                 exp.add(('cow', ino))
         elif st['type'] == 'directory':
             if is_24_barrier(st):

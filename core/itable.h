@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * itable.h - a snapshot of the inodes of an ext2/3/4 filesystem, read from
+ * its inode tables in one sequential pass (libext2fs inode scan, whole
+ * groups at a time, the unused tail of each group skipped where the
+ * filesystem records it).
+ *
+ * The live audit uses it to learn the flags, mode, link count and
+ * generation of every inode of a mounted filesystem without a system call
+ * per file: the block device is read through the page cache, read-only
+ * (va_image_for_dev()), and what the kernel has not yet written back may
+ * be missing or half written.  So the snapshot only says which inodes are
+ * worth a look; whatever is reported about one is read again on the live
+ * inode first.
+ *
+ * Only the inodes a caller's predicate keeps are stored (16 bytes each),
+ * plus one bit per inode of the filesystem: lookups are O(1) for the
+ * inodes not kept, O(log n) for the others.
+ */
+#ifndef VAUDIT_ITABLE_H
+#define VAUDIT_ITABLE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct va_image;
+
+/** One inode as the table holds it. */
+struct va_itable_ent {
+	uint32_t ino;
+	uint32_t flags;         /**< raw i_flags (ext2 and 2.6 vserver bits) */
+	uint32_t gen;           /**< i_generation */
+	uint16_t mode;          /**< i_mode */
+	uint16_t links;         /**< i_links_count; 0 in a kept entry: its copy failed
+				     its checksum (half written), nothing in it is known */
+};
+
+/**
+ * va_itable_keep_fn - should the inode @e be kept?  @suspect: its copy in
+ * the table failed its checksum (half written while the kernel updates
+ * it): keeping it means reading it live.
+ */
+typedef bool va_itable_keep_fn(const struct va_itable_ent *e, bool suspect, void *user);
+
+struct va_itable;
+
+/**
+ * va_itable_read() - scan the inode tables of @img, keeping the in-use
+ * inodes (links > 0, no deletion time) @keep accepts.  @cancel (may be
+ * NULL): stop with -ECANCELED when it becomes non-zero.  @ret_scanned
+ * (may be NULL): the number of in-use inodes seen.
+ * Return: 0, -ENOMEM, -ECANCELED, or a positive errcode_t of libext2fs
+ * (the table is then not usable).
+ */
+long va_itable_read(struct va_image *img, va_itable_keep_fn *keep, void *user,
+		    const volatile int *cancel, struct va_itable **ret, uint64_t *ret_scanned);
+
+/** va_itable_get() - the kept entry of inode @ino, or NULL. */
+const struct va_itable_ent *va_itable_get(const struct va_itable *t, uint64_t ino);
+
+/** va_itable_count() - the number of kept entries. */
+uint64_t va_itable_count(const struct va_itable *t);
+
+/** va_itable_free() - free @t (NULL is fine). */
+void va_itable_free(struct va_itable *t);
+
+#endif
