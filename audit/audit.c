@@ -31,6 +31,7 @@
 #include "core/image.h"
 #include "core/inomap.h"
 #include "core/itable.h"
+#include "core/namelist.h"
 #include "core/target.h"
 #include "core/vsconfig.h"
 #include "core/walk.h"
@@ -51,8 +52,7 @@ struct shared {
 	size_t root_index;
 	long last_guest;        /* guests are walked one after another */
 	size_t nguests;
-	struct va_name *names;
-	size_t nnames, capnames;
+	struct va_namechain names;      /* in a->names */
 };
 
 struct guest {
@@ -74,6 +74,7 @@ struct audit {
 	size_t ndevs, capdevs;
 	struct va_audit_stats *stats;
 	struct va_inomap map;
+	struct va_namelist names;       /* the names kept of shared inodes */
 	struct shared *shared;
 	size_t nshared, capshared;
 	struct guest *guests;
@@ -311,19 +312,46 @@ static enum va_walk_action store_seen(struct audit *a, const struct va_walk_entr
 
 static int name_add(struct audit *a, struct shared *s, const struct va_walk_entry *e)
 {
-	struct va_name *n;
+	return va_namelist_add(&a->names, &s->names, e->path, e->path_len, e->name_len,
+			       (int32_t)a->cur_guest);
+}
 
-	if (va_array_grow(&s->names, &s->capnames, s->nnames, sizeof(*s->names)) < 0)
+/*
+ * The names of @s as va_name entries into *@ret (grown as needed), their
+ * bytes in @bytes.  Return: the count, or -ENOMEM.
+ */
+static long names_of(const struct audit *a, const struct shared *s, struct va_name **ret, size_t *cap,
+		     struct dbuf *bytes)
+{
+	size_t n = 0, *ends;
+	uint64_t pos = s->names.first;
+
+	while (*cap < s->names.n)
+		if (va_array_grow(ret, cap, *cap, sizeof(**ret)) < 0)
+			return -ENOMEM;
+	if (!(ends = malloc(s->names.n * sizeof(*ends))))
 		return -ENOMEM;
-	n = &s->names[s->nnames];
-	guest_name(a, a->cur_guest, n);
-	n->path = malloc(e->path_len + 1);
-	if (!n->path)
-		return -ENOMEM;
-	memcpy(n->path, e->path, e->path_len + 1);
-	n->path_len = e->path_len;
-	s->nnames++;
-	return 0;
+	dbuf_setlen(bytes, 0);
+	while (pos && n < s->names.n) {
+		int32_t g;
+
+		pos = va_namelist_get(&a->names, pos, bytes, &g);
+		if (pos == UINT64_MAX || dbuf_addc(bytes, '\0') < 0) {
+			free(ends);
+			return -ENOMEM;
+		}
+		guest_name(a, g, &(*ret)[n]);
+		ends[n++] = bytes->len;
+	}
+	/* the bytes are all there: now they no longer move */
+	for (size_t i = 0; i < n; i++) {
+		size_t start = i ? ends[i - 1] : 0;
+
+		(*ret)[i].path = bytes->buf + start;
+		(*ret)[i].path_len = ends[i] - start - 1;
+	}
+	free(ends);
+	return (long)n;
 }
 
 static int shared_add(struct audit *a, const struct va_walk_entry *e, struct shared **ret)
@@ -391,48 +419,62 @@ static int shared_seen(struct audit *a, const struct va_walk_entry *e)
 	return 0;
 }
 
-static int shared_report(struct audit *a)
+static int shared_report_one(struct audit *a, const struct shared *s, struct va_name **names,
+			     size_t *cap, struct dbuf *bytes)
 {
-	for (size_t i = 0; i < a->nshared; i++) {
-		struct shared *s = &a->shared[i];
-		uint64_t kinds = va_check_file(s->flags, s->flags_known);
-		struct va_finding f;
-		int r;
+	uint64_t kinds = va_check_file(s->flags, s->flags_known);
+	struct va_finding f;
+	long n;
+	int r;
 
-		if (!s->flags_known && s->nguests >= 2 && !s->immutable)
-			kinds |= VA_KIND_BIT(VA_KIND_SHARED_UNPROTECTED);
-		kinds |= va_check_shared(s->flags, s->flags_known, s->nguests);
-		if (s->secret && s->nguests >= 2)
-			kinds |= VA_KIND_BIT(VA_KIND_SHARED_SECRET);
-		if (!kinds || !s->nnames)
-			continue;
-		memset(&f, 0, sizeof(f));
-		f.root = a->args->roots[s->root_index];
-		f.where = s->names[0];
-		f.others = s->names + 1;
-		f.nothers = s->nnames - 1;
-		f.nguests = s->nguests;
-		f.dev = s->dev;
-		f.ino = s->ino;
-		f.nlink = s->nlink;
-		f.mode = s->mode;
-		f.flags = s->flags;
-		f.flags_known = s->flags_known;
-		f.gen = s->gen;
-		f.gen_known = s->gen_known;
-		if ((r = emit_kinds(a, &f, kinds & ~VA_KIND_BIT(VA_KIND_SHARED_SECRET), false)) < 0)
+	if (!s->flags_known && s->nguests >= 2 && !s->immutable)
+		kinds |= VA_KIND_BIT(VA_KIND_SHARED_UNPROTECTED);
+	kinds |= va_check_shared(s->flags, s->flags_known, s->nguests);
+	if (s->secret && s->nguests >= 2)
+		kinds |= VA_KIND_BIT(VA_KIND_SHARED_SECRET);
+	if (!kinds || !s->names.n)
+		return 0;
+	if ((n = names_of(a, s, names, cap, bytes)) <= 0)
+		return n < 0 ? (int)n : 0;
+	memset(&f, 0, sizeof(f));
+	f.root = a->args->roots[s->root_index];
+	f.where = (*names)[0];
+	f.others = *names + 1;
+	f.nothers = (size_t)n - 1;
+	f.nguests = s->nguests;
+	f.dev = s->dev;
+	f.ino = s->ino;
+	f.nlink = s->nlink;
+	f.mode = s->mode;
+	f.flags = s->flags;
+	f.flags_known = s->flags_known;
+	f.gen = s->gen;
+	f.gen_known = s->gen_known;
+	if ((r = emit_kinds(a, &f, kinds & ~VA_KIND_BIT(VA_KIND_SHARED_SECRET), false)) < 0)
+		return r;
+	if (kinds & VA_KIND_BIT(VA_KIND_SHARED_SECRET)) {
+		char detail[300];
+
+		snprintf(detail, sizeof(detail), "a name matches the secret pattern %.250s", s->secret);
+		f.detail = detail;
+		if ((r = emit_kinds(a, &f, VA_KIND_BIT(VA_KIND_SHARED_SECRET), false)) < 0)
 			return r;
-		if (kinds & VA_KIND_BIT(VA_KIND_SHARED_SECRET)) {
-			char detail[300];
-
-			snprintf(detail, sizeof(detail), "a name matches the secret pattern %.250s",
-				 s->secret);
-			f.detail = detail;
-			if ((r = emit_kinds(a, &f, VA_KIND_BIT(VA_KIND_SHARED_SECRET), false)) < 0)
-				return r;
-		}
 	}
 	return 0;
+}
+
+static int shared_report(struct audit *a)
+{
+	struct va_name *names = NULL;
+	struct dbuf bytes = DBUF_INIT;
+	size_t cap = 0;
+	int r = 0;
+
+	for (size_t i = 0; i < a->nshared && r == 0; i++)
+		r = shared_report_one(a, &a->shared[i], &names, &cap, &bytes);
+	free(names);
+	dbuf_release(&bytes);
+	return r;
 }
 
 /* ------------------------------------------------------------------ unify leftovers */
@@ -593,11 +635,7 @@ static enum va_walk_action on_entry(const struct va_walk_entry *e, void *user)
 
 static void audit_release(struct audit *a)
 {
-	for (size_t i = 0; i < a->nshared; i++) {
-		for (size_t k = 0; k < a->shared[i].nnames; k++)
-			free(a->shared[i].names[k].path);
-		free(a->shared[i].names);
-	}
+	va_namelist_release(&a->names);
 	free(a->shared);
 	for (size_t i = 0; i < a->nguests; i++)
 		free(a->guests[i].name);
@@ -613,7 +651,8 @@ static void audit_release(struct audit *a)
 
 int va_audit_run(const struct va_audit_args *args, struct va_audit_stats *stats)
 {
-	struct audit a = { .args = args, .stats = stats, .map = VA_INOMAP_INIT, .cur_guest = -1 };
+	struct audit a = { .args = args, .stats = stats, .map = VA_INOMAP_INIT, .names = VA_NAMELIST_INIT,
+			   .cur_guest = -1 };
 	struct va_walk_args w = {
 		.roots = args->roots,
 		.nroots = args->nroots,
