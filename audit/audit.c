@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 
 #include "audit/audit.h"
@@ -66,7 +67,18 @@ struct guest {
 struct devtab {
 	dev_t dev;
 	struct va_itable *t;    /* NULL: its inodes are read through the walk */
+	bool decided;           /* t is what it will be */
+	uint64_t used;          /* inodes in use on it (statfs) */
+	uint64_t seen;          /* entries of it the walk has given so far */
 };
+
+/*
+ * Reading the tables costs about a tenth of reading one inode through the
+ * walk, per inode in use on the whole filesystem: worth it once the walk
+ * has given this share of them (a ROOT that is a small part of a large
+ * filesystem is read through the walk instead).
+ */
+#define TABLE_AFTER_SHARE 64
 
 struct audit {
 	const struct va_audit_args *args;
@@ -182,12 +194,8 @@ static void walk_instead(struct audit *a, const char *why, long err)
 	}
 }
 
-/*
- * The inode table of filesystem @dev, read when the walk first meets it.
- * Return: the table, or NULL when its inodes are read through the walk
- * (a->fatal set when the audit must stop).
- */
-static const struct va_itable *table_for(struct audit *a, dev_t dev)
+/* Read the inode tables of @d.  Return: the table or NULL (a->fatal set when the audit must stop). */
+static struct va_itable *read_table(struct audit *a, struct devtab *d)
 {
 	struct va_image *img = NULL;
 	struct va_itable *t = NULL;
@@ -195,19 +203,7 @@ static const struct va_itable *table_for(struct audit *a, dev_t dev)
 	errcode_t err;
 	long r;
 
-	for (size_t i = 0; i < a->ndevs; i++)
-		if (a->devs[i].dev == dev)
-			return a->devs[i].t;
-	if (va_array_grow(&a->devs, &a->capdevs, a->ndevs, sizeof(*a->devs)) < 0) {
-		a->fatal = -ENOMEM;
-		return NULL;
-	}
-	a->devs[a->ndevs++] = (struct devtab){ .dev = dev };
-	if (!(a->args->flags & VA_AUDIT_TABLES)) {
-		walk_instead(a, "block devices are not read (--no-device-read)", 0);
-		return NULL;
-	}
-	err = va_image_for_dev(dev, &img);
+	err = va_image_for_dev(d->dev, &img);
 	if (err == ENODEV || err == EXT2_ET_BAD_MAGIC) {
 		walk_instead(a, "not an ext2/3/4 filesystem on a block device", 0);
 		return NULL;
@@ -226,13 +222,51 @@ static const struct va_itable *table_for(struct audit *a, dev_t dev)
 		walk_instead(a, "its inode tables cannot be read", r);
 		return NULL;
 	}
-	a->devs[a->ndevs - 1].t = t;
 	a->stats->methods |= VA_METHOD_TABLES;
 	a->stats->tables++;
 	a->stats->table_inodes += n;
 	if (a->args->hooks.tables_read)
 		a->args->hooks.tables_read(a->stats, a->args->hooks.user);
 	return t;
+}
+
+/*
+ * The inode table of the filesystem of entry @e (@fd: an open fd on it, or
+ * -1), read once the walk has given a share of its inodes in use
+ * (TABLE_AFTER_SHARE).  Return: the table, or NULL while (or where) the
+ * entries are read through the walk; a->fatal is set when the audit must
+ * stop.
+ */
+static const struct va_itable *table_for(struct audit *a, const struct va_walk_entry *e, int fd)
+{
+	dev_t dev = entry_dev(e);
+	struct devtab *d = NULL;
+	struct statfs sf;
+
+	for (size_t i = 0; i < a->ndevs && !d; i++)
+		if (a->devs[i].dev == dev)
+			d = &a->devs[i];
+	if (!d) {
+		if (va_array_grow(&a->devs, &a->capdevs, a->ndevs, sizeof(*a->devs)) < 0) {
+			a->fatal = -ENOMEM;
+			return NULL;
+		}
+		d = &a->devs[a->ndevs++];
+		*d = (struct devtab){ .dev = dev };
+		if (!(a->args->flags & VA_AUDIT_TABLES)) {
+			walk_instead(a, "block devices are not read (--no-device-read)", 0);
+			d->decided = true;
+		} else if (fd >= 0 && fstatfs(fd, &sf) == 0 && sf.f_files >= sf.f_ffree) {
+			d->used = (uint64_t)(sf.f_files - sf.f_ffree);
+		}
+	}
+	if (d->decided)
+		return d->t;
+	if (++d->seen * TABLE_AFTER_SHARE < d->used)
+		return NULL;
+	d->decided = true;
+	d->t = read_table(a, d);
+	return d->t;
 }
 
 /* ------------------------------------------------------------------ ROOT */
@@ -517,7 +551,7 @@ static int leftover(struct audit *a, const struct va_walk_entry *e)
 static const struct va_walk_entry *lazy_file(struct audit *a, const struct va_walk_entry *e,
 					     struct statx *full, struct va_walk_entry *copy)
 {
-	const struct va_itable *t = table_for(a, entry_dev(e));
+	const struct va_itable *t = table_for(a, e, -1);
 	const struct va_itable_ent *te = t ? va_itable_get(t, e->stx->stx_ino) : NULL;
 
 	if (a->fatal || (t && !te))
@@ -569,7 +603,7 @@ static enum va_walk_action on_dir(struct audit *a, const struct va_walk_entry *e
 	struct va_finding f;
 	bool guest_root = e->depth == 1;
 	/* a mount point the walk does not enter is read on its own */
-	const struct va_itable *t = e->mount_point && !guest_root ? NULL : table_for(a, entry_dev(e));
+	const struct va_itable *t = e->mount_point && !guest_root ? NULL : table_for(a, e, e->dir_fd);
 
 	if (a->fatal)
 		return VA_WALK_STOP;
@@ -611,7 +645,7 @@ static enum va_walk_action on_entry(const struct va_walk_entry *e, void *user)
 			report_error(a, e->path, e->path_len, "not a directory", 0);
 			return VA_WALK_PRUNE;
 		}
-		(void)table_for(a, entry_dev(e));
+		(void)table_for(a, e, e->dir_fd);
 		if (a->fatal == 0)
 			check_root(a, e);
 		return a->fatal ? VA_WALK_STOP : VA_WALK_CONTINUE;
