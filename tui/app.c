@@ -147,6 +147,15 @@ static const char *job_word(enum tui_job j)
 /* Result counts of the running apply or undo. */
 static unsigned res_count[TUI_RES_COUNT];
 
+/* The newest journal of this session not yet undone, or u->njournals. */
+static size_t newest_to_undo(const struct tui_ui *u)
+{
+	for (size_t i = u->njournals; i-- > 0;)
+		if (!u->journals[i].undone)
+			return i;
+	return u->njournals;
+}
+
 static void job_done(struct tui_ui *u, const struct tui_msg *msg)
 {
 	enum tui_job j = msg->progress.job != TUI_JOB_NONE ? msg->progress.job : u->job;
@@ -158,22 +167,30 @@ static void job_done(struct tui_ui *u, const struct tui_msg *msg)
 		snprintf(why, sizeof(why), " (stopped: %s)", strerror(-msg->status));
 	if (j == TUI_JOB_APPLY) {
 		if (msg->journal[0]) {
-			snprintf(u->journal, sizeof(u->journal), "%s", msg->journal);
-			u->have_journal = true;
-			u->undone = false;
-			u->journal_changes = res_count[TUI_RES_DONE];
-			u->njournals++;
+			char *p = strdup(msg->journal);
+
+			if (p && va_array_grow(&u->journals, &u->capjournals, u->njournals,
+					       sizeof(*u->journals)) == 0)
+				u->journals[u->njournals++] = (struct tui_journal){
+					.path = p, .changes = res_count[TUI_RES_DONE] };
+			else
+				free(p), log_msg(u, "out of memory: the journal of this apply is not listed");
 		}
 		if (msg->status < 0 && msg->status != -ECANCELED)
 			u->apply_failed = true;
 		set_status(u, "apply: %s%s%s%s", msg->text[0] ? msg->text : "ended", why,
 			   msg->journal[0] ? "; journal " : "", msg->journal);
 	} else if (j == TUI_JOB_UNDO) {
-		if (msg->status == 0)
-			u->undone = true;
+		if (msg->status == 0 && u->undoing < u->njournals)
+			u->journals[u->undoing].undone = true;
 		else if (msg->status != -ECANCELED)
 			u->apply_failed = true;
-		set_status(u, "undo: %s%s", msg->text[0] ? msg->text : "ended", why);
+		/* the whole session: on with the next older journal, unless this one stopped */
+		u->undo_next = u->undo_all && msg->status == 0 && newest_to_undo(u) < u->njournals;
+		if (!u->undo_next)
+			u->undo_all = false;
+		set_status(u, "undo of %s: %s%s", u->undoing < u->njournals ? u->journals[u->undoing].path : "?",
+			   msg->text[0] ? msg->text : "ended", why);
 	} else {
 		set_status(u, "%s: %s%s", j == TUI_JOB_PLAN ? "plan loaded" : "scan done",
 			   msg->text[0] ? msg->text : "ended", why);
@@ -214,11 +231,18 @@ static void handle_msg(struct tui_ui *u, struct tui_msg *msg)
 			u->apply_failed = true;
 		tui_model_set_result(u->m, msg->dev, msg->ino, msg->result, msg->text[0] ? msg->text : NULL);
 		if (msg->result == TUI_RES_FAILED || msg->result == TUI_RES_SKIPPED) {
-			char line[700];
+			struct dbuf line = DBUF_INIT;
+			size_t len;
+			const char *p = tui_model_path_of(u->m, msg->dev, msg->ino, &len);
 
-			snprintf(line, sizeof(line), "%s inode %llu: %s", tui_result_word(msg->result),
-				 (unsigned long long)msg->ino, msg->text[0] ? msg->text : "no reason given");
-			log_msg(u, line);
+			dbuf_addf(&line, "%s ", tui_result_word(msg->result));
+			if (p)
+				va_quote(&line, p, len);
+			else
+				dbuf_addf(&line, "inode %llu", (unsigned long long)msg->ino);
+			dbuf_addf(&line, ": %s", msg->text[0] ? msg->text : "no reason given");
+			log_msg(u, dbuf_str(&line));
+			dbuf_release(&line);
 		}
 		break;
 	case TUI_MSG_DONE:
@@ -241,9 +265,12 @@ static bool drain(struct tui_ui *u, struct tui_engine *e, size_t max)
 	return true;
 }
 
-/* Wait for the running job, taking in its messages; false on a signal. */
+static bool continue_undo(struct tui_ui *u, struct tui_engine *e);
+
+/* Wait for the running job (and the rest of a whole-session undo), taking in its messages; false on a signal. */
 static bool wait_idle(struct tui_ui *u, struct tui_engine *e)
 {
+again:
 	while (tui_engine_busy(e) != TUI_JOB_NONE && !got_signal) {
 		struct pollfd p[2] = {
 			{ .fd = tui_engine_wake_fd(e), .events = POLLIN },
@@ -258,6 +285,8 @@ static bool wait_idle(struct tui_ui *u, struct tui_engine *e)
 		return false;
 	tui_engine_wait(e);
 	drain(u, e, SIZE_MAX);
+	if (continue_undo(u, e))
+		goto again;
 	return true;
 }
 
@@ -303,13 +332,31 @@ static void start_apply(struct tui_ui *u, struct tui_engine *e)
 
 static void start_undo(struct tui_ui *u, struct tui_engine *e)
 {
-	int r = tui_engine_undo(e, u->journal);
+	size_t k = newest_to_undo(u);
+	int r;
 
+	u->undo_next = false;
+	if (k >= u->njournals) {
+		u->undo_all = false;
+		return;
+	}
+	r = tui_engine_undo(e, u->journals[k].path);
 	if (r < 0) {
+		u->undo_all = false;
 		set_status(u, "undo: cannot start: %s", strerror(-r));
 		return;
 	}
+	u->undoing = k;
 	job_started(u, TUI_JOB_UNDO);
+}
+
+/* The next older journal of a whole-session undo, once the engine is idle.  Return: started one. */
+static bool continue_undo(struct tui_ui *u, struct tui_engine *e)
+{
+	if (!u->undo_next || tui_engine_busy(e) != TUI_JOB_NONE)
+		return false;
+	start_undo(u, e);
+	return u->job == TUI_JOB_UNDO;
 }
 
 /* ------------------------------------------------------------------ requests */
@@ -616,9 +663,10 @@ static void dialog_key(struct tui_ui *u, struct tui_engine *e, int key, bool fke
 		return;
 	case TUI_DLG_UNDO:
 		u->dialog = TUI_DLG_NONE;
-		if (is_yes(key, fkey))
+		if (is_yes(key, fkey)) {
+			u->undo_all = true;
 			start_undo(u, e);
-		else
+		} else
 			set_status(u, "undo cancelled: nothing changed");
 		return;
 	case TUI_DLG_QUIT:
@@ -710,12 +758,20 @@ static void handle_key(struct tui_ui *u, struct tui_engine *e, int key, bool fke
 		if (!it)
 			break;
 		if (!it->selectable) {
-			set_status(u, "%s", it->has_proposal ? "no repair carries out this change; it cannot be selected"
-							     : "no change is proposed for this finding; it cannot be selected");
+			if (it->blocked)
+				set_status(u, "cannot be selected: %s", it->blocked);
+			else if (it->changed)
+				set_status(u, "applied already (u undoes it)");
+			else
+				set_status(u, "%s", it->has_proposal ?
+					   "no repair carries out this change; it cannot be selected" :
+					   "no change is proposed for this finding; it cannot be selected");
 			break;
 		}
 		tui_model_toggle(u->m, u->cursor);
 		set_status(u, "%zu selected", u->m->nselected);
+		/* on to the next row, as in mc and htop */
+		move_request(u, TUI_REQ_MOVE_DOWN);
 		break;
 	case TUI_REQ_SELECT_ALL:
 		n = tui_model_select_shown(u->m, true);
@@ -732,10 +788,10 @@ static void handle_key(struct tui_ui *u, struct tui_engine *e, int key, bool fke
 	case TUI_REQ_UNDO:
 		if (tui_engine_busy(e) != TUI_JOB_NONE)
 			set_status(u, "a %s is running: wait for it before undoing", job_word(tui_engine_busy(e)));
-		else if (!u->have_journal)
+		else if (!u->njournals)
 			set_status(u, "nothing to undo: this session has not applied anything");
-		else if (u->undone)
-			set_status(u, "the last journal of this session is undone already");
+		else if (newest_to_undo(u) >= u->njournals)
+			set_status(u, "every journal of this session is undone already");
 		else
 			u->dialog = TUI_DLG_UNDO;
 		break;
@@ -811,6 +867,8 @@ static void run_terminal(struct tui_ui *u, struct tui_engine *e)
 				break;
 		}
 		more = drain(u, e, DRAIN_BATCH);
+		if (!more)
+			continue_undo(u, e);
 		dirty = true;
 	}
 }
@@ -956,8 +1014,9 @@ int tui_main(const struct tui_session *s)
 		drain(&ui, e, SIZE_MAX);
 	}
 	restore_terminal();
-	if (ui.have_journal)
-		fprintf(stderr, "%s: journal: %s%s\n", s->prog, ui.journal, ui.undone ? " (undone)" : "");
+	for (size_t i = 0; i < ui.njournals; i++)
+		fprintf(stderr, "%s: journal: %s%s\n", s->prog, ui.journals[i].path,
+			ui.journals[i].undone ? " (undone)" : "");
 	if (ui.apply_failed && status == 0)
 		status = 2;
 	if (got_signal)
@@ -973,6 +1032,9 @@ out:
 		fclose(hin);
 	tui_engine_free(e);
 	release_pending(&ui);
+	for (size_t i = 0; i < ui.njournals; i++)
+		free(ui.journals[i].path);
+	free(ui.journals);
 	free(ui.fm.guest);
 	free(ui.fm_entries);
 	dbuf_release(&ui.prompt);

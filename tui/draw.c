@@ -605,7 +605,7 @@ static void draw_list(struct tui_ui *u)
 		if (row == u->cursor)
 			base = focus ? A_REVERSE : A_UNDERLINE;
 		fill(y, 0, u->cols, base);
-		put_text(y, 0, 3, !it->selectable ? " - " : it->selected ? "[x]" : "[ ]",
+		put_text(y, 0, 3, it->blocked ? " ! " : !it->selectable ? " - " : it->selected ? "[x]" : "[ ]",
 			 base | (it->selected ? A_BOLD : A_NORMAL));
 		mark[0] = result_letter(it->result);
 		mark[1] = '\0';
@@ -811,8 +811,15 @@ static void build_detail(const struct tui_ui *u, const struct tui_item *it, int 
 					   it->new_mode, mode_changes);
 			else
 				tui_cells_ascii(c, "no change proposed");
-			if (it->has_proposal && !it->selectable)
+			if (it->blocked) {
+				tui_cells_ascii(c, "  (cannot be selected: ");
+				tui_cells_ascii(c, it->blocked);
+				tui_cells_ascii(c, ")");
+			} else if (it->changed) {
+				tui_cells_ascii(c, "  (applied)");
+			} else if (it->has_proposal && !it->selectable) {
 				tui_cells_ascii(c, "  (not selectable: no repair carries it out)");
+			}
 			add_wrapped("  ->", c, width, true, TUI_TRUNC_END, it->has_proposal ? A_BOLD : A_NORMAL);
 		}
 	}
@@ -1047,15 +1054,39 @@ static void journal_text(const struct tui_ui *u, struct tui_cells *c)
 	dbuf_release(&b);
 }
 
+/* "Kinds: legacy-notail 3, legacy-barrier 1": the selected items by kind. */
+static void kinds_line(const struct tui_ui *u, struct tui_cells *c)
+{
+	size_t count[VA_KIND_COUNT] = { 0 };
+	bool first = true;
+
+	for (size_t i = 0; i < u->m->nitems; i++) {
+		const struct tui_item *it = &u->m->items[i];
+
+		if (!it->selected)
+			continue;
+		for (int k = 0; k < VA_KIND_COUNT; k++)
+			if (it->kinds & VA_KIND_BIT(k))
+				count[k]++;
+	}
+	tui_cells_ascii(c, "Kinds: ");
+	for (int k = 0; k < VA_KIND_COUNT; k++) {
+		if (!count[k])
+			continue;
+		tui_cells_printf(c, "%s%s %zu", first ? "" : ", ", va_kind_name(k), count[k]);
+		first = false;
+	}
+}
+
 static void draw_confirm(struct tui_ui *u)
 {
-	struct tui_cells *lines[6];
-	int n = 0, w, h, y, x;
+	struct tui_cells *lines[7];
+	int n = 0, w, h, y, x, path_line = -1;   /* a path keeps its end when cut */
 	const char *title = "";
 	char n1[32], n2[32];
 
 	dl.nruns = 0;
-	for (int i = 0; i < 6; i++)
+	for (int i = 0; i < 7; i++)
 		if (!(lines[i] = new_run()))
 			return;
 	switch (u->dialog) {
@@ -1064,25 +1095,38 @@ static void draw_confirm(struct tui_ui *u)
 		tui_cells_printf(lines[n++], "Apply %s change%s to %s inode%s?",
 				 group(u->pending_items, n1, sizeof(n1)), u->pending_items == 1 ? "" : "s",
 				 group(u->pending.nactions, n2, sizeof(n2)), u->pending.nactions == 1 ? "" : "s");
+		kinds_line(u, lines[n++]);
 		tui_cells_ascii(lines[n], "Journal: ");
 		journal_text(u, lines[n]);
-		n++;
+		path_line = n++;
 		if (u->scan_errors)
 			tui_cells_printf(lines[n++], "Warning: %s scan error%s: entries were missed (e lists them)",
 					 group(u->scan_errors, n1, sizeof(n1)), u->scan_errors == 1 ? "" : "s");
 		tui_cells_ascii(lines[n++], "");
 		tui_cells_ascii(lines[n++], "y applies, any other key cancels  [y/N]");
 		break;
-	case TUI_DLG_UNDO:
+	case TUI_DLG_UNDO: {
+		size_t nj = 0, changes = 0, newest = u->njournals;
+
+		for (size_t i = 0; i < u->njournals; i++)
+			if (!u->journals[i].undone) {
+				nj++;
+				changes += u->journals[i].changes;
+				newest = i;
+			}
 		title = "Undo";
-		tui_cells_printf(lines[n++], "Undo the last journal of this session (%s change%s)?",
-				 group(u->journal_changes, n1, sizeof(n1)), u->journal_changes == 1 ? "" : "s");
-		tui_cells_ascii(lines[n], "Journal: ");
-		tui_cells_bytes(lines[n], u->journal, strlen(u->journal), u->utf8);
-		n++;
+		tui_cells_printf(lines[n++], "Undo this session: %s change%s in %zu journal%s, newest first?",
+				 group(changes, n1, sizeof(n1)), changes == 1 ? "" : "s", nj, nj == 1 ? "" : "s");
+		if (newest < u->njournals) {
+			tui_cells_ascii(lines[n], nj > 1 ? "Newest journal: " : "Journal: ");
+			tui_cells_bytes(lines[n], u->journals[newest].path, strlen(u->journals[newest].path),
+					u->utf8);
+			path_line = n++;
+		}
 		tui_cells_ascii(lines[n++], "");
 		tui_cells_ascii(lines[n++], "y undoes, any other key cancels  [y/N]");
 		break;
+	}
 	case TUI_DLG_QUIT:
 		title = "Quit";
 		tui_cells_ascii(lines[n++], "A job is running: stop it and quit? [y/N]");
@@ -1105,7 +1149,7 @@ static void draw_confirm(struct tui_ui *u)
 	x = (u->cols - w) / 2;
 	box_at(y, x, h, w, title);
 	for (int i = 0; i < n; i++)
-		put_cells(y + 1 + i, x + 2, w - 4, lines[i], i == 1 ? TUI_TRUNC_LEFT : TUI_TRUNC_END,
+		put_cells(y + 1 + i, x + 2, w - 4, lines[i], i == path_line ? TUI_TRUNC_LEFT : TUI_TRUNC_END,
 			  i == 0 ? A_BOLD : A_NORMAL);
 }
 
@@ -1241,7 +1285,7 @@ static void build_help(const struct tui_ui *u, int width)
 	static const char *const legend[] = {
 		"",
 		"List columns",
-		"  [x] selected  [ ] can be selected  -  no repair proposed for it",
+		"  [x] selected  [ ] can be selected  -  no repair proposed for it (or applied)  !  a repair this session cannot carry out (the detail says why)",
 		"  result of the last apply or undo: D done  S skipped  F failed  U undone",
 		"  severity: E error  W warning  I info; then the kind and the path",
 		"Paths: UTF-8 names are drawn as they are; other bytes as \\xNN, \\n, \\t, \\r, \\e, and a backslash as \\\\; a path too long for the row starts with ...",

@@ -29,6 +29,7 @@
 #include "audit/run.h"
 #include "core/clock.h"
 #include "core/escape.h"
+#include "core/flags.h"
 #include "core/image.h"
 #include "core/lock.h"
 #include "core/message.h"
@@ -371,6 +372,22 @@ static bool cancelled(const struct tui_engine *e)
 	return __atomic_load_n(&e->cancel, __ATOMIC_RELAXED) != 0;
 }
 
+/*
+ * A change this session cannot carry out is said before it is selected:
+ * live without the vserver syscall, a 2.6 bit cannot be set.
+ */
+static void mark_blocked(const struct tui_engine *e, struct tui_item *it)
+{
+	const struct va_backend *be = e->s->img ? NULL : e->s->args->backend;
+
+	if (be && !(be->caps & VA_CAP_VS26_WRITE) && it->has_proposal &&
+	    ((it->flags ^ it->new_flags) & VA_VS26_MASK)) {
+		it->selectable = false;
+		it->blocked = "needs a 2.6 vserver bit, which this kernel cannot set live: repair the "
+			      "unmounted filesystem with vaudit --fix --image";
+	}
+}
+
 static int on_finding(const struct va_finding *f, void *user)
 {
 	struct tui_engine *e = user;
@@ -380,6 +397,7 @@ static int on_finding(const struct va_finding *f, void *user)
 		return -ECANCELED;
 	if (tui_item_from_finding(&it, f) < 0)
 		return -ENOMEM;
+	mark_blocked(e, &it);
 	if (push_item(e, &it) < 0) {
 		tui_item_release(&it);
 		return -ENOMEM;
@@ -462,12 +480,18 @@ static int job_scan(struct tui_engine *e, struct dbuf *summary)
 			  "2.6 attributes (barrier, iunlink, cow) cannot be read live%s",
 			  strerror(be->vs26_errno), (be->caps & VA_CAP_VS26) ?
 			  "; reading them from block devices instead" : "");
-		push_error(e, &b);
+		/* information, not a scan error */
+		push_msg(e, TUI_MSG_NOTICE, 0, 0, TUI_RES_NONE, dbuf_str(&b));
 		dbuf_release(&b);
 	}
-	if (s->img && s->img->needs_recovery)
-		push_error_at(e, s->img->path, "the journal needs recovery: recent changes may be missing",
-			      NULL);
+	if (s->img && s->img->needs_recovery) {
+		struct dbuf b = DBUF_INIT;
+
+		va_msg_text(&b, s->img->path, strlen(s->img->path),
+			    "the journal needs recovery: recent changes may be missing", NULL);
+		push_msg(e, TUI_MSG_NOTICE, 0, 0, TUI_RES_NONE, dbuf_str(&b));
+		dbuf_release(&b);
+	}
 	r = va_audit_all(&args, s->img, &stats, &ie);
 	if (va_error_is_set(&ie)) {
 		push_va_error(e, &ie);
@@ -508,6 +532,7 @@ static int job_plan(struct tui_engine *e, struct dbuf *summary)
 			r = -ENOMEM;
 			break;
 		}
+		mark_blocked(e, &it);
 		if (push_item(e, &it) < 0) {
 			tui_item_release(&it);
 			r = -ENOMEM;

@@ -26,9 +26,13 @@
  *
  * ERROR texts read like vaudit's messages without the "vaudit: " prefix:
  * "'PATH': what failed: reason", PATH quoted as vaudit quotes it.  The
- * notices vaudit prints before a batch audit come as ERROR too (the
- * vserver syscall is missing, 2.6 bits are read from a block device, an
- * image's journal needs recovery).
+ * notices vaudit prints before a batch audit come as NOTICE (the vserver
+ * syscall is missing, 2.6 bits are read from a block device, an image's
+ * journal needs recovery): information, not a scan error.
+ *
+ * Items whose change this session cannot carry out (live without the
+ * vserver syscall: a 2.6 bit) come not selectable, with item.blocked
+ * saying why, before anyone selects them.
  *
  * Journals: the first apply of a session writes --journal FILE (or a new
  * /var/lib/vaudit/vaudit-DATE-TIME-PID.journal); each later apply writes

@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -672,9 +673,36 @@ size_t tui_model_set_result(struct tui_model *m, dev_t dev, uint64_t ino, enum t
 		free(it->result_why);
 		/* out of memory: the result without its reason */
 		it->result_why = why ? strdup(why) : NULL;
+		if (res == TUI_RES_DONE && it->has_proposal && !it->changed) {
+			it->was_flags = it->flags;
+			it->was_mode = it->mode;
+			it->flags = it->new_flags;
+			it->mode = (it->mode & S_IFMT) | (it->new_mode & 07777);
+			it->changed = true;
+			if (it->selected) {
+				it->selected = false;
+				m->nselected--;
+			}
+			it->selectable = false;
+		} else if (res == TUI_RES_UNDONE && it->changed) {
+			it->flags = it->was_flags;
+			it->mode = it->was_mode;
+			it->changed = false;
+			it->selectable = !it->blocked;
+		}
 		n++;
 	}
 	return n;
+}
+
+const char *tui_model_path_of(const struct tui_model *m, dev_t dev, uint64_t ino, size_t *len)
+{
+	uint32_t i;
+
+	if (!va_inomap_find(&m->byino, dev, ino, &i))
+		return NULL;
+	*len = m->items[i].where.path_len;
+	return m->items[i].where.path;
 }
 
 void tui_model_clear_results(struct tui_model *m)

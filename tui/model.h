@@ -64,9 +64,13 @@ struct tui_item {
 	bool has_proposal;              /**< new_flags/new_mode are what a repair sets */
 	uint32_t new_flags, new_mode;
 	bool selectable;                /**< has a proposal a repair would carry out */
+	const char *blocked;            /**< static: why this session cannot carry out the
+					     proposal (then not selectable), or NULL */
 	bool selected;
 	enum tui_result result;
 	char *result_why;               /**< why skipped/failed, or NULL */
+	bool changed;                   /**< an apply set the proposal (flags/mode hold it now) */
+	uint32_t was_flags, was_mode;   /**< changed: the state before, for an undo */
 };
 
 /**
@@ -187,10 +191,19 @@ long tui_model_to_repair(const struct tui_model *m, struct va_repair *rp, const 
 /**
  * tui_model_set_result() - record @res (and @why, copied; may be NULL; left
  * out when there is no memory for it) on every item of inode @dev/@ino.
+ * DONE: the inode has the proposed state now (verified by the repair):
+ * the item shows it, leaves the selection and is no longer selectable;
+ * UNDONE: it shows the state before again and can be selected again.
  * Return: how many items it touched.
  */
 size_t tui_model_set_result(struct tui_model *m, dev_t dev, uint64_t ino, enum tui_result res,
 			    const char *why);
+
+/**
+ * tui_model_path_of() - the first name of an item of inode @dev/@ino, or
+ * NULL (@len receives its length).
+ */
+const char *tui_model_path_of(const struct tui_model *m, dev_t dev, uint64_t ino, size_t *len);
 
 /** tui_model_clear_results() - every result back to NONE. */
 void tui_model_clear_results(struct tui_model *m);

@@ -21,10 +21,10 @@
 #define TUI_REQUESTS(X) \
 	X(HELP,        '?',       KEY_F(1), "? F1",       "help",   "show this help (arrows, PgUp/PgDn scroll it; any other key closes it)") \
 	X(QUIT,        'q',       0,        "q",          "quit",   "quit; asks first while a scan, an apply or an undo is running") \
-	X(TOGGLE,      ' ',       0,        "Space",      "select", "toggle the selection of the current finding (only findings a repair can change)") \
+	X(TOGGLE,      ' ',       0,        "Space",      "select", "toggle the selection of the current finding (only findings a repair can change) and go to the next") \
 	X(SELECT_ALL,  'a',       0,        "a",          "all",    "select every shown finding a repair can change; when all already are, deselect them") \
 	X(APPLY,       'x',       0,        "x",          "apply",  "apply the selected changes, after a confirmation that states how many changes and the journal path (y applies)") \
-	X(UNDO,        'u',       0,        "u",          "undo",   "undo the last journal written by this session, after a confirmation (y undoes)") \
+	X(UNDO,        'u',       0,        "u",          "undo",   "undo every change of this session, newest journal first, after a confirmation (y undoes)") \
 	X(SEARCH,      '/',       0,        "/",          "search", "search the path text (every name of an inode); Enter jumps to the next match, Esc cancels") \
 	X(FILTER,      'f',       0,        "f",          "filter", "filter by kind, guest or severity: Space toggles an entry, Enter applies, c clears, Esc cancels") \
 	X(NEXT_PANE,   '\t',      0,        "Tab",        "pane",   "switch pane: list, detail, summary (the arrows scroll the focused pane)") \

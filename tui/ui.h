@@ -115,15 +115,23 @@ struct tui_ui {
 	bool have_pending;
 	size_t pending_items;           /**< selected findings behind them */
 
-	/* the journal of this session's last apply (for `u`) */
-	char journal[4096];
-	bool have_journal;
-	size_t journal_changes;
-	bool undone;                    /**< that journal has been undone */
-	unsigned njournals;             /**< journals this session's applies wrote */
+	/* the journals this session's applies wrote, oldest first (`u` undoes
+	 * them newest first, one job each) */
+	struct tui_journal *journals;
+	size_t njournals, capjournals;
+	size_t undoing;                 /**< the journal the running undo replays */
+	bool undo_all;                  /**< go on with the next older journal */
+	bool undo_next;                 /**< ... start it when the engine is idle */
 
 	bool apply_failed;              /**< a change failed (exit status 2) */
 	bool quit;
+};
+
+/** A journal of this session. */
+struct tui_journal {
+	char *path;
+	size_t changes;                 /**< changes it holds as done */
+	bool undone;
 };
 
 /* ------------------------------------------------------------------ draw.c */

@@ -224,7 +224,8 @@ golden apply-confirm "$W/select-1.txt" "apply: the confirmation states 3 changes
 golden apply-results "$W/select-2.txt" "apply: per-item results"
 grep -q 'Apply 3 changes to 3 inodes?' "$W/select-1.txt"
 ok $? "apply: 3 changes to 3 inodes (three findings on three inodes)"
-py_checks python3 "$TT" results --screen "$W/select-2.txt" --mark '[x]D' \
+# applied: out of the selection, nothing left to select on them
+py_checks python3 "$TT" results --screen "$W/select-2.txt" --mark ' - D' \
 	/vservers/g1/usr/bin/priv-iunlink /vservers/g1/usr/bin/v26-iunlink-only /vservers/g1/usr/lib/libc.so.6
 dump "$W/fixture.img" "$W/after.json"
 py_checks python3 "$FT" compare --before "$W/before.json" --after "$W/after.json" \
@@ -250,11 +251,49 @@ ok $? "on leaving, stderr names the journal, undone" || diag "stderr: $(head -c 
 screens undo >/dev/null
 golden undo-confirm "$W/undo-1.txt" "undo: the confirmation names the session's journal"
 golden undo-results "$W/undo-2.txt" "undo: per-item results"
-py_checks python3 "$TT" results --screen "$W/undo-2.txt" --mark '[x]U' \
+# undone: selectable again
+py_checks python3 "$TT" results --screen "$W/undo-2.txt" --mark '[ ]U' \
 	/vservers/g1/usr/bin/priv-iunlink /vservers/g1/usr/bin/v26-iunlink-only /vservers/g1/usr/lib/libc.so.6
 py_checks python3 "$FT" compare --before "$W/before.json" --after-image "$W/fixture.img" \
 	--want old --label "console apply, then u"
 fsck_clean "$W/fixture.img" "after the console's undo"
+
+# ------------------------------------------------------------------ two applies, one undo of the session
+# apply priv-iunlink, then libc.so.6 (two journals); u undoes both, newest first
+fresh_image
+cat >"$W/two.keys" <<'EOF'
+:wait
+/
+:type usr/bin/priv-iunlink
+<Enter>
+<Space>
+x
+y
+:wait
+/
+:type libc.so.6
+<Enter>
+<Space>
+x
+y
+:wait
+u
+:dump
+y
+:wait
+:dump
+EOF
+tui two 80x24 xterm --journal two.journal
+rc_in "$RC" "0" "two applies and an undo of the session"
+printf 'vaudit: journal: two.journal (undone)\nvaudit: journal: two-2.journal (undone)\n' >"$W/two.want"
+grep '^vaudit: journal: ' "$W/two.err" | cmp -s - "$W/two.want"
+ok $? "on leaving, stderr lists both journals of the session, both undone" ||
+	diag "stderr: $(head -c 500 "$W/two.err" | cat -v)"
+screens two >/dev/null
+grep -q 'Undo this session: 2 changes in 2 journals, newest first?' "$W/two-1.txt"
+ok $? "u offers to undo the whole session: 2 changes in 2 journals" || diag "$(cat "$W/two-1.txt")"
+py_checks python3 "$FT" compare --before "$W/before.json" --after-image "$W/fixture.img" \
+	--want old --label "two applies, then u: every inode as before"
 
 # ------------------------------------------------------------------ a plan
 fresh_image

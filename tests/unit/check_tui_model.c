@@ -1107,7 +1107,7 @@ START_TEST(scale_million)
 	static uint32_t per_guest[NG + 1], first_row[NG + 1];
 	uint16_t *gof = malloc(N * sizeof(*gof));         /* guest + 1 of item i; 0: none */
 	uint64_t rs = 0x1234567;
-	size_t nnull = 0, nsel = 0, nrows = 0, bad = 0, want;
+	size_t nnull = 0, nsel = 0, nsel_done = 0, nrows = 0, bad = 0, want;
 	struct tui_model m;
 	struct tui_filter flt;
 	char gname[32], path[96];
@@ -1202,11 +1202,18 @@ START_TEST(scale_million)
 
 		if ((m.items[i].result == TUI_RES_DONE) != hit)
 			bad++;
+		/* done: out of the selection, the proposed state shown, not selectable */
+		if (hit && i % 3 == 0 && (m.items[i].selected || m.items[i].selectable ||
+					  m.items[i].flags != 0x08008010 || !m.items[i].changed))
+			bad++;
 		nsel += m.items[i].selected;
+		nsel_done += hit && i % 3 == 0;
 	}
 	ck_assert_uint_eq(bad, 0);
 	ck_assert_uint_eq(want, 3 + 3 + 3 + 2 + 2);    /* inodes 1, 99992, 199983; 299974, 399965 */
-	ck_assert_uint_eq(nsel, (N + 2) / 3);
+	ck_assert_uint_gt(nsel_done, 0);
+	ck_assert_uint_eq(nsel, (N + 2) / 3 - nsel_done);
+	ck_assert_uint_eq(m.nselected, nsel);
 	tui_model_release(&m);
 	free(gof);
 }
