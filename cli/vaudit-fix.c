@@ -330,6 +330,11 @@ int fix_after_audit(struct ctx *c, struct va_backend *be, const struct fix_args 
 		return CLI_EXIT_TROUBLE;
 	}
 	if (stats->errors && !c->ropts.force) {
+		if (rr) {
+			/* the journal's own changes were finished: say so */
+			cli_say(&c->cli, "the audit met errors (above): the rest of the run was not done");
+			return resume_summary(&c->cli, rr, c->repair->counts, 0, c->ropts.dry_run, -EIO);
+		}
 		cli_say(&c->cli, "the audit met errors (above): nothing changed; "
 			"--force repairs what it found anyway");
 		return CLI_EXIT_TROUBLE;

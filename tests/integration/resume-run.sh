@@ -23,8 +23,9 @@
 # times, blocks), equal to the reference's.  Then --undo JOURNAL takes the
 # whole run back (every inode as before the fix).
 #
-# Also: --resume --dry-run of a killed run changes nothing and names both
-# parts; a version 1 journal (the header without request=) resumes its own
+# Also: a resume killed in its turn is resumed again (the same end state,
+# one --undo takes all back); --resume --dry-run of a killed run changes
+# nothing and names both parts; a version 1 journal (the header without request=) resumes its own
 # changes and says on stderr that the rest of the run is unknown; a
 # forged request (valid base64 and checksum, bad text) is refused (exit 2,
 # one line naming the journal, nothing changed); a plan edited after the
@@ -220,6 +221,39 @@ for V in image image-plan live live-plan; do
 	done
 	rm -f -- "$R"
 done
+
+# ---- a resume killed too: resumed again, still as the uninterrupted run
+# kill_at_lines J N CMD...: run vaudit CMD in the background, SIGKILL it
+# once J has N lines (or it ended)
+kill_at_lines() {
+	local j=$1 n=$2 pid
+	shift 2
+	"$VAUDIT" "$@" >/dev/null 2>&1 &
+	pid=$!
+	while kill -0 "$pid" 2>/dev/null; do
+		[ -e "$j" ] && [ "$(wc -l <"$j")" -ge "$n" ] && break
+	done
+	kill -9 "$pid" 2>/dev/null
+	{ wait "$pid"; } 2>/dev/null
+}
+cp --sparse=always -- "$BASE" "$S/rr.img"
+cp --sparse=always -- "$BASE" "$S/rr-ref.img"
+vrun rrref --fix --image "$S/rr-ref.img" --prefix /vservers --journal "$S/rr-ref.journal"
+dump "$S/rr-ref.img" "$S/rr-ref.json"
+n1=$((20 + RANDOM % 400))
+kill_at_lines "$S/rr.journal" "$n1" --fix --image "$S/rr.img" --prefix /vservers --journal "$S/rr.journal"
+n2=$(($(wc -l <"$S/rr.journal") + 20 + RANDOM % 800))
+kill_at_lines "$S/rr.journal" "$n2" --resume "$S/rr.journal" --image "$S/rr.img"
+diag "fix killed at $n1 journal lines, its resume at $n2: $(grep -c '^I' "$S/rr.journal") intents journaled"
+vrun rr --resume "$S/rr.journal" --image "$S/rr.img"
+rc_in "$RC" 0 "a resume killed too: --resume again" || diag "stderr: $(tail -c 400 "$W/rr.err" | cat -v)"
+dump "$S/rr.img" "$S/rr.json"
+same_inodes "$S/rr-ref.json" "$S/rr.json" "a resume killed too: after --resume, as the uninterrupted run"
+vrun rrundo --undo "$S/rr.journal" --image "$S/rr.img"
+rc_in "$RC" 0 "a resume killed too: --undo"
+dump "$S/rr.img" "$S/rr.json"
+same_inodes "$W/before.json" "$S/rr.json" "a resume killed too: after --undo, every inode as before"
+rm -f -- "$S/rr.img" "$S/rr-ref.img"
 
 # ---- a version 1 journal, a forged request, a changed plan (image runs)
 C=$S/x.img
