@@ -388,21 +388,23 @@ int run_audit(const struct vaudit_opts *o)
 	struct va_audit_args args = { .flags = o->audit_flags, .kinds = o->only & ~o->skip,
 				      .tag_scheme = o->tag_scheme };
 	struct run run = { .plan_src = DBUF_INIT, .locks = VA_LOCKS_INIT("vaudit --fix") };
-	struct fix_args fa = { .image = o->image, .journal = o->journal };
+	struct fix_args fa = { .image = o->image, .journal = o->journal, .opts = o };
 	int r;
 
 	cli_init(&c.cli, PROG);
 	c.cli.quiet = o->quiet;
 	if (o->mode == MODE_FIX || o->mode == MODE_PLAN) {
 		args.kinds = repair_kinds(&c, o) & ~o->skip;
+		fa.kinds = args.kinds;
 		c.repair = &run.repair;
 		fa.plan_in = o->mode == MODE_FIX ? o->plan : NULL;
 		fa.plan_out = o->mode == MODE_PLAN ? o->plan : NULL;
 	}
 	if ((r = load_config(&c.cli, o, &run.cfg)) || (r = pick_roots(&c, o, &run, &args)))
 		goto out;
-	/* a repair holds its filesystems from the audit it acts on to its end */
-	if (o->mode == MODE_FIX && !o->dry_run &&
+	/* a repair holds its filesystems from the audit it acts on to its end
+	 * (the rest of a resumed run: run_replay() holds them) */
+	if (o->mode == MODE_FIX && !o->dry_run && !o->resume &&
 	    (r = cli_lock(&c.cli, &run.locks, o->image, args.roots, args.nroots)))
 		goto out;
 	cli_start(&c.cli, o->progress);

@@ -197,9 +197,18 @@ int fix_from_plan(struct ctx *c, const struct fix_args *fa)
 	struct va_error err = VA_ERROR_INIT;
 	struct va_jroots_error e;
 
-	if (va_plan_read(c->repair, fa->plan_in, fa->img, fa->roots[0], &err) < 0) {
+	const struct resume_run *rr = fa->opts ? fa->opts->resume : NULL;
+
+	if (va_plan_read_digest(c->repair, fa->plan_in, fa->img, fa->roots[0], c->plan_sha256,
+				&err) < 0) {
 		cli_error(&c->cli, &err);
 		va_error_release(&err);
+		return CLI_EXIT_TROUBLE;
+	}
+	/* the rest of a resumed run: the plan the run applied, byte for byte */
+	if (rr && rr->plan_sha256 && memcmp(rr->plan_sha256, c->plan_sha256, sizeof(c->plan_sha256))) {
+		cli_msg(&c->cli, fa->plan_in, "refused, the rest of the run not done",
+			"the plan changed since the journal's run began (its SHA-256 differs)");
 		return CLI_EXIT_TROUBLE;
 	}
 	/* untrusted input: an image plan's paths lead, below the prefix, to its
@@ -245,10 +254,73 @@ int fix_plan_roots(struct cli *c, const char *file, struct dbuf *src, const char
 
 /* ------------------------------------------------------------------ --fix */
 
+/*
+ * What the run of @fa was asked to do, for its journal's header (the
+ * strings point into @o, @fa and @plan_real).  Return: 0 or the exit status.
+ */
+static int make_request(struct ctx *c, const struct fix_args *fa, struct va_request *rq,
+			char **plan_real, char **config_real)
+{
+	const struct vaudit_opts *o = fa->opts;
+
+	*rq = (struct va_request){ .barrier_mode = c->ropts.barrier_mode, .force = c->ropts.force };
+	if (fa->plan_in) {
+		if (!(*plan_real = realpath(fa->plan_in, NULL))) {
+			cli_msg(&c->cli, fa->plan_in, "cannot resolve the plan", strerror(errno));
+			return CLI_EXIT_TROUBLE;
+		}
+		rq->plan = true;
+		rq->plan_file = *plan_real;
+		memcpy(rq->plan_sha256, c->plan_sha256, sizeof(rq->plan_sha256));
+	} else {
+		rq->kinds = fa->kinds;
+	}
+	if (fa->img)
+		rq->prefix = (char *)fa->roots[0];
+	rq->tag_scheme = o->tag_scheme;
+	rq->device_read = o->live_flags & VA_LIVE_DEVICE_READ;
+	rq->cross_mounts = o->audit_flags & VA_AUDIT_CROSS_MOUNTS;
+	if (o->image || o->no_config) {
+		rq->config = VA_REQ_CONFIG_NONE;
+	} else if (o->host_root) {
+		rq->config = VA_REQ_CONFIG_HOST_ROOT;
+		rq->config_path = (char *)o->host_root;
+	} else if (o->config_dir) {
+		if (!(*config_real = realpath(o->config_dir, NULL))) {
+			cli_msg(&c->cli, o->config_dir, "cannot resolve the configuration directory",
+				strerror(errno));
+			return CLI_EXIT_TROUBLE;
+		}
+		rq->config = VA_REQ_CONFIG_DIR;
+		rq->config_path = *config_real;
+	}
+	return 0;
+}
+
+/*
+ * The end of a resumed run @rr: "N completed from the journal, M more
+ * tried (the rest of the run)", then the totals of both parts (the rest's
+ * counts are @counts).  Return: the exit status.
+ */
+static int resume_summary(struct cli *c, const struct resume_run *rr, const unsigned counts[4],
+			  size_t nrest, bool dry_run, int r)
+{
+	unsigned total[4];
+	const unsigned *jc = rr->counts;
+
+	for (int i = 0; i < 4; i++)
+		total[i] = jc[i] + counts[i];
+	cli_say(c, "%u %s from the journal, %zu more %s (the rest of the run)",
+		jc[VA_EV_DONE] + jc[VA_EV_PLANNED], dry_run ? "would be completed" : "completed",
+		nrest, dry_run ? "would be tried" : "tried");
+	return exit_for(c, total, r);
+}
+
 int fix_after_audit(struct ctx *c, struct va_backend *be, const struct fix_args *fa,
 		    const struct va_audit_stats *stats)
 {
 	struct va_repair_hooks h = { .event = on_event };
+	struct resume_run *rr = fa->opts ? fa->opts->resume : NULL;
 	struct va_journal *j = NULL;
 	struct dbuf jfile = DBUF_INIT;
 	int r;
@@ -258,21 +330,52 @@ int fix_after_audit(struct ctx *c, struct va_backend *be, const struct fix_args 
 		return CLI_EXIT_TROUBLE;
 	}
 	if (stats->errors && !c->ropts.force) {
+		if (rr) {
+			/* the journal's own changes were finished: say so */
+			cli_say(&c->cli, "the audit met errors (above): the rest of the run was not done");
+			return resume_summary(&c->cli, rr, c->repair->counts, 0, c->ropts.dry_run, -EIO);
+		}
 		cli_say(&c->cli, "the audit met errors (above): nothing changed; "
 			"--force repairs what it found anyway");
 		return CLI_EXIT_TROUBLE;
 	}
 	if (fa->plan_out)
 		return write_plan(c, be, fa);
+	if (rr) {
+		/* what the journal holds was finished (or, in a dry run, shown) first */
+		if (va_repair_drop_journaled(c->repair, rr->j) < 0) {
+			cli_say(&c->cli, "%s", strerror(ENOMEM));
+			return CLI_EXIT_TROUBLE;
+		}
+		j = c->ropts.dry_run ? NULL : rr->j;
+		r = 0;
+		if (c->repair->nactions)
+			r = va_repair_apply(c->repair, be, fa->img ? NULL : fa->roots,
+					    fa->img ? 0 : fa->nroots, j, &c->ropts, &h);
+		if (j)
+			journal_failed(&c->cli, rr->file, j);
+		return resume_summary(&c->cli, rr, c->repair->counts, c->repair->nactions,
+				      c->ropts.dry_run, r);
+	}
 	if (!c->repair->nactions) {
 		cli_say(&c->cli, "nothing to repair");
 		return CLI_EXIT_OK;
 	}
 	if (!c->ropts.dry_run) {
 		struct va_error err = VA_ERROR_INIT;
+		struct va_request rq;
+		char *plan_real = NULL, *config_real = NULL;
 
-		r = va_fix_journal_create(&j, fa->journal, fa->image, fa->img, fa->roots, fa->nroots,
-					  &jfile, &err);
+		r = make_request(c, fa, &rq, &plan_real, &config_real);
+		if (r == 0)
+			r = va_fix_journal_create_request(&j, fa->journal, fa->image, fa->img, fa->roots,
+							  fa->nroots, &rq, &jfile, &err);
+		free(plan_real);
+		free(config_real);
+		if (r > 0) {
+			dbuf_release(&jfile);
+			return r;
+		}
 		if (r < 0) {
 			cli_error(&c->cli, &err);
 			va_error_release(&err);
@@ -513,6 +616,69 @@ static int trusted_dirs(struct cli *c, const struct vaudit_opts *o, bool convert
 	return 0;
 }
 
+/*
+ * The rest of the run of resumed journal s->j, after its own changes
+ * (@counts): the request its header records, through run_audit() (an
+ * audit with the same options, or the same plan), leaving out the inodes
+ * the journal names and appending to the journal.  Closes @s.
+ * Return: the exit status.
+ */
+static int resume_rest(struct cli *c, const struct vaudit_opts *o, struct va_replay_setup *s,
+		       const unsigned counts[4])
+{
+	const struct va_request *rq = &s->request;
+	struct resume_run rr = { .file = o->replay };
+	struct vaudit_opts ro = {
+		.mode = MODE_FIX, .fmt = VA_FMT_TEXT, .progress = o->progress, .quiet = o->quiet,
+		.given = UINT64_C(1) << O_FIX, .only = VA_AUDIT_ALL_KINDS,
+		.image = o->image, .prefix = rq->prefix, .tag_scheme = rq->tag_scheme,
+		.live_flags = (o->live_flags & ~(unsigned)VA_LIVE_DEVICE_READ) |
+			      (rq->device_read ? VA_LIVE_DEVICE_READ : 0),
+		.audit_flags = rq->cross_mounts ? VA_AUDIT_CROSS_MOUNTS : 0,
+		.no_config = rq->config == VA_REQ_CONFIG_NONE,
+		.config_dir = rq->config == VA_REQ_CONFIG_DIR ? rq->config_path : NULL,
+		.host_root = rq->config == VA_REQ_CONFIG_HOST_ROOT ? rq->config_path : NULL,
+		.dry_run = o->dry_run, .force = rq->force, .barrier_mode = rq->barrier_mode,
+		.resume = &rr,
+	};
+	char **roots = s->roots;
+	struct va_request keep = *rq;
+	int r;
+
+	memcpy(rr.counts, counts, sizeof(rr.counts));
+	if (rq->plan) {
+		ro.given |= UINT64_C(1) << O_PLAN;
+		ro.plan = o->plan ? o->plan : rq->plan_file;
+		rr.plan_sha256 = keep.plan_sha256;
+	} else {
+		ro.given |= UINT64_C(1) << O_ONLY;
+		ro.only = rq->kinds;
+	}
+	if (!s->img) {
+		ro.roots = (const char *const *)roots;
+		ro.nroots = s->nroots;
+	}
+	/* the journal, its ROOTs (in j->source) and the request outlive @s;
+	 * the image is closed, for run_audit() to open it again */
+	rr.j = s->j;
+	s->j = NULL;
+	s->roots = NULL;
+	memset(&s->request, 0, sizeof(s->request));
+	ro.prefix = keep.prefix;
+	ro.config_dir = keep.config == VA_REQ_CONFIG_DIR ? keep.config_path : NULL;
+	ro.host_root = keep.config == VA_REQ_CONFIG_HOST_ROOT ? keep.config_path : NULL;
+	if (va_replay_close(s)) {
+		cli_msg(c, o->image, "closing the image failed", NULL);
+		r = CLI_EXIT_TROUBLE;
+	} else {
+		r = run_audit(&ro);
+	}
+	va_journal_free(rr.j);
+	free(roots);
+	va_request_release(&keep);
+	return r;
+}
+
 /* Replay the opened journal @s (its roots checked) through the engine it belongs to. */
 static int replay(struct cli *c, const struct vaudit_opts *o, struct va_replay_setup *s,
 		  struct va_jroots *jr)
@@ -539,9 +705,16 @@ static int replay(struct cli *c, const struct vaudit_opts *o, struct va_replay_s
 	r = va_repair_replay(s->j, undo ? VA_REPLAY_UNDO : VA_REPLAY_RESUME, s->be,
 			     s->img ? NULL : (const char *const *)s->roots, s->img ? 0 : s->nroots, &ro,
 			     &h, counts);
-	journal_failed(c, o->replay, s->j);
+	if (journal_failed(c, o->replay, s->j))
+		r = r ? r : -EIO;
+	if (!undo && s->has_request && r == 0)
+		return resume_rest(c, o, s, counts);
 	if (va_replay_close(s))
 		r = r ? r : -EIO;
+	if (!undo && r == 0)
+		cli_msg(c, o->replay, "the journal does not record what its run was asked to do "
+			"(a version 1 journal, or the console's)",
+			"only its own changes were finished; the rest of that run is unknown");
 	return exit_for(c, counts, r);
 }
 
@@ -565,6 +738,65 @@ static int lock_roots(struct cli *c, struct va_locks *l, const struct va_journal
 	free(paths);
 	free(src);
 	return r;
+}
+
+/*
+ * Before anything changes: may the rest of the run that journal @s
+ * records be done?  An image's request must audit below --prefix (default
+ * "/"), a live one names no prefix; a plan must still have the digest the
+ * journal records (--plan FILE names it when it moved).  Return: 0 or the
+ * exit status.
+ */
+static int check_request(struct cli *c, const struct vaudit_opts *o, const struct va_replay_setup *s)
+{
+	const struct va_request *rq = &s->request;
+	unsigned char sha[VA_REQUEST_SHA256_LEN];
+	struct va_error err = VA_ERROR_INIT;
+	const char *plan;
+
+	if (!s->has_request) {
+		if (o->plan) {
+			cli_msg(c, o->replay, "--plan: the journal does not record that its run applied a plan", NULL);
+			return CLI_EXIT_TROUBLE;
+		}
+		return 0;
+	}
+	if (s->img) {
+		const char *top = o->prefix ? o->prefix : "/";
+		size_t n = strlen(top);
+
+		while (n > 1 && top[n - 1] == '/')
+			n--;
+		if (!rq->prefix ||
+		    (n > 1 && (strncmp(rq->prefix, top, n) || (rq->prefix[n] && rq->prefix[n] != '/')))) {
+			cli_msg(c, o->replay, "refused, nothing changed",
+				"its header's request audits outside --prefix");
+			return CLI_EXIT_TROUBLE;
+		}
+	} else if (rq->prefix) {
+		cli_msg(c, o->replay, "refused, nothing changed",
+			"its header's request names a prefix for a live tree");
+		return CLI_EXIT_TROUBLE;
+	}
+	if (!rq->plan) {
+		if (o->plan) {
+			cli_msg(c, o->replay, "--plan: the journal's run applied no plan (a plain --fix)", NULL);
+			return CLI_EXIT_TROUBLE;
+		}
+		return 0;
+	}
+	plan = o->plan ? o->plan : rq->plan_file;
+	if (va_plan_digest(plan, sha, &err) < 0) {
+		cli_error(c, &err);
+		va_error_release(&err);
+		return CLI_EXIT_TROUBLE;
+	}
+	if (memcmp(sha, rq->plan_sha256, sizeof(sha))) {
+		cli_msg(c, plan, "refused, nothing changed",
+			"not the plan the journal's run applied (its SHA-256 differs)");
+		return CLI_EXIT_TROUBLE;
+	}
+	return 0;
 }
 
 int run_replay(const struct vaudit_opts *o)
@@ -602,6 +834,12 @@ int run_replay(const struct vaudit_opts *o)
 			r = lock_roots(&c, &locks, s.j);
 	}
 	free(ids);
+	if (r == 0 && o->mode == MODE_RESUME && !s.unify && !s.convert)
+		r = check_request(&c, o, &s);
+	else if (r == 0 && o->plan) {
+		cli_msg(&c, file, "--plan goes only with the --resume of a repair's journal", NULL);
+		r = CLI_EXIT_TROUBLE;
+	}
 	if (r == 0)
 		r = replay(&c, o, &s, &jr);
 	va_jroots_close(&jr);

@@ -71,7 +71,8 @@ static const struct cli_mode modes[MODE_COUNT] = {
 	[MODE_LIST]        = { "--list", BIT(O_LIST) | BIT(O_JSON) | BIT(O_CONFIG) |
 			       BIT(O_HOST_ROOT) | BIT(O_QUIET) | BIT(O_PROGRESS) },
 	[MODE_UNDO]        = { "--undo", REPLAY_OPTS },
-	[MODE_RESUME]      = { "--resume", REPLAY_OPTS },
+	/* --plan FILE: where the plan of the run to finish is now */
+	[MODE_RESUME]      = { "--resume", REPLAY_OPTS | BIT(O_PLAN) },
 	/* the console reviews first and repairs when told: no batch output, no dry run */
 	[MODE_INTERACTIVE] = { "--interactive", (AUDIT_OPTS & ~(BIT(O_JSON) | BIT(O_NULL))) |
 			       REPAIR_OPTS | BIT(O_PLAN) | BIT(O_INTERACTIVE) | BIT(O_SCRIPT) |
@@ -131,6 +132,7 @@ static void usage(FILE *fp)
 "       %s --list [--json] [--config DIR] [--host-root PREFIX]\n"
 "       %s --interactive [OPTIONS] [ROOT... | --image FILE | --plan FILE]\n"
 "       %s --undo|--resume JOURNAL [--dry-run] [ROOT... | --image FILE]\n"
+"       %s --resume JOURNAL --plan FILE [--dry-run] [ROOT... | --image FILE]\n"
 "       %s --convert-legacy [--dry-run] [--config DIR] [--host-root PREFIX] [NAME...]\n"
 "Audit Linux-VServer guest trees for attribute states that break the move\n"
 "from 2.4 to 2.6 kernels, and the host's configuration.  Without ROOT, the\n"
@@ -168,7 +170,9 @@ static void usage(FILE *fp)
 "      --force           also inside running guests, and after audit errors\n"
 "      --barrier-mode M  mode (octal) for ROOT with its 2.6 barrier\n"
 "      --undo JOURNAL    restore what a journal changed\n"
-"      --resume JOURNAL  finish an interrupted run\n"
+"      --resume JOURNAL  finish an interrupted run: the journal's changes, then\n"
+"                        the rest of what the run was asked (--plan FILE: the\n"
+"                        plan moved)\n"
 "                        (a journal's roots must be ROOTs named after it, or\n"
 "                        below them; without ROOT, configured guest roots,\n"
 "                        their parents and hash stores, else %s)\n"
@@ -217,7 +221,7 @@ static void usage(FILE *fp)
 "Exit status: 0 no findings, 1 findings, 2 an error (bad option, missing ROOT,\n"
 "unreadable entry; the walk goes on after per-entry errors).  Repairs: 0 all\n"
 "done, 1 something skipped, 2 an error stopped the run.\n",
-		PROG, PROG, PROG, PROG, PROG, PROG, PROG, VA_CONFIG_DIR, DEFAULT_ROOT, VA_CONFIG_DIR,
+		PROG, PROG, PROG, PROG, PROG, PROG, PROG, PROG, VA_CONFIG_DIR, DEFAULT_ROOT, VA_CONFIG_DIR,
 		DEFAULT_ROOT);
 }
 

@@ -52,6 +52,21 @@ enum vaudit_opt {
 	O_COUNT
 };
 
+struct va_journal;
+
+/**
+ * The rest of a resumed run: run_replay() finished the journal's own
+ * changes, then runs the request its header records through run_audit(),
+ * which audits (or reads the plan) as the run did, leaves out the inodes
+ * the journal names, and appends to the same journal.
+ */
+struct resume_run {
+	struct va_journal *j;           /**< the journal (appended to unless a dry run) */
+	const char *file;               /**< its path, for messages */
+	unsigned counts[4];             /**< the journal part, by enum va_repair_event */
+	const unsigned char *plan_sha256; /**< a plan run: the digest the plan must have */
+};
+
 /** Everything the command line said. */
 struct vaudit_opts {
 	enum vaudit_mode mode;
@@ -76,6 +91,8 @@ struct vaudit_opts {
 	int cols, rows;
 	const char *const *roots;       /**< the ROOT operands */
 	size_t nroots;
+	struct resume_run *resume;      /**< set by run_replay() only: the rest of a
+					     resumed run (its locks are held) */
 };
 
 /** The state of a run. */
@@ -85,6 +102,7 @@ struct ctx {
 	struct va_repair *repair;       /**< --fix/--plan: findings become actions */
 	struct va_repair_opts ropts;
 	int repair_error;
+	unsigned char plan_sha256[32];  /**< --fix --plan: of the bytes the plan was read from */
 };
 
 /** Where the repair commands work. */
@@ -96,6 +114,8 @@ struct fix_args {
 	const char *journal;            /**< --journal, or NULL for the default */
 	const char *plan_out;           /**< --plan FILE without --fix: write the plan */
 	const char *plan_in;            /**< --fix --plan FILE: apply it */
+	const struct vaudit_opts *opts; /**< the command line (the request a journal records) */
+	uint64_t kinds;                 /**< the kinds a plain --fix repairs */
 };
 
 /** run_audit() - the modes that audit first (all but list, undo and resume).  Return: the exit status. */

@@ -14,7 +14,11 @@
  *    va_journal_state() equal to the last mark of each intent, 'L'
  *    operations and 'C' types from the known sets, 'C' records in convert
  *    journals and only there, and temporary names without '/';
- *  - appending a mark and loading again gives the same records plus one.
+ *  - appending a mark and loading again gives the same records plus one;
+ *  - a header's request (version 2) parses, and is written back byte for
+ *    byte (va_request_format()): only its canonical text is accepted.
+ * Each input is also tried as the request text of a version 2 header
+ * (base64, valid checksum), so that the request parser sees raw bytes.
  * Built for libFuzzer with --enable-fuzzing (clang), and always as a
  * bounded standalone run for make check (fuzz/standalone.c).
  */
@@ -31,7 +35,9 @@
 #include <ext2fs/ext2fs.h>
 
 #include "core/dbuf.h"
+#include "core/escape.h"
 #include "migrate/journal.h"
+#include "migrate/request.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -109,6 +115,22 @@ static void check(const struct dbuf *input)
 		if (va_journal_state(j, s) != last)
 			abort();
 	}
+	if ((j->request != NULL) != (j->version == 2) ||
+	    (j->request && strcmp(j->backend, VA_JOURNAL_IMAGE) && strcmp(j->backend, VA_JOURNAL_LIVE)))
+		abort();
+	if (j->request) {
+		struct va_request rq;
+		struct dbuf back = DBUF_INIT;
+
+		if (va_request_parse(&rq, j->request, j->request_len, &why) < 0 ||
+		    va_request_format(&rq, &back) < 0 || back.len != j->request_len ||
+		    memcmp(back.buf, j->request, back.len))
+			abort();
+		if (rq.plan ? !rq.plan_file || rq.plan_file[0] != '/' : !rq.kinds)
+			abort();
+		dbuf_release(&back);
+		va_request_release(&rq);
+	}
 	n = j->nrecs;
 	if (seq) {
 		mark.seq = seq;
@@ -159,6 +181,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			  ext2fs_crc32c_le(~0u, data + off, len) ^ ~0u);
 		off += len + 1;
 	}
+	check(&fixed);
+
+	/* the input as the request of a version 2 header */
+	dbuf_setlen(&fixed, 0);
+	dbuf_adds(&fixed, "vaudit-journal\t2\tbackend=image\tuuid=x\tsource=L3Q=\trequest=");
+	va_base64(&fixed, data, size);
+	dbuf_addf(&fixed, "\tcrc=%08x\n",
+		  ext2fs_crc32c_le(~0u, (const unsigned char *)fixed.buf, fixed.len) ^ ~0u);
 	check(&fixed);
 	dbuf_release(&raw);
 	dbuf_release(&fixed);

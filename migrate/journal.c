@@ -18,6 +18,7 @@
 #include "core/dbuf.h"
 #include "core/escape.h"
 #include "migrate/journal.h"
+#include "migrate/request.h"
 
 static uint32_t crc(const char *p, size_t len)
 {
@@ -137,6 +138,13 @@ int va_journal_default_name(struct dbuf *out, const char *stem)
 int va_journal_create(struct va_journal **ret, const char *file, const char *backend,
 		      const char *uuid, const char *source, size_t source_len)
 {
+	return va_journal_create_request(ret, file, backend, uuid, source, source_len, NULL, 0);
+}
+
+int va_journal_create_request(struct va_journal **ret, const char *file, const char *backend,
+			      const char *uuid, const char *source, size_t source_len,
+			      const char *request, size_t request_len)
+{
 	struct va_journal *j = calloc(1, sizeof(*j));
 	struct dbuf line = DBUF_INIT;
 	int r;
@@ -150,6 +158,16 @@ int va_journal_create(struct va_journal **ret, const char *file, const char *bac
 	memcpy(j->source, source, source_len);
 	j->source[source_len] = '\0';
 	j->source_len = source_len;
+	j->version = request ? VA_JOURNAL_VERSION_REQUEST : VA_JOURNAL_VERSION;
+	if (request) {
+		if (!(j->request = malloc(request_len + 1))) {
+			va_journal_free(j);
+			return -ENOMEM;
+		}
+		memcpy(j->request, request, request_len);
+		j->request[request_len] = '\0';
+		j->request_len = request_len;
+	}
 	snprintf(j->backend, sizeof(j->backend), "%s", backend);
 	snprintf(j->uuid, sizeof(j->uuid), "%s", uuid);
 	j->next_seq = 1;
@@ -160,9 +178,13 @@ int va_journal_create(struct va_journal **ret, const char *file, const char *bac
 		va_journal_free(j);
 		return r;
 	}
-	r = dbuf_addf(&line, "vaudit-journal\t%d\tbackend=%s\tuuid=%s\tsource=", VA_JOURNAL_VERSION,
+	r = dbuf_addf(&line, "vaudit-journal\t%d\tbackend=%s\tuuid=%s\tsource=", j->version,
 		      backend, uuid);
 	r |= va_base64(&line, source, source_len);
+	if (request) {
+		r |= dbuf_adds(&line, "\trequest=");
+		r |= va_base64(&line, request, request_len);
+	}
 	if (r == 0)
 		r = put_line(j, &line);
 	if (r == 0)
@@ -341,13 +363,35 @@ static bool num(const char *s, int base, uint64_t max, uint64_t *ret)
 
 static const char *parse_header(struct va_journal *j, char *line)
 {
-	char *f[6];
+	char *f[7];
+	size_t n = split(line, f, 6);
 	uint64_t v;
 
-	if (split(line, f, 5) != 5 || strcmp(f[0], "vaudit-journal") != 0)
+	if (n < 2 || n > 6 || strcmp(f[0], "vaudit-journal") != 0)
 		return "not a vaudit journal (bad header)";
-	if (!num(f[1], 10, 1000, &v) || v != VA_JOURNAL_VERSION)
+	if (!num(f[1], 10, 1000, &v) || (v != VA_JOURNAL_VERSION && v != VA_JOURNAL_VERSION_REQUEST))
 		return "unsupported journal version";
+	if (n != (v == VA_JOURNAL_VERSION ? 5u : 6u))
+		return "not a vaudit journal (bad header)";
+	j->version = (int)v;
+	if (v == VA_JOURNAL_VERSION_REQUEST) {
+		/* a request: only a repair's journal has one, and it is never empty */
+		if (strcmp(f[2], "backend=" VA_JOURNAL_IMAGE) && strcmp(f[2], "backend=" VA_JOURNAL_LIVE))
+			return "a request in the header of a journal that is not a repair's";
+		if (strncmp(f[5], "request=", 8) ||
+		    unbase64(f[5] + 8, strlen(f[5] + 8), &j->request, &j->request_len) ||
+		    !j->request_len || memchr(j->request, '\0', j->request_len))
+			return "bad request in the header";
+		{
+			struct va_request rq;
+			const char *why = NULL;
+			int r = va_request_parse(&rq, j->request, j->request_len, &why);
+
+			va_request_release(&rq);
+			if (r < 0)
+				return why ? why : "bad request in the header";
+		}
+	}
 	if (strncmp(f[2], "backend=", 8) ||
 	    (strcmp(f[2] + 8, VA_JOURNAL_IMAGE) && strcmp(f[2] + 8, VA_JOURNAL_LIVE) &&
 	     strcmp(f[2] + 8, VA_JOURNAL_UNIFY) && strcmp(f[2] + 8, VA_JOURNAL_CONVERT)))
@@ -623,6 +667,7 @@ void va_journal_free(struct va_journal *j)
 	free(j->recs);
 	free(j->states);
 	free(j->source);
+	free(j->request);
 	free(j->file);
 	free(j);
 }

@@ -7,6 +7,7 @@
  * of the bytes before that tab:
  *
  *   vaudit-journal 1 backend=image|live|unify|convert uuid=UUID source=BASE64
+ *   vaudit-journal 2 backend=image|live uuid=UUID source=BASE64 request=BASE64
  *   I SEQ DEV INO GEN OLDFLAGS OLDMODE NEWFLAGS NEWMODE KIND PATH_B64
  *   L SEQ OP DEV INO GEN OLDINO PATH_B64 TMP_B64 OTHER_B64
  *   C SEQ TYPE DEV INO CTIME PATH_B64 TMP_B64
@@ -14,6 +15,11 @@
  *   U SEQ          change SEQ was undone
  *
  * (fields separated by tabs; DEV is "maj:min", flags 0x%08x, modes octal).
+ * A version 2 header (repair journals written by vaudit --fix) adds what
+ * the run was asked to do: the text of migrate/request.h, which
+ * vaudit --resume needs to finish the run (a version 1 journal holds only
+ * its changes).  The request is stored as read; its parser is
+ * va_request_parse().
  * 'I' is a flag change.  'L' is a change of names (unify journals): OP
  * "link" (PATH, which was inode OLDINO, became a name of inode INO),
  * "revert" (PATH, a name of INO, became a private copy), "store" (PATH, a
@@ -48,6 +54,8 @@
 #include "core/dbuf.h"
 
 #define VA_JOURNAL_VERSION 1
+/** The version of a header with a request (repair journals only). */
+#define VA_JOURNAL_VERSION_REQUEST 2
 
 /** The back ends a journal header names: an image, a live tree, a unify run. */
 #define VA_JOURNAL_IMAGE "image"
@@ -85,6 +93,9 @@ struct va_journal {
 	char uuid[40];
 	char *source;           /**< image path or ROOT (bytes) */
 	size_t source_len;
+	int version;            /**< of the header: 1, or 2 with @request */
+	char *request;          /**< version 2: the request text (bytes, NUL-terminated), else NULL */
+	size_t request_len;
 	struct va_journal_rec *recs; /**< loaded records, in file order, then the
 					  intents added (without their strings);
 					  marks added change only @states, so a
@@ -118,6 +129,16 @@ int va_journal_default_name(struct dbuf *out, const char *stem);
  */
 int va_journal_create(struct va_journal **ret, const char *file, const char *backend,
 		      const char *uuid, const char *source, size_t source_len);
+
+/**
+ * va_journal_create_request() - va_journal_create() with a version 2
+ * header recording @request (@request_len bytes, the text of
+ * migrate/request.h); a NULL @request writes a version 1 header.
+ * Return: 0 or -errno.
+ */
+int va_journal_create_request(struct va_journal **ret, const char *file, const char *backend,
+			      const char *uuid, const char *source, size_t source_len,
+			      const char *request, size_t request_len);
 
 /**
  * va_journal_load() - read and check @file, and keep it open for appending.

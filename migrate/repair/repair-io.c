@@ -19,6 +19,7 @@
 #include <json-c/json.h>
 #include <ext2fs/ext2_err.h>
 
+#include "core/digest.h"
 #include "core/escape.h"
 #include "core/image.h"
 #include "core/message.h"
@@ -59,7 +60,15 @@ int va_fix_journal_create(struct va_journal **ret, const char *file, const char 
 			  struct va_image *img, const char *const *roots, size_t nroots,
 			  struct dbuf *path, struct va_error *err)
 {
-	struct dbuf src = DBUF_INIT;
+	return va_fix_journal_create_request(ret, file, image, img, roots, nroots, NULL, path, err);
+}
+
+int va_fix_journal_create_request(struct va_journal **ret, const char *file, const char *image,
+				  struct va_image *img, const char *const *roots, size_t nroots,
+				  const struct va_request *rq, struct dbuf *path,
+				  struct va_error *err)
+{
+	struct dbuf src = DBUF_INIT, req = DBUF_INIT;
 	char uuid[VA_UUID_TEXT];
 	int r;
 
@@ -78,11 +87,15 @@ int va_fix_journal_create(struct va_journal **ret, const char *file, const char 
 		return fail(err, r, nroots ? roots[i] : "", nroots ? strlen(roots[i]) : 0,
 			    "cannot resolve the ROOT the journal names", -r, NULL);
 	}
+	if (r == 0 && rq)
+		r = va_request_format(rq, &req);
 	if (r == 0)
 		r = file ? dbuf_adds(path, file) : va_journal_default_name(path, "vaudit");
 	if (r == 0)
-		r = va_journal_create(ret, path->buf, img ? VA_JOURNAL_IMAGE : VA_JOURNAL_LIVE, uuid, src.buf, src.len);
+		r = va_journal_create_request(ret, path->buf, img ? VA_JOURNAL_IMAGE : VA_JOURNAL_LIVE,
+					      uuid, src.buf, src.len, rq ? req.buf : NULL, req.len);
 	dbuf_release(&src);
+	dbuf_release(&req);
 	if (r < 0) {
 		/* before a name is known, the directory is what failed */
 		if (path->len)
@@ -247,10 +260,44 @@ int va_plan_source(const char *file, struct dbuf *out, struct va_error *err)
 	return 0;
 }
 
+int va_plan_digest(const char *file, unsigned char out[VA_REQUEST_SHA256_LEN], struct va_error *err)
+{
+	struct va_digest *d = NULL;
+	FILE *fp = fopen(file, "re");
+	char buf[65536];
+	size_t n;
+	int r;
+
+	if (!fp) {
+		r = -errno;
+		return fail(err, r, file, strlen(file), "cannot read the plan", -r, NULL);
+	}
+	if ((r = va_digest_new(&d, VA_DIGEST_SHA256)) < 0) {
+		fclose(fp);
+		return fail(err, r, file, strlen(file), "cannot read the plan", -r, NULL);
+	}
+	while ((n = fread(buf, 1, sizeof(buf), fp)) > 0)
+		va_digest_update(d, buf, n);
+	r = ferror(fp) ? -EIO : 0;
+	va_digest_final(d, out);
+	va_digest_free(d);
+	fclose(fp);
+	if (r < 0)
+		return fail(err, r, file, strlen(file), "cannot read the plan", -r, NULL);
+	return 0;
+}
+
 int va_plan_read(struct va_repair *rp, const char *file, struct va_image *img, const char *root,
 		 struct va_error *err)
 {
+	return va_plan_read_digest(rp, file, img, root, NULL, err);
+}
+
+int va_plan_read_digest(struct va_repair *rp, const char *file, struct va_image *img,
+			const char *root, unsigned char *sha256, struct va_error *err)
+{
 	FILE *fp = fopen(file, "re");
+	struct va_digest *d = NULL;
 	char *line = NULL;
 	size_t cap = 0, lineno = 0;
 	ssize_t n;
@@ -261,10 +308,18 @@ int va_plan_read(struct va_repair *rp, const char *file, struct va_image *img, c
 		r = -errno;
 		return fail(err, r, file, strlen(file), "cannot read the plan", -r, NULL);
 	}
+	if (sha256 && (r = va_digest_new(&d, VA_DIGEST_SHA256)) < 0) {
+		fclose(fp);
+		return fail(err, r, file, strlen(file), "cannot read the plan", -r, NULL);
+	}
+	r = -EINVAL;
 	while (!why && (n = getline(&line, &cap, fp)) >= 0) {
 		json_object *o;
 
 		lineno++;
+		/* the digest of exactly the bytes the actions come from */
+		if (d)
+			va_digest_update(d, line, (size_t)n);
 		if ((size_t)n != strlen(line)) {
 			why = "a NUL byte";
 			break;
@@ -292,7 +347,13 @@ int va_plan_read(struct va_repair *rp, const char *file, struct va_image *img, c
 		json_object_put(o);
 	}
 	free(line);
+	if (!why && ferror(fp))
+		why = "read error", r = -EIO;
 	fclose(fp);
+	if (d) {
+		va_digest_final(d, sha256);
+		va_digest_free(d);
+	}
 	if (!why && lineno == 0)
 		why = "empty plan", lineno = 1;
 	if (why) {
@@ -411,6 +472,16 @@ int va_replay_open(struct va_replay_setup *s, const char *file, const char *imag
 			return fail(err, r, file, strlen(file), what, 0, why);
 		return fail(err, r, file, strlen(file), "cannot read the journal", -r, NULL);
 	}
+	if (s->j->request) {
+		const char *rwhy = NULL;
+
+		/* checked when loaded: this cannot fail but for memory */
+		r = va_request_parse(&s->request, s->j->request, s->j->request_len, &rwhy);
+		if (r < 0)
+			return fail(err, r, file, strlen(file), "not a usable journal (line 1)", 0,
+				    rwhy ? rwhy : "bad request");
+		s->has_request = true;
+	}
 	if (strcmp(s->j->backend, VA_JOURNAL_UNIFY) == 0) {
 		if (image)
 			return fail(err, -EINVAL, file, strlen(file),
@@ -471,6 +542,7 @@ int va_replay_close(struct va_replay_setup *s)
 		r = -EIO;
 	va_journal_free(s->j);
 	free(s->roots);
+	va_request_release(&s->request);
 	memset(s, 0, sizeof(*s));
 	return r;
 }

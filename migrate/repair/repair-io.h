@@ -20,6 +20,7 @@
 #include "core/message.h"
 #include "migrate/journal.h"
 #include "migrate/jroots.h"
+#include "migrate/request.h"
 #include "migrate/repair/repair.h"
 
 
@@ -44,6 +45,22 @@ int va_fix_journal_create(struct va_journal **ret, const char *file, const char 
 			  struct dbuf *path, struct va_error *err);
 
 /**
+ * va_fix_journal_create_request() - va_fix_journal_create() whose header
+ * also records @rq, what the run was asked to do (journal version 2), so
+ * that vaudit --resume can finish the whole run; NULL: a version 1 header.
+ */
+int va_fix_journal_create_request(struct va_journal **ret, const char *file, const char *image,
+				  struct va_image *img, const char *const *roots, size_t nroots,
+				  const struct va_request *rq, struct dbuf *path,
+				  struct va_error *err);
+
+/**
+ * va_plan_digest() - the SHA-256 of the bytes of plan @file, to @out.
+ * Return: 0, or -errno with @err set.
+ */
+int va_plan_digest(const char *file, unsigned char out[VA_REQUEST_SHA256_LEN], struct va_error *err);
+
+/**
  * va_plan_source() - the source a plan's header names (the real paths of its
  * ROOTs, '\n'-separated, or the image), appended to @out: the ROOTs of
  * vaudit --fix --plan FILE when no ROOT is given.
@@ -64,6 +81,13 @@ int va_plan_source(const char *file, struct dbuf *out, struct va_error *err);
  */
 int va_plan_read(struct va_repair *rp, const char *file, struct va_image *img, const char *root,
 		 struct va_error *err);
+
+/**
+ * va_plan_read_digest() - va_plan_read(), and the SHA-256 of the bytes it
+ * read to @sha256 (when not NULL; valid when it returns 0).
+ */
+int va_plan_read_digest(struct va_repair *rp, const char *file, struct va_image *img,
+			const char *root, unsigned char *sha256, struct va_error *err);
 
 /**
  * va_image_check_actions() - the pre-pass for a plan of an image (plans are
@@ -92,6 +116,8 @@ struct va_replay_setup {
 	bool own_be;            /**< @be was made here (freed by va_replay_close()) */
 	char **roots;           /**< live journals: the ROOTs of its source (into j->source) */
 	size_t nroots;
+	bool has_request;       /**< a version 2 repair journal: @request holds what its run was asked */
+	struct va_request request;
 };
 
 /**
@@ -100,6 +126,7 @@ struct va_replay_setup {
  * must not have it and gets the ROOTs from its source and @live_be (NULL:
  * a new live back end with @live_flags); the UUID of the filesystem must
  * match the journal's where both are known.
+ * The request of a version 2 journal is parsed into s->request.
  * Return: 0, or a negative errno with @err set (-EXDEV: another
  * filesystem).  s->j stays loaded after a later failure (for its
  * dropped_tail warning); call va_replay_close() in every case.

@@ -105,6 +105,36 @@ int va_repair_add(struct va_repair *rp, const struct va_finding *f, const struct
 	return 0;
 }
 
+int va_repair_drop_journaled(struct va_repair *rp, const struct va_journal *j)
+{
+	struct va_inomap m = VA_INOMAP_INIT;
+	size_t kept = 0, dropped = 0;
+	uint32_t idx;
+
+	for (size_t i = 0; i < j->nrecs; i++)
+		if (j->recs[i].type == 'I' &&
+		    va_inomap_insert(&m, j->recs[i].dev, j->recs[i].ino, 0) < 0) {
+			va_inomap_release(&m);
+			return -ENOMEM;
+		}
+	for (size_t i = 0; i < rp->nactions; i++) {
+		struct va_action *a = &rp->actions[i];
+
+		if (va_inomap_find(&m, a->dev, a->ino, &idx)) {
+			free(a->path);
+			free(a->guest);
+			dropped++;
+			continue;
+		}
+		rp->actions[kept++] = *a;
+	}
+	rp->nactions = kept;
+	/* the index by inode no longer fits the array: nothing is merged after this */
+	va_inomap_release(&rp->byino);
+	va_inomap_release(&m);
+	return (int)(dropped > INT32_MAX ? INT32_MAX : dropped);
+}
+
 void va_repair_release(struct va_repair *rp)
 {
 	for (size_t i = 0; i < rp->nactions; i++) {

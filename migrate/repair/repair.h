@@ -118,6 +118,15 @@ int va_repair_replay(struct va_journal *j, enum va_replay mode, struct va_backen
 		     const char *const *roots, size_t nroots, const struct va_repair_opts *o,
 		     const struct va_repair_hooks *h, unsigned counts[4]);
 
+/**
+ * va_repair_drop_journaled() - remove from @rp the actions for an inode
+ * (device and number) that an 'I' record of journal @j names: the rest of
+ * a resumed run leaves them to the journal's own replay.  No action may be
+ * added (merged) after this.
+ * Return: the number removed, or -ENOMEM.
+ */
+int va_repair_drop_journaled(struct va_repair *rp, const struct va_journal *j);
+
 /** va_repair_release() - free the actions. */
 void va_repair_release(struct va_repair *rp);
 

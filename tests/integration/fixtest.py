@@ -86,6 +86,10 @@ def crc32c_raw(data):
 
 DENV = dict(os.environ, DEBUGFS_PAGER='__none__', PAGER='__none__')
 HEAD_RE = re.compile(rb'^Inode: (\d+)\s+Type: (.+?)\s+Mode:\s+([0-7]+)\s+Flags: (0x[0-9a-fA-F]+)', re.M)
+# the lines of a journal header's request (migrate/request.h), in order
+REQUEST_KEYS = [k.encode() for k in (
+    'vaudit-request', 'mode', 'kinds', 'plan', 'plan-sha256', 'prefix', 'force', 'barrier-mode',
+    'tag-scheme', 'device-read', 'cross-mounts', 'config', 'config-path')]
 FIELD_RES = {
     'generation': re.compile(rb'^Generation: (\d+)', re.M),
     'user': re.compile(rb'^User:\s+(\d+)', re.M),
@@ -421,16 +425,25 @@ def parse_journal(data):
                 probs.append('line %d: crc mismatch (got %s, CRC32C %08x)' % (n, tail.decode(), crc32c(body)))
         f = body.decode('utf-8', 'surrogateescape').split('\t')
         if n == 1:
-            if len(f) < 5 or f[0] != 'vaudit-journal' or f[1] != '1':
+            # version 1: backend, uuid, source; version 2 adds the run's request
+            if f[0] != 'vaudit-journal' or (f[1], len(f)) not in (('1', 5), ('2', 6)):
                 probs.append('header: %s' % show(body))
                 continue
             header = {}
             for kv in f[2:]:
                 k, _, v = kv.partition('=')
                 header[k] = v
-            for k in ('backend', 'uuid', 'source'):
+            for k in ('backend', 'uuid', 'source') + (('request',) if f[1] == '2' else ()):
                 if k not in header:
                     probs.append('header: no %s=' % k)
+            if 'request' in header:
+                try:
+                    req = base64.b64decode(header['request'], validate=True)
+                except Exception:
+                    req = b''
+                keys = [l.split(b' ', 1)[0] for l in req.split(b'\n')[:-1]]
+                if not req.endswith(b'\n') or keys != REQUEST_KEYS:
+                    probs.append('header: the request is not vaudit-request 1 text: %s' % show(req[:120]))
             if header.get('backend') not in ('image', 'live'):
                 probs.append('header: backend=%s' % header.get('backend'))
             continue

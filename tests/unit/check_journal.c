@@ -8,6 +8,9 @@
  * with exactly the records whose writes succeeded.  And the 'C' records of
  * a conversion's journal: what is appended loads back field for field,
  * and a record of one kind of journal in another makes it unusable.
+ * And the request of a version 2 header (migrate/request.h): written,
+ * loaded back byte for byte, parsed to the same values; a version 1
+ * journal has none; a request in another spelling is refused.
  */
 #include "config.h"
 
@@ -22,7 +25,9 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "core/finding.h"
 #include "migrate/journal.h"
+#include "migrate/request.h"
 #include "tests/unit/testutil.h"
 
 static char path[256];
@@ -314,6 +319,83 @@ START_TEST(records_of_another_journal)
 }
 END_TEST
 
+/* A request goes into a version 2 header and comes back the same; other spellings are refused. */
+START_TEST(request_round_trip)
+{
+	char plan[] = "/root/p l\nan", prefix[] = "/vservers", cfg[] = "/etc/vs";
+	struct va_request rq = {
+		.plan = true, .plan_file = plan, .prefix = prefix, .force = true,
+		.barrier_mode = 0755, .tag_scheme = 2, .device_read = true,
+		.config = VA_REQ_CONFIG_NONE,
+	}, back;
+	struct dbuf text = DBUF_INIT, bad = DBUF_INIT;
+	struct va_journal *j = NULL;
+	const char *why;
+	size_t line;
+
+	for (int i = 0; i < VA_REQUEST_SHA256_LEN; i++)
+		rq.plan_sha256[i] = (unsigned char)(i * 7);
+	ck_assert_int_eq(va_request_format(&rq, &text), 0);
+	snprintf(path, sizeof(path), "%s/request.journal", tu_tmpdir);
+	ck_assert_int_eq(va_journal_create_request(&j, path, VA_JOURNAL_IMAGE, "unknown", "/i.img", 6,
+						   text.buf, text.len), 0);
+	va_journal_free(j);
+	ck_assert_int_eq(va_journal_load(&j, path, &why, &line), 0);
+	ck_assert_int_eq(j->version, 2);
+	ck_assert_uint_eq(j->request_len, text.len);
+	ck_assert_mem_eq(j->request, text.buf, text.len);
+	ck_assert_int_eq(va_request_parse(&back, j->request, j->request_len, &why), 0);
+	ck_assert(back.plan && back.force && back.device_read && !back.cross_mounts);
+	ck_assert_str_eq(back.plan_file, rq.plan_file);
+	ck_assert_str_eq(back.prefix, "/vservers");
+	ck_assert_int_eq(back.barrier_mode, 0755);
+	ck_assert_uint_eq(back.tag_scheme, 2);
+	ck_assert_mem_eq(back.plan_sha256, rq.plan_sha256, VA_REQUEST_SHA256_LEN);
+	va_request_release(&back);
+	va_journal_free(j);
+
+	/* a version 1 journal: no request */
+	snprintf(path, sizeof(path), "%s/v1.journal", tu_tmpdir);
+	ck_assert_int_eq(va_journal_create(&j, path, VA_JOURNAL_LIVE, "unknown", "/v", 2), 0);
+	va_journal_free(j);
+	ck_assert_int_eq(va_journal_load(&j, path, &why, &line), 0);
+	ck_assert_int_eq(j->version, 1);
+	ck_assert_ptr_null(j->request);
+	va_journal_free(j);
+
+	/* a plain --fix: kinds; other spellings of the same values are refused */
+	rq = (struct va_request){ .kinds = VA_KIND_BIT(VA_KIND_LEGACY_NOTAIL) | VA_KIND_BIT(VA_KIND_LEGACY_IUNLINK),
+				  .barrier_mode = -1, .config = VA_REQ_CONFIG_DIR, .config_path = cfg };
+	dbuf_setlen(&text, 0);
+	ck_assert_int_eq(va_request_format(&rq, &text), 0);
+	ck_assert_int_eq(va_request_parse(&back, text.buf, text.len, &why), 0);
+	ck_assert(!back.plan && back.kinds == rq.kinds && back.barrier_mode == -1);
+	ck_assert_str_eq(back.config_path, "/etc/vs");
+	va_request_release(&back);
+	{
+		static const char *const from[] = { "kinds legacy-iunlink,legacy-notail", "force 0",
+						    "barrier-mode keep", "config dir", "\n" };
+		static const char *const to[] = { "kinds legacy-notail,legacy-iunlink", "force  0",
+						  "barrier-mode 755", "config Dir", "\n\n" };
+
+		for (size_t k = 0; k < sizeof(from) / sizeof(from[0]); k++) {
+			const char *at = strstr(text.buf, from[k]);
+
+			ck_assert_ptr_nonnull(at);
+			dbuf_setlen(&bad, 0);
+			dbuf_add(&bad, text.buf, (size_t)(at - text.buf));
+			dbuf_adds(&bad, to[k]);
+			dbuf_adds(&bad, at + strlen(from[k]));
+			ck_assert_int_eq(va_request_parse(&back, bad.buf, bad.len, &why), -EINVAL);
+			ck_assert_ptr_nonnull(why);
+			va_request_release(&back);
+		}
+	}
+	dbuf_release(&text);
+	dbuf_release(&bad);
+}
+END_TEST
+
 static Suite *journal_suite(void)
 {
 	Suite *s = suite_create("journal");
@@ -329,6 +411,7 @@ static Suite *journal_suite(void)
 	tu_tcase_tmpdir(tr, false);
 	tu_add_test(tr, create_records_load_back, NULL);
 	tu_add_test(tr, records_of_another_journal, NULL);
+	tu_add_test(tr, request_round_trip, NULL);
 	suite_add_tcase(s, tr);
 	return s;
 }
