@@ -634,7 +634,8 @@ static int resume_rest(struct cli *c, const struct vaudit_opts *o, struct va_rep
 		.image = o->image, .prefix = rq->prefix, .tag_scheme = rq->tag_scheme,
 		.live_flags = (o->live_flags & ~(unsigned)VA_LIVE_DEVICE_READ) |
 			      (rq->device_read ? VA_LIVE_DEVICE_READ : 0),
-		.audit_flags = rq->cross_mounts ? VA_AUDIT_CROSS_MOUNTS : 0,
+		.audit_flags = (rq->cross_mounts ? VA_AUDIT_CROSS_MOUNTS : 0) |
+			       (rq->device_read ? VA_AUDIT_TABLES : 0),
 		.no_config = rq->config == VA_REQ_CONFIG_NONE,
 		.config_dir = rq->config == VA_REQ_CONFIG_DIR ? rq->config_path : NULL,
 		.host_root = rq->config == VA_REQ_CONFIG_HOST_ROOT ? rq->config_path : NULL,
