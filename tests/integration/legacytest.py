@@ -10,7 +10,7 @@ truth vaudit's conf_vars must equal (vaudit never runs them).  Lines such
 as S_CONTEXT's are found in the file by this script.
 
 journal: reads and rewrites a --convert-legacy journal with its own
-reader (format of vaudit(8); CRC32C computed here): `records` checks its
+reader (format of migrate/journal.h; CRC32C from vatest.py): `records` checks its
 'C' records against the trees on disk (every entry of NAME/ recorded, with
 its inode, type and ctime, nothing else); `tmpname` prints the temporary
 name a conversion was built under; `drop-marks` removes the done/undone
@@ -27,6 +27,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import vatest  # noqa: E402
 from vatest import tap, diag, load_json_file  # noqa: E402
 
 
@@ -192,19 +193,9 @@ def cmd_convtree(a):
         % (a.name, len(exp)))
 
 
-T = []
-for _i in range(256):
-    _c = _i
-    for _ in range(8):
-        _c = (_c >> 1) ^ 0x82F63B78 if _c & 1 else _c >> 1
-    T.append(_c)
-
-
 def crc32c(b):
-    c = 0xFFFFFFFF
-    for x in b:
-        c = T[(c ^ x) & 0xFF] ^ (c >> 8)
-    return c ^ 0xFFFFFFFF
+    """The journal's line checksum: standard CRC32C (init and final xor ~0)."""
+    return vatest.crc32c(0xFFFFFFFF, b) ^ 0xFFFFFFFF
 
 
 def jlines(path):
