@@ -690,6 +690,30 @@ static void dialog_key(struct tui_ui *u, struct tui_engine *e, int key, bool fke
 	}
 }
 
+/* r: the findings read anew (the model starts empty; journals are the session's and stay). */
+static void rescan(struct tui_ui *u, struct tui_engine *e)
+{
+	int r;
+
+	if (tui_engine_busy(e) != TUI_JOB_NONE) {
+		set_status(u, "a %s is running: wait for it before scanning again", job_word(tui_engine_busy(e)));
+		return;
+	}
+	if (u->s->plan) {
+		set_status(u, "this session reviews a plan: there is nothing to scan");
+		return;
+	}
+	tui_model_release(u->m);        /* empty again, as at the start */
+	u->cursor = u->top = u->detail_top = u->summary_top = 0;
+	u->scan_errors = 0;
+	r = tui_engine_scan(e);
+	if (r < 0) {
+		set_status(u, "scan: cannot start: %s", strerror(-r));
+		return;
+	}
+	job_started(u, TUI_JOB_SCAN);
+}
+
 static void ask_apply(struct tui_ui *u, struct tui_engine *e)
 {
 	long n;
@@ -794,6 +818,9 @@ static void handle_key(struct tui_ui *u, struct tui_engine *e, int key, bool fke
 			set_status(u, "every journal of this session is undone already");
 		else
 			u->dialog = TUI_DLG_UNDO;
+		break;
+	case TUI_REQ_RESCAN:
+		rescan(u, e);
 		break;
 	case TUI_REQ_MESSAGES:
 		u->dialog = TUI_DLG_MESSAGES;

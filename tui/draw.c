@@ -617,7 +617,18 @@ static void draw_list(struct tui_ui *u)
 		}
 		kinds_text(it, kinds, sizeof(kinds));
 		put_text(y, 7, kw, kinds, base | attr_sev(u, it->severity));
-		put_name(u, y, px, u->cols - px, it->where.path, it->where.path_len, TUI_TRUNC_LEFT, base);
+		if (it->line) {
+			/* a configuration finding: FILE:LINE */
+			struct dbuf pl = DBUF_INIT;
+
+			if (dbuf_add(&pl, it->where.path, it->where.path_len) == 0 &&
+			    dbuf_addf(&pl, ":%u", it->line) == 0)
+				put_name(u, y, px, u->cols - px, pl.buf, pl.len, TUI_TRUNC_LEFT, base);
+			dbuf_release(&pl);
+		} else {
+			put_name(u, y, px, u->cols - px, it->where.path, it->where.path_len, TUI_TRUNC_LEFT,
+				 base);
+		}
 	}
 }
 
@@ -771,11 +782,25 @@ static void build_detail(const struct tui_ui *u, const struct tui_item *it, int 
 	if (!(c = new_run()))
 		return;
 	tui_cells_bytes(c, it->where.path, it->where.path_len, u->utf8);
+	if (it->line)
+		tui_cells_printf(c, ":%u", it->line);
 	path_cut = tui_cells_fit(c, width, TUI_TRUNC_LEFT, &from, &to);
 	add_wrapped("Path", c, width, false, TUI_TRUNC_LEFT, A_BOLD);
 
-	/* identity */
-	if ((c = new_run())) {
+	/* a finding about the configuration names a file and a line, no inode */
+	if (!it->ino && !it->from_plan) {
+		if ((c = new_run())) {
+			tui_cells_ascii(c, "the configuration");
+			if (it->line)
+				tui_cells_printf(c, ", line %u", it->line);
+			if (it->where.guest) {
+				tui_cells_ascii(c, "  guest ");
+				tui_cells_bytes(c, it->where.guest, it->where.guest_len, u->utf8);
+			}
+			add_wrapped("Where", c, width, true, TUI_TRUNC_END, A_NORMAL);
+		}
+	} else if ((c = new_run())) {
+		/* identity */
 		tui_cells_printf(c, "%llu", (unsigned long long)it->ino);
 		/* a plan records neither the link count nor the file type */
 		if (!it->from_plan)
@@ -799,8 +824,8 @@ static void build_detail(const struct tui_ui *u, const struct tui_item *it, int 
 		add_wrapped("Inode", c, width, true, TUI_TRUNC_END, A_NORMAL);
 	}
 
-	/* current -> proposed */
-	if ((c = new_run())) {
+	/* current -> proposed (not for the configuration) */
+	if ((it->ino || it->from_plan) && (c = new_run())) {
 		bool mode_changes = it->has_proposal && it->new_mode != it->mode;
 
 		state_text(c, it->flags, it->flags_known, it->mode, mode_changes);

@@ -29,6 +29,7 @@
 	X(FILTER,      'f',       0,        "f",          "filter", "filter by kind, guest or severity: Space toggles an entry, Enter applies, c clears, Esc cancels") \
 	X(NEXT_PANE,   '\t',      0,        "Tab",        "pane",   "switch pane: list, detail, summary (the arrows scroll the focused pane)") \
 	X(MESSAGES,    'e',       0,        "e",          "msgs",   "show the messages (per-entry scan errors, repair messages); any key closes them") \
+	X(RESCAN,      'r',       0,        "r",          NULL,     "scan again: every finding is read anew (selections, results and the filter are cleared; the journals stay)") \
 	X(SEARCH_NEXT, 'n',       0,        "n",          NULL,     "repeat the last search forward") \
 	X(SEARCH_PREV, 'N',       0,        "N",          NULL,     "repeat the last search backward") \
 	X(MOVE_DOWN,   KEY_DOWN,  'j',      "Down j",     NULL,     "next line") \

@@ -295,6 +295,27 @@ ok $? "u offers to undo the whole session: 2 changes in 2 journals" || diag "$(c
 py_checks python3 "$FT" compare --before "$W/before.json" --after-image "$W/fixture.img" \
 	--want old --label "two applies, then u: every inode as before"
 
+# ------------------------------------------------------------------ configuration rows, r
+# a host root with 2.4-era NAME.conf guests: b.conf has a command at line 2
+# (config-invalid) and both share S_CONTEXT 42
+H=$W/hostroot
+mkdir -p "$H/etc/vservers" "$H/vservers/a" "$H/vservers/b"
+printf 'S_CONTEXT=42\n' >"$H/etc/vservers/a.conf"
+printf 'S_CONTEXT=42\necho hi\n' >"$H/etc/vservers/b.conf"
+printf ':wait\n/\n:type b.conf\n<Enter>\n:dump\nr\n:wait\n:dump\n' >"$W/cfg.keys"
+(cd "$W" && env LC_ALL=C.UTF-8 TERM=xterm timeout -s KILL 60 "$VAUDIT" --interactive \
+	--host-root "$H" --script "$W/cfg.keys" --size 100x24 >"$W/cfg.out" 2>"$W/cfg.err")
+rc_in "$?" "0" "configuration findings in the console"
+screens cfg >/dev/null
+grep -q "config-invalid .*/etc/vservers/b.conf:2\$" "$W/cfg-1.txt"
+ok $? "a configuration finding's row shows FILE:LINE" || diag "$(cat "$W/cfg-1.txt")"
+grep -q '^Where  the configuration, line 2  guest b$' "$W/cfg-1.txt" && ! grep -q '^Inode ' "$W/cfg-1.txt" &&
+	! grep -q '^Flags ' "$W/cfg-1.txt"
+ok $? "its detail names the line and shows no inode fields" || diag "$(cat "$W/cfg-1.txt")"
+grep -q 'scan done: 3 entries, 4 findings, 0 errors' "$W/cfg-2.txt" &&
+	[ "$(grep -c '^ -   E config-' "$W/cfg-2.txt")" = 3 ] && [ "$(grep -c '^ -   E config-' "$W/cfg-1.txt")" = 3 ]
+ok $? "r scans again: the same findings" || diag "$(cat "$W/cfg-2.txt")"
+
 # ------------------------------------------------------------------ a plan
 fresh_image
 (cd "$W" && "$VAUDIT" --image fixture.img --prefix /vservers --plan plan.jsonl >/dev/null 2>&1)
