@@ -422,9 +422,10 @@ static void draw_summary(struct tui_ui *u)
 		w = scratch.width + 1;
 		if (w > gw)
 			gw = w;
-		for (int s = 0; s < VA_SEV_COUNT; s++)
-			sev_total[s] += m->guests[g].by_sev[s];
 	}
+	/* a shared file counts in each of its guests, and once in all */
+	for (int s = 0; s < VA_SEV_COUNT; s++)
+		sev_total[s] = m->total_sev[s];
 	if (gw > 20)
 		gw = 20;
 	if (gw > u->cols / 4)

@@ -246,23 +246,24 @@ static void guest_slot_put(struct guest_index *gi, uint32_t row1, uint32_t hash)
 }
 
 /*
- * Room for one more summary row and one more table entry (load at most
- * one half), so that guest_commit() cannot fail.  The hash kept in a slot
+ * Room for @n more summary rows and table entries (load at most one
+ * half), so that @n guest_commit() calls cannot fail.  The hash kept in a slot
  * is 32 bits: the table is rebuilt from them, capacity stays below 2^32.
  */
-static int guest_reserve(struct tui_model *m)
+static int guest_reserve(struct tui_model *m, size_t n)
 {
 	struct guest_index *gi = m->guest_index;
 
-	if (va_array_grow(&m->guests, &m->capguests, m->nguests, sizeof(*m->guests)) < 0)
-		return -ENOMEM;
+	while (m->capguests < m->nguests + n)
+		if (va_array_grow(&m->guests, &m->capguests, m->capguests, sizeof(*m->guests)) < 0)
+			return -ENOMEM;
 	if (!gi) {
 		gi = calloc(1, sizeof(*gi));
 		if (!gi)
 			return -ENOMEM;
 		m->guest_index = gi;
 	}
-	if ((gi->count + 1) * 2 > gi->cap) {
+	while ((gi->count + n) * 2 > gi->cap) {
 		size_t cap = gi->cap ? gi->cap * 2 : 64;
 		struct guest_slot *old = gi->slots;
 		size_t oldcap = gi->cap;
@@ -339,6 +340,22 @@ void tui_model_release(struct tui_model *m)
 	tui_model_init(m);
 }
 
+static bool same_guest(const char *a, size_t alen, const char *b, size_t blen)
+{
+	return !a == !b && (!a || (alen == blen && memcmp(a, b, alen) == 0));
+}
+
+/* Is one of @it's names in guest @g (NULL: outside any guest)? */
+static bool lives_in(const struct tui_item *it, const char *g, size_t len)
+{
+	if (same_guest(it->where.guest, it->where.guest_len, g, len))
+		return true;
+	for (size_t i = 0; i < it->nothers; i++)
+		if (same_guest(it->others[i].guest, it->others[i].guest_len, g, len))
+			return true;
+	return false;
+}
+
 static bool item_passes(const struct tui_filter *f, const struct tui_item *it)
 {
 	if (f->kinds && !(it->kinds & f->kinds))
@@ -346,40 +363,55 @@ static bool item_passes(const struct tui_filter *f, const struct tui_item *it)
 	if (f->severities &&
 	    ((unsigned)it->severity >= 32 || !(f->severities & (1u << it->severity))))
 		return false;
-	if (f->by_guest) {
-		if (!f->guest != !it->where.guest)
-			return false;
-		if (f->guest && (f->guest_len != it->where.guest_len ||
-				 memcmp(f->guest, it->where.guest, f->guest_len) != 0))
-			return false;
-	}
+	/* a shared file is in every guest one of its names is in */
+	if (f->by_guest && !lives_in(it, f->guest, f->guest_len))
+		return false;
 	if (f->selectable_only && !it->selectable)
 		return false;
 	return true;
 }
 
-static void count_item(struct tui_model *m, struct tui_guest *g, const struct tui_item *it)
+static void count_in(struct tui_guest *g, const struct tui_item *it)
 {
-	for (unsigned k = 0; k < VA_KIND_COUNT; k++) {
-		if (it->kinds & VA_KIND_BIT(k)) {
+	for (unsigned k = 0; k < VA_KIND_COUNT; k++)
+		if (it->kinds & VA_KIND_BIT(k))
 			g->count[k]++;
-			m->total[k]++;
-		}
-	}
 	if ((unsigned)it->severity < VA_SEV_COUNT)
 		g->by_sev[it->severity]++;
 }
 
+/* One guest an item lives in, found or to be added. */
+struct gref {
+	const char *name;       /* NULL: outside any guest */
+	size_t len;
+	uint64_t h;
+	char *dup;              /* a new row's name (owned until committed) */
+	bool missing;
+};
+
+/* The distinct guests of @it's names, where's first, into @g (room for 1 + nothers). */
+static size_t guests_of(const struct tui_item *it, struct gref *g)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i <= it->nothers; i++) {
+		const struct va_name *nm = i ? &it->others[i - 1] : &it->where;
+		bool seen = false;
+
+		for (size_t k = 0; k < n && !seen; k++)
+			seen = same_guest(g[k].name, g[k].len, nm->guest, nm->guest_len);
+		if (!seen)
+			g[n++] = (struct gref){ .name = nm->guest, .len = nm->guest_len };
+	}
+	return n;
+}
+
 int tui_model_append(struct tui_model *m, struct tui_item *it)
 {
-	size_t idx = m->nitems;
-	const char *guest = it->where.guest;
-	size_t guest_len = it->where.guest_len;
-	char *gname = NULL;
-	uint64_t h = 0;
+	size_t idx = m->nitems, ng = 0, nmiss = 0;
+	struct gref small[8], *g = small;
 	uint32_t first = CHAIN_END;
 	bool pass, same;
-	ssize_t row;
 	int r = -ENOMEM;
 
 	/* CHAIN_END (UINT32_MAX) is not an index */
@@ -406,25 +438,38 @@ int tui_model_append(struct tui_model *m, struct tui_item *it)
 	pass = item_passes(&m->filter, it);
 	if (pass && va_array_grow(&m->shown, &m->capshown, m->nshown, sizeof(*m->shown)) < 0)
 		goto fail;
-	if (guest)
-		h = hash_bytes(guest, guest_len);
-	row = guest_find(m, guest, guest_len, h);
-	if (row < 0) {
-		if (guest_reserve(m) < 0)
-			goto fail;
-		if (guest && !(gname = dup_bytes(guest, guest_len)))
-			goto fail;
-	}
-	same = va_inomap_find(&m->byino, it->dev, it->ino, &first);
-	if (!same && va_inomap_insert(&m->byino, it->dev, it->ino, (uint32_t)idx) < 0) {
-		free(gname);
+	/* the guests it lives in: a shared file counts in each of them */
+	if (it->nothers + 1 > sizeof(small) / sizeof(small[0]) &&
+	    !(g = calloc(it->nothers + 1, sizeof(*g))))
 		goto fail;
+	ng = guests_of(it, g);
+	for (size_t k = 0; k < ng; k++) {
+		g[k].h = g[k].name ? hash_bytes(g[k].name, g[k].len) : 0;
+		g[k].missing = guest_find(m, g[k].name, g[k].len, g[k].h) < 0;
+		nmiss += g[k].missing;
+		if (g[k].missing && g[k].name && !(g[k].dup = dup_bytes(g[k].name, g[k].len)))
+			goto fail_guests;
 	}
+	if (nmiss && guest_reserve(m, nmiss) < 0)
+		goto fail_guests;
+	same = va_inomap_find(&m->byino, it->dev, it->ino, &first);
+	if (!same && va_inomap_insert(&m->byino, it->dev, it->ino, (uint32_t)idx) < 0)
+		goto fail_guests;
 
 	/* nothing fails from here on */
-	if (row < 0)
-		row = (ssize_t)guest_commit(m, gname, guest_len, h);
-	count_item(m, &m->guests[row], it);
+	for (size_t k = 0; k < ng; k++)
+		if (g[k].missing)
+			guest_commit(m, g[k].dup, g[k].len, g[k].h);
+	/* rows found again: adding a guest moves the row outside any guest */
+	for (size_t k = 0; k < ng; k++)
+		count_in(&m->guests[guest_find(m, g[k].name, g[k].len, g[k].h)], it);
+	for (unsigned k = 0; k < VA_KIND_COUNT; k++)
+		if (it->kinds & VA_KIND_BIT(k))
+			m->total[k]++;
+	if ((unsigned)it->severity < VA_SEV_COUNT)
+		m->total_sev[it->severity]++;
+	if (g != small)
+		free(g);
 	if (same) {
 		m->next_same[idx] = m->next_same[first];
 		m->next_same[first] = (uint32_t)idx;
@@ -439,6 +484,11 @@ int tui_model_append(struct tui_model *m, struct tui_item *it)
 	if (pass)
 		m->shown[m->nshown++] = idx;
 	return 0;
+fail_guests:
+	for (size_t k = 0; k < ng; k++)
+		free(g[k].dup);
+	if (g != small)
+		free(g);
 fail:
 	tui_item_release(it);
 	return r;

@@ -105,8 +105,9 @@ struct tui_filter {
 
 /**
  * A guest seen among the items, in order of first appearance.  An item
- * counts under every kind of its kinds bit set (a plan action repairing
- * two kinds counts under both), and once under its severity.
+ * counts in every guest one of its names is in (a shared file in each of
+ * its guests), there under every kind of its kinds bit set (a plan action
+ * repairing two kinds counts under both), and once under its severity.
  */
 struct tui_guest {
 	char *name;                     /**< owned; NULL: outside any guest (always last) */
@@ -125,7 +126,8 @@ struct tui_model {
 					     appearance, then the NULL row (items outside
 					     any guest) if there are such items */
 	size_t nguests, capguests;
-	uint32_t total[VA_KIND_COUNT];  /**< items of each kind, all guests */
+	uint32_t total[VA_KIND_COUNT];  /**< items of each kind, all guests (each item once) */
+	uint32_t total_sev[VA_SEV_COUNT]; /**< items of each severity, each once */
 	size_t nselected;               /**< selected items (shown or not) */
 	struct va_inomap byino;         /**< (dev, ino) -> first item of that inode */
 	/* private: */

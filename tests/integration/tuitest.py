@@ -139,6 +139,18 @@ def rec_bytes(r, key):
     return None
 
 
+def rec_guests(r):
+    """The distinct guests of a record's names (bytes, None: outside any guest), first name first.
+
+    A shared file counts in every guest one of its names is in."""
+    out = []
+    for n in r.get('names') or [r]:
+        g = rec_bytes(n, 'guest')
+        if g not in out:
+            out.append(g)
+    return out
+
+
 def read_audit(path):
     with open(path, 'rb') as f:
         return [json.loads(line) for line in f if line.strip()]
@@ -232,9 +244,9 @@ def cmd_screen(a):
     # ---- the summary: guests in order of first finding, none last
     guests = []
     for r in recs:
-        g = rec_bytes(r, 'guest')
-        if g not in guests:
-            guests.append(g)
+        for g in rec_guests(r):
+            if g not in guests:
+                guests.append(g)
     if None in guests:
         guests.remove(None)
         guests.append(None)
@@ -261,7 +273,7 @@ def cmd_screen(a):
             sel = recs
             name = 'all'
         else:
-            sel = [r for r in recs if rec_bytes(r, 'guest') == g]
+            sel = [r for r in recs if g in rec_guests(r)]
             name = '(no guest)' if g is None else ''.join(t for t, _ in cells(g))
         want = [name]
         for s in ('error', 'warning', 'info'):

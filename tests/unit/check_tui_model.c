@@ -1219,6 +1219,55 @@ START_TEST(scale_million)
 }
 END_TEST
 
+/* A shared file counts in every guest one of its names is in (once in the totals), and the guest filter finds it there. */
+START_TEST(shared_counts_in_each_guest)
+{
+	struct tui_model m;
+	struct tui_filter f;
+	struct va_name others[3] = {
+		{ .guest = (char *)"b", .guest_len = 1, .path = (char *)"/v/b/x", .path_len = 6 },
+		{ .guest = (char *)"a", .guest_len = 1, .path = (char *)"/v/a/y", .path_len = 6 },
+		{ .guest = NULL, .path = (char *)"/v/x", .path_len = 4 },
+	};
+	struct va_finding sh = mkf(VA_KIND_SHARED_UNPROTECTED, VA_SEV_ERROR, "a", 1, "/v/a/x", 6, makedev(8, 1), 7);
+	struct va_finding pr = mkf(VA_KIND_LEGACY_NOTAIL, VA_SEV_WARNING, "c", 1, "/v/c/z", 6, makedev(8, 1), 8);
+
+	sh.others = others;
+	sh.nothers = 3;
+	sh.nguests = 2;
+	tui_model_init(&m);
+	append_finding(&m, &pr);
+	append_finding(&m, &sh);
+	/* rows: c (first), a, b, then the row outside any guest last */
+	ck_assert_uint_eq(m.nguests, 4);
+	ck_assert_mem_eq(m.guests[0].name, "c", 1);
+	ck_assert_mem_eq(m.guests[1].name, "a", 1);
+	ck_assert_mem_eq(m.guests[2].name, "b", 1);
+	ck_assert_ptr_null(m.guests[3].name);
+	for (size_t g = 1; g < 4; g++) {
+		ck_assert_uint_eq(m.guests[g].count[VA_KIND_SHARED_UNPROTECTED], 1);
+		ck_assert_uint_eq(m.guests[g].by_sev[VA_SEV_ERROR], 1);
+	}
+	ck_assert_uint_eq(m.guests[0].count[VA_KIND_SHARED_UNPROTECTED], 0);
+	ck_assert_uint_eq(m.total[VA_KIND_SHARED_UNPROTECTED], 1);
+	ck_assert_uint_eq(m.total_sev[VA_SEV_ERROR], 1);
+	ck_assert_uint_eq(m.total_sev[VA_SEV_WARNING], 1);
+	/* the filter on guest b, and on no guest, shows the shared file */
+	memset(&f, 0, sizeof(f));
+	f.by_guest = true;
+	f.guest = strdup("b");
+	f.guest_len = 1;
+	ck_assert_int_eq(tui_model_set_filter(&m, &f), 0);
+	ck_assert_uint_eq(m.nshown, 1);
+	ck_assert_uint_eq(tui_model_item(&m, 0)->ino, 7);
+	memset(&f, 0, sizeof(f));
+	f.by_guest = true;
+	ck_assert_int_eq(tui_model_set_filter(&m, &f), 0);
+	ck_assert_uint_eq(m.nshown, 1);
+	tui_model_release(&m);
+}
+END_TEST
+
 static Suite *tui_model_suite(void)
 {
 	Suite *s = suite_create("tui_model");
@@ -1235,6 +1284,7 @@ static Suite *tui_model_suite(void)
 	tu_add_test(tc, search_wrap_case_others, NULL);
 	tu_add_test(tc, toggle_select, NULL);
 	tu_add_test(tc, set_result_inode_chain, NULL);
+	tu_add_test(tc, shared_counts_in_each_guest, NULL);
 	tu_add_test(tc, null_row_last, NULL);
 	tu_add_test(tc, guest_prefixes, NULL);
 	tu_add_test(tc, summary_tally, NULL);
