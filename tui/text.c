@@ -132,7 +132,15 @@ void tui_cells_bytes(struct tui_cells *c, const char *s, size_t len, bool utf8)
 
 void tui_cells_ascii(struct tui_cells *c, const char *s)
 {
-	tui_cells_bytes(c, s, strlen(s), false);
+	/* our own text: a backslash in it is meant (the help's legend shows \xNN) */
+	for (; *s; s++) {
+		unsigned char b = (unsigned char)*s;
+
+		if (b >= 0x20 && b < 0x7f)
+			add(c, (wchar_t)b, 1);
+		else
+			esc_byte(c, b);
+	}
 }
 
 void tui_cells_printf(struct tui_cells *c, const char *fmt, ...)

@@ -35,7 +35,8 @@ void tui_cells_reset(struct tui_cells *c);
 /** tui_cells_release() - free @c. */
 void tui_cells_release(struct tui_cells *c);
 
-/** tui_cells_ascii() - append our own text @s (ASCII; anything else is escaped). */
+/** tui_cells_ascii() - append our own text @s as it is (printable ASCII, a backslash
+ *  included; any other byte is escaped).  Never for names from the disk: tui_cells_bytes(). */
 void tui_cells_ascii(struct tui_cells *c, const char *s);
 
 /** tui_cells_printf() - tui_cells_ascii() of printf-formatted text. */
