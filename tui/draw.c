@@ -763,6 +763,44 @@ static const char *type_name(uint32_t mode)
 	return "special";
 }
 
+/* The manual fix of a kind no repair carries out, or NULL. */
+static const char *manual_fix(enum va_kind k)
+{
+	switch (k) {
+	case VA_KIND_SHARED_SECRET:
+		return "give each guest a private copy: vhashify --revert PATH for each name (journaled; "
+		       "vaudit --undo takes it back), and add ~PATH to the guests' exclude lists so that "
+		       "vunify and vhashify leave it alone";
+	case VA_KIND_UNIFY_LEFTOVER:
+		return "compare it with NAME beside it; when NAME is right, remove the backup by hand "
+		       "(vaudit never removes a file)";
+	case VA_KIND_TAG_ON_SHARED:
+		return "set the xid tag of the shared inode to 0 (chxid 0 PATH on a vserver kernel, or "
+		       "debugfs on the unmounted image)";
+	case VA_KIND_HASH_UNPROTECTED:
+		return "vhashify sets immutable+iunlink on the store's entries and gives the store its "
+		       "barrier: run it again on the store";
+	case VA_KIND_BARRIER_UNVERIFIED:
+		return "read the 2.6 barrier bit: vaudit --image on the unmounted filesystem, or run on a "
+		       "vserver kernel";
+	case VA_KIND_GUEST_RUNNING:
+		return "stop the guest (vserver NAME stop) before repairing its files, or repair with --force";
+	case VA_KIND_CONFIG_INVALID:
+	case VA_KIND_CONFIG_DUPLICATE_CONTEXT:
+	case VA_KIND_CONFIG_CONTEXT_RANGE:
+	case VA_KIND_CONFIG_VDIR_MISSING:
+	case VA_KIND_CONFIG_REFSERVER_INVALID:
+	case VA_KIND_CONFIG_EXCLUDE_QUIRK:
+	case VA_KIND_CONFIG_NONAMESPACE_NO_BARRIER:
+	case VA_KIND_CONFIG_VSHELPER_ACTION:
+	case VA_KIND_CONFIG_HASH_CROSS_DEVICE:
+		return "edit the file at the line shown (see vserver-config(5)); vaudit --list shows how "
+		       "the configuration is read";
+	default:
+		return NULL;
+	}
+}
+
 static void build_detail(const struct tui_ui *u, const struct tui_item *it, int width)
 {
 	struct tui_cells *c;
@@ -886,9 +924,14 @@ static void build_detail(const struct tui_ui *u, const struct tui_item *it, int 
 		tui_cells_bytes(c, it->detail, strlen(it->detail), u->utf8);
 		add_wrapped("Detail", c, width, true, TUI_TRUNC_END, A_NORMAL);
 	}
+	/* what to do by hand where no repair does it */
+	if (!it->has_proposal && manual_fix(it->kind) && (c = new_run())) {
+		tui_cells_ascii(c, manual_fix(it->kind));
+		add_wrapped("Fix", c, width, true, TUI_TRUNC_END, A_NORMAL);
+	}
 
-	/* every other name */
-	if ((c = new_run())) {
+	/* every other name (a file of the configuration has none) */
+	if ((it->ino || it->from_plan) && (c = new_run())) {
 		if (it->nothers)
 			tui_cells_printf(c, "%zu other name%s:", it->nothers, it->nothers == 1 ? "" : "s");
 		else if (it->nlink > 1)

@@ -312,6 +312,9 @@ ok $? "a configuration finding's row shows FILE:LINE" || diag "$(cat "$W/cfg-1.t
 grep -q '^Where  the configuration, line 2  guest b$' "$W/cfg-1.txt" && ! grep -q '^Inode ' "$W/cfg-1.txt" &&
 	! grep -q '^Flags ' "$W/cfg-1.txt"
 ok $? "its detail names the line and shows no inode fields" || diag "$(cat "$W/cfg-1.txt")"
+grep -q '^Fix    edit the file at the line shown' "$W/cfg-1.txt" && ! grep -q '^Names ' "$W/cfg-1.txt"
+ok $? "a kind no repair carries out suggests the fix by hand; a file of the configuration has no Names row" ||
+	diag "$(cat "$W/cfg-1.txt")"
 grep -q 'scan done: 3 entries, 4 findings, 0 errors' "$W/cfg-2.txt" &&
 	[ "$(grep -c '^ -   E config-' "$W/cfg-2.txt")" = 3 ] && [ "$(grep -c '^ -   E config-' "$W/cfg-1.txt")" = 3 ]
 ok $? "r scans again: the same findings" || diag "$(cat "$W/cfg-2.txt")"
