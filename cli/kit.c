@@ -21,6 +21,7 @@ void cli_init(struct cli *c, const char *prog)
 {
 	memset(c, 0, sizeof(*c));
 	c->prog = prog;
+	c->notices = isatty(STDERR_FILENO);
 }
 
 void cli_start(struct cli *c, int progress)
@@ -105,7 +106,7 @@ void cli_notice(struct cli *c, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (c->quiet)
+	if (c->quiet || !c->notices)
 		return;
 	va_start(ap, fmt);
 	cli_vsay(c, fmt, ap);

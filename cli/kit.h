@@ -40,6 +40,8 @@ enum cli_exit {
 struct cli {
 	const char *prog;       /**< the message prefix ("vaudit", "vunify", ...) */
 	bool quiet;             /**< no notices (errors are always shown) */
+	bool notices;           /**< show notices: stderr is a terminal, or -v (cron
+				     mails only what is wrong) */
 	bool progress_on;       /**< draw the progress line */
 	bool progress_shown;    /**< a progress line is on the terminal now */
 	struct timespec start;  /**< cli_start() */
@@ -47,7 +49,7 @@ struct cli {
 	int write_error;        /**< errno of the first failed write to stdout */
 };
 
-/** cli_init() - a run of program @prog (a static string). */
+/** cli_init() - a run of program @prog (a static string); notices shown when stderr is a terminal. */
 void cli_init(struct cli *c, const char *prog);
 
 /**

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "audit/run.h"
 #include "cli/vaudit.h"
@@ -91,9 +92,10 @@ static void on_progress(const struct va_audit_stats *s, void *user)
 	t = cli_elapsed(&c->cli);
 	if (s->guest)
 		va_escape_shell(&g, s->guest, s->guest_len);
-	cli_progress(&c->cli, "%llu entries, %.0f/s, %llu findings, %.1fs%s%.40s",
-		     (unsigned long long)s->entries, t > 0 ? (double)s->entries / t : 0.0,
-		     (unsigned long long)s->findings, t, s->guest ? ", guest " : "", dbuf_str(&g));
+	cli_progress(&c->cli, "%llu entr%s, %.0f/s, %llu finding%s, %.1fs%s%.40s",
+		     (unsigned long long)s->entries, s->entries == 1 ? "y" : "ies",
+		     t > 0 ? (double)s->entries / t : 0.0, (unsigned long long)s->findings,
+		     s->findings == 1 ? "" : "s", t, s->guest ? ", guest " : "", dbuf_str(&g));
 	dbuf_release(&g);
 }
 
@@ -167,6 +169,15 @@ static int pick_roots(struct ctx *c, const struct vaudit_opts *o, struct run *ru
 		args->roots = (const char *const *)run->cfg_roots;
 		args->nroots = (size_t)n;
 	} else {
+		struct stat st;
+
+		/* nothing named, nothing configured: say so rather than fail a statx */
+		if (!o->no_config && lstat(DEFAULT_ROOT, &st) < 0 && errno == ENOENT) {
+			cli_say(&c->cli, "no configuration (%s) and no %s on this host: name the ROOT to "
+				"audit, or the host root of another disk with --host-root",
+				VA_CONFIG_DIR, DEFAULT_ROOT);
+			return CLI_EXIT_TROUBLE;
+		}
 		args->roots = default_roots;
 		args->nroots = 1;
 	}
@@ -197,6 +208,11 @@ static int open_image(struct ctx *c, const struct vaudit_opts *o, struct run *ru
 		dbuf_release(&what);
 		return CLI_EXIT_TROUBLE;
 	}
+	/* the whole filesystem as ROOT, while it holds the usual directory of guests */
+	if (!o->prefix && o->mode != MODE_ATTRS && !o->quiet &&
+	    va_image_lookup_dir(run->img, "/" DEFAULT_ROOT_NAME, &ino) == 0)
+		cli_msg(&c->cli, o->image, "audited from its root, whose directories are taken as guests",
+			"it holds /" DEFAULT_ROOT_NAME ": --prefix /" DEFAULT_ROOT_NAME " audits the guests in it");
 	/* the console shows it itself */
 	if (run->img->needs_recovery && o->mode != MODE_INTERACTIVE && !o->quiet)
 		cli_msg(&c->cli, o->image, "the journal needs recovery: recent changes may be missing", NULL);
@@ -393,6 +409,7 @@ int run_audit(const struct vaudit_opts *o)
 
 	cli_init(&c.cli, PROG);
 	c.cli.quiet = o->quiet;
+	c.cli.notices |= (o->writer_flags & VA_WRITER_VERBOSE) != 0;
 	if (o->mode == MODE_FIX || o->mode == MODE_PLAN) {
 		args.kinds = repair_kinds(&c, o) & ~o->skip;
 		fa.kinds = args.kinds;

@@ -201,7 +201,7 @@ int run_convert(const struct vaudit_opts *o)
 				status = r;
 		}
 		if (n == 0)
-			cli_notice(c, "no legacy NAME.conf guest in %s", cfg->cfgdir);
+			cli_say(c, "no legacy NAME.conf guest in %s: nothing to convert", cfg->cfgdir);
 	}
 	if (run.j) {
 		if (va_journal_finish(run.j, 0) < 0) {

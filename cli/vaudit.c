@@ -84,6 +84,7 @@ static const struct cli_mode modes[MODE_COUNT] = {
 
 static const uint64_t exclusive[] = {
 	BIT(O_UNDO) | BIT(O_RESUME),
+	BIT(O_JSON) | BIT(O_NULL),              /* one output format */
 	BIT(O_IMAGE) | BIT(O_ROOT),             /* a directory in the image: --prefix */
 	BIT(O_IMAGE) | BIT(O_CONFIG),
 	BIT(O_IMAGE) | BIT(O_HOST_ROOT),
@@ -322,7 +323,13 @@ static int parse_kinds(const struct cli *c, const char *s, uint64_t *ret)
 		int k = va_kind_parse(tok);
 
 		if (k < 0) {
-			r = cli_bad_usage(c, "unknown kind", tok);
+			struct dbuf b = DBUF_INIT;
+
+			va_quote(&b, tok, strlen(tok));
+			fprintf(stderr, "%s: unknown kind %s (vaudit --list-kinds lists them)\n", c->prog,
+				dbuf_str(&b));
+			dbuf_release(&b);
+			r = CLI_EXIT_TROUBLE;
 			break;
 		}
 		mask |= VA_KIND_BIT(k);

@@ -22,7 +22,8 @@
 #include "migrate/repair/repair.h"
 
 #define PROG "vaudit"
-#define DEFAULT_ROOT "/vservers"
+#define DEFAULT_ROOT_NAME "vservers"
+#define DEFAULT_ROOT "/" DEFAULT_ROOT_NAME
 
 /** What a run does; exactly one per run (cli/vaudit.c picks it). */
 enum vaudit_mode {

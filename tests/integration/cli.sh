@@ -66,8 +66,10 @@ done
 
 run --only no-such-kind "$W"
 is "$RC" 2 "--only with an unknown kind exits 2"
-grep -q 'no-such-kind' "$W/err"
-ok $? "--only with an unknown kind: stderr names it"
+grep -q "unknown kind 'no-such-kind' (vaudit --list-kinds lists them)" "$W/err"
+ok $? "--only with an unknown kind: stderr names it and points to --list-kinds" || diag "$(cat "$W/err")"
+run --json -0 "$W"
+is "$RC:$(cat "$W/out")" "2:" "--json with -0: refused (one output format), nothing on stdout"
 
 missing=$W/does-not-exist
 run "$missing"
@@ -178,6 +180,19 @@ PY
 )
 [ "$n_private" -gt 0 ] && [ "$n_default" -eq "$n_truth" ] && cmp -s "$W/out" "$W/notail-thorough"
 ok $? "the default finds every legacy-notail ($n_default; FS_IOC_GETFLAGS: $n_truth inodes, $n_private private); --thorough changes nothing"
+
+# notes (no vserver syscall, 2.6 bits read from the device) only on a
+# terminal or with -v: a cron run mails only what is wrong
+run --only cow "$ROOT"
+grep -q -e 'iattr syscall' -e 'reading 2.6 attributes' "$W/err"
+is "$?" 1 "stderr not a terminal: no notes" || diag "$(cat "$W/err")"
+run --only cow -v "$ROOT"
+if [ -e /proc/virtual ]; then
+	ok 0 "-v: (a vserver kernel: no note to write) # SKIP the syscall is there"
+else
+	grep -q -e 'iattr syscall' -e 'reading 2.6 attributes' "$W/err"
+	ok $? "-v: the notes are written" || diag "$(cat "$W/err")"
+fi
 
 # nothing may have changed: modes, links, flags, mtimes, ctimes
 python3 "$VT" snapshot "$mnt" >"$W/after"

@@ -57,6 +57,10 @@ audit_fs() { # FSTYPE
 			--out "$W/$fs.json.out" --err "$W/$fs.json.err" --rc "$RC" \
 			--vaudit "$VAUDIT" --label "$fs unprivileged"
 	done
+	vrun "$fs.noprefix" --image "$img" --json
+	grep -q -- "audited from its root.*--prefix /vservers audits the guests in it" "$W/$fs.noprefix.err"
+	ok $? "$fs: --image without --prefix on an image holding /vservers suggests --prefix /vservers" ||
+		diag "$(cat "$W/$fs.noprefix.err")"
 	vrun "$fs.j" --image "$img" --prefix /vservers --json
 	cp -- "$W/$fs.j.out" "$o.img.json"
 	vrun "$fs.txt" --image "$img" --prefix /vservers
