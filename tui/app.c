@@ -361,22 +361,6 @@ static bool continue_undo(struct tui_ui *u, struct tui_engine *e)
 
 /* ------------------------------------------------------------------ requests */
 
-/* The row of the first shown item at or after item index @idx. */
-static size_t row_of_item(const struct tui_model *m, size_t idx)
-{
-	size_t lo = 0, hi = m->nshown;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (m->shown[mid] < idx)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < m->nshown ? lo : m->nshown ? m->nshown - 1 : 0;
-}
-
 static void move_cursor(struct tui_ui *u, size_t to)
 {
 	if (u->m->nshown == 0)
@@ -490,7 +474,7 @@ static void apply_filter(struct tui_ui *u)
 		set_status(u, "filter: %s", strerror(-r));
 		return;
 	}
-	u->cursor = row_of_item(u->m, idx);
+	u->cursor = tui_model_row_of(u->m, idx);
 	u->top = u->cursor;
 	u->detail_top = 0;
 	set_status(u, "%zu of %zu findings shown", u->m->nshown, u->m->nitems);
@@ -690,6 +674,18 @@ static void dialog_key(struct tui_ui *u, struct tui_engine *e, int key, bool fke
 	}
 }
 
+/* o: the next order of the list, the cursor staying on its finding. */
+static void next_sort(struct tui_ui *u)
+{
+	struct tui_model *m = u->m;
+	size_t idx = m->nshown ? m->shown[u->cursor < m->nshown ? u->cursor : 0] : 0;
+
+	tui_model_sort(m, (enum tui_sort)((m->sort + 1) % TUI_SORT_COUNT));
+	u->cursor = tui_model_row_of(m, idx);
+	u->top = u->cursor;
+	set_status(u, "sorted by %s", tui_sort_text(m->sort));
+}
+
 /* r: the findings read anew (the model starts empty; journals are the session's and stay). */
 static void rescan(struct tui_ui *u, struct tui_engine *e)
 {
@@ -821,6 +817,9 @@ static void handle_key(struct tui_ui *u, struct tui_engine *e, int key, bool fke
 		break;
 	case TUI_REQ_RESCAN:
 		rescan(u, e);
+		break;
+	case TUI_REQ_SORT:
+		next_sort(u);
 		break;
 	case TUI_REQ_MESSAGES:
 		u->dialog = TUI_DLG_MESSAGES;

@@ -516,7 +516,92 @@ int tui_model_set_filter(struct tui_model *m, struct tui_filter *f)
 		if (item_passes(&m->filter, &m->items[i]))
 			m->shown[n++] = i;
 	m->nshown = n;
+	if (m->sort != TUI_SORT_FOUND)
+		tui_model_sort(m, m->sort);
 	return 0;
+}
+
+const char *tui_sort_text(enum tui_sort s)
+{
+	static const char *const text[] = {
+#define TUI_X_SORT(id, t) [TUI_SORT_##id] = t,
+		TUI_SORTS(TUI_X_SORT)
+#undef TUI_X_SORT
+	};
+
+	return (unsigned)s < TUI_SORT_COUNT ? text[s] : "?";
+}
+
+static int cmp_bytes(const char *a, size_t alen, const char *b, size_t blen)
+{
+	int c = memcmp(a, b, alen < blen ? alen : blen);
+
+	return c ? c : (alen > blen) - (alen < blen);
+}
+
+static int cmp_items(const void *pa, const void *pb, void *arg)
+{
+	const struct tui_model *m = arg;
+	size_t ia = *(const size_t *)pa, ib = *(const size_t *)pb;
+	const struct tui_item *a = &m->items[ia], *b = &m->items[ib];
+	int c = 0;
+
+	switch (m->sort) {
+	case TUI_SORT_SEVERITY:
+		c = (a->severity > b->severity) - (a->severity < b->severity);
+		if (!c)
+			c = (a->kind > b->kind) - (a->kind < b->kind);
+		break;
+	case TUI_SORT_KIND:
+		c = (a->kind > b->kind) - (a->kind < b->kind);
+		break;
+	case TUI_SORT_GUEST:
+		/* the items outside any guest last, as in the summary */
+		if (!a->where.guest != !b->where.guest)
+			c = a->where.guest ? -1 : 1;
+		else if (a->where.guest)
+			c = cmp_bytes(a->where.guest, a->where.guest_len, b->where.guest, b->where.guest_len);
+		break;
+	default:
+		break;
+	}
+	if (!c && m->sort != TUI_SORT_FOUND)
+		c = cmp_bytes(a->where.path, a->where.path_len, b->where.path, b->where.path_len);
+	return c ? c : (ia > ib) - (ia < ib);
+}
+
+void tui_model_sort(struct tui_model *m, enum tui_sort s)
+{
+	m->sort = (unsigned)s < TUI_SORT_COUNT ? s : TUI_SORT_FOUND;
+	if (m->nshown > 1)
+		qsort_r(m->shown, m->nshown, sizeof(*m->shown), cmp_items, m);
+}
+
+size_t tui_model_row_of(const struct tui_model *m, size_t idx)
+{
+	size_t best = 0;
+
+	if (m->sort == TUI_SORT_FOUND) {
+		size_t lo = 0, hi = m->nshown;
+
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (m->shown[mid] < idx)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		return lo < m->nshown ? lo : m->nshown ? m->nshown - 1 : 0;
+	}
+	/* another order: the row of @idx, else of the closest item after it */
+	for (size_t r = 0; r < m->nshown; r++) {
+		if (m->shown[r] == idx)
+			return r;
+		if (m->shown[r] > idx && (m->shown[best] < idx || m->shown[r] < m->shown[best]))
+			best = r;
+	}
+	return best;
 }
 
 struct tui_item *tui_model_item(const struct tui_model *m, size_t row)

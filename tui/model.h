@@ -116,12 +116,32 @@ struct tui_guest {
 	uint32_t by_sev[VA_SEV_COUNT];
 };
 
+/** The order of the shown list. */
+#define TUI_SORTS(X) \
+	X(FOUND,    "finding order") \
+	X(PATH,     "path") \
+	X(KIND,     "kind, then path") \
+	X(SEVERITY, "severity, then kind and path") \
+	X(GUEST,    "guest, then path")
+
+enum tui_sort {
+#define TUI_X_SORT(id, text) TUI_SORT_##id,
+	TUI_SORTS(TUI_X_SORT)
+#undef TUI_X_SORT
+	TUI_SORT_COUNT
+};
+
+/** tui_sort_text() - "path", "kind, then path", ... */
+const char *tui_sort_text(enum tui_sort s);
+
 struct tui_model {
 	struct tui_item *items;
 	size_t nitems, capitems;
 	size_t *shown;                  /**< indexes into items[] passing the filter, in order */
 	size_t nshown, capshown;
 	struct tui_filter filter;
+	enum tui_sort sort;             /**< the order of shown[]; items added while a
+					     scan runs go to its end until the next sort */
 	struct tui_guest *guests;       /**< summary rows: one per guest, in order of first
 					     appearance, then the NULL row (items outside
 					     any guest) if there are such items */
@@ -158,6 +178,15 @@ void tui_model_release(struct tui_model *m);
  * Return: 0, or -ENOMEM (then nothing changed and @f is still the caller's).
  */
 int tui_model_set_filter(struct tui_model *m, struct tui_filter *f);
+
+/**
+ * tui_model_sort() - order the shown list by @s (stable: equal items keep
+ * the finding order); tui_model_set_filter() keeps the order.
+ */
+void tui_model_sort(struct tui_model *m, enum tui_sort s);
+
+/** tui_model_row_of() - the row showing item @idx, or the nearest row (0 when nothing is shown). */
+size_t tui_model_row_of(const struct tui_model *m, size_t idx);
 
 /** tui_model_item() - the item shown at row @row (NULL past the end). */
 struct tui_item *tui_model_item(const struct tui_model *m, size_t row);

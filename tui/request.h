@@ -30,6 +30,7 @@
 	X(NEXT_PANE,   '\t',      0,        "Tab",        "pane",   "switch pane: list, detail, summary (the arrows scroll the focused pane)") \
 	X(MESSAGES,    'e',       0,        "e",          "msgs",   "show the messages (per-entry scan errors, repair messages); any key closes them") \
 	X(RESCAN,      'r',       0,        "r",          NULL,     "scan again: every finding is read anew (selections, results and the filter are cleared; the journals stay)") \
+	X(SORT,        'o',       0,        "o",          NULL,     "sort the list: finding order, path, kind, severity, guest (o again for the next)") \
 	X(SEARCH_NEXT, 'n',       0,        "n",          NULL,     "repeat the last search forward") \
 	X(SEARCH_PREV, 'N',       0,        "N",          NULL,     "repeat the last search backward") \
 	X(MOVE_DOWN,   KEY_DOWN,  'j',      "Down j",     NULL,     "next line") \

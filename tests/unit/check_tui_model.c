@@ -1268,6 +1268,56 @@ START_TEST(shared_counts_in_each_guest)
 }
 END_TEST
 
+/* o: the shown list in each order, stable, kept by a filter; the row of an item found in any order. */
+START_TEST(sort_orders)
+{
+	struct tui_model m;
+	struct tui_filter f;
+	static const struct { enum va_kind k; enum va_severity s; const char *g, *p; } in[] = {
+		{ VA_KIND_LEGACY_NOTAIL, VA_SEV_WARNING, "b", "/v/b/z" },
+		{ VA_KIND_LEGACY_IUNLINK, VA_SEV_ERROR, "a", "/v/a/y" },
+		{ VA_KIND_COW, VA_SEV_INFO, NULL, "/v/x" },
+		{ VA_KIND_LEGACY_IUNLINK, VA_SEV_ERROR, "b", "/v/b/a" },
+		{ VA_KIND_LEGACY_NOTAIL, VA_SEV_WARNING, "a", "/v/a/y" },     /* same path as item 1 */
+	};
+	/* expected rows (item indexes) for each order, worked out by hand */
+	static const size_t want[TUI_SORT_COUNT][5] = {
+		[TUI_SORT_FOUND] =    { 0, 1, 2, 3, 4 },
+		[TUI_SORT_PATH] =     { 1, 4, 3, 0, 2 },
+		[TUI_SORT_KIND] =     { 1, 3, 4, 0, 2 },
+		[TUI_SORT_SEVERITY] = { 1, 3, 4, 0, 2 },
+		[TUI_SORT_GUEST] =    { 1, 4, 3, 0, 2 },
+	};
+
+	tui_model_init(&m);
+	for (size_t i = 0; i < 5; i++) {
+		struct va_finding fi = mkf(in[i].k, in[i].s, in[i].g, in[i].g ? 1 : 0, in[i].p, strlen(in[i].p),
+					   makedev(8, 1), 100 + i);
+
+		append_finding(&m, &fi);
+	}
+	for (int s = 0; s < TUI_SORT_COUNT; s++) {
+		tui_model_sort(&m, (enum tui_sort)s);
+		for (size_t r = 0; r < 5; r++) {
+			ck_assert_msg(m.shown[r] == want[s][r], "order %s, row %zu: item %zu, expected %zu",
+				      tui_sort_text((enum tui_sort)s), r, m.shown[r], want[s][r]);
+			ck_assert_uint_eq(tui_model_row_of(&m, want[s][r]), r);
+		}
+	}
+	/* a filter keeps the order: warnings only, by path */
+	tui_model_sort(&m, TUI_SORT_PATH);
+	memset(&f, 0, sizeof(f));
+	f.severities = 1u << VA_SEV_WARNING;
+	ck_assert_int_eq(tui_model_set_filter(&m, &f), 0);
+	ck_assert_uint_eq(m.nshown, 2);
+	ck_assert_uint_eq(m.shown[0], 4);
+	ck_assert_uint_eq(m.shown[1], 0);
+	/* an item not shown (1): the row of the closest item after it (4, row 0) */
+	ck_assert_uint_eq(tui_model_row_of(&m, 1), 0);
+	tui_model_release(&m);
+}
+END_TEST
+
 static Suite *tui_model_suite(void)
 {
 	Suite *s = suite_create("tui_model");
@@ -1285,6 +1335,7 @@ static Suite *tui_model_suite(void)
 	tu_add_test(tc, toggle_select, NULL);
 	tu_add_test(tc, set_result_inode_chain, NULL);
 	tu_add_test(tc, shared_counts_in_each_guest, NULL);
+	tu_add_test(tc, sort_orders, NULL);
 	tu_add_test(tc, null_row_last, NULL);
 	tu_add_test(tc, guest_prefixes, NULL);
 	tu_add_test(tc, summary_tally, NULL);
