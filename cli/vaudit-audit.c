@@ -85,6 +85,7 @@ static void on_progress(const struct va_audit_stats *s, void *user)
 {
 	struct ctx *c = user;
 	struct dbuf g = DBUF_INIT;
+	char pct[16] = "";
 	double t;
 
 	if (!cli_progress_due(&c->cli, 0.2))
@@ -92,8 +93,10 @@ static void on_progress(const struct va_audit_stats *s, void *user)
 	t = cli_elapsed(&c->cli);
 	if (s->guest)
 		va_escape_shell(&g, s->guest, s->guest_len);
-	cli_progress(&c->cli, "%llu entr%s, %.0f/s, %llu finding%s, %.1fs%s%.40s",
-		     (unsigned long long)s->entries, s->entries == 1 ? "y" : "ies",
+	if (c->progress_total && s->entries <= c->progress_total)
+		snprintf(pct, sizeof(pct), " (%.0f%%)", 100.0 * (double)s->entries / (double)c->progress_total);
+	cli_progress(&c->cli, "%llu entr%s%s, %.0f/s, %llu finding%s, %.1fs%s%.40s",
+		     (unsigned long long)s->entries, s->entries == 1 ? "y" : "ies", pct,
 		     t > 0 ? (double)s->entries / t : 0.0, (unsigned long long)s->findings,
 		     s->findings == 1 ? "" : "s", t, s->guest ? ", guest " : "", dbuf_str(&g));
 	dbuf_release(&g);
@@ -213,6 +216,8 @@ static int open_image(struct ctx *c, const struct vaudit_opts *o, struct run *ru
 	    va_image_lookup_dir(run->img, "/" DEFAULT_ROOT_NAME, &ino) == 0)
 		cli_msg(&c->cli, o->image, "audited from its root, whose directories are taken as guests",
 			"it holds /" DEFAULT_ROOT_NAME ": --prefix /" DEFAULT_ROOT_NAME " audits the guests in it");
+	/* the image audit visits every inode in use: the progress line shows a percentage */
+	c->progress_total = run->img->fs->super->s_inodes_count - run->img->fs->super->s_free_inodes_count;
 	/* the console shows it itself */
 	if (run->img->needs_recovery && o->mode != MODE_INTERACTIVE && !o->quiet)
 		cli_msg(&c->cli, o->image, "the journal needs recovery: recent changes may be missing", NULL);

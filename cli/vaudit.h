@@ -104,6 +104,8 @@ struct ctx {
 	struct va_repair_opts ropts;
 	int repair_error;
 	unsigned char plan_sha256[32];  /**< --fix --plan: of the bytes the plan was read from */
+	uint64_t progress_total;        /**< entries the audit will visit, when known (an
+					     image: its inodes in use), else 0 */
 };
 
 /** Where the repair commands work. */
