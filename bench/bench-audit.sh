@@ -29,6 +29,7 @@ do_cold=1
 unified_pm=10
 debian=0
 deb_cache=
+deb_unify=
 
 # Targets (medians): vaudit / tool at most this.
 target_warm_lsattr=0.25     # warm: vaudit at least 4x faster than lsattr -R
@@ -52,6 +53,8 @@ Usage: $prog [OPTIONS]
                  cp -a, partly unified) instead of mktree; --entries, --seed
                  and --unified then do not apply
   --deb-cache D  where the .deb files are kept (default $srcdir/out/debs)
+  --deb-unify K  with --debian: unify the first K guests (default two thirds
+                 of them; 0: no unification)
   --out DIR      also write results.md, times.tsv and the generator stats to DIR
   --strace       add a 'strace -c -f' syscall summary of vaudit, find and lsattr
   --no-cold      skip the cold-cache runs
@@ -69,12 +72,15 @@ args=()
 while (( $# )); do
 	case $1 in
 	--debian) debian=1; shift ;;
+	--deb-unify) (( $# >= 2 )) || usage 2; deb_unify=$2; shift 2 ;;
+	--deb-unify=*) deb_unify=${1#*=}; shift ;;
 	--deb-cache) (( $# >= 2 )) || usage 2; deb_cache=$2; shift 2 ;;
 	--deb-cache=*) deb_cache=${1#*=}; shift ;;
 	*) args+=("$1"); shift ;;
 	esac
 done
 parse_args "${args[@]}"
+[[ -z $deb_unify || $deb_unify =~ ^[0-9]+$ ]] || die "--deb-unify: not a number: $deb_unify"
 if (( debian )); then
 	# shellcheck source-path=SCRIPTDIR source=debhost.sh
 	. "$srcdir/debhost.sh"

@@ -10,7 +10,8 @@
 #                        administrator makes them: the first extracted with
 #                        `dpkg-deb -x`, the others copied from it with `cp -a`,
 #                        then some given extra packages or newer versions,
-#                        then the first two thirds unified the 2.4 way.
+#                        then the first two thirds unified the 2.4 way
+#                        ($deb_unify guests if set; 0 or 1: none).
 #                        Writes key=value statistics to $work/mktree.out (the
 #                        keys mktree prints, so stat_of works) and sets gen_secs.
 #
@@ -189,9 +190,13 @@ debian_host() {
 	# 4. Unify the first two thirds of the guests, as 2.4 vunify does: a file
 	# below usr/ identical to the first guest's (content, size, mode, owner)
 	# becomes a hard link to it; then each such inode gets chattr +t, then +i.
-	unified_guests=$(( (guests * 2 + 2) / 3 ))
-	(( unified_guests >= 2 )) || unified_guests=2
+	unified_guests=${deb_unify:-$(( (guests * 2 + 2) / 3 ))}
+	(( unified_guests <= guests )) || unified_guests=$guests
 	say "unifying ${names[*]:0:unified_guests} (usr/, identical files) and flagging the shared inodes +t, then +i"
+	: >"$work/unified.list"
+	echo "unified_inodes=0" >"$work/unify.out"
+	echo "unified_linked=0" >>"$work/unify.out"
+	(( unified_guests < 2 )) ||
 	python3 - "$root" "$work/unified.list" "${names[@]:0:unified_guests}" <<'PY' >"$work/unify.out" ||
 import filecmp, os, stat, sys
 root, out, ref, others = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
