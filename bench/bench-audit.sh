@@ -334,12 +334,11 @@ report() {
 	done
 	echo
 	if [[ -n $vaudit ]]; then
-		local o v name wr cr target verdict speed
 		echo "### Ratios (medians; below 1 = vaudit faster)"
 		echo
 		echo "| ratio | warm | target (warm) | result | cold | target (cold) | result |"
 		echo "| --- | ---: | --- | --- | ---: | --- | --- |"
-		local v o name wr cr wt ct wv cv
+		local row v o name wr cr wt ct wv cv
 		for row in vaudit.lsattr vaudit.find vaudit.bfs vaudit-ndr.lsattr vaudit-ndr.find vaudit-thorough.lsattr; do
 			v=${row%%.*}
 			o=${row#*.}

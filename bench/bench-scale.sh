@@ -68,7 +68,7 @@ for n in $sizes; do posint --sizes "$n"; done
 for t in mke2fs losetup mount umount mountpoint findmnt chattr find; do
 	command -v "$t" >/dev/null || die "$t not found"
 done
-find_vaudit
+find_vaudit ""
 have_bfs=0
 command -v bfs >/dev/null && have_bfs=1
 [[ $rss_method != none ]] || die "no way to measure peak RSS (install the Debian package time)"
@@ -182,7 +182,7 @@ report() {
 	if (( $(wc -l <"$work/sizes.tsv") > 1 )); then
 		echo "| from → to entries | tool | added peak RSS KiB | MiB per added M entries |"
 		echo "| --- | --- | ---: | ---: |"
-		local pn= pe= r0 r1
+		local pn='' pe='' r0 r1
 		while IFS=$'\t' read -r n nentries ninodes unified unames check method; do
 			if [[ -n $pn ]]; then
 				for t in "${tools[@]}"; do

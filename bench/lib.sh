@@ -327,8 +327,9 @@ parse_args() {
 			[[ -n ${unified_pm+set} ]] || { say "unknown argument: $1"; usage 2; }
 			if [[ $1 == *=* ]]; then unified_pm=${1#*=}; shift
 			else (( $# >= 2 )) || usage 2; unified_pm=$2; shift 2; fi
-			[[ $unified_pm =~ ^[0-9]+$ ]] && (( unified_pm <= 1000 )) ||
-				die "--unified: not a number from 0 to 1000: $unified_pm" ;;
+			if ! [[ $unified_pm =~ ^[0-9]+$ ]] || (( unified_pm > 1000 )); then
+				die "--unified: not a number from 0 to 1000: $unified_pm"
+			fi ;;
 		--strace) do_strace=1; shift ;;
 		--no-cold) do_cold=0; shift ;;
 		-h|--help) usage 0 ;;
