@@ -2,11 +2,13 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # bench-audit.sh - time `vaudit ROOT` against `lsattr -R`, `find` and `bfs`
-# on a synthetic multi-guest Linux-VServer tree in a loop-mounted ext4 image.
+# on a synthetic multi-guest Linux-VServer tree (or, with --debian, a host
+# built from real Debian 12 packages) in a loop-mounted ext4 image.
 #
 # Usage: bench/bench-audit.sh [--entries N] [--runs R] [--keep] [--vaudit PATH]
-#                             [--guests G] [--seed S] [--out DIR] [--strace]
-#                             [--no-cold]
+#                             [--guests G] [--seed S] [--unified PERMILLE]
+#                             [--debian] [--deb-cache DIR] [--out DIR]
+#                             [--strace] [--no-cold]
 # Must run as root.  See bench/README.md.
 
 set -euo pipefail
@@ -24,10 +26,16 @@ seed=1
 outdir=
 do_strace=0
 do_cold=1
+unified_pm=10
+debian=0
+deb_cache=
+deb_unify=
 
-# Targets (warm cache, medians).
-target_lsattr_speedup=2.5   # vaudit at least this many times faster than lsattr -R
-target_find_ratio=1.6       # vaudit at most this many times bare find
+# Targets (medians): vaudit / tool at most this.
+target_warm_lsattr=0.25     # warm: vaudit at least 4x faster than lsattr -R
+target_warm_find=1.3        # warm: at most 1.3x a bare find
+target_warm_bfs=1.5         # warm: at most 1.5x bfs
+target_cold_find=1.1        # cold: at most 1.1x a bare find
 
 usage() {
 	cat <<EOF
@@ -39,6 +47,14 @@ Usage: $prog [OPTIONS]
                  else vaudit in PATH); "none" times the other tools only
   --guests G     number of guests sharing the template (default $guests)
   --seed S       generator seed (default $seed)
+  --unified U    unified files, per mille of the template's files (mktree -u;
+                 default $unified_pm; 1000 = every file below usr/)
+  --debian       build the guests from real Debian 12 packages (dpkg-deb -x,
+                 cp -a, partly unified) instead of mktree; --entries, --seed
+                 and --unified then do not apply
+  --deb-cache D  where the .deb files are kept (default $srcdir/out/debs)
+  --deb-unify K  with --debian: unify the first K guests (default two thirds
+                 of them; 0: no unification)
   --out DIR      also write results.md, times.tsv and the generator stats to DIR
   --strace       add a 'strace -c -f' syscall summary of vaudit, find and lsattr
   --no-cold      skip the cold-cache runs
@@ -51,7 +67,24 @@ EOF
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$srcdir/lib.sh"
 
-parse_args "$@"
+# --debian and --deb-cache are ours; the rest is lib.sh's parse_args.
+args=()
+while (( $# )); do
+	case $1 in
+	--debian) debian=1; shift ;;
+	--deb-unify) (( $# >= 2 )) || usage 2; deb_unify=$2; shift 2 ;;
+	--deb-unify=*) deb_unify=${1#*=}; shift ;;
+	--deb-cache) (( $# >= 2 )) || usage 2; deb_cache=$2; shift 2 ;;
+	--deb-cache=*) deb_cache=${1#*=}; shift ;;
+	*) args+=("$1"); shift ;;
+	esac
+done
+parse_args "${args[@]}"
+[[ -z $deb_unify || $deb_unify =~ ^[0-9]+$ ]] || die "--deb-unify: not a number: $deb_unify"
+if (( debian )); then
+	# shellcheck source-path=SCRIPTDIR source=debhost.sh
+	. "$srcdir/debhost.sh"
+fi
 
 (( EUID == 0 )) || die "must run as root (loop mount, chattr +i, drop_caches)"
 
@@ -71,15 +104,30 @@ command -v bfs >/dev/null && have_bfs=1
 # ------------------------------------------------------------ work dir, image, tree
 make_work
 bench_traps
-build_image "$entries" "$guests" "$seed"
+if (( debian )); then
+	debian_host "$guests"
+	entries=$(stat_of entries)
+else
+	build_image "$entries" "$guests" "$seed" "$unified_pm"
+fi
 unified=$(stat_of unified_inodes)
 
 # ------------------------------------------------------------ tools
 tools=()
 [[ -n $vaudit ]] && tools+=(vaudit)
-# --thorough reads the flags of every file, as lsattr does: timed as an extra row.
+# --no-device-read: the fallback, every file's flags read through the walk
+# (open + ioctl each, as lsattr does): timed as an extra row, no target.
+vhelp=
+[[ -z $vaudit ]] || vhelp=$("$vaudit" --help 2>&1 || true)
+ndr=0
+if grep -q -e '--no-device-read' <<<"$vhelp"; then
+	ndr=1
+	tools+=(vaudit-ndr)
+fi
+# --thorough: an extra row only while it still changes something (since the
+# default reads every inode, vaudit --help says "accepted, no effect").
 thorough=0
-if [[ -n $vaudit ]] && "$vaudit" --help 2>&1 | grep -q -e '--thorough'; then
+if grep -e '--thorough' <<<"$vhelp" | grep -qv 'no effect'; then
 	thorough=1
 	tools+=(vaudit-thorough)
 fi
@@ -90,6 +138,7 @@ label() {
 	case $1 in
 	vaudit) printf 'vaudit ROOT' ;;
 	vaudit-thorough) printf 'vaudit --thorough ROOT' ;;
+	vaudit-ndr) printf 'vaudit --no-device-read ROOT' ;;
 	lsattr) printf 'lsattr -R ROOT' ;;
 	find) printf 'find ROOT' ;;
 	bfs) printf 'bfs ROOT' ;;
@@ -101,6 +150,7 @@ set_cmd() {
 	case $1 in
 	vaudit) cmd=("$vaudit" "$root") ;;
 	vaudit-thorough) cmd=("$vaudit" --thorough "$root") ;;
+	vaudit-ndr) cmd=("$vaudit" --no-device-read "$root") ;;
 	lsattr) cmd=(lsattr -R "$root") ;;
 	find) cmd=(find "$root") ;;
 	bfs) cmd=(bfs "$root") ;;
@@ -160,10 +210,22 @@ if [[ -n $vaudit ]]; then
 	found=$(grep -c -E '"kind": ?"legacy-iunlink"' "$work/findings.jsonl" || true)
 	kinds=$(grep -o -E '"kind": ?"[^"]*"' "$work/findings.jsonl" | sed -E 's/.*"([^"]*)"$/\1/' |
 		sort | uniq -c | awk '{ printf "%s%s=%s", sep, $2, $1; sep = ", " }' || true)
-	if [[ $found == "$unified" && $json_rc == 1 ]]; then
+	# The default audit is complete: every +t-only file is a legacy-notail.
+	notail=$(grep -c -E '"kind": ?"legacy-notail"' "$work/findings.jsonl" || true)
+	if [[ $found == "$unified" && $notail == "$(stat_of notail_only)" && $json_rc == 1 ]]; then
 		check=PASS
 	else
 		check=FAIL
+	fi
+	# How the attributes were read: the summary's "method" (JSON on stderr).
+	"$vaudit" -q --summary --json "$root" >/dev/null 2>"$work/summary.json" || true
+	method=$(grep -o -E '"method": ?"[^"]*"' "$work/summary.json" | head -n 1 | sed -E 's/.*"([^"]*)"$/\1/')
+	if (( ndr )); then
+		"$vaudit" --no-device-read --json "$root" >"$work/findings-ndr.jsonl" 2>/dev/null || true
+		found_ndr=$(grep -c -E '"kind": ?"legacy-iunlink"' "$work/findings-ndr.jsonl" || true)
+		notail_ndr=$(grep -c -E '"kind": ?"legacy-notail"' "$work/findings-ndr.jsonl" || true)
+		"$vaudit" -q --no-device-read --summary --json "$root" >/dev/null 2>"$work/summary-ndr.json" || true
+		method_ndr=$(grep -o -E '"method": ?"[^"]*"' "$work/summary-ndr.json" | head -n 1 | sed -E 's/.*"([^"]*)"$/\1/')
 	fi
 	if (( thorough )); then
 		"$vaudit" --thorough --json "$root" >"$work/findings-thorough.jsonl" 2>/dev/null || true
@@ -202,7 +264,7 @@ done
 if (( do_strace )) && command -v strace >/dev/null; then
 	say "strace -c -f (warm)"
 	for t in "${tools[@]}"; do
-		[[ $t == bfs || $t == vaudit-thorough ]] && continue
+		[[ $t == bfs || $t == vaudit-thorough || $t == vaudit-ndr ]] && continue
 		set_cmd "$t"
 		strace -c -f -o "$work/strace.$t" "${cmd[@]}" >/dev/null 2>&1 || true
 	done
@@ -216,13 +278,29 @@ for t in "${tools[@]}"; do
 	done
 done
 
+# verdict RATIO TARGET: PASS, MISS (by how much), or - without a target.
+verdict() {
+	local r=${1%% *}
+	if [[ $2 == - ]]; then echo -; return; fi
+	if (( vaudit_failed )); then echo "invalid (vaudit failed)"; return; fi
+	awk -v r="$r" -v t="$2" 'BEGIN {
+		if (r == "-") print "-"
+		else if (r + 0 <= t + 0) print "PASS"
+		else printf "MISS (+%.0f%%)\n", (r / t - 1) * 100 }'
+}
+
 report() {
 	local kver
 	kver=$(uname -r)
 	echo "## vaudit benchmark"
 	echo
-	echo "- tree: $nentries entries below ROOT (files $(stat_of files), directories $(stat_of dirs), symlinks $(stat_of symlinks)) in $guests guests; generated in ${gen_secs}s (seed $seed)"
-	echo "- unified (2.4 iunlink) inodes: $unified created, each linked into all $guests guests ($(stat_of unified_names) names); +t-only private files: $(stat_of notail_only); ROOT has the 2.4 barrier (mode 0000 + t)"
+	if (( debian )); then
+		echo "- host from real Debian 12 packages: $nentries entries below ROOT (files $(stat_of files), directories $(stat_of dirs), symlinks $(stat_of symlinks); $(stat_of inodes) inodes) in $guests guests of $(stat_of debian_packages) packages (dpkg-deb -x, cp -a, extra packages and upgrades); built in ${gen_secs}s"
+		echo "- unified (2.4 iunlink) inodes: $unified, shared by the first $(stat_of unified_guests) guests ($(stat_of unified_linked) names linked; $(stat_of unified_names) names in all, Debian's own hard links included); +t-only private files: $(stat_of notail_only); ROOT has the 2.4 barrier (mode 0000 + t)"
+	else
+		echo "- tree: $nentries entries below ROOT (files $(stat_of files), directories $(stat_of dirs), symlinks $(stat_of symlinks); $(stat_of inodes) inodes) in $guests guests; generated in ${gen_secs}s (seed $seed, mktree -u $unified_pm)"
+		echo "- unified (2.4 iunlink) inodes: $unified created, each linked into all $guests guests ($(stat_of unified_names) names); +t-only private files: $(stat_of notail_only); ROOT has the 2.4 barrier (mode 0000 + t)"
+	fi
 	echo "- ext4 on a loop device, kernel $kver, $(nproc) CPUs; $runs timed runs per tool and cache state, alternating; warm = after one untimed warm-up; cold = sync + drop_caches before each run"
 	echo "- vaudit: ${vaudit:-not run}"
 	echo
@@ -234,8 +312,13 @@ report() {
 		echo "| unified inodes created by the generator | $unified |"
 		echo "| multi-link inodes (find -links +1) | $nshared |"
 		echo "| legacy-iunlink findings (vaudit --json) | $found |"
+		echo "| +t-only files created / legacy-notail findings (vaudit --json, default) | $(stat_of notail_only) / $notail |"
 		echo "| vaudit --json exit status (1 expected) | $json_rc |"
 		echo "| all findings by kind | ${kinds:-none} |"
+		echo "| method (vaudit -q --summary --json ROOT) | ${method:-?} |"
+		if (( ndr )); then
+			echo "| legacy-iunlink / legacy-notail with --no-device-read (method ${method_ndr:-?}) | $found_ndr / $notail_ndr |"
+		fi
 		if (( thorough )); then
 			echo "| legacy-iunlink / legacy-notail findings with --thorough (expected $unified / $(stat_of notail_only)) | $found_thorough / $notail_thorough |"
 		fi
@@ -251,43 +334,31 @@ report() {
 	done
 	echo
 	if [[ -n $vaudit ]]; then
-		local o v name wr cr target verdict speed
 		echo "### Ratios (medians; below 1 = vaudit faster)"
 		echo
-		echo "| ratio | warm | cold | target (warm) | result |"
-		echo "| --- | ---: | ---: | --- | --- |"
-		for o in lsattr find bfs thorough-lsattr; do
-			v=vaudit
-			name="vaudit / $(label "$o" | sed 's/ ROOT//')"
-			if [[ $o == thorough-lsattr ]]; then
-				(( thorough )) || continue
-				v='vaudit-thorough'
-				o=lsattr
-				name="vaudit --thorough / lsattr -R"
-			fi
-			[[ -n ${med[warm.$o]:-} ]] || continue
+		echo "| ratio | warm | target (warm) | result | cold | target (cold) | result |"
+		echo "| --- | ---: | --- | --- | ---: | --- | --- |"
+		local row v o name wr cr wt ct wv cv
+		for row in vaudit.lsattr vaudit.find vaudit.bfs vaudit-ndr.lsattr vaudit-ndr.find vaudit-thorough.lsattr; do
+			v=${row%%.*}
+			o=${row#*.}
+			[[ -n ${med[warm.$v]:-} && -n ${med[warm.$o]:-} ]] || continue
+			name="$(label "$v" | sed 's/ ROOT//') / $(label "$o" | sed 's/ ROOT//')"
 			wr=$(ratio "${med[warm.$v]}" "${med[warm.$o]}")
 			cr=$(ratio "${med[cold.$v]}" "${med[cold.$o]}")
-			target=-
-			verdict=-
-			case $v.$o in
-			vaudit.lsattr)
-				target="vaudit >= ${target_lsattr_speedup}x faster (ratio <= $(awk -v s=$target_lsattr_speedup 'BEGIN { printf "%.2f", 1 / s }'))"
-				speed=$(awk -v r="$wr" 'BEGIN { if (r == "-" || r + 0 == 0) print "-"; else printf "%.2f", 1 / r }')
-				wr="$wr (${speed}x faster)"
-				verdict=$(awk -v s="$speed" -v t=$target_lsattr_speedup 'BEGIN { print (s != "-" && s + 0 >= t) ? "PASS" : "MISS" }')
-				;;
-			vaudit-thorough.lsattr)
-				speed=$(awk -v r="$wr" 'BEGIN { if (r == "-" || r + 0 == 0) print "-"; else printf "%.2f", 1 / r }')
-				wr="$wr (${speed}x faster)"
-				;;
-			vaudit.find)
-				target="<= $target_find_ratio"
-				verdict=$(awk -v r="${wr%% *}" -v t=$target_find_ratio 'BEGIN { print (r != "-" && r + 0 <= t) ? "PASS" : "MISS" }')
-				;;
+			wt=-; ct=-
+			case $row in
+			vaudit.lsattr) wt=$target_warm_lsattr ;;
+			vaudit.find) wt=$target_warm_find; ct=$target_cold_find ;;
+			vaudit.bfs) wt=$target_warm_bfs ;;
 			esac
-			(( vaudit_failed )) && [[ $verdict != - ]] && verdict="invalid (vaudit failed)"
-			echo "| $name | $wr | $cr | $target | $verdict |"
+			wv=$(verdict "$wr" "$wt")
+			cv=$(verdict "$cr" "$ct")
+			[[ $o == lsattr && $wr != - ]] && wr="$wr ($(awk -v r="$wr" 'BEGIN { printf "%.2f", 1 / r }')x faster)"
+			[[ $o == lsattr && $cr != - ]] && cr="$cr ($(awk -v r="$cr" 'BEGIN { printf "%.2f", 1 / r }')x faster)"
+			[[ $wt == - ]] || wt="<= $wt"
+			[[ $ct == - ]] || ct="<= $ct"
+			echo "| $name | $wr | $wt | $wv | $cr | $ct | $cv |"
 		done
 		echo
 	fi
@@ -298,7 +369,7 @@ report() {
 		echo
 	fi
 	local f
-	for f in vaudit vaudit-thorough find bfs; do
+	for f in vaudit vaudit-ndr vaudit-thorough find bfs; do
 		if [[ -s $work/$f.err ]]; then
 			echo "### stderr of $(label "$f" | sed 's/ ROOT//') (distinct lines, first 5)"
 			echo
@@ -329,7 +400,7 @@ report | tee "$work/results.md"
 if [[ -n $outdir ]]; then
 	mkdir -p "$outdir"
 	cp "$work/results.md" "$work/times.tsv" "$work/mktree.out" "$outdir"/
-	for f in findings.jsonl findings-thorough.jsonl; do
+	for f in findings.jsonl findings-thorough.jsonl findings-ndr.jsonl summary.json summary-ndr.json unify.out; do
 		[[ -f $work/$f ]] && cp "$work/$f" "$outdir"/
 	done
 	for t in "${tools[@]}"; do
@@ -339,7 +410,7 @@ if [[ -n $outdir ]]; then
 fi
 
 if [[ -n $vaudit && ${check:-} != PASS ]]; then
-	say "correctness check FAILED: $found legacy-iunlink findings, $unified unified inodes (vaudit --json exit $json_rc)"
+	say "correctness check FAILED: $found legacy-iunlink findings, $unified unified inodes; $notail legacy-notail findings, $(stat_of notail_only) +t-only files (vaudit --json exit $json_rc)"
 	exit 1
 fi
 exit 0

@@ -16,8 +16,10 @@
 #                             directory (VAR is empty when it is unknown)
 #   find_vaudit [none-ok]     resolve $vaudit to an absolute path
 #   make_work                 mktemp -d; sets work, img, mnt, root, loop, mounted
-#   build_image N G S         compile mktree.c, make the ext4 image, attach it,
+#   build_image N G S [U]     compile mktree.c, make the ext4 image, attach it,
 #                             mount it rw on $mnt and generate the tree in $root
+#                             (U: unified files per mille, mktree -u; default 10)
+#   make_image SIZE INODES    make, attach and mount an empty ext4 image
 #   stat_of KEY               a key=value statistic of the generator
 #   img_loops                 the loop devices backed by $img (ours: $img is in $work)
 #   release_image             unmount $mnt and detach every loop device of $img
@@ -239,17 +241,10 @@ bench_traps() {
 # ------------------------------------------------------------ image and tree
 stat_of() { sed -n "s/^$1=//p" "$work/mktree.out"; }
 
-# build_image ENTRIES GUESTS SEED: leaves the image attached to $loop and
-# mounted read-write on $mnt, with the tree in $root.  Sets gen_secs.
-gen_secs=
-build_image() {
-	local entries=$1 guests=$2 seed=$3 cc=${CC:-cc} inodes size t0 t1
-	say "compiling the generator"
-	$cc -O2 -o "$work/mktree" "$srcdir/mktree.c" || die "cannot compile $srcdir/mktree.c"
-
-	inodes=$(( entries * 5 / 4 + 20000 ))
-	size=$(( entries * 8192 ))
-	(( size >= 4 << 30 )) || size=$(( 4 << 30 ))
+# make_image SIZE INODES: a sparse ext4 image of SIZE bytes with INODES
+# inodes, attached to $loop and mounted read-write on $mnt; makes $root.
+make_image() {
+	local size=$1 inodes=$2
 	say "making a sparse $(( size >> 20 )) MiB ext4 image with $inodes inodes in $work"
 	truncate -s "$size" "$img"
 	mke2fs -q -F -t ext4 -m 0 -N "$inodes" -L vaudit-bench "$img" || die "mke2fs failed"
@@ -259,10 +254,26 @@ build_image() {
 	mount -t ext4 -o noinit_itable "$loop" "$mnt" || die "mount $loop failed"
 	mounted=1
 	mkdir "$root"
+}
 
-	say "generating about $entries entries in $guests guests"
+# build_image ENTRIES GUESTS SEED [PERMILLE]: leaves the image attached to
+# $loop and mounted read-write on $mnt, with the tree in $root.  PERMILLE is
+# mktree -u (unified files per mille of the template's files; default 10).
+# Sets gen_secs.
+gen_secs=
+build_image() {
+	local entries=$1 guests=$2 seed=$3 permille=${4:-10} cc=${CC:-cc} inodes size t0 t1
+	say "compiling the generator"
+	$cc -O2 -o "$work/mktree" "$srcdir/mktree.c" || die "cannot compile $srcdir/mktree.c"
+
+	inodes=$(( entries * 5 / 4 + 20000 ))
+	size=$(( entries * 8192 ))
+	(( size >= 4 << 30 )) || size=$(( 4 << 30 ))
+	make_image "$size" "$inodes"
+
+	say "generating about $entries entries in $guests guests (unified: $permille per mille)"
 	now_us t0
-	"$work/mktree" -n "$entries" -g "$guests" -s "$seed" -m "$work/manifest" "$root" >"$work/mktree.out" ||
+	"$work/mktree" -n "$entries" -g "$guests" -s "$seed" -u "$permille" -m "$work/manifest" "$root" >"$work/mktree.out" ||
 		die "the generator failed"
 	now_us t1
 	gen_secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", (b - a) / 1e6 }')
@@ -294,8 +305,8 @@ stats() {
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b + 0 == 0) print "-"; else printf "%.2f", a / b }'; }
 
 # parse_args ARGS...: the options both benches take; sets entries, runs,
-# keep, vaudit, guests, seed, outdir, do_strace, do_cold (defaults are the
-# caller's) and calls the caller's usage() for help and bad input
+# keep, vaudit, guests, seed, outdir, do_strace, do_cold, and unified_pm when
+# the caller has set it (defaults are the caller's) and calls the caller's usage() for help and bad input
 parse_args() {
 	while (( $# )); do
 		case $1 in
@@ -312,6 +323,13 @@ parse_args() {
 		--seed=*) seed=${1#*=}; shift ;;
 		--out) (( $# >= 2 )) || usage 2; outdir=$2; shift 2 ;;
 		--out=*) outdir=${1#*=}; shift ;;
+		--unified|--unified=*)
+			[[ -n ${unified_pm+set} ]] || { say "unknown argument: $1"; usage 2; }
+			if [[ $1 == *=* ]]; then unified_pm=${1#*=}; shift
+			else (( $# >= 2 )) || usage 2; unified_pm=$2; shift 2; fi
+			if ! [[ $unified_pm =~ ^[0-9]+$ ]] || (( unified_pm > 1000 )); then
+				die "--unified: not a number from 0 to 1000: $unified_pm"
+			fi ;;
 		--strace) do_strace=1; shift ;;
 		--no-cold) do_cold=0; shift ;;
 		-h|--help) usage 0 ;;
