@@ -212,7 +212,7 @@ static int open_image(struct ctx *c, const struct vaudit_opts *o, struct run *ru
 		return CLI_EXIT_TROUBLE;
 	}
 	/* the whole filesystem as ROOT, while it holds the usual directory of guests */
-	if (!o->prefix && o->mode != MODE_ATTRS && !o->quiet &&
+	if (!o->prefix && o->mode != MODE_ATTRS && !(o->mode == MODE_FIX && o->plan) && !o->quiet &&
 	    va_image_lookup_dir(run->img, "/" DEFAULT_ROOT_NAME, &ino) == 0)
 		cli_msg(&c->cli, o->image, "audited from its root, whose directories are taken as guests",
 			"it holds /" DEFAULT_ROOT_NAME ": --prefix /" DEFAULT_ROOT_NAME " audits the guests in it");

@@ -168,10 +168,14 @@ START_TEST(usage_and_messages)
 		     "prog: 'a'$'\\n''b'$'\\xff': cannot open: Permission denied\n");
 	ck_stderr_eq(cli_msg(&prog, "/srv/x", "refused", NULL), "prog: '/srv/x': refused\n");
 	ck_stderr_eq(cli_say(&prog, "%u done", 3u), "prog: 3 done\n");
+	/* notices: only to a terminal or when asked (-v), never with -q */
+	prog.notices = true;
 	prog.quiet = true;
 	ck_stderr_eq(cli_notice(&prog, "%s", "quiet"), "");
 	prog.quiet = false;
 	ck_stderr_eq(cli_notice(&prog, "%s", "loud"), "prog: loud\n");
+	prog.notices = false;
+	ck_stderr_eq(cli_notice(&prog, "%s", "not a terminal"), "");
 }
 END_TEST
 
