@@ -84,6 +84,7 @@ struct audit {
 	const struct va_audit_args *args;
 	struct devtab *devs;
 	size_t ndevs, capdevs;
+	const struct va_itable_ent *te; /* the table's copy of the entry being checked, or NULL */
 	struct va_audit_stats *stats;
 	struct va_inomap map;
 	struct va_namelist names;       /* the names kept of shared inodes */
@@ -141,6 +142,12 @@ static int read_attrs(struct audit *a, const struct va_walk_entry *e, struct va_
 {
 	struct va_attr_target t = va_target_of(e);
 	int r;
+
+	/* the 2.6 bits were just read from the device with the inode table: no second read */
+	if (a->te && a->te->ino == e->stx->stx_ino && a->te->links) {
+		t.vs26_hint = true;
+		t.vs26_flags = a->te->flags;
+	}
 
 	a->stats->flag_reads++;
 	r = va_backend_read(a->args->backend, &t, at);
@@ -432,9 +439,11 @@ static int shared_seen(struct audit *a, const struct va_walk_entry *e)
 		s->gen = at.gen;
 		s->gen_known = at.gen_known;
 		s->immutable = at.known ? (at.flags & VA_FL_IMMUTABLE) != 0 : stx_immutable(e->stx);
-		/* Names are kept only where a finding may need them. */
+		/* Names are kept only where a finding may need them: a bad
+		 * flag, not immutable, or a shared-inode kind once a second
+		 * guest has a name (the secret check adds its own) */
 		s->keep_names = !s->immutable || va_check_file(at.flags, at.known) ||
-				(at.known & VA_KNOWN_VS26);
+				va_check_shared(at.flags, at.known, 2);
 	}
 	if (a->cur_guest >= 0 && !s->secret) {
 		const struct guest *g = &a->guests[a->cur_guest];
@@ -556,6 +565,7 @@ static const struct va_walk_entry *lazy_file(struct audit *a, const struct va_wa
 
 	if (a->fatal || (t && !te))
 		return NULL;
+	a->te = te;
 	if (te && te->links > 1 && S_ISREG(te->mode)) {
 		*full = *e->stx;
 		full->stx_mask |= STATX_MODE | STATX_NLINK;
@@ -607,7 +617,8 @@ static enum va_walk_action on_dir(struct audit *a, const struct va_walk_entry *e
 
 	if (a->fatal)
 		return VA_WALK_STOP;
-	if (!guest_root && t && !va_itable_get(t, e->stx->stx_ino))
+	a->te = t ? va_itable_get(t, e->stx->stx_ino) : NULL;
+	if (!guest_root && t && !a->te)
 		return VA_WALK_CONTINUE;
 	if (read_attrs(a, e, &at) < 0)
 		return VA_WALK_CONTINUE;
@@ -629,6 +640,7 @@ static enum va_walk_action on_entry(const struct va_walk_entry *e, void *user)
 		return VA_WALK_CONTINUE;
 
 	a->stats->entries++;
+	a->te = NULL;
 	if (a->args->cancel && *a->args->cancel) {
 		a->fatal = -ECANCELED;
 		return VA_WALK_STOP;

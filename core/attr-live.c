@@ -99,7 +99,8 @@ static uint32_t iattr_translate(uint32_t f, bool to_iattr)
 	return out;
 }
 
-int va_open_verified(int dir_fd, const char *name, dev_t dev, uint64_t ino, uint32_t mode)
+int va_open_verified(int dir_fd, const char *name, dev_t dev, uint64_t ino, uint32_t mode,
+		     uint32_t *ret_mode)
 {
 	struct statx stx;
 	int fd;
@@ -113,6 +114,8 @@ int va_open_verified(int dir_fd, const char *name, dev_t dev, uint64_t ino, uint
 		close(fd);
 		return -ESTALE;
 	}
+	if (fd >= 0 && ret_mode)
+		*ret_mode = stx.stx_mode;
 	return fd;
 }
 
@@ -165,11 +168,18 @@ static struct va_image *raw_for(struct va_backend *be, dev_t dev)
 	return d->img;
 }
 
-/* Add the raw 2.6 bits of t->ino to @ret. */
+/* Add the raw 2.6 bits of t->ino to @ret (the caller's fresh copy where it has one). */
 static void read_raw(struct va_backend *be, const struct va_attr_target *t, struct va_attrs *ret)
 {
-	struct va_image *img = raw_for(be, t->dev);
+	struct va_image *img;
 	uint32_t flags, mode, links;
+
+	if (t->vs26_hint) {
+		ret->flags = (ret->flags & ~VA_VS26_MASK) | (t->vs26_flags & VA_VS26_MASK);
+		ret->known |= VA_KNOWN_VS26;
+		return;
+	}
+	img = raw_for(be, t->dev);
 
 	if (!img || va_image_read_inode(img, t->ino, &flags, &mode, &links) != 0)
 		return;
@@ -185,22 +195,26 @@ static int live_read(struct va_backend *be, const struct va_attr_target *t, stru
 	struct live *l = be->priv;
 	int fd = t->fd, r = 0;
 	unsigned int iflags = 0;
+	uint32_t mode = 0;
 
 	if (fd < 0) {
-		fd = va_open_verified(t->dir_fd, t->name, t->dev, t->ino, t->mode);
+		fd = va_open_verified(t->dir_fd, t->name, t->dev, t->ino, t->mode, &mode);
 		if (fd < 0)
 			return fd;
+	} else {
+		struct stat st;
+
+		mode = fstat(fd, &st) == 0 ? st.st_mode : 0;
 	}
 	if (ioctl(fd, FS_IOC_GETFLAGS, &iflags) < 0)
 		r = (errno == ENOTTY || errno == EINVAL) ? -EOPNOTSUPP : -errno;
 
 	if (r == 0) {
-		struct stat st;
 		unsigned int gen;
 
 		ret->flags = iflags;
 		ret->known = VA_KNOWN_EXT2;
-		ret->mode = fstat(fd, &st) == 0 ? st.st_mode : 0;
+		ret->mode = mode;
 		ret->gen_known = ioctl(fd, FS_IOC_GETVERSION, &gen) == 0;
 		ret->gen = ret->gen_known ? gen : 0;
 	}
@@ -237,7 +251,7 @@ static int live_write(struct va_backend *be, const struct va_attr_target *t, uin
 	int fd = t->fd, r;
 
 	if (fd < 0) {
-		fd = va_open_verified(t->dir_fd, t->name, t->dev, t->ino, t->mode);
+		fd = va_open_verified(t->dir_fd, t->name, t->dev, t->ino, t->mode, NULL);
 		if (fd < 0)
 			return fd;
 	}

@@ -44,6 +44,11 @@ struct va_attr_target {
 	uint64_t ino;
 	uint32_t mode;          /**< st_mode from statx; only files and dirs are opened */
 	size_t root_index;      /**< live walks: which ROOT it is under */
+	bool vs26_hint;         /**< live, without the vserver syscall: @vs26_flags are
+				     this inode's 2.6 bits as just read from its device
+				     (an inode table snapshot): used instead of reading
+				     the device again */
+	uint32_t vs26_flags;
 };
 
 struct va_backend;
@@ -152,8 +157,11 @@ static inline void va_backend_free(struct va_backend *be)
  * check that it is the inode @dev/@ino, a regular file or a directory.
  * O_RDONLY|O_NOFOLLOW|O_NONBLOCK|O_NOCTTY|O_CLOEXEC; devices, FIFOs and
  * sockets are refused before any open (-EOPNOTSUPP, from @mode).
+ * @ret_mode (may be NULL): the opened inode's st_mode (from the statx that
+ * verified it: no second stat needed).
  * Return: the fd, or -errno (-ESTALE when the identity does not match).
  */
-int va_open_verified(int dir_fd, const char *name, dev_t dev, uint64_t ino, uint32_t mode);
+int va_open_verified(int dir_fd, const char *name, dev_t dev, uint64_t ino, uint32_t mode,
+		     uint32_t *ret_mode);
 
 #endif
