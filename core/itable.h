@@ -31,14 +31,15 @@ struct va_itable_ent {
 	uint32_t flags;         /**< raw i_flags (ext2 and 2.6 vserver bits) */
 	uint32_t gen;           /**< i_generation */
 	uint16_t mode;          /**< i_mode */
-	uint16_t links;         /**< i_links_count; 0 in a kept entry: its copy failed
-				     its checksum (half written), nothing in it is known */
+	uint16_t links;         /**< i_links_count; 0 in a kept entry: its copy was
+				     unusable (suspect), nothing in it is known */
 };
 
 /**
- * va_itable_keep_fn - should the inode @e be kept?  @suspect: its copy in
- * the table failed its checksum (half written while the kernel updates
- * it): keeping it means reading it live.
+ * va_itable_keep_fn - should the inode @e be kept?  @suspect: libext2fs
+ * found its copy unusable (garbage; checksums are not verified when the
+ * image is opened lenient, as va_image_for_dev() does): keeping it means
+ * reading it live.
  */
 typedef bool va_itable_keep_fn(const struct va_itable_ent *e, bool suspect, void *user);
 
