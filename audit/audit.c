@@ -49,6 +49,8 @@ struct shared {
 	bool gen_known;
 	bool immutable;
 	bool keep_names;        /* names are kept only for possible findings */
+	bool from_table;        /* flags from the inode table, not read live (no
+				   flag finding can come of them) */
 	const char *secret;     /* the secret pattern a name matched, or NULL */
 	size_t root_index;
 	long last_guest;        /* guests are walked one after another */
@@ -422,6 +424,35 @@ static int shared_add(struct audit *a, const struct va_walk_entry *e, struct sha
 	return 1;
 }
 
+/*
+ * Does the table's copy of the shared inode @e (a->te) show a state that
+ * no flag finding can come of (immutable, no bad bit, protected as a shared
+ * inode must be)?  Then it need not be read live.
+ */
+static bool table_clean(const struct audit *a, const struct va_walk_entry *e)
+{
+	const struct va_itable_ent *te = a->te;
+	const unsigned known = VA_KNOWN_EXT2 | VA_KNOWN_VS26;
+
+	return te && te->ino == e->stx->stx_ino && te->links > 1 && (te->flags & VA_FL_IMMUTABLE) &&
+	       !va_check_file(te->flags, known) && !va_check_shared(te->flags, known, 2);
+}
+
+/* The attributes of shared inode @s, and whether its names must be kept. */
+static void shared_set_attrs(struct shared *s, const struct va_attrs *at, const struct va_walk_entry *e)
+{
+	s->flags = at->flags;
+	s->flags_known = at->known;
+	s->gen = at->gen;
+	s->gen_known = at->gen_known;
+	s->immutable = at->known ? (at->flags & VA_FL_IMMUTABLE) != 0 : stx_immutable(e->stx);
+	/* Names are kept only where a finding may need them: a bad flag, not
+	 * immutable, or a shared-inode kind once a second guest has a name
+	 * (the secret check adds its own) */
+	s->keep_names = !s->immutable || va_check_file(at->flags, at->known) ||
+			va_check_shared(at->flags, at->known, 2);
+}
+
 /* A name of a multiply-linked file: its flags are read at the first name. */
 static int shared_seen(struct audit *a, const struct va_walk_entry *e)
 {
@@ -433,25 +464,36 @@ static int shared_seen(struct audit *a, const struct va_walk_entry *e)
 	if (r == 1) {
 		struct va_attrs at = { 0 };
 
-		read_attrs(a, e, &at);
-		s->flags = at.flags;
-		s->flags_known = at.known;
-		s->gen = at.gen;
-		s->gen_known = at.gen_known;
-		s->immutable = at.known ? (at.flags & VA_FL_IMMUTABLE) != 0 : stx_immutable(e->stx);
-		/* Names are kept only where a finding may need them: a bad
-		 * flag, not immutable, or a shared-inode kind once a second
-		 * guest has a name (the secret check adds its own) */
-		s->keep_names = !s->immutable || va_check_file(at.flags, at.known) ||
-				va_check_shared(at.flags, at.known, 2);
+		if (table_clean(a, e)) {
+			/* the table shows a state no flag finding can come of:
+			 * nothing to confirm live unless a name matches a secret */
+			at.flags = a->te->flags;
+			at.known = VA_KNOWN_EXT2 | VA_KNOWN_VS26;
+			at.gen = a->te->gen;
+			at.gen_known = true;
+			s->from_table = true;
+		} else {
+			read_attrs(a, e, &at);
+		}
+		shared_set_attrs(s, &at, e);
 	}
 	if (a->cur_guest >= 0 && !s->secret) {
 		const struct guest *g = &a->guests[a->cur_guest];
 
 		s->secret = va_secret_match(e->path + g->prefix_len,
 					    g->cfg >= 0 ? &a->args->config->guests[g->cfg].exclude : NULL);
-		if (s->secret)
+		if (s->secret) {
 			s->keep_names = true;
+			/* a finding will be reported: its flags read live, here */
+			if (s->from_table) {
+				struct va_attrs at = { 0 };
+
+				read_attrs(a, e, &at);
+				shared_set_attrs(s, &at, e);
+				s->keep_names = true;
+				s->from_table = false;
+			}
+		}
 	}
 	if (a->cur_guest >= 0 && a->cur_guest != s->last_guest) {
 		s->last_guest = a->cur_guest;
