@@ -442,6 +442,9 @@ def parse_jsonl(data):
             raise ValueError('line %d is not JSON (%s): %s' % (i + 1, e, show(line)))
         if not isinstance(obj, dict):
             raise ValueError('line %d is not an object' % (i + 1))
+        # the findings only: not the error and summary records (records.sh)
+        if obj.get('record', 'finding') != 'finding':
+            continue
         recs.append(obj)
     return recs
 
@@ -1354,7 +1357,7 @@ def judge(img, rc, out, err, exact_one=False):
         probs.append('exit status %d: vaudit could not be run (rebuilt meanwhile?)' % rc)
     elif rc >= 128:
         probs.append('exit status %d: signal %d' % (rc, rc - 128))
-    elif rc not in (0, 1, 2):
+    elif rc not in (0, 1, 2, 3):  # 3: a partial audit (entries unreadable)
         probs.append('exit status %d' % rc)
     for pat in (b'AddressSanitizer', b'LeakSanitizer', b'runtime error:', b'UndefinedBehaviorSanitizer'):
         if pat in err:
