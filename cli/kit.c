@@ -12,6 +12,8 @@
 
 #include "cli/kit.h"
 #include "core/clock.h"
+#include "core/escape.h"
+#include "core/finding.h"
 #include "core/lock.h"
 #include "core/message.h"
 
@@ -188,6 +190,26 @@ int cli_finish_output(struct cli *c)
 	if (c->write_error)
 		fprintf(stderr, "%s: write error: %s\n", c->prog, strerror(c->write_error));
 	return c->write_error;
+}
+
+void cli_json_head(struct dbuf *b, const struct cli *c, const char *record)
+{
+	dbuf_addf(b, "{\"record\":\"%s\",\"version\":%d,\"program\":\"%s\"", record,
+		  VA_JSON_VERSION, c->prog);
+}
+
+void cli_json_error(struct cli *c, const char *path, size_t len, const char *what,
+		    const char *reason, long code)
+{
+	struct dbuf b = DBUF_INIT;
+
+	cli_json_head(&b, c, "error");
+	va_json_field(&b, "path", path, path ? len : 0);
+	va_json_field(&b, "what", what, what ? strlen(what) : 0);
+	va_json_field(&b, "error", reason, reason ? strlen(reason) : 0);
+	dbuf_addf(&b, ",\"code\":%ld}\n", code);
+	cli_write(c, b.buf, b.len);
+	dbuf_release(&b);
 }
 
 const char *cli_human(uint64_t bytes, char buf[32])

@@ -34,6 +34,7 @@ enum cli_exit {
 	CLI_EXIT_OK = 0,        /**< done; an audit: nothing found */
 	CLI_EXIT_FINDINGS = 1,  /**< an audit found problems; a repair skipped some */
 	CLI_EXIT_TROUBLE = 2,   /**< a usage, configuration, file or write error */
+	CLI_EXIT_PARTIAL = 3,   /**< an audit ran, but entries could not be read */
 };
 
 /** The state every program run shares. */
@@ -125,6 +126,21 @@ void cli_write(struct cli *c, const void *buf, size_t len);
  * reported once.  Return: 0, or the errno of the write error.
  */
 int cli_finish_output(struct cli *c);
+
+/**
+ * cli_json_head() - start JSON record @record of the output contract in
+ * @b: {"record":"RECORD","version":1,"program":"PROG" (no closing brace;
+ * the schema is vaudit-records.schema.json).
+ */
+void cli_json_head(struct dbuf *b, const struct cli *c, const char *record);
+
+/**
+ * cli_json_error() - @path (@len bytes), @what, @reason (may be NULL) and
+ * @code (errno or errcode_t, 0 when none) as a "record":"error" line on
+ * stdout (cli_write()).
+ */
+void cli_json_error(struct cli *c, const char *path, size_t len, const char *what,
+		    const char *reason, long code);
 
 /** cli_human() - "1.9 GiB", "350.2 MiB", "12 KiB", "512 B" into @buf. */
 const char *cli_human(uint64_t bytes, char buf[32]);

@@ -143,29 +143,35 @@ static void json_event(struct ucli *c, const struct va_uevent *ev)
 	struct dbuf b = DBUF_INIT;
 	const char *dry = ev->dry_run ? "true" : "false";
 
+	/* a failed step is an error record; every other step an action record */
+	cli_json_head(&b, &c->cli, ev->type == VA_UEV_SKIP && ev->skip == VA_USKIP_ERROR ? "error" :
+				    "action");
+	dbuf_addc(&b, ',');
 	switch (ev->type) {
 	case VA_UEV_LINK:
 	case VA_UEV_STORE:
-		dbuf_addf(&b, "{\"event\":\"%s\"", ev->type == VA_UEV_LINK ? "link" : "store");
+		dbuf_addf(&b, "\"event\":\"%s\"", ev->type == VA_UEV_LINK ? "link" : "store");
 		va_json_field(&b, "path", ev->path, ev->path_len);
 		va_json_field(&b, "master", ev->master, ev->master_len);
 		dbuf_addf(&b, ",\"size\":%llu,\"dry_run\":%s}\n", (unsigned long long)ev->size, dry);
 		break;
 	case VA_UEV_REVERT:
-		dbuf_adds(&b, "{\"event\":\"revert\"");
+		dbuf_adds(&b, "\"event\":\"revert\"");
 		va_json_field(&b, "path", ev->path, ev->path_len);
 		dbuf_addf(&b, ",\"size\":%llu,\"dry_run\":%s}\n", (unsigned long long)ev->size, dry);
 		break;
 	case VA_UEV_ALREADY:
-		dbuf_adds(&b, "{\"event\":\"already\"");
+		dbuf_adds(&b, "\"event\":\"already\"");
 		va_json_field(&b, "path", ev->path, ev->path_len);
 		dbuf_adds(&b, "}\n");
 		break;
 	case VA_UEV_SKIP:
 		if (ev->skip == VA_USKIP_EXCLUDED || ev->skip == VA_USKIP_SMALL ||
-		    ev->skip == VA_USKIP_NOT_REGULAR)
+		    ev->skip == VA_USKIP_NOT_REGULAR) {
+			dbuf_release(&b);
 			return;
-		dbuf_adds(&b, "{\"event\":\"skip\"");
+		}
+		dbuf_adds(&b, "\"event\":\"skip\"");
 		va_json_field(&b, "path", ev->path, ev->path_len);
 		dbuf_addf(&b, ",\"reason\":\"%s\",\"text\":\"%s\",\"error\":", va_uskip_name(ev->skip),
 			  va_uskip_text(ev->skip));
@@ -176,13 +182,14 @@ static void json_event(struct ucli *c, const struct va_uevent *ev)
 		dbuf_adds(&b, "}\n");
 		break;
 	case VA_UEV_PROTECT:
-		dbuf_adds(&b, "{\"event\":\"protect\"");
+		dbuf_adds(&b, "\"event\":\"protect\"");
 		va_json_field(&b, "path", ev->path, ev->path_len);
 		dbuf_addf(&b, ",\"old_flags\":\"0x%08x\",\"new_flags\":\"0x%08x\"}\n", ev->old_flags,
 			  ev->new_flags);
 		break;
 	case VA_UEV_UNDO:
 	case VA_UEV_GUEST:
+		dbuf_release(&b);
 		return;
 	}
 	cli_write(&c->cli, b.buf, b.len);
@@ -304,11 +311,12 @@ static void json_summary(struct ucli *c, bool revert, double t)
 	struct dbuf b = DBUF_INIT;
 
 	(void)revert;
-	dbuf_addf(&b, "{\"event\":\"summary\",\"program\":\"%s\",\"dry_run\":%s,\"examined\":%llu,"
+	cli_json_head(&b, &c->cli, "summary");
+	dbuf_addf(&b, ",\"vaudit_version\":\"%s\",\"event\":\"summary\",\"dry_run\":%s,\"examined\":%llu,"
 		  "\"candidates\":%llu,\"read_files\":%llu,\"read_bytes\":%llu,\"linked\":%llu,"
 		  "\"saved_bytes\":%llu,\"already\":%llu,\"stored\":%llu,\"reverted\":%llu,"
 		  "\"protected\":%llu,\"skipped\":{",
-		  c->cli.prog, c->dry_run ? "true" : "false", (unsigned long long)s->examined,
+		  PACKAGE_VERSION, c->dry_run ? "true" : "false", (unsigned long long)s->examined,
 		  (unsigned long long)s->candidates, (unsigned long long)s->read_files,
 		  (unsigned long long)s->read_bytes, (unsigned long long)s->linked,
 		  (unsigned long long)s->saved_bytes, (unsigned long long)s->already,
@@ -319,7 +327,9 @@ static void json_summary(struct ucli *c, bool revert, double t)
 			  (unsigned long long)s->skipped[k]);
 	dbuf_addf(&b, "},\"failed\":%llu", (unsigned long long)s->failed);
 	va_json_field(&b, "journal", c->j ? c->jfile.buf : NULL, c->j ? c->jfile.len : 0);
-	dbuf_addf(&b, ",\"elapsed\":%.3f}\n", t);
+	dbuf_addf(&b, ",\"changed\":%s,\"elapsed\":%.3f}\n",
+		  !c->dry_run && (s->linked || s->stored || s->reverted || s->protected_) ? "true" : "false",
+		  t);
 	cli_write(&c->cli, b.buf, b.len);
 	dbuf_release(&b);
 }

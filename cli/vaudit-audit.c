@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "audit/run.h"
 #include "cli/vaudit.h"
@@ -30,8 +31,10 @@ static void on_error(const char *path, size_t len, const char *op, int err, void
 {
 	struct ctx *c = user;
 
-	/* errno values and libext2fs codes alike */
+	/* errno values and libext2fs codes alike; on stderr always, a record too */
 	cli_msgn(&c->cli, path, len, op, err ? va_image_strerror(err) : NULL);
+	if (c->json)
+		cli_json_error(&c->cli, path, len, op, err ? va_image_strerror(err) : NULL, err);
 }
 
 static void on_notice(const char *msg, void *user)
@@ -46,6 +49,8 @@ static int on_finding(const struct va_finding *f, void *user)
 	struct ctx *c = user;
 	int r;
 
+	if (f->severity < VA_SEV_COUNT)
+		c->by_sev[f->severity]++;
 	if (c->repair) {
 		r = va_repair_add(c->repair, f, &c->ropts);
 		if (r < 0)
@@ -319,47 +324,131 @@ static void say_method(struct dbuf *b, const struct va_audit_stats *st, bool ima
 	}
 }
 
-/* --summary on stderr: text, or with --json one JSON object. */
-static void say_summary(struct ctx *c, const struct vaudit_opts *o, const struct va_audit_stats *st,
-			bool image)
+/* The back end's way of reading attributes, as one word. */
+static const char *method_word(const struct va_audit_stats *st, bool image)
+{
+	return image || st->methods == VA_METHOD_TABLES ? "inode-tables" :
+	       st->methods == VA_METHOD_WALK ? "walk" :
+	       st->methods ? "inode-tables+walk" : "none";
+}
+
+/* --summary on stderr, as text (with --json too: the summary record is on stdout). */
+static void say_summary(struct ctx *c, const struct va_audit_stats *st, bool image)
 {
 	struct dbuf m = DBUF_INIT;
-	const char *method = image || st->methods == VA_METHOD_TABLES ? "inode-tables" :
-			     st->methods == VA_METHOD_WALK ? "walk" :
-			     st->methods ? "inode-tables+walk" : "none";
 
 	say_method(&m, st, image);
-	if (o->fmt == VA_FMT_JSON) {
-		struct dbuf b = DBUF_INIT;
+	cli_say(&c->cli, "%llu entries, %llu flag reads, %llu findings, %llu errors, %.2fs",
+		(unsigned long long)st->entries, (unsigned long long)st->flag_reads,
+		(unsigned long long)st->findings, (unsigned long long)st->errors,
+		cli_elapsed(&c->cli));
+	cli_say(&c->cli, "attributes: %s", dbuf_str(&m));
+	for (int k = 0; k < VA_KIND_COUNT; k++)
+		if (st->by_kind[k])
+			cli_say(&c->cli, "  %-29s %llu", va_kind_name(k),
+				(unsigned long long)st->by_kind[k]);
+	dbuf_release(&m);
+}
 
-		dbuf_addf(&b, "{\"summary\":{\"entries\":%llu,\"flag_reads\":%llu,\"findings\":%llu,"
-			  "\"errors\":%llu,\"seconds\":%.3f,\"method\":\"%s\",\"tables\":%u,"
-			  "\"table_inodes\":%llu,\"method_text\":",
+/* ,"KEY":[...] of @n strings, or ,"KEY_b64":[...] when one is not UTF-8. */
+static void json_strings(struct dbuf *b, const char *key, const char *const *v, size_t n)
+{
+	bool utf8 = true;
+
+	for (size_t i = 0; i < n; i++)
+		utf8 &= va_utf8_valid(v[i], strlen(v[i]));
+	dbuf_addf(b, ",\"%s%s\":[", key, utf8 ? "" : "_b64");
+	for (size_t i = 0; i < n; i++) {
+		dbuf_adds(b, i ? "," : "");
+		if (utf8) {
+			va_escape_json(b, v[i], strlen(v[i]));
+		} else {
+			dbuf_addc(b, '"');
+			va_base64(b, v[i], strlen(v[i]));
+			dbuf_addc(b, '"');
+		}
+	}
+	dbuf_addc(b, ']');
+}
+
+static const char *mode_word(const struct vaudit_opts *o)
+{
+	switch (o->mode) {
+	case MODE_FIX:    return o->resume ? "resume" : "fix";
+	case MODE_PLAN:   return "plan";
+	case MODE_UNDO:   return "undo";
+	case MODE_RESUME: return "resume";
+	default:          return "audit";
+	}
+}
+
+void summary_record(struct ctx *c, const struct vaudit_opts *o, const char *const *roots,
+		    size_t nroots, bool image, int status)
+{
+	static const char *const fail_on[] = { "warning", "error", "never" };
+	const struct va_audit_stats *st = &c->stats;
+	struct dbuf b = DBUF_INIT, m = DBUF_INIT;
+	char host[256] = "";
+
+	if (gethostname(host, sizeof(host) - 1) < 0)
+		host[0] = '\0';
+	cli_json_head(&b, &c->cli, "summary");
+	dbuf_addf(&b, ",\"vaudit_version\":\"%s\",\"mode\":\"%s\"", PACKAGE_VERSION, mode_word(o));
+	va_json_field(&b, "host", host, strlen(host));
+	dbuf_addf(&b, ",\"backend\":\"%s\"", o->image ? "image" : "live");
+	va_json_field(&b, "image", o->image, o->image ? strlen(o->image) : 0);
+	json_strings(&b, "roots", roots, roots ? nroots : 0);
+	dbuf_addf(&b, ",\"dry_run\":%s,\"elapsed\":%.3f,\"audit\":", o->dry_run ? "true" : "false",
+		  cli_elapsed(&c->cli));
+	if (c->audited) {
+		say_method(&m, st, image);
+		dbuf_addf(&b, "{\"entries\":%llu,\"flag_reads\":%llu,\"findings\":%llu,"
+			  "\"errors\":%llu,\"method\":\"%s\",\"tables\":%u,\"table_inodes\":%llu",
 			  (unsigned long long)st->entries, (unsigned long long)st->flag_reads,
 			  (unsigned long long)st->findings, (unsigned long long)st->errors,
-			  cli_elapsed(&c->cli), method, image ? 1 : st->tables,
+			  method_word(st, image), image ? 1 : st->tables,
 			  (unsigned long long)(image ? st->entries : st->table_inodes));
-		va_escape_json(&b, m.buf ? m.buf : "", m.len);
+		va_json_field(&b, "walk_why", st->walk_why, st->walk_why ? strlen(st->walk_why) : 0);
+		va_json_field(&b, "method_text", m.buf ? m.buf : "", m.len);
 		dbuf_adds(&b, ",\"by_kind\":{");
 		for (int k = 0, n = 0; k < VA_KIND_COUNT; k++)
 			if (st->by_kind[k])
 				dbuf_addf(&b, "%s\"%s\":%llu", n++ ? "," : "", va_kind_name(k),
 					  (unsigned long long)st->by_kind[k]);
-		dbuf_adds(&b, "}}}");
-		cli_say_line(&c->cli, dbuf_str(&b));
-		dbuf_release(&b);
+		dbuf_adds(&b, "},\"by_severity\":{");
+		for (int v = 0; v < VA_SEV_COUNT; v++)
+			dbuf_addf(&b, "%s\"%s\":%llu", v ? "," : "", va_severity_name(v),
+				  (unsigned long long)c->by_sev[v]);
+		dbuf_adds(&b, "}}");
 	} else {
-		cli_say(&c->cli, "%llu entries, %llu flag reads, %llu findings, %llu errors, %.2fs",
-			(unsigned long long)st->entries, (unsigned long long)st->flag_reads,
-			(unsigned long long)st->findings, (unsigned long long)st->errors,
-			cli_elapsed(&c->cli));
-		cli_say(&c->cli, "attributes: %s", dbuf_str(&m));
-		for (int k = 0; k < VA_KIND_COUNT; k++)
-			if (st->by_kind[k])
-				cli_say(&c->cli, "  %-29s %llu", va_kind_name(k),
-					(unsigned long long)st->by_kind[k]);
+		dbuf_adds(&b, "null");
 	}
+	dbuf_adds(&b, ",\"repair\":");
+	if (c->repaired)
+		dbuf_addf(&b, "{\"done\":%u,\"skipped\":%u,\"failed\":%u,\"would_change\":%u,"
+			  "\"changed\":%s}", c->rcounts[VA_EV_DONE], c->rcounts[VA_EV_SKIPPED],
+			  c->rcounts[VA_EV_FAILED], c->rcounts[VA_EV_PLANNED],
+			  c->rcounts[VA_EV_DONE] ? "true" : "false");
+	else
+		dbuf_adds(&b, "null");
+	dbuf_addf(&b, ",\"partial\":%s,\"fail_on\":\"%s\",\"exit\":%d}\n",
+		  c->audited && st->errors ? "true" : "false", fail_on[o->fail_on], status);
+	cli_write(&c->cli, b.buf, b.len);
+	cli_finish_output(&c->cli);
 	dbuf_release(&m);
+	dbuf_release(&b);
+}
+
+/* The exit status of an audit whose findings are counted in @c (--fail-on). */
+static int audit_status(const struct ctx *c, const struct vaudit_opts *o)
+{
+	uint64_t failing = o->fail_on == FAIL_ON_NEVER ? 0 :
+			   c->by_sev[VA_SEV_ERROR] +
+			   (o->fail_on == FAIL_ON_WARNING ? c->by_sev[VA_SEV_WARNING] : 0);
+
+	if (c->stats.errors)
+		return CLI_EXIT_PARTIAL;
+	return failing ? CLI_EXIT_FINDINGS : CLI_EXIT_OK;
 }
 
 /* ------------------------------------------------------------------ the modes */
@@ -368,7 +457,7 @@ static void say_summary(struct ctx *c, const struct vaudit_opts *o, const struct
 static int audit_and_report(struct ctx *c, const struct vaudit_opts *o, struct run *run,
 			    struct va_audit_args *args, const struct fix_args *fa)
 {
-	struct va_audit_stats stats = { 0 };
+	struct va_audit_stats *stats = &c->stats;
 	int r;
 
 	args->hooks = (struct va_audit_hooks){ .finding = on_finding, .error = on_error,
@@ -380,26 +469,37 @@ static int audit_and_report(struct ctx *c, const struct vaudit_opts *o, struct r
 	} else if (o->mode == MODE_ATTRS) {
 		r = va_list_attrs(args, run->img, o->recursive ? VA_ATTRS_RECURSIVE : 0, on_root_attrs);
 		if (r == -EIO)
-			stats.errors++, r = 0;
+			stats->errors++, r = 0;
 	} else {
 		struct va_error ie = VA_ERROR_INIT;
 
-		r = va_audit_all(args, run->img, &stats, &ie);
+		r = va_audit_all(args, run->img, stats, &ie);
+		c->audited = true;
 		if (va_error_is_set(&ie)) {
 			cli_error(&c->cli, &ie);
+			if (c->json) {
+				const char *why = ie.why ? ie.why : ie.code ? va_image_strerror(ie.code) : NULL;
+
+				cli_json_error(&c->cli, ie.path.buf, ie.path.len, ie.what[0] ? ie.what : NULL,
+					       why, ie.code);
+			}
 			va_error_release(&ie);
-			stats.errors++;
+			stats->errors++;
 			r = 0;
 		}
 	}
 	if (cli_finish_output(&c->cli) == 0 && r < 0)
 		cli_say(&c->cli, "%s", strerror(-r));
 	if (o->summary && o->mode != MODE_ATTRS)
-		say_summary(c, o, &stats, run->img != NULL);
+		say_summary(c, stats, run->img != NULL);
 	if (c->repair && r == 0 && !c->cli.write_error)
-		return fix_after_audit(c, run->be, fa, &stats);
-	return r < 0 || c->cli.write_error || stats.errors ? CLI_EXIT_TROUBLE :
-	       stats.problems ? CLI_EXIT_FINDINGS : CLI_EXIT_OK;
+		return fix_after_audit(c, run->be, fa, stats);
+	if (r < 0 || c->cli.write_error)
+		return CLI_EXIT_TROUBLE;
+	/* --attrs: an unreadable PATH is an error, as it always was */
+	if (o->mode == MODE_ATTRS)
+		return stats->errors ? CLI_EXIT_TROUBLE : CLI_EXIT_OK;
+	return audit_status(c, o);
 }
 
 int run_audit(const struct vaudit_opts *o)
@@ -414,6 +514,7 @@ int run_audit(const struct vaudit_opts *o)
 
 	cli_init(&c.cli, PROG);
 	c.cli.quiet = o->quiet;
+	c.json = o->fmt == VA_FMT_JSON;
 	c.cli.notices |= (o->writer_flags & VA_WRITER_VERBOSE) != 0;
 	if (o->mode == MODE_FIX || o->mode == MODE_PLAN) {
 		args.kinds = repair_kinds(&c, o) & ~o->skip;
@@ -453,6 +554,9 @@ int run_audit(const struct vaudit_opts *o)
 			.cols = o->cols, .rows = o->rows });
 	else
 		r = audit_and_report(&c, o, &run, &args, &fa);
+	/* a run that stops before its audit (usage, configuration) writes none */
+	if (c.json && (c.audited || c.repaired) && o->mode != MODE_ATTRS)
+		summary_record(&c, o, args.roots, args.nroots, run.img != NULL, r);
 out:
 	va_writer_free(c.writer);
 	release_run(&run);

@@ -224,6 +224,7 @@ int run_convert(const struct vaudit_opts *o)
 
 struct conv_replay {
 	bool undo;
+	struct cli *json;       /* --json: action records through it */
 };
 
 static void on_event(enum va_conv_event ev, const char *path, size_t len, const char *why, int err,
@@ -231,8 +232,24 @@ static void on_event(enum va_conv_event ev, const char *path, size_t len, const 
 {
 	static const char *const word[] = { "would", "done", "skipped", "FAILED" };
 	const struct conv_replay *cr = user;
+	static const char *const event[] = { "would", "done", "skipped", "failed" };
 	struct dbuf b = DBUF_INIT;
 
+	if (cr->json) {
+		cli_json_head(&b, cr->json, "action");
+		dbuf_addf(&b, ",\"event\":\"%s\",\"step\":\"%s\"", event[ev],
+			  cr->undo ? "remove" : "create");
+		va_json_field(&b, "path", path, len);
+		va_json_field(&b, "reason", why, why ? strlen(why) : 0);
+		va_json_field(&b, "error", err ? strerror(err) : NULL, err ? strlen(strerror(err)) : 0);
+		dbuf_adds(&b, "}\n");
+		cli_write(cr->json, b.buf, b.len);
+		dbuf_setlen(&b, 0);
+		if (ev != VA_CONV_SKIPPED && ev != VA_CONV_FAILED) {
+			dbuf_release(&b);
+			return;
+		}
+	}
 	dbuf_addf(&b, "%-8s %s ", word[ev], cr->undo ? "remove" : "create");
 	va_escape_shell(&b, path, len);
 	if (why)
@@ -248,9 +265,9 @@ static void on_event(enum va_conv_event ev, const char *path, size_t len, const 
 }
 
 int replay_convert(struct va_journal *j, const struct va_jroots *jr, bool undo, bool dry_run,
-		   unsigned counts[4])
+		   unsigned counts[4], struct cli *json)
 {
-	struct conv_replay cr = { .undo = undo };
+	struct conv_replay cr = { .undo = undo, .json = json };
 	struct va_conv_hooks h = { .event = on_event, .user = &cr };
 	int r;
 

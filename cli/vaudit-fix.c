@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,13 +79,64 @@ static void print_state(struct dbuf *b, uint32_t flags, uint32_t mode)
 	dbuf_addf(b, "0x%08x %s %04o", flags, va_vsattr_letters(flags, true, true, vs), mode & 07777);
 }
 
-static void on_event(enum va_repair_event ev, const struct va_action *a, const char *why, int err,
-		     void *user)
+/* The run context around @c: every struct cli of vaudit's repair commands is a ctx's. */
+static struct ctx *ctx_of(struct cli *c)
 {
-	static const char *const word[] = { "would", "done", "skipped", "FAILED" };
+	return (struct ctx *)((char *)c - offsetof(struct ctx, cli));
+}
+
+/* ,"kinds":[...] of the kind bits @kinds. */
+static void json_kinds(struct dbuf *b, uint64_t kinds)
+{
+	bool first = true;
+
+	dbuf_adds(b, ",\"kinds\":[");
+	for (int k = 0; k < VA_KIND_COUNT; k++)
+		if (kinds & VA_KIND_BIT(k)) {
+			dbuf_addf(b, "%s\"%s\"", first ? "" : ",", va_kind_name(k));
+			first = false;
+		}
+	dbuf_addc(b, ']');
+}
+
+/* One "record":"action" line on stdout: @event ("would", "done", ...) of action @a. */
+static void action_record(struct ctx *c, const char *event, const struct va_action *a,
+			  const char *why, int err)
+{
 	struct dbuf b = DBUF_INIT;
 
-	(void)user;
+	cli_json_head(&b, &c->cli, "action");
+	dbuf_addf(&b, ",\"event\":\"%s\"", event);
+	va_json_field(&b, "guest", a->guest, a->guest_len);
+	va_json_field(&b, "path", a->path, a->path_len);
+	dbuf_addf(&b, ",\"dev\":\"%u:%u\",\"ino\":%llu", major(a->dev), minor(a->dev),
+		  (unsigned long long)a->ino);
+	json_kinds(&b, a->kinds);
+	dbuf_addf(&b, ",\"flags\":\"0x%08x\",\"mode\":\"%04o\",\"new_flags\":\"0x%08x\","
+		  "\"new_mode\":\"%04o\"", a->old_flags, a->old_mode & 07777, a->new_flags,
+		  a->new_mode & 07777);
+	va_json_field(&b, "reason", why, why ? strlen(why) : 0);
+	va_json_field(&b, "error", err ? va_image_strerror(err) : NULL,
+		      err ? strlen(va_image_strerror(err)) : 0);
+	dbuf_adds(&b, "}\n");
+	cli_write(&c->cli, b.buf, b.len);
+	dbuf_release(&b);
+}
+
+void action_event(enum va_repair_event ev, const struct va_action *a, const char *why, int err,
+		  void *user)
+{
+	static const char *const word[] = { "would", "done", "skipped", "FAILED" };
+	static const char *const event[] = { "would", "done", "skipped", "failed" };
+	struct ctx *c = user;
+	struct dbuf b = DBUF_INIT;
+
+	if (c && c->json) {
+		action_record(c, event[ev], a, why, err);
+		/* what was not done is said on stderr too */
+		if (ev != VA_EV_SKIPPED && ev != VA_EV_FAILED)
+			return;
+	}
 	dbuf_addf(&b, "%-8s ", word[ev]);
 	print_state(&b, a->old_flags, a->old_mode);
 	dbuf_adds(&b, " -> ");
@@ -103,8 +155,18 @@ static void on_event(enum va_repair_event ev, const struct va_action *a, const c
 	dbuf_release(&b);
 }
 
+/*
+ * The end of a repair, undo or resume: its counts said on stderr and kept
+ * for the summary record.  Return: the exit status: 2 when an action
+ * failed or the run stopped, 1 when one was skipped or (a dry run) would
+ * change something, else 0.
+ */
 static int exit_for(struct cli *c, const unsigned counts[4], int r)
 {
+	struct ctx *x = ctx_of(c);
+
+	x->repaired = true;
+	memcpy(x->rcounts, counts, sizeof(x->rcounts));
 	if (counts[VA_EV_PLANNED])
 		cli_say(c, "%u done, %u skipped, %u failed, %u would be changed (dry run)",
 			counts[VA_EV_DONE], counts[VA_EV_SKIPPED], counts[VA_EV_FAILED],
@@ -114,7 +176,7 @@ static int exit_for(struct cli *c, const unsigned counts[4], int r)
 			counts[VA_EV_SKIPPED], counts[VA_EV_FAILED]);
 	if (r < 0 || counts[VA_EV_FAILED])
 		return CLI_EXIT_TROUBLE;
-	return counts[VA_EV_SKIPPED] ? CLI_EXIT_FINDINGS : CLI_EXIT_OK;
+	return counts[VA_EV_SKIPPED] || counts[VA_EV_PLANNED] ? CLI_EXIT_FINDINGS : CLI_EXIT_OK;
 }
 
 /* ------------------------------------------------------------------ plans */
@@ -157,15 +219,11 @@ static int write_plan(struct ctx *c, struct va_backend *be, const struct fix_arg
 		const struct va_action *a = &c->repair->actions[i];
 		struct va_attrs at = { 0 };
 		struct va_attr_target t = { .fd = -1, .dir_fd = -1, .dev = a->dev, .ino = a->ino };
-		bool first = true;
 
-		dbuf_adds(&b, "{\"action\":\"set-flags\",\"kinds\":[");
-		for (int k = 0; k < VA_KIND_COUNT; k++)
-			if (a->kinds & VA_KIND_BIT(k)) {
-				dbuf_addf(&b, "%s\"%s\"", first ? "" : ",", va_kind_name(k));
-				first = false;
-			}
-		dbuf_addc(&b, ']');
+		if (c->json)
+			action_record(c, "planned", a, NULL, 0);
+		dbuf_adds(&b, "{\"action\":\"set-flags\"");
+		json_kinds(&b, a->kinds);
 		json_str(&b, "path", a->path, a->path_len);
 		dbuf_addf(&b, ",\"dev\":\"%u:%u\",\"ino\":%llu", major(a->dev), minor(a->dev),
 			  (unsigned long long)a->ino);
@@ -319,7 +377,7 @@ static int resume_summary(struct cli *c, const struct resume_run *rr, const unsi
 int fix_after_audit(struct ctx *c, struct va_backend *be, const struct fix_args *fa,
 		    const struct va_audit_stats *stats)
 {
-	struct va_repair_hooks h = { .event = on_event };
+	struct va_repair_hooks h = { .event = action_event, .user = c };
 	struct resume_run *rr = fa->opts ? fa->opts->resume : NULL;
 	struct va_journal *j = NULL;
 	struct dbuf jfile = DBUF_INIT;
@@ -358,6 +416,7 @@ int fix_after_audit(struct ctx *c, struct va_backend *be, const struct fix_args 
 				      c->ropts.dry_run, r);
 	}
 	if (!c->repair->nactions) {
+		c->repaired = true;
 		cli_say(&c->cli, "nothing to repair");
 		return CLI_EXIT_OK;
 	}
@@ -397,9 +456,36 @@ int fix_after_audit(struct ctx *c, struct va_backend *be, const struct fix_args 
 
 struct unify_replay {
 	struct cli *cli;
+	bool json;
 	bool undo;
 	unsigned counts[4];     /* by enum va_repair_event, as exit_for() wants them */
 };
+
+/* A vunify or vhashify journal's step as a "record":"action" line. */
+static void unify_record(struct unify_replay *u, const struct va_uevent *ev)
+{
+	struct dbuf b = DBUF_INIT;
+	const char *event = ev->type != VA_UEV_SKIP ? (ev->dry_run ? "would" : "done") :
+			    ev->skip == VA_USKIP_ERROR ? "failed" : "skipped";
+
+	cli_json_head(&b, u->cli, "action");
+	dbuf_addf(&b, ",\"event\":\"%s\",\"step\":\"%s\"", event, u->undo ? "undo" : "resume");
+	va_json_field(&b, "path", ev->path, ev->path_len);
+	va_json_field(&b, "detail", ev->detail, ev->detail ? strlen(ev->detail) : 0);
+	if (ev->type == VA_UEV_PROTECT)
+		dbuf_addf(&b, ",\"flags\":\"0x%08x\",\"new_flags\":\"0x%08x\"", ev->old_flags,
+			  ev->new_flags);
+	if (ev->type == VA_UEV_SKIP) {
+		const char *t = va_uskip_text(ev->skip);
+
+		va_json_field(&b, "reason", t, strlen(t));
+	}
+	va_json_field(&b, "error", ev->err ? strerror(ev->err) : NULL,
+		      ev->err ? strlen(strerror(ev->err)) : 0);
+	dbuf_adds(&b, "}\n");
+	cli_write(u->cli, b.buf, b.len);
+	dbuf_release(&b);
+}
 
 static void on_unify_event(const struct va_uevent *ev, const struct va_ustats *st, void *user)
 {
@@ -410,6 +496,8 @@ static void on_unify_event(const struct va_uevent *ev, const struct va_ustats *s
 	(void)st;
 	if (ev->type == VA_UEV_GUEST || !ev->path)
 		return;
+	if (u->json)
+		unify_record(u, ev);
 	if (ev->type == VA_UEV_SKIP) {
 		/* what was not undone (or failed), on stderr */
 		u->counts[ev->skip == VA_USKIP_ERROR ? VA_EV_FAILED : VA_EV_SKIPPED]++;
@@ -422,6 +510,8 @@ static void on_unify_event(const struct va_uevent *ev, const struct va_ustats *s
 		return;
 	}
 	u->counts[ev->dry_run ? VA_EV_PLANNED : VA_EV_DONE]++;
+	if (u->json)
+		return;
 	/* the engine's words say "would" in a dry run; the generic ones do not */
 	dbuf_addf(&b, "%s%s ", ev->dry_run && !what ? "would " : "", u->undo ? "undo" : "resume");
 	va_escape_shell(&b, ev->path, ev->path_len);
@@ -472,7 +562,7 @@ static int same_filesystem(struct cli *c, const char *file, const struct va_jour
 static int replay_unify(struct cli *c, const char *file, struct va_journal *j,
 			const struct va_jroots *jr, bool undo, bool dry_run, unsigned live_flags)
 {
-	struct unify_replay u = { .cli = c, .undo = undo };
+	struct unify_replay u = { .cli = c, .undo = undo, .json = ctx_of(c)->json };
 	struct va_uhooks h = { .event = on_unify_event, .user = &u };
 	struct va_uopts o = { 0 };
 	struct va_ustats st = { 0 };
@@ -629,7 +719,7 @@ static int resume_rest(struct cli *c, const struct vaudit_opts *o, struct va_rep
 	const struct va_request *rq = &s->request;
 	struct resume_run rr = { .file = o->replay };
 	struct vaudit_opts ro = {
-		.mode = MODE_FIX, .fmt = VA_FMT_TEXT, .progress = o->progress, .quiet = o->quiet,
+		.mode = MODE_FIX, .fmt = o->fmt, .progress = o->progress, .quiet = o->quiet,
 		.given = UINT64_C(1) << O_FIX, .only = VA_AUDIT_ALL_KINDS,
 		.image = o->image, .prefix = rq->prefix, .tag_scheme = rq->tag_scheme,
 		.live_flags = (o->live_flags & ~(unsigned)VA_LIVE_DEVICE_READ) |
@@ -685,7 +775,7 @@ static int replay(struct cli *c, const struct vaudit_opts *o, struct va_replay_s
 		  struct va_jroots *jr)
 {
 	bool undo = o->mode == MODE_UNDO;
-	struct va_repair_hooks h = { .event = on_event };
+	struct va_repair_hooks h = { .event = action_event, .user = ctx_of(c) };
 	struct va_repair_opts ro = { .dry_run = o->dry_run };
 	unsigned counts[4] = { 0 };
 	int r;
@@ -699,7 +789,7 @@ static int replay(struct cli *c, const struct vaudit_opts *o, struct va_replay_s
 			return refuse(c, o->replay, "record", &e);
 		if ((r = same_filesystem(c, o->replay, s->j)))
 			return r;
-		r = replay_convert(s->j, jr, undo, o->dry_run, counts);
+		r = replay_convert(s->j, jr, undo, o->dry_run, counts, ctx_of(c)->json ? c : NULL);
 		journal_failed(c, o->replay, s->j);
 		return exit_for(c, counts, r);
 	}
@@ -810,39 +900,43 @@ int run_replay(const struct vaudit_opts *o)
 	struct va_jroot_id *ids = NULL;
 	struct va_locks locks = VA_LOCKS_INIT(o->mode == MODE_UNDO ? "vaudit --undo" : "vaudit --resume");
 	size_t nids = 0;
-	struct cli c;
+	struct ctx x = { .json = o->fmt == VA_FMT_JSON };
+	struct cli *c = &x.cli;
 	int r;
 
-	cli_init(&c, PROG);
-	c.quiet = o->quiet;
-	if (o->image && !o->dry_run && (r = cli_lock(&c, &locks, o->image, NULL, 0)))
+	cli_init(c, PROG);
+	c->quiet = o->quiet;
+	if (o->image && !o->dry_run && (r = cli_lock(c, &locks, o->image, NULL, 0)))
 		return r;
 	r = va_replay_open(&s, file, o->image, o->dry_run, o->live_flags, NULL, &err);
 	if (s.j && s.j->dropped_tail)
-		cli_msg(&c, file, "its last line is torn (a crash while writing it): ignored",
+		cli_msg(c, file, "its last line is torn (a crash while writing it): ignored",
 			NULL);
 	if (r < 0) {
-		cli_error(&c, &err);
+		cli_error(c, &err);
 		va_error_release(&err);
 		r = CLI_EXIT_TROUBLE;
 	} else if (s.img) {
 		/* the whole journal is checked before anything changes */
 		r = va_image_check_journal(s.img, o->prefix ? o->prefix : "/", s.j, &e) < 0 ?
-		    refuse(&c, file, "record", &e) : 0;
-	} else if (!(r = trusted_dirs(&c, o, s.convert, &ids, &nids))) {
-		r = check_live_journal(&c, file, s.j, &jr, ids, nids);
+		    refuse(c, file, "record", &e) : 0;
+	} else if (!(r = trusted_dirs(c, o, s.convert, &ids, &nids))) {
+		r = check_live_journal(c, file, s.j, &jr, ids, nids);
 		if (r == 0 && !o->dry_run)
-			r = lock_roots(&c, &locks, s.j);
+			r = lock_roots(c, &locks, s.j);
 	}
 	free(ids);
 	if (r == 0 && o->mode == MODE_RESUME && !s.unify && !s.convert)
-		r = check_request(&c, o, &s);
+		r = check_request(c, o, &s);
 	else if (r == 0 && o->plan) {
-		cli_msg(&c, file, "--plan goes only with the --resume of a repair's journal", NULL);
+		cli_msg(c, file, "--plan goes only with the --resume of a repair's journal", NULL);
 		r = CLI_EXIT_TROUBLE;
 	}
 	if (r == 0)
-		r = replay(&c, o, &s, &jr);
+		r = replay(c, o, &s, &jr);
+	/* the rest of a resumed run wrote its own (run_audit()) */
+	if (x.json && x.repaired)
+		summary_record(&x, o, o->roots, o->nroots, o->image != NULL, r);
 	va_jroots_close(&jr);
 	va_replay_close(&s);
 	va_locks_release(&locks);       /* after the image's last write */

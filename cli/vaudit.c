@@ -45,7 +45,7 @@ static const char *const opt_names[O_COUNT] = {
 	[O_BARRIER_MODE] = "--barrier-mode", [O_UNDO] = "--undo", [O_RESUME] = "--resume",
 	[O_INTERACTIVE] = "--interactive", [O_SCRIPT] = "--script", [O_SIZE] = "--size",
 	[O_RECURSIVE] = "--recursive", [O_PATHS] = "PATH",
-	[O_CONVERT] = "--convert-legacy", [O_NAME] = "NAME",
+	[O_CONVERT] = "--convert-legacy", [O_NAME] = "NAME", [O_FAIL_ON] = "--fail-on",
 };
 
 /* what an audit takes: where it looks, what it reports, how */
@@ -59,10 +59,11 @@ static const char *const opt_names[O_COUNT] = {
 /* an undo or a resume: the journal says what; the options say where it may act */
 #define REPLAY_OPTS (BIT(O_UNDO) | BIT(O_RESUME) | BIT(O_DRY_RUN) | BIT(O_ROOT) | BIT(O_IMAGE) | \
 		     BIT(O_PREFIX) | BIT(O_CONFIG) | BIT(O_NO_CONFIG) | BIT(O_HOST_ROOT) | \
-		     BIT(O_NO_DEVICE) | BIT(O_QUIET) | BIT(O_PROGRESS))
+		     BIT(O_NO_DEVICE) | BIT(O_QUIET) | BIT(O_PROGRESS) | BIT(O_JSON))
 
 static const struct cli_mode modes[MODE_COUNT] = {
-	[MODE_AUDIT]       = { NULL, AUDIT_OPTS },
+	/* --fail-on: only an audit's exit status depends on its findings */
+	[MODE_AUDIT]       = { NULL, AUDIT_OPTS | BIT(O_FAIL_ON) },
 	/* its operands are PATHs (O_PATHS), not ROOTs: also inside an image */
 	[MODE_ATTRS]       = { "--attrs", AUDIT_OPTS | BIT(O_ATTRS) | BIT(O_RECURSIVE) | BIT(O_PATHS) },
 	[MODE_FIX]         = { "--fix", AUDIT_OPTS | REPAIR_OPTS | BIT(O_FIX) | BIT(O_PLAN) |
@@ -200,11 +201,17 @@ static void usage(FILE *fp)
 "                        DIR DIR/*'\n"
 "  -R, --recursive       with --attrs: everything below each directory PATH\n"
 "Output:\n"
-"  -j, --json            JSON Lines, one object per finding (schema in vaudit(8))\n"
+"  -j, --json            JSON Lines on stdout: a record per finding, per entry\n"
+"                        that could not be read, per repair action, then a\n"
+"                        summary record (schema: vaudit-records.schema.json)\n"
 "  -0, --null            only the path of each finding, each followed by NUL\n"
 "  -v, --verbose         text: also list other names of shared inodes and why\n"
-"  -q, --quiet           no findings output; the exit status tells\n"
-"      --summary         counts per kind on stderr at the end\n"
+"  -q, --quiet           no findings output; the exit status tells (--json:\n"
+"                        the error and summary records only)\n"
+"      --summary         counts per kind on stderr at the end (as text, also\n"
+"                        with --json)\n"
+"      --fail-on SEV     error, warning (default) or never: the least severity\n"
+"                        of a finding that makes an audit exit 1\n"
 "      --progress        progress on stderr (default: when stderr is a terminal)\n"
 "      --no-progress     no progress\n"
 "Selection:\n"
@@ -219,9 +226,11 @@ static void usage(FILE *fp)
 "  -h, --help            show this help and exit\n"
 "  -V, --version         show the version and exit\n"
 "\n"
-"Exit status: 0 no findings, 1 findings, 2 an error (bad option, missing ROOT,\n"
-"unreadable entry; the walk goes on after per-entry errors).  Repairs: 0 all\n"
-"done, 1 something skipped, 2 an error stopped the run.\n",
+"Exit status: 0 nothing to report; 1 a finding of --fail-on severity or more\n"
+"(audit), something skipped (--fix, --undo, --resume) or something would\n"
+"change (--dry-run); 2 a usage, configuration or fatal error, or a repair\n"
+"action failed; 3 a partial audit: entries could not be read (the walk goes\n"
+"on after per-entry errors; 3 wins over 1).\n",
 		PROG, PROG, PROG, PROG, PROG, PROG, PROG, PROG, VA_CONFIG_DIR, DEFAULT_ROOT, VA_CONFIG_DIR,
 		DEFAULT_ROOT);
 }
@@ -250,7 +259,7 @@ enum {
 	OPT_CROSS, OPT_LIST_KINDS, OPT_LIST_FLAGS, OPT_IMAGE, OPT_PREFIX, OPT_NO_DEVICE,
 	OPT_ATTRS, OPT_FIX, OPT_DRY_RUN, OPT_JOURNAL, OPT_FORCE, OPT_BARRIER_MODE, OPT_PLAN,
 	OPT_UNDO, OPT_RESUME, OPT_CONFIG, OPT_NO_CONFIG, OPT_HOST_ROOT, OPT_LIST, OPT_TAG_SCHEME,
-	OPT_INTERACTIVE, OPT_SCRIPT, OPT_SIZE, OPT_CONVERT
+	OPT_INTERACTIVE, OPT_SCRIPT, OPT_SIZE, OPT_CONVERT, OPT_FAIL_ON
 };
 
 static const struct option longopts[] = {
@@ -289,6 +298,7 @@ static const struct option longopts[] = {
 	{ "size",         required_argument, NULL, OPT_SIZE },
 	{ "recursive",    no_argument,       NULL, 'R' },
 	{ "convert-legacy", no_argument,     NULL, OPT_CONVERT },
+	{ "fail-on",      required_argument, NULL, OPT_FAIL_ON },
 	{ "help",         no_argument,       NULL, 'h' },
 	{ "version",      no_argument,       NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -307,7 +317,7 @@ static const struct { int opt; enum vaudit_opt bit; } flag_opts[] = {
 	{ OPT_HOST_ROOT, O_HOST_ROOT }, { OPT_LIST, O_LIST }, { OPT_TAG_SCHEME, O_TAG_SCHEME },
 	{ OPT_INTERACTIVE, O_INTERACTIVE }, { OPT_SCRIPT, O_SCRIPT }, { OPT_SIZE, O_SIZE },
 	{ 'R', O_RECURSIVE },
-	{ OPT_CONVERT, O_CONVERT },
+	{ OPT_CONVERT, O_CONVERT }, { OPT_FAIL_ON, O_FAIL_ON },
 };
 
 /* Parse "a,b,c" into a kinds bit mask.  Return: 0 or the exit status. */
@@ -412,6 +422,16 @@ static int take_option(const struct cli *c, int opt, const char *arg, struct vau
 			return cli_bad_usage(c, "unknown tag scheme (auto, id24, gid16, uid16, intern, none):",
 					     arg);
 		o->tag_scheme = (unsigned)t;
+		return 0;
+	case OPT_FAIL_ON:
+		if (strcmp(arg, "error") == 0)
+			o->fail_on = FAIL_ON_ERROR;
+		else if (strcmp(arg, "warning") == 0)
+			o->fail_on = FAIL_ON_WARNING;
+		else if (strcmp(arg, "never") == 0)
+			o->fail_on = FAIL_ON_NEVER;
+		else
+			return cli_bad_usage(c, "--fail-on takes error, warning or never, not", arg);
 		return 0;
 	case OPT_SCRIPT: o->script = arg; return 0;
 	case OPT_SIZE: return parse_size(c, arg, o);

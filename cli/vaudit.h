@@ -45,7 +45,7 @@ enum vaudit_opt {
 	O_THOROUGH, O_CROSS, O_IMAGE, O_PREFIX, O_TAG_SCHEME, O_NO_DEVICE, O_CONFIG,
 	O_NO_CONFIG, O_HOST_ROOT, O_ATTRS, O_LIST, O_FIX, O_PLAN, O_DRY_RUN, O_JOURNAL,
 	O_FORCE, O_BARRIER_MODE, O_UNDO, O_RESUME, O_INTERACTIVE, O_SCRIPT, O_SIZE,
-	O_RECURSIVE,
+	O_RECURSIVE, O_FAIL_ON,
 	O_PATHS,                /**< the operands of --attrs (files or directories, any path) */
 	O_CONVERT,
 	O_NAME,                 /**< operands of --convert-legacy: guest names */
@@ -68,6 +68,13 @@ struct resume_run {
 	const unsigned char *plan_sha256; /**< a plan run: the digest the plan must have */
 };
 
+/** --fail-on: the least severity of a finding that makes an audit exit 1. */
+enum fail_on {
+	FAIL_ON_WARNING,        /**< the default: a finding of severity error or warning */
+	FAIL_ON_ERROR,          /**< only a finding of severity error */
+	FAIL_ON_NEVER,          /**< findings never change the exit status */
+};
+
 /** Everything the command line said. */
 struct vaudit_opts {
 	enum vaudit_mode mode;
@@ -78,6 +85,7 @@ struct vaudit_opts {
 	uint64_t only, skip;            /**< kinds (--only: VA_AUDIT_ALL_KINDS when not given) */
 	int progress;                   /**< 1, 0, -1: when stderr is a terminal */
 	bool quiet, summary;
+	enum fail_on fail_on;
 	const char *image, *prefix;
 	unsigned tag_scheme;
 	unsigned live_flags;            /**< VA_LIVE_* */
@@ -106,7 +114,25 @@ struct ctx {
 	unsigned char plan_sha256[32];  /**< --fix --plan: of the bytes the plan was read from */
 	uint64_t progress_total;        /**< entries the audit will visit, when known (an
 					     image: its inodes in use), else 0 */
+	bool json;                      /**< --json: records on stdout (vaudit(8), JSON SCHEMA) */
+	bool audited;                   /**< the audit ran: @stats hold its counts */
+	struct va_audit_stats stats;
+	uint64_t by_sev[VA_SEV_COUNT];  /**< findings by severity */
+	bool repaired;                  /**< a repair (or its dry run) ran: ... */
+	unsigned rcounts[4];            /**< ... its counts by enum va_repair_event */
 };
+
+/**
+ * summary_record() - the "record":"summary" line ending a --json run of @o
+ * with context @c that exits with @status (@image: the attributes came
+ * from an image).
+ */
+void summary_record(struct ctx *c, const struct vaudit_opts *o, const char *const *roots,
+		    size_t nroots, bool image, int status);
+
+/** action_event() - the repair hook's event: a text line, or with c->json an action record. */
+void action_event(enum va_repair_event ev, const struct va_action *a, const char *why, int err,
+		  void *user);
 
 /** Where the repair commands work. */
 struct fix_args {
@@ -135,10 +161,11 @@ struct va_jroots;
 /**
  * replay_convert() - the --undo / --resume of a --convert-legacy journal
  * @j (its roots @jr opened, accepted and checked), one line per
- * conversion; @counts by enum va_repair_event.  Return: 0 or -errno.
+ * conversion (with @json, an action record through it instead); @counts
+ * by enum va_repair_event.  Return: 0 or -errno.
  */
 int replay_convert(struct va_journal *j, const struct va_jroots *jr, bool undo, bool dry_run,
-		   unsigned counts[4]);
+		   unsigned counts[4], struct cli *json);
 
 /** run_replay() - --undo / --resume JOURNAL.  Return: the exit status. */
 int run_replay(const struct vaudit_opts *o);

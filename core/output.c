@@ -103,7 +103,7 @@ static int format_json(struct dbuf *out, const struct va_finding *f)
 	char letters[VA_FLAGS_LETTERS_MAX], vs[5];
 	int r;
 
-	r = dbuf_addf(out, "{\"version\":%d,\"kind\":\"%s\",\"severity\":\"%s\"",
+	r = dbuf_addf(out, "{\"record\":\"finding\",\"version\":%d,\"kind\":\"%s\",\"severity\":\"%s\"",
 		      VA_JSON_VERSION, va_kind_name(f->kind), va_severity_name(f->severity));
 	r |= va_json_field(out, "root", f->root, f->root ? strlen(f->root) : 0);
 	r |= va_json_field(out, "guest", f->where.guest, f->where.guest_len);

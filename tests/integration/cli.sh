@@ -21,6 +21,9 @@ run() {
 	RC=$?
 }
 nlines() { grep -c '' -- "$1"; }
+# findings FILE: the finding records of --json output FILE (not the summary,
+# whose elapsed time differs from run to run; records.sh checks it)
+findings() { grep '^{"record":"finding"' -- "$1"; }
 
 # ---------------------------------------------------------------- usage
 run --help
@@ -73,13 +76,13 @@ is "$RC:$(cat "$W/out")" "2:" "--json with -0: refused (one output format), noth
 
 missing=$W/does-not-exist
 run "$missing"
-is "$RC" 2 "missing ROOT exits 2"
+is "$RC" 3 "missing ROOT: nothing could be read, a partial audit, exit 3"
 grep -qF -- "$missing" "$W/err"
 ok $? "missing ROOT: stderr names the path" || diag "$(cat -v "$W/err")"
 
 printf 'not a directory\n' >"$W/regular"
 run "$W/regular"
-is "$RC" 2 "ROOT that is a regular file exits 2"
+is "$RC" 3 "ROOT that is a regular file: a partial audit, exits 3"
 grep -qF -- "$W/regular" "$W/err"
 ok $? "regular-file ROOT: stderr names the path" || diag "$(cat -v "$W/err")"
 
@@ -98,8 +101,10 @@ ok $? "snapshot the filesystem state before any run" || diag "$(cat "$W/snap.err
 run --json "$ROOT"
 is "$RC" 1 "--json exits 1 on the fixture"
 cp "$W/out" "$W/json"
-njson=$(nlines "$W/json")
+njson=$(findings "$W/json" | grep -c '')
 diag "$njson findings"
+tail -n1 "$W/json" | grep -q '^{"record":"summary",.*"exit":1}$'
+ok $? "--json: the last line is the summary record, saying exit 1"
 
 run -0 "$ROOT"
 is "$RC" 1 "-0 exits 1"
@@ -137,10 +142,21 @@ ok $((! $?)) "--verbose: no control bytes in the output"
 run --quiet "$ROOT"
 is "$RC:$(wc -c <"$W/out")" "1:0" "--quiet: exit 1 and no output"
 
+run --quiet --fail-on=never "$ROOT"
+is "$RC" 0 "--fail-on=never: findings do not make the exit status 1"
+run --quiet --fail-on=error "$ROOT"
+is "$RC" 1 "--fail-on=error: the fixture has findings of severity error, exit 1"
+run --fail-on=sometimes "$ROOT"
+is "$RC:$(cat "$W/out")" "2:" "--fail-on=sometimes: a usage error, exit 2"
+grep -q "^vaudit: --fail-on takes error, warning or never, not 'sometimes'" "$W/err"
+ok $? "--fail-on=sometimes: stderr says the values" || diag "$(cat "$W/err")"
+run --fail-on=error --fix --dry-run "$ROOT"
+is "$RC" 2 "--fail-on with --fix: refused (only an audit's exit status depends on findings)"
+
 run --summary --json "$ROOT"
 is "$RC" 1 "--summary exits 1"
-cmp -s "$W/out" "$W/json"
-ok $? "--summary leaves stdout unchanged"
+cmp -s <(findings "$W/out") <(findings "$W/json")
+ok $? "--summary leaves the findings on stdout unchanged"
 [ -s "$W/err" ]
 ok $? "--summary writes counts to stderr"
 
@@ -159,7 +175,7 @@ is "$(python3 "$VT" inos "$W/out")" \
 run --only legacy-notail --thorough --json "$ROOT"
 cp "$W/out" "$W/notail-thorough"
 run --only legacy-notail --json "$ROOT"
-n_default=$(nlines "$W/out")
+n_default=$(findings "$W/out" | grep -c '')
 # ground truth from FS_IOC_GETFLAGS (the snapshot taken before the runs):
 # regular files below ROOT with 0x8000 and without 0x10, one per inode,
 # and how many of them have one link
@@ -178,7 +194,7 @@ for line in open(sys.argv[1], 'rb'):
 print(len(inos), len(private))
 PY
 )
-[ "$n_private" -gt 0 ] && [ "$n_default" -eq "$n_truth" ] && cmp -s "$W/out" "$W/notail-thorough"
+[ "$n_private" -gt 0 ] && [ "$n_default" -eq "$n_truth" ] && cmp -s <(findings "$W/out") <(findings "$W/notail-thorough")
 ok $? "the default finds every legacy-notail ($n_default; FS_IOC_GETFLAGS: $n_truth inodes, $n_private private); --thorough changes nothing"
 
 # notes (no vserver syscall, 2.6 bits read from the device) only on a
@@ -241,7 +257,11 @@ if ! "${nobody[@]}" test -x "$VAUDIT"; then
 else
 	"${nobody[@]}" "$VAUDIT" --json "$UR" >"$W/u.out" 2>"$W/u.err"
 	RC=$?
-	is "$RC" 2 "unreadable directory (as nobody): exit 2"
+	is "$RC" 3 "unreadable directory (as nobody): a partial audit, exit 3"
+	grep -q '^{"record":"error",.*"path":"'"$UR/g1/locked"'"' "$W/u.out"
+	ok $? "unreadable directory: an error record on stdout names it" || diag "stdout: $(cat -v "$W/u.out")"
+	tail -n1 "$W/u.out" | grep -q '^{"record":"summary",.*"partial":true,.*"exit":3}$'
+	ok $? "unreadable directory: the summary record says partial, exit 3"
 	grep -qF -- "$UR/g1/locked" "$W/u.err"
 	ok $? "unreadable directory: stderr names the path" || diag "$(cat -v "$W/u.err")"
 	grep -q "^vaudit: " "$W/u.err"

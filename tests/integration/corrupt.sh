@@ -1,9 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
-# corrupt.sh - vaudit --image on broken input must fail cleanly: exit 0, 1
-# or 2 (never a timeout or a signal, no sanitizer report), JSON Lines on
-# stdout, and exit 2 only with a "vaudit: " line on stderr naming the image.
+# corrupt.sh - vaudit --image on broken input must fail cleanly: exit 0, 1,
+# 2 or 3 (a partial audit; never a timeout or a signal, no sanitizer
+# report), JSON Lines on stdout, and exit 2 or 3 only with a "vaudit: "
+# line on stderr naming the image.
 #
 #   special inputs   a zero-filled file, an empty file, random bytes, the
 #                    fixture cut inside its superblock, swap / minix / bfs

@@ -74,7 +74,7 @@ fix_case() {
 	# ---- dry run: nothing changes, the actions are printed
 	sum0=$(img_sum "$img")
 	vrun dry --fix --dry-run --image "$img" --prefix /vservers --journal "$d/dry.journal" $fixopts
-	rc_in "$RC" "0" "$label: --fix --dry-run"
+	rc_in "$RC" "1" "$label: --fix --dry-run (something would change)"
 	is "$(img_sum "$img")" "$sum0" "$label: --dry-run leaves the image unchanged (sha256)"
 	local lines
 	lines=$(cat "$W/dry.out" "$W/dry.err" | grep -vc '^vaudit: journal: ')
@@ -116,7 +116,7 @@ fix_case() {
 
 	# ---- undo dry run, then undo
 	vrun undodry --undo "$j" --image "$img" --dry-run
-	rc_in "$RC" "0" "$label: --undo --dry-run"
+	rc_in "$RC" "1" "$label: --undo --dry-run (something would change)"
 	is "$(img_sum "$img")" "$sum1" "$label: --undo --dry-run leaves the image unchanged (sha256)"
 	vrun undo --undo "$j" --image "$img"
 	rc_in "$RC" "0" "$label: --undo" || diag "stderr: $(head -c 1500 "$W/undo.err" | cat -v)"

@@ -65,12 +65,12 @@ audit_image() { # FSTYPE [mkfixture options]
 # flag changed between the inode tables and the walk
 method_and_race() {
 	local label=$1 root=$2 g out
-	out=$("$VAUDIT" -q --summary --json "$root" 2>&1 >/dev/null | grep '^{"summary"')
+	out=$("$VAUDIT" -q --json "$root" 2>/dev/null | grep '^{"record":"summary"')
 	grep -q '"method":"inode-tables","tables":1,' <<<"$out"
-	ok $? "$label: --summary: the inode tables of one filesystem were read" || diag "$out"
-	out=$("$VAUDIT" -q --summary --json --no-device-read "$root" 2>&1 >/dev/null | grep '^{"summary"')
+	ok $? "$label: the summary record: the inode tables of one filesystem were read" || diag "$out"
+	out=$("$VAUDIT" -q --json --no-device-read "$root" 2>/dev/null | grep '^{"record":"summary"')
 	grep -q '"method":"walk","tables":0,' <<<"$out"
-	ok $? "$label: --summary --no-device-read: every file through the walk" || diag "$out"
+	ok $? "$label: the summary record with --no-device-read: every file through the walk" || diag "$out"
 	for g in "$root"/*/; do
 		case $g in */.hash/) continue ;; esac
 		break

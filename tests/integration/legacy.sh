@@ -259,7 +259,7 @@ run --undo "$J1" "$M/vservers/web"
 is "$RC:$(snap)" "2:$before" "a convert journal with a ROOT: refused, nothing changed"
 
 run --undo "$J1" --dry-run --host-root "$M"
-is "$RC:$(snap)" "0:$before" "--undo --dry-run: exit 0, nothing changed" || diag "$(cat "$W/err")"
+is "$RC:$(snap)" "1:$before" "--undo --dry-run: exit 1 (something would change), nothing changed" || diag "$(cat "$W/err")"
 is "$(grep -c '^would    remove ' "$W/out")" 2 "--undo --dry-run: would remove web and mail"
 
 # a file added to web after the conversion: web is left alone, mail goes
@@ -306,7 +306,7 @@ run --convert-legacy --journal "$J3" --host-root "$M" web
 t=$(python3 "$LT" journal tmpname --journal "$J3" --path "$E/web")
 mv -T -- "$E/web" "$E/$t" && python3 "$LT" journal drop-marks --journal "$J3"
 run --resume "$J3" --dry-run --host-root "$M"
-is "$RC:$([ -e "$E/web" ] && echo there)" "0:" "--resume --dry-run: exit 0, nothing moved" || diag "$(cat "$W/err")"
+is "$RC:$([ -e "$E/web" ] && echo there)" "1:" "--resume --dry-run: exit 1 (something would change), nothing moved" || diag "$(cat "$W/err")"
 run --resume "$J3" --host-root "$M"
 is "$RC" 0 "--resume of a conversion killed before its rename: exit 0" || diag "$(cat "$W/err")"
 py_checks python3 "$LT" convtree --name web --conf "$E/web.conf" --dir "$E/web" --profile backup

@@ -86,7 +86,7 @@ FIX=$(make_fixture ext4 --v26 --size 16) || bail_out "cannot build the fixture"
 cp --sparse=always -- "$FIX" "$W/fixture.img"
 vrun audit --image "$W/fixture.img" --prefix /vservers --json
 rc_in "$RC" "1" "vaudit --image --json"
-nfind=$(grep -c '' "$W/audit.out")
+nfind=$(grep -c '^{"record":"finding"' "$W/audit.out")
 read -r i_g2 i_nt i_sh i_g3 < <(python3 "$TT" inos --audit "$W/audit.out" \
 	g2/usr/bin/priv-iunlink g1/var/notail-private g1/etc/immut-shared g3/etc/priv-iunlink)
 diag "inodes: g2 priv-iunlink $i_g2, notail-private $i_nt, immut-shared $i_sh, g3 priv-iunlink $i_g3 (to be skipped)"

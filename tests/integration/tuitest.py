@@ -153,7 +153,9 @@ def rec_guests(r):
 
 def read_audit(path):
     with open(path, 'rb') as f:
-        return [json.loads(line) for line in f if line.strip()]
+        recs = [json.loads(line) for line in f if line.strip()]
+    # the findings only (records.sh checks the other records)
+    return [r for r in recs if r.get('record', 'finding') == 'finding']
 
 
 def selectable(r):
@@ -202,7 +204,7 @@ def cmd_select(a):
     inos = {int(x) for x in a.inos.split(',')}
     with open(a.audit, 'rb') as f, open(a.out, 'wb') as g:
         for line in f:
-            if line.strip() and json.loads(line)['ino'] in inos:
+            if line.strip() and json.loads(line).get('ino') in inos:
                 g.write(line)
 
 

@@ -212,6 +212,39 @@ START_TEST(stdout_write_error)
 }
 END_TEST
 
+START_TEST(json_records)
+{
+	/* stdout into a file: an error record, its path not UTF-8 (base64) */
+	char file[] = "/tmp/check_cli_kit.XXXXXX", got[512] = "";
+	struct dbuf b = DBUF_INIT;
+	int fd = mkstemp(file);
+	FILE *fp;
+	size_t n;
+
+	ck_assert_int_ge(fd, 0);
+	fflush(stdout);
+	ck_assert_int_ge(dup2(fd, STDOUT_FILENO), 0);
+	close(fd);
+	cli_json_error(&prog, "/g\xff", 3, "statx", "Permission denied", 13);
+	cli_json_error(&prog, "/g/x", 4, "read", NULL, 0);
+	ck_assert_int_eq(cli_finish_output(&prog), 0);
+	fp = fopen(file, "r");
+	ck_assert_ptr_nonnull(fp);
+	n = fread(got, 1, sizeof(got) - 1, fp);
+	got[n] = '\0';
+	fclose(fp);
+	unlink(file);
+	ck_assert_str_eq(got,
+		"{\"record\":\"error\",\"version\":1,\"program\":\"prog\",\"path_b64\":\"L2f/\","
+		"\"what\":\"statx\",\"error\":\"Permission denied\",\"code\":13}\n"
+		"{\"record\":\"error\",\"version\":1,\"program\":\"prog\",\"path\":\"/g/x\","
+		"\"what\":\"read\",\"error\":null,\"code\":0}\n");
+	cli_json_head(&b, &prog, "summary");
+	ck_assert_str_eq(dbuf_str(&b), "{\"record\":\"summary\",\"version\":1,\"program\":\"prog\"");
+	dbuf_release(&b);
+}
+END_TEST
+
 START_TEST(human_sizes)
 {
 	char b[32];
@@ -239,6 +272,7 @@ int main(void)
 	tcase_add_test(tc, progress_line);
 	tcase_add_test(tc, stdout_write_error);
 	tcase_add_test(tc, human_sizes);
+	tcase_add_test(tc, json_records);
 	suite_add_tcase(s, tc);
 	return tu_main(s);
 }

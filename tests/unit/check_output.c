@@ -435,6 +435,7 @@ START_TEST(json_fields)
 {
 	struct va_finding f = finding(VA_KIND_LEGACY_IUNLINK, S("/vservers/g1/bin/ls"), 0x8010);
 	const char *const want[] = {
+		"record", "s:finding",
 		"version", "i:1",
 		"kind", "s:legacy-iunlink",
 		"severity", "s:error",
