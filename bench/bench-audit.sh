@@ -218,14 +218,15 @@ if [[ -n $vaudit ]]; then
 		check=FAIL
 	fi
 	# How the attributes were read: the summary's "method" (JSON on stderr).
-	"$vaudit" -q --summary --json "$root" >/dev/null 2>"$work/summary.json" || true
-	method=$(grep -o -E '"method": ?"[^"]*"' "$work/summary.json" | head -n 1 | sed -E 's/.*"([^"]*)"$/\1/')
+	# how the attributes were read: the "method" of the summary record, the last line of --json
+	"$vaudit" -q --json "$root" 2>/dev/null | tail -n 1 >"$work/summary.json" || true
+	method=$(grep -o -E '"method": ?"[^"]*"' "$work/summary.json" | head -n 1 | sed -E 's/.*"([^"]*)"$/\1/' || true)
 	if (( ndr )); then
 		"$vaudit" --no-device-read --json "$root" >"$work/findings-ndr.jsonl" 2>/dev/null || true
 		found_ndr=$(grep -c -E '"kind": ?"legacy-iunlink"' "$work/findings-ndr.jsonl" || true)
 		notail_ndr=$(grep -c -E '"kind": ?"legacy-notail"' "$work/findings-ndr.jsonl" || true)
-		"$vaudit" -q --no-device-read --summary --json "$root" >/dev/null 2>"$work/summary-ndr.json" || true
-		method_ndr=$(grep -o -E '"method": ?"[^"]*"' "$work/summary-ndr.json" | head -n 1 | sed -E 's/.*"([^"]*)"$/\1/')
+		"$vaudit" -q --no-device-read --json "$root" 2>/dev/null | tail -n 1 >"$work/summary-ndr.json" || true
+		method_ndr=$(grep -o -E '"method": ?"[^"]*"' "$work/summary-ndr.json" | head -n 1 | sed -E 's/.*"([^"]*)"$/\1/' || true)
 	fi
 	if (( thorough )); then
 		"$vaudit" --thorough --json "$root" >"$work/findings-thorough.jsonl" 2>/dev/null || true
@@ -315,7 +316,7 @@ report() {
 		echo "| +t-only files created / legacy-notail findings (vaudit --json, default) | $(stat_of notail_only) / $notail |"
 		echo "| vaudit --json exit status (1 expected) | $json_rc |"
 		echo "| all findings by kind | ${kinds:-none} |"
-		echo "| method (vaudit -q --summary --json ROOT) | ${method:-?} |"
+		echo "| method (the summary record of vaudit --json ROOT) | ${method:-?} |"
 		if (( ndr )); then
 			echo "| legacy-iunlink / legacy-notail with --no-device-read (method ${method_ndr:-?}) | $found_ndr / $notail_ndr |"
 		fi

@@ -119,8 +119,8 @@ for n in $sizes; do
 	# correctness: every unified inode is found
 	rc=0
 	found=$("$vaudit" --json "$root" 2>/dev/null | grep -c -E '"kind": ?"legacy-iunlink"') || rc=$?
-	"$vaudit" -q --summary --json "$root" >/dev/null 2>"$work/summary.$n.json" || true
-	method=$(grep -o -E '"method": ?"[^"]*"' "$work/summary.$n.json" | head -n 1 | sed -E 's/.*"([^"]*)"$/\1/')
+	"$vaudit" -q --json "$root" 2>/dev/null | tail -n 1 >"$work/summary.$n.json" || true
+	method=$(grep -o -E '"method": ?"[^"]*"' "$work/summary.$n.json" | head -n 1 | sed -E 's/.*"([^"]*)"$/\1/' || true)
 	[[ $found == "$unified" ]] && check=PASS || check=FAIL
 	say "size $n: $nentries entries, $ninodes inodes, $unified unified inodes, $found legacy-iunlink findings ($check), method $method"
 	say "size $n: warm-up, then $runs alternating warm runs"

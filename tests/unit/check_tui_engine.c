@@ -281,6 +281,12 @@ static struct key *batch_keys(const char *const *args, size_t *n)
 		o = json_tokener_parse(line);
 		free(line);
 		ck_assert_msg(o && json_object_is_type(o, json_type_object), "vaudit --json: not JSON");
+		/* the findings only: not the error and summary records */
+		ck_assert(json_object_object_get_ex(o, "record", &v));
+		if (strcmp(json_object_get_string(v), "finding") != 0) {
+			json_object_put(o);
+			continue;
+		}
 		ck_assert(va_array_grow(&k, &cap, *n, sizeof(*k)) == 0);
 		ck_assert(json_object_object_get_ex(o, "kind", &v));
 		k[*n].kind = va_kind_parse(json_object_get_string(v));
