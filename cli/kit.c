@@ -80,6 +80,19 @@ static void before_stderr(struct cli *c)
 	fflush(stdout);
 }
 
+void cli_event_line(struct dbuf *b, const char *why, const char *reason, bool not_done)
+{
+	if (why)
+		dbuf_addf(b, ": %s", why);
+	if (reason)
+		dbuf_addf(b, ": %s", reason);
+	dbuf_addc(b, '\n');
+	if (not_done)
+		fflush(stdout);
+	fwrite(b->buf, 1, b->len, not_done ? stderr : stdout);
+	dbuf_setlen(b, 0);
+}
+
 void cli_say_line(struct cli *c, const char *line)
 {
 	before_stderr(c);

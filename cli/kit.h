@@ -77,6 +77,14 @@ void cli_clear_progress(struct cli *c);
 /** cli_say() - "PROG: TEXT" on stderr (stdout's lines first, the progress line erased). */
 void cli_say(struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/**
+ * cli_event_line() - end the event line in @b with ": WHY" and ": REASON"
+ * (each when not NULL) and a newline, and write it: on stdout what was, or
+ * would be, done; on stderr what was not (@not_done), stdout flushed first
+ * so that the two keep their order.  @b is emptied.
+ */
+void cli_event_line(struct dbuf *b, const char *why, const char *reason, bool not_done);
+
 /** cli_say_line() - @line on stderr as it is (no "PROG: "), e.g. a JSON object. */
 void cli_say_line(struct cli *c, const char *line);
 

@@ -252,15 +252,7 @@ static void on_event(enum va_conv_event ev, const char *path, size_t len, const 
 	}
 	dbuf_addf(&b, "%-8s %s ", word[ev], cr->undo ? "remove" : "create");
 	va_escape_shell(&b, path, len);
-	if (why)
-		dbuf_addf(&b, ": %s", why);
-	if (err)
-		dbuf_addf(&b, ": %s", strerror(err));
-	dbuf_addc(&b, '\n');
-	/* what was (or would be) done on stdout; what was not, on stderr */
-	if (ev == VA_CONV_SKIPPED || ev == VA_CONV_FAILED)
-		fflush(stdout);
-	fwrite(b.buf, 1, b.len, ev == VA_CONV_SKIPPED || ev == VA_CONV_FAILED ? stderr : stdout);
+	cli_event_line(&b, why, err ? strerror(err) : NULL, ev == VA_CONV_SKIPPED || ev == VA_CONV_FAILED);
 	dbuf_release(&b);
 }
 

@@ -143,15 +143,8 @@ void action_event(enum va_repair_event ev, const struct va_action *a, const char
 	print_state(&b, a->new_flags, a->new_mode);
 	dbuf_addc(&b, ' ');
 	va_escape_shell(&b, a->path, a->path_len);
-	if (why)
-		dbuf_addf(&b, ": %s", why);
-	if (err)
-		dbuf_addf(&b, ": %s", va_image_strerror(err));
-	dbuf_addc(&b, '\n');
-	/* what was (or would be) done on stdout; what was not, on stderr */
-	if (ev == VA_EV_SKIPPED || ev == VA_EV_FAILED)
-		fflush(stdout);
-	fwrite(b.buf, 1, b.len, ev == VA_EV_SKIPPED || ev == VA_EV_FAILED ? stderr : stdout);
+	cli_event_line(&b, why, err ? va_image_strerror(err) : NULL,
+		       ev == VA_EV_SKIPPED || ev == VA_EV_FAILED);
 	dbuf_release(&b);
 }
 
