@@ -161,7 +161,7 @@ int cli_bad_usage(const struct cli *c, const char *what, const char *arg)
 	}
 	fprintf(stderr, "%s: %s%s (see '%s --help')\n", c->prog, what, dbuf_str(&b), c->prog);
 	dbuf_release(&b);
-	return CLI_EXIT_TROUBLE;
+	return CLI_EXIT_USAGE;
 }
 
 int cli_getopt_error(const struct cli *c, int opt, char *const *argv)

@@ -33,8 +33,10 @@ struct va_error;
 enum cli_exit {
 	CLI_EXIT_OK = 0,        /**< done; an audit: nothing found */
 	CLI_EXIT_FINDINGS = 1,  /**< an audit found problems; a repair skipped some */
-	CLI_EXIT_TROUBLE = 2,   /**< a usage, configuration, file or write error */
+	CLI_EXIT_TROUBLE = 2,   /**< a configuration, file or write error */
 	CLI_EXIT_PARTIAL = 3,   /**< an audit ran, but entries could not be read */
+	CLI_EXIT_USAGE = 64,    /**< the command line is wrong (sysexits' EX_USAGE):
+				     nothing was read or changed */
 };
 
 /** The state every program run shares. */
@@ -108,14 +110,14 @@ void cli_error(struct cli *c, const struct va_error *e);
 
 /**
  * cli_bad_usage() - "PROG: WHAT 'ARG' (see 'PROG --help')" on stderr;
- * without ARG when @arg is NULL.  Return: CLI_EXIT_TROUBLE.
+ * without ARG when @arg is NULL.  Return: CLI_EXIT_USAGE.
  */
 int cli_bad_usage(const struct cli *c, const char *what, const char *arg);
 
 /**
  * cli_getopt_error() - the usage error for what getopt_long() returned as
  * @opt, ':' (a missing argument) or '?' (an unknown option; optstring
- * starts with ':' and opterr is 0).  Return: CLI_EXIT_TROUBLE.
+ * starts with ':' and opterr is 0).  Return: CLI_EXIT_USAGE.
  */
 int cli_getopt_error(const struct cli *c, int opt, char *const *argv);
 
@@ -199,7 +201,7 @@ struct cli_rules {
 
 /**
  * cli_check_options() - check @given (bits of the options given) against
- * @r for @mode.  Return: 0, or CLI_EXIT_TROUBLE after a usage error.
+ * @r for @mode.  Return: 0, or CLI_EXIT_USAGE after a usage error.
  */
 int cli_check_options(const struct cli *c, const struct cli_rules *r, size_t mode, uint64_t given);
 

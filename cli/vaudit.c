@@ -228,9 +228,9 @@ static void usage(FILE *fp)
 "\n"
 "Exit status: 0 nothing to report; 1 a finding of --fail-on severity or more\n"
 "(audit), something skipped (--fix, --undo, --resume) or something would\n"
-"change (--dry-run); 2 a usage, configuration or fatal error, or a repair\n"
-"action failed; 3 a partial audit: entries could not be read (the walk goes\n"
-"on after per-entry errors; 3 wins over 1).\n",
+"change (--dry-run); 2 a configuration or fatal error, or a repair action\n"
+"failed; 3 a partial audit: entries could not be read (the walk goes on\n"
+"after per-entry errors; 3 wins over 1); 64 a usage error (nothing read).\n",
 		PROG, PROG, PROG, PROG, PROG, PROG, PROG, PROG, VA_CONFIG_DIR, DEFAULT_ROOT, VA_CONFIG_DIR,
 		DEFAULT_ROOT);
 }
@@ -339,7 +339,7 @@ static int parse_kinds(const struct cli *c, const char *s, uint64_t *ret)
 			fprintf(stderr, "%s: unknown kind %s (vaudit --list-kinds lists them)\n", c->prog,
 				dbuf_str(&b));
 			dbuf_release(&b);
-			r = CLI_EXIT_TROUBLE;
+			r = CLI_EXIT_USAGE;
 			break;
 		}
 		mask |= VA_KIND_BIT(k);

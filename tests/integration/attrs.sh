@@ -110,11 +110,11 @@ done
 
 # the usage rules
 "$VAUDIT" --attrs --image "$img" vservers >/dev/null 2>"$W/err"
-is "$?:$(grep -c 'absolute path in the image' "$W/err")" "2:1" "--attrs --image with a relative PATH: usage error"
+is "$?:$(grep -c 'absolute path in the image' "$W/err")" "64:1" "--attrs --image with a relative PATH: usage error"
 "$VAUDIT" -R "$W" >/dev/null 2>"$W/err"
-is "$?:$(grep -c -- '--recursive needs --attrs' "$W/err")" "2:1" "-R without --attrs: usage error"
+is "$?:$(grep -c -- '--recursive needs --attrs' "$W/err")" "64:1" "-R without --attrs: usage error"
 "$VAUDIT" --attrs --image "$img" --prefix /vservers /vservers >/dev/null 2>"$W/err"
-is "$?" 2 "--attrs --image with --prefix and PATH: usage error"
+is "$?" 64 "--attrs --image with --prefix and PATH: usage error"
 
 "$VAUDIT" --attrs "$W/no-such-root" >/dev/null 2>"$W/err"
 is "$?" 2 "--attrs on a missing ROOT exits 2"

@@ -57,7 +57,7 @@ ok $? "--list-kinds: every severity is error, warning or info"
 
 for opt in --no-such-option -Z; do
 	run "$opt" "$W"
-	is "$RC" 2 "unknown option $opt exits 2"
+	is "$RC" 64 "unknown option $opt exits 64 (a usage error)"
 	grep -q -- "${opt#-}" "$W/err"
 	ok $? "unknown option $opt: stderr mentions it"
 	# one line naming the option; a GNU-style "Try 'vaudit --help'" hint may follow
@@ -68,11 +68,11 @@ for opt in --no-such-option -Z; do
 done
 
 run --only no-such-kind "$W"
-is "$RC" 2 "--only with an unknown kind exits 2"
+is "$RC" 64 "--only with an unknown kind exits 64 (a usage error)"
 grep -q "unknown kind 'no-such-kind' (vaudit --list-kinds lists them)" "$W/err"
 ok $? "--only with an unknown kind: stderr names it and points to --list-kinds" || diag "$(cat "$W/err")"
 run --json -0 "$W"
-is "$RC:$(cat "$W/out")" "2:" "--json with -0: refused (one output format), nothing on stdout"
+is "$RC:$(cat "$W/out")" "64:" "--json with -0: refused (one output format), a usage error, nothing on stdout"
 
 missing=$W/does-not-exist
 run "$missing"
@@ -147,11 +147,11 @@ is "$RC" 0 "--fail-on=never: findings do not make the exit status 1"
 run --quiet --fail-on=error "$ROOT"
 is "$RC" 1 "--fail-on=error: the fixture has findings of severity error, exit 1"
 run --fail-on=sometimes "$ROOT"
-is "$RC:$(cat "$W/out")" "2:" "--fail-on=sometimes: a usage error, exit 2"
+is "$RC:$(cat "$W/out")" "64:" "--fail-on=sometimes: a usage error, exit 64"
 grep -q "^vaudit: --fail-on takes error, warning or never, not 'sometimes'" "$W/err"
 ok $? "--fail-on=sometimes: stderr says the values" || diag "$(cat "$W/err")"
 run --fail-on=error --fix --dry-run "$ROOT"
-is "$RC" 2 "--fail-on with --fix: refused (only an audit's exit status depends on findings)"
+is "$RC" 64 "--fail-on with --fix: refused, a usage error (only an audit's exit status depends on findings)"
 
 run --summary --json "$ROOT"
 is "$RC" 1 "--summary exits 1"

@@ -301,7 +301,7 @@ is "$RC:$(python3 "$VT" kinds "$W/out" | sort | uniq -c | tr -s ' \n' ' ')" \
 run --host-root "$MNT" --json --no-progress --only guest-running
 is "$RC:$(fnd "$W/out" | wc -c)" "0:0" "--only guest-running offline: nothing, exit status 0"
 run --host-root "$MNT" --json --no-progress --only no-such-kind
-is "$RC:$(nlines "$W/err")" "2:1" "--only no-such-kind: exit 2, one line"
+is "$RC:$(nlines "$W/err")" "64:1" "--only no-such-kind: exit 64 (usage), one line"
 
 # ---------------------------------------------------------------- --list
 run --list --json --host-root "$MNT"
@@ -369,13 +369,13 @@ ok $? "--config DIR that does not exist: the message names it" || diag "$(cat -v
 run --list --config "$W/nonexistent"
 is "$RC:$(nlines "$W/err")" "2:1" "--list --config DIR that does not exist: exit 2, one line"
 run --host-root relative/prefix --json
-is "$RC:$(nlines "$W/err"):$(wc -c <"$W/out")" "2:1:0" "--host-root relative: exit 2, one line, no output"
+is "$RC:$(nlines "$W/err"):$(wc -c <"$W/out")" "64:1:0" "--host-root relative: exit 64 (usage), one line, no output"
 run --host-root "$MNT" --image "$img"
-is "$RC:$(nlines "$W/err")" "2:1" "--host-root with --image: exit 2, one line"
+is "$RC:$(nlines "$W/err")" "64:1" "--host-root with --image: exit 64 (usage), one line"
 run --host-root "$MNT" "$MNT/vservers"
-is "$RC:$(nlines "$W/err")" "2:1" "--host-root with a ROOT: exit 2, one line"
+is "$RC:$(nlines "$W/err")" "64:1" "--host-root with a ROOT: exit 64 (usage), one line"
 run --list --host-root "$MNT" "$MNT/vservers"
-is "$RC:$(nlines "$W/err")" "2:1" "--list with a ROOT: exit 2, one line"
+is "$RC:$(nlines "$W/err")" "64:1" "--list with a ROOT: exit 64 (usage), one line"
 run --host-root "$W/no-such-host" --json
 is "$RC:$(nlines "$W/err"):$(wc -c <"$W/out")" "2:1:0" "--host-root that does not exist: exit 2, one line, no output"
 run --host-root "$MNT" --config /../../etc/vservers --json
@@ -384,7 +384,7 @@ is "$RC:$(nlines "$W/err"):$(wc -c <"$W/out")" "2:1:0" \
 run --host-root "$MNT" --config /etc/vservers/README
 is "$RC:$(nlines "$W/err")" "2:1" "--host-root with a --config that is a file: exit 2, one line"
 run --config "$MNT/etc/vservers" --no-config
-is "$RC:$(nlines "$W/err")" "2:1" "--config with --no-config: exit 2, one line"
+is "$RC:$(nlines "$W/err")" "64:1" "--config with --no-config: exit 64 (usage), one line"
 run --host-root "$MNT" --config /etc/vservers --json --no-progress
 is "$RC:$(fnd "$W/out" | sort | sha256sum)" "1:$(fnd "$W/host.json" | sort | sha256sum)" \
 	"--host-root with --config /etc/vservers (the default, inside PREFIX): the same findings"

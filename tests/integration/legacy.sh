@@ -318,7 +318,7 @@ run --list --json --host-root "$M"
 cmp -s "$W/out" "$W/list.json"
 ok $? "the listing is the one before the conversions"
 run --convert-legacy --list --host-root "$M"
-is "$RC" 2 "--convert-legacy with --list: a usage error"
+is "$RC" 64 "--convert-legacy with --list: a usage error"
 
 # a NAME.conf larger than 256 KiB, one with a NUL byte: one line each
 head -c 300000 /dev/zero | tr '\0' '#' >"$E/huge.conf"

@@ -98,10 +98,10 @@ one_line cfgother vhashify "... refused before anything" "no entry of this hash 
 	"$M/vservers/g2"
 
 urun manroot "$VHASHIFY" $FL $NP --host-root "$M" --manually --destination "$H" "$M/vservers/g2" ""
-rc_is manroot 2 "--host-root with --manually (no configuration is read)"
+rc_is manroot 64 "--host-root with --manually (no configuration is read): a usage error"
 one_line manroot vhashify "... a usage error" "--manually does not combine with --host-root"
 urun vmanroot "$VUNIFY" $FL $NP --host-root "$M" --manually "$M/vservers/g5" "" "$M/vservers/g4" ""
-rc_is vmanroot 2 "vunify --host-root with --manually"
+rc_is vmanroot 64 "vunify --host-root with --manually: a usage error"
 one_line vmanroot vunify "... a usage error" "--manually does not combine with --host-root"
 
 is "$(snap "$M")" "$S0" "the refused runs changed nothing on the host (inodes, links, flags, times)"

@@ -23,7 +23,7 @@
 #   exclude   exclude lists of the target and of the references
 #   config    --config DIR GUEST, GUEST..., --all
 #   EMLINK    a master with 65000 links
-#   bad input exit 2, one line, nothing changed
+#   bad input exit 2 (a usage error 64), one line, nothing changed
 # After every run: no temporary name (NAME;XXXXXX) anywhere.
 [ -n "${BASH_VERSION-}" ] || exec bash "$0" "$@"
 . "${top_srcdir:-$(dirname -- "$0")/../..}/tests/lib.sh"
@@ -500,7 +500,7 @@ A=$HASH_MNT
 BT=$A/vs/g1
 BH=$A/.hash
 mkdir -p "$W/cfg-empty"
-bad() { # TAG WORDS -- CMD...: exit 2, one line naming WORDS, nothing changed, no journal
+bad() { # TAG WORDS -- CMD...: exit 2 (64 for a usage error: BAD_RC=64), one line naming WORDS, nothing changed, no journal
 	local tag=$1 words=() s0 prog
 	shift
 	while [ "$1" != -- ]; do
@@ -511,18 +511,18 @@ bad() { # TAG WORDS -- CMD...: exit 2, one line naming WORDS, nothing changed, n
 	prog=${1##*/}
 	s0=$(snap "$A")
 	urun "$tag" "$@"
-	rc_is "$tag" 2 "bad input: $prog ${*:2}"
+	rc_is "$tag" "${BAD_RC:-2}" "bad input: $prog ${*:2}"
 	one_line "$tag" "$prog" "bad input: $prog" "${words[@]}"
 	is "$(snap "$A"; ls "$W"/bad.journal 2>/dev/null)" "$s0" "bad input: $prog: nothing changed, no journal"
 }
 JB=(--journal "$W/bad.journal" "$FL" "$NP")
-bad b1 GUEST -- "$VUNIFY" "${JB[@]}"
-bad b2 "even number" "'0'" -- "$VUNIFY" "${JB[@]}" --manually
-bad b3 "even number" "'3'" -- "$VUNIFY" "${JB[@]}" --manually "$BT" "" "$A/vs/g2"
-bad b4 "even number" "'1'" -- "$VUNIFY" "${JB[@]}" --manually "$BT"
-bad b5 "even number" "'0'" -- "$VHASHIFY" "${JB[@]}" --manually --destination "$BH"
-bad b6 "even number" "'3'" -- "$VHASHIFY" "${JB[@]}" --manually --destination "$BH" "$BT" "" "$A/vs/g2"
-bad b7 --destination -- "$VHASHIFY" "${JB[@]}" --manually "$BT" ""
+BAD_RC=64 bad b1 GUEST -- "$VUNIFY" "${JB[@]}"
+BAD_RC=64 bad b2 "even number" "'0'" -- "$VUNIFY" "${JB[@]}" --manually
+BAD_RC=64 bad b3 "even number" "'3'" -- "$VUNIFY" "${JB[@]}" --manually "$BT" "" "$A/vs/g2"
+BAD_RC=64 bad b4 "even number" "'1'" -- "$VUNIFY" "${JB[@]}" --manually "$BT"
+BAD_RC=64 bad b5 "even number" "'0'" -- "$VHASHIFY" "${JB[@]}" --manually --destination "$BH"
+BAD_RC=64 bad b6 "even number" "'3'" -- "$VHASHIFY" "${JB[@]}" --manually --destination "$BH" "$BT" "" "$A/vs/g2"
+BAD_RC=64 bad b7 --destination -- "$VHASHIFY" "${JB[@]}" --manually "$BT" ""
 bad b8 "$W/no-such-list" -- "$VUNIFY" "${JB[@]}" --manually "$BT" "$W/no-such-list" "$A/vs/g2" ""
 bad b9 "$W/cfg-empty" -- "$VHASHIFY" "${JB[@]}" --manually --destination "$BH" "$BT" "$W/cfg-empty"
 bad b10 "$W/no-such-list" -- "$VHASHIFY" "${JB[@]}" --manually --destination "$BH" "$BT" "" "$A/vs/g2" "$W/no-such-list"
@@ -530,7 +530,7 @@ bad b11 nosuch -- "$VUNIFY" "${JB[@]}" --config "$W/cfg-empty" nosuch
 bad b12 nosuch -- "$VHASHIFY" "${JB[@]}" --config "$W/cfg-empty" nosuch
 bad b13 "$A/no-hash" -- "$VHASHIFY" "${JB[@]}" --manually --destination "$A/no-hash" "$BT" ""
 bad b14 "$A/vs/nosuch" -- "$VUNIFY" "${JB[@]}" --manually "$A/vs/nosuch" "" "$BT" ""
-bad b15 bogus -- "$VHASHIFY" --journal "$W/bad.journal" --flags=bogus $NP --manually --destination "$BH" "$BT" ""
-bad b16 bogus -- "$VUNIFY" --journal "$W/bad.journal" --flags=bogus $NP --manually "$BT" "" "$A/vs/g2" ""
+BAD_RC=64 bad b15 bogus -- "$VHASHIFY" --journal "$W/bad.journal" --flags=bogus $NP --manually --destination "$BH" "$BT" ""
+BAD_RC=64 bad b16 bogus -- "$VUNIFY" --journal "$W/bad.journal" --flags=bogus $NP --manually "$BT" "" "$A/vs/g2" ""
 
 done_testing

@@ -118,11 +118,11 @@ START_TEST(rules_mode_refuses)
 {
 	/* a named mode names itself and the option */
 	ck_stderr_eq(ck_assert_int_eq(cli_check_options(&prog, &rules, M_LIST,
-							B(O_LIST) | B(O_FIX)), CLI_EXIT_TROUBLE),
+							B(O_LIST) | B(O_FIX)), CLI_EXIT_USAGE),
 		     "prog: --list does not combine with --fix (see 'prog --help')\n");
 	/* the default mode says which modes take it: one, or several */
 	ck_stderr_eq(ck_assert_int_eq(cli_check_options(&prog, &rules, M_DEFAULT, B(O_DRY)),
-				      CLI_EXIT_TROUBLE),
+				      CLI_EXIT_USAGE),
 		     "prog: --dry-run needs --fix (see 'prog --help')\n");
 }
 END_TEST
@@ -134,10 +134,10 @@ START_TEST(rules_needs_lists_modes)
 	};
 	struct cli_rules r = { .names = names, .modes = three, .nmodes = 4 };
 
-	ck_stderr_eq(ck_assert_int_eq(cli_check_options(&prog, &r, 0, B(O_DRY)), CLI_EXIT_TROUBLE),
+	ck_stderr_eq(ck_assert_int_eq(cli_check_options(&prog, &r, 0, B(O_DRY)), CLI_EXIT_USAGE),
 		     "prog: --dry-run needs --a, --b or --c (see 'prog --help')\n");
 	r.nmodes = 3;
-	ck_stderr_eq(ck_assert_int_eq(cli_check_options(&prog, &r, 0, B(O_DRY)), CLI_EXIT_TROUBLE),
+	ck_stderr_eq(ck_assert_int_eq(cli_check_options(&prog, &r, 0, B(O_DRY)), CLI_EXIT_USAGE),
 		     "prog: --dry-run needs --a or --b (see 'prog --help')\n");
 }
 END_TEST
@@ -145,23 +145,23 @@ END_TEST
 START_TEST(rules_exclusive_and_needs)
 {
 	ck_stderr_eq(ck_assert_int_eq(cli_check_options(&prog, &rules, M_DEFAULT,
-							B(O_IMAGE) | B(O_CONFIG)), CLI_EXIT_TROUBLE),
+							B(O_IMAGE) | B(O_CONFIG)), CLI_EXIT_USAGE),
 		     "prog: --image does not combine with --config (see 'prog --help')\n");
 	ck_stderr_eq(ck_assert_int_eq(cli_check_options(&prog, &rules, M_FIX,
 							B(O_FIX) | B(O_IMAGE) | B(O_ROOT)),
-				      CLI_EXIT_TROUBLE),
+				      CLI_EXIT_USAGE),
 		     "prog: --image does not combine with ROOT (see 'prog --help')\n");
 	ck_stderr_eq(ck_assert_int_eq(cli_check_options(&prog, &rules, M_DEFAULT,
-							B(O_PREFIX) | B(O_ROOT)), CLI_EXIT_TROUBLE),
+							B(O_PREFIX) | B(O_ROOT)), CLI_EXIT_USAGE),
 		     "prog: --prefix needs --image (see 'prog --help')\n");
 }
 END_TEST
 
 START_TEST(usage_and_messages)
 {
-	ck_stderr_eq(ck_assert_int_eq(cli_bad_usage(&prog, "unknown kind", "x y"), CLI_EXIT_TROUBLE),
+	ck_stderr_eq(ck_assert_int_eq(cli_bad_usage(&prog, "unknown kind", "x y"), CLI_EXIT_USAGE),
 		     "prog: unknown kind 'x y' (see 'prog --help')\n");
-	ck_stderr_eq(ck_assert_int_eq(cli_bad_usage(&prog, "no GUEST given", NULL), CLI_EXIT_TROUBLE),
+	ck_stderr_eq(ck_assert_int_eq(cli_bad_usage(&prog, "no GUEST given", NULL), CLI_EXIT_USAGE),
 		     "prog: no GUEST given (see 'prog --help')\n");
 	/* a name with a newline and a byte that is not UTF-8 stays on one line */
 	ck_stderr_eq(cli_msgn(&prog, "a\nb\xff", 4, "cannot open", "Permission denied"),
