@@ -3,8 +3,9 @@
  * audit.c - the live attribute checks.
  *
  * One walk callback does everything: it tracks the current guest, learns
- * from the filesystem's inode tables (core/itable.h, read when the walk
- * first meets the filesystem) which entries need a look, reads their
+ * from the filesystem's inode tables (core/itable.h, read once the walk
+ * has met a 64th of the filesystem's inodes in use) which entries need a
+ * look, reads their
  * flags through the back end on a verified fd (where there are no tables:
  * every file and directory), and either reports at once (inodes with one
  * link, directories) or files the inode in the shared-inode table, whose
@@ -177,8 +178,8 @@ static bool stx_immutable(const struct statx *stx)
 /*
  * What the walk must look at: a regular file with several links or a bad
  * flag, a directory with a bad flag or mode 0000 (the checks of
- * audit/checks.h on the table's copy), and an inode whose copy is half
- * written.
+ * audit/checks.h on the table's copy), and an inode whose copy libext2fs
+ * found unusable.
  */
 static bool keep_inode(const struct va_itable_ent *e, bool suspect, void *user)
 {
@@ -758,6 +759,10 @@ int va_audit_run(const struct va_audit_args *args, struct va_audit_stats *stats)
 
 	memset(stats, 0, sizeof(*stats));
 	r = va_walk(&w);
+	/* a filesystem of which the walk met too little for its tables was read through the walk */
+	for (size_t i = 0; i < a.ndevs; i++)
+		if (!a.devs[i].decided)
+			walk_instead(&a, "ROOT is a small part of its filesystem", 0);
 	if (r >= 0 && a.fatal == 0)
 		r = shared_report(&a);
 	for (size_t i = 0; i < a.nstores && r >= 0 && a.fatal == 0; i++)

@@ -169,4 +169,29 @@ clean_image() {
 }
 clean_image
 
+# ---- a ROOT that is a small part of its filesystem: 3,000 other files
+# beside a guest of one file; the walk meets less than a 64th of the inodes
+# in use, so the tables are not read (every entry through the walk), and
+# the summary says why
+small_part() {
+	local st img mnt out
+	st=$(mktemp -d "$TEST_TMP/small.XXXXXX")
+	mkdir -p "$st/tree/other" "$st/tree/vs/g1"
+	for i in $(seq 1 3000); do : >"$st/tree/other/f$i"; done
+	printf 't\n' >"$st/tree/vs/g1/notail"
+	img=$st/small.img
+	truncate -s 64M "$img" && mke2fs -q -F -t ext4 -d "$st/tree" "$img" >/dev/null 2>&1 &&
+		mnt=$(mount_fixture "$img") && chattr +t "$mnt/vs/g1/notail" && flush_fs "$mnt"
+	ok $? "small part: an image with 3,000 files beside a one-file guest" || return
+	out=$("$VAUDIT" --json "$mnt/vs" 2>/dev/null)
+	grep -q '"record":"summary".*"method":"walk".*ROOT is a small part of its filesystem' <<<"$out"
+	ok $? "small part: read through the walk, and the summary says why" || diag "$(tail -n 1 <<<"$out")"
+	grep -q '"kind":"legacy-notail".*g1/notail' <<<"$out"
+	ok $? "small part: the stray t on the private file is found all the same"
+	out=$("$VAUDIT" --json "$mnt" 2>/dev/null | tail -n 1)
+	grep -q '"method":"inode-tables"' <<<"$out"
+	ok $? "small part: the whole filesystem as ROOT: the inode tables are read" || diag "$out"
+}
+small_part
+
 done_testing
