@@ -338,10 +338,11 @@ static void say_summary(struct ctx *c, const struct va_audit_stats *st, bool ima
 	struct dbuf m = DBUF_INIT;
 
 	say_method(&m, st, image);
-	cli_say(&c->cli, "%llu entries, %llu flag reads, %llu findings, %llu errors, %.2fs",
-		(unsigned long long)st->entries, (unsigned long long)st->flag_reads,
-		(unsigned long long)st->findings, (unsigned long long)st->errors,
-		cli_elapsed(&c->cli));
+	cli_say(&c->cli, "%llu entr%s, %llu flag read%s, %llu finding%s, %llu error%s, %.2fs",
+		(unsigned long long)st->entries, st->entries == 1 ? "y" : "ies",
+		(unsigned long long)st->flag_reads, st->flag_reads == 1 ? "" : "s",
+		(unsigned long long)st->findings, st->findings == 1 ? "" : "s",
+		(unsigned long long)st->errors, st->errors == 1 ? "" : "s", cli_elapsed(&c->cli));
 	cli_say(&c->cli, "attributes: %s", dbuf_str(&m));
 	for (int k = 0; k < VA_KIND_COUNT; k++)
 		if (st->by_kind[k])
