@@ -35,7 +35,7 @@ static int json_guest(struct dbuf *b, const struct va_config *c, const struct va
 	const struct va_hash_dir *h = g->hash >= 0 ? &c->hashdirs[g->hash] : NULL;
 	int r;
 
-	r = dbuf_addf(b, "{\"version\":%d", VA_JSON_VERSION);
+	r = dbuf_addf(b, "{\"record\":\"guest\",\"version\":%d", VA_JSON_VERSION);
 	r |= fld(b, "name", g->name);
 	r |= fld(b, "cfgdir", g->cfgdir);
 	r |= fld(b, "display_name", g->display);

@@ -59,6 +59,13 @@ vrun image --json --image "$W/image.img" --prefix /vservers
 is "$RC" 1 "--image --json: exit 1"
 check image "image audit" 1 --want finding=+ --expect backend='"image"' --expect audit.method='"inode-tables"'
 
+# ---- the guest listing: a guest record per guest, no summary
+mkdir -p "$W/cfg/g1" "$W/cfg/g2"
+ln -s "$root/g1" "$W/cfg/g1/vdir" && ln -s "$root/g2" "$W/cfg/g2/vdir" && echo 42 >"$W/cfg/g1/context"
+vrun list --list --json --config "$W/cfg"
+is "$RC" 0 "--list --json: exit 0"
+check list "--list" 0 --last none --want guest=2 --want summary=0
+
 # ---- repairs
 vrun dry --json --fix --dry-run --no-config --journal "$W/dry.journal" "$root"
 is "$RC" 1 "--fix --dry-run --json: something would change, exit 1"

@@ -442,8 +442,8 @@ def parse_jsonl(data):
             raise ValueError('line %d is not JSON (%s): %s' % (i + 1, e, show(line)))
         if not isinstance(obj, dict):
             raise ValueError('line %d is not an object' % (i + 1))
-        # the findings only: not the error and summary records (records.sh)
-        if obj.get('record', 'finding') != 'finding':
+        # the findings (or the guests of --list): not the error and summary records (records.sh)
+        if obj.get('record', 'finding') not in ('finding', 'guest'):
             continue
         recs.append(obj)
     return recs
