@@ -76,10 +76,23 @@ static void on_root_attrs(const char *path, size_t len, const struct va_attrs *a
 	char letters[VA_FLAGS_LETTERS_MAX], vs[5];
 	struct dbuf b = DBUF_INIT;
 
-	(void)mode;
 	va_flags_letters_if(at->flags, at->known & VA_KNOWN_EXT2, letters);
-	dbuf_addf(&b, "%s %s ", va_vsattr_letters(at->flags, at->known & VA_KNOWN_EXT2,
-						   at->known & VA_KNOWN_VS26, vs), letters);
+	va_vsattr_letters(at->flags, at->known & VA_KNOWN_EXT2, at->known & VA_KNOWN_VS26, vs);
+	if (c->json) {
+		/* an attrs record: what the text line says, as data */
+		cli_json_head(&b, &c->cli, "attrs");
+		va_json_field(&b, "path", path, len);
+		if (at->known & VA_KNOWN_EXT2)
+			dbuf_addf(&b, ",\"flags\":\"0x%08x\"", at->flags);
+		else
+			dbuf_adds(&b, ",\"flags\":null");
+		dbuf_addf(&b, ",\"vs26_known\":%s,\"vsattr\":\"%s\",\"lsattr\":\"%s\",\"mode\":\"%04o\"}\n",
+			  (at->known & VA_KNOWN_VS26) ? "true" : "false", vs, letters, mode & 07777);
+		cli_write(&c->cli, b.buf, b.len);
+		dbuf_release(&b);
+		return;
+	}
+	dbuf_addf(&b, "%s %s ", vs, letters);
 	va_escape_shell(&b, path, len);
 	dbuf_addc(&b, '\n');
 	cli_write(&c->cli, b.buf, b.len);

@@ -66,6 +66,13 @@ vrun list --list --json --config "$W/cfg"
 is "$RC" 0 "--list --json: exit 0"
 check list "--list" 0 --last none --want guest=2 --want summary=0
 
+# ---- --attrs: an attrs record per entry, no summary
+vrun attrs --attrs --json "$root/g1"
+is "$RC" 0 "--attrs --json: exit 0"
+check attrs "--attrs" 0 --last none --want attrs=+ --want summary=0
+n_text=$("$VAUDIT" --attrs "$root/g1" 2>/dev/null | wc -l)
+is "$(grep -c '"record":"attrs"' "$W/attrs.out")" "$n_text" "--attrs --json: one record per line of the text listing"
+
 # ---- repairs
 vrun dry --json --fix --dry-run --no-config --journal "$W/dry.journal" "$root"
 is "$RC" 1 "--fix --dry-run --json: something would change, exit 1"
