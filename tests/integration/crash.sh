@@ -36,37 +36,15 @@ need_fix
 
 : "${VAUDIT_CRASH_RUNS:=20}"
 : "${VAUDIT_CRASH_FILES:=2000}"
-: "${VAUDIT_CRASH_SEED:=$((RANDOM * 32768 + RANDOM))}"
-diag "VAUDIT_CRASH_SEED=$VAUDIT_CRASH_SEED VAUDIT_CRASH_RUNS=$VAUDIT_CRASH_RUNS VAUDIT_CRASH_FILES=$VAUDIT_CRASH_FILES"
-RANDOM=$VAUDIT_CRASH_SEED
-
-S=$W/shm
-mkdir -p "$S"
-if mount -t tmpfs -o size=512m,mode=0700 vaudit-crash "$S"; then
-	defer umount "$S"
-else
-	diag "no tmpfs: working on $W"
-fi
+diag "VAUDIT_CRASH_RUNS=$VAUDIT_CRASH_RUNS VAUDIT_CRASH_FILES=$VAUDIT_CRASH_FILES"
+seed_random VAUDIT_CRASH_SEED
+scratch vaudit-crash 512m
 
 # ---- the image: VAUDIT_CRASH_FILES files in 3 guests, all legacy-iunlink
 BASE=$S/base.img
 build() {
-	local st=$W/staging g i per
-	per=$(((VAUDIT_CRASH_FILES + 2) / 3))
-	for g in g1 g2 g3; do
-		mkdir -p "$st/vservers/$g"
-		(
-			cd "$st/vservers/$g" || exit 1
-			for ((i = 0; i < per; i++)); do
-				[ $((i % 250)) -eq 0 ] && { mkdir -p "d$((i / 250))" || exit 1; }
-				printf '%s\n' "$i" >"d$((i / 250))/f$i"
-			done
-		) || return 1
-	done
-	truncate -s 48M "$BASE" &&
-		mke2fs -q -F -t ext4 -b 1024 -I 256 -N $((VAUDIT_CRASH_FILES + 1024)) -d "$st" -- "$BASE" &&
-		rm -rf -- "$st" || return 1
 	local mnt
+	files_image "$BASE" "$VAUDIT_CRASH_FILES" 250 || return 1
 	mnt=$(mount_fixture "$BASE") || return 1
 	find "$mnt/vservers" -type f -exec chattr +t {} + &&
 		find "$mnt/vservers" -type f -exec chattr +i {} + || return 1

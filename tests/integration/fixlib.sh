@@ -150,3 +150,45 @@ set_generations() {
 	python3 "$FT" gencmds "$img" | run_debugfs -w -f - -- "$img" >/dev/null 2>&1
 	e2fsck -fn -- "$img" >/dev/null 2>&1
 }
+
+# seed_random VAR: RANDOM seeded from $VAR, a new random seed when it is
+# unset (diag names it, so that a failing run can be repeated)
+seed_random() {
+	local v=$1
+	[ -n "${!v:-}" ] || printf -v "$v" '%s' "$((RANDOM * 32768 + RANDOM))"
+	diag "$v=${!v}"
+	RANDOM=${!v}
+}
+
+# scratch NAME SIZE: S=$W/shm, a tmpfs of SIZE where one can be mounted
+# (unmounted at the end), else a directory on $W
+scratch() {
+	S=$W/shm
+	mkdir -p "$S"
+	if mount -t tmpfs -o "size=$2,mode=0700" "$1" "$S"; then
+		defer umount "$S"
+	else
+		diag "no tmpfs: working on $W"
+	fi
+}
+
+# files_image IMG N EVERY: an ext4 image IMG (1 KiB blocks) holding N small
+# files f0, f1, ... in 3 guests below /vservers, a new directory every
+# EVERY files; the caller sets their flags
+files_image() {
+	local img=$1 n=$2 every=$3 st=$W/staging g i per
+	per=$(((n + 2) / 3))
+	for g in g1 g2 g3; do
+		mkdir -p "$st/vservers/$g"
+		(
+			cd "$st/vservers/$g" || exit 1
+			for ((i = 0; i < per; i++)); do
+				[ $((i % every)) -eq 0 ] && { mkdir -p "d$((i / every))" || exit 1; }
+				printf '%s\n' "$i" >"d$((i / every))/f$i"
+			done
+		) || return 1
+	done
+	truncate -s 48M "$img" &&
+		mke2fs -q -F -t ext4 -b 1024 -I 256 -N $((n + 1024)) -d "$st" -- "$img" >/dev/null &&
+		rm -rf -- "$st"
+}

@@ -40,36 +40,15 @@ need_fix
 
 : "${VAUDIT_RESUME_RUNS:=3}"
 : "${VAUDIT_RESUME_FILES:=1500}"
-: "${VAUDIT_RESUME_SEED:=$((RANDOM * 32768 + RANDOM))}"
-diag "VAUDIT_RESUME_SEED=$VAUDIT_RESUME_SEED VAUDIT_RESUME_RUNS=$VAUDIT_RESUME_RUNS VAUDIT_RESUME_FILES=$VAUDIT_RESUME_FILES"
-RANDOM=$VAUDIT_RESUME_SEED
-
-S=$W/shm
-mkdir -p "$S"
-if mount -t tmpfs -o size=768m,mode=0700 vaudit-resume "$S"; then
-	defer umount "$S"
-else
-	diag "no tmpfs: working on $W"
-fi
+diag "VAUDIT_RESUME_RUNS=$VAUDIT_RESUME_RUNS VAUDIT_RESUME_FILES=$VAUDIT_RESUME_FILES"
+seed_random VAUDIT_RESUME_SEED
+scratch vaudit-resume 768m
 
 # ---- the image: 3 guests; every third file legacy-notail, the others legacy-iunlink
 BASE=$S/base.img
 build() {
-	local st=$W/staging g i per mnt
-	per=$(((VAUDIT_RESUME_FILES + 2) / 3))
-	for g in g1 g2 g3; do
-		mkdir -p "$st/vservers/$g"
-		(
-			cd "$st/vservers/$g" || exit 1
-			for ((i = 0; i < per; i++)); do
-				[ $((i % 200)) -eq 0 ] && { mkdir -p "d$((i / 200))" || exit 1; }
-				printf '%s\n' "$i" >"d$((i / 200))/f$i"
-			done
-		) || return 1
-	done
-	truncate -s 48M "$BASE" &&
-		mke2fs -q -F -t ext4 -b 1024 -I 256 -N $((VAUDIT_RESUME_FILES + 1024)) -d "$st" -- "$BASE" &&
-		rm -rf -- "$st" || return 1
+	local mnt
+	files_image "$BASE" "$VAUDIT_RESUME_FILES" 200 || return 1
 	mnt=$(mount_fixture "$BASE") || return 1
 	find "$mnt/vservers" -type f -exec chattr +t {} + &&
 		find "$mnt/vservers" -type f -name 'f*[0369]' -exec chattr +i {} + || return 1
@@ -258,32 +237,21 @@ rm -f -- "$S/rr.img" "$S/rr-ref.img"
 # ---- a version 1 journal, a forged request, a changed plan (image runs)
 C=$S/x.img
 cp --sparse=always -- "$BASE" "$C"
-"$VAUDIT" --fix --image "$C" --prefix /vservers --journal "$S/x.journal" >/dev/null 2>&1 &
-pid=$!
-while kill -0 "$pid" 2>/dev/null; do
-	[ -e "$S/x.journal" ] && [ "$(wc -l <"$S/x.journal")" -ge 40 ] && break
-done
-kill -9 "$pid" 2>/dev/null
-{ wait "$pid"; } 2>/dev/null
+kill_at_lines "$S/x.journal" 40 --fix --image "$C" --prefix /vservers --journal "$S/x.journal"
 head -n 1 "$S/x.journal" | grep -q '^vaudit-journal	2	.*	request=' 
 ok $? "the journal of --fix has a version 2 header with its request"
 # with_header FILE OUT VERSION REQUEST-B64|"": a copy of FILE with another header (crc fixed)
 with_header() {
-	python3 - "$@" <<'EOF'
-import sys, zlib
+	python3 - "$top_srcdir/tests/integration" "$@" <<'EOF'
+import sys
+sys.path.insert(0, sys.argv.pop(1))
+from fixtest import crc32c  # noqa: E402
 src, out, ver, req = sys.argv[1:5]
 lines = open(src, 'rb').read().split(b'\n')
 f = lines[0].rsplit(b'\tcrc=', 1)[0].split(b'\t')
 f[1] = ver.encode()
 f = f[:5] + ([b'request=' + req.encode()] if req else [])
 h = b'\t'.join(f)
-def crc32c(data):
-    crc = 0xffffffff
-    for b in data:
-        crc ^= b
-        for _ in range(8):
-            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
-    return crc ^ 0xffffffff
 lines[0] = h + b'\tcrc=%08x' % crc32c(h)
 open(out, 'wb').write(b'\n'.join(lines))
 EOF
@@ -336,13 +304,7 @@ one_line_naming "$S/garbage.journal" garbage "a request that is not base64"
 C=$S/p.img
 cp --sparse=always -- "$BASE" "$C"
 cp -- "$S/image.plan" "$S/edit.plan"
-"$VAUDIT" --fix --plan "$S/edit.plan" --image "$C" --prefix /vservers --journal "$S/p.journal" >/dev/null 2>&1 &
-pid=$!
-while kill -0 "$pid" 2>/dev/null; do
-	[ -e "$S/p.journal" ] && [ "$(wc -l <"$S/p.journal")" -ge 40 ] && break
-done
-kill -9 "$pid" 2>/dev/null
-{ wait "$pid"; } 2>/dev/null
+kill_at_lines "$S/p.journal" 40 --fix --plan "$S/edit.plan" --image "$C" --prefix /vservers --journal "$S/p.journal"
 sum=$(img_sum "$C")
 sed -i '$d' "$S/edit.plan"
 vrun pedit --resume "$S/p.journal" --image "$C"
