@@ -200,8 +200,9 @@ int va_convert_apply(const struct va_config *c, const struct va_conv *cv, struct
 fail:
 	if (tfd >= 0)
 		take_back(tfd, cv, done);
-	unlinkat(cfd, tmp, AT_REMOVEDIR);
-	if (journaled)
+	/* the undone marks only once the removal is on disk (else the next
+	 * undo reads the state again and removes what is left) */
+	if (unlinkat(cfd, tmp, AT_REMOVEDIR) == 0 && journaled && fsync(cfd) == 0)
 		mark(j, first, cv->nitems + 1, 'U');
 out:
 	if (r < 0)
