@@ -28,7 +28,7 @@ void cli_init(struct cli *c, const char *prog)
 
 void cli_start(struct cli *c, int progress)
 {
-	c->progress_on = progress < 0 ? isatty(STDERR_FILENO) : progress > 0;
+	c->progress_on = progress < 0 ? isatty(STDERR_FILENO) && !c->quiet : progress > 0;
 	c->start = va_clock_now();
 	c->last = c->start;
 }

@@ -57,7 +57,8 @@ void cli_init(struct cli *c, const char *prog);
 
 /**
  * cli_start() - start the clock; the progress line is drawn when
- * @progress is 1, or when it is -1 (the default) and stderr is a terminal.
+ * @progress is 1, or when it is -1 (the default), stderr is a terminal and
+ * the run is not quiet.
  */
 void cli_start(struct cli *c, int progress);
 

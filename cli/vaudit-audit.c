@@ -57,8 +57,6 @@ static int on_finding(const struct va_finding *f, void *user)
 			c->repair_error = -r;
 		return r;
 	}
-	if (c->cli.quiet)
-		return 0;
 	cli_clear_progress(&c->cli);
 	r = va_writer_write(c->writer, f);
 	if (r < 0) {

@@ -139,8 +139,17 @@ is "$RC" 1 "--verbose exits 1"
 LC_ALL=C grep -q $'[\x01-\x09\x0b-\x1f\x7f]' "$W/out"
 ok $((! $?)) "--verbose: no control bytes in the output"
 
+run "$ROOT"
+cp "$W/out" "$W/loud"
 run --quiet "$ROOT"
-is "$RC:$(wc -c <"$W/out")" "1:0" "--quiet: exit 1 and no output"
+is "$RC" 1 "--quiet: exit 1 (findings)"
+cmp -s "$W/out" "$W/loud"
+ok $? "--quiet keeps the findings: the same output as without it"
+run --quiet --verbose --json "$ROOT"
+grep -q '^{"record":"finding"' "$W/out"
+ok $? "--quiet --json: finding records are written"
+[ ! -s "$W/err" ]
+ok $? "--quiet wins over --verbose for the notes: nothing on stderr" || diag "$(cat "$W/err")"
 
 run --quiet --fail-on=never "$ROOT"
 is "$RC" 0 "--fail-on=never: findings do not make the exit status 1"
