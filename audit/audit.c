@@ -28,6 +28,7 @@
 
 #include "audit/audit.h"
 #include "audit/checks.h"
+#include "audit/confirm.h"
 #include "core/dbuf.h"
 #include "core/flags.h"
 #include "core/image.h"
@@ -52,6 +53,7 @@ struct shared {
 	bool keep_names;        /* names are kept only for possible findings */
 	bool from_table;        /* flags from the inode table, not read live (no
 				   flag finding can come of them) */
+	bool pending;           /* being read live on the confirming thread */
 	const char *secret;     /* the secret pattern a name matched, or NULL */
 	size_t root_index;
 	long last_guest;        /* guests are walked one after another */
@@ -96,6 +98,8 @@ struct audit {
 	struct guest *guests;
 	size_t nguests, capguests;
 	long cur_guest;         /* index into guests, or -1 */
+	struct va_confirm *confirm;     /* live reads of shared inodes, or NULL */
+	bool confirm_off;               /* the back end cannot be read so */
 	char **stores;          /* VA_STORE_NAME directories the configuration does not name */
 	size_t nstores, capstores;
 	int fatal;              /* negative errno that stops the walk */
@@ -439,19 +443,73 @@ static bool table_clean(const struct audit *a, const struct va_walk_entry *e)
 	       !va_check_file(te->flags, known) && !va_check_shared(te->flags, known, 2);
 }
 
-/* The attributes of shared inode @s, and whether its names must be kept. */
-static void shared_set_attrs(struct shared *s, const struct va_attrs *at, const struct va_walk_entry *e)
+/*
+ * The attributes of shared inode @s, and whether its names must be kept;
+ * @stx_immut: what statx said of immutable, for flags that could not be read.
+ */
+static void shared_set_attrs(struct shared *s, const struct va_attrs *at, bool stx_immut)
 {
 	s->flags = at->flags;
 	s->flags_known = at->known;
 	s->gen = at->gen;
 	s->gen_known = at->gen_known;
-	s->immutable = at->known ? (at->flags & VA_FL_IMMUTABLE) != 0 : stx_immutable(e->stx);
+	s->immutable = at->known ? (at->flags & VA_FL_IMMUTABLE) != 0 : stx_immut;
 	/* Names are kept only where a finding may need them: a bad flag, not
 	 * immutable, or a shared-inode kind once a second guest has a name
 	 * (the secret check adds its own) */
 	s->keep_names = !s->immutable || va_check_file(at->flags, at->known) ||
 			va_check_shared(at->flags, at->known, 2);
+}
+
+/*
+ * Can the live read of shared inode @e (whose table copy, a->te, may make
+ * a finding) wait for the confirming thread?  It needs the table's copy
+ * (the 2.6 bits come from there), a parent below a ROOT the thread holds.
+ */
+static bool can_confirm_later(const struct audit *a, const struct va_walk_entry *e)
+{
+	return a->confirm && a->te && a->te->ino == e->stx->stx_ino && a->te->links && e->depth >= 1 &&
+	       e->at_fd >= 0 && va_confirm_has_root(a->confirm, e->root_index);
+}
+
+/* Queue the live read of the first name @e of shared inode @s; its names are kept meanwhile. */
+static int confirm_later(struct audit *a, const struct va_walk_entry *e, struct shared *s)
+{
+	const char *root = a->args->roots[e->root_index];
+	size_t root_len = strlen(root);
+
+	/* the walk's display path: the ROOT without trailing slashes, '/', the names */
+	while (root_len > 1 && root[root_len - 1] == '/')
+		root_len--;
+	if (e->path_len <= root_len)
+		return -EINVAL;
+	a->stats->flag_reads++;
+	s->pending = true;
+	s->keep_names = true;
+	s->immutable = stx_immutable(e->stx);
+	return va_confirm_add(a->confirm, &(struct va_confirm_read){
+		.id = (uint32_t)(s - a->shared), .root_index = e->root_index,
+		.dev = s->dev, .ino = s->ino, .mode = e->stx->stx_mode, .vs26_flags = a->te->flags,
+		.path = e->path, .path_len = e->path_len,
+		.rel_off = root_len + (e->path[root_len] == '/') });
+}
+
+/* A live read of the confirming thread is back: the attributes of that shared inode. */
+static void confirmed(const struct va_confirm_read *rd, void *user)
+{
+	struct audit *a = user;
+	struct shared *s = &a->shared[rd->id];
+	struct va_attrs at = rd->at;
+
+	if (rd->r < 0) {
+		report_error(a, rd->path, rd->path_len,
+			     rd->r == -ESTALE ? "changed during walk" : "read flags", -rd->r);
+		at = (struct va_attrs){ 0 };
+	}
+	shared_set_attrs(s, &at, s->immutable);
+	if (s->secret)
+		s->keep_names = true;
+	s->pending = false;
 }
 
 /* A name of a multiply-linked file: its flags are read at the first name. */
@@ -473,10 +531,14 @@ static int shared_seen(struct audit *a, const struct va_walk_entry *e)
 			at.gen = a->te->gen;
 			at.gen_known = true;
 			s->from_table = true;
+			shared_set_attrs(s, &at, false);
+		} else if (can_confirm_later(a, e)) {
+			if ((r = confirm_later(a, e, s)) < 0)
+				return r;
 		} else {
 			read_attrs(a, e, &at);
+			shared_set_attrs(s, &at, stx_immutable(e->stx));
 		}
-		shared_set_attrs(s, &at, e);
 	}
 	if (a->cur_guest >= 0 && !s->secret) {
 		const struct guest *g = &a->guests[a->cur_guest];
@@ -490,7 +552,7 @@ static int shared_seen(struct audit *a, const struct va_walk_entry *e)
 				struct va_attrs at = { 0 };
 
 				read_attrs(a, e, &at);
-				shared_set_attrs(s, &at, e);
+				shared_set_attrs(s, &at, stx_immutable(e->stx));
 				s->keep_names = true;
 				s->from_table = false;
 			}
@@ -671,6 +733,23 @@ static enum va_walk_action on_dir(struct audit *a, const struct va_walk_entry *e
 	return a->fatal ? VA_WALK_STOP : VA_WALK_CONTINUE;
 }
 
+/* ROOT @e: the confirming thread reads shared inodes beneath it (where the tables are read). */
+static void confirm_beneath(struct audit *a, const struct va_walk_entry *e)
+{
+	int r = 0;
+
+	if (!(a->args->flags & VA_AUDIT_TABLES) || e->dir_fd < 0 || a->confirm_off)
+		return;
+	if (!a->confirm && (r = va_confirm_new(a->args->backend, confirmed, a, &a->confirm)) < 0) {
+		a->confirm_off = true;  /* -EOPNOTSUPP: read on the walk's thread */
+		if (r == -ENOMEM)
+			a->fatal = r;
+		return;
+	}
+	if ((r = va_confirm_root(a->confirm, e->root_index, e->dir_fd)) == -ENOMEM)
+		a->fatal = r;
+}
+
 static enum va_walk_action on_entry(const struct va_walk_entry *e, void *user)
 {
 	struct audit *a = user;
@@ -702,6 +781,8 @@ static enum va_walk_action on_entry(const struct va_walk_entry *e, void *user)
 		}
 		(void)table_for(a, e, e->dir_fd);
 		if (a->fatal == 0)
+			confirm_beneath(a, e);
+		if (a->fatal == 0)
 			check_root(a, e);
 		return a->fatal ? VA_WALK_STOP : VA_WALK_CONTINUE;
 	}
@@ -724,6 +805,7 @@ static enum va_walk_action on_entry(const struct va_walk_entry *e, void *user)
 
 static void audit_release(struct audit *a)
 {
+	va_confirm_free(a->confirm);
 	va_namelist_release(&a->names);
 	free(a->shared);
 	for (size_t i = 0; i < a->nguests; i++)
@@ -759,6 +841,8 @@ int va_audit_run(const struct va_audit_args *args, struct va_audit_stats *stats)
 
 	memset(stats, 0, sizeof(*stats));
 	r = va_walk(&w);
+	if (a.confirm && r >= 0 && a.fatal == 0)
+		va_confirm_finish(a.confirm);
 	/* a filesystem of which the walk met too little for its tables was read through the walk */
 	for (size_t i = 0; i < a.ndevs; i++)
 		if (!a.devs[i].decided)

@@ -343,6 +343,8 @@ int va_backend_live_new(struct va_backend **ret, unsigned flags)
 	}
 	be->ops = &live_ops;
 	be->priv = l;
+	/* with vs26_hint, live_read() uses no state but the flags set here */
+	be->caps = VA_CAP_CONCURRENT_READ;
 	l->flags = flags;
 	if (vserver_get_iattr("/", &data) == 0) {
 		l->have_syscall = true;

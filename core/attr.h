@@ -89,6 +89,12 @@ struct va_backend_ops {
 enum va_backend_caps {
 	VA_CAP_VS26 = 1 << 0,       /**< can read the 2.6 vserver attributes */
 	VA_CAP_VS26_WRITE = 1 << 1, /**< can change them (image; live with the syscall) */
+	/**
+	 * read() of a target with fd == -1 and vs26_hint set may run on
+	 * several threads at once, beside calls of read() on the back end's
+	 * own thread (live: it then touches no state of the back end).
+	 */
+	VA_CAP_CONCURRENT_READ = 1 << 2,
 };
 
 struct va_backend {

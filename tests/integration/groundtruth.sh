@@ -89,6 +89,19 @@ method_and_race() {
 	ok $? "$label: (race-a has no t indeed)"
 	chattr -t "${g}race-a" 2>/dev/null
 	rm -f -- "${g}race-a" "${g}race-b"
+	# the same for a shared inode: read live on the confirming thread
+	printf 's\n' >"${g}race-s" && ln -- "${g}race-s" "${g}race-s2" && chattr +t "${g}race-s" && sync
+	ok $? "$label: race-s and race-s2, two names of one inode with +t" || return
+	"$VAUDIT" --json --only legacy-notail "$root" >"$TEST_TMP/race.json" 2>/dev/null
+	grep -q '"path":"[^"]*/race-s2\{0,1\}"' "$TEST_TMP/race.json"
+	ok $? "$label: without a change the shared race-s is found" || diag "$(cat "$TEST_TMP/race.json")"
+	VAUDIT_TEST_AFTER_TABLES="chattr -t '${g}race-s'" \
+		"$VAUDIT" --json --only legacy-notail "$root" >"$TEST_TMP/race.json" 2>"$TEST_TMP/race.err"
+	! grep -q '"path":"[^"]*/race-s' "$TEST_TMP/race.json" && [ ! -s "$TEST_TMP/race.err" ]
+	ok $? "$label: +t cleared on the shared inode after the tables were read: not reported, no error" ||
+		diag "$(cat "$TEST_TMP/race.json" "$TEST_TMP/race.err")"
+	chattr -t "${g}race-s" 2>/dev/null
+	rm -f -- "${g}race-s" "${g}race-s2"
 }
 
 for fs in ext2 ext3 ext4; do
