@@ -1147,6 +1147,31 @@ static void kinds_line(const struct tui_ui *u, struct tui_cells *c)
 	}
 }
 
+/*
+ * "Left out (! rows): 2 in running guests, 5 need a 2.6 bit": the changes
+ * the session cannot carry out, which no selection includes.
+ * Return: false (nothing written) when there are none.
+ */
+static bool left_out_line(const struct tui_ui *u, struct tui_cells *c)
+{
+	size_t running = 0, vs26 = 0;
+
+	for (size_t i = 0; i < u->m->nitems; i++) {
+		const char *b = u->m->items[i].blocked;
+
+		running += b == tui_blocked_running;
+		vs26 += b == tui_blocked_vs26;
+	}
+	if (!running && !vs26)
+		return false;
+	tui_cells_ascii(c, "Left out (! rows):");
+	if (running)
+		tui_cells_printf(c, " %zu in running guests%s", running, vs26 ? "," : "");
+	if (vs26)
+		tui_cells_printf(c, " %zu need a 2.6 bit (--image)", vs26);
+	return true;
+}
+
 static void draw_confirm(struct tui_ui *u)
 {
 	struct tui_cells *lines[7];
@@ -1165,6 +1190,8 @@ static void draw_confirm(struct tui_ui *u)
 				 group(u->pending_items, n1, sizeof(n1)), u->pending_items == 1 ? "" : "s",
 				 group(u->pending.nactions, n2, sizeof(n2)), u->pending.nactions == 1 ? "" : "s");
 		kinds_line(u, lines[n++]);
+		if (left_out_line(u, lines[n]))
+			n++;
 		tui_cells_ascii(lines[n], "Journal: ");
 		journal_text(u, lines[n]);
 		path_line = n++;

@@ -129,6 +129,7 @@ struct tui_engine {
 	uint64_t entries_base, last_entries;
 	unsigned journal_n;             /* --journal FILE: names used so far */
 	bool image_written;             /* an apply or undo wrote the session's image */
+	struct dbuf running;            /* live: guests an apply would skip (va_repair_running()) */
 };
 
 /* Make wake_fd readable (under lock). */
@@ -275,6 +276,7 @@ void tui_engine_free(struct tui_engine *e)
 	free(e->msgs.buf);
 	free(e->file);
 	va_repair_release(&e->rp);
+	dbuf_release(&e->running);
 	pthread_cond_destroy(&e->ended);
 	pthread_mutex_destroy(&e->lock);
 	close(e->wake_fd);
@@ -372,9 +374,17 @@ static bool cancelled(const struct tui_engine *e)
 	return __atomic_load_n(&e->cancel, __ATOMIC_RELAXED) != 0;
 }
 
+const char tui_blocked_vs26[] =
+	"needs a 2.6 vserver bit, which this kernel cannot set live: repair the unmounted "
+	"filesystem with vaudit --fix --image";
+const char tui_blocked_running[] =
+	"its guest may be running, and an apply leaves running guests alone: stop it first "
+	"(vserver NAME stop), or repair with vaudit --fix --force";
+
 /*
  * A change this session cannot carry out is said before it is selected:
- * live without the vserver syscall, a 2.6 bit cannot be set.
+ * live without the vserver syscall, a 2.6 bit cannot be set; a change
+ * inside a guest that may be running would be skipped.
  */
 static void mark_blocked(const struct tui_engine *e, struct tui_item *it)
 {
@@ -383,9 +393,23 @@ static void mark_blocked(const struct tui_engine *e, struct tui_item *it)
 	if (be && !(be->caps & VA_CAP_VS26_WRITE) && it->has_proposal &&
 	    ((it->flags ^ it->new_flags) & VA_VS26_MASK)) {
 		it->selectable = false;
-		it->blocked = "needs a 2.6 vserver bit, which this kernel cannot set live: repair the "
-			      "unmounted filesystem with vaudit --fix --image";
+		it->blocked = tui_blocked_vs26;
+	} else if (it->has_proposal && it->selectable && e->running.len &&
+		   va_repair_in_running(&e->running, e->s->roots, e->s->nroots, it->where.path,
+					it->where.path_len)) {
+		it->selectable = false;
+		it->blocked = tui_blocked_running;
 	}
+}
+
+/* Live: which guests an apply would leave alone as running (none with --force). */
+static void find_running(struct tui_engine *e)
+{
+	const struct tui_session *s = e->s;
+
+	dbuf_setlen(&e->running, 0);
+	if (!s->img && s->ropts && !s->ropts->force)
+		va_repair_running(s->roots, s->nroots, s->ropts, &e->running);
 }
 
 static int on_finding(const struct va_finding *f, void *user)
@@ -473,6 +497,7 @@ static int job_scan(struct tui_engine *e, struct dbuf *summary)
 	};
 	args.cancel = &e->cancel;       /* stops at the next entry, findings or not */
 	image_reread(e);
+	find_running(e);
 	if (be && be->vs26_errno) {
 		struct dbuf b = DBUF_INIT;
 
@@ -514,6 +539,7 @@ static int job_plan(struct tui_engine *e, struct dbuf *summary)
 	struct va_repair rp = { 0 };
 	int r;
 
+	find_running(e);
 	r = va_plan_read(&rp, e->file, s->img, s->nroots ? s->roots[0] : NULL, &err);
 	if (r < 0) {
 		push_va_error(e, &err);

@@ -30,9 +30,11 @@
  * syscall is missing, 2.6 bits are read from a block device, an image's
  * journal needs recovery): information, not a scan error.
  *
- * Items whose change this session cannot carry out (live without the
- * vserver syscall: a 2.6 bit) come not selectable, with item.blocked
- * saying why, before anyone selects them.
+ * Items whose change this session cannot carry out come not selectable,
+ * with item.blocked saying why, before anyone selects them: live without
+ * the vserver syscall, a change of a 2.6 bit (tui_blocked_vs26); live
+ * without --force, a change inside a guest that may be running
+ * (tui_blocked_running: the repair would skip it).
  *
  * Journals: the first apply of a session writes --journal FILE (or a new
  * /var/lib/vaudit/vaudit-DATE-TIME-PID.journal); each later apply writes
@@ -85,6 +87,10 @@ struct tui_msg {
 	int status;                     /**< 0, or a negative errno that stopped the job */
 	char journal[4096];             /**< apply: the journal's path ("" for other jobs) */
 };
+
+/** item.blocked: the reasons, one string each (compare the pointers). */
+extern const char tui_blocked_vs26[];
+extern const char tui_blocked_running[];
 
 struct tui_engine;
 

@@ -194,14 +194,8 @@ static void configured_running(const char *const *roots, size_t nroots, struct d
 	closedir(cfg);
 }
 
-/*
- * Guests that may be running: those the caller's configuration says run
- * (@o->running_vdirs), else a run link in /etc/vservers that resolves; and
- * a process whose root directory lies inside a guest root.  Returns a
- * '\0'-separated list of "ROOTINDEX/GUESTDIR" in @out.
- */
-static void running_guests(const char *const *roots, size_t nroots, const struct va_repair_opts *o,
-			   struct dbuf *out)
+void va_repair_running(const char *const *roots, size_t nroots, const struct va_repair_opts *o,
+		       struct dbuf *out)
 {
 	DIR *proc = opendir("/proc");
 	struct dirent *d;
@@ -234,19 +228,18 @@ static void running_guests(const char *const *roots, size_t nroots, const struct
 	closedir(proc);
 }
 
-/* Is the guest directory that @a lies in (by its path below ROOT) running? */
+/* Is the guest directory that @path lies in (below ROOT @root_index) running? */
 static bool guest_running(const struct dbuf *running, const char *const *roots, size_t root_index,
-			  const struct va_action *a)
+			  const char *path, size_t path_len)
 {
 	const char *root = roots[root_index], *g;
 	size_t rlen = strlen(root), glen;
 	char key[32];
 	size_t klen;
 
-	if (!running->len || a->path_len <= rlen + 1 || strncmp(a->path, root, rlen) != 0 ||
-	    a->path[rlen] != '/')
+	if (!running->len || path_len <= rlen + 1 || strncmp(path, root, rlen) != 0 || path[rlen] != '/')
 		return false;
-	g = a->path + rlen + 1;
+	g = path + rlen + 1;
 	glen = strcspn(g, "/");
 	if (glen == 0)
 		return false;   /* ROOT itself */
@@ -258,6 +251,15 @@ static bool guest_running(const struct dbuf *running, const char *const *roots, 
 		    memcmp(e + klen, g, glen) == 0)
 			return true;
 	}
+	return false;
+}
+
+bool va_repair_in_running(const struct dbuf *running, const char *const *roots, size_t nroots,
+			  const char *path, size_t path_len)
+{
+	for (size_t i = 0; i < nroots; i++)
+		if (guest_running(running, roots, i, path, path_len))
+			return true;
 	return false;
 }
 
@@ -337,7 +339,8 @@ static int step(struct run *r, size_t idx, const struct va_attr_target *t)
 		return event(r, VA_EV_SKIPPED, a,
 			     "needs a 2.6 vserver bit, which this kernel cannot set live: "
 			     "repair the unmounted filesystem with --image", 0);
-	if (r->live && r->roots && guest_running(&r->running, r->roots, (size_t)t->root_index, a) && !r->o->force)
+	if (r->live && r->roots && !r->o->force &&
+	    guest_running(&r->running, r->roots, (size_t)t->root_index, a->path, a->path_len))
 		return event(r, VA_EV_SKIPPED, a, "its guest may be running (use --force)", 0);
 	if (r->o->dry_run)
 		return event(r, VA_EV_PLANNED, a, NULL, 0);
@@ -471,7 +474,7 @@ static int run_live(struct run *r, const char *const *roots, size_t nroots)
 		if (va_inomap_insert(&r->map, r->rp->actions[i].dev, r->rp->actions[i].ino,
 				     (uint32_t)i) < 0)
 			return -ENOMEM;
-	running_guests(roots, nroots, r->o, &r->running);
+	va_repair_running(roots, nroots, r->o, &r->running);
 	r->real_roots = calloc(nroots ? nroots : 1, sizeof(*r->real_roots));
 	if (!r->real_roots)
 		return -ENOMEM;

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "core/attr.h"
+#include "core/dbuf.h"
 #include "core/finding.h"
 #include "core/inomap.h"
 #include "migrate/journal.h"
@@ -106,6 +107,25 @@ int va_repair_add(struct va_repair *rp, const struct va_finding *f, const struct
 int va_repair_apply(struct va_repair *rp, struct va_backend *be, const char *const *roots,
 		    size_t nroots, struct va_journal *j, const struct va_repair_opts *o,
 		    const struct va_repair_hooks *h);
+
+/**
+ * va_repair_running() - the guests below @roots that may be running, where
+ * a live repair skips its actions unless @o->force: those the caller's
+ * configuration says run (@o->running_vdirs), else those whose run link in
+ * /etc/vservers resolves; and any with a process whose root directory lies
+ * inside it.  Appends a '\0'-separated list of "ROOTINDEX/GUESTDIR" to
+ * @out (for va_repair_in_running()).
+ */
+void va_repair_running(const char *const *roots, size_t nroots, const struct va_repair_opts *o,
+		       struct dbuf *out);
+
+/**
+ * va_repair_in_running() - does @path (a display path below one of
+ * @roots) lie in a guest of @running (va_repair_running())?  A live
+ * repair skips such an action.
+ */
+bool va_repair_in_running(const struct dbuf *running, const char *const *roots, size_t nroots,
+			  const char *path, size_t path_len);
 
 /**
  * va_repair_replay() - undo (newest first) or resume (oldest first) the

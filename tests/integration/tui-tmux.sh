@@ -237,6 +237,9 @@ if MNT=$(mount_fixture "$LIVE"); then
 	ok $? "live: x asks: Apply 1 change to 1 inode?"
 	grep -q 'Kinds: legacy-notail 1' "$W/pane.txt"
 	ok $? "live: the confirmation lists the changes by kind" || diag "$(grep Kinds "$W/pane.txt")"
+	grep -Eq 'Left out \(! rows\): [1-9][0-9]* need a 2\.6 bit \(--image\)' "$W/pane.txt"
+	ok $? "live: the confirmation says which changes are left out and why" ||
+		diag "$(grep -e 'Left out' -e Kinds "$W/pane.txt")"
 	keys y
 	wait_for "apply: 1 done, 0 skipped, 0 failed; journal live.journal"
 	ok $? "live: y applies: 1 done, nothing skipped after the fact"
@@ -252,6 +255,50 @@ if MNT=$(mount_fixture "$LIVE"); then
 	keys q
 	for ((i = 0; i < 100; i++)); do [ -s "$W/live.exit" ] && break; sleep 0.1; done
 	is "$(cat "$W/live.exit" 2>/dev/null)" 0 "live: q quits with status 0"
+
+	# g1 runs (its run file, in a util-vserver configuration made here):
+	# its changes are marked before anyone selects them, g2's are not
+	mkdir -p "$W/cfg/g1" "$W/cfg/g2" "$W/cfg-run"
+	# util-vserver's run is a link to a file holding the context id
+	ln -s "$LROOT/g1" "$W/cfg/g1/vdir" && ln -s "$LROOT/g2" "$W/cfg/g2/vdir" &&
+		echo 1001 >"$W/cfg-run/g1" && ln -s "$W/cfg-run/g1" "$W/cfg/g1/run"
+	TGT=running
+	start_console running "'$VAUDIT' --interactive --config '$W/cfg' '$LROOT' --journal run.journal"
+	wait_for "scan done:"
+	ok $? "running: the scan with g1 running ends"
+	search g1/usr/bin/linked-outside
+	grep -q '^ ! ' <(grep 'g1/usr/bin/linked-outside$' "$W/pane.txt")
+	ok $? "running: a change inside the running guest g1 is marked !" ||
+		diag "$(grep linked-outside "$W/pane.txt")"
+	tr -s ' \n' ' ' <"$W/pane.txt" | grep -q -- 'cannot be selected: its guest may be running.*--force'
+	ok $? "running: its detail says the guest may be running and points to --force" ||
+		diag "$(cat "$W/pane.txt")"
+	# a change in g2 or g3 that needs no 2.6 bit (0x04000000|0x08000000|0x20000000)
+	free=$(python3 -c '
+import json, sys
+for line in open(sys.argv[1], encoding="utf-8", errors="surrogateescape"):
+    r = json.loads(line)
+    if r.get("record") != "finding" or r.get("guest") not in ("g2", "g3") or "proposed_flags" not in r:
+        continue
+    if (int(r["flags"], 16) ^ int(r["proposed_flags"], 16)) & 0x2c000000 == 0 and \
+            int(r["flags"], 16) != int(r["proposed_flags"], 16):
+        print(r["path"].split("/vservers/", 1)[1]); break
+' "$W/laudit.out")
+	[ -n "$free" ]
+	ok $? "running: the live audit has a change in g2 or g3 without a 2.6 bit ($free)"
+	search "$free"
+	keys Space
+	wait_for "1 selected"
+	ok $? "running: a change in g2 (not running) can be selected"
+	keys x
+	wait_for "Apply 1 change to 1 inode?"
+	grep -Eq 'Left out \(! rows\): [1-9][0-9]* in running guests, [1-9][0-9]* need a 2\.6 bit' "$W/pane.txt"
+	ok $? "running: the confirmation counts the changes left out in running guests" ||
+		diag "$(grep -e 'Left out' "$W/pane.txt")"
+	keys n
+	keys q
+	for ((i = 0; i < 100; i++)); do [ -s "$W/running.exit" ] && break; sleep 0.1; done
+	is "$(cat "$W/running.exit" 2>/dev/null)" 0 "running: q quits with status 0, nothing applied"
 	unmount_keep "$MNT"
 	py_checks python3 "$FT" compare --before "$W/live-before.json" --after-image "$LIVE" \
 		--want old --label "live console undo, unmounted"

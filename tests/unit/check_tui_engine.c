@@ -882,6 +882,61 @@ START_TEST(plan_errors)
 }
 END_TEST
 
+/*
+ * A change inside a guest that may be running is marked before it is
+ * selected, as the repair would skip it; with --force it is selectable.
+ * Ground truth: the guest the session's configuration says runs (g1).
+ */
+START_TEST(running_guest_blocked)
+{
+	char *dir = tu_subdir("running");
+	char *root = tu_strdupf("%s/v", dir), *g1 = tu_strdupf("%s/g1", root);
+	char *plan_text = tu_strdupf(
+		"{\"vaudit_plan\":1,\"backend\":\"live\",\"uuid\":\"unknown\"}\n"
+		"{\"action\":\"set-flags\",\"kinds\":[\"legacy-notail\"],\"path\":\"%s/g1/x\","
+		"\"dev\":\"8:1\",\"ino\":42,\"generation\":null,\"flags\":\"0x00008000\","
+		"\"mode\":\"0644\",\"new_flags\":\"0x00000000\",\"new_mode\":\"0644\"}\n"
+		"{\"action\":\"set-flags\",\"kinds\":[\"legacy-notail\"],\"path\":\"%s/g2/y\","
+		"\"dev\":\"8:1\",\"ino\":43,\"generation\":null,\"flags\":\"0x00008000\","
+		"\"mode\":\"0644\",\"new_flags\":\"0x00000000\",\"new_mode\":\"0644\"}\n", root, root);
+	char *plan = write_plan(dir, "p.plan", plan_text);
+	const char *roots[] = { root };
+	const char *running[] = { g1, NULL };
+	struct collected c;
+	struct sess x;
+
+	ck_assert_int_eq(mkdir(root, 0755), 0);
+	ck_assert_int_eq(mkdir(g1, 0755), 0);
+	for (int force = 0; force <= 1; force++) {
+		sess_live(&x, roots, 1);
+		x.ro.running_vdirs = running;
+		x.ro.force = force;
+		ck_assert_int_eq(tui_engine_load_plan(x.e, plan), 0);
+		collect(x.e, &c);
+		ck_assert_int_eq(c.done.status, 0);
+		ck_assert_int_eq(c.nitems, 2);
+		for (size_t i = 0; i < c.nitems; i++) {
+			bool in_g1 = c.items[i].ino == 42;
+
+			if (in_g1 && !force) {
+				ck_assert(!c.items[i].selectable);
+				ck_assert_ptr_eq(c.items[i].blocked, tui_blocked_running);
+			} else {
+				ck_assert(c.items[i].selectable);
+				ck_assert_ptr_null(c.items[i].blocked);
+			}
+		}
+		collected_release(&c);
+		sess_close(&x);
+	}
+	free(plan);
+	free(plan_text);
+	free(g1);
+	free(root);
+	free(dir);
+}
+END_TEST
+
 START_TEST(busy_and_free_while_running)
 {
 	char *root = make_tree();
@@ -935,6 +990,7 @@ static Suite *engine_suite(void)
 	tu_tcase_tmpdir(live, false);
 	tu_add_test(live, scan_live_like_batch, NULL);
 	tu_add_test(live, plan_errors, NULL);
+	tu_add_test(live, running_guest_blocked, NULL);
 	tu_add_test(live, busy_and_free_while_running, NULL);
 	suite_add_tcase(s, live);
 
