@@ -47,6 +47,8 @@ struct cli {
 				     mails only what is wrong) */
 	bool progress_on;       /**< draw the progress line */
 	bool progress_shown;    /**< a progress line is on the terminal now */
+	bool progress_always;   /**< tests only (VAUDIT_TEST_PROGRESS_ALL set): every
+				     progress line is due, however soon */
 	struct timespec start;  /**< cli_start() */
 	struct timespec last;   /**< the last progress line */
 	int write_error;        /**< errno of the first failed write to stdout */

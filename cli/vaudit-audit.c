@@ -22,6 +22,7 @@
 #include "core/image.h"
 #include "core/lock.h"
 #include "core/message.h"
+#include "core/runsize.h"
 #include "core/vsconfig.h"
 #include "tui/tui.h"
 
@@ -110,7 +111,8 @@ static void on_progress(const struct va_audit_stats *s, void *user)
 	if (s->guest)
 		va_escape_shell(&g, s->guest, s->guest_len);
 	if (c->progress_total && s->entries <= c->progress_total)
-		snprintf(pct, sizeof(pct), " (%.0f%%)", 100.0 * (double)s->entries / (double)c->progress_total);
+		snprintf(pct, sizeof(pct), " (%s%.0f%%)", c->progress_approx ? "~" : "",
+			 100.0 * (double)s->entries / (double)c->progress_total);
 	cli_progress(&c->cli, "%llu entr%s%s, %.0f/s, %llu finding%s, %.1fs%s%.40s",
 		     (unsigned long long)s->entries, s->entries == 1 ? "y" : "ies", pct,
 		     t > 0 ? (double)s->entries / t : 0.0, (unsigned long long)s->findings,
@@ -484,9 +486,17 @@ static int audit_and_report(struct ctx *c, const struct vaudit_opts *o, struct r
 			stats->errors++, r = 0;
 	} else {
 		struct va_error ie = VA_ERROR_INIT;
+		/* live: the last complete audit of these ROOTs gives the progress line a percentage */
+		uint64_t key = run->img ? 0 : va_runsize_key(args->roots, args->nroots);
 
+		if (!run->img && c->cli.progress_on) {
+			c->progress_total = va_runsize_get(key);
+			c->progress_approx = true;
+		}
 		r = va_audit_all(args, run->img, stats, &ie);
 		c->audited = true;
+		if (!run->img && r == 0 && !va_error_is_set(&ie))
+			(void)va_runsize_put(key, stats->entries);      /* a cache: no harm when it fails */
 		if (va_error_is_set(&ie)) {
 			cli_error(&c->cli, &ie);
 			if (c->json) {
