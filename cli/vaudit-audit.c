@@ -235,7 +235,7 @@ static int open_image(struct ctx *c, const struct vaudit_opts *o, struct run *ru
 		cli_msg(&c->cli, o->image, "audited from its root, whose directories are taken as guests",
 			"it holds /" DEFAULT_ROOT_NAME ": --prefix /" DEFAULT_ROOT_NAME " audits the guests in it");
 	/* the image audit visits every inode in use: the progress line shows a percentage */
-	c->progress_total = run->img->fs->super->s_inodes_count - run->img->fs->super->s_free_inodes_count;
+	c->progress_total = va_image_inodes_used(run->img);
 	/* the console shows it itself */
 	if (run->img->needs_recovery && o->mode != MODE_INTERACTIVE && !o->quiet)
 		cli_msg(&c->cli, o->image, "the journal needs recovery: recent changes may be missing", NULL);

@@ -36,6 +36,12 @@ struct va_image {
 	bool needs_recovery;        /**< the journal has not been replayed */
 };
 
+/** va_image_inodes_used() - the inodes in use, as the superblock counts them (what an image audit visits). */
+static inline uint64_t va_image_inodes_used(const struct va_image *img)
+{
+	return (uint64_t)img->fs->super->s_inodes_count - img->fs->super->s_free_inodes_count;
+}
+
 /**
  * va_image_open() - open the ext2/3/4 filesystem in @path.
  * @err: NULL, or (initialised) receives the failure: "'PATH': WHY" when

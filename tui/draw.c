@@ -1002,12 +1002,22 @@ static void draw_detail(struct tui_ui *u)
 
 /* ------------------------------------------------------------------ status and bar */
 
+/* " (42%)", " (~42%)" for an estimate, or "" while the total is unknown or passed. */
+static const char *share_text(const struct tui_progress *p, char *buf, size_t size)
+{
+	buf[0] = '\0';
+	if (p->total && p->entries <= p->total)
+		snprintf(buf, size, " (%s%.0f%%)", p->approx ? "~" : "",
+			 100.0 * (double)p->entries / (double)p->total);
+	return buf;
+}
+
 static void draw_progress(struct tui_ui *u, int y)
 {
 	const struct tui_progress *p = &u->prog;
 	double el = u->prog_valid && p->elapsed > 0 ? p->elapsed : va_clock_monotonic() - u->job_started;
 	struct dbuf b = DBUF_INIT;
-	char n1[32], n2[32], n3[32], t[32];
+	char n1[32], n2[32], n3[32], t[32], pct[16];
 	int x = 0;
 
 	fill(y, 0, u->cols, A_REVERSE);
@@ -1018,9 +1028,10 @@ static void draw_progress(struct tui_ui *u, int y)
 			dbuf_addf(&b, " Loading the plan: %s items  %s", group(p->findings, n1, sizeof(n1)),
 				  clock_text(el, t, sizeof(t)));
 		else
-			dbuf_addf(&b, " Scanning: %s entries  %s/s  %s  %s findings  guest ",
-				  group(p->entries, n1, sizeof(n1)), group(rate, n2, sizeof(n2)),
-				  clock_text(el, t, sizeof(t)), group(p->findings, n3, sizeof(n3)));
+			dbuf_addf(&b, " Scanning: %s entries%s  %s/s  %s  %s findings  guest ",
+				  group(p->entries, n1, sizeof(n1)), share_text(p, pct, sizeof(pct)),
+				  group(rate, n2, sizeof(n2)), clock_text(el, t, sizeof(t)),
+				  group(p->findings, n3, sizeof(n3)));
 		x = put_text(y, 0, u->cols, dbuf_str(&b), A_REVERSE);
 		if (u->job == TUI_JOB_SCAN)
 			put_text(y, x, u->cols - x, p->guest[0] ? p->guest : "-", A_REVERSE | A_BOLD);

@@ -68,7 +68,11 @@ struct tui_progress {
 	enum tui_job job;
 	uint64_t entries;       /**< scan: entries visited */
 	uint64_t findings;      /**< scan/plan: items sent */
-	uint64_t done, total;   /**< apply/undo: actions handled / planned */
+	uint64_t done, total;   /**< apply/undo: actions handled / planned; scan:
+				     total is the entries expected, 0 unknown (an
+				     image: its inodes in use; live: the last complete
+				     audit of the same ROOTs, @approx) */
+	bool approx;            /**< scan: total is an estimate */
 	double elapsed;         /**< seconds since the job started */
 	char guest[256];        /**< scan: current guest (escaped for display), "" */
 };
