@@ -107,15 +107,24 @@ static int cmp_ino(const void *a, const void *b, void *ents)
 	return ia < ib ? -1 : ia > ib;
 }
 
+/* Is an entry of type @d_type given without statx() (va_walk_args.lazy_types)? */
+static bool lazy(const struct walk *w, unsigned char d_type)
+{
+	return d_type != DT_UNKNOWN && d_type != DT_DIR && d_type < 32 &&
+	       (w->args->lazy_types & (1u << d_type));
+}
+
 /*
- * Read every entry of the directory open at @fd into frame @f, and order
- * them by inode number: statx() then walks the inode table forwards, which
- * is what a cold cache wants.
+ * Read every entry of the directory open at @fd into frame @f, in the
+ * order they are visited: first those given without statx() (lazy types)
+ * as the directory lists them, then the others by inode number, so that
+ * their statx() walks the inode table forwards, which is what a cold cache
+ * wants (and only they pay for the sort).
  */
 static int read_entries(struct walk *w, int fd, struct frame *f)
 {
 	enum { BUFSZ = 64 * 1024 };
-	size_t off;
+	size_t off, nlazy, nstat;
 
 	if (!w->getdents_buf && !(w->getdents_buf = malloc(BUFSZ)))
 		return -ENOMEM;
@@ -147,11 +156,16 @@ static int read_entries(struct walk *w, int fd, struct frame *f)
 	if (!f->order)
 		return -ENOMEM;
 	off = 0;
+	nlazy = 0;
+	nstat = f->nents;
 	for (size_t i = 0; i < f->nents; i++) {
-		f->order[i] = off;
+		if (lazy(w, (unsigned char)f->ents.buf[off + sizeof(uint64_t)]))
+			f->order[nlazy++] = off;
+		else
+			f->order[--nstat] = off;
 		off += sizeof(uint64_t) + 1 + strlen(f->ents.buf + off + sizeof(uint64_t) + 1) + 1;
 	}
-	qsort_r(f->order, f->nents, sizeof(*f->order), cmp_ino, f->ents.buf);
+	qsort_r(f->order + nlazy, f->nents - nlazy, sizeof(*f->order), cmp_ino, f->ents.buf);
 	return 0;
 }
 
@@ -306,8 +320,7 @@ static int visit_entry(struct walk *w, const char *name, size_t name_len,
 	e.name = w->path.buf + w->path.len - name_len;
 	e.name_len = name_len;
 
-	if (d_type != DT_UNKNOWN && d_type != DT_DIR && d_type < 32 &&
-	    (w->args->lazy_types & (1u << d_type))) {
+	if (lazy(w, d_type)) {
 		memset(&stx, 0, sizeof(stx));
 		stx.stx_mask = STATX_TYPE | STATX_INO;
 		stx.stx_mode = (uint16_t)DTTOIF(d_type);
