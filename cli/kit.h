@@ -32,7 +32,8 @@ struct va_error;
 /** Exit status of every program. */
 enum cli_exit {
 	CLI_EXIT_OK = 0,        /**< done; an audit: nothing found */
-	CLI_EXIT_FINDINGS = 1,  /**< an audit found problems; a repair skipped some */
+	CLI_EXIT_FINDINGS = 1,  /**< an audit found problems; a repair skipped some;
+				     a dry run would change something */
 	CLI_EXIT_TROUBLE = 2,   /**< a configuration, file or write error */
 	CLI_EXIT_PARTIAL = 3,   /**< an audit ran, but entries could not be read */
 	CLI_EXIT_USAGE = 64,    /**< the command line is wrong (sysexits' EX_USAGE):

@@ -337,9 +337,11 @@ void ucli_help_common(FILE *fp, const char *prog)
 "  -h, --help            show this help and exit\n"
 "      --version         show the version and exit\n"
 "\n"
-"Exit status: 0 the run completed (skipped files are normal and counted);\n"
-"2 a usage, configuration or journal error, or a file failed (reported on\n"
-"stderr; the run goes on with the other files).\n",
+"Exit status: 0 the run completed (skipped files are normal and counted),\n"
+"or a dry run (-n) would change nothing; 1 a dry run would link, store,\n"
+"revert or protect at least one file; 2 a configuration or journal error,\n"
+"or a file failed (reported on stderr; the run goes on with the other\n"
+"files); 64 a usage error.\n",
 		VA_JOURNAL_DIR, prog, VA_CONFIG_DIR);
 }
 

@@ -181,8 +181,9 @@ int ucli_ran(struct ucli *c, const struct va_ustats *st, int r);
  * ucli_finish() - erase the progress line, print the summary (text or
  * JSON), check stdout.  @revert: the run gave private copies.
  * @r: 0, a negative errno that stopped the run, or an exit status > 0.
- * Return: the exit status: 0 when everything completed without a failed
- * file, else 2.
+ * Return: the exit status: 2 when the run stopped or a file failed; else
+ * 1 for a dry run that would change something (a link, a store entry, a
+ * revert or a flag change), 0 otherwise.
  */
 int ucli_finish(struct ucli *c, bool revert, int r);
 

@@ -258,6 +258,12 @@ int ucli_ran(struct ucli *c, const struct va_ustats *st, int r)
 
 /* ------------------------------------------------------------------ summary */
 
+/* Whether the counts of @s are of a change: a link, a store entry, a revert or a flag change. */
+static bool changes(const struct va_ustats *s)
+{
+	return s->linked || s->stored || s->reverted || s->protected_;
+}
+
 static void text_summary(struct ucli *c, bool revert, double t)
 {
 	const struct va_ustats *s = &c->total;
@@ -328,7 +334,7 @@ static void json_summary(struct ucli *c, bool revert, double t)
 	dbuf_addf(&b, "},\"failed\":%llu", (unsigned long long)s->failed);
 	va_json_field(&b, "journal", c->j ? c->jfile.buf : NULL, c->j ? c->jfile.len : 0);
 	dbuf_addf(&b, ",\"changed\":%s,\"elapsed\":%.3f}\n",
-		  !c->dry_run && (s->linked || s->stored || s->reverted || s->protected_) ? "true" : "false",
+		  !c->dry_run && changes(s) ? "true" : "false",
 		  t);
 	cli_write(&c->cli, b.buf, b.len);
 	dbuf_release(&b);
@@ -343,7 +349,8 @@ int ucli_finish(struct ucli *c, bool revert, int r)
 		json_summary(c, revert, t);
 	else
 		text_summary(c, revert, t);
-	if (cli_finish_output(&c->cli))
+	if (cli_finish_output(&c->cli) || r || c->total.failed)
 		return CLI_EXIT_TROUBLE;
-	return r || c->total.failed ? CLI_EXIT_TROUBLE : CLI_EXIT_OK;
+	/* a dry run says whether the real run would change anything */
+	return c->dry_run && changes(&c->total) ? CLI_EXIT_FINDINGS : CLI_EXIT_OK;
 }

@@ -794,7 +794,7 @@ static int run_groups(struct run *rn, const struct va_uopts *flags)
 		}
 	}
 	status = ucli_finish(c, rn->revert, r);
-	return wrong && status == CLI_EXIT_OK ? CLI_EXIT_TROUBLE : status;
+	return wrong ? CLI_EXIT_TROUBLE : status;
 }
 
 /* ------------------------------------------------------------------ options */

@@ -8,7 +8,8 @@
 # "exit" is the exit status.  Runs: live audits on a loop-mounted fixture
 # (clean, partial with an error record, --fail-on), --image, --fix
 # --dry-run (exit 1: something would change), --plan, --fix, --undo, and
-# vhashify -n and for real.
+# vhashify -n (exit 1 when it would link, 0 when nothing is left to do) and
+# for real.
 [ -n "${BASH_VERSION-}" ] || exec bash "$0" "$@"
 . "${top_srcdir:-$(dirname -- "$0")/../..}/tests/lib.sh"
 
@@ -111,19 +112,29 @@ for g in g1 g2; do mkdir -p "$mnt/u/$g"; done
 head -c 65536 /dev/urandom >"$mnt/u/g1/lib.so"
 cp -p -- "$mnt/u/g1/lib.so" "$mnt/u/g2/lib.so"
 mkdir -p "$mnt/u/.hash"
-for n in "" -n; do
-	# shellcheck disable=SC2086
-	timeout -s KILL 60 "$VHASHIFY" $n --json --flags=none --no-progress --journal "$W/h$n.journal" \
+# hrun TAG WANT LINKED [-n]: vhashify --json over g1 and g2 exits WANT, its
+# records are valid, its summary counts LINKED names
+hrun() {
+	local tag=$1 want=$2 linked=$3 dry=false
+	shift 3
+	[ "${1-}" = -n ] && dry=true
+	timeout -s KILL 60 "$VHASHIFY" "$@" --json --flags=none --no-progress --journal "$W/h$tag.journal" \
 		--manually --destination "$mnt/u/.hash" -- "$mnt/u/g1" "" "$mnt/u/g2" "" \
-		>"$W/hash$n.out" 2>"$W/hash$n.err"
+		>"$W/hash$tag.out" 2>"$W/hash$tag.err"
 	RC=$?
-	is "$RC" 0 "vhashify ${n:-(for real)} --json: exit 0"
-	py_checks python3 "$RP" "$SCHEMA" "$W/hash$n.out" --label "vhashify ${n:-(for real)}" --want action=+
-done
-is "$(tail -n1 "$W/hash.out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["changed"])')" True \
+	is "$RC" "$want" "vhashify $* --json ($tag): exit $want"
+	py_checks python3 "$RP" "$SCHEMA" "$W/hash$tag.out" --label "vhashify $tag" --want action=+ \
+		--expect dry_run=$dry --expect linked="$linked"
+}
+hrun dry 1 2 -n         # it would link
+hrun real 0 2
+hrun again 0 0 -n       # nothing left to do
+is "$(tail -n1 "$W/hashreal.out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["changed"])')" True \
 	"vhashify: the summary says it changed something"
+is "$(tail -n1 "$W/hashdry.out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["changed"])')" False \
+	"vhashify -n: the summary says it changed nothing"
 
-vrun hundo --json --undo "$W/h.journal" "$mnt/u"
+vrun hundo --json --undo "$W/hreal.journal" "$mnt/u"
 is "$RC" 0 "--undo of the vhashify journal --json: exit 0"
 check hundo "undo of vhashify" 0 --want action=+
 

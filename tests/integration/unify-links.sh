@@ -52,7 +52,7 @@ runs() {
 	shift
 	python3 "$UL" inodes "$M" "$W/$tag.before"
 	urun "$tag.dry" "$1" -n "${@:2}"
-	rc_is "$tag.dry" 0 "$tag: dry run"
+	rc_is "$tag.dry" 1 "$tag: dry run (it would link)"
 	python3 "$UL" inodes "$M" "$W/$tag.dry.after"
 	cmp -s "$W/$tag.before" "$W/$tag.dry.after"
 	ok $? "$tag: the dry run changed nothing"
@@ -90,6 +90,7 @@ urun vh2 "$VHASHIFY" -n --flags=legacy $NP --manually --destination "$M/.hash" -
 	"$M/vs/g1" "" "$M/vs/g2" "" "$M/vs/g3" ""
 grep -q 'would link 0 names' "$W/vh2.out" "$W/vh2.err"
 ok $? "vh: a dry run after the run would link nothing"
+rc_is vh2 0 "vh: a dry run after the run: nothing would change"
 
 # undo: the pairs are one inode again, with their content
 for tag in vh vu-legacy vu-immutable; do

@@ -15,7 +15,7 @@
 #             targets) and the positive ones, for vhashify (4 guests and a
 #             store) and vunify (3 targets, 2 references); --flags
 #             immutable, legacy, none; auto and v26 refused on this kernel
-#   dry run   changes nothing; would-link set = what the real run links
+#   dry run   changes nothing, exits 1; would-link set = what the real run links
 #   --json    valid JSON Lines, the summary consistent with the filesystem
 #   undo      vaudit --undo JOURNAL gives every name its own inode back
 #   revert    vunify -R, vhashify --revert: private copies with every
@@ -81,14 +81,14 @@ hash_rules() { # NAME FSTYPE [full]
 		local s0
 		s0=$(snap "$A")
 		urun dry "$VHASHIFY" -n --json $FL $NP --manually --destination "$H" -- "${TREES[@]}"
-		rc_is dry 0 "$N: vhashify -n --json"
+		rc_is dry 1 "$N: vhashify -n --json (it would link)"
 		is "$(snap "$A")" "$s0" "$N: the dry run changed nothing (inodes, links, flags, times; no store entry)"
 		cp "$W/dry.out" "$W/$N.dry.json"
 		py_checks python3 "$UT" jsonlines "$W/$N.dry.json" --label "$N: dry run --json" --program vhashify --dry
 		grep -q '^would link ' "$W/dry.out"
 		ok $((!$?)) "$N: --json dry run writes no text lines"
 		urun drytext "$VHASHIFY" -n -v $FL $NP --manually --destination "$H" -- "${TREES[@]}"
-		is "$RC:$(grep -c '^would link ' "$W/drytext.out")" "0:$(python3 "$UT" summary "$W/$N.dry.json" linked)" \
+		is "$RC:$(grep -c '^would link ' "$W/drytext.out")" "1:$(python3 "$UT" summary "$W/$N.dry.json" linked)" \
 			"$N: text dry run: one 'would link' line per name the JSON run would link"
 		is "$(grep '^skip .*: immutable or append-only' "$W/drytext.out" | sort)" \
 			"$(printf 'skip %s: immutable or append-only\nskip %s: immutable or append-only' \
@@ -219,7 +219,7 @@ unify_rules() { # NAME FSTYPE [full]
 		local s0
 		s0=$(snap "$A")
 		urun dry "$VUNIFY" -n --json $FL $NP --manually -- "$A/vs/t1" "" "${REFS[@]}"
-		rc_is dry 0 "$N: vunify -n --json"
+		rc_is dry 1 "$N: vunify -n --json (it would link)"
 		is "$(snap "$A")" "$s0" "$N: the dry run changed nothing"
 		cp "$W/dry.out" "$W/$N.dry.json"
 		no_tmp "$A" "$N: after the dry run"
@@ -482,7 +482,7 @@ os.link(os.path.join(m, 'vs/g1/e'), os.path.join(m, 'outside/e'))
 EOF2
 ST=("$SV/vs/g1" "" "$SV/vs/g2" "")
 urun saved-dry "$VHASHIFY" $FL $NP -n --json --manually --destination "$SV/.hash" -- "${ST[@]}"
-rc_is saved-dry 0 "bytes saved: vhashify -n"
+rc_is saved-dry 1 "bytes saved: vhashify -n (it would link)"
 urun saved-real "$VHASHIFY" $FL $NP --json --journal "$W/saved.journal" --manually --destination "$SV/.hash" -- "${ST[@]}"
 rc_is saved-real 0 "bytes saved: vhashify"
 is "$(stat -c %h "$SV/vs/g1/a"):$(stat -c %h:%i "$SV/outside/e"):$(lsattr -d "$SV/outside/e" | cut -d" " -f1 | tr -cd ia)" \

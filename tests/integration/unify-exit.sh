@@ -1,0 +1,153 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# unify-exit.sh - the exit status of vunify and vhashify (vunify(8),
+# vhashify(8), EXIT STATUS), on a loop-mounted ext4 image made here:
+#
+#   dry run    exit 1 when a file would be linked (or reverted), and nothing
+#              changes on disk (find -printf '%i %n' of every name is the
+#              same before and after); exit 0 once there is nothing to do
+#   real run   exit 0, the dry run's names share one inode afterwards
+#   --json     the summary of a dry run says dry_run true, changed false
+#   errors     a directory that cannot be read (getdents64 fails: an
+#              LD_PRELOAD shim, faildir.c, built here with cc) makes a dry
+#              run that would link other files exit 2, not 1
+[ -n "${BASH_VERSION-}" ] || exec bash "$0" "$@"
+. "${top_srcdir:-$(dirname -- "$0")/../..}/tests/lib.sh"
+
+need_root
+need_vaudit
+need_cmd python3 mke2fs losetup mount umount timeout find cc cmp
+. "$top_srcdir/tests/integration/unifylib.sh"
+need_unify
+
+SO=$W/faildir.so
+cc -shared -fPIC -o "$SO" "$top_srcdir/tests/integration/faildir.c" -ldl 2>"$W/cc.err" ||
+	bail_out "cannot build the shim: $(head -c 500 "$W/cc.err")"
+
+IMG=$(mkimage exit ext4 64) || bail_out "mke2fs failed"
+M=$(mount_fixture "$IMG") || bail_out "cannot mount the image"
+H=$M/.hash
+mkdir -p "$H" && chmod 700 "$H"
+
+# pair A B: two guests with the same two files (content, mode, owner,
+# times), and one file of its own each
+pair() {
+	local a=$M/vs/$1 b=$M/vs/$2
+	mkdir -p "$a/usr/lib" "$a/etc" &&
+		head -c 20000 /dev/urandom >"$a/usr/lib/libsame.so" &&
+		head -c 3000 /dev/urandom >"$a/etc/same.conf" &&
+		head -c 5000 /dev/urandom >"$a/etc/own.conf" &&
+		cp -a -- "$a" "$b" &&
+		head -c 5000 /dev/urandom >"$b/etc/own.conf"
+}
+
+# inodes: inode and link count of every name on the image
+inodes() {
+	find "$M" -path "$M/lost+found" -prune -o -printf '%P %i %n\n' | sort
+}
+
+# shares A B: the two identical files of A and B are one inode each
+shares() {
+	local f n=0
+	for f in usr/lib/libsame.so etc/same.conf; do
+		[ "$(stat -c %i -- "$M/vs/$1/$f")" = "$(stat -c %i -- "$M/vs/$2/$f")" ] && n=$((n + 1))
+	done
+	echo "$n"
+}
+
+# summary TAG KEY: the value of KEY in the --json summary of TAG
+summary() {
+	tail -n 1 "$W/$1.out" | python3 -c 'import json, sys; print(json.dumps(json.load(sys.stdin)[sys.argv[1]]))' "$2"
+}
+
+# dry TAG WANT DESC CMD...: a dry run of CMD exits WANT and changes nothing
+dry() {
+	local tag=$1 want=$2 desc=$3 before
+	shift 3
+	before=$(inodes)
+	urun "$tag" "$@"
+	rc_is "$tag" "$want" "$desc"
+	is "$(inodes)" "$before" "$desc: nothing changed on disk (find -printf '%i %n')"
+}
+
+pair t1 r1 && pair g1 g2 && pair e1 e2 && pair f1 f2 && mkdir -p "$M/vs/e1/bad" "$M/vs/f1/bad" &&
+	head -c 4000 /dev/urandom >"$M/vs/e1/bad/file" && head -c 4000 /dev/urandom >"$M/vs/f1/bad/file"
+ok $? "four pairs of guests with identical files on a fresh ext4 image" || bail_out "cannot build the guests"
+is "$(shares t1 r1)$(shares g1 g2)" 00 "before: no name of a pair shares its inode"
+
+# ------------------------------------------------------------------ vunify
+VU=("$VUNIFY" "$FL" "$NP")
+dry vu-dry 1 "vunify -n on two guests with identical files (it would link)" \
+	"${VU[@]}" -n --manually -- "$M/vs/t1" "" "$M/vs/r1" ""
+is "$(grep -c '^would link ' "$W/vu-dry.out")" 2 "vunify -n: two 'would link' lines"
+dry vu-json 1 "vunify -n --json (it would link)" \
+	"${VU[@]}" -n --json --manually -- "$M/vs/t1" "" "$M/vs/r1" ""
+is "$(summary vu-json dry_run) $(summary vu-json linked) $(summary vu-json changed)" "true 2 false" \
+	"vunify -n --json: the summary says dry_run true, linked 2, changed false"
+
+urun vu-run "${VU[@]}" --journal "$W/vu.journal" --manually -- "$M/vs/t1" "" "$M/vs/r1" ""
+rc_is vu-run 0 "vunify (the real run)"
+is "$(shares t1 r1)" 2 "vunify: the two identical files of t1 are r1's inodes"
+
+dry vu-again 0 "vunify -n after the run (nothing would change)" \
+	"${VU[@]}" -n --manually -- "$M/vs/t1" "" "$M/vs/r1" ""
+grep -q 'would link 0 names' "$W/vu-again.out"
+ok $? "vunify -n after the run: 'would link 0 names'" || diag "$(cat "$W/vu-again.out")"
+urun vu-real2 "${VU[@]}" --journal "$W/vu2.journal" --manually -- "$M/vs/t1" "" "$M/vs/r1" ""
+rc_is vu-real2 0 "vunify again, for real, with nothing to do"
+
+dry vu-revert 1 "vunify -R -n (it would revert)" \
+	"${VU[@]}" -R -n --manually -- "$M/vs/t1" "" "$M/vs/r1" ""
+urun vu-undo "$VAUDIT" --undo "$W/vu.journal" "$M"
+rc_is vu-undo 0 "vaudit --undo of the vunify journal"
+is "$(shares t1 r1)" 0 "after --undo: t1 has its own inodes again"
+
+# ------------------------------------------------------------------ vhashify
+VH=("$VHASHIFY" "$FL" "$NP")
+dry vh-dry 1 "vhashify -n on two guests with identical files (it would link)" \
+	"${VH[@]}" -n --manually --destination "$H" -- "$M/vs/g1" "" "$M/vs/g2" ""
+is "$(grep -c '^would link ' "$W/vh-dry.out")" 4 "vhashify -n: four 'would link' lines"
+dry vh-json 1 "vhashify -n --json (it would link)" \
+	"${VH[@]}" -n --json --manually --destination "$H" -- "$M/vs/g1" "" "$M/vs/g2" ""
+is "$(summary vh-json dry_run) $(summary vh-json linked) $(summary vh-json stored) $(summary vh-json changed)" \
+	"true 4 2 false" "vhashify -n --json: the summary says dry_run true, linked 4, stored 2, changed false"
+
+urun vh-run "${VH[@]}" --journal "$W/vh.journal" --manually --destination "$H" -- "$M/vs/g1" "" "$M/vs/g2" ""
+rc_is vh-run 0 "vhashify (the real run)"
+is "$(shares g1 g2)" 2 "vhashify: the identical files of g1 and g2 share one inode each"
+
+dry vh-again 0 "vhashify -n after the run (nothing would change)" \
+	"${VH[@]}" -n --manually --destination "$H" -- "$M/vs/g1" "" "$M/vs/g2" ""
+grep -q 'would link 0 names' "$W/vh-again.out"
+ok $? "vhashify -n after the run: 'would link 0 names'" || diag "$(cat "$W/vh-again.out")"
+dry vh-again-json 0 "vhashify -n --json after the run (nothing would change)" \
+	"${VH[@]}" -n --json --manually --destination "$H" -- "$M/vs/g1" "" "$M/vs/g2" ""
+is "$(summary vh-again-json linked) $(summary vh-again-json stored) $(summary vh-again-json protected)" "0 0 0" \
+	"vhashify -n --json after the run: linked, stored, protected 0"
+
+dry vh-revert 1 "vhashify --revert -n (it would revert)" \
+	"${VH[@]}" --revert -n --destination "$H" -- "$M/vs/g1"
+urun vh-undo "$VAUDIT" --undo "$W/vh.journal" "$M"
+rc_is vh-undo 0 "vaudit --undo of the vhashify journal"
+
+# ------------------------------------------------------------------ an error wins over "would link"
+# e1/bad (f1/bad) cannot be read; the rest of e1 and e2 (f1, f2) would link
+dry vu-err 2 "vunify -n with a directory that cannot be read (an error, though other files would link)" \
+	env LD_PRELOAD="$SO" FAILDIR_PATH="$M/vs/e1/bad" "${VU[@]}" -n --manually -- "$M/vs/e1" "" "$M/vs/e2" ""
+grep -q "^vunify: '$M/vs/e1/bad': .*Input/output error" "$W/vu-err.err"
+ok $? "vunify -n: the error names the directory" || diag "$(head -c 600 "$W/vu-err.err")"
+is "$(grep -c '^would link ' "$W/vu-err.out")" 2 "vunify -n: the other files would still be linked"
+
+dry vh-err 2 "vhashify -n with a directory that cannot be read (an error, though other files would link)" \
+	env LD_PRELOAD="$SO" FAILDIR_PATH="$M/vs/f1/bad" "${VH[@]}" -n --json --manually --destination "$H" -- \
+	"$M/vs/f1" "" "$M/vs/f2" ""
+grep -q "^vhashify: '$M/vs/f1/bad': .*Input/output error" "$W/vh-err.err"
+ok $? "vhashify -n: the error names the directory" || diag "$(head -c 600 "$W/vh-err.err")"
+is "$(summary vh-err failed) $(summary vh-err linked)" "1 4" \
+	"vhashify -n --json: the summary counts 1 failed and 4 names it would link"
+grep -q '"record":"error"' "$W/vh-err.out"
+ok $? "vhashify -n --json: an error record"
+
+no_tmp "$M" "after every run"
+done_testing
