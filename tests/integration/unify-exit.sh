@@ -9,21 +9,17 @@
 #              same before and after); exit 0 once there is nothing to do
 #   real run   exit 0, the dry run's names share one inode afterwards
 #   --json     the summary of a dry run says dry_run true, changed false
-#   errors     a directory that cannot be read (getdents64 fails: an
-#              LD_PRELOAD shim, faildir.c, built here with cc) makes a dry
-#              run that would link other files exit 2, not 1
+#   errors     a directory that cannot be read (its extents flag cleared
+#              with debugfs on the unmounted image: the kernel cannot list
+#              it) makes a dry run that would link other files exit 2, not 1
 [ -n "${BASH_VERSION-}" ] || exec bash "$0" "$@"
 . "${top_srcdir:-$(dirname -- "$0")/../..}/tests/lib.sh"
 
 need_root
 need_vaudit
-need_cmd python3 mke2fs losetup mount umount timeout find cc cmp
+need_cmd python3 mke2fs losetup mount umount timeout find cmp debugfs
 . "$top_srcdir/tests/integration/unifylib.sh"
 need_unify
-
-SO=$W/faildir.so
-cc -shared -fPIC -o "$SO" "$top_srcdir/tests/integration/faildir.c" -ldl 2>"$W/cc.err" ||
-	bail_out "cannot build the shim: $(head -c 500 "$W/cc.err")"
 
 IMG=$(mkimage exit ext4 64) || bail_out "mke2fs failed"
 M=$(mount_fixture "$IMG") || bail_out "cannot mount the image"
@@ -74,6 +70,15 @@ dry() {
 pair t1 r1 && pair g1 g2 && pair e1 e2 && pair f1 f2 && mkdir -p "$M/vs/e1/bad" "$M/vs/f1/bad" &&
 	head -c 4000 /dev/urandom >"$M/vs/e1/bad/file" && head -c 4000 /dev/urandom >"$M/vs/f1/bad/file"
 ok $? "four pairs of guests with identical files on a fresh ext4 image" || bail_out "cannot build the guests"
+# e1/bad and f1/bad: their extents flag cleared on the unmounted image, the
+# kernel then reads their block map as garbage and cannot list them
+unmount_keep "$M" &&
+	run_debugfs -w -R "set_inode_field /vs/e1/bad flags 0" -- "$IMG" >/dev/null 2>&1 &&
+	run_debugfs -w -R "set_inode_field /vs/f1/bad flags 0" -- "$IMG" >/dev/null 2>&1 &&
+	M=$(mount_fixture "$IMG") && H=$M/.hash
+ok $? "e1/bad and f1/bad made unreadable (debugfs), the image mounted again" || bail_out "cannot damage the image"
+! ls -- "$M/vs/e1/bad" >/dev/null 2>&1 && ! ls -- "$M/vs/f1/bad" >/dev/null 2>&1
+ok $? "(ls cannot list them either)"
 is "$(shares t1 r1)$(shares g1 g2)" 00 "before: no name of a pair shares its inode"
 
 # ------------------------------------------------------------------ vunify
@@ -134,20 +139,22 @@ rc_is vh-undo 0 "vaudit --undo of the vhashify journal"
 # ------------------------------------------------------------------ an error wins over "would link"
 # e1/bad (f1/bad) cannot be read; the rest of e1 and e2 (f1, f2) would link
 dry vu-err 2 "vunify -n with a directory that cannot be read (an error, though other files would link)" \
-	env LD_PRELOAD="$SO" FAILDIR_PATH="$M/vs/e1/bad" "${VU[@]}" -n --manually -- "$M/vs/e1" "" "$M/vs/e2" ""
-grep -q "^vunify: '$M/vs/e1/bad': .*Input/output error" "$W/vu-err.err"
+	"${VU[@]}" -n --manually -- "$M/vs/e1" "" "$M/vs/e2" ""
+grep -q "^vunify: '$M/vs/e1/bad': " "$W/vu-err.err"
 ok $? "vunify -n: the error names the directory" || diag "$(head -c 600 "$W/vu-err.err")"
 is "$(grep -c '^would link ' "$W/vu-err.out")" 2 "vunify -n: the other files would still be linked"
 
 dry vh-err 2 "vhashify -n with a directory that cannot be read (an error, though other files would link)" \
-	env LD_PRELOAD="$SO" FAILDIR_PATH="$M/vs/f1/bad" "${VH[@]}" -n --json --manually --destination "$H" -- \
+	"${VH[@]}" -n --json --manually --destination "$H" -- \
 	"$M/vs/f1" "" "$M/vs/f2" ""
-grep -q "^vhashify: '$M/vs/f1/bad': .*Input/output error" "$W/vh-err.err"
+grep -q "^vhashify: '$M/vs/f1/bad': " "$W/vh-err.err"
 ok $? "vhashify -n: the error names the directory" || diag "$(head -c 600 "$W/vh-err.err")"
 is "$(summary vh-err failed) $(summary vh-err linked)" "1 4" \
 	"vhashify -n --json: the summary counts 1 failed and 4 names it would link"
 grep -q '"record":"error"' "$W/vh-err.out"
 ok $? "vhashify -n --json: an error record"
 
-no_tmp "$M" "after every run"
+# (find's complaints about the two damaged directories are left out)
+left=$(find "$M" -name '*;??????' 2>/dev/null | head -5)
+is "$left" "" "after every run: no temporary names (find -name '*;??????' is empty)"
 done_testing
