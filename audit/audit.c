@@ -53,7 +53,6 @@ struct shared {
 	bool keep_names;        /* names are kept only for possible findings */
 	bool from_table;        /* flags from the inode table, not read live (no
 				   flag finding can come of them) */
-	bool pending;           /* being read live on the confirming thread */
 	const char *secret;     /* the secret pattern a name matched, or NULL */
 	size_t root_index;
 	long last_guest;        /* guests are walked one after another */
@@ -484,7 +483,6 @@ static int confirm_later(struct audit *a, const struct va_walk_entry *e, struct 
 	if (e->path_len <= root_len)
 		return -EINVAL;
 	a->stats->flag_reads++;
-	s->pending = true;
 	s->keep_names = true;
 	s->immutable = stx_immutable(e->stx);
 	return va_confirm_add(a->confirm, &(struct va_confirm_read){
@@ -509,7 +507,6 @@ static void confirmed(const struct va_confirm_read *rd, void *user)
 	shared_set_attrs(s, &at, s->immutable);
 	if (s->secret)
 		s->keep_names = true;
-	s->pending = false;
 }
 
 /* A name of a multiply-linked file: its flags are read at the first name. */

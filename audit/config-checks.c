@@ -38,13 +38,25 @@ static const char *const builtin_secrets[] = {
 	"/etc/ssl/private/*",
 };
 
+/*
+ * fnmatch(@pattern, @path, 0), after a quick look at the literal part of
+ * @pattern before its first special character, which @path must start
+ * with (most names fail there).
+ */
+static bool matches(const char *pattern, const char *path)
+{
+	size_t lit = strcspn(pattern, "*?[\\");
+
+	return strncmp(pattern, path, lit) == 0 && fnmatch(pattern, path, 0) == 0;
+}
+
 const char *va_secret_match(const char *path, const struct va_excl_list *excl)
 {
 	for (size_t i = 0; i < sizeof(builtin_secrets) / sizeof(*builtin_secrets); i++)
-		if (fnmatch(builtin_secrets[i], path, 0) == 0)
+		if (matches(builtin_secrets[i], path))
 			return builtin_secrets[i];
 	for (size_t i = 0; excl && i < excl->nrules; i++)
-		if (excl->rules[i].action == VA_EXCL_SKIP && fnmatch(excl->rules[i].pattern, path, 0) == 0)
+		if (excl->rules[i].action == VA_EXCL_SKIP && matches(excl->rules[i].pattern, path))
 			return excl->rules[i].pattern;
 	return NULL;
 }

@@ -15,6 +15,8 @@
 struct va_itable {
 	uint64_t *kept;         /* one bit per inode number, 0 .. ninodes */
 	uint64_t ninodes;
+	uint32_t *rank;         /* kept inodes below each word of kept: the index
+				   in ents of its first kept inode */
 	struct va_itable_ent *ents;     /* in inode order */
 	size_t nents, capents;
 };
@@ -93,9 +95,17 @@ long va_itable_read(struct va_image *img, va_itable_keep_fn *keep, void *user,
 		t->kept[ino / 64] |= UINT64_C(1) << (ino % 64);
 	}
 	ext2fs_close_inode_scan(scan);
+	if (r == 0 && t->nents > UINT32_MAX)
+		r = -ENOMEM;
+	if (r == 0 && !(t->rank = calloc(t->ninodes / 64 + 1, sizeof(*t->rank))))
+		r = -ENOMEM;
 	if (r) {
 		va_itable_free(t);
 		return r;
+	}
+	for (uint64_t w = 0, n = 0; w <= t->ninodes / 64; w++) {
+		t->rank[w] = (uint32_t)n;
+		n += (uint64_t)__builtin_popcountll(t->kept[w]);
 	}
 	if (ret_scanned)
 		*ret_scanned = scanned;
@@ -105,20 +115,13 @@ long va_itable_read(struct va_image *img, va_itable_keep_fn *keep, void *user,
 
 const struct va_itable_ent *va_itable_get(const struct va_itable *t, uint64_t ino)
 {
-	size_t lo = 0, hi;
+	uint64_t below;
 
 	if (!bit(t, ino))
 		return NULL;
-	hi = t->nents;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (t->ents[mid].ino < ino)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < t->nents && t->ents[lo].ino == ino ? &t->ents[lo] : NULL;
+	/* its index: the kept inodes before it, counted in the bitmap */
+	below = t->kept[ino / 64] & ((UINT64_C(1) << (ino % 64)) - 1);
+	return &t->ents[t->rank[ino / 64] + (uint64_t)__builtin_popcountll(below)];
 }
 
 uint64_t va_itable_count(const struct va_itable *t)
@@ -131,6 +134,7 @@ void va_itable_free(struct va_itable *t)
 	if (!t)
 		return;
 	free(t->kept);
+	free(t->rank);
 	free(t->ents);
 	free(t);
 }

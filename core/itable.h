@@ -14,8 +14,8 @@
  * inode first.
  *
  * Only the inodes a caller's predicate keeps are stored (16 bytes each),
- * plus one bit per inode of the filesystem: lookups are O(1) for the
- * inodes not kept, O(log n) for the others.
+ * plus one bit and half a byte per inode of the filesystem (a bitmap and
+ * the count of kept inodes before each 64 of it): every lookup is O(1).
  */
 #ifndef VAUDIT_ITABLE_H
 #define VAUDIT_ITABLE_H

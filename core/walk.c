@@ -141,12 +141,22 @@ static int read_entries(struct walk *w, int fd, struct frame *f)
 			uint64_t ino = d->d_ino;
 			char type = (char)d->d_type;
 
+			size_t len;
+			char *at;
+
 			o += d->d_reclen;
 			if (nm[0] == '.' && (nm[1] == '\0' || (nm[1] == '.' && nm[2] == '\0')))
 				continue;
-			if (dbuf_add(&f->ents, &ino, sizeof(ino)) < 0 || dbuf_addc(&f->ents, type) < 0 ||
-			    dbuf_add(&f->ents, nm, strlen(nm) + 1) < 0)
+			/* inode number, type, name and its NUL, in one piece */
+			len = strlen(nm) + 1;
+			if (dbuf_reserve(&f->ents, sizeof(ino) + 1 + len) < 0)
 				return -ENOMEM;
+			at = f->ents.buf + f->ents.len;
+			memcpy(at, &ino, sizeof(ino));
+			at[sizeof(ino)] = type;
+			memcpy(at + sizeof(ino) + 1, nm, len);
+			f->ents.len += sizeof(ino) + 1 + len;
+			f->ents.buf[f->ents.len] = '\0';
 			f->nents++;
 		}
 	}
