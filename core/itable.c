@@ -27,14 +27,15 @@ static bool bit(const struct va_itable *t, uint64_t ino)
 }
 
 long va_itable_read(struct va_image *img, va_itable_keep_fn *keep, void *user,
-		    const volatile int *cancel, struct va_itable **ret, uint64_t *ret_scanned)
+		    const volatile int *cancel, struct va_itable **ret,
+		    struct va_itable_counts *ret_counts)
 {
 	ext2_filsys fs = img->fs;
 	struct va_itable *t = calloc(1, sizeof(*t));
 	ext2_inode_scan scan = NULL;
 	struct ext2_inode inode;
 	ext2_ino_t ino;
-	uint64_t scanned = 0;
+	struct va_itable_counts counts = { 0 };
 	/* a whole group's table (up to 1 MiB) at a time */
 	unsigned int bufblocks = (1u << 20) / fs->blocksize;
 	errcode_t err;
@@ -77,7 +78,8 @@ long va_itable_read(struct va_image *img, va_itable_keep_fn *keep, void *user,
 			break;
 		if (!inode.i_links_count || inode.i_dtime)
 			continue;
-		if ((++scanned & 65535) == 0 && cancel && *cancel) {
+		counts.names += LINUX_S_ISDIR(inode.i_mode) ? 1 : inode.i_links_count;
+		if ((++counts.inodes & 65535) == 0 && cancel && *cancel) {
 			r = -ECANCELED;
 			break;
 		}
@@ -107,8 +109,8 @@ long va_itable_read(struct va_image *img, va_itable_keep_fn *keep, void *user,
 		t->rank[w] = (uint32_t)n;
 		n += (uint64_t)__builtin_popcountll(t->kept[w]);
 	}
-	if (ret_scanned)
-		*ret_scanned = scanned;
+	if (ret_counts)
+		*ret_counts = counts;
 	*ret = t;
 	return 0;
 }

@@ -45,16 +45,25 @@ typedef bool va_itable_keep_fn(const struct va_itable_ent *e, bool suspect, void
 
 struct va_itable;
 
+/** What a scan counted of the whole filesystem. */
+struct va_itable_counts {
+	uint64_t inodes;        /**< in-use inodes seen */
+	uint64_t names;         /**< the entries a walk of the whole filesystem from
+				     its root meets: each directory once (the root
+				     included), every other inode once per link */
+};
+
 /**
  * va_itable_read() - scan the inode tables of @img, keeping the in-use
  * inodes (links > 0, no deletion time) @keep accepts.  @cancel (may be
- * NULL): stop with -ECANCELED when it becomes non-zero.  @ret_scanned
- * (may be NULL): the number of in-use inodes seen.
+ * NULL): stop with -ECANCELED when it becomes non-zero.  @ret_counts
+ * (may be NULL): what was counted.
  * Return: 0, -ENOMEM, -ECANCELED, or a positive errcode_t of libext2fs
  * (the table is then not usable).
  */
 long va_itable_read(struct va_image *img, va_itable_keep_fn *keep, void *user,
-		    const volatile int *cancel, struct va_itable **ret, uint64_t *ret_scanned);
+		    const volatile int *cancel, struct va_itable **ret,
+		    struct va_itable_counts *ret_counts);
 
 /** va_itable_get() - the kept entry of inode @ino, or NULL. */
 const struct va_itable_ent *va_itable_get(const struct va_itable *t, uint64_t ino);
