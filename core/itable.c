@@ -43,6 +43,9 @@ static uint32_t le32_at(const unsigned char *p)
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+/* Bytes of an inode table mapped at a time, at most (the resident part). */
+#define WINDOW ((uint64_t)1 << 20)
+
 /* Offsets in struct ext2_inode (the first 128 bytes of every inode). */
 enum {
 	OFF_MODE = 0, OFF_DTIME = 20, OFF_LINKS = 26, OFF_FLAGS = 32, OFF_GENERATION = 100,
@@ -86,7 +89,7 @@ static long scan_group(ext2_filsys fs, dgrp_t g, int fd, uint64_t dev_size, stru
 		       struct va_itable_counts *counts)
 {
 	uint64_t ipg = fs->super->s_inodes_per_group, n = ipg, isz = EXT2_INODE_SIZE(fs->super);
-	uint64_t off, len, page = (uint64_t)sysconf(_SC_PAGESIZE), lead;
+	uint64_t off, len, page = (uint64_t)sysconf(_SC_PAGESIZE), lead, released = 0;
 	const unsigned char *map;
 	long r = 0;
 
@@ -114,6 +117,14 @@ static long scan_group(ext2_filsys fs, dgrp_t g, int fd, uint64_t dev_size, stru
 		struct va_itable_ent e;
 		bool suspect;
 
+		/* the pages read are let go every WINDOW bytes (they stay in the
+		 * page cache): a window, not the whole table, is resident */
+		if (lead + i * isz >= released + WINDOW) {
+			uint64_t upto = (lead + i * isz) / page * page;
+
+			(void)madvise((void *)(map + released), upto - released, MADV_DONTNEED);
+			released = upto;
+		}
 		if (!links || le32_at(raw + OFF_DTIME) || ino > t->ninodes)
 			continue;
 		counts->names += LINUX_S_ISDIR(mode) ? 1 : links;
