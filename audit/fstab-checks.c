@@ -570,9 +570,9 @@ static void check_order(struct fc *fc, long g, struct mnt *v, size_t n)
 					      v[j].e->line) < 0)
 					fc->err = -ENOMEM;
 			emit(fc, W_ORDER, g, &v[i],
-			     "a cycle: the mount on %s and %s each need another of them made first "
-			     "(a bind of a directory another one mounts on, or a destination below one)",
-			     v[i].dst, dbuf_str(&lines));
+			     "a cycle: this mount (on %s) and %s need each other made first, whatever "
+			     "the order (a bind of a directory another one mounts on, or a destination "
+			     "below another one's)", v[i].dst, dbuf_str(&lines));
 			dbuf_release(&lines);
 			continue;
 		}
