@@ -124,8 +124,9 @@ int va_audit_run(const struct va_audit_args *args, struct va_audit_stats *stats)
  * reader found wrong, duplicate and out-of-range contexts, missing vdirs,
  * invalid and cyclic refservers, vshelper actions, guests without a mount
  * namespace under a ROOT without a barrier (read through args->backend),
- * hash stores on another filesystem or mount than their guests, and
- * running guests.  Findings name the configuration file concerned.
+ * hash stores on another filesystem or mount than their guests, the
+ * guests' fstab files (va_audit_fstab()), and running guests.  Findings
+ * name the configuration file concerned.
  * Return: 0, or the finding hook's negative return / -ENOMEM.
  */
 int va_audit_config(const struct va_audit_args *args, struct va_audit_stats *stats);
