@@ -48,6 +48,8 @@ struct mnt {
 	const char *fname;      /* the file's name ("fstab.remote") */
 	char *dst;              /* clean destination (va_fstab_norm_dst()) */
 	bool climbs;            /* a ".." of the destination climbs above "/" */
+	bool skip;              /* secure-mount ignores the line (type swap) */
+	bool unmounted;         /* not mounted with the others (noauto, or skipped) */
 	bool bind, ro;
 	char *src_canon;        /* a bind whose source resolves: canonical path */
 	char *src_real;         /* ... and its real path */
@@ -346,6 +348,11 @@ static void check_entry(struct fc *fc, long g, struct mnt *m)
 		fc->err = -ENOMEM;
 		return;
 	}
+	/* secure-mount -a skips swap lines, and noauto ones when it mounts the guest */
+	m->skip = strcmp(e->type, "swap") == 0;
+	m->unmounted = m->skip || va_fstab_has_option(e->opts, "noauto");
+	if (m->skip)
+		return;
 	m->bind = va_fstab_is_bind(e);
 	m->ro = va_fstab_is_ro(e);
 	if (!va_fstab_type_known(e->type))
@@ -510,8 +517,8 @@ static void check_order(struct fc *fc, long g, struct mnt *v, size_t n)
 	size_t *csize = NULL;
 
 	for (size_t j = 1; j < n && !fc->err; j++)
-		for (size_t i = 0; i < j; i++)
-			if (strcmp(v[i].dst, v[j].dst) == 0) {
+		for (size_t i = 0; i < j && !v[j].unmounted; i++)
+			if (!v[i].unmounted && strcmp(v[i].dst, v[j].dst) == 0) {
 				emit(fc, W_DUPLICATE, g, &v[j],
 				     "%s is also the destination of %s:%u: this mount hides that one",
 				     v[j].dst, v[i].fname, v[i].e->line);
@@ -527,7 +534,8 @@ static void check_order(struct fc *fc, long g, struct mnt *v, size_t n)
 		}
 		for (size_t i = 0; i < n; i++)
 			for (size_t j = 0; j < n; j++) {
-				if (i == j || strcmp(v[j].dst, "/") == 0 || strcmp(v[i].dst, "/") == 0)
+				if (i == j || strcmp(v[j].dst, "/") == 0 || strcmp(v[i].dst, "/") == 0 ||
+				    v[i].unmounted || v[j].unmounted)
 					continue;
 				edge[i * n + j] = va_fstab_path_below(v[i].dst, v[j].dst, false) ||
 						  (v[i].own && va_fstab_path_below(v[i].own, v[j].dst, true));
@@ -561,7 +569,7 @@ static void check_order(struct fc *fc, long g, struct mnt *v, size_t n)
 	for (size_t i = 0; i < n && !fc->err; i++) {
 		struct dbuf lines = DBUF_INIT;
 
-		if (strcmp(v[i].dst, "/") == 0)
+		if (strcmp(v[i].dst, "/") == 0 || v[i].unmounted)
 			continue;
 		if (comp && csize[comp[i]] > 1) {
 			for (size_t j = 0; j < n; j++)
@@ -577,7 +585,7 @@ static void check_order(struct fc *fc, long g, struct mnt *v, size_t n)
 			continue;
 		}
 		for (size_t j = i + 1; j < n; j++) {
-			if (strcmp(v[j].dst, "/") == 0)
+			if (strcmp(v[j].dst, "/") == 0 || v[j].unmounted)
 				continue;
 			if (va_fstab_path_below(v[i].dst, v[j].dst, false)) {
 				emit(fc, W_ORDER, g, &v[i],
@@ -640,9 +648,9 @@ static void check_mounts(struct fc *fc, long g, const struct va_fstab_file *file
 
 			/* below an earlier mount: what is there then is that mount's */
 			for (size_t j = 0; j < i && !under; j++)
-				under = strcmp(v[j].dst, "/") != 0 &&
+				under = strcmp(v[j].dst, "/") != 0 && !v[j].unmounted &&
 					va_fstab_path_below(v[i].dst, v[j].dst, false);
-			if (!under && strcmp(v[i].dst, "/") != 0)
+			if (!under && !v[i].skip && strcmp(v[i].dst, "/") != 0)
 				check_destination(fc, g, root_fd, &v[i]);
 		}
 		if (root_fd >= 0)

@@ -12,7 +12,9 @@
 # The host (PREFIX), guests made with cp -a of one small tree:
 #   vservers/clean   the usual proc/tmpfs/devpts lines, a read-only bind of
 #                    a host directory, an rbind of a source with an escaped
-#                    space (\040) and both optional fields: no finding
+#                    space (\040) and both optional fields, a swap line and
+#                    a noauto line on /tmp again (secure-mount mounts
+#                    neither): no finding
 #   vservers/bad     malformed lines (2 and 7 fields, a bad escape, an
 #                    empty option, a dump that is no number, a NUL byte in
 #                    fstab.remote), an unknown type, a duplicate destination
@@ -91,6 +93,9 @@ build_host() {
 
 	$P/srv/pub	/srv/data	none	bind,ro
 	$P/srv/my\\040data	/mnt	none	rbind,ro	0	0
+	# not mounted with the guest: a swap line, a noauto line on /tmp again
+	/dev/sda2	none	swap	sw	0 0
+	none	/tmp		tmpfs	noauto,size=1m
 	EOF
 	# bad: every line numbered in the expectations below
 	cat >"$F/bad/fstab" <<-EOF
