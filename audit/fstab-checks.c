@@ -8,8 +8,9 @@
  * after the other, each in file order, inside the guest's namespace with
  * the guest root as "/"; a line whose destination is "/" is the guest's
  * root filesystem, mounted before all others, and is left out of the
- * order checks).  .defaults/fstab, the template of new guests, is checked
- * on its own, for what does not depend on a guest.
+ * order checks).  .defaults/fstab, the template util-vserver copies into
+ * the guests it builds, is checked on its own, for what does not depend
+ * on a guest.
  *
  * Paths of the host (bind sources) are resolved by the configuration's
  * resolver, inside the host root; destinations are resolved inside the

@@ -15,7 +15,7 @@
 /*
  * Filesystem types a guest fstab may name.  A fixed table, not the
  * kernel's /proc/filesystems: that lists what the running kernel has
- * built in or loaded now, which says nothing about the kernel the guests
+ * built in or loaded, which says nothing about the kernel the guests
  * will run on (an old host's disk read under --host-root, a module not
  * loaded yet, a 2.4 type such as devfs or shm).  "none" (secure-mount's
  * "no type", used for binds), "bind"/"rbind" (mount(8) takes them as a
@@ -154,7 +154,7 @@ static bool octal(char c)
 }
 
 /*
- * Decode one field (@len bytes at @s) into a new string.  Return: the
+ * Decode one field (@len bytes at @s) into a string the caller frees.  Return: the
  * string, NULL with *@bad set for a bad escape (its message), or NULL
  * without (out of memory).
  */

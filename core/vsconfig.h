@@ -198,7 +198,7 @@ struct va_config {
 	size_t nhashdirs;
 	struct va_config_problem *problems;
 	size_t nproblems, capproblems;
-	struct va_fstab_file defaults_fstab; /**< .defaults/fstab, the template of new guests */
+	struct va_fstab_file defaults_fstab; /**< .defaults/fstab, the template of the guests util-vserver builds */
 	/* private */
 	int root_fd;
 	size_t capguests, caphash;
