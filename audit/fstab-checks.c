@@ -473,6 +473,96 @@ static void check_destination(struct fc *fc, long g, int root_fd, const struct m
 
 /* ------------------------------------------------------------------ one guest */
 
+/*
+ * The destinations of the mounts that count for the order (mounted with
+ * the guest, not the root filesystem), each once, sorted, with the first
+ * and last position that mounts on it: a destination's ancestors are found
+ * by binary search, so a file of many lines costs n log n, not n^2.
+ */
+struct dsti {
+	const char *dst;
+	size_t first, last;
+};
+
+struct dkey {
+	const char *p;
+	size_t len;
+};
+
+static int cmp_dsti(const void *a, const void *b)
+{
+	return strcmp(((const struct dsti *)a)->dst, ((const struct dsti *)b)->dst);
+}
+
+static int cmp_dkey(const void *key, const void *elem)
+{
+	const struct dkey *k = key;
+	const char *d = ((const struct dsti *)elem)->dst;
+	int r = strncmp(k->p, d, k->len);
+
+	return r ? r : d[k->len] ? -1 : 0;
+}
+
+/* The index of @v's destinations, or NULL with *@nret 0 (none, or out of memory: fc->err). */
+static struct dsti *dst_index(struct fc *fc, const struct mnt *v, size_t n, size_t *nret)
+{
+	struct dsti *t = calloc(n ? n : 1, sizeof(*t));
+	size_t k = 0, u = 0;
+
+	*nret = 0;
+	if (!t) {
+		fc->err = -ENOMEM;
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!v[i].unmounted && strcmp(v[i].dst, "/") != 0)
+			t[k++] = (struct dsti){ v[i].dst, i, i };
+	/* qsort is not stable: first and last are taken over each group */
+	qsort(t, k, sizeof(*t), cmp_dsti);
+	for (size_t i = 0; i < k; i++) {
+		if (u && strcmp(t[u - 1].dst, t[i].dst) == 0) {
+			if (t[i].first < t[u - 1].first)
+				t[u - 1].first = t[i].first;
+			if (t[i].last > t[u - 1].last)
+				t[u - 1].last = t[i].last;
+			continue;
+		}
+		t[u++] = t[i];
+	}
+	*nret = u;
+	return t;
+}
+
+/* The entry of @t for the first @len bytes of @p, or NULL. */
+static const struct dsti *dst_find(const struct dsti *t, size_t n, const char *p, size_t len)
+{
+	struct dkey k = { p, len };
+
+	return n ? bsearch(&k, t, n, sizeof(*t), cmp_dkey) : NULL;
+}
+
+/*
+ * The mount on an ancestor of the clean path @p (@self: @p itself too;
+ * never "/") whose first (@first) or last position is below (@first) or
+ * above @pos; NULL if none.
+ */
+static const struct dsti *ancestor(const struct dsti *t, size_t n, const char *p, bool self,
+				   bool first, size_t pos)
+{
+	size_t len = strlen(p);
+
+	for (size_t k = 1; k <= len; k++) {
+		const struct dsti *d;
+
+		if (k < len ? p[k] != '/' : !self)
+			continue;
+		d = dst_find(t, n, p, k);
+		if (d && (first ? d->first < pos : d->last > pos))
+			return d;
+	}
+	return NULL;
+}
+
 /* Tarjan's strongly connected components over the "needs first" graph. */
 struct scc {
 	const bool *edge;       /* edge[i * n + j]: i needs j mounted first */
@@ -510,69 +600,90 @@ static void strong(struct scc *s, size_t v)
 	}
 }
 
-/* Duplicates and the order of the mounts @v[0..n) of guest @g (-1: the template). */
-static void check_order(struct fc *fc, long g, struct mnt *v, size_t n)
+/* The cycle components of @v (comp[i], csize[comp]), or NULLs when there are too many lines. */
+static void cycles(struct fc *fc, const struct mnt *v, size_t n, long **ret_comp, size_t **ret_csize)
 {
+	struct scc s = { .n = n };
 	bool *edge = NULL;
 	long *comp = NULL;
 	size_t *csize = NULL;
 
-	for (size_t j = 1; j < n && !fc->err; j++)
-		for (size_t i = 0; i < j && !v[j].unmounted; i++)
-			if (!v[i].unmounted && strcmp(v[i].dst, v[j].dst) == 0) {
-				emit(fc, W_DUPLICATE, g, &v[j],
-				     "%s is also the destination of %s:%u: this mount hides that one",
-				     v[j].dst, v[i].fname, v[i].e->line);
-				break;
-			}
-	if (n <= MAX_CYCLE_ENTRIES && n > 1) {
-		edge = calloc(n * n, sizeof(*edge));
-		comp = malloc(n * sizeof(*comp));
-		csize = calloc(n, sizeof(*csize));
-		if (!edge || !comp || !csize) {
-			fc->err = -ENOMEM;
-			goto out;
-		}
-		for (size_t i = 0; i < n; i++)
-			for (size_t j = 0; j < n; j++) {
-				if (i == j || strcmp(v[j].dst, "/") == 0 || strcmp(v[i].dst, "/") == 0 ||
-				    v[i].unmounted || v[j].unmounted)
-					continue;
-				edge[i * n + j] = va_fstab_path_below(v[i].dst, v[j].dst, false) ||
-						  (v[i].own && va_fstab_path_below(v[i].own, v[j].dst, true));
-			}
-		{
-			struct scc s = { .edge = edge, .n = n, .comp = comp };
-
-			s.idx = malloc(n * sizeof(*s.idx));
-			s.low = malloc(n * sizeof(*s.low));
-			s.stack = malloc(n * sizeof(*s.stack));
-			s.on = calloc(n, sizeof(*s.on));
-			if (s.idx && s.low && s.stack && s.on) {
-				for (size_t i = 0; i < n; i++)
-					s.idx[i] = -1;
-				for (size_t i = 0; i < n; i++)
-					if (s.idx[i] < 0)
-						strong(&s, i);
-			} else {
-				fc->err = -ENOMEM;
-			}
-			free(s.idx);
-			free(s.low);
-			free(s.stack);
-			free(s.on);
-			if (fc->err)
-				goto out;
-		}
-		for (size_t i = 0; i < n; i++)
-			csize[comp[i]]++;
+	*ret_comp = NULL;
+	*ret_csize = NULL;
+	if (n > MAX_CYCLE_ENTRIES || n < 2)
+		return;
+	edge = calloc(n * n, sizeof(*edge));
+	comp = malloc(n * sizeof(*comp));
+	csize = calloc(n, sizeof(*csize));
+	s.idx = malloc(n * sizeof(*s.idx));
+	s.low = malloc(n * sizeof(*s.low));
+	s.stack = malloc(n * sizeof(*s.stack));
+	s.on = calloc(n, sizeof(*s.on));
+	if (!edge || !comp || !csize || !s.idx || !s.low || !s.stack || !s.on) {
+		fc->err = -ENOMEM;
+		goto out;
 	}
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < n; j++) {
+			if (i == j || strcmp(v[j].dst, "/") == 0 || strcmp(v[i].dst, "/") == 0 ||
+			    v[i].unmounted || v[j].unmounted)
+				continue;
+			edge[i * n + j] = va_fstab_path_below(v[i].dst, v[j].dst, false) ||
+					  (v[i].own && va_fstab_path_below(v[i].own, v[j].dst, true));
+		}
+	s.edge = edge;
+	s.comp = comp;
+	for (size_t i = 0; i < n; i++)
+		s.idx[i] = -1;
+	for (size_t i = 0; i < n; i++)
+		if (s.idx[i] < 0)
+			strong(&s, i);
+	for (size_t i = 0; i < n; i++)
+		csize[comp[i]]++;
+	*ret_comp = comp;
+	*ret_csize = csize;
+	comp = NULL;
+	csize = NULL;
+out:
+	free(edge);
+	free(comp);
+	free(csize);
+	free(s.idx);
+	free(s.low);
+	free(s.stack);
+	free(s.on);
+}
+
+/* Duplicates and the order of the mounts @v[0..n) of guest @g (-1: the template). */
+static void check_order(struct fc *fc, long g, struct mnt *v, size_t n)
+{
+	size_t nt;
+	struct dsti *t = dst_index(fc, v, n, &nt);
+	long *comp;
+	size_t *csize;
+
+	if (!t)
+		return;
 	for (size_t i = 0; i < n && !fc->err; i++) {
-		struct dbuf lines = DBUF_INIT;
+		const struct dsti *d;
+
+		if (v[i].unmounted || strcmp(v[i].dst, "/") == 0)
+			continue;
+		d = dst_find(t, nt, v[i].dst, strlen(v[i].dst));
+		if (d && d->first < i)
+			emit(fc, W_DUPLICATE, g, &v[i],
+			     "%s is also the destination of %s:%u: this mount hides that one",
+			     v[i].dst, v[d->first].fname, v[d->first].e->line);
+	}
+	cycles(fc, v, n, &comp, &csize);
+	for (size_t i = 0; i < n && !fc->err; i++) {
+		const struct dsti *d;
 
 		if (strcmp(v[i].dst, "/") == 0 || v[i].unmounted)
 			continue;
 		if (comp && csize[comp[i]] > 1) {
+			struct dbuf lines = DBUF_INIT;
+
 			for (size_t j = 0; j < n; j++)
 				if (j != i && comp[j] == comp[i] &&
 				    dbuf_addf(&lines, "%s%s:%u", lines.len ? ", " : "", v[j].fname,
@@ -585,28 +696,21 @@ static void check_order(struct fc *fc, long g, struct mnt *v, size_t n)
 			dbuf_release(&lines);
 			continue;
 		}
-		for (size_t j = i + 1; j < n; j++) {
-			if (strcmp(v[j].dst, "/") == 0 || v[j].unmounted)
-				continue;
-			if (va_fstab_path_below(v[i].dst, v[j].dst, false)) {
-				emit(fc, W_ORDER, g, &v[i],
-				     "the destination %s is below %s, which %s:%u mounts later: that mount "
-				     "hides this one", v[i].dst, v[j].dst, v[j].fname, v[j].e->line);
-				break;
-			}
-			if (v[i].own && va_fstab_path_below(v[i].own, v[j].dst, true)) {
-				emit(fc, W_ORDER, g, &v[i],
-				     "the bind source is the guest's own %s, in %s, which %s:%u mounts later: "
-				     "this binds the directory underneath, not that mount", v[i].own,
-				     v[j].dst, v[j].fname, v[j].e->line);
-				break;
-			}
+		if ((d = ancestor(t, nt, v[i].dst, false, false, i))) {
+			emit(fc, W_ORDER, g, &v[i],
+			     "the destination %s is below %s, which %s:%u mounts later: that mount "
+			     "hides this one", v[i].dst, d->dst, v[d->last].fname, v[d->last].e->line);
+			continue;
 		}
+		if (v[i].own && (d = ancestor(t, nt, v[i].own, true, false, i)))
+			emit(fc, W_ORDER, g, &v[i],
+			     "the bind source is the guest's own %s, in %s, which %s:%u mounts later: "
+			     "this binds the directory underneath, not that mount", v[i].own, d->dst,
+			     v[d->last].fname, v[d->last].e->line);
 	}
-out:
-	free(edge);
 	free(comp);
 	free(csize);
+	free(t);
 }
 
 /*
@@ -643,19 +747,18 @@ static void check_mounts(struct fc *fc, long g, const struct va_fstab_file *file
 	for (size_t i = 0; i < n && !fc->err; i++)
 		check_entry(fc, g, &v[i]);
 	if (gu && gu->vdir_canon && !fc->err) {
-		root_fd = va_config_open_dir(c, gu->vdir_canon);
-		for (size_t i = 0; root_fd >= 0 && i < n && !fc->err; i++) {
-			bool under = false;
+		size_t nt;
+		struct dsti *t = dst_index(fc, v, n, &nt);
 
+		root_fd = t ? va_config_open_dir(c, gu->vdir_canon) : -1;
+		for (size_t i = 0; root_fd >= 0 && i < n && !fc->err; i++)
 			/* below an earlier mount: what is there then is that mount's */
-			for (size_t j = 0; j < i && !under; j++)
-				under = strcmp(v[j].dst, "/") != 0 && !v[j].unmounted &&
-					va_fstab_path_below(v[i].dst, v[j].dst, false);
-			if (!under && !v[i].skip && strcmp(v[i].dst, "/") != 0)
+			if (!v[i].skip && strcmp(v[i].dst, "/") != 0 &&
+			    !ancestor(t, nt, v[i].dst, false, true, i))
 				check_destination(fc, g, root_fd, &v[i]);
-		}
 		if (root_fd >= 0)
 			close(root_fd);
+		free(t);
 	}
 	if (!fc->err)
 		check_order(fc, g, v, n);
@@ -666,32 +769,33 @@ static void check_mounts(struct fc *fc, long g, const struct va_fstab_file *file
 /* Read-write binds of trees that another guest binds too. */
 static void check_shared(struct fc *fc)
 {
+	unsigned char *seen = calloc(fc->c->nguests ? fc->c->nguests : 1, 1);
+
+	if (!seen) {
+		fc->err = -ENOMEM;
+		return;
+	}
 	for (size_t i = 0; i < fc->nbinds && !fc->err; i++) {
 		const struct bindref *b = &fc->binds[i];
 		struct dbuf others = DBUF_INIT;
 		size_t nothers = 0;
+		char *d = NULL;
 
 		if (b->ro)
 			continue;
-		for (size_t k = 0; k < fc->nbinds; k++) {
+		memset(seen, 0, fc->c->nguests);
+		for (size_t k = 0; k < fc->nbinds && !fc->err; k++) {
 			const struct bindref *o = &fc->binds[k];
-			bool seen = false;
 
-			if (o->guest == b->guest || !(va_fstab_path_below(o->real, b->real, true) ||
-						      va_fstab_path_below(b->real, o->real, false)))
+			if (o->guest == b->guest || seen[o->guest] ||
+			    !(va_fstab_path_below(o->real, b->real, true) ||
+			      va_fstab_path_below(b->real, o->real, false)))
 				continue;
-			for (size_t j = 0; j < k && !seen; j++)
-				seen = fc->binds[j].guest == o->guest && j != i &&
-				       (va_fstab_path_below(fc->binds[j].real, b->real, true) ||
-					va_fstab_path_below(b->real, fc->binds[j].real, false));
-			if (seen)
-				continue;
+			seen[o->guest] = 1;
 			if (dbuf_addf(&others, "%s%s", nothers++ ? ", " : "", fc->c->guests[o->guest].name) < 0)
 				fc->err = -ENOMEM;
 		}
 		if (nothers && !fc->err) {
-			char *d = NULL;
-
 			if (asprintf(&d, "a read-write bind of %s, which guest%s %s bind%s too: each can "
 				     "change it for the others (add 'ro')", b->real, nothers == 1 ? "" : "s",
 				     dbuf_str(&others), nothers == 1 ? "s" : "") < 0)
@@ -705,6 +809,7 @@ static void check_shared(struct fc *fc)
 		}
 		dbuf_release(&others);
 	}
+	free(seen);
 }
 
 int va_audit_fstab(const struct va_audit_args *args, struct va_audit_stats *stats)

@@ -235,6 +235,42 @@ run --host-root "$X" --json --no-progress --only config-fstab-invalid,config-fst
 printf 'config-fstab-invalid\terror\tg\tetc/vservers/g/fstab\t1\t2 fields\n' >"$W/expect.huge"
 py_checks python3 "$CT" findings --json "$W/out" --mnt "$X" --expect "$W/expect.huge" \
 	--kinds "$KINDS" --label="a line of 900000 bytes"
+# 30000 lines: line pair i (0..14999) mounts /dA/x then /dB, A = i % 5000,
+# B = i % 7000.  Duplicates: each /dA/x three times (10000 later ones),
+# /dB three times for B < 1000 and twice for the others (2000 + 6000).
+# Hidden by a later /dA: the /dA/x of pair i when a pair j >= i has
+# B = A, j in {A, A+7000, A+14000}: all three for A < 1000 (3000), the
+# first two for the others (8000).  18000 + 11000 findings; the order
+# checks stay n log n (the timeout of run is 120 s).
+python3 -c '
+import sys
+for i in range(15000):
+    sys.stdout.write("none /d%d/x tmpfs defaults\nnone /d%d tmpfs defaults\n" % (i % 5000, i % 7000))
+' >"$X/etc/vservers/g/fstab"
+SECONDS=0
+run --host-root "$X" --json --no-progress --only config-fstab-invalid
+is "$RC:$(grep -c '"kind":"config-fstab-invalid"' "$W/out")" "1:29000" \
+	"30000 lines: 18000 duplicate destinations and 11000 mounts hidden by a later one (in $SECONDS s)"
+# a hostile guest name: a newline and a byte that is not UTF-8
+N=$'n\nl\xff'
+mkdir -p "$X/etc/vservers/$N" "$X/vservers/$N"
+ln -s "/vservers/$N" "$X/etc/vservers/$N/vdir"
+printf 'none /x\n' >"$X/etc/vservers/$N/fstab"
+rm -f "$X/etc/vservers/g/fstab"
+run --host-root "$X" --json --no-progress --only config-fstab-invalid
+python3 - "$W/out" >"$W/hostile.count" <<'PY'
+import json, sys, base64
+n = 0
+for l in open(sys.argv[1]):
+    r = json.loads(l)
+    if r.get('record') != 'finding':
+        continue
+    p = r.get('path') or base64.b64decode(r['path_b64']).decode('latin-1')
+    g = r.get('guest') or base64.b64decode(r.get('guest_b64', '')).decode('latin-1')
+    n += p.endswith('/fstab') and g == 'n\nl\xff' and r.get('line') == 1
+print(n)
+PY
+is "$RC:$(cat "$W/hostile.count")" "1:1" "a guest named with a newline and byte 0xff: its fstab line 1, the name intact in --json"
 head -c 1100000 /dev/zero >"$X/etc/vservers/g/fstab"
 run --host-root "$X" --json --no-progress
 is "$RC:$(grep -c 'larger than 1 MiB' "$W/out")" "1:1" "an fstab larger than 1 MiB: one config-invalid finding naming it"
