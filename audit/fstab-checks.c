@@ -39,6 +39,8 @@
 
 /* The secret walk below a bind source stops after this many entries. */
 #define MAX_SECRET_WALK 100000
+/* The walks of bind sources are kept (for the next bind of the same source) up to this size. */
+#define MAX_WALK_CACHE (64u << 20)
 /* Cycles are looked for among at most this many mounts of one guest. */
 #define MAX_CYCLE_ENTRIES 1024
 
@@ -74,6 +76,8 @@ struct fc {
 	int err;
 	struct bindref *binds;
 	size_t nbinds, capbinds;
+	struct walked *walks;   /* the bind sources walked for secrets */
+	size_t nwalks, capwalks, walk_bytes;
 	/* every guest's mounts, kept until the shared check is done */
 	struct mnt **lists;
 	size_t *nlists;
@@ -225,19 +229,101 @@ static int foreign_why(const struct va_config *c, long g, const char *real, stru
 
 /* ------------------------------------------------------------------ secrets */
 
-struct sw {
-	const char *root;       /* the walk's root (the source's real path) */
-	size_t root_len;
-	const char *dst;        /* the binding guest's path of the source */
-	const struct va_excl_list *gx;  /* its exclude list, or NULL */
-	const char *oprefix;    /* the source's path in its owner (a guest, or the host) */
-	const struct va_excl_list *ox;  /* the owner guest's exclude list, or NULL */
-	size_t count, entries;
-	char *first;            /* the first secret (real path) */
-	const char *first_pattern;
-	bool cut;               /* the walk stopped at MAX_SECRET_WALK */
+/*
+ * The regular files below one bind source, walked once however many binds
+ * name it: their paths relative to the source ("" for a source that is a
+ * file, else "/a/b"), NUL-separated in @names.
+ */
+struct walked {
+	char *root;             /* the source's real path */
+	bool rbind;             /* walked across mounts */
+	struct dbuf names;
+	size_t *offs;
+	size_t n, cap;
+	size_t entries;
+	bool cut;               /* the walk stopped at MAX_SECRET_WALK entries */
 	int err;
 };
+
+static enum va_walk_action on_walk_entry(const struct va_walk_entry *e, void *user)
+{
+	struct walked *w = user;
+	size_t len = strlen(w->root);
+
+	if (e->visit != VA_WALK_PRE || !e->stx)
+		return VA_WALK_CONTINUE;
+	if (++w->entries > MAX_SECRET_WALK) {
+		w->cut = true;
+		return VA_WALK_STOP;
+	}
+	if (!S_ISREG(e->stx->stx_mode))
+		return VA_WALK_CONTINUE;
+	if (va_array_grow(&w->offs, &w->cap, w->n, sizeof(*w->offs)) < 0) {
+		w->err = -ENOMEM;
+		return VA_WALK_STOP;
+	}
+	w->offs[w->n++] = w->names.len;
+	if (dbuf_add(&w->names, e->path + len, e->path_len - len) < 0 ||
+	    dbuf_addc(&w->names, '\0') < 0) {
+		w->err = -ENOMEM;
+		return VA_WALK_STOP;
+	}
+	return VA_WALK_CONTINUE;
+}
+
+/* Forget the walks (the cache holds at most MAX_WALK_CACHE bytes of names). */
+static void drop_walks(struct fc *fc)
+{
+	for (size_t i = 0; i < fc->nwalks; i++) {
+		free(fc->walks[i].root);
+		dbuf_release(&fc->walks[i].names);
+		free(fc->walks[i].offs);
+	}
+	fc->nwalks = 0;
+	fc->walk_bytes = 0;
+}
+
+/* The walk of @m's source, from the cache or walked here.  NULL: fc->err is set. */
+static const struct walked *walk_source(struct fc *fc, const struct mnt *m)
+{
+	bool rbind = va_fstab_is_rbind(m->e);
+	struct walked *w;
+	const char *roots[1] = { m->src_real };
+	struct va_walk_args a = {
+		.roots = roots,
+		.nroots = 1,
+		.flags = rbind ? 0 : VA_WALK_XDEV,
+		.stx_mask = STATX_TYPE | STATX_MODE | STATX_INO,
+		.callback = on_walk_entry,
+	};
+	int r;
+
+	for (size_t i = 0; i < fc->nwalks; i++)
+		if (fc->walks[i].rbind == rbind && strcmp(fc->walks[i].root, m->src_real) == 0)
+			return &fc->walks[i];
+	if (fc->walk_bytes > MAX_WALK_CACHE)
+		drop_walks(fc);
+	if (va_array_grow(&fc->walks, &fc->capwalks, fc->nwalks, sizeof(*fc->walks)) < 0) {
+		fc->err = -ENOMEM;
+		return NULL;
+	}
+	w = &fc->walks[fc->nwalks];
+	memset(w, 0, sizeof(*w));
+	w->rbind = rbind;
+	if (!(w->root = strdup(m->src_real))) {
+		fc->err = -ENOMEM;
+		return NULL;
+	}
+	fc->nwalks++;
+	a.user = w;
+	r = va_walk(&a);
+	if (w->err || r < 0) {
+		fc->err = w->err ? w->err : r;
+		return NULL;
+	}
+	fc->walk_bytes += w->names.len + w->n * sizeof(*w->offs);
+	return w;
+}
 
 /* @prefix followed by @rel ("" or "/x/y"), "/" for both empty. */
 static int view(struct dbuf *b, const char *prefix, const char *rel)
@@ -248,81 +334,60 @@ static int view(struct dbuf *b, const char *prefix, const char *rel)
 	return dbuf_adds(b, rel);
 }
 
-static enum va_walk_action on_secret_entry(const struct va_walk_entry *e, void *user)
-{
-	struct sw *sw = user;
-	struct dbuf b = DBUF_INIT;
-	const char *rel, *pat = NULL;
-
-	if (e->visit != VA_WALK_PRE || !e->stx)
-		return VA_WALK_CONTINUE;
-	if (++sw->entries > MAX_SECRET_WALK) {
-		sw->cut = true;
-		return VA_WALK_STOP;
-	}
-	if (!S_ISREG(e->stx->stx_mode))
-		return VA_WALK_CONTINUE;
-	rel = e->path + sw->root_len;
-	/* the path in the binding guest, then in the tree's owner */
-	if (view(&b, sw->dst, rel) < 0)
-		goto nomem;
-	pat = va_secret_match(dbuf_str(&b), sw->gx);
-	if (!pat) {
-		if (view(&b, sw->oprefix, rel) < 0)
-			goto nomem;
-		pat = va_secret_match(dbuf_str(&b), sw->ox);
-	}
-	dbuf_release(&b);
-	if (pat && sw->count++ == 0) {
-		sw->first = strndup(e->path, e->path_len);
-		sw->first_pattern = pat;
-		if (!sw->first)
-			goto nomem;
-	}
-	return VA_WALK_CONTINUE;
-nomem:
-	dbuf_release(&b);
-	sw->err = -ENOMEM;
-	return VA_WALK_STOP;
-}
-
+/*
+ * Secrets below the source of bind @m of guest @g (-1: the template):
+ * each regular file as the guest sees it (the destination followed by its
+ * path below the source, with the guest's exclude list) and as its owner
+ * sees it (the path in guest @owner's root with that guest's list, or on
+ * the host).
+ */
 static void check_secrets(struct fc *fc, long g, const struct mnt *m, long owner)
 {
 	const struct va_config *c = fc->c;
-	const char *roots[1] = { m->src_real };
+	const struct va_excl_list *gx = g >= 0 ? &c->guests[g].exclude : NULL;
+	const struct va_excl_list *ox = owner >= 0 ? &c->guests[owner].exclude : NULL;
 	char *oprefix = owner >= 0 ? below_real(m->src_real, c->guests[owner].vdir) : strdup(m->src_canon);
-	struct sw sw = {
-		.root = m->src_real,
-		.root_len = strlen(m->src_real),
-		.dst = m->dst,
-		.gx = g >= 0 ? &c->guests[g].exclude : NULL,
-		.oprefix = oprefix,
-		.ox = owner >= 0 ? &c->guests[owner].exclude : NULL,
-	};
-	struct va_walk_args w = {
-		.roots = roots,
-		.nroots = 1,
-		.flags = va_fstab_is_rbind(m->e) ? 0 : VA_WALK_XDEV,
-		.stx_mask = STATX_TYPE | STATX_MODE | STATX_INO,
-		.callback = on_secret_entry,
-		.user = &sw,
-	};
-	int r;
+	const struct walked *w;
+	struct dbuf b = DBUF_INIT;
+	const char *first = NULL, *first_pattern = NULL;
+	size_t count = 0;
 
 	if (!oprefix) {
 		fc->err = -ENOMEM;
 		return;
 	}
-	r = va_walk(&w);
-	if (sw.err || r < 0)
-		fc->err = sw.err ? sw.err : r;
-	else if (sw.count)
+	if (!(w = walk_source(fc, m))) {
+		free(oprefix);
+		return;
+	}
+	for (size_t i = 0; i < w->n; i++) {
+		const char *rel = w->names.buf + w->offs[i], *pat;
+
+		if (view(&b, m->dst, rel) < 0)
+			goto nomem;
+		pat = va_secret_match(dbuf_str(&b), gx);
+		if (!pat) {
+			if (view(&b, oprefix, rel) < 0)
+				goto nomem;
+			pat = va_secret_match(dbuf_str(&b), ox);
+		}
+		if (pat && count++ == 0) {
+			first = rel;
+			first_pattern = pat;
+		}
+	}
+	if (count)
 		emit(fc, W_SECRET, g, m,
-		     "the bind of %s brings %zu secret%s into the guest at %s, such as %s (pattern %s)%s",
-		     m->src_real, sw.count, sw.count == 1 ? "" : "s", m->dst, sw.first, sw.first_pattern,
-		     sw.cut ? "; the search stopped after 100000 entries" : "");
-	free(sw.first);
+		     "the bind of %s brings %zu secret%s into the guest at %s, such as %s%s (pattern %s)%s",
+		     m->src_real, count, count == 1 ? "" : "s", m->dst, m->src_real, first, first_pattern,
+		     w->cut ? "; the search stopped after 100000 entries" : "");
+	dbuf_release(&b);
 	free(oprefix);
+	return;
+nomem:
+	dbuf_release(&b);
+	free(oprefix);
+	fc->err = -ENOMEM;
 }
 
 /* ------------------------------------------------------------------ one mount */
@@ -840,5 +905,7 @@ int va_audit_fstab(const struct va_audit_args *args, struct va_audit_stats *stat
 	free(fc.lists);
 	free(fc.nlists);
 	free(fc.binds);
+	drop_walks(&fc);
+	free(fc.walks);
 	return fc.err;
 }
