@@ -206,6 +206,31 @@ is "$RC:$(grep -c '' "$W/out")" "1:$(grep -c '^{"record":"finding"' "$W/host.jso
 grep -qF -- " $H/etc/vservers/bad/fstab:4: " "$W/out"
 ok $? "--host-root text: a finding shows FILE:LINE" || diag "$(head -3 "$W/out")"
 
+# the records are valid against the schema
+RP=$top_srcdir/tests/integration/records.py
+SCHEMA=$top_srcdir/schema/vaudit-records.schema.json
+py_checks python3 "$RP" "$SCHEMA" "$W/host.json" --label="--host-root fstab findings" --exit 1 \
+	--want finding=+
+
+# --list --json: each guest's fstab files, in mount order, with their
+# well-formed lines (bad: 5 of 12 lines and 1 of 2; clean: all 7)
+run --list --json --host-root "$H"
+is "$RC" 0 "--list --json --host-root: exit 0"
+cp "$W/out" "$W/list.json"
+py_checks python3 "$RP" "$SCHEMA" "$W/list.json" --label="--list" --exit 0 --last none --want guest=7
+is "$(python3 -c '
+import json, sys
+for l in open(sys.argv[1]):
+    r = json.loads(l)
+    print(r["name"], " ".join("%s=%d" % (f["file"][len(sys.argv[2]) + 1:], f["mounts"]) for f in r["fstab"]))
+' "$W/list.json" "$H")" "bad etc/vservers/bad/fstab=5 etc/vservers/bad/fstab.remote=1
+clean etc/vservers/clean/fstab=7
+esc etc/vservers/esc/fstab=4
+mail etc/vservers/mail/fstab=2 etc/vservers/mail/fstab.remote=1
+order etc/vservers/order/fstab=6
+shadow 
+web etc/vservers/web/fstab=3" "--list --json: the fstab files of each guest and their mounts"
+
 # the whole audit: the same fstab findings among the others
 run --host-root "$H" --json --no-progress
 py_checks python3 "$CT" findings --json "$W/out" --mnt "$H" --expect "$W/expect" \
