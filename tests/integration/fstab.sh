@@ -28,7 +28,8 @@
 #                    /srv/shared read-write
 #   vservers/mail    binds /srv/shared/sub read-write (web binds its
 #                    parent), the host's /etc/ssh (read-only: the host
-#                    keys are secrets all the same), and in fstab.remote a
+#                    keys are secrets all the same), with --host-root the
+#                    host's /etc/ssh on /mnt too, and in fstab.remote a
 #                    directory whose file matches a '~' entry of its own
 #                    exclude list
 #   vservers/order   a mount hidden by a later one on a parent directory, a
@@ -122,6 +123,9 @@ build_host() {
 	$P/srv/shared/sub /srv/data none bind,noexec
 	$P/etc/ssh /etc/ssh none bind,ro
 	EOF
+	# the host's keys at another place in the guest: a secret by the
+	# host's path alone, which is /etc/ssh only in the host root
+	[ -n "$P" ] || printf '/etc/ssh /mnt none bind,ro\n' >>"$F/mail/fstab"
 	printf '%s/srv/tokens /srv/data/tok none bind,ro\n' "$P" >"$F/mail/fstab.remote"
 	cat >"$F/order/fstab" <<-EOF
 	none /var/run tmpfs defaults
@@ -185,6 +189,11 @@ config-fstab-unsafe	error	-	etc/vservers/.defaults/fstab	3	root of guest shadow
 config-fstab-unsafe	error	-	etc/vservers/.defaults/fstab	3	ssh_host_rsa_key
 EOF
 
+# --host-root only: mail's third line (see build_host)
+{ cat "$W/expect"
+  printf 'config-fstab-unsafe\terror\tmail\tetc/vservers/mail/fstab\t3\tssh_host_ed25519_key\n'
+} >"$W/expect.host"
+
 # ---------------------------------------------------------------- --host-root
 H=$W/host
 build_host "$H" ""
@@ -195,7 +204,7 @@ run --host-root "$H" --json --no-progress --only config-fstab-invalid,config-fst
 is "$RC" 1 "--host-root --json: exit status 1"
 [ -s "$W/err" ] && diag "stderr: $(cat -v "$W/err")"
 cp "$W/out" "$W/host.json"
-py_checks python3 "$CT" findings --json "$W/host.json" --mnt "$H" --expect "$W/expect" \
+py_checks python3 "$CT" findings --json "$W/host.json" --mnt "$H" --expect "$W/expect.host" \
 	--kinds "$KINDS" --label="--host-root"
 is "$(grep -c '"guest":"clean"' "$W/host.json")" 0 "--host-root: the clean guest's fstab gives no finding"
 py_checks python3 "$CT" inside --json "$W/host.json" --mnt "$H" --label="--host-root"
@@ -226,14 +235,14 @@ for l in open(sys.argv[1]):
 ' "$W/list.json" "$H")" "bad etc/vservers/bad/fstab=5 etc/vservers/bad/fstab.remote=1
 clean etc/vservers/clean/fstab=7
 esc etc/vservers/esc/fstab=4
-mail etc/vservers/mail/fstab=2 etc/vservers/mail/fstab.remote=1
+mail etc/vservers/mail/fstab=3 etc/vservers/mail/fstab.remote=1
 order etc/vservers/order/fstab=6
 shadow 
 web etc/vservers/web/fstab=3" "--list --json: the fstab files of each guest and their mounts"
 
 # the whole audit: the same fstab findings among the others
 run --host-root "$H" --json --no-progress
-py_checks python3 "$CT" findings --json "$W/out" --mnt "$H" --expect "$W/expect" \
+py_checks python3 "$CT" findings --json "$W/out" --mnt "$H" --expect "$W/expect.host" \
 	--kinds "$KINDS" --label="--host-root, all kinds"
 
 run --host-root "$H" --json --no-progress --skip config-fstab-invalid,config-fstab-unsafe
