@@ -127,11 +127,36 @@ int va_audit_run(const struct va_audit_args *args, struct va_audit_stats *stats)
  * reader found wrong, duplicate and out-of-range contexts, missing vdirs,
  * invalid and cyclic refservers, vshelper actions, guests without a mount
  * namespace under a ROOT without a barrier (read through args->backend),
- * hash stores on another filesystem or mount than their guests, and
- * running guests.  Findings name the configuration file concerned.
+ * hash stores on another filesystem or mount than their guests, the
+ * guests' fstab files (va_audit_fstab()), and running guests.  Findings
+ * name the configuration file concerned.
  * Return: 0, or the finding hook's negative return / -ENOMEM.
  */
 int va_audit_config(const struct va_audit_args *args, struct va_audit_stats *stats);
+
+/**
+ * va_audit_fstab() - the checks of the guests' fstab files and of
+ * .defaults/fstab (the config-fstab-* kinds but config-fstab-syntax, which
+ * the reader finds): unknown types, duplicate destinations, bind sources
+ * that do not exist, belong to another guest or hold secrets, read-write
+ * binds of trees other guests bind, destinations that leave the guest,
+ * and orders that cannot work (see vserver-config(5), FSTAB FILES).
+ * Part of va_audit_config().  Counters are added to @stats.
+ * Return: 0, or the finding hook's negative return / -ENOMEM.
+ */
+int va_audit_fstab(const struct va_audit_args *args, struct va_audit_stats *stats);
+
+/**
+ * va_audit_config_finding() - report one finding on a configuration file:
+ * @path (a real path) and @line (0: none), guest index @guest (-1: none),
+ * severity @sev (< 0: the kind's default), @detail (one sentence).
+ * Nothing is reported for a kind args->kinds leaves out.  Counters are
+ * added to @stats.
+ * Return: 0, or the finding hook's negative return.
+ */
+int va_audit_config_finding(const struct va_audit_args *args, struct va_audit_stats *stats,
+			    enum va_kind kind, int sev, long guest, const char *path, unsigned line,
+			    const char *detail);
 
 /**
  * va_audit_hash_stores() - hash-unprotected: walk every hash store of

@@ -74,10 +74,37 @@ struct cc {
 static void emit(struct cc *cc, enum va_kind kind, int sev, long guest, const char *path,
 		 unsigned line, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
 
+int va_audit_config_finding(const struct va_audit_args *args, struct va_audit_stats *stats,
+			    enum va_kind kind, int sev, long guest, const char *path, unsigned line,
+			    const char *detail)
+{
+	const struct va_config *c = args->config;
+	struct va_finding f;
+
+	if (!(args->kinds & VA_KIND_BIT(kind)))
+		return 0;
+	memset(&f, 0, sizeof(f));
+	f.kind = kind;
+	f.severity = sev < 0 ? va_kind_severity(kind) : (enum va_severity)sev;
+	f.root = c->cfgdir;
+	if (guest >= 0) {
+		f.where.guest = c->guests[guest].name;
+		f.where.guest_len = strlen(f.where.guest);
+	}
+	f.where.path = (char *)path;
+	f.where.path_len = strlen(path);
+	f.line = line;
+	f.detail = detail;
+	stats->findings++;
+	stats->by_kind[kind]++;
+	if (va_severity_counts(f.severity))
+		stats->problems++;
+	return args->hooks.finding ? args->hooks.finding(&f, args->hooks.user) : 0;
+}
+
 static void emit(struct cc *cc, enum va_kind kind, int sev, long guest, const char *path,
 		 unsigned line, const char *fmt, ...)
 {
-	struct va_finding f;
 	char *detail = NULL;
 	va_list ap;
 	int r;
@@ -91,24 +118,7 @@ static void emit(struct cc *cc, enum va_kind kind, int sev, long guest, const ch
 		cc->err = -ENOMEM;
 		return;
 	}
-	memset(&f, 0, sizeof(f));
-	f.kind = kind;
-	f.severity = sev < 0 ? va_kind_severity(kind) : (enum va_severity)sev;
-	f.root = cc->cfg->cfgdir;
-	if (guest >= 0) {
-		f.where.guest = cc->cfg->guests[guest].name;
-		f.where.guest_len = strlen(f.where.guest);
-	}
-	f.where.path = (char *)path;
-	f.where.path_len = strlen(path);
-	f.line = line;
-	f.detail = detail;
-	cc->stats->findings++;
-	cc->stats->by_kind[kind]++;
-	if (va_severity_counts(f.severity))
-		cc->stats->problems++;
-	if (cc->args->hooks.finding)
-		cc->err = cc->args->hooks.finding(&f, cc->args->hooks.user);
+	cc->err = va_audit_config_finding(cc->args, cc->stats, kind, sev, guest, path, line, detail);
 	free(detail);
 }
 
@@ -388,6 +398,8 @@ int va_audit_config(const struct va_audit_args *args, struct va_audit_stats *sta
 	check_vshelper(&cc);
 	check_nonamespace(&cc);
 	check_hash_devices(&cc);
+	if (!cc.err)
+		cc.err = va_audit_fstab(args, stats);
 	check_running(&cc);
 	return cc.err;
 }

@@ -70,6 +70,19 @@ static int json_guest(struct dbuf *b, const struct va_config *c, const struct va
 		}
 		r |= dbuf_adds(b, "}");
 	}
+	/* the fstab files util-vserver mounts, in its order, with their well-formed lines */
+	r |= dbuf_adds(b, ",\"fstab\":[");
+	for (size_t i = 0, n = 0; i < VA_FSTAB_COUNT; i++) {
+		struct dbuf o = DBUF_INIT;
+
+		if (!g->fstab[i].path)
+			continue;
+		r |= fld(&o, "file", g->fstab[i].path);
+		r |= dbuf_addf(&o, ",\"mounts\":%zu", g->fstab[i].tab.n);
+		r |= dbuf_addf(b, "%s{%s}", n++ ? "," : "", o.buf ? o.buf + 1 : "");
+		dbuf_release(&o);
+	}
+	r |= dbuf_adds(b, "]");
 	r |= dbuf_addf(b, ",\"vshelper\":{\"disabled\":%s", g->vshelper_disabled ? "true" : "false");
 	r |= fld(b, "action", g->vshelper_action ? g->vshelper_action : "restart");
 	r |= dbuf_addf(b, ",\"action_known\":%s}", !g->vshelper_action || g->vshelper_action_known ?

@@ -79,6 +79,10 @@ enum va_severity {
 	  "apps/vshelper/action names no built-in method (restart, async, sync) and no installed vshelper method: reboot events of the guest fail") \
 	X(CONFIG_HASH_CROSS_DEVICE, "config-hash-cross-device", ERROR, \
 	  "the hash store is not on the same filesystem and mount as the guest: hard links into it fail (EXDEV)") \
+	X(CONFIG_FSTAB_INVALID, "config-fstab-invalid", ERROR, \
+	  "a guest fstab line that cannot work as written: malformed (secure-mount stops at a line of fewer than four fields, so it and every later line are not mounted), an unknown filesystem type, a bind source missing on this host, a destination mounted twice, or an order in which a mount is hidden or made too early") \
+	X(CONFIG_FSTAB_UNSAFE, "config-fstab-unsafe", ERROR, \
+	  "a guest fstab line that breaks the guest's isolation: a bind of another guest's tree (a reference or shadow guest, a hash store) or of secrets such as host keys, a read-write bind of a tree other guests bind too, or a destination that leaves the guest or passes a symbolic link the guest controls") \
 	X(GUEST_RUNNING, "guest-running", INFO, \
 	  "the guest is (or may be) running: the repair refuses to change its files without --force")
 

@@ -862,6 +862,46 @@ static int read_exclude(struct va_config *c, long g, struct va_guest *gu)
 			     NULL, NULL);
 }
 
+struct fstab_ctx {
+	struct va_config *c;
+	long guest;
+	const char *path;
+};
+
+static int on_fstab_problem(unsigned line, const char *msg, void *user)
+{
+	struct fstab_ctx *fc = user;
+
+	return problem(fc->c, VA_KIND_CONFIG_FSTAB_INVALID, fc->guest, fc->path, line, "%s", msg);
+}
+
+/* @rel under canonical @dir into @f (left empty when there is no such file). */
+static int read_fstab(struct va_config *c, long g, const char *dir, const char *rel,
+		      struct va_fstab_file *f)
+{
+	struct fstab_ctx fc = { c, g, NULL };
+	char *buf, *path;
+	size_t len;
+	int r = read_file(c, dir, rel, MAX_LIST, &buf, &len, &path);
+
+	if (r == -ENOENT || r == -ENOTDIR) {
+		free(path);
+		return 0;
+	}
+	if (r < 0) {
+		if (r != -ENOMEM)
+			r = problem(c, VA_KIND_CONFIG_INVALID, g, path, 0, "cannot read the fstab: %s",
+				    r == -EFBIG ? "larger than 1 MiB" : res_strerror(r));
+		free(path);
+		return r;
+	}
+	fc.path = path;
+	r = va_fstab_parse(&f->tab, buf, len, on_fstab_problem, &fc);
+	free(buf);
+	f->path = path;
+	return r;
+}
+
 static int read_hash(struct va_config *c, long g, struct va_guest *gu)
 {
 	struct dbuf canon = DBUF_INIT;
@@ -1149,6 +1189,17 @@ static int read_guest(struct va_config *c, long g)
 		gu->pkgmgmt = false;
 	if ((r = read_exclude(c, g, gu)) < 0 || (r = read_hash(c, g, gu)) < 0)
 		return r;
+	{
+		static const char *const names[] = {
+#define VA_X_FSTAB(id, name) name,
+			VA_FSTAB_FILES(VA_X_FSTAB)
+#undef VA_X_FSTAB
+		};
+
+		for (size_t k = 0; k < VA_FSTAB_COUNT; k++)
+			if ((r = read_fstab(c, g, gu->cfgdir_canon, names[k], &gu->fstab[k])) < 0)
+				return r;
+	}
 	return 0;
 }
 
@@ -1321,6 +1372,8 @@ static int load_guests(struct va_config *c)
 		r = read_guest(c, (long)i);
 	for (size_t i = 0; r == 0 && i < c->nguests; i++)
 		r = read_refservers(c, &c->guests[i]);
+	if (r == 0)
+		r = read_fstab(c, -1, c->cfgdir_canon, ".defaults/fstab", &c->defaults_fstab);
 	if (r == 0 && !c->host_root)
 		r = scan_processes(c);
 	return r;
@@ -1450,6 +1503,10 @@ static void drop_guest_fields(struct va_guest *gu)
 	va_excl_release(&gu->exclude);
 	va_legacy_release(&gu->lconf);
 	free(gu->conf_ignored);
+	for (size_t k = 0; k < VA_FSTAB_COUNT; k++) {
+		free(gu->fstab[k].path);
+		va_fstab_release(&gu->fstab[k].tab);
+	}
 	memset(gu, 0, sizeof(*gu));
 	gu->hash = -1;
 }
@@ -1476,6 +1533,8 @@ void va_config_free(struct va_config *c)
 		free(c->problems[i].detail);
 	}
 	free(c->problems);
+	free(c->defaults_fstab.path);
+	va_fstab_release(&c->defaults_fstab.tab);
 	free(c->host_root);
 	free(c->cfgdir);
 	free(c->cfgdir_canon);
@@ -1542,4 +1601,25 @@ int va_config_open_dir(const struct va_config *c, const char *canon)
 		fd = -errno;
 	close(pfd);
 	return fd;
+}
+
+int va_config_lookup(const struct va_config *c, const char *path, char **canon, struct va_dir_id *id)
+{
+	struct dbuf b = DBUF_INIT;
+	int r = lookup(c, "/", path, RES_FOLLOW, canon ? &b : NULL, id);
+
+	if (r > 0 && canon && !(*canon = strdup(dbuf_str(&b))))
+		r = -ENOMEM;
+	dbuf_release(&b);
+	return r;
+}
+
+char *va_config_real_path(const struct va_config *c, const char *canon)
+{
+	return real_path(c, canon);
+}
+
+const char *va_config_strerror(int err)
+{
+	return res_strerror(err);
 }

@@ -27,6 +27,12 @@
  *   apps/vunify/pkgmgmt-ignore, pkgmgmt-force   own, then .defaults
  *   apps/vunify/hash/       else .defaults/apps/vunify/hash/ (method file,
  *                           per-filesystem entries)
+ *   fstab, fstab.local, fstab.remote
+ *                           the guest's mounts, in that order (core/fstab.h);
+ *                           malformed lines are config-fstab-invalid problems
+ *
+ * And .defaults/fstab, the template util-vserver copies into a guest it
+ * builds (no guest mounts it): read and parsed the same way.
  *
  * Safety.  Every path is resolved by this module itself, one component at
  * a time with O_PATH|O_NOFOLLOW fds, following symbolic links by hand
@@ -63,6 +69,7 @@
 
 #include "core/exclude.h"
 #include "core/finding.h"
+#include "core/fstab.h"
 #include "core/legacy.h"
 #include "core/message.h"
 
@@ -115,6 +122,22 @@ struct va_hash_dir {
 	size_t nentries;
 };
 
+/** An fstab file that was read (path NULL: there is none). */
+struct va_fstab_file {
+	char *path;             /**< real path (host root included) */
+	struct va_fstab tab;    /**< its well-formed lines */
+};
+
+/** The guest fstab files, in the order util-vserver mounts them. */
+#define VA_FSTAB_FILES(X) X(FSTAB, "fstab") X(LOCAL, "fstab.local") X(REMOTE, "fstab.remote")
+
+enum va_fstab_which {
+#define VA_X_FSTAB(id, name) VA_FSTAB_##id,
+	VA_FSTAB_FILES(VA_X_FSTAB)
+#undef VA_X_FSTAB
+	VA_FSTAB_COUNT
+};
+
 /** Where a guest is running. */
 enum va_run_state {
 	VA_RUN_STOPPED,         /**< no run file, no process rooted in its vdir */
@@ -162,6 +185,7 @@ struct va_guest {
 	unsigned context_line;  /**< legacy: the line of S_CONTEXT, or 0 */
 	bool onboot;            /**< legacy: ONBOOT=yes (the legacy init script starts it) */
 	char *conf_ignored;     /**< a directory guest: the real path of a NAME.conf beside it, ignored */
+	struct va_fstab_file fstab[VA_FSTAB_COUNT]; /**< enum va_fstab_which; none for legacy guests */
 };
 
 struct va_config {
@@ -174,6 +198,7 @@ struct va_config {
 	size_t nhashdirs;
 	struct va_config_problem *problems;
 	size_t nproblems, capproblems;
+	struct va_fstab_file defaults_fstab; /**< .defaults/fstab, the template of the guests util-vserver builds */
 	/* private */
 	int root_fd;
 	size_t capguests, caphash;
@@ -222,5 +247,26 @@ long va_config_roots(const struct va_config *c, char ***ret);
  * Return: an O_RDONLY|O_DIRECTORY fd, or a negative errno.
  */
 int va_config_open_dir(const struct va_config *c, const char *canon);
+
+/**
+ * va_config_lookup() - resolve the host path @path (absolute inside the
+ * host root; a relative one is taken from it too) like the configuration:
+ * links followed inside the host root, never out of it.
+ * @canon (may be NULL): receives its canonical path inside the host root
+ * (the caller frees it), only on success.
+ * @id (may be NULL): receives its identity, only on success.
+ * Return: its type (S_IFMT bits), or a negative errno (-ENOENT, -ENOTDIR,
+ * -EXDEV: it leads out of the host root, -ELOOP, -ENOMEM, ...).
+ */
+int va_config_lookup(const struct va_config *c, const char *path, char **canon, struct va_dir_id *id);
+
+/**
+ * va_config_real_path() - the real path of the canonical path @canon (the
+ * host root prefixed).  Return: a string the caller frees, or NULL.
+ */
+char *va_config_real_path(const struct va_config *c, const char *canon);
+
+/** va_config_strerror() - a resolver error as a phrase ("it leads out of the host root"). */
+const char *va_config_strerror(int err);
 
 #endif

@@ -50,7 +50,8 @@
  *  - where no symlink is involved, the reader agrees with a simple model
  *    (guests, vdir, the default /vservers/NAME, context, apps/vunify);
  *  - reading the same tree twice gives the same configuration;
- *  - no fd is left open.
+ *  - no fd is left open (the fstab checks included: their paths come
+ *    from fstab, fstab.remote and .defaults/fstab files of the tree).
  *  - a read through "." or ".." never fails with EBADF, and "." and ".."
  *    never pass as installed vshelper methods (two bugs this target found).
  * Seeds: built in (run on the first call); FUZZ_CONFIG_WRITE_SEEDS=DIR
@@ -156,6 +157,9 @@ static const struct {
 	{ "d/1/2/3/4/5/6/7/8/9/10/11/12/13/14/15/16/17/", "" },
 	{ "etc/vservers/", ".conf" },
 	{ "var/run/vservers/", ".ctx" },
+	{ "etc/vservers/", "/fstab" },
+	{ "etc/vservers/", "/fstab.remote" },
+	{ "etc/vservers/.defaults/fstab", NULL },
 };
 
 #define NVOCAB (sizeof(vocab) / sizeof(*vocab))
@@ -716,7 +720,8 @@ static void check_config(const struct va_config *c)
 		const struct va_config_problem *p = &c->problems[i];
 
 		CHECK((unsigned)p->kind < VA_KIND_COUNT);
-		CHECK(p->kind == VA_KIND_CONFIG_INVALID || p->kind == VA_KIND_CONFIG_EXCLUDE_QUIRK);
+		CHECK(p->kind == VA_KIND_CONFIG_INVALID || p->kind == VA_KIND_CONFIG_EXCLUDE_QUIRK ||
+		      (p->kind == VA_KIND_CONFIG_FSTAB_INVALID && p->line >= 1));
 		CHECK(p->guest >= -1 && p->guest < (long)c->nguests);
 		CHECK(p->path && in_host(p->path) && p->detail && p->detail[0]);
 		/* reading a file never meets a bad fd: "context -> ." must say "Is a directory" */
@@ -841,6 +846,10 @@ static int on_finding(const struct va_finding *f, void *user)
 			ok |= f->where.guest == c->guests[i].name;
 		CHECK(ok && f->where.guest_len == strlen(f->where.guest));
 	}
+	if (f->kind == VA_KIND_CONFIG_FSTAB_INVALID || f->kind == VA_KIND_CONFIG_FSTAB_UNSAFE) {
+		/* a line of an fstab file (its real path: links followed) */
+		CHECK(f->line >= 1);
+	}
 	if (f->kind == VA_KIND_CONFIG_VDIR_MISSING) {
 		hs->vdir_missing++;
 		CHECK(f->where.guest);
@@ -899,8 +908,13 @@ static void audit(const struct va_config *c, unsigned opts)
 		missing += !c->guests[i].vdir;
 	if (r == 0) {
 		CHECK(hs.vdir_missing == missing);
-		CHECK(stats.by_kind[VA_KIND_CONFIG_INVALID] + stats.by_kind[VA_KIND_CONFIG_EXCLUDE_QUIRK] ==
-		      c->nproblems);
+		size_t fstab_problems = 0;
+
+		for (size_t i = 0; i < c->nproblems; i++)
+			fstab_problems += c->problems[i].kind == VA_KIND_CONFIG_FSTAB_INVALID;
+		CHECK(stats.by_kind[VA_KIND_CONFIG_INVALID] + stats.by_kind[VA_KIND_CONFIG_EXCLUDE_QUIRK] +
+		      fstab_problems == c->nproblems);
+		CHECK(stats.by_kind[VA_KIND_CONFIG_FSTAB_INVALID] >= fstab_problems);
 	}
 	if (r == 0 && args.backend) {
 		unsigned long before = hs.calls;
@@ -1060,6 +1074,24 @@ static size_t make_seed(unsigned i, uint8_t *out, size_t cap)
 		FILE_(&s, 3, V("etc/vservers/", ".conf"), "S_CONTEXT=x\\\n9\nIPROOT='unterminated\n");
 		FILE_(&s, 0, V("var/run/vservers/", ".ctx"), "S_CONTEXT=42\nS_PROFILE=backup\n");
 		break;
+	case 6:         /* fstab files: binds of other guests' trees, secrets, escapes, cycles */
+		s.buf[s.len++] = 0x00;
+		for (unsigned g = 0; g < 3; g++) {
+			DIR_(&s, g, V("vservers/", ""));
+			vlink(&s, g, G("/vdir"), V("vservers/", ""), g, 0);
+		}
+		FILE_(&s, 2, V("vservers/", "/etc/shadow"), "secret\n");
+		FILE_(&s, 0, G("/fstab"),
+		      "none /proc proc defaults 0 0\n/vservers/g3 /mnt none bind\n"
+		      "none /a\\040b tmpfs rw,,x\nnone /x\n/srv /srv none rbind\n"
+		      "/vservers/g3/etc /etc none bind\nnone /mnt/x tmpfz defaults\n");
+		FILE_(&s, 1, G("/fstab"),
+		      "/srv /srv none bind\nnone /../.. tmpfs defaults\n/vservers/g2/x /y none bind\n"
+		      "/vservers/g2/y/z /x none bind\nnone /y/q tmpfs defaults\n");
+		FILE_(&s, 1, G("/fstab.remote"), "/nowhere /srv none bind,ro\n\\ / none bind");
+		FILE_(&s, 0, V("etc/vservers/.defaults/fstab", NULL),
+		      "none /tmp tmpfs\n/vservers /v none bind\n");
+		break;
 	default:        /* /vservers a link, cfgdir through it, links out of the host */
 		s.buf[s.len++] = 0xe7;
 		for (unsigned g = 0; g < 3; g++)
@@ -1082,7 +1114,7 @@ static size_t make_seed(unsigned i, uint8_t *out, size_t cap)
 	return s.len;
 }
 
-#define NSEEDS 6
+#define NSEEDS 7
 
 /* FUZZ_CONFIG_WRITE_SEEDS=DIR: write the seeds there and exit. */
 __attribute__((constructor)) static void write_seeds(void)

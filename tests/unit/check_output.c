@@ -32,6 +32,7 @@ static const char *const kind_names[] = {
 	"config-invalid", "config-duplicate-context", "config-context-range",
 	"config-vdir-missing", "config-refserver-invalid", "config-exclude-quirk",
 	"config-nonamespace-no-barrier", "config-vshelper-action", "config-hash-cross-device",
+	"config-fstab-invalid", "config-fstab-unsafe",
 	"guest-running",
 };
 
