@@ -478,7 +478,7 @@ static void draw_summary(struct tui_ui *u)
 		}
 		kcol[nk] = k;
 		kw[nk++] = w;
-		snprintf(buf, sizeof(buf), "%*s", w, tui_kind_abbrev(k));
+		snprintf(buf, sizeof(buf), "%*.11s", w, tui_kind_abbrev(k));      /* abbreviations are short */
 		put_text(y, x, w, buf, head);
 		x += w;
 	}
@@ -794,8 +794,12 @@ static const char *manual_fix(enum va_kind k)
 	case VA_KIND_CONFIG_NONAMESPACE_NO_BARRIER:
 	case VA_KIND_CONFIG_VSHELPER_ACTION:
 	case VA_KIND_CONFIG_HASH_CROSS_DEVICE:
+	case VA_KIND_CONFIG_FSTAB_INVALID:
 		return "edit the file at the line shown (see vserver-config(5)); vaudit --list shows how "
 		       "the configuration is read";
+	case VA_KIND_CONFIG_FSTAB_UNSAFE:
+		return "edit the fstab line shown: bind a tree no guest owns, read-only (ro), with no "
+		       "secrets below it, to a destination without symlinks (vserver-config(5), FSTAB FILES)";
 	default:
 		return NULL;
 	}
