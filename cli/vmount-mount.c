@@ -462,9 +462,14 @@ int vmk_umount(int fd, const char **what)
 {
 	char p[64];
 
-	/* the magic link leads to the very mount @fd is on, not to a name */
+	/*
+	 * The magic link leads to the very mount @fd is on, not to a name.
+	 * @fd itself holds the mount, so only a detach can take it: the
+	 * mount leaves the tree at once, and is freed when its last user
+	 * (here @fd, closed by the caller) lets go.
+	 */
 	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
-	if (umount2(p, 0) < 0) {
+	if (umount2(p, MNT_DETACH) < 0) {
 		*what = "cannot unmount";
 		return -errno;
 	}

@@ -599,7 +599,8 @@ share_out:
 		return t;
 	case VM_AUTO:
 	case VM_IMAGE:
-		src = open_source(r, k, O_RDONLY | ((e->src.kind == VM_REF_HOST) ? 0 : O_NOFOLLOW));
+		src = open_source(r, k, ((e->attrs & VM_ATTR_RDONLY) ? O_RDONLY : O_RDWR) |
+				  ((e->src.kind == VM_REF_HOST) ? 0 : O_NOFOLLOW));
 		if (src < 0) {
 			*what = "cannot open the source";
 			return src;

@@ -67,8 +67,9 @@ int vmk_block(int img_fd, const char *fstype, unsigned attrs, const char *label,
 int vmk_attach(int tree, int dest_fd, const char **what);
 
 /**
- * vmk_umount() - unmount the mount whose root @fd is (an fd opened on
- * it), non-lazily.  Return: 0 or -errno (EBUSY: in use).
+ * vmk_umount() - detach the mount whose root @fd is (an fd opened on
+ * it) from the tree; it is freed once nothing uses it any more.
+ * Return: 0 or -errno.
  */
 int vmk_umount(int fd, const char **what);
 
