@@ -75,6 +75,49 @@ bool vmk_mounted(uint64_t id)
 	return found;
 }
 
+int vmk_mountpoint(uint64_t id, char **ret)
+{
+	FILE *fp = fopen("/proc/self/mountinfo", "re");
+	char line[8192];
+	int r = -ENOENT;
+
+	if (!fp)
+		return -errno;
+	while (r == -ENOENT && fgets(line, sizeof(line), fp)) {
+		unsigned long long m;
+		char *p = line, *o;
+		int field = 0;
+
+		if (sscanf(line, "%llu ", &m) != 1 || m != id)
+			continue;
+		while (field < 4 && (p = strchr(p, ' ')))
+			p++, field++;
+		if (!p) {
+			r = -EINVAL;
+			break;
+		}
+		/* the mount point, with ' ', '\t', '\n' and '\\' as octal escapes */
+		o = *ret = malloc(strlen(p) + 1);
+		if (!o) {
+			r = -ENOMEM;
+			break;
+		}
+		for (; *p && *p != ' ' && *p != '\n'; p++) {
+			if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' &&
+			    p[3] >= '0' && p[3] <= '7') {
+				*o++ = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
+				p += 3;
+			} else {
+				*o++ = *p;
+			}
+		}
+		*o = '\0';
+		r = 0;
+	}
+	fclose(fp);
+	return r;
+}
+
 int vmk_have_api(void)
 {
 	int fd = fsopen("tmpfs", FSOPEN_CLOEXEC);

@@ -790,6 +790,35 @@ static int mount_guest_entry(struct run *r, size_t k)
 /* ------------------------------------------------------------------ unmounting */
 
 /*
+ * The mount of done record @m moved away from its place (a guest renamed
+ * the directory it sits on): find it where the mount table says it is,
+ * open that place the same safe way (below the guest, no symlink) and
+ * keep the fd only if it is that very mount.  Return: the fd, or -errno.
+ */
+static int find_moved(struct run *r, bool shared, const struct mrec *m)
+{
+	struct vm_mntid now;
+	size_t glen = strlen(r->guest);
+	char *at = NULL;
+	int fd;
+
+	if ((fd = vmk_mountpoint(m->mnt.id, &at)) < 0)
+		return fd;
+	if (shared)
+		fd = va_safeopen_at(AT_FDCWD, at, O_PATH, 0);
+	else if (strncmp(at, r->guest, glen) == 0 && (at[glen] == '/' || !at[glen]))
+		fd = open_where(r, false, at + glen + (at[glen] == '/'), O_PATH);
+	else
+		fd = -EXDEV;
+	free(at);
+	if (fd >= 0 && (vmk_mntid(fd, &now) < 0 || !vmk_same(&now, &m->mnt))) {
+		close(fd);
+		fd = -ESTALE;
+	}
+	return fd;
+}
+
+/*
  * Unmount the mount of record @m, if it is still at its place (a pending
  * record: whatever now covers the mount it noted).  Return: 0 (unmounted
  * or already gone), or -errno after a message.
@@ -799,6 +828,7 @@ static int unmount_rec(struct run *r, bool shared, const struct mrec *m)
 	struct vm_mntid now;
 	const char *what = NULL;
 	struct dbuf p = DBUF_INIT;
+	bool here;
 	int fd, ret = 0;
 
 	if (shared)
@@ -806,21 +836,24 @@ static int unmount_rec(struct run *r, bool shared, const struct mrec *m)
 	else
 		dbuf_addf(&p, "%s%s%s", r->guest, *m->where ? "/" : "", m->where);
 	fd = open_where(r, shared, m->where, O_PATH);
-	if (fd < 0 || vmk_mntid(fd, &now) < 0) {
-		if (m->done && vmk_mounted(m->mnt.id)) {
-			cli_msg(&cli, dbuf_str(&p), "cannot reach the mount vmount made there",
-				strerror(fd < 0 ? -fd : errno));
+	here = fd >= 0 && vmk_mntid(fd, &now) == 0;
+	if (!m->done) {
+		/* pending: whatever covers the mount it noted is the one it made */
+		if (!here || vmk_same(&now, &m->under))
+			goto out;
+	} else if (!here || !vmk_same(&now, &m->mnt)) {
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+		if (!vmk_mounted(m->mnt.id))
+			goto out;       /* gone already */
+		fd = find_moved(r, shared, m);
+		if (fd < 0) {
+			cli_msg(&cli, dbuf_str(&p), "cannot reach the mount vmount made there "
+				"(covered by another mount, or moved out of reach): left alone", NULL);
 			ret = -EBUSY;
+			goto out;
 		}
-		goto out;
-	}
-	if (m->done ? !vmk_same(&now, &m->mnt) : vmk_same(&now, &m->under)) {
-		if (m->done && vmk_mounted(m->mnt.id)) {
-			cli_msg(&cli, dbuf_str(&p), "another mount covers the mount vmount made: left alone",
-				NULL);
-			ret = -EBUSY;
-		}
-		goto out;
 	}
 	ret = vmk_umount(fd, &what);
 	if (ret < 0) {

@@ -29,6 +29,13 @@ bool vmk_same(const struct vm_mntid *a, const struct vm_mntid *b);
 /** vmk_mounted() - whether mount id @id is in this process's mount table. */
 bool vmk_mounted(uint64_t id);
 
+/**
+ * vmk_mountpoint() - where mount @id is now, as this process's mount
+ * table says (a malloc'd path in *@ret).  Return: 0, -ENOENT (no such
+ * mount), or -errno.
+ */
+int vmk_mountpoint(uint64_t id, char **ret);
+
 /** vmk_have_api() - 0 when the mount API is there, else -errno (ENOSYS). */
 int vmk_have_api(void);
 

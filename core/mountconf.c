@@ -92,6 +92,10 @@ static int fail(struct loader *l, int code, const char *file, unsigned line, con
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
+	/* the words quoted from the file: one line of plain text */
+	for (char *w = what; *w; w++)
+		if ((unsigned char)*w < 0x20 || (unsigned char)*w >= 0x7f)
+			*w = '?';
 	if (line)
 		dbuf_addf(&p, "%s%s:%u", l->c->prefix, file, line);
 	else
