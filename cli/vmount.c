@@ -218,6 +218,11 @@ static int write_state(const char *name, const struct dbuf *b)
 
 static int remove_state(const char *name)
 {
+	char tmp[64];
+
+	/* and a copy a killed run left half written */
+	snprintf(tmp, sizeof(tmp), "%s.tmp", name);
+	unlinkat(state_fd, tmp, 0);
 	if (unlinkat(state_fd, name, 0) < 0 && errno != ENOENT)
 		return -errno;
 	fsync(state_fd);
@@ -1318,8 +1323,12 @@ static int do_status(void)
 			va_quote(&b, g.guest, strlen(g.guest));
 			dbuf_addc(&b, '\n');
 			for (size_t j = 0; j < g.nm; j++) {
+				struct dbuf w = DBUF_INIT;
+
 				dbuf_addf(&b, "  mount %s %s ", g.m[j].id, g.m[j].type);
-				dbuf_addf(&b, "%s%s%s", g.guest, *g.m[j].where ? "/" : "", g.m[j].where);
+				dbuf_addf(&w, "%s%s%s", g.guest, *g.m[j].where ? "/" : "", g.m[j].where);
+				va_quote(&b, dbuf_str(&w), w.len);
+				dbuf_release(&w);
 				dbuf_adds(&b, g.m[j].done ? "\n" : " pending\n");
 			}
 			for (size_t j = 0; j < g.nu; j++) {
@@ -1335,8 +1344,11 @@ static int do_status(void)
 				goto next;
 			dbuf_adds(&b, "shared ");
 			va_quote(&b, s.key, strlen(s.key));
-			if (s.has)
-				dbuf_addf(&b, " %s %s%s", s.m.type, s.m.where, s.m.done ? "" : " pending");
+			if (s.has) {
+				dbuf_addf(&b, " %s ", s.m.type);
+				va_quote(&b, s.m.where, strlen(s.m.where));
+				dbuf_adds(&b, s.m.done ? "" : " pending");
+			}
 			dbuf_addf(&b, " users %zu\n", s.nusers);
 			for (size_t j = 0; j < s.nusers; j++) {
 				dbuf_adds(&b, "  user ");

@@ -160,6 +160,19 @@ out=$("$VMOUNT" "$conf/webapp" "$T/guests/a" 2>&1)
 is "$?" 2 "mounting a mounted guest again is refused"
 is "$(grep -c . <<<"$out")" 1 "... with one line" || diag "$out"
 
+out=$("$VMOUNT" -u "$conf/run" "$T/guests/a" 2>&1)
+is "$?" 2 "-u with another configuration is refused"
+is "$out" "vmount: '$T/guests/a': mounted with another configuration, '$conf/webapp'" "... saying which"
+is "$(mount_count "$T/guests/a")" 1 "... and unmounts nothing"
+"$VMOUNT" "$conf/webapp" >/dev/null 2>&1
+is "$?" 64 "usage: one argument is a usage error"
+"$VMOUNT" --status "$conf/webapp" >/dev/null 2>&1
+is "$?" 64 "usage: --status takes no argument"
+"$VMOUNT" -u --status >/dev/null 2>&1
+is "$?" 64 "usage: --status does not combine with -u"
+"$VMOUNT" --help | grep -q 'NAME TYPE SOURCE DEST'
+ok $? "--help shows the language"
+
 out=$("$VMOUNT" -n -u "$conf/webapp" "$T/guests/a")
 is "$(cut -d' ' -f1-2 <<<"$out")" "unmount webapp:log
 unmount webapp:config1
@@ -349,7 +362,7 @@ is "$(state_files)" "" "concurrent: no state left"
 
 # kill -9 at random moments; vmount -u finishes what the state records
 killed=0
-for ((i = 0; i < 12; i++)); do
+for ((i = 0; i < 20; i++)); do
 	"$VMOUNT" "$conf/webapp" "$T/guests/a" 2>/dev/null &
 	p=$!
 	sleep "0.0$((RANDOM % 100))"
@@ -365,6 +378,6 @@ for ((i = 0; i < 12; i++)); do
 		break
 	fi
 done
-[ "$i" -eq 12 ] && ok 0 "crashes: after 12 runs killed at random moments ($killed killed), vmount -u left nothing"
+[ "$i" -eq 20 ] && ok 0 "crashes: after 20 runs killed at random moments ($killed killed), vmount -u left nothing"
 
 done_testing
