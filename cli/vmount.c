@@ -29,6 +29,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +80,25 @@ struct sstate {
 	char **users;
 	size_t nusers, ucap;
 };
+
+/*
+ * Tests only: VMOUNT_TEST_DIE_AT=N kills the run (SIGKILL) at its Nth
+ * crash point: a state file written but not yet renamed, a mount
+ * attached but not yet recorded.  Every crash a run can meet, one by one.
+ */
+static void crash_point(void)
+{
+	static long n = -1, at;
+
+	if (n < 0) {
+		const char *e = getenv("VMOUNT_TEST_DIE_AT");
+
+		n = 0;
+		at = e ? strtol(e, NULL, 10) : 0;
+	}
+	if (at > 0 && ++n == at)
+		raise(SIGKILL);
+}
 
 static uint64_t fnv(const char *s)
 {
@@ -207,6 +227,7 @@ static int write_state(const char *name, const struct dbuf *b)
 		r = errno ? -errno : -EIO;
 	if (close(fd) < 0 && r == 0)
 		r = -errno;
+	crash_point();
 	if (r == 0 && renameat(state_fd, tmp, state_fd, name) < 0)
 		r = -errno;
 	if (r == 0)
@@ -650,6 +671,8 @@ static int mount_entry(struct run *r, size_t k, struct mrec *rec, int (*save)(st
 		return tree;
 	}
 	ret = vmk_attach(tree, dest, what);
+	if (ret == 0)
+		crash_point();
 	if (ret == 0 && (ret = vmk_mntid(tree, &rec->mnt)) < 0)
 		*what = "cannot read the new mount's id";
 	close(tree);
@@ -1262,6 +1285,8 @@ static int do_unmount(const char *config, const char *guestdir, bool dry)
 		goto out;
 	}
 	if (r.g.nm == 0 && r.g.nu == 0) {
+		if (!dry)
+			remove_state(r.gstate_name);
 		cli_notice(&cli, "'%s': nothing is mounted here by vmount", r.guest);
 		status = CLI_EXIT_OK;
 		goto out;

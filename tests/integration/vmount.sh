@@ -360,24 +360,63 @@ is "$(state_files)" "" "concurrent: no state left"
 
 # ------------------------------------------------------------------ crashes
 
-# kill -9 at random moments; vmount -u finishes what the state records
-killed=0
-for ((i = 0; i < 20; i++)); do
+# a run killed at each of its crash points in turn (VMOUNT_TEST_DIE_AT:
+# a state file written but not renamed, a mount attached but not
+# recorded), then a few at random moments: vmount -u leaves nothing
+crash_ok=1
+for ((n = 1; n < 100; n++)); do
+	VMOUNT_TEST_DIE_AT=$n "$VMOUNT" "$conf/webapp" "$T/guests/a" 2>/dev/null
+	rc=$?
+	"$VMOUNT" -u "$conf/webapp" "$T/guests/a" 2>"$T/crash.err"
+	urc=$?
+	if [ "$urc" -ne 0 ] || [ "$(mounts)" != "$before" ] || [ -n "$(state_files)" ]; then
+		crash_ok=0
+		diag "killed at crash point $n: -u exit $urc: $(cat "$T/crash.err")"
+		diag "left: $(mounts) state: $(state_files)"
+		break
+	fi
+	[ "$rc" -eq 0 ] && break        # the run got past its last crash point
+done
+[ "$crash_ok" = 1 ] && [ "$n" -gt 10 ]
+ok $? "crash points: killed at each of $((n - 1)), vmount -u left nothing"
+# with the other guest mounted: its shared entries stay, counted right
+"$VMOUNT" "$conf/webapp" "$T/guests/b" || bail_out "cannot mount guest b"
+crash_ok=1
+for ((n = 1; n < 100; n++)); do
+	VMOUNT_TEST_DIE_AT=$n "$VMOUNT" "$conf/webapp" "$T/guests/a" 2>/dev/null
+	rc=$?
+	"$VMOUNT" -u "$conf/webapp" "$T/guests/a" 2>"$T/crash.err"
+	urc=$?
+	if [ "$urc" -ne 0 ] || [ "$(mounts | grep -c "^$T/guests/a")" != 0 ] ||
+		[ "$("$VMOUNT" --status | grep -c '^shared .* users 1$')" != 3 ]; then
+		crash_ok=0
+		diag "killed at crash point $n beside guest b: -u exit $urc: $(cat "$T/crash.err")"
+		diag "$("$VMOUNT" --status)"
+		break
+	fi
+	[ "$rc" -eq 0 ] && break
+done
+[ "$crash_ok" = 1 ]
+ok $? "crash points beside another guest: the shared entries stay, counted right ($((n - 1)) points)"
+"$VMOUNT" -u "$conf/webapp" "$T/guests/b"
+ok $? "unmount guest b"
+killed=0 crash_ok=1
+for ((i = 0; i < 10; i++)); do
 	"$VMOUNT" "$conf/webapp" "$T/guests/a" 2>/dev/null &
 	p=$!
-	sleep "0.0$((RANDOM % 100))"
+	sleep "$(printf '0.%03d' $((RANDOM % 60)))"
 	kill -9 "$p" 2>/dev/null && killed=$((killed + 1))
 	wait "$p" 2>/dev/null
 	"$VMOUNT" -u "$conf/webapp" "$T/guests/a" 2>"$T/crash.err"
 	rc=$?
 	if [ "$rc" -ne 0 ] || [ "$(mounts)" != "$before" ] || [ -n "$(state_files)" ]; then
-		ok 1 "crash $i: vmount -u left nothing behind"
-		diag "rc $rc: $(cat "$T/crash.err")"
-		diag "$(mounts)"
-		diag "state: $(state_files)"
+		crash_ok=0
+		diag "rc $rc: $(cat "$T/crash.err") left: $(mounts) state: $(state_files)"
 		break
 	fi
 done
-[ "$i" -eq 20 ] && ok 0 "crashes: after 20 runs killed at random moments ($killed killed), vmount -u left nothing"
+[ "$crash_ok" = 1 ]
+ok $? "runs killed at random moments ($killed of 10 killed): vmount -u left nothing"
+is "$(mounts)" "$before" "nothing mounted at the end"
 
 done_testing
