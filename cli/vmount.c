@@ -587,6 +587,15 @@ static int make_tree(struct run *r, size_t k, const char **what)
 		close(a);
 		return t;
 	case VM_SHARE:
+		/* the directory is named after the guest: two guests of one name would share it */
+		for (size_t i = 0; i < r->ss[e->src.entry].nusers; i++) {
+			const char *u = r->ss[e->src.entry].users[i], *base = strrchr(u, '/');
+
+			if (strcmp(u, r->guest) != 0 && strcmp(base ? base + 1 : u, r->gname) == 0) {
+				*what = "another guest of the same name uses the shared entry";
+				return -EEXIST;
+			}
+		}
 		src = open_source(r, k, O_PATH | O_DIRECTORY);
 		if (src < 0) {
 			*what = "cannot open the shared directory";
@@ -729,6 +738,8 @@ static bool has_str(char **arr, size_t n, const char *s)
 	return false;
 }
 
+static int unmount_rec(struct run *r, bool shared, const struct mrec *m);
+
 /* Use shared entry @k: count the guest in, mounting it when nobody has. */
 static int use_shared(struct run *r, size_t k)
 {
@@ -757,6 +768,9 @@ static int use_shared(struct run *r, size_t k)
 			dbuf_release(&p);
 			return -ESTALE;
 		}
+		/* a mount a killed run left (recorded pending, or moved): not twice */
+		if (s->has && unmount_rec(r, true, &s->m) < 0)
+			return -EBUSY;
 		mrec_release(&s->m);
 		if ((ret = init_mrec(&s->m, e)) < 0)
 			return ret;

@@ -207,6 +207,18 @@ is "$("$VMOUNT" --status)" "" "--status: empty"
 out=$("$VMOUNT" -u "$conf/webapp" "$T/guests/b" 2>&1)
 is "$?" 0 "-u of a guest with nothing mounted: exit 0"
 
+# a share is named after the guest: another guest of that name is refused
+mkdir -p "$T/other/b/log" "$T/guests/b/log"
+printf 'log share run:logshare DEST/log\n' >"$conf/logonly"
+"$VMOUNT" "$conf/logonly" "$T/guests/b"
+ok $? "share: guest b mounted"
+out=$("$VMOUNT" "$conf/logonly" "$T/other/b" 2>&1)
+is "$?" 2 "share: another guest named b is refused"
+is "$out" "vmount: '$T/other/b/log': share logonly:log: another guest of the same name uses the shared entry: File exists" "... saying why"
+"$VMOUNT" -u "$conf/logonly" "$T/guests/b"
+ok $? "share: guest b unmounted"
+is "$(mounts)" "$before" "share: nothing mounted"
+
 # ------------------------------------------------------------------ bad input
 
 bad=$T/bad
