@@ -412,6 +412,30 @@ done
 ok $? "crash points beside another guest: the shared entries stay, counted right ($((n - 1)) points)"
 "$VMOUNT" -u "$conf/webapp" "$T/guests/b"
 ok $? "unmount guest b"
+# killed, then another guest mounts before anyone runs -u: a shared mount
+# the killed run left is not stacked on, and the counts come out right
+crash_ok=1
+for ((n = 1; n < 100; n++)); do
+	VMOUNT_TEST_DIE_AT=$n "$VMOUNT" "$conf/webapp" "$T/guests/a" 2>/dev/null
+	rc=$?
+	"$VMOUNT" "$conf/webapp" "$T/guests/b" 2>"$T/crash.err"
+	brc=$?
+	counts="$(mount_count "$T/data/logshare") $(mount_count "$T/cloops") $(mount_count "$T/bundles/webapp")"
+	"$VMOUNT" -u "$conf/webapp" "$T/guests/a" 2>>"$T/crash.err"
+	urc=$?
+	"$VMOUNT" -u "$conf/webapp" "$T/guests/b" 2>>"$T/crash.err"
+	urc=$((urc + $?))
+	if [ "$brc" -ne 0 ] || [ "$counts" != "1 1 1" ] || [ "$urc" -ne 0 ] || [ "$(mounts)" != "$before" ] ||
+		[ -n "$(state_files)" ]; then
+		crash_ok=0
+		diag "killed at crash point $n, then guest b: exit $brc, mounts $counts, -u $urc: $(cat "$T/crash.err")"
+		diag "left: $(mounts) state: $(state_files)"
+		break
+	fi
+	[ "$rc" -eq 0 ] && break
+done
+[ "$crash_ok" = 1 ]
+ok $? "crash points, then another guest first: no shared mount stacked ($((n - 1)) points)"
 killed=0 crash_ok=1
 for ((i = 0; i < 10; i++)); do
 	"$VMOUNT" "$conf/webapp" "$T/guests/a" 2>/dev/null &
