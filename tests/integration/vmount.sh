@@ -294,8 +294,9 @@ t2 tmpfs none DEST/e/sub copy::dest
 b1 bind $T/bindsrc DEST/d options::ro
 EOF
 python3 - "$g" "$canary" <<'EOF' &
-import os, sys
+import os, random, sys, time
 g, canary = sys.argv[1], sys.argv[2]
+rng = random.Random(19)
 for n in ("d", "e"):
     try:
         os.symlink(canary, os.path.join(g, n + ".link"))
@@ -311,6 +312,9 @@ while True:
             os.rename(p + ".real", p)
         except OSError:
             pass
+    # now flat out, now with pauses: more kinds of interleaving
+    if rng.random() < 0.5:
+        time.sleep(rng.random() * 0.0005)
 EOF
 racer=$!
 defer kill "$racer"
