@@ -484,6 +484,19 @@ struct run {
 	int failed_entry;
 };
 
+/* "HEAD 'PATH'" on stdout: PATH quoted as in every message. */
+static void out_line(const char *head, const char *path)
+{
+	struct dbuf b = DBUF_INIT;
+
+	dbuf_adds(&b, head);
+	va_quote(&b, path, strlen(path));
+	dbuf_addc(&b, '\n');
+	if (b.buf)
+		cli_write(&cli, b.buf, b.len);
+	dbuf_release(&b);
+}
+
 /* The path of a place for messages: the guest's or the host's. */
 static void place_text(struct dbuf *b, const struct run *r, const struct vm_entry *e)
 {
@@ -786,8 +799,13 @@ static int use_shared(struct run *r, size_t k)
 			}
 			return ret;
 		}
-		if (verbose)
-			printf("mounted %s (%s, shared) on %s\n", e->id, vm_type_name(e->type), e->where);
+		if (verbose) {
+			struct dbuf h = DBUF_INIT;
+
+			dbuf_addf(&h, "mounted %s (%s, shared) on ", e->id, vm_type_name(e->type));
+			out_line(dbuf_str(&h), e->where);
+			dbuf_release(&h);
+		}
 	}
 	if (!has_str(s->users, s->nusers, r->guest)) {
 		if ((ret = add_str(&s->users, &s->nusers, &s->ucap, r->guest)) < 0 ||
@@ -823,9 +841,15 @@ static int mount_guest_entry(struct run *r, size_t k)
 		}
 		return ret;
 	}
-	if (verbose)
-		printf("mounted %s (%s) on %s%s%s\n", e->id, vm_type_name(e->type), r->guest,
-		       *e->where ? "/" : "", e->where);
+	if (verbose) {
+		struct dbuf h = DBUF_INIT, w = DBUF_INIT;
+
+		dbuf_addf(&h, "mounted %s (%s) on ", e->id, vm_type_name(e->type));
+		place_text(&w, r, e);
+		out_line(dbuf_str(&h), dbuf_str(&w));
+		dbuf_release(&h);
+		dbuf_release(&w);
+	}
 	return 0;
 }
 
@@ -905,7 +929,11 @@ static int unmount_rec(struct run *r, bool shared, const struct mrec *m)
 		cli_msg(&cli, dbuf_str(&p), dbuf_str(&w), strerror(-ret));
 		dbuf_release(&w);
 	} else if (verbose) {
-		printf("unmounted %s (%s%s) from %s\n", m->id, m->type, shared ? ", shared" : "", dbuf_str(&p));
+		struct dbuf h = DBUF_INIT;
+
+		dbuf_addf(&h, "unmounted %s (%s%s) from ", m->id, m->type, shared ? ", shared" : "");
+		out_line(dbuf_str(&h), dbuf_str(&p));
+		dbuf_release(&h);
 	}
 out:
 	if (fd >= 0)
@@ -936,8 +964,13 @@ static int unmount_guest(struct run *r, bool dry, bool locked)
 		struct mrec *m = &g->m[g->nm - 1];
 
 		if (dry) {
-			printf("unmount %s %s %s%s%s\n", m->id, m->type, r->guest, *m->where ? "/" : "",
-			       m->where);
+			struct dbuf h = DBUF_INIT, w = DBUF_INIT;
+
+			dbuf_addf(&h, "unmount %s %s ", m->id, m->type);
+			dbuf_addf(&w, "%s%s%s", r->guest, *m->where ? "/" : "", m->where);
+			out_line(dbuf_str(&h), dbuf_str(&w));
+			dbuf_release(&h);
+			dbuf_release(&w);
 		} else if (unmount_rec(r, false, m) < 0) {
 			return -1;
 		}
@@ -994,9 +1027,13 @@ static int unmount_guest(struct run *r, bool dry, bool locked)
 			s.nusers--;
 		}
 		if (dry) {
-			if (s.has)
-				printf("%s %s %s %s\n", s.nusers ? "release" : "unmount", s.m.id, s.m.type,
-				       s.m.where);
+			if (s.has) {
+				struct dbuf h = DBUF_INIT;
+
+				dbuf_addf(&h, "%s %s %s ", s.nusers ? "release" : "unmount", s.m.id, s.m.type);
+				out_line(dbuf_str(&h), s.m.where);
+				dbuf_release(&h);
+			}
 		} else if (s.nusers == 0 && s.has) {
 			if (unmount_rec(r, true, &s.m) < 0) {
 				sstate_release(&s);
