@@ -379,9 +379,17 @@ is "$(state_files)" "" "concurrent: no state left"
 # a run killed at each of its crash points in turn (VMOUNT_TEST_DIE_AT:
 # a state file written but not renamed, a mount attached but not
 # recorded), then a few at random moments: vmount -u leaves nothing
+# die_at N ARGS...: vmount ARGS killed at crash point N (run as a
+# background job: no "Killed" line from the shell)
+die_at() {
+	local n=$1
+	shift
+	VMOUNT_TEST_DIE_AT=$n "$VMOUNT" "$@" 2>/dev/null &
+	wait $! 2>/dev/null
+}
 crash_ok=1
 for ((n = 1; n < 100; n++)); do
-	VMOUNT_TEST_DIE_AT=$n "$VMOUNT" "$conf/webapp" "$T/guests/a" 2>/dev/null
+	die_at "$n" "$conf/webapp" "$T/guests/a"
 	rc=$?
 	"$VMOUNT" -u "$conf/webapp" "$T/guests/a" 2>"$T/crash.err"
 	urc=$?
@@ -399,7 +407,7 @@ ok $? "crash points: killed at each of $((n - 1)), vmount -u left nothing"
 "$VMOUNT" "$conf/webapp" "$T/guests/b" || bail_out "cannot mount guest b"
 crash_ok=1
 for ((n = 1; n < 100; n++)); do
-	VMOUNT_TEST_DIE_AT=$n "$VMOUNT" "$conf/webapp" "$T/guests/a" 2>/dev/null
+	die_at "$n" "$conf/webapp" "$T/guests/a"
 	rc=$?
 	"$VMOUNT" -u "$conf/webapp" "$T/guests/a" 2>"$T/crash.err"
 	urc=$?
@@ -420,7 +428,7 @@ ok $? "unmount guest b"
 # the killed run left is not stacked on, and the counts come out right
 crash_ok=1
 for ((n = 1; n < 100; n++)); do
-	VMOUNT_TEST_DIE_AT=$n "$VMOUNT" "$conf/webapp" "$T/guests/a" 2>/dev/null
+	die_at "$n" "$conf/webapp" "$T/guests/a"
 	rc=$?
 	"$VMOUNT" "$conf/webapp" "$T/guests/b" 2>"$T/crash.err"
 	brc=$?
