@@ -9,6 +9,10 @@
 #    shared ext4 image; two guests share the shared entries (mounted once,
 #    counted), unmounting one leaves them to the other, the order of the
 #    unmounts is the reverse of the mounts;
+#  - under strace: no mount(2) at all, the read-only bind made read-only
+#    (mount_setattr) before it is attached (move_mount through a
+#    directory fd); images of each read-only kind (ext4, erofs, squashfs)
+#    found from their superblock; the loop devices go with the mounts;
 #  - bad configurations (malformed, unknown type or reference, cycles,
 #    hostile names, huge lines, NUL bytes, missing sources, a failure half
 #    way): one line naming FILE:LINE (or the source), exit 2, nothing
@@ -203,6 +207,11 @@ unmounted bundles:webapp
 unmounted bundles:cloops" "guest b: reverse order, then the shared entries, last first"
 is "$(mounts)" "$before" "nothing is mounted any more"
 is "$(state_files)" "" "no state left"
+for ((i = 0; i < 50; i++)); do
+	[ -z "$(losetup -j "$T/cloops.img"; losetup -j "$T/logs.img")" ] && break
+	sleep 0.02
+done
+is "$(losetup -j "$T/cloops.img"; losetup -j "$T/logs.img")" "" "the loop devices went with the last unmount"
 is "$("$VMOUNT" --status)" "" "--status: empty"
 out=$("$VMOUNT" -u "$conf/webapp" "$T/guests/b" 2>&1)
 is "$?" 0 "-u of a guest with nothing mounted: exit 0"
@@ -218,6 +227,53 @@ is "$out" "vmount: '$T/other/b/log': share logonly:log: another guest of the sam
 "$VMOUNT" -u "$conf/logonly" "$T/guests/b"
 ok $? "share: guest b unmounted"
 is "$(mounts)" "$before" "share: nothing mounted"
+
+# the mount API only, a read-only bind made read-only before it is attached
+if command -v strace >/dev/null 2>&1; then
+	strace -f -qq -o "$T/strace.log" -e trace=mount,umount2,open_tree,mount_setattr,move_mount,fsopen,fsmount \
+		"$VMOUNT" "$conf/webapp" "$T/guests/a" >/dev/null 2>&1
+	ok $? "mount under strace"
+	is "$(grep -c ' mount(' "$T/strace.log")" 0 "no mount(2) call: no remount, no mount by name"
+	# the root bind: open_tree, then mount_setattr(RDONLY) on that fd, then move_mount of it
+	seq=$(awk '/open_tree\(/ { fd = $NF; t = 1; next }
+		t == 1 && /mount_setattr\(/ && /MOUNT_ATTR_RDONLY/ { split($0, a, "[(,]"); if (a[2] == fd) t = 2; next }
+		t == 2 && /move_mount\(/ { split($0, a, "[(,]"); if (a[2] == fd) { print "ok"; exit } }' "$T/strace.log")
+	is "$seq" ok "the read-only bind: open_tree, mount_setattr(MOUNT_ATTR_RDONLY), then move_mount"
+	is "$(grep -c 'move_mount(.*MOVE_MOUNT_T_EMPTY_PATH' "$T/strace.log")" 6 "every mount attached through a directory fd"
+	"$VMOUNT" -u "$conf/webapp" "$T/guests/a"
+	ok $? "unmount after strace"
+else
+	skip "the mount API only" "strace not found"
+fi
+
+# images of each read-only kind, the filesystem read from the superblock
+mkdir -p "$T/guests/img/e4" "$T/guests/img/ero" "$T/guests/img/sq"
+mke2fs -q -t ext4 -d "$src" "$T/e4.img" 8M >/dev/null 2>&1
+: >"$conf/imgs"
+kinds=
+printf 'e4 image %s DEST/e4\n' "$T/e4.img" >>"$conf/imgs"
+kinds+=" e4:ext4"
+if command -v mkfs.erofs >/dev/null 2>&1 && mkfs.erofs "$T/ero.img" "$src" >/dev/null 2>&1; then
+	printf 'ero image %s DEST/ero\n' "$T/ero.img" >>"$conf/imgs"
+	kinds+=" ero:erofs"
+else
+	skip "an erofs image" "mkfs.erofs not found"
+fi
+if [ "$imgfs" = squashfs ]; then
+	printf 'sq image %s/cl/webapp.img DEST/sq\n' "$T" >>"$conf/imgs"
+	kinds+=" sq:squashfs"
+fi
+"$VMOUNT" "$conf/imgs" "$T/guests/img"
+ok $? "images: mounted"
+for k in $kinds; do
+	d=${k%%:*} fs=${k#*:}
+	got=$(awk -v p="$T/guests/img/$d" '$5 == p { for (i = 7; $i != "-"; i++); print $(i + 1), $6 }' /proc/self/mountinfo)
+	is "${got%% *} $(case ,${got#* }, in *,ro,*) echo ro ;; *) echo rw ;; esac)" "$fs ro" "images: $d is $fs, read-only"
+	check "images: $d holds the tree" diff -r -x lost+found "$src" "$T/guests/img/$d"
+done
+"$VMOUNT" -u "$conf/imgs" "$T/guests/img"
+ok $? "images: unmounted"
+is "$(mounts)" "$before" "images: nothing mounted"
 
 # ------------------------------------------------------------------ bad input
 
