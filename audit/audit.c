@@ -73,6 +73,7 @@ struct devtab {
 	struct va_itable *t;    /* NULL: its inodes are read through the walk */
 	bool decided;           /* t is what it will be */
 	uint64_t used;          /* inodes in use on it (statfs) */
+	bool whole;             /* the walk entered it at its root */
 	uint64_t seen;          /* entries of it the walk has given so far */
 };
 
@@ -212,7 +213,7 @@ static struct va_itable *read_table(struct audit *a, struct devtab *d)
 {
 	struct va_image *img = NULL;
 	struct va_itable *t = NULL;
-	uint64_t n = 0;
+	struct va_itable_counts n = { 0 };
 	errcode_t err;
 	long r;
 
@@ -237,7 +238,10 @@ static struct va_itable *read_table(struct audit *a, struct devtab *d)
 	}
 	a->stats->methods |= VA_METHOD_TABLES;
 	a->stats->tables++;
-	a->stats->table_inodes += n;
+	a->stats->table_inodes += n.inodes;
+	/* a walk of the whole of its only filesystem: its names say how far it is */
+	if (a->ndevs == 1 && d->whole)
+		a->stats->entries_expected = n.names;
 	if (a->args->hooks.tables_read)
 		a->args->hooks.tables_read(a->stats, a->args->hooks.user);
 	return t;
@@ -265,7 +269,10 @@ static const struct va_itable *table_for(struct audit *a, const struct va_walk_e
 			return NULL;
 		}
 		d = &a->devs[a->ndevs++];
-		*d = (struct devtab){ .dev = dev };
+		*d = (struct devtab){ .dev = dev, .whole = (e->stx->stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
+							   (e->stx->stx_attributes & STATX_ATTR_MOUNT_ROOT) };
+		if (a->ndevs > 1)
+			a->stats->entries_expected = 0;
 		if (!(a->args->flags & VA_AUDIT_TABLES)) {
 			walk_instead(a, "block devices are not read (--no-device-read)", 0);
 			d->decided = true;

@@ -59,6 +59,9 @@ struct va_audit_stats {
 	unsigned methods;          /**< enum va_audit_method */
 	unsigned tables;           /**< filesystems whose inode tables were read */
 	uint64_t table_inodes;     /**< in-use inodes seen in them */
+	uint64_t entries_expected; /**< live: the entries the walk will meet, as the
+				        inode tables count them, when ROOT is the root
+				        of the one filesystem walked; else 0 */
 	const char *walk_why;      /**< VA_METHOD_WALK: why (static text), or NULL */
 	long walk_err;             /**< ... and the errno or errcode_t behind it, or 0 */
 	uint64_t errors;           /**< per-entry errors reported */

@@ -22,7 +22,6 @@
 #include "core/image.h"
 #include "core/lock.h"
 #include "core/message.h"
-#include "core/runsize.h"
 #include "core/vsconfig.h"
 #include "tui/tui.h"
 
@@ -103,6 +102,7 @@ static void on_progress(const struct va_audit_stats *s, void *user)
 	struct ctx *c = user;
 	struct dbuf g = DBUF_INIT;
 	char pct[16] = "";
+	uint64_t total;
 	double t;
 
 	if (!cli_progress_due(&c->cli, 0.2))
@@ -110,9 +110,11 @@ static void on_progress(const struct va_audit_stats *s, void *user)
 	t = cli_elapsed(&c->cli);
 	if (s->guest)
 		va_escape_shell(&g, s->guest, s->guest_len);
-	if (c->progress_total && s->entries <= c->progress_total)
-		snprintf(pct, sizeof(pct), " (%s%.0f%%)", c->progress_approx ? "~" : "",
-			 100.0 * (double)s->entries / (double)c->progress_total);
+	/* an image: its inodes in use; live: what the inode tables counted */
+	total = c->progress_total ? c->progress_total : s->entries_expected;
+	if (total && s->entries <= total)
+		snprintf(pct, sizeof(pct), " (%s%.0f%%)", c->progress_total ? "" : "~",
+			 100.0 * (double)s->entries / (double)total);
 	cli_progress(&c->cli, "%llu entr%s%s, %.0f/s, %llu finding%s, %.1fs%s%.40s",
 		     (unsigned long long)s->entries, s->entries == 1 ? "y" : "ies", pct,
 		     t > 0 ? (double)s->entries / t : 0.0, (unsigned long long)s->findings,
@@ -486,17 +488,9 @@ static int audit_and_report(struct ctx *c, const struct vaudit_opts *o, struct r
 			stats->errors++, r = 0;
 	} else {
 		struct va_error ie = VA_ERROR_INIT;
-		/* live: the last complete audit of these ROOTs gives the progress line a percentage */
-		uint64_t key = run->img ? 0 : va_runsize_key(args->roots, args->nroots);
 
-		if (!run->img && c->cli.progress_on) {
-			c->progress_total = va_runsize_get(key);
-			c->progress_approx = true;
-		}
 		r = va_audit_all(args, run->img, stats, &ie);
 		c->audited = true;
-		if (!run->img && r == 0 && !va_error_is_set(&ie))
-			(void)va_runsize_put(key, stats->entries);      /* a cache: no harm when it fails */
 		if (va_error_is_set(&ie)) {
 			cli_error(&c->cli, &ie);
 			if (c->json) {

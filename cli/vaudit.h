@@ -112,10 +112,8 @@ struct ctx {
 	struct va_repair_opts ropts;
 	int repair_error;
 	unsigned char plan_sha256[32];  /**< --fix --plan: of the bytes the plan was read from */
-	uint64_t progress_total;        /**< entries the audit will visit, when known (an
-					     image: its inodes in use; live: the last complete
-					     audit of the same ROOTs, progress_approx), else 0 */
-	bool progress_approx;           /**< progress_total is last run's: "~" */
+	uint64_t progress_total;        /**< an image: the inodes in use the audit will
+					     visit; else 0 (live, the audit's stats say it) */
 	bool json;                      /**< --json: records on stdout (vaudit(8), JSON SCHEMA) */
 	bool audited;                   /**< the audit ran: @stats hold its counts */
 	struct va_audit_stats stats;

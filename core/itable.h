@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * itable.h - a snapshot of the inodes of an ext2/3/4 filesystem, read from
- * its inode tables in one sequential pass (libext2fs inode scan, whole
- * groups at a time, the unused tail of each group skipped where the
- * filesystem records it).
+ * its inode tables in one sequential pass: each group's table (where the
+ * group descriptors libext2fs read put it, its unused tail skipped where
+ * the filesystem records it) mapped from the device's page cache and read
+ * in place, nothing copied.
  *
  * The live audit uses it to learn the flags, mode, link count and
  * generation of every inode of a mounted filesystem without a system call
@@ -36,25 +37,36 @@ struct va_itable_ent {
 };
 
 /**
- * va_itable_keep_fn - should the inode @e be kept?  @suspect: libext2fs
- * found its copy unusable (garbage; checksums are not verified when the
- * image is opened lenient, as va_image_for_dev() does): keeping it means
- * reading it live.
+ * va_itable_keep_fn - should the inode @e be kept?  @suspect: its copy
+ * looks torn or garbage (a large inode whose extra part claims an
+ * impossible size; checksums are not verified): keeping it means reading
+ * it live.
  */
 typedef bool va_itable_keep_fn(const struct va_itable_ent *e, bool suspect, void *user);
 
 struct va_itable;
 
+/** What a scan counted of the whole filesystem. */
+struct va_itable_counts {
+	uint64_t inodes;        /**< in-use inodes seen */
+	uint64_t names;         /**< the entries a walk of the whole filesystem from
+				     its root meets: each directory once (the root
+				     included), every other inode once per link */
+};
+
 /**
  * va_itable_read() - scan the inode tables of @img, keeping the in-use
  * inodes (links > 0, no deletion time) @keep accepts.  @cancel (may be
- * NULL): stop with -ECANCELED when it becomes non-zero.  @ret_scanned
- * (may be NULL): the number of in-use inodes seen.
+ * NULL): stop with -ECANCELED when it becomes non-zero.  @ret_counts
+ * (may be NULL): what was counted.
  * Return: 0, -ENOMEM, -ECANCELED, or a positive errcode_t of libext2fs
- * (the table is then not usable).
+ * (EXT2_ET_BAD_DEVICE_NAME: @img's path no longer holds that filesystem;
+ * EXT2_ET_GDESC_BAD_INODE_TABLE: a table outside the device); the table is
+ * then not usable.
  */
 long va_itable_read(struct va_image *img, va_itable_keep_fn *keep, void *user,
-		    const volatile int *cancel, struct va_itable **ret, uint64_t *ret_scanned);
+		    const volatile int *cancel, struct va_itable **ret,
+		    struct va_itable_counts *ret_counts);
 
 /** va_itable_get() - the kept entry of inode @ino, or NULL. */
 const struct va_itable_ent *va_itable_get(const struct va_itable *t, uint64_t ino);

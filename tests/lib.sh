@@ -235,9 +235,6 @@ TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/vaudit-test.XXXXXX") || bail_out "mktemp -
 # when the test is run by hand (make check sets its own)
 : "${VAUDIT_LOCK_DIR:=$TEST_TMP/locks}"
 export VAUDIT_LOCK_DIR
-# and the sizes of past audits (core/runsize.h) out of /var/cache
-: "${VAUDIT_CACHE_DIR:=$TEST_TMP/cache}"
-export VAUDIT_CACHE_DIR
 _T_DEFER=$TEST_TMP/.defer
 : >"$_T_DEFER"
 export TEST_TMP

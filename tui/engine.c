@@ -33,7 +33,6 @@
 #include "core/image.h"
 #include "core/lock.h"
 #include "core/message.h"
-#include "core/runsize.h"
 #include "migrate/repair/repair-io.h"
 #include "tui/engine.h"
 
@@ -456,6 +455,8 @@ static void on_progress(const struct va_audit_stats *st, void *user)
 	}
 	e->last_entries = st->entries;
 	e->prog.entries = e->entries_base + st->entries;
+	if (!e->s->img)
+		e->prog.total = st->entries_expected;
 	e->prog.guest[0] = '\0';
 	if (st->guest && va_escape_shell(&g, st->guest, st->guest_len) == 0)
 		snprintf(e->prog.guest, sizeof(e->prog.guest), "%s", dbuf_str(&g));
@@ -489,7 +490,6 @@ static int job_scan(struct tui_engine *e, struct dbuf *summary)
 	struct va_backend *be = s->img ? NULL : args.backend;
 	struct va_audit_stats stats = { 0 };
 	struct va_error ie = VA_ERROR_INIT;
-	uint64_t key = 0;
 	int r;
 
 	if (!args.kinds)
@@ -500,14 +500,9 @@ static int job_scan(struct tui_engine *e, struct dbuf *summary)
 	args.cancel = &e->cancel;       /* stops at the next entry, findings or not */
 	image_reread(e);
 	find_running(e);
-	if (s->img) {
-		e->prog.total = va_image_inodes_used(s->img);
-		e->prog.approx = false;
-	} else {
-		key = va_runsize_key(args.roots, args.nroots);
-		e->prog.total = va_runsize_get(key);
-		e->prog.approx = true;
-	}
+	/* an image: its inodes in use; live: what the inode tables count (on_progress) */
+	e->prog.total = s->img ? va_image_inodes_used(s->img) : 0;
+	e->prog.approx = !s->img;
 	if (be && be->vs26_errno) {
 		struct dbuf b = DBUF_INIT;
 
@@ -528,8 +523,6 @@ static int job_scan(struct tui_engine *e, struct dbuf *summary)
 		dbuf_release(&b);
 	}
 	r = va_audit_all(&args, s->img, &stats, &ie);
-	if (!s->img && r == 0 && !va_error_is_set(&ie))
-		(void)va_runsize_put(key, stats.entries);      /* a cache: no harm when it fails */
 	if (va_error_is_set(&ie)) {
 		push_va_error(e, &ie);
 		va_error_release(&ie);

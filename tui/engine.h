@@ -70,8 +70,8 @@ struct tui_progress {
 	uint64_t findings;      /**< scan/plan: items sent */
 	uint64_t done, total;   /**< apply/undo: actions handled / planned; scan:
 				     total is the entries expected, 0 unknown (an
-				     image: its inodes in use; live: the last complete
-				     audit of the same ROOTs, @approx) */
+				     image: its inodes in use; live: as the inode
+				     tables count them, @approx) */
 	bool approx;            /**< scan: total is an estimate */
 	double elapsed;         /**< seconds since the job started */
 	char guest[256];        /**< scan: current guest (escaped for display), "" */

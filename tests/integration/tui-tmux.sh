@@ -73,6 +73,16 @@ search() {
 	wait_for "found: $1 (row"
 }
 
+# blocked_row LABEL PATH WHY: the row of PATH is marked ! (not selectable)
+# and its detail says "cannot be selected: WHY" (a regular expression)
+blocked_row() {
+	search "$2"
+	grep -q '^ ! ' <(grep -F -- "$2" "$W/pane.txt" | grep -- "$2\$")
+	ok $? "$1: the row of $2 is marked ! (not selectable)" || diag "$(grep -F -- "$2" "$W/pane.txt")"
+	tr -s ' \n' ' ' <"$W/pane.txt" | grep -q -- "cannot be selected: $3"
+	ok $? "$1: its detail says why ($3)" || diag "$(cat "$W/pane.txt")"
+}
+
 # console NAME CMD: a new window running CMD in $W; its exit status goes
 # to $W/NAME.exit; the window stays for capture-pane
 start_console() {
@@ -219,12 +229,7 @@ if MNT=$(mount_fixture "$LIVE"); then
 	ok $? "live: the scan of the mounted fixture ends"
 	# the change of g2's priv-iunlink needs a 2.6 bit, which no mainline
 	# kernel sets live: its row says so before anyone selects it
-	search g2/usr/bin/priv-iunlink
-	grep -q '^ ! ' <(grep 'g2/usr/bin/priv-iunlink$' "$W/pane.txt")
-	ok $? "live: the row of a change that needs a 2.6 bit is marked ! (not selectable)" ||
-		diag "$(grep priv-iunlink "$W/pane.txt")"
-	tr -s ' \n' ' ' <"$W/pane.txt" | grep -q -- 'cannot be selected: needs a 2.6 vserver bit.*--image'
-	ok $? "live: its detail says why and points to --image" || diag "$(grep -A2 '^  ->' "$W/pane.txt")"
+	blocked_row live g2/usr/bin/priv-iunlink 'needs a 2.6 vserver bit.*--image'
 	keys Space
 	wait_for "cannot be selected: needs a 2.6 vserver bit"
 	ok $? "live: Space on it says it cannot be selected, and why"
@@ -266,13 +271,7 @@ if MNT=$(mount_fixture "$LIVE"); then
 	start_console running "'$VAUDIT' --interactive --config '$W/cfg' '$LROOT' --journal run.journal"
 	wait_for "scan done:"
 	ok $? "running: the scan with g1 running ends"
-	search g1/usr/bin/linked-outside
-	grep -q '^ ! ' <(grep 'g1/usr/bin/linked-outside$' "$W/pane.txt")
-	ok $? "running: a change inside the running guest g1 is marked !" ||
-		diag "$(grep linked-outside "$W/pane.txt")"
-	tr -s ' \n' ' ' <"$W/pane.txt" | grep -q -- 'cannot be selected: its guest may be running.*--force'
-	ok $? "running: its detail says the guest may be running and points to --force" ||
-		diag "$(cat "$W/pane.txt")"
+	blocked_row running g1/usr/bin/linked-outside 'its guest may be running.*--force'
 	# a change in g2 or g3 that needs no 2.6 bit (0x04000000|0x08000000|0x20000000)
 	free=$(python3 -c '
 import json, sys

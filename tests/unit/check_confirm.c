@@ -57,6 +57,20 @@ static int truth(const char *path, unsigned *flags, mode_t *mode)
 	return r;
 }
 
+/* Queue the first @n reads of @want, the paths below a ROOT of @root_len bytes. */
+static void queue(struct va_confirm *q, const struct va_confirm_read *want, char **paths, size_t n,
+		  size_t root_len)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct va_confirm_read rd = want[i];
+
+		rd.path = paths[i];
+		rd.path_len = strlen(paths[i]);
+		rd.rel_off = root_len + 1;
+		ck_assert_int_eq(va_confirm_add(q, &rd), 0);
+	}
+}
+
 START_TEST(reads_in_order)
 {
 	char *root = tu_subdir("confirm");
@@ -114,14 +128,7 @@ START_TEST(reads_in_order)
 	close(rfd);     /* the queue holds its own */
 	ck_assert(va_confirm_has_root(q, 0));
 	ck_assert(!va_confirm_has_root(q, 1));
-	for (size_t i = 0; i < total; i++) {
-		struct va_confirm_read rd = want[i];
-
-		rd.path = paths[i];
-		rd.path_len = strlen(paths[i]);
-		rd.rel_off = root_len + 1;
-		ck_assert_int_eq(va_confirm_add(q, &rd), 0);
-	}
+	queue(q, want, paths, total, root_len);
 	va_confirm_finish(q);
 	ck_assert_uint_eq(s.n, total);
 	for (size_t i = 0; i < DIRS * FILES; i++) {
@@ -143,14 +150,7 @@ START_TEST(reads_in_order)
 	/* used again after finish, then freed with reads still queued */
 	s.n = 0;
 	s.next_id = 0;
-	for (size_t i = 0; i < 600; i++) {
-		struct va_confirm_read rd = want[i];
-
-		rd.path = paths[i];
-		rd.path_len = strlen(paths[i]);
-		rd.rel_off = root_len + 1;
-		ck_assert_int_eq(va_confirm_add(q, &rd), 0);
-	}
+	queue(q, want, paths, 600, root_len);
 	va_confirm_free(q);
 	be->ops->destroy(be);
 	for (size_t i = 0; i < total; i++)

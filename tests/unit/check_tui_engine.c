@@ -786,26 +786,15 @@ START_TEST(scan_live_like_batch)
 	struct collected c;
 	struct sess x;
 
-	char *cache = tu_subdir("cache");
-	uint64_t entries;
-
-	/* the progress total: nothing known at first, then the last complete scan's entries */
-	ck_assert_int_eq(setenv("VAUDIT_CACHE_DIR", cache, 1), 0);
 	sess_live(&x, roots, 1);
 	scan(&x, &c);
 	ck_assert_int_ge(c.nitems, 1);
 	assert_same_keys(&c, batch);
 	ck_assert_int_ge(c.done.progress.entries, 7);
+	/* a directory tree, not the root of a filesystem: no total is known */
 	ck_assert_uint_eq(c.done.progress.total, 0);
-	entries = c.done.progress.entries;
-	collected_release(&c);
-	scan(&x, &c);
-	ck_assert_uint_eq(c.done.progress.entries, entries);
-	ck_assert_uint_eq(c.done.progress.total, entries);
-	ck_assert(c.done.progress.approx);
 	collected_release(&c);
 	sess_close(&x);
-	free(cache);
 	free(root);
 }
 END_TEST
