@@ -1343,7 +1343,8 @@ static int do_unmount(const char *config, const char *guestdir, bool dry)
 		goto out;
 	}
 	conf = realpath(config, NULL);
-	if (r.g.config && *r.g.config && (!conf || strcmp(conf, r.g.config) != 0)) {
+	/* a configuration that is gone since does not stop the unmount */
+	if (r.g.config && *r.g.config && conf && strcmp(conf, r.g.config) != 0) {
 		struct dbuf w = DBUF_INIT;
 
 		dbuf_adds(&w, "mounted with another configuration, ");

@@ -344,6 +344,7 @@ u image $T/garbage.img DEST
 g=$T/guests/race
 canary=$T/canary
 mkdir -p "$g/d" "$g/e/sub" "$canary/sub" "$T/bindsrc"
+echo secret >"$canary/sub/host-secret"
 cat >"$conf/race" <<EOF
 t1 tmpfs none DEST/d
 t2 tmpfs none DEST/e/sub copy::dest
@@ -379,6 +380,8 @@ mounted=0 refused=0 leak=0 stuck=0
 for ((i = 0; i < runs; i++)); do
 	if "$VMOUNT" "$conf/race" "$g" 2>/dev/null; then
 		mounted=$((mounted + 1))
+		# copy::dest never copied the canary's files into the guest
+		find "$g" -name host-secret 2>/dev/null | grep -q . && leak=$((leak + 1))
 	else
 		refused=$((refused + 1))
 	fi
@@ -392,7 +395,7 @@ done
 kill "$racer" 2>/dev/null
 wait "$racer" 2>/dev/null
 diag "race: $runs runs, $mounted mounted, $refused refused (a symlink met on the way)"
-is "$leak" 0 "race: the canary never received a mount"
+is "$leak" 0 "race: the canary never received a mount, nor its files copied into the guest"
 is "$(awk -v d="$T/" 'index($5, d) == 1 && index($5, "'"$g"'") != 1' /proc/self/mountinfo | wc -l)" 0 \
 	"race: no mount outside the guest"
 is "$stuck" 0 "race: every run could be unmounted"
