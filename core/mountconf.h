@@ -43,9 +43,13 @@
  *
  * Errors: every function returns 0 or a negative errno; the reason goes
  * to a struct va_error (core/message.h) whose path is "DIR/FILE:LINE"
- * (or "DIR/FILE" for a file that cannot be read) and whose what says
- * what is wrong: -EINVAL for the language, -ELOOP for a cycle, -ENOENT
- * for an unknown file or entry, -E2BIG for a limit.  Nothing prints.
+ * and whose what says what is wrong: -EINVAL for the language, -ELOOP
+ * for a cycle, -ENOENT for an unknown entry, -E2BIG for a limit.  A file
+ * that cannot be read is named at the line that names it, with the
+ * reader's errno (-ENOENT, -ELOOP for a symlink, -EISDIR, ...) as the
+ * reason; the main file itself as "DIR/FILE".  The words of the file
+ * quoted in a message are cut at 32 bytes, their bytes outside printable
+ * ASCII shown as '?'.  Nothing prints.
  */
 #ifndef VAUDIT_MOUNTCONF_H
 #define VAUDIT_MOUNTCONF_H
