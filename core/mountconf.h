@@ -47,9 +47,10 @@
  * for a cycle, -ENOENT for an unknown entry, -E2BIG for a limit.  A file
  * that cannot be read is named at the line that names it, with the
  * reader's errno (-ENOENT, -ELOOP for a symlink, -EISDIR, ...) as the
- * reason; the main file itself as "DIR/FILE".  The words of the file
- * quoted in a message are cut at 32 bytes, their bytes outside printable
- * ASCII shown as '?'.  Nothing prints.
+ * reason; the main file itself as "DIR/FILE".  Words of the file quoted
+ * in a message may be cut short (the text holds VA_ERROR_WHAT bytes at
+ * most), their bytes outside printable ASCII shown as '?'.  Nothing
+ * prints.
  */
 #ifndef VAUDIT_MOUNTCONF_H
 #define VAUDIT_MOUNTCONF_H
