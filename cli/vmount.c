@@ -431,12 +431,17 @@ static int save_sstate(const char *name, const struct sstate *s)
 	return r;
 }
 
-static int open_state_dir(void)
+/* Open the state directory; made when missing unless @dry (then there is no state). */
+static int open_state_dir(bool dry)
 {
 	const char *d = getenv("VMOUNT_STATE_DIR");
 
 	if (!d || !*d)
 		d = STATE_DIR;
+	if (dry) {
+		state_fd = va_safeopen_at(AT_FDCWD, d, O_RDONLY | O_DIRECTORY, 0);
+		return state_fd < 0 ? -1 : 0;
+	}
 	if (mkdir(d, 0700) < 0 && errno != EEXIST) {
 		cli_msg(&cli, d, "cannot create the state directory", strerror(errno));
 		return -1;
@@ -1377,6 +1382,8 @@ static int do_status(void)
 	int dfd = dup(state_fd);
 	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
 
+	if (state_fd < 0)
+		return CLI_EXIT_OK;     /* no state: nothing mounted */
 	if (!d) {
 		if (dfd >= 0)
 			close(dfd);
@@ -1530,7 +1537,7 @@ int main(int argc, char **argv)
 		return cli_bad_usage(&cli, argc - optind < 2 ? "needs CONFIG and GUESTDIR" :
 				     "one argument too many:", argc - optind < 2 ? NULL : argv[optind + 2]);
 	}
-	if (open_state_dir() < 0 && !dry)
+	if (open_state_dir(dry || status) < 0 && !dry && !status)
 		return CLI_EXIT_TROUBLE;
 	if (status)
 		ret = do_status();

@@ -118,6 +118,11 @@ mount run:logshare auto
 mount webapp:log share" "-n: the plan, dependencies first"
 is "$(mounts)" "$before" "-n mounts nothing"
 is "$(state_files)" "" "-n writes no state"
+VMOUNT_STATE_DIR=$T/nostate "$VMOUNT" -n "$conf/webapp" "$T/guests/a" >/dev/null 2>&1
+VMOUNT_STATE_DIR=$T/nostate "$VMOUNT" --status >/dev/null 2>&1
+ok $? "--status without a state directory: exit 0"
+[ ! -e "$T/nostate" ]
+ok $? "-n and --status create no state directory"
 
 out=$("$VMOUNT" -v "$conf/webapp" "$T/guests/a" 2>&1)
 ok $? "mount guest a" || diag "$out"
