@@ -473,9 +473,9 @@ static int lock_state(const char *name)
 
 /* ------------------------------------------------------------------ places */
 
+/* One run on one guest: its configuration, its state, what it mounted. */
 struct run {
 	struct vm_conf *conf;
-	const char *config_arg;
 	char *confdir;          /* the configuration directory's real path */
 	char *guest;            /* the guest directory's real path */
 	const char *gname;      /* its last component */
@@ -486,7 +486,6 @@ struct run {
 	struct sstate *ss;      /* per entry: its state (shared entries) */
 	struct vm_mntid *made;  /* per entry: the mount, once there */
 	bool *have;
-	int failed_entry;
 };
 
 /* "HEAD 'PATH'" on stdout: PATH quoted as in every message. */
@@ -1239,7 +1238,7 @@ static int precheck(struct run *r)
 
 static int do_mount(const char *config, const char *guestdir, bool dry)
 {
-	struct run r = { .config_arg = config };
+	struct run r = { 0 };
 	char **names = NULL;
 	int *locks = NULL, glock = -1, status = CLI_EXIT_TROUBLE;
 	size_t nnames = 0, ncap = 0;
@@ -1328,7 +1327,7 @@ out:
 
 static int do_unmount(const char *config, const char *guestdir, bool dry)
 {
-	struct run r = { .config_arg = config };
+	struct run r = { 0 };
 	int glock = -1, status = CLI_EXIT_TROUBLE;
 	char *conf = NULL;
 
