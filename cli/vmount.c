@@ -757,6 +757,36 @@ static bool has_str(char **arr, size_t n, const char *s)
 
 static int unmount_rec(struct run *r, bool shared, const struct mrec *m);
 
+/*
+ * The key of another shared entry (of another configuration) whose mount
+ * is recorded at host path @where, or NULL (malloc'd).
+ */
+static char *other_at(const char *key, const char *where)
+{
+	int dfd = dup(state_fd);
+	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+	struct dirent *de;
+	char *found = NULL;
+
+	if (!d) {
+		if (dfd >= 0)
+			close(dfd);
+		return NULL;
+	}
+	while (!found && (de = readdir(d))) {
+		struct sstate s = { 0 };
+
+		if (strncmp(de->d_name, "s-", 2) != 0 || strlen(de->d_name) != 18)
+			continue;
+		if (load_sstate(de->d_name, &s) == 0 && s.key && s.has && s.nusers &&
+		    strcmp(s.key, key) != 0 && strcmp(s.m.where, where) == 0)
+			found = strdup(s.key);
+		sstate_release(&s);
+	}
+	closedir(d);
+	return found;
+}
+
 /* Use shared entry @k: count the guest in, mounting it when nobody has. */
 static int use_shared(struct run *r, size_t k)
 {
@@ -784,6 +814,21 @@ static int use_shared(struct run *r, size_t k)
 				"run 'vmount -u' for them", NULL);
 			dbuf_release(&p);
 			return -ESTALE;
+		}
+		{
+			char *other = other_at(r->keys[k], e->where);
+
+			if (other) {
+				struct dbuf w = DBUF_INIT;
+
+				dbuf_adds(&w, "the place of shared entry ");
+				va_quote(&w, other, strlen(other));
+				dbuf_adds(&w, " (another configuration): not mounted twice");
+				cli_msg(&cli, e->where, dbuf_str(&w), NULL);
+				dbuf_release(&w);
+				free(other);
+				return -EEXIST;
+			}
 		}
 		/* a mount a killed run left (recorded pending, or moved): not twice */
 		if (s->has && unmount_rec(r, true, &s->m) < 0)

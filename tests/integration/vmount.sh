@@ -280,6 +280,20 @@ done
 ok $? "images: unmounted"
 is "$(mounts)" "$before" "images: nothing mounted"
 
+# another configuration's shared entry on the same host place: refused
+mkdir -p "$T/conf2" "$T/guests/d/log"
+printf 'logshare auto %s %s\n' "$T/logs.img" "$T/data/logshare" >"$T/conf2/run"
+printf 'log share run:logshare DEST/log\n' >"$T/conf2/web"
+"$VMOUNT" "$conf/logonly" "$T/guests/b"
+ok $? "one configuration's log share mounted"
+out=$("$VMOUNT" "$T/conf2/web" "$T/guests/d" 2>&1)
+is "$?" 2 "another configuration's entry on the same place is refused"
+is "$out" "vmount: '$T/data/logshare': the place of shared entry '$conf/run:logshare' (another configuration): not mounted twice" "... naming it"
+is "$(mount_count "$T/data/logshare")" 1 "... and nothing is stacked"
+"$VMOUNT" -u "$conf/logonly" "$T/guests/b"
+ok $? "unmounted"
+is "$(mounts)" "$before" "nothing mounted"
+
 # ------------------------------------------------------------------ bad input
 
 bad=$T/bad
