@@ -128,7 +128,8 @@ int va_audit_run(const struct va_audit_args *args, struct va_audit_stats *stats)
  * invalid and cyclic refservers, vshelper actions, guests without a mount
  * namespace under a ROOT without a barrier (read through args->backend),
  * hash stores on another filesystem or mount than their guests, the
- * guests' fstab files (va_audit_fstab()), and running guests.  Findings
+ * guests' fstab files (va_audit_fstab()), vmount's configuration files
+ * (va_audit_vmount()), and running guests.  Findings
  * name the configuration file concerned.
  * Return: 0, or the finding hook's negative return / -ENOMEM.
  */
@@ -136,8 +137,8 @@ int va_audit_config(const struct va_audit_args *args, struct va_audit_stats *sta
 
 /**
  * va_audit_fstab() - the checks of the guests' fstab files and of
- * .defaults/fstab (the config-fstab-* kinds but config-fstab-syntax, which
- * the reader finds): unknown types, duplicate destinations, bind sources
+ * .defaults/fstab (the config-fstab-* kinds; malformed lines are the
+ * reader's own findings): unknown types, duplicate destinations, bind sources
  * that do not exist, belong to another guest or hold secrets, read-write
  * binds of trees other guests bind, destinations that leave the guest,
  * and orders that cannot work (see vserver-config(5), FSTAB FILES).
@@ -145,6 +146,19 @@ int va_audit_config(const struct va_audit_args *args, struct va_audit_stats *sta
  * Return: 0, or the finding hook's negative return / -ENOMEM.
  */
 int va_audit_fstab(const struct va_audit_args *args, struct va_audit_stats *stats);
+
+/**
+ * va_audit_vmount() - the checks of vmount's configuration files, every
+ * regular file of VA_VMOUNT_DIR inside the host root (config-vmount-invalid):
+ * each is loaded as vmount would load it (vmount(8): the entries, the
+ * references across files, cycles, limits), and every source on the host
+ * (a bind's, an auto or image entry's) must exist there, an auto or image
+ * source being a block device or a regular file.  A fault in a file that
+ * several others name is reported once.  Part of va_audit_config().
+ * Return: 0, or the finding hook's negative return / -ENOMEM.
+ */
+#define VA_VMOUNT_DIR "/etc/vmount"
+int va_audit_vmount(const struct va_audit_args *args, struct va_audit_stats *stats);
 
 /**
  * va_audit_config_finding() - report one finding on a configuration file:

@@ -400,6 +400,8 @@ int va_audit_config(const struct va_audit_args *args, struct va_audit_stats *sta
 	check_hash_devices(&cc);
 	if (!cc.err)
 		cc.err = va_audit_fstab(args, stats);
+	if (!cc.err)
+		cc.err = va_audit_vmount(args, stats);
 	check_running(&cc);
 	return cc.err;
 }

@@ -83,6 +83,8 @@ enum va_severity {
 	  "a guest fstab line that cannot work as written: malformed (secure-mount stops at a line of fewer than four fields, so it and every later line are not mounted), an unknown filesystem type, a bind source missing on this host, a destination mounted twice, or an order in which a mount is hidden or made too early") \
 	X(CONFIG_FSTAB_UNSAFE, "config-fstab-unsafe", ERROR, \
 	  "a guest fstab line that breaks the guest's isolation: a bind of another guest's tree (a reference or shadow guest, a hash store) or of secrets such as host keys, a read-write bind of a tree other guests bind too, or a destination that leaves the guest or passes a symbolic link the guest controls") \
+	X(CONFIG_VMOUNT_INVALID, "config-vmount-invalid", ERROR, \
+	  "a vmount configuration file (/etc/vmount, vmount(8)) that vmount refuses (a malformed entry, an unknown reference, a cycle) or that names a source this host lacks: the guests it composes get none of its mounts") \
 	X(GUEST_RUNNING, "guest-running", INFO, \
 	  "the guest is (or may be) running: the repair refuses to change its files without --force")
 

@@ -760,6 +760,14 @@ out:
 	return r;
 }
 
+int vm_conf_load_at(struct vm_conf **ret, int dfd, const char *prefix, const char *main,
+		    struct va_error *err)
+{
+	struct dir_reader d = { .dfd = dfd };
+
+	return vm_conf_load(ret, prefix, main, read_in_dir, &d, err);
+}
+
 int vm_conf_load_path(struct vm_conf **ret, const char *path, struct va_error *err)
 {
 	const char *slash = strrchr(path, '/');
@@ -785,7 +793,7 @@ int vm_conf_load_path(struct vm_conf **ret, const char *path, struct va_error *e
 		va_error_set(err, errno, dir, strlen(dir), "cannot open the configuration directory", NULL);
 		goto out;
 	}
-	r = vm_conf_load(ret, prefix, slash ? slash + 1 : path, read_in_dir, &d, err);
+	r = vm_conf_load_at(ret, d.dfd, prefix, slash ? slash + 1 : path, err);
 	close(d.dfd);
 out:
 	free(dir);

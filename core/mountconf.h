@@ -147,9 +147,16 @@ int vm_conf_load(struct vm_conf **ret, const char *prefix, const char *main, vm_
 		 void *user, struct va_error *err);
 
 /**
- * vm_conf_load_path() - vm_conf_load() of the file @path: its directory
- * is the configuration directory; files are read without following a
- * symlink, regular files only.
+ * vm_conf_load_at() - vm_conf_load() of the files in the directory open
+ * at @dfd: each read without following a symlink, regular files of at
+ * most VM_FILE_MAX bytes only.
+ */
+int vm_conf_load_at(struct vm_conf **ret, int dfd, const char *prefix, const char *main,
+		    struct va_error *err);
+
+/**
+ * vm_conf_load_path() - vm_conf_load_at() of the file @path: its directory
+ * is the configuration directory.
  */
 int vm_conf_load_path(struct vm_conf **ret, const char *path, struct va_error *err);
 

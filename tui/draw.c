@@ -795,6 +795,7 @@ static const char *manual_fix(enum va_kind k)
 	case VA_KIND_CONFIG_VSHELPER_ACTION:
 	case VA_KIND_CONFIG_HASH_CROSS_DEVICE:
 	case VA_KIND_CONFIG_FSTAB_INVALID:
+	case VA_KIND_CONFIG_VMOUNT_INVALID:
 		return "edit the file at the line shown (see vserver-config(5)); vaudit --list shows how "
 		       "the configuration is read";
 	case VA_KIND_CONFIG_FSTAB_UNSAFE:

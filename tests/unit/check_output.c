@@ -32,9 +32,11 @@ static const char *const kind_names[] = {
 	"config-invalid", "config-duplicate-context", "config-context-range",
 	"config-vdir-missing", "config-refserver-invalid", "config-exclude-quirk",
 	"config-nonamespace-no-barrier", "config-vshelper-action", "config-hash-cross-device",
-	"config-fstab-invalid", "config-fstab-unsafe",
+	"config-fstab-invalid", "config-fstab-unsafe", "config-vmount-invalid",
 	"guest-running",
 };
+_Static_assert(sizeof(kind_names) / sizeof(*kind_names) == VA_KIND_COUNT,
+	       "kind_names lists every kind of core/finding.h, in order");
 
 /* A finding on one name; strings are literals. */
 static struct va_finding finding(enum va_kind kind, const char *path, size_t path_len, uint32_t flags)
