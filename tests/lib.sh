@@ -349,6 +349,20 @@ mount_fixture() {
 	printf '%s\n' "$mnt"
 }
 
+# ns_release_foreign: in a private mount namespace a test made, let go of
+# its copies of the mounts of loop devices and of everything below $TMPDIR:
+# the tests running beside it mount and unmount those, and a copy held here
+# would keep such a filesystem alive (a remount after a shutdown would then
+# find the old, shut-down one again).  Call it before mounting anything.
+ns_release_foreign() {
+	local t s
+	findmnt -rn -o TARGET,SOURCE | sort -r | while read -r t s; do
+		t=$(printf '%b' "$t")
+		case $s in /dev/loop*) umount -l -- "$t" 2>/dev/null; continue ;; esac
+		case $t in "${TMPDIR:-/tmp}"/*) umount -l -- "$t" 2>/dev/null ;; esac
+	done
+}
+
 # mount_fixture_ro IMG: attach IMG to a read-only loop device and mount it
 # read-only (ext3/ext4: without journal replay) on a new directory in
 # $TEST_TMP; print the mountpoint.  Nothing can write to IMG through it.

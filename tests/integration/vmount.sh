@@ -31,6 +31,7 @@ fi
 
 need_root
 [ "${VMOUNT_TEST_NS-}" = 1 ] || skip_all "cannot make a private mount namespace (unshare -m)"
+ns_release_foreign
 need_cmd mke2fs python3
 VMOUNT=${VMOUNT:-$top_builddir/vmount}
 [ -x "$VMOUNT" ] || skip_all "vmount not built ('$VMOUNT')"
