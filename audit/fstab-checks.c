@@ -447,6 +447,15 @@ static void check_entry(struct fc *fc, long g, struct mnt *m)
 		return;
 	}
 	m->src_type = r;
+	/* an offline copy: its guests will run on this host, where the source must be too */
+	r = va_config_on_this_host(c, e->src);
+	if (r == -ENOMEM) {
+		fc->err = r;
+		return;
+	}
+	if (r == -ENOENT || r == -ENOTDIR)
+		emit(fc, W_SOURCE, g, m, "the bind source %s is in the host root but not on this "
+		     "host: the mount fails when the guest starts here", e->src);
 	if (!(m->src_real = va_config_real_path(c, m->src_canon))) {
 		fc->err = -ENOMEM;
 		return;

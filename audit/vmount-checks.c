@@ -106,6 +106,11 @@ static void check_sources(struct vc *vc, const struct vm_conf *conf, const char 
 			r = dbuf_addf(&detail, "%s %s: its source %s is neither a block device nor a "
 				      "filesystem image (a regular file)", vm_type_name(e->type), e->name,
 				      e->src.sub);
+		else if ((type = va_config_on_this_host(c, e->src.sub)) == -ENOMEM)
+			r = -ENOMEM;
+		else if (type == -ENOENT || type == -ENOTDIR)
+			r = dbuf_addf(&detail, "%s %s: its source %s is in the host root but not on this "
+				      "host: vmount fails here", vm_type_name(e->type), e->name, e->src.sub);
 		if (r == 0 && detail.len && (r = dbuf_addf(&path, "%s/%s", dir_real, e->file)) == 0)
 			report(vc, path.buf, e->line, detail.buf);
 		if (r < 0)

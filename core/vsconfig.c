@@ -1619,6 +1619,26 @@ char *va_config_real_path(const struct va_config *c, const char *canon)
 	return real_path(c, canon);
 }
 
+int va_config_on_this_host(const struct va_config *c, const char *path)
+{
+	const char *root = getenv("VAUDIT_TEST_THIS_HOST");
+	struct dbuf p = DBUF_INIT;
+	struct stat st;
+	int r;
+
+	if (!c->host_root)
+		return S_IFDIR;
+	if (root && root[0] == '/' && dbuf_adds(&p, root) < 0)
+		return -ENOMEM;
+	if (dbuf_adds(&p, path) < 0) {
+		dbuf_release(&p);
+		return -ENOMEM;
+	}
+	r = stat(dbuf_str(&p), &st) == 0 ? (int)(st.st_mode & S_IFMT) : -errno;
+	dbuf_release(&p);
+	return r;
+}
+
 const char *va_config_strerror(int err)
 {
 	return res_strerror(err);

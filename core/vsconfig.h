@@ -266,6 +266,18 @@ int va_config_lookup(const struct va_config *c, const char *path, char **canon, 
  */
 char *va_config_real_path(const struct va_config *c, const char *canon);
 
+/**
+ * va_config_on_this_host() - with a host root (an offline copy), the type
+ * of the host path @path on the host that runs the audit, where the
+ * copy's guests will run after a migration: stat(2) of @path, links
+ * followed as mount(8) would follow them.  Without a host root the
+ * audited host is this host: S_IFDIR is returned without a look.  For
+ * tests only, VAUDIT_TEST_THIS_HOST (an absolute directory) stands for
+ * this host's root.
+ * Return: its type (S_IFMT bits), or a negative errno (-ENOENT, ...).
+ */
+int va_config_on_this_host(const struct va_config *c, const char *path);
+
 /** va_config_strerror() - a resolver error as a phrase ("it leads out of the host root"). */
 const char *va_config_strerror(int err);
 

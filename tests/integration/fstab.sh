@@ -197,6 +197,9 @@ EOF
 # ---------------------------------------------------------------- --host-root
 H=$W/host
 build_host "$H" ""
+# the sources are looked for on the host that runs the audit too (the copy's
+# guests will run there): here that host is the copy itself, so it has them
+export VAUDIT_TEST_THIS_HOST=$H
 ok $? "build the host tree (guests made with cp -a)"
 find "$H" -printf '%i %n %m %s %T@ %l %P\n' | sort >"$W/snap.before"
 
@@ -312,6 +315,24 @@ rm -f "$X/etc/vservers/g/fstab"
 mkfifo "$X/etc/vservers/g/fstab"
 run --host-root "$X" --json --no-progress
 is "$RC:$(grep -c '"kind":"config-invalid".*fstab' "$W/out")" "1:1" "an fstab that is a FIFO: config-invalid, no hang"
+
+# ---------------------------------------------------------------- sources this host lacks
+# an offline copy whose guest binds /srv/pub (on this host too) and
+# /srv/gone (in the copy only): this host (VAUDIT_TEST_THIS_HOST) lacks the
+# second, a finding at line 2; the first is fine
+M=$W/migrate
+mkdir -p "$M/etc/vservers/mig" "$M/vservers/mig/srv/a" "$M/vservers/mig/srv/b" "$M/srv/pub" "$M/srv/gone" \
+	"$W/thishost/srv/pub" &&
+	ln -s /vservers/mig "$M/etc/vservers/mig/vdir" &&
+	printf '/srv/pub /srv/a none bind,ro\n/srv/gone /srv/b none bind,ro\n' >"$M/etc/vservers/mig/fstab"
+ok $? "a copy whose guest binds /srv/pub and /srv/gone; this host has /srv/pub only"
+printf 'config-fstab-invalid\terror\tmig\tetc/vservers/mig/fstab\t2\t/srv/gone is in the host root but not on this host\n' \
+	>"$W/expect.mig"
+VAUDIT_TEST_THIS_HOST=$W/thishost run --host-root "$M" --json --no-progress \
+	--only config-fstab-invalid,config-fstab-unsafe
+is "$RC" 1 "sources this host lacks: exit status 1"
+py_checks python3 "$CT" findings --json "$W/out" --mnt "$M" --expect "$W/expect.mig" \
+	--kinds "$KINDS" --label="sources this host lacks"
 
 # ---------------------------------------------------------------- nothing changed
 find "$H" -printf '%i %n %m %s %T@ %l %P\n' | sort >"$W/snap.after"

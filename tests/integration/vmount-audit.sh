@@ -20,6 +20,8 @@
 #                    2 is an image whose source is a directory, line 3 binds
 #                    srv (fine)
 #   .hidden, subdir/, link (a symlink to webapp)   not configurations
+# The host that runs the audit (VAUDIT_TEST_THIS_HOST) is the copy itself,
+# but once: an empty one, which lacks the worked example's dev/data.
 [ -n "${BASH_VERSION-}" ] || exec bash "$0" "$@"
 . "${top_srcdir:-$(dirname -- "$0")/../..}/tests/lib.sh"
 
@@ -49,6 +51,9 @@ mkdir -p "$H/etc/vservers/g1" "$H/vservers/g1/etc" "$H/dev/data" "$H/srv" "$V/su
 	printf 'garbage\n' >"$V/.hidden" && printf 'garbage\n' >"$V/subdir/x" && ln -s webapp "$V/link"
 ok $? "a host tree with vmount configurations in etc/vmount" || bail_out "cannot build the host tree"
 find "$H" -printf '%i %n %m %s %T@ %l %P\n' | sort >"$W/snap.before"
+# sources are looked for on the host that runs the audit too: here that
+# host is the copy itself, so it has them
+export VAUDIT_TEST_THIS_HOST=$H
 
 # KIND SEVERITY GUEST PATH LINE DETAIL (configtest.py findings)
 cat >"$W/expect" <<'EOF'
@@ -77,6 +82,18 @@ mkdir -p "$W/h2/etc/vservers" "$W/h2/etc/vmount" "$W/h2/dev/data" &&
 	: >"$W/h2/dev/data/logs" && : >"$W/h2/dev/data/cloops"
 timeout 120 "$VAUDIT" --host-root "$W/h2" --json --no-progress --only config-vmount-invalid >"$W/out2" 2>"$W/err"
 is "$?:$(grep -c '"record":"finding"' "$W/out2")" "0:0" "vmount(8)'s worked example: no finding, exit 0"
+
+# this host lacks dev/data: the two auto entries of the worked example
+mkdir -p "$W/thishost"
+cat >"$W/expect.lack" <<'EOF'
+config-vmount-invalid	error	-	etc/vmount/run	1	/dev/data/logs is in the host root but not on this host
+config-vmount-invalid	error	-	etc/vmount/bundles	1	/dev/data/cloops is in the host root but not on this host
+EOF
+VAUDIT_TEST_THIS_HOST=$W/thishost timeout 120 "$VAUDIT" --host-root "$W/h2" --json --no-progress \
+	--only config-vmount-invalid >"$W/out4" 2>"$W/err"
+is "$?" 1 "this host lacks the sources: exit status 1"
+py_checks python3 "$CT" findings --json "$W/out4" --mnt "$W/h2" --expect "$W/expect.lack" \
+	--kinds 'config-vmount-invalid' --label="this host lacks the sources"
 
 # without etc/vmount: nothing to say
 rm -rf "$W/h2/etc/vmount"
