@@ -173,29 +173,7 @@ static int read_all(const char *file, struct dbuf *out)
 		r = -EISDIR;
 		goto out;
 	}
-	for (;;) {
-		ssize_t n;
-
-		if (out->len > MAX_EXCL_FILE) {
-			r = -EFBIG;
-			break;
-		}
-		if (dbuf_reserve(out, 65536) < 0) {
-			r = -ENOMEM;
-			break;
-		}
-		n = read(fd, out->buf + out->len, 65536);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			break;
-		}
-		if (n == 0)
-			break;
-		out->len += (size_t)n;
-		out->buf[out->len] = '\0';
-	}
+	r = dbuf_read_fd(out, fd, MAX_EXCL_FILE);
 out:
 	close(fd);
 	return r;

@@ -258,23 +258,7 @@ static int read_state(const char *name, struct dbuf *b)
 
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -errno;
-	for (;;) {
-		ssize_t n;
-
-		if (b->len > STATE_MAX || dbuf_reserve(b, 65536) < 0) {
-			r = -EFBIG;
-			break;
-		}
-		n = read(fd, b->buf + b->len, 65536);
-		if (n < 0) {
-			r = -errno;
-			break;
-		}
-		if (n == 0)
-			break;
-		b->len += (size_t)n;
-		b->buf[b->len] = '\0';
-	}
+	r = dbuf_read_fd(b, fd, STATE_MAX);
 	close(fd);
 	return r;
 }

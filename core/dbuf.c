@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/dbuf.h"
 
@@ -83,6 +84,27 @@ int dbuf_add(struct dbuf *b, const void *p, size_t len)
 	b->len += len;
 	b->buf[b->len] = '\0';
 	return 0;
+}
+
+int dbuf_read_fd(struct dbuf *b, int fd, size_t max)
+{
+	for (;;) {
+		ssize_t n;
+
+		if (b->len > max)
+			return -EFBIG;
+		if (dbuf_reserve(b, 65536) < 0)
+			return -ENOMEM;
+		n = read(fd, b->buf + b->len, 65536);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return 0;
+		b->len += (size_t)n;
+		b->buf[b->len] = '\0';
+	}
 }
 
 int dbuf_addc(struct dbuf *b, char c)

@@ -43,6 +43,13 @@ int dbuf_adds(struct dbuf *b, const char *s);
 /** dbuf_addf() - append printf-formatted text. */
 int dbuf_addf(struct dbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/**
+ * dbuf_read_fd() - append what is left to read from @fd (to its end; EINTR
+ * retried) to @b.  Return: 0, -EFBIG once @b holds more than @max bytes
+ * (what was read stays), -ENOMEM, or -errno of read(2).
+ */
+int dbuf_read_fd(struct dbuf *b, int fd, size_t max);
+
 /** dbuf_setlen() - truncate to @len bytes (@len <= b->len). */
 void dbuf_setlen(struct dbuf *b, size_t len);
 

@@ -732,29 +732,7 @@ static int read_in_dir(void *user, const char *name, struct dbuf *out)
 		r = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
 		goto out;
 	}
-	for (;;) {
-		ssize_t n;
-
-		if (out->len > VM_FILE_MAX) {
-			r = -EFBIG;
-			break;
-		}
-		if (dbuf_reserve(out, 65536) < 0) {
-			r = -ENOMEM;
-			break;
-		}
-		n = read(fd, out->buf + out->len, 65536);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			break;
-		}
-		if (n == 0)
-			break;
-		out->len += (size_t)n;
-		out->buf[out->len] = '\0';
-	}
+	r = dbuf_read_fd(out, fd, VM_FILE_MAX);
 out:
 	close(fd);
 	return r;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/dbuf.h"
 #include "tests/unit/testutil.h"
@@ -292,6 +293,42 @@ START_TEST(saturating_mul)
 }
 END_TEST
 
+/* dbuf_read_fd(): every byte of a file after what the buffer held, and the limit. */
+START_TEST(read_fd_appends_and_limits)
+{
+	char tmpl[] = "/tmp/vaudit-unit-readfd.XXXXXX";
+	int fd = mkstemp(tmpl);
+	struct dbuf b = DBUF_INIT;
+	size_t n = 300000;
+	char *want = malloc(n);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_ptr_nonnull(want);
+	unlink(tmpl);
+	for (size_t i = 0; i < n; i++)
+		want[i] = (char)(i * 7 + i / 251);
+	ck_assert_int_eq(write(fd, want, n), (ssize_t)n);
+	ck_assert_int_eq(dbuf_adds(&b, "head"), 0);
+	ck_assert_int_eq(lseek(fd, 0, SEEK_SET), 0);
+	ck_assert_int_eq(dbuf_read_fd(&b, fd, n + 4), 0);
+	ck_assert_uint_eq(b.len, n + 4);
+	ck_assert_mem_eq(b.buf, "head", 4);
+	ck_assert_mem_eq(b.buf + 4, want, n);
+	ck_assert_int_eq(b.buf[b.len], '\0');
+	/* more than the limit: -EFBIG, what was read stays */
+	dbuf_setlen(&b, 0);
+	ck_assert_int_eq(lseek(fd, 0, SEEK_SET), 0);
+	ck_assert_int_eq(dbuf_read_fd(&b, fd, 1000), -EFBIG);
+	ck_assert_uint_gt(b.len, 1000);
+	ck_assert_mem_eq(b.buf, want, b.len);
+	/* a bad fd: -EBADF */
+	ck_assert_int_eq(dbuf_read_fd(&b, -1, n), -EBADF);
+	close(fd);
+	free(want);
+	dbuf_release(&b);
+}
+END_TEST
+
 static Suite *dbuf_suite(void)
 {
 	Suite *s = suite_create("dbuf");
@@ -307,6 +344,7 @@ static Suite *dbuf_suite(void)
 	tu_add_test(tc, setlen_truncates, NULL);
 	tu_add_test(tc, reserve_keeps_contents, NULL);
 	tu_add_test(tc, impossible_sizes_fail_cleanly, NULL);
+	tu_add_test(tc, read_fd_appends_and_limits, NULL);
 	suite_add_tcase(s, tc);
 
 	tu_add_test(sat, saturating_add, NULL);
