@@ -862,24 +862,26 @@ static int read_exclude(struct va_config *c, long g, struct va_guest *gu)
 			     NULL, NULL);
 }
 
-struct fstab_ctx {
+/* Where a line parser's complaints go: problems of one kind about one file of a guest. */
+struct line_ctx {
 	struct va_config *c;
 	long guest;
 	const char *path;
+	enum va_kind kind;
 };
 
-static int on_fstab_problem(unsigned line, const char *msg, void *user)
+static int on_line_problem(unsigned line, const char *msg, void *user)
 {
-	struct fstab_ctx *fc = user;
+	struct line_ctx *lc = user;
 
-	return problem(fc->c, VA_KIND_CONFIG_FSTAB_INVALID, fc->guest, fc->path, line, "%s", msg);
+	return problem(lc->c, lc->kind, lc->guest, lc->path, line, "%s", msg);
 }
 
 /* @rel under canonical @dir into @f (left empty when there is no such file). */
 static int read_fstab(struct va_config *c, long g, const char *dir, const char *rel,
 		      struct va_fstab_file *f)
 {
-	struct fstab_ctx fc = { c, g, NULL };
+	struct line_ctx fc = { c, g, NULL, VA_KIND_CONFIG_FSTAB_INVALID };
 	char *buf, *path;
 	size_t len;
 	int r = read_file(c, dir, rel, MAX_LIST, &buf, &len, &path);
@@ -896,7 +898,7 @@ static int read_fstab(struct va_config *c, long g, const char *dir, const char *
 		return r;
 	}
 	fc.path = path;
-	r = va_fstab_parse(&f->tab, buf, len, on_fstab_problem, &fc);
+	r = va_fstab_parse(&f->tab, buf, len, on_line_problem, &fc);
 	free(buf);
 	f->path = path;
 	return r;
@@ -1013,19 +1015,6 @@ out:
 
 #define MAX_CONF (256 * 1024)   /* NAME.conf */
 
-struct legacy_ctx {
-	struct va_config *c;
-	long guest;
-	const char *path;
-};
-
-static int on_legacy_problem(unsigned line, const char *msg, void *user)
-{
-	struct legacy_ctx *lc = user;
-
-	return problem(lc->c, VA_KIND_CONFIG_INVALID, lc->guest, lc->path, line, "%s", msg);
-}
-
 /* /var/run/vservers/NAME.ctx: S_CONTEXT and S_PROFILE of a running legacy guest. */
 static int read_legacy_ctx(struct va_config *c, struct va_guest *gu, char **profile)
 {
@@ -1073,7 +1062,7 @@ static int read_legacy_ctx(struct va_config *c, struct va_guest *gu, char **prof
 static int read_legacy_guest(struct va_config *c, long g)
 {
 	struct va_guest *gu = &c->guests[g];
-	struct legacy_ctx lc = { c, g, gu->cfgdir };
+	struct line_ctx lc = { c, g, gu->cfgdir, VA_KIND_CONFIG_INVALID };
 	const struct va_legacy_var *v;
 	char *buf, *path, *profile;
 	size_t len;
@@ -1095,7 +1084,7 @@ static int read_legacy_guest(struct va_config *c, long g)
 		r = problem(c, VA_KIND_CONFIG_INVALID, g, gu->cfgdir, 0, "cannot read it: %s",
 			    r == -EFBIG ? "larger than 256 KiB" : res_strerror(r));
 	} else {
-		r = va_legacy_parse(buf, len, profile, &gu->lconf, on_legacy_problem, &lc);
+		r = va_legacy_parse(buf, len, profile, &gu->lconf, on_line_problem, &lc);
 		free(buf);
 	}
 	free(profile);
