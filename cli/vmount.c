@@ -6,14 +6,11 @@
  * what is mounted for whom.
  *
  * The configuration language and its graph are core/mountconf.h; the
- * mounts themselves vmount-mount.c.  This file holds the runs: locks,
- * the state that survives a crash, the order of the work.
+ * mounts themselves vmount-mount.c; the state files and locks
+ * vmount-state.c.  This file holds the runs: the order of the work and
+ * what is recorded when.
  *
- * State (VMOUNT_STATE_DIR, default /run/vmount, 0700): a file per guest,
- * g-HASH, and per shared entry, s-HASH (HASH: of the guest's real path,
- * of the shared entry's key "REALDIR/FILE:ENTRY"), each replaced whole
- * by rename(2) after an fsync, so it is always one complete version.  A
- * mount is recorded "pending" (with the mount it will cover) before it is
+ * A mount is recorded "pending" (with the mount it will cover) before it is
  * made and "done" (with its own mount id) after; a guest's use of a
  * shared entry is recorded before the shared entry counts the guest.
  * `vmount -u` therefore finds every mount a crash left: a pending record
@@ -43,417 +40,12 @@
 #include "core/safeopen.h"
 #include "cli/kit.h"
 #include "cli/vmount.h"
+#include "cli/vmount-state.h"
 
 #define PROG "vmount"
-#define STATE_DIR "/run/vmount"
-#define STATE_MAX (1024 * 1024)
 
 static struct cli cli;
 static bool verbose;
-static int state_fd = -1;
-
-/* ------------------------------------------------------------------ state */
-
-/* A mount vmount made, or is about to make. */
-struct mrec {
-	char *id;               /* FILE:ENTRY */
-	char *type;
-	char *where;            /* below the guest, or on the host */
-	bool done;
-	struct vm_mntid under;  /* pending: the mount its place was on */
-	struct vm_mntid mnt;    /* done: the mount */
-};
-
-struct gstate {
-	char *guest;            /* the guest directory's real path */
-	char *config;
-	struct mrec *m;
-	size_t nm, mcap;
-	char **uses;            /* keys of the shared entries it counts in */
-	size_t nu, ucap;
-};
-
-struct sstate {
-	char *key;
-	bool has;               /* a mount is recorded */
-	struct mrec m;
-	char **users;
-	size_t nusers, ucap;
-};
-
-/*
- * Tests only: VMOUNT_TEST_DIE_AT=N kills the run (SIGKILL) at its Nth
- * crash point: a state file written but not yet renamed, a mount
- * attached but not yet recorded.  Every crash a run can meet, one by one.
- */
-static void crash_point(void)
-{
-	static long n = -1, at;
-
-	if (n < 0) {
-		const char *e = getenv("VMOUNT_TEST_DIE_AT");
-
-		n = 0;
-		at = e ? strtol(e, NULL, 10) : 0;
-	}
-	if (at > 0 && ++n == at)
-		raise(SIGKILL);
-}
-
-static uint64_t fnv(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
-}
-
-static void state_name(char out[32], char kind, const char *key)
-{
-	snprintf(out, 32, "%c-%016" PRIx64, kind, fnv(key));
-}
-
-/* Append @s escaped: bytes <= ' ', 0x7f and '%' as %XX. */
-static void esc(struct dbuf *b, const char *s)
-{
-	if (!*s)
-		dbuf_adds(b, "%");
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c <= ' ' || c == 0x7f || c == '%')
-			dbuf_addf(b, "%%%02X", c);
-		else
-			dbuf_addc(b, (char)c);
-	}
-}
-
-static char *unesc(const char *s)
-{
-	char *o = malloc(strlen(s) + 1), *p = o;
-
-	if (!o)
-		return NULL;
-	if (strcmp(s, "%") == 0) {
-		*o = '\0';
-		return o;
-	}
-	for (; *s; s++) {
-		unsigned v;
-
-		if (*s == '%' && sscanf(s + 1, "%2x", &v) == 1 && v > 0) {
-			*p++ = (char)v;
-			s += 2;
-		} else {
-			*p++ = *s;
-		}
-	}
-	*p = '\0';
-	return o;
-}
-
-static void mrec_release(struct mrec *m)
-{
-	free(m->id);
-	free(m->type);
-	free(m->where);
-	memset(m, 0, sizeof(*m));
-}
-
-static void gstate_release(struct gstate *g)
-{
-	free(g->guest);
-	free(g->config);
-	for (size_t i = 0; i < g->nm; i++)
-		mrec_release(&g->m[i]);
-	free(g->m);
-	for (size_t i = 0; i < g->nu; i++)
-		free(g->uses[i]);
-	free(g->uses);
-	memset(g, 0, sizeof(*g));
-}
-
-static void sstate_release(struct sstate *s)
-{
-	free(s->key);
-	mrec_release(&s->m);
-	for (size_t i = 0; i < s->nusers; i++)
-		free(s->users[i]);
-	free(s->users);
-	memset(s, 0, sizeof(*s));
-}
-
-static void put_mrec(struct dbuf *b, const char *tag, const struct mrec *m)
-{
-	dbuf_addf(b, "%s ", tag);
-	esc(b, m->id);
-	dbuf_addc(b, ' ');
-	esc(b, m->type);
-	dbuf_addf(b, " %s %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " ", m->done ? "done" : "pending",
-		  m->under.id, m->under.uniq, m->mnt.id, m->mnt.uniq);
-	esc(b, m->where);
-	dbuf_addc(b, '\n');
-}
-
-/* Parse "ID TYPE STATE UNDER UUNDER MNT UMNT WHERE" (after the tag). */
-static int get_mrec(char *rest, struct mrec *m)
-{
-	char id[4096], type[64], st[16], where[8192];
-	uint64_t a, b, c, d;
-
-	if (sscanf(rest, "%4095s %63s %15s %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %8191s", id, type, st,
-		   &a, &b, &c, &d, where) != 8)
-		return -EINVAL;
-	m->id = unesc(id);
-	m->type = unesc(type);
-	m->where = unesc(where);
-	m->done = strcmp(st, "done") == 0;
-	m->under = (struct vm_mntid){ a, b };
-	m->mnt = (struct vm_mntid){ c, d };
-	return m->id && m->type && m->where ? 0 : -ENOMEM;
-}
-
-static int write_state(const char *name, const struct dbuf *b)
-{
-	char tmp[64];
-	int fd, r = 0;
-
-	snprintf(tmp, sizeof(tmp), "%s.tmp", name);
-	fd = openat(state_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, b->buf, b->len) != (ssize_t)b->len || fsync(fd) < 0)
-		r = errno ? -errno : -EIO;
-	if (close(fd) < 0 && r == 0)
-		r = -errno;
-	crash_point();
-	if (r == 0 && renameat(state_fd, tmp, state_fd, name) < 0)
-		r = -errno;
-	if (r == 0)
-		fsync(state_fd);
-	else
-		unlinkat(state_fd, tmp, 0);
-	return r;
-}
-
-static int remove_state(const char *name)
-{
-	char tmp[64];
-
-	/* and a copy a killed run left half written */
-	snprintf(tmp, sizeof(tmp), "%s.tmp", name);
-	unlinkat(state_fd, tmp, 0);
-	if (unlinkat(state_fd, name, 0) < 0 && errno != ENOENT)
-		return -errno;
-	fsync(state_fd);
-	return 0;
-}
-
-/* Read state file @name into @b (empty when there is none). */
-static int read_state(const char *name, struct dbuf *b)
-{
-	int fd = openat(state_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	int r = 0;
-
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -errno;
-	r = dbuf_read_fd(b, fd, STATE_MAX);
-	close(fd);
-	return r;
-}
-
-/* Split @b into lines, calling @fn on each (tag, rest). */
-static int each_line(struct dbuf *b, int (*fn)(void *, const char *, char *), void *user)
-{
-	char *p = b->buf, *end = b->buf + b->len;
-
-	while (p && p < end) {
-		char *nl = memchr(p, '\n', (size_t)(end - p)), *sp;
-		int r;
-
-		if (!nl)
-			return -EINVAL;
-		*nl = '\0';
-		sp = strchr(p, ' ');
-		if (sp)
-			*sp++ = '\0';
-		if ((r = fn(user, p, sp ? sp : nl)) < 0)
-			return r;
-		p = nl + 1;
-	}
-	return 0;
-}
-
-static int add_str(char ***arr, size_t *n, size_t *cap, const char *s)
-{
-	char *d = strdup(s);
-
-	if (!d || va_array_grow(arr, cap, *n, sizeof(**arr)) < 0) {
-		free(d);
-		return -ENOMEM;
-	}
-	(*arr)[(*n)++] = d;
-	return 0;
-}
-
-static int g_line(void *user, const char *tag, char *rest)
-{
-	struct gstate *g = user;
-
-	if (strcmp(tag, "vmount-guest") == 0)
-		return strcmp(rest, "1") == 0 ? 0 : -EINVAL;
-	if (strcmp(tag, "guest") == 0)
-		return (g->guest = unesc(rest)) ? 0 : -ENOMEM;
-	if (strcmp(tag, "config") == 0)
-		return (g->config = unesc(rest)) ? 0 : -ENOMEM;
-	if (strcmp(tag, "mount") == 0) {
-		if (va_array_grow(&g->m, &g->mcap, g->nm, sizeof(*g->m)) < 0)
-			return -ENOMEM;
-		memset(&g->m[g->nm], 0, sizeof(*g->m));
-		g->nm++;
-		return get_mrec(rest, &g->m[g->nm - 1]);
-	}
-	if (strcmp(tag, "use") == 0) {
-		char *k = unesc(rest);
-		int r = k ? add_str(&g->uses, &g->nu, &g->ucap, k) : -ENOMEM;
-
-		free(k);
-		return r;
-	}
-	return -EINVAL;
-}
-
-static int s_line(void *user, const char *tag, char *rest)
-{
-	struct sstate *s = user;
-
-	if (strcmp(tag, "vmount-shared") == 0)
-		return strcmp(rest, "1") == 0 ? 0 : -EINVAL;
-	if (strcmp(tag, "key") == 0)
-		return (s->key = unesc(rest)) ? 0 : -ENOMEM;
-	if (strcmp(tag, "mount") == 0) {
-		mrec_release(&s->m);
-		s->has = true;
-		return get_mrec(rest, &s->m);
-	}
-	if (strcmp(tag, "user") == 0) {
-		char *k = unesc(rest);
-		int r = k ? add_str(&s->users, &s->nusers, &s->ucap, k) : -ENOMEM;
-
-		free(k);
-		return r;
-	}
-	return -EINVAL;
-}
-
-static int load_gstate(const char *name, struct gstate *g)
-{
-	struct dbuf b = DBUF_INIT;
-	int r = read_state(name, &b);
-
-	if (r == 0)
-		r = each_line(&b, g_line, g);
-	dbuf_release(&b);
-	return r;
-}
-
-static int load_sstate(const char *name, struct sstate *s)
-{
-	struct dbuf b = DBUF_INIT;
-	int r = read_state(name, &b);
-
-	if (r == 0)
-		r = each_line(&b, s_line, s);
-	dbuf_release(&b);
-	return r;
-}
-
-static int save_gstate(const char *name, const struct gstate *g)
-{
-	struct dbuf b = DBUF_INIT;
-	int r;
-
-	if (g->nm == 0 && g->nu == 0)
-		return remove_state(name);
-	dbuf_adds(&b, "vmount-guest 1\nguest ");
-	esc(&b, g->guest);
-	dbuf_adds(&b, "\nconfig ");
-	esc(&b, g->config ? g->config : "");
-	dbuf_addc(&b, '\n');
-	for (size_t i = 0; i < g->nu; i++) {
-		dbuf_adds(&b, "use ");
-		esc(&b, g->uses[i]);
-		dbuf_addc(&b, '\n');
-	}
-	for (size_t i = 0; i < g->nm; i++)
-		put_mrec(&b, "mount", &g->m[i]);
-	r = b.buf ? write_state(name, &b) : -ENOMEM;
-	dbuf_release(&b);
-	return r;
-}
-
-static int save_sstate(const char *name, const struct sstate *s)
-{
-	struct dbuf b = DBUF_INIT;
-	int r;
-
-	if (!s->has && s->nusers == 0)
-		return remove_state(name);
-	dbuf_adds(&b, "vmount-shared 1\nkey ");
-	esc(&b, s->key);
-	dbuf_addc(&b, '\n');
-	if (s->has)
-		put_mrec(&b, "mount", &s->m);
-	for (size_t i = 0; i < s->nusers; i++) {
-		dbuf_adds(&b, "user ");
-		esc(&b, s->users[i]);
-		dbuf_addc(&b, '\n');
-	}
-	r = b.buf ? write_state(name, &b) : -ENOMEM;
-	dbuf_release(&b);
-	return r;
-}
-
-/* Open the state directory; made when missing unless @dry (then there is no state). */
-static int open_state_dir(bool dry)
-{
-	const char *d = getenv("VMOUNT_STATE_DIR");
-
-	if (!d || !*d)
-		d = STATE_DIR;
-	if (dry) {
-		state_fd = va_safeopen_at(AT_FDCWD, d, O_RDONLY | O_DIRECTORY, 0);
-		return state_fd < 0 ? -1 : 0;
-	}
-	if (mkdir(d, 0700) < 0 && errno != EEXIST) {
-		cli_msg(&cli, d, "cannot create the state directory", strerror(errno));
-		return -1;
-	}
-	state_fd = va_safeopen_at(AT_FDCWD, d, O_RDONLY | O_DIRECTORY, 0);
-	if (state_fd < 0) {
-		cli_msg(&cli, d, "cannot open the state directory", strerror(-state_fd));
-		return -1;
-	}
-	return 0;
-}
-
-/* Take the lock of state @name (waits for the run holding it).  Return: the fd, or -1. */
-static int lock_state(const char *name)
-{
-	char lk[64];
-	int fd;
-
-	snprintf(lk, sizeof(lk), "%s.lock", name);
-	fd = openat(state_fd, lk, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0 || flock(fd, LOCK_EX) < 0) {
-		cli_msg(&cli, lk, "cannot take the lock", strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	return fd;
-}
 
 /* ------------------------------------------------------------------ places */
 
@@ -682,7 +274,7 @@ static int mount_entry(struct run *r, size_t k, struct mrec *rec, int (*save)(st
 	}
 	ret = vmk_attach(tree, dest, what);
 	if (ret == 0)
-		crash_point();
+		vms_crash_point();
 	if (ret == 0 && (ret = vmk_mntid(tree, &rec->mnt)) < 0)
 		*what = "cannot read the new mount's id";
 	close(tree);
@@ -700,12 +292,12 @@ static int mount_entry(struct run *r, size_t k, struct mrec *rec, int (*save)(st
 static int save_guest(struct run *r, size_t k)
 {
 	(void)k;
-	return save_gstate(r->gstate_name, &r->g);
+	return vms_save_gstate(r->gstate_name, &r->g);
 }
 
 static int save_shared(struct run *r, size_t k)
 {
-	return save_sstate(r->snames[k], &r->ss[k]);
+	return vms_save_sstate(r->snames[k], &r->ss[k]);
 }
 
 static int init_mrec(struct mrec *m, const struct vm_entry *e)
@@ -747,7 +339,7 @@ static int unmount_rec(struct run *r, bool shared, const struct mrec *m);
  */
 static char *other_at(const char *key, const char *where)
 {
-	int dfd = dup(state_fd);
+	int dfd = dup(vms_dir_fd());
 	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
 	struct dirent *de;
 	char *found = NULL;
@@ -762,10 +354,10 @@ static char *other_at(const char *key, const char *where)
 
 		if (strncmp(de->d_name, "s-", 2) != 0 || strlen(de->d_name) != 18)
 			continue;
-		if (load_sstate(de->d_name, &s) == 0 && s.key && s.has && s.nusers &&
+		if (vms_load_sstate(de->d_name, &s) == 0 && s.key && s.has && s.nusers &&
 		    strcmp(s.key, key) != 0 && strcmp(s.m.where, where) == 0)
 			found = strdup(s.key);
-		sstate_release(&s);
+		vms_sstate_release(&s);
 	}
 	closedir(d);
 	return found;
@@ -780,8 +372,8 @@ static int use_shared(struct run *r, size_t k)
 	int ret;
 
 	if (!has_str(r->g.uses, r->g.nu, r->keys[k])) {
-		if ((ret = add_str(&r->g.uses, &r->g.nu, &r->g.ucap, r->keys[k])) < 0 ||
-		    (ret = save_gstate(r->gstate_name, &r->g)) < 0) {
+		if ((ret = vms_add_str(&r->g.uses, &r->g.nu, &r->g.ucap, r->keys[k])) < 0 ||
+		    (ret = vms_save_gstate(r->gstate_name, &r->g)) < 0) {
 			say_fail(r, e, "cannot write the state", -ret);
 			return ret;
 		}
@@ -817,7 +409,7 @@ static int use_shared(struct run *r, size_t k)
 		/* a mount a killed run left (recorded pending, or moved): not twice */
 		if (s->has && unmount_rec(r, true, &s->m) < 0)
 			return -EBUSY;
-		mrec_release(&s->m);
+		vms_mrec_release(&s->m);
 		if ((ret = init_mrec(&s->m, e)) < 0)
 			return ret;
 		s->has = true;
@@ -828,7 +420,7 @@ static int use_shared(struct run *r, size_t k)
 			say_fail(r, e, what, -ret);
 			if (!s->m.done && s->nusers == 0) {
 				s->has = false;
-				save_sstate(r->snames[k], s);
+				vms_save_sstate(r->snames[k], s);
 			}
 			return ret;
 		}
@@ -841,8 +433,8 @@ static int use_shared(struct run *r, size_t k)
 		}
 	}
 	if (!has_str(s->users, s->nusers, r->guest)) {
-		if ((ret = add_str(&s->users, &s->nusers, &s->ucap, r->guest)) < 0 ||
-		    (ret = save_sstate(r->snames[k], s)) < 0) {
+		if ((ret = vms_add_str(&s->users, &s->nusers, &s->ucap, r->guest)) < 0 ||
+		    (ret = vms_save_sstate(r->snames[k], s)) < 0) {
 			say_fail(r, e, "cannot write the state", -ret);
 			return ret;
 		}
@@ -868,9 +460,9 @@ static int mount_guest_entry(struct run *r, size_t k)
 		say_fail(r, e, what, -ret);
 		if (!m->done) {
 			/* nothing was attached: forget the record */
-			mrec_release(m);
+			vms_mrec_release(m);
 			r->g.nm--;
-			save_gstate(r->gstate_name, &r->g);
+			vms_save_gstate(r->gstate_name, &r->g);
 		}
 		return ret;
 	}
@@ -1007,15 +599,15 @@ static int unmount_guest(struct run *r, bool dry, bool locked)
 		} else if (unmount_rec(r, false, m) < 0) {
 			return -1;
 		}
-		mrec_release(m);
+		vms_mrec_release(m);
 		g->nm--;
-		if (!dry && save_gstate(r->gstate_name, g) < 0) {
+		if (!dry && vms_save_gstate(r->gstate_name, g) < 0) {
 			cli_msg(&cli, r->gstate_name, "cannot write the state", strerror(errno));
 			return -1;
 		}
 	}
 	if (g->nu == 0)
-		return dry ? 0 : save_gstate(r->gstate_name, g);
+		return dry ? 0 : vms_save_gstate(r->gstate_name, g);
 	nl = g->nu;
 	sorted = calloc(nl, sizeof(*sorted));
 	locks = calloc(nl, sizeof(*locks));
@@ -1031,12 +623,12 @@ static int unmount_guest(struct run *r, bool dry, bool locked)
 			status = -1;
 			goto out;
 		}
-		state_name(sorted[i], 's', g->uses[i]);
+		vms_name(sorted[i], 's', g->uses[i]);
 	}
 	qsort(sorted, g->nu, sizeof(*sorted), cmp_str);
 	for (size_t i = 0; i < nl && !dry && !locked; i++)
 		if (i == 0 || strcmp(sorted[i], sorted[i - 1]) != 0)
-			if ((locks[i] = lock_state(sorted[i])) < 0) {
+			if ((locks[i] = vms_lock(&cli, sorted[i])) < 0) {
 				status = -1;
 				goto out;
 			}
@@ -1046,8 +638,8 @@ static int unmount_guest(struct run *r, bool dry, bool locked)
 		char name[32];
 		size_t j = 0;
 
-		state_name(name, 's', key);
-		if (load_sstate(name, &s) < 0) {
+		vms_name(name, 's', key);
+		if (vms_load_sstate(name, &s) < 0) {
 			cli_msg(&cli, name, "cannot read the state", NULL);
 			status = -1;
 			break;
@@ -1069,21 +661,21 @@ static int unmount_guest(struct run *r, bool dry, bool locked)
 			}
 		} else if (s.nusers == 0 && s.has) {
 			if (unmount_rec(r, true, &s.m) < 0) {
-				sstate_release(&s);
+				vms_sstate_release(&s);
 				status = -1;
 				break;
 			}
 			s.has = false;
 		}
-		if (!dry && save_sstate(name, &s) < 0) {
+		if (!dry && vms_save_sstate(name, &s) < 0) {
 			cli_msg(&cli, name, "cannot write the state", strerror(errno));
-			sstate_release(&s);
+			vms_sstate_release(&s);
 			status = -1;
 			break;
 		}
-		sstate_release(&s);
+		vms_sstate_release(&s);
 		free(g->uses[--g->nu]);
-		if (!dry && save_gstate(r->gstate_name, g) < 0) {
+		if (!dry && vms_save_gstate(r->gstate_name, g) < 0) {
 			status = -1;
 			break;
 		}
@@ -1109,14 +701,14 @@ static void run_release(struct run *r)
 		if (r->keys)
 			free(r->keys[k]);
 		if (r->ss)
-			sstate_release(&r->ss[k]);
+			vms_sstate_release(&r->ss[k]);
 	}
 	free(r->keys);
 	free(r->snames);
 	free(r->ss);
 	free(r->made);
 	free(r->have);
-	gstate_release(&r->g);
+	vms_gstate_release(&r->g);
 	vm_conf_free(r->conf);
 	free(r->confdir);
 	free(r->guest);
@@ -1144,7 +736,7 @@ static int find_guest(struct run *r, const char *arg)
 		cli_msg(&cli, r->guest, "cannot be a guest directory", NULL);
 		return -1;
 	}
-	state_name(r->gstate_name, 'g', r->guest);
+	vms_name(r->gstate_name, 'g', r->guest);
 	return 0;
 }
 
@@ -1189,7 +781,7 @@ static int load_config(struct run *r, const char *config)
 			r->keys[k] = NULL;
 			return -1;
 		}
-		state_name(r->snames[k], 's', r->keys[k]);
+		vms_name(r->snames[k], 's', r->keys[k]);
 	}
 	return 0;
 }
@@ -1282,18 +874,18 @@ static int do_mount(const char *config, const char *guestdir, bool dry)
 			const struct vm_entry *e = &r.conf->entries[k];
 			struct sstate s = { 0 };
 
-			if (e->shared && state_fd >= 0)
-				load_sstate(r.snames[k], &s);
+			if (e->shared && vms_dir_fd() >= 0)
+				vms_load_sstate(r.snames[k], &s);
 			print_plan_line(&r, e->shared && s.has && s.nusers ? "use" : "mount", e);
 			any = true;
-			sstate_release(&s);
+			vms_sstate_release(&s);
 		}
 		status = any ? CLI_EXIT_FINDINGS : CLI_EXIT_OK;
 		goto out;
 	}
-	if ((glock = lock_state(r.gstate_name)) < 0)
+	if ((glock = vms_lock(&cli, r.gstate_name)) < 0)
 		goto out;
-	if (load_gstate(r.gstate_name, &r.g) < 0) {
+	if (vms_load_gstate(r.gstate_name, &r.g) < 0) {
 		cli_msg(&cli, r.gstate_name, "cannot read the state", NULL);
 		goto out;
 	}
@@ -1308,7 +900,7 @@ static int do_mount(const char *config, const char *guestdir, bool dry)
 	if (!r.g.guest || !r.g.config)
 		goto out;
 	for (size_t k = 0; k < r.conf->nentries; k++)
-		if (r.keys[k] && add_str(&names, &nnames, &ncap, r.snames[k]) < 0)
+		if (r.keys[k] && vms_add_str(&names, &nnames, &ncap, r.snames[k]) < 0)
 			goto out;
 	if (nnames)
 		qsort(names, nnames, sizeof(*names), cmp_str);
@@ -1319,11 +911,11 @@ static int do_mount(const char *config, const char *guestdir, bool dry)
 		locks[i] = -1;
 		if (i > 0 && strcmp(names[i], names[i - 1]) == 0)
 			continue;
-		if ((locks[i] = lock_state(names[i])) < 0)
+		if ((locks[i] = vms_lock(&cli, names[i])) < 0)
 			goto out;
 	}
 	for (size_t k = 0; k < r.conf->nentries; k++)
-		if (r.keys[k] && load_sstate(r.snames[k], &r.ss[k]) < 0) {
+		if (r.keys[k] && vms_load_sstate(r.snames[k], &r.ss[k]) < 0) {
 			cli_msg(&cli, r.snames[k], "cannot read the state", NULL);
 			goto out;
 		}
@@ -1362,15 +954,15 @@ static int do_unmount(const char *config, const char *guestdir, bool dry)
 
 	if (find_guest(&r, guestdir) < 0)
 		goto out;
-	if (!dry && (glock = lock_state(r.gstate_name)) < 0)
+	if (!dry && (glock = vms_lock(&cli, r.gstate_name)) < 0)
 		goto out;
-	if (state_fd >= 0 && load_gstate(r.gstate_name, &r.g) < 0) {
+	if (vms_dir_fd() >= 0 && vms_load_gstate(r.gstate_name, &r.g) < 0) {
 		cli_msg(&cli, r.gstate_name, "cannot read the state", NULL);
 		goto out;
 	}
 	if (r.g.nm == 0 && r.g.nu == 0) {
 		if (!dry)
-			remove_state(r.gstate_name);
+			vms_remove(r.gstate_name);
 		cli_notice(&cli, "'%s': nothing is mounted here by vmount", r.guest);
 		status = CLI_EXIT_OK;
 		goto out;
@@ -1407,10 +999,10 @@ static int do_status(void)
 	size_t n = 0, cap = 0;
 	struct dbuf b = DBUF_INIT;
 	struct dirent *de;
-	int dfd = dup(state_fd);
+	int dfd = dup(vms_dir_fd());
 	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
 
-	if (state_fd < 0)
+	if (vms_dir_fd() < 0)
 		return CLI_EXIT_OK;     /* no state: nothing mounted */
 	if (!d) {
 		if (dfd >= 0)
@@ -1420,7 +1012,7 @@ static int do_status(void)
 	}
 	while ((de = readdir(d)))
 		if ((de->d_name[0] == 'g' || de->d_name[0] == 's') && de->d_name[1] == '-' &&
-		    strlen(de->d_name) == 18 && add_str(&names, &n, &cap, de->d_name) < 0)
+		    strlen(de->d_name) == 18 && vms_add_str(&names, &n, &cap, de->d_name) < 0)
 			break;
 	closedir(d);
 	if (n)
@@ -1429,7 +1021,7 @@ static int do_status(void)
 		if (names[i][0] == 'g') {
 			struct gstate g = { 0 };
 
-			if (load_gstate(names[i], &g) < 0 || !g.guest)
+			if (vms_load_gstate(names[i], &g) < 0 || !g.guest)
 				goto next;
 			dbuf_adds(&b, "guest ");
 			va_quote(&b, g.guest, strlen(g.guest));
@@ -1448,11 +1040,11 @@ static int do_status(void)
 				va_quote(&b, g.uses[j], strlen(g.uses[j]));
 				dbuf_addc(&b, '\n');
 			}
-			gstate_release(&g);
+			vms_gstate_release(&g);
 		} else {
 			struct sstate s = { 0 };
 
-			if (load_sstate(names[i], &s) < 0 || !s.key)
+			if (vms_load_sstate(names[i], &s) < 0 || !s.key)
 				goto next;
 			dbuf_adds(&b, "shared ");
 			va_quote(&b, s.key, strlen(s.key));
@@ -1467,7 +1059,7 @@ static int do_status(void)
 				va_quote(&b, s.users[j], strlen(s.users[j]));
 				dbuf_addc(&b, '\n');
 			}
-			sstate_release(&s);
+			vms_sstate_release(&s);
 		}
 next:
 		free(names[i]);
@@ -1513,7 +1105,7 @@ static void usage(FILE *fp)
 "1 a dry run would change something, 2 an error (a configuration error:\n"
 "one line 'FILE:LINE': what is wrong, nothing mounted), 64 a usage error.\n"
 "See vmount(8).\n",
-		PROG, PROG, PROG, STATE_DIR);
+		PROG, PROG, PROG, VMS_DEFAULT_DIR);
 }
 
 int main(int argc, char **argv)
@@ -1565,7 +1157,7 @@ int main(int argc, char **argv)
 		return cli_bad_usage(&cli, argc - optind < 2 ? "needs CONFIG and GUESTDIR" :
 				     "one argument too many:", argc - optind < 2 ? NULL : argv[optind + 2]);
 	}
-	if (open_state_dir(dry || status) < 0 && !dry && !status)
+	if (vms_open_dir(&cli, dry || status) < 0 && !dry && !status)
 		return CLI_EXIT_TROUBLE;
 	if (status)
 		ret = do_status();
