@@ -4,14 +4,15 @@
 schema/vaudit-records.schema.json (JSON Schema draft 2020-12) with the
 python3-jsonschema validator, and against the record conventions.
 
-  records.py SCHEMA OUT --label L --exit N [--want KIND=N ...] [--last summary|none]
+  records.py SCHEMA OUT --label L --exit N [--want KIND=N ...] [--last summary|usage-total|none]
              [--expect KEY.PATH=VALUE ...]
 
 Prints "ok<TAB>desc" / "not ok<TAB>desc" lines (tests/lib.sh py_checks):
 every line is one JSON object valid against the schema; the last record
-is the summary (unless --last none) and its "exit" is N; --want
-KIND=N: N records of that kind (N may be '+': at least one);
---expect: a field of the summary (dotted path) has that JSON value.
+is the summary (or the kind --last names; none: no summary) and its
+"exit" is N; --want KIND=N: N records of that kind (N may be '+': at
+least one); --expect: a field of that last record (dotted path) has that
+JSON value.
 """
 import argparse
 import collections
@@ -59,22 +60,22 @@ def main():
         k, n = w.split('=')
         good = count[k] >= 1 if n == '+' else count[k] == int(n)
         print('%s\t%s: %s %s record(s) (%d)' % ('ok' if good else 'not ok', lab, n, k, count[k]))
-    if a.last == 'summary':
+    if a.last != 'none':
         last = recs[-1] if recs else {}
-        good = last.get('record') == 'summary' and count['summary'] == 1
-        print('%s\t%s: one summary record, the last line' % ('ok' if good else 'not ok', lab))
+        good = last.get('record') == a.last and count[a.last] == 1
+        print('%s\t%s: one %s record, the last line' % ('ok' if good else 'not ok', lab, a.last))
         if a.exit is not None:
-            print('%s\t%s: the summary says exit %s (%s)' % ('ok' if last.get('exit', a.exit) == a.exit
-                                                             else 'not ok', lab, a.exit, last.get('exit')))
+            print('%s\t%s: the %s says exit %s (%s)' % ('ok' if last.get('exit', a.exit) == a.exit
+                                                        else 'not ok', lab, a.last, a.exit, last.get('exit')))
         for e in a.expect:
             key, val = e.split('=', 1)
             o = last
             for p in key.split('.'):
                 o = o.get(p) if isinstance(o, dict) else None
             want = json.loads(val)
-            print('%s\t%s: summary %s is %s (%s)' % ('ok' if o == want else 'not ok', lab, key, val,
-                                                     json.dumps(o)))
-    elif count['summary']:
+            print('%s\t%s: %s %s is %s (%s)' % ('ok' if o == want else 'not ok', lab, a.last, key, val,
+                                                json.dumps(o)))
+    if a.last != 'summary' and count['summary']:
         print('not ok\t%s: no summary record expected, found %d' % (lab, count['summary']))
     return 0
 
