@@ -46,6 +46,7 @@ static const char *const opt_names[O_COUNT] = {
 	[O_INTERACTIVE] = "--interactive", [O_SCRIPT] = "--script", [O_SIZE] = "--size",
 	[O_RECURSIVE] = "--recursive", [O_PATHS] = "PATH",
 	[O_CONVERT] = "--convert-legacy", [O_NAME] = "NAME", [O_FAIL_ON] = "--fail-on",
+	[O_USAGE] = "--usage", [O_EXACT] = "--exact",
 };
 
 /* what an audit takes: where it looks, what it reports, how */
@@ -81,6 +82,10 @@ static const struct cli_mode modes[MODE_COUNT] = {
 	/* legacy NAME.conf guests into directories: the operands are guest names */
 	[MODE_CONVERT]     = { "--convert-legacy", BIT(O_CONVERT) | BIT(O_NAME) | BIT(O_DRY_RUN) |
 			       BIT(O_CONFIG) | BIT(O_HOST_ROOT) | BIT(O_QUIET) | BIT(O_JOURNAL) },
+	/* the disk space of the guests: ROOTs and configuration as for an audit */
+	[MODE_USAGE]       = { "--usage", BIT(O_USAGE) | BIT(O_EXACT) | BIT(O_ROOT) | BIT(O_JSON) |
+			       BIT(O_QUIET) | BIT(O_CONFIG) | BIT(O_NO_CONFIG) | BIT(O_HOST_ROOT) |
+			       BIT(O_CROSS) },
 };
 
 static const uint64_t exclusive[] = {
@@ -112,7 +117,7 @@ static enum vaudit_mode pick_mode(uint64_t given)
 {
 	static const struct { enum vaudit_opt opt; enum vaudit_mode mode; } order[] = {
 		{ O_INTERACTIVE, MODE_INTERACTIVE }, { O_UNDO, MODE_UNDO }, { O_RESUME, MODE_RESUME },
-		{ O_CONVERT, MODE_CONVERT },
+		{ O_CONVERT, MODE_CONVERT }, { O_USAGE, MODE_USAGE },
 		{ O_LIST, MODE_LIST }, { O_ATTRS, MODE_ATTRS }, { O_FIX, MODE_FIX },
 		{ O_PLAN, MODE_PLAN },
 	};
@@ -136,6 +141,7 @@ static void usage(FILE *fp)
 "       %s --undo|--resume JOURNAL [--dry-run] [ROOT... | --image FILE]\n"
 "       %s --resume JOURNAL --plan FILE [--dry-run] [ROOT... | --image FILE]\n"
 "       %s --convert-legacy [--dry-run] [--config DIR] [--host-root PREFIX] [NAME...]\n"
+"       %s --usage [--exact] [--json] [ROOT...]\n"
 "Audit Linux-VServer guest trees for attribute states that break the move\n"
 "from 2.4 to 2.6 kernels, and the host's configuration.  Without ROOT, the\n"
 "guests come from the configuration (%s, when it exists): each\n"
@@ -193,6 +199,15 @@ static void usage(FILE *fp)
 "                        alone, an existing NAME/ is never replaced, what does\n"
 "                        not map is listed; journaled (--journal), --undo\n"
 "                        removes what it made while it is unchanged\n"
+"      --usage [ROOT...] no audit: the disk space of each guest (files, MiB\n"
+"                        private, shared with other guests, shared with the\n"
+"                        hash store, reclaimable by vhashify: files of equal\n"
+"                        size, mode, uid and gid in other inodes) and the\n"
+"                        host's totals, each inode once, with what hard links\n"
+"                        already save; with --json usage and usage-total\n"
+"                        records\n"
+"      --exact           with --usage: reclaimable only for equal content\n"
+"                        (reads the files that could be, SHA-256)\n"
 "      --attrs [PATH...] no audit: show the vserver attributes (buic, upper\n"
 "                        case = set, - = unknown) and lsattr flags of each\n"
 "                        PATH (any file or directory; with --image, absolute\n"
@@ -232,7 +247,7 @@ static void usage(FILE *fp)
 "change (--dry-run); 2 a configuration or fatal error, or a repair action\n"
 "failed; 3 a partial audit: entries could not be read (the walk goes on\n"
 "after per-entry errors; 3 wins over 1); 64 a usage error (nothing read).\n",
-		PROG, PROG, PROG, PROG, PROG, PROG, PROG, PROG, VA_CONFIG_DIR, DEFAULT_ROOT, VA_CONFIG_DIR,
+		PROG, PROG, PROG, PROG, PROG, PROG, PROG, PROG, PROG, VA_CONFIG_DIR, DEFAULT_ROOT, VA_CONFIG_DIR,
 		DEFAULT_ROOT);
 }
 
@@ -260,7 +275,7 @@ enum {
 	OPT_CROSS, OPT_LIST_KINDS, OPT_LIST_FLAGS, OPT_IMAGE, OPT_PREFIX, OPT_NO_DEVICE,
 	OPT_ATTRS, OPT_FIX, OPT_DRY_RUN, OPT_JOURNAL, OPT_FORCE, OPT_BARRIER_MODE, OPT_PLAN,
 	OPT_UNDO, OPT_RESUME, OPT_CONFIG, OPT_NO_CONFIG, OPT_HOST_ROOT, OPT_LIST, OPT_TAG_SCHEME,
-	OPT_INTERACTIVE, OPT_SCRIPT, OPT_SIZE, OPT_CONVERT, OPT_FAIL_ON
+	OPT_INTERACTIVE, OPT_SCRIPT, OPT_SIZE, OPT_CONVERT, OPT_FAIL_ON, OPT_USAGE, OPT_EXACT
 };
 
 static const struct option longopts[] = {
@@ -300,6 +315,8 @@ static const struct option longopts[] = {
 	{ "recursive",    no_argument,       NULL, 'R' },
 	{ "convert-legacy", no_argument,     NULL, OPT_CONVERT },
 	{ "fail-on",      required_argument, NULL, OPT_FAIL_ON },
+	{ "usage",        no_argument,       NULL, OPT_USAGE },
+	{ "exact",        no_argument,       NULL, OPT_EXACT },
 	{ "help",         no_argument,       NULL, 'h' },
 	{ "version",      no_argument,       NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -318,7 +335,8 @@ static const struct { int opt; enum vaudit_opt bit; } flag_opts[] = {
 	{ OPT_HOST_ROOT, O_HOST_ROOT }, { OPT_LIST, O_LIST }, { OPT_TAG_SCHEME, O_TAG_SCHEME },
 	{ OPT_INTERACTIVE, O_INTERACTIVE }, { OPT_SCRIPT, O_SCRIPT }, { OPT_SIZE, O_SIZE },
 	{ 'R', O_RECURSIVE },
-	{ OPT_CONVERT, O_CONVERT }, { OPT_FAIL_ON, O_FAIL_ON },
+	{ OPT_CONVERT, O_CONVERT }, { OPT_FAIL_ON, O_FAIL_ON }, { OPT_USAGE, O_USAGE },
+	{ OPT_EXACT, O_EXACT },
 };
 
 /* Parse "a,b,c" into a kinds bit mask.  Return: 0 or the exit status. */
@@ -436,7 +454,9 @@ static int take_option(const struct cli *c, int opt, const char *arg, struct vau
 		return 0;
 	case OPT_SCRIPT: o->script = arg; return 0;
 	case OPT_SIZE: return parse_size(c, arg, o);
-	case OPT_ATTRS: case OPT_FIX: case OPT_LIST: case OPT_INTERACTIVE: case OPT_CONVERT: return 0;
+	case OPT_ATTRS: case OPT_FIX: case OPT_LIST: case OPT_INTERACTIVE: case OPT_CONVERT:
+	case OPT_USAGE: case OPT_EXACT:
+		return 0;
 	case OPT_LIST_KINDS: list_kinds(); return -1;
 	case OPT_LIST_FLAGS: list_flags(); return -1;
 	case 'h': usage(stdout); return -1;
@@ -505,6 +525,8 @@ int main(int argc, char **argv)
 		return run_list(&o);
 	case MODE_CONVERT:
 		return run_convert(&o);
+	case MODE_USAGE:
+		return run_usage(&o);
 	case MODE_UNDO:
 	case MODE_RESUME:
 		return run_replay(&o);

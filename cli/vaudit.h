@@ -8,6 +8,7 @@
  *   vaudit-fix.c    the repair after an audit, plans, run_replay() (--undo, --resume)
  *   vaudit-config.c load_config(), run_list() (--list)
  *   vaudit-convert.c run_convert() (--convert-legacy)
+ *   vaudit-usage.c  run_usage() (--usage)
  */
 #ifndef VAUDIT_VAUDIT_H
 #define VAUDIT_VAUDIT_H
@@ -36,6 +37,7 @@ enum vaudit_mode {
 	MODE_RESUME,            /**< --resume JOURNAL */
 	MODE_INTERACTIVE,       /**< --interactive, vaudit-tui */
 	MODE_CONVERT,           /**< --convert-legacy [NAME...] */
+	MODE_USAGE,             /**< --usage */
 	MODE_COUNT
 };
 
@@ -45,7 +47,7 @@ enum vaudit_opt {
 	O_THOROUGH, O_CROSS, O_IMAGE, O_PREFIX, O_TAG_SCHEME, O_NO_DEVICE, O_CONFIG,
 	O_NO_CONFIG, O_HOST_ROOT, O_ATTRS, O_LIST, O_FIX, O_PLAN, O_DRY_RUN, O_JOURNAL,
 	O_FORCE, O_BARRIER_MODE, O_UNDO, O_RESUME, O_INTERACTIVE, O_SCRIPT, O_SIZE,
-	O_RECURSIVE, O_FAIL_ON,
+	O_RECURSIVE, O_FAIL_ON, O_USAGE, O_EXACT,
 	O_PATHS,                /**< the operands of --attrs (files or directories, any path) */
 	O_CONVERT,
 	O_NAME,                 /**< operands of --convert-legacy: guest names */
@@ -155,6 +157,9 @@ int run_list(const struct vaudit_opts *o);
 
 /** run_convert() - --convert-legacy [NAME...].  Return: the exit status. */
 int run_convert(const struct vaudit_opts *o);
+
+/** run_usage() - --usage.  Return: the exit status. */
+int run_usage(const struct vaudit_opts *o);
 
 struct va_jroots;
 

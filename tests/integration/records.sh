@@ -7,7 +7,8 @@
 # (python3-jsonschema, draft 2020-12); the last line is the summary, whose
 # "exit" is the exit status.  Runs: live audits on a loop-mounted fixture
 # (clean, partial with an error record, --fail-on), --image, --fix
-# --dry-run (exit 1: something would change), --plan, --fix, --undo, and
+# --dry-run (exit 1: something would change), --plan, --fix, --undo,
+# --list, --attrs and --usage (whose last record is usage-total), and
 # vhashify -n (exit 1 when it would link, 0 when nothing is left to do) and
 # for real.
 [ -n "${BASH_VERSION-}" ] || exec bash "$0" "$@"
@@ -73,6 +74,16 @@ is "$RC" 0 "--attrs --json: exit 0"
 check attrs "--attrs" 0 --last none --want attrs=+ --want summary=0
 n_text=$("$VAUDIT" --attrs "$root/g1" 2>/dev/null | wc -l)
 is "$(grep -c '"record":"attrs"' "$W/attrs.out")" "$n_text" "--attrs --json: one record per line of the text listing"
+
+# ---- --usage: a usage record per guest, the usage-total record last, no summary
+vrun usage --usage --json "$root"
+is "$RC" 0 "--usage --json: exit 0"
+check usage "--usage" 0 --last usage-total --want usage=+ --want summary=0 --want error=0 \
+	--expect partial=false --expect "roots=[\"$root\"]"
+vrun usagepart --usage --json --exact "$root" "$mnt/no-such-root"
+is "$RC" 3 "--usage --json with an unreadable ROOT: exit 3"
+check usagepart "--usage, partial" 3 --last usage-total --want usage=+ --want error=1 \
+	--expect partial=true --expect exact=true --expect errors=1
 
 # ---- repairs
 vrun dry --json --fix --dry-run --no-config --journal "$W/dry.journal" "$root"

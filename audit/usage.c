@@ -1,0 +1,514 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * usage.c - the disk space of guests and stores (see usage.h): two walks
+ * with core/walk.h (the stores, then the guests), one entry per inode in
+ * an array indexed by an inode map, the classes settled once both walks
+ * are over, and the reclaimable groups found by sorting the regular files.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "audit/audit.h"
+#include "audit/checks.h"
+#include "audit/usage.h"
+#include "core/dbuf.h"
+#include "core/digest.h"
+#include "core/inomap.h"
+#include "core/safeopen.h"
+#include "core/vsconfig.h"
+#include "core/walk.h"
+
+#define DIGEST_LEN 32           /* SHA-256 */
+
+struct sum {
+	unsigned char b[DIGEST_LEN];
+};
+
+/* One inode. */
+struct ino {
+	uint64_t blocks;        /* st_blocks */
+	uint64_t size;
+	uint32_t mode, uid, gid;
+	uint32_t names;         /* names met */
+	int32_t first_guest;    /* the guest of its first guest name, or -1 */
+	int32_t last_guest;     /* the guest of its last guest name, or -1 */
+	uint32_t nguests;       /* guests with a name of it */
+	bool store;             /* a name in a store */
+	bool no_digest;         /* VA_USAGE_EXACT: its content could not be read */
+};
+
+/* An identity of a store walked. */
+struct store_id {
+	dev_t dev;
+	uint64_t ino;
+};
+
+struct walker {
+	const struct va_usage_args *args;
+	struct va_usage *u;
+	struct va_inomap map;
+	struct ino *inos;
+	size_t ninos, capinos;
+	struct sum *digests;            /* VA_USAGE_EXACT: one per inode */
+	size_t capdigests;
+	struct va_digest *digest;
+	unsigned char *buf;             /* read buffer for the digests */
+	struct store_id *ids;
+	size_t nids, capids;
+	size_t capguests, capstores;
+	uint64_t *touched;              /* per guest: bytes of its non-store inodes */
+	uint64_t *touched_files;
+	long cur_guest;
+	bool in_store;                  /* walk 1: below a store */
+	int fatal;
+};
+
+#define BUF_SIZE (1 << 16)
+
+static dev_t entry_dev(const struct va_walk_entry *e)
+{
+	return makedev(e->stx->stx_dev_major, e->stx->stx_dev_minor);
+}
+
+static void report(struct walker *w, const char *path, size_t len, const char *op, int err)
+{
+	w->u->total.errors++;
+	if (w->args->error)
+		w->args->error(path, len, op, err, w->args->user);
+}
+
+/* ------------------------------------------------------------------ content */
+
+/* The SHA-256 of the regular file @e into @out.  Return: 0 or -errno (reported). */
+static int digest_of(struct walker *w, const struct va_walk_entry *e, unsigned char *out)
+{
+	struct va_safeopen_id id = { entry_dev(e), e->stx->stx_ino, S_IFREG };
+	int fd = va_safeopen_verified(e->at_fd, e->at_name, O_RDONLY | O_NONBLOCK,
+				      VA_SAFEOPEN_NOATIME, &id, NULL);
+	ssize_t n;
+
+	if (fd < 0) {
+		report(w, e->path, e->path_len, "open", -fd);
+		return fd;
+	}
+	va_digest_reset(w->digest);
+	while ((n = read(fd, w->buf, BUF_SIZE)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			n = -errno;
+			close(fd);
+			report(w, e->path, e->path_len, "read", (int)-n);
+			return (int)n;
+		}
+		va_digest_update(w->digest, w->buf, (size_t)n);
+	}
+	close(fd);
+	va_digest_final(w->digest, out);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ inodes */
+
+/* The entry of @e's inode, added when new (*@fresh says so).  NULL: out of memory. */
+static struct ino *inode_of(struct walker *w, const struct va_walk_entry *e, bool *fresh)
+{
+	uint32_t idx;
+	struct ino *in;
+
+	*fresh = false;
+	if (va_inomap_find(&w->map, entry_dev(e), e->stx->stx_ino, &idx))
+		return &w->inos[idx];
+	if (w->ninos >= UINT32_MAX ||
+	    va_array_grow(&w->inos, &w->capinos, w->ninos, sizeof(*w->inos)) < 0 ||
+	    va_inomap_insert(&w->map, entry_dev(e), e->stx->stx_ino, (uint32_t)w->ninos) < 0)
+		return NULL;
+	if ((w->args->flags & VA_USAGE_EXACT) &&
+	    va_array_grow(&w->digests, &w->capdigests, w->ninos, sizeof(*w->digests)) < 0)
+		return NULL;
+	in = &w->inos[w->ninos++];
+	*in = (struct ino){ .blocks = e->stx->stx_blocks, .size = e->stx->stx_size,
+			    .mode = e->stx->stx_mode, .uid = e->stx->stx_uid, .gid = e->stx->stx_gid,
+			    .first_guest = -1, .last_guest = -1 };
+	*fresh = true;
+	w->u->total.all.files++;
+	w->u->total.all.bytes += in->blocks * 512;
+	w->u->total.apparent += in->size;
+	if ((w->args->flags & VA_USAGE_EXACT) && S_ISREG(in->mode) && in->size > 0 &&
+	    digest_of(w, e, w->digests[in - w->inos].b) < 0)
+		in->no_digest = true;
+	return in;
+}
+
+/* A name of an inode: in a store (walk 1), or in the current guest or none (walk 2). */
+static int count_name(struct walker *w, const struct va_walk_entry *e)
+{
+	bool fresh;
+	struct ino *in = inode_of(w, e, &fresh);
+	struct va_usage_guest *g;
+	uint64_t bytes;
+
+	if (!in)
+		return -ENOMEM;
+	in->names++;
+	w->u->total.names++;
+	w->u->total.copies_bytes += in->blocks * 512;
+	if (w->in_store) {
+		in->store = true;
+		return 0;
+	}
+	/* the walk is depth first: a guest's names all come together */
+	if (w->cur_guest < 0 || in->last_guest == (int32_t)w->cur_guest)
+		return 0;
+	if (in->first_guest < 0)
+		in->first_guest = (int32_t)w->cur_guest;
+	in->last_guest = (int32_t)w->cur_guest;
+	in->nguests++;
+	g = &w->u->guests[w->cur_guest];
+	bytes = in->blocks * 512;
+	g->all.files++;
+	g->all.bytes += bytes;
+	g->apparent += in->size;
+	if (in->store) {
+		g->store.files++;
+		g->store.bytes += bytes;
+	} else {
+		w->touched_files[w->cur_guest]++;
+		w->touched[w->cur_guest] += bytes;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ walk 1: the stores */
+
+static bool store_known(struct walker *w, dev_t dev, uint64_t ino)
+{
+	for (size_t i = 0; i < w->nids; i++)
+		if (w->ids[i].dev == dev && w->ids[i].ino == ino)
+			return true;
+	return false;
+}
+
+/* Store @e (a directory) is walked now, unless it was already.  Return: the action. */
+static enum va_walk_action store_enter(struct walker *w, const struct va_walk_entry *e)
+{
+	char *p;
+
+	if (store_known(w, entry_dev(e), e->stx->stx_ino))
+		return VA_WALK_PRUNE;
+	if (va_array_grow(&w->ids, &w->capids, w->nids, sizeof(*w->ids)) < 0 ||
+	    va_array_grow(&w->u->stores, &w->capstores, w->u->nstores, sizeof(*w->u->stores)) < 0 ||
+	    !(p = malloc(e->path_len + 1))) {
+		w->fatal = -ENOMEM;
+		return VA_WALK_STOP;
+	}
+	memcpy(p, e->path, e->path_len + 1);
+	w->u->stores[w->u->nstores++] = p;
+	w->ids[w->nids++] = (struct store_id){ entry_dev(e), e->stx->stx_ino };
+	if ((w->fatal = count_name(w, e)) < 0)
+		return VA_WALK_STOP;
+	return VA_WALK_CONTINUE;
+}
+
+static bool is_store(const struct walker *w, const struct va_walk_entry *e)
+{
+	return S_ISDIR(e->stx->stx_mode) &&
+	       (va_is_store_name(e->name, e->name_len) ||
+		va_config_is_store(w->args->config, entry_dev(e), e->stx->stx_ino));
+}
+
+static enum va_walk_action on_store_entry(const struct va_walk_entry *e, void *user)
+{
+	struct walker *w = user;
+	/* the configured stores come after the ROOTs: they are roots themselves */
+	bool configured = e->root_index >= w->args->nroots;
+
+	if (e->visit == VA_WALK_ERROR) {
+		/* a ROOT and its entries are met again by the guest walk, which says it */
+		if (e->depth > 1 || configured)
+			report(w, e->path, e->path_len, e->error_op, e->error);
+		return VA_WALK_CONTINUE;
+	}
+	if (e->visit != VA_WALK_PRE || !e->stx)
+		return VA_WALK_CONTINUE;
+	if (e->depth == 0) {
+		if (!configured)
+			return VA_WALK_CONTINUE;
+		if (!S_ISDIR(e->stx->stx_mode))
+			return VA_WALK_PRUNE;
+		return store_enter(w, e);
+	}
+	if (e->depth == 1 && !configured)
+		return is_store(w, e) ? store_enter(w, e) : VA_WALK_PRUNE;
+	if ((w->fatal = count_name(w, e)) < 0)
+		return VA_WALK_STOP;
+	return VA_WALK_CONTINUE;
+}
+
+/* ------------------------------------------------------------------ walk 2: the guests */
+
+static int guest_add(struct walker *w, const struct va_walk_entry *e)
+{
+	const char *name = e->name;
+	size_t len = e->name_len;
+	long cfg = va_config_find_vdir(w->args->config, entry_dev(e), e->stx->stx_ino);
+	struct va_usage_guest *g;
+	size_t cap = w->capguests;
+
+	if (cfg >= 0) {
+		name = w->args->config->guests[cfg].name;
+		len = strlen(name);
+	}
+	if (w->u->nguests >= INT32_MAX ||
+	    va_array_grow(&w->u->guests, &w->capguests, w->u->nguests, sizeof(*w->u->guests)) < 0)
+		return -ENOMEM;
+	if (w->capguests != cap) {
+		uint64_t *t = realloc(w->touched, w->capguests * sizeof(*t));
+
+		if (!t)
+			return -ENOMEM;
+		w->touched = t;
+		if (!(t = realloc(w->touched_files, w->capguests * sizeof(*t))))
+			return -ENOMEM;
+		w->touched_files = t;
+	}
+	g = &w->u->guests[w->u->nguests];
+	*g = (struct va_usage_guest){ .name_len = len, .path_len = e->path_len,
+				      .root_index = e->root_index };
+	if (!(g->name = malloc(len + 1)) || !(g->path = malloc(e->path_len + 1))) {
+		free(g->name);
+		return -ENOMEM;
+	}
+	memcpy(g->name, name, len);
+	g->name[len] = '\0';
+	memcpy(g->path, e->path, e->path_len + 1);
+	w->touched[w->u->nguests] = 0;
+	w->touched_files[w->u->nguests] = 0;
+	w->cur_guest = (long)w->u->nguests++;
+	return 0;
+}
+
+static enum va_walk_action on_guest_entry(const struct va_walk_entry *e, void *user)
+{
+	struct walker *w = user;
+
+	if (e->visit == VA_WALK_ERROR) {
+		report(w, e->path, e->path_len, e->error_op, e->error);
+		return VA_WALK_CONTINUE;
+	}
+	if (e->visit != VA_WALK_PRE || !e->stx)
+		return VA_WALK_CONTINUE;
+	if (e->depth == 0) {
+		w->cur_guest = -1;
+		if (!S_ISDIR(e->stx->stx_mode)) {
+			report(w, e->path, e->path_len, "not a directory", 0);
+			return VA_WALK_PRUNE;
+		}
+	} else if (e->depth == 1) {
+		w->cur_guest = -1;
+		if (is_store(w, e))
+			return VA_WALK_PRUNE;   /* walked first */
+		if (S_ISDIR(e->stx->stx_mode) && (w->fatal = guest_add(w, e)) < 0)
+			return VA_WALK_STOP;
+	}
+	if ((w->fatal = count_name(w, e)) < 0)
+		return VA_WALK_STOP;
+	return VA_WALK_CONTINUE;
+}
+
+/* ------------------------------------------------------------------ the classes */
+
+static void part_add(struct va_usage_part *p, const struct ino *in)
+{
+	p->files++;
+	p->bytes += in->blocks * 512;
+}
+
+static void classify(struct walker *w)
+{
+	struct va_usage *u = w->u;
+
+	for (size_t i = 0; i < w->ninos; i++) {
+		const struct ino *in = &w->inos[i];
+
+		if (in->store) {
+			part_add(&u->total.store, in);
+		} else if (in->nguests > 1) {
+			part_add(&u->total.shared, in);
+		} else if (in->nguests == 1) {
+			part_add(&u->total.priv, in);
+			part_add(&u->guests[in->first_guest].priv, in);
+		} else {
+			part_add(&u->total.other, in);
+		}
+	}
+	for (size_t g = 0; g < u->nguests; g++) {
+		u->guests[g].shared.files = w->touched_files[g] - u->guests[g].priv.files;
+		u->guests[g].shared.bytes = w->touched[g] - u->guests[g].priv.bytes;
+	}
+}
+
+/* ------------------------------------------------------------------ reclaimable */
+
+static int cmp_candidates(const void *pa, const void *pb, void *arg)
+{
+	const struct walker *w = arg;
+	uint32_t ia = *(const uint32_t *)pa, ib = *(const uint32_t *)pb;
+	const struct ino *a = &w->inos[ia], *b = &w->inos[ib];
+
+	if (a->size != b->size)
+		return a->size < b->size ? -1 : 1;
+	if (a->mode != b->mode)
+		return a->mode < b->mode ? -1 : 1;
+	if (a->uid != b->uid)
+		return a->uid < b->uid ? -1 : 1;
+	if (a->gid != b->gid)
+		return a->gid < b->gid ? -1 : 1;
+	if (w->digests) {
+		int c = memcmp(w->digests[ia].b, w->digests[ib].b, DIGEST_LEN);
+
+		if (c)
+			return c;
+	}
+	/* the one kept comes first: a store's, else the first met */
+	if (a->store != b->store)
+		return a->store ? -1 : 1;
+	return ia < ib ? -1 : ia > ib ? 1 : 0;
+}
+
+static bool same_group(const struct walker *w, uint32_t ia, uint32_t ib)
+{
+	const struct ino *a = &w->inos[ia], *b = &w->inos[ib];
+
+	return a->size == b->size && a->mode == b->mode && a->uid == b->uid && a->gid == b->gid &&
+	       (!w->digests || memcmp(w->digests[ia].b, w->digests[ib].b, DIGEST_LEN) == 0);
+}
+
+static int reclaimable(struct walker *w)
+{
+	uint32_t *v = malloc((w->ninos ? w->ninos : 1) * sizeof(*v));
+	size_t n = 0;
+
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < w->ninos; i++) {
+		const struct ino *in = &w->inos[i];
+
+		if (S_ISREG(in->mode) && in->size > 0 && !in->no_digest && (in->store || in->nguests))
+			v[n++] = (uint32_t)i;
+	}
+	qsort_r(v, n, sizeof(*v), cmp_candidates, w);
+	for (size_t i = 1; i < n; i++) {
+		const struct ino *in = &w->inos[v[i]];
+
+		if (!same_group(w, v[i - 1], v[i]))
+			continue;
+		part_add(&w->u->total.reclaim, in);
+		if (in->first_guest >= 0)
+			part_add(&w->u->guests[in->first_guest].reclaim, in);
+	}
+	free(v);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ the run */
+
+/* The configured stores' paths after the ROOTs into *@ret (a malloc'd array). */
+static int store_roots(const struct va_usage_args *args, const char ***ret, size_t *ret_n)
+{
+	const struct va_config *c = args->config;
+	size_t n = args->nroots, cap = n;
+	const char **v;
+
+	for (size_t i = 0; c && i < c->nhashdirs; i++)
+		cap += c->hashdirs[i].nentries;
+	if (!(v = calloc(cap ? cap : 1, sizeof(*v))))
+		return -ENOMEM;
+	for (size_t i = 0; i < args->nroots; i++)
+		v[i] = args->roots[i];
+	for (size_t i = 0; c && i < c->nhashdirs; i++)
+		for (size_t j = 0; j < c->hashdirs[i].nentries; j++)
+			if (c->hashdirs[i].entries[j].path && !c->hashdirs[i].entries[j].duplicate)
+				v[n++] = c->hashdirs[i].entries[j].path;
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+int va_usage_run(const struct va_usage_args *args, struct va_usage *u)
+{
+	struct walker w = { .args = args, .u = u, .map = VA_INOMAP_INIT, .cur_guest = -1 };
+	struct va_walk_args wa = {
+		.flags = (args->flags & VA_USAGE_CROSS_MOUNTS) ? 0 : VA_WALK_XDEV,
+		.stx_mask = STATX_TYPE | STATX_MODE | STATX_NLINK | STATX_INO | STATX_UID |
+			    STATX_GID | STATX_SIZE | STATX_BLOCKS,
+		.mount_depth = 1,
+		.user = &w,
+	};
+	const char **sroots = NULL;
+	size_t nsroots = 0;
+	int r;
+
+	memset(u, 0, sizeof(*u));
+	if (!args->roots && args->nroots)
+		return -EINVAL;
+	if (args->flags & VA_USAGE_EXACT) {
+		if ((r = va_digest_new(&w.digest, VA_DIGEST_SHA256)) < 0)
+			return r;
+		if (!(w.buf = malloc(BUF_SIZE))) {
+			r = -ENOMEM;
+			goto out;
+		}
+	}
+	if ((r = store_roots(args, &sroots, &nsroots)) < 0)
+		goto out;
+	w.in_store = true;
+	wa.roots = sroots;
+	wa.nroots = nsroots;
+	wa.callback = on_store_entry;
+	r = nsroots ? va_walk(&wa) : 0;
+	if (r >= 0 && w.fatal == 0) {
+		w.in_store = false;
+		wa.roots = args->roots;
+		wa.nroots = args->nroots;
+		wa.callback = on_guest_entry;
+		r = args->nroots ? va_walk(&wa) : 0;
+	}
+	if (w.fatal < 0)
+		r = w.fatal;
+	if (r >= 0) {
+		classify(&w);
+		r = reclaimable(&w);
+	}
+out:
+	free(sroots);
+	free(w.inos);
+	free(w.digests);
+	free(w.buf);
+	free(w.ids);
+	free(w.touched);
+	free(w.touched_files);
+	va_digest_free(w.digest);
+	va_inomap_release(&w.map);
+	return r < 0 ? r : 0;
+}
+
+void va_usage_release(struct va_usage *u)
+{
+	for (size_t i = 0; i < u->nguests; i++) {
+		free(u->guests[i].name);
+		free(u->guests[i].path);
+	}
+	free(u->guests);
+	for (size_t i = 0; i < u->nstores; i++)
+		free(u->stores[i]);
+	free(u->stores);
+	memset(u, 0, sizeof(*u));
+}

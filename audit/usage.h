@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * usage.h - the disk space of the guests below ROOTs, and what hard links
+ * between them already save or could still save.  Nothing here prints:
+ * per-entry errors go to a hook, the figures come back as data.
+ *
+ * Guests are named as the audit names them: each direct subdirectory of a
+ * ROOT is a guest root (the configured guest's name when it is a
+ * configured vdir, else the directory's name), except a hash store (the
+ * convention in audit/checks.h).  The stores are walked first: those
+ * directly under a ROOT and those the configuration names (wherever they
+ * are, once each); then the guests, with the walk rules of the audit (one
+ * filesystem below each guest root unless VA_USAGE_CROSS_MOUNTS).
+ *
+ * Every inode the walks meet (directories, the guest roots and the store
+ * directories included) is counted once, with its disk space (st_blocks *
+ * 512) and its size, in one of these classes:
+ *   store    it has a name in a store (the store directory and everything
+ *            below it)
+ *   shared   otherwise: it has names in several guests
+ *   private  otherwise: all its names the walks met are in one guest
+ *   other    none of these (a ROOT itself, a non-directory directly in a
+ *            ROOT)
+ * A guest's figures count each inode with a name in it once, in the class
+ * of that inode: its private, shared and store parts add up to what the
+ * guest uses (du -s of the guest root, as one argument).
+ *
+ * "copies_bytes" is the disk space if every name the walks met had its own
+ * copy (sum of names * blocks * 512), so copies_bytes - bytes is what the
+ * hard links already save.
+ *
+ * Reclaimable: regular files of size > 0 with a name in a guest or a
+ * store are grouped by size, mode, uid and gid (with VA_USAGE_EXACT also
+ * by the SHA-256 of their content); of each group of N distinct inodes,
+ * one is kept (an inode of a store when there is one, else the first the
+ * walk met) and the other N - 1 are reclaimable: their files and blocks.
+ * A guest's reclaimable part is that of the reclaimable inodes first met
+ * in it.  Without VA_USAGE_EXACT no content is read: files of equal size
+ * and metadata but different content count too (an upper bound).
+ *
+ * Memory: one entry per inode (struct in an array, indexed by an inode
+ * map), never one per name.
+ */
+#ifndef VAUDIT_USAGE_H
+#define VAUDIT_USAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct va_config;
+
+/** Options (bit set). */
+enum va_usage_flags {
+	VA_USAGE_EXACT        = 1 << 0, /**< compare content (SHA-256) for reclaimable */
+	VA_USAGE_CROSS_MOUNTS = 1 << 1, /**< descend into other filesystems and mounts */
+};
+
+/** A count of inodes and their disk space. */
+struct va_usage_part {
+	uint64_t files;         /**< distinct inodes */
+	uint64_t bytes;         /**< their st_blocks * 512 */
+};
+
+/** One guest. */
+struct va_usage_guest {
+	char *name;             /**< its name (bytes, NUL-terminated) */
+	size_t name_len;
+	char *path;             /**< the display path of its root */
+	size_t path_len;
+	size_t root_index;      /**< the ROOT it is in */
+	struct va_usage_part all;       /**< every inode with a name in it */
+	uint64_t apparent;      /**< their sizes (du --apparent-size) */
+	struct va_usage_part priv, shared, store, reclaim;
+};
+
+/** The host: each inode once. */
+struct va_usage_total {
+	struct va_usage_part all;
+	uint64_t apparent;
+	uint64_t names;         /**< names met (entries walked) */
+	uint64_t copies_bytes;  /**< sum of names * blocks * 512 */
+	struct va_usage_part priv, shared, store, other, reclaim;
+	uint64_t errors;        /**< per-entry errors reported */
+};
+
+struct va_usage {
+	struct va_usage_guest *guests;  /**< in the order the walk met them */
+	size_t nguests;
+	char **stores;                  /**< the store directories walked (display paths) */
+	size_t nstores;
+	struct va_usage_total total;
+};
+
+struct va_usage_args {
+	const char *const *roots;
+	size_t nroots;
+	unsigned flags;                 /**< enum va_usage_flags */
+	const struct va_config *config; /**< or NULL: guest names and configured stores */
+	/** A per-entry error: what failed (@op) on which path; the walk goes on. */
+	void (*error)(const char *path, size_t path_len, const char *op, int err, void *user);
+	void *user;
+};
+
+/**
+ * va_usage_run() - walk the stores and the guests below args->roots and
+ * fill *@u (zeroed first; release it with va_usage_release() even after
+ * a failure).
+ * Return: 0, or a negative errno that stopped it (-ENOMEM, -EINVAL).
+ */
+int va_usage_run(const struct va_usage_args *args, struct va_usage *u);
+
+/** va_usage_release() - free what va_usage_run() filled in. */
+void va_usage_release(struct va_usage *u);
+
+#endif

@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * vaudit-usage.c - vaudit --usage: the disk space of each guest (private,
+ * shared with other guests, shared with the hash store, reclaimable) and
+ * the host's totals, as a table or as usage and usage-total records.
+ * The figures come from audit/usage.h.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "audit/usage.h"
+#include "cli/vaudit.h"
+#include "core/escape.h"
+#include "core/message.h"
+#include "core/vsconfig.h"
+
+#define MIB (1024.0 * 1024.0)
+
+struct usage_ctx {
+	struct cli cli;
+	bool json;
+};
+
+static void on_error(const char *path, size_t len, const char *op, int err, void *user)
+{
+	struct usage_ctx *c = user;
+
+	cli_msgn(&c->cli, path, len, op, err ? strerror(err) : NULL);
+	if (c->json)
+		cli_json_error(&c->cli, path, len, op, err ? strerror(err) : NULL, err);
+}
+
+/* ,"KEY":[...] of strings (each as a string, or base64 in KEY_b64 when one is not UTF-8). */
+static void json_strings(struct dbuf *b, const char *key, const char *const *v, size_t n)
+{
+	bool utf8 = true;
+
+	for (size_t i = 0; i < n; i++)
+		utf8 &= va_utf8_valid(v[i], strlen(v[i]));
+	dbuf_addf(b, ",\"%s%s\":[", key, utf8 ? "" : "_b64");
+	for (size_t i = 0; i < n; i++) {
+		dbuf_adds(b, i ? "," : "");
+		if (utf8) {
+			va_escape_json(b, v[i], strlen(v[i]));
+		} else {
+			dbuf_addc(b, '"');
+			va_base64(b, v[i], strlen(v[i]));
+			dbuf_addc(b, '"');
+		}
+	}
+	dbuf_addc(b, ']');
+}
+
+static void json_part(struct dbuf *b, const char *key, const struct va_usage_part *p)
+{
+	dbuf_addf(b, ",\"%s_files\":%llu,\"%s_bytes\":%llu", key, (unsigned long long)p->files, key,
+		  (unsigned long long)p->bytes);
+}
+
+static void usage_record(struct usage_ctx *c, const struct va_usage_guest *g, const char *root)
+{
+	struct dbuf b = DBUF_INIT;
+
+	cli_json_head(&b, &c->cli, "usage");
+	va_json_field(&b, "guest", g->name, g->name_len);
+	va_json_field(&b, "path", g->path, g->path_len);
+	va_json_field(&b, "root", root, strlen(root));
+	dbuf_addf(&b, ",\"files\":%llu,\"bytes\":%llu,\"apparent_bytes\":%llu",
+		  (unsigned long long)g->all.files, (unsigned long long)g->all.bytes,
+		  (unsigned long long)g->apparent);
+	json_part(&b, "private", &g->priv);
+	json_part(&b, "shared", &g->shared);
+	json_part(&b, "store", &g->store);
+	json_part(&b, "reclaimable", &g->reclaim);
+	dbuf_adds(&b, "}\n");
+	cli_write(&c->cli, b.buf, b.len);
+	dbuf_release(&b);
+}
+
+static void total_record(struct usage_ctx *c, const struct va_usage *u, const char *const *roots,
+			 size_t nroots, bool exact, int status)
+{
+	const struct va_usage_total *t = &u->total;
+	struct dbuf b = DBUF_INIT;
+
+	cli_json_head(&b, &c->cli, "usage-total");
+	json_strings(&b, "roots", roots, nroots);
+	json_strings(&b, "stores", (const char *const *)u->stores, u->nstores);
+	dbuf_addf(&b, ",\"guests\":%zu,\"files\":%llu,\"bytes\":%llu,\"apparent_bytes\":%llu,"
+		  "\"names\":%llu,\"copies_bytes\":%llu,\"saving_bytes\":%llu", u->nguests,
+		  (unsigned long long)t->all.files, (unsigned long long)t->all.bytes,
+		  (unsigned long long)t->apparent, (unsigned long long)t->names,
+		  (unsigned long long)t->copies_bytes,
+		  (unsigned long long)(t->copies_bytes - t->all.bytes));
+	json_part(&b, "private", &t->priv);
+	json_part(&b, "shared", &t->shared);
+	json_part(&b, "store", &t->store);
+	json_part(&b, "other", &t->other);
+	json_part(&b, "reclaimable", &t->reclaim);
+	dbuf_addf(&b, ",\"exact\":%s,\"errors\":%llu,\"partial\":%s,\"elapsed\":%.3f,\"exit\":%d}\n",
+		  exact ? "true" : "false", (unsigned long long)t->errors,
+		  t->errors ? "true" : "false", cli_elapsed(&c->cli), status);
+	cli_write(&c->cli, b.buf, b.len);
+	dbuf_release(&b);
+}
+
+static void text_row(struct usage_ctx *c, const char *name, size_t len, uint64_t files,
+		     const struct va_usage_part *priv, const struct va_usage_part *shared,
+		     const struct va_usage_part *store, const struct va_usage_part *reclaim)
+{
+	struct dbuf b = DBUF_INIT, n = DBUF_INIT;
+
+	va_escape_shell(&n, name, len);
+	dbuf_addf(&b, "%-20s %10llu %12.1f %12.1f %12.1f %15.1f\n", dbuf_str(&n),
+		  (unsigned long long)files, (double)priv->bytes / MIB, (double)shared->bytes / MIB,
+		  (double)store->bytes / MIB, (double)reclaim->bytes / MIB);
+	cli_write(&c->cli, b.buf, b.len);
+	dbuf_release(&n);
+	dbuf_release(&b);
+}
+
+static void text_report(struct usage_ctx *c, const struct va_usage *u, bool exact)
+{
+	const struct va_usage_total *t = &u->total;
+	struct dbuf b = DBUF_INIT;
+
+	dbuf_addf(&b, "%-20s %10s %12s %12s %12s %15s\n", "GUEST", "FILES", "PRIVATE-MiB",
+		  "SHARED-MiB", "STORE-MiB", "RECLAIMABLE-MiB");
+	cli_write(&c->cli, b.buf, b.len);
+	for (size_t i = 0; i < u->nguests; i++) {
+		const struct va_usage_guest *g = &u->guests[i];
+
+		text_row(c, g->name, g->name_len, g->all.files, &g->priv, &g->shared, &g->store,
+			 &g->reclaim);
+	}
+	text_row(c, "total", 5, t->all.files, &t->priv, &t->shared, &t->store, &t->reclaim);
+	dbuf_setlen(&b, 0);
+	dbuf_addf(&b, "host: %llu files, %.1f MiB used (each inode once), %.1f MiB if every name "
+		  "had its own copy: unification saves %.1f MiB; reclaimable %.1f MiB in %llu "
+		  "files (%s)\n", (unsigned long long)t->all.files, (double)t->all.bytes / MIB,
+		  (double)t->copies_bytes / MIB, (double)(t->copies_bytes - t->all.bytes) / MIB,
+		  (double)t->reclaim.bytes / MIB, (unsigned long long)t->reclaim.files,
+		  exact ? "equal content" : "equal size and metadata, content not compared");
+	cli_write(&c->cli, b.buf, b.len);
+	dbuf_release(&b);
+}
+
+/*
+ * The ROOTs: the operands, else the parents of the configured vdirs, else
+ * DEFAULT_ROOT.  *@owned (NULL-terminated) is freed by the caller.
+ * Return: 0 or the exit status.
+ */
+static int usage_roots(struct usage_ctx *c, const struct vaudit_opts *o, const struct va_config *cfg,
+		       char ***owned, const char *const **roots, size_t *nroots)
+{
+	static const char *const default_roots[] = { DEFAULT_ROOT };
+	struct stat st;
+	long n;
+
+	if (o->nroots) {
+		*roots = o->roots;
+		*nroots = o->nroots;
+		return 0;
+	}
+	if (cfg) {
+		if ((n = va_config_roots(cfg, owned)) < 0) {
+			cli_say(&c->cli, "%s", strerror((int)-n));
+			return CLI_EXIT_TROUBLE;
+		}
+		*roots = (const char *const *)*owned;
+		*nroots = (size_t)n;
+		return 0;
+	}
+	if (!o->no_config && lstat(DEFAULT_ROOT, &st) < 0 && errno == ENOENT) {
+		cli_say(&c->cli, "no configuration (%s) and no %s on this host: name the ROOT, or the "
+			"host root of another disk with --host-root", VA_CONFIG_DIR, DEFAULT_ROOT);
+		return CLI_EXIT_TROUBLE;
+	}
+	*roots = default_roots;
+	*nroots = 1;
+	return 0;
+}
+
+int run_usage(const struct vaudit_opts *o)
+{
+	struct usage_ctx c = { .json = o->fmt == VA_FMT_JSON };
+	struct va_config *cfg = NULL;
+	struct va_usage u = { 0 };
+	char **owned = NULL;
+	const char *const *roots = NULL;
+	size_t nroots = 0;
+	bool exact = o->given & (UINT64_C(1) << O_EXACT);
+	int r;
+
+	cli_init(&c.cli, PROG);
+	c.cli.quiet = o->quiet;
+	if ((r = load_config(&c.cli, o, &cfg)) || (r = usage_roots(&c, o, cfg, &owned, &roots, &nroots)))
+		goto out;
+	cli_start(&c.cli, 0);
+	r = va_usage_run(&(struct va_usage_args){
+				.roots = roots, .nroots = nroots, .config = cfg,
+				.flags = (exact ? VA_USAGE_EXACT : 0) |
+					 ((o->audit_flags & VA_AUDIT_CROSS_MOUNTS) ?
+					  VA_USAGE_CROSS_MOUNTS : 0),
+				.error = on_error, .user = &c }, &u);
+	if (r < 0) {
+		cli_say(&c.cli, "%s", strerror(-r));
+		r = CLI_EXIT_TROUBLE;
+		goto out;
+	}
+	r = u.total.errors ? CLI_EXIT_PARTIAL : CLI_EXIT_OK;
+	if (c.json) {
+		for (size_t i = 0; i < u.nguests; i++)
+			usage_record(&c, &u.guests[i], roots[u.guests[i].root_index]);
+		total_record(&c, &u, roots, nroots, exact, r);
+	} else {
+		text_report(&c, &u, exact);
+	}
+	if (cli_finish_output(&c.cli))
+		r = CLI_EXIT_TROUBLE;
+out:
+	va_usage_release(&u);
+	for (size_t i = 0; owned && owned[i]; i++)
+		free(owned[i]);
+	free(owned);
+	va_config_free(cfg);
+	return r;
+}
