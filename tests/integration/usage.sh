@@ -6,7 +6,7 @@
 # a guest's own hard links, a copy (cp -a), a .hash store entry linked
 # into two guests and one linked into none, sparse and empty files, two
 # files of equal size and metadata but different content, a file
-# directly in ROOT.  Every figure of every usage record and of the
+# directly in ROOT, a guest whose name is not UTF-8.  Every figure of every usage record and of the
 # usage-total record is checked against find(1) (usagetest.py: per guest
 # and for the host, each inode once) and du -sB1 (with and without
 # --apparent-size); the records against the schema (records.py); the
@@ -63,6 +63,8 @@ chmod 0644 "$R/g2/data/same-size-a" "$R/g3/data/same-size-b"
 ln -s ../usr/lib/libc.so "$R/g1/bin/link"
 mkfifo "$R/g3/data/fifo"
 echo "not a guest" >"$R/README"
+G4=$R/$'g\xff4'                                              # a name that is not UTF-8
+mkdir -p "$G4/etc" && ln "$R/g1/usr/lib/libc.so" "$G4/etc/libc" && printf 'x' >"$G4/etc/mine"
 sync
 
 # run TAG ARGS...: vaudit with ARGS, stdout in $W/TAG.out, stderr in $W/TAG.err, status in RC
@@ -77,8 +79,8 @@ run json --usage --json "$R"
 is "$RC" 0 "--usage --json: exit 0"
 is "$(cat "$W/json.err")" "" "--usage --json: nothing on stderr"
 py_checks python3 "$RP" "$SCHEMA" "$W/json.out" --label "--usage --json" --exit 0 --last usage-total \
-	--want usage=3 --want summary=0 --want error=0 --expect partial=false --expect exact=false \
-	--expect guests=3 --expect "stores=[\"$R/.hash\"]"
+	--want usage=4 --want summary=0 --want error=0 --expect partial=false --expect exact=false \
+	--expect guests=4 --expect "stores=[\"$R/.hash\"]"
 run text --usage "$R"
 is "$RC" 0 "--usage (text): exit 0"
 # big: two copies; tool: the store's copy; same-size-a/b and the three
@@ -90,7 +92,7 @@ is "$RC" 0 "--usage --exact --json: exit 0"
 run exacttext --usage --exact "$R"
 py_checks python3 "$UT" "$R" "$W/exact.out" "$W/exacttext.out" --exact --expect-reclaim-files 3
 py_checks python3 "$RP" "$SCHEMA" "$W/exact.out" --label "--usage --exact --json" --exit 0 \
-	--last usage-total --want usage=3 --expect exact=true
+	--last usage-total --want usage=4 --expect exact=true
 # the two files of equal size and different content: only --exact tells them apart
 diff=$(python3 - "$W/json.out" "$W/exact.out" <<'EOF'
 import json, sys
@@ -111,7 +113,7 @@ is "$RC" 0 "--usage --config (ROOT from the configuration): exit 0"
 run cfgtext --usage --config "$W/cfg"
 py_checks python3 "$UT" "$R" "$W/cfg.out" "$W/cfgtext.out" --store "$mnt/store2" --name g1=web
 py_checks python3 "$RP" "$SCHEMA" "$W/cfg.out" --label "--usage --config" --exit 0 --last usage-total \
-	--want usage=3 --expect "roots=[\"$R\"]"
+	--want usage=4 --expect "roots=[\"$R\"]"
 
 # a ROOT that is not there: the others are counted, the error said, exit 3
 run part --usage --json "$R" "$mnt/no-such-root"
@@ -119,7 +121,7 @@ is "$RC" 3 "--usage with a missing ROOT: exit 3"
 grep -q "^vaudit: '$mnt/no-such-root': statx: No such file or directory$" "$W/part.err"
 ok $? "--usage: the missing ROOT is said as 'vaudit: PATH: what failed: reason'"
 py_checks python3 "$RP" "$SCHEMA" "$W/part.out" --label "--usage, partial" --exit 3 --last usage-total \
-	--want usage=3 --want error=1 --expect partial=true --expect errors=1
+	--want usage=4 --want error=1 --expect partial=true --expect errors=1
 
 # the option rules
 run bad --exact "$R"

@@ -14,6 +14,7 @@ inode of a group by is rebuilt with os.scandir in inode-number order.
 Prints "ok<TAB>desc" / "not ok<TAB>desc" lines (tests/lib.sh py_checks).
 """
 import argparse
+import base64
 import hashlib
 import json
 import os
@@ -60,6 +61,13 @@ def walk_order(top):
     return order
 
 
+def field(r, key):
+    """The bytes of string field KEY of record R (KEY, or KEY_b64), or None."""
+    if key + '_b64' in r:
+        return base64.b64decode(r[key + '_b64'])
+    return os.fsencode(r[key]) if key in r else None
+
+
 def sha(path):
     h = hashlib.sha256()
     with open(path, 'rb') as f:
@@ -79,7 +87,7 @@ def main():
     ap.add_argument('--expect-reclaim-files', type=int)
     a = ap.parse_args()
     root = os.fsencode(a.root)
-    names = {os.fsencode(k): v for k, v in (n.split('=', 1) for n in a.name)}
+    names = {os.fsencode(k): os.fsencode(v) for k, v in (n.split('=', 1) for n in a.name)}
     stores = [os.fsencode(s) for s in a.store]
     # the stores: those configured, and ROOT/.hash
     if os.path.isdir(os.path.join(root, b'.hash')) and os.path.join(root, b'.hash') not in stores:
@@ -171,13 +179,14 @@ def main():
                 want[i['guests'][0]]['reclaimable_bytes'] += i['blocks'] * 512
 
     recs = [json.loads(l) for l in open(a.json, encoding='utf-8')]
-    got = {os.fsencode(r['path']): r for r in recs if r['record'] == 'usage'}
+    got = {field(r, 'path'): r for r in recs if r['record'] == 'usage'}
     check(sorted(got) == sorted(guests), 'one usage record per guest (%d)' % len(guests))
     for g in guests:
         r = got.get(g, {})
-        gname = names.get(os.path.basename(g), os.path.basename(g).decode())
-        check(r.get('guest') == gname, 'guest %s: named %s (%s)' % (os.path.basename(g).decode(), gname,
-                                                                    r.get('guest')))
+        gname = names.get(os.path.basename(g), os.path.basename(g))
+        check(field(r, 'guest') == gname, 'guest %r: named %r (%r)' % (os.path.basename(g), gname,
+                                                                      field(r, 'guest')))
+        gname = repr(gname)
         bad = {k: (r.get(k), v) for k, v in want[g].items() if r.get(k) != v}
         check(not bad, 'guest %s: every figure as find counts it%s' % (gname, ' ' + repr(bad) if bad else ''))
         check(r.get('private_bytes', 0) + r.get('shared_bytes', 0) + r.get('store_bytes', 0) == r.get('bytes'),
@@ -207,16 +216,18 @@ def main():
               'reclaimable files: %d (%s)' % (a.expect_reclaim_files, t.get('reclaimable_files')))
     # the text table says the same, in MiB
     lines = open(a.text, encoding='utf-8', errors='replace').read().splitlines()
-    rows = {l.split()[0]: l.split()[1:] for l in lines[1:-1]}
+    rows = [l.split() for l in lines[1:-1]]
     mib = lambda b: '%.1f' % (b / 1048576.0)
-    good = True
-    for r in list(got.values()) + [dict(t, guest='total')]:
-        row = rows.get(r['guest'], [])
+    good = len(rows) == len(got) + 1
+    for row, r in zip(rows, [r for r in recs if r['record'] == 'usage'] + [dict(t, guest='total')]):
+        # the name as the shell reads it back
+        name = subprocess.run(['bash', '-c', 'printf %s ' + row[0]], check=True,
+                              stdout=subprocess.PIPE).stdout
         exp = [str(r['files']), mib(r['private_bytes']), mib(r['shared_bytes']), mib(r['store_bytes']),
                mib(r['reclaimable_bytes'])]
-        if row != exp:
+        if row[1:] != exp or name != field(r, 'guest'):
             good = False
-            print('#\ttext row %s: %s, want %s' % (r['guest'], row, exp))
+            print('#\ttext row %r: %s, want %r %s' % (name, row[1:], field(r, 'guest'), exp))
     check(good and lines[0].split()[0] == 'GUEST' and lines[-1].startswith('host: '),
           'text: the table holds the same figures, then the host line')
     return 0 if all(checks) else 1
