@@ -3,7 +3,9 @@
  * usage.c - the disk space of guests and stores (see usage.h): two walks
  * with core/walk.h (the stores, then the guests), one entry per inode in
  * an array indexed by an inode map, the classes settled once both walks
- * are over, and the reclaimable groups found by sorting the regular files.
+ * are over, and the reclaimable groups found by sorting the regular files
+ * (with VA_USAGE_EXACT, a third walk reads the content of those that
+ * share a group with another).
  */
 #include "config.h"
 
@@ -41,7 +43,8 @@ struct ino {
 	int32_t last_guest;     /* the guest of its last guest name, or -1 */
 	uint32_t nguests;       /* guests with a name of it */
 	bool store;             /* a name in a store */
-	bool no_digest;         /* VA_USAGE_EXACT: its content could not be read */
+	bool candidate;         /* VA_USAGE_EXACT: others of its size and metadata exist */
+	bool digested;          /* VA_USAGE_EXACT: its digest is known */
 };
 
 /* An identity of a store walked. */
@@ -57,7 +60,6 @@ struct walker {
 	struct ino *inos;
 	size_t ninos, capinos;
 	struct sum *digests;            /* VA_USAGE_EXACT: one per inode */
-	size_t capdigests;
 	struct va_digest *digest;
 	unsigned char *buf;             /* read buffer for the digests */
 	struct store_id *ids;
@@ -130,9 +132,6 @@ static struct ino *inode_of(struct walker *w, const struct va_walk_entry *e, boo
 	    va_array_grow(&w->inos, &w->capinos, w->ninos, sizeof(*w->inos)) < 0 ||
 	    va_inomap_insert(&w->map, entry_dev(e), e->stx->stx_ino, (uint32_t)w->ninos) < 0)
 		return NULL;
-	if ((w->args->flags & VA_USAGE_EXACT) &&
-	    va_array_grow(&w->digests, &w->capdigests, w->ninos, sizeof(*w->digests)) < 0)
-		return NULL;
 	in = &w->inos[w->ninos++];
 	*in = (struct ino){ .blocks = e->stx->stx_blocks, .size = e->stx->stx_size,
 			    .mode = e->stx->stx_mode, .uid = e->stx->stx_uid, .gid = e->stx->stx_gid,
@@ -141,9 +140,6 @@ static struct ino *inode_of(struct walker *w, const struct va_walk_entry *e, boo
 	w->u->total.all.files++;
 	w->u->total.all.bytes += in->blocks * 512;
 	w->u->total.apparent += in->size;
-	if ((w->args->flags & VA_USAGE_EXACT) && S_ISREG(in->mode) && in->size > 0 &&
-	    digest_of(w, e, w->digests[in - w->inos].b) < 0)
-		in->no_digest = true;
 	return in;
 }
 
@@ -357,6 +353,12 @@ static void classify(struct walker *w)
 
 /* ------------------------------------------------------------------ reclaimable */
 
+/* A regular file vhashify could link: not empty, a name in a guest or a store. */
+static bool linkable(const struct ino *in)
+{
+	return S_ISREG(in->mode) && in->size > 0 && (in->store || in->nguests);
+}
+
 static int cmp_candidates(const void *pa, const void *pb, void *arg)
 {
 	const struct walker *w = arg;
@@ -371,7 +373,7 @@ static int cmp_candidates(const void *pa, const void *pb, void *arg)
 		return a->uid < b->uid ? -1 : 1;
 	if (a->gid != b->gid)
 		return a->gid < b->gid ? -1 : 1;
-	if (w->digests) {
+	if (w->digests && a->digested && b->digested) {
 		int c = memcmp(w->digests[ia].b, w->digests[ib].b, DIGEST_LEN);
 
 		if (c)
@@ -388,10 +390,16 @@ static bool same_group(const struct walker *w, uint32_t ia, uint32_t ib)
 	const struct ino *a = &w->inos[ia], *b = &w->inos[ib];
 
 	return a->size == b->size && a->mode == b->mode && a->uid == b->uid && a->gid == b->gid &&
-	       (!w->digests || memcmp(w->digests[ia].b, w->digests[ib].b, DIGEST_LEN) == 0);
+	       (!w->digests || !a->digested || !b->digested ||
+		memcmp(w->digests[ia].b, w->digests[ib].b, DIGEST_LEN) == 0);
 }
 
-static int reclaimable(struct walker *w)
+/*
+ * The linkable inodes, sorted into their groups, into *@ret (*@ret_n);
+ * with VA_USAGE_EXACT and the digests read, a candidate whose content
+ * could not be read is left out.  Return: 0 or -ENOMEM.
+ */
+static int groups(struct walker *w, uint32_t **ret, size_t *ret_n)
 {
 	uint32_t *v = malloc((w->ninos ? w->ninos : 1) * sizeof(*v));
 	size_t n = 0;
@@ -401,10 +409,60 @@ static int reclaimable(struct walker *w)
 	for (size_t i = 0; i < w->ninos; i++) {
 		const struct ino *in = &w->inos[i];
 
-		if (S_ISREG(in->mode) && in->size > 0 && !in->no_digest && (in->store || in->nguests))
+		if (linkable(in) && !(w->digests && in->candidate && !in->digested))
 			v[n++] = (uint32_t)i;
 	}
 	qsort_r(v, n, sizeof(*v), cmp_candidates, w);
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+/* VA_USAGE_EXACT: mark the inodes that share size and metadata with another.  Return: their count or -ENOMEM. */
+static long mark_candidates(struct walker *w)
+{
+	uint32_t *v;
+	size_t n;
+	long count = 0;
+	int r = groups(w, &v, &n);
+
+	if (r < 0)
+		return r;
+	for (size_t i = 1; i < n; i++) {
+		if (!same_group(w, v[i - 1], v[i]))
+			continue;
+		count += !w->inos[v[i - 1]].candidate + 1;
+		w->inos[v[i - 1]].candidate = true;
+		w->inos[v[i]].candidate = true;
+	}
+	free(v);
+	return count;
+}
+
+/* The walk that reads the candidates' content, each inode once; the other walks said its errors. */
+static enum va_walk_action on_digest_entry(const struct va_walk_entry *e, void *user)
+{
+	struct walker *w = user;
+	struct ino *in;
+	uint32_t idx;
+
+	if (e->visit != VA_WALK_PRE || !e->stx || !S_ISREG(e->stx->stx_mode) ||
+	    !va_inomap_find(&w->map, entry_dev(e), e->stx->stx_ino, &idx))
+		return VA_WALK_CONTINUE;
+	in = &w->inos[idx];
+	if (in->candidate && !in->digested && digest_of(w, e, w->digests[idx].b) == 0)
+		in->digested = true;
+	return VA_WALK_CONTINUE;
+}
+
+static int reclaimable(struct walker *w)
+{
+	uint32_t *v;
+	size_t n;
+	int r = groups(w, &v, &n);
+
+	if (r < 0)
+		return r;
 	for (size_t i = 1; i < n; i++) {
 		const struct ino *in = &w->inos[v[i]];
 
@@ -483,10 +541,23 @@ int va_usage_run(const struct va_usage_args *args, struct va_usage *u)
 	}
 	if (w.fatal < 0)
 		r = w.fatal;
-	if (r >= 0) {
+	if (r >= 0)
 		classify(&w);
-		r = reclaimable(&w);
+	if (r >= 0 && (args->flags & VA_USAGE_EXACT)) {
+		long c = mark_candidates(&w);
+
+		r = c < 0 ? (int)c : 0;
+		if (c > 0 && !(w.digests = calloc(w.ninos, sizeof(*w.digests))))
+			r = -ENOMEM;
+		if (c > 0 && r == 0) {
+			wa.roots = sroots;
+			wa.nroots = nsroots;
+			wa.callback = on_digest_entry;
+			r = va_walk(&wa);
+		}
 	}
+	if (r >= 0)
+		r = reclaimable(&w);
 out:
 	free(sroots);
 	free(w.inos);

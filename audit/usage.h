@@ -31,7 +31,9 @@
  *
  * Reclaimable: regular files of size > 0 with a name in a guest or a
  * store are grouped by size, mode, uid and gid (with VA_USAGE_EXACT also
- * by the SHA-256 of their content); of each group of N distinct inodes,
+ * by the SHA-256 of their content, read in a third walk for the inodes
+ * that share size and metadata with another, each once; one that cannot
+ * be read is left out, its error reported); of each group of N distinct inodes,
  * one is kept (an inode of a store when there is one, else the first the
  * walk met) and the other N - 1 are reclaimable: their files and blocks.
  * A guest's reclaimable part is that of the reclaimable inodes first met
