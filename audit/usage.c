@@ -69,6 +69,8 @@ struct walker {
 	uint64_t *touched_files;
 	long cur_guest;
 	bool in_store;                  /* walk 1: below a store */
+	bool reading;                   /* walk 3: the content */
+	uint64_t entries;               /* met by all walks */
 	int fatal;
 };
 
@@ -77,6 +79,16 @@ struct walker {
 static dev_t entry_dev(const struct va_walk_entry *e)
 {
 	return makedev(e->stx->stx_dev_major, e->stx->stx_dev_minor);
+}
+
+/* One more entry: the progress hook every 4096. */
+static void tick(struct walker *w)
+{
+	const struct va_usage_guest *g = w->cur_guest >= 0 ? &w->u->guests[w->cur_guest] : NULL;
+
+	if ((++w->entries & 4095) == 0 && w->args->progress)
+		w->args->progress(w->entries, g ? g->name : NULL, g ? g->name_len : 0, w->reading,
+				  w->args->user);
 }
 
 static void report(struct walker *w, const char *path, size_t len, const char *op, int err)
@@ -234,6 +246,7 @@ static enum va_walk_action on_store_entry(const struct va_walk_entry *e, void *u
 	}
 	if (e->visit != VA_WALK_PRE || !e->stx)
 		return VA_WALK_CONTINUE;
+	tick(w);
 	if (e->depth == 0) {
 		if (!configured)
 			return VA_WALK_CONTINUE;
@@ -301,14 +314,15 @@ static enum va_walk_action on_guest_entry(const struct va_walk_entry *e, void *u
 	}
 	if (e->visit != VA_WALK_PRE || !e->stx)
 		return VA_WALK_CONTINUE;
-	if (e->depth == 0) {
+	if (e->depth <= 1)
 		w->cur_guest = -1;
+	tick(w);
+	if (e->depth == 0) {
 		if (!S_ISDIR(e->stx->stx_mode)) {
 			report(w, e->path, e->path_len, "not a directory", 0);
 			return VA_WALK_PRUNE;
 		}
 	} else if (e->depth == 1) {
-		w->cur_guest = -1;
 		if (is_store(w, e))
 			return VA_WALK_PRUNE;   /* walked first */
 		if (S_ISDIR(e->stx->stx_mode) && (w->fatal = guest_add(w, e)) < 0)
@@ -446,6 +460,8 @@ static enum va_walk_action on_digest_entry(const struct va_walk_entry *e, void *
 	struct ino *in;
 	uint32_t idx;
 
+	if (e->visit == VA_WALK_PRE)
+		tick(w);
 	if (e->visit != VA_WALK_PRE || !e->stx || !S_ISREG(e->stx->stx_mode) ||
 	    !va_inomap_find(&w->map, entry_dev(e), e->stx->stx_ino, &idx))
 		return VA_WALK_CONTINUE;
@@ -553,6 +569,8 @@ int va_usage_run(const struct va_usage_args *args, struct va_usage *u)
 			wa.roots = sroots;
 			wa.nroots = nsroots;
 			wa.callback = on_digest_entry;
+			w.reading = true;
+			w.cur_guest = -1;
 			r = va_walk(&wa);
 		}
 	}

@@ -101,6 +101,10 @@ struct va_usage_args {
 	const struct va_config *config; /**< or NULL: guest names and configured stores */
 	/** A per-entry error: what failed (@op) on which path; the walk goes on. */
 	void (*error)(const char *path, size_t path_len, const char *op, int err, void *user);
+	/** Every few thousand entries: @entries met so far (all walks), the
+	 *  current guest's name (@guest_len bytes, NULL in a store), @exact
+	 *  while the content is read. */
+	void (*progress)(uint64_t entries, const char *guest, size_t guest_len, bool exact, void *user);
 	void *user;
 };
 

@@ -35,6 +35,23 @@ static void on_error(const char *path, size_t len, const char *op, int err, void
 		cli_json_error(&c->cli, path, len, op, err ? strerror(err) : NULL, err);
 }
 
+static void on_progress(uint64_t entries, const char *guest, size_t len, bool exact, void *user)
+{
+	struct usage_ctx *c = user;
+	struct dbuf g = DBUF_INIT;
+	double t;
+
+	if (!cli_progress_due(&c->cli, 0.2))
+		return;
+	t = cli_elapsed(&c->cli);
+	if (guest)
+		va_escape_shell(&g, guest, len);
+	cli_progress(&c->cli, "%llu entr%s%s, %.0f/s, %.1fs%s%.40s", (unsigned long long)entries,
+		     entries == 1 ? "y" : "ies", exact ? " (reading content)" : "",
+		     t > 0 ? (double)entries / t : 0.0, t, guest ? ", guest " : "", dbuf_str(&g));
+	dbuf_release(&g);
+}
+
 /* ,"KEY":[...] of strings (each as a string, or base64 in KEY_b64 when one is not UTF-8). */
 static void json_strings(struct dbuf *b, const char *key, const char *const *v, size_t n)
 {
@@ -201,13 +218,14 @@ int run_usage(const struct vaudit_opts *o)
 	c.cli.quiet = o->quiet;
 	if ((r = load_config(&c.cli, o, &cfg)) || (r = usage_roots(&c, o, cfg, &owned, &roots, &nroots)))
 		goto out;
-	cli_start(&c.cli, 0);
+	cli_start(&c.cli, o->progress);
 	r = va_usage_run(&(struct va_usage_args){
 				.roots = roots, .nroots = nroots, .config = cfg,
 				.flags = (exact ? VA_USAGE_EXACT : 0) |
 					 ((o->audit_flags & VA_AUDIT_CROSS_MOUNTS) ?
 					  VA_USAGE_CROSS_MOUNTS : 0),
-				.error = on_error, .user = &c }, &u);
+				.error = on_error, .progress = on_progress, .user = &c }, &u);
+	cli_clear_progress(&c.cli);
 	if (r < 0) {
 		cli_say(&c.cli, "%s", strerror(-r));
 		r = CLI_EXIT_TROUBLE;

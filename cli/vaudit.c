@@ -85,7 +85,7 @@ static const struct cli_mode modes[MODE_COUNT] = {
 	/* the disk space of the guests: ROOTs and configuration as for an audit */
 	[MODE_USAGE]       = { "--usage", BIT(O_USAGE) | BIT(O_EXACT) | BIT(O_ROOT) | BIT(O_JSON) |
 			       BIT(O_QUIET) | BIT(O_CONFIG) | BIT(O_NO_CONFIG) | BIT(O_HOST_ROOT) |
-			       BIT(O_CROSS) },
+			       BIT(O_CROSS) | BIT(O_PROGRESS) },
 };
 
 static const uint64_t exclusive[] = {

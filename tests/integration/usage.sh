@@ -12,7 +12,7 @@
 # --apparent-size); the records against the schema (records.py); the
 # text table against the records; --exact against the same run without
 # it; a configuration naming a guest and a store outside ROOT; a missing
-# ROOT (exit 3, the error said).
+# ROOT (exit 3, the error said); --progress on 5000 more entries.
 [ -n "${BASH_VERSION-}" ] || exec bash "$0" "$@"
 . "${top_srcdir:-$(dirname -- "$0")/../..}/tests/lib.sh"
 
@@ -122,6 +122,16 @@ grep -q "^vaudit: '$mnt/no-such-root': statx: No such file or directory$" "$W/pa
 ok $? "--usage: the missing ROOT is said as 'vaudit: PATH: what failed: reason'"
 py_checks python3 "$RP" "$SCHEMA" "$W/part.out" --label "--usage, partial" --exit 3 --last usage-total \
 	--want usage=4 --want error=1 --expect partial=true --expect errors=1
+
+# --progress: a line every 4096 entries, stdout untouched
+python3 -c 'import os, sys
+for i in range(5000): open(os.path.join(sys.argv[1], "f%d" % i), "w").close()' "$(mkdir -p "$R/g3/many" && echo "$R/g3/many")"
+VAUDIT_TEST_PROGRESS_ALL=1 run prog --usage --json --exact --progress "$R"
+is "$RC" 0 "--usage --progress: exit 0"
+grep -q 'vaudit: 4096 entries, ' "$W/prog.err"
+ok $? "--usage --progress: the progress line counts the entries"
+run progtext --usage --exact --no-progress "$R"
+py_checks python3 "$UT" "$R" "$W/prog.out" "$W/progtext.out" --exact
 
 # the option rules
 run bad --exact "$R"
