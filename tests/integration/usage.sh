@@ -11,8 +11,9 @@
 # and for the host, each inode once) and du -sB1 (with and without
 # --apparent-size); the records against the schema (records.py); the
 # text table against the records; --exact against the same run without
-# it; a configuration naming a guest and a store outside ROOT; a missing
-# ROOT (exit 3, the error said); --progress on 5000 more entries.
+# it; a configuration naming a guest and a store outside ROOT, and one
+# of an offline copy (--host-root); a missing ROOT (exit 3, the error
+# said); --progress on 5000 more entries.
 [ -n "${BASH_VERSION-}" ] || exec bash "$0" "$@"
 . "${top_srcdir:-$(dirname -- "$0")/../..}/tests/lib.sh"
 
@@ -114,6 +115,14 @@ run cfgtext --usage --config "$W/cfg"
 py_checks python3 "$UT" "$R" "$W/cfg.out" "$W/cfgtext.out" --store "$mnt/store2" --name g1=web
 py_checks python3 "$RP" "$SCHEMA" "$W/cfg.out" --label "--usage --config" --exit 0 --last usage-total \
 	--want usage=4 --expect "roots=[\"$R\"]"
+
+# an offline copy: --host-root, its configuration names g2 "mail" and the ROOT
+mkdir -p "$mnt/etc/vservers/mail"
+ln -s /vservers/g2 "$mnt/etc/vservers/mail/vdir"
+run hr --usage --json --host-root "$mnt"
+is "$RC" 0 "--usage --host-root: exit 0"
+run hrtext --usage --host-root "$mnt"
+py_checks python3 "$UT" "$R" "$W/hr.out" "$W/hrtext.out" --name g2=mail
 
 # a ROOT that is not there: the others are counted, the error said, exit 3
 run part --usage --json "$R" "$mnt/no-such-root"
