@@ -116,9 +116,12 @@ py_checks python3 "$UT" "$R" "$W/cfg.out" "$W/cfgtext.out" --store "$mnt/store2"
 py_checks python3 "$RP" "$SCHEMA" "$W/cfg.out" --label "--usage --config" --exit 0 --last usage-total \
 	--want usage=4 --expect "roots=[\"$R\"]"
 
-# an offline copy: --host-root, its configuration names g2 "mail" and the ROOT
-mkdir -p "$mnt/etc/vservers/mail"
+# an offline copy: --host-root, its configuration names g2 "mail", the
+# ROOT, and ROOT/.hash as its store (walked once all the same)
+mkdir -p "$mnt/etc/vservers/mail/apps/vunify" "$mnt/etc/vservers/.defaults/apps/vunify/hash"
 ln -s /vservers/g2 "$mnt/etc/vservers/mail/vdir"
+ln -s /vservers/.hash "$mnt/etc/vservers/.defaults/apps/vunify/hash/00"
+echo sha256 >"$mnt/etc/vservers/.defaults/apps/vunify/hash/method"
 run hr --usage --json --host-root "$mnt"
 is "$RC" 0 "--usage --host-root: exit 0"
 run hrtext --usage --host-root "$mnt"
