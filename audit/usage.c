@@ -131,13 +131,12 @@ static int digest_of(struct walker *w, const struct va_walk_entry *e, unsigned c
 
 /* ------------------------------------------------------------------ inodes */
 
-/* The entry of @e's inode, added when new (*@fresh says so).  NULL: out of memory. */
-static struct ino *inode_of(struct walker *w, const struct va_walk_entry *e, bool *fresh)
+/* The entry of @e's inode, added (and counted for the host) when new.  NULL: out of memory. */
+static struct ino *inode_of(struct walker *w, const struct va_walk_entry *e)
 {
 	uint32_t idx;
 	struct ino *in;
 
-	*fresh = false;
 	if (va_inomap_find(&w->map, entry_dev(e), e->stx->stx_ino, &idx))
 		return &w->inos[idx];
 	if (w->ninos >= UINT32_MAX ||
@@ -148,7 +147,6 @@ static struct ino *inode_of(struct walker *w, const struct va_walk_entry *e, boo
 	*in = (struct ino){ .blocks = e->stx->stx_blocks, .size = e->stx->stx_size,
 			    .mode = e->stx->stx_mode, .uid = e->stx->stx_uid, .gid = e->stx->stx_gid,
 			    .first_guest = -1, .last_guest = -1 };
-	*fresh = true;
 	w->u->total.all.files++;
 	w->u->total.all.bytes += in->blocks * 512;
 	w->u->total.apparent += in->size;
@@ -158,8 +156,7 @@ static struct ino *inode_of(struct walker *w, const struct va_walk_entry *e, boo
 /* A name of an inode: in a store (walk 1), or in the current guest or none (walk 2). */
 static int count_name(struct walker *w, const struct va_walk_entry *e)
 {
-	bool fresh;
-	struct ino *in = inode_of(w, e, &fresh);
+	struct ino *in = inode_of(w, e);
 	struct va_usage_guest *g;
 	uint64_t bytes;
 
