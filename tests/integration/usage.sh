@@ -12,8 +12,9 @@
 # --apparent-size); the records against the schema (records.py); the
 # text table against the records; --exact against the same run without
 # it; a configuration naming a guest and a store outside ROOT, and one
-# of an offline copy (--host-root); a missing ROOT (exit 3, the error
-# said); --progress on 5000 more entries.
+# of an offline copy (--host-root); a missing ROOT and, as user 65534,
+# a directory and a file it cannot read (exit 3, each error said);
+# --progress on 5000 more entries.
 [ -n "${BASH_VERSION-}" ] || exec bash "$0" "$@"
 . "${top_srcdir:-$(dirname -- "$0")/../..}/tests/lib.sh"
 
@@ -134,6 +135,33 @@ grep -q "^vaudit: '$mnt/no-such-root': statx: No such file or directory$" "$W/pa
 ok $? "--usage: the missing ROOT is said as 'vaudit: PATH: what failed: reason'"
 py_checks python3 "$RP" "$SCHEMA" "$W/part.out" --label "--usage, partial" --exit 3 --last usage-total \
 	--want usage=4 --want error=1 --expect partial=true --expect errors=1
+
+# entries that cannot be read, as user 65534: a directory it cannot open
+# and, with --exact, the two files of a group (equal size, mode 0600,
+# root's) it cannot read; the walk goes on, the pair is left out of the
+# reclaimable figures
+if command -v setpriv >/dev/null 2>&1 &&
+	setpriv --reuid=65534 --regid=65534 --clear-groups -- "$VAUDIT" --version >/dev/null 2>&1; then
+	chmod 0711 "$TEST_TMP" && chmod 0755 "$mnt"
+	mkdir -m 0700 "$R/g3/secret" && echo hidden >"$R/g3/secret/file"
+	urandom "$R/g3/data/unreadable" 3000 && urandom "$R/g1/data/unreadable" 3000
+	chmod 0600 "$R/g3/data/unreadable" "$R/g1/data/unreadable"
+	setpriv --reuid=65534 --regid=65534 --clear-groups -- "$VAUDIT" --usage --json --exact "$R" \
+		>"$W/denied.out" 2>"$W/denied.err"
+	is "$?" 3 "--usage --exact as another user, entries it cannot read: exit 3"
+	grep -q "^vaudit: '$R/g3/secret': open directory: Permission denied$" "$W/denied.err"
+	ok $? "--usage: the directory it cannot open is said as 'vaudit: PATH: what failed: reason'"
+	grep -q "^vaudit: '$R/g3/data/unreadable': open: Permission denied$" "$W/denied.err" &&
+		grep -q "^vaudit: '$R/g1/data/unreadable': open: Permission denied$" "$W/denied.err"
+	ok $? "--usage --exact: the files it cannot read are said the same way"
+	py_checks python3 "$RP" "$SCHEMA" "$W/denied.out" --label "--usage, entries denied" --exit 3 \
+		--last usage-total --want usage=4 --want error=3 --expect partial=true --expect errors=3 \
+		--expect reclaimable_files=3
+	rm -rf -- "$R/g3/secret" "$R/g3/data/unreadable" "$R/g1/data/unreadable"
+	chmod 0700 "$TEST_TMP"
+else
+	skip "--usage as another user" "setpriv cannot run vaudit as user 65534"
+fi
 
 # --progress: a line every 4096 entries, stdout untouched
 python3 -c 'import os, sys
