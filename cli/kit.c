@@ -215,6 +215,26 @@ void cli_json_head(struct dbuf *b, const struct cli *c, const char *record)
 		  VA_JSON_VERSION, c->prog);
 }
 
+void cli_json_strings(struct dbuf *b, const char *key, const char *const *v, size_t n)
+{
+	bool utf8 = true;
+
+	for (size_t i = 0; i < n; i++)
+		utf8 &= va_utf8_valid(v[i], strlen(v[i]));
+	dbuf_addf(b, ",\"%s%s\":[", key, utf8 ? "" : "_b64");
+	for (size_t i = 0; i < n; i++) {
+		dbuf_adds(b, i ? "," : "");
+		if (utf8) {
+			va_escape_json(b, v[i], strlen(v[i]));
+		} else {
+			dbuf_addc(b, '"');
+			va_base64(b, v[i], strlen(v[i]));
+			dbuf_addc(b, '"');
+		}
+	}
+	dbuf_addc(b, ']');
+}
+
 void cli_json_error(struct cli *c, const char *path, size_t len, const char *what,
 		    const char *reason, long code)
 {

@@ -149,6 +149,12 @@ int cli_finish_output(struct cli *c);
 void cli_json_head(struct dbuf *b, const struct cli *c, const char *record);
 
 /**
+ * cli_json_strings() - append ,"KEY":[...] of the @n strings @v, or
+ * ,"KEY_b64":[...] (each base64) when one of them is not UTF-8.
+ */
+void cli_json_strings(struct dbuf *b, const char *key, const char *const *v, size_t n);
+
+/**
  * cli_json_error() - @path (@len bytes), @what, @reason (may be NULL) and
  * @code (errno or errcode_t, 0 when none) as a "record":"error" line on
  * stdout (cli_write()).

@@ -366,27 +366,6 @@ static void say_summary(struct ctx *c, const struct va_audit_stats *st, bool ima
 	dbuf_release(&m);
 }
 
-/* ,"KEY":[...] of @n strings, or ,"KEY_b64":[...] when one is not UTF-8. */
-static void json_strings(struct dbuf *b, const char *key, const char *const *v, size_t n)
-{
-	bool utf8 = true;
-
-	for (size_t i = 0; i < n; i++)
-		utf8 &= va_utf8_valid(v[i], strlen(v[i]));
-	dbuf_addf(b, ",\"%s%s\":[", key, utf8 ? "" : "_b64");
-	for (size_t i = 0; i < n; i++) {
-		dbuf_adds(b, i ? "," : "");
-		if (utf8) {
-			va_escape_json(b, v[i], strlen(v[i]));
-		} else {
-			dbuf_addc(b, '"');
-			va_base64(b, v[i], strlen(v[i]));
-			dbuf_addc(b, '"');
-		}
-	}
-	dbuf_addc(b, ']');
-}
-
 static const char *mode_word(const struct vaudit_opts *o)
 {
 	switch (o->mode) {
@@ -413,7 +392,7 @@ void summary_record(struct ctx *c, const struct vaudit_opts *o, const char *cons
 	va_json_field(&b, "host", host, strlen(host));
 	dbuf_addf(&b, ",\"backend\":\"%s\"", o->image ? "image" : "live");
 	va_json_field(&b, "image", o->image, o->image ? strlen(o->image) : 0);
-	json_strings(&b, "roots", roots, roots ? nroots : 0);
+	cli_json_strings(&b, "roots", roots, roots ? nroots : 0);
 	dbuf_addf(&b, ",\"dry_run\":%s,\"elapsed\":%.3f,\"audit\":", o->dry_run ? "true" : "false",
 		  cli_elapsed(&c->cli));
 	if (c->audited) {

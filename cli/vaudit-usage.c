@@ -52,27 +52,6 @@ static void on_progress(uint64_t entries, const char *guest, size_t len, bool ex
 	dbuf_release(&g);
 }
 
-/* ,"KEY":[...] of strings (each as a string, or base64 in KEY_b64 when one is not UTF-8). */
-static void json_strings(struct dbuf *b, const char *key, const char *const *v, size_t n)
-{
-	bool utf8 = true;
-
-	for (size_t i = 0; i < n; i++)
-		utf8 &= va_utf8_valid(v[i], strlen(v[i]));
-	dbuf_addf(b, ",\"%s%s\":[", key, utf8 ? "" : "_b64");
-	for (size_t i = 0; i < n; i++) {
-		dbuf_adds(b, i ? "," : "");
-		if (utf8) {
-			va_escape_json(b, v[i], strlen(v[i]));
-		} else {
-			dbuf_addc(b, '"');
-			va_base64(b, v[i], strlen(v[i]));
-			dbuf_addc(b, '"');
-		}
-	}
-	dbuf_addc(b, ']');
-}
-
 static void json_part(struct dbuf *b, const char *key, const struct va_usage_part *p)
 {
 	dbuf_addf(b, ",\"%s_files\":%llu,\"%s_bytes\":%llu", key, (unsigned long long)p->files, key,
@@ -106,8 +85,8 @@ static void total_record(struct usage_ctx *c, const struct va_usage *u, const ch
 	struct dbuf b = DBUF_INIT;
 
 	cli_json_head(&b, &c->cli, "usage-total");
-	json_strings(&b, "roots", roots, nroots);
-	json_strings(&b, "stores", (const char *const *)u->stores, u->nstores);
+	cli_json_strings(&b, "roots", roots, nroots);
+	cli_json_strings(&b, "stores", (const char *const *)u->stores, u->nstores);
 	dbuf_addf(&b, ",\"guests\":%zu,\"files\":%llu,\"bytes\":%llu,\"apparent_bytes\":%llu,"
 		  "\"names\":%llu,\"copies_bytes\":%llu,\"saving_bytes\":%llu", u->nguests,
 		  (unsigned long long)t->all.files, (unsigned long long)t->all.bytes,

@@ -41,6 +41,16 @@ _vaudit_journals()
 		COMPREPLY+=($(compgen -G "/var/lib/vaudit/${cur}*.journal" 2>/dev/null))
 }
 
+# An option being typed: the long options of PROGRAM --help.  Return: 0
+# when the word is an option (COMPREPLY set), 1 otherwise.
+_vaudit_options()
+{
+	[[ $cur == -* ]] || return 1
+	COMPREPLY=($(compgen -W '$(_parse_help "$1")' -- "$cur"))
+	[[ ${COMPREPLY-} == *= ]] && compopt -o nospace 2>/dev/null
+	return 0
+}
+
 # A comma-separated list of kinds: complete its last item.
 _vaudit_kinds()
 {
@@ -84,11 +94,7 @@ _vaudit()
 	esac
 	$split && return
 
-	if [[ $cur == -* ]]; then
-		COMPREPLY=($(compgen -W '$(_parse_help "$1")' -- "$cur"))
-		[[ ${COMPREPLY-} == *= ]] && compopt -o nospace
-		return
-	fi
+	_vaudit_options "$1" && return
 	_filedir -d
 } &&
 	complete -F _vaudit vaudit
@@ -115,11 +121,7 @@ _vaudit_unify()
 	esac
 	$split && return
 
-	if [[ $cur == -* ]]; then
-		COMPREPLY=($(compgen -W '$(_parse_help "$1")' -- "$cur"))
-		[[ ${COMPREPLY-} == *= ]] && compopt -o nospace
-		return
-	fi
+	_vaudit_options "$1" && return
 	local w
 	for w in "${words[@]}"; do
 		case $w in --manually | --revert | -R)
@@ -138,10 +140,7 @@ _vaudit_vmount()
 	local cur prev words cword
 	_init_completion || return
 
-	if [[ $cur == -* ]]; then
-		COMPREPLY=($(compgen -W '$(_parse_help "$1")' -- "$cur"))
-		return
-	fi
+	_vaudit_options "$1" && return
 	local i nargs=0
 	for ((i = 1; i < cword; i++)); do
 		[[ ${words[i]} == -* ]] || ((nargs++))
