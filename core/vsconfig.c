@@ -1623,7 +1623,8 @@ int va_config_on_this_host(const struct va_config *c, const char *path)
 		dbuf_release(&p);
 		return -ENOMEM;
 	}
-	r = stat(dbuf_str(&p), &st) == 0 ? (int)(st.st_mode & S_IFMT) : -errno;
+	/* a path from the copy: looked at, never an automount triggered */
+	r = fstatat(AT_FDCWD, dbuf_str(&p), &st, AT_NO_AUTOMOUNT) == 0 ? (int)(st.st_mode & S_IFMT) : -errno;
 	dbuf_release(&p);
 	return r;
 }

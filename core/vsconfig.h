@@ -269,8 +269,8 @@ char *va_config_real_path(const struct va_config *c, const char *canon);
 /**
  * va_config_on_this_host() - with a host root (an offline copy), the type
  * of the host path @path on the host that runs the audit, where the
- * copy's guests will run after a migration: stat(2) of @path, links
- * followed as mount(8) would follow them.  Without a host root the
+ * copy's guests will run after a migration: fstatat(2) of @path, links
+ * followed as mount(8) would follow them, no automount triggered.  Without a host root the
  * audited host is this host: S_IFDIR is returned without a look.  For
  * tests only, VAUDIT_TEST_THIS_HOST (an absolute directory) stands for
  * this host's root.
