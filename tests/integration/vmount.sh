@@ -466,39 +466,40 @@ die_at() {
 	VMOUNT_TEST_DIE_AT=$n "$VMOUNT" "$@" 2>/dev/null &
 	wait $! 2>/dev/null
 }
-crash_ok=1
-for ((n = 1; n < 100; n++)); do
-	die_at "$n" "$conf/webapp" "$T/guests/a"
-	rc=$?
-	"$VMOUNT" -u "$conf/webapp" "$T/guests/a" 2>"$T/crash.err"
-	urc=$?
-	if [ "$urc" -ne 0 ] || [ "$(mounts)" != "$before" ] || [ -n "$(state_files)" ]; then
-		crash_ok=0
-		diag "killed at crash point $n: -u exit $urc: $(cat "$T/crash.err")"
-		diag "left: $(mounts) state: $(state_files)"
-		break
-	fi
-	[ "$rc" -eq 0 ] && break        # the run got past its last crash point
-done
+# crash_sweep WHAT: guest a's run killed at crash point 1, 2, ... until it
+# gets past its last one, each time followed by `vmount -u`, then WHAT
+# (a function) must hold; sets n (the points + 1) and crash_ok
+crash_sweep() {
+	local rc urc
+	crash_ok=1
+	for ((n = 1; n < 100; n++)); do
+		die_at "$n" "$conf/webapp" "$T/guests/a"
+		rc=$?
+		"$VMOUNT" -u "$conf/webapp" "$T/guests/a" 2>"$T/crash.err"
+		urc=$?
+		if [ "$urc" -ne 0 ] || ! "$1"; then
+			crash_ok=0
+			diag "killed at crash point $n: -u exit $urc: $(cat "$T/crash.err")"
+			diag "left: $(mounts) state: $(state_files)"
+			diag "$("$VMOUNT" --status)"
+			break
+		fi
+		[ "$rc" -eq 0 ] && break        # the run got past its last crash point
+	done
+}
+# nothing left at all
+left_nothing() { [ "$(mounts)" = "$before" ] && [ -z "$(state_files)" ]; }
+crash_sweep left_nothing
 [ "$crash_ok" = 1 ] && [ "$n" -gt 10 ]
 ok $? "crash points: killed at each of $((n - 1)), vmount -u left nothing"
 # with the other guest mounted: its shared entries stay, counted right
 "$VMOUNT" "$conf/webapp" "$T/guests/b" || bail_out "cannot mount guest b"
-crash_ok=1
-for ((n = 1; n < 100; n++)); do
-	die_at "$n" "$conf/webapp" "$T/guests/a"
-	rc=$?
-	"$VMOUNT" -u "$conf/webapp" "$T/guests/a" 2>"$T/crash.err"
-	urc=$?
-	if [ "$urc" -ne 0 ] || [ "$(mounts | grep -c "^$T/guests/a")" != 0 ] ||
-		[ "$("$VMOUNT" --status | grep -c '^shared .* users 1$')" != 3 ]; then
-		crash_ok=0
-		diag "killed at crash point $n beside guest b: -u exit $urc: $(cat "$T/crash.err")"
-		diag "$("$VMOUNT" --status)"
-		break
-	fi
-	[ "$rc" -eq 0 ] && break
-done
+# guest a's mounts gone, the three shared entries still counting b only
+b_alone() {
+	[ "$(mounts | grep -c "^$T/guests/a")" = 0 ] &&
+		[ "$("$VMOUNT" --status | grep -c '^shared .* users 1$')" = 3 ]
+}
+crash_sweep b_alone
 [ "$crash_ok" = 1 ]
 ok $? "crash points beside another guest: the shared entries stay, counted right ($((n - 1)) points)"
 "$VMOUNT" -u "$conf/webapp" "$T/guests/b"
