@@ -105,20 +105,88 @@ static int put_line(struct va_journal *j, struct dbuf *line)
 	return put_line_sync(j, line, true, false);
 }
 
-static int fsync_dir(const char *file)
+/*
+ * Give the finished, durable @tmpname in @dirfd the name @base; fails with
+ * -EEXIST if that exists (never replaces).  @tmpname NULL: the open
+ * O_TMPFILE file j->fd.
+ */
+static int link_into_place(struct va_journal *j, int dirfd, const char *tmpname,
+			   const char *base)
 {
-	char *copy = strdup(file);
-	int fd, r = 0;
+	char proc[64];
 
-	if (!copy)
-		return -ENOMEM;
-	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	free(copy);
-	if (fd < 0)
+	if (tmpname)
+		return linkat(dirfd, tmpname, dirfd, base, 0) < 0 ? -errno : 0;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", j->fd);
+	if (linkat(AT_FDCWD, proc, dirfd, base, AT_SYMLINK_FOLLOW) == 0)
+		return 0;
+	if (errno != ENOENT)
 		return -errno;
-	if (fsync(fd) < 0)
+	/* no /proc: the same through the fd itself (needs CAP_DAC_READ_SEARCH) */
+	return linkat(j->fd, "", dirfd, base, AT_EMPTY_PATH) < 0 ? -errno : 0;
+}
+
+/*
+ * Create @file holding exactly the header @line, atomically: the header is
+ * written and fsynced in a file without a name (O_TMPFILE, or a hidden
+ * temporary name where the filesystem lacks it), then linked to @file and
+ * the directory fsynced.  So a journal never exists without its header,
+ * whatever moment a crash or kill lands on; an existing @file is never
+ * touched (-EEXIST).
+ */
+static int create_with_header(struct va_journal *j, const char *file, struct dbuf *line)
+{
+	char *dcopy = strdup(file), *bcopy = strdup(file);
+	char tmpname[64];
+	const char *base;
+	bool named = false, linked;
+	int dirfd = -1, r;
+
+	if (!dcopy || !bcopy) {
+		r = -ENOMEM;
+		goto out;
+	}
+	base = basename(bcopy);
+	dirfd = open(dirname(dcopy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0) {
 		r = -errno;
-	close(fd);
+		goto out;
+	}
+	j->fd = openat(dirfd, ".", O_TMPFILE | O_WRONLY | O_APPEND | O_CLOEXEC, 0600);
+	if (j->fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+		snprintf(tmpname, sizeof(tmpname), ".vaudit-journal.%ld.tmp", (long)getpid());
+		named = true;
+		j->fd = openat(dirfd, tmpname,
+			       O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC | O_NOFOLLOW,
+			       0600);
+	}
+	if (j->fd < 0) {
+		r = -errno;
+		goto out;
+	}
+	r = put_line(j, line);
+	if (r == 0)
+		r = link_into_place(j, dirfd, named ? tmpname : NULL, base);
+	linked = r == 0;
+	if (named)
+		(void)unlinkat(dirfd, tmpname, 0);
+	if (r == 0 && fsync(dirfd) < 0)
+		r = -errno;
+	if (r < 0 && linked) {
+		/* linked but the directory not durable: take the name back */
+		struct stat a, b;
+
+		if (fstat(j->fd, &a) == 0 && fstatat(dirfd, base, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+			(void)unlinkat(dirfd, base, 0);
+	}
+out:
+	if (r < 0)
+		j->err = r;
+	if (dirfd >= 0)
+		close(dirfd);
+	free(dcopy);
+	free(bcopy);
 	return r;
 }
 
@@ -171,13 +239,6 @@ int va_journal_create_request(struct va_journal **ret, const char *file, const c
 	snprintf(j->backend, sizeof(j->backend), "%s", backend);
 	snprintf(j->uuid, sizeof(j->uuid), "%s", uuid);
 	j->next_seq = 1;
-	j->fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (j->fd < 0) {
-		r = -errno;
-		j->fd = -1;
-		va_journal_free(j);
-		return r;
-	}
 	r = dbuf_addf(&line, "vaudit-journal\t%d\tbackend=%s\tuuid=%s\tsource=", j->version,
 		      backend, uuid);
 	r |= va_base64(&line, source, source_len);
@@ -186,14 +247,9 @@ int va_journal_create_request(struct va_journal **ret, const char *file, const c
 		r |= va_base64(&line, request, request_len);
 	}
 	if (r == 0)
-		r = put_line(j, &line);
-	if (r == 0)
-		r = fsync_dir(file);
+		r = create_with_header(j, file, &line);
 	dbuf_release(&line);
 	if (r < 0) {
-		/* nothing was journaled: no half-written journal is left behind */
-		(void)unlink(file);
-		j->err = r;
 		va_journal_free(j);
 		return r;
 	}

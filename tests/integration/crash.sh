@@ -30,7 +30,7 @@
 [ -n "${BASH_VERSION-}" ] || exec bash "$0" "$@"
 . "${top_srcdir:-$(dirname -- "$0")/../..}/tests/lib.sh"
 
-need_cmd sha256sum
+need_cmd sha256sum strace
 . "$top_srcdir/tests/integration/fixlib.sh"
 need_fix
 
@@ -98,6 +98,27 @@ if [ -s "$S/ref.journal" ]; then
 		--want old --label "cut last line: after --undo"
 fi
 rm -f -- "$S/ref.img"
+
+# ---- killed at the journal header's fsync: a traced run finds which
+# fsync that is (the first on the journal: a file whose name holds
+# "journal", or a nameless one, which strace shows as deleted), then
+# strace stops a second run with SIGKILL on that one.  The journal's name
+# must not exist yet (a journal without its header could neither be
+# resumed nor undone) and nothing may have changed.
+cp --sparse=always -- "$BASE" "$S/h.img"
+strace -f -y -o "$W/h0.strace" -e trace=fsync \
+	"$VAUDIT" --fix --image "$S/h.img" --prefix /vservers --journal "$S/h0.journal" >"$W/h.out" 2>"$W/h.err"
+nth=$(grep 'fsync(' "$W/h0.strace" | grep -n -m1 -E 'journal|\(deleted\)' | cut -d: -f1)
+cp --sparse=always -- "$BASE" "$S/h.img"
+strace -f -y -o "$W/h.strace" -e trace=fsync -e inject=fsync:signal=KILL:when="${nth:-1}" \
+	"$VAUDIT" --fix --image "$S/h.img" --prefix /vservers --journal "$S/h.journal" >"$W/h.out" 2>"$W/h.err"
+diag "killed at fsync $nth: $(grep 'fsync(' "$W/h.strace" | tail -n 1)"
+[ -n "$nth" ] && [ ! -e "$S/h.journal" ]
+ok $? "killed at the journal header's fsync: no journal of that name exists"
+dump "$S/h.img" "$W/h.json"
+py_checks python3 "$FT" compare --before "$W/before.json" --after "$W/h.json" --want old \
+	--label "killed at the journal header's fsync: the image"
+rm -f -- "$S/h.img" "$S/h0.journal"
 
 # ---- killed runs
 killed_mid=0

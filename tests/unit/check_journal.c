@@ -10,10 +10,12 @@
  * and a record of one kind of journal in another makes it unusable.
  * And the request of a version 2 header (migrate/request.h): written,
  * loaded back byte for byte, parsed to the same values; a version 1
- * journal has none; a request in another spelling is refused.
+ * journal has none; a request in another spelling is refused.  And a
+ * journal is created atomically: it never exists without its header.
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -396,6 +398,78 @@ START_TEST(request_round_trip)
 }
 END_TEST
 
+/* The names in directory @dir (not . and ..), at most 4, as "a,b"; -1 if more. */
+static int dir_names(const char *dir, char *out, size_t outsz)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+
+	ck_assert_ptr_nonnull(d);
+	out[0] = '\0';
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (n++)
+			strncat(out, ",", outsz - strlen(out) - 1);
+		strncat(out, e->d_name, outsz - strlen(out) - 1);
+	}
+	closedir(d);
+	return n;
+}
+
+/*
+ * A journal exists only with its header: creating over an existing file
+ * fails with EEXIST and leaves it as it was; a header the kernel refuses to
+ * write (RLIMIT_FSIZE of 16 bytes) leaves no file at all, of that name or
+ * any other; a good one leaves the journal alone in its directory, its
+ * first line the header.
+ */
+START_TEST(create_is_atomic)
+{
+	char *dir = tu_subdir("atomic"), names[256], buf[64];
+	struct va_journal *j = NULL;
+	struct rlimit rl;
+	FILE *f;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/old.journal", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "x\n", 2), 2);
+	close(fd);
+	ck_assert_int_eq(va_journal_create(&j, path, "unify", "unknown", "/src", 4), -EEXIST);
+	ck_assert_ptr_null(j);
+	ck_assert_int_eq(file_size(), 2);
+	ck_assert_int_eq(dir_names(dir, names, sizeof(names)), 1);
+	ck_assert_str_eq(names, "old.journal");
+	ck_assert_int_eq(unlink(path), 0);
+
+	snprintf(path, sizeof(path), "%s/short.journal", dir);
+	signal(SIGXFSZ, SIG_IGN);
+	ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &rl), 0);
+	rl.rlim_cur = 16;
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
+	ck_assert_int_lt(va_journal_create(&j, path, "unify", "unknown", "/src", 4), 0);
+	unlimit();
+	ck_assert_ptr_null(j);
+	ck_assert_int_eq(dir_names(dir, names, sizeof(names)), 0);
+
+	snprintf(path, sizeof(path), "%s/good.journal", dir);
+	ck_assert_int_eq(va_journal_create(&j, path, "unify", "unknown", "/src", 4), 0);
+	ck_assert_int_eq(dir_names(dir, names, sizeof(names)), 1);
+	ck_assert_str_eq(names, "good.journal");
+	f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_ptr_nonnull(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	ck_assert_int_eq(strncmp(buf, "vaudit-journal\t", 15), 0);
+	ck_assert_int_eq(intent(j, 1, true), 0);
+	va_journal_free(j);
+	free(dir);
+}
+END_TEST
+
 static Suite *journal_suite(void)
 {
 	Suite *s = suite_create("journal");
@@ -409,6 +483,7 @@ static Suite *journal_suite(void)
 	tu_add_test(tc, marks_cut, NULL);
 	suite_add_tcase(s, tc);
 	tu_tcase_tmpdir(tr, false);
+	tu_add_test(tr, create_is_atomic, NULL);
 	tu_add_test(tr, create_records_load_back, NULL);
 	tu_add_test(tr, records_of_another_journal, NULL);
 	tu_add_test(tr, request_round_trip, NULL);
