@@ -723,12 +723,31 @@ static enum va_walk_action on_dir(struct audit *a, const struct va_walk_entry *e
 	bool guest_root = e->depth == 1;
 	/* a mount point the walk does not enter is read on its own */
 	const struct va_itable *t = e->mount_point && !guest_root ? NULL : table_for(a, e, e->dir_fd);
+	struct va_walk_entry copy;
+	struct statx full;
 
 	if (a->fatal)
 		return VA_WALK_STOP;
 	a->te = t ? va_itable_get(t, e->stx->stx_ino) : NULL;
 	if (!guest_root && t && !a->te)
 		return VA_WALK_CONTINUE;
+	if (!(e->stx->stx_mask & STATX_MODE)) {
+		/* given without statx(): mode and links from the table's
+		 * copy, else from the verified fd */
+		full = *e->stx;
+		if (a->te) {
+			full.stx_mode = a->te->mode;
+			full.stx_nlink = a->te->links;
+		} else if (statx(e->dir_fd, "", AT_EMPTY_PATH, STATX_TYPE | STATX_MODE | STATX_NLINK | STATX_INO,
+				 &full) < 0) {
+			report_error(a, e->path, e->path_len, "statx", errno);
+			return VA_WALK_CONTINUE;
+		}
+		full.stx_mask |= STATX_MODE | STATX_NLINK;
+		copy = *e;
+		copy.stx = &full;
+		e = &copy;
+	}
 	if (read_attrs(a, e, &at) < 0)
 		return VA_WALK_CONTINUE;
 	finding_init(&f, VA_KIND_COUNT, a, e, &at);
@@ -831,7 +850,8 @@ int va_audit_run(const struct va_audit_args *args, struct va_audit_stats *stats)
 	struct va_walk_args w = {
 		.roots = args->roots,
 		.nroots = args->nroots,
-		.flags = (args->flags & VA_AUDIT_CROSS_MOUNTS) ? 0 : VA_WALK_XDEV,
+		.flags = ((args->flags & VA_AUDIT_CROSS_MOUNTS) ? 0 : VA_WALK_XDEV) |
+			 ((args->flags & VA_AUDIT_TABLES) ? VA_WALK_LAZY_DIRS : 0),
 		.stx_mask = STATX_TYPE | STATX_MODE | STATX_NLINK | STATX_INO,
 		.mount_depth = 1,
 		/* no check looks at these: spare them the statx(); regular

@@ -114,17 +114,35 @@ static bool lazy(const struct walk *w, unsigned char d_type)
 	       (w->args->lazy_types & (1u << d_type));
 }
 
+/* Is a directory of type @d_type opened without statx() (VA_WALK_LAZY_DIRS)? */
+static bool lazy_dir(const struct walk *w, unsigned char d_type)
+{
+	return d_type == DT_DIR && (w->args->flags & VA_WALK_LAZY_DIRS) &&
+	       w->top + 1 > w->args->mount_depth;
+}
+
+static void free_entries(struct frame *f)
+{
+	dbuf_release(&f->ents);
+	free(f->order);
+	f->order = NULL;
+	f->nents = 0;
+}
+
 /*
  * Read every entry of the directory open at @fd into frame @f, in the
  * order they are visited: first those given without statx() (lazy types)
  * as the directory lists them, then the others by inode number, so that
  * their statx() walks the inode table forwards, which is what a cold cache
- * wants (and only they pay for the sort).
+ * wants (and only they pay for the sort).  With @verify, the directory's
+ * own "." entry (or, where the filesystem lists none, a statx() of @fd)
+ * must have the inode number f->ino, else -VA_WALK_ECHANGED.
  */
-static int read_entries(struct walk *w, int fd, struct frame *f)
+static int read_entries(struct walk *w, int fd, struct frame *f, bool verify)
 {
 	enum { BUFSZ = 64 * 1024 };
 	size_t off, nlazy, nstat;
+	bool dot_seen = false;
 
 	if (!w->getdents_buf && !(w->getdents_buf = malloc(BUFSZ)))
 		return -ENOMEM;
@@ -145,7 +163,13 @@ static int read_entries(struct walk *w, int fd, struct frame *f)
 			char *at;
 
 			o += d->d_reclen;
-			if (nm[0] == '.' && (nm[1] == '\0' || (nm[1] == '.' && nm[2] == '\0')))
+			if (nm[0] == '.' && nm[1] == '\0') {
+				if (verify && ino != f->ino)
+					return -VA_WALK_ECHANGED;
+				dot_seen = true;
+				continue;
+			}
+			if (nm[0] == '.' && nm[1] == '.' && nm[2] == '\0')
 				continue;
 			/* inode number, type, name and its NUL, in one piece */
 			len = strlen(nm) + 1;
@@ -159,6 +183,15 @@ static int read_entries(struct walk *w, int fd, struct frame *f)
 			f->ents.buf[f->ents.len] = '\0';
 			f->nents++;
 		}
+	}
+	if (verify && !dot_seen) {
+		/* a filesystem that lists no "." entry: ask the fd */
+		struct statx stx;
+
+		if (statx(fd, "", AT_EMPTY_PATH, STATX_INO, &stx) < 0)
+			return -errno;
+		if (stx.stx_ino != f->ino)
+			return -VA_WALK_ECHANGED;
 	}
 	if (!f->nents)
 		return 0;
@@ -321,7 +354,9 @@ static int visit_entry(struct walk *w, const char *name, size_t name_len,
 	};
 	enum va_walk_action act;
 	bool xdev = false;      /* openat2 refused to cross a mount */
-	int fd = -1, r;
+	struct frame pre = { .ents = DBUF_INIT, .ino = d_ino };
+	bool have_pre = false;  /* entries read (and identity checked) before the callback */
+	int fd = -1, r, read_err = 0;
 
 	if (path_push(w, name, name_len) < 0)
 		return -ENOMEM;
@@ -330,14 +365,33 @@ static int visit_entry(struct walk *w, const char *name, size_t name_len,
 	e.name = w->path.buf + w->path.len - name_len;
 	e.name_len = name_len;
 
-	if (lazy(w, d_type)) {
+	if (lazy(w, d_type) || (lazy_dir(w, d_type) &&
+				(fd = open_dir(parent->fd, name, true)) >= 0)) {
 		memset(&stx, 0, sizeof(stx));
 		stx.stx_mask = STATX_TYPE | STATX_INO;
 		stx.stx_mode = (uint16_t)DTTOIF(d_type);
 		stx.stx_ino = d_ino;
 		stx.stx_dev_major = parent->stx.stx_dev_major;
 		stx.stx_dev_minor = parent->stx.stx_dev_minor;
+		if (fd >= 0) {
+			/* on the parent's mount (RESOLVE_NO_XDEV), so on its
+			 * device; its identity is its listing's "." entry */
+			have_pre = true;
+			read_err = read_entries(w, fd, &pre, true);
+			if (read_err == -ENOMEM || read_err == -VA_WALK_ECHANGED) {
+				close(fd);
+				free_entries(&pre);
+				if (read_err == -ENOMEM)
+					return read_err;
+				act = report(w, &e, VA_WALK_ECHANGED, "changed during walk");
+				dbuf_setlen(&w->path, base_len);
+				return act == VA_WALK_STOP;
+			}
+		}
 	} else {
+		if (fd == -EXDEV)
+			xdev = true;    /* a mount point: the lazy open refused it */
+		fd = -1;
 		/* A directory by d_type: open it first and statx the fd, which
 		 * is its identity by construction (one syscall less than
 		 * statx + open + fstat).  Anything else, or a failure: statx
@@ -390,9 +444,19 @@ static int visit_entry(struct walk *w, const char *name, size_t name_len,
 		r = push_frame(w, fd, &stx, name_len);
 		if (r < 0) {
 			close(fd);
+			free_entries(&pre);
 			return r;
 		}
-		r = read_entries(w, fd, &w->frames[w->top]);
+		if (have_pre) {
+			struct frame *f = &w->frames[w->top];
+
+			f->ents = pre.ents;
+			f->order = pre.order;
+			f->nents = pre.nents;
+			r = read_err;
+		} else {
+			r = read_entries(w, fd, &w->frames[w->top], false);
+		}
 		if (r == -ENOMEM)
 			return r;
 		if (r < 0) {
@@ -405,6 +469,7 @@ static int visit_entry(struct walk *w, const char *name, size_t name_len,
 	}
 	if (fd >= 0)
 		close(fd);
+	free_entries(&pre);
 	dbuf_setlen(&w->path, base_len);
 	return act == VA_WALK_STOP;
 }
@@ -556,7 +621,7 @@ static int walk_root(struct walk *w, const char *root)
 		close(fd);
 		return r;
 	}
-	r = read_entries(w, fd, &w->frames[0]);
+	r = read_entries(w, fd, &w->frames[0], false);
 	if (r == -ENOMEM)
 		return r;
 	if (r < 0 && report(w, &e, -r, "read directory") == VA_WALK_STOP)

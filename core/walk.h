@@ -48,6 +48,17 @@ enum va_walk_visit {
 enum va_walk_flags {
 	VA_WALK_XDEV      = 1 << 0, /**< do not enter other filesystems or mounts */
 	VA_WALK_POSTORDER = 1 << 1, /**< also call back after a directory's contents */
+	VA_WALK_LAZY_DIRS = 1 << 2, /**< below mount_depth, a directory (by its entry's
+					 d_type) is opened without statx(): only on its
+					 parent's mount (a mount point is refused by the
+					 open, then looked at with statx() as usual), its
+					 entries read and its identity checked (its "."
+					 entry's inode number, or statx() of its fd where
+					 the filesystem lists no ".") before the callback;
+					 its stx holds only the type, the inode number
+					 (STATX_TYPE|STATX_INO) and the parent's device.
+					 A directory that is not the one listed any more is
+					 an error "changed during walk", not visited */
 };
 
 /** One visited entry.  Valid only during the callback. */

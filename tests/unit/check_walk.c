@@ -41,11 +41,13 @@
 static void (*statx_hook)(int dirfd, const char *name);
 static const char *statx_hook_name;
 static struct dbuf *statx_log; /* names statx()ed by name, each followed by NUL */
+static size_t statx_calls;     /* every statx(), by name or by fd */
 
 int statx(int dirfd, const char *restrict path, int flags, unsigned int mask, struct statx *restrict buf)
 {
 	long r = syscall(SYS_statx, dirfd, path, flags, mask, buf);
 
+	statx_calls++;
 	if (statx_log && path[0])
 		dbuf_add(statx_log, path, strlen(path) + 1);
 	if (r == 0 && statx_hook && strcmp(path, statx_hook_name) == 0) {
@@ -541,11 +543,13 @@ START_TEST(visits_every_entry_once)
 	tu_write_file(dfd, "hardlink-target", "x", 1);
 	rand_tree(dfd, 0, &seed, &counter, dfd);
 	close(dfd);
-	for (size_t b = 0; b < sizeof(budgets) / sizeof(budgets[0]); b++) {
+	for (size_t k = 0; k < 2 * sizeof(budgets) / sizeof(budgets[0]); k++) {
+		size_t b = k / 2;
+		unsigned flags = k % 2 ? VA_WALK_LAZY_DIRS : 0;
 		struct rec r = { .store = true, .fd_every = 7 };
 		const struct visit *v0;
 
-		ck_assert_int_eq(walk(&r, roots, 1, 0, budgets[b]), 0);
+		ck_assert_int_eq(walk(&r, roots, 1, flags, budgets[b]), 0);
 		ck_assert_uint_gt(r.n, 100);
 		v0 = &r.v[0];
 		ck_assert_msg(v0->depth == 0 && v0->visit == VA_WALK_PRE && strcmp(v0->path, root) == 0,
@@ -960,6 +964,64 @@ START_TEST(lazy_types_skip_statx)
 	}
 	close(dfd);
 	close(sock);
+	dbuf_release(&log);
+	rec_free(&r);
+	free(root);
+}
+END_TEST
+
+/*
+ * VA_WALK_LAZY_DIRS: no directory below the root is statx()ed, by name or
+ * by fd; each is reported with its type, inode number and device only
+ * (checked against lstat), and what is below it is visited as find sees it.
+ */
+START_TEST(lazy_dirs_skip_statx)
+{
+	char *root = tu_subdir("lazyd");
+	const char *roots[] = { root };
+	int dfd = open_dir(root), sub;
+	struct rec r = { .store = true };
+	struct dbuf log = DBUF_INIT;
+	size_t ndirs = 0, before;
+
+	sub = mkdir_open(dfd, "a");
+	tu_write_file(sub, "f", "x", 1);
+	close(sub);
+	sub = mkdir_open(dfd, "b");
+	close(mkdir_open(sub, "c"));
+	close(sub);
+	/* the same walk without the flag: statx() of the three directories more */
+	r.lazy_types = 1u << DT_REG;
+	statx_calls = 0;
+	ck_assert_int_eq(walk(&r, roots, 1, 0, 0), 0);
+	rec_free(&r);
+	ck_assert_uint_ge(statx_calls, 3);
+	before = statx_calls;
+	r = (struct rec){ .store = true, .lazy_types = 1u << DT_REG };
+	statx_log = &log;
+	statx_calls = 0;
+	ck_assert_int_eq(walk(&r, roots, 1, VA_WALK_LAZY_DIRS, 0), 0);
+	statx_log = NULL;
+	assert_same_as_find(&r, root);
+	ck_assert_uint_eq(statx_calls, before - 3);
+	/* by name: the root only */
+	ck_assert_str_eq(log.buf, root);
+	ck_assert_uint_eq(log.len, strlen(root) + 1);
+	for (size_t i = 0; i < r.n; i++) {
+		const struct visit *v = &r.v[i];
+		struct stat st;
+
+		if (v->depth == 0 || !S_ISDIR(v->mode))
+			continue;
+		ndirs++;
+		ck_assert_int_eq(lstat(v->path, &st), 0);
+		ck_assert_msg(v->ino == st.st_ino && v->dev == st.st_dev, "%s: identity", v->path);
+		ck_assert_msg(v->stx_mask == (STATX_TYPE | STATX_INO), "%s: stx_mask 0x%x", v->path,
+			      v->stx_mask);
+		ck_assert_msg(v->has_dir_fd, "%s: no dir_fd", v->path);
+	}
+	ck_assert_uint_eq(ndirs, 3);
+	close(dfd);
 	dbuf_release(&log);
 	rec_free(&r);
 	free(root);
@@ -1566,6 +1628,63 @@ START_TEST(dir_replaced_by_dir_before_open)
 END_TEST
 
 /*
+ * VA_WALK_LAZY_DIRS, the directory replaced by another one between reading
+ * its parent and opening it: the open is not statx()ed, so the "." entry
+ * must tell -- an ERROR visit "changed during walk", no PRE visit, neither
+ * directory entered.  Replaced by a symlink or a FIFO: never opened as a
+ * directory, reported as what it is now or as an error.
+ */
+static void lazy_dir_replaced(void (*swap)(int, const char *), bool by_dir)
+{
+	char *root = make_swap_tree(true);
+	const char *roots[] = { root };
+	struct swap_ctx c = { .before_visit = swap };
+	struct rec r = { .store = true, .names_change = true, .decide = trigger_cb, .ctx = &c };
+	const struct visit *v;
+
+	alarm(30);
+	ck_assert_int_eq(walk(&r, roots, 1, VA_WALK_LAZY_DIRS, 0), 0);
+	alarm(0);
+	ck_assert(c.done);
+	assert_nothing_swapped_in_entered(&r, root);
+	ck_assert_msg(!any_visit_contains(&r, "inside"), "entered the directory that was moved away");
+	v = victim_visit(&r, root, VA_WALK_PRE);
+	if (by_dir) {
+		ck_assert_msg(!any_visit_contains(&r, "trap"), "entered the directory swapped in");
+		ck_assert_ptr_null(v);
+		v = victim_visit(&r, root, VA_WALK_ERROR);
+		ck_assert_ptr_nonnull(v);
+		ck_assert_int_eq(v->error, VA_WALK_ECHANGED);
+		ck_assert_str_eq(v->error_op, "changed during walk");
+	} else if (v) {
+		ck_assert_msg(!S_ISDIR(v->mode) && !v->has_dir_fd, "victim reported with mode 0%o", v->mode);
+	} else {
+		ck_assert_ptr_nonnull(victim_visit(&r, root, VA_WALK_ERROR));
+	}
+	rec_free(&r);
+	free(swap_outside);
+	free(root);
+}
+
+START_TEST(lazy_dir_replaced_by_dir)
+{
+	lazy_dir_replaced(swap_to_other_dir, true);
+}
+END_TEST
+
+START_TEST(lazy_dir_replaced_by_symlink)
+{
+	lazy_dir_replaced(swap_to_symlink, false);
+}
+END_TEST
+
+START_TEST(lazy_dir_replaced_by_fifo)
+{
+	lazy_dir_replaced(swap_to_fifo, false);
+}
+END_TEST
+
+/*
  * A name that was a regular file when the directory was read and is a
  * directory now is statx()ed by name, then opened.  Changed again in
  * between (the statx seam), the open must notice and report an error.
@@ -1886,6 +2005,7 @@ static Suite *walk_suite(void)
 	tu_add_test(tree, postorder_after_contents, NULL);
 	tu_add_test(tree, fifos_and_sockets_never_opened, no_find);
 	tu_add_test(tree, lazy_types_skip_statx, no_find);
+	tu_add_test(tree, lazy_dirs_skip_statx, no_find);
 	tu_add_test(tree, xdev_and_mount_depth, tu_why_not_mount());
 	suite_add_tcase(s, tree);
 
@@ -1907,6 +2027,9 @@ static Suite *walk_suite(void)
 	tu_add_test(races, dir_replaced_by_symlink_before_open, NULL);
 	tu_add_test(races, dir_replaced_by_fifo_before_open, NULL);
 	tu_add_test(races, dir_replaced_by_dir_before_open, NULL);
+	tu_add_test(races, lazy_dir_replaced_by_dir, NULL);
+	tu_add_test(races, lazy_dir_replaced_by_symlink, NULL);
+	tu_add_test(races, lazy_dir_replaced_by_fifo, NULL);
 	tu_add_test(races, dir_swapped_for_symlink_after_statx, NULL);
 	tu_add_test(races, dir_swapped_for_other_dir_after_statx, NULL);
 	tu_add_test(races, dir_swapped_for_fifo_after_statx, NULL);
