@@ -23,16 +23,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static ssize_t (*real_write)(int, const void *, size_t);
 static unsigned long nwrites, failed;
 
-/* Is @fd the file SHORTWRITE_PATH names? */
+/*
+ * Is @fd the file SHORTWRITE_PATH names?  By its path, or by its inode
+ * once the name exists (a file made with O_TMPFILE and then linked keeps
+ * its nameless path in /proc; the writes before it has its name are not
+ * counted).
+ */
 static int matches(int fd)
 {
 	const char *want = getenv("SHORTWRITE_PATH");
 	char link[64], got[4096];
+	struct stat a, b;
 	ssize_t n;
 
 	if (!want || !*want)
@@ -42,7 +49,10 @@ static int matches(int fd)
 	if (n < 0)
 		return 0;
 	got[n] = '\0';
-	return strcmp(got, want) == 0;
+	if (strcmp(got, want) == 0)
+		return 1;
+	return fstat(fd, &a) == 0 && S_ISREG(a.st_mode) && stat(want, &b) == 0 &&
+	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
 static unsigned long env_num(const char *name, unsigned long dflt)
