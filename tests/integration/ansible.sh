@@ -6,8 +6,9 @@
 # vaudit) against demo hosts in the test's directory: a host fit for the
 # upgrade passes (warnings reported, not fatal), one with a shared
 # unprotected file fails the play, a ROOT that cannot be read fails it
-# too; each time the records are on the "controller" (here the test's
-# directory), ending with their summary record.  Ansible's own files
+# too, and so does a host without the program; the records of each audit
+# are on the "controller" (here the test's directory), ending with their
+# summary record.  Ansible's own files
 # (temporary directories, facts) stay in the test's directory.
 [ -n "${BASH_VERSION-}" ] || exec bash "$0" "$@"
 . "${top_srcdir:-$(dirname -- "$0")/../..}/tests/lib.sh"
@@ -73,5 +74,10 @@ play absent "$W/absent"
 is "$RC" 2 "a ROOT that cannot be read: the play fails"
 grep -q "vaudit exited 3 (a partial audit: entries could not be read).*absent.*No such file" "$W/absent.out"
 ok $? "the failure carries vaudit's own error line" || diag "$(cat "$W/absent.out")"
+
+VAUDIT=$W/not-installed/vaudit play missing "$D"
+is "$RC" 2 "a host without vaudit: the play fails"
+grep -q "vaudit exited 2 (an error.*No such file" "$W/missing.out"
+ok $? "the failure says the program could not be run" || diag "$(cat "$W/missing.out")"
 
 done_testing
