@@ -16,7 +16,8 @@ DEPS=(build-essential autoconf automake autoconf-archive pkgconf
       libext2fs-dev comerr-dev libattr1-dev libncurses-dev libjson-c-dev check
       libssl-dev acl attr
       e2fsprogs util-linux mount squashfs-tools erofs-utils python3 python3-jsonschema tmux bfs jdupes rdfind strace
-      bash-completion zsh)
+      bash-completion zsh
+      debhelper dpkg-dev fakeroot lintian man-db systemd logrotate ansible-core)
 
 say() { printf 'setup: %s\n' "$*" >&2; }
 die() { say "$*"; exit 2; }

@@ -167,7 +167,7 @@ static bool exists_at(int dfd, const char *name)
 
 static int open_at(int dfd, const char *name, int flags)
 {
-	int fd = openat(dfd, name, flags | O_CLOEXEC | O_NOFOLLOW);
+	int fd = openat(dfd, name, flags | O_CLOEXEC | O_NOFOLLOW, 0600);
 
 	ck_assert_msg(fd >= 0, "open %s: %s", name, strerror(errno));
 	return fd;
