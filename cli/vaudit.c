@@ -28,6 +28,7 @@
 #include "core/flags.h"
 #include "core/image.h"
 #include "core/vsconfig.h"
+#include "migrate/journal.h"
 
 #define BIT(o) (UINT64_C(1) << (o))
 
@@ -174,7 +175,7 @@ static void usage(FILE *fp)
 "      --fix             repair what the audit found (default kinds, or --only)\n"
 "      --plan FILE       write the plan (no --fix), or apply it (with --fix)\n"
 "      --dry-run         show what --fix/--undo/--resume would do\n"
-"      --journal FILE    journal to create (default in /var/lib/vaudit)\n"
+"      --journal FILE    journal to create (default in " VA_JOURNAL_DIR ")\n"
 "      --force           also inside running guests, and after audit errors\n"
 "      --barrier-mode M  mode (octal) for ROOT with its 2.6 barrier\n"
 "      --undo JOURNAL    restore what a journal changed\n"

@@ -112,8 +112,13 @@ struct va_journal {
 				     fsync: then every later write returns it */
 };
 
+/** LOCALSTATEDIR/lib/vaudit, as configure set it (see Makefile.am). */
+#ifndef VA_STATE_DIR
+#define VA_STATE_DIR "/var/lib/vaudit"
+#endif
+
 /** Where journals go unless told otherwise (made 0700 when missing). */
-#define VA_JOURNAL_DIR "/var/lib/vaudit"
+#define VA_JOURNAL_DIR VA_STATE_DIR
 
 /**
  * va_journal_default_name() - a new name in VA_JOURNAL_DIR (made 0700 when

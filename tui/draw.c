@@ -29,6 +29,7 @@
 
 #include "core/clock.h"
 #include "core/flags.h"
+#include "migrate/journal.h"
 #include "tui/engine.h"
 #include "tui/request.h"
 #include "tui/text.h"
@@ -1131,7 +1132,7 @@ static void journal_text(const struct tui_ui *u, struct tui_cells *c)
 	struct dbuf b = DBUF_INIT;
 
 	if (!j) {
-		tui_cells_ascii(c, "a new journal in /var/lib/vaudit");
+		tui_cells_ascii(c, "a new journal in " VA_JOURNAL_DIR);
 		return;
 	}
 	tui_journal_numbered(&b, j, u->njournals + 1);
