@@ -1691,13 +1691,12 @@ static void draw_usage(struct tui_ui *u)
 	if (!us->nguests)
 		put_text(3, 1, u->cols - 2, "no guests below the ROOTs", A_NORMAL);
 
-	/* the host: a rule with the rows shown, the totals, what links save, what can be reclaimed */
-	mvhline(host_y - 1, 0, ACS_HLINE, u->cols);
-	if (us->nguests > (size_t)vis) {
-		snprintf(n1, sizeof(n1), " %zu-%zu/%zu ", u->usage_top + 1, u->usage_top + (size_t)vis,
-			 us->nguests);
-		put_text(host_y - 1, u->cols - 2 - (int)strlen(n1), (int)strlen(n1), n1, A_NORMAL);
-	}
+	/* the host: a rule ending in the rows shown, the totals, what links save, what can be reclaimed */
+	snprintf(n1, sizeof(n1), " guests %zu-%zu/%zu", us->nguests ? u->usage_top + 1 : 0,
+		 u->usage_top + (size_t)vis < us->nguests ? u->usage_top + (size_t)vis : us->nguests,
+		 us->nguests);
+	mvhline(host_y - 1, 0, ACS_HLINE, u->cols - (int)strlen(n1));
+	put_text(host_y - 1, u->cols - (int)strlen(n1), (int)strlen(n1), n1, A_NORMAL);
 	host = (struct va_usage_guest){ .all = t->all, .priv = t->priv, .shared = t->shared,
 					.store = t->store, .reclaim = t->reclaim };
 	usage_row(u, &c, host_y, &host, "host", 0);
