@@ -1626,7 +1626,7 @@ static void draw_usage(struct tui_ui *u)
 	struct va_usage_guest host;
 	struct usage_cols c;
 	struct dbuf b = DBUF_INIT;
-	int last = u->lay.status_y - 1, host_y = last - 2, vis;
+	int last = u->lay.status_y - 1, host_y = last - 3, vis;
 	uint64_t max = 0;
 	char n1[32], n2[32], h1[16], h2[16];
 
@@ -1661,8 +1661,8 @@ static void draw_usage(struct tui_ui *u)
 	/* the legend and the column heads */
 	for (int s = 0, x = 1; s < TUI_SEG_COUNT; s++) {
 		static const char *const name[TUI_SEG_COUNT] = {
-			" private  ", " shared with other guests  ", " in a store  ",
-			" reclaimable (part of the total)",
+			" private  ", " shared by guests  ", " in a store  ",
+			" reclaimable (of the total)",
 		};
 
 		x += put_seg(u, 1, x, 1, (enum tui_usage_seg)s);
@@ -1691,7 +1691,8 @@ static void draw_usage(struct tui_ui *u)
 	if (!us->nguests)
 		put_text(3, 1, u->cols - 2, "no guests below the ROOTs", A_NORMAL);
 
-	/* the host: a rule ending in the rows shown, the totals, what links save, what can be reclaimed */
+	/* the host: a rule ending in the rows shown, the totals, what links save, what can be
+	 * reclaimed (rows host_y - 1 to host_y + 3) */
 	snprintf(n1, sizeof(n1), " guests %zu-%zu/%zu", us->nguests ? u->usage_top + 1 : 0,
 		 u->usage_top + (size_t)vis < us->nguests ? u->usage_top + (size_t)vis : us->nguests,
 		 us->nguests);
@@ -1708,10 +1709,13 @@ static void draw_usage(struct tui_ui *u)
 			  group(t->errors, n2, sizeof(n2)));
 	put_text(host_y + 1, 1, u->cols - 2, dbuf_str(&b), A_NORMAL);
 	dbuf_setlen(&b, 0);
-	dbuf_addf(&b, "Hard links save %s; reclaimable %s in %s file%s (equal size and metadata)",
-		  tui_human_size(t->copies_bytes - t->all.bytes, h1), tui_human_size(t->reclaim.bytes, h2),
-		  group(t->reclaim.files, n2, sizeof(n2)), t->reclaim.files == 1 ? "" : "s");
+	dbuf_addf(&b, "Hard links already save %s", tui_human_size(t->copies_bytes - t->all.bytes, h1));
 	put_text(host_y + 2, 1, u->cols - 2, dbuf_str(&b), A_NORMAL);
+	dbuf_setlen(&b, 0);
+	dbuf_addf(&b, "Reclaimable %s in %s file%s (same size, mode and owner; content not read)",
+		  tui_human_size(t->reclaim.bytes, h2), group(t->reclaim.files, n2, sizeof(n2)),
+		  t->reclaim.files == 1 ? "" : "s");
+	put_text(host_y + 3, 1, u->cols - 2, dbuf_str(&b), A_NORMAL);
 	dbuf_release(&b);
 }
 

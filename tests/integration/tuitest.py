@@ -433,9 +433,9 @@ def cmd_usage(a):
     tap(host.startswith(' host ') and got == exp and tot['bytes'] == du_b(root) and got[0] == du_h(root),
         'the host row: each inode once %s (du -sh ROOT %s), private, shared, store, reclaimable %s (find: %s)'
         % (got[:1], du_h(root), got[1:], exp[1:]))
-    text = ' '.join(rows[ri + 2:ri + 4])
+    text = ' '.join(rows[ri + 2:ri + 5])
     m1 = re.search(r'each inode once, ([\d,]+) files?; (%s) outside guests and stores' % SIZE_RE, text)
-    m2 = re.search(r'Hard links save (%s); reclaimable (%s) in ([\d,]+) files?' % (SIZE_RE, SIZE_RE), text)
+    m2 = re.search(r'Hard links already save (%s) +Reclaimable (%s) in ([\d,]+) files? ' % (SIZE_RE, SIZE_RE), text)
     tap(m1 is not None and int(m1.group(1).replace(',', '')) == tot['files'] and m1.group(2) == human(tot['other_bytes']),
         'host files %d, outside guests and stores %s (find)' % (tot['files'], human(tot['other_bytes'])))
     tap(m2 is not None and m2.group(1) == human(tot['saving_bytes']) and m2.group(2) == human(tot['reclaimable_bytes'])
