@@ -485,6 +485,20 @@ static size_t scroll_by(size_t pos, long delta)
 	return pos + (size_t)delta > pos ? pos + (size_t)delta : SIZE_MAX / 2;
 }
 
+/* A movement request on scroll position *@pos (@page rows a page).  Return: it was one. */
+static bool scroll_request(size_t *pos, enum tui_request req, long page)
+{
+	switch (req) {
+	case TUI_REQ_MOVE_DOWN:  *pos = scroll_by(*pos, 1); return true;
+	case TUI_REQ_MOVE_UP:    *pos = scroll_by(*pos, -1); return true;
+	case TUI_REQ_PAGE_DOWN:  *pos = scroll_by(*pos, page); return true;
+	case TUI_REQ_PAGE_UP:    *pos = scroll_by(*pos, -page); return true;
+	case TUI_REQ_MOVE_FIRST: *pos = 0; return true;
+	case TUI_REQ_MOVE_LAST:  *pos = SIZE_MAX / 2; return true;
+	default:                 return false;
+	}
+}
+
 static void move_request(struct tui_ui *u, enum tui_request req)
 {
 	long page;
@@ -512,15 +526,7 @@ static void move_request(struct tui_ui *u, enum tui_request req)
 		}
 		return;
 	}
-	switch (req) {
-	case TUI_REQ_MOVE_DOWN:  *pos = scroll_by(*pos, 1); break;
-	case TUI_REQ_MOVE_UP:    *pos = scroll_by(*pos, -1); break;
-	case TUI_REQ_PAGE_DOWN:  *pos = scroll_by(*pos, page); break;
-	case TUI_REQ_PAGE_UP:    *pos = scroll_by(*pos, -page); break;
-	case TUI_REQ_MOVE_FIRST: *pos = 0; break;
-	case TUI_REQ_MOVE_LAST:  *pos = SIZE_MAX / 2; break;
-	default: break;
-	}
+	scroll_request(pos, req, page);
 }
 
 static void do_search(struct tui_ui *u, bool forward)
@@ -711,17 +717,8 @@ static void overlay_key(struct tui_ui *u, int key, bool fkey)
 {
 	long page = u->rows > 4 ? u->rows - 4 : 1;
 
-	switch (tui_request_for_key(key, fkey)) {
-	case TUI_REQ_MOVE_DOWN:  u->overlay_top = scroll_by(u->overlay_top, 1); return;
-	case TUI_REQ_MOVE_UP:    u->overlay_top = scroll_by(u->overlay_top, -1); return;
-	case TUI_REQ_PAGE_DOWN:  u->overlay_top = scroll_by(u->overlay_top, page); return;
-	case TUI_REQ_PAGE_UP:    u->overlay_top = scroll_by(u->overlay_top, -page); return;
-	case TUI_REQ_MOVE_FIRST: u->overlay_top = 0; return;
-	case TUI_REQ_MOVE_LAST:  u->overlay_top = SIZE_MAX / 2; return;
-	default:
+	if (!scroll_request(&u->overlay_top, tui_request_for_key(key, fkey), page))
 		u->dialog = TUI_DLG_NONE;
-		return;
-	}
 }
 
 static void usage_key(struct tui_ui *u, struct tui_engine *e, int key, bool fkey)
@@ -748,14 +745,12 @@ static void usage_key(struct tui_ui *u, struct tui_engine *e, int key, bool fkey
 			tui_usage_order(u->usage, u->usage_order, u->usage_by_name);
 		set_status(u, "usage sorted by %s", u->usage_by_name ? "name" : "total");
 		break;
-	case TUI_REQ_MOVE_DOWN:  u->usage_top = scroll_by(u->usage_top, 1); break;
-	case TUI_REQ_MOVE_UP:    u->usage_top = scroll_by(u->usage_top, -1); break;
-	case TUI_REQ_PAGE_DOWN:  u->usage_top = scroll_by(u->usage_top, page); break;
-	case TUI_REQ_PAGE_UP:    u->usage_top = scroll_by(u->usage_top, -page); break;
-	case TUI_REQ_MOVE_FIRST: u->usage_top = 0; break;
-	case TUI_REQ_MOVE_LAST:  u->usage_top = SIZE_MAX / 2; break;
-	case TUI_REQ_REDRAW:     clearok(curscr, TRUE); break;
-	default: break;
+	case TUI_REQ_REDRAW:
+		clearok(curscr, TRUE);
+		break;
+	default:
+		scroll_request(&u->usage_top, req, page);
+		break;
 	}
 }
 
