@@ -81,14 +81,22 @@ static dev_t entry_dev(const struct va_walk_entry *e)
 	return makedev(e->stx->stx_dev_major, e->stx->stx_dev_minor);
 }
 
-/* One more entry: the progress hook every 4096. */
-static void tick(struct walker *w)
+/*
+ * One more entry: the progress hook every 4096.  Return: true when the run
+ * is cancelled (w->fatal says so; the walk must stop).
+ */
+static bool tick(struct walker *w)
 {
 	const struct va_usage_guest *g = w->cur_guest >= 0 ? &w->u->guests[w->cur_guest] : NULL;
 
+	if (w->args->cancel && *w->args->cancel) {
+		w->fatal = -ECANCELED;
+		return true;
+	}
 	if ((++w->entries & 4095) == 0 && w->args->progress)
 		w->args->progress(w->entries, g ? g->name : NULL, g ? g->name_len : 0, w->reading,
 				  w->args->user);
+	return false;
 }
 
 static void report(struct walker *w, const char *path, size_t len, const char *op, int err)
@@ -243,7 +251,8 @@ static enum va_walk_action on_store_entry(const struct va_walk_entry *e, void *u
 	}
 	if (e->visit != VA_WALK_PRE || !e->stx)
 		return VA_WALK_CONTINUE;
-	tick(w);
+	if (tick(w))
+		return VA_WALK_STOP;
 	if (e->depth == 0) {
 		if (!configured)
 			return VA_WALK_CONTINUE;
@@ -313,7 +322,8 @@ static enum va_walk_action on_guest_entry(const struct va_walk_entry *e, void *u
 		return VA_WALK_CONTINUE;
 	if (e->depth <= 1)
 		w->cur_guest = -1;
-	tick(w);
+	if (tick(w))
+		return VA_WALK_STOP;
 	if (e->depth == 0) {
 		if (!S_ISDIR(e->stx->stx_mode)) {
 			report(w, e->path, e->path_len, "not a directory", 0);
@@ -457,8 +467,8 @@ static enum va_walk_action on_digest_entry(const struct va_walk_entry *e, void *
 	struct ino *in;
 	uint32_t idx;
 
-	if (e->visit == VA_WALK_PRE)
-		tick(w);
+	if (e->visit == VA_WALK_PRE && tick(w))
+		return VA_WALK_STOP;
 	if (e->visit != VA_WALK_PRE || !e->stx || !S_ISREG(e->stx->stx_mode) ||
 	    !va_inomap_find(&w->map, entry_dev(e), e->stx->stx_ino, &idx))
 		return VA_WALK_CONTINUE;
@@ -569,6 +579,8 @@ int va_usage_run(const struct va_usage_args *args, struct va_usage *u)
 			w.reading = true;
 			w.cur_guest = -1;
 			r = va_walk(&wa);
+			if (w.fatal < 0)
+				r = w.fatal;
 		}
 	}
 	if (r >= 0)

@@ -106,13 +106,19 @@ struct va_usage_args {
 	 *  while the content is read. */
 	void (*progress)(uint64_t entries, const char *guest, size_t guest_len, bool exact, void *user);
 	void *user;
+	/**
+	 * When set and *cancel becomes non-zero (another thread), the run
+	 * stops at the next entry and returns -ECANCELED.  NULL: never.
+	 */
+	const volatile int *cancel;
 };
 
 /**
  * va_usage_run() - walk the stores and the guests below args->roots and
  * fill *@u (zeroed first; release it with va_usage_release() even after
  * a failure).
- * Return: 0, or a negative errno that stopped it (-ENOMEM, -EINVAL).
+ * Return: 0, or a negative errno that stopped it (-ENOMEM, -EINVAL,
+ * -ECANCELED).
  */
 int va_usage_run(const struct va_usage_args *args, struct va_usage *u);
 

@@ -140,6 +140,7 @@ static const char *job_word(enum tui_job j)
 	case TUI_JOB_PLAN:  return "plan";
 	case TUI_JOB_APPLY: return "apply";
 	case TUI_JOB_UNDO:  return "undo";
+	case TUI_JOB_USAGE: return "usage computation";
 	default:            return "job";
 	}
 }
@@ -156,7 +157,44 @@ static size_t newest_to_undo(const struct tui_ui *u)
 	return u->njournals;
 }
 
-static void job_done(struct tui_ui *u, const struct tui_msg *msg)
+static void release_usage(struct tui_ui *u)
+{
+	if (u->usage)
+		va_usage_release(u->usage);
+	free(u->usage);
+	free(u->usage_order);
+	u->usage = NULL;
+	u->usage_order = NULL;
+}
+
+/* The end of a usage computation: its figures (msg->usage, taken) replace the last ones. */
+static void usage_done(struct tui_ui *u, struct tui_msg *msg, const char *why)
+{
+	struct va_usage *nu = msg->usage;
+	size_t *order;
+
+	msg->usage = NULL;
+	if (!nu) {
+		set_status(u, "usage: %s%s", msg->text[0] ? msg->text : "ended", why);
+		return;
+	}
+	order = malloc((nu->nguests ? nu->nguests : 1) * sizeof(*order));
+	if (!order) {
+		va_usage_release(nu);
+		free(nu);
+		set_status(u, "usage: out of memory");
+		return;
+	}
+	tui_usage_order(nu, order, u->usage_by_name);
+	release_usage(u);
+	u->usage = nu;
+	u->usage_order = order;
+	u->usage_stale = false;
+	u->usage_note[0] = '\0';
+	set_status(u, "usage: %s", msg->text);
+}
+
+static void job_done(struct tui_ui *u, struct tui_msg *msg)
 {
 	enum tui_job j = msg->progress.job != TUI_JOB_NONE ? msg->progress.job : u->job;
 	char why[160] = "";
@@ -165,7 +203,13 @@ static void job_done(struct tui_ui *u, const struct tui_msg *msg)
 	/* the engine's summary says "cancelled" itself */
 	if (msg->status < 0 && msg->status != -ECANCELED)
 		snprintf(why, sizeof(why), " (stopped: %s)", strerror(-msg->status));
-	if (j == TUI_JOB_APPLY) {
+	/* the figures of the usage view may no longer hold (modes decide what is reclaimable) */
+	if ((j == TUI_JOB_APPLY || j == TUI_JOB_UNDO) &&
+	    (res_count[TUI_RES_DONE] || res_count[TUI_RES_UNDONE]))
+		u->usage_stale = true;
+	if (j == TUI_JOB_USAGE) {
+		usage_done(u, msg, why);
+	} else if (j == TUI_JOB_APPLY) {
 		if (msg->journal[0]) {
 			char *p = strdup(msg->journal);
 
@@ -265,7 +309,7 @@ static bool drain(struct tui_ui *u, struct tui_engine *e, size_t max)
 	return true;
 }
 
-static bool continue_undo(struct tui_ui *u, struct tui_engine *e);
+static bool continue_jobs(struct tui_ui *u, struct tui_engine *e);
 
 /* Wait for the running job (and the rest of a whole-session undo), taking in its messages; false on a signal. */
 static bool wait_idle(struct tui_ui *u, struct tui_engine *e)
@@ -285,7 +329,7 @@ again:
 		return false;
 	tui_engine_wait(e);
 	drain(u, e, SIZE_MAX);
-	if (continue_undo(u, e))
+	if (continue_jobs(u, e))
 		goto again;
 	return true;
 }
@@ -303,6 +347,7 @@ static void job_started(struct tui_ui *u, enum tui_job j)
 	switch (j) {
 	case TUI_JOB_APPLY: u->state = TUI_ST_APPLYING; break;
 	case TUI_JOB_UNDO:  u->state = TUI_ST_UNDOING; break;
+	case TUI_JOB_USAGE: u->state = TUI_ST_USAGE; break;
 	default:            u->state = TUI_ST_SCANNING; break;
 	}
 }
@@ -359,6 +404,66 @@ static bool continue_undo(struct tui_ui *u, struct tui_engine *e)
 	return u->job == TUI_JOB_UNDO;
 }
 
+/* The usage computation: now, or once the engine is idle (the view says which). */
+static void start_usage(struct tui_ui *u, struct tui_engine *e)
+{
+	int r;
+
+	if (u->job == TUI_JOB_USAGE)
+		return;
+	if (tui_engine_busy(e) != TUI_JOB_NONE) {
+		u->usage_next = true;
+		return;
+	}
+	u->usage_next = false;
+	r = tui_engine_usage(e);
+	if (r < 0) {
+		snprintf(u->usage_note, sizeof(u->usage_note), "The usage cannot be computed: %s.",
+			 strerror(-r));
+		return;
+	}
+	u->usage_note[0] = '\0';
+	job_started(u, TUI_JOB_USAGE);
+}
+
+/* What waits for an idle engine: the rest of a whole-session undo, then a usage computation. */
+static bool continue_jobs(struct tui_ui *u, struct tui_engine *e)
+{
+	if (continue_undo(u, e))
+		return true;
+	if (!u->usage_next || tui_engine_busy(e) != TUI_JOB_NONE)
+		return false;
+	start_usage(u, e);
+	return u->job == TUI_JOB_USAGE;
+}
+
+/* U: the usage view; the figures are computed when there are none or they may be out of date. */
+static void open_usage(struct tui_ui *u, struct tui_engine *e)
+{
+	u->dialog = TUI_DLG_USAGE;
+	u->usage_top = 0;
+	if (u->s->img) {
+		snprintf(u->usage_note, sizeof(u->usage_note),
+			 "The usage needs a live ROOT: this session reads an image, whose usage the "
+			 "console does not compute.  Mount it and run vaudit --usage on the mount, or "
+			 "open the console on the mounted ROOT.");
+		return;
+	}
+	if (!u->usage || u->usage_stale)
+		start_usage(u, e);
+}
+
+/* Closing the view stops a computation that has not ended. */
+static void close_usage(struct tui_ui *u, struct tui_engine *e)
+{
+	u->dialog = TUI_DLG_NONE;
+	u->usage_next = false;
+	if (u->job == TUI_JOB_USAGE) {
+		tui_engine_cancel(e);
+		set_status(u, "usage: stopping the computation");
+	}
+}
+
 /* ------------------------------------------------------------------ requests */
 
 static void move_cursor(struct tui_ui *u, size_t to)
@@ -378,6 +483,20 @@ static size_t scroll_by(size_t pos, long delta)
 	if (delta < 0)
 		return (size_t)-delta > pos ? 0 : pos - (size_t)-delta;
 	return pos + (size_t)delta > pos ? pos + (size_t)delta : SIZE_MAX / 2;
+}
+
+/* A movement request on scroll position *@pos (@page rows a page).  Return: it was one. */
+static bool scroll_request(size_t *pos, enum tui_request req, long page)
+{
+	switch (req) {
+	case TUI_REQ_MOVE_DOWN:  *pos = scroll_by(*pos, 1); return true;
+	case TUI_REQ_MOVE_UP:    *pos = scroll_by(*pos, -1); return true;
+	case TUI_REQ_PAGE_DOWN:  *pos = scroll_by(*pos, page); return true;
+	case TUI_REQ_PAGE_UP:    *pos = scroll_by(*pos, -page); return true;
+	case TUI_REQ_MOVE_FIRST: *pos = 0; return true;
+	case TUI_REQ_MOVE_LAST:  *pos = SIZE_MAX / 2; return true;
+	default:                 return false;
+	}
 }
 
 static void move_request(struct tui_ui *u, enum tui_request req)
@@ -407,15 +526,7 @@ static void move_request(struct tui_ui *u, enum tui_request req)
 		}
 		return;
 	}
-	switch (req) {
-	case TUI_REQ_MOVE_DOWN:  *pos = scroll_by(*pos, 1); break;
-	case TUI_REQ_MOVE_UP:    *pos = scroll_by(*pos, -1); break;
-	case TUI_REQ_PAGE_DOWN:  *pos = scroll_by(*pos, page); break;
-	case TUI_REQ_PAGE_UP:    *pos = scroll_by(*pos, -page); break;
-	case TUI_REQ_MOVE_FIRST: *pos = 0; break;
-	case TUI_REQ_MOVE_LAST:  *pos = SIZE_MAX / 2; break;
-	default: break;
-	}
+	scroll_request(pos, req, page);
 }
 
 static void do_search(struct tui_ui *u, bool forward)
@@ -606,16 +717,40 @@ static void overlay_key(struct tui_ui *u, int key, bool fkey)
 {
 	long page = u->rows > 4 ? u->rows - 4 : 1;
 
-	switch (tui_request_for_key(key, fkey)) {
-	case TUI_REQ_MOVE_DOWN:  u->overlay_top = scroll_by(u->overlay_top, 1); return;
-	case TUI_REQ_MOVE_UP:    u->overlay_top = scroll_by(u->overlay_top, -1); return;
-	case TUI_REQ_PAGE_DOWN:  u->overlay_top = scroll_by(u->overlay_top, page); return;
-	case TUI_REQ_PAGE_UP:    u->overlay_top = scroll_by(u->overlay_top, -page); return;
-	case TUI_REQ_MOVE_FIRST: u->overlay_top = 0; return;
-	case TUI_REQ_MOVE_LAST:  u->overlay_top = SIZE_MAX / 2; return;
-	default:
+	if (!scroll_request(&u->overlay_top, tui_request_for_key(key, fkey), page))
 		u->dialog = TUI_DLG_NONE;
+}
+
+static void usage_key(struct tui_ui *u, struct tui_engine *e, int key, bool fkey)
+{
+	enum tui_request req = tui_request_for_key(key, fkey);
+	long page = u->usage_rows ? (long)u->usage_rows : 1;
+
+	if ((key == 27 && !fkey) || req == TUI_REQ_QUIT || req == TUI_REQ_USAGE) {
+		close_usage(u, e);
 		return;
+	}
+	switch (req) {
+	case TUI_REQ_RESCAN:
+		if (u->s->img)
+			break;
+		if (u->job == TUI_JOB_USAGE)
+			set_status(u, "the usage is being computed");
+		else
+			start_usage(u, e);
+		break;
+	case TUI_REQ_SORT:
+		u->usage_by_name = !u->usage_by_name;
+		if (u->usage)
+			tui_usage_order(u->usage, u->usage_order, u->usage_by_name);
+		set_status(u, "usage sorted by %s", u->usage_by_name ? "name" : "total");
+		break;
+	case TUI_REQ_REDRAW:
+		clearok(curscr, TRUE);
+		break;
+	default:
+		scroll_request(&u->usage_top, req, page);
+		break;
 	}
 }
 
@@ -667,6 +802,9 @@ static void dialog_key(struct tui_ui *u, struct tui_engine *e, int key, bool fke
 	case TUI_DLG_HELP:
 	case TUI_DLG_MESSAGES:
 		overlay_key(u, key, fkey);
+		return;
+	case TUI_DLG_USAGE:
+		usage_key(u, e, key, fkey);
 		return;
 	default:
 		u->dialog = TUI_DLG_NONE;
@@ -829,6 +967,9 @@ static void handle_key(struct tui_ui *u, struct tui_engine *e, int key, bool fke
 		u->dialog = TUI_DLG_HELP;
 		u->overlay_top = 0;
 		break;
+	case TUI_REQ_USAGE:
+		open_usage(u, e);
+		break;
 	case TUI_REQ_QUIT:
 		if (tui_engine_busy(e) != TUI_JOB_NONE)
 			u->dialog = TUI_DLG_QUIT;
@@ -894,7 +1035,7 @@ static void run_terminal(struct tui_ui *u, struct tui_engine *e)
 		}
 		more = drain(u, e, DRAIN_BATCH);
 		if (!more)
-			continue_undo(u, e);
+			continue_jobs(u, e);
 		dirty = true;
 	}
 }
@@ -1058,6 +1199,7 @@ out:
 		fclose(hin);
 	tui_engine_free(e);
 	release_pending(&ui);
+	release_usage(&ui);
 	for (size_t i = 0; i < ui.njournals; i++)
 		free(ui.journals[i].path);
 	free(ui.journals);

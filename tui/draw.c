@@ -17,7 +17,8 @@
  *              the last event; the message count
  *   bar        the keys (from the request list)
  * Dialogs (confirmations, filter menu) are boxes over it; the help and the
- * message log take the whole screen but the bar.
+ * message log take the whole screen but the bar; the usage view takes it
+ * but the status line and the bar.
  */
 #include "config.h"
 
@@ -44,6 +45,7 @@ enum {
 	CP_FAILED,
 	CP_SKIPPED,
 	CP_KEY,
+	CP_USAGE,       /* CP_USAGE + enum tui_usage_seg: the segments of a usage bar */
 };
 
 #define LABEL_W 7       /* detail labels: "Flags  " */
@@ -68,6 +70,10 @@ void tui_draw_init(struct tui_ui *u)
 	init_pair(CP_FAILED, COLOR_RED, -1);
 	init_pair(CP_SKIPPED, COLOR_YELLOW, -1);
 	init_pair(CP_KEY, COLOR_BLACK, COLOR_CYAN);
+	init_pair(CP_USAGE + TUI_SEG_PRIVATE, COLOR_BLUE, -1);
+	init_pair(CP_USAGE + TUI_SEG_SHARED, COLOR_GREEN, -1);
+	init_pair(CP_USAGE + TUI_SEG_STORE, COLOR_MAGENTA, -1);
+	init_pair(CP_USAGE + TUI_SEG_RECLAIM, COLOR_RED, -1);
 }
 
 /* Severity: a colour, or bold for errors on a monochrome terminal. */
@@ -1027,11 +1033,15 @@ static void draw_progress(struct tui_ui *u, int y)
 	int x = 0;
 
 	fill(y, 0, u->cols, A_REVERSE);
-	if (u->job == TUI_JOB_SCAN || u->job == TUI_JOB_PLAN) {
+	if (u->job == TUI_JOB_SCAN || u->job == TUI_JOB_PLAN || u->job == TUI_JOB_USAGE) {
 		uint64_t rate = el > 0.05 ? (uint64_t)((double)p->entries / el) : 0;
 
 		if (u->job == TUI_JOB_PLAN)
 			dbuf_addf(&b, " Loading the plan: %s items  %s", group(p->findings, n1, sizeof(n1)),
+				  clock_text(el, t, sizeof(t)));
+		else if (u->job == TUI_JOB_USAGE)
+			dbuf_addf(&b, " Usage: %s entries  %s/s  %s  (Esc stops)  guest ",
+				  group(p->entries, n1, sizeof(n1)), group(rate, n2, sizeof(n2)),
 				  clock_text(el, t, sizeof(t)));
 		else
 			dbuf_addf(&b, " Scanning: %s entries%s  %s/s  %s  %s findings  guest ",
@@ -1039,7 +1049,7 @@ static void draw_progress(struct tui_ui *u, int y)
 				  group(rate, n2, sizeof(n2)), clock_text(el, t, sizeof(t)),
 				  group(p->findings, n3, sizeof(n3)));
 		x = put_text(y, 0, u->cols, dbuf_str(&b), A_REVERSE);
-		if (u->job == TUI_JOB_SCAN)
+		if (u->job == TUI_JOB_SCAN || u->job == TUI_JOB_USAGE)
 			put_text(y, x, u->cols - x, p->guest[0] ? p->guest : "-", A_REVERSE | A_BOLD);
 	} else {
 		/* apply or undo: a bar of done/total */
@@ -1512,6 +1522,204 @@ static void draw_overlay(struct tui_ui *u)
 	}
 }
 
+/* ------------------------------------------------------------------ usage view */
+
+/* The characters of the segments: they tell them apart without colours. */
+static const char seg_char[TUI_SEG_COUNT] = { '#', '=', '-', '~' };
+
+#define SIZE_W 8        /* "1023 KiB" */
+
+static attr_t attr_seg(const struct tui_ui *u, enum tui_usage_seg seg)
+{
+	return u->color ? COLOR_PAIR(CP_USAGE + (int)seg) | A_REVERSE : A_NORMAL;
+}
+
+/* @n cells of segment @seg at (@y, @x).  Return: @n. */
+static int put_seg(const struct tui_ui *u, int y, int x, int n, enum tui_usage_seg seg)
+{
+	if (n <= 0)
+		return 0;
+	attrset(attr_seg(u, seg));
+	mvhline(y, x, (chtype)(unsigned char)seg_char[seg], n);
+	attrset(A_NORMAL);
+	return n;
+}
+
+/* A size right-aligned in SIZE_W columns at (@y, @x). */
+static void put_size(int y, int x, uint64_t bytes, attr_t attr)
+{
+	char h[16], buf[24];
+
+	snprintf(buf, sizeof(buf), "%*s", SIZE_W, tui_human_size(bytes, h));
+	put_text(y, x, SIZE_W, buf, attr);
+}
+
+/* Our own text, wrapped into @w columns from row @y to row @last.  Return: the next row. */
+static int put_wrapped(const struct tui_ui *u, int y, int last, int w, const char *text)
+{
+	tui_cells_reset(&scratch);
+	tui_cells_bytes(&scratch, text, strlen(text), u->utf8);
+	for (size_t j = 0; j < scratch.n && y <= last; y++) {
+		size_t end = tui_cells_wrap(&scratch, j, w);
+
+		move(y, 1);
+		if (end > j)
+			addnwstr(scratch.wc + j, (int)(end - j));
+		j = tui_cells_skip_spaces(&scratch, end);
+	}
+	return y;
+}
+
+/* The columns of the view: name, total, bar, and the four parts when there is room. */
+struct usage_cols {
+	int name_w, bar_x, bar_w, parts_x;      /* parts_x 0: not shown */
+};
+
+static void usage_cols(const struct tui_ui *u, struct usage_cols *c)
+{
+	const struct va_usage *us = u->usage;
+	int longest = 6;
+
+	for (size_t i = 0; us && i < us->nguests; i++) {
+		tui_cells_reset(&scratch);
+		tui_cells_bytes(&scratch, us->guests[i].name, us->guests[i].name_len, u->utf8);
+		if (scratch.width > longest)
+			longest = scratch.width;
+	}
+	c->name_w = longest < 20 ? longest : 20;
+	if (c->name_w > u->cols / 4)
+		c->name_w = u->cols / 4;
+	c->bar_x = 1 + c->name_w + 1 + SIZE_W + 1;
+	c->bar_w = u->cols - c->bar_x - 1 - 4 * (SIZE_W + 1);
+	c->parts_x = c->bar_x + c->bar_w + 1;
+	if (c->bar_w < 10) {
+		c->bar_w = u->cols - c->bar_x - 1;
+		c->parts_x = 0;
+	}
+}
+
+/* One row: name (or @label), total, the bar, the parts. */
+static void usage_row(const struct tui_ui *u, const struct usage_cols *c, int y,
+		      const struct va_usage_guest *g, const char *label, uint64_t max)
+{
+	int cells[TUI_SEG_COUNT], x = c->bar_x;
+	const struct va_usage_part *parts[TUI_SEG_COUNT] = { &g->priv, &g->shared, &g->store, &g->reclaim };
+
+	if (label)
+		put_text(y, 1, c->name_w, label, A_BOLD);
+	else
+		put_name(u, y, 1, c->name_w, g->name, g->name_len, TUI_TRUNC_END, A_NORMAL);
+	put_size(y, 1 + c->name_w + 1, g->all.bytes, label ? A_BOLD : A_NORMAL);
+	if (!label) {
+		tui_usage_bar(g, max, c->bar_w, cells);
+		for (int s = TUI_SEG_PRIVATE; s <= TUI_SEG_STORE; s++)
+			x += put_seg(u, y, x, cells[s], (enum tui_usage_seg)s);
+		put_seg(u, y, x - cells[TUI_SEG_RECLAIM], cells[TUI_SEG_RECLAIM], TUI_SEG_RECLAIM);
+	}
+	for (int s = 0; c->parts_x && s < TUI_SEG_COUNT; s++)
+		put_size(y, c->parts_x + s * (SIZE_W + 1), parts[s]->bytes, label ? A_BOLD : A_NORMAL);
+}
+
+static void draw_usage(struct tui_ui *u)
+{
+	const struct va_usage *us = u->usage;
+	const struct va_usage_total *t = us ? &us->total : NULL;
+	struct va_usage_guest host;
+	struct usage_cols c;
+	struct dbuf b = DBUF_INIT;
+	int last = u->lay.status_y - 1, host_y = last - 3, vis;
+	uint64_t max = 0;
+	char n1[32], n2[32], h1[16], h2[16];
+
+	/* the title: what, whose, the order, and what is going on */
+	fill(0, 0, u->cols, attr_title(u));
+	dbuf_adds(&b, " Usage");
+	if (us)
+		dbuf_addf(&b, ": %zu guest%s, by %s", us->nguests, us->nguests == 1 ? "" : "s",
+			  u->usage_by_name ? "name" : "total");
+	if (u->job == TUI_JOB_USAGE)
+		dbuf_adds(&b, us ? " (computing again)" : " (computing)");
+	else if (us && u->usage_stale)
+		dbuf_adds(&b, " (an apply or undo ran since: r computes again)");
+	dbuf_adds(&b, "  o sort  r again  Esc close");
+	put_text(0, 0, u->cols, dbuf_str(&b), attr_title(u));
+	dbuf_setlen(&b, 0);
+	if (!us) {
+		if (u->usage_note[0])
+			put_wrapped(u, 2, last, u->cols - 2, u->usage_note);
+		else if (u->job == TUI_JOB_USAGE)
+			put_wrapped(u, 2, last, u->cols - 2, "Computing the usage of the guests below the ROOTs "
+				    "(the status line shows the progress; Esc or q stops it).");
+		else if (u->usage_next)
+			put_wrapped(u, 2, last, u->cols - 2, "The usage is computed when the running job "
+				    "ends (Esc or q: not at all).");
+		else
+			put_wrapped(u, 2, last, u->cols - 2, "No figures: r computes them.");
+		dbuf_release(&b);
+		return;
+	}
+	usage_cols(u, &c);
+	/* the legend and the column heads */
+	for (int s = 0, x = 1; s < TUI_SEG_COUNT; s++) {
+		static const char *const name[TUI_SEG_COUNT] = {
+			" private  ", " shared by guests  ", " in a store  ",
+			" reclaimable (of the total)",
+		};
+
+		x += put_seg(u, 1, x, 1, (enum tui_usage_seg)s);
+		x += put_text(1, x, u->cols - x, name[s], A_NORMAL);
+	}
+	put_text(2, 1, c.name_w, "GUEST", A_BOLD);
+	put_text(2, 1 + c.name_w + 1, SIZE_W, "   TOTAL", A_BOLD);
+	put_text(2, c.bar_x, c.bar_w, "scaled to the largest", A_NORMAL);
+	if (c.parts_x)
+		put_text(2, c.parts_x, u->cols - c.parts_x, " PRIVATE   SHARED    STORE  RECLAIM", A_BOLD);
+
+	/* the guests: rows 3 to host_y - 2 */
+	vis = host_y - 1 - 3;
+	if (vis < 1)
+		vis = 1;
+	u->usage_rows = (size_t)vis;
+	if (us->nguests <= (size_t)vis)
+		u->usage_top = 0;
+	else if (u->usage_top > us->nguests - (size_t)vis)
+		u->usage_top = us->nguests - (size_t)vis;
+	for (size_t i = 0; i < us->nguests; i++)
+		if (us->guests[i].all.bytes > max)
+			max = us->guests[i].all.bytes;
+	for (int i = 0; i < vis && u->usage_top + (size_t)i < us->nguests; i++)
+		usage_row(u, &c, 3 + i, &us->guests[u->usage_order[u->usage_top + (size_t)i]], NULL, max);
+	if (!us->nguests)
+		put_text(3, 1, u->cols - 2, "no guests below the ROOTs", A_NORMAL);
+
+	/* the host: a rule ending in the rows shown, the totals, what links save, what can be
+	 * reclaimed (rows host_y - 1 to host_y + 3) */
+	snprintf(n1, sizeof(n1), " guests %zu-%zu/%zu", us->nguests ? u->usage_top + 1 : 0,
+		 u->usage_top + (size_t)vis < us->nguests ? u->usage_top + (size_t)vis : us->nguests,
+		 us->nguests);
+	mvhline(host_y - 1, 0, ACS_HLINE, u->cols - (int)strlen(n1));
+	put_text(host_y - 1, u->cols - (int)strlen(n1), (int)strlen(n1), n1, A_NORMAL);
+	host = (struct va_usage_guest){ .all = t->all, .priv = t->priv, .shared = t->shared,
+					.store = t->store, .reclaim = t->reclaim };
+	usage_row(u, &c, host_y, &host, "host", 0);
+	dbuf_addf(&b, "Host: each inode once, %s file%s; %s outside guests and stores",
+		  group(t->all.files, n1, sizeof(n1)), t->all.files == 1 ? "" : "s",
+		  tui_human_size(t->other.bytes, h1));
+	if (t->errors)
+		dbuf_addf(&b, "; %s entries unread: the figures are short (e lists them once the view is closed)",
+			  group(t->errors, n2, sizeof(n2)));
+	put_text(host_y + 1, 1, u->cols - 2, dbuf_str(&b), A_NORMAL);
+	dbuf_setlen(&b, 0);
+	dbuf_addf(&b, "Hard links already save %s", tui_human_size(t->copies_bytes - t->all.bytes, h1));
+	put_text(host_y + 2, 1, u->cols - 2, dbuf_str(&b), A_NORMAL);
+	dbuf_setlen(&b, 0);
+	dbuf_addf(&b, "Reclaimable %s in %s file%s (same size, mode and owner; content not read)",
+		  tui_human_size(t->reclaim.bytes, h2), group(t->reclaim.files, n2, sizeof(n2)),
+		  t->reclaim.files == 1 ? "" : "s");
+	put_text(host_y + 3, 1, u->cols - 2, dbuf_str(&b), A_NORMAL);
+	dbuf_release(&b);
+}
+
 /* ------------------------------------------------------------------ the screen */
 
 void tui_draw(struct tui_ui *u)
@@ -1525,6 +1733,13 @@ void tui_draw(struct tui_ui *u)
 	}
 	if (u->dialog == TUI_DLG_HELP || u->dialog == TUI_DLG_MESSAGES) {
 		draw_overlay(u);
+		draw_bar(u);
+		refresh();
+		return;
+	}
+	if (u->dialog == TUI_DLG_USAGE) {
+		draw_usage(u);
+		draw_status(u);
 		draw_bar(u);
 		refresh();
 		return;

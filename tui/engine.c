@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "audit/run.h"
+#include "audit/usage.h"
 #include "core/clock.h"
 #include "core/escape.h"
 #include "core/flags.h"
@@ -114,7 +115,7 @@ struct tui_engine {
 	bool progress_pending;
 	struct tui_progress progress;
 	bool done_pending;
-	struct tui_msg done;            /* DONE: progress, status, text, journal */
+	struct tui_msg done;            /* DONE: progress, status, text, journal, usage */
 
 	/* set before the worker starts, then the worker's */
 	volatile int cancel;
@@ -272,6 +273,10 @@ void tui_engine_free(struct tui_engine *e)
 	if (e->thread_live)
 		pthread_join(e->thread, NULL);
 	drop_messages(e);
+	if (e->done.usage) {
+		va_usage_release(e->done.usage);
+		free(e->done.usage);
+	}
 	free(e->items.buf);
 	free(e->msgs.buf);
 	free(e->file);
@@ -323,6 +328,7 @@ bool tui_engine_poll(struct tui_engine *e, struct tui_msg *msg)
 	msg->text[0] = '\0';
 	msg->journal[0] = '\0';
 	msg->status = 0;
+	msg->usage = NULL;
 	m = ring_front(&e->msgs);
 	if (m && m->after <= e->items_popped) {
 		msg->type = m->type;
@@ -348,6 +354,8 @@ bool tui_engine_poll(struct tui_engine *e, struct tui_msg *msg)
 		msg->status = e->done.status;
 		memcpy(msg->text, e->done.text, sizeof(msg->text));
 		memcpy(msg->journal, e->done.journal, sizeof(msg->journal));
+		msg->usage = e->done.usage;
+		e->done.usage = NULL;
 		e->done_pending = false;
 		e->job = TUI_JOB_NONE;
 	} else {
@@ -443,10 +451,20 @@ static void on_error(const char *path, size_t len, const char *op, int err, void
 	dbuf_release(&b);
 }
 
+/* The current guest of the progress, escaped for display ("" for none). */
+static void progress_guest(struct tui_engine *e, const char *guest, size_t len)
+{
+	struct dbuf g = DBUF_INIT;
+
+	e->prog.guest[0] = '\0';
+	if (guest && va_escape_shell(&g, guest, len) == 0)
+		snprintf(e->prog.guest, sizeof(e->prog.guest), "%s", dbuf_str(&g));
+	dbuf_release(&g);
+}
+
 static void on_progress(const struct va_audit_stats *st, void *user)
 {
 	struct tui_engine *e = user;
-	struct dbuf g = DBUF_INIT;
 
 	/* the configuration checks count on in counters of their own */
 	if (st != e->last_stats) {
@@ -457,10 +475,7 @@ static void on_progress(const struct va_audit_stats *st, void *user)
 	e->prog.entries = e->entries_base + st->entries;
 	if (!e->s->img)
 		e->prog.total = st->entries_expected;
-	e->prog.guest[0] = '\0';
-	if (st->guest && va_escape_shell(&g, st->guest, st->guest_len) == 0)
-		snprintf(e->prog.guest, sizeof(e->prog.guest), "%s", dbuf_str(&g));
-	dbuf_release(&g);
+	progress_guest(e, st->guest, st->guest_len);
 	progress(e, false);
 }
 
@@ -533,6 +548,44 @@ static int job_scan(struct tui_engine *e, struct dbuf *summary)
 		  (unsigned long long)stats.entries, (unsigned long long)e->prog.findings,
 		  (unsigned long long)stats.errors);
 	return r;
+}
+
+/* ------------------------------------------------------------------ usage */
+
+static void on_usage_progress(uint64_t entries, const char *guest, size_t len, bool exact, void *user)
+{
+	struct tui_engine *e = user;
+
+	(void)exact;
+	e->prog.entries = entries;
+	progress_guest(e, guest, len);
+	progress(e, false);
+}
+
+/* The usage of the session's ROOTs into a new *@ret (NULL on a failure). */
+static int job_usage(struct tui_engine *e, struct dbuf *summary, struct va_usage **ret)
+{
+	const struct tui_session *s = e->s;
+	struct va_usage *u = calloc(1, sizeof(*u));
+	int r;
+
+	if (!u)
+		return -ENOMEM;
+	r = va_usage_run(&(struct va_usage_args){
+				.roots = s->roots, .nroots = s->nroots, .config = s->args->config,
+				.flags = (s->args->flags & VA_AUDIT_CROSS_MOUNTS) ? VA_USAGE_CROSS_MOUNTS : 0,
+				.error = on_error, .progress = on_usage_progress, .user = e,
+				.cancel = &e->cancel }, u);
+	if (r < 0) {
+		va_usage_release(u);
+		free(u);
+		return r;
+	}
+	e->prog.entries = u->total.names;
+	dbuf_addf(summary, "%zu guest%s, %llu files, %llu errors", u->nguests, u->nguests == 1 ? "" : "s",
+		  (unsigned long long)u->total.all.files, (unsigned long long)u->total.errors);
+	*ret = u;
+	return 0;
 }
 
 /* ------------------------------------------------------------------ plan */
@@ -802,6 +855,7 @@ static void *worker(void *arg)
 	void (*notice)(const char *, void *) = NULL;
 	void *notice_user = NULL;
 	struct dbuf summary = DBUF_INIT;
+	struct va_usage *usage = NULL;
 	char journal[4096] = "";
 	int r = -EINVAL;
 
@@ -817,6 +871,7 @@ static void *worker(void *arg)
 	case TUI_JOB_PLAN:  r = job_plan(e, &summary); break;
 	case TUI_JOB_APPLY: r = job_apply(e, &summary, journal); break;
 	case TUI_JOB_UNDO:  r = job_undo(e, &summary); break;
+	case TUI_JOB_USAGE: r = job_usage(e, &summary, &usage); break;
 	case TUI_JOB_NONE:  break;
 	}
 	if (live) {
@@ -839,6 +894,7 @@ static void *worker(void *arg)
 	e->done.status = r;
 	snprintf(e->done.text, sizeof(e->done.text), "%s", dbuf_str(&summary));
 	snprintf(e->done.journal, sizeof(e->done.journal), "%s", journal);
+	e->done.usage = usage;
 	e->done_pending = true;
 	/* DONE carries the final counters */
 	e->progress_pending = false;
@@ -932,4 +988,11 @@ int tui_engine_apply(struct tui_engine *e, struct va_repair *rp)
 int tui_engine_undo(struct tui_engine *e, const char *file)
 {
 	return start(e, TUI_JOB_UNDO, file, NULL);
+}
+
+int tui_engine_usage(struct tui_engine *e)
+{
+	if (e->s->img)
+		return -EOPNOTSUPP;
+	return start(e, TUI_JOB_USAGE, NULL, NULL);
 }

@@ -15,8 +15,10 @@
  *          changed and verified (va_repair_apply); an image is reopened
  *          for writing for the job and closed after it.
  *   undo   replay a journal of this session newest first (va_repair_replay).
- * Cancelling stops a scan at its next entry (va_audit_args.cancel) and an
- * apply or undo before its next action; what was changed stays journaled.
+ *   usage  the disk space of the guests below the session's ROOTs
+ *          (audit/usage.h, as vaudit --usage computes it): live only.
+ * Cancelling stops a scan or a usage at its next entry (va_audit_args.cancel,
+ * va_usage_args.cancel) and an apply or undo before its next action; what was changed stays journaled.
  *
  * Messages come out of tui_engine_poll() in the order they happened; the
  * PROGRESS of a job is coalesced (only the latest counters, at most every
@@ -52,7 +54,7 @@
 #include "tui/model.h"
 #include "tui/tui.h"
 
-enum tui_job { TUI_JOB_NONE, TUI_JOB_SCAN, TUI_JOB_PLAN, TUI_JOB_APPLY, TUI_JOB_UNDO };
+enum tui_job { TUI_JOB_NONE, TUI_JOB_SCAN, TUI_JOB_PLAN, TUI_JOB_APPLY, TUI_JOB_UNDO, TUI_JOB_USAGE };
 
 enum tui_msg_type {
 	TUI_MSG_ITEM,           /**< scan/plan: a new item (take it: msg.item) */
@@ -66,7 +68,7 @@ enum tui_msg_type {
 /** Counters of the running job. */
 struct tui_progress {
 	enum tui_job job;
-	uint64_t entries;       /**< scan: entries visited */
+	uint64_t entries;       /**< scan, usage: entries visited */
 	uint64_t findings;      /**< scan/plan: items sent */
 	uint64_t done, total;   /**< apply/undo: actions handled / planned; scan:
 				     total is the entries expected, 0 unknown (an
@@ -74,7 +76,7 @@ struct tui_progress {
 				     tables count them, @approx) */
 	bool approx;            /**< scan: total is an estimate */
 	double elapsed;         /**< seconds since the job started */
-	char guest[256];        /**< scan: current guest (escaped for display), "" */
+	char guest[256];        /**< scan, usage: current guest (escaped for display), "" */
 };
 
 struct tui_msg {
@@ -90,6 +92,9 @@ struct tui_msg {
 	/* DONE */
 	int status;                     /**< 0, or a negative errno that stopped the job */
 	char journal[4096];             /**< apply: the journal's path ("" for other jobs) */
+	/** usage: the figures (the receiver's: va_usage_release(), then free()),
+	 *  NULL when the job failed or was cancelled, and for other jobs */
+	struct va_usage *usage;
 };
 
 /** item.blocked: the reasons, one string each (compare the pointers). */
@@ -125,6 +130,11 @@ int tui_engine_apply(struct tui_engine *e, struct va_repair *rp);
  * session, a journal of that image): RESULT UNDONE per change taken back.
  */
 int tui_engine_undo(struct tui_engine *e, const char *file);
+/**
+ * Compute the usage of the session's ROOTs (DONE.usage).  -EOPNOTSUPP for
+ * an image session: the usage is computed on live directories only.
+ */
+int tui_engine_usage(struct tui_engine *e);
 
 struct dbuf;
 

@@ -16,11 +16,13 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "audit/checks.h"
+#include "audit/usage.h"
 #include "core/attr.h"
 #include "core/dbuf.h"
 #include "core/inomap.h"
@@ -847,4 +849,94 @@ void tui_model_clear_results(struct tui_model *m)
 		free(m->items[i].result_why);
 		m->items[i].result_why = NULL;
 	}
+}
+
+/* ------------------------------------------------------------------ usage view */
+
+const char *tui_human_size(uint64_t bytes, char *buf)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+	uint64_t d = 1024, q, r, tenths;
+	size_t k = 1;
+
+	if (bytes < 1024) {
+		snprintf(buf, 16, "%llu B", (unsigned long long)bytes);
+		return buf;
+	}
+	/* the first unit in which the value, rounded up, stays below 1024 */
+	while (k + 1 < sizeof(unit) / sizeof(unit[0]) && bytes > 1023 * d) {
+		d <<= 10;
+		k++;
+	}
+	q = bytes / d;
+	r = bytes % d;
+	/* r * 10 + d - 1 < 11 * 2^60: no overflow */
+	tenths = q * 10 + (r * 10 + d - 1) / d;
+	if (tenths < 100)
+		snprintf(buf, 16, "%llu.%llu %s", (unsigned long long)(tenths / 10),
+			 (unsigned long long)(tenths % 10), unit[k]);
+	else
+		snprintf(buf, 16, "%llu %s", (unsigned long long)(q + (r != 0)), unit[k]);
+	return buf;
+}
+
+static int cmp_guest_name(const struct va_usage_guest *a, const struct va_usage_guest *b)
+{
+	size_t n = a->name_len < b->name_len ? a->name_len : b->name_len;
+	int c = memcmp(a->name, b->name, n);
+
+	if (c)
+		return c;
+	return a->name_len < b->name_len ? -1 : a->name_len > b->name_len;
+}
+
+static int cmp_by_name(const void *pa, const void *pb, void *arg)
+{
+	const struct va_usage *u = arg;
+
+	return cmp_guest_name(&u->guests[*(const size_t *)pa], &u->guests[*(const size_t *)pb]);
+}
+
+static int cmp_by_total(const void *pa, const void *pb, void *arg)
+{
+	const struct va_usage *u = arg;
+	const struct va_usage_guest *a = &u->guests[*(const size_t *)pa], *b = &u->guests[*(const size_t *)pb];
+
+	if (a->all.bytes != b->all.bytes)
+		return a->all.bytes > b->all.bytes ? -1 : 1;
+	return cmp_guest_name(a, b);
+}
+
+void tui_usage_order(const struct va_usage *u, size_t *order, bool by_name)
+{
+	for (size_t i = 0; i < u->nguests; i++)
+		order[i] = i;
+	qsort_r(order, u->nguests, sizeof(*order), by_name ? cmp_by_name : cmp_by_total, (void *)u);
+}
+
+/* The cell where @bytes end on a bar of @width cells for @max bytes (rounded). */
+static int cell_of(uint64_t bytes, uint64_t max, int width)
+{
+	long double c = (long double)bytes * width / (long double)max + 0.5L;
+
+	return c >= width ? width : (int)c;
+}
+
+void tui_usage_bar(const struct va_usage_guest *g, uint64_t max, int width, int cells[TUI_SEG_COUNT])
+{
+	uint64_t end = 0;
+	int from = 0, to;
+	const struct va_usage_part *parts[] = { &g->priv, &g->shared, &g->store };
+
+	memset(cells, 0, TUI_SEG_COUNT * sizeof(*cells));
+	if (!max || width <= 0)
+		return;
+	for (int i = TUI_SEG_PRIVATE; i <= TUI_SEG_STORE; i++) {
+		end += parts[i]->bytes;
+		to = cell_of(end, max, width);
+		cells[i] = to - from;
+		from = to;
+	}
+	to = cell_of(g->reclaim.bytes, max, width);
+	cells[TUI_SEG_RECLAIM] = to < from ? to : from;
 }

@@ -3,7 +3,8 @@
  * model.h - what the console shows, and nothing else: the review items
  * (one per finding, or one per action of a loaded plan), their selection
  * and result, the filter and the list of shown items it produces, path
- * search, and the guests x kinds summary.  No ncurses, no I/O, no
+ * search, the guests x kinds summary, and the figures of the usage view
+ * (sizes as text, guest order, bar segments).  No ncurses, no I/O, no
  * threads: the console's UI thread owns the model; the engine builds
  * items on its worker thread with tui_item_from_*() and hands them over.
  *
@@ -238,5 +239,43 @@ const char *tui_model_path_of(const struct tui_model *m, dev_t dev, uint64_t ino
 
 /** tui_model_clear_results() - every result back to NONE. */
 void tui_model_clear_results(struct tui_model *m);
+
+/* ------------------------------------------------------------------ usage view */
+
+struct va_usage;
+struct va_usage_guest;
+
+/**
+ * tui_human_size() - @bytes as du -h writes them, with binary units:
+ * "512 B", "4.0 KiB", "12 KiB", "1.3 MiB", rounded up, one decimal below
+ * 10.  @buf: at least 16 bytes.  Return: @buf.
+ */
+const char *tui_human_size(uint64_t bytes, char *buf);
+
+/**
+ * tui_usage_order() - the indexes of u->guests into @order (u->nguests of
+ * them): by name (bytewise), or by total, largest first (equal totals by
+ * name).
+ */
+void tui_usage_order(const struct va_usage *u, size_t *order, bool by_name);
+
+/** The segments of a guest's bar. */
+enum tui_usage_seg {
+	TUI_SEG_PRIVATE,
+	TUI_SEG_SHARED,         /**< with other guests */
+	TUI_SEG_STORE,          /**< in a hash store */
+	TUI_SEG_RECLAIM,        /**< reclaimable: a part of the three above */
+	TUI_SEG_COUNT
+};
+
+/**
+ * tui_usage_bar() - the cells of each segment of @g's bar when @width
+ * cells stand for @max bytes (the largest guest): private, shared and
+ * store one after the other, their ends rounded to the nearest cell, so
+ * that together they are the guest's total; the reclaimable bytes are a
+ * part of that total, drawn over its last cells (never more cells than
+ * the three).  @max 0: no cells.
+ */
+void tui_usage_bar(const struct va_usage_guest *g, uint64_t max, int width, int cells[TUI_SEG_COUNT]);
 
 #endif

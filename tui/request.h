@@ -29,6 +29,7 @@
 	X(FILTER,      'f',       0,        "f",          "filter", "filter by kind, guest or severity: Space toggles an entry, Enter applies, c clears, Esc cancels") \
 	X(NEXT_PANE,   '\t',      0,        "Tab",        "pane",   "switch pane: list, detail, summary (the arrows scroll the focused pane)") \
 	X(MESSAGES,    'e',       0,        "e",          "msgs",   "show the messages (per-entry scan errors, repair messages); any key closes them") \
+	X(USAGE,       'U',       0,        "U",          "usage",  "the usage view: one bar per guest of the disk space it uses (private, shared with other guests, in the hash store) and what a vhashify run would reclaim, with the host totals; live ROOTs only.  Computed on the first U (Esc or q stops it), again on r in the view and after an apply or undo that changed something; o sorts by total or name; Esc, q or U closes it") \
 	X(RESCAN,      'r',       0,        "r",          NULL,     "scan again: every finding is read anew (selections, results and the filter are cleared; the journals stay)") \
 	X(SORT,        'o',       0,        "o",          NULL,     "sort the list: finding order, path, kind, severity, guest (o again for the next)") \
 	X(SEARCH_NEXT, 'n',       0,        "n",          NULL,     "repeat the last search forward") \

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "audit/usage.h"
 #include "core/dbuf.h"
 #include "migrate/repair/repair.h"
 #include "tui/engine.h"
@@ -25,6 +26,7 @@ enum tui_state {
 	TUI_ST_BROWSE,          /**< idle: review and select */
 	TUI_ST_APPLYING,        /**< an apply runs: progress bar, per-item results */
 	TUI_ST_UNDOING,         /**< an undo runs */
+	TUI_ST_USAGE,           /**< the usage is being computed (the usage view is open) */
 };
 
 /** The dialog over the browse screen, if any. */
@@ -37,6 +39,7 @@ enum tui_dialog {
 	TUI_DLG_SEARCH,         /**< the search prompt (status line) */
 	TUI_DLG_HELP,           /**< the key table */
 	TUI_DLG_MESSAGES,       /**< the message log */
+	TUI_DLG_USAGE,          /**< the usage view: one bar per guest */
 };
 
 enum tui_pane { TUI_PANE_LIST, TUI_PANE_DETAIL, TUI_PANE_SUMMARY, TUI_PANE_COUNT };
@@ -122,6 +125,18 @@ struct tui_ui {
 	size_t undoing;                 /**< the journal the running undo replays */
 	bool undo_all;                  /**< go on with the next older journal */
 	bool undo_next;                 /**< ... start it when the engine is idle */
+
+	/* the usage view (U): the figures of the last computation, computed
+	 * once per session, again on r in the view or, when the view opens,
+	 * after an apply or undo that changed something */
+	struct va_usage *usage;         /**< NULL until computed */
+	size_t *usage_order;            /**< indexes of usage->guests, in the shown order */
+	bool usage_by_name;             /**< sorted by name, else by total */
+	bool usage_stale;               /**< an apply or undo changed inodes since */
+	bool usage_next;                /**< start the computation when the engine is idle */
+	size_t usage_top;               /**< first guest row shown */
+	size_t usage_rows;              /**< guest rows shown at once (set by drawing) */
+	char usage_note[320];           /**< why no figures are shown, or "" */
 
 	bool apply_failed;              /**< a change failed (exit status 2) */
 	bool quit;

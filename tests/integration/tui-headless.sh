@@ -8,7 +8,8 @@
 # line; see tui-golden/README.md): browse at 80x24, help, filter menu and
 # its result, search (UTF-8 name), detail of a shared inode, the apply
 # confirmation and the per-item results, the undo confirmation and its
-# results, a 100x30 resize, a loaded plan, and TERM=vt100 (attributes).
+# results, a 100x30 resize, a loaded plan, TERM=vt100 (attributes), and
+# the usage view (U) of a live ROOT of plain directories.
 #
 # Independent checks, not from the console:
 #   - on a 160x80 screen that shows every row: the header count, every list
@@ -21,7 +22,10 @@
 #     inode before and after), the journal well formed with every intent
 #     done; `vaudit --undo` of that journal restores every inode;
 #   - apply and `u` in one session: every inode as before (debugfs);
-#   - TERM=vt100 draws the same text as xterm, without any colour.
+#   - TERM=vt100 draws the same text as xterm, without any colour;
+#   - the usage view: every guest's sizes and bar, and the host's figures,
+#     against find -printf (usagetest.py) and du -sh / du -sB1, in both
+#     orders and after a resize; an image session shows no figures.
 # Volatile parts (elapsed times, rates) are masked with sed before the
 # comparison; the image and journal are named relative to the working
 # directory so that their paths are stable.
@@ -318,6 +322,69 @@ ok $? "a kind no repair carries out suggests the fix by hand; a file of the conf
 grep -q 'scan done: 3 entries, 4 findings, 0 errors' "$W/cfg-2.txt" &&
 	[ "$(grep -c '^ -   E config-' "$W/cfg-2.txt")" = 3 ] && [ "$(grep -c '^ -   E config-' "$W/cfg-1.txt")" = 3 ]
 ok $? "r scans again: the same findings" || diag "$(cat "$W/cfg-2.txt")"
+
+# ------------------------------------------------------------------ the usage view (U), live
+# a ROOT of plain directories: a file linked into g1 and g2, a store entry
+# linked into g2, a copy of g1's big file in g3 (reclaimable), a guest
+# whose name holds a tab.  The files are of a few MiB, so that the
+# directories' own blocks (none on some file systems) do not change the
+# figures as shown, rounded up to a tenth of a MiB; the ROOT's own blocks
+# are masked in the golden screens.
+UR=$W/uroot
+mkdir -p "$UR/g1/bin" "$UR/g2/bin" "$UR/g2/etc" "$UR/g3/bin" "$UR/.hash/ab" "$UR/bad"$'\t'"name"
+head -c 1100000 /dev/urandom >"$UR/g1/bin/big"
+head -c 2150000 /dev/urandom >"$UR/g1/bin/shared"
+ln -- "$UR/g1/bin/shared" "$UR/g2/bin/shared"
+head -c 1600000 /dev/urandom >"$UR/g2/etc/own"
+head -c 1300000 /dev/urandom >"$UR/.hash/ab/entry"
+ln -- "$UR/.hash/ab/entry" "$UR/g2/bin/hashed"
+cp -a -- "$UR/g1/bin/big" "$UR/g3/bin/big"
+head -c 2750000 /dev/urandom >"$UR/bad"$'\t'"name/data"
+sync
+# usage_tui TAG SIZE TERM: the script $W/TAG.keys on the live ROOT uroot
+usage_tui() {
+	(cd "$W" && env LC_ALL=C.UTF-8 TERM="$3" timeout -s KILL 60 "$VAUDIT" --interactive uroot \
+		--script "$W/$1.keys" --size "$2" >"$W/$1.out" 2>"$W/$1.err")
+	RC=$?
+}
+# mask_root FILE: the ROOT's own blocks ("N outside guests and stores")
+mask_root() {
+	sed -E -i 's/; [0-9.]+ [KMGTPE]?i?B outside guests/; N outside guests/' "$1"
+}
+printf '%s\n' ':wait' 'U' ':wait' ':dump' ':attrs' 'o' ':dump' ':resize 100x30' 'o' ':dump' \
+	'r' ':wait' ':dump' '<Esc>' ':dump' >"$W/usage.keys"
+usage_tui usage 80x24 xterm
+rc_in "$RC" "0" "usage view script"
+[ -s "$W/usage.err" ] && diag "stderr: $(head -c 800 "$W/usage.err" | cat -v)"
+n=$(screens usage)
+is "$n" 6 "usage: 6 screens dumped"
+py_checks python3 "$TT" usage --screen "$W/usage-1.txt" --root "$UR" --order total
+py_checks python3 "$TT" usage --screen "$W/usage-3.txt" --root "$UR" --order name
+py_checks python3 "$TT" usage --screen "$W/usage-4.txt" --root "$UR" --order total
+mask_root "$W/usage-1.txt"
+golden usage "$W/usage-1.txt" "usage view: one bar per guest, by total, 80x24"
+golden usage-attrs "$W/usage-2.txt" "usage view: the segments in colours (xterm)"
+grep -q '^usage: 4 guests, ' "$W/usage-1.txt" && grep -q '^usage: 4 guests, ' "$W/usage-5.txt"
+ok $? "usage: computed on U, and again on r" || diag "$(tail -n 2 "$W/usage-5.txt")"
+grep -q '^Findings ' "$W/usage-6.txt" && ! grep -q '^ GUEST ' "$W/usage-6.txt"
+ok $? "usage: Esc closes the view, back to the list" || diag "$(cat "$W/usage-6.txt")"
+# TERM=vt100: the same text, the segments told apart by their characters alone
+cp -- "$W/usage.keys" "$W/usagevt.keys"
+usage_tui usagevt 80x24 vt100
+rc_in "$RC" "0" "usage view script with TERM=vt100"
+screens usagevt >/dev/null
+mask_root "$W/usagevt-1.txt"
+cmp -s "$W/usage-1.txt" "$W/usagevt-1.txt" && ! grep -q '[0-9+]' "$W/usagevt-2.txt"
+ok $? "usage: TERM=vt100 draws the same text (a character per segment), without colours" ||
+	diag "$(diff "$W/usage-1.txt" "$W/usagevt-1.txt" | head -n 10)"
+# an image session: no figures, said plainly
+printf '%s\n' ':wait' 'U' ':wait' ':dump' >"$W/imgusage.keys"
+tui imgusage 80x24 xterm
+rc_in "$RC" "0" "usage view script on an image"
+screens imgusage >/dev/null
+grep -q 'The usage needs a live ROOT' "$W/imgusage-1.txt" && ! grep -q 'MiB\|KiB' "$W/imgusage-1.txt"
+ok $? "usage: an image session says the usage needs a live ROOT, and shows no figures" ||
+	diag "$(cat "$W/imgusage-1.txt")"
 
 # ------------------------------------------------------------------ a plan
 fresh_image

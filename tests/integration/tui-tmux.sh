@@ -24,7 +24,8 @@
 #   - live: a console on a loop-mounted copy of the fixture applies a
 #     legacy-notail of a file linked outside the guests (done) and a legacy-iunlink (skipped: the 2.6 bits need
 #     the vserver syscall, and the reason says so); debugfs after a
-#     sync + fsfreeze sees exactly that inode changed; `u` `y` restores it.
+#     sync + fsfreeze sees exactly that inode changed; `u` `y` restores it;
+#     `U` opens the usage view (a bar row per guest), Esc closes it.
 # The server is killed by the cleanup trap.
 [ -n "${BASH_VERSION-}" ] || exec bash "$0" "$@"
 . "${top_srcdir:-$(dirname -- "$0")/../..}/tests/lib.sh"
@@ -257,6 +258,17 @@ if MNT=$(mount_fixture "$LIVE"); then
 	keys y
 	wait_for "undo of live.journal: 1 undone, 0 skipped, 0 failed"
 	ok $? "live: y undoes it"
+	# the usage view: computed on the worker, one bar row per guest, Esc closes it
+	ng=$(find "$LROOT" -mindepth 1 -maxdepth 1 -type d ! -name .hash -printf x | wc -c)
+	keys U
+	wait_for "usage: $ng guests, "
+	ok $? "live: U computes the usage of the $ng guests" || diag "$(cat "$W/pane.txt")"
+	grep -Eq '^ g1 +[0-9.]+ (B|KiB|MiB) [#=~-]+ ' "$W/pane.txt" && grep -q '^ host ' "$W/pane.txt"
+	ok $? "live: the usage view draws a bar row for g1 and the host row" || diag "$(cat "$W/pane.txt")"
+	keys Escape
+	wait_for "Findings "
+	! grep -q '^ GUEST ' "$W/pane.txt"
+	ok $? "live: Esc closes the usage view, back to the list" || diag "$(cat "$W/pane.txt")"
 	keys q
 	for ((i = 0; i < 100; i++)); do [ -s "$W/live.exit" ] && break; sleep 0.1; done
 	is "$(cat "$W/live.exit" 2>/dev/null)" 0 "live: q quits with status 0"

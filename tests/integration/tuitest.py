@@ -27,6 +27,11 @@ Check sub-commands print lines for tests/lib.sh py_checks ("ok<TAB>desc",
                               names of inode I, escaped
   results --screen S --inos ... --paths ... --mark D
                               the rows of those paths carry [x] and the mark
+  usage --screen S --root R [--order total|name]
+                              the usage view (U) of live ROOT R: every guest's
+                              row (escaped name, sizes, bar) and the host's
+                              figures against find -printf (usagetest.py's
+                              ground truth) and du, in the order asked
 """
 
 import argparse
@@ -34,11 +39,13 @@ import base64
 import json
 import os
 import re
+import subprocess
 import sys
 import unicodedata
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from vatest import tap, diag  # noqa: E402
+import usagetest  # noqa: E402
 
 REPAIR_KINDS = {'legacy-iunlink', 'legacy-notail', 'legacy-barrier', 'missing-barrier',
                 'shared-immutable-no-iunlink', 'shared-unprotected', 'barrier-on-guest',
@@ -331,6 +338,114 @@ def cmd_results(a):
         diag('  ' + x)
 
 
+# ------------------------------------------------------------------ the usage view
+
+UNITS = ('B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB')
+SIZE_RE = r'\d+(?:\.\d)? (?:%s)' % '|'.join(UNITS)
+
+
+def human(n):
+    """N bytes as du -h rounds them (up; one decimal below 10), binary units spelt out."""
+    if n < 1024:
+        return '%d B' % n
+    k, d = 1, 1024
+    while k + 1 < len(UNITS) and n > 1023 * d:
+        k, d = k + 1, d * 1024
+    tenths = -(-n * 10 // d)
+    if tenths < 100:
+        return '%d.%d %s' % (tenths // 10, tenths % 10, UNITS[k])
+    return '%d %s' % (-(-n // d), UNITS[k])
+
+
+def du_h(path):
+    """du -sh PATH, with its K/M/G written as KiB/MiB/GiB."""
+    out = subprocess.run(['du', '-shx', path], check=True, stdout=subprocess.PIPE).stdout.split()[0].decode()
+    m = re.fullmatch(r'([\d.]+)([KMGTPE]?)', out)
+    if not m:
+        return out
+    return '%s %s' % (m.group(1), dict(zip('KMGTPE', UNITS[1:])).get(m.group(2), 'B'))
+
+
+def du_b(path):
+    return int(subprocess.run(['du', '-sxB1', path], check=True, stdout=subprocess.PIPE).stdout.split()[0])
+
+
+def cmd_usage(a):
+    rows = read_screen(a.screen)
+    root = os.fsencode(a.root)
+    guests, want, tot = usagetest.ground_truth(root, usagetest.with_default_store(root, []))
+    try:
+        hi = next(i for i, r in enumerate(rows) if r.startswith(' GUEST '))
+        ri = next(i for i, r in enumerate(rows) if i > hi and r and set(r.split(' ')[0]) <= {'-'} and r.startswith('---'))
+    except StopIteration:
+        tap(False, 'the screen is the usage view (column heads, a rule above the host)')
+        return
+    head = rows[hi]
+    bar_x, parts_x = head.find('scaled'), head.find(' PRIVATE')
+    bar_w = parts_x - 1 - bar_x
+    tap(bar_x > 0 and parts_x > bar_x, 'the column heads: bar at %d, parts at %d' % (bar_x, parts_x))
+    listed = [r for r in rows[hi + 1:ri] if r]
+    tap(len(listed) == len(guests), 'one row per guest (%d rows, %d guests)' % (len(listed), len(guests)))
+
+    def name_of(g):
+        return ''.join(t for t, _ in cells(os.path.basename(g)))
+    if a.order == 'name':
+        order = sorted(guests, key=os.path.basename)
+    else:
+        order = sorted(guests, key=lambda g: (-want[g]['bytes'], os.path.basename(g)))
+    big = max(want[g]['bytes'] for g in guests)
+
+    def cell(b):
+        return min(bar_w, int(b * bar_w / big + 0.5))
+    bad = []
+    for row, g in zip(listed, order):
+        w, name = want[g], name_of(g)
+        if not row.startswith(' ' + name + ' '):
+            bad.append('row %r: the guest %r expected here (order by %s)' % (row, name, a.order))
+            continue
+        got = re.findall(SIZE_RE, row[1 + len(name):])
+        exp = [human(w['bytes']), human(w['private_bytes']), human(w['shared_bytes']),
+               human(w['store_bytes']), human(w['reclaimable_bytes'])]
+        if got != exp:
+            bad.append('%s: sizes %s, find counts %s' % (name, got, exp))
+        total_du = du_h(g)
+        if not got or got[0] != total_du or w['bytes'] != du_b(g):
+            bad.append('%s: total %s, du -sh says %s (du -sB1 %d, find %d)' % (name, got[:1], total_du, du_b(g), w['bytes']))
+        bar = row[bar_x:parts_x - 1]
+        used = sum(bar.count(c) for c in '#=-~')
+        ends = [cell(w['private_bytes']), cell(w['private_bytes'] + w['shared_bytes']),
+                cell(w['private_bytes'] + w['shared_bytes'] + w['store_bytes'])]
+        rec = min(cell(w['reclaimable_bytes']), ends[2])
+        exp_bar = ('#' * ends[0] + '=' * (ends[1] - ends[0]) + '-' * (ends[2] - ends[1]))
+        exp_bar = exp_bar[:len(exp_bar) - rec] + '~' * rec
+        if bar.rstrip() != exp_bar or used != ends[2]:
+            bad.append('%s: bar %r, expected %r (%d cells for %d of %d bytes)' % (name, bar.rstrip(), exp_bar, bar_w,
+                                                                                  w['bytes'], big))
+    tap(not bad, 'every guest row: escaped name, total (du -sh), private, shared, store, reclaimable (find) '
+        'and the bar scaled to the largest guest, ordered by %s' % a.order)
+    for x in bad[:8]:
+        diag('  ' + x)
+
+    host = rows[ri + 1] if ri + 1 < len(rows) else ''
+    got = re.findall(SIZE_RE, host)
+    exp = [human(tot['bytes']), human(tot['private_bytes']), human(tot['shared_bytes']),
+           human(tot['store_bytes']), human(tot['reclaimable_bytes'])]
+    tap(host.startswith(' host ') and got == exp and tot['bytes'] == du_b(root) and got[0] == du_h(root),
+        'the host row: each inode once %s (du -sh ROOT %s), private, shared, store, reclaimable %s (find: %s)'
+        % (got[:1], du_h(root), got[1:], exp[1:]))
+    text = ' '.join(rows[ri + 2:ri + 5])
+    m1 = re.search(r'each inode once, ([\d,]+) files?; (%s) outside guests and stores' % SIZE_RE, text)
+    m2 = re.search(r'Hard links already save (%s) +Reclaimable (%s) in ([\d,]+) files? ' % (SIZE_RE, SIZE_RE), text)
+    tap(m1 is not None and int(m1.group(1).replace(',', '')) == tot['files'] and m1.group(2) == human(tot['other_bytes']),
+        'host files %d, outside guests and stores %s (find)' % (tot['files'], human(tot['other_bytes'])))
+    tap(m2 is not None and m2.group(1) == human(tot['saving_bytes']) and m2.group(2) == human(tot['reclaimable_bytes'])
+        and int(m2.group(3).replace(',', '')) == tot['reclaimable_files'],
+        'hard links save %s, reclaimable %s in %d files (find)' % (human(tot['saving_bytes']),
+                                                                  human(tot['reclaimable_bytes']), tot['reclaimable_files']))
+    if not (m1 and m2):
+        diag('  ' + text)
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest='cmd', required=True)
@@ -362,6 +477,11 @@ def main():
     p.add_argument('--mark', required=True)
     p.add_argument('paths', nargs='+')
     p.set_defaults(fn=cmd_results)
+    p = sub.add_parser('usage')
+    p.add_argument('--screen', required=True)
+    p.add_argument('--root', required=True)
+    p.add_argument('--order', choices=('total', 'name'), default='total')
+    p.set_defaults(fn=cmd_usage)
     a = ap.parse_args()
     a.fn(a)
     sys.stdout.flush()

@@ -76,23 +76,17 @@ def sha(path):
     return h.digest()
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument('root')
-    ap.add_argument('json')
-    ap.add_argument('text')
-    ap.add_argument('--exact', action='store_true')
-    ap.add_argument('--store', action='append', default=[])
-    ap.add_argument('--name', action='append', default=[])
-    ap.add_argument('--expect-reclaim-files', type=int)
-    a = ap.parse_args()
-    root = os.fsencode(a.root)
-    names = {os.fsencode(k): os.fsencode(v) for k, v in (n.split('=', 1) for n in a.name)}
-    stores = [os.fsencode(s) for s in a.store]
-    # the stores: those configured, and ROOT/.hash
+def with_default_store(root, stores):
+    """STORES (the configured ones), and ROOT/.hash first when it is a directory."""
+    stores = list(stores)
     if os.path.isdir(os.path.join(root, b'.hash')) and os.path.join(root, b'.hash') not in stores:
         stores.insert(0, os.path.join(root, b'.hash'))
+    return stores
 
+
+def ground_truth(root, stores, exact=False):
+    """(guests, want, tot) from find alone: the guest root paths in walk order,
+    the figures of each guest as usage records hold them, and those of the host."""
     inodes = {}     # ino -> dict
     order = []      # inode numbers in the order the walks meet them
 
@@ -165,7 +159,7 @@ def main():
         if i['type'] != 'f' or i['size'] == 0 or not (i['store'] or i['guests']):
             continue
         key = (i['size'], i['mode'], i['uid'], i['gid'])
-        if a.exact:
+        if exact:
             key += (sha(i['path']),)
         groups.setdefault(key, []).append((not i['store'], n, ino))
     tot['reclaimable_files'] = tot['reclaimable_bytes'] = 0
@@ -177,6 +171,26 @@ def main():
             if i['guests']:
                 want[i['guests'][0]]['reclaimable_files'] += 1
                 want[i['guests'][0]]['reclaimable_bytes'] += i['blocks'] * 512
+
+    return guests, want, tot
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('root')
+    ap.add_argument('json')
+    ap.add_argument('text')
+    ap.add_argument('--exact', action='store_true')
+    ap.add_argument('--store', action='append', default=[])
+    ap.add_argument('--name', action='append', default=[])
+    ap.add_argument('--expect-reclaim-files', type=int)
+    a = ap.parse_args()
+    root = os.fsencode(a.root)
+    names = {os.fsencode(k): os.fsencode(v) for k, v in (n.split('=', 1) for n in a.name)}
+    # the stores: those configured, and ROOT/.hash
+    stores = with_default_store(root, [os.fsencode(s) for s in a.store])
+
+    guests, want, tot = ground_truth(root, stores, a.exact)
 
     recs = [json.loads(l) for l in open(a.json, encoding='utf-8')]
     got = {field(r, 'path'): r for r in recs if r['record'] == 'usage'}

@@ -30,6 +30,7 @@
 
 #include <json-c/json.h>
 
+#include "audit/usage.h"
 #include "cli/vaudit.h"
 #include "core/image.h"
 #include "core/message.h"
@@ -799,6 +800,77 @@ START_TEST(scan_live_like_batch)
 }
 END_TEST
 
+/*
+ * The usage job: the figures of audit/usage.h for the session's ROOTs (the
+ * same as a direct run), cancelled at once on a tree of 3000 more entries,
+ * and refused for an image session.
+ */
+START_TEST(usage_live_and_cancel)
+{
+	char *root = make_tree();
+	const char *roots[] = { root };
+	struct va_usage want = { 0 };
+	struct collected c;
+	struct sess x;
+	char *cmd = tu_strdupf("cd '%s/g3' && mkdir many && cd many && i=0 && "
+			       "while [ $i -lt 3000 ]; do : > f$i; i=$((i + 1)); done", root);
+	const char *argv[] = { "sh", "-c", cmd, NULL };
+
+	sess_live(&x, roots, 1);
+	ck_assert_int_eq(tui_engine_usage(x.e), 0);
+	ck_assert_int_eq(tui_engine_usage(x.e), -EBUSY);
+	collect(x.e, &c);
+	ck_assert_int_eq(c.done.status, 0);
+	ck_assert_ptr_nonnull(c.done.usage);
+	ck_assert_int_eq(va_usage_run(&(struct va_usage_args){ .roots = roots, .nroots = 1 }, &want), 0);
+	ck_assert_uint_eq(c.done.usage->nguests, 3);
+	ck_assert_uint_eq(c.done.usage->nguests, want.nguests);
+	ck_assert(memcmp(&c.done.usage->total, &want.total, sizeof(want.total)) == 0);
+	for (size_t i = 0; i < want.nguests; i++) {
+		const struct va_usage_guest *a = &c.done.usage->guests[i], *b = &want.guests[i];
+
+		ck_assert_str_eq(a->name, b->name);
+		ck_assert(memcmp(&a->all, &b->all, sizeof(a->all)) == 0);
+		ck_assert(memcmp(&a->priv, &b->priv, sizeof(a->priv)) == 0);
+		ck_assert(memcmp(&a->shared, &b->shared, sizeof(a->shared)) == 0);
+		ck_assert(memcmp(&a->reclaim, &b->reclaim, sizeof(a->reclaim)) == 0);
+	}
+	/* g1/etc/shared has names in all three guests */
+	ck_assert_uint_eq(want.total.shared.files, 1);
+	{
+		char *text = tu_strdupf("3 guests, %llu files, 0 errors",
+					(unsigned long long)want.total.all.files);
+
+		ck_assert_str_eq(c.done.text, text);
+		free(text);
+	}
+	va_usage_release(c.done.usage);
+	free(c.done.usage);
+	va_usage_release(&want);
+	collected_release(&c);
+
+	ck_assert(tu_run_ok(tu_run(argv, NULL, 0, NULL)));
+	ck_assert_int_eq(tui_engine_usage(x.e), 0);
+	tui_engine_cancel(x.e);
+	collect(x.e, &c);
+	ck_assert_int_eq(c.done.status, -ECANCELED);
+	ck_assert_ptr_null(c.done.usage);
+	ck_assert_str_eq(c.done.text, "cancelled");
+	collected_release(&c);
+	sess_close(&x);
+
+	/* an image session: no usage (a pointer the engine never follows without a job) */
+	sess_live(&x, roots, 1);
+	x.s.img = (struct va_image *)&x;
+	ck_assert_int_eq(tui_engine_usage(x.e), -EOPNOTSUPP);
+	ck_assert_int_eq(tui_engine_busy(x.e), TUI_JOB_NONE);
+	x.s.img = NULL;
+	sess_close(&x);
+	free(cmd);
+	free(root);
+}
+END_TEST
+
 /* Write @text to DIR/NAME; returns the path. */
 static char *write_plan(const char *dir, const char *name, const char *text)
 {
@@ -994,6 +1066,7 @@ static Suite *engine_suite(void)
 	tu_add_test(live, plan_errors, NULL);
 	tu_add_test(live, running_guest_blocked, NULL);
 	tu_add_test(live, busy_and_free_while_running, NULL);
+	tu_add_test(live, usage_live_and_cancel, NULL);
 	suite_add_tcase(s, live);
 
 	tcase_set_timeout(image, 300);

@@ -14,6 +14,7 @@
 #include <sys/sysmacros.h>
 #include <sys/types.h>
 
+#include "audit/usage.h"
 #include "core/attr.h"
 #include "core/finding.h"
 #include "migrate/repair/repair.h"
@@ -1318,6 +1319,76 @@ START_TEST(sort_orders)
 }
 END_TEST
 
+/* Sizes as du -h writes them: rounded up, one decimal below 10, binary units. */
+START_TEST(usage_human_sizes)
+{
+	static const struct { uint64_t b; const char *want; } t[] = {
+		{ 0, "0 B" }, { 1023, "1023 B" }, { 1024, "1.0 KiB" }, { 1025, "1.1 KiB" },
+		{ 1536, "1.5 KiB" }, { 4096, "4.0 KiB" }, { 10 * 1024 - 1, "10 KiB" },
+		{ 10 * 1024, "10 KiB" }, { 10 * 1024 + 1, "11 KiB" }, { 1023 * 1024, "1023 KiB" },
+		{ 1023 * 1024 + 1, "1.0 MiB" }, { 1048576 + 1, "1.1 MiB" },
+		{ UINT64_C(5) << 30, "5.0 GiB" }, { UINT64_C(1) << 60, "1.0 EiB" },
+		{ UINT64_MAX, "16 EiB" },
+	};
+	char buf[16];
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		ck_assert_msg(strcmp(tui_human_size(t[i].b, buf), t[i].want) == 0, "%llu bytes: \"%s\", expected \"%s\"",
+			      (unsigned long long)t[i].b, buf, t[i].want);
+}
+END_TEST
+
+/* The guests in order of total (largest first, equal ones by name) or of name (bytes). */
+START_TEST(usage_order)
+{
+	char n0[] = "b", n1[] = "a\xff", n2[] = "c", n3[] = "a";
+	struct va_usage_guest g[] = {
+		{ .name = n0, .name_len = 1, .all = { 1, 300 } },
+		{ .name = n1, .name_len = 2, .all = { 1, 300 } },
+		{ .name = n2, .name_len = 1, .all = { 1, 900 } },
+		{ .name = n3, .name_len = 1, .all = { 1, 10 } },
+	};
+	struct va_usage u = { .guests = g, .nguests = 4 };
+	size_t order[4];
+	static const size_t by_total[] = { 2, 1, 0, 3 }, by_name[] = { 3, 1, 0, 2 };
+
+	tui_usage_order(&u, order, false);
+	for (size_t i = 0; i < 4; i++)
+		ck_assert_uint_eq(order[i], by_total[i]);
+	tui_usage_order(&u, order, true);
+	for (size_t i = 0; i < 4; i++)
+		ck_assert_uint_eq(order[i], by_name[i]);
+}
+END_TEST
+
+/* Bar cells: the ends of private, shared, store rounded; reclaimable over their end, never more. */
+START_TEST(usage_bar_cells)
+{
+	static const struct {
+		uint64_t priv, shared, store, reclaim, max;
+		int width, want[TUI_SEG_COUNT];
+	} t[] = {
+		{ 50, 30, 20, 10, 100, 10, { 5, 3, 2, 1 } },
+		{ 1, 1, 0, 0, 3, 10, { 3, 4, 0, 0 } },          /* ends 3.3 and 6.7 */
+		{ 10, 0, 0, 50, 100, 20, { 2, 0, 0, 2 } },      /* reclaimable capped */
+		{ 0, 0, 0, 0, 0, 20, { 0, 0, 0, 0 } },          /* nothing to scale to */
+		{ 100, 0, 0, 0, 100, 0, { 0, 0, 0, 0 } },
+		{ UINT64_MAX / 2, UINT64_MAX / 2, 0, 1, UINT64_MAX - 1, 7, { 4, 3, 0, 0 } },
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct va_usage_guest g = { .priv = { 1, t[i].priv }, .shared = { 1, t[i].shared },
+					    .store = { 1, t[i].store }, .reclaim = { 1, t[i].reclaim } };
+		int cells[TUI_SEG_COUNT];
+
+		tui_usage_bar(&g, t[i].max, t[i].width, cells);
+		for (int s = 0; s < TUI_SEG_COUNT; s++)
+			ck_assert_msg(cells[s] == t[i].want[s], "case %zu, segment %d: %d cells, expected %d", i,
+				      s, cells[s], t[i].want[s]);
+	}
+}
+END_TEST
+
 static Suite *tui_model_suite(void)
 {
 	Suite *s = suite_create("tui_model");
@@ -1336,6 +1407,9 @@ static Suite *tui_model_suite(void)
 	tu_add_test(tc, set_result_inode_chain, NULL);
 	tu_add_test(tc, shared_counts_in_each_guest, NULL);
 	tu_add_test(tc, sort_orders, NULL);
+	tu_add_test(tc, usage_human_sizes, NULL);
+	tu_add_test(tc, usage_order, NULL);
+	tu_add_test(tc, usage_bar_cells, NULL);
 	tu_add_test(tc, null_row_last, NULL);
 	tu_add_test(tc, guest_prefixes, NULL);
 	tu_add_test(tc, summary_tally, NULL);
