@@ -20,6 +20,28 @@
 
 #define BIT(n) (UINT64_C(1) << (n))
 
+/* cli_keep_first_message(): the first error line of the run, without "PROG: " */
+static struct {
+	bool on;
+	char text[512];
+} first_msg;
+
+void cli_keep_first_message(void)
+{
+	first_msg.on = true;
+}
+
+const char *cli_first_message(void)
+{
+	return first_msg.text[0] ? first_msg.text : NULL;
+}
+
+static void keep_first(const char *fmt, va_list ap)
+{
+	if (first_msg.on && !first_msg.text[0])
+		vsnprintf(first_msg.text, sizeof(first_msg.text), fmt, ap);
+}
+
 void cli_init(struct cli *c, const char *prog)
 {
 	memset(c, 0, sizeof(*c));
@@ -104,12 +126,25 @@ void cli_say_line(struct cli *c, const char *line)
 	fputc('\n', stderr);
 }
 
-void cli_vsay(struct cli *c, const char *fmt, va_list ap)
+/* "PROG: TEXT" on stderr; an error (not a notice) may be kept as the first message */
+static void vsay(struct cli *c, bool error, const char *fmt, va_list ap)
 {
+	if (error) {
+		va_list copy;
+
+		va_copy(copy, ap);
+		keep_first(fmt, copy);
+		va_end(copy);
+	}
 	before_stderr(c);
 	fprintf(stderr, "%s: ", c->prog);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
+}
+
+void cli_vsay(struct cli *c, const char *fmt, va_list ap)
+{
+	vsay(c, true, fmt, ap);
 }
 
 void cli_say(struct cli *c, const char *fmt, ...)
@@ -128,7 +163,7 @@ void cli_notice(struct cli *c, const char *fmt, ...)
 	if (c->quiet || !c->notices)
 		return;
 	va_start(ap, fmt);
-	cli_vsay(c, fmt, ap);
+	vsay(c, false, fmt, ap);
 	va_end(ap);
 }
 
@@ -164,6 +199,8 @@ int cli_bad_usage(const struct cli *c, const char *what, const char *arg)
 		va_quote(&b, arg, strlen(arg));
 	}
 	fprintf(stderr, "%s: %s%s (see '%s --help')\n", c->prog, what, dbuf_str(&b), c->prog);
+	if (first_msg.on && !first_msg.text[0])
+		snprintf(first_msg.text, sizeof(first_msg.text), "%s%s", what, dbuf_str(&b));
 	dbuf_release(&b);
 	return CLI_EXIT_USAGE;
 }

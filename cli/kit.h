@@ -97,6 +97,16 @@ void cli_say_line(struct cli *c, const char *line);
 /** cli_vsay() - cli_say() with a va_list. */
 void cli_vsay(struct cli *c, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
+/**
+ * cli_keep_first_message() - from now on, keep the text of the first
+ * error said on stderr (cli_say(), cli_msg(), cli_error(), usage errors;
+ * not notices), for a one-line report such as vaudit --nagios.
+ */
+void cli_keep_first_message(void);
+
+/** cli_first_message() - that text (without "PROG: "), or NULL when none was said. */
+const char *cli_first_message(void);
+
 /** cli_notice() - cli_say() unless the run is quiet. */
 void cli_notice(struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

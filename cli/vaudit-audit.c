@@ -51,6 +51,10 @@ static int on_finding(const struct va_finding *f, void *user)
 
 	if (f->severity < VA_SEV_COUNT)
 		c->by_sev[f->severity]++;
+	if (c->mon && (r = monitor_add(c->mon, f)) < 0)
+		return r;
+	if (c->no_findings_out)
+		return 0;
 	if (c->repair) {
 		r = va_repair_add(c->repair, f, &c->ropts);
 		if (r < 0)
@@ -510,6 +514,17 @@ int run_audit(const struct vaudit_opts *o)
 	cli_init(&c.cli, PROG);
 	c.cli.quiet = o->quiet;
 	c.json = o->fmt == VA_FMT_JSON;
+	if (o->prometheus || o->nagios) {
+		/* a monitor that cannot count reports UNKNOWN (monitor_finish()) */
+		c.mon = monitor_new();
+		if (!c.mon) {
+			cli_say(&c.cli, "%s", strerror(ENOMEM));
+			return monitor_finish(&c, o, false, CLI_EXIT_TROUBLE);
+		}
+		c.no_findings_out = o->nagios;
+		if (o->nagios)
+			cli_keep_first_message();
+	}
 	c.cli.notices |= (o->writer_flags & VA_WRITER_VERBOSE) != 0;
 	if (o->mode == MODE_FIX || o->mode == MODE_PLAN) {
 		args.kinds = repair_kinds(&c, o) & ~o->skip;
@@ -560,5 +575,9 @@ out:
 		r = CLI_EXIT_TROUBLE;
 	}
 	va_locks_release(&run.locks);   /* after the image's last write */
+	if (c.mon) {
+		r = monitor_finish(&c, o, o->image != NULL, r);
+		monitor_free(c.mon);
+	}
 	return r;
 }

@@ -48,6 +48,8 @@ static const char *const opt_names[O_COUNT] = {
 	[O_RECURSIVE] = "--recursive", [O_PATHS] = "PATH",
 	[O_CONVERT] = "--convert-legacy", [O_NAME] = "NAME", [O_FAIL_ON] = "--fail-on",
 	[O_USAGE] = "--usage", [O_EXACT] = "--exact",
+	[O_PROMETHEUS] = "--prometheus", [O_NAGIOS] = "--nagios", [O_JOURNALS] = "--journals",
+	[O_PRUNE] = "--prune", [O_SHOW] = "--show", [O_DIR] = "DIR",
 };
 
 /* what an audit takes: where it looks, what it reports, how */
@@ -65,7 +67,7 @@ static const char *const opt_names[O_COUNT] = {
 
 static const struct cli_mode modes[MODE_COUNT] = {
 	/* --fail-on: only an audit's exit status depends on its findings */
-	[MODE_AUDIT]       = { NULL, AUDIT_OPTS | BIT(O_FAIL_ON) },
+	[MODE_AUDIT]       = { NULL, AUDIT_OPTS | BIT(O_FAIL_ON) | BIT(O_PROMETHEUS) | BIT(O_NAGIOS) },
 	/* its operands are PATHs (O_PATHS), not ROOTs: also inside an image */
 	[MODE_ATTRS]       = { "--attrs", AUDIT_OPTS | BIT(O_ATTRS) | BIT(O_RECURSIVE) | BIT(O_PATHS) },
 	[MODE_FIX]         = { "--fix", AUDIT_OPTS | REPAIR_OPTS | BIT(O_FIX) | BIT(O_PLAN) |
@@ -87,11 +89,16 @@ static const struct cli_mode modes[MODE_COUNT] = {
 	[MODE_USAGE]       = { "--usage", BIT(O_USAGE) | BIT(O_EXACT) | BIT(O_ROOT) | BIT(O_JSON) |
 			       BIT(O_QUIET) | BIT(O_CONFIG) | BIT(O_NO_CONFIG) | BIT(O_HOST_ROOT) |
 			       BIT(O_CROSS) | BIT(O_PROGRESS) },
+	/* the journals in a directory: listed, or pruned (-n: what would go) */
+	[MODE_JOURNALS]    = { "--journals", BIT(O_JOURNALS) | BIT(O_PRUNE) | BIT(O_DRY_RUN) |
+			       BIT(O_JSON) | BIT(O_QUIET) | BIT(O_DIR) },
+	[MODE_SHOW]        = { "--show", BIT(O_SHOW) },
 };
 
 static const uint64_t exclusive[] = {
 	BIT(O_UNDO) | BIT(O_RESUME),
-	BIT(O_JSON) | BIT(O_NULL),              /* one output format */
+	BIT(O_JSON) | BIT(O_NULL) | BIT(O_NAGIOS), /* one output format */
+	BIT(O_PRUNE) | BIT(O_JSON),             /* --prune says what it removed, as text */
 	BIT(O_IMAGE) | BIT(O_ROOT),             /* a directory in the image: --prefix */
 	BIT(O_IMAGE) | BIT(O_CONFIG),
 	BIT(O_IMAGE) | BIT(O_HOST_ROOT),
@@ -118,7 +125,8 @@ static enum vaudit_mode pick_mode(uint64_t given)
 {
 	static const struct { enum vaudit_opt opt; enum vaudit_mode mode; } order[] = {
 		{ O_INTERACTIVE, MODE_INTERACTIVE }, { O_UNDO, MODE_UNDO }, { O_RESUME, MODE_RESUME },
-		{ O_CONVERT, MODE_CONVERT }, { O_USAGE, MODE_USAGE },
+		{ O_CONVERT, MODE_CONVERT }, { O_USAGE, MODE_USAGE }, { O_SHOW, MODE_SHOW },
+		{ O_JOURNALS, MODE_JOURNALS }, { O_PRUNE, MODE_JOURNALS },
 		{ O_LIST, MODE_LIST }, { O_ATTRS, MODE_ATTRS }, { O_FIX, MODE_FIX },
 		{ O_PLAN, MODE_PLAN },
 	};
@@ -143,6 +151,10 @@ static void usage(FILE *fp)
 "       %s --resume JOURNAL --plan FILE [--dry-run] [ROOT... | --image FILE]\n"
 "       %s --convert-legacy [--dry-run] [--config DIR] [--host-root PREFIX] [NAME...]\n"
 "       %s --usage [--exact] [--json] [ROOT...]\n"
+"       %s --prometheus FILE|--nagios [OPTIONS] [ROOT... | --image FILE]\n"
+"       %s --journals [--json] [DIR]\n"
+"       %s --prune DAYS [-n] [DIR]\n"
+"       %s --show JOURNAL\n"
 "Audit Linux-VServer guest trees for attribute states that break the move\n"
 "from 2.4 to 2.6 kernels, and the host's configuration.  Without ROOT, the\n"
 "guests come from the configuration (%s, when it exists): each\n"
@@ -174,7 +186,7 @@ static void usage(FILE *fp)
 "Repair (journaled; see vaudit(8)):\n"
 "      --fix             repair what the audit found (default kinds, or --only)\n"
 "      --plan FILE       write the plan (no --fix), or apply it (with --fix)\n"
-"      --dry-run         show what --fix/--undo/--resume would do\n"
+"  -n, --dry-run         show what --fix/--undo/--resume/--prune would do\n"
 "      --journal FILE    journal to create (default in " VA_JOURNAL_DIR ")\n"
 "      --force           also inside running guests, and after audit errors\n"
 "      --barrier-mode M  mode (octal) for ROOT with its 2.6 barrier\n"
@@ -216,6 +228,24 @@ static void usage(FILE *fp)
 "                        entries of each directory PATH, like 'showattr -d\n"
 "                        DIR DIR/*'\n"
 "  -R, --recursive       with --attrs: everything below each directory PATH\n"
+"Journals (default DIR %s):\n"
+"      --journals [DIR]  no audit: list the journals (*.journal) in DIR: state\n"
+"                        (complete, interrupted, undone, unreadable), date of\n"
+"                        the last write, size, run (back end, source, mode);\n"
+"                        with --json a journal record each\n"
+"      --prune DAYS [DIR]  remove the complete and undone journals in DIR last\n"
+"                        written more than DAYS days ago (never an interrupted\n"
+"                        or unreadable one), naming each; -n: only name them\n"
+"      --show JOURNAL    print JOURNAL as JSON Lines: its header, then each\n"
+"                        record with its paths decoded\n"
+"Monitoring (an audit):\n"
+"      --prometheus FILE write node_exporter textfile metrics of the audit to\n"
+"                        FILE, atomically (findings by kind, severity and\n"
+"                        guest, errors, time and duration of the run)\n"
+"      --nagios          print one Nagios/Icinga plugin line instead of the\n"
+"                        findings and exit 0 OK, 1 WARNING (a warning\n"
+"                        finding), 2 CRITICAL (an error finding), 3 UNKNOWN\n"
+"                        (no audit, a partial one, or a usage error)\n"
 "Output:\n"
 "  -j, --json            JSON Lines on stdout: a record per finding, per entry\n"
 "                        that could not be read, per repair action, then a\n"
@@ -247,9 +277,11 @@ static void usage(FILE *fp)
 "(audit), something skipped (--fix, --undo, --resume) or something would\n"
 "change (--dry-run); 2 a configuration or fatal error, or a repair action\n"
 "failed; 3 a partial audit: entries could not be read (the walk goes on\n"
-"after per-entry errors; 3 wins over 1); 64 a usage error (nothing read).\n",
-		PROG, PROG, PROG, PROG, PROG, PROG, PROG, PROG, PROG, VA_CONFIG_DIR, DEFAULT_ROOT, VA_CONFIG_DIR,
-		DEFAULT_ROOT);
+"after per-entry errors; 3 wins over 1); 64 a usage error (nothing read).\n"
+"With --nagios: the plugin's 0 to 3 (a usage error too is 3).\n",
+		PROG, PROG, PROG, PROG, PROG, PROG, PROG, PROG, PROG, PROG, PROG, PROG, PROG,
+		VA_CONFIG_DIR, DEFAULT_ROOT, VA_CONFIG_DIR,
+		DEFAULT_ROOT, VA_JOURNAL_DIR);
 }
 
 static void list_kinds(void)
@@ -276,7 +308,8 @@ enum {
 	OPT_CROSS, OPT_LIST_KINDS, OPT_LIST_FLAGS, OPT_IMAGE, OPT_PREFIX, OPT_NO_DEVICE,
 	OPT_ATTRS, OPT_FIX, OPT_DRY_RUN, OPT_JOURNAL, OPT_FORCE, OPT_BARRIER_MODE, OPT_PLAN,
 	OPT_UNDO, OPT_RESUME, OPT_CONFIG, OPT_NO_CONFIG, OPT_HOST_ROOT, OPT_LIST, OPT_TAG_SCHEME,
-	OPT_INTERACTIVE, OPT_SCRIPT, OPT_SIZE, OPT_CONVERT, OPT_FAIL_ON, OPT_USAGE, OPT_EXACT
+	OPT_INTERACTIVE, OPT_SCRIPT, OPT_SIZE, OPT_CONVERT, OPT_FAIL_ON, OPT_USAGE, OPT_EXACT,
+	OPT_PROMETHEUS, OPT_NAGIOS, OPT_JOURNALS, OPT_PRUNE, OPT_SHOW
 };
 
 static const struct option longopts[] = {
@@ -298,7 +331,7 @@ static const struct option longopts[] = {
 	{ "no-device-read", no_argument,     NULL, OPT_NO_DEVICE },
 	{ "attrs",        no_argument,       NULL, OPT_ATTRS },
 	{ "fix",          no_argument,       NULL, OPT_FIX },
-	{ "dry-run",      no_argument,       NULL, OPT_DRY_RUN },
+	{ "dry-run",      no_argument,       NULL, 'n' },
 	{ "journal",      required_argument, NULL, OPT_JOURNAL },
 	{ "force",        no_argument,       NULL, OPT_FORCE },
 	{ "barrier-mode", required_argument, NULL, OPT_BARRIER_MODE },
@@ -318,6 +351,11 @@ static const struct option longopts[] = {
 	{ "fail-on",      required_argument, NULL, OPT_FAIL_ON },
 	{ "usage",        no_argument,       NULL, OPT_USAGE },
 	{ "exact",        no_argument,       NULL, OPT_EXACT },
+	{ "prometheus",   required_argument, NULL, OPT_PROMETHEUS },
+	{ "nagios",       no_argument,       NULL, OPT_NAGIOS },
+	{ "journals",     no_argument,       NULL, OPT_JOURNALS },
+	{ "prune",        required_argument, NULL, OPT_PRUNE },
+	{ "show",         required_argument, NULL, OPT_SHOW },
 	{ "help",         no_argument,       NULL, 'h' },
 	{ "version",      no_argument,       NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -330,14 +368,15 @@ static const struct { int opt; enum vaudit_opt bit; } flag_opts[] = {
 	{ OPT_ONLY, O_ONLY }, { OPT_SKIP, O_SKIP }, { OPT_THOROUGH, O_THOROUGH },
 	{ OPT_CROSS, O_CROSS }, { OPT_IMAGE, O_IMAGE }, { OPT_PREFIX, O_PREFIX },
 	{ OPT_NO_DEVICE, O_NO_DEVICE }, { OPT_ATTRS, O_ATTRS }, { OPT_FIX, O_FIX },
-	{ OPT_DRY_RUN, O_DRY_RUN }, { OPT_JOURNAL, O_JOURNAL }, { OPT_FORCE, O_FORCE },
+	{ 'n', O_DRY_RUN }, { OPT_JOURNAL, O_JOURNAL }, { OPT_FORCE, O_FORCE },
 	{ OPT_BARRIER_MODE, O_BARRIER_MODE }, { OPT_PLAN, O_PLAN }, { OPT_UNDO, O_UNDO },
 	{ OPT_RESUME, O_RESUME }, { OPT_CONFIG, O_CONFIG }, { OPT_NO_CONFIG, O_NO_CONFIG },
 	{ OPT_HOST_ROOT, O_HOST_ROOT }, { OPT_LIST, O_LIST }, { OPT_TAG_SCHEME, O_TAG_SCHEME },
 	{ OPT_INTERACTIVE, O_INTERACTIVE }, { OPT_SCRIPT, O_SCRIPT }, { OPT_SIZE, O_SIZE },
 	{ 'R', O_RECURSIVE },
 	{ OPT_CONVERT, O_CONVERT }, { OPT_FAIL_ON, O_FAIL_ON }, { OPT_USAGE, O_USAGE },
-	{ OPT_EXACT, O_EXACT },
+	{ OPT_EXACT, O_EXACT }, { OPT_PROMETHEUS, O_PROMETHEUS }, { OPT_NAGIOS, O_NAGIOS },
+	{ OPT_JOURNALS, O_JOURNALS }, { OPT_PRUNE, O_PRUNE }, { OPT_SHOW, O_SHOW },
 };
 
 /* Parse "a,b,c" into a kinds bit mask.  Return: 0 or the exit status. */
@@ -399,6 +438,20 @@ static int parse_mode(const struct cli *c, const char *arg, int *ret)
 	return 0;
 }
 
+/* --prune DAYS: whole days, 0 to 36500.  Return: 0 or the exit status. */
+static int parse_days(const struct cli *c, const char *arg, long *ret)
+{
+	char *end;
+	long d;
+
+	errno = 0;
+	d = strtol(arg, &end, 10);
+	if (errno || *arg < '0' || *arg > '9' || *end || d > 36500)
+		return cli_bad_usage(c, "--prune takes a number of days (0 to 36500), not", arg);
+	*ret = d;
+	return 0;
+}
+
 /* The value of one option.  Return: 0, or the exit status (-1: exit 0 now). */
 static int take_option(const struct cli *c, int opt, const char *arg, struct vaudit_opts *o)
 {
@@ -426,7 +479,7 @@ static int take_option(const struct cli *c, int opt, const char *arg, struct vau
 		o->live_flags &= ~(unsigned)VA_LIVE_DEVICE_READ;
 		o->audit_flags &= ~(unsigned)VA_AUDIT_TABLES;
 		return 0;
-	case OPT_DRY_RUN: o->dry_run = true; return 0;
+	case 'n': o->dry_run = true; return 0;
 	case OPT_JOURNAL: o->journal = arg; return 0;
 	case OPT_FORCE: o->force = true; return 0;
 	case OPT_BARRIER_MODE: return parse_mode(c, arg, &o->barrier_mode);
@@ -454,9 +507,15 @@ static int take_option(const struct cli *c, int opt, const char *arg, struct vau
 			return cli_bad_usage(c, "--fail-on takes error, warning or never, not", arg);
 		return 0;
 	case OPT_SCRIPT: o->script = arg; return 0;
+	case OPT_PROMETHEUS:
+		o->prometheus = arg;
+		return arg[0] ? 0 : cli_bad_usage(c, "--prometheus needs a file name", NULL);
+	case OPT_NAGIOS: o->nagios = true; return 0;
+	case OPT_PRUNE: return parse_days(c, arg, &o->prune_days);
+	case OPT_SHOW: o->show = arg; return 0;
 	case OPT_SIZE: return parse_size(c, arg, o);
 	case OPT_ATTRS: case OPT_FIX: case OPT_LIST: case OPT_INTERACTIVE: case OPT_CONVERT:
-	case OPT_USAGE: case OPT_EXACT:
+	case OPT_USAGE: case OPT_EXACT: case OPT_JOURNALS:
 		return 0;
 	case OPT_LIST_KINDS: list_kinds(); return -1;
 	case OPT_LIST_FLAGS: list_flags(); return -1;
@@ -478,13 +537,13 @@ static int parse_options(const struct cli *c, int argc, char **argv, struct vaud
 	*o = (struct vaudit_opts){
 		.fmt = VA_FMT_TEXT, .only = VA_AUDIT_ALL_KINDS, .progress = -1,
 		.live_flags = VA_LIVE_DEVICE_READ, .audit_flags = VA_AUDIT_TABLES, .barrier_mode = -1,
-		.cols = 80, .rows = 24,
+		.cols = 80, .rows = 24, .prune_days = -1,
 	};
 	/* installed as vaudit-tui too: then the console is the default */
 	if (argc > 0 && strcmp(base ? base + 1 : argv[0], "vaudit-tui") == 0)
 		o->given |= BIT(O_INTERACTIVE);
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":j0vqhVR", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":j0vqhVRn", longopts, NULL)) != -1) {
 		if (opt == ':' || opt == '?')
 			return cli_getopt_error(c, opt, argv);
 		for (size_t i = 0; i < sizeof(flag_opts) / sizeof(flag_opts[0]); i++)
@@ -502,6 +561,7 @@ static int parse_options(const struct cli *c, int argc, char **argv, struct vaud
 	 * (any file, also in an image), else ROOTs */
 	if (o->nroots)
 		o->given |= BIT((o->given & BIT(O_CONVERT)) ? O_NAME :
+				(o->given & (BIT(O_JOURNALS) | BIT(O_PRUNE))) ? O_DIR :
 				(o->given & BIT(O_ATTRS)) ? O_PATHS : O_ROOT);
 	for (size_t i = 0; i < o->nroots && (o->given & BIT(O_PATHS)) && o->image; i++)
 		if (o->roots[i][0] != '/')
@@ -509,6 +569,10 @@ static int parse_options(const struct cli *c, int argc, char **argv, struct vaud
 					     o->roots[i]);
 	o->mode = pick_mode(o->given);
 	r = cli_check_options(c, &rules, o->mode, o->given);
+	if (r == 0 && (o->given & BIT(O_DIR)) && o->nroots > 1)
+		return cli_bad_usage(c, "one DIR of journals at most, not also", o->roots[1]);
+	if (r == 0 && o->mode == MODE_JOURNALS && o->dry_run && o->prune_days < 0)
+		return cli_bad_usage(c, "--dry-run needs --prune with --journals", NULL);
 	return r ? r : -1;
 }
 
@@ -516,11 +580,18 @@ int main(int argc, char **argv)
 {
 	struct vaudit_opts o;
 	struct cli c;
+	bool nagios = false;
 	int r;
 
 	cli_init(&c, PROG);
+	/* --nagios: a refused command line is UNKNOWN too, said on stdout */
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (strcmp(argv[i], "--nagios") == 0)
+			nagios = true;
+	if (nagios)
+		cli_keep_first_message();
 	if ((r = parse_options(&c, argc, argv, &o)) >= 0)
-		return r;
+		return r == CLI_EXIT_USAGE && nagios ? nagios_usage_line() : r;
 	switch (o.mode) {
 	case MODE_LIST:
 		return run_list(&o);
@@ -528,6 +599,10 @@ int main(int argc, char **argv)
 		return run_convert(&o);
 	case MODE_USAGE:
 		return run_usage(&o);
+	case MODE_JOURNALS:
+		return run_journals(&o);
+	case MODE_SHOW:
+		return run_show(&o);
 	case MODE_UNDO:
 	case MODE_RESUME:
 		return run_replay(&o);

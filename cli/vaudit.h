@@ -9,6 +9,8 @@
  *   vaudit-config.c load_config(), run_list() (--list)
  *   vaudit-convert.c run_convert() (--convert-legacy)
  *   vaudit-usage.c  run_usage() (--usage)
+ *   vaudit-monitor.c --prometheus FILE and --nagios (after an audit)
+ *   vaudit-journals.c run_journals() (--journals, --prune), run_show() (--show)
  */
 #ifndef VAUDIT_VAUDIT_H
 #define VAUDIT_VAUDIT_H
@@ -38,6 +40,8 @@ enum vaudit_mode {
 	MODE_INTERACTIVE,       /**< --interactive, vaudit-tui */
 	MODE_CONVERT,           /**< --convert-legacy [NAME...] */
 	MODE_USAGE,             /**< --usage */
+	MODE_JOURNALS,          /**< --journals [DIR], --prune DAYS [DIR] */
+	MODE_SHOW,              /**< --show JOURNAL */
 	MODE_COUNT
 };
 
@@ -48,6 +52,8 @@ enum vaudit_opt {
 	O_NO_CONFIG, O_HOST_ROOT, O_ATTRS, O_LIST, O_FIX, O_PLAN, O_DRY_RUN, O_JOURNAL,
 	O_FORCE, O_BARRIER_MODE, O_UNDO, O_RESUME, O_INTERACTIVE, O_SCRIPT, O_SIZE,
 	O_RECURSIVE, O_FAIL_ON, O_USAGE, O_EXACT,
+	O_PROMETHEUS, O_NAGIOS, O_JOURNALS, O_PRUNE, O_SHOW,
+	O_DIR,                  /**< the operand of --journals and --prune: the journal directory */
 	O_PATHS,                /**< the operands of --attrs (files or directories, any path) */
 	O_CONVERT,
 	O_NAME,                 /**< operands of --convert-legacy: guest names */
@@ -104,6 +110,10 @@ struct vaudit_opts {
 	size_t nroots;
 	struct resume_run *resume;      /**< set by run_replay() only: the rest of a
 					     resumed run (its locks are held) */
+	const char *prometheus;         /**< --prometheus FILE, or NULL */
+	bool nagios;                    /**< --nagios */
+	long prune_days;                /**< --prune DAYS, or -1 */
+	const char *show;               /**< --show JOURNAL */
 };
 
 /** The state of a run. */
@@ -122,6 +132,8 @@ struct ctx {
 	uint64_t by_sev[VA_SEV_COUNT];  /**< findings by severity */
 	bool repaired;                  /**< a repair (or its dry run) ran: ... */
 	unsigned rcounts[4];            /**< ... its counts by enum va_repair_event */
+	struct monitor *mon;            /**< --prometheus, --nagios: findings counted */
+	bool no_findings_out;           /**< --nagios: findings counted, not written */
 };
 
 /**
@@ -160,6 +172,42 @@ int run_convert(const struct vaudit_opts *o);
 
 /** run_usage() - --usage.  Return: the exit status. */
 int run_usage(const struct vaudit_opts *o);
+
+/** run_journals() - --journals [DIR], --prune DAYS [DIR].  Return: the exit status. */
+int run_journals(const struct vaudit_opts *o);
+
+/** run_show() - --show JOURNAL.  Return: the exit status. */
+int run_show(const struct vaudit_opts *o);
+
+/*
+ * --prometheus FILE and --nagios: the findings of an audit counted by
+ * kind, severity and guest (monitor_add() from the finding hook), then
+ * written as node_exporter textfile metrics and as one Nagios plugin line.
+ */
+struct monitor;
+
+/** monitor_new() - counters for a run of @o.  Return: NULL when out of memory. */
+struct monitor *monitor_new(void);
+
+/** monitor_add() - count finding @f.  Return: 0 or -ENOMEM. */
+int monitor_add(struct monitor *m, const struct va_finding *f);
+
+/**
+ * monitor_finish() - after the run of @o in context @c ended with
+ * @status (c->audited: its counts are complete; @image: an image audit):
+ * write the --prometheus file and the --nagios line.
+ * Return: the exit status (with --nagios, the plugin's: 0 to 3).
+ */
+int monitor_finish(struct ctx *c, const struct vaudit_opts *o, bool image, int status);
+
+/** monitor_free() - NULL is fine. */
+void monitor_free(struct monitor *m);
+
+/**
+ * nagios_usage_line() - the --nagios line for a command line that was
+ * refused (usage error, said on stderr).  Return: 3 (UNKNOWN).
+ */
+int nagios_usage_line(void);
 
 struct va_jroots;
 

@@ -692,3 +692,64 @@ int va_replace_name(int dir_fd, const char *tmp, const char *name, dev_t old_dev
 		return -errno;
 	return r;
 }
+
+int va_write_replace(int dir_fd, const char *name, const void *buf, size_t len, mode_t mode,
+		     const char **ret_what)
+{
+	char tmp[NAME_MAX + 1];
+	const char *p = buf;
+	int fd = -1, r = 0;
+
+	*ret_what = "create";
+	/* a hidden name that no *.prom-style glob of the directory matches */
+	for (int tries = 0; fd < 0 && tries < 16; tries++) {
+		char suffix[8] = { 0 };
+
+		random_suffix(suffix);
+		if (snprintf(tmp, sizeof(tmp), ".%.200s.%.6s.tmp", name, suffix) >= (int)sizeof(tmp))
+			return -ENAMETOOLONG;
+		fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0 && errno != EEXIST)
+			return -errno;
+	}
+	if (fd < 0)
+		return -EEXIST;
+	*ret_what = "write";
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			r = n < 0 ? -errno : -EIO;
+			goto fail;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	if (fchmod(fd, mode) < 0) {
+		*ret_what = "chmod";
+		r = -errno;
+		goto fail;
+	}
+	*ret_what = "fsync";
+	if (fsync(fd) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	*ret_what = "rename";
+	if (renameat(dir_fd, tmp, dir_fd, name) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	close(fd);
+	*ret_what = "fsync directory";
+	if (fsync(dir_fd) < 0)
+		return -errno;
+	*ret_what = NULL;
+	return 0;
+fail:
+	close(fd);
+	(void)unlinkat(dir_fd, tmp, 0);
+	return r;
+}

@@ -125,4 +125,18 @@ int va_replace_name(int dir_fd, const char *tmp, const char *name, dev_t old_dev
  */
 int va_unlink_inode(int dir_fd, const char *name, dev_t dev, uint64_t ino);
 
+/**
+ * va_write_replace() - give @name in @dir_fd the content @buf (@len bytes)
+ * and mode @mode, atomically: a reader sees the old file or the new one,
+ * never a part.  The bytes go to a new hidden file next to it
+ * (".NAME.XXXXXX.tmp", O_EXCL|O_NOFOLLOW: never another file), which is
+ * fsynced, renamed over @name (a symlink at @name is replaced, not
+ * followed) and the directory fsynced.  On failure the temporary file is
+ * removed and @name left as it was; *@ret_what says which step failed
+ * ("create", "write", "fsync", "rename", "fsync directory": static text).
+ * Return: 0 or -errno.
+ */
+int va_write_replace(int dir_fd, const char *name, const void *buf, size_t len, mode_t mode,
+		     const char **ret_what);
+
 #endif

@@ -590,6 +590,18 @@ static const char *parse_record(struct va_journal *j, char *line, struct va_jour
 int va_journal_load(struct va_journal **ret, const char *file, const char **ret_why,
 		    size_t *ret_line)
 {
+	int fd = open(file, O_RDWR | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+
+	*ret_why = NULL;
+	*ret_line = 0;
+	if (fd < 0)
+		return -errno;
+	return va_journal_load_fd(ret, fd, file, ret_why, ret_line);
+}
+
+int va_journal_load_fd(struct va_journal **ret, int fd, const char *file, const char **ret_why,
+		       size_t *ret_line)
+{
 	struct va_journal *j = calloc(1, sizeof(*j));
 	struct dbuf data = DBUF_INIT;
 	char buf[65536];
@@ -599,18 +611,15 @@ int va_journal_load(struct va_journal **ret, const char *file, const char **ret_
 	*ret_why = NULL;
 	*ret_line = 0;
 	if (j)
-		j->fd = -1;
+		j->fd = fd;
 	if (!j || !(j->file = strdup(file))) {
-		va_journal_free(j);
+		if (j)
+			va_journal_free(j);
+		else
+			close(fd);
 		return -ENOMEM;
 	}
 	j->next_seq = 1;
-	j->fd = open(file, O_RDWR | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
-	if (j->fd < 0) {
-		r = -errno;
-		j->fd = -1;
-		goto fail;
-	}
 	for (;;) {
 		ssize_t n = read(j->fd, buf, sizeof(buf));
 

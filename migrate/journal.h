@@ -153,6 +153,15 @@ int va_journal_create_request(struct va_journal **ret, const char *file, const c
 int va_journal_load(struct va_journal **ret, const char *file, const char **ret_why,
 		    size_t *ret_line);
 
+/**
+ * va_journal_load_fd() - va_journal_load() of the journal open as @fd
+ * (which it takes over: closed by va_journal_free(), or on failure),
+ * named @file in messages.  Opened read-only, the journal can be read
+ * and listed, not appended to.  Return: as va_journal_load().
+ */
+int va_journal_load_fd(struct va_journal **ret, int fd, const char *file, const char **ret_why,
+		       size_t *ret_line);
+
 /** va_journal_append() - append @r (seq assigned for 'I', 'L' and 'C'), then fsync.  Return: 0 or -errno. */
 int va_journal_append(struct va_journal *j, struct va_journal_rec *r);
 

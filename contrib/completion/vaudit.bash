@@ -71,7 +71,7 @@ _vaudit()
 		_vaudit_kinds
 		return
 		;;
-	--undo | --resume)
+	--undo | --resume | --show)
 		_vaudit_journals
 		return
 		;;
@@ -83,11 +83,11 @@ _vaudit()
 		_filedir -d
 		return
 		;;
-	--image | --plan | --journal | --script | --attrs)
+	--image | --plan | --journal | --script | --attrs | --prometheus)
 		_filedir
 		return
 		;;
-	--prefix | --tag-scheme | --barrier-mode | --size | --convert-legacy)
+	--prefix | --tag-scheme | --barrier-mode | --size | --convert-legacy | --prune)
 		[[ $prev == --convert-legacy ]] && _vaudit_guests
 		return
 		;;
