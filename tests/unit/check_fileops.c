@@ -18,6 +18,7 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -1264,6 +1265,82 @@ static void replace_basic(void)
 	close(dfd);
 }
 
+/* Only the names in @dfd, "." and ".." aside, as "a b c". */
+static char *dir_names(int dfd)
+{
+	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fdopendir(fd);
+	char *v[16], *out;
+	size_t n = 0, len = 1;
+	struct dirent *e;
+
+	ck_assert_ptr_nonnull(d);
+	while ((e = readdir(d)) && n < 16)
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			v[n++] = strdup(e->d_name);
+	closedir(d);
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = i + 1; k < n; k++)
+			if (strcmp(v[k], v[i]) < 0) {
+				char *t = v[i];
+
+				v[i] = v[k];
+				v[k] = t;
+			}
+	for (size_t i = 0; i < n; i++)
+		len += strlen(v[i]) + 1;
+	out = calloc(1, len);
+	for (size_t i = 0; i < n; i++) {
+		strcat(out, i ? " " : "");
+		strcat(out, v[i]);
+		free(v[i]);
+	}
+	return out;
+}
+
+/*
+ * va_write_replace(): the new content and mode under the name, a symlink
+ * there replaced (its target untouched), nothing else left in the
+ * directory; a directory in the way refused with the old state kept.
+ */
+START_TEST(write_replace_atomic)
+{
+	int dfd = new_dir("wr", NULL);
+	const char *what = "unset";
+	struct stat st;
+	char buf[64] = "", *names;
+	int fd;
+	ssize_t n;
+
+	ck_assert_int_eq(va_write_replace(dfd, "m.prom", "one\n", 4, 0644, &what), 0);
+	ck_assert_ptr_null(what);
+	tu_write_file(dfd, "target", "keep", 4);
+	ck_assert_int_eq(unlinkat(dfd, "m.prom", 0), 0);
+	ck_assert_int_eq(symlinkat("target", dfd, "m.prom"), 0);
+	ck_assert_int_eq(va_write_replace(dfd, "m.prom", "two\n", 4, 0640, &what), 0);
+	ck_assert_int_eq(fstatat(dfd, "m.prom", &st, AT_SYMLINK_NOFOLLOW), 0);
+	ck_assert(S_ISREG(st.st_mode));
+	ck_assert_int_eq(st.st_mode & 07777, 0640);
+	fd = openat(dfd, "m.prom", O_RDONLY | O_CLOEXEC);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	ck_assert_int_eq(n, 4);
+	ck_assert_str_eq(buf, "two\n");
+	fd = openat(dfd, "target", O_RDONLY | O_CLOEXEC);
+	memset(buf, 0, sizeof(buf));
+	ck_assert_int_eq(read(fd, buf, sizeof(buf) - 1), 4);
+	close(fd);
+	ck_assert_str_eq(buf, "keep");
+	ck_assert_int_eq(mkdirat(dfd, "d.prom", 0755), 0);
+	ck_assert_int_lt(va_write_replace(dfd, "d.prom", "x", 1, 0644, &what), 0);
+	ck_assert_str_eq(what, "rename");
+	names = dir_names(dfd);
+	ck_assert_str_eq(names, "d.prom m.prom target");
+	free(names);
+	close(dfd);
+}
+END_TEST
+
 START_TEST(replace_name_exchange)
 {
 	renameat2_calls = 0;
@@ -1766,6 +1843,7 @@ static Suite *fileops_suite(void)
 	tu_add_test(replace, swap_in_removes_own_tmp, NULL);
 	tu_add_test(replace, swap_in_leaves_foreign_tmp_after_failed_exchange_back, NULL);
 	tu_add_test(replace, openat2_any_length, NULL);
+	tu_add_test(replace, write_replace_atomic, NULL);
 	suite_add_tcase(s, replace);
 	return s;
 }

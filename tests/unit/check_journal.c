@@ -470,6 +470,39 @@ START_TEST(create_is_atomic)
 }
 END_TEST
 
+/*
+ * va_journal_load_fd() on a read-only fd reads what va_journal_load()
+ * reads, and freeing it writes nothing; a bad fd is an error, not a crash.
+ */
+START_TEST(load_fd_read_only)
+{
+	struct va_journal *j = new_journal("ro.journal"), *k = NULL;
+	char src[] = "/src/a";
+	struct va_journal_rec r = { .type = 'L', .dev = makedev(8, 1), .ino = 12, .old_ino = 11,
+				    .kind = "link", .path = src, .path_len = 6 };
+	struct stat before, after;
+	const char *why;
+	size_t line;
+	int fd;
+
+	ck_assert_int_eq(va_journal_append(j, &r), 0);
+	ck_assert_int_eq(mark(j, 1), 0);
+	va_journal_free(j);
+	ck_assert_int_eq(stat(path, &before), 0);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(va_journal_load_fd(&k, fd, path, &why, &line), 0);
+	ck_assert_str_eq(k->backend, VA_JOURNAL_UNIFY);
+	ck_assert_uint_eq(k->nrecs, 2);
+	ck_assert_int_eq(k->recs[0].type, 'L');
+	ck_assert_int_eq(va_journal_state(k, 1), 'D');
+	va_journal_free(k);
+	ck_assert_int_eq(stat(path, &after), 0);
+	ck_assert_int_eq(after.st_size, before.st_size);
+	ck_assert_int_eq(va_journal_load_fd(&k, -1, path, &why, &line), -EBADF);
+}
+END_TEST
+
 static Suite *journal_suite(void)
 {
 	Suite *s = suite_create("journal");
@@ -487,6 +520,7 @@ static Suite *journal_suite(void)
 	tu_add_test(tr, create_records_load_back, NULL);
 	tu_add_test(tr, records_of_another_journal, NULL);
 	tu_add_test(tr, request_round_trip, NULL);
+	tu_add_test(tr, load_fd_read_only, NULL);
 	suite_add_tcase(s, tr);
 	return s;
 }
