@@ -16,8 +16,9 @@
  *   unreadable   not a regular file (never followed), or the loader refused
  *                it: the reason is listed
  * Everything is reached through the directory's fd: entries are opened
- * O_NOFOLLOW and checked to be regular files, and --prune unlinks a name
- * only while it is still the inode it read.
+ * O_NOFOLLOW and checked to be regular files, and --prune checks right
+ * before unlinkat() that the name is still the inode it read (a rename
+ * onto it in that window is not caught: no call unlinks by inode).
  */
 #include "config.h"
 

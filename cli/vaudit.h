@@ -186,7 +186,7 @@ int run_show(const struct vaudit_opts *o);
  */
 struct monitor;
 
-/** monitor_new() - counters for a run of @o.  Return: NULL when out of memory. */
+/** monitor_new() - zeroed counters, the run's clock started.  Return: NULL when out of memory. */
 struct monitor *monitor_new(void);
 
 /** monitor_add() - count finding @f.  Return: 0 or -ENOMEM. */

@@ -3,7 +3,8 @@
 #
 # readonly.sh - a read-only run writes nothing anywhere.  Every audit mode
 # (a plain audit of a tree on the host's root filesystem and of a mounted
-# fixture, --json, --host-root, --config, --list, --image) runs under
+# fixture, --json, --host-root, --config, --list, --image; and the journal
+# modes --journals, --show, --prune -n) runs under
 # strace; the trace must hold no open for writing or creating (but of
 # /dev/null and the terminal) and no call that creates, removes, renames or
 # changes a file.  libext2fs' mount check creates and removes
@@ -123,6 +124,18 @@ if img=$(make_fixture ext4 --v26) && mnt=$(mount_fixture "$img"); then
 	traced image --image "$img" --json --no-progress
 	ok $((RC > 1)) "--image: exit 0 or 1 ($RC)" || diag "$(cat -v "$W/image.err")"
 	check_ro image "--image"
+	# the journal modes read journals and write nothing: a real one, from
+	# a repair of a copy (untraced), listed, shown and pruned with -n
+	mkdir -p "$W/journals"
+	cp --sparse=always -- "$img" "$W/fix.img"
+	"$VAUDIT" -q --fix --image "$W/fix.img" --journal "$W/journals/fix.journal" >/dev/null 2>&1
+	touch -d '40 days ago' "$W/journals/fix.journal"
+	for args in "--journals" "--journals --json" "--prune 30 -n" "--show $W/journals/fix.journal"; do
+		# shellcheck disable=SC2086
+		case $args in --show*) traced journals $args ;; *) traced journals $args "$W/journals" ;; esac
+		ok $((RC > 1)) "$args: exit 0 or 1 ($RC)" || diag "$(cat -v "$W/journals.err")"
+		check_ro journals "$args"
+	done
 else
 	ok 1 "ext4 --v26 fixture mounted"
 fi
