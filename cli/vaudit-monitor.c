@@ -265,6 +265,8 @@ static int nagios_print(int st, const char *text, const char *perf)
 	if (perf && *perf)
 		dbuf_addf(&b, " | %s", perf);
 	dbuf_addc(&b, '\n');
+	if (!b.buf)
+		st = NAGIOS_UNKNOWN;
 	fwrite(b.buf ? b.buf : "VAUDIT UNKNOWN - out of memory\n", 1, b.buf ? b.len : 31, stdout);
 	dbuf_release(&b);
 	if (fflush(stdout) != 0)
