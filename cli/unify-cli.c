@@ -50,6 +50,8 @@ void ucli_init(struct ucli *c, const char *prog, void (*usage)(FILE *fp))
 	cli_init(&c->cli, prog);
 	c->usage = usage;
 	c->protect = VA_PROTECT_AUTO;
+	c->jbackend = VA_JOURNAL_UNIFY;
+	c->jstem = "unify";
 	c->progress = -1;
 	dbuf_init(&c->jfile);
 	dbuf_init(&c->label);
@@ -370,9 +372,9 @@ int ucli_journal_open(struct ucli *c, const char *const *paths, size_t npaths)
 	va_image_uuid(NULL, npaths ? paths[0] : "/", uuid);
 	dbuf_setlen(&c->jfile, 0);
 	if (r == 0)
-		r = c->journal ? dbuf_adds(&c->jfile, c->journal) : va_journal_default_name(&c->jfile, "unify");
+		r = c->journal ? dbuf_adds(&c->jfile, c->journal) : va_journal_default_name(&c->jfile, c->jstem);
 	if (r == 0)
-		r = va_journal_create(&c->j, c->jfile.buf, VA_JOURNAL_UNIFY, uuid, dbuf_str(&src), src.len);
+		r = va_journal_create(&c->j, c->jfile.buf, c->jbackend, uuid, dbuf_str(&src), src.len);
 	dbuf_release(&src);
 	if (r < 0) {
 		const char *file = c->jfile.len ? c->jfile.buf : VA_JOURNAL_DIR;

@@ -72,6 +72,8 @@ struct ucli {
 	/* options */
 	enum va_protect protect;/**< --flags (AUTO until ucli_start()) */
 	const char *journal;    /**< --journal, or NULL for the default */
+	const char *jbackend;   /**< the journal's backend: VA_JOURNAL_UNIFY unless the program says */
+	const char *jstem;      /**< the default journal name's stem: "unify" unless the program says */
 	const char *config;     /**< --config, or NULL for VA_CONFIG_DIR */
 	const char *host_root;  /**< --host-root: the configuration and every vdir
 				     are read inside this prefix (an old host's disk) */
