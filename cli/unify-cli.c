@@ -310,19 +310,26 @@ void ucli_help_common(FILE *fp, const char *prog)
 "      --host-root=PREFIX  the host is the one whose root is PREFIX (an old\n"
 "                        host's disk): the configuration (--config included)\n"
 "                        and every path it names are resolved inside PREFIX\n"
-"      --insecure        accepted for util-vserver compatibility; no effect\n"
-"      --progress        a progress line on stderr (default: when stderr is a\n"
-"                        terminal)\n"
-"      --no-progress     no progress line\n"
-"  -h, --help            show this help and exit\n"
-"      --version         show the version and exit\n"
+"      --insecure        accepted for util-vserver compatibility; no effect\n",
+		VA_JOURNAL_DIR, prog, VA_CONFIG_DIR);
+	ucli_help_run(fp);
+	fprintf(fp,
 "\n"
 "Exit status: 0 the run completed (skipped files are normal and counted),\n"
 "or a dry run (-n) would change nothing; 1 a dry run would link, store,\n"
 "revert or protect at least one file; 2 a configuration or journal error,\n"
 "or a file failed (reported on stderr; the run goes on with the other\n"
-"files); 64 a usage error.\n",
-		VA_JOURNAL_DIR, prog, VA_CONFIG_DIR);
+"files); 64 a usage error.\n");
+}
+
+void ucli_help_run(FILE *fp)
+{
+	fputs(
+"      --progress        a progress line on stderr (default: when stderr is a\n"
+"                        terminal)\n"
+"      --no-progress     no progress line\n"
+"  -h, --help            show this help and exit\n"
+"      --version         show the version and exit\n", fp);
 }
 
 int ucli_start(struct ucli *c)

@@ -152,6 +152,9 @@ int ucli_guest_exclude(struct ucli *c, const struct va_config *cfg, long g);
 /** ucli_help_common() - the --help text of the options both programs share, and the exit status. */
 void ucli_help_common(FILE *fp, const char *prog);
 
+/** ucli_help_run() - the --help lines of --progress, --no-progress, --help and --version. */
+void ucli_help_run(FILE *fp);
+
 /**
  * ucli_start() - open the live back end, resolve --flags=auto (an error
  * without the vserver syscall, as is v26), warn about --flags=none, start

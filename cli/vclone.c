@@ -63,17 +63,14 @@ static void usage(FILE *fp)
 "                        %s/clone-YYYYmmdd-HHMMSS-PID.journal)\n"
 "      --json            JSON Lines on stdout: one object per entry, then a\n"
 "                        summary object (schema in vaudit(8))\n"
-"      --config=DIR      the configuration directory (default %s)\n"
-"      --progress        a progress line on stderr (default: when stderr is a\n"
-"                        terminal)\n"
-"      --no-progress     no progress line\n"
-"  -h, --help            show this help and exit\n"
-"      --version         show the version and exit\n"
+"      --config=DIR      the configuration directory (default %s)\n",
+		PROG, VA_CONFIG_DIR, VA_JOURNAL_DIR, VA_CONFIG_DIR);
+	ucli_help_run(fp);
+	fputs(
 "\n"
 "Exit status: 0 the clone was made, or a dry run (-n) would make nothing;\n"
 "1 a dry run would make something; 2 an error (SRC or DST refused, an entry\n"
-"that failed, the journal); 64 a usage error.\n",
-		PROG, VA_CONFIG_DIR, VA_JOURNAL_DIR, VA_CONFIG_DIR);
+"that failed, the journal); 64 a usage error.\n", fp);
 }
 
 enum { OPT_EXCLUDE = UCLI_OPT_NEXT, OPT_STORE, OPT_XID };

@@ -159,13 +159,8 @@ static int set_flags(struct crun *c, const struct citem *it, uint32_t flags)
 		.dev = makedev(it->stx.stx_dev_major, it->stx.stx_dev_minor),
 		.ino = it->stx.stx_ino, .mode = it->stx.stx_mode,
 	};
-	struct va_attrs after = { 0 };
-	int r;
 
-	if (!c->o->be)
-		return -EOPNOTSUPP;
-	r = va_backend_write(c->o->be, &t, flags, it->stx.stx_mode & 07777, &after);
-	return r == 0 && after.flags != flags ? -EIO : r;
+	return c->o->be ? va_backend_set(c->o->be, &t, flags, it->stx.stx_mode & 07777) : -EOPNOTSUPP;
 }
 
 /* Does the kernel refuse @it's inode a new name unless its flags are lifted? */

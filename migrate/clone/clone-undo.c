@@ -186,10 +186,8 @@ static int set_flags(struct urun *u, int fd, const struct stat *st, uint32_t fla
 {
 	struct va_attr_target t = { .fd = fd, .dir_fd = -1, .dev = st->st_dev, .ino = st->st_ino,
 				    .mode = st->st_mode };
-	struct va_attrs after = { 0 };
-	int r = va_backend_write(u->be, &t, flags, st->st_mode & 07777, &after);
 
-	return r == 0 && after.flags != flags ? -EIO : r;
+	return va_backend_set(u->be, &t, flags, st->st_mode & 07777);
 }
 
 static int get_flags(struct urun *u, int fd, const struct stat *st, uint32_t *flags)

@@ -19,31 +19,14 @@ FS_IOC_GETFLAGS, never from vclone's output.
         --json output OUT, in the same form.
 """
 import argparse
-import fcntl
-import hashlib
+import json
 import os
 import stat
-import struct
 import sys
 
-FS_IOC_GETFLAGS = 0x80086601
-
-
-def flags_of(path):
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    try:
-        buf = fcntl.ioctl(fd, FS_IOC_GETFLAGS, struct.pack('l', 0))
-        return struct.unpack('l', buf)[0] & 0xffffffff
-    finally:
-        os.close(fd)
-
-
-def sha(path):
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for b in iter(lambda: f.read(1 << 20), b''):
-            h.update(b)
-    return h.hexdigest()
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from unifytest import getflags as flags_of  # noqa: E402  (one reader of the flags)
+from unifysafe import digest as sha  # noqa: E402
 
 
 def xattrs(path):
@@ -165,7 +148,6 @@ def main():
     sm.add_argument('out')
     a = ap.parse_args()
     if a.cmd == 'summary':
-        import json
         last = json.loads(open(a.out, encoding='utf-8').read().splitlines()[-1])
         print(' '.join('%s=%d' % (k, last[k]) for k in
                        ('copy', 'hardlink', 'link', 'mkdir', 'node', 'symlink')))
