@@ -60,6 +60,18 @@ static int made(struct crun *c, uint64_t seq, const struct stat *st)
 	return va_journal_add(c->o->j, &m);
 }
 
+/*
+ * Entry @seq was not made because its name was taken (@r -EEXIST): its
+ * record is marked undone, so that no undo takes what is there for it.
+ */
+static void not_made(struct crun *c, uint64_t seq, int r)
+{
+	struct va_journal_rec u = { .type = 'U', .seq = seq };
+
+	if (r == -EEXIST)
+		(void)va_journal_add(c->o->j, &u);     /* a failure sticks in j->err */
+}
+
 int c_mkdir(struct crun *c, int parent_fd, const char *name, const char *src, size_t src_len,
 	    int *ret_fd)
 {
@@ -86,6 +98,7 @@ int c_mkdir(struct crun *c, int parent_fd, const char *name, const char *src, si
 	if (mkdirat(parent_fd, name, 0700) < 0) {
 		r = -errno;
 		c_event(c, VA_CLONE_ERROR, path, c->scratch.len, src, src_len, 0, -r, "cannot make the directory");
+		not_made(c, seq, r);
 		return r;
 	}
 	fd = va_safeopen_at(parent_fd, name, O_RDONLY | O_DIRECTORY, 0);
@@ -307,6 +320,7 @@ static void make_one(struct crun *c, int dfd, struct citem *it)
 			r = -errno;
 		if (r < 0) {
 			c_event(c, VA_CLONE_ERROR, path, c->scratch.len, it->src, it->src_len, 0, -r, what);
+			not_made(c, it->seq, r);
 			if (va_fs_failing(r))
 				c->fatal = r;
 			return;
