@@ -177,11 +177,29 @@ is "$(python3 "$CT" summary "$W/store.out")" "$(python3 "$CT" summary "$W/real.o
 	"the store's entries decide the same links as the flags"
 py_checks python3 "$CT" check "$S" "$D2" --flags 0x8010 "${OMIT[@]}" "${COPY[@]}"
 
+# ================================================================ a configured guest
+# SRC named as a guest: its vdir, its exclude list and its hash directory's store
+CFG=$W/etc
+mkdir -p "$CFG/src/apps/vunify/hash" && ln -s "$S" "$CFG/src/vdir" && cp "$EX" "$CFG/src/apps/vunify/exclude" &&
+	ln -s "$H" "$CFG/src/apps/vunify/hash/00" && cp "$H/method" "$CFG/src/apps/vunify/hash/method"
+ok $? "a configuration: guest src, its vdir, exclude list and hash directory (00 -> the store)"
+D3=$V/fromcfg
+urun cfg "$VCLONE" --json --flags=none --config "$CFG" $NP --journal "$W/cfg.journal" src "$D3"
+rc_is cfg 0 "vclone --config DIR --flags=none GUEST DST"
+is "$(python3 "$CT" summary "$W/cfg.out")" "$(python3 "$CT" summary "$W/real.out")" \
+	"the guest's exclude list and store decide as --exclude and --store did"
+urun undo6 "$VAUDIT" --undo "$W/cfg.journal" "$M"
+rc_is undo6 0 "vaudit --undo of that clone's journal"
+
 # ================================================================ undo
 urun undo2 "$VAUDIT" --undo "$W/store.journal" "$M"
 rc_is undo2 0 "vaudit --undo of the store clone's journal"
 urun undo "$VAUDIT" --json --undo "$W/clone.journal" "$M"
 rc_is undo 0 "vaudit --undo JOURNAL"
+py_checks python3 "$RP" "$SCHEMA" "$W/undo.out" --label="vaudit --undo --json of a clone's journal" \
+	--want action=+ --want error=0 --exit 0
+is "$(grep -c '"event":"done","step":"remove"' "$W/undo.out")" \
+	"$(grep -c '^C' "$W/clone.journal")" "the undo removed every entry the journal records, one record each"
 [ ! -e "$D" ] && [ ! -e "$D2" ]
 ok $? "DST is gone"
 image >"$W/find.undone"
@@ -271,6 +289,7 @@ refused inside "DST inside SRC" --flags=legacy "$S" "$S/sub"
 refused same "SRC as DST" --flags=legacy "$S" "$S"
 refused file "a DST that is a file" --flags=legacy "$S" "$S/etc/acl/file"
 refused xid "--xid" --xid=42 --flags=legacy "$S" "$V/x"
+refused xdev "a DST on another filesystem" --flags=legacy "$S" "$W/elsewhere"
 if [ -e /proc/virtual ]; then
 	skip "--flags=auto refused" "this kernel has the vserver syscall"
 else
