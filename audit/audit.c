@@ -75,6 +75,8 @@ struct devtab {
 	uint64_t used;          /* inodes in use on it (statfs) */
 	bool whole;             /* the walk entered it at its root */
 	uint64_t seen;          /* entries of it the walk has given so far */
+	uint32_t *shared_of;    /* beside t's entries: 1 + the index in shared of
+				   that inode, 0 while not met (NULL until needed) */
 };
 
 /*
@@ -90,6 +92,7 @@ struct audit {
 	struct devtab *devs;
 	size_t ndevs, capdevs;
 	const struct va_itable_ent *te; /* the table's copy of the entry being checked, or NULL */
+	struct devtab *te_dt;   /* the filesystem te belongs to (valid with te) */
 	struct va_audit_stats *stats;
 	struct va_inomap map;
 	struct va_namelist names;       /* the names kept of shared inodes */
@@ -280,6 +283,7 @@ static const struct va_itable *table_for(struct audit *a, const struct va_walk_e
 			d->used = (uint64_t)(sf.f_files - sf.f_ffree);
 		}
 	}
+	a->te_dt = d;
 	if (d->decided)
 		return d->t;
 	if (++d->seen * TABLE_AFTER_SHARE < d->used)
@@ -408,20 +412,50 @@ static long names_of(const struct audit *a, const struct shared *s, struct va_na
 	return (long)n;
 }
 
+/*
+ * Where the index of the shared inode @e is kept beside its filesystem's
+ * table (a direct index, no hashing), or NULL when the table does not
+ * hold it: then the (dev, ino) map.  -ENOMEM in *err.
+ */
+static uint32_t *shared_slot(struct audit *a, const struct va_walk_entry *e, dev_t dev, int *err)
+{
+	struct devtab *d = a->te_dt;
+
+	if (!a->te || a->te->ino != e->stx->stx_ino || !d || !d->t || d->dev != dev)
+		return NULL;
+	if (!d->shared_of && !(d->shared_of = calloc(va_itable_count(d->t), sizeof(*d->shared_of)))) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	return &d->shared_of[va_itable_index(d->t, a->te)];
+}
+
 static int shared_add(struct audit *a, const struct va_walk_entry *e, struct shared **ret)
 {
 	dev_t dev = makedev(e->stx->stx_dev_major, e->stx->stx_dev_minor);
-	uint32_t idx;
+	int err = 0;
+	uint32_t idx, *slot = shared_slot(a, e, dev, &err);
 	struct shared *s;
 
-	if (va_inomap_find(&a->map, dev, e->stx->stx_ino, &idx)) {
+	if (err)
+		return err;
+	if (slot && *slot) {
+		*ret = &a->shared[*slot - 1];
+		return 0;
+	}
+	/* met before its table was read: in the map */
+	if ((!slot || a->map.count) && va_inomap_find(&a->map, dev, e->stx->stx_ino, &idx)) {
+		if (slot)
+			*slot = idx + 1;
 		*ret = &a->shared[idx];
 		return 0;
 	}
-	if (a->nshared >= UINT32_MAX ||
+	if (a->nshared >= UINT32_MAX - 1 ||
 	    va_array_grow(&a->shared, &a->capshared, a->nshared, sizeof(*a->shared)) < 0)
 		return -ENOMEM;
-	if (va_inomap_insert(&a->map, dev, e->stx->stx_ino, (uint32_t)a->nshared) < 0)
+	if (slot)
+		*slot = (uint32_t)a->nshared + 1;
+	else if (va_inomap_insert(&a->map, dev, e->stx->stx_ino, (uint32_t)a->nshared) < 0)
 		return -ENOMEM;
 	s = &a->shared[a->nshared++];
 	memset(s, 0, sizeof(*s));
@@ -838,8 +872,10 @@ static void audit_release(struct audit *a)
 		free(a->stores[i]);
 	free(a->stores);
 	va_inomap_release(&a->map);
-	for (size_t i = 0; i < a->ndevs; i++)
+	for (size_t i = 0; i < a->ndevs; i++) {
 		va_itable_free(a->devs[i].t);
+		free(a->devs[i].shared_of);
+	}
 	free(a->devs);
 }
 

@@ -215,6 +215,11 @@ const struct va_itable_ent *va_itable_get(const struct va_itable *t, uint64_t in
 	return &t->ents[t->rank[ino / 64] + (uint64_t)__builtin_popcountll(below)];
 }
 
+uint64_t va_itable_index(const struct va_itable *t, const struct va_itable_ent *e)
+{
+	return (uint64_t)(e - t->ents);
+}
+
 uint64_t va_itable_count(const struct va_itable *t)
 {
 	return t->nents;

@@ -71,6 +71,13 @@ long va_itable_read(struct va_image *img, va_itable_keep_fn *keep, void *user,
 /** va_itable_get() - the kept entry of inode @ino, or NULL. */
 const struct va_itable_ent *va_itable_get(const struct va_itable *t, uint64_t ino);
 
+/**
+ * va_itable_index() - the position of the kept entry @e (from
+ * va_itable_get() of @t) among the kept entries: 0 .. va_itable_count() - 1,
+ * for arrays kept beside the table.
+ */
+uint64_t va_itable_index(const struct va_itable *t, const struct va_itable_ent *e);
+
 /** va_itable_count() - the number of kept entries. */
 uint64_t va_itable_count(const struct va_itable *t);
 

@@ -50,16 +50,32 @@ static int add_detail(struct dbuf *out, const char *d)
 	return dbuf_adds(out, d);
 }
 
+/* @s, then blanks up to @width, then one blank (printf's "%-*s "). */
+static int add_column(struct dbuf *out, const char *s, size_t width)
+{
+	size_t len = strlen(s), pad = (len < width ? width - len : 0) + 1;
+
+	if (dbuf_reserve(out, len + pad) < 0)
+		return -ENOMEM;
+	memcpy(out->buf + out->len, s, len);
+	memset(out->buf + out->len + len, ' ', pad);
+	out->len += len + pad;
+	out->buf[out->len] = '\0';
+	return 0;
+}
+
 static int format_text(struct dbuf *out, unsigned opts, const struct va_finding *f)
 {
 	char letters[VA_FLAGS_LETTERS_MAX], vs[5];
 	int r;
 
+	/* one finding a line, many thousands a run: no printf here */
 	va_flags_letters_if(f->flags, f->flags_known & VA_KNOWN_EXT2, letters);
-	r = dbuf_addf(out, "%-29s %-7s %s %s ", va_kind_name(f->kind),
-		      va_severity_name(f->severity), letters,
-		      va_vsattr_letters(f->flags, f->flags_known & VA_KNOWN_EXT2,
-					f->flags_known & VA_KNOWN_VS26, vs));
+	r = add_column(out, va_kind_name(f->kind), 29);
+	r |= add_column(out, va_severity_name(f->severity), 7);
+	r |= add_column(out, letters, 0);
+	r |= add_column(out, va_vsattr_letters(f->flags, f->flags_known & VA_KNOWN_EXT2,
+					       f->flags_known & VA_KNOWN_VS26, vs), 0);
 	r |= va_escape_shell(out, f->where.path, f->where.path_len);
 	if (f->line)
 		r |= dbuf_addf(out, ":%u", f->line);

@@ -393,6 +393,25 @@ fail:
 	}
 }
 
+/*
+ * The flags that decide whether @p may be linked (immutable, append):
+ * from the statx() of its open fd where the filesystem reports both, else
+ * FS_IOC_GETFLAGS.
+ */
+static uint32_t deciding_flags(const struct pname *p)
+{
+	const uint64_t both = STATX_ATTR_IMMUTABLE | STATX_ATTR_APPEND;
+	uint32_t fl = 0;
+
+	if ((p->stx.stx_attributes_mask & both) != both)
+		return u_get_flags(p->fd);
+	if (p->stx.stx_attributes & STATX_ATTR_IMMUTABLE)
+		fl |= VA_FL_IMMUTABLE;
+	if (p->stx.stx_attributes & STATX_ATTR_APPEND)
+		fl |= VA_FL_APPEND;
+	return fl;
+}
+
 static void prep_name(struct batch *b, const struct uunit *un, const struct pmaster *m,
 		      struct pname *p, uint32_t file)
 {
@@ -489,7 +508,7 @@ static void prep_name(struct batch *b, const struct uunit *un, const struct pmas
 		u_skip(u, f, VA_USKIP_OUTSIDE, 0, NULL);
 		return;
 	}
-	fl = u_get_flags(p->fd);
+	fl = deciding_flags(p);
 	if (u->o->dry_run) {
 		uint32_t v;
 

@@ -147,7 +147,9 @@ static int digest_file(const struct ustate *u, struct va_digest *d, unsigned cha
 
 	if (fd < 0)
 		return fd;
-	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	/* a small file is read in one pread(): nothing for readahead to learn */
+	if (f->size > U_READ_BUF)
+		(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	r = u_digest_fd(u, d, buf, fd, f, out, bytes);
 	close(fd);
 	return r;

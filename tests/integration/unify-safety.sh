@@ -120,7 +120,7 @@ writer() {
 		"$VHASHIFY" $FL $NP --json --journal "$j" --manually --destination "$wm/.hash" -- \
 		"$wm/vs/g1" "" "$wm/vs/g2" "" "$wm/vs/g3" "" >"$W/writer.out" 2>"$W/writer.err" &
 	pid=$!
-	src=$(python3 "$US" write-during "$W/writer.trace" "$pid" XXXX $keep)
+	src=$(python3 "$US" write-during "$W/writer.trace" "$pid" XXXX $keep --in "$wm/.hash/")
 	wait "$pid"
 	RC=$?
 	ok "$([ "$RC" -le 1 ]; echo $?)" "$desc: vhashify ran to its end (exit $RC)"

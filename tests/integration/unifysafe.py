@@ -12,9 +12,10 @@
                           (TAP line; after a power cut)
   shutdown MNT            EXT4_IOC_SHUTDOWN with NOLOGFLUSH: the filesystem
                           stops as at a power cut, its journal not flushed
-  write-during TRACE PID BYTES [--keep-mtime]
+  write-during TRACE PID BYTES [--keep-mtime] [--in STORE]
                           wait until the strace -y output TRACE shows that
-                          process PID opened a new store entry (O_TMPFILE),
+                          process PID opened a new store entry (O_TMPFILE
+                          in a directory whose path holds STORE),
                           then write BYTES at offset 0 of the file it copies
                           from (optionally putting its mtime back); print
                           its path
@@ -145,6 +146,8 @@ def cmd_write_during(a):
     while it is copied."""
     trace, pid, data = a[0], int(a[1]), a[2].encode()
     keep = '--keep-mtime' in a
+    # the O_TMPFILE of a store entry: in the store (not the journal's)
+    store = a[a.index('--in') + 1] if '--in' in a else ''
     src = None
     t0 = time.monotonic()
     while time.monotonic() - t0 < 60 and src is None:
@@ -153,7 +156,11 @@ def cmd_write_during(a):
                 txt = fh.read()
         except FileNotFoundError:
             txt = ''
-        i = txt.find('O_TMPFILE')
+        i = -1
+        for m in re.finditer(r'^.*O_TMPFILE.*$', txt, re.M):
+            if store in m.group(0):
+                i = m.start()
+                break
         if i >= 0:
             found = re.findall(r'(?:fstat|newfstatat)\(\d+<([^>]+)>', txt[:i])
             src = found[-1] if found else ''

@@ -1906,11 +1906,14 @@ START_TEST(xdev_and_mount_depth)
 	write_in(m3, "in_m3");
 	ck_assert_int_eq(mount(src, b, NULL, MS_BIND, NULL), 0); /* same filesystem */
 
-	for (int mode = 0; mode < 3; mode++) {
+	/* each mode also with VA_WALK_LAZY_DIRS: the same mounts found, the same entered */
+	for (int run = 0; run < 6; run++) {
+		int mode = run % 3;
 		struct rec r = { .store = true };
 		struct va_walk_args a = {
 			.roots = roots, .nroots = 1, .callback = record_cb, .user = &r,
-			.flags = mode ? VA_WALK_XDEV : 0, .mount_depth = mode == 2 ? 1 : 0,
+			.flags = (mode ? VA_WALK_XDEV : 0) | (run >= 3 ? VA_WALK_LAZY_DIRS : 0),
+			.mount_depth = mode == 2 ? 1 : 0,
 		};
 		static const char *const mps[] = { "m1", "m1/m2", "d/m3", "b" };
 		/* entered?  [mode][mount] */
