@@ -351,7 +351,7 @@ int ucli_start(struct ucli *c)
 			"--flags=immutable or --flags=none");
 		return CLI_EXIT_TROUBLE;
 	}
-	if (c->protect == VA_PROTECT_NONE && !c->reverting)
+	if (c->protect == VA_PROTECT_NONE && !c->reverting && !c->flags_recognise)
 		cli_say(&c->cli, "warning: --flags=none: the shared files are not protected; "
 			"a guest can change the files of other guests");
 	/* a reader that goes away (| head) must not kill the run between two

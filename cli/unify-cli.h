@@ -81,6 +81,8 @@ struct ucli {
 	bool dry_run;
 	bool manually;
 	bool store_run;         /**< vhashify: the summary counts new store entries */
+	bool flags_recognise;   /**< vclone: --flags only recognises unified files (none: no
+				     warning, nothing is left unprotected) */
 	bool reverting;         /**< -R / --revert: no protection is set, so --flags=auto
 				     needs no syscall (without it, names are unprotected
 				     around each change: the kernel ignores iunlink) */

@@ -39,10 +39,11 @@ static void usage(FILE *fp)
 "links.  DST must not exist or be an empty directory, on SRC's filesystem.\n"
 "Every entry made is journaled: 'vaudit --undo JOURNAL' removes them again.\n"
 "\n"
-"SRC is a directory, or the name of a guest in the configuration (%s):\n"
-"then its vdir, its exclude list and its hash store are used.  In the\n"
-"exclude list, a '~' entry is left out of DST, an excluded path is copied\n"
-"(never linked), and so is everything below an excluded directory.\n"
+"SRC is a directory (a path with a '/', such as ./web), or the name of a\n"
+"guest in the configuration (%s): then its vdir, its exclude list\n"
+"and its hash store are used.  In the exclude list, a '~' entry is left\n"
+"out of DST, an excluded path is copied (never linked), and so is\n"
+"everything below an excluded directory.\n"
 "\n"
 "Options:\n"
 "  -n, --dry-run         show what would be made; change nothing, write no\n"
@@ -402,6 +403,7 @@ int main(int argc, char **argv)
 	ucli_init(&rn.c, PROG, usage);
 	rn.c.jbackend = VA_JOURNAL_CLONE;
 	rn.c.jstem = "clone";
+	rn.c.flags_recognise = true;
 	status = parse_options(&rn, argc, argv);
 	run = status < 0;       /* else --help, --version or a usage error: done */
 	if (run)
