@@ -291,6 +291,43 @@ int ucli_guest_exclude(struct ucli *c, const struct va_config *cfg, long g)
 	return status;
 }
 
+int ucli_guest_tree(struct ucli *c, struct va_config **cfg, const char *name, char **vdir,
+		    const struct va_excl_list **excl, const char ***stores, size_t *nstores)
+{
+	const struct va_guest *gu;
+	long g;
+	int status;
+
+	if (!*cfg && (status = ucli_config_load(c, cfg)))
+		return status;
+	if ((g = ucli_config_guest(c, *cfg, name)) < 0)
+		return CLI_EXIT_TROUBLE;
+	gu = &(*cfg)->guests[g];
+	if (!gu->vdir) {
+		cli_msg(&c->cli, gu->name, "the guest has no usable vdir", gu->vdir_why);
+		return CLI_EXIT_TROUBLE;
+	}
+	if (excl) {
+		if ((status = ucli_guest_exclude(c, *cfg, g)))
+			return status;
+		*excl = &gu->exclude;
+	}
+	if (stores && gu->hash >= 0) {
+		const struct va_hash_dir *h = &(*cfg)->hashdirs[gu->hash];
+		const char **ns = realloc(*stores, (*nstores + h->nentries + 1) * sizeof(*ns));
+
+		if (!ns) {
+			cli_say(&c->cli, "%s", strerror(ENOMEM));
+			return CLI_EXIT_TROUBLE;
+		}
+		*stores = ns;
+		for (size_t k = 0; k < h->nentries; k++)
+			if (h->entries[k].path && !h->entries[k].duplicate)
+				ns[(*nstores)++] = h->entries[k].path;
+	}
+	return ucli_realdir(c, gu->vdir, "the guest's vdir", vdir);
+}
+
 /* ------------------------------------------------------------------ back end, journal */
 
 void ucli_help_common(FILE *fp, const char *prog)

@@ -98,6 +98,10 @@ struct ucli {
 	const struct va_ustats *cur; /**< the call under way (progress), or NULL */
 	struct dbuf label;      /**< tree being worked on (progress) */
 	unsigned char *quirk_shown; /**< configuration problems already printed */
+	/** vcopy: appends to the summary what its second engine did (text: a
+	 *  line without the program's name, JSON: more fields), or NULL */
+	void (*summary_more)(struct ucli *c, struct dbuf *b, bool json);
+	bool more_changes;      /**< ... and that changed (a dry run: would change) something */
 	size_t nquirk_shown;
 };
 
@@ -150,6 +154,17 @@ long ucli_config_guest(struct ucli *c, const struct va_config *cfg, const char *
  * excludes).  Return: 0, or CLI_EXIT_TROUBLE after a message.
  */
 int ucli_guest_exclude(struct ucli *c, const struct va_config *cfg, long g);
+
+/**
+ * ucli_guest_tree() - the tree of guest @name (the configuration is loaded
+ * into *@cfg first when it is NULL): the real path of its vdir to *@vdir
+ * (malloc'd); unless @excl is NULL, its exclude list to *@excl (quirks
+ * warned, ucli_guest_exclude()); unless @stores is NULL, the stores of its
+ * hash directory appended to *@stores (realloc'd, *@nstores counts them).
+ * Return: 0, or CLI_EXIT_TROUBLE after a message.
+ */
+int ucli_guest_tree(struct ucli *c, struct va_config **cfg, const char *name, char **vdir,
+		    const struct va_excl_list **excl, const char ***stores, size_t *nstores);
 
 /** ucli_help_common() - the --help text of the options both programs share, and the exit status. */
 void ucli_help_common(FILE *fp, const char *prog);

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli/clone-report.h"
 #include "cli/unify-cli.h"
 #include "core/dbuf.h"
 #include "core/escape.h"
@@ -94,54 +95,8 @@ struct run {
 static void on_event(const struct va_clone_event *ev, const struct va_clone_stats *st, void *user)
 {
 	struct run *rn = user;
-	struct ucli *c = &rn->c;
-	struct dbuf b = DBUF_INIT;
-	const char *name = va_clone_action_name(ev->action);
 
-	if (ev->action == VA_CLONE_ERROR) {
-		const char *reason = ev->err ? strerror(ev->err) : NULL;
-
-		if (c->json)
-			cli_json_error(&c->cli, ev->path, ev->path_len, ev->what, reason, ev->err);
-		cli_msgn(&c->cli, ev->path, ev->path_len, ev->what, reason);
-		return;
-	}
-	if (c->json) {
-		cli_json_head(&b, &c->cli, "action");
-		dbuf_addf(&b, ",\"event\":\"%s\"", name);
-		va_json_field(&b, "path", ev->path, ev->path_len);
-		if (ev->src)
-			va_json_field(&b, "source", ev->src, ev->src_len);
-		if (ev->action == VA_CLONE_COPY || ev->action == VA_CLONE_LINK || ev->action == VA_CLONE_HARDLINK)
-			dbuf_addf(&b, ",\"size\":%llu", (unsigned long long)ev->size);
-		if (ev->what)
-			va_json_field(&b, "reason", ev->what, strlen(ev->what));
-		dbuf_addf(&b, ",\"dry_run\":%s}\n", ev->dry_run ? "true" : "false");
-		cli_write(&c->cli, b.buf, b.len);
-	} else if (c->verbose) {
-		dbuf_addf(&b, "%s%s ", ev->dry_run ? "would " : "", name);
-		va_escape_shell(&b, ev->path, ev->path_len);
-		if (ev->what)
-			dbuf_addf(&b, ": %s", ev->what);
-		dbuf_addc(&b, '\n');
-		cli_write(&c->cli, b.buf, b.len);
-	}
-	dbuf_release(&b);
-	if (cli_progress_due(&c->cli, 0.5))
-		cli_progress(&c->cli, "%llu entries, %llu copied, %llu linked",
-			     (unsigned long long)(st->n[VA_CLONE_MKDIR] + st->n[VA_CLONE_COPY] +
-						  st->n[VA_CLONE_LINK] + st->n[VA_CLONE_HARDLINK] +
-						  st->n[VA_CLONE_SYMLINK] + st->n[VA_CLONE_NODE]),
-			     (unsigned long long)st->n[VA_CLONE_COPY], (unsigned long long)st->n[VA_CLONE_LINK]);
-}
-
-/* Whether the counts say something was (or would be) made. */
-static bool made_any(const struct va_clone_stats *s)
-{
-	for (int a = VA_CLONE_MKDIR; a <= VA_CLONE_NODE; a++)
-		if (s->n[a])
-			return true;
-	return false;
+	clone_report_event(&rn->c, ev, st);
 }
 
 static void summary(struct run *rn)
@@ -149,7 +104,6 @@ static void summary(struct run *rn)
 	const struct va_clone_stats *s = &rn->st;
 	struct ucli *c = &rn->c;
 	double t = cli_elapsed(&c->cli);
-	char cb[32], lb[32];
 	struct dbuf b = DBUF_INIT;
 
 	cli_clear_progress(&c->cli);
@@ -157,23 +111,14 @@ static void summary(struct run *rn)
 		cli_json_head(&b, &c->cli, "summary");
 		dbuf_addf(&b, ",\"vaudit_version\":\"%s\",\"event\":\"summary\",\"dry_run\":%s",
 			  PACKAGE_VERSION, c->dry_run ? "true" : "false");
-		for (int a = 0; a < VA_CLONE_ACTION_COUNT; a++)
-			dbuf_addf(&b, ",\"%s\":%llu", a == VA_CLONE_ERROR ? "failed" : va_clone_action_name(a),
-				  (unsigned long long)s->n[a]);
-		dbuf_addf(&b, ",\"copied_bytes\":%llu,\"linked_bytes\":%llu", (unsigned long long)s->copied_bytes,
-			  (unsigned long long)s->linked_bytes);
+		clone_report_counts(&b, s, true, c->dry_run);
 		va_json_field(&b, "journal", c->j ? c->jfile.buf : NULL, c->j ? c->jfile.len : 0);
 		dbuf_addf(&b, ",\"changed\":%s,\"elapsed\":%.3f}\n",
-			  !c->dry_run && made_any(s) ? "true" : "false", t);
+			  !c->dry_run && clone_made_any(s) ? "true" : "false", t);
 	} else {
-		dbuf_addf(&b, "%s: %s%llu directories, %llu files copied (%s), %llu linked (%s), "
-			  "%llu hard links, %llu symlinks, %llu nodes; %llu left out, %llu skipped, %.1fs\n",
-			  PROG, c->dry_run ? "would make " : "", (unsigned long long)s->n[VA_CLONE_MKDIR],
-			  (unsigned long long)s->n[VA_CLONE_COPY], cli_human(s->copied_bytes, cb),
-			  (unsigned long long)s->n[VA_CLONE_LINK], cli_human(s->linked_bytes, lb),
-			  (unsigned long long)s->n[VA_CLONE_HARDLINK], (unsigned long long)s->n[VA_CLONE_SYMLINK],
-			  (unsigned long long)s->n[VA_CLONE_NODE], (unsigned long long)s->n[VA_CLONE_OMIT],
-			  (unsigned long long)s->n[VA_CLONE_SKIP], t);
+		dbuf_addf(&b, "%s: ", PROG);
+		clone_report_counts(&b, s, false, c->dry_run);
+		dbuf_addf(&b, ", %.1fs\n", t);
 		if (s->n[VA_CLONE_ERROR])
 			dbuf_addf(&b, "%s: %llu error%s (reported above)\n", PROG,
 				  (unsigned long long)s->n[VA_CLONE_ERROR], s->n[VA_CLONE_ERROR] == 1 ? "" : "s");
@@ -185,43 +130,6 @@ static void summary(struct run *rn)
 }
 
 /* ------------------------------------------------------------------ set-up */
-
-/* SRC as a guest of the configuration: its vdir, exclude list and stores. */
-static int guest_source(struct run *rn)
-{
-	struct ucli *c = &rn->c;
-	const struct va_guest *gu;
-	long g;
-	int status;
-
-	if ((status = ucli_config_load(c, &rn->cfg)))
-		return status;
-	if ((g = ucli_config_guest(c, rn->cfg, rn->src_arg)) < 0)
-		return CLI_EXIT_TROUBLE;
-	gu = &rn->cfg->guests[g];
-	if (!gu->vdir) {
-		cli_msg(&c->cli, gu->name, "the guest has no usable vdir", gu->vdir_why);
-		return CLI_EXIT_TROUBLE;
-	}
-	if (!rn->exclude) {
-		if ((status = ucli_guest_exclude(c, rn->cfg, g)))
-			return status;
-		rn->excl = &gu->exclude;
-	}
-	if (!rn->nstores && gu->hash >= 0) {
-		const struct va_hash_dir *h = &rn->cfg->hashdirs[gu->hash];
-
-		rn->stores = calloc(h->nentries + 1, sizeof(*rn->stores));
-		if (!rn->stores) {
-			cli_say(&c->cli, "%s", strerror(ENOMEM));
-			return CLI_EXIT_TROUBLE;
-		}
-		for (size_t k = 0; k < h->nentries; k++)
-			if (h->entries[k].path && !h->entries[k].duplicate)
-				rn->stores[rn->nstores++] = h->entries[k].path;
-	}
-	return ucli_realdir(c, gu->vdir, "the guest's vdir", &rn->src);
-}
 
 /* DST: its parent's real path and its name (it need not exist). */
 static int resolve_dst(struct run *rn)
@@ -272,7 +180,8 @@ static int setup(struct run *rn)
 	if (strchr(rn->src_arg, '/'))
 		status = ucli_realdir(c, rn->src_arg, "SRC", &rn->src);
 	else
-		status = guest_source(rn);
+		status = ucli_guest_tree(c, &rn->cfg, rn->src_arg, &rn->src, rn->exclude ? NULL : &rn->excl,
+					 rn->nstores ? NULL : &rn->stores, &rn->nstores);
 	if (status == 0)
 		status = resolve_dst(rn);
 	return status;
@@ -301,7 +210,7 @@ static int run_clone(struct run *rn)
 
 	if ((status = ucli_start(c)))
 		return status;
-	if ((r = va_clone_check(rn->src, rn->dst)) < 0)
+	if ((r = va_clone_check(rn->src, rn->dst, false)) < 0)
 		return refused(c, rn->dst, r);
 	if (!c->dry_run) {
 		r = va_clone_roots(rn->src, rn->dst, &roots);
@@ -334,11 +243,11 @@ static int run_clone(struct run *rn)
 		refused(c, rn->dst, r);
 	else if (r < 0)
 		cli_msg(&c->cli, rn->dst, "the clone stopped", strerror(-r));
-	if (r == 0 || made_any(&rn->st))
+	if (r == 0 || clone_made_any(&rn->st))
 		summary(rn);
 	if (cli_finish_output(&c->cli) || r < 0 || rn->st.n[VA_CLONE_ERROR])
 		return CLI_EXIT_TROUBLE;
-	return c->dry_run && made_any(&rn->st) ? CLI_EXIT_FINDINGS : CLI_EXIT_OK;
+	return c->dry_run && clone_made_any(&rn->st) ? CLI_EXIT_FINDINGS : CLI_EXIT_OK;
 }
 
 /* The command line into @rn.  Return: -1 to run, else the exit status. */

@@ -99,7 +99,8 @@ static bool is_unified(struct crun *c, int fd, const struct statx *stx, uint32_t
 	uint32_t v;
 
 	*flags = c->o->be && va_backend_read(c->o->be, &t, &at) == 0 ? at.flags : 0;
-	if (va_inomap_find(&c->stores, dev, stx->stx_ino, &v))
+	if (va_inomap_find(&c->stores, dev, stx->stx_ino, &v) ||
+	    (c->o->unified_inodes && va_inomap_find(c->o->unified_inodes, dev, stx->stx_ino, &v)))
 		return true;
 	return c->o->unified_flags && (*flags & c->o->unified_flags) == c->o->unified_flags;
 }
@@ -185,6 +186,56 @@ static enum va_walk_action enter_dir(struct crun *c, const struct va_walk_entry 
 	return VA_WALK_CONTINUE;
 }
 
+/*
+ * va_clone_opts.fill: the entry @e of SRC in a directory DST had already.
+ * Return: true when DST has a name @e and it was dealt with (*@ret what
+ * the walk does next): a directory in both is entered, anything else is
+ * left alone.
+ */
+static bool fill_existing(struct crun *c, const struct va_walk_entry *e, bool copy_only,
+			  enum va_walk_action *ret)
+{
+	const struct cdir *d = &c->dirs[c->ndirs - 1];
+	struct stat st;
+	const char *dst;
+	int src_fd, fd, r;
+
+	if (!c->o->fill || d->made || d->dst_fd < 0 ||
+	    fstatat(d->dst_fd, e->name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return false;
+	*ret = VA_WALK_PRUNE;
+	dst = c_dst_path(c, e->name);
+	if (!S_ISDIR(st.st_mode) || !S_ISDIR(e->stx->stx_mode) || e->mount_point) {
+		c_event(c, VA_CLONE_EXISTS, dst, c->scratch.len, e->path, e->path_len, 0, 0, NULL);
+		return true;
+	}
+	if ((r = c_flush(c)) < 0) {
+		c->fatal = r;
+		*ret = VA_WALK_STOP;
+		return true;
+	}
+	src_fd = fcntl(e->dir_fd, F_DUPFD_CLOEXEC, 3);
+	fd = va_safeopen_at(d->dst_fd, e->name, O_RDONLY | O_DIRECTORY, 0);
+	if (src_fd < 0 || fd < 0) {
+		entry_error(c, e, fd < 0 ? -fd : errno, "cannot open the directory");
+		if (src_fd >= 0)
+			close(src_fd);
+		if (fd >= 0)
+			close(fd);
+		return true;
+	}
+	if (dbuf_addc(&c->dpath, '/') < 0 || dbuf_adds(&c->dpath, e->name) < 0 ||
+	    push_dir(c, src_fd, fd, copy_only, false) < 0) {
+		close(src_fd);
+		close(fd);
+		c->fatal = -ENOMEM;
+		*ret = VA_WALK_STOP;
+		return true;
+	}
+	*ret = VA_WALK_CONTINUE;
+	return true;
+}
+
 /* A file, symlink or node below the source root: queued for the batch. */
 static enum va_walk_action queue_entry(struct crun *c, const struct va_walk_entry *e, bool copy_only)
 {
@@ -260,6 +311,7 @@ static enum va_walk_action visit(const struct va_walk_entry *e, void *user)
 {
 	struct crun *c = user;
 	enum va_excl_action a = VA_EXCL_INCLUDE;
+	enum va_walk_action next;
 	bool copy_only;
 
 	if (e->visit == VA_WALK_ERROR) {
@@ -310,6 +362,8 @@ static enum va_walk_action visit(const struct va_walk_entry *e, void *user)
 		entry_error(c, e, EIO, "cannot look at it");
 		return VA_WALK_PRUNE;
 	}
+	if (fill_existing(c, e, copy_only, &next))
+		return next;
 	if (S_ISDIR(e->stx->stx_mode))
 		return enter_dir(c, e, copy_only);
 	return queue_entry(c, e, copy_only);
@@ -382,7 +436,7 @@ static int open_dst(struct crun *c, const char *dst, const struct stat *src_st)
 		fd = va_safeopen_at(pfd, slash + 1, O_RDONLY | O_DIRECTORY, 0);
 		if (fd < 0)
 			return fd;
-		r = empty_dir(fcntl(fd, F_DUPFD_CLOEXEC, 3));
+		r = c->o->fill ? 1 : empty_dir(fcntl(fd, F_DUPFD_CLOEXEC, 3));
 		if (r <= 0) {
 			close(fd);
 			return r == 0 ? -EEXIST : r;
@@ -391,7 +445,7 @@ static int open_dst(struct crun *c, const char *dst, const struct stat *src_st)
 		c->dst_dev = st.st_dev;
 		return 0;
 	}
-	if (errno != ENOENT)
+	if (errno != ENOENT || c->o->fill)
 		return -errno;
 	if (fstat(pfd, &st) < 0)
 		return -errno;
@@ -419,7 +473,7 @@ static void raise_fd_limit(void)
 	}
 }
 
-int va_clone_check(const char *src, const char *dst)
+int va_clone_check(const char *src, const char *dst, bool fill)
 {
 	size_t slen = strlen(src), dlen = strlen(dst);
 	const char *slash = strrchr(dst, '/');
@@ -442,13 +496,15 @@ int va_clone_check(const char *src, const char *dst)
 			return -EEXIST;
 		if (st.st_dev != sst.st_dev)
 			return -EXDEV;
+		if (fill)
+			return 0;
 		fd = open(dst, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0)
 			return -errno;
 		r = empty_dir(fd);
 		return r == 1 ? 0 : r == 0 ? -EEXIST : r;
 	}
-	if (errno != ENOENT)
+	if (errno != ENOENT || fill)
 		return -errno;
 	if (!(parent = strndup(dst, slash == dst ? 1 : (size_t)(slash - dst))))
 		return -ENOMEM;
@@ -472,7 +528,7 @@ int va_clone(const char *src, const char *dst, const struct va_clone_opts *o,
 	memset(st, 0, sizeof(*st));
 	if (!o->dry_run && !o->j)
 		return -EINVAL;
-	if ((r = va_clone_check(src, dst)) < 0)
+	if ((r = va_clone_check(src, dst, o->fill)) < 0)
 		return r;
 	if (stat(src, &sst) < 0)
 		return -errno;

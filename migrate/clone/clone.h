@@ -51,6 +51,7 @@
 #include "core/attr.h"
 #include "core/dbuf.h"
 #include "core/exclude.h"
+#include "core/inomap.h"
 #include "migrate/journal.h"
 #include "migrate/jroots.h"
 
@@ -64,6 +65,7 @@
 	X(NODE,    "node")      /* a FIFO or device node made */ \
 	X(OMIT,    "omit")      /* left out: a "~" entry of the exclude list */ \
 	X(SKIP,    "skip")      /* left out: a socket, or a mount point's contents */ \
+	X(EXISTS,  "exists")    /* va_clone_opts.fill: the destination has it, left alone */ \
 	X(ERROR,   "error")     /* failed (err says why) */
 
 enum va_clone_action {
@@ -111,7 +113,17 @@ struct va_clone_opts {
 	const struct va_excl_list *excl; /**< the source's exclude list, or NULL */
 	const char *const *stores; /**< hash stores whose entries are unified files */
 	size_t nstores;
+	/** more inodes that count as unified (vcopy's dry run: those its
+	 *  links would protect first), or NULL */
+	const struct va_inomap *unified_inodes;
 	const struct va_clone_hooks *h;
+	/**
+	 * vcopy: the destination is an existing directory (not necessarily
+	 * empty); an entry of the source it has already is left alone (an
+	 * EXISTS event), a directory both have is entered; only what it lacks
+	 * is made, as va_clone() makes it.
+	 */
+	bool fill;
 };
 
 /**
@@ -124,12 +136,13 @@ struct va_clone_opts {
 int va_clone_roots(const char *src, const char *dst, struct dbuf *out);
 
 /**
- * va_clone_check() - the refusals of va_clone(), before anything is
- * written (the journal included).  Return: 0, or what va_clone() would
- * return for them (-EEXIST, -EINVAL, -EXDEV, -ENOTDIR for a @src that is
- * not a directory, or -errno of looking).
+ * va_clone_check() - the refusals of va_clone() (with @fill as
+ * va_clone_opts.fill), before anything is written (the journal included).
+ * Return: 0, or what va_clone() would return for them (-EEXIST, -EINVAL,
+ * -EXDEV, -ENOTDIR for a @src that is not a directory, -ENOENT for a
+ * missing @dst with @fill, or -errno of looking).
  */
-int va_clone_check(const char *src, const char *dst);
+int va_clone_check(const char *src, const char *dst, bool fill);
 
 /**
  * va_clone() - make @dst (a real path, or one whose parent is real) a

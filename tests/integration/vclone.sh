@@ -270,6 +270,61 @@ done
 [ "$landed" -ge 1 ]
 ok $? "at least one kill landed in the middle of a clone ($landed)"
 
+# ================================================================ vcopy
+# DST: a plain copy of the source (every file its own inode) that lacks a
+# directory and some files and has one file changed
+: "${VCOPY:=$top_builddir/vcopy}"
+Y=$V/copyto
+cp -a "$S" "$Y" && rm -rf "$Y/usr/share/perl5" "$Y/usr/bin/${P#usr/bin/}5.36.0" "$Y/srv/pair/b" "$Y/run/fifo" &&
+	rm -f "$Y/etc/shadow" "$Y/root/.ssh/id_ed25519" && printf 'changed here\n' >>"$Y/usr/share/doc/perl-base/copyright"
+ok $? "vcopy: DST a cp -a of SRC without usr/share/perl5, perl5.36.0, a pair's second name, the FIFO, one file changed"
+dstate() { # the state of Y without inode numbers: names, links, modes, owners, sizes, times but
+	# of directories (their entries changed and changed back), contents
+	(cd "$Y" && find . \( -type d -printf '%n %m %U:%G %y %p\n' \) -o -printf '%n %m %U:%G %s %T@ %y %p\n' |
+		sort -k6 && find . -type f -exec sha256sum {} + | sort -k2)
+}
+dstate >"$W/copy.before"
+image >"$W/find.copy0"
+srclist >"$W/src.copy0"
+urun cdry "$VCOPY" -n --json --flags=legacy --exclude="$EX" $NP "$Y" "$S"
+rc_is cdry 1 "vcopy -n: something would be linked and made"
+py_checks python3 "$RP" "$SCHEMA" "$W/cdry.out" --label="vcopy -n --json" --want action=+ --want error=0 \
+	--expect dry_run=true --expect changed=false
+dstate >"$W/copy.dry"
+cmp -s "$W/copy.before" "$W/copy.dry" && image | cmp -s - "$W/find.copy0"
+ok $? "the dry run changed nothing"
+urun copy "$VCOPY" --json --flags=legacy --exclude="$EX" $NP --journal "$W/vcopy.journal" "$Y" "$S"
+rc_is copy 0 "vcopy DST SRC"
+py_checks python3 "$RP" "$SCHEMA" "$W/copy.out" --label="vcopy --json" --want action=+ --want error=0 \
+	--expect dry_run=false --expect changed=true
+sumc() { python3 -c 'import json,sys; s=json.loads(open(sys.argv[1]).read().splitlines()[-1]); m=s["made"]
+print(s["linked"], *(m[k] for k in ("mkdir","copy","link","hardlink","symlink","node","omit","exists")))' "$1"; }
+is "$(sumc "$W/cdry.out")" "$(sumc "$W/copy.out")" "the dry run's counts (linked, and made by kind) are the real run's"
+py_checks python3 "$CT" check --vcopy "$S" "$Y" --flags 0x8010 "${OMIT[@]}" \
+	--differs /usr/share/doc/perl-base/copyright "${COPY[@]}"
+[ "$(stat -c %i "$Y/$P")" = "$(stat -c %i "$S/$P")" ] && [ "$(stat -c %i "$Y/${P}5.36.0")" = "$(stat -c %i "$S/$P")" ]
+ok $? "perl (identical: linked by vunify's rules) and perl5.36.0 (missing: made as a link) are the source's inode"
+[ "$(stat -c %i "$Y/usr/share/doc/perl-base/copyright")" != "$(stat -c %i "$S/usr/share/doc/perl-base/copyright")" ] &&
+	grep -q 'changed here' "$Y/usr/share/doc/perl-base/copyright"
+ok $? "the changed file is left alone"
+[ "$(stat -c %i "$Y/srv/pair/a")" = "$(stat -c %i "$Y/srv/pair/b")" ] || [ "$(stat -c %i "$Y/srv/pair/b")" = "$(stat -c %i "$S/srv/pair/a")" ]
+ok $? "the pair's second name is one inode with the first again, or with the source's"
+made=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).read().splitlines()[-1])["made"]["journal"])' "$W/copy.out")
+urun cundo1 "$VAUDIT" --undo "$made" "$M"
+rc_is cundo1 0 "vaudit --undo of the journal of what was made"
+urun cundo2 "$VAUDIT" --undo "$W/vcopy.journal" "$M"
+rc_is cundo2 0 "vaudit --undo of the journal of the links"
+dstate >"$W/copy.undone"
+cmp -s "$W/copy.before" "$W/copy.undone"
+ok $? "DST is as before vcopy (names, links, modes, owners, sizes, times, contents)" ||
+	diag "$(diff "$W/copy.before" "$W/copy.undone" | head -10)"
+srclist >"$W/src.copy1"
+lsattr -R "$S" 2>/dev/null | sort >"$W/lsattr.copy"
+cmp -s "$W/src.copy0" "$W/src.copy1" && cmp -s "$W/lsattr.src" "$W/lsattr.copy"
+ok $? "the source is as before (find -printf with inodes and mtimes, lsattr -R)" ||
+	diag "$(diff "$W/src.copy0" "$W/src.copy1" | head -6)"
+rm -rf "$Y"
+
 # ================================================================ refusals
 refused() { # TAG DESC ARGS...
 	local tag=$1 desc=$2

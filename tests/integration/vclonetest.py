@@ -15,6 +15,11 @@ FS_IOC_GETFLAGS, never from vclone's output.
         other; prints TAP-like lines (tests/lib.sh py_checks) and last
         the counts 'copy=N hardlink=N link=N mkdir=N node=N symlink=N'
         (also to the file --counts names).
+  vclonetest.py check --vcopy [--differs PATH]... SRC DST ...
+        the same for a DST vcopy brought to SRC: every regular file not
+        below a --copy-under path is the source's inode (linked because it
+        was equal, or made as a link), directories keep their own mtimes,
+        a --differs file is left alone.
   vclonetest.py summary OUT   the counts of the summary record of a
         --json output OUT, in the same form.
 """
@@ -53,6 +58,7 @@ def below(rel, paths):
 
 def check(a):
     omit = [p.lstrip('/') for p in a.omit]
+    differs = [p.lstrip('/') for p in a.differs]
     copy_under = [p.lstrip('/') for p in a.copy_under]
     src, dst = entries(a.src), entries(a.dst)
     want = {r: s for r, s in src.items() if not below(r, omit)}
@@ -81,8 +87,10 @@ def check(a):
         if stat.S_IFMT(s.st_mode) != stat.S_IFMT(d.st_mode):
             meta_bad.append('%s: type' % r)
             continue
+        if r in differs:
+            continue
         if r and (s.st_mode != d.st_mode or s.st_uid != d.st_uid or s.st_gid != d.st_gid or
-                  s.st_mtime_ns != d.st_mtime_ns):
+                  (s.st_mtime_ns != d.st_mtime_ns and not (a.vcopy and stat.S_ISDIR(s.st_mode)))):
             meta_bad.append('%s: mode %o/%o owner %d:%d/%d:%d mtime %d/%d' %
                             (r, s.st_mode, d.st_mode, s.st_uid, s.st_gid, d.st_uid, d.st_gid,
                              s.st_mtime_ns, d.st_mtime_ns))
@@ -102,6 +110,11 @@ def check(a):
             if s.st_size != d.st_size or sha(sp) != sha(dp):
                 content_bad.append('%s: size or content' % r)
             unified = (flags_of(sp) & a.flags) == a.flags and not below(r, copy_under)
+            if a.vcopy and not below(r, copy_under):
+                # vunify's rule for what DST had, vclone's for what it lacked: one inode
+                if d.st_ino != s.st_ino:
+                    link_bad.append('%s: equal and not excluded, but another inode' % r)
+                continue
             if unified:
                 counts['link'] += 1
                 if d.st_ino != s.st_ino:
@@ -144,6 +157,11 @@ def main():
     c.add_argument('--omit', action='append', default=[])
     c.add_argument('--copy-under', action='append', default=[])
     c.add_argument('--counts')
+    c.add_argument('--differs', action='append', default=[],
+                   help='vcopy: a file DST had with other content, left alone')
+    c.add_argument('--vcopy', action='store_true',
+                   help='DST was brought to SRC by vcopy: every regular file not below a --copy-under '
+                        'path is the source\'s inode, directories keep their own mtimes')
     sm = sub.add_parser('summary')
     sm.add_argument('out')
     a = ap.parse_args()
