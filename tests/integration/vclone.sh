@@ -326,13 +326,13 @@ ok $? "the source is as before (find -printf with inodes and mtimes, lsattr -R)"
 rm -rf "$Y"
 
 # ================================================================ refusals
-refused() { # TAG DESC ARGS...
-	local tag=$1 desc=$2
+refused() { # TAG DESC ARGS...   (PROG: vclone, or vcopy)
+	local tag=$1 desc=$2 prog=${PROG:-vclone}
 	shift 2
 	image >"$W/find.r0"
-	urun "$tag" "$VCLONE" $NP --journal "$W/$tag.journal" "$@"
-	rc_is "$tag" 2 "$desc: refused"
-	one_line "$tag" vclone "$desc"
+	urun "$tag" "$top_builddir/$prog" $NP --journal "$W/$tag.journal" "$@"
+	rc_is "$tag" 2 "$prog: $desc: refused"
+	one_line "$tag" "$prog" "$prog: $desc"
 	image >"$W/find.r1"
 	cmp -s "$W/find.r0" "$W/find.r1" && [ ! -e "$W/$tag.journal" ]
 	ok $? "$desc: nothing changed, no journal"
@@ -352,5 +352,11 @@ else
 fi
 urun usage "$VCLONE" "$S"
 rc_is usage 64 "one operand: a usage error"
+PROG=vcopy refused cinside "DST inside SRC" --flags=legacy "$S/etc" "$S"
+PROG=vcopy refused csrcin "SRC inside DST" --flags=legacy "$V" "$S"
+PROG=vcopy refused csame "SRC as DST" --flags=legacy "$S" "$S"
+PROG=vcopy refused cmissing "a DST that does not exist" --flags=legacy "$V/nothing" "$S"
+urun cusage "$VCOPY" "$S"
+rc_is cusage 64 "vcopy with one operand: a usage error"
 
 done_testing
