@@ -5,6 +5,8 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/clone-report.h"
@@ -86,4 +88,24 @@ void clone_report_counts(struct dbuf *b, const struct va_clone_stats *s, bool js
 		  (unsigned long long)s->n[VA_CLONE_SKIP]);
 	if (s->n[VA_CLONE_EXISTS])
 		dbuf_addf(b, ", %llu in DST already", (unsigned long long)s->n[VA_CLONE_EXISTS]);
+}
+
+int clone_option(struct ucli *c, int opt, const char *arg, const char **exclude, const char ***stores,
+		 size_t *nstores)
+{
+	const char **ns;
+
+	if (opt == CLONE_OPT_EXCLUDE) {
+		*exclude = arg;
+		return 1;
+	}
+	if (opt != CLONE_OPT_STORE)
+		return 0;
+	if (!(ns = realloc(*stores, (*nstores + 1) * sizeof(*ns)))) {
+		cli_say(&c->cli, "%s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	*stores = ns;
+	ns[(*nstores)++] = arg;
+	return 1;
 }

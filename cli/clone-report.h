@@ -28,4 +28,21 @@ bool clone_made_any(const struct va_clone_stats *s);
  */
 void clone_report_counts(struct dbuf *b, const struct va_clone_stats *s, bool json, bool dry_run);
 
+/** getopt_long() values of the options vclone and vcopy share. */
+enum { CLONE_OPT_EXCLUDE = UCLI_OPT_NEXT, CLONE_OPT_STORE, CLONE_OPT_NEXT };
+
+/** Their entries of a struct option array. */
+#define CLONE_LONGOPTS \
+	UCLI_LONGOPTS_RUN, \
+	{ "exclude",     required_argument, NULL, CLONE_OPT_EXCLUDE }, \
+	{ "store",       required_argument, NULL, CLONE_OPT_STORE }
+
+/**
+ * clone_option() - --exclude (to *@exclude) and --store (appended to
+ * *@stores, realloc'd; *@nstores counts them) from getopt_long().
+ * Return: 1 handled, 0 another option, or -ENOMEM after a message.
+ */
+int clone_option(struct ucli *c, int opt, const char *arg, const char **exclude, const char ***stores,
+		 size_t *nstores);
+
 #endif

@@ -49,8 +49,8 @@ enum ucli_opt {
 	UCLI_OPT_NEXT
 };
 
-/** The common entries of a struct option array (-n, -v, -h included). */
-#define UCLI_LONGOPTS \
+/** The entries of a struct option array every run has (-n, -v, -h included). */
+#define UCLI_LONGOPTS_RUN \
 	{ "flags",       required_argument, NULL, UCLI_OPT_FLAGS }, \
 	{ "journal",     required_argument, NULL, UCLI_OPT_JOURNAL }, \
 	{ "json",        no_argument,       NULL, UCLI_OPT_JSON }, \
@@ -58,12 +58,16 @@ enum ucli_opt {
 	{ "progress",    no_argument,       NULL, UCLI_OPT_PROGRESS }, \
 	{ "no-progress", no_argument,       NULL, UCLI_OPT_NO_PROGRESS }, \
 	{ "version",     no_argument,       NULL, UCLI_OPT_VERSION }, \
-	{ "insecure",    no_argument,       NULL, UCLI_OPT_INSECURE }, \
-	{ "manually",    no_argument,       NULL, UCLI_OPT_MANUALLY }, \
-	{ "host-root",   required_argument, NULL, UCLI_OPT_HOST_ROOT }, \
 	{ "dry-run",     no_argument,       NULL, 'n' }, \
 	{ "verbose",     no_argument,       NULL, 'v' }, \
 	{ "help",        no_argument,       NULL, 'h' }
+
+/** The common entries of vunify and vhashify: UCLI_LONGOPTS_RUN and util-vserver's. */
+#define UCLI_LONGOPTS \
+	UCLI_LONGOPTS_RUN, \
+	{ "insecure",    no_argument,       NULL, UCLI_OPT_INSECURE }, \
+	{ "manually",    no_argument,       NULL, UCLI_OPT_MANUALLY }, \
+	{ "host-root",   required_argument, NULL, UCLI_OPT_HOST_ROOT }
 
 /** State of one program run. */
 struct ucli {

@@ -80,8 +80,6 @@ static void usage(FILE *fp)
 "failed, a journal); 64 a usage error.\n", fp);
 }
 
-enum { OPT_EXCLUDE = UCLI_OPT_NEXT, OPT_STORE };
-
 struct run {
 	struct ucli c;
 	const char *dst_arg, *src_arg;
@@ -266,39 +264,18 @@ static int run_vcopy(struct run *rn)
 static int parse_options(struct run *rn, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "flags",       required_argument, NULL, UCLI_OPT_FLAGS },
-		{ "journal",     required_argument, NULL, UCLI_OPT_JOURNAL },
-		{ "json",        no_argument,       NULL, UCLI_OPT_JSON },
-		{ "config",      required_argument, NULL, UCLI_OPT_CONFIG },
-		{ "progress",    no_argument,       NULL, UCLI_OPT_PROGRESS },
-		{ "no-progress", no_argument,       NULL, UCLI_OPT_NO_PROGRESS },
-		{ "version",     no_argument,       NULL, UCLI_OPT_VERSION },
-		{ "dry-run",     no_argument,       NULL, 'n' },
-		{ "verbose",     no_argument,       NULL, 'v' },
-		{ "help",        no_argument,       NULL, 'h' },
-		{ "exclude",     required_argument, NULL, OPT_EXCLUDE },
-		{ "store",       required_argument, NULL, OPT_STORE },
+		CLONE_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ucli *c = &rn->c;
-	const char **ns;
 	int opt, status;
 
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":nvh", longopts, NULL)) != -1) {
-		switch (opt) {
-		case OPT_EXCLUDE:
-			rn->exclude = optarg;
+		if ((status = clone_option(c, opt, optarg, &rn->exclude, &rn->stores, &rn->nstores)) < 0)
+			return CLI_EXIT_TROUBLE;
+		if (status)
 			continue;
-		case OPT_STORE:
-			if (!(ns = realloc(rn->stores, (rn->nstores + 1) * sizeof(*ns)))) {
-				cli_say(&c->cli, "%s", strerror(ENOMEM));
-				return CLI_EXIT_TROUBLE;
-			}
-			rn->stores = ns;
-			rn->stores[rn->nstores++] = optarg;
-			continue;
-		}
 		if ((status = ucli_option(c, opt, optarg, argv)) >= 0)
 			return status;
 	}
