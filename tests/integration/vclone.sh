@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
-# vclone.sh - vclone SRC DST and `vaudit --undo` of its journal, on a
-# loop-mounted ext4 image in a private mount namespace.
+# vclone.sh - vclone SRC DST, vcopy DST SRC and `vaudit --undo` of their
+# journals, on a loop-mounted ext4 image in a private mount namespace.
 #
 # The source guest is made of real Debian packages (dpkg-deb -x of
 # perl-base, whose perl and perl5.36.0 are one inode, and of attr, acl,
@@ -26,6 +26,9 @@
 #             (find -printf '%i %n %m %s %T@ %p', lsattr) as before, DST
 #             gone, or an existing empty DST empty again
 #   kill -9   clones killed at growing moments, then --undo: nothing left
+#   vcopy     a cp -a of the source lacking some entries, one file changed:
+#             equal files linked, missing ones made, the changed one left
+#             alone, dry run = real run, both journals undone: DST as before
 #   refusals  a non-empty DST, DST inside SRC, SRC as DST, --xid, --flags=auto
 #             without the vserver syscall: exit 2, nothing changed, no journal
 [ -n "${BASH_VERSION-}" ] || exec bash "$0" "$@"
