@@ -50,6 +50,8 @@ void ucli_init(struct ucli *c, const char *prog, void (*usage)(FILE *fp))
 	cli_init(&c->cli, prog);
 	c->usage = usage;
 	c->protect = VA_PROTECT_AUTO;
+	c->jbackend = VA_JOURNAL_UNIFY;
+	c->jstem = "unify";
 	c->progress = -1;
 	dbuf_init(&c->jfile);
 	dbuf_init(&c->label);
@@ -289,6 +291,43 @@ int ucli_guest_exclude(struct ucli *c, const struct va_config *cfg, long g)
 	return status;
 }
 
+int ucli_guest_tree(struct ucli *c, struct va_config **cfg, const char *name, char **vdir,
+		    const struct va_excl_list **excl, const char ***stores, size_t *nstores)
+{
+	const struct va_guest *gu;
+	long g;
+	int status;
+
+	if (!*cfg && (status = ucli_config_load(c, cfg)))
+		return status;
+	if ((g = ucli_config_guest(c, *cfg, name)) < 0)
+		return CLI_EXIT_TROUBLE;
+	gu = &(*cfg)->guests[g];
+	if (!gu->vdir) {
+		cli_msg(&c->cli, gu->name, "the guest has no usable vdir", gu->vdir_why);
+		return CLI_EXIT_TROUBLE;
+	}
+	if (excl) {
+		if ((status = ucli_guest_exclude(c, *cfg, g)))
+			return status;
+		*excl = &gu->exclude;
+	}
+	if (stores && gu->hash >= 0) {
+		const struct va_hash_dir *h = &(*cfg)->hashdirs[gu->hash];
+		const char **ns = realloc(*stores, (*nstores + h->nentries + 1) * sizeof(*ns));
+
+		if (!ns) {
+			cli_say(&c->cli, "%s", strerror(ENOMEM));
+			return CLI_EXIT_TROUBLE;
+		}
+		*stores = ns;
+		for (size_t k = 0; k < h->nentries; k++)
+			if (h->entries[k].path && !h->entries[k].duplicate)
+				ns[(*nstores)++] = h->entries[k].path;
+	}
+	return ucli_realdir(c, gu->vdir, "the guest's vdir", vdir);
+}
+
 /* ------------------------------------------------------------------ back end, journal */
 
 void ucli_help_common(FILE *fp, const char *prog)
@@ -308,19 +347,26 @@ void ucli_help_common(FILE *fp, const char *prog)
 "      --host-root=PREFIX  the host is the one whose root is PREFIX (an old\n"
 "                        host's disk): the configuration (--config included)\n"
 "                        and every path it names are resolved inside PREFIX\n"
-"      --insecure        accepted for util-vserver compatibility; no effect\n"
-"      --progress        a progress line on stderr (default: when stderr is a\n"
-"                        terminal)\n"
-"      --no-progress     no progress line\n"
-"  -h, --help            show this help and exit\n"
-"      --version         show the version and exit\n"
+"      --insecure        accepted for util-vserver compatibility; no effect\n",
+		VA_JOURNAL_DIR, prog, VA_CONFIG_DIR);
+	ucli_help_run(fp);
+	fprintf(fp,
 "\n"
 "Exit status: 0 the run completed (skipped files are normal and counted),\n"
 "or a dry run (-n) would change nothing; 1 a dry run would link, store,\n"
 "revert or protect at least one file; 2 a configuration or journal error,\n"
 "or a file failed (reported on stderr; the run goes on with the other\n"
-"files); 64 a usage error.\n",
-		VA_JOURNAL_DIR, prog, VA_CONFIG_DIR);
+"files); 64 a usage error.\n");
+}
+
+void ucli_help_run(FILE *fp)
+{
+	fputs(
+"      --progress        a progress line on stderr (default: when stderr is a\n"
+"                        terminal)\n"
+"      --no-progress     no progress line\n"
+"  -h, --help            show this help and exit\n"
+"      --version         show the version and exit\n", fp);
 }
 
 int ucli_start(struct ucli *c)
@@ -342,7 +388,7 @@ int ucli_start(struct ucli *c)
 			"--flags=immutable or --flags=none");
 		return CLI_EXIT_TROUBLE;
 	}
-	if (c->protect == VA_PROTECT_NONE && !c->reverting)
+	if (c->protect == VA_PROTECT_NONE && !c->reverting && !c->flags_recognise)
 		cli_say(&c->cli, "warning: --flags=none: the shared files are not protected; "
 			"a guest can change the files of other guests");
 	/* a reader that goes away (| head) must not kill the run between two
@@ -370,9 +416,9 @@ int ucli_journal_open(struct ucli *c, const char *const *paths, size_t npaths)
 	va_image_uuid(NULL, npaths ? paths[0] : "/", uuid);
 	dbuf_setlen(&c->jfile, 0);
 	if (r == 0)
-		r = c->journal ? dbuf_adds(&c->jfile, c->journal) : va_journal_default_name(&c->jfile, "unify");
+		r = c->journal ? dbuf_adds(&c->jfile, c->journal) : va_journal_default_name(&c->jfile, c->jstem);
 	if (r == 0)
-		r = va_journal_create(&c->j, c->jfile.buf, VA_JOURNAL_UNIFY, uuid, dbuf_str(&src), src.len);
+		r = va_journal_create(&c->j, c->jfile.buf, c->jbackend, uuid, dbuf_str(&src), src.len);
 	dbuf_release(&src);
 	if (r < 0) {
 		const char *file = c->jfile.len ? c->jfile.buf : VA_JOURNAL_DIR;

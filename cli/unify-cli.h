@@ -49,8 +49,8 @@ enum ucli_opt {
 	UCLI_OPT_NEXT
 };
 
-/** The common entries of a struct option array (-n, -v, -h included). */
-#define UCLI_LONGOPTS \
+/** The entries of a struct option array every run has (-n, -v, -h included). */
+#define UCLI_LONGOPTS_RUN \
 	{ "flags",       required_argument, NULL, UCLI_OPT_FLAGS }, \
 	{ "journal",     required_argument, NULL, UCLI_OPT_JOURNAL }, \
 	{ "json",        no_argument,       NULL, UCLI_OPT_JSON }, \
@@ -58,12 +58,16 @@ enum ucli_opt {
 	{ "progress",    no_argument,       NULL, UCLI_OPT_PROGRESS }, \
 	{ "no-progress", no_argument,       NULL, UCLI_OPT_NO_PROGRESS }, \
 	{ "version",     no_argument,       NULL, UCLI_OPT_VERSION }, \
-	{ "insecure",    no_argument,       NULL, UCLI_OPT_INSECURE }, \
-	{ "manually",    no_argument,       NULL, UCLI_OPT_MANUALLY }, \
-	{ "host-root",   required_argument, NULL, UCLI_OPT_HOST_ROOT }, \
 	{ "dry-run",     no_argument,       NULL, 'n' }, \
 	{ "verbose",     no_argument,       NULL, 'v' }, \
 	{ "help",        no_argument,       NULL, 'h' }
+
+/** The common entries of vunify and vhashify: UCLI_LONGOPTS_RUN and util-vserver's. */
+#define UCLI_LONGOPTS \
+	UCLI_LONGOPTS_RUN, \
+	{ "insecure",    no_argument,       NULL, UCLI_OPT_INSECURE }, \
+	{ "manually",    no_argument,       NULL, UCLI_OPT_MANUALLY }, \
+	{ "host-root",   required_argument, NULL, UCLI_OPT_HOST_ROOT }
 
 /** State of one program run. */
 struct ucli {
@@ -72,6 +76,8 @@ struct ucli {
 	/* options */
 	enum va_protect protect;/**< --flags (AUTO until ucli_start()) */
 	const char *journal;    /**< --journal, or NULL for the default */
+	const char *jbackend;   /**< the journal's backend: VA_JOURNAL_UNIFY unless the program says */
+	const char *jstem;      /**< the default journal name's stem: "unify" unless the program says */
 	const char *config;     /**< --config, or NULL for VA_CONFIG_DIR */
 	const char *host_root;  /**< --host-root: the configuration and every vdir
 				     are read inside this prefix (an old host's disk) */
@@ -79,6 +85,8 @@ struct ucli {
 	bool dry_run;
 	bool manually;
 	bool store_run;         /**< vhashify: the summary counts new store entries */
+	bool flags_recognise;   /**< vclone: --flags only recognises unified files (none: no
+				     warning, nothing is left unprotected) */
 	bool reverting;         /**< -R / --revert: no protection is set, so --flags=auto
 				     needs no syscall (without it, names are unprotected
 				     around each change: the kernel ignores iunlink) */
@@ -94,6 +102,10 @@ struct ucli {
 	const struct va_ustats *cur; /**< the call under way (progress), or NULL */
 	struct dbuf label;      /**< tree being worked on (progress) */
 	unsigned char *quirk_shown; /**< configuration problems already printed */
+	/** vcopy: appends to the summary what its second engine did (text: a
+	 *  line without the program's name, JSON: more fields), or NULL */
+	void (*summary_more)(struct ucli *c, struct dbuf *b, bool json);
+	bool more_changes;      /**< ... and that changed (a dry run: would change) something */
 	size_t nquirk_shown;
 };
 
@@ -147,8 +159,22 @@ long ucli_config_guest(struct ucli *c, const struct va_config *cfg, const char *
  */
 int ucli_guest_exclude(struct ucli *c, const struct va_config *cfg, long g);
 
+/**
+ * ucli_guest_tree() - the tree of guest @name (the configuration is loaded
+ * into *@cfg first when it is NULL): the real path of its vdir to *@vdir
+ * (malloc'd); unless @excl is NULL, its exclude list to *@excl (quirks
+ * warned, ucli_guest_exclude()); unless @stores is NULL, the stores of its
+ * hash directory appended to *@stores (realloc'd, *@nstores counts them).
+ * Return: 0, or CLI_EXIT_TROUBLE after a message.
+ */
+int ucli_guest_tree(struct ucli *c, struct va_config **cfg, const char *name, char **vdir,
+		    const struct va_excl_list **excl, const char ***stores, size_t *nstores);
+
 /** ucli_help_common() - the --help text of the options both programs share, and the exit status. */
 void ucli_help_common(FILE *fp, const char *prog);
+
+/** ucli_help_run() - the --help lines of --progress, --no-progress, --help and --version. */
+void ucli_help_run(FILE *fp);
 
 /**
  * ucli_start() - open the live back end, resolve --flags=auto (an error

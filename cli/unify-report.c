@@ -304,6 +304,11 @@ static void text_summary(struct ucli *c, bool revert, double t)
 	if (sk.len)
 		printf("%s: skipped:%s\n", c->cli.prog, sk.buf);
 	dbuf_release(&sk);
+	if (c->summary_more) {
+		c->summary_more(c, &sk, false);
+		printf("%s: %s\n", c->cli.prog, dbuf_str(&sk));
+		dbuf_release(&sk);
+	}
 	if (s->failed)
 		printf("%s: %llu error%s (reported above)\n", c->cli.prog, (unsigned long long)s->failed,
 		       s->failed == 1 ? "" : "s");
@@ -333,8 +338,10 @@ static void json_summary(struct ucli *c, bool revert, double t)
 			  (unsigned long long)s->skipped[k]);
 	dbuf_addf(&b, "},\"failed\":%llu", (unsigned long long)s->failed);
 	va_json_field(&b, "journal", c->j ? c->jfile.buf : NULL, c->j ? c->jfile.len : 0);
+	if (c->summary_more)
+		c->summary_more(c, &b, true);
 	dbuf_addf(&b, ",\"changed\":%s,\"elapsed\":%.3f}\n",
-		  !c->dry_run && changes(s) ? "true" : "false",
+		  !c->dry_run && (changes(s) || c->more_changes) ? "true" : "false",
 		  t);
 	cli_write(&c->cli, b.buf, b.len);
 	dbuf_release(&b);
@@ -352,5 +359,5 @@ int ucli_finish(struct ucli *c, bool revert, int r)
 	if (cli_finish_output(&c->cli) || r || c->total.failed)
 		return CLI_EXIT_TROUBLE;
 	/* a dry run says whether the real run would change anything */
-	return c->dry_run && changes(&c->total) ? CLI_EXIT_FINDINGS : CLI_EXIT_OK;
+	return c->dry_run && (changes(&c->total) || c->more_changes) ? CLI_EXIT_FINDINGS : CLI_EXIT_OK;
 }

@@ -25,6 +25,7 @@
 #include "core/escape.h"
 #include "core/lock.h"
 #include "core/vsconfig.h"
+#include "migrate/clone/clone.h"
 #include "migrate/convert/convert.h"
 
 static void q(struct dbuf *b, const char *s)
@@ -264,5 +265,26 @@ int replay_convert(struct va_journal *j, const struct va_jroots *jr, bool undo, 
 	int r;
 
 	r = va_convert_replay(j, undo ? VA_REPLAY_UNDO : VA_REPLAY_RESUME, jr, dry_run, &h, counts);
+	return va_journal_finish(dry_run ? NULL : j, r);
+}
+
+/* The events of a clone's undo are said as a conversion's removals (the same order of events). */
+static void on_clone_event(enum va_clone_rev ev, const char *path, size_t len, const char *why, int err,
+			   void *user)
+{
+	on_event((enum va_conv_event)ev, path, len, why, err, user);
+}
+
+int replay_clone(struct va_journal *j, const struct va_jroots *jr, bool dry_run, unsigned live_flags,
+		 unsigned counts[4], struct cli *json)
+{
+	struct conv_replay cr = { .undo = true, .json = json };
+	struct va_clone_rhooks h = { .event = on_clone_event, .user = &cr };
+	struct va_backend *be = NULL;
+	int r = va_backend_live_new(&be, live_flags);
+
+	if (r == 0)
+		r = va_clone_replay(j, VA_REPLAY_UNDO, jr, be, dry_run, &h, counts);
+	va_backend_free(be);
 	return va_journal_finish(dry_run ? NULL : j, r);
 }

@@ -27,6 +27,7 @@
 #include "core/lock.h"
 #include "core/message.h"
 #include "core/vsconfig.h"
+#include "migrate/clone/clone.h"
 #include "migrate/convert/convert.h"
 #include "migrate/repair/repair-io.h"
 #include "migrate/unify/unify.h"
@@ -775,6 +776,22 @@ static int replay(struct cli *c, const struct vaudit_opts *o, struct va_replay_s
 
 	if (s->unify)
 		return replay_unify(c, o->replay, s->j, jr, undo, o->dry_run, o->live_flags);
+	if (s->clone) {
+		struct va_jroots_error e;
+
+		if (!undo) {
+			cli_msg(c, o->replay, "the journal is of a clone",
+				"a clone cut short is not resumed: undo it (--undo), then clone again");
+			return CLI_EXIT_TROUBLE;
+		}
+		if (va_clone_check_journal(s->j, &e) < 0)
+			return refuse(c, o->replay, "record", &e);
+		if ((r = same_filesystem(c, o->replay, s->j)))
+			return r;
+		r = replay_clone(s->j, jr, o->dry_run, o->live_flags, counts, ctx_of(c)->json ? c : NULL);
+		journal_failed(c, o->replay, s->j);
+		return exit_for(c, counts, r);
+	}
 	if (s->convert) {
 		struct va_jroots_error e;
 
@@ -919,7 +936,7 @@ int run_replay(const struct vaudit_opts *o)
 			r = lock_roots(c, &locks, s.j);
 	}
 	free(ids);
-	if (r == 0 && o->mode == MODE_RESUME && !s.unify && !s.convert)
+	if (r == 0 && o->mode == MODE_RESUME && !s.unify && !s.convert && !s.clone)
 		r = check_request(c, o, &s);
 	else if (r == 0 && o->plan) {
 		cli_msg(c, file, "--plan goes only with the --resume of a repair's journal", NULL);

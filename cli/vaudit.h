@@ -220,6 +220,15 @@ struct va_jroots;
 int replay_convert(struct va_journal *j, const struct va_jroots *jr, bool undo, bool dry_run,
 		   unsigned counts[4], struct cli *json);
 
+/**
+ * replay_clone() - the --undo of a vclone journal @j (its roots @jr
+ * opened, accepted and checked), one line per entry removed or left
+ * alone, as replay_convert() says them; @live_flags for the live back end
+ * that puts lifted flags back.  Return: 0 or -errno.
+ */
+int replay_clone(struct va_journal *j, const struct va_jroots *jr, bool dry_run, unsigned live_flags,
+		 unsigned counts[4], struct cli *json);
+
 /** run_replay() - --undo / --resume JOURNAL.  Return: the exit status. */
 int run_replay(const struct vaudit_opts *o);
 

@@ -151,6 +151,20 @@ static inline int va_backend_write(struct va_backend *be, const struct va_attr_t
 	return be->ops->write ? be->ops->write(be, t, flags, mode, ret) : -EROFS;
 }
 
+/**
+ * va_backend_set() - va_backend_write() of @flags and @mode, then the
+ * flags read back must be @flags.  Return: 0, -EIO (they are not), or
+ * the write's error.
+ */
+static inline int va_backend_set(struct va_backend *be, const struct va_attr_target *t, uint32_t flags,
+				 uint32_t mode)
+{
+	struct va_attrs after = { 0 };
+	int r = va_backend_write(be, t, flags, mode, &after);
+
+	return r == 0 && after.flags != flags ? -EIO : r;
+}
+
 /** va_backend_free() - destroy @be (NULL is fine). */
 static inline void va_backend_free(struct va_backend *be)
 {

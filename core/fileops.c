@@ -475,7 +475,7 @@ static int strip_extra(int src, int dst)
 	return r;
 }
 
-static int copy_metadata(int src, int dst, const struct stat *st)
+static int copy_metadata_st(int src, int dst, const struct stat *st)
 {
 	struct copy_errors ce = { .ctx = { .error = copy_error } };
 	const struct timespec times[2] = { st->st_atim, st->st_mtim };
@@ -503,6 +503,15 @@ static int copy_metadata(int src, int dst, const struct stat *st)
 	return 0;
 }
 
+int va_copy_metadata(int src_fd, int dst_fd)
+{
+	struct stat st;
+
+	if (fstat(src_fd, &st) < 0)
+		return -errno;
+	return copy_metadata_st(src_fd, dst_fd, &st);
+}
+
 int va_copy_tmpfile(int src_fd, int dir_fd)
 {
 	struct stat st;
@@ -519,7 +528,7 @@ int va_copy_tmpfile(int src_fd, int dir_fd)
 	}
 	r = copy_data(src_fd, fd, st.st_size);
 	if (r == 0)
-		r = copy_metadata(src_fd, fd, &st);
+		r = copy_metadata_st(src_fd, fd, &st);
 	if (r < 0) {
 		close(fd);
 		return r;

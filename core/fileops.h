@@ -10,6 +10,7 @@
 #ifndef VAUDIT_FILEOPS_H
 #define VAUDIT_FILEOPS_H
 
+#include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -62,6 +63,25 @@ int va_xattrs_equal(int fd_a, int fd_b);
  * (-EOPNOTSUPP where the filesystem has no O_TMPFILE).
  */
 int va_copy_tmpfile(int src_fd, int dir_fd);
+
+/**
+ * va_fs_failing() - whether error @r (negative) means the filesystem itself
+ * is failing (I/O error, full, read-only): a run stops there instead of
+ * going on with the next file.
+ */
+static inline bool va_fs_failing(int r)
+{
+	return r == -EIO || r == -ENOSPC || r == -EDQUOT || r == -EROFS;
+}
+
+/**
+ * va_copy_metadata() - give the open file or directory @dst_fd the owner,
+ * mode, extended attributes and atime/mtime of @src_fd, as
+ * va_copy_tmpfile() does for its copy (attributes @dst_fd has and @src_fd
+ * lacks, such as an inherited default ACL, are removed).
+ * Return: 0 or -errno.
+ */
+int va_copy_metadata(int src_fd, int dst_fd);
 
 /**
  * va_link_fd() - give the open file @fd the name @name in @dir_fd

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * fuzz-journal.c - fuzz target for the journal reader (repair, unify and
- * convert journals).
+ * fuzz-journal.c - fuzz target for the journal reader (repair, unify,
+ * convert and clone journals).
  *
  * Each input is tried twice: as it is, and with every line given a valid
  * checksum (and a valid header when it has none), so that the field
@@ -13,7 +13,8 @@
  *    file order, done/undone marks only for earlier intents,
  *    va_journal_state() equal to the last mark of each intent, 'L'
  *    operations and 'C' types from the known sets, 'C' records in convert
- *    journals and only there, and temporary names without '/';
+ *    and clone journals and only there ('M' marks in clone journals only,
+ *    counted as 'D'), and temporary names without '/';
  *  - appending a mark and loading again gives the same records plus one;
  *  - a header's request (version 2) parses, and is written back byte for
  *    byte (va_request_format()): only its canonical text is accepted.
@@ -26,6 +27,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,6 +75,7 @@ static void check(const struct dbuf *input)
 	size_t line = 0, n;
 	uint64_t seq = 0;
 	struct va_journal_rec mark = { .type = 'D' };
+	bool clone;
 	int r;
 
 	put(input->buf, input->len);
@@ -82,6 +85,7 @@ static void check(const struct dbuf *input)
 			abort();
 		return;
 	}
+	clone = !strcmp(j->backend, VA_JOURNAL_CLONE);
 	for (size_t i = 0; i < j->nrecs; i++) {
 		const struct va_journal_rec *rec = &j->recs[i];
 
@@ -93,13 +97,22 @@ static void check(const struct dbuf *input)
 				abort();
 			if (rec->type != 'I' && rec->tmp_len && memchr(rec->tmp, '/', rec->tmp_len))
 				abort();
-			if (rec->type == 'C' && (strcmp(j->backend, VA_JOURNAL_CONVERT) ||
-						 !strchr("dfl", rec->kind[0]) || rec->kind[1] ||
-						 rec->ctime_nsec > 999999999))
+			if (rec->type == 'C' && !clone && (strcmp(j->backend, VA_JOURNAL_CONVERT) ||
+							   !strchr("dfl", rec->kind[0])))
+				abort();
+			if (rec->type == 'C' && (!rec->kind[0] || !strchr(VA_CLONE_TYPES, rec->kind[0]) ||
+						 rec->kind[1] || rec->ctime_nsec > 999999999))
 				abort();
 			if (rec->type != 'C' && !strcmp(j->backend, VA_JOURNAL_CONVERT))
 				abort();
+			if (rec->type == 'L' && clone)
+				abort();
 		} else if (rec->type == 'D' || rec->type == 'U') {
+			if (rec->seq == 0 || rec->seq > seq)
+				abort();
+		} else if (rec->type == 'M') {
+			if (!clone || rec->seq == 0 || rec->seq > seq || rec->ino == 0)
+				abort();
 			if (rec->seq == 0 || rec->seq > seq)
 				abort();
 		} else {
@@ -110,8 +123,9 @@ static void check(const struct dbuf *input)
 		char last = 0;
 
 		for (size_t i = 0; i < j->nrecs; i++)
-			if ((j->recs[i].type == 'D' || j->recs[i].type == 'U') && j->recs[i].seq == s)
-				last = j->recs[i].type;
+			if ((j->recs[i].type == 'D' || j->recs[i].type == 'U' || j->recs[i].type == 'M') &&
+			    j->recs[i].seq == s)
+				last = j->recs[i].type == 'M' ? 'D' : j->recs[i].type;
 		if (va_journal_state(j, s) != last)
 			abort();
 	}

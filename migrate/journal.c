@@ -281,7 +281,7 @@ static int rec_store(struct va_journal *j, const struct va_journal_rec *r)
 {
 	if (va_array_grow(&j->recs, &j->caprecs, j->nrecs, sizeof(*j->recs)) < 0)
 		return -ENOMEM;
-	if (set_state(j, r->seq, r->type == 'D' || r->type == 'U' ? r->type : 0) < 0)
+	if (set_state(j, r->seq, r->type == 'D' || r->type == 'U' ? r->type : r->type == 'M' ? 'D' : 0) < 0)
 		return -ENOMEM;
 	j->recs[j->nrecs++] = *r;
 	return 0;
@@ -325,11 +325,15 @@ static int add(struct va_journal *j, struct va_journal_rec *r, bool sync)
 		ret |= va_base64(&line, r->path, r->path_len);
 		ret |= dbuf_addc(&line, '\t');
 		ret |= va_base64(&line, r->tmp, r->tmp_len);
+	} else if (r->type == 'M') {
+		ret = dbuf_addf(&line, "M\t%llu\t%u:%u\t%llu\t%lld.%09u", (unsigned long long)r->seq,
+				major(r->dev), minor(r->dev), (unsigned long long)r->ino,
+				(long long)r->ctime_sec, r->ctime_nsec);
 	} else {
 		ret = dbuf_addf(&line, "%c\t%llu", r->type, (unsigned long long)r->seq);
 	}
 	if (ret == 0)
-		ret = put_line_sync(j, &line, sync, r->type == 'D' || r->type == 'U');
+		ret = put_line_sync(j, &line, sync, r->type == 'D' || r->type == 'U' || r->type == 'M');
 	dbuf_release(&line);
 	if (ret != 0)
 		return ret;
@@ -450,7 +454,8 @@ static const char *parse_header(struct va_journal *j, char *line)
 	}
 	if (strncmp(f[2], "backend=", 8) ||
 	    (strcmp(f[2] + 8, VA_JOURNAL_IMAGE) && strcmp(f[2] + 8, VA_JOURNAL_LIVE) &&
-	     strcmp(f[2] + 8, VA_JOURNAL_UNIFY) && strcmp(f[2] + 8, VA_JOURNAL_CONVERT)))
+	     strcmp(f[2] + 8, VA_JOURNAL_UNIFY) && strcmp(f[2] + 8, VA_JOURNAL_CONVERT) &&
+	     strcmp(f[2] + 8, VA_JOURNAL_CLONE)))
 		return "bad backend in the header";
 	if (strncmp(f[3], "uuid=", 5) || strlen(f[3] + 5) >= sizeof(j->uuid))
 		return "bad uuid in the header";
@@ -501,27 +506,60 @@ static const char *parse_link(struct va_journal_rec *r, char **f)
 	return NULL;
 }
 
-static const char *parse_create(struct va_journal_rec *r, char **f)
+/*
+ * Which intents a journal of @j's backend holds: a conversion's only what
+ * it created ('C'), a clone's what it created and the flags it lifted for
+ * a moment ('C', 'I'), the others flag and name changes ('I', 'L').
+ */
+static bool record_fits(const struct va_journal *j, char type)
+{
+	if (!strcmp(j->backend, VA_JOURNAL_CONVERT))
+		return type == 'C';
+	if (!strcmp(j->backend, VA_JOURNAL_CLONE))
+		return type == 'C' || type == 'I';
+	return type == 'I' || type == 'L';
+}
+
+/* DEV INO CTIME in @f[0..2] (CTIME "SEC.NSEC"). */
+static const char *parse_identity(struct va_journal_rec *r, char **f)
 {
 	uint64_t ino, sec, nsec;
 	char *dot;
 	const char *why;
 
-	if (strcmp(f[2], "d") && strcmp(f[2], "f") && strcmp(f[2], "l"))
-		return "bad type";
-	snprintf(r->kind, sizeof(r->kind), "%s", f[2]);
-	if ((why = parse_dev(f[3], &r->dev)))
+	if ((why = parse_dev(f[0], &r->dev)))
 		return why;
-	dot = strchr(f[5], '.');
+	dot = strchr(f[2], '.');
 	if (!dot || strlen(dot + 1) != 9)
 		return "bad time";
 	*dot = '\0';
-	if (!num(f[4], 10, UINT64_MAX, &ino) || !num(f[5], 10, INT64_MAX, &sec) ||
+	if (!num(f[1], 10, UINT64_MAX, &ino) || !num(f[2], 10, INT64_MAX, &sec) ||
 	    !num(dot + 1, 10, 999999999, &nsec))
 		return "bad number";
 	r->ino = ino;
 	r->ctime_sec = (int64_t)sec;
 	r->ctime_nsec = (uint32_t)nsec;
+	return NULL;
+}
+
+static const char *parse_made(struct va_journal_rec *r, char **f)
+{
+	const char *why = parse_identity(r, f + 2);
+
+	if (!why && r->ino == 0)
+		return "bad number";
+	return why;
+}
+
+static const char *parse_create(struct va_journal_rec *r, char **f, bool clone)
+{
+	const char *why;
+
+	if (strlen(f[2]) != 1 || !strchr(clone ? VA_CLONE_TYPES : "dfl", f[2][0]))
+		return "bad type";
+	snprintf(r->kind, sizeof(r->kind), "%s", f[2]);
+	if ((why = parse_identity(r, f + 3)))
+		return why;
 	if (unbase64(f[6], strlen(f[6]), &r->path, &r->path_len) || !r->path_len)
 		return "bad path";
 	if (unbase64(f[7], strlen(f[7]), &r->tmp, &r->tmp_len) ||
@@ -547,15 +585,21 @@ static const char *parse_record(struct va_journal *j, char *line, struct va_jour
 		/* intents are numbered 1, 2, ... without gaps */
 		return r->seq < j->next_seq ? NULL : "record for an unknown change";
 	}
+	if (r->type == 'M') {
+		if (n != 5 || strcmp(j->backend, VA_JOURNAL_CLONE))
+			return n != 5 ? "bad record" : "a record of another kind of journal";
+		if (r->seq >= j->next_seq)
+			return "record for an unknown change";
+		return parse_made(r, f);
+	}
 	if (!((r->type == 'I' && n == 11) || (r->type == 'L' && n == 10) || (r->type == 'C' && n == 8)))
 		return "bad record";
-	/* a conversion's journal holds only what it created, and only it does */
-	if ((r->type == 'C') != (strcmp(j->backend, VA_JOURNAL_CONVERT) == 0))
+	if (!record_fits(j, r->type))
 		return "a record of another kind of journal";
 	if (r->seq != j->next_seq)
 		return "changes out of sequence";
 	if (r->type == 'C') {
-		if ((why = parse_create(r, f)))
+		if ((why = parse_create(r, f, strcmp(j->backend, VA_JOURNAL_CLONE) == 0)))
 			return why;
 		j->next_seq = r->seq + 1;
 		return NULL;

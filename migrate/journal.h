@@ -11,6 +11,7 @@
  *   I SEQ DEV INO GEN OLDFLAGS OLDMODE NEWFLAGS NEWMODE KIND PATH_B64
  *   L SEQ OP DEV INO GEN OLDINO PATH_B64 TMP_B64 OTHER_B64
  *   C SEQ TYPE DEV INO CTIME PATH_B64 TMP_B64
+ *   M SEQ DEV INO CTIME   change SEQ ('C' of a clone) was made: inode INO
  *   D SEQ          change SEQ was made and verified
  *   U SEQ          change SEQ was undone
  *
@@ -32,6 +33,14 @@
  * name it was built under in PATH's directory before it was renamed to
  * PATH.  A 'D' mark on the top directory's record means the rename was
  * made and is on disk.
+ * A clone's journal (backend "clone", source: its roots, one a line)
+ * holds 'C' records written before each entry is made, of TYPE "d", "f",
+ * "l", "p" (FIFO), "c", "b" (devices) or "h" (a new name of the existing
+ * inode INO); for the other types INO is 0 and CTIME a time no later than
+ * the entry's making.  Once the entry is made and on disk, an 'M' record
+ * (its done mark) gives its inode and status change time.  Its 'I'
+ * records are flags lifted from an inode for a moment (to give it a new
+ * name where the kernel would refuse one): 'D' when they are back.
  * An intent without D may or may not have been applied: the inode's state
  * tells (old or new).  A last line without newline or with a bad CRC is
  * the trace of a crash while appending and is dropped with a warning; any
@@ -62,12 +71,15 @@
 #define VA_JOURNAL_LIVE "live"
 #define VA_JOURNAL_UNIFY "unify"
 #define VA_JOURNAL_CONVERT "convert"
+#define VA_JOURNAL_CLONE "clone"
+/** The TYPEs of a clone's 'C' records. */
+#define VA_CLONE_TYPES "dflpcbh"
 
 /** What a replay of a journal does: undo its changes, or finish them. */
 enum va_replay { VA_REPLAY_UNDO, VA_REPLAY_RESUME };
 
 struct va_journal_rec {
-	char type;              /**< 'I', 'L', 'C', 'D' or 'U' */
+	char type;              /**< 'I', 'L', 'C', 'M', 'D' or 'U' */
 	uint64_t seq;
 	dev_t dev;
 	uint64_t ino;
@@ -82,7 +94,7 @@ struct va_journal_rec {
 	size_t tmp_len;
 	char *other;            /**< 'L': another name of the inode (owned when loaded) */
 	size_t other_len;
-	int64_t ctime_sec;      /**< 'C' */
+	int64_t ctime_sec;      /**< 'C', 'M' */
 	uint32_t ctime_nsec;
 };
 
@@ -162,7 +174,10 @@ int va_journal_load(struct va_journal **ret, const char *file, const char **ret_
 int va_journal_load_fd(struct va_journal **ret, int fd, const char *file, const char **ret_why,
 		       size_t *ret_line);
 
-/** va_journal_append() - append @r (seq assigned for 'I', 'L' and 'C'), then fsync.  Return: 0 or -errno. */
+/**
+ * va_journal_append() - append @r (seq assigned for 'I', 'L' and 'C'; an
+ * 'M' names its intent's), then fsync.  Return: 0 or -errno.
+ */
 int va_journal_append(struct va_journal *j, struct va_journal_rec *r);
 
 /**

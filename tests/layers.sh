@@ -9,6 +9,7 @@
 #   migrate/repair/           3  the repair engine   } none includes
 #   migrate/unify/            3  the unify engine    } another
 #   migrate/convert/          3  legacy conversion   }
+#   migrate/clone/            3  vclone              }
 #   tui/                      4  the console
 #   cli/                      5  the programs and their command-line kit
 #
@@ -26,6 +27,7 @@ layer() {
 	migrate/repair/*) echo "3 repair" ;;
 	migrate/unify/*)  echo "3 unify" ;;
 	migrate/convert/*) echo "3 convert" ;;
+	migrate/clone/*)  echo "3 clone" ;;
 	migrate/*)        echo "2 journal" ;;
 	tui/*)            echo "4 tui" ;;
 	cli/*)            echo "5 cli" ;;

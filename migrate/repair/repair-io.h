@@ -111,6 +111,8 @@ struct va_replay_setup {
 				     (see va_unify_replay(), migrate/unify/unify.h) */
 	bool convert;           /**< a --convert-legacy journal: no back end made
 				     (see va_convert_replay(), migrate/convert/convert.h) */
+	bool clone;             /**< a vclone journal: no back end made
+				     (see va_clone_replay(), migrate/clone/clone.h) */
 	struct va_image *img;   /**< image journals: the image (write unless dry run) */
 	struct va_backend *be;  /**< the back end to replay through */
 	bool own_be;            /**< @be was made here (freed by va_replay_close()) */

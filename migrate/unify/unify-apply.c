@@ -222,14 +222,11 @@ static int set_flags(struct ustate *u, struct pmaster *m, uint32_t flags)
 		.dev = makedev(m->stx.stx_dev_major, m->stx.stx_dev_minor),
 		.ino = m->stx.stx_ino, .mode = m->stx.stx_mode,
 	};
-	struct va_attrs after = { 0 };
 	int r;
 
 	if (!u->o->be)
 		return -EOPNOTSUPP;
-	r = va_backend_write(u->o->be, &t, flags, m->stx.stx_mode & 07777, &after);
-	if (r == 0 && after.flags != flags)
-		r = -EIO;
+	r = va_backend_set(u->o->be, &t, flags, m->stx.stx_mode & 07777);
 	if (r == 0)
 		m->flags = flags;
 	return r;

@@ -80,6 +80,11 @@ uint32_t u_protected_flags(enum va_protect p, uint32_t flags)
 	}
 }
 
+uint32_t va_protect_flags(enum va_protect p)
+{
+	return u_protected_flags(p, 0);
+}
+
 /* ------------------------------------------------------------------ state */
 
 int u_init(struct ustate *u, const struct va_uopts *o, struct va_ustats *st)

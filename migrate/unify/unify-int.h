@@ -259,7 +259,7 @@ bool u_stx_matches(const struct ufile *f, const struct statx *stx);
  */
 static inline bool u_fatal_errno(int r)
 {
-	return r == -EIO || r == -ENOSPC || r == -EDQUOT || r == -EROFS;
+	return va_fs_failing(r);
 }
 
 /**

@@ -68,6 +68,8 @@ enum va_protect {
 int va_protect_parse(const char *s, enum va_protect *ret);
 /** va_protect_name() - the option name of @p. */
 const char *va_protect_name(enum va_protect p);
+/** va_protect_flags() - the inode flags protection @p sets (0 for NONE and AUTO). */
+uint32_t va_protect_flags(enum va_protect p);
 
 /**
  * Why a file was not linked (or not reverted): X(ID, name, sentence).

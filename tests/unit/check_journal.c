@@ -297,12 +297,12 @@ END_TEST
 /* A record of one kind of journal appended to another: the load refuses it, at its line. */
 START_TEST(records_of_another_journal)
 {
-	static const char *const backend[] = { VA_JOURNAL_UNIFY, VA_JOURNAL_CONVERT };
+	static const char *const backend[] = { VA_JOURNAL_UNIFY, VA_JOURNAL_CONVERT, VA_JOURNAL_CONVERT };
 	struct va_journal *j = NULL;
 	const char *why;
 	size_t line;
 
-	for (int k = 0; k < 2; k++) {
+	for (int k = 0; k < 3; k++) {
 		snprintf(path, sizeof(path), "%s/mixed%d.journal", tu_tmpdir, k);
 		ck_assert_int_eq(va_journal_create(&j, path, backend[k], "unknown", "/etc/vservers", 13), 0);
 		if (k == 0) {
@@ -310,14 +310,68 @@ START_TEST(records_of_another_journal)
 			struct va_journal_rec c = create_rec(p, "name", 'f', 1, 2);
 
 			ck_assert_int_eq(va_journal_append(j, &c), 0);
-		} else {
+		} else if (k == 1) {
 			ck_assert_int_eq(intent(j, 1, true), 0);
+		} else {
+			char p[64];
+			struct va_journal_rec c = create_rec(p, NULL, 'd', 1, 2);
+			struct va_journal_rec m = { .type = 'M', .seq = 1, .ino = 5 };
+
+			ck_assert_int_eq(va_journal_append(j, &c), 0);
+			ck_assert_int_eq(va_journal_append(j, &m), 0);  /* a clone's mark */
 		}
 		va_journal_free(j);
 		ck_assert_int_eq(va_journal_load(&j, path, &why, &line), -EINVAL);
 		ck_assert_str_eq(why, "a record of another kind of journal");
-		ck_assert_uint_eq(line, 2);
+		ck_assert_uint_eq(line, k == 2 ? 3 : 2);
 	}
+}
+END_TEST
+
+/* A clone's records: 'C' of every type, 'I', and 'M' marks that come back as done with their inode. */
+START_TEST(clone_records_load_back)
+{
+	struct va_journal *j = NULL;
+	char p[3][64];
+	struct va_journal_rec in[3] = {
+		create_rec(p[0], "dev", 'd', 1796599515, 398402466),
+		create_rec(p[1], "bin", 'h', 0, 0),
+		create_rec(p[2], "fifo", 'p', 1796599516, 1),
+	};
+	struct va_journal_rec m = { .type = 'M', .dev = makedev(254, 3), .ino = 77, .ctime_sec = 1796599517,
+				    .ctime_nsec = 5 };
+	const char *why;
+	size_t line;
+
+	for (int k = 0; k < 2; k++) {
+		snprintf(path, sizeof(path), "%s/clone%d.journal", tu_tmpdir, k);
+		ck_assert_int_eq(va_journal_create(&j, path, VA_JOURNAL_CLONE, "unknown", "/vs/a\n/vs", 10), 0);
+		for (size_t i = 0; i < 3; i++)
+			ck_assert_int_eq(va_journal_append(j, &in[i]), 0);
+		m.seq = 3;
+		ck_assert_int_eq(va_journal_append(j, &m), 0);
+		/* an 'L' record has no place in a clone's journal */
+		if (k == 0)
+			ck_assert_int_eq(intent(j, 9, true), 0);
+		va_journal_free(j);
+		if (k == 0) {
+			ck_assert_int_eq(va_journal_load(&j, path, &why, &line), -EINVAL);
+			ck_assert_str_eq(why, "a record of another kind of journal");
+			ck_assert_uint_eq(line, 6);
+		}
+	}
+	ck_assert_int_eq(va_journal_load(&j, path, &why, &line), 0);
+	ck_assert_uint_eq(j->nrecs, 4);
+	ck_assert_str_eq(j->recs[1].kind, "h");
+	ck_assert_str_eq(j->recs[2].kind, "p");
+	ck_assert_int_eq(j->recs[3].type, 'M');
+	ck_assert_uint_eq(j->recs[3].seq, 3);
+	ck_assert_uint_eq(j->recs[3].ino, 77);
+	ck_assert_int_eq(j->recs[3].ctime_sec, 1796599517);
+	ck_assert_uint_eq(j->recs[3].ctime_nsec, 5);
+	ck_assert_int_eq(va_journal_state(j, 3), 'D');
+	ck_assert_int_eq(va_journal_state(j, 2), 0);
+	va_journal_free(j);
 }
 END_TEST
 
@@ -519,6 +573,7 @@ static Suite *journal_suite(void)
 	tu_add_test(tr, create_is_atomic, NULL);
 	tu_add_test(tr, create_records_load_back, NULL);
 	tu_add_test(tr, records_of_another_journal, NULL);
+	tu_add_test(tr, clone_records_load_back, NULL);
 	tu_add_test(tr, request_round_trip, NULL);
 	tu_add_test(tr, load_fd_read_only, NULL);
 	suite_add_tcase(s, tr);

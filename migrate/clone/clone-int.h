@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * clone-int.h - what the parts of the clone share (not an API).
+ *
+ *   clone.c        the walk: what each source entry becomes
+ *   clone-make.c   batches: records first, then the entries, then marks
+ *   clone-undo.c   removing what a clone journal records
+ */
+#ifndef VAUDIT_CLONE_INT_H
+#define VAUDIT_CLONE_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "core/dbuf.h"
+#include "core/inomap.h"
+#include "migrate/clone/clone.h"
+
+/** Entries per batch (each holds an fd of its source file). */
+#define CLONE_BATCH 256
+
+/** A directory being filled. */
+struct cdir {
+	int src_fd, dst_fd;     /* dst_fd -1 in a dry run */
+	bool copy_only;         /* excluded, or below an excluded directory */
+	bool made;              /* made by the clone (an existing root is not) */
+	size_t dpath_len;       /* c->dpath's length for this directory */
+};
+
+/** One entry of the batch. */
+struct citem {
+	char kind;              /* 'f' copy, 'h' unified (link), 'H' another name of a copy,
+				   'l' symlink, 'p' FIFO, 'c'/'b' device */
+	int src_fd;             /* regular files: the verified source, else -1 */
+	struct statx stx;       /* the source */
+	uint32_t flags;         /* 'h': its inode flags */
+	uint32_t copy;          /* index in c->cp (a hard-linked file), or UINT32_MAX */
+	char *name, *src, *target;
+	size_t src_len;
+	uint64_t seq, iseq;     /* its 'C' record; 'h': the 'I' record of lifted flags, or 0 */
+	bool made;
+	struct stat made_st;    /* what was made */
+};
+
+/** A copy whose source has other names: where its first name is. */
+struct ccopy {
+	char *rel;              /* below the destination root, no leading '/' */
+	uint64_t ino;           /* the copy's inode, 0 until made */
+};
+
+struct crun {
+	const struct va_clone_opts *o;
+	struct va_clone_stats *st;
+	const char *src;
+	size_t src_len;         /* of the walk's root path, for guest-relative paths */
+	int dst_fd;             /* the destination root until the walk takes it */
+	int parent_fd;          /* the destination's parent directory */
+	dev_t dst_dev;
+	bool dst_made;
+	size_t droot_len;       /* the destination root's path length */
+	struct cdir *dirs;
+	size_t ndirs, capdirs;
+	struct dbuf dpath;      /* the destination path of the current directory */
+	struct dbuf rel;        /* guest-relative path of the entry */
+	struct dbuf scratch;
+	struct citem *items;
+	size_t nitems, capitems;
+	struct va_inomap stores;/* inodes of the hash stores' entries */
+	struct va_inomap copies;/* source (dev, ino) -> index in @cp */
+	struct ccopy *cp;
+	size_t ncp, capcp;
+	int fatal;
+};
+
+void c_event(struct crun *c, enum va_clone_action a, const char *path, size_t len, const char *src,
+	     size_t src_len, uint64_t size, int err, const char *what);
+
+/** c_dst_path() - the destination path of @name in the current directory (c->scratch). */
+const char *c_dst_path(struct crun *c, const char *name);
+
+/**
+ * c_mkdir() - make directory @name in @parent_fd (the current directory,
+ * path c->dpath), its record on disk first; *@ret_fd its open fd (-1 in
+ * a dry run).  Return: 0, or -errno after an ERROR event (c->fatal set
+ * when the journal failed).
+ */
+int c_mkdir(struct crun *c, int parent_fd, const char *name, const char *src, size_t src_len,
+	    int *ret_fd);
+
+/** c_copy_add() - remember that the source inode @dev/@ino is copied to @name here.  Return: 0 or -ENOMEM. */
+int c_copy_add(struct crun *c, dev_t dev, uint64_t ino, const char *name, uint32_t *ret);
+
+/** c_queue() - add @it (its fds and strings now the batch's) to the batch; flushed when full. */
+int c_queue(struct crun *c, struct citem *it, const char *name, const char *src, size_t src_len);
+
+/** c_flush() - record, make and mark the batch's entries in the current directory. */
+int c_flush(struct crun *c);
+
+/** c_release() - free what the batch and the copy table hold. */
+void c_release(struct crun *c);
+
+#endif
