@@ -1,4 +1,4 @@
-# bash completion for vaudit, vunify, vhashify and vmount    -*- shell-script -*-
+# bash completion for vaudit, vunify, vhashify, vmount, vclone and vcopy    -*- shell-script -*-
 #
 # Installed as one file per program in bash-completion's completions
 # directory (loaded on demand).  Options come from each program's --help
@@ -133,6 +133,39 @@ _vaudit_unify()
 	_vaudit_guests
 } &&
 	complete -F _vaudit_unify vunify vhashify
+
+# vclone SRC DST, vcopy DST SRC: a configured guest or a directory, then a
+# directory; exclude lists, stores and journals as files
+_vaudit_clone()
+{
+	local cur prev words cword split
+	_init_completion -s || return
+
+	case $prev in
+	--config | --host-root | --store)
+		_filedir -d
+		return
+		;;
+	--exclude)
+		_filedir
+		return
+		;;
+	--journal)
+		_filedir journal
+		return
+		;;
+	--flags)
+		COMPREPLY=($(compgen -W 'auto v26 legacy immutable none' -- "$cur"))
+		return
+		;;
+	esac
+	$split && return
+
+	_vaudit_options "$1" && return
+	_vaudit_guests
+	_filedir -d
+} &&
+	complete -F _vaudit_clone vclone vcopy
 
 # vmount CONFIG GUESTDIR: configurations from /etc/vmount, then a directory
 _vaudit_vmount()

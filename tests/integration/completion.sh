@@ -42,7 +42,7 @@ has() {
 }
 
 specs=$(bash --norc --noprofile -c '. "$1" >/dev/null 2>&1; . "$2"; complete -p' bash "$BC" "$SCRIPT")
-for p in vaudit vunify vhashify vmount; do
+for p in vaudit vunify vhashify vmount vclone vcopy; do
 	grep -qE -- "^complete -F _vaudit[a-z_]* $p\$" <<<"$specs"
 	ok $? "$p: a completion function is registered (complete -p $p)"
 done
@@ -75,6 +75,14 @@ is "$(comp vunify --host-root "$H" '')" "$(printf 'alpha\nbeta')" \
 	"vunify --host-root H <Tab>: the guests of H's configuration"
 is "$(comp vhashify --host-root "$H" -n a)" "alpha" "vhashify --host-root H -n a<Tab>: alpha"
 is "$(comp vaudit --host-root "$H" --convert-legacy b)" "beta" "vaudit --convert-legacy b<Tab>: beta"
+
+# vclone SRC DST: the guests of the configuration, and directories
+got=$(comp vclone --host-root "$H" '')
+has "$got" alpha beta && ! grep -q '^-' <<<"$got"
+ok $? "vclone --host-root H <Tab>: the guests of H's configuration" || diag "$got"
+mkdir -p "$W/cl/dst" && : >"$W/cl/file"
+is "$(comp vcopy "$W/cl/")" "$W/cl/dst" "vcopy DIR/<Tab>: the directory, not the file"
+is "$(comp vclone --flags im)" "immutable" "vclone --flags im<Tab>: immutable"
 
 # vmount CONFIG GUESTDIR: a file, then a directory
 mkdir -p "$W/v/gdir" && : >"$W/v/conf"

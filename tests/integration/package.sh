@@ -62,11 +62,14 @@ fi
 list=$(dpkg-deb -c "$DEB" | awk '{ p = $6; sub(/^\./, "", p); sub(/\/$/, "", p); print $1, p }')
 want=(
 	/usr/sbin/vaudit /usr/sbin/vunify /usr/sbin/vhashify /usr/sbin/vmount
+	/usr/sbin/vclone /usr/sbin/vcopy
 	/usr/share/man/man8/vaudit.8.gz /usr/share/man/man8/vunify.8.gz
 	/usr/share/man/man8/vhashify.8.gz /usr/share/man/man8/vmount.8.gz
+	/usr/share/man/man8/vclone.8.gz /usr/share/man/man8/vcopy.8.gz
 	/usr/share/man/man8/vaudit-tui.8.gz /usr/share/man/man5/vserver-config.5.gz
 	/usr/share/bash-completion/completions/vaudit /usr/share/bash-completion/completions/vunify
 	/usr/share/bash-completion/completions/vhashify /usr/share/bash-completion/completions/vmount
+	/usr/share/bash-completion/completions/vclone /usr/share/bash-completion/completions/vcopy
 	/usr/share/zsh/vendor-completions/_vaudit
 	/lib/systemd/system/vaudit.service /lib/systemd/system/vaudit.timer
 	/etc/logrotate.d/vaudit
@@ -110,7 +113,7 @@ is "$(stat -c %a "$ROOT/var/lib/vaudit")" 700 "unpacked: /var/lib/vaudit is 0700
 V=$ROOT/usr/sbin/vaudit
 is "$(ldd "$V" 2>&1 | grep -c 'not found')" 0 "the installed vaudit finds its libraries (no LD_LIBRARY_PATH)"
 is "$("$V" --version)" "vaudit (vaudit) $version" "installed vaudit --version"
-for p in vunify vhashify vmount; do
+for p in vunify vhashify vmount vclone vcopy; do
 	"$ROOT/usr/sbin/$p" --version >/dev/null 2>&1
 	ok $? "installed $p --version"
 done
