@@ -52,7 +52,7 @@ struct jinfo {
 	char whybuf[128];
 	size_t line;                    /* ... and the line, or 0 */
 	struct va_journal *j;           /* loaded, else NULL */
-	const char *mode;               /* the run: fix, plan, unify, convert, or NULL */
+	const char *mode;               /* the run: fix, plan, unify, convert, clone, or NULL */
 	uint64_t changes, done, undone, pending;
 };
 
@@ -69,7 +69,8 @@ static const char *run_mode(const struct va_journal *j)
 	struct va_request rq;
 	const char *why = NULL, *m = NULL;
 
-	if (strcmp(j->backend, VA_JOURNAL_UNIFY) == 0 || strcmp(j->backend, VA_JOURNAL_CONVERT) == 0)
+	if (strcmp(j->backend, VA_JOURNAL_UNIFY) == 0 || strcmp(j->backend, VA_JOURNAL_CONVERT) == 0 ||
+	    strcmp(j->backend, VA_JOURNAL_CLONE) == 0)
 		return j->backend;
 	if (!j->request)
 		return "fix";           /* a version 1 repair journal: the request is not recorded */
@@ -427,6 +428,13 @@ static void show_record(struct dbuf *b, const struct cli *c, const struct va_jou
 		  (unsigned long long)r->seq);
 	if (r->type == 'D' || r->type == 'U') {
 		dbuf_addf(b, ",\"event\":\"%s\"}\n", r->type == 'D' ? "done" : "undone");
+		return;
+	}
+	if (r->type == 'M') {
+		/* the entry of C record seq was made: its inode and change time */
+		dbuf_addf(b, ",\"event\":\"made\",\"dev\":\"%u:%u\",\"ino\":%llu,\"ctime\":\"%lld.%09u\"}\n",
+			  major(r->dev), minor(r->dev), (unsigned long long)r->ino,
+			  (long long)r->ctime_sec, r->ctime_nsec);
 		return;
 	}
 	dbuf_addf(b, ",\"event\":\"%s\",\"state\":\"%s\",\"dev\":\"%u:%u\",\"ino\":%llu",

@@ -97,6 +97,29 @@ show_ok() {
 show_ok complete-new
 show_ok undone-old
 show_ok interrupted-old
+# a vclone journal (its own directory): C records, each with its M record
+CJ=$W/clonej
+mkdir -p "$CJ" "$W/csrc/etc" && echo x >"$W/csrc/etc/a" && ln -s a "$W/csrc/etc/l"
+mkdir -p "$W/locks"
+VAUDIT_LOCK_DIR=$W/locks "$top_builddir/vclone" --flags=none --journal "$CJ/clone.journal" "$W/csrc" "$W/cdst" >"$W/vclone.out" 2>&1
+is "$?" 0 "vclone: exit 0 (a clone journal)" || diag "$(cat "$W/vclone.out")"
+vrun show-clone --show "$CJ/clone.journal"
+is "$RC" 0 "--show of the clone journal: exit 0"
+py_checks python3 "$RP" "$SCHEMA" "$W/show-clone.out" --label "--show clone" --last none \
+	--want journal-header=1 --want journal-record=+
+py_checks python3 "$OT" show "$W/show-clone.out" "$CJ/clone.journal" --label "--show clone"
+is "$(python3 -c 'import json, sys
+n = {}
+for l in open(sys.argv[1]):
+    r = json.loads(l)
+    if r["record"] == "journal-record":
+        n[r["type"], r.get("event")] = n.get((r["type"], r.get("event")), 0) + 1
+print(" ".join("%s:%s=%d" % (k[0], k[1], v) for k, v in sorted(n.items())))' "$W/show-clone.out")" \
+	"C:create=4 M:made=4" "--show clone: a C record (create) and an M record (made) for each of the 4 entries"
+vrun list-clone --journals "$CJ"
+is "$(awk '{ print $1, $6, $7 }' "$W/list-clone.out")" "complete clone.journal clone" \
+	"--journals: the clone journal is complete, its run a clone"
+
 last=$(tail -n 1 "$W/show-interrupted-old.out" | python3 -c 'import json, sys; r = json.load(sys.stdin); print(r["type"], r["state"])')
 is "$last" "I unfinished" "--show interrupted-old: the last change is an intent without its mark"
 
