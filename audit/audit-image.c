@@ -47,6 +47,7 @@ struct dirrec {
 	uint32_t flags;
 	uint32_t mode;
 	uint32_t links;
+	struct va_image_node attr;      /* usage scans only */
 	int32_t state;
 	bool onpath;            /* loop detection while resolving */
 	bool inline_data;
@@ -72,6 +73,7 @@ struct filerec {
 	uint32_t flags;
 	uint32_t mode;
 	uint32_t links;
+	struct va_image_node attr;      /* usage scans only */
 	struct fname *names;
 	size_t nnames, capnames;
 };
@@ -107,8 +109,22 @@ struct iaudit {
 	struct fname *leftovers;        /* NAME;XXXXXX entries (fname.dir, name); */
 	uint32_t *leftover_ino;         /* ... and their inodes */
 	size_t nleftovers, capleftovers, capleftover_ino;
+	bool all;                       /* a usage scan: every inode, with its attributes */
 	int fatal;
 };
+
+/* What a usage scan keeps of an inode. */
+static void node_of(const struct iaudit *a, ext2_ino_t ino, const struct ext2_inode *inode,
+		    struct va_image_node *n)
+{
+	n->ino = ino;
+	n->mode = inode->i_mode;
+	n->uid = inode_uid(*inode);
+	n->gid = inode_gid(*inode);
+	n->blocks = ext2fs_get_stat_i_blocks(a->fs, (struct ext2_inode *)inode);
+	n->size = EXT2_I_SIZE(inode);
+	n->tag = va_image_inode_tag(a->img, inode, (enum va_tag_scheme)a->args->tag_scheme, NULL);
+}
 
 /* Flags that make a regular file worth remembering. */
 #define FILE_FLAGS ((uint32_t)(VA_FL_IMMUTABLE | VA_FL_NOTAIL | VA_VS26_IUNLINK | VA_VS26_COW))
@@ -194,6 +210,8 @@ static int scan_dir(struct iaudit *a, ext2_ino_t ino, const struct ext2_inode *i
 	d->mode = inode->i_mode;
 	d->links = inode->i_links_count;
 	d->state = ST_UNKNOWN;
+	if (a->all)
+		node_of(a, ino, inode, &d->attr);
 	a->cur_dir = (uint32_t)a->ndirs++;
 	if (inode->i_flags & EXT4_INLINE_DATA_FL) {
 		d->inline_data = true;
@@ -225,7 +243,7 @@ static int scan_file(struct iaudit *a, ext2_ino_t ino, const struct ext2_inode *
 {
 	struct filerec *f;
 
-	if (inode->i_links_count < 2 && !(inode->i_flags & FILE_FLAGS))
+	if (inode->i_links_count < 2 && !(inode->i_flags & FILE_FLAGS) && !a->all)
 		return 0;
 	if (va_array_grow(&a->files, &a->capfiles, a->nfiles, sizeof(*a->files)) < 0 ||
 	    va_inomap_insert(&a->filemap, 0, ino, (uint32_t)a->nfiles) < 0)
@@ -236,6 +254,8 @@ static int scan_file(struct iaudit *a, ext2_ino_t ino, const struct ext2_inode *
 	f->flags = inode->i_flags;
 	f->mode = inode->i_mode;
 	f->links = inode->i_links_count;
+	if (a->all)
+		node_of(a, ino, inode, &f->attr);
 	if (f->links >= 2)
 		f->tag = va_image_inode_tag(a->img, inode, (enum va_tag_scheme)a->args->tag_scheme,
 					    &f->tag_how);
@@ -276,7 +296,7 @@ static int scan_inodes(struct iaudit *a)
 			a->args->hooks.progress(a->stats, a->args->hooks.user);
 		if (LINUX_S_ISDIR(inode.i_mode))
 			r = scan_dir(a, ino, &inode);
-		else if (LINUX_S_ISREG(inode.i_mode))
+		else if (LINUX_S_ISREG(inode.i_mode) || a->all)
 			r = scan_file(a, ino, &inode);
 	}
 	ext2fs_close_inode_scan(scan);
@@ -851,6 +871,50 @@ static void release(struct iaudit *a)
 		ext2fs_free_dblist(a->dblist);
 }
 
+/*
+ * Passes 1 and 2, and the placing of every directory relative to ROOT.
+ * Return: 0, -1 (a->err says why) or -ECANCELED.
+ */
+static int scan_tree(struct iaudit *a, uint32_t **stack, size_t *capstack)
+{
+	uint64_t root_ino;
+	errcode_t err;
+	int r;
+
+	err = va_image_lookup_dir(a->img, a->args->roots[0], &root_ino);
+	if (err)
+		return fail(a, err, "looking up the prefix", 0);
+	err = ext2fs_init_dblist(a->fs, &a->dblist);
+	if (err)
+		return fail(a, err, "allocating the directory list", 0);
+	r = scan_inodes(a);
+	if (r == -ECANCELED)
+		return r;
+	if (r < 0 || read_dirs(a) < 0)
+		return -1;
+	if (!va_inomap_find(&a->dirmap, 0, root_ino, &a->root_idx))
+		return fail(a, EXT2_ET_NO_DIRECTORY, "looking up the prefix", (uint32_t)root_ino);
+	for (size_t i = 0; i < a->ndirs; i++)
+		if (resolve(a, (uint32_t)i, stack, capstack) < 0)
+			return -1;
+	return canonical_root(a) < 0 ? -1 : 0;
+}
+
+/* The end of a run: the library error into @ret_err, everything freed.  Return: 0 or -errno. */
+static int finish(struct iaudit *a, int r, struct va_error *ret_err, uint32_t *stack, struct dbuf *path)
+{
+	if (a->err) {
+		va_error_set(ret_err, a->err, a->img->path, strlen(a->img->path),
+			     a->err_what ? a->err_what : "auditing the image", NULL);
+		ret_err->ino = a->err_ino;
+		r = r < 0 && r != -1 ? r : -EIO;
+	}
+	free(stack);
+	dbuf_release(path);
+	release(a);
+	return r < 0 ? r : 0;
+}
+
 int va_audit_image(const struct va_audit_args *args, struct va_image *img,
 		   struct va_audit_stats *stats, struct va_error *ret_err)
 {
@@ -859,55 +923,117 @@ int va_audit_image(const struct va_audit_args *args, struct va_image *img,
 	uint32_t *stack = NULL;
 	size_t capstack = 0;
 	struct dbuf path = DBUF_INIT;
-	uint64_t root_ino;
-	errcode_t err;
-	int r = -1;
+	int r;
 
 	memset(stats, 0, sizeof(*stats));
 	if (args->nroots != 1)
 		return -EINVAL;
-	err = va_image_lookup_dir(img, args->roots[0], &root_ino);
-	if (err) {
-		fail(&a, err, "looking up the prefix", 0);
-		goto out;
-	}
-	err = ext2fs_init_dblist(a.fs, &a.dblist);
-	if (err) {
-		fail(&a, err, "allocating the directory list", 0);
-		goto out;
-	}
-	r = scan_inodes(&a);
-	if (r == -ECANCELED)
-		goto out;
-	if (r < 0 || read_dirs(&a) < 0) {
-		r = -1;
-		goto out;
-	}
-	r = -1;
-	if (!va_inomap_find(&a.dirmap, 0, root_ino, &a.root_idx)) {
-		fail(&a, EXT2_ET_NO_DIRECTORY, "looking up the prefix", (uint32_t)root_ino);
-		goto out;
-	}
-	for (size_t i = 0; i < a.ndirs; i++)
-		if (resolve(&a, (uint32_t)i, &stack, &capstack) < 0)
-			goto out;
-	if (canonical_root(&a) < 0)
-		goto out;
+	r = scan_tree(&a, &stack, &capstack);
+	if (r < 0)
+		return finish(&a, r, ret_err, stack, &path);
 	r = check_dirs(&a, &path);
 	if (r == 0)
 		r = check_files(&a);
 	if (r == 0)
 		r = check_leftovers(&a, &path);
 	report_damage(&a, &path);
-out:
-	if (a.err) {
-		va_error_set(ret_err, a.err, img->path, strlen(img->path),
-			     a.err_what ? a.err_what : "auditing the image", NULL);
-		ret_err->ino = a.err_ino;
-		r = r < 0 && r != -1 ? r : -EIO;
+	return finish(&a, r, ret_err, stack, &path);
+}
+
+/* ------------------------------------------------------------------ the visitor */
+
+struct va_image_scan {
+	struct iaudit *a;
+};
+
+int va_image_scan_path(struct va_image_scan *s, uint32_t dir, const char *name, size_t len,
+		       struct dbuf *out)
+{
+	return build_path(s->a, dir, name, len, out);
+}
+
+/* A state that counts for a visitor: ROOT, the stores, the guests. */
+static bool visited(int32_t st)
+{
+	return st >= 0 || st == ST_ROOT || st == ST_STORE;
+}
+
+static int32_t place_of(int32_t st)
+{
+	return st == ST_STORE ? VA_PLACE_STORE : st == ST_ROOT ? VA_PLACE_ROOT : st;
+}
+
+/* The names of @f, the stores' first, then ROOT's, then by guest (insertion sort: few names). */
+static void sort_names(const struct iaudit *a, struct filerec *f)
+{
+	for (size_t i = 1; i < f->nnames; i++) {
+		struct fname n = f->names[i];
+		int32_t st = place_of(a->dirs[n.dir].state);
+		size_t j = i;
+
+		for (; j > 0 && place_of(a->dirs[f->names[j - 1].dir].state) > st; j--)
+			f->names[j] = f->names[j - 1];
+		f->names[j] = n;
 	}
-	free(stack);
-	dbuf_release(&path);
-	release(&a);
-	return r < 0 ? r : 0;
+}
+
+static int visit(struct iaudit *a, const struct va_image_visitor *v, struct dbuf *path)
+{
+	struct va_image_scan s = { a };
+	int r = 0;
+
+	for (size_t g = 0; g < a->nguests && r == 0; g++) {
+		const struct dirrec *d = &a->dirs[a->guest_dirs[g]];
+
+		if (build_path(a, a->guest_dirs[g], NULL, 0, path) < 0)
+			return -ENOMEM;
+		r = v->guest(g, a->names.buf + d->name_off, d->name_len, path->buf, path->len, v->user);
+	}
+	for (size_t i = 0; i < a->ndirs && r == 0; i++) {
+		if (a->dirs[i].state != ST_STORE || a->dirs[i].parent != a->root_idx)
+			continue;
+		if (build_path(a, (uint32_t)i, NULL, 0, path) < 0)
+			return -ENOMEM;
+		r = v->store(path->buf, path->len, v->user);
+	}
+	for (size_t i = 0; i < a->ndirs && r == 0; i++)
+		if (visited(a->dirs[i].state))
+			r = v->name(&s, &a->dirs[i].attr, place_of(a->dirs[i].state), (uint32_t)i,
+				    NULL, 0, v->user);
+	for (size_t i = 0; i < a->nfiles && r == 0; i++) {
+		struct filerec *f = &a->files[i];
+
+		sort_names(a, f);
+		for (size_t k = 0; k < f->nnames && r == 0; k++) {
+			const struct fname *fn = &f->names[k];
+			int32_t st = a->dirs[fn->dir].state;
+
+			if (visited(st))
+				r = v->name(&s, &f->attr, place_of(st), fn->dir,
+					    a->names.buf + fn->name_off, fn->name_len, v->user);
+		}
+	}
+	return r;
+}
+
+int va_image_visit(const struct va_audit_args *args, struct va_image *img,
+		   const struct va_image_visitor *v, struct va_error *ret_err)
+{
+	struct va_audit_stats stats = { 0 };
+	struct iaudit a = { .args = args, .stats = &stats, .img = img, .fs = img->fs,
+			    .dirmap = VA_INOMAP_INIT, .filemap = VA_INOMAP_INIT, .root_idx = NONE,
+			    .all = true };
+	uint32_t *stack = NULL;
+	size_t capstack = 0;
+	struct dbuf path = DBUF_INIT;
+	int r;
+
+	if (args->nroots != 1)
+		return -EINVAL;
+	r = scan_tree(&a, &stack, &capstack);
+	if (r < 0)
+		return finish(&a, r, ret_err, stack, &path);
+	r = visit(&a, v, &path);
+	report_damage(&a, &path);
+	return finish(&a, r, ret_err, stack, &path);
 }

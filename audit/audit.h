@@ -216,6 +216,57 @@ struct va_image;
 int va_audit_image(const struct va_audit_args *args, struct va_image *img,
 		   struct va_audit_stats *stats, struct va_error *err);
 
+/** Where a name is, for va_image_visit(): >= 0 is a guest's index. */
+enum { VA_PLACE_STORE = -2, VA_PLACE_ROOT = -1 };
+
+/** An inode as va_image_visit() hands it over. */
+struct va_image_node {
+	uint32_t ino;
+	uint32_t mode, uid, gid;   /**< uid and gid as on disk (32 bits, tag bits included) */
+	uint32_t tag;              /**< xid tag under args->tag_scheme, 0 = none */
+	uint64_t blocks;           /**< 512-byte units, as st_blocks */
+	uint64_t size;
+};
+
+struct va_image_scan;
+
+/** What va_image_visit() calls; a non-zero return stops it and is returned. */
+struct va_image_visitor {
+	/** Each guest (a directory directly in ROOT, not the store), in index order. */
+	int (*guest)(size_t index, const char *name, size_t name_len, const char *path,
+		     size_t path_len, void *user);
+	/** Each hash store directly in ROOT (display path). */
+	int (*store)(const char *path, size_t len, void *user);
+	/**
+	 * Each name of an inode in ROOT (ROOT itself included), in a store or
+	 * in a guest (@place): the names of one inode one after the other, a
+	 * store's first, then ROOT's, then by guest.  The name is entry @name
+	 * (@len bytes) of directory @dir, or directory @dir itself when @name
+	 * is NULL; va_image_scan_path() makes its display path.
+	 */
+	int (*name)(struct va_image_scan *s, const struct va_image_node *n, int32_t place,
+		    uint32_t dir, const char *name, size_t len, void *user);
+	void *user;
+};
+
+/**
+ * va_image_visit() - read the tree below args->roots[0] (the only ROOT) as
+ * va_audit_image() reads it, keeping every inode this time, and hand the
+ * guests, the stores and the names to @v.  Damaged directories go to
+ * args->hooks.error; args->tag_scheme says where the tags are.
+ * @err: as for va_audit_image().
+ * Return: 0, what a visitor callback returned, -EIO when @err was set, or
+ * another negative errno.
+ */
+int va_image_visit(const struct va_audit_args *args, struct va_image *img,
+		   const struct va_image_visitor *v, struct va_error *err);
+
+struct dbuf;
+
+/** va_image_scan_path() - the display path of a name given to the visitor.  Return: 0 or -ENOMEM. */
+int va_image_scan_path(struct va_image_scan *s, uint32_t dir, const char *name, size_t len,
+		       struct dbuf *out);
+
 /** Called by va_list_attrs() for each entry shown, in walk order. */
 typedef void va_roots_fn(const char *path, size_t path_len, const struct va_attrs *attrs,
 			 uint32_t mode, void *user);

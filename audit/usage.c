@@ -10,6 +10,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,7 @@
 #include "audit/usage.h"
 #include "core/dbuf.h"
 #include "core/digest.h"
+#include "core/image.h"
 #include "core/inomap.h"
 #include "core/safeopen.h"
 #include "core/vsconfig.h"
@@ -39,6 +42,8 @@ struct ino {
 	uint64_t size;
 	uint32_t mode, uid, gid;
 	uint32_t names;         /* names met */
+	uint32_t ext2_ino;      /* an image's inode number */
+	uint32_t tag;           /* an image's xid tag */
 	int32_t first_guest;    /* the guest of its first guest name, or -1 */
 	int32_t last_guest;     /* the guest of its last guest name, or -1 */
 	uint32_t nguests;       /* guests with a name of it */
@@ -139,37 +144,34 @@ static int digest_of(struct walker *w, const struct va_walk_entry *e, unsigned c
 
 /* ------------------------------------------------------------------ inodes */
 
-/* The entry of @e's inode, added (and counted for the host) when new.  NULL: out of memory. */
-static struct ino *inode_of(struct walker *w, const struct va_walk_entry *e)
+/* The entry of inode @ino of @dev, @tmpl when new (then counted for the host).  NULL: out of memory. */
+static struct ino *inode_of(struct walker *w, dev_t dev, uint64_t ino, const struct ino *tmpl)
 {
 	uint32_t idx;
 	struct ino *in;
 
-	if (va_inomap_find(&w->map, entry_dev(e), e->stx->stx_ino, &idx))
+	if (va_inomap_find(&w->map, dev, ino, &idx))
 		return &w->inos[idx];
 	if (w->ninos >= UINT32_MAX ||
 	    va_array_grow(&w->inos, &w->capinos, w->ninos, sizeof(*w->inos)) < 0 ||
-	    va_inomap_insert(&w->map, entry_dev(e), e->stx->stx_ino, (uint32_t)w->ninos) < 0)
+	    va_inomap_insert(&w->map, dev, ino, (uint32_t)w->ninos) < 0)
 		return NULL;
 	in = &w->inos[w->ninos++];
-	*in = (struct ino){ .blocks = e->stx->stx_blocks, .size = e->stx->stx_size,
-			    .mode = e->stx->stx_mode, .uid = e->stx->stx_uid, .gid = e->stx->stx_gid,
-			    .first_guest = -1, .last_guest = -1 };
+	*in = *tmpl;
+	in->first_guest = -1;
+	in->last_guest = -1;
 	w->u->total.all.files++;
 	w->u->total.all.bytes += in->blocks * 512;
 	w->u->total.apparent += in->size;
 	return in;
 }
 
-/* A name of an inode: in a store (walk 1), or in the current guest or none (walk 2). */
-static int count_name(struct walker *w, const struct va_walk_entry *e)
+/* A name of @in: in a store (w->in_store), or in the guest w->cur_guest, or none. */
+static int count_in(struct walker *w, struct ino *in)
 {
-	struct ino *in = inode_of(w, e);
 	struct va_usage_guest *g;
 	uint64_t bytes;
 
-	if (!in)
-		return -ENOMEM;
 	in->names++;
 	w->u->total.names++;
 	w->u->total.copies_bytes += in->blocks * 512;
@@ -199,6 +201,16 @@ static int count_name(struct walker *w, const struct va_walk_entry *e)
 	return 0;
 }
 
+/* A name of an inode: in a store (walk 1), or in the current guest or none (walk 2). */
+static int count_name(struct walker *w, const struct va_walk_entry *e)
+{
+	struct ino tmpl = { .blocks = e->stx->stx_blocks, .size = e->stx->stx_size,
+			    .mode = e->stx->stx_mode, .uid = e->stx->stx_uid, .gid = e->stx->stx_gid };
+	struct ino *in = inode_of(w, entry_dev(e), e->stx->stx_ino, &tmpl);
+
+	return in ? count_in(w, in) : -ENOMEM;
+}
+
 /* ------------------------------------------------------------------ walk 1: the stores */
 
 static bool store_known(struct walker *w, dev_t dev, uint64_t ino)
@@ -209,21 +221,30 @@ static bool store_known(struct walker *w, dev_t dev, uint64_t ino)
 	return false;
 }
 
-/* Store @e (a directory) is walked now, unless it was already.  Return: the action. */
-static enum va_walk_action store_enter(struct walker *w, const struct va_walk_entry *e)
+/* One more store directory in the report.  Return: 0 or -ENOMEM. */
+static int store_add(struct walker *w, const char *path, size_t len)
 {
 	char *p;
 
+	if (va_array_grow(&w->u->stores, &w->capstores, w->u->nstores, sizeof(*w->u->stores)) < 0 ||
+	    !(p = malloc(len + 1)))
+		return -ENOMEM;
+	memcpy(p, path, len);
+	p[len] = '\0';
+	w->u->stores[w->u->nstores++] = p;
+	return 0;
+}
+
+/* Store @e (a directory) is walked now, unless it was already.  Return: the action. */
+static enum va_walk_action store_enter(struct walker *w, const struct va_walk_entry *e)
+{
 	if (store_known(w, entry_dev(e), e->stx->stx_ino))
 		return VA_WALK_PRUNE;
 	if (va_array_grow(&w->ids, &w->capids, w->nids, sizeof(*w->ids)) < 0 ||
-	    va_array_grow(&w->u->stores, &w->capstores, w->u->nstores, sizeof(*w->u->stores)) < 0 ||
-	    !(p = malloc(e->path_len + 1))) {
+	    store_add(w, e->path, e->path_len) < 0) {
 		w->fatal = -ENOMEM;
 		return VA_WALK_STOP;
 	}
-	memcpy(p, e->path, e->path_len + 1);
-	w->u->stores[w->u->nstores++] = p;
 	w->ids[w->nids++] = (struct store_id){ entry_dev(e), e->stx->stx_ino };
 	if ((w->fatal = count_name(w, e)) < 0)
 		return VA_WALK_STOP;
@@ -269,18 +290,13 @@ static enum va_walk_action on_store_entry(const struct va_walk_entry *e, void *u
 
 /* ------------------------------------------------------------------ walk 2: the guests */
 
-static int guest_add(struct walker *w, const struct va_walk_entry *e)
+/* One more guest, the current one from now on.  Return: 0 or -ENOMEM. */
+static int guest_new(struct walker *w, const char *name, size_t len, const char *path,
+		     size_t path_len, size_t root_index)
 {
-	const char *name = e->name;
-	size_t len = e->name_len;
-	long cfg = va_config_find_vdir(w->args->config, entry_dev(e), e->stx->stx_ino);
 	struct va_usage_guest *g;
 	size_t cap = w->capguests;
 
-	if (cfg >= 0) {
-		name = w->args->config->guests[cfg].name;
-		len = strlen(name);
-	}
 	if (w->u->nguests >= INT32_MAX ||
 	    va_array_grow(&w->u->guests, &w->capguests, w->u->nguests, sizeof(*w->u->guests)) < 0)
 		return -ENOMEM;
@@ -295,19 +311,33 @@ static int guest_add(struct walker *w, const struct va_walk_entry *e)
 		w->touched_files = t;
 	}
 	g = &w->u->guests[w->u->nguests];
-	*g = (struct va_usage_guest){ .name_len = len, .path_len = e->path_len,
-				      .root_index = e->root_index };
-	if (!(g->name = malloc(len + 1)) || !(g->path = malloc(e->path_len + 1))) {
+	*g = (struct va_usage_guest){ .name_len = len, .path_len = path_len,
+				      .root_index = root_index };
+	if (!(g->name = malloc(len + 1)) || !(g->path = malloc(path_len + 1))) {
 		free(g->name);
 		return -ENOMEM;
 	}
 	memcpy(g->name, name, len);
 	g->name[len] = '\0';
-	memcpy(g->path, e->path, e->path_len + 1);
+	memcpy(g->path, path, path_len);
+	g->path[path_len] = '\0';
 	w->touched[w->u->nguests] = 0;
 	w->touched_files[w->u->nguests] = 0;
 	w->cur_guest = (long)w->u->nguests++;
 	return 0;
+}
+
+static int guest_add(struct walker *w, const struct va_walk_entry *e)
+{
+	const char *name = e->name;
+	size_t len = e->name_len;
+	long cfg = va_config_find_vdir(w->args->config, entry_dev(e), e->stx->stx_ino);
+
+	if (cfg >= 0) {
+		name = w->args->config->guests[cfg].name;
+		len = strlen(name);
+	}
+	return guest_new(w, name, len, e->path, e->path_len, e->root_index);
 }
 
 static enum va_walk_action on_guest_entry(const struct va_walk_entry *e, void *user)
@@ -501,6 +531,283 @@ static int reclaimable(struct walker *w)
 
 /* ------------------------------------------------------------------ the run */
 
+/* With VA_USAGE_EXACT: the digest and its buffer.  Return: 0 or -ENOMEM. */
+static int exact_init(struct walker *w)
+{
+	int r;
+
+	if (!(w->args->flags & VA_USAGE_EXACT))
+		return 0;
+	if ((r = va_digest_new(&w->digest, VA_DIGEST_SHA256)) < 0)
+		return r;
+	return (w->buf = malloc(BUF_SIZE)) ? 0 : -ENOMEM;
+}
+
+/*
+ * Once every name is counted: the classes, then (VA_USAGE_EXACT) the
+ * content of the candidates through @read (with @ctx), then the
+ * reclaimable groups.  Return: 0 or -errno.
+ */
+static int settle(struct walker *w, int (*read)(struct walker *w, void *ctx), void *ctx)
+{
+	long c;
+	int r;
+
+	classify(w);
+	if (w->args->flags & VA_USAGE_EXACT) {
+		if ((c = mark_candidates(w)) < 0)
+			return (int)c;
+		if (c > 0) {
+			if (!(w->digests = calloc(w->ninos, sizeof(*w->digests))))
+				return -ENOMEM;
+			w->reading = true;
+			w->cur_guest = -1;
+			if ((r = read(w, ctx)) < 0)
+				return r;
+		}
+	}
+	return reclaimable(w);
+}
+
+/* The candidates' content by a third walk with @ctx (struct va_walk_args). */
+static int read_walked(struct walker *w, void *ctx)
+{
+	int r = va_walk(ctx);
+
+	return w->fatal < 0 ? w->fatal : r;
+}
+
+static void walker_release(struct walker *w);
+
+/* ------------------------------------------------------------------ an image */
+
+struct image_run {
+	struct walker *w;
+	struct va_image *img;
+	size_t capmismatches;
+	struct dbuf path;
+};
+
+/* Inode @ino's failure @err while doing @op, reported on the image. */
+static void report_inode(struct walker *w, const char *op, uint32_t ino, errcode_t err)
+{
+	char what[96];
+
+	snprintf(what, sizeof(what), "%s (inode %" PRIu32 ")", op, ino);
+	report(w, w->args->img->path, strlen(w->args->img->path), what, (int)err);
+}
+
+/*
+ * The content of inode @ino, up to @max bytes (all when 0) into the digest
+ * (@out non-NULL) or into @text (@max - 1 bytes at most, NUL-terminated).
+ * Return: 0 or an errcode_t.
+ */
+static errcode_t read_inode(struct walker *w, struct va_image *img, uint32_t ino,
+			    unsigned char *out, char *text, unsigned max)
+{
+	ext2_file_t f;
+	unsigned int got, have = 0;
+	errcode_t err = ext2fs_file_open(img->fs, ino, 0, &f);
+
+	if (err)
+		return err;
+	if (out)
+		va_digest_reset(w->digest);
+	for (;;) {
+		err = ext2fs_file_read(f, out ? (void *)w->buf : text + have, out ? BUF_SIZE : max - 1 - have, &got);
+		if (err || !got)
+			break;
+		if (out)
+			va_digest_update(w->digest, w->buf, got);
+		else if ((have += got) >= max - 1)
+			break;
+	}
+	ext2fs_file_close(f);
+	if (!err && out)
+		va_digest_final(w->digest, out);
+	if (!err && text)
+		text[have] = '\0';
+	return err;
+}
+
+/* The candidates' content, each inode once, read from the image (@ctx). */
+static int read_image(struct walker *w, void *ctx)
+{
+	struct va_image *img = ctx;
+
+	for (size_t i = 0; i < w->ninos; i++) {
+		struct ino *in = &w->inos[i];
+		errcode_t err;
+
+		if (!in->candidate || in->digested)
+			continue;
+		if (tick(w))
+			return w->fatal;
+		err = read_inode(w, img, in->ext2_ino, w->digests[i].b, NULL, 0);
+		if (err)
+			report_inode(w, "reading the content", in->ext2_ino, err);
+		else
+			in->digested = true;
+	}
+	return 0;
+}
+
+/* The context in /etc/vservers/NAME/context of the image, or 0. */
+static uint32_t image_context(struct walker *w, struct va_image *img, const char *name, size_t len)
+{
+	struct dbuf p = DBUF_INIT;
+	uint64_t ino;
+	char text[24], *end;
+	unsigned long v = 0;
+
+	if (memchr(name, '/', len) || dbuf_adds(&p, "/etc/vservers/") || dbuf_add(&p, name, len) ||
+	    dbuf_adds(&p, "/context") ||
+	    va_image_resolve(img, p.buf, p.len, &ino) || ino > UINT32_MAX ||
+	    read_inode(w, img, (uint32_t)ino, NULL, text, sizeof(text))) {
+		dbuf_release(&p);
+		return 0;
+	}
+	dbuf_release(&p);
+	errno = 0;
+	v = strtoul(text, &end, 10);
+	if (errno || end == text || (*end && *end != '\n') || v > UINT32_MAX)
+		return 0;
+	return (uint32_t)v;
+}
+
+static int on_image_guest(size_t index, const char *name, size_t len, const char *path,
+			  size_t path_len, void *user)
+{
+	struct image_run *ir = user;
+	struct walker *w = ir->w;
+	int r = guest_new(w, name, len, path, path_len, 0);
+
+	(void)index;
+	if (r == 0 && w->u->contexts_known)
+		w->u->guests[w->cur_guest].context = image_context(w, ir->img, name, len);
+	return r;
+}
+
+static int on_image_store(const char *path, size_t len, void *user)
+{
+	struct image_run *ir = user;
+
+	return store_add(ir->w, path, len);
+}
+
+/* A name in a guest whose tag is not the guest's context. */
+static int mismatch(struct image_run *ir, struct va_image_scan *s, const struct va_image_node *n,
+		    int32_t guest, uint32_t dir, const char *name, size_t len)
+{
+	struct va_usage *u = ir->w->u;
+	struct va_usage_mismatch *m;
+
+	if (va_image_scan_path(s, dir, name, len, &ir->path) < 0 ||
+	    va_array_grow(&u->mismatches, &ir->capmismatches, u->nmismatches, sizeof(*m)) < 0)
+		return -ENOMEM;
+	m = &u->mismatches[u->nmismatches];
+	*m = (struct va_usage_mismatch){ .path_len = ir->path.len, .guest = (size_t)guest,
+					 .tag = n->tag, .ino = n->ino };
+	if (!(m->path = malloc(ir->path.len + 1)))
+		return -ENOMEM;
+	memcpy(m->path, ir->path.buf, ir->path.len + 1);
+	u->nmismatches++;
+	return 0;
+}
+
+static int on_image_name(struct va_image_scan *s, const struct va_image_node *n, int32_t place,
+			 uint32_t dir, const char *name, size_t len, void *user)
+{
+	struct image_run *ir = user;
+	struct walker *w = ir->w;
+	struct ino tmpl = { .blocks = n->blocks, .size = n->size, .mode = n->mode, .uid = n->uid,
+			    .gid = n->gid, .ext2_ino = n->ino, .tag = n->tag };
+	struct ino *in;
+	uint32_t ctx;
+
+	if (tick(w))
+		return w->fatal;
+	if (!(in = inode_of(w, 0, n->ino, &tmpl)))
+		return -ENOMEM;
+	w->in_store = place == VA_PLACE_STORE;
+	w->cur_guest = place >= 0 ? place : -1;
+	if (place >= 0 && n->tag && (ctx = w->u->guests[place].context) && ctx != n->tag &&
+	    mismatch(ir, s, n, place, dir, name, len) < 0)
+		return -ENOMEM;
+	return count_in(w, in);
+}
+
+static int cmp_tag(const void *pa, const void *pb)
+{
+	const struct va_usage_tag *a = pa, *b = pb;
+
+	return a->tag < b->tag ? -1 : a->tag > b->tag;
+}
+
+/* The figures per tag, when some inode has one.  Return: 0 or -ENOMEM. */
+static int tags(struct walker *w)
+{
+	struct va_usage *u = w->u;
+	struct va_usage_tag *v;
+	size_t n = 0;
+	bool any = false;
+
+	for (size_t i = 0; i < w->ninos && !any; i++)
+		any = w->inos[i].tag != 0;
+	if (!any)
+		return 0;
+	if (!(v = calloc(w->ninos, sizeof(*v))))
+		return -ENOMEM;
+	for (size_t i = 0; i < w->ninos; i++)
+		v[i] = (struct va_usage_tag){ w->inos[i].tag, { 1, w->inos[i].blocks * 512 } };
+	qsort(v, w->ninos, sizeof(*v), cmp_tag);
+	for (size_t i = 0; i < w->ninos; i++) {
+		if (n && v[n - 1].tag == v[i].tag) {
+			v[n - 1].part.files++;
+			v[n - 1].part.bytes += v[i].part.bytes;
+		} else {
+			v[n++] = v[i];
+		}
+	}
+	u->tags = v;
+	u->ntags = n;
+	return 0;
+}
+
+static void on_image_error(const char *path, size_t len, const char *op, int err, void *user)
+{
+	report(user, path, len, op, err);
+}
+
+static int usage_image(struct walker *w)
+{
+	const struct va_usage_args *args = w->args;
+	struct image_run ir = { .w = w, .img = args->img, .path = DBUF_INIT };
+	struct va_image_visitor v = { on_image_guest, on_image_store, on_image_name, &ir };
+	struct va_audit_args aa = { .roots = args->roots, .nroots = args->nroots,
+				    .tag_scheme = args->tag_scheme, .cancel = args->cancel,
+				    .hooks = { .error = on_image_error, .user = w } };
+	uint64_t etc;
+	int r;
+
+	if (args->nroots != 1 || !args->img_err) {
+		r = -EINVAL;
+		goto out;
+	}
+	w->u->contexts_known = va_image_lookup_dir(args->img, "/etc/vservers", &etc) == 0;
+	if ((r = exact_init(w)) < 0)
+		goto out;
+	r = va_image_visit(&aa, args->img, &v, args->img_err);
+	if (r >= 0)
+		r = settle(w, read_image, args->img);
+	if (r >= 0)
+		r = tags(w);
+out:
+	dbuf_release(&ir.path);
+	walker_release(w);
+	return r < 0 ? r : 0;
+}
+
 /* The configured stores' paths after the ROOTs into *@ret (a malloc'd array). */
 static int store_roots(const struct va_usage_args *args, const char ***ret, size_t *ret_n)
 {
@@ -540,14 +847,10 @@ int va_usage_run(const struct va_usage_args *args, struct va_usage *u)
 	memset(u, 0, sizeof(*u));
 	if (!args->roots && args->nroots)
 		return -EINVAL;
-	if (args->flags & VA_USAGE_EXACT) {
-		if ((r = va_digest_new(&w.digest, VA_DIGEST_SHA256)) < 0)
-			return r;
-		if (!(w.buf = malloc(BUF_SIZE))) {
-			r = -ENOMEM;
-			goto out;
-		}
-	}
+	if (args->img)
+		return usage_image(&w);
+	if ((r = exact_init(&w)) < 0)
+		goto out;
 	if ((r = store_roots(args, &sroots, &nsroots)) < 0)
 		goto out;
 	w.in_store = true;
@@ -564,38 +867,28 @@ int va_usage_run(const struct va_usage_args *args, struct va_usage *u)
 	}
 	if (w.fatal < 0)
 		r = w.fatal;
-	if (r >= 0)
-		classify(&w);
-	if (r >= 0 && (args->flags & VA_USAGE_EXACT)) {
-		long c = mark_candidates(&w);
-
-		r = c < 0 ? (int)c : 0;
-		if (c > 0 && !(w.digests = calloc(w.ninos, sizeof(*w.digests))))
-			r = -ENOMEM;
-		if (c > 0 && r == 0) {
-			wa.roots = sroots;
-			wa.nroots = nsroots;
-			wa.callback = on_digest_entry;
-			w.reading = true;
-			w.cur_guest = -1;
-			r = va_walk(&wa);
-			if (w.fatal < 0)
-				r = w.fatal;
-		}
+	if (r >= 0) {
+		wa.roots = sroots;
+		wa.nroots = nsroots;
+		wa.callback = on_digest_entry;
+		r = settle(&w, read_walked, &wa);
 	}
-	if (r >= 0)
-		r = reclaimable(&w);
 out:
 	free(sroots);
-	free(w.inos);
-	free(w.digests);
-	free(w.buf);
-	free(w.ids);
-	free(w.touched);
-	free(w.touched_files);
-	va_digest_free(w.digest);
-	va_inomap_release(&w.map);
+	walker_release(&w);
 	return r < 0 ? r : 0;
+}
+
+static void walker_release(struct walker *w)
+{
+	free(w->inos);
+	free(w->digests);
+	free(w->buf);
+	free(w->ids);
+	free(w->touched);
+	free(w->touched_files);
+	va_digest_free(w->digest);
+	va_inomap_release(&w->map);
 }
 
 void va_usage_release(struct va_usage *u)
@@ -608,5 +901,9 @@ void va_usage_release(struct va_usage *u)
 	for (size_t i = 0; i < u->nstores; i++)
 		free(u->stores[i]);
 	free(u->stores);
+	free(u->tags);
+	for (size_t i = 0; i < u->nmismatches; i++)
+		free(u->mismatches[i].path);
+	free(u->mismatches);
 	memset(u, 0, sizeof(*u));
 }

@@ -40,6 +40,17 @@
  * in it.  Without VA_USAGE_EXACT no content is read: files of equal size
  * and metadata but different content count too (an upper bound).
  *
+ * An image (args->img): the one ROOT is a directory in it, read offline
+ * with libext2fs as the image audit reads it (va_image_visit(), audit.h):
+ * the same guests, the hash store directly in ROOT, every inode whose
+ * name is in ROOT, a store or a guest, its i_blocks as st_blocks, its uid
+ * and gid as on disk; VA_USAGE_EXACT reads the content with libext2fs.
+ * Nothing is written to the image.  There the inodes also carry an xid
+ * tag (args->tag_scheme): the figures per tag, and the names in a guest
+ * whose non-zero tag differs from the guest's context, read from
+ * /etc/vservers/NAME/context in the image (NAME the guest directory's
+ * name; contexts_known says whether the image has /etc/vservers).
+ *
  * Memory: one entry per inode (struct in an array, indexed by an inode
  * map), never one per name.
  */
@@ -51,6 +62,8 @@
 #include <stdint.h>
 
 struct va_config;
+struct va_image;
+struct va_error;
 
 /** Options (bit set). */
 enum va_usage_flags {
@@ -74,6 +87,22 @@ struct va_usage_guest {
 	struct va_usage_part all;       /**< every inode with a name in it */
 	uint64_t apparent;      /**< their sizes (du --apparent-size) */
 	struct va_usage_part priv, shared, store, reclaim;
+	uint32_t context;       /**< an image's guest: its context, 0 = unknown */
+};
+
+/** An image: the inodes of one xid tag (0: untagged). */
+struct va_usage_tag {
+	uint32_t tag;
+	struct va_usage_part part;
+};
+
+/** An image: a name in a guest whose tag is not the guest's context. */
+struct va_usage_mismatch {
+	char *path;             /**< display path (bytes, NUL-terminated) */
+	size_t path_len;
+	size_t guest;           /**< index into guests */
+	uint32_t tag;
+	uint32_t ino;
 };
 
 /** The host: each inode once. */
@@ -92,6 +121,12 @@ struct va_usage {
 	char **stores;                  /**< the store directories walked (display paths) */
 	size_t nstores;
 	struct va_usage_total total;
+	/* images only */
+	struct va_usage_tag *tags;      /**< by tag, ascending; empty when no inode has a tag */
+	size_t ntags;
+	bool contexts_known;            /**< the image has /etc/vservers */
+	struct va_usage_mismatch *mismatches;
+	size_t nmismatches;
 };
 
 struct va_usage_args {
@@ -99,6 +134,11 @@ struct va_usage_args {
 	size_t nroots;
 	unsigned flags;                 /**< enum va_usage_flags */
 	const struct va_config *config; /**< or NULL: guest names and configured stores */
+	struct va_image *img;           /**< or NULL: roots[0] (nroots 1) is a directory in it */
+	unsigned tag_scheme;            /**< with @img: enum va_tag_scheme (core/image.h) */
+	/** With @img (initialised): receives the library error that stopped
+	 *  the reading of the image (see va_audit_image()). */
+	struct va_error *img_err;
 	/** A per-entry error: what failed (@op) on which path; the walk goes on. */
 	void (*error)(const char *path, size_t path_len, const char *op, int err, void *user);
 	/** Every few thousand entries: @entries met so far (all walks), the
@@ -118,7 +158,7 @@ struct va_usage_args {
  * fill *@u (zeroed first; release it with va_usage_release() even after
  * a failure).
  * Return: 0, or a negative errno that stopped it (-ENOMEM, -EINVAL,
- * -ECANCELED).
+ * -ECANCELED, -EIO when args->img_err was set).
  */
 int va_usage_run(const struct va_usage_args *args, struct va_usage *u);
 

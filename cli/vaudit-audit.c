@@ -211,30 +211,41 @@ static int pick_roots(struct ctx *c, const struct vaudit_opts *o, struct run *ru
 	return 0;
 }
 
-/* Open the image (for writing when it gets repaired) and check the prefix.  Return: 0 or the exit status. */
-static int open_image(struct ctx *c, const struct vaudit_opts *o, struct run *run, const char *prefix)
+int open_image_prefix(struct cli *cli, const char *image, unsigned flags, const char *prefix,
+		      struct va_image **ret)
 {
 	struct va_error e = VA_ERROR_INIT;
 	uint64_t ino;
-	errcode_t err = va_image_open(o->image, o->mode == MODE_FIX && !o->dry_run ? VA_IMAGE_WRITE : 0,
-				      &run->img, &e);
+	errcode_t err = va_image_open(image, flags, ret, &e);
 
 	if (err) {
-		run->img = NULL;
-		cli_error(&c->cli, &e);
+		*ret = NULL;
+		cli_error(cli, &e);
 		va_error_release(&e);
 		return CLI_EXIT_TROUBLE;
 	}
-	err = va_image_lookup_dir(run->img, prefix, &ino);
+	err = va_image_lookup_dir(*ret, prefix, &ino);
 	if (err) {
 		struct dbuf what = DBUF_INIT;
 
 		dbuf_adds(&what, "prefix ");
 		va_quote(&what, prefix, strlen(prefix));
-		cli_msg(&c->cli, o->image, dbuf_str(&what), va_image_strerror(err));
+		cli_msg(cli, image, dbuf_str(&what), va_image_strerror(err));
 		dbuf_release(&what);
 		return CLI_EXIT_TROUBLE;
 	}
+	return 0;
+}
+
+/* Open the image (for writing when it gets repaired) and check the prefix.  Return: 0 or the exit status. */
+static int open_image(struct ctx *c, const struct vaudit_opts *o, struct run *run, const char *prefix)
+{
+	uint64_t ino;
+	int r = open_image_prefix(&c->cli, o->image,
+				  o->mode == MODE_FIX && !o->dry_run ? VA_IMAGE_WRITE : 0, prefix, &run->img);
+
+	if (r)
+		return r;
 	/* the whole filesystem as ROOT, while it holds the usual directory of guests */
 	if (!o->prefix && o->mode != MODE_ATTRS && !(o->mode == MODE_FIX && o->plan) && !o->quiet &&
 	    va_image_lookup_dir(run->img, "/" DEFAULT_ROOT_NAME, &ino) == 0)

@@ -16,6 +16,7 @@
 #include "audit/usage.h"
 #include "cli/vaudit.h"
 #include "core/escape.h"
+#include "core/image.h"
 #include "core/message.h"
 #include "core/vsconfig.h"
 
@@ -24,15 +25,18 @@
 struct usage_ctx {
 	struct cli cli;
 	bool json;
+	const char *image;      /* --image, or NULL */
 };
 
 static void on_error(const char *path, size_t len, const char *op, int err, void *user)
 {
 	struct usage_ctx *c = user;
+	/* an image's errors may be libext2fs codes */
+	const char *why = !err ? NULL : c->image ? va_image_strerror(err) : strerror(err);
 
-	cli_msgn(&c->cli, path, len, op, err ? strerror(err) : NULL);
+	cli_msgn(&c->cli, path, len, op, why);
 	if (c->json)
-		cli_json_error(&c->cli, path, len, op, err ? strerror(err) : NULL, err);
+		cli_json_error(&c->cli, path, len, op, why, err);
 }
 
 static void on_progress(uint64_t entries, const char *guest, size_t len, bool exact, void *user)
@@ -87,6 +91,11 @@ static void total_record(struct usage_ctx *c, const struct va_usage *u, const ch
 	cli_json_head(&b, &c->cli, "usage-total");
 	cli_json_strings(&b, "roots", roots, nroots);
 	cli_json_strings(&b, "stores", (const char *const *)u->stores, u->nstores);
+	if (c->image) {
+		va_json_field(&b, "image", c->image, strlen(c->image));
+		dbuf_addf(&b, ",\"tags\":%zu,\"contexts_known\":%s,\"tag_mismatches\":%zu", u->ntags,
+			  u->contexts_known ? "true" : "false", u->nmismatches);
+	}
 	dbuf_addf(&b, ",\"guests\":%zu,\"files\":%llu,\"bytes\":%llu,\"apparent_bytes\":%llu,"
 		  "\"names\":%llu,\"copies_bytes\":%llu,\"saving_bytes\":%llu", u->nguests,
 		  (unsigned long long)t->all.files, (unsigned long long)t->all.bytes,
@@ -102,6 +111,66 @@ static void total_record(struct usage_ctx *c, const struct va_usage *u, const ch
 		  exact ? "true" : "false", (unsigned long long)t->errors,
 		  t->errors ? "true" : "false", cli_elapsed(&c->cli), status);
 	cli_write(&c->cli, b.buf, b.len);
+	dbuf_release(&b);
+}
+
+/* The usage-tag and usage-tag-mismatch records of an image. */
+static void tag_records(struct usage_ctx *c, const struct va_usage *u)
+{
+	struct dbuf b = DBUF_INIT;
+
+	for (size_t i = 0; i < u->ntags; i++) {
+		dbuf_setlen(&b, 0);
+		cli_json_head(&b, &c->cli, "usage-tag");
+		dbuf_addf(&b, ",\"tag\":%lu,\"files\":%llu,\"bytes\":%llu}\n", (unsigned long)u->tags[i].tag,
+			  (unsigned long long)u->tags[i].part.files,
+			  (unsigned long long)u->tags[i].part.bytes);
+		cli_write(&c->cli, b.buf, b.len);
+	}
+	for (size_t i = 0; i < u->nmismatches; i++) {
+		const struct va_usage_mismatch *m = &u->mismatches[i];
+		const struct va_usage_guest *g = &u->guests[m->guest];
+
+		dbuf_setlen(&b, 0);
+		cli_json_head(&b, &c->cli, "usage-tag-mismatch");
+		va_json_field(&b, "path", m->path, m->path_len);
+		va_json_field(&b, "guest", g->name, g->name_len);
+		dbuf_addf(&b, ",\"ino\":%lu,\"tag\":%lu,\"context\":%lu}\n", (unsigned long)m->ino,
+			  (unsigned long)m->tag, (unsigned long)g->context);
+		cli_write(&c->cli, b.buf, b.len);
+	}
+	dbuf_release(&b);
+}
+
+/* An image's tags as text: one line per tag, then the names whose tag is not their guest's. */
+static void tag_text(struct usage_ctx *c, const struct va_usage *u)
+{
+	struct dbuf b = DBUF_INIT, p = DBUF_INIT;
+
+	if (!u->ntags)
+		return;
+	dbuf_addf(&b, "%-20s %10s %12s\n", "TAG", "FILES", "MiB");
+	for (size_t i = 0; i < u->ntags; i++)
+		dbuf_addf(&b, "%-20lu %10llu %12.1f\n", (unsigned long)u->tags[i].tag,
+			  (unsigned long long)u->tags[i].part.files,
+			  (double)u->tags[i].part.bytes / MIB);
+	if (!u->contexts_known)
+		dbuf_adds(&b, "tags: the guests' contexts are unknown (no /etc/vservers in the image): "
+			  "figures per tag only\n");
+	else
+		dbuf_addf(&b, "tags: %zu name%s in a guest tagged for another context\n", u->nmismatches,
+			  u->nmismatches == 1 ? "" : "s");
+	for (size_t i = 0; i < u->nmismatches; i++) {
+		const struct va_usage_mismatch *m = &u->mismatches[i];
+		const struct va_usage_guest *g = &u->guests[m->guest];
+
+		dbuf_setlen(&p, 0);
+		va_escape_shell(&p, m->path, m->path_len);
+		dbuf_addf(&b, "  %s: tag %lu, its guest's context is %lu\n", dbuf_str(&p),
+			  (unsigned long)m->tag, (unsigned long)g->context);
+	}
+	cli_write(&c->cli, b.buf, b.len);
+	dbuf_release(&p);
 	dbuf_release(&b);
 }
 
@@ -136,7 +205,14 @@ static void text_report(struct usage_ctx *c, const struct va_usage *u, bool exac
 	}
 	text_row(c, "total", 5, t->all.files, &t->priv, &t->shared, &t->store, &t->reclaim);
 	dbuf_setlen(&b, 0);
-	dbuf_addf(&b, "host: %llu files, %.1f MiB used (each inode once), %.1f MiB if every name "
+	if (c->image) {
+		dbuf_adds(&b, "image ");
+		va_quote(&b, c->image, strlen(c->image));
+		dbuf_adds(&b, ": ");
+	} else {
+		dbuf_adds(&b, "host: ");
+	}
+	dbuf_addf(&b, "%llu files, %.1f MiB used (each inode once), %.1f MiB if every name "
 		  "had its own copy: unification saves %.1f MiB; reclaimable %.1f MiB in %llu "
 		  "files (%s)\n", (unsigned long long)t->all.files, (double)t->all.bytes / MIB,
 		  (double)t->copies_bytes / MIB, (double)(t->copies_bytes - t->all.bytes) / MIB,
@@ -144,6 +220,7 @@ static void text_report(struct usage_ctx *c, const struct va_usage *u, bool exac
 		  exact ? "equal content" : "equal size and metadata, content not compared");
 	cli_write(&c->cli, b.buf, b.len);
 	dbuf_release(&b);
+	tag_text(c, u);
 }
 
 /*
@@ -184,7 +261,10 @@ static int usage_roots(struct usage_ctx *c, const struct vaudit_opts *o, const s
 
 int run_usage(const struct vaudit_opts *o)
 {
-	struct usage_ctx c = { .json = o->fmt == VA_FMT_JSON };
+	struct usage_ctx c = { .json = o->fmt == VA_FMT_JSON, .image = o->image };
+	struct va_image *img = NULL;
+	struct va_error ie = VA_ERROR_INIT;
+	const char *prefix[1] = { o->prefix ? o->prefix : "/" };
 	struct va_config *cfg = NULL;
 	struct va_usage u = { 0 };
 	char **owned = NULL;
@@ -195,16 +275,34 @@ int run_usage(const struct vaudit_opts *o)
 
 	cli_init(&c.cli, PROG);
 	c.cli.quiet = o->quiet;
-	if ((r = load_config(&c.cli, o, &cfg)) || (r = usage_roots(&c, o, cfg, &owned, &roots, &nroots)))
+	if (o->image) {
+		if ((r = open_image_prefix(&c.cli, o->image, 0, prefix[0], &img)))
+			goto out;
+		roots = prefix;
+		nroots = 1;
+	} else if ((r = load_config(&c.cli, o, &cfg)) ||
+		   (r = usage_roots(&c, o, cfg, &owned, &roots, &nroots))) {
 		goto out;
+	}
 	cli_start(&c.cli, o->progress);
 	r = va_usage_run(&(struct va_usage_args){
 				.roots = roots, .nroots = nroots, .config = cfg,
 				.flags = (exact ? VA_USAGE_EXACT : 0) |
 					 ((o->audit_flags & VA_AUDIT_CROSS_MOUNTS) ?
 					  VA_USAGE_CROSS_MOUNTS : 0),
+				.img = img, .tag_scheme = o->tag_scheme, .img_err = &ie,
 				.error = on_error, .progress = on_progress, .user = &c }, &u);
 	cli_clear_progress(&c.cli);
+	if (va_error_is_set(&ie)) {
+		const char *why = ie.why ? ie.why : ie.code ? va_image_strerror(ie.code) : NULL;
+
+		cli_error(&c.cli, &ie);
+		if (c.json)
+			cli_json_error(&c.cli, ie.path.buf, ie.path.len, ie.what[0] ? ie.what : NULL, why,
+				       ie.code);
+		r = CLI_EXIT_TROUBLE;
+		goto out;
+	}
 	if (r < 0) {
 		cli_say(&c.cli, "%s", strerror(-r));
 		r = CLI_EXIT_TROUBLE;
@@ -214,6 +312,7 @@ int run_usage(const struct vaudit_opts *o)
 	if (c.json) {
 		for (size_t i = 0; i < u.nguests; i++)
 			usage_record(&c, &u.guests[i], roots[u.guests[i].root_index]);
+		tag_records(&c, &u);
 		total_record(&c, &u, roots, nroots, exact, r);
 	} else {
 		text_report(&c, &u, exact);
@@ -222,6 +321,8 @@ int run_usage(const struct vaudit_opts *o)
 		r = CLI_EXIT_TROUBLE;
 out:
 	va_usage_release(&u);
+	va_error_release(&ie);
+	va_image_close(img);
 	for (size_t i = 0; owned && owned[i]; i++)
 		free(owned[i]);
 	free(owned);

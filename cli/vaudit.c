@@ -88,7 +88,8 @@ static const struct cli_mode modes[MODE_COUNT] = {
 	/* the disk space of the guests: ROOTs and configuration as for an audit */
 	[MODE_USAGE]       = { "--usage", BIT(O_USAGE) | BIT(O_EXACT) | BIT(O_ROOT) | BIT(O_JSON) |
 			       BIT(O_QUIET) | BIT(O_CONFIG) | BIT(O_NO_CONFIG) | BIT(O_HOST_ROOT) |
-			       BIT(O_CROSS) | BIT(O_PROGRESS) },
+			       BIT(O_CROSS) | BIT(O_PROGRESS) | BIT(O_IMAGE) |
+			       BIT(O_PREFIX) | BIT(O_TAG_SCHEME) },
 	/* the journals in a directory: listed, or pruned (-n: what would go) */
 	[MODE_JOURNALS]    = { "--journals", BIT(O_JOURNALS) | BIT(O_PRUNE) | BIT(O_DRY_RUN) |
 			       BIT(O_JSON) | BIT(O_QUIET) | BIT(O_DIR) },

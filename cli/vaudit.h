@@ -170,6 +170,16 @@ int run_list(const struct vaudit_opts *o);
 /** run_convert() - --convert-legacy [NAME...].  Return: the exit status. */
 int run_convert(const struct vaudit_opts *o);
 
+struct va_image;
+
+/**
+ * open_image_prefix() - open @image (va_image_open() @flags) and check that
+ * @prefix is a directory in it; a failure is said on stderr in one line.
+ * Return: 0 with *@ret set, or the exit status (*@ret NULL or to close).
+ */
+int open_image_prefix(struct cli *cli, const char *image, unsigned flags, const char *prefix,
+		      struct va_image **ret);
+
 /** run_usage() - --usage.  Return: the exit status. */
 int run_usage(const struct vaudit_opts *o);
 
