@@ -15,6 +15,10 @@
  *     or inside guest N) by following parents, then the checks run.
  * Paths are built only for findings.  Corrupt metadata stops the audit with
  * the library's error; loops in the directory graph are cut.
+ *
+ * va_image_visit() runs passes 1 and 2 and the placing of pass 3 keeping
+ * every inode with its attributes, and hands the result to a visitor
+ * (the disk usage of an image) instead of running the checks.
  */
 #include "config.h"
 

@@ -5,14 +5,15 @@
  * an array indexed by an inode map, the classes settled once both walks
  * are over, and the reclaimable groups found by sorting the regular files
  * (with VA_USAGE_EXACT, a third walk reads the content of those that
- * share a group with another).
+ * share a group with another).  An image is read by va_image_visit()
+ * instead of the walks, its content with libext2fs, and its tags counted.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
