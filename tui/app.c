@@ -442,13 +442,6 @@ static void open_usage(struct tui_ui *u, struct tui_engine *e)
 {
 	u->dialog = TUI_DLG_USAGE;
 	u->usage_top = 0;
-	if (u->s->img) {
-		snprintf(u->usage_note, sizeof(u->usage_note),
-			 "The usage needs a live ROOT: this session reads an image, whose usage the "
-			 "console does not compute.  Mount it and run vaudit --usage on the mount, or "
-			 "open the console on the mounted ROOT.");
-		return;
-	}
 	if (!u->usage || u->usage_stale)
 		start_usage(u, e);
 }

@@ -562,11 +562,16 @@ static void on_usage_progress(uint64_t entries, const char *guest, size_t len, b
 	progress(e, false);
 }
 
-/* The usage of the session's ROOTs into a new *@ret (NULL on a failure). */
+/*
+ * The usage of the session's ROOTs (with an image: of its prefix, read
+ * offline as vaudit --usage --image does) into a new *@ret (NULL on a
+ * failure).
+ */
 static int job_usage(struct tui_engine *e, struct dbuf *summary, struct va_usage **ret)
 {
 	const struct tui_session *s = e->s;
 	struct va_usage *u = calloc(1, sizeof(*u));
+	struct va_error ie = VA_ERROR_INIT;
 	int r;
 
 	if (!u)
@@ -574,8 +579,16 @@ static int job_usage(struct tui_engine *e, struct dbuf *summary, struct va_usage
 	r = va_usage_run(&(struct va_usage_args){
 				.roots = s->roots, .nroots = s->nroots, .config = s->args->config,
 				.flags = (s->args->flags & VA_AUDIT_CROSS_MOUNTS) ? VA_USAGE_CROSS_MOUNTS : 0,
+				.img = s->img, .tag_scheme = s->args->tag_scheme, .img_err = &ie,
 				.error = on_error, .progress = on_usage_progress, .user = e,
 				.cancel = &e->cancel }, u);
+	if (va_error_is_set(&ie)) {
+		/* the image could not be read: no figures */
+		push_va_error(e, &ie);
+		va_error_release(&ie);
+		if (r >= 0)
+			r = -EIO;
+	}
 	if (r < 0) {
 		va_usage_release(u);
 		free(u);
@@ -992,7 +1005,5 @@ int tui_engine_undo(struct tui_engine *e, const char *file)
 
 int tui_engine_usage(struct tui_engine *e)
 {
-	if (e->s->img)
-		return -EOPNOTSUPP;
 	return start(e, TUI_JOB_USAGE, NULL, NULL);
 }

@@ -131,8 +131,9 @@ int tui_engine_apply(struct tui_engine *e, struct va_repair *rp);
  */
 int tui_engine_undo(struct tui_engine *e, const char *file);
 /**
- * Compute the usage of the session's ROOTs (DONE.usage).  -EOPNOTSUPP for
- * an image session: the usage is computed on live directories only.
+ * Compute the usage of the session's ROOTs (DONE.usage); in an image
+ * session, of its prefix in the image, read offline (vaudit --usage
+ * --image).
  */
 int tui_engine_usage(struct tui_engine *e);
 

@@ -446,6 +446,43 @@ def cmd_usage(a):
         diag('  ' + text)
 
 
+def cmd_usage_records(a):
+    """The usage view of an image session against vaudit --usage --image
+    --json records (usage-image.sh checks those against debugfs): one row
+    per guest in the records' guests, each with its total, private, shared,
+    store and reclaimable sizes as du -h rounds them."""
+    rows = read_screen(a.screen)
+    recs = [json.loads(l) for l in open(a.records)]
+    guests = {}
+    for r in recs:
+        if r.get('record') == 'usage':
+            raw = base64.b64decode(r['guest_b64']) if 'guest_b64' in r else r['guest'].encode()
+            guests[''.join(t for t, _ in cells(raw))] = r
+    try:
+        hi = next(i for i, r in enumerate(rows) if r.startswith(' GUEST '))
+        ri = next(i for i, r in enumerate(rows) if i > hi and r.startswith('---'))
+    except StopIteration:
+        tap(False, 'the screen is the usage view (column heads, a rule above the host)')
+        return
+    listed = [r for r in rows[hi + 1:ri] if r]
+    tap(len(listed) == len(guests) > 0, 'one row per guest of the records (%d rows, %d guests)' %
+        (len(listed), len(guests)))
+    bad = []
+    for row in listed:
+        r = next((g for n, g in guests.items() if row.startswith(' ' + n + ' ')), None)
+        if r is None:
+            bad.append('row %r: no such guest in the records' % row)
+            continue
+        want = [human(r[k]) for k in ('bytes', 'private_bytes', 'shared_bytes', 'store_bytes',
+                                      'reclaimable_bytes')]
+        got = re.findall(r'\d+(?:\.\d)? (?:B|KiB|MiB|GiB|TiB|PiB|EiB)\b', row)
+        if got != want:
+            bad.append('row %r: sizes %s, the records say %s' % (row, got, want))
+    tap(not bad, 'each guest row: total, private, shared, store, reclaimable as the records say')
+    for b in bad[:5]:
+        diag('  ' + b)
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest='cmd', required=True)
@@ -482,6 +519,10 @@ def main():
     p.add_argument('--root', required=True)
     p.add_argument('--order', choices=('total', 'name'), default='total')
     p.set_defaults(fn=cmd_usage)
+    p = sub.add_parser('usage-records')
+    p.add_argument('--screen', required=True)
+    p.add_argument('--records', required=True)
+    p.set_defaults(fn=cmd_usage_records)
     a = ap.parse_args()
     a.fn(a)
     sys.stdout.flush()

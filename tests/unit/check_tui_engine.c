@@ -859,15 +859,47 @@ START_TEST(usage_live_and_cancel)
 	collected_release(&c);
 	sess_close(&x);
 
-	/* an image session: no usage (a pointer the engine never follows without a job) */
-	sess_live(&x, roots, 1);
-	x.s.img = (struct va_image *)&x;
-	ck_assert_int_eq(tui_engine_usage(x.e), -EOPNOTSUPP);
-	ck_assert_int_eq(tui_engine_busy(x.e), TUI_JOB_NONE);
-	x.s.img = NULL;
-	sess_close(&x);
 	free(cmd);
 	free(root);
+}
+END_TEST
+
+/* An image session: the usage of its prefix, read offline, as a direct call computes it. */
+START_TEST(usage_image)
+{
+	char *dir, *image = fixture_copy(&dir);
+	struct va_usage want = { 0 };
+	struct va_error ie = VA_ERROR_INIT;
+	struct collected c;
+	struct sess x;
+
+	sess_image(&x, image, NULL);
+	ck_assert_int_eq(tui_engine_usage(x.e), 0);
+	collect(x.e, &c);
+	ck_assert_int_eq(c.done.status, 0);
+	ck_assert_ptr_nonnull(c.done.usage);
+	ck_assert_int_eq(va_usage_run(&(struct va_usage_args){ .roots = image_roots, .nroots = 1,
+							       .img = x.img, .img_err = &ie }, &want), 0);
+	ck_assert(!va_error_is_set(&ie));
+	ck_assert_uint_gt(want.nguests, 0);
+	ck_assert_uint_eq(c.done.usage->nguests, want.nguests);
+	ck_assert(memcmp(&c.done.usage->total, &want.total, sizeof(want.total)) == 0);
+	for (size_t i = 0; i < want.nguests; i++) {
+		const struct va_usage_guest *a = &c.done.usage->guests[i], *b = &want.guests[i];
+
+		ck_assert_str_eq(a->name, b->name);
+		ck_assert(memcmp(&a->all, &b->all, sizeof(a->all)) == 0);
+		ck_assert(memcmp(&a->priv, &b->priv, sizeof(a->priv)) == 0);
+		ck_assert(memcmp(&a->shared, &b->shared, sizeof(a->shared)) == 0);
+		ck_assert(memcmp(&a->reclaim, &b->reclaim, sizeof(a->reclaim)) == 0);
+	}
+	va_usage_release(c.done.usage);
+	free(c.done.usage);
+	va_usage_release(&want);
+	collected_release(&c);
+	sess_close(&x);
+	free(image);
+	free(dir);
 }
 END_TEST
 
@@ -1077,6 +1109,7 @@ static Suite *engine_suite(void)
 	tu_add_test(image, apply_and_undo_image, no_root);
 	tu_add_test(image, cancel_scan_and_apply, no_root);
 	tu_add_test(image, plan_from_vaudit, no_root);
+	tu_add_test(image, usage_image, no_root);
 	suite_add_tcase(s, image);
 	return s;
 }
