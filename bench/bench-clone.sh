@@ -249,9 +249,9 @@ clone_run() {
 	cset_cmd "$t"
 	now_us t0
 	if [[ $rss_method == time ]]; then
-		/usr/bin/time -f %M -o "$work/rss.run" "${cmd[@]}" >/dev/null 2>>"$work/$t.err" || rc=$?
+		/usr/bin/time -f %M -o "$work/rss.run" "${cmd[@]}" >"$work/$t.out" 2>>"$work/$t.err" || rc=$?
 	else
-		"${cmd[@]}" >/dev/null 2>>"$work/$t.err" || rc=$?
+		"${cmd[@]}" >"$work/$t.out" 2>>"$work/$t.err" || rc=$?
 	fi
 	now_us t1
 	sync
@@ -341,7 +341,7 @@ clone_bench() {
 			python3 "$work/check.py" "$src" "$dst" "$work/unified.list" >"$work/check.out" ||
 				echo result=FAIL >>"$work/check.out"
 			grep -q '^result=PASS' "$work/check.out" || say "vclone's DST: FAIL ($(tr '\n' ' ' <"$work/check.out"))"
-			tail -n 2 "$work/$t.err" >"$work/vclone.summary" 2>/dev/null || true
+			cat "$work/$t.out" "$work/$t.err" >"$work/vclone.summary" 2>/dev/null || true
 		fi
 		# the disk space of DST's new names: du counts an inode once, SRC first
 		printf '%s\t%s\t%s\n' "$t" "$(du -sB1 "$src" "$dst" | tail -n 1 | cut -f1)" \
