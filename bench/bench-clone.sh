@@ -142,10 +142,12 @@ if (( synthetic )); then
 else
 	deb_unify=0
 	debian_host "$guests"
-	mapfile -t gnames < <(find "$root" -mindepth 1 -maxdepth 1 -type d -printf '%f\n' | sort)
-	# the guests in the order debhost.sh made them: web01 first
-	gnames=(web01 "${gnames[@]/web01}")
-	mapfile -t gnames < <(printf '%s\n' "${gnames[@]}" | awk 'NF && !seen[$0]++')
+	# the guests in the order debhost.sh names them: web01 (web role, older
+	# package versions), mail01 (mail role, upgraded), db01, ...
+	mapfile -t gnames < <(find "$root" -mindepth 1 -maxdepth 1 -type d -printf '%f\n' |
+		awk 'BEGIN { n = split("web01 mail01 db01 dns01 build01 proxy01 shell01 ftp01", o, " ")
+			for (i = 1; i <= n; i++) rank[o[i]] = i }
+			{ print (($0 in rank) ? rank[$0] : 100) "\t" $0 }' | sort -n -k1,1 -k2 | cut -f2)
 	say "unifying ${gnames[0]} and ${gnames[1]}: vhashify --flags=$flags"
 	mkdir -m 0700 "$root/.hash"
 	"$vhashify" --manually --destination "$root/.hash" "--flags=$flags" \
