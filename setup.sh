@@ -15,7 +15,7 @@ cd "$(dirname "$0")"
 DEPS=(build-essential autoconf automake autoconf-archive pkgconf
       libext2fs-dev comerr-dev libattr1-dev libncurses-dev libjson-c-dev check
       libssl-dev acl attr
-      e2fsprogs util-linux mount squashfs-tools erofs-utils python3 python3-jsonschema tmux bfs jdupes rdfind strace
+      e2fsprogs util-linux mount squashfs-tools erofs-utils python3 python3-jsonschema tmux bfs jdupes rdfind rsync strace
       bash-completion zsh
       debhelper dpkg-dev fakeroot lintian man-db systemd logrotate ansible-core)
 
