@@ -805,6 +805,22 @@ END_TEST
  * same as a direct run), cancelled at once on a tree of 3000 more entries,
  * and refused for an image session.
  */
+/* The engine's usage @got is, figure for figure, the direct call's @want. */
+static void assert_same_usage(const struct va_usage *got, const struct va_usage *want)
+{
+	ck_assert_uint_eq(got->nguests, want->nguests);
+	ck_assert(memcmp(&got->total, &want->total, sizeof(want->total)) == 0);
+	for (size_t i = 0; i < want->nguests; i++) {
+		const struct va_usage_guest *a = &got->guests[i], *b = &want->guests[i];
+
+		ck_assert_str_eq(a->name, b->name);
+		ck_assert(memcmp(&a->all, &b->all, sizeof(a->all)) == 0);
+		ck_assert(memcmp(&a->priv, &b->priv, sizeof(a->priv)) == 0);
+		ck_assert(memcmp(&a->shared, &b->shared, sizeof(a->shared)) == 0);
+		ck_assert(memcmp(&a->reclaim, &b->reclaim, sizeof(a->reclaim)) == 0);
+	}
+}
+
 START_TEST(usage_live_and_cancel)
 {
 	char *root = make_tree();
@@ -824,17 +840,7 @@ START_TEST(usage_live_and_cancel)
 	ck_assert_ptr_nonnull(c.done.usage);
 	ck_assert_int_eq(va_usage_run(&(struct va_usage_args){ .roots = roots, .nroots = 1 }, &want), 0);
 	ck_assert_uint_eq(c.done.usage->nguests, 3);
-	ck_assert_uint_eq(c.done.usage->nguests, want.nguests);
-	ck_assert(memcmp(&c.done.usage->total, &want.total, sizeof(want.total)) == 0);
-	for (size_t i = 0; i < want.nguests; i++) {
-		const struct va_usage_guest *a = &c.done.usage->guests[i], *b = &want.guests[i];
-
-		ck_assert_str_eq(a->name, b->name);
-		ck_assert(memcmp(&a->all, &b->all, sizeof(a->all)) == 0);
-		ck_assert(memcmp(&a->priv, &b->priv, sizeof(a->priv)) == 0);
-		ck_assert(memcmp(&a->shared, &b->shared, sizeof(a->shared)) == 0);
-		ck_assert(memcmp(&a->reclaim, &b->reclaim, sizeof(a->reclaim)) == 0);
-	}
+	assert_same_usage(c.done.usage, &want);
 	/* g1/etc/shared has names in all three guests */
 	ck_assert_uint_eq(want.total.shared.files, 1);
 	{
@@ -882,17 +888,7 @@ START_TEST(usage_image)
 							       .img = x.img, .img_err = &ie }, &want), 0);
 	ck_assert(!va_error_is_set(&ie));
 	ck_assert_uint_gt(want.nguests, 0);
-	ck_assert_uint_eq(c.done.usage->nguests, want.nguests);
-	ck_assert(memcmp(&c.done.usage->total, &want.total, sizeof(want.total)) == 0);
-	for (size_t i = 0; i < want.nguests; i++) {
-		const struct va_usage_guest *a = &c.done.usage->guests[i], *b = &want.guests[i];
-
-		ck_assert_str_eq(a->name, b->name);
-		ck_assert(memcmp(&a->all, &b->all, sizeof(a->all)) == 0);
-		ck_assert(memcmp(&a->priv, &b->priv, sizeof(a->priv)) == 0);
-		ck_assert(memcmp(&a->shared, &b->shared, sizeof(a->shared)) == 0);
-		ck_assert(memcmp(&a->reclaim, &b->reclaim, sizeof(a->reclaim)) == 0);
-	}
+	assert_same_usage(c.done.usage, &want);
 	va_usage_release(c.done.usage);
 	free(c.done.usage);
 	va_usage_release(&want);
