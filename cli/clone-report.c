@@ -109,3 +109,18 @@ int clone_option(struct ucli *c, int opt, const char *arg, const char **exclude,
 	ns[(*nstores)++] = arg;
 	return 1;
 }
+
+void clone_opts(struct va_clone_opts *o, const struct ucli *c, struct va_journal *j,
+		const struct va_excl_list *excl, const char *const *stores, size_t nstores)
+{
+	*o = (struct va_clone_opts){
+		.dry_run = c->dry_run,
+		.unified_flags = va_protect_flags(c->protect),
+		.iunlink = c->protect == VA_PROTECT_V26,
+		.be = c->be,
+		.j = j,
+		.excl = excl,
+		.stores = stores,
+		.nstores = nstores,
+	};
+}

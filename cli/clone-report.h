@@ -45,4 +45,12 @@ enum { CLONE_OPT_EXCLUDE = UCLI_OPT_NEXT, CLONE_OPT_STORE, CLONE_OPT_NEXT };
 int clone_option(struct ucli *c, int opt, const char *arg, const char **exclude, const char ***stores,
 		 size_t *nstores);
 
+/**
+ * clone_opts() - the options of va_clone() as run @c set them (dry run,
+ * --flags, back end), with journal @j, exclude list @excl and the @nstores
+ * @stores; the caller adds what only it sets (fill, hooks, ...).
+ */
+void clone_opts(struct va_clone_opts *o, const struct ucli *c, struct va_journal *j,
+		const struct va_excl_list *excl, const char *const *stores, size_t nstores);
+
 #endif

@@ -203,7 +203,7 @@ static int run_clone(struct run *rn)
 {
 	struct ucli *c = &rn->c;
 	struct va_clone_hooks h = { .event = on_event, .user = rn };
-	struct va_clone_opts o = { 0 };
+	struct va_clone_opts o;
 	struct dbuf roots = DBUF_INIT;
 	const char *paths[2];
 	int status, r;
@@ -227,14 +227,7 @@ static int run_clone(struct run *rn)
 		if (status)
 			return status;
 	}
-	o.dry_run = c->dry_run;
-	o.unified_flags = va_protect_flags(c->protect);
-	o.iunlink = c->protect == VA_PROTECT_V26;
-	o.be = c->be;
-	o.j = c->j;
-	o.excl = rn->excl;
-	o.stores = rn->stores;
-	o.nstores = rn->nstores;
+	clone_opts(&o, c, c->j, rn->excl, rn->stores, rn->nstores);
 	o.h = &h;
 	r = va_clone(rn->src, rn->dst, &o, &rn->st);
 	if (c->j)

@@ -215,7 +215,7 @@ static int run_vcopy(struct run *rn)
 	const char *paths[2] = { rn->dst, rn->src };
 	struct va_uhooks lh = { .event = on_link, .user = rn };
 	struct va_clone_hooks mh = { .event = on_made, .user = rn };
-	struct va_clone_opts co = { 0 };
+	struct va_clone_opts co;
 	struct va_uopts uo;
 	struct va_ustats ust;
 	int status, r;
@@ -239,15 +239,8 @@ static int run_vcopy(struct run *rn)
 	ucli_ran(c, &ust, r);
 	/* then what DST lacks */
 	if (r == 0) {
-		co.dry_run = c->dry_run;
+		clone_opts(&co, c, rn->cj, rn->excl, rn->stores, rn->nstores);
 		co.fill = true;
-		co.unified_flags = va_protect_flags(c->protect);
-		co.iunlink = c->protect == VA_PROTECT_V26;
-		co.be = c->be;
-		co.j = rn->cj;
-		co.excl = rn->excl;
-		co.stores = rn->stores;
-		co.nstores = rn->nstores;
 		co.unified_inodes = c->dry_run ? &rn->linked : NULL;
 		co.h = &mh;
 		r = va_clone(rn->src, rn->dst, &co, &rn->st);
