@@ -24,15 +24,12 @@
 #            and one line naming the file
 #   readonly the image is unchanged (sha256) after every run
 [ -n "${BASH_VERSION-}" ] || exec bash "$0" "$@"
-if [ -z "${USAGEIMG_TEST_NS-}" ] && [ "$(id -u)" -eq 0 ] &&
-	unshare -m --propagation private true 2>/dev/null; then
-	USAGEIMG_TEST_NS=1 exec unshare -m --propagation private "$BASH" "$0" "$@"
-fi
+. "${top_srcdir:-$(dirname -- "$0")/../..}/tests/ns.sh"
 . "${top_srcdir:-$(dirname -- "$0")/../..}/tests/lib.sh"
 
 need_vaudit
 need_cmd python3 mke2fs debugfs sha256sum timeout
-[ "${USAGEIMG_TEST_NS-}" = 1 ] && ns_release_foreign
+[ "${VAUDIT_TEST_NS-}" = 1 ] && ns_release_foreign
 
 W=$TEST_TMP
 UT=$top_srcdir/tests/integration/usageimgtest.py
@@ -130,7 +127,7 @@ is "$t" ok "the text table has the files of the records"
 is "$(sha256sum <"$IMG")" "$SUM" "the image is unchanged (sha256)"
 
 # ------------------------------------------------------------------ live
-if [ "${USAGEIMG_TEST_NS-}" = 1 ] && command -v losetup >/dev/null 2>&1 &&
+if [ "${VAUDIT_TEST_NS-}" = 1 ] && command -v losetup >/dev/null 2>&1 &&
 	mnt=$(mount_fixture_ro "$IMG"); then
 	"$VAUDIT" --usage --no-config --json "$mnt/vservers" >"$W/live.out" 2>"$W/live.err"
 	is "$?" 0 "live --usage of the mounted image: exit 0"

@@ -32,14 +32,11 @@
 #   refusals  a non-empty DST, DST inside SRC, SRC as DST, --xid, --flags=auto
 #             without the vserver syscall: exit 2, nothing changed, no journal
 [ -n "${BASH_VERSION-}" ] || exec bash "$0" "$@"
-if [ -z "${VCLONE_TEST_NS-}" ] && [ "$(id -u)" -eq 0 ] &&
-	unshare -m --propagation private true 2>/dev/null; then
-	VCLONE_TEST_NS=1 exec unshare -m --propagation private "$BASH" "$0" "$@"
-fi
+. "${top_srcdir:-$(dirname -- "$0")/../..}/tests/ns.sh"
 . "${top_srcdir:-$(dirname -- "$0")/../..}/tests/lib.sh"
 
 need_root
-[ "${VCLONE_TEST_NS-}" = 1 ] || skip_all "cannot make a private mount namespace (unshare -m)"
+[ "${VAUDIT_TEST_NS-}" = 1 ] || skip_all "cannot make a private mount namespace (unshare -m)"
 ns_release_foreign
 need_vaudit
 need_cmd python3 mke2fs chattr lsattr setfacl getfacl setfattr getfattr setcap getcap dpkg-deb losetup \

@@ -23,14 +23,11 @@
 #  - concurrent runs on several guests sharing one entry; runs killed at
 #    random moments, finished by `vmount -u`.
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
-if [ -z "${VMOUNT_TEST_NS-}" ] && [ "$(id -u)" -eq 0 ] &&
-	unshare -m --propagation private true 2>/dev/null; then
-	VMOUNT_TEST_NS=1 exec unshare -m --propagation private "$BASH" "$0" "$@"
-fi
+. "${top_srcdir:-$(dirname -- "$0")/../..}/tests/ns.sh"
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lib.sh"
 
 need_root
-[ "${VMOUNT_TEST_NS-}" = 1 ] || skip_all "cannot make a private mount namespace (unshare -m)"
+[ "${VAUDIT_TEST_NS-}" = 1 ] || skip_all "cannot make a private mount namespace (unshare -m)"
 ns_release_foreign
 need_cmd mke2fs python3
 VMOUNT=${VMOUNT:-$top_builddir/vmount}
