@@ -433,6 +433,12 @@ read -r load_end _ </proc/loadavg
 mib() { awk -v b="$1" 'BEGIN { if (b == "" || b == "-") print "-"; else printf "%.1f", b / 1048576 }'; }
 peak() { awk -F '\t' -v m="$1" -v t="$2" '$1 == m && $2 == t && $6 != "" && $6 > x { x = $6 } END { print x ? x : "n/a" }' "$work/times.tsv"; }
 
+# sync_median MODE TOOL: the median seconds of TOOL's MODE runs, the sync included (times.tsv column 7, µs)
+sync_median() {
+	awk -F '\t' -v m="$1" -v t="$2" '$1 == m && $2 == t { print $7 }' "$work/times.tsv" | sort -n |
+		awk '{ a[NR] = $1 } END { printf "%.3f\n", NR % 2 ? a[(NR+1)/2] / 1e6 : (a[NR/2] + a[NR/2+1]) / 2e6 }'
+}
+
 report() {
 	local t mode med mn smed v vs
 	echo "## vclone and vaudit --usage benchmark"
@@ -464,12 +470,10 @@ report() {
 		for mode in warm cold; do
 			[[ $mode == warm ]] || (( do_cold )) || continue
 			read -r vs _ < <(stats "$mode" vclone)
-			read -r v _ < <(awk -F '\t' -v m="$mode" '$1 == m && $2 == "vclone" { print $7 }' "$work/times.tsv" | sort -n |
-				awk '{ a[NR] = $1 } END { printf "%.3f\n", NR % 2 ? a[(NR+1)/2] / 1e6 : (a[NR/2] + a[NR/2+1]) / 2e6 }')
+			v=$(sync_median "$mode" vclone)
 			for t in "${ctools[@]}"; do
 				read -r med mn < <(stats "$mode" "$t")
-				smed=$(awk -F '\t' -v m="$mode" -v t="$t" '$1 == m && $2 == t { print $7 }' "$work/times.tsv" | sort -n |
-					awk '{ a[NR] = $1 } END { printf "%.3f\n", NR % 2 ? a[(NR+1)/2] / 1e6 : (a[NR/2] + a[NR/2+1]) / 2e6 }')
+				smed=$(sync_median "$mode" "$t")
 				echo "| \`$(clabel "$t")\` | $mode | $med | $mn | $smed | $(ratio "$med" "$vs") | $(ratio "$smed" "$v") | $(peak "$mode" "$t") | $(mib "$(awk -F '\t' -v t="$t" '$1 == t { print $2 }' "$work/space.tsv")") | $(awk -F '\t' -v t="$t" '$1 == t { print $3 }' "$work/space.tsv") |"
 			done
 		done
