@@ -50,6 +50,28 @@ static int load(const struct mfile *files, struct vm_conf **c, struct dbuf *msg)
 	return r;
 }
 
+/* Loading @files fails with @ret, no configuration, and the message @msg (NULL: any). */
+static void load_refused(const struct mfile *files, int ret, const char *msg)
+{
+	struct vm_conf *c = NULL;
+	struct dbuf b = DBUF_INIT;
+
+	ck_assert_int_eq(load(files, &c, &b), ret);
+	ck_assert_ptr_null(c);
+	if (msg)
+		ck_assert_str_eq(dbuf_str(&b), msg);
+	dbuf_release(&b);
+}
+
+/* Loading @files works; the configuration is freed. */
+static void load_ok(const struct mfile *files)
+{
+	struct vm_conf *c = NULL;
+
+	ck_assert_int_eq(load(files, &c, NULL), 0);
+	vm_conf_free(c);
+}
+
 static const char *order_ids(const struct vm_conf *c, struct dbuf *b)
 {
 	dbuf_setlen(b, 0);
@@ -256,13 +278,8 @@ START_TEST(bad_input)
 {
 	const struct bad *t = &bad[_i];
 	struct mfile f[] = { { "main", t->text, t->len }, { NULL, NULL, 0 } };
-	struct vm_conf *c = NULL;
-	struct dbuf b = DBUF_INIT;
 
-	ck_assert_int_eq(load(f, &c, &b), t->ret);
-	ck_assert_ptr_null(c);
-	ck_assert_str_eq(dbuf_str(&b), t->msg);
-	dbuf_release(&b);
+	load_refused(f, t->ret, t->msg);
 }
 END_TEST
 
@@ -274,12 +291,7 @@ START_TEST(cycle_across_files)
 		{ "p", "# c\nc tmpfs none main:a/x\n", 0 },
 		{ NULL, NULL, 0 },
 	};
-	struct vm_conf *c = NULL;
-	struct dbuf b = DBUF_INIT;
-
-	ck_assert_int_eq(load(f, &c, &b), -ELOOP);
-	ck_assert_str_eq(dbuf_str(&b), "'cfg/main:1': dependency cycle: main:a -> o:b -> p:c -> main:a");
-	dbuf_release(&b);
+	load_refused(f, -ELOOP, "'cfg/main:1': dependency cycle: main:a -> o:b -> p:c -> main:a");
 }
 END_TEST
 
@@ -291,12 +303,7 @@ START_TEST(cycle_elsewhere)
 		{ "o", "x tmpfs none /x\ny bind z /y\nz bind y /z\n", 0 },
 		{ NULL, NULL, 0 },
 	};
-	struct vm_conf *c = NULL;
-	struct dbuf b = DBUF_INIT;
-
-	ck_assert_int_eq(load(f, &c, &b), -ELOOP);
-	ck_assert_str_eq(dbuf_str(&b), "'cfg/o:2': dependency cycle: o:y -> o:z -> o:y");
-	dbuf_release(&b);
+	load_refused(f, -ELOOP, "'cfg/o:2': dependency cycle: o:y -> o:z -> o:y");
 }
 END_TEST
 
@@ -332,8 +339,7 @@ END_TEST
 START_TEST(limits)
 {
 	struct mfile f[] = { { "main", NULL, 0 }, { NULL, NULL, 0 } };
-	struct vm_conf *c = NULL;
-	struct dbuf text = DBUF_INIT, b = DBUF_INIT;
+	struct dbuf text = DBUF_INIT;
 
 	/* a line of VM_LINE_MAX bytes is fine, one more is not */
 	dbuf_adds(&text, "a bind /");
@@ -343,9 +349,7 @@ START_TEST(limits)
 	ck_assert_uint_eq(text.len, VM_LINE_MAX + 1);
 	f[0].text = text.buf;
 	f[0].len = text.len;
-	ck_assert_int_eq(load(f, &c, NULL), 0);
-	vm_conf_free(c);
-	c = NULL;
+	load_ok(f);
 	dbuf_setlen(&text, 0);
 	dbuf_adds(&text, "# x\na bind /");
 	while (text.len < 4 + VM_LINE_MAX - 4)
@@ -353,33 +357,26 @@ START_TEST(limits)
 	dbuf_adds(&text, " DEST\n");
 	f[0].text = text.buf;
 	f[0].len = text.len;
-	ck_assert_int_eq(load(f, &c, &b), -E2BIG);
-	ck_assert_str_eq(dbuf_str(&b), "'cfg/main:2': a line longer than 4096 bytes");
+	load_refused(f, -E2BIG, "'cfg/main:2': a line longer than 4096 bytes");
 	/* too many entries */
 	dbuf_setlen(&text, 0);
-	dbuf_setlen(&b, 0);
 	for (unsigned i = 0; i <= VM_ENTRIES_MAX; i++)
 		dbuf_addf(&text, "e%u tmpfs none DEST\n", i);
 	f[0].text = text.buf;
 	f[0].len = text.len;
-	ck_assert_int_eq(load(f, &c, &b), -E2BIG);
-	ck_assert_str_eq(dbuf_str(&b), "'cfg/main:4097': more than 4096 entries");
+	load_refused(f, -E2BIG, "'cfg/main:4097': more than 4096 entries");
 	/* a name of 64 bytes is fine, 65 are not */
 	dbuf_setlen(&text, 0);
-	dbuf_setlen(&b, 0);
 	dbuf_addf(&text, "%s tmpfs none DEST\n", "0123456789012345678901234567890123456789012345678901234567890123");
 	f[0].text = text.buf;
 	f[0].len = text.len;
-	ck_assert_int_eq(load(f, &c, NULL), 0);
-	vm_conf_free(c);
-	c = NULL;
+	load_ok(f);
 	dbuf_setlen(&text, 0);
 	dbuf_addf(&text, "%s tmpfs none DEST\n", "01234567890123456789012345678901234567890123456789012345678901234");
 	f[0].text = text.buf;
 	f[0].len = text.len;
-	ck_assert_int_eq(load(f, &c, NULL), -EINVAL);
+	load_refused(f, -EINVAL, NULL);
 	dbuf_release(&text);
-	dbuf_release(&b);
 }
 END_TEST
 
