@@ -23,6 +23,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "core/fileops.h"
 #include "core/mountconf.h"
 #include "core/safeopen.h"
 #include "cli/vmount.h"
@@ -169,31 +170,6 @@ static int copy_meta(int fd, const struct stat *st)
 	return 0;
 }
 
-static int copy_file(int from, int to)
-{
-	char buf[65536];
-
-	for (;;) {
-		ssize_t n = read(from, buf, sizeof(buf)), off = 0;
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return 0;
-		while (off < n) {
-			ssize_t w = write(to, buf + off, (size_t)(n - off));
-
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0)
-				return -errno;
-			off += w;
-		}
-	}
-}
-
 /* Copy the content of directory @from (O_RDONLY) into directory @to, @dev its filesystem. */
 static int copy_tree(int from, int to, dev_t dev, unsigned depth)
 {
@@ -264,7 +240,7 @@ static int copy_tree(int from, int to, dev_t dev, unsigned depth)
 				close(sfd);
 				break;
 			}
-			r = copy_file(sfd, tfd);
+			r = va_copy_data(sfd, tfd, st.st_size);
 			if (r == 0)
 				r = copy_meta(tfd, &st);
 			close(sfd);

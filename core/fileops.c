@@ -373,8 +373,7 @@ out:
 	return r;
 }
 
-/* The data of @src (@size bytes) into the empty @dst, holes left as holes. */
-static int copy_data(int src, int dst, off_t size)
+int va_copy_data(int src, int dst, off_t size)
 {
 	bool use_cfr = true;
 	off_t off = 0, saved;
@@ -526,7 +525,7 @@ int va_copy_tmpfile(int src_fd, int dir_fd)
 		/* kernels before O_TMPFILE open the directory itself */
 		return errno == EISDIR ? -EOPNOTSUPP : -errno;
 	}
-	r = copy_data(src_fd, fd, st.st_size);
+	r = va_copy_data(src_fd, fd, st.st_size);
 	if (r == 0)
 		r = copy_metadata_st(src_fd, fd, &st);
 	if (r < 0) {

@@ -52,6 +52,14 @@ int va_content_equal(int fd_a, int fd_b, uint64_t size);
 int va_xattrs_equal(int fd_a, int fd_b);
 
 /**
+ * va_copy_data() - the data of @src (its first @size bytes) into the empty
+ * @dst at the same offsets, holes left as holes (SEEK_DATA/SEEK_HOLE,
+ * copy_file_range where it works, else read and write); @dst ends at
+ * @size.  @src's file offset is left as it was.  Return: 0 or -errno.
+ */
+int va_copy_data(int src, int dst, off_t size);
+
+/**
  * va_copy_tmpfile() - an unnamed private copy of @src_fd in directory
  * @dir_fd: open(O_TMPFILE), the content (holes kept, SEEK_DATA/SEEK_HOLE),
  * then owner (fchown), mode (fchmod, after the chown that clears set-id
