@@ -96,10 +96,10 @@ int u_unit_begin(struct ustate *u, uint32_t master, bool new_store, const unsign
 	 * so a second unit on it waits for the next batch, which sees what
 	 * the first one did.
 	 */
-	if (va_inomap_find(&u->batch_masters, mf->dev, mf->ino, &v) && (r = u_flush(u)) < 0)
+	if (va_inomap_find(&u->batch_masters, u_dev(u, mf), mf->ino, &v) && (r = u_flush(u)) < 0)
 		return r;
 	mf = &u->files[master];
-	if (va_inomap_insert(&u->batch_masters, mf->dev, mf->ino, 1) < 0)
+	if (va_inomap_insert(&u->batch_masters, u_dev(u, mf), mf->ino, 1) < 0)
 		return -ENOMEM;
 
 	if (va_array_grow(&u->units, &u->capunits, u->nunits, sizeof(*u->units)) < 0)
@@ -311,7 +311,7 @@ static void prep_master(struct batch *b, const struct uunit *un, struct pmaster 
 	if (r >= 0) {
 		snprintf(m->base, sizeof(m->base), "%s", base);
 		m->dirfd = r;
-		r = va_open_regular(m->dirfd, m->base, f->dev, f->ino, &m->stx);
+		r = va_open_regular(m->dirfd, m->base, u_dev(u, f), f->ino, &m->stx);
 	}
 	if (r >= 0) {
 		m->fd = r;
@@ -441,7 +441,7 @@ static void prep_name(struct batch *b, const struct uunit *un, const struct pmas
 		if (r >= 0) {
 			snprintf(p->base, sizeof(p->base), "%s", base);
 			p->dirfd = r;
-			r = va_open_regular(p->dirfd, p->base, f->dev, f->ino, &p->stx);
+			r = va_open_regular(p->dirfd, p->base, u_dev(u, f), f->ino, &p->stx);
 		}
 		if (r >= 0) {
 			p->fd = r;
@@ -512,7 +512,7 @@ static void prep_name(struct batch *b, const struct uunit *un, const struct pmas
 	if (u->o->dry_run) {
 		uint32_t v;
 
-		if (va_inomap_find(&u->dryflags, f->dev, f->ino, &v))
+		if (va_inomap_find(&u->dryflags, u_dev(u, f), f->ino, &v))
 			fl = v;
 	}
 	if ((fl & U_BLOCKING_FLAGS) && !(u->iunlink && (fl & VA_FL_IMMUTABLE) && !(fl & VA_FL_APPEND))) {
@@ -524,7 +524,7 @@ static void prep_name(struct batch *b, const struct uunit *un, const struct pmas
 		u_skip(u, f, VA_USKIP_FLAGGED, 0, NULL);
 		return;
 	}
-	if (f->mnt_id && mf->mnt_id && f->mnt_id != mf->mnt_id) {
+	if (u_mnt_id(u, f) && u_mnt_id(u, mf) && u_mnt_id(u, f) != u_mnt_id(u, mf)) {
 		u_skip(u, f, VA_USKIP_OTHER_MOUNT, 0, NULL);
 		return;
 	}
@@ -561,7 +561,7 @@ static bool has_twin(struct batch *b, const struct uunit *un)
 		const struct pname *p = &b->p[un->first + i];
 		const struct ufile *f = &b->u->files[p->file];
 
-		if (p->ok && (f->dev != src->dev || f->ino != src->ino))
+		if (p->ok && (u_dev(b->u, f) != u_dev(b->u, src) || f->ino != src->ino))
 			return true;
 	}
 	for (size_t i = 0; i < un->n; i++) {
@@ -1252,7 +1252,6 @@ static void run_unit(struct batch *b, size_t k)
 	/* the master as we left it: the rest of a split set expects that */
 	if (!dry) {
 		struct ufile *mf = &u->files[m->file];
-		uint64_t mnt_id = mf->mnt_id;
 		struct statx stx;
 
 		if (refresh(m->fd, &stx) == 0)
@@ -1261,7 +1260,6 @@ static void run_unit(struct batch *b, size_t k)
 			u->fatal = -ENOMEM;
 
 		u_file_of_stx(mf, &m->stx);
-		mf->mnt_id = mnt_id;
 	}
 }
 

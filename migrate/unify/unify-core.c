@@ -85,6 +85,47 @@ uint32_t va_protect_flags(enum va_protect p)
 	return u_protected_flags(p, 0);
 }
 
+/* ------------------------------------------------------------------ memory */
+
+uint64_t va_unify_memory_default(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+
+	if (pages <= 0 || size <= 0)
+		return (uint64_t)1 << 30;
+	return (uint64_t)pages * (uint64_t)size / VA_UNIFY_MEMORY_SHARE;
+}
+
+/* The resident set of this process in bytes (0 when /proc does not say). */
+static uint64_t resident_bytes(void)
+{
+	char buf[128];
+	unsigned long long total, res;
+	int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	if (sscanf(buf, "%llu %llu", &total, &res) != 2)
+		return 0;
+	return (uint64_t)res * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+size_t u_pass_budget(const struct ustate *u)
+{
+	uint64_t limit = u->o->memory_limit ? u->o->memory_limit : va_unify_memory_default();
+	uint64_t used = resident_bytes();
+
+	if (limit <= used + U_PASS_MIN)
+		return U_PASS_MIN;
+	return limit - used > SIZE_MAX ? SIZE_MAX : (size_t)(limit - used);
+}
+
 /* ------------------------------------------------------------------ state */
 
 int u_init(struct ustate *u, const struct va_uopts *o, struct va_ustats *st)
@@ -98,7 +139,7 @@ int u_init(struct ustate *u, const struct va_uopts *o, struct va_ustats *st)
 	u->store_tree = -1;
 	u->method = VA_DIGEST_SHA256;
 	u->iunlink = o->protect == VA_PROTECT_V26;
-	dbuf_init(&u->paths);
+	dbuf_init(&u->namebuf);
 	dbuf_init(&u->abs);
 	dbuf_init(&u->abs2);
 	/* a batch holds two fds per name */
@@ -129,6 +170,8 @@ void u_release(struct ustate *u)
 	va_reaper_stop(u->reaper);
 	u->reaper = NULL;
 	for (size_t i = 0; i < u->ntrees; i++) {
+		if (u->trees[i].alias)
+			continue;
 		if (u->trees[i].fd >= 0)
 			close(u->trees[i].fd);
 		free(u->trees[i].root);
@@ -136,6 +179,7 @@ void u_release(struct ustate *u)
 	free(u->trees);
 	free(u->store_dirs);
 	free(u->files);
+	free(u->dirs);
 	free(u->units);
 	free(u->members);
 	va_inomap_release(&u->names);
@@ -143,25 +187,73 @@ void u_release(struct ustate *u)
 	va_inomap_release(&u->dryflags);
 	va_inomap_release(&u->batch_masters);
 	free(u->touched_st);
-	dbuf_release(&u->paths);
+	dbuf_release(&u->namebuf);
 	dbuf_release(&u->abs);
 	dbuf_release(&u->abs2);
+}
+
+/* A name in u->names.  Return: its offset, or -ENOMEM / -EOVERFLOW. */
+static int64_t add_name(struct ustate *u, const char *name, size_t len)
+{
+	size_t off = u->namebuf.len;
+
+	if (off + len + 1 > UINT32_MAX)
+		return -EOVERFLOW;
+	if (dbuf_add(&u->namebuf, name, len) < 0 || dbuf_addc(&u->namebuf, '\0') < 0)
+		return -ENOMEM;
+	return (int64_t)off;
+}
+
+/* A directory record.  Return: its index, or -ENOMEM / -EOVERFLOW. */
+static int64_t add_dir(struct ustate *u, uint32_t parent, const char *name, size_t len)
+{
+	int64_t off;
+
+	if (u->ndirs >= U_NO_DIR)
+		return -EOVERFLOW;
+	if (va_array_grow(&u->dirs, &u->capdirs, u->ndirs, sizeof(*u->dirs)) < 0)
+		return -ENOMEM;
+	if ((off = add_name(u, name, len)) < 0)
+		return off;
+	u->dirs[u->ndirs] = (struct udir){ .parent = parent, .name = (uint32_t)off };
+	return (int64_t)u->ndirs++;
+}
+
+/* Room for one more tree.  Return: 0 or -ENOMEM / -EOVERFLOW. */
+static int tree_room(struct ustate *u)
+{
+	if (u->ntrees >= U_MAX_TREES)
+		return -EOVERFLOW;
+	return va_array_grow(&u->trees, &u->captrees, u->ntrees, sizeof(*u->trees)) < 0 ? -ENOMEM : 0;
 }
 
 int u_add_tree(struct ustate *u, const char *root, const char *label,
 	       const struct va_excl_list *excl, bool store)
 {
 	struct utree *t;
+	struct statx sx;
 	size_t len = strlen(root);
-	int fd;
+	int64_t dir;
+	int fd, r;
 
 	while (len > 1 && root[len - 1] == '/')
 		len--;
-	if (va_array_grow(&u->trees, &u->captrees, u->ntrees, sizeof(*u->trees)) < 0)
-		return -ENOMEM;
+	if ((r = tree_room(u)) < 0)
+		return r;
+	if ((dir = add_dir(u, U_NO_DIR, "", 0)) < 0)
+		return (int)dir;
 	fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS
+#ifdef STATX_MNT_ID
+		  | STATX_MNT_ID
+#endif
+		  , &sx) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
 	t = &u->trees[u->ntrees];
 	memset(t, 0, sizeof(*t));
 	t->root = strndup(root, len);
@@ -174,12 +266,65 @@ int u_add_tree(struct ustate *u, const char *root, const char *label,
 	t->excl = excl;
 	t->fd = fd;
 	t->store = store;
+	t->dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
+#ifdef STATX_MNT_ID
+	t->mnt_id = (sx.stx_mask & STATX_MNT_ID) ? sx.stx_mnt_id : 0;
+#endif
+	t->dir = (uint32_t)dir;
+	t->last_dir = U_NO_DIR;
 	if (store)
 		u->store_tree = (int)u->ntrees;
 	return (int)u->ntrees++;
 }
 
 /* ------------------------------------------------------------------ paths */
+
+/*
+ * Append "/NAME" for each directory from the tree's root down to @dir, then
+ * "/" and @name when @name is not NULL.  Return: 0 or -ENOMEM.
+ */
+static int add_dir_path(const struct ustate *u, uint32_t dir, const char *name, struct dbuf *b)
+{
+	size_t start = b->len, len = 0;
+	char *p;
+
+	for (uint32_t d = dir; d != U_NO_DIR; d = u->dirs[d].parent) {
+		size_t n = strlen(u->namebuf.buf + u->dirs[d].name);
+
+		len += n ? n + 1 : 0;
+	}
+	if (name)
+		len += strlen(name) + 1;
+	if (dbuf_reserve(b, len + 1) < 0)
+		return -ENOMEM;
+	p = b->buf + start + len;
+	*p = '\0';
+	if (name) {
+		size_t n = strlen(name);
+
+		p -= n;
+		memcpy(p, name, n);
+		*--p = '/';
+	}
+	for (uint32_t d = dir; d != U_NO_DIR; d = u->dirs[d].parent) {
+		const char *dn = u->namebuf.buf + u->dirs[d].name;
+		size_t n = strlen(dn);
+
+		if (!n)
+			continue;
+		p -= n;
+		memcpy(p, dn, n);
+		*--p = '/';
+	}
+	b->len = start + len;   /* (dbuf_setlen() only shortens) */
+	return 0;
+}
+
+const char *u_rel(const struct ustate *u, const struct ufile *f, struct dbuf *b)
+{
+	dbuf_setlen(b, 0);
+	return add_dir_path(u, f->dir, u_name(u, f), b) < 0 ? NULL : b->buf;
+}
 
 const char *u_abs(const struct ustate *u, const struct ufile *f, struct dbuf *b)
 {
@@ -188,47 +333,50 @@ const char *u_abs(const struct ustate *u, const struct ufile *f, struct dbuf *b)
 	dbuf_setlen(b, 0);
 	if (!(t->root_len == 1 && t->root[0] == '/'))
 		dbuf_add(b, t->root, t->root_len);
-	dbuf_add(b, u_rel(u, f), f->path_len);
-	dbuf_addc(b, '\0');
-	dbuf_setlen(b, b->len - 1);
+	if (add_dir_path(u, f->dir, u_name(u, f), b) < 0)
+		dbuf_setlen(b, 0);
 	return b->buf ? b->buf : "";
+}
+
+/*
+ * The verified fd of directory @dir of tree @t: its path relative to the
+ * root, opened beneath it (any length: va_safeopen_beneath() walks long
+ * ones).
+ */
+static int open_dir_of(const struct ustate *u, size_t t, uint32_t dir)
+{
+	struct dbuf p = DBUF_INIT;
+	int fd;
+
+	if (dir == u->trees[t].dir)
+		return va_safeopen_beneath(u->trees[t].fd, ".", O_RDONLY | O_DIRECTORY, 0);
+	if (add_dir_path(u, dir, NULL, &p) < 0) {
+		dbuf_release(&p);
+		return -ENOMEM;
+	}
+	fd = va_safeopen_beneath(u->trees[t].fd, p.buf + 1, O_RDONLY | O_DIRECTORY, 0);
+	dbuf_release(&p);
+	return fd;
 }
 
 int u_open_parent(const struct ustate *u, const struct ufile *f, const char **base)
 {
-	const char *rel = u_rel(u, f), *slash = strrchr(rel, '/');
-	char *dir;
-	size_t dlen;
-	int fd;
-
-	if (!slash)
-		return -EINVAL;
-	*base = slash + 1;
-	dlen = (size_t)(slash - rel);
-	if (dlen == 0)
-		return va_safeopen_beneath(u->trees[f->tree].fd, ".", O_RDONLY | O_DIRECTORY, 0);
-	dir = strndup(rel + 1, dlen - 1);       /* any length: va_safeopen_beneath() walks long ones */
-	if (!dir)
-		return -ENOMEM;
-	fd = va_safeopen_beneath(u->trees[f->tree].fd, dir, O_RDONLY | O_DIRECTORY, 0);
-	free(dir);
-	return fd;
+	*base = u_name(u, f);
+	return open_dir_of(u, f->tree, f->dir);
 }
 
 void u_file_of_stx(struct ufile *f, const struct statx *stx)
 {
-	f->dev = makedev(stx->stx_dev_major, stx->stx_dev_minor);
 	f->ino = stx->stx_ino;
-#ifdef STATX_MNT_ID
-	f->mnt_id = (stx->stx_mask & STATX_MNT_ID) ? stx->stx_mnt_id : 0;
-#endif
 	f->size = stx->stx_size;
 	f->mode = stx->stx_mode;
 	f->uid = stx->stx_uid;
 	f->gid = stx->stx_gid;
 	f->nlink = stx->stx_nlink;
-	f->mtime = stx->stx_mtime;
-	f->ctime = stx->stx_ctime;
+	f->mtime_sec = stx->stx_mtime.tv_sec;
+	f->mtime_nsec = stx->stx_mtime.tv_nsec;
+	f->ctime_sec = stx->stx_ctime.tv_sec;
+	f->ctime_nsec = stx->stx_ctime.tv_nsec;
 }
 
 static bool same_ts(struct statx_timestamp a, struct statx_timestamp b)
@@ -236,11 +384,12 @@ static bool same_ts(struct statx_timestamp a, struct statx_timestamp b)
 	return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
 }
 
-bool u_stx_matches(const struct ufile *f, const struct statx *stx)
+bool u_stx_matches(const struct ustate *u, const struct ufile *f, const struct statx *stx)
 {
-	return makedev(stx->stx_dev_major, stx->stx_dev_minor) == f->dev && stx->stx_ino == f->ino &&
-	       S_ISREG(stx->stx_mode) && stx->stx_size == f->size && same_ts(stx->stx_mtime, f->mtime) &&
-	       same_ts(stx->stx_ctime, f->ctime);
+	return makedev(stx->stx_dev_major, stx->stx_dev_minor) == u_dev(u, f) && stx->stx_ino == f->ino &&
+	       S_ISREG(stx->stx_mode) && stx->stx_size == f->size &&
+	       stx->stx_mtime.tv_sec == f->mtime_sec && stx->stx_mtime.tv_nsec == f->mtime_nsec &&
+	       stx->stx_ctime.tv_sec == f->ctime_sec && stx->stx_ctime.tv_nsec == f->ctime_nsec;
 }
 
 /* Open @path beneath @dir_fd for reading, then check it is @f as scanned. */
@@ -264,19 +413,21 @@ int u_touched(struct ustate *u, const struct statx *stx)
  * the run's own change left it (u_touched()).
  */
 static bool as_touched(const struct ustate *u, const struct statx *now, dev_t dev, uint64_t ino,
-		       uint64_t size, struct statx_timestamp mtime)
+		       uint64_t size, int64_t mtime_sec, uint32_t mtime_nsec)
 {
 	uint32_t i;
 
 	return va_inomap_find(&u->touched, dev, ino, &i) &&
 	       makedev(now->stx_dev_major, now->stx_dev_minor) == dev && now->stx_ino == ino &&
-	       S_ISREG(now->stx_mode) && now->stx_size == size && same_ts(now->stx_mtime, mtime) &&
+	       S_ISREG(now->stx_mode) && now->stx_size == size && now->stx_mtime.tv_sec == mtime_sec &&
+	       now->stx_mtime.tv_nsec == mtime_nsec &&
 	       same_ts(now->stx_ctime, u->touched_st[i].ctime) && now->stx_nlink == u->touched_st[i].nlink;
 }
 
 bool u_unchanged(const struct ustate *u, const struct ufile *f, const struct statx *stx)
 {
-	return u_stx_matches(f, stx) || as_touched(u, stx, f->dev, f->ino, f->size, f->mtime);
+	return u_stx_matches(u, f, stx) ||
+	       as_touched(u, stx, u_dev(u, f), f->ino, f->size, f->mtime_sec, f->mtime_nsec);
 }
 
 bool u_touched_get(const struct ustate *u, dev_t dev, uint64_t ino, struct utouched *ret)
@@ -302,23 +453,25 @@ bool u_adopt(const struct ustate *u, int fd, struct statx *expect)
 		return false;
 	if (va_same_stx(&now, expect))
 		return true;
-	if (!as_touched(u, &now, dev, expect->stx_ino, expect->stx_size, expect->stx_mtime))
+	if (!as_touched(u, &now, dev, expect->stx_ino, expect->stx_size, expect->stx_mtime.tv_sec,
+			expect->stx_mtime.tv_nsec))
 		return false;
 	*expect = now;
 	return true;
 }
 
-static int open_checked(int dir_fd, const char *path, const struct ufile *f, struct statx *ret)
+static int open_checked(const struct ustate *u, int dir_fd, const char *path, const struct ufile *f,
+			struct statx *ret)
 {
 	struct statx stx;
 	int fd = va_safeopen_verified(dir_fd, path, O_RDONLY | O_NONBLOCK,
 				      VA_SAFEOPEN_BENEATH | VA_SAFEOPEN_NOATIME,
-				      &(struct va_safeopen_id){ .dev = f->dev, .ino = f->ino }, &stx);
+				      &(struct va_safeopen_id){ .dev = u_dev(u, f), .ino = f->ino }, &stx);
 
 	if (fd < 0)
 		return fd;
 	/* the same inode, and still as scanned: a regular file, size, times */
-	if (!u_stx_matches(f, &stx)) {
+	if (!u_stx_matches(u, f, &stx)) {
 		close(fd);
 		return -ESTALE;
 	}
@@ -329,33 +482,32 @@ static int open_checked(int dir_fd, const char *path, const struct ufile *f, str
 
 int u_open_file(const struct ustate *u, const struct ufile *f, struct statx *ret)
 {
-	const char *rel = u_rel(u, f);
+	struct dbuf p = DBUF_INIT;
+	int fd;
 
-	return open_checked(u->trees[f->tree].fd, rel[1] ? rel + 1 : ".", f, ret);
+	if (!u_rel(u, f, &p)) {
+		dbuf_release(&p);
+		return -ENOMEM;
+	}
+	fd = open_checked(u, u->trees[f->tree].fd, p.buf + 1, f, ret);
+	dbuf_release(&p);
+	return fd;
 }
 
 int u_open_file_cached(const struct ustate *u, const struct ufile *f, struct udircache *c,
 		       struct statx *ret)
 {
-	const char *rel = u_rel(u, f), *slash = strrchr(rel, '/');
-	size_t dlen = slash && slash > rel ? (size_t)(slash - rel - 1) : 0;
+	if (c->fd < 0 || c->tree != f->tree || c->dir != f->dir) {
+		int fd = open_dir_of(u, f->tree, f->dir);
 
-	if (!slash || !slash[1] || dlen >= sizeof(c->dir))
-		return u_open_file(u, f, ret);
-	if (c->fd < 0 || c->tree != f->tree || c->len != dlen || memcmp(c->dir, rel + 1, dlen)) {
-		int fd;
-
-		memcpy(c->dir, rel + 1, dlen);
-		c->dir[dlen] = '\0';
-		fd = va_safeopen_beneath(u->trees[f->tree].fd, dlen ? c->dir : ".", O_RDONLY | O_DIRECTORY, 0);
 		u_dircache_release(c);
 		if (fd < 0)
 			return fd;
 		c->fd = fd;
 		c->tree = f->tree;
-		c->len = dlen;
+		c->dir = f->dir;
 	}
-	return open_checked(c->fd, slash + 1, f, ret);
+	return open_checked(u, c->fd, u_name(u, f), f, ret);
 }
 
 void u_dircache_release(struct udircache *c)
@@ -405,7 +557,7 @@ void u_block_signals(sigset_t *old)
 bool u_same_meta(const struct ufile *a, const struct ufile *b, bool ignore_mtime)
 {
 	return a->mode == b->mode && a->uid == b->uid && a->gid == b->gid && a->size == b->size &&
-	       (ignore_mtime || same_ts(a->mtime, b->mtime));
+	       (ignore_mtime || (a->mtime_sec == b->mtime_sec && a->mtime_nsec == b->mtime_nsec));
 }
 
 uint32_t u_get_flags(int fd)
@@ -415,24 +567,91 @@ uint32_t u_get_flags(int fd)
 	return ioctl(fd, FS_IOC_GETFLAGS, &fl) < 0 ? 0 : fl;
 }
 
-int u_add_file(struct ustate *u, size_t t, const char *rel, size_t rel_len, const struct statx *stx)
+/* Append a file of directory @dir of tree @t, named @name. */
+static int add_file_in(struct ustate *u, size_t t, uint32_t dir, const char *name, size_t len,
+		       const struct statx *stx)
 {
 	struct ufile *f;
+	int64_t off;
 
-	if (rel_len > UINT32_MAX || rel_len == 0)
-		return -ENAMETOOLONG;
+	if (u->nfiles >= UINT32_MAX)
+		return -EOVERFLOW;
 	if (va_array_grow(&u->files, &u->capfiles, u->nfiles, sizeof(*u->files)) < 0)
 		return -ENOMEM;
+	if ((off = add_name(u, name, len)) < 0)
+		return (int)off;
 	f = &u->files[u->nfiles];
 	memset(f, 0, sizeof(*f));
-	f->path = u->paths.len;
-	f->path_len = (uint32_t)rel_len;
-	f->tree = (uint32_t)t;
-	if (dbuf_add(&u->paths, rel, rel_len) < 0 || dbuf_addc(&u->paths, '\0') < 0)
-		return -ENOMEM;
 	u_file_of_stx(f, stx);
+	f->tree = (uint16_t)t;
+	f->dir = dir;
+	f->name = (uint32_t)off;
 	u->nfiles++;
 	return 0;
+}
+
+/* Tree @t, or an alias of it on the device and mount of @stx.  Return: its index or -errno. */
+static int tree_of(struct ustate *u, size_t t, const struct statx *stx)
+{
+	dev_t dev = makedev(stx->stx_dev_major, stx->stx_dev_minor);
+	uint64_t mnt = 0;
+	struct utree *a;
+	int r;
+
+#ifdef STATX_MNT_ID
+	mnt = (stx->stx_mask & STATX_MNT_ID) ? stx->stx_mnt_id : 0;
+#endif
+	if (u->trees[t].dev == dev && (u->trees[t].mnt_id == mnt || !u->trees[t].mnt_id || !mnt))
+		return (int)t;
+	for (size_t i = 0; i < u->ntrees; i++) {
+		const struct utree *o = &u->trees[i];
+
+		if ((i == t || (o->alias && o->fd == u->trees[t].fd)) && o->dev == dev &&
+		    (o->mnt_id == mnt || !o->mnt_id || !mnt))
+			return (int)i;
+	}
+	if ((r = tree_room(u)) < 0)
+		return r;
+	a = &u->trees[u->ntrees];
+	*a = u->trees[t];
+	a->alias = true;
+	a->store = false;
+	a->dev = dev;
+	a->mnt_id = mnt;
+	a->last_dir = U_NO_DIR;
+	return (int)u->ntrees++;
+}
+
+int u_add_file(struct ustate *u, size_t t, const char *rel, size_t rel_len, const struct statx *stx)
+{
+	const char *slash;
+	struct utree *tr;
+	size_t dlen;
+	int64_t dir;
+	int at;
+
+	if (rel_len == 0 || rel[0] != '/' || memchr(rel, '\0', rel_len))
+		return -ENAMETOOLONG;
+	slash = memrchr(rel, '/', rel_len);
+	if (slash == rel + rel_len - 1)
+		return -ENAMETOOLONG;
+	if ((at = tree_of(u, t, stx)) < 0)
+		return at;
+	tr = &u->trees[at];
+	dlen = (size_t)(slash - rel);
+	/* the directory: the root, the last one (files come in scan order), or a new record */
+	if (dlen == 0) {
+		dir = tr->dir;
+	} else if (tr->last_dir != U_NO_DIR &&
+		   strlen(u->namebuf.buf + u->dirs[tr->last_dir].name) == dlen - 1 &&
+		   !memcmp(u->namebuf.buf + u->dirs[tr->last_dir].name, rel + 1, dlen - 1)) {
+		dir = tr->last_dir;
+	} else {
+		if ((dir = add_dir(u, tr->dir, rel + 1, dlen - 1)) < 0)
+			return (int)dir;
+		u->trees[at].last_dir = (uint32_t)dir;
+	}
+	return add_file_in(u, (size_t)at, (uint32_t)dir, slash + 1, rel_len - dlen - 1, stx);
 }
 
 /* ------------------------------------------------------------------ events */
@@ -493,7 +712,23 @@ struct scan {
 	uint64_t minsize;
 	bool count_only;        /* only count names (u_scan_count()) */
 	int err;
+	uint32_t *stack;        /* the directory record at each depth (depth first) */
+	size_t capstack;
 };
+
+/* Directory @e is entered: its record, at its depth on the stack. */
+static int enter_dir(struct scan *s, const struct va_walk_entry *e)
+{
+	int64_t d;
+
+	if (va_array_grow(&s->stack, &s->capstack, e->depth, sizeof(*s->stack)) < 0)
+		return -ENOMEM;
+	d = add_dir(s->u, s->stack[e->depth - 1], e->name, e->name_len);
+	if (d < 0)
+		return (int)d;
+	s->stack[e->depth] = (uint32_t)d;
+	return 0;
+}
 
 /* One more name of inode @dev/@ino found by a scan (@store: in the store). */
 static int names_add(struct ustate *u, dev_t dev, uint64_t ino, bool store)
@@ -522,9 +757,9 @@ bool u_outside(const struct ustate *u, const struct ufile *f)
 	uint32_t v = 0;
 
 	/* (an inode the run linked names to has those names too) */
-	if (f->nlink < 2 || va_inomap_find(&u->touched, f->dev, f->ino, &v))
+	if (f->nlink < 2 || va_inomap_find(&u->touched, u_dev(u, f), f->ino, &v))
 		return false;
-	(void)va_inomap_find(&u->names, f->dev, f->ino, &v);
+	(void)va_inomap_find(&u->names, u_dev(u, f), f->ino, &v);
 	return !(v & U_NAMES_STORE) && (v & ~U_NAMES_STORE) < f->nlink;
 }
 
@@ -533,14 +768,10 @@ static enum va_walk_action on_scan(const struct va_walk_entry *e, void *user)
 	struct scan *s = user;
 	struct ustate *u = s->u;
 	const struct utree *t = &u->trees[s->t];
-	const char *rel = e->path + t->root_len;
-	size_t rel_len = e->path_len - t->root_len;
+	const char *rel = t->root_len == 1 && t->root[0] == '/' ? e->path : e->path + t->root_len;
 	char msg[128];
+	int at;
 
-	if (t->root_len == 1 && t->root[0] == '/') {
-		rel = e->path;
-		rel_len = e->path_len;
-	}
 	if (s->count_only) {
 		/* a reference: names only, no events (what is not seen counts as outside) */
 		if (e->visit != VA_WALK_PRE || !e->stx || e->depth == 0)
@@ -576,8 +807,11 @@ static enum va_walk_action on_scan(const struct va_walk_entry *e, void *user)
 		u->st->skipped[VA_USKIP_EXCLUDED]++;
 		return S_ISDIR(e->stx->stx_mode) ? VA_WALK_PRUNE : VA_WALK_CONTINUE;
 	}
-	if (S_ISDIR(e->stx->stx_mode))
-		return e->mount_point ? VA_WALK_PRUNE : VA_WALK_CONTINUE;
+	if (S_ISDIR(e->stx->stx_mode)) {
+		if (e->mount_point)
+			return VA_WALK_PRUNE;
+		return (s->err = enter_dir(s, e)) < 0 ? VA_WALK_STOP : VA_WALK_CONTINUE;
+	}
 	if (!S_ISREG(e->stx->stx_mode)) {
 		if (!t->store)
 			u_skip_path(u, e->path, e->path_len, t->label, VA_USKIP_NOT_REGULAR, 0,
@@ -593,8 +827,12 @@ static enum va_walk_action on_scan(const struct va_walk_entry *e, void *user)
 			return VA_WALK_CONTINUE;
 		}
 	}
-	if ((s->err = u_add_file(u, s->t, rel, rel_len, e->stx)) < 0)
+	/* (a file bind-mounted over a name is on a mount of its own) */
+	if ((at = tree_of(u, s->t, e->stx)) < 0 ||
+	    (at = add_file_in(u, (size_t)at, s->stack[e->depth - 1], e->name, e->name_len, e->stx)) < 0) {
+		s->err = at;
 		return VA_WALK_STOP;
+	}
 	return VA_WALK_CONTINUE;
 }
 
@@ -615,8 +853,13 @@ static int scan(struct ustate *u, size_t t, uint64_t minsize, bool count_only)
 		.callback = on_scan,
 		.user = &s,
 	};
-	int r = va_walk(&w);
+	int r;
 
+	if (va_array_grow(&s.stack, &s.capstack, 0, sizeof(*s.stack)) < 0)
+		return -ENOMEM;
+	s.stack[0] = u->trees[t].dir;
+	r = va_walk(&w);
+	free(s.stack);
 	if (s.err < 0)
 		return s.err;
 	return r < 0 ? r : 0;

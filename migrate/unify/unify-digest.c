@@ -31,7 +31,7 @@ int u_digest_fd(const struct ustate *u, struct va_digest *d, unsigned char *buf,
 	 * name util-vserver would give it, and util-vserver finds it.
 	 */
 	unsigned char meta[36];
-	int64_t sec = u->o->ignore_mtime ? 0 : (int64_t)key->mtime.tv_sec;
+	int64_t sec = u->o->ignore_mtime ? 0 : key->mtime_sec;
 	uint64_t left = key->size, off = 0;
 
 	put_le(meta, key->mode, 4);

@@ -31,11 +31,19 @@
 
 struct hashrun {
 	struct ustate *u;
-	unsigned char (*dg)[VA_DIGEST_MAX];   /* by file index */
-	unsigned char *dg_ok;                 /* 1: digest valid, 2: read failed */
-	uint32_t *order;                      /* candidates sorted by key */
-	size_t norder;
-	unsigned long link_max;               /* names an inode can have in the store's filesystem */
+	size_t dlen;                    /* digest length of the run's method */
+	/* the pass being read: one name of each inode to read, by inode */
+	uint32_t *reads;
+	size_t nreads, capreads;
+	unsigned char *dg;              /* dlen bytes by position in @reads */
+	int *err;                       /* 0, or -errno of the read, by position in @reads */
+	unsigned long link_max;         /* names an inode can have in the store's filesystem */
+	bool method_written;
+};
+
+/* a file of a key group with the position of its inode in hashrun.reads */
+struct gent {
+	uint32_t file, rd;
 };
 
 static struct ustate *sort_u;           /* qsort has no user pointer */
@@ -50,21 +58,21 @@ static int cmp_key(const struct ufile *a, const struct ufile *b)
 	CMP(a->uid, b->uid);
 	CMP(a->gid, b->gid);
 	if (!sort_ignore_mtime)
-		CMP(a->mtime.tv_sec, b->mtime.tv_sec);  /* nanoseconds: see plan_group() */
+		CMP(a->mtime_sec, b->mtime_sec);  /* nanoseconds: see plan_group() */
 	return 0;
 }
 
+/* by key, then inode, then scan order (names are added in scan order) */
 static int cmp_order(const void *pa, const void *pb)
 {
-	const struct ufile *a = &sort_u->files[*(const uint32_t *)pa];
-	const struct ufile *b = &sort_u->files[*(const uint32_t *)pb];
+	const struct ufile *a = pa, *b = pb;
 	int c = cmp_key(a, b);
 
 	if (c)
 		return c;
-	CMP(a->dev, b->dev);
+	CMP(u_dev(sort_u, a), u_dev(sort_u, b));
 	CMP(a->ino, b->ino);
-	CMP(*(const uint32_t *)pa, *(const uint32_t *)pb);
+	CMP(a->name, b->name);
 	return 0;
 }
 
@@ -73,19 +81,24 @@ static int cmp_inode(const void *pa, const void *pb)
 	const struct ufile *a = &sort_u->files[*(const uint32_t *)pa];
 	const struct ufile *b = &sort_u->files[*(const uint32_t *)pb];
 
-	CMP(a->dev, b->dev);
+	CMP(u_dev(sort_u, a), u_dev(sort_u, b));
 	CMP(a->ino, b->ino);
 	return 0;
 }
 
-static unsigned char (*sort_dg)[VA_DIGEST_MAX];
+static const struct hashrun *sort_h;
+
+static const unsigned char *gent_dg(const struct hashrun *h, const struct gent *e)
+{
+	return h->dg + (size_t)e->rd * h->dlen;
+}
 
 /* within a key group: by digest, store entries first, then scan order */
 static int cmp_class(const void *pa, const void *pb)
 {
-	uint32_t ia = *(const uint32_t *)pa, ib = *(const uint32_t *)pb;
-	const struct ufile *a = &sort_u->files[ia], *b = &sort_u->files[ib];
-	int c = memcmp(sort_dg[ia], sort_dg[ib], VA_DIGEST_MAX);
+	const struct gent *ea = pa, *eb = pb;
+	const struct ufile *a = &sort_u->files[ea->file], *b = &sort_u->files[eb->file];
+	int c = memcmp(gent_dg(sort_h, ea), gent_dg(sort_h, eb), sort_h->dlen);
 	bool sa = (int)a->tree == sort_u->store_tree, sb = (int)b->tree == sort_u->store_tree;
 
 	if (c)
@@ -94,13 +107,13 @@ static int cmp_class(const void *pa, const void *pb)
 		return sa ? -1 : 1;
 	if (sa && a->nlink != b->nlink)
 		return a->nlink > b->nlink ? -1 : 1;
-	CMP(ia, ib);
+	CMP(a->name, b->name);
 	return 0;
 }
 
 static bool whole_second(const struct ufile *f)
 {
-	return f->mtime.tv_nsec == 0;
+	return f->mtime_nsec == 0;
 }
 
 static bool sort_merged;
@@ -114,31 +127,27 @@ static bool sort_merged;
  */
 static int cmp_sub(const void *pa, const void *pb)
 {
-	uint32_t ia = *(const uint32_t *)pa, ib = *(const uint32_t *)pb;
-	const struct ufile *a = &sort_u->files[ia], *b = &sort_u->files[ib];
+	const struct gent *ea = pa, *eb = pb;
+	const struct ufile *a = &sort_u->files[ea->file], *b = &sort_u->files[eb->file];
 	bool sa = (int)a->tree == sort_u->store_tree, sb = (int)b->tree == sort_u->store_tree;
 
 	if (!sort_merged)
-		CMP(a->mtime.tv_nsec, b->mtime.tv_nsec);
+		CMP(a->mtime_nsec, b->mtime_nsec);
 	if (sa != sb)
 		return sa ? -1 : 1;
 	if (sa && a->nlink != b->nlink)
 		return a->nlink > b->nlink ? -1 : 1;
 	if (sort_merged && whole_second(a) != whole_second(b))
 		return whole_second(a) ? -1 : 1;
-	CMP(ia, ib);
+	CMP(a->name, b->name);
 	return 0;
 }
 
-static bool same_inode(const struct ufile *a, const struct ufile *b)
+static bool same_inode(const struct ustate *u, const struct ufile *a, const struct ufile *b)
 {
-	return a->dev == b->dev && a->ino == b->ino;
+	return a->ino == b->ino && u_dev(u, a) == u_dev(u, b);
 }
 
-/*
- * Digest of the key of @key and the content read from @fd (from offset 0,
- * @key->size bytes).  Return: 0, -ESTALE (shorter than it was) or -errno.
- */
 /* Digest of the key and content of @f.  Return: 0, -ESTALE or -errno. */
 static int digest_file(const struct ustate *u, struct va_digest *d, unsigned char *buf,
 		       struct udircache *dc, const struct ufile *f, unsigned char *out, uint64_t *bytes)
@@ -164,11 +173,7 @@ static int digest_file(const struct ustate *u, struct va_digest *d, unsigned cha
 #define READ_CHUNK 8
 
 struct readers {
-	const struct ustate *u;
-	const uint32_t *reads;
-	size_t nreads;
-	unsigned char (*dg)[VA_DIGEST_MAX];
-	int *err;                       /* by position in @reads */
+	const struct hashrun *h;
 	atomic_size_t next;
 	atomic_uint_fast64_t bytes;
 };
@@ -176,22 +181,23 @@ struct readers {
 static void *read_worker(void *arg)
 {
 	struct readers *rd = arg;
+	const struct hashrun *h = rd->h;
 	struct va_digest *d = NULL;
 	struct udircache dc = UDIRCACHE_INIT;
 	unsigned char *buf = malloc(U_READ_BUF);
 	uint64_t bytes = 0;
 	size_t i;
 
-	if (!buf || va_digest_new(&d, rd->u->method) < 0) {
+	if (!buf || va_digest_new(&d, h->u->method) < 0) {
 		free(buf);
 		return (void *)(intptr_t)-ENOMEM;
 	}
-	while ((i = atomic_fetch_add(&rd->next, READ_CHUNK)) < rd->nreads) {
-		size_t end = i + READ_CHUNK < rd->nreads ? i + READ_CHUNK : rd->nreads;
+	while ((i = atomic_fetch_add(&rd->next, READ_CHUNK)) < h->nreads) {
+		size_t end = i + READ_CHUNK < h->nreads ? i + READ_CHUNK : h->nreads;
 
 		for (; i < end; i++)
-			rd->err[i] = digest_file(rd->u, d, buf, &dc, &rd->u->files[rd->reads[i]],
-						 rd->dg[rd->reads[i]], &bytes);
+			h->err[i] = digest_file(h->u, d, buf, &dc, &h->u->files[h->reads[i]],
+						h->dg + i * h->dlen, &bytes);
 	}
 	u_dircache_release(&dc);
 	atomic_fetch_add(&rd->bytes, bytes);
@@ -200,10 +206,10 @@ static void *read_worker(void *arg)
 	return NULL;
 }
 
-/* Digest every file of @reads (sorted by inode) into h->dg; errors in @err. */
-static int read_all(struct hashrun *h, const uint32_t *reads, size_t nreads, int *err)
+/* Digest every file of h->reads (sorted by inode) into h->dg; errors in h->err. */
+static int read_all(struct hashrun *h)
 {
-	struct readers rd = { .u = h->u, .reads = reads, .nreads = nreads, .dg = h->dg, .err = err };
+	struct readers rd = { .h = h };
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	size_t nthreads = ncpu > 0 ? (size_t)ncpu * 2 : 2, started = 0;
 	pthread_t tid[8];
@@ -212,8 +218,8 @@ static int read_all(struct hashrun *h, const uint32_t *reads, size_t nreads, int
 
 	if (nthreads > 8)
 		nthreads = 8;
-	if (nthreads > nreads / READ_CHUNK + 1)
-		nthreads = nreads / READ_CHUNK + 1;
+	if (nthreads > h->nreads / READ_CHUNK + 1)
+		nthreads = h->nreads / READ_CHUNK + 1;
 	atomic_init(&rd.next, 0);
 	atomic_init(&rd.bytes, 0);
 	for (; started + 1 < nthreads; started++)
@@ -227,10 +233,10 @@ static int read_all(struct hashrun *h, const uint32_t *reads, size_t nreads, int
 		if (ret)
 			r = (int)(intptr_t)ret;
 	}
-	if (r == 0 && atomic_load(&rd.next) < nreads)
+	if (r == 0 && atomic_load(&rd.next) < h->nreads)
 		r = -ENOMEM;
 	h->u->st->read_bytes += atomic_load(&rd.bytes);
-	h->u->st->read_files += nreads;
+	h->u->st->read_files += h->nreads;
 	return r;
 }
 
@@ -272,7 +278,7 @@ static int cmp_names_desc(const void *pa, const void *pb)
  * inodes.  They go to @out (value 1); *@nout counts them.
  * Return: 0 or -ENOMEM.
  */
-static int fit_links(const struct hashrun *h, const uint32_t *g, size_t n, bool stored,
+static int fit_links(const struct hashrun *h, const struct gent *g, size_t n, bool stored,
 		     struct va_inomap *out, size_t *nout)
 {
 	const struct ustate *u = h->u;
@@ -285,16 +291,16 @@ static int fit_links(const struct hashrun *h, const uint32_t *g, size_t n, bool 
 	if (!h->link_max || total <= h->link_max)
 		return 0;
 	for (size_t k = 0; k < n && r == 0; k++) {
-		const struct ufile *f = &u->files[g[k]];
+		const struct ufile *f = &u->files[g[k].file];
 		uint32_t v;
 
-		if (va_inomap_find(&idx, f->dev, f->ino, &v)) {
+		if (va_inomap_find(&idx, u_dev(u, f), f->ino, &v)) {
 			c[v].n++;
 		} else if (va_array_grow(&c, &cap, nc, sizeof(*c)) < 0 ||
-			   va_inomap_insert(&idx, f->dev, f->ino, (uint32_t)nc) < 0) {
+			   va_inomap_insert(&idx, u_dev(u, f), f->ino, (uint32_t)nc) < 0) {
 			r = -ENOMEM;
 		} else {
-			c[nc++] = (struct inode_names){ .file = g[k], .n = 1 };
+			c[nc++] = (struct inode_names){ .file = g[k].file, .n = 1 };
 		}
 	}
 	if (r == 0)
@@ -302,9 +308,9 @@ static int fit_links(const struct hashrun *h, const uint32_t *g, size_t n, bool 
 	for (size_t k = 0; k < nc && r == 0 && total > h->link_max; k++) {
 		const struct ufile *f = &u->files[c[k].file];
 
-		if (stored && same_inode(f, &u->files[g[0]]))
+		if (stored && same_inode(u, f, &u->files[g[0].file]))
 			continue;
-		r = va_inomap_insert(out, f->dev, f->ino, 1);
+		r = va_inomap_insert(out, u_dev(u, f), f->ino, 1);
 		total -= c[k].n;
 		++*nout;
 	}
@@ -318,7 +324,7 @@ static int fit_links(const struct hashrun *h, const uint32_t *g, size_t n, bool 
  * nanosecond), store entries first.  Its master is the first store entry,
  * else a new entry copied from the first file that is not left out.
  */
-static int plan_class(struct hashrun *h, const uint32_t *g, size_t n)
+static int plan_class(struct hashrun *h, const struct gent *g, size_t n)
 {
 	struct ustate *u = h->u;
 	size_t ninodes, nstore = 0;
@@ -328,29 +334,29 @@ static int plan_class(struct hashrun *h, const uint32_t *g, size_t n)
 	int r;
 
 	for (size_t k = 0; k < n; k++)
-		nstore += (int)u->files[g[k]].tree == u->store_tree;
+		nstore += (int)u->files[g[k].file].tree == u->store_tree;
 	/* two distinct inodes at least (O(n): an inode may have 65,000 names) */
 	ninodes = 1;
 	for (size_t k = 1; k < n && ninodes < 2; k++)
-		if (!same_inode(&u->files[g[k]], &u->files[g[0]]))
+		if (!same_inode(u, &u->files[g[k].file], &u->files[g[0].file]))
 			ninodes = 2;
 	if (!nstore && ninodes < 2) {
 		for (size_t k = 0; k < n; k++)
-			u_skip(u, &u->files[g[k]], VA_USKIP_CONTENT, 0, NULL);
+			u_skip(u, &u->files[g[k].file], VA_USKIP_CONTENT, 0, NULL);
 		return 0;
 	}
 	if ((r = fit_links(h, g, n, nstore > 0, &full, &nfull)) < 0)
 		return r;
-	master = g[0];
+	master = g[0].file;
 	for (size_t k = 0; k < n && nfull && !nstore; k++) {
-		const struct ufile *f = &u->files[g[k]];
+		const struct ufile *f = &u->files[g[k].file];
 
-		if (!va_inomap_find(&full, f->dev, f->ino, &first)) {
-			master = g[k];  /* the source of the new entry: one that stays */
+		if (!va_inomap_find(&full, u_dev(u, f), f->ino, &first)) {
+			master = g[k].file;     /* the source of the new entry: one that stays */
 			break;
 		}
 	}
-	r = u_unit_begin(u, master, !nstore, h->dg[g[0]]);
+	r = u_unit_begin(u, master, !nstore, gent_dg(h, &g[0]));
 	/*
 	 * One name of each inode first, then the other names: a set
 	 * larger than a batch has its twins in the first batch, which
@@ -358,23 +364,23 @@ static int plan_class(struct hashrun *h, const uint32_t *g, size_t n)
 	 */
 	for (int pass = 0; pass < 2 && r >= 0; pass++) {
 		for (size_t k = 0; k < n && r >= 0; k++) {
-			const struct ufile *f = &u->files[g[k]];
+			const struct ufile *f = &u->files[g[k].file];
 
 			if ((int)f->tree == u->store_tree)
 				continue;
-			if (nfull && va_inomap_find(&full, f->dev, f->ino, &first)) {
+			if (nfull && va_inomap_find(&full, u_dev(u, f), f->ino, &first)) {
 				if (pass == 0)
 					u_skip(u, f, VA_USKIP_EMLINK, 0,
 					       "its inode keeps its names: with the others they would pass the link limit");
 				continue;
 			}
-			if (!va_inomap_find(&seen, f->dev, f->ino, &first)) {
-				if ((r = va_inomap_insert(&seen, f->dev, f->ino, g[k])) < 0)
+			if (!va_inomap_find(&seen, u_dev(u, f), f->ino, &first)) {
+				if ((r = va_inomap_insert(&seen, u_dev(u, f), f->ino, g[k].file)) < 0)
 					break;
-				first = g[k];
+				first = g[k].file;
 			}
-			if ((first == g[k]) == (pass == 0))
-				r = u_unit_add(u, g[k]);
+			if ((first == g[k].file) == (pass == 0))
+				r = u_unit_add(u, g[k].file);
 		}
 	}
 	va_inomap_release(&seen);
@@ -385,7 +391,8 @@ static int plan_class(struct hashrun *h, const uint32_t *g, size_t n)
 }
 
 /*
- * The classes of one key group (metadata with the mtime in whole seconds).
+ * The classes of one key group (metadata with the mtime in whole seconds),
+ * every file of it read (h->err 0).
  * util-vserver keeps whole seconds only (its entries get their mtime with
  * utime()) and compares seconds: files of one digest whose mtimes differ
  * only in the nanoseconds are one class when one of them has none (an
@@ -395,33 +402,29 @@ static int plan_class(struct hashrun *h, const uint32_t *g, size_t n)
  * only files with the same mtime to the nanosecond are.  With
  * ignore_mtime the mtime does not count at all.
  */
-static int plan_group(struct hashrun *h, uint32_t *g, size_t n)
+static int plan_group(struct hashrun *h, struct gent *g, size_t n)
 {
 	struct ustate *u = h->u;
 	size_t i = 0;
 	int r;
 
 	sort_u = u;
-	sort_dg = h->dg;
+	sort_h = h;
 	qsort(g, n, sizeof(*g), cmp_class);
 	while (i < n) {
 		size_t j = i + 1;
-		bool bad = h->dg_ok[g[i]] != 1, merged = u->o->ignore_mtime;
+		bool merged = u->o->ignore_mtime;
 
-		while (j < n && h->dg_ok[g[j]] == 1 && !bad && !memcmp(h->dg[g[i]], h->dg[g[j]], VA_DIGEST_MAX))
+		while (j < n && !memcmp(gent_dg(h, &g[i]), gent_dg(h, &g[j]), h->dlen))
 			j++;
-		if (bad) {
-			i = j;
-			continue;
-		}
 		for (size_t k = i; k < j && !merged; k++)
-			merged = whole_second(&u->files[g[k]]) || (int)u->files[g[k]].tree == u->store_tree;
+			merged = whole_second(&u->files[g[k].file]) || (int)u->files[g[k].file].tree == u->store_tree;
 		sort_merged = merged;
 		qsort(g + i, j - i, sizeof(*g), cmp_sub);
 		for (size_t a = i; a < j;) {
 			size_t b = a + 1;
 
-			while (b < j && (merged || u->files[g[b]].mtime.tv_nsec == u->files[g[a]].mtime.tv_nsec))
+			while (b < j && (merged || u->files[g[b].file].mtime_nsec == u->files[g[a].file].mtime_nsec))
 				b++;
 			if ((r = plan_class(h, g + a, b - a)) < 0)
 				return r;
@@ -432,171 +435,237 @@ static int plan_group(struct hashrun *h, uint32_t *g, size_t n)
 	return 0;
 }
 
-static int hashify(struct hashrun *h)
+/* The end of the key group that starts at @i. */
+static size_t group_end(const struct ustate *u, size_t i)
+{
+	size_t j = i + 1;
+
+	while (j < u->nfiles && !cmp_key(&u->files[i], &u->files[j]))
+		j++;
+	return j;
+}
+
+/*
+ * Key group [i, j) (sorted by inode): nothing to read when it has one
+ * inode (already shared through the store, or unique).  Return: the
+ * guests' names in it when its inodes must be read, else 0.
+ */
+static size_t group_candidates(struct ustate *u, size_t i, size_t j)
+{
+	size_t inodes = 1, guests = 0;
+	bool stored = false;
+
+	for (size_t k = i; k < j; k++) {
+		guests += (int)u->files[k].tree != u->store_tree;
+		stored |= (int)u->files[k].tree == u->store_tree;
+		if (k > i && !same_inode(u, &u->files[k], &u->files[k - 1]))
+			inodes++;
+	}
+	if (!guests || inodes > 1)
+		return guests;
+	for (size_t k = i; k < j; k++) {
+		const struct ufile *f = &u->files[k];
+
+		if ((int)f->tree == u->store_tree)
+			continue;
+		if (stored) {
+			u->st->already++;
+			u_event_file(u, VA_UEV_ALREADY, f, NULL, 0, f->size);
+		} else {
+			u->st->skipped[VA_USKIP_UNIQUE]++;
+		}
+	}
+	return 0;
+}
+
+/* The position in h->reads of the inode of file @file (read in this pass). */
+static uint32_t read_of(const struct hashrun *h, uint32_t file)
+{
+	const struct ustate *u = h->u;
+	const struct ufile *f = &u->files[file];
+	dev_t dev = u_dev(u, f);
+	size_t lo = 0, hi = h->nreads;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct ufile *m = &u->files[h->reads[mid]];
+		dev_t mdev = u_dev(u, m);
+
+		if (mdev < dev || (mdev == dev && m->ino < f->ino))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (uint32_t)lo;
+}
+
+/*
+ * One pass: read the inodes of the key groups [from, to) (h->reads), in
+ * inode order, then plan their classes group by group.
+ */
+static int run_pass(struct hashrun *h, size_t from, size_t to)
 {
 	struct ustate *u = h->u;
-	const struct utree *st = &u->trees[u->store_tree];
-	struct statx sx;
-	uint32_t *reads = NULL, *grp = NULL;
-	size_t nreads = 0, capreads = 0, capgrp = 0;
-	int *err = NULL;
-	dev_t sdev;
-	uint64_t smnt = 0;
-	long lmax = fpathconf(st->fd, _PC_LINK_MAX);
+	struct gent *grp = NULL;
+	size_t capgrp = 0;
 	int r;
 
-	h->link_max = lmax > 0 ? (unsigned long)lmax : 0;
-
-	if (statx(st->fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS
-#ifdef STATX_MNT_ID
-		  | STATX_MNT_ID
-#endif
-		  , &sx) < 0)
-		return -errno;
-	sdev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
-#ifdef STATX_MNT_ID
-	smnt = (sx.stx_mask & STATX_MNT_ID) ? sx.stx_mnt_id : 0;
-#endif
-	h->order = malloc((u->nfiles ? u->nfiles : 1) * sizeof(*h->order));
-	if (!h->order)
+	h->dg = malloc((h->nreads ? h->nreads : 1) * h->dlen);
+	h->err = calloc(h->nreads ? h->nreads : 1, sizeof(*h->err));
+	if (!h->dg || !h->err)
 		return -ENOMEM;
-	for (size_t i = 0; i < u->nfiles; i++) {
-		const struct ufile *f = &u->files[i];
-
-		if ((int)f->tree != u->store_tree) {
-			if (f->dev != sdev) {
-				u_skip(u, f, VA_USKIP_NO_STORE, 0, NULL);
-				continue;
-			}
-			if (f->mnt_id && smnt && f->mnt_id != smnt) {
-				u_skip(u, f, VA_USKIP_OTHER_MOUNT, 0, NULL);
-				continue;
-			}
-		}
-		h->order[h->norder++] = (uint32_t)i;
-	}
 	sort_u = u;
-	sort_ignore_mtime = u->o->ignore_mtime;
-	qsort(h->order, h->norder, sizeof(*h->order), cmp_order);
+	qsort(h->reads, h->nreads, sizeof(*h->reads), cmp_inode);
+	if ((r = read_all(h)) < 0)
+		return r;
+	for (size_t i = 0; i < h->nreads; i++) {
+		const struct ufile *f = &u->files[h->reads[i]];
 
-	/* which inodes must be read: those whose key collides with another inode's */
-	for (size_t i = 0; i < h->norder;) {
-		size_t j = i + 1, inodes = 1, guests = 0;
-
-		while (j < h->norder && !cmp_key(&u->files[h->order[i]], &u->files[h->order[j]]))
-			j++;
-		for (size_t k = i; k < j; k++) {
-			guests += (int)u->files[h->order[k]].tree != u->store_tree;
-			if (k > i && !same_inode(&u->files[h->order[k]], &u->files[h->order[k - 1]]))
-				inodes++;
-		}
-		if (guests && inodes == 1) {
-			bool stored = false;
-
-			for (size_t k = i; k < j; k++)
-				stored |= (int)u->files[h->order[k]].tree == u->store_tree;
-			for (size_t k = i; k < j; k++) {
-				const struct ufile *f = &u->files[h->order[k]];
-
-				if ((int)f->tree == u->store_tree)
-					continue;
-				if (stored) {
-					u->st->already++;
-					u_event_file(u, VA_UEV_ALREADY, f, NULL, 0, f->size);
-				} else {
-					u->st->skipped[VA_USKIP_UNIQUE]++;
-				}
-			}
-		} else if (guests) {
-			u->st->candidates += guests;
-			for (size_t k = i; k < j; k++) {
-				if (k > i && same_inode(&u->files[h->order[k]], &u->files[h->order[k - 1]]))
-					continue;
-				if (va_array_grow(&reads, &capreads, nreads, sizeof(*reads)) < 0) {
-					r = -ENOMEM;
-					goto out;
-				}
-				reads[nreads++] = h->order[k];
-			}
-		}
-		i = j;
-	}
-
-	/* read them in inode order (the disk's order, roughly) */
-	h->dg = calloc(u->nfiles ? u->nfiles : 1, sizeof(*h->dg));
-	h->dg_ok = calloc(u->nfiles ? u->nfiles : 1, 1);
-	err = calloc(nreads ? nreads : 1, sizeof(*err));
-	if (!h->dg || !h->dg_ok || !err) {
-		r = -ENOMEM;
-		goto out;
-	}
-	qsort(reads, nreads, sizeof(*reads), cmp_inode);
-	if ((r = read_all(h, reads, nreads, err)) < 0)
-		goto out;
-	for (size_t i = 0; i < nreads; i++) {
-		const struct ufile *f = &u->files[reads[i]];
-
-		r = err[i];
+		r = h->err[i];
 		if (r < 0) {
 			char msg[96];
 
-			h->dg_ok[reads[i]] = 2;
 			if (r == -ESTALE || r == -ENOENT || r == -ELOOP || r == -ENOTDIR || r == -EXDEV)
 				u_skip(u, f, VA_USKIP_CHANGED, 0, NULL);
 			else
 				u_skip(u, f, VA_USKIP_ERROR, -r, strerror_r(-r, msg, sizeof(msg)) ? msg : msg);
-			continue;
-		}
-		h->dg_ok[reads[i]] = 1;
-	}
-	/* the other names of each inode share its digest */
-	for (size_t i = 0; i < h->norder; i++) {
-		uint32_t a = h->order[i];
-
-		if (i && same_inode(&u->files[a], &u->files[h->order[i - 1]]) &&
-		    !cmp_key(&u->files[a], &u->files[h->order[i - 1]])) {
-			memcpy(h->dg[a], h->dg[h->order[i - 1]], VA_DIGEST_MAX);
-			h->dg_ok[a] = h->dg_ok[h->order[i - 1]];
 		}
 	}
-
 	/* a store that may get entries gets its method file first (a run that
 	 * has nothing to compare, such as one on another mount, writes nothing) */
-	if (nreads && !u->o->dry_run && (r = write_method(u)) < 0)
-		goto out;
+	if (h->nreads && !u->o->dry_run && !h->method_written) {
+		if ((r = write_method(u)) < 0)
+			return r;
+		h->method_written = true;
+	}
 	/* classes of equal digests, group by group */
-	for (size_t i = 0; i < h->norder;) {
-		size_t j = i + 1, n = 0;
-		bool any = false;
+	for (size_t i = from; i < to;) {
+		size_t j = group_end(u, i), n = 0;
+		uint32_t rd = read_of(h, (uint32_t)i);
 
-		while (j < h->norder && !cmp_key(&u->files[h->order[i]], &u->files[h->order[j]]))
-			j++;
-		for (size_t k = i; k < j; k++)
-			any |= h->dg_ok[h->order[k]] != 0;
-		if (any) {
-			for (size_t k = i; k < j; k++) {
-				if (!h->dg_ok[h->order[k]])
-					continue;
-				if (u_outside(u, &u->files[h->order[k]])) {
-					u_skip(u, &u->files[h->order[k]], VA_USKIP_OUTSIDE, 0, NULL);
-					continue;
-				}
-				if (va_array_grow(&grp, &capgrp, n, sizeof(*grp)) < 0) {
-					r = -ENOMEM;
-					goto out;
-				}
-				grp[n++] = h->order[k];
+		if (rd >= h->nreads || u->files[h->reads[rd]].ino != u->files[i].ino ||
+		    u_dev(u, &u->files[h->reads[rd]]) != u_dev(u, &u->files[i])) {
+			i = j;          /* a group with nothing to read */
+			continue;
+		}
+		for (size_t k = i; k < j; k++) {
+			const struct ufile *f = &u->files[k];
+
+			rd = read_of(h, (uint32_t)k);
+			if (h->err[rd] < 0)
+				continue;
+			if (u_outside(u, f)) {
+				u_skip(u, f, VA_USKIP_OUTSIDE, 0, NULL);
+				continue;
 			}
-			if ((r = plan_group(h, grp, n)) < 0)
-				goto out;
+			if (va_array_grow(&grp, &capgrp, n, sizeof(*grp)) < 0) {
+				free(grp);
+				return -ENOMEM;
+			}
+			grp[n++] = (struct gent){ .file = (uint32_t)k, .rd = rd };
+		}
+		if ((r = plan_group(h, grp, n)) < 0) {
+			free(grp);
+			return r;
 		}
 		i = j;
 	}
-	r = u_flush(u);
-out:
-	free(err);
-	free(reads);
 	free(grp);
+	return 0;
+}
+
+/* The end of a pass: its reads and digests go. */
+static void end_pass(struct hashrun *h)
+{
+	if (h->nreads)
+		h->u->st->passes++;
+	free(h->dg);
+	free(h->err);
+	h->dg = NULL;
+	h->err = NULL;
+	h->nreads = 0;
+}
+
+/* Bytes a read takes while its pass lasts: its index, digest and error. */
+static size_t read_cost(const struct hashrun *h)
+{
+	return sizeof(uint32_t) + h->dlen + sizeof(int);
+}
+
+static int hashify(struct hashrun *h)
+{
+	struct ustate *u = h->u;
+	const struct utree *st = &u->trees[u->store_tree];
+	long lmax = fpathconf(st->fd, _PC_LINK_MAX);
+	size_t kept = 0, from = 0, budget;
+	int r = 0;
+
+	h->link_max = lmax > 0 ? (unsigned long)lmax : 0;
+	h->dlen = va_digest_len(u->method);
+
+	/* files on another device or mount than the store are skipped and dropped */
+	for (size_t i = 0; i < u->nfiles; i++) {
+		const struct ufile *f = &u->files[i];
+
+		if ((int)f->tree != u->store_tree) {
+			if (u_dev(u, f) != st->dev) {
+				u_skip(u, f, VA_USKIP_NO_STORE, 0, NULL);
+				continue;
+			}
+			if (u_mnt_id(u, f) && st->mnt_id && u_mnt_id(u, f) != st->mnt_id) {
+				u_skip(u, f, VA_USKIP_OTHER_MOUNT, 0, NULL);
+				continue;
+			}
+		}
+		u->files[kept++] = *f;
+	}
+	u->nfiles = kept;
+	sort_u = u;
+	sort_ignore_mtime = u->o->ignore_mtime;
+	qsort(u->files, u->nfiles, sizeof(*u->files), cmp_order);
+
+	/*
+	 * Passes over ranges of key groups (by size), each reading what fits
+	 * the memory the run may use beyond its table of files: one pass
+	 * unless the candidates are many and memory is short.
+	 */
+	budget = u_pass_budget(u) / read_cost(h);
+	for (size_t i = 0; i < u->nfiles && r >= 0;) {
+		size_t j = group_end(u, i), guests = group_candidates(u, i, j);
+
+		if (guests) {
+			size_t need = 0;
+
+			for (size_t k = i; k < j; k++)
+				need += k == i || !same_inode(u, &u->files[k], &u->files[k - 1]);
+			/* the pass so far first, when this group does not fit with it */
+			if (h->nreads && h->nreads + need > budget) {
+				r = run_pass(h, from, i);
+				end_pass(h);
+				from = i;
+				if (r < 0)
+					break;
+			}
+			u->st->candidates += guests;
+			for (size_t k = i; k < j; k++) {
+				if (k > i && same_inode(u, &u->files[k], &u->files[k - 1]))
+					continue;
+				if (va_array_grow(&h->reads, &h->capreads, h->nreads, sizeof(*h->reads)) < 0) {
+					r = -ENOMEM;
+					break;
+				}
+				h->reads[h->nreads++] = (uint32_t)k;
+			}
+		} else if (!h->nreads) {
+			from = j;
+		}
+		i = j;
+	}
+	if (r >= 0 && h->nreads)
+		r = run_pass(h, from, u->nfiles);
+	end_pass(h);
+	if (r >= 0)
+		r = u_flush(u);
 	return r;
 }
 
@@ -648,14 +717,14 @@ int va_vhashify(const struct va_utree *trees, size_t ntrees, const char *store,
 	/* a hash configuration directory ("00 -> /vservers/.hash") is never a store */
 	if (r >= 0 && (r = va_hash_holds_links(u.trees[u.store_tree].fd)) > 0)
 		r = -EINVAL;
-	for (size_t i = 0; i < u.ntrees && r >= 0; i++)
+	/* (a scan may add alias trees: u_add_file()) */
+	for (size_t i = 0, n = r >= 0 ? u.ntrees : 0; i < n && r >= 0; i++)
 		r = u_scan(&u, i, u.trees[i].store ? 0 : VA_UNIFY_MINSIZE);
 	if (r >= 0)
 		r = hashify(&h);
 	r = va_journal_finish(o->j, r);
-	free(h.dg);
-	free(h.dg_ok);
-	free(h.order);
+	end_pass(&h);
+	free(h.reads);
 	u_release(&u);
 	return r;
 }
@@ -728,7 +797,7 @@ int va_vhashify_revert(const char *const *paths, size_t npaths, const char *stor
 		r = u_scan(&u, 0, 0);
 	nstore = u.nfiles;
 	for (size_t i = 0; i < nstore && r >= 0; i++)
-		r = va_inomap_insert(&map, u.files[i].dev, u.files[i].ino, (uint32_t)i);
+		r = va_inomap_insert(&map, u_dev(&u, &u.files[i]), u.files[i].ino, (uint32_t)i);
 	for (size_t i = 0; i < npaths && r >= 0; i++)
 		r = add_revert_path(&u, paths[i]);
 	if (r >= 0 && !(pairs = calloc(u.nfiles + 1, sizeof(*pairs))))
@@ -736,7 +805,7 @@ int va_vhashify_revert(const char *const *paths, size_t npaths, const char *stor
 	for (size_t i = nstore; i < u.nfiles && r >= 0; i++) {
 		uint32_t s;
 
-		if (va_inomap_find(&map, u.files[i].dev, u.files[i].ino, &s)) {
+		if (va_inomap_find(&map, u_dev(&u, &u.files[i]), u.files[i].ino, &s)) {
 			pairs[npairs][0] = s;
 			pairs[npairs++][1] = (uint32_t)i;
 			u.st->candidates++;

@@ -24,18 +24,35 @@
 #include "core/safeopen.h"
 #include "migrate/unify/unify.h"
 
-/** A regular file found by a scan. */
+/**
+ * A regular file found by a scan: 64 bytes, so that a host of millions of
+ * files fits in memory.  Its device and mount are its tree's (a scan does
+ * not leave the tree's mount; a file added by path on another one gets a
+ * tree of its own: u_add_file()), its path is its directory's
+ * (ustate.dirs) and its name (in ustate.namebuf): u_rel().
+ */
 struct ufile {
-	uint64_t path;          /* offset in ustate.paths of the tree-relative path ("/etc/x") */
-	uint32_t path_len;
-	uint32_t tree;          /* index in ustate.trees */
-	dev_t dev;
 	uint64_t ino;
-	uint64_t mnt_id;        /* 0 when the kernel does not say */
 	uint64_t size;
-	uint32_t mode, uid, gid, nlink;
-	struct statx_timestamp mtime, ctime;
+	int64_t mtime_sec, ctime_sec;
+	uint32_t mtime_nsec, ctime_nsec;
+	uint32_t uid, gid, nlink;
+	uint16_t mode;
+	uint16_t tree;          /* index in ustate.trees */
+	uint32_t dir;           /* index in ustate.dirs */
+	uint32_t name;          /* offset in ustate.namebuf (NUL-terminated); grows in scan order */
 };
+
+/** A directory of a scanned tree: its parent and its name (a path for a tree's root). */
+struct udir {
+	uint32_t parent;        /* index in ustate.dirs; U_NO_DIR for a tree's root */
+	uint32_t name;          /* offset in ustate.namebuf: "" for a root, else one
+				   component (or several, "a/b", for a directory
+				   of a file added by path) */
+};
+
+#define U_NO_DIR UINT32_MAX
+#define U_MAX_TREES UINT16_MAX
 
 struct utree {
 	char *root;             /* real path, without a trailing '/' (except "/") */
@@ -44,6 +61,11 @@ struct utree {
 	const struct va_excl_list *excl;
 	int fd;                 /* O_DIRECTORY fd of the root */
 	bool store;
+	bool alias;             /* root, label and fd are another tree's (see u_add_file()) */
+	dev_t dev;              /* of its files */
+	uint64_t mnt_id;        /* of its files; 0 when the kernel does not say */
+	uint32_t dir;           /* its root in ustate.dirs */
+	uint32_t last_dir;      /* the directory the last file added by path went to */
 };
 
 /** A planned unit: the names of @n files (members) get the master's inode. */
@@ -60,7 +82,9 @@ struct ustate {
 	struct va_ustats *st;
 	struct utree *trees;
 	size_t ntrees, captrees;
-	struct dbuf paths;      /* relative paths, NUL-terminated */
+	struct dbuf namebuf;    /* names of files and directories, NUL-terminated */
+	struct udir *dirs;
+	size_t ndirs, capdirs;
 	struct ufile *files;
 	size_t nfiles, capfiles;
 	struct dbuf abs;        /* scratch for absolute paths */
@@ -134,11 +158,29 @@ int u_scan_count(struct ustate *u, size_t t);
 bool u_outside(const struct ustate *u, const struct ufile *f);
 
 
-/** u_rel() - the relative path of file @f. */
-static inline const char *u_rel(const struct ustate *u, const struct ufile *f)
+/** u_dev() - the device of file @f (its tree's). */
+static inline dev_t u_dev(const struct ustate *u, const struct ufile *f)
 {
-	return u->paths.buf + f->path;
+	return u->trees[f->tree].dev;
 }
+
+/** u_mnt_id() - the mount id of file @f (its tree's; 0: unknown). */
+static inline uint64_t u_mnt_id(const struct ustate *u, const struct ufile *f)
+{
+	return u->trees[f->tree].mnt_id;
+}
+
+/** u_name() - the name (last component) of file @f. */
+static inline const char *u_name(const struct ustate *u, const struct ufile *f)
+{
+	return u->namebuf.buf + f->name;
+}
+
+/**
+ * u_rel() - the path of file @f relative to its tree's root ("/etc/x"),
+ * built in @b (reset first).  Return: b->buf, or NULL when out of memory.
+ */
+const char *u_rel(const struct ustate *u, const struct ufile *f, struct dbuf *b);
 
 /** u_abs() - absolute path of @f in @b (reset first); returns b->buf. */
 const char *u_abs(const struct ustate *u, const struct ufile *f, struct dbuf *b);
@@ -152,8 +194,8 @@ int u_open_file(const struct ustate *u, const struct ufile *f, struct statx *ret
 /** A directory fd kept between opens of files in the same directory. */
 struct udircache {
 	int fd;                 /* -1: none */
-	size_t tree, len;
-	char dir[PATH_MAX];     /* relative to the tree, without the leading '/' */
+	size_t tree;
+	uint32_t dir;           /* index in ustate.dirs */
 };
 
 #define UDIRCACHE_INIT { .fd = -1 }
@@ -173,10 +215,27 @@ void u_dircache_release(struct udircache *c);
 /** u_same_meta() - mode, owner, group, size (and mtime unless @ignore_mtime). */
 bool u_same_meta(const struct ufile *a, const struct ufile *b, bool ignore_mtime);
 
+/**
+ * u_pass_budget() - the bytes a pass of reads may take: the run's memory
+ * limit less the resident set so far, and at least U_PASS_MIN, so that a
+ * run goes on (in smaller passes) whatever the limit.
+ */
+size_t u_pass_budget(const struct ustate *u);
+
+#define U_PASS_MIN (4u << 20)
+
 /** u_file_of_stx() - fill @f's identity and metadata from @stx. */
 void u_file_of_stx(struct ufile *f, const struct statx *stx);
 
-/** u_add_file() - append a file record (path relative to tree @t). */
+/**
+ * u_add_file() - append a file record for the path @rel ("/a/b/name",
+ * relative to tree @t) with the identity and metadata of @stx: a file
+ * found by a lookup, not by a scan.  Its directory is one record holding
+ * the whole directory path (reused by the next file of the same directory).
+ * A file on another device or mount than tree @t's gets an alias of @t
+ * with that device and mount.  Return: 0, -ENOMEM, -ENAMETOOLONG or
+ * -EOVERFLOW (more files, directories or trees than the records address).
+ */
 int u_add_file(struct ustate *u, size_t t, const char *rel, size_t rel_len,
 	       const struct statx *stx);
 
@@ -250,7 +309,7 @@ int u_swap_in(int dirfd, const char *tmp, const char *base, int newfd, dev_t old
 void u_block_signals(sigset_t *old);
 
 /** u_stx_matches() - @stx is @f as scanned: identity, regular, size, mtime and ctime. */
-bool u_stx_matches(const struct ufile *f, const struct statx *stx);
+bool u_stx_matches(const struct ustate *u, const struct ufile *f, const struct statx *stx);
 
 /**
  * u_fatal_errno() - whether error @r (negative) means the filesystem itself

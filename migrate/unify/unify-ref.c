@@ -76,6 +76,17 @@ static int same_content(struct ustate *u, const struct ufile *f, int dirfd, cons
 	return r;
 }
 
+/* The mount id in @stx, 0 when the kernel does not say. */
+static uint64_t rs_mnt_id(const struct statx *stx)
+{
+#ifdef STATX_MNT_ID
+	return (stx->stx_mask & STATX_MNT_ID) ? stx->stx_mnt_id : 0;
+#else
+	(void)stx;
+	return 0;
+#endif
+}
+
 /* Whether the reference file has as many links as its filesystem allows. */
 static bool is_full(int dirfd, const struct statx *rs)
 {
@@ -85,11 +96,11 @@ static bool is_full(int dirfd, const struct statx *rs)
 }
 
 /* The first name (in scan order) of @f's inode, or UINT32_MAX when it has one name. */
-static uint32_t first_name(const struct va_inomap *last, const struct ufile *f)
+static uint32_t first_name(const struct ustate *u, const struct va_inomap *last, const struct ufile *f)
 {
 	uint32_t v;
 
-	return f->nlink > 1 && va_inomap_find(last, f->dev, f->ino, &v) ? v : UINT32_MAX;
+	return f->nlink > 1 && va_inomap_find(last, u_dev(u, f), f->ino, &v) ? v : UINT32_MAX;
 }
 
 int va_vunify(const struct va_utree *target, const struct va_utree *refs, size_t nrefs,
@@ -135,9 +146,9 @@ int va_vunify(const struct va_utree *target, const struct va_utree *refs, size_t
 		next[i] = UINT32_MAX;
 		if (f->nlink < 2)
 			continue;
-		if (va_inomap_find(&last, f->dev, f->ino, &v))
+		if (va_inomap_find(&last, u_dev(&u, f), f->ino, &v))
 			next[i] = v;
-		if (va_inomap_insert(&last, f->dev, f->ino, (uint32_t)i) < 0)
+		if (va_inomap_insert(&last, u_dev(&u, f), f->ino, (uint32_t)i) < 0)
 			r = -ENOMEM;
 	}
 	for (size_t i = 0; i < ntarget && r >= 0; i++) {
@@ -149,13 +160,11 @@ int va_vunify(const struct va_utree *target, const struct va_utree *refs, size_t
 		if (pend && pend[i])
 			continue;       /* linked with another name of its inode */
 
-		/* a copy: adding files moves u.paths */
-		dbuf_setlen(&relb, 0);
-		if (dbuf_add(&relb, u_rel(&u, f), f->path_len) < 0 || dbuf_addc(&relb, '\0') < 0) {
+		/* (its own buffer: adding files moves the names) */
+		if (!(rel = u_rel(&u, f, &relb))) {
 			r = -ENOMEM;
 			break;
 		}
-		rel = relb.buf;
 		for (size_t k = 0; k < nrefs && !done && r >= 0; k++) {
 			size_t t = k + 1;
 			struct statx rs;
@@ -174,7 +183,7 @@ int va_vunify(const struct va_utree *target, const struct va_utree *refs, size_t
 			if (c < 0 || !S_ISREG(rs.stx_mode))
 				continue;
 			u_file_of_stx(&rf, &rs);
-			if (rf.dev != f->dev) {
+			if (makedev(rs.stx_dev_major, rs.stx_dev_minor) != u_dev(&u, f)) {
 				why = why == VA_USKIP_NO_REF || why == VA_USKIP_EXCLUDED ? VA_USKIP_OTHER_MOUNT : why;
 				continue;
 			}
@@ -191,7 +200,7 @@ int va_vunify(const struct va_utree *target, const struct va_utree *refs, size_t
 				if (why == VA_USKIP_NO_REF || why == VA_USKIP_EXCLUDED || why == VA_USKIP_OTHER_MOUNT)
 					why = VA_USKIP_METADATA;
 				continue;
-			} else if (f->mnt_id && rf.mnt_id && f->mnt_id != rf.mnt_id) {
+			} else if (u_mnt_id(&u, f) && rs_mnt_id(&rs) && u_mnt_id(&u, f) != rs_mnt_id(&rs)) {
 				why = VA_USKIP_OTHER_MOUNT;
 				continue;
 			} else if (is_full(dirfd, &rs)) {
@@ -211,7 +220,7 @@ int va_vunify(const struct va_utree *target, const struct va_utree *refs, size_t
 				done = true;
 			}
 			/* link (or revert) the target's name against this reference file */
-			if ((c = u_add_file(&u, t, rel, f->path_len, &rs)) < 0) {
+			if ((c = u_add_file(&u, t, rel, relb.len, &rs)) < 0) {
 				r = c;
 				break;
 			}
@@ -223,7 +232,7 @@ int va_vunify(const struct va_utree *target, const struct va_utree *refs, size_t
 				r = u_unit_add(&u, (uint32_t)i);
 			/* the other names of its inode, before and after it */
 			linked = true;
-			for (uint32_t j = next ? (uint32_t)first_name(&last, &u.files[i]) : UINT32_MAX;
+			for (uint32_t j = next ? (uint32_t)first_name(&u, &last, &u.files[i]) : UINT32_MAX;
 			     j != UINT32_MAX && r >= 0; j = next[j]) {
 				if (j == i || pend[j] == 1)
 					continue;
@@ -243,7 +252,7 @@ int va_vunify(const struct va_utree *target, const struct va_utree *refs, size_t
 		}
 		if (r >= 0 && next && !linked && !later) {
 			/* the last name: the earlier ones waiting are skipped now */
-			for (uint32_t j = (uint32_t)first_name(&last, f); j != UINT32_MAX; j = next[j]) {
+			for (uint32_t j = (uint32_t)first_name(&u, &last, f); j != UINT32_MAX; j = next[j]) {
 				if (j != i && pend[j] >= 2) {
 					enum va_uskip w = (enum va_uskip)(pend[j] - 2);
 

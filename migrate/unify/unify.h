@@ -145,6 +145,8 @@ struct va_ustats {
 	uint64_t protected_;    /**< protection flag changes */
 	uint64_t skipped[VA_USKIP_COUNT];
 	uint64_t failed;        /**< errors (skip ERROR included) */
+	uint64_t passes;        /**< vhashify: passes that read candidates (more than one
+				     when they did not fit the memory limit) */
 };
 
 struct va_uhooks {
@@ -159,6 +161,12 @@ struct va_utree {
 	const struct va_excl_list *excl; /**< exclude list, or NULL for none */
 };
 
+/** The memory limit without one given: this share of the physical memory. */
+#define VA_UNIFY_MEMORY_SHARE 4         /* a quarter */
+
+/** va_unify_memory_default() - the default memory limit in bytes (a quarter of the RAM). */
+uint64_t va_unify_memory_default(void);
+
 /** Options common to all runs. */
 struct va_uopts {
 	bool dry_run;
@@ -166,6 +174,10 @@ struct va_uopts {
 	bool ignore_mtime;      /**< vhashify: mtime is not part of the key */
 	bool sledgehammer;      /**< vhashify: new entries are the guest's own inode */
 	enum va_protect protect;/**< never AUTO here: resolved by the caller */
+	/** vhashify: the memory (bytes of resident set) the run may use; the
+	 *  candidates are read in passes by size range so that their digests
+	 *  fit in what the table of files leaves (0: VA_UNIFY_MEMORY_DEFAULT) */
+	uint64_t memory_limit;
 	struct va_backend *be;  /**< live back end, for reading and setting flags */
 	struct va_journal *j;   /**< NULL only with dry_run */
 	const struct va_uhooks *h;
