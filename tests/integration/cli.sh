@@ -151,6 +151,16 @@ ok $? "--quiet --json: finding records are written"
 [ ! -s "$W/err" ]
 ok $? "--quiet wins over --verbose for the notes: nothing on stderr" || diag "$(cat "$W/err")"
 
+# stdout on a full disk: the real errno, said once (the summary record
+# written after the findings is no second report), exit 2
+for mode in text json; do
+	opt=; [ "$mode" = json ] && opt=--json
+	"$VAUDIT" --quiet $opt "$ROOT" >/dev/full 2>"$W/err"
+	RC=$?
+	is "$RC:$(cat "$W/err")" "2:vaudit: write error: No space left on device" \
+		"$mode output to /dev/full: exit 2, one 'No space left on device' line"
+done
+
 run --quiet --fail-on=never "$ROOT"
 is "$RC" 0 "--fail-on=never: findings do not make the exit status 1"
 run --quiet --fail-on=error "$ROOT"
