@@ -7,7 +7,7 @@
 # (python3-jsonschema, draft 2020-12); the last line is the summary, whose
 # "exit" is the exit status.  Runs: live audits on a loop-mounted fixture
 # (clean, partial with an error record, --fail-on), --image, --fix
-# --dry-run (exit 1: something would change), --plan, --fix, --undo,
+# --dry-run (exit 1: something would change), --plan, --fix, --resume, --undo,
 # --list, --attrs and --usage (whose last record is usage-total), and
 # vhashify -n (exit 1 when it would link, 0 when nothing is left to do) and
 # for real.
@@ -109,6 +109,20 @@ ok $? "fix: some actions say \"done\""
 vrun fixdry --json --fix --dry-run --no-config --only legacy-notail,legacy-barrier "$root"
 check fixdry "fix --dry-run after the fix" "$RC" --expect repair.would_change=0
 is "$RC" 0 "--fix --dry-run after the fix of those kinds: nothing would change, exit 0"
+
+# --resume: the fix's journal without its last D record, as a run killed
+# after its last change; the change is there, so the intent is marked done
+if tail -n 1 "$J" | grep -q '^D'; then
+	head -n -1 "$J" >"$W/nod.journal"
+	vrun resume --json --resume "$W/nod.journal" --no-config "$root"
+	rc_in "$RC" "0 1" "--resume --json of the fix's journal less its last D record"
+	check resume "resume" "$RC" --want action=+ --want finding=0 --expect mode='"resume"'
+	head -n 1 "$W/resume.out" | grep -q '^{"record":"action",.*"event":"done",.*"reason":"already in that state"'
+	ok $? "resume: the intent without its D record comes first, an action record: done, already in that state" ||
+		diag "$(head -c 600 "$W/resume.out")"
+else
+	skip "--resume --json" "the fix's journal does not end with a D record"
+fi
 
 vrun undodry --json --undo "$J" --dry-run "$root"
 is "$RC" 1 "--undo --dry-run --json: something would change, exit 1"
