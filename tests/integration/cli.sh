@@ -30,6 +30,8 @@ run --help
 is "$RC" 0 "--help exits 0"
 grep -q -- '--json' "$W/out"
 ok $? "--help mentions --json"
+grep -q 'fstab files (NAME/fstab, fstab.remote, .defaults/fstab' "$W/out" && grep -q '(/etc/vmount,$' "$W/out"
+ok $? "--help says the guests' fstab files and vmount's configuration files are audited"
 
 run --version
 is "$RC" 0 "--version exits 0"
