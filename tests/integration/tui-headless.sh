@@ -149,6 +149,17 @@ grep -q "^Findings 1/$nln (of $nfind) " "$W/views-5.txt"
 ok $? "filter: $nln legacy-notail findings shown of $nfind (vaudit --json)"
 is "$(grep -c '^\[ \]  W legacy-notail ' "$W/views-5.txt")" "$nln" "filter: every shown row is a legacy-notail finding"
 
+# the help's legend is our own text, drawn as it is: \xNN and \\ once,
+# not escaped a second time as a name from the disk would be
+printf '%s\n' ':wait' '?' '<PgDn>' ':dump' '<PgDn>' ':dump' '<PgDn>' ':dump' '<Esc>' 'q' >"$W/legend.keys"
+tui legend 80x24 xterm
+rc_in "$RC" "0" "help legend script"
+grep -qF '| Paths: UTF-8 names are drawn as they are; other bytes as \xNN, \n, \t, \r,' "$W/legend.out" &&
+	grep -qF 'and a backslash as \\; a path too long' "$W/legend.out" &&
+	! grep -qF '\\x' "$W/legend.out"
+ok $? "help: the legend shows \\xNN and a backslash as \\\\ once (not escaped twice)" ||
+	diag "$(grep -F 'Paths:' -A1 "$W/legend.out" | cat -v)"
+
 # TERM=vt100: the same text, no colour pair anywhere
 cp -- "$W/views.keys" "$W/vt100.keys"
 tui vt100 80x24 vt100
