@@ -10,7 +10,7 @@
 # --dry-run (exit 1: something would change), --plan, --fix, --resume, --undo,
 # --list, --attrs and --usage (whose last record is usage-total), and
 # vhashify -n (exit 1 when it would link, 0 when nothing is left to do) and
-# for real.
+# for real, vunify -n and for real.
 [ -n "${BASH_VERSION-}" ] || exec bash "$0" "$@"
 . "${top_srcdir:-$(dirname -- "$0")/../..}/tests/lib.sh"
 
@@ -162,5 +162,24 @@ is "$(tail -n1 "$W/hashdry.out" | python3 -c 'import json,sys; print(json.load(s
 vrun hundo --json --undo "$W/hreal.journal" "$mnt/u"
 is "$RC" 0 "--undo of the vhashify journal --json: exit 0"
 check hundo "undo of vhashify" 0 --want action=+
+
+# ---- vunify: the same trees, g2 linked to its reference g1, then undone
+: "${VUNIFY:=$top_builddir/vunify}"
+urec() { # TAG WANT [-n]: vunify --json g2 with reference g1 exits WANT, its records are valid
+	local tag=$1 want=$2 dry=false
+	shift 2
+	[ "${1-}" = -n ] && dry=true
+	timeout -s KILL 60 "$VUNIFY" "$@" --json --flags=none --no-progress --journal "$W/u$tag.journal" \
+		--manually -- "$mnt/u/g2" "" "$mnt/u/g1" "" >"$W/unify$tag.out" 2>"$W/unify$tag.err"
+	RC=$?
+	is "$RC" "$want" "vunify ${*:+$* }--json ($tag): exit $want"
+	py_checks python3 "$RP" "$SCHEMA" "$W/unify$tag.out" --label "vunify $tag" --exit "$want" --want action=+ \
+		--expect program='"vunify"' --expect dry_run=$dry
+}
+urec dry 1 -n           # it would link
+urec real 0
+vrun uundo --json --undo "$W/ureal.journal" "$mnt/u"
+is "$RC" 0 "--undo of the vunify journal --json: exit 0"
+check uundo "undo of vunify" 0 --want action=+
 
 done_testing
