@@ -76,6 +76,27 @@ ok $? "--only with an unknown kind: stderr names it and points to --list-kinds" 
 run --json -0 "$W"
 is "$RC:$(cat "$W/out")" "64:" "--json with -0: refused (one output format), a usage error, nothing on stdout"
 
+# no ROOT, no /etc/vservers and no /vservers: said as such, not as a failed statx
+if [ ! -e /etc/vservers ] && [ ! -e /vservers ]; then
+	run
+	is "$RC:$(cat "$W/out")" "2:" "no ROOT on a host without /etc/vservers and /vservers: exit 2, no output"
+	is "$(cat "$W/err")" "vaudit: no configuration (/etc/vservers) and no /vservers on this host: name the ROOT to audit, or the host root of another disk with --host-root" \
+		"... and stderr says there is neither (no statx error)"
+else
+	skip "no ROOT on a host without /etc/vservers and /vservers" "this host has one of them"
+fi
+
+# one finding is "1 finding" (a guest without barrier on a kernel that
+# cannot read the 2.6 one: barrier-unverified)
+mkdir -p "$W/one/g1"
+run --summary --no-device-read "$W/one"
+if [ "$(grep -c '' "$W/out")" = 1 ]; then
+	grep -q '^vaudit: [0-9]* entries, [0-9]* flag reads, 1 finding, 0 errors, ' "$W/err"
+	ok $? "--summary: one finding is said '1 finding'" || diag "$(cat "$W/err")"
+else
+	skip "--summary: one finding is said '1 finding'" "not exactly one finding on this kernel"
+fi
+
 missing=$W/does-not-exist
 run "$missing"
 is "$RC" 3 "missing ROOT: nothing could be read, a partial audit, exit 3"
