@@ -241,8 +241,10 @@ int cli_finish_output(struct cli *c)
 	cli_clear_progress(c);
 	if ((fflush(stdout) != 0 || ferror(stdout)) && !c->write_error)
 		c->write_error = errno ? errno : EIO;
-	if (c->write_error)
+	if (c->write_error && !c->write_error_said) {
 		fprintf(stderr, "%s: write error: %s\n", c->prog, strerror(c->write_error));
+		c->write_error_said = true;
+	}
 	return c->write_error;
 }
 

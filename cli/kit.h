@@ -53,6 +53,7 @@ struct cli {
 	struct timespec start;  /**< cli_start() */
 	struct timespec last;   /**< the last progress line */
 	int write_error;        /**< errno of the first failed write to stdout */
+	bool write_error_said;  /**< cli_finish_output() has reported it */
 };
 
 /** cli_init() - a run of program @prog (a static string); notices shown when stderr is a terminal. */

@@ -64,7 +64,8 @@ static int on_finding(const struct va_finding *f, void *user)
 	cli_clear_progress(&c->cli);
 	r = va_writer_write(c->writer, f);
 	if (r < 0) {
-		c->cli.write_error = -r;
+		if (!c->cli.write_error)        /* the first one is the cause */
+			c->cli.write_error = -r;
 		return r;
 	}
 	return 0;

@@ -162,7 +162,9 @@ int va_writer_new(struct va_writer **ret, enum va_format fmt, FILE *fp, unsigned
 
 /**
  * va_writer_write() - write one finding.
- * Return: 0, -ENOMEM, or -EIO when @fp reports a write error.
+ * Return: 0, -ENOMEM, or the negative errno of a failed write to @fp
+ * (-ENOSPC on a full disk, -EPIPE, ...; -EIO when @fp only reports an
+ * earlier error).
  */
 int va_writer_write(struct va_writer *w, const struct va_finding *f);
 

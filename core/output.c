@@ -197,8 +197,9 @@ int va_writer_write(struct va_writer *w, const struct va_finding *f)
 	r = va_finding_format(&w->buf, w->fmt, w->opts, f);
 	if (r < 0)
 		return r;
+	errno = 0;
 	if (fwrite(w->buf.buf, 1, w->buf.len, w->fp) != w->buf.len || ferror(w->fp))
-		return -EIO;
+		return errno ? -errno : -EIO;   /* the real cause: ENOSPC, EPIPE, ... */
 	return 0;
 }
 

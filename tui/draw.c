@@ -775,9 +775,11 @@ static const char *manual_fix(enum va_kind k)
 {
 	switch (k) {
 	case VA_KIND_SHARED_SECRET:
-		return "give each guest a private copy: vhashify --revert PATH for each name (journaled; "
-		       "vaudit --undo takes it back), and add ~PATH to the guests' exclude lists so that "
-		       "vunify and vhashify leave it alone";
+		return "give each guest a private copy (journaled; vaudit --undo takes it back): where "
+		       "vunify linked it, vunify --manually -R DIR '' OTHERDIR '' with the directory of "
+		       "this name and of another (vunify -R GUEST reverts all GUEST shares); where it is "
+		       "linked to a hash store, vhashify --revert PATH; then add ~PATH to the guests' "
+		       "exclude lists so that vunify and vhashify leave it alone";
 	case VA_KIND_UNIFY_LEFTOVER:
 		return "compare it with NAME beside it; when NAME is right, remove the backup by hand "
 		       "(vaudit never removes a file)";

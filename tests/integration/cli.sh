@@ -30,6 +30,8 @@ run --help
 is "$RC" 0 "--help exits 0"
 grep -q -- '--json' "$W/out"
 ok $? "--help mentions --json"
+grep -q 'fstab files (NAME/fstab, fstab.remote, .defaults/fstab' "$W/out" && grep -q '(/etc/vmount,$' "$W/out"
+ok $? "--help says the guests' fstab files and vmount's configuration files are audited"
 
 run --version
 is "$RC" 0 "--version exits 0"
@@ -73,6 +75,27 @@ grep -q "unknown kind 'no-such-kind' (vaudit --list-kinds lists them)" "$W/err"
 ok $? "--only with an unknown kind: stderr names it and points to --list-kinds" || diag "$(cat "$W/err")"
 run --json -0 "$W"
 is "$RC:$(cat "$W/out")" "64:" "--json with -0: refused (one output format), a usage error, nothing on stdout"
+
+# no ROOT, no /etc/vservers and no /vservers: said as such, not as a failed statx
+if [ ! -e /etc/vservers ] && [ ! -e /vservers ]; then
+	run
+	is "$RC:$(cat "$W/out")" "2:" "no ROOT on a host without /etc/vservers and /vservers: exit 2, no output"
+	is "$(cat "$W/err")" "vaudit: no configuration (/etc/vservers) and no /vservers on this host: name the ROOT to audit, or the host root of another disk with --host-root" \
+		"... and stderr says there is neither (no statx error)"
+else
+	skip "no ROOT on a host without /etc/vservers and /vservers" "this host has one of them"
+fi
+
+# one finding is "1 finding" (a guest without barrier on a kernel that
+# cannot read the 2.6 one: barrier-unverified)
+mkdir -p "$W/one/g1"
+run --summary --no-device-read "$W/one"
+if [ "$(grep -c '' "$W/out")" = 1 ]; then
+	grep -q '^vaudit: [0-9]* entries, [0-9]* flag reads, 1 finding, 0 errors, ' "$W/err"
+	ok $? "--summary: one finding is said '1 finding'" || diag "$(cat "$W/err")"
+else
+	skip "--summary: one finding is said '1 finding'" "not exactly one finding on this kernel"
+fi
 
 missing=$W/does-not-exist
 run "$missing"
@@ -150,6 +173,16 @@ grep -q '^{"record":"finding"' "$W/out"
 ok $? "--quiet --json: finding records are written"
 [ ! -s "$W/err" ]
 ok $? "--quiet wins over --verbose for the notes: nothing on stderr" || diag "$(cat "$W/err")"
+
+# stdout on a full disk: the real errno, said once (the summary record
+# written after the findings is no second report), exit 2
+for mode in text json; do
+	opt=; [ "$mode" = json ] && opt=--json
+	"$VAUDIT" --quiet $opt "$ROOT" >/dev/full 2>"$W/err"
+	RC=$?
+	is "$RC:$(cat "$W/err")" "2:vaudit: write error: No space left on device" \
+		"$mode output to /dev/full: exit 2, one 'No space left on device' line"
+done
 
 run --quiet --fail-on=never "$ROOT"
 is "$RC" 0 "--fail-on=never: findings do not make the exit status 1"

@@ -7,10 +7,10 @@
 # (python3-jsonschema, draft 2020-12); the last line is the summary, whose
 # "exit" is the exit status.  Runs: live audits on a loop-mounted fixture
 # (clean, partial with an error record, --fail-on), --image, --fix
-# --dry-run (exit 1: something would change), --plan, --fix, --undo,
+# --dry-run (exit 1: something would change), --plan, --fix, --resume, --undo,
 # --list, --attrs and --usage (whose last record is usage-total), and
 # vhashify -n (exit 1 when it would link, 0 when nothing is left to do) and
-# for real.
+# for real, vunify -n and for real.
 [ -n "${BASH_VERSION-}" ] || exec bash "$0" "$@"
 . "${top_srcdir:-$(dirname -- "$0")/../..}/tests/lib.sh"
 
@@ -110,6 +110,20 @@ vrun fixdry --json --fix --dry-run --no-config --only legacy-notail,legacy-barri
 check fixdry "fix --dry-run after the fix" "$RC" --expect repair.would_change=0
 is "$RC" 0 "--fix --dry-run after the fix of those kinds: nothing would change, exit 0"
 
+# --resume: the fix's journal without its last D record, as a run killed
+# after its last change; the change is there, so the intent is marked done
+if tail -n 1 "$J" | grep -q '^D'; then
+	head -n -1 "$J" >"$W/nod.journal"
+	vrun resume --json --resume "$W/nod.journal" --no-config "$root"
+	rc_in "$RC" "0 1" "--resume --json of the fix's journal less its last D record"
+	check resume "resume" "$RC" --want action=+ --want finding=0 --expect mode='"resume"'
+	head -n 1 "$W/resume.out" | grep -q '^{"record":"action",.*"event":"done",.*"reason":"already in that state"'
+	ok $? "resume: the intent without its D record comes first, an action record: done, already in that state" ||
+		diag "$(head -c 600 "$W/resume.out")"
+else
+	skip "--resume --json" "the fix's journal does not end with a D record"
+fi
+
 vrun undodry --json --undo "$J" --dry-run "$root"
 is "$RC" 1 "--undo --dry-run --json: something would change, exit 1"
 check undodry "undo --dry-run" 1 --want action=+ --expect mode='"undo"' --expect audit=null
@@ -148,5 +162,24 @@ is "$(tail -n1 "$W/hashdry.out" | python3 -c 'import json,sys; print(json.load(s
 vrun hundo --json --undo "$W/hreal.journal" "$mnt/u"
 is "$RC" 0 "--undo of the vhashify journal --json: exit 0"
 check hundo "undo of vhashify" 0 --want action=+
+
+# ---- vunify: the same trees, g2 linked to its reference g1, then undone
+: "${VUNIFY:=$top_builddir/vunify}"
+urec() { # TAG WANT [-n]: vunify --json g2 with reference g1 exits WANT, its records are valid
+	local tag=$1 want=$2 dry=false
+	shift 2
+	[ "${1-}" = -n ] && dry=true
+	timeout -s KILL 60 "$VUNIFY" "$@" --json --flags=none --no-progress --journal "$W/u$tag.journal" \
+		--manually -- "$mnt/u/g2" "" "$mnt/u/g1" "" >"$W/unify$tag.out" 2>"$W/unify$tag.err"
+	RC=$?
+	is "$RC" "$want" "vunify ${*:+$* }--json ($tag): exit $want"
+	py_checks python3 "$RP" "$SCHEMA" "$W/unify$tag.out" --label "vunify $tag" --exit "$want" --want action=+ \
+		--expect program='"vunify"' --expect dry_run=$dry
+}
+urec dry 1 -n           # it would link
+urec real 0
+vrun uundo --json --undo "$W/ureal.journal" "$mnt/u"
+is "$RC" 0 "--undo of the vunify journal --json: exit 0"
+check uundo "undo of vunify" 0 --want action=+
 
 done_testing

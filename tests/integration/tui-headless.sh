@@ -149,6 +149,17 @@ grep -q "^Findings 1/$nln (of $nfind) " "$W/views-5.txt"
 ok $? "filter: $nln legacy-notail findings shown of $nfind (vaudit --json)"
 is "$(grep -c '^\[ \]  W legacy-notail ' "$W/views-5.txt")" "$nln" "filter: every shown row is a legacy-notail finding"
 
+# the help's legend is our own text, drawn as it is: \xNN and \\ once,
+# not escaped a second time as a name from the disk would be
+printf '%s\n' ':wait' '?' '<PgDn>' ':dump' '<PgDn>' ':dump' '<PgDn>' ':dump' '<Esc>' 'q' >"$W/legend.keys"
+tui legend 80x24 xterm
+rc_in "$RC" "0" "help legend script"
+grep -qF '| Paths: UTF-8 names are drawn as they are; other bytes as \xNN, \n, \t, \r,' "$W/legend.out" &&
+	grep -qF 'and a backslash as \\; a path too long' "$W/legend.out" &&
+	! grep -qF '\\x' "$W/legend.out"
+ok $? "help: the legend shows \\xNN and a backslash as \\\\ once (not escaped twice)" ||
+	diag "$(grep -F 'Paths:' -A1 "$W/legend.out" | cat -v)"
+
 # TERM=vt100: the same text, no colour pair anywhere
 cp -- "$W/views.keys" "$W/vt100.keys"
 tui vt100 80x24 vt100
@@ -322,6 +333,32 @@ ok $? "a kind no repair carries out suggests the fix by hand; a file of the conf
 grep -q 'scan done: 3 entries, 4 findings, 0 errors' "$W/cfg-2.txt" &&
 	[ "$(grep -c '^ -   E config-' "$W/cfg-2.txt")" = 3 ] && [ "$(grep -c '^ -   E config-' "$W/cfg-1.txt")" = 3 ]
 ok $? "r scans again: the same findings" || diag "$(cat "$W/cfg-2.txt")"
+
+# ------------------------------------------------------------------ shared-secret: the fix by hand
+# a host key linked into two guests (as vunify links it): the detail's Fix
+# row names the vunify command, and that command, run as it says, leaves
+# no shared secret
+SR=$W/sroot
+mkdir -p "$SR/g1/etc/ssh" "$SR/g2/etc/ssh"
+echo key >"$SR/g1/etc/ssh/ssh_host_rsa_key" && ln "$SR/g1/etc/ssh/ssh_host_rsa_key" "$SR/g2/etc/ssh/"
+printf ':wait\n/\n:type ssh_host_rsa_key\n<Enter>\n:dump\nj\n:dump\n' >"$W/secret.keys"
+(cd "$W" && env LC_ALL=C.UTF-8 TERM=xterm timeout -s KILL 60 "$VAUDIT" --interactive \
+	"$SR" --script "$W/secret.keys" --size 250x30 >"$W/secret.out" 2>"$W/secret.err")
+rc_in "$?" "0" "a shared host key in the console"
+screens secret >/dev/null
+f=$(grep -l '^Why    shared-secret ' "$W/secret-1.txt" "$W/secret-2.txt" | head -n 1)
+# the Fix row, its wrapped lines joined
+sed -n '/^Fix /,/^[A-Z]/p' "${f:-/dev/null}" | tr -s '\n ' '  ' >"$W/secret-fix.txt"
+grep -q "^Fix .*vunify --manually -R DIR '' OTHERDIR '' with the directory of this name and of another" "$W/secret-fix.txt" &&
+	grep -q 'vhashify --revert PATH' "$W/secret-fix.txt"
+ok $? "shared-secret: the Fix row names the vunify -R command (and vhashify --revert for a store)" ||
+	diag "$(grep -h -e '^Why' -e '^Fix' "$W"/secret-[12].txt)"
+VAUDIT_LOCK_DIR=$W/locks "${VUNIFY:-$top_builddir/vunify}" --manually -R --journal "$W/secret.journal" \
+	"$SR/g1/etc/ssh" '' "$SR/g2/etc/ssh" '' >"$W/secret-vunify.out" 2>&1
+rc_in "$?" "0" "the Fix row's vunify --manually -R on the two names' directories" ||
+	diag "$(head -c 500 "$W/secret-vunify.out")"
+"$VAUDIT" --only shared-secret "$SR" >"$W/secret-after.out" 2>/dev/null
+is "$?:$(cat "$W/secret-after.out")" "0:" "after it: no shared-secret finding (each guest has its own copy)"
 
 # ------------------------------------------------------------------ the usage view (U), live
 # a ROOT of plain directories: a file linked into g1 and g2, a store entry

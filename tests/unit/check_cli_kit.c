@@ -209,6 +209,9 @@ START_TEST(stdout_write_error)
 	ck_assert_int_eq(prog.write_error, ENOSPC);
 	ck_stderr_eq(ck_assert_int_eq(cli_finish_output(&prog), ENOSPC),
 		     "prog: write error: No space left on device\n");
+	/* a record written after it (vaudit's summary) is not a second report */
+	cli_write(&prog, "y\n", 2);
+	ck_stderr_eq(ck_assert_int_eq(cli_finish_output(&prog), ENOSPC), "");
 }
 END_TEST
 

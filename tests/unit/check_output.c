@@ -632,7 +632,8 @@ START_TEST(writer_writes_formatted_bytes)
 }
 END_TEST
 
-static void expect_eio(FILE *fp, const char *what)
+/* every format: a failed write returns the errno of the write (@err) */
+static void expect_errno(FILE *fp, const char *what, int err)
 {
 	struct va_finding f = finding(VA_KIND_LEGACY_IUNLINK, S("/vservers/g1/bin/ls"), 0x8010);
 	static const enum va_format fmts[] = { VA_FMT_TEXT, VA_FMT_NULL, VA_FMT_JSON };
@@ -642,14 +643,15 @@ static void expect_eio(FILE *fp, const char *what)
 
 		clearerr(fp);
 		ck_assert_int_eq(va_writer_new(&w, fmts[k], fp, 0), 0);
-		ck_assert_msg(va_writer_write(w, &f) == -EIO, "%s, format %zu: no -EIO", what, k);
+		ck_assert_msg(va_writer_write(w, &f) == -err, "%s, format %zu: not -%s", what, k,
+			      strerror(err));
 		/* and it stays an error */
-		ck_assert_msg(va_writer_write(w, &f) == -EIO, "%s, format %zu: second write", what, k);
+		ck_assert_msg(va_writer_write(w, &f) < 0, "%s, format %zu: second write", what, k);
 		va_writer_free(w);
 	}
 }
 
-START_TEST(writer_eio_on_closed_pipe)
+START_TEST(writer_errno_on_closed_pipe)
 {
 	int p[2];
 	FILE *fp;
@@ -660,18 +662,18 @@ START_TEST(writer_eio_on_closed_pipe)
 	fp = fdopen(p[1], "w");
 	ck_assert_ptr_nonnull(fp);
 	ck_assert_int_eq(setvbuf(fp, NULL, _IONBF, 0), 0);
-	expect_eio(fp, "pipe without reader");
+	expect_errno(fp, "pipe without reader", EPIPE);
 	fclose(fp);
 }
 END_TEST
 
-START_TEST(writer_eio_on_dev_full)
+START_TEST(writer_errno_on_dev_full)
 {
 	FILE *fp = fopen("/dev/full", "w");
 
 	ck_assert_ptr_nonnull(fp);
 	ck_assert_int_eq(setvbuf(fp, NULL, _IONBF, 0), 0);
-	expect_eio(fp, "/dev/full unbuffered");
+	expect_errno(fp, "/dev/full unbuffered", ENOSPC);
 	fclose(fp);
 
 	/* line buffered: every finding ends a line, so the error shows at once */
@@ -683,7 +685,7 @@ START_TEST(writer_eio_on_dev_full)
 		struct va_writer *w = NULL;
 
 		ck_assert_int_eq(va_writer_new(&w, VA_FMT_JSON, fp, 0), 0);
-		ck_assert_int_eq(va_writer_write(w, &f), -EIO);
+		ck_assert_int_eq(va_writer_write(w, &f), -ENOSPC);
 		va_writer_free(w);
 	}
 	fclose(fp);
@@ -725,8 +727,8 @@ static Suite *output_suite(void)
 	suite_add_tcase(s, json);
 
 	tu_add_test(writer, writer_writes_formatted_bytes, NULL);
-	tu_add_test(writer, writer_eio_on_closed_pipe, NULL);
-	tu_add_test(writer, writer_eio_on_dev_full, NULL);
+	tu_add_test(writer, writer_errno_on_closed_pipe, NULL);
+	tu_add_test(writer, writer_errno_on_dev_full, NULL);
 	suite_add_tcase(s, writer);
 	return s;
 }
