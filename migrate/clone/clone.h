@@ -52,6 +52,7 @@
 #include "core/dbuf.h"
 #include "core/exclude.h"
 #include "core/inomap.h"
+#include "core/xidtag.h"
 #include "migrate/journal.h"
 #include "migrate/jroots.h"
 
@@ -117,6 +118,13 @@ struct va_clone_opts {
 	 *  links would protect first), or NULL */
 	const struct va_inomap *unified_inodes;
 	const struct va_clone_hooks *h;
+	/**
+	 * the xid tag of what is copied or made (files copied, directories,
+	 * symlinks, FIFOs, device nodes), set after each is made and before
+	 * its 'M' record; unified files linked stay as they are; NULL: none.
+	 * A dry run says (ERROR events, err ERANGE) which owners do not fit.
+	 */
+	struct va_tagger *tag;
 	/**
 	 * vcopy: the destination is an existing directory (not necessarily
 	 * empty); an entry of the source it has already is left alone (an
