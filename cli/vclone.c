@@ -81,8 +81,8 @@ static void usage(FILE *fp)
 	fputs(
 "\n"
 "Exit status: 0 the clone was made, or a dry run (-n) would make nothing;\n"
-"1 a dry run would make something; 2 an error (SRC or DST refused, an entry\n"
-"that failed, the journal); 64 a usage error.\n", fp);
+"1 a dry run would make something; 2 an error (SRC or DST refused, --xid\n"
+"refused, an entry that failed, the journal); 64 a usage error.\n", fp);
 }
 
 enum { OPT_XID = CLONE_OPT_NEXT, OPT_TAG_SCHEME };

@@ -18,6 +18,8 @@
  *    owner, mode and times (a symlink's extended attributes and a device
  *    node's are not copied); sockets are left out.  Inode flags are not
  *    copied.  Mount points below the source are made as empty directories.
+ *  - With va_clone_opts.tag (clone-tag.c), what is copied or made gets
+ *    an xid tag; a unified file linked keeps its inode untagged.
  *  - The exclude list decides (util-vserver's vcopy semantics): a "~"
  *    entry is left out (a directory with all below it); a path an entry
  *    excludes, and everything below an excluded directory, is copied and
