@@ -114,10 +114,12 @@ py_checks python3 "$XT" tree "$IMG" "$W/src.list" "$W/tu.list" "$W/store.list" \
 # (the image's /etc/vservers gives t42 context 42: under id24 no name is
 # tagged for another guest; the other schemes read t42's ids otherwise)
 for s in id24 gid16 uid16; do
+	ctx=()
+	[ "$s" = id24 ] && ctx=(--context-ok)
 	urun "usage-$s" "$VAUDIT" --usage --image "$IMG" --prefix /vservers --tag-scheme "$s" --json
 	rc_is "usage-$s" 0 "vaudit --usage --image --tag-scheme $s"
 	py_checks python3 "$XT" usage "$IMG" "$W/usage-$s.out" "$W/all.list" --scheme "$s" \
-		--label "--usage --tag-scheme $s" $([ "$s" = id24 ] && echo --context-ok)
+		--label "--usage --tag-scheme $s" "${ctx[@]}"
 done
 
 # ================================================================ undo
