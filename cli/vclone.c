@@ -7,7 +7,8 @@
  *
  * This file reads the command line and says what happens; the engine is
  * va_clone() (migrate/clone/clone.h), the options it shares with vunify
- * and vhashify come from cli/unify-cli.c.
+ * and vhashify come from cli/unify-cli.c, and --xid's tagger from
+ * core/xidtag.h.
  */
 #include "config.h"
 
@@ -24,6 +25,7 @@
 #include "core/dbuf.h"
 #include "core/escape.h"
 #include "core/vsconfig.h"
+#include "core/xidtag.h"
 #include "migrate/clone/clone.h"
 #include "migrate/unify/unify.h"
 
@@ -59,8 +61,16 @@ static void usage(FILE *fp)
 "      --store=DIR       a hash store: files sharing an inode with one of its\n"
 "                        entries are unified (repeatable; default: the\n"
 "                        guest's store, or none when SRC is a directory)\n"
-"      --xid=N           tag the copies with context N: not supported (this\n"
-"                        build sets no xid tags); refused\n"
+"      --xid=N           tag what is copied or made (not the unified files\n"
+"                        linked) with context N, 2 to 49151: with the vserver\n"
+"                        syscall through the kernel (a filesystem mounted with\n"
+"                        tagging), else by writing the owner ids of\n"
+"                        --tag-scheme\n"
+"      --tag-scheme=S    with --xid on a kernel without the vserver syscall\n"
+"                        (required there, refused with it): how a tagging\n"
+"                        kernel reads the tag from the raw uid/gid: id24,\n"
+"                        gid16 or uid16 (intern cannot be written to a\n"
+"                        mounted filesystem)\n"
 "      --journal=FILE    the journal to create (default\n"
 "                        %s/clone-YYYYmmdd-HHMMSS-PID.journal)\n"
 "      --json            JSON Lines on stdout: one object per entry, then a\n"
@@ -71,11 +81,11 @@ static void usage(FILE *fp)
 	fputs(
 "\n"
 "Exit status: 0 the clone was made, or a dry run (-n) would make nothing;\n"
-"1 a dry run would make something; 2 an error (SRC or DST refused, an entry\n"
-"that failed, the journal); 64 a usage error.\n", fp);
+"1 a dry run would make something; 2 an error (SRC or DST refused, --xid\n"
+"refused, an entry that failed, the journal); 64 a usage error.\n", fp);
 }
 
-enum { OPT_XID = CLONE_OPT_NEXT };
+enum { OPT_XID = CLONE_OPT_NEXT, OPT_TAG_SCHEME };
 
 struct run {
 	struct ucli c;
@@ -88,6 +98,9 @@ struct run {
 	struct va_excl_list list;
 	const struct va_excl_list *excl;
 	struct va_clone_stats st;
+	unsigned long xid;              /* --xid, 0 for none */
+	int scheme;                     /* --tag-scheme, VA_TAG_AUTO when not given */
+	struct va_tagger *tagger;
 };
 
 /* ------------------------------------------------------------------ what happens */
@@ -122,6 +135,11 @@ static void summary(struct run *rn)
 		if (s->n[VA_CLONE_ERROR])
 			dbuf_addf(&b, "%s: %llu error%s (reported above)\n", PROG,
 				  (unsigned long long)s->n[VA_CLONE_ERROR], s->n[VA_CLONE_ERROR] == 1 ? "" : "s");
+		if (rn->tagger && s->n[VA_CLONE_ERROR] == 0)
+			dbuf_addf(&b, "%s: %s tagged xid %lu (%s)\n", PROG,
+				  c->dry_run ? "what is made would be" : "what was made is", rn->xid,
+				  rn->tagger->scheme == VA_TAG_AUTO ? "through the vserver syscall" :
+				  va_tag_scheme_name(rn->tagger->scheme));
 		if (c->j)
 			dbuf_addf(&b, "%s: journal %s\n", PROG, c->jfile.buf);
 	}
@@ -187,6 +205,90 @@ static int setup(struct run *rn)
 	return status;
 }
 
+/* The pre-pass of --xid: the first owner that does not fit the scheme, and how many. */
+struct misfit {
+	struct dbuf path, what;
+	unsigned long n;
+};
+
+static void on_misfit(const struct va_clone_event *ev, const struct va_clone_stats *st, void *user)
+{
+	struct misfit *m = user;
+
+	(void)st;
+	if (ev->action != VA_CLONE_ERROR || ev->err != ERANGE)
+		return;
+	if (m->n++ == 0) {
+		if (ev->src)
+			dbuf_add(&m->path, ev->src, ev->src_len);
+		else
+			dbuf_add(&m->path, ev->path, ev->path_len);
+		dbuf_adds(&m->what, ev->what ? ev->what : "");
+	}
+}
+
+/*
+ * --xid: the tagger (refused before anything is written when this kernel
+ * or --tag-scheme cannot tag), and with the raw tagger a dry run of the
+ * clone first: an owner the scheme cannot keep refuses the whole clone.
+ * Return: 0 or the exit status after a message.
+ */
+static int tag_setup(struct run *rn)
+{
+	struct ucli *c = &rn->c;
+	struct misfit m = { DBUF_INIT, DBUF_INIT, 0 };
+	struct va_clone_hooks h = { .event = on_misfit, .user = &m };
+	struct va_clone_stats st = { 0 };
+	struct va_clone_opts o;
+	struct dbuf where = DBUF_INIT, what = DBUF_INIT;
+	const char *why = NULL;
+	struct stat sb;
+	int r, status = 0;
+
+	/* DST, or where it is made */
+	if (stat(rn->dst, &sb) == 0)
+		r = dbuf_adds(&where, rn->dst);
+	else
+		r = dbuf_add(&where, rn->dst, (size_t)(strrchr(rn->dst, '/') - rn->dst));
+	if (r == 0 && where.len == 0)
+		r = dbuf_adds(&where, "/");
+	if (r == 0)
+		r = dbuf_addf(&what, "--xid %lu: refused, nothing changed", rn->xid);
+	if (r < 0) {
+		cli_say(&c->cli, "%s", strerror(-r));
+		status = CLI_EXIT_TROUBLE;
+		goto out;
+	}
+	r = va_tagger_new((uint32_t)rn->xid, (enum va_tag_scheme)rn->scheme, where.buf, &rn->tagger, &why);
+	if (r < 0) {
+		cli_msg(&c->cli, rn->dst, what.buf, why ? why : strerror(-r));
+		status = CLI_EXIT_TROUBLE;
+		goto out;
+	}
+	if (rn->tagger->scheme == VA_TAG_AUTO || c->dry_run)
+		goto out;       /* the kernel's own scheme; a dry run says each misfit itself */
+	clone_opts(&o, c, NULL, rn->excl, rn->stores, rn->nstores);
+	o.dry_run = true;
+	o.h = &h;
+	o.tag = rn->tagger;
+	r = va_clone(rn->src, rn->dst, &o, &st);
+	if (r < 0) {
+		cli_msg(&c->cli, rn->src, "cannot look through it for --xid", strerror(-r));
+		status = CLI_EXIT_TROUBLE;
+	} else if (m.n) {
+		if (m.n > 1)
+			dbuf_addf(&m.what, " (and %lu more)", m.n - 1);
+		cli_msgn(&c->cli, dbuf_str(&m.path), m.path.len, what.buf, dbuf_str(&m.what));
+		status = CLI_EXIT_TROUBLE;
+	}
+out:
+	dbuf_release(&m.path);
+	dbuf_release(&m.what);
+	dbuf_release(&where);
+	dbuf_release(&what);
+	return status;
+}
+
 /* A refusal of va_clone_check() said.  Return: the exit status. */
 static int refused(struct ucli *c, const char *dst, int r)
 {
@@ -212,6 +314,8 @@ static int run_clone(struct run *rn)
 		return status;
 	if ((r = va_clone_check(rn->src, rn->dst, false)) < 0)
 		return refused(c, rn->dst, r);
+	if (rn->xid && (status = tag_setup(rn)))
+		return status;
 	if (!c->dry_run) {
 		r = va_clone_roots(rn->src, rn->dst, &roots);
 		if (r < 0) {
@@ -229,6 +333,7 @@ static int run_clone(struct run *rn)
 	}
 	clone_opts(&o, c, c->j, rn->excl, rn->stores, rn->nstores);
 	o.h = &h;
+	o.tag = rn->tagger;
 	r = va_clone(rn->src, rn->dst, &o, &rn->st);
 	if (c->j)
 		r = va_journal_finish(c->j, r);
@@ -249,6 +354,7 @@ static int parse_options(struct run *rn, int argc, char **argv)
 	static const struct option longopts[] = {
 		CLONE_LONGOPTS,
 		{ "xid",         required_argument, NULL, OPT_XID },
+		{ "tag-scheme",  required_argument, NULL, OPT_TAG_SCHEME },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ucli *c = &rn->c;
@@ -261,9 +367,21 @@ static int parse_options(struct run *rn, int argc, char **argv)
 		if (status)
 			continue;
 		if (opt == OPT_XID) {
-			cli_msg(&c->cli, optarg, "--xid: refused, nothing changed",
-				"this build cannot set xid tags (no tagging back end)");
-			return CLI_EXIT_TROUBLE;
+			char *end;
+
+			errno = 0;
+			rn->xid = strtoul(optarg, &end, 10);
+			if (errno || *optarg < '0' || *optarg > '9' || *end ||
+			    rn->xid < VA_XID_STATIC_MIN || rn->xid > VA_XID_STATIC_MAX)
+				return cli_bad_usage(&c->cli, "--xid takes a guest's static context, 2 to 49151, not",
+						     optarg);
+			continue;
+		}
+		if (opt == OPT_TAG_SCHEME) {
+			if ((rn->scheme = va_tag_scheme_parse(optarg)) < 0)
+				return cli_bad_usage(&c->cli, "unknown --tag-scheme (id24, gid16, uid16, intern, none):",
+						     optarg);
+			continue;
 		}
 		if ((status = ucli_option(c, opt, optarg, argv)) >= 0)
 			return status;
@@ -271,6 +389,8 @@ static int parse_options(struct run *rn, int argc, char **argv)
 	if (argc - optind != 2)
 		return cli_bad_usage(&c->cli, argc - optind < 2 ? "SRC and DST are needed" :
 				     "only SRC and DST; unexpected:", argc - optind < 2 ? NULL : argv[optind + 2]);
+	if (rn->scheme != VA_TAG_AUTO && !rn->xid)
+		return cli_bad_usage(&c->cli, "--tag-scheme is only for --xid", NULL);
 	rn->src_arg = argv[optind];
 	rn->dst_arg = argv[optind + 1];
 	return -1;
@@ -286,12 +406,14 @@ int main(int argc, char **argv)
 	rn.c.jbackend = VA_JOURNAL_CLONE;
 	rn.c.jstem = "clone";
 	rn.c.flags_recognise = true;
+	rn.scheme = VA_TAG_AUTO;
 	status = parse_options(&rn, argc, argv);
 	run = status < 0;       /* else --help, --version or a usage error: done */
 	if (run)
 		status = setup(&rn);
 	if (run && status == 0)
 		status = run_clone(&rn);
+	va_tagger_free(rn.tagger);
 	free(rn.stores);
 	free(rn.src);
 	free(rn.dst);

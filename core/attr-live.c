@@ -13,7 +13,6 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/fs.h>
 
@@ -22,60 +21,16 @@
 #include "core/flags.h"
 #include "core/image.h"
 #include "core/safeopen.h"
-
-/* __NR_vserver: syscall slot reserved for Linux-VServer. */
-#if defined(__x86_64__)
-#define VA_NR_VSERVER 236
-#elif defined(__i386__)
-#define VA_NR_VSERVER 273
-#endif
-
-/* VC_CMD(INODE=38, 1, 1): get_iattr; VC_CMD(INODE=38, 2, 1): set_iattr. */
-#define VA_VCMD_GET_IATTR 0x26010001u
-#define VA_VCMD_SET_IATTR 0x26020001u
-
-/* struct vcmd_ctx_iattr_v1 of the vserver kernel ABI. */
-struct va_vcmd_iattr {
-	const char *name;
-	uint32_t tag;
-	uint32_t flags;
-	uint32_t mask;
-};
+#include "core/vsyscall.h"
 
 #define IATTR_WANTED ((uint32_t)(VA_IATTR_BARRIER | VA_IATTR_IUNLINK | VA_IATTR_IMMUTABLE | VA_IATTR_COW))
 
-static long vserver_get_iattr(const char *name, struct va_vcmd_iattr *data)
+/* get_iattr of @name: the wanted bits.  Return: 0 or -errno. */
+static int vserver_get_iattr(const char *name, uint32_t *flags, uint32_t *mask)
 {
-#ifdef VA_NR_VSERVER
-	memset(data, 0, sizeof(*data));
-	data->name = name;
-	data->mask = IATTR_WANTED;
-	return syscall(VA_NR_VSERVER, VA_VCMD_GET_IATTR, 0, data);
-#else
-	(void)name;
-	(void)data;
-	errno = ENOSYS;
-	return -1;
-#endif
-}
-
-/*
- * set_iattr: the 2.6 bits of @name (flags under mask).  Untested here: no
- * kernel of this machine has the vserver syscall.
- */
-static long vserver_set_iattr(const char *name, uint32_t flags, uint32_t mask)
-{
-#ifdef VA_NR_VSERVER
-	struct va_vcmd_iattr data = { .name = name, .flags = flags, .mask = mask };
-
-	return syscall(VA_NR_VSERVER, VA_VCMD_SET_IATTR, 0, &data);
-#else
-	(void)name;
-	(void)flags;
-	(void)mask;
-	errno = ENOSYS;
-	return -1;
-#endif
+	*mask = IATTR_WANTED;
+	*flags = 0;
+	return va_vs_get_iattr(name, NULL, flags, mask);
 }
 
 /* The same attribute in the on-disk word and in the syscall's VC_IATTR_* word. */
@@ -224,16 +179,13 @@ static int live_read(struct va_backend *be, const struct va_attr_target *t, stru
 		/* The syscall takes a name and does not follow its last
 		 * component; reach it through the parent's fd. */
 		struct dbuf name = DBUF_INIT;
-		struct va_vcmd_iattr data;
+		uint32_t vflags, vmask;
 
-		if (t->dir_fd == AT_FDCWD)
-			r = dbuf_adds(&name, t->name);
-		else
-			r = dbuf_addf(&name, "/proc/self/fd/%d/%s", t->dir_fd, t->name);
-		if (r == 0 && vserver_get_iattr(name.buf, &data) == 0) {
+		r = va_vs_fd_name(&name, t->dir_fd, t->name);
+		if (r == 0 && vserver_get_iattr(name.buf, &vflags, &vmask) == 0) {
 			ret->flags &= ~VA_VS26_MASK;
-			ret->flags |= iattr_translate(data.flags & data.mask, false) & VA_VS26_MASK;
-			if ((data.mask & IATTR_WANTED) == IATTR_WANTED)
+			ret->flags |= iattr_translate(vflags & vmask, false) & VA_VS26_MASK;
+			if ((vmask & IATTR_WANTED) == IATTR_WANTED)
 				ret->known |= VA_KNOWN_VS26;
 		}
 		dbuf_release(&name);
@@ -267,12 +219,9 @@ static int live_write(struct va_backend *be, const struct va_attr_target *t, uin
 			r = -EOPNOTSUPP;
 		} else {
 			/* lstat semantics on the last component, through the parent's fd */
-			if (t->dir_fd == AT_FDCWD)
-				r = dbuf_adds(&name, t->name);
-			else
-				r = dbuf_addf(&name, "/proc/self/fd/%d/%s", t->dir_fd, t->name);
-			if (r == 0 && vserver_set_iattr(name.buf, iattr_translate(flags, true), mask) < 0)
-				r = -errno;
+			r = va_vs_fd_name(&name, t->dir_fd, t->name);
+			if (r == 0)
+				r = va_vs_set_iattr(name.buf, 0, iattr_translate(flags, true), mask);
 			dbuf_release(&name);
 			/* the syscall set immutable as needed; the ioctl below does the rest */
 			if (r == 0)
@@ -334,7 +283,8 @@ int va_backend_live_new(struct va_backend **ret, unsigned flags)
 {
 	struct va_backend *be = calloc(1, sizeof(*be));
 	struct live *l = calloc(1, sizeof(*l));
-	struct va_vcmd_iattr data;
+	uint32_t vflags, vmask;
+	int r;
 
 	if (!be || !l) {
 		free(be);
@@ -346,14 +296,15 @@ int va_backend_live_new(struct va_backend **ret, unsigned flags)
 	/* with vs26_hint, live_read() uses no state but the flags set here */
 	be->caps = VA_CAP_CONCURRENT_READ;
 	l->flags = flags;
-	if (vserver_get_iattr("/", &data) == 0) {
+	r = vserver_get_iattr("/", &vflags, &vmask);
+	if (r == 0) {
 		l->have_syscall = true;
 		be->caps |= VA_CAP_VS26 | VA_CAP_VS26_WRITE;
 	} else {
 		/* ENOSYS: no vserver kernel.  Anything else (EPERM from a
 		 * guest, EINVAL from an older ABI) also means we cannot read
 		 * the 2.6 attributes; keep the reason. */
-		be->vs26_errno = errno;
+		be->vs26_errno = -r;
 		if (flags & VA_LIVE_DEVICE_READ)
 			be->caps |= VA_CAP_VS26;
 	}

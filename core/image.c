@@ -320,20 +320,6 @@ errcode_t va_image_for_dev(dev_t dev, struct va_image **ret)
 	return va_image_open(devpath, VA_IMAGE_LENIENT | VA_IMAGE_ALLOW_MOUNTED, ret, NULL);
 }
 
-int va_tag_scheme_parse(const char *name)
-{
-	static const char *const names[] = {
-#define VA_X_TAG(id, n, desc) n,
-		VA_TAG_SCHEMES(VA_X_TAG)
-#undef VA_X_TAG
-	};
-
-	for (int i = 0; i < VA_TAG_COUNT; i++)
-		if (strcmp(name, names[i]) == 0)
-			return i;
-	return -1;
-}
-
 uint32_t va_image_inode_tag(const struct va_image *img, const struct ext2_inode *inode,
 			    enum va_tag_scheme scheme, const char **how)
 {
@@ -347,7 +333,7 @@ uint32_t va_image_inode_tag(const struct va_image *img, const struct ext2_inode 
 	switch (scheme) {
 	case VA_TAG_AUTO:
 	case VA_TAG_ID24:
-		tag = ((uid >> 16) & 0xFF00) | ((gid >> 24) & 0xFF);
+		tag = va_tag_decode(VA_TAG_ID24, uid, gid, NULL, NULL);
 		if (tag || scheme == VA_TAG_ID24) {
 			if (how)
 				*how = "id24";
@@ -362,13 +348,10 @@ uint32_t va_image_inode_tag(const struct va_image *img, const struct ext2_inode 
 			*how = "intern";
 		return tag;
 	case VA_TAG_GID16:
-		if (how)
-			*how = "gid16";
-		return gid >> 16;
 	case VA_TAG_UID16:
 		if (how)
-			*how = "uid16";
-		return uid >> 16;
+			*how = va_tag_scheme_name(scheme);
+		return va_tag_decode(scheme, uid, gid, NULL, NULL);
 	default:
 		return 0;
 	}

@@ -21,6 +21,8 @@
 
 #include <ext2fs/ext2fs.h>
 
+#include "core/xidtag.h"
+
 /** Open flags (bit set). */
 enum va_image_flags {
 	VA_IMAGE_WRITE        = 1 << 0, /**< read-write, exclusive, unmounted, journal clean */
@@ -100,31 +102,8 @@ errcode_t va_image_lookup_dir(struct va_image *img, const char *path, uint64_t *
 errcode_t va_image_resolve(struct va_image *img, const char *path, size_t len, uint64_t *ret_ino);
 
 /**
- * Where a vserver kernel keeps a file's xid tag on disk: X(ID, name,
- * description).  AUTO reads the unambiguous ones: ID24
- * (real uids and gids above 2^24 do not occur on these hosts) and INTERN
- * where the filesystem does not use that slot for itself.
- */
-#define VA_TAG_SCHEMES(X) \
-	X(AUTO,   "auto",   "id24, and intern where the slot is free") \
-	X(ID24,   "id24",   "upper 8 bits of uid and gid (UGID24/ID24, the Kconfig default)") \
-	X(GID16,  "gid16",  "upper 16 bits of gid") \
-	X(UID16,  "uid16",  "upper 16 bits of uid") \
-	X(INTERN, "intern", "16-bit inode field (bytes 118-119 on ext2/3, 124-125 on ext4)") \
-	X(NONE,   "none",   "no tags on disk")
-
-enum va_tag_scheme {
-#define VA_X_TAG(id, name, desc) VA_TAG_##id,
-	VA_TAG_SCHEMES(VA_X_TAG)
-#undef VA_X_TAG
-	VA_TAG_COUNT
-};
-
-/** va_tag_scheme_parse() - scheme by name; -1 if unknown. */
-int va_tag_scheme_parse(const char *name);
-
-/**
- * va_image_inode_tag() - the xid tag of @inode under @scheme, 0 for none.
+ * va_image_inode_tag() - the xid tag of @inode under @scheme (the schemes
+ * of core/xidtag.h; those in the ids decoded by va_tag_decode()), 0 for none.
  * @how: receives the scheme that found a non-zero tag (a name), may be NULL.
  */
 uint32_t va_image_inode_tag(const struct va_image *img, const struct ext2_inode *inode,

@@ -158,6 +158,14 @@ _vaudit_clone()
 		COMPREPLY=($(compgen -W 'auto v26 legacy immutable none' -- "$cur"))
 		return
 		;;
+	--tag-scheme)
+		# the schemes vclone can write (intern and none are refused)
+		COMPREPLY=($(compgen -W 'id24 gid16 uid16' -- "$cur"))
+		return
+		;;
+	--xid)
+		return
+		;;
 	esac
 	$split && return
 

@@ -5,6 +5,7 @@
  *   clone.c        the walk: what each source entry becomes
  *   clone-make.c   batches: records first, then the entries, then marks
  *   clone-undo.c   removing what a clone journal records
+ *   clone-tag.c    the xid tag of what is copied or made (va_clone_opts.tag)
  */
 #ifndef VAUDIT_CLONE_INT_H
 #define VAUDIT_CLONE_INT_H
@@ -96,6 +97,24 @@ int c_queue(struct crun *c, struct citem *it, const char *name, const char *src,
 
 /** c_flush() - record, make and mark the batch's entries in the current directory. */
 int c_flush(struct crun *c);
+
+/**
+ * c_tag() - the tag step of entry @it (destination path @path, @len
+ * bytes), just made in @dfd as it->made_st: unless va_clone_opts.tag is
+ * NULL or @it is a link ('h', 'H'), the tag is set and it->made_st is
+ * what the entry is after it (the 'M' record's status change time); in a
+ * dry run only whether the tag fits its owner.
+ * Return: 0, or -errno after an ERROR event (ERANGE: the owner does not
+ * fit the scheme; the entry stays made either way).
+ */
+int c_tag(struct crun *c, int dfd, struct citem *it, const char *path, size_t len);
+
+/**
+ * c_tag_dir() - the tag step of the directory the clone made (path
+ * c->dpath, open as @dst_fd, -1 in a dry run) from the source directory
+ * @src_fd, after its owner was set.  Return: as c_tag().
+ */
+int c_tag_dir(struct crun *c, int src_fd, int dst_fd);
 
 /** c_release() - free what the batch and the copy table hold. */
 void c_release(struct crun *c);

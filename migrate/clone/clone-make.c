@@ -327,6 +327,8 @@ static void make_one(struct crun *c, int dfd, struct citem *it)
 		}
 		it->made = true;
 	}
+	if (c_tag(c, dfd, it, path, c->scratch.len) < 0)
+		return;
 	c_event(c, action_of(it->kind), path, c->scratch.len, it->src, it->src_len,
 		it->kind == 'f' || it->kind == 'h' || it->kind == 'H' ? it->stx.stx_size : 0, 0, NULL);
 }

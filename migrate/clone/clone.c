@@ -130,6 +130,8 @@ static int pop_dir(struct crun *c)
 			r = 0;
 		}
 	}
+	if (d->made && r == 0)
+		(void)c_tag_dir(c, d->src_fd, d->dst_fd);
 	close(d->src_fd);
 	if (d->dst_fd >= 0)
 		close(d->dst_fd);

@@ -18,6 +18,8 @@
  *    owner, mode and times (a symlink's extended attributes and a device
  *    node's are not copied); sockets are left out.  Inode flags are not
  *    copied.  Mount points below the source are made as empty directories.
+ *  - With va_clone_opts.tag (clone-tag.c), what is copied or made gets
+ *    an xid tag; a unified file linked keeps its inode untagged.
  *  - The exclude list decides (util-vserver's vcopy semantics): a "~"
  *    entry is left out (a directory with all below it); a path an entry
  *    excludes, and everything below an excluded directory, is copied and
@@ -52,6 +54,7 @@
 #include "core/dbuf.h"
 #include "core/exclude.h"
 #include "core/inomap.h"
+#include "core/xidtag.h"
 #include "migrate/journal.h"
 #include "migrate/jroots.h"
 
@@ -117,6 +120,13 @@ struct va_clone_opts {
 	 *  links would protect first), or NULL */
 	const struct va_inomap *unified_inodes;
 	const struct va_clone_hooks *h;
+	/**
+	 * the xid tag of what is copied or made (files copied, directories,
+	 * symlinks, FIFOs, device nodes), set after each is made and before
+	 * its 'M' record; unified files linked stay as they are; NULL: none.
+	 * A dry run says (ERROR events, err ERANGE) which owners do not fit.
+	 */
+	struct va_tagger *tag;
 	/**
 	 * vcopy: the destination is an existing directory (not necessarily
 	 * empty); an entry of the source it has already is left alone (an

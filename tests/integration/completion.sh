@@ -83,6 +83,8 @@ ok $? "vclone --host-root H <Tab>: the guests of H's configuration" || diag "$go
 mkdir -p "$W/cl/dst" && : >"$W/cl/file"
 is "$(comp vcopy "$W/cl/")" "$W/cl/dst" "vcopy DIR/<Tab>: the directory, not the file"
 is "$(comp vclone --flags im)" "immutable" "vclone --flags im<Tab>: immutable"
+is "$(comp vclone --tag-scheme '')" "$(printf 'gid16\nid24\nuid16')" \
+	"vclone --tag-scheme <Tab>: the schemes it can write"
 
 # vmount CONFIG GUESTDIR: a file, then a directory
 mkdir -p "$W/v/gdir" && : >"$W/v/conf"
