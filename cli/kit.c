@@ -397,3 +397,33 @@ int cli_check_options(const struct cli *c, const struct cli_rules *r, size_t mod
 		}
 	return 0;
 }
+
+int cli_parse_size(const char *s, uint64_t *ret)
+{
+	static const char units[] = "KMGT";
+	uint64_t v = 0;
+	const char *p = s, *u;
+	unsigned shift = 0;
+
+	if (!(*p >= '0' && *p <= '9'))
+		return -EINVAL;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (v > (UINT64_MAX - (uint64_t)(*p - '0')) / 10)
+			return -ERANGE;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	if (*p && (u = strchr(units, *p >= 'a' && *p <= 'z' ? *p - 'a' + 'A' : *p)) != NULL) {
+		shift = 10 * (unsigned)(u - units + 1);
+		p++;
+		if (*p == 'i' && p[1] == 'B')
+			p += 2;
+	}
+	if (*p == 'B')
+		p++;
+	if (*p)
+		return -EINVAL;
+	if (shift && v > (UINT64_MAX >> shift))
+		return -ERANGE;
+	*ret = v << shift;
+	return 0;
+}

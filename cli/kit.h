@@ -226,4 +226,11 @@ struct cli_rules {
  */
 int cli_check_options(const struct cli *c, const struct cli_rules *r, size_t mode, uint64_t given);
 
+/**
+ * cli_parse_size() - a size in bytes: digits with an optional suffix K, M,
+ * G or T (powers of 1024; lower case too, a trailing "B" or "iB" allowed).
+ * Return: 0, or -EINVAL (not a size) / -ERANGE (over 2^64 - 1).
+ */
+int cli_parse_size(const char *s, uint64_t *ret);
+
 #endif

@@ -23,6 +23,7 @@ static void stats_add(struct va_ustats *d, const struct va_ustats *s)
 	d->candidates += s->candidates;
 	d->read_files += s->read_files;
 	d->read_bytes += s->read_bytes;
+	d->passes += s->passes;
 	d->linked += s->linked;
 	d->saved_bytes += s->saved_bytes;
 	d->already += s->already;
@@ -270,9 +271,12 @@ static void text_summary(struct ucli *c, bool revert, double t)
 	struct dbuf sk = DBUF_INIT;
 	char rd[32], sv[32];
 
-	printf("%s: %llu files examined, %llu candidates, %s read in %llu files, %.1fs\n", c->cli.prog,
+	printf("%s: %llu files examined, %llu candidates, %s read in %llu files", c->cli.prog,
 	       (unsigned long long)s->examined, (unsigned long long)s->candidates,
-	       cli_human(s->read_bytes, rd), (unsigned long long)s->read_files, t);
+	       cli_human(s->read_bytes, rd), (unsigned long long)s->read_files);
+	if (s->passes > 1)
+		printf(" (%llu passes: --memory-limit)", (unsigned long long)s->passes);
+	printf(", %.1fs\n", t);
 	if (revert) {
 		if (c->dry_run)
 			printf("%s: would revert %llu names", c->cli.prog, (unsigned long long)s->reverted);
@@ -324,12 +328,13 @@ static void json_summary(struct ucli *c, bool revert, double t)
 	(void)revert;
 	cli_json_head(&b, &c->cli, "summary");
 	dbuf_addf(&b, ",\"vaudit_version\":\"%s\",\"event\":\"summary\",\"dry_run\":%s,\"examined\":%llu,"
-		  "\"candidates\":%llu,\"read_files\":%llu,\"read_bytes\":%llu,\"linked\":%llu,"
+		  "\"candidates\":%llu,\"read_files\":%llu,\"read_bytes\":%llu,\"passes\":%llu,\"linked\":%llu,"
 		  "\"saved_bytes\":%llu,\"already\":%llu,\"stored\":%llu,\"reverted\":%llu,"
 		  "\"protected\":%llu,\"skipped\":{",
 		  PACKAGE_VERSION, c->dry_run ? "true" : "false", (unsigned long long)s->examined,
 		  (unsigned long long)s->candidates, (unsigned long long)s->read_files,
-		  (unsigned long long)s->read_bytes, (unsigned long long)s->linked,
+		  (unsigned long long)s->read_bytes, (unsigned long long)s->passes,
+		  (unsigned long long)s->linked,
 		  (unsigned long long)s->saved_bytes, (unsigned long long)s->already,
 		  (unsigned long long)s->stored, (unsigned long long)s->reverted,
 		  (unsigned long long)s->protected_);

@@ -88,7 +88,12 @@ static void usage(FILE *fp)
 "                        of a copy\n"
 "      --method=NAME     digest of a new store: sha256 (default), sha1, md5;\n"
 "                        the method file of an existing store (or of the\n"
-"                        configured hash directory) wins\n",
+"                        configured hash directory) wins\n"
+"      --memory-limit=SIZE  the memory the run may use (K, M, G, T: powers of\n"
+"                        1024; default a quarter of the RAM): the candidates\n"
+"                        are read in passes by size range when their digests\n"
+"                        would not fit beside the table of files; never an\n"
+"                        error, and the same result in any number of passes\n",
 		PROG, PROG, PROG, PROG, VA_UNIFY_MINSIZE, VA_CONFIG_DIR);
 	ucli_help_common(fp, PROG);
 }
@@ -777,6 +782,7 @@ static int run_groups(struct run *rn, const struct va_uopts *flags)
 	o.refresh = flags->refresh;
 	o.ignore_mtime = flags->ignore_mtime;
 	o.sledgehammer = flags->sledgehammer;
+	o.memory_limit = flags->memory_limit;
 	for (size_t i = 0; i < rn->ngroups && r >= 0; i++) {
 		const struct group *gr = &rn->groups[i];
 		struct va_ustats st = { 0 };
@@ -801,16 +807,17 @@ static int run_groups(struct run *rn, const struct va_uopts *flags)
 
 enum { MODE_GUESTS, MODE_ALL, MODE_MANUALLY, MODE_REVERT, MODE_COUNT };
 enum { O_ALL, O_MANUALLY, O_REVERT, O_REFRESH, O_IGNORE_MTIME, O_SLEDGEHAMMER, O_METHOD,
-       O_CONFIG, O_DESTINATION, O_ARGS, O_HOST_ROOT, O_COUNT };
+       O_CONFIG, O_DESTINATION, O_ARGS, O_HOST_ROOT, O_MEMORY_LIMIT, O_COUNT };
 #define BIT(o) (UINT64_C(1) << (o))
 #define STORE_OPTS (BIT(O_REFRESH) | BIT(O_IGNORE_MTIME) | BIT(O_SLEDGEHAMMER) | BIT(O_METHOD) | \
-		    BIT(O_DESTINATION))
+		    BIT(O_DESTINATION) | BIT(O_MEMORY_LIMIT))
 
 static const char *const opt_names[O_COUNT] = {
 	[O_ALL] = "--all", [O_MANUALLY] = "--manually", [O_REVERT] = "--revert",
 	[O_REFRESH] = "--refresh", [O_IGNORE_MTIME] = "--ignore-mtime",
 	[O_SLEDGEHAMMER] = "--sledgehammer", [O_METHOD] = "--method", [O_CONFIG] = "--config",
 	[O_DESTINATION] = "--destination", [O_ARGS] = "GUEST", [O_HOST_ROOT] = "--host-root",
+	[O_MEMORY_LIMIT] = "--memory-limit",
 };
 
 static const struct cli_mode modes[MODE_COUNT] = {
@@ -835,7 +842,7 @@ struct opts {
 	int mode;
 	uint64_t given;
 	const char *destination;
-	struct va_uopts flags;          /* --refresh, --ignore-mtime, --sledgehammer */
+	struct va_uopts flags;          /* --refresh, --ignore-mtime, --sledgehammer, --memory-limit */
 	char *const *args;
 	size_t nargs;
 };
@@ -844,7 +851,7 @@ struct opts {
 static int parse_options(struct run *rn, int argc, char **argv, struct opts *o)
 {
 	enum { OPT_ALL = UCLI_OPT_NEXT, OPT_DESTINATION, OPT_REVERT, OPT_REFRESH, OPT_IGNORE_MTIME,
-	       OPT_SLEDGEHAMMER, OPT_METHOD };
+	       OPT_SLEDGEHAMMER, OPT_METHOD, OPT_MEMORY_LIMIT };
 	static const struct option longopts[] = {
 		UCLI_LONGOPTS,
 		{ "all",          no_argument,       NULL, OPT_ALL },
@@ -854,6 +861,7 @@ static int parse_options(struct run *rn, int argc, char **argv, struct opts *o)
 		{ "ignore-mtime", no_argument,       NULL, OPT_IGNORE_MTIME },
 		{ "sledgehammer", no_argument,       NULL, OPT_SLEDGEHAMMER },
 		{ "method",       required_argument, NULL, OPT_METHOD },
+		{ "memory-limit", required_argument, NULL, OPT_MEMORY_LIMIT },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ucli *c = &rn->c;
@@ -878,6 +886,12 @@ static int parse_options(struct run *rn, int argc, char **argv, struct opts *o)
 				return cli_bad_usage(&c->cli, "unknown --method (sha256, sha1, md5):", optarg);
 			rn->method_given = true;
 			o->given |= BIT(O_METHOD);
+			continue;
+		case OPT_MEMORY_LIMIT:
+			if (cli_parse_size(optarg, &o->flags.memory_limit) < 0 || !o->flags.memory_limit)
+				return cli_bad_usage(&c->cli, "--memory-limit takes a size such as 512M or 2G, not",
+						     optarg);
+			o->given |= BIT(O_MEMORY_LIMIT);
 			continue;
 		}
 		if ((status = ucli_option(c, opt, optarg, argv)) >= 0)

@@ -180,6 +180,7 @@ void u_release(struct ustate *u)
 	free(u->store_dirs);
 	free(u->files);
 	free(u->dirs);
+	free(u->nametab);
 	free(u->units);
 	free(u->members);
 	va_inomap_release(&u->names);
@@ -192,15 +193,74 @@ void u_release(struct ustate *u)
 	dbuf_release(&u->abs2);
 }
 
-/* A name in u->names.  Return: its offset, or -ENOMEM / -EOVERFLOW. */
+static uint64_t name_hash(const char *s, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325u;       /* FNV-1a */
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 0x100000001b3u;
+	return h;
+}
+
+/* The slot of @name in u->nametab: where it is, or the empty one it would go to. */
+static size_t name_slot(const struct ustate *u, const char *name, size_t len)
+{
+	size_t mask = u->nametab_cap - 1, i = (size_t)name_hash(name, len) & mask;
+
+	for (;; i = (i + 1) & mask) {
+		uint32_t v = u->nametab[i];
+		const char *p;
+
+		if (!v)
+			return i;
+		p = u->namebuf.buf + v - 1;
+		if (!memcmp(p, name, len) && p[len] == '\0')
+			return i;
+	}
+}
+
+/* Twice the slots for the names so far (and at least 1024). */
+static int grow_nametab(struct ustate *u)
+{
+	size_t cap = u->nametab_cap ? u->nametab_cap * 2 : 1024;
+	uint32_t *old = u->nametab, *t = calloc(cap, sizeof(*t));
+	size_t oldcap = u->nametab_cap;
+
+	if (!t)
+		return -ENOMEM;
+	u->nametab = t;
+	u->nametab_cap = cap;
+	for (size_t i = 0; i < oldcap; i++) {
+		const char *p;
+
+		if (!old[i])
+			continue;
+		p = u->namebuf.buf + old[i] - 1;
+		t[name_slot(u, p, strlen(p))] = old[i];
+	}
+	free(old);
+	return 0;
+}
+
+/*
+ * A name in u->namebuf, each one once (the guests of a host have the same
+ * names).  Return: its offset, or -ENOMEM / -EOVERFLOW.
+ */
 static int64_t add_name(struct ustate *u, const char *name, size_t len)
 {
-	size_t off = u->namebuf.len;
+	size_t off = u->namebuf.len, slot;
 
-	if (off + len + 1 > UINT32_MAX)
+	if (u->nnames * 2 >= u->nametab_cap && grow_nametab(u) < 0)
+		return -ENOMEM;
+	slot = name_slot(u, name, len);
+	if (u->nametab[slot])
+		return (int64_t)u->nametab[slot] - 1;
+	if (off + len + 1 >= UINT32_MAX)
 		return -EOVERFLOW;
 	if (dbuf_add(&u->namebuf, name, len) < 0 || dbuf_addc(&u->namebuf, '\0') < 0)
 		return -ENOMEM;
+	u->nametab[slot] = (uint32_t)off + 1;
+	u->nnames++;
 	return (int64_t)off;
 }
 

@@ -62,7 +62,17 @@ static int cmp_key(const struct ufile *a, const struct ufile *b)
 	return 0;
 }
 
-/* by key, then inode, then scan order (names are added in scan order) */
+/*
+ * The order of places: by directory (their records are made in the order
+ * the scans enter them: tree by tree, depth first), then by name.
+ */
+static int cmp_place(const struct ufile *a, const struct ufile *b)
+{
+	CMP(a->dir, b->dir);
+	return strcmp(u_name(sort_u, a), u_name(sort_u, b));
+}
+
+/* by key, then inode, then place */
 static int cmp_order(const void *pa, const void *pb)
 {
 	const struct ufile *a = pa, *b = pb;
@@ -72,8 +82,7 @@ static int cmp_order(const void *pa, const void *pb)
 		return c;
 	CMP(u_dev(sort_u, a), u_dev(sort_u, b));
 	CMP(a->ino, b->ino);
-	CMP(a->name, b->name);
-	return 0;
+	return cmp_place(a, b);
 }
 
 static int cmp_inode(const void *pa, const void *pb)
@@ -93,7 +102,7 @@ static const unsigned char *gent_dg(const struct hashrun *h, const struct gent *
 	return h->dg + (size_t)e->rd * h->dlen;
 }
 
-/* within a key group: by digest, store entries first, then scan order */
+/* within a key group: by digest, store entries first, then place */
 static int cmp_class(const void *pa, const void *pb)
 {
 	const struct gent *ea = pa, *eb = pb;
@@ -107,8 +116,7 @@ static int cmp_class(const void *pa, const void *pb)
 		return sa ? -1 : 1;
 	if (sa && a->nlink != b->nlink)
 		return a->nlink > b->nlink ? -1 : 1;
-	CMP(a->name, b->name);
-	return 0;
+	return cmp_place(a, b);
 }
 
 static bool whole_second(const struct ufile *f)
@@ -123,7 +131,7 @@ static bool sort_merged;
  * seconds, equal content): unless it is merged, by the nanoseconds of the
  * mtime; then store entries first (most names first), then, merged, the
  * files whose mtime has no nanoseconds (util-vserver's entries and copies
- * carry none), then scan order.
+ * carry none), then place.
  */
 static int cmp_sub(const void *pa, const void *pb)
 {
@@ -139,8 +147,7 @@ static int cmp_sub(const void *pa, const void *pb)
 		return a->nlink > b->nlink ? -1 : 1;
 	if (sort_merged && whole_second(a) != whole_second(b))
 		return whole_second(a) ? -1 : 1;
-	CMP(a->name, b->name);
-	return 0;
+	return cmp_place(a, b);
 }
 
 static bool same_inode(const struct ustate *u, const struct ufile *a, const struct ufile *b)

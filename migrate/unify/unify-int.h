@@ -26,7 +26,8 @@
 
 /**
  * A regular file found by a scan: 64 bytes, so that a host of millions of
- * files fits in memory.  Its device and mount are its tree's (a scan does
+ * files fits in memory (and a name that guests share, such as every
+ * "copyright", is kept once).  Its device and mount are its tree's (a scan does
  * not leave the tree's mount; a file added by path on another one gets a
  * tree of its own: u_add_file()), its path is its directory's
  * (ustate.dirs) and its name (in ustate.namebuf): u_rel().
@@ -40,7 +41,7 @@ struct ufile {
 	uint16_t mode;
 	uint16_t tree;          /* index in ustate.trees */
 	uint32_t dir;           /* index in ustate.dirs */
-	uint32_t name;          /* offset in ustate.namebuf (NUL-terminated); grows in scan order */
+	uint32_t name;          /* offset in ustate.namebuf (NUL-terminated; one copy of each name) */
 };
 
 /** A directory of a scanned tree: its parent and its name (a path for a tree's root). */
@@ -82,7 +83,9 @@ struct ustate {
 	struct va_ustats *st;
 	struct utree *trees;
 	size_t ntrees, captrees;
-	struct dbuf namebuf;    /* names of files and directories, NUL-terminated */
+	struct dbuf namebuf;    /* names of files and directories, NUL-terminated, each once */
+	uint32_t *nametab;      /* open addressing: offset + 1 of each name in namebuf, or 0 */
+	size_t nametab_cap, nnames;
 	struct udir *dirs;
 	size_t ndirs, capdirs;
 	struct ufile *files;
@@ -222,7 +225,7 @@ bool u_same_meta(const struct ufile *a, const struct ufile *b, bool ignore_mtime
  */
 size_t u_pass_budget(const struct ustate *u);
 
-#define U_PASS_MIN (4u << 20)
+#define U_PASS_MIN (64u << 10)
 
 /** u_file_of_stx() - fill @f's identity and metadata from @stx. */
 void u_file_of_stx(struct ufile *f, const struct statx *stx);
