@@ -1259,7 +1259,8 @@ static void run_unit(struct batch *b, size_t k)
 		if (changed && u_touched(u, &m->stx) < 0)
 			u->fatal = -ENOMEM;
 
-		u_file_of_stx(mf, &m->stx);
+		if (u_file_of_stx(u, mf, &m->stx) < 0)
+			u->fatal = -ENOMEM;
 	}
 }
 

@@ -181,6 +181,8 @@ void u_release(struct ustate *u)
 	free(u->files);
 	free(u->dirs);
 	free(u->nametab);
+	free(u->owners);
+	free(u->ownertab);
 	free(u->units);
 	free(u->members);
 	va_inomap_release(&u->names);
@@ -425,18 +427,65 @@ int u_open_parent(const struct ustate *u, const struct ufile *f, const char **ba
 	return open_dir_of(u, f->tree, f->dir);
 }
 
-void u_file_of_stx(struct ufile *f, const struct statx *stx)
+/* The slot of owner @uid:@gid in u->ownertab: where it is, or the empty one it would go to. */
+static size_t owner_slot(const struct ustate *u, uint32_t uid, uint32_t gid)
 {
+	size_t mask = u->ownertab_cap - 1;
+	size_t i = (size_t)((((uint64_t)uid << 32 | gid) * 0x9e3779b97f4a7c15u) >> 20) & mask;
+
+	for (;; i = (i + 1) & mask) {
+		uint32_t v = u->ownertab[i];
+
+		if (!v || (u->owners[v - 1].uid == uid && u->owners[v - 1].gid == gid))
+			return i;
+	}
+}
+
+/* The index of owner @uid:@gid in u->owners, added when new.  Return: it or -ENOMEM. */
+static int64_t add_owner(struct ustate *u, uint32_t uid, uint32_t gid)
+{
+	size_t slot;
+
+	if (u->nowners * 2 >= u->ownertab_cap) {
+		size_t cap = u->ownertab_cap ? u->ownertab_cap * 2 : 64;
+		uint32_t *t = calloc(cap, sizeof(*t));
+
+		if (!t)
+			return -ENOMEM;
+		free(u->ownertab);
+		u->ownertab = t;
+		u->ownertab_cap = cap;
+		for (size_t i = 0; i < u->nowners; i++)
+			t[owner_slot(u, u->owners[i].uid, u->owners[i].gid)] = (uint32_t)i + 1;
+	}
+	slot = owner_slot(u, uid, gid);
+	if (u->ownertab[slot])
+		return (int64_t)u->ownertab[slot] - 1;
+	if (u->nowners >= UINT32_MAX - 1)
+		return -EOVERFLOW;
+	if (va_array_grow(&u->owners, &u->capowners, u->nowners, sizeof(*u->owners)) < 0)
+		return -ENOMEM;
+	u->owners[u->nowners] = (struct uowner){ .uid = uid, .gid = gid };
+	u->ownertab[slot] = (uint32_t)u->nowners + 1;
+	return (int64_t)u->nowners++;
+}
+
+int u_file_of_stx(struct ustate *u, struct ufile *f, const struct statx *stx)
+{
+	int64_t owner = add_owner(u, stx->stx_uid, stx->stx_gid);
+
+	if (owner < 0)
+		return (int)owner;
 	f->ino = stx->stx_ino;
 	f->size = stx->stx_size;
 	f->mode = stx->stx_mode;
-	f->uid = stx->stx_uid;
-	f->gid = stx->stx_gid;
+	f->owner = (uint32_t)owner;
 	f->nlink = stx->stx_nlink;
 	f->mtime_sec = stx->stx_mtime.tv_sec;
 	f->mtime_nsec = stx->stx_mtime.tv_nsec;
-	f->ctime_sec = stx->stx_ctime.tv_sec;
+	f->ctime_lo = (uint32_t)stx->stx_ctime.tv_sec;
 	f->ctime_nsec = stx->stx_ctime.tv_nsec;
+	return 0;
 }
 
 static bool same_ts(struct statx_timestamp a, struct statx_timestamp b)
@@ -449,7 +498,7 @@ bool u_stx_matches(const struct ustate *u, const struct ufile *f, const struct s
 	return makedev(stx->stx_dev_major, stx->stx_dev_minor) == u_dev(u, f) && stx->stx_ino == f->ino &&
 	       S_ISREG(stx->stx_mode) && stx->stx_size == f->size &&
 	       stx->stx_mtime.tv_sec == f->mtime_sec && stx->stx_mtime.tv_nsec == f->mtime_nsec &&
-	       stx->stx_ctime.tv_sec == f->ctime_sec && stx->stx_ctime.tv_nsec == f->ctime_nsec;
+	       (uint32_t)stx->stx_ctime.tv_sec == f->ctime_lo && stx->stx_ctime.tv_nsec == f->ctime_nsec;
 }
 
 /* Open @path beneath @dir_fd for reading, then check it is @f as scanned. */
@@ -614,10 +663,12 @@ void u_block_signals(sigset_t *old)
 	sigprocmask(SIG_BLOCK, &all, old);
 }
 
-bool u_same_meta(const struct ufile *a, const struct ufile *b, bool ignore_mtime)
+bool u_same_meta(const struct ustate *u, const struct ufile *f, const struct statx *stx,
+		 bool ignore_mtime)
 {
-	return a->mode == b->mode && a->uid == b->uid && a->gid == b->gid && a->size == b->size &&
-	       (ignore_mtime || (a->mtime_sec == b->mtime_sec && a->mtime_nsec == b->mtime_nsec));
+	return f->mode == stx->stx_mode && u_uid(u, f) == stx->stx_uid && u_gid(u, f) == stx->stx_gid &&
+	       f->size == stx->stx_size &&
+	       (ignore_mtime || (f->mtime_sec == stx->stx_mtime.tv_sec && f->mtime_nsec == stx->stx_mtime.tv_nsec));
 }
 
 uint32_t u_get_flags(int fd)
@@ -633,6 +684,7 @@ static int add_file_in(struct ustate *u, size_t t, uint32_t dir, const char *nam
 {
 	struct ufile *f;
 	int64_t off;
+	int r;
 
 	if (u->nfiles >= UINT32_MAX)
 		return -EOVERFLOW;
@@ -642,7 +694,8 @@ static int add_file_in(struct ustate *u, size_t t, uint32_t dir, const char *nam
 		return (int)off;
 	f = &u->files[u->nfiles];
 	memset(f, 0, sizeof(*f));
-	u_file_of_stx(f, stx);
+	if ((r = u_file_of_stx(u, f, stx)) < 0)
+		return r;
 	f->tree = (uint16_t)t;
 	f->dir = dir;
 	f->name = (uint32_t)off;

@@ -35,8 +35,8 @@ int u_digest_fd(const struct ustate *u, struct va_digest *d, unsigned char *buf,
 	uint64_t left = key->size, off = 0;
 
 	put_le(meta, key->mode, 4);
-	put_le(meta + 4, key->uid, 4);
-	put_le(meta + 8, key->gid, 4);
+	put_le(meta + 4, u_uid(u, key), 4);
+	put_le(meta + 8, u_gid(u, key), 4);
 	put_le(meta + 12, 0, 8);
 	put_le(meta + 20, key->size, 8);
 	put_le(meta + 28, (uint64_t)sec, 8);

@@ -55,8 +55,7 @@ static int cmp_key(const struct ufile *a, const struct ufile *b)
 {
 	CMP(a->size, b->size);
 	CMP(a->mode, b->mode);
-	CMP(a->uid, b->uid);
-	CMP(a->gid, b->gid);
+	CMP(a->owner, b->owner);        /* (one index for each pair) */
 	if (!sort_ignore_mtime)
 		CMP(a->mtime_sec, b->mtime_sec);  /* nanoseconds: see plan_group() */
 	return 0;

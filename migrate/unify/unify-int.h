@@ -25,23 +25,36 @@
 #include "migrate/unify/unify.h"
 
 /**
- * A regular file found by a scan: 64 bytes, so that a host of millions of
- * files fits in memory (and a name that guests share, such as every
- * "copyright", is kept once).  Its device and mount are its tree's (a scan does
+ * A regular file found by a scan: 56 bytes, so that a host of millions of
+ * files fits in memory.  Its device and mount are its tree's (a scan does
  * not leave the tree's mount; a file added by path on another one gets a
  * tree of its own: u_add_file()), its path is its directory's
- * (ustate.dirs) and its name (in ustate.namebuf): u_rel().
+ * (ustate.dirs) and its name (in ustate.namebuf, where a name the guests
+ * share, such as every "copyright", is kept once): u_rel(); its owner and
+ * group are a pair of ustate.owners (a host has few): u_uid(), u_gid().
  */
 struct ufile {
 	uint64_t ino;
 	uint64_t size;
-	int64_t mtime_sec, ctime_sec;
-	uint32_t mtime_nsec, ctime_nsec;
-	uint32_t uid, gid, nlink;
+	int64_t mtime_sec;
+	uint32_t mtime_nsec;
+	/* the change time, to tell whether the file changed since the scan:
+	 * any change sets it to the present, so the seconds' low 32 bits
+	 * (136 years) and the nanoseconds tell two states of a file apart */
+	uint32_t ctime_lo, ctime_nsec;
+	uint32_t owner;         /* index in ustate.owners */
+	uint32_t nlink;
+	uint32_t dir;           /* index in ustate.dirs */
+	uint32_t name;          /* offset in ustate.namebuf (NUL-terminated) */
 	uint16_t mode;
 	uint16_t tree;          /* index in ustate.trees */
-	uint32_t dir;           /* index in ustate.dirs */
-	uint32_t name;          /* offset in ustate.namebuf (NUL-terminated; one copy of each name) */
+};
+
+_Static_assert(sizeof(struct ufile) == 56, "a file record is 56 bytes");
+
+/** An owner and group of files (ustate.owners). */
+struct uowner {
+	uint32_t uid, gid;
 };
 
 /** A directory of a scanned tree: its parent and its name (a path for a tree's root). */
@@ -86,6 +99,10 @@ struct ustate {
 	struct dbuf namebuf;    /* names of files and directories, NUL-terminated, each once */
 	uint32_t *nametab;      /* open addressing: offset + 1 of each name in namebuf, or 0 */
 	size_t nametab_cap, nnames;
+	struct uowner *owners;  /* each pair of owner and group once */
+	size_t nowners, capowners;
+	uint32_t *ownertab;     /* open addressing: index + 1 in owners, or 0 */
+	size_t ownertab_cap;
 	struct udir *dirs;
 	size_t ndirs, capdirs;
 	struct ufile *files;
@@ -173,6 +190,18 @@ static inline uint64_t u_mnt_id(const struct ustate *u, const struct ufile *f)
 	return u->trees[f->tree].mnt_id;
 }
 
+/** u_uid() - the owner of file @f. */
+static inline uint32_t u_uid(const struct ustate *u, const struct ufile *f)
+{
+	return u->owners[f->owner].uid;
+}
+
+/** u_gid() - the group of file @f. */
+static inline uint32_t u_gid(const struct ustate *u, const struct ufile *f)
+{
+	return u->owners[f->owner].gid;
+}
+
 /** u_name() - the name (last component) of file @f. */
 static inline const char *u_name(const struct ustate *u, const struct ufile *f)
 {
@@ -215,8 +244,9 @@ int u_open_file_cached(const struct ustate *u, const struct ufile *f, struct udi
 /** u_dircache_release() - close the fd of @c. */
 void u_dircache_release(struct udircache *c);
 
-/** u_same_meta() - mode, owner, group, size (and mtime unless @ignore_mtime). */
-bool u_same_meta(const struct ufile *a, const struct ufile *b, bool ignore_mtime);
+/** u_same_meta() - @f and @stx have the same mode, owner, group, size (and mtime unless @ignore_mtime). */
+bool u_same_meta(const struct ustate *u, const struct ufile *f, const struct statx *stx,
+		 bool ignore_mtime);
 
 /**
  * u_pass_budget() - the bytes a pass of reads may take: the run's memory
@@ -227,8 +257,8 @@ size_t u_pass_budget(const struct ustate *u);
 
 #define U_PASS_MIN (64u << 10)
 
-/** u_file_of_stx() - fill @f's identity and metadata from @stx. */
-void u_file_of_stx(struct ufile *f, const struct statx *stx);
+/** u_file_of_stx() - fill @f's identity and metadata from @stx.  Return: 0 or -ENOMEM. */
+int u_file_of_stx(struct ustate *u, struct ufile *f, const struct statx *stx);
 
 /**
  * u_add_file() - append a file record for the path @rel ("/a/b/name",

@@ -170,7 +170,6 @@ int va_vunify(const struct va_utree *target, const struct va_utree *refs, size_t
 			struct statx rs;
 			const char *base;
 			int dirfd, c;
-			struct ufile rf;
 
 			if (refs[k].excl && va_excl_effective(refs[k].excl, rel, NULL) != VA_EXCL_INCLUDE) {
 				if (why == VA_USKIP_NO_REF)
@@ -182,12 +181,11 @@ int va_vunify(const struct va_utree *target, const struct va_utree *refs, size_t
 				r = c;
 			if (c < 0 || !S_ISREG(rs.stx_mode))
 				continue;
-			u_file_of_stx(&rf, &rs);
 			if (makedev(rs.stx_dev_major, rs.stx_dev_minor) != u_dev(&u, f)) {
 				why = why == VA_USKIP_NO_REF || why == VA_USKIP_EXCLUDED ? VA_USKIP_OTHER_MOUNT : why;
 				continue;
 			}
-			if (rf.ino == f->ino) {
+			if (rs.stx_ino == f->ino) {
 				done = true;
 				if (!revert) {
 					u.st->already++;
@@ -196,7 +194,7 @@ int va_vunify(const struct va_utree *target, const struct va_utree *refs, size_t
 				}
 			} else if (revert) {
 				continue;
-			} else if (!u_same_meta(f, &rf, false)) {
+			} else if (!u_same_meta(&u, f, &rs, false)) {
 				if (why == VA_USKIP_NO_REF || why == VA_USKIP_EXCLUDED || why == VA_USKIP_OTHER_MOUNT)
 					why = VA_USKIP_METADATA;
 				continue;

@@ -248,6 +248,36 @@ START_TEST(json_records)
 }
 END_TEST
 
+/* sizes as --memory-limit takes them: the values worked out by hand */
+START_TEST(parse_sizes)
+{
+	static const struct {
+		const char *in;
+		int r;
+		uint64_t want;
+	} cases[] = {
+		{ "0", 0, 0 }, { "1", 0, 1 }, { "512", 0, 512 }, { "4K", 0, 4096 },
+		{ "4k", 0, 4096 }, { "512M", 0, 536870912 }, { "2G", 0, 2147483648u },
+		{ "2GiB", 0, 2147483648u }, { "2GB", 0, 2147483648u }, { "3T", 0, 3298534883328u },
+		{ "100B", 0, 100 }, { "18446744073709551615", 0, UINT64_MAX },
+		{ "18446744073709551616", -ERANGE, 0 }, { "16777216T", -ERANGE, 0 },
+		{ "", -EINVAL, 0 }, { "M", -EINVAL, 0 }, { "-1", -EINVAL, 0 }, { "1.5G", -EINVAL, 0 },
+		{ "1GG", -EINVAL, 0 }, { "1 G", -EINVAL, 0 }, { "1P", -EINVAL, 0 }, { "1b", -EINVAL, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint64_t v = 12345;
+		int r = cli_parse_size(cases[i].in, &v);
+
+		ck_assert_msg(r == cases[i].r, "'%s': %d, want %d", cases[i].in, r, cases[i].r);
+		if (r == 0)
+			ck_assert_msg(v == cases[i].want, "'%s': %llu", cases[i].in, (unsigned long long)v);
+		else
+			ck_assert_msg(v == 12345, "'%s': the value was changed on an error", cases[i].in);
+	}
+}
+END_TEST
+
 START_TEST(human_sizes)
 {
 	char b[32];
@@ -275,6 +305,7 @@ int main(void)
 	tcase_add_test(tc, progress_line);
 	tcase_add_test(tc, stdout_write_error);
 	tcase_add_test(tc, human_sizes);
+	tcase_add_test(tc, parse_sizes);
 	tcase_add_test(tc, json_records);
 	suite_add_tcase(s, tc);
 	return tu_main(s);
