@@ -32,9 +32,11 @@
 struct hashrun {
 	struct ustate *u;
 	size_t dlen;                    /* digest length of the run's method */
-	/* the pass being read: one name of each inode to read, by inode */
+	/* the pass being read: one name of each inode to read, in the
+	 * table's order, and the order to read them in (by inode) */
 	uint32_t *reads;
 	size_t nreads, capreads;
+	uint32_t *by_inode;             /* positions in @reads */
 	unsigned char *dg;              /* dlen bytes by position in @reads */
 	int *err;                       /* 0, or -errno of the read, by position in @reads */
 	unsigned long link_max;         /* names an inode can have in the store's filesystem */
@@ -84,10 +86,13 @@ static int cmp_order(const void *pa, const void *pb)
 	return cmp_place(a, b);
 }
 
+static const uint32_t *sort_reads;
+
+/* positions in hashrun.reads, by the inode of the file there */
 static int cmp_inode(const void *pa, const void *pb)
 {
-	const struct ufile *a = &sort_u->files[*(const uint32_t *)pa];
-	const struct ufile *b = &sort_u->files[*(const uint32_t *)pb];
+	const struct ufile *a = &sort_u->files[sort_reads[*(const uint32_t *)pa]];
+	const struct ufile *b = &sort_u->files[sort_reads[*(const uint32_t *)pb]];
 
 	CMP(u_dev(sort_u, a), u_dev(sort_u, b));
 	CMP(a->ino, b->ino);
@@ -201,9 +206,12 @@ static void *read_worker(void *arg)
 	while ((i = atomic_fetch_add(&rd->next, READ_CHUNK)) < h->nreads) {
 		size_t end = i + READ_CHUNK < h->nreads ? i + READ_CHUNK : h->nreads;
 
-		for (; i < end; i++)
-			h->err[i] = digest_file(h->u, d, buf, &dc, &h->u->files[h->reads[i]],
-						h->dg + i * h->dlen, &bytes);
+		for (; i < end; i++) {
+			uint32_t at = h->by_inode[i];
+
+			h->err[at] = digest_file(h->u, d, buf, &dc, &h->u->files[h->reads[at]],
+						 h->dg + at * h->dlen, &bytes);
+		}
 	}
 	u_dircache_release(&dc);
 	atomic_fetch_add(&rd->bytes, bytes);
@@ -212,7 +220,7 @@ static void *read_worker(void *arg)
 	return NULL;
 }
 
-/* Digest every file of h->reads (sorted by inode) into h->dg; errors in h->err. */
+/* Digest every file of h->reads (in the order of h->by_inode) into h->dg; errors in h->err. */
 static int read_all(struct hashrun *h)
 {
 	struct readers rd = { .h = h };
@@ -484,27 +492,6 @@ static size_t group_candidates(struct ustate *u, size_t i, size_t j)
 	return 0;
 }
 
-/* The position in h->reads of the inode of file @file (read in this pass). */
-static uint32_t read_of(const struct hashrun *h, uint32_t file)
-{
-	const struct ustate *u = h->u;
-	const struct ufile *f = &u->files[file];
-	dev_t dev = u_dev(u, f);
-	size_t lo = 0, hi = h->nreads;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const struct ufile *m = &u->files[h->reads[mid]];
-		dev_t mdev = u_dev(u, m);
-
-		if (mdev < dev || (mdev == dev && m->ino < f->ino))
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return (uint32_t)lo;
-}
-
 /*
  * One pass: read the inodes of the key groups [from, to) (h->reads), in
  * inode order, then plan their classes group by group.
@@ -516,18 +503,25 @@ static int run_pass(struct hashrun *h, size_t from, size_t to)
 	size_t capgrp = 0;
 	int r;
 
+	size_t rd = 0;
+
 	h->dg = malloc((h->nreads ? h->nreads : 1) * h->dlen);
 	h->err = calloc(h->nreads ? h->nreads : 1, sizeof(*h->err));
-	if (!h->dg || !h->err)
+	h->by_inode = malloc((h->nreads ? h->nreads : 1) * sizeof(*h->by_inode));
+	if (!h->dg || !h->err || !h->by_inode)
 		return -ENOMEM;
+	for (size_t i = 0; i < h->nreads; i++)
+		h->by_inode[i] = (uint32_t)i;
 	sort_u = u;
-	qsort(h->reads, h->nreads, sizeof(*h->reads), cmp_inode);
+	sort_reads = h->reads;
+	qsort(h->by_inode, h->nreads, sizeof(*h->by_inode), cmp_inode);
 	if ((r = read_all(h)) < 0)
 		return r;
+	/* (said in the order they were read) */
 	for (size_t i = 0; i < h->nreads; i++) {
-		const struct ufile *f = &u->files[h->reads[i]];
+		const struct ufile *f = &u->files[h->reads[h->by_inode[i]]];
 
-		r = h->err[i];
+		r = h->err[h->by_inode[i]];
 		if (r < 0) {
 			char msg[96];
 
@@ -544,20 +538,25 @@ static int run_pass(struct hashrun *h, size_t from, size_t to)
 			return r;
 		h->method_written = true;
 	}
-	/* classes of equal digests, group by group */
+	free(h->by_inode);
+	h->by_inode = NULL;
+	/*
+	 * Classes of equal digests, group by group.  h->reads holds the
+	 * first name of each inode of the groups that were read, in the
+	 * table's order: the reads of a group are its inodes in turn.
+	 */
 	for (size_t i = from; i < to;) {
 		size_t j = group_end(u, i), n = 0;
-		uint32_t rd = read_of(h, (uint32_t)i);
 
-		if (rd >= h->nreads || u->files[h->reads[rd]].ino != u->files[i].ino ||
-		    u_dev(u, &u->files[h->reads[rd]]) != u_dev(u, &u->files[i])) {
+		if (rd >= h->nreads || h->reads[rd] != i) {
 			i = j;          /* a group with nothing to read */
 			continue;
 		}
 		for (size_t k = i; k < j; k++) {
 			const struct ufile *f = &u->files[k];
 
-			rd = read_of(h, (uint32_t)k);
+			if (k > i && !same_inode(u, f, &u->files[k - 1]))
+				rd++;
 			if (h->err[rd] < 0)
 				continue;
 			if (u_outside(u, f)) {
@@ -568,8 +567,9 @@ static int run_pass(struct hashrun *h, size_t from, size_t to)
 				free(grp);
 				return -ENOMEM;
 			}
-			grp[n++] = (struct gent){ .file = (uint32_t)k, .rd = rd };
+			grp[n++] = (struct gent){ .file = (uint32_t)k, .rd = (uint32_t)rd };
 		}
+		rd++;
 		if ((r = plan_group(h, grp, n)) < 0) {
 			free(grp);
 			return r;
@@ -587,15 +587,17 @@ static void end_pass(struct hashrun *h)
 		h->u->st->passes++;
 	free(h->dg);
 	free(h->err);
+	free(h->by_inode);
 	h->dg = NULL;
 	h->err = NULL;
+	h->by_inode = NULL;
 	h->nreads = 0;
 }
 
-/* Bytes a read takes while its pass lasts: its index, digest and error. */
+/* Bytes a read takes while its pass lasts: its index, order, digest and error. */
 static size_t read_cost(const struct hashrun *h)
 {
-	return sizeof(uint32_t) + h->dlen + sizeof(int);
+	return 2 * sizeof(uint32_t) + h->dlen + sizeof(int);
 }
 
 static int hashify(struct hashrun *h)
