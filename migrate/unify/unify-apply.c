@@ -412,6 +412,37 @@ static uint32_t deciding_flags(const struct pname *p)
 	return fl;
 }
 
+/*
+ * A dry run of vhashify: whether what the read of @f's inode saw decides
+ * the look at @p without opening it again (the flags that decide, and the
+ * extended attributes as far as the master's need), and then @p's state
+ * as the read found it (unchanged since the scan: its record).
+ */
+static bool look_from_read(const struct ustate *u, const struct pmaster *m, const struct ufile *f,
+			   uint32_t file, struct pname *p)
+{
+	uint8_t l = u->look ? u->look[file] : 0;
+	dev_t dev = u_dev(u, f);
+
+	if (!(l & U_LOOK_DONE) || !(l & U_LOOK_ATTRS) || !(l & U_LOOK_XATTRS) ||
+	    !(m->no_xattrs || (l & U_LOOK_NO_XATTRS)))
+		return false;
+	memset(&p->stx, 0, sizeof(p->stx));
+	p->stx.stx_mask = STATX_BASIC_STATS;
+	p->stx.stx_ino = f->ino;
+	p->stx.stx_dev_major = major(dev);
+	p->stx.stx_dev_minor = minor(dev);
+	p->stx.stx_mode = f->mode;
+	p->stx.stx_nlink = f->nlink;
+	p->stx.stx_uid = u_uid(u, f);
+	p->stx.stx_gid = u_gid(u, f);
+	p->stx.stx_size = f->size;
+	p->stx.stx_attributes_mask = STATX_ATTR_IMMUTABLE | STATX_ATTR_APPEND;
+	p->stx.stx_attributes = (l & U_LOOK_IMMUTABLE ? STATX_ATTR_IMMUTABLE : 0) |
+				(l & U_LOOK_APPEND ? STATX_ATTR_APPEND : 0);
+	return true;
+}
+
 static void prep_name(struct batch *b, const struct uunit *un, const struct pmaster *m,
 		      struct pname *p, uint32_t file)
 {
@@ -432,9 +463,9 @@ static void prep_name(struct batch *b, const struct uunit *un, const struct pmas
 		return;
 	}
 	if (u->o->dry_run && !u->reverting) {
-		/* only looked at: the file alone, no directory to change in */
-		r = u_open_file(u, f, &p->stx);
-		if (r >= 0)
+		/* only looked at: as read, else the file alone (no directory to change in) */
+		r = 0;
+		if (!look_from_read(u, m, f, file, p) && (r = u_open_file(u, f, &p->stx)) >= 0)
 			p->fd = r;
 	} else {
 		r = u_open_parent(u, f, &base);
@@ -528,7 +559,10 @@ static void prep_name(struct batch *b, const struct uunit *un, const struct pmas
 		u_skip(u, f, VA_USKIP_OTHER_MOUNT, 0, NULL);
 		return;
 	}
-	if (m->no_xattrs) {
+	if (p->fd < 0) {
+		/* as read (look_from_read()): the same when neither has any */
+		r = m->no_xattrs && (u->look[file] & U_LOOK_NO_XATTRS);
+	} else if (m->no_xattrs) {
 		ssize_t n = flistxattr(p->fd, NULL, 0);
 
 		r = n == 0 || (n < 0 && (errno == ENOTSUP || errno == ENOSYS)) ? 1 : n > 0 ? 0 : -errno;

@@ -181,6 +181,7 @@ void u_release(struct ustate *u)
 	free(u->files);
 	free(u->dirs);
 	free(u->nametab);
+	free(u->look);
 	free(u->owners);
 	free(u->ownertab);
 	free(u->units);

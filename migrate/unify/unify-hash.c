@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "core/walk.h"
@@ -38,6 +39,7 @@ struct hashrun {
 	size_t nreads, capreads;
 	uint32_t *by_inode;             /* positions in @reads */
 	unsigned char *dg;              /* dlen bytes by position in @reads */
+	uint8_t *seen;                  /* U_LOOK_* by position in @reads */
 	int *err;                       /* 0, or -errno of the read, by position in @reads */
 	unsigned long link_max;         /* names an inode can have in the store's filesystem */
 	bool method_written;
@@ -159,11 +161,48 @@ static bool same_inode(const struct ustate *u, const struct ufile *a, const stru
 	return a->ino == b->ino && u_dev(u, a) == u_dev(u, b);
 }
 
-/* Digest of the key and content of @f.  Return: 0, -ESTALE or -errno. */
-static int digest_file(const struct ustate *u, struct va_digest *d, unsigned char *buf,
-		       struct udircache *dc, const struct ufile *f, unsigned char *out, uint64_t *bytes)
+/*
+ * Whether a read of the same key group as the read at @at already has the
+ * digest @dg: this one is then a twin, likely to be linked.  Reads of a
+ * group are neighbours in h->reads; a few of them are looked at.
+ */
+#define TWIN_LOOK 64
+
+static bool has_twin_read(const struct hashrun *h, size_t at, const unsigned char *dg)
 {
-	int fd = u_open_file_cached(u, f, dc, NULL), r;
+	const struct ufile *f = &h->u->files[h->reads[at]];
+
+	for (int dir = -1; dir <= 1; dir += 2) {
+		for (size_t k = 1; k <= TWIN_LOOK; k++) {
+			size_t q = dir < 0 ? at - k : at + k;
+
+			if ((dir < 0 && k > at) || q >= h->nreads ||
+			    cmp_key(&h->u->files[h->reads[q]], f))
+				break;
+			if ((__atomic_load_n(&h->seen[q], __ATOMIC_ACQUIRE) & U_LOOK_DONE) &&
+			    !memcmp(h->dg + q * h->dlen, dg, h->dlen))
+				return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Digest the key and content of the file of read @at into h->dg, and note
+ * in h->seen what its open saw: the flags that decide a link, and, when
+ * a twin was read already (dry runs), whether it has extended attributes.
+ * Return: 0, -ESTALE or -errno.
+ */
+static int digest_read(const struct hashrun *h, size_t at, struct va_digest *d, unsigned char *buf,
+		       struct udircache *dc, uint64_t *bytes)
+{
+	const struct ustate *u = h->u;
+	const struct ufile *f = &u->files[h->reads[at]];
+	unsigned char *out = h->dg + at * h->dlen;
+	const uint64_t both = STATX_ATTR_IMMUTABLE | STATX_ATTR_APPEND;
+	struct statx stx;
+	uint8_t seen = U_LOOK_DONE;
+	int fd = u_open_file_cached(u, f, dc, &stx), r;
 
 	if (fd < 0)
 		return fd;
@@ -171,7 +210,22 @@ static int digest_file(const struct ustate *u, struct va_digest *d, unsigned cha
 	if (f->size > U_READ_BUF)
 		(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	r = u_digest_fd(u, d, buf, fd, f, out, bytes);
+	if (r == 0 && u->look) {
+		if ((stx.stx_attributes_mask & both) == both)
+			seen |= U_LOOK_ATTRS | (stx.stx_attributes & STATX_ATTR_IMMUTABLE ? U_LOOK_IMMUTABLE : 0) |
+				(stx.stx_attributes & STATX_ATTR_APPEND ? U_LOOK_APPEND : 0);
+		if (has_twin_read(h, at, out)) {
+			ssize_t n = flistxattr(fd, NULL, 0);
+
+			if (n == 0 || (n < 0 && (errno == ENOTSUP || errno == ENOSYS)))
+				seen |= U_LOOK_XATTRS | U_LOOK_NO_XATTRS;
+			else if (n > 0)
+				seen |= U_LOOK_XATTRS;
+		}
+	}
 	close(fd);
+	if (r == 0)
+		__atomic_store_n(&h->seen[at], seen, __ATOMIC_RELEASE);
 	return r;
 }
 
@@ -209,8 +263,7 @@ static void *read_worker(void *arg)
 		for (; i < end; i++) {
 			uint32_t at = h->by_inode[i];
 
-			h->err[at] = digest_file(h->u, d, buf, &dc, &h->u->files[h->reads[at]],
-						 h->dg + at * h->dlen, &bytes);
+			h->err[at] = digest_read(h, at, d, buf, &dc, &bytes);
 		}
 	}
 	u_dircache_release(&dc);
@@ -508,7 +561,8 @@ static int run_pass(struct hashrun *h, size_t from, size_t to)
 	h->dg = malloc((h->nreads ? h->nreads : 1) * h->dlen);
 	h->err = calloc(h->nreads ? h->nreads : 1, sizeof(*h->err));
 	h->by_inode = malloc((h->nreads ? h->nreads : 1) * sizeof(*h->by_inode));
-	if (!h->dg || !h->err || !h->by_inode)
+	h->seen = calloc(h->nreads ? h->nreads : 1, 1);
+	if (!h->dg || !h->err || !h->by_inode || !h->seen)
 		return -ENOMEM;
 	for (size_t i = 0; i < h->nreads; i++)
 		h->by_inode[i] = (uint32_t)i;
@@ -559,6 +613,8 @@ static int run_pass(struct hashrun *h, size_t from, size_t to)
 				rd++;
 			if (h->err[rd] < 0)
 				continue;
+			if (u->look)
+				u->look[k] = h->seen[rd];
 			if (u_outside(u, f)) {
 				u_skip(u, f, VA_USKIP_OUTSIDE, 0, NULL);
 				continue;
@@ -588,16 +644,18 @@ static void end_pass(struct hashrun *h)
 	free(h->dg);
 	free(h->err);
 	free(h->by_inode);
+	free(h->seen);
 	h->dg = NULL;
 	h->err = NULL;
 	h->by_inode = NULL;
+	h->seen = NULL;
 	h->nreads = 0;
 }
 
-/* Bytes a read takes while its pass lasts: its index, order, digest and error. */
+/* Bytes a read takes while its pass lasts: its index, order, digest, error and look. */
 static size_t read_cost(const struct hashrun *h)
 {
-	return 2 * sizeof(uint32_t) + h->dlen + sizeof(int);
+	return 2 * sizeof(uint32_t) + h->dlen + sizeof(int) + 1;
 }
 
 static int hashify(struct hashrun *h)
@@ -631,6 +689,9 @@ static int hashify(struct hashrun *h)
 	sort_u = u;
 	sort_ignore_mtime = u->o->ignore_mtime;
 	qsort(u->files, u->nfiles, sizeof(*u->files), cmp_order);
+	/* a dry run's look takes what the reads saw (one byte a file) */
+	if (u->o->dry_run && !(u->look = calloc(u->nfiles ? u->nfiles : 1, 1)))
+		return -ENOMEM;
 
 	/*
 	 * Passes over ranges of key groups (by size), each reading what fits

@@ -135,6 +135,9 @@ struct ustate {
 	/* a dry run: the flags its flag changes would have left an inode
 	 * with, so that later batches plan (and skip) as the real run does */
 	struct va_inomap dryflags;
+	/* a dry run of vhashify: per file, what reading its inode saw
+	 * (U_LOOK_*), so that the dry run's look needs no second open */
+	uint8_t *look;
 };
 
 /** The state an inode was left in by the run (u_touched()). */
@@ -144,6 +147,14 @@ struct utouched {
 };
 
 #define U_NAMES_STORE 0x80000000u
+
+/* ustate.look: what the read of a file's inode saw */
+#define U_LOOK_DONE      0x01   /* read, digest made */
+#define U_LOOK_ATTRS     0x02   /* statx reported the immutable and append bits: */
+#define U_LOOK_IMMUTABLE 0x04
+#define U_LOOK_APPEND    0x08
+#define U_LOOK_XATTRS    0x10   /* its extended attributes were listed: */
+#define U_LOOK_NO_XATTRS 0x20   /* it has none */
 
 #define UNIFY_BATCH 512         /* names per journal fsync (fewer with few fds) */
 
