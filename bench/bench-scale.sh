@@ -1,15 +1,16 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
-# bench-scale.sh - how the time and the peak RSS of `vaudit ROOT` grow with
-# the host: builds a (by default fully unified) mktree host of each size in
-# turn, in a loop-mounted ext4 image, and reports per size the entries, the
-# warm seconds and the peak RSS of vaudit, vaudit --no-device-read, find and
-# bfs, and the peak RSS per million entries.
+# bench-scale.sh - how the time and the peak RSS of `vaudit ROOT` (and of
+# `vhashify -n` over the guests) grow with the host: builds a (by default
+# fully unified) mktree host of each size in turn, in a loop-mounted ext4
+# image, and reports per size the entries, the warm seconds and the peak RSS
+# of vaudit, vaudit --no-device-read, find and bfs (or the --tools chosen),
+# and the peak RSS per million entries and per regular file.
 #
 # Usage: bench/bench-scale.sh [--sizes "1000000 3000000"] [--unified PERMILLE]
 #                             [--runs R] [--guests G] [--seed S] [--vaudit PATH]
-#                             [--out DIR] [--keep]
+#                             [--tools LIST] [--vhashify PATH] [--out DIR] [--keep]
 # Must run as root.  See bench/README.md.
 
 set -euo pipefail
@@ -29,6 +30,8 @@ outdir=
 do_strace=0
 do_cold=0
 entries=0
+tool_list=
+vhashify=${VHASHIFY:-}
 
 usage() {
 	cat <<EOF
@@ -43,6 +46,12 @@ Usage: $prog [OPTIONS]
   --seed S        generator seed (default $seed)
   --vaudit PATH   the vaudit binary (default: \$VAUDIT, else $srcdir/../vaudit,
                   else vaudit in PATH)
+  --tools LIST    comma-separated, from vaudit, vaudit-ndr, find, bfs, vhashify
+                  (default vaudit,vaudit-ndr,find and bfs when installed);
+                  vhashify: vhashify -n --flags=none --manually over the guests,
+                  a store beside ROOT
+  --vhashify PATH the vhashify binary (default: \$VHASHIFY, else
+                  $srcdir/../vhashify, else vhashify in PATH)
   --out DIR       also write results.md and times.tsv to DIR
   --keep          keep the last image mounted and the work directory
 Environment: BENCH_DIR (where the work directory is made), CC.
@@ -58,6 +67,10 @@ while (( $# )); do
 	case $1 in
 	--sizes) (( $# >= 2 )) || usage 2; sizes=$2; shift 2 ;;
 	--sizes=*) sizes=${1#*=}; shift ;;
+	--tools) (( $# >= 2 )) || usage 2; tool_list=$2; shift 2 ;;
+	--tools=*) tool_list=${1#*=}; shift ;;
+	--vhashify) (( $# >= 2 )) || usage 2; vhashify=$2; shift 2 ;;
+	--vhashify=*) vhashify=${1#*=}; shift ;;
 	*) args+=("$1"); shift ;;
 	esac
 done
@@ -78,12 +91,31 @@ bench_traps
 
 tools=(vaudit vaudit-ndr find)
 (( have_bfs )) && tools+=(bfs)
+if [[ -n $tool_list ]]; then
+	IFS=, read -r -a tools <<<"$tool_list"
+	for t in "${tools[@]}"; do
+		case $t in
+		vaudit|vaudit-ndr|find) ;;
+		bfs) (( have_bfs )) || die "bfs is not installed" ;;
+		vhashify) ;;
+		*) die "--tools: unknown tool: $t" ;;
+		esac
+	done
+fi
+if [[ " ${tools[*]} " == *" vhashify "* ]]; then
+	if [[ -z $vhashify ]]; then
+		[[ -x $srcdir/../vhashify ]] && vhashify=$srcdir/../vhashify || vhashify=$(command -v vhashify) ||
+			die "vhashify not found: build it, or pass --vhashify PATH"
+	fi
+	[[ -x $vhashify && -f $vhashify ]] || die "not an executable: $vhashify"
+fi
 label() {
 	case $1 in
 	vaudit) printf 'vaudit ROOT' ;;
 	vaudit-ndr) printf 'vaudit --no-device-read ROOT' ;;
 	find) printf 'find ROOT' ;;
 	bfs) printf 'bfs ROOT' ;;
+	vhashify) printf 'vhashify -n --flags=none --manually' ;;
 	esac
 }
 set_cmd() {
@@ -92,11 +124,12 @@ set_cmd() {
 	vaudit-ndr) cmd=("$vaudit" --no-device-read "$root") ;;
 	find) cmd=(find "$root") ;;
 	bfs) cmd=(bfs "$root") ;;
+	vhashify) cmd=("$vhashify" -n --flags=none --no-progress --manually --destination "$mnt/hashstore" -- "${vh_trees[@]}") ;;
 	esac
 }
 status_ok() {
 	case $1 in
-	vaudit*) (( $2 == 0 || $2 == 1 )) ;;
+	vaudit*|vhashify) (( $2 == 0 || $2 == 1 )) ;;
 	*) (( $2 == 0 )) ;;
 	esac
 }
@@ -112,6 +145,10 @@ for n in $sizes; do
 	fi
 	build_image "$n" "$guests" "$seed" "$unified_pm"
 	cp "$work/mktree.out" "$work/mktree.$n.out"
+	# vhashify: every guest with no exclude list, a store on the same mount
+	mkdir -m 700 "$mnt/hashstore"
+	vh_trees=()
+	for g in "$root"/*/; do vh_trees+=("${g%/}" ""); done
 	say "size $n: counting entries"
 	nentries=$(find "$root" -mindepth 1 | wc -l)
 	ninodes=$(stat_of inodes)
@@ -146,11 +183,12 @@ done
 
 # ------------------------------------------------------------ report
 report() {
-	local n nentries ninodes unified unames check method t med mn rss per
+	local n nentries ninodes unified unames check method t med mn rss per spm pf
 	echo "## vaudit scaling benchmark"
 	echo
 	echo "- mktree hosts of $guests guests, unified $unified_pm per mille (mktree -u), seed $seed; ext4 on a loop device, kernel $(uname -r), $(nproc) CPUs; $runs warm runs per tool and size, alternating, after one untimed warm-up; peak RSS from one more run"
 	echo "- vaudit: $vaudit"
+	[[ -n $vhashify ]] && echo "- vhashify: $vhashify"
 	echo
 	echo "| requested | entries | inodes | unified inodes (names) | legacy-iunlink found | method |"
 	echo "| ---: | ---: | ---: | ---: | --- | --- |"
@@ -158,8 +196,8 @@ report() {
 		echo "| $n | $nentries | $ninodes | $unified ($unames) | ${check#*:} (${check%%:*}) | $method |"
 	done <"$work/sizes.tsv"
 	echo
-	echo "| entries | tool | warm median s | warm min s | s per M entries | peak RSS KiB | peak RSS MiB per M entries |"
-	echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: |"
+	echo "| entries | tool | warm median s | warm min s | s per M entries | peak RSS KiB | peak RSS MiB per M entries | peak RSS bytes per regular file |"
+	echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
 	while IFS=$'\t' read -r n nentries ninodes unified unames check method; do
 		for t in "${tools[@]}"; do
 			read -r med mn < <(awk -F '\t' -v n="$n" -v t="$t" '
@@ -173,7 +211,8 @@ report() {
 			rss=$(awk -F '\t' -v n="$n" -v t="$t" '$1 == n && $2 == t { print $3 }' "$work/rss.tsv")
 			per=$(awk -v r="$rss" -v e="$nentries" 'BEGIN { if (r !~ /^[0-9]+$/) print "-"; else printf "%.1f", r / 1024 / (e / 1e6) }')
 			spm=$(awk -v s="$med" -v e="$nentries" 'BEGIN { if (s == "-") print "-"; else printf "%.2f", s / (e / 1e6) }')
-			echo "| $nentries | \`$(label "$t")\` | $med | $mn | $spm | $rss | $per |"
+			pf=$(awk -v r="$rss" -v f="$(sed -n "s/^files=//p" "$work/mktree.$n.out")" 'BEGIN { if (r !~ /^[0-9]+$/ || f + 0 == 0) print "-"; else printf "%.1f", r * 1024 / f }')
+			echo "| $nentries | \`$(label "$t")\` | $med | $mn | $spm | $rss | $per | $pf |"
 		done
 	done <"$work/sizes.tsv"
 	echo
