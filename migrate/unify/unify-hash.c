@@ -458,6 +458,24 @@ static int plan_class(struct hashrun *h, const struct gent *g, size_t n)
 }
 
 /*
+ * Whether the files g[0..n) of one digest, sorted by the nanoseconds of
+ * their mtime, have one nanosecond value with names of two inodes or more:
+ * those make a store entry, and the store holds one entry for a content.
+ */
+static bool ns_class_stores(const struct ustate *u, const struct gent *g, size_t n)
+{
+	for (size_t a = 0, b; a < n; a = b) {
+		bool two = false;
+
+		for (b = a + 1; b < n && u->files[g[b].file].mtime_nsec == u->files[g[a].file].mtime_nsec; b++)
+			two |= !same_inode(u, &u->files[g[b].file], &u->files[g[a].file]);
+		if (two)
+			return true;
+	}
+	return false;
+}
+
+/*
  * The classes of one key group (metadata with the mtime in whole seconds),
  * every file of it read (h->err 0).
  * util-vserver keeps whole seconds only (its entries get their mtime with
@@ -465,9 +483,11 @@ static int plan_class(struct hashrun *h, const struct gent *g, size_t n)
  * only in the nanoseconds are one class when one of them has none (an
  * entry or a file util-vserver made, a file unpacked from a tar archive)
  * or when one of them is a store entry (the store never gets a second
- * entry for what it holds), as util-vserver would link them; otherwise
- * only files with the same mtime to the nanosecond are.  With
- * ignore_mtime the mtime does not count at all.
+ * entry for what it holds), as util-vserver would link them, and so also
+ * when the files of one nanosecond value make a new entry (two inodes or
+ * more): a later run would link the others to it; otherwise (each
+ * nanosecond value one inode) only files with the same mtime to the
+ * nanosecond are.  With ignore_mtime the mtime does not count at all.
  */
 static int plan_group(struct hashrun *h, struct gent *g, size_t n)
 {
@@ -488,6 +508,10 @@ static int plan_group(struct hashrun *h, struct gent *g, size_t n)
 			merged = whole_second(&u->files[g[k].file]) || (int)u->files[g[k].file].tree == u->store_tree;
 		sort_merged = merged;
 		qsort(g + i, j - i, sizeof(*g), cmp_sub);
+		if (!merged && ns_class_stores(u, g + i, j - i)) {
+			sort_merged = merged = true;
+			qsort(g + i, j - i, sizeof(*g), cmp_sub);
+		}
 		for (size_t a = i; a < j;) {
 			size_t b = a + 1;
 
