@@ -354,7 +354,7 @@ static int record_batch(struct crun *c)
 				.path = it->src, .path_len = it->src_len,
 			};
 
-			snprintf(rec.kind, sizeof(rec.kind), "clone-link");
+			snprintf(rec.kind, sizeof(rec.kind), "%s", VA_CLONE_LIFT_KIND);
 			if ((r = va_journal_add(c->o->j, &rec)) < 0)
 				break;
 			it->iseq = rec.seq;

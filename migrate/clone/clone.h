@@ -160,8 +160,9 @@ int va_clone(const char *src, const char *dst, const struct va_clone_opts *o,
 /**
  * va_clone_check_journal() - the pre-pass of a replay (after
  * va_jroots_check_journal()): every 'M' record names an earlier 'C'
- * record, each entry's directory was recorded before it or is a root,
- * no path twice.  Return: 0, or -EPERM with @e naming the first record
+ * record, no path twice; its 'I' records are the clone's (KIND
+ * VA_CLONE_LIFT_KIND), but in a vcopy journal (backend VA_JOURNAL_VCOPY),
+ * whose links ('L', other 'I') all come before its first 'C'.  Return: 0, or -EPERM with @e naming the first record
  * that does not fit.
  */
 int va_clone_check_journal(const struct va_journal *j, struct va_jroots_error *e);
@@ -182,6 +183,8 @@ struct va_clone_rhooks {
 
 /**
  * va_clone_replay() - undo what clone journal @j recorded, newest first
+ * (of a vcopy journal, only the clone's records: the links are
+ * va_unify_replay()'s, after it)
  * (VA_REPLAY_RESUME is refused with -EOPNOTSUPP: a clone cut short is
  * undone, then made again).  @jr are the journal's roots, opened and
  * accepted by the caller; @j passed va_clone_check_journal().  @be sets
