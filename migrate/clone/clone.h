@@ -26,11 +26,13 @@
  * A destination that exists must be an empty directory (it keeps its own
  * owner, mode and times); otherwise it is made.  Journal (backend
  * "clone", migrate/journal.h): every entry's 'C' record is on disk before
- * the entry is made; once the entry and its data are on disk an 'M'
- * record gives its inode and status change time.  Where the kernel does
- * not let a protected inode have a new name (immutable without a vserver
- * kernel's iunlink), its flags are lifted for the link and put back, the
- * change an 'I' record.  va_clone_replay() undoes that: it removes what
+ * the entry is made (a batch's records with one journal sync); once the
+ * entry and its data are on disk (one syncfs of the destination for
+ * many batches, never an fsync per file or directory) an 'M' record
+ * gives its inode and status change time.  Where the kernel does not let
+ * a protected inode have a new name (immutable without a vserver
+ * kernel's iunlink), its flags are lifted for the link and put back (once
+ * for the names of one inode in a batch), the change an 'I' record.  va_clone_replay() undoes that: it removes what
  * the clone made, newest first, each entry only while it is what was
  * made (the inode of its 'M' record, files and symlinks with the status
  * change time the clone left them in; an entry whose 'M' record is

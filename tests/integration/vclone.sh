@@ -26,6 +26,9 @@
 #             (find -printf '%i %n %m %s %T@ %p', lsattr) as before, DST
 #             gone, or an existing empty DST empty again
 #   kill -9   clones killed at growing moments, then --undo: nothing left
+#   at a sync clones killed (strace inject) at a syncfs that comes before
+#             a batch's M records, at a journal fsync, a link, a flag lift:
+#             --undo leaves nothing, also of entries made without M record
 #   vcopy     a cp -a of the source lacking some entries, one file changed:
 #             equal files linked, missing ones made, the changed one left
 #             alone, dry run = real run, one journal (backend vcopy: the
@@ -277,6 +280,62 @@ done
 [ "$landed" -ge 1 ]
 ok $? "at least one kill landed in the middle of a clone ($landed)"
 
+# ================================================================ killed at a sync
+# strace -e inject=SYSCALL:signal=KILL:when=N kills vclone exactly at its
+# Nth call: syncfs (what a batch made goes to disk before its M records;
+# VAUDIT_TEST_CLONE_MARKS=64: one every 64 marks, so that later kills find
+# some entries with their M record and others without), fsync (a batch's
+# C records on disk before its entries), linkat (a copy or a link named),
+# FS_IOC_SETFLAGS (flags lifted for a link, or put back); then --undo
+STRACE=$(command -v strace || true)
+if [ -n "$STRACE" ]; then
+	for pt in syncfs:1 syncfs:3 fsync:2 fsync:9 linkat:60 ioctl:40; do
+		sc=${pt%:*} n=${pt#*:}
+		K=$V/synckill.$sc$n
+		rm -f "$W/sk.journal"
+		VAUDIT_TEST_CLONE_MARKS=64 "$STRACE" -f -qq -o /dev/null -e trace="$sc" \
+			-e inject="$sc:signal=KILL:when=$n" \
+			"$VCLONE" --flags=legacy --exclude="$EX" $NP --journal "$W/sk.journal" "$S" "$K" \
+			>/dev/null 2>&1
+		rc=$?
+		# (ioctl: also the reads of the flags; the 40th is among the links' lifts or reads)
+		nm=$([ -e "$W/sk.journal" ] && python3 - "$W/sk.journal" "$K" <<'PY'
+import base64, os, sys
+made, c = set(), {}
+for l in open(sys.argv[1], encoding='ascii').read().splitlines()[1:]:
+    f = l.split('\t')
+    if f[0] == 'C':
+        c[f[1]] = base64.b64decode(f[6]).decode('utf-8', 'surrogateescape')
+    elif f[0] == 'M':
+        made.add(f[1])
+without = sum(1 for s, p in c.items() if s not in made and os.path.lexists(p))
+print('%d %d' % (len(made), without))
+PY
+)
+		is "$rc" 137 "vclone killed at $sc call $n (strace inject; M records, entries made without one: $nm)"
+		if [ "$pt" = syncfs:3 ]; then
+			[ "${nm% *}" -gt 0 ] && [ "${nm#* }" -gt 0 ]
+			ok $? "killed at the third syncfs: some entries have their M record, some were made without ($nm)"
+		fi
+		if [ -e "$W/sk.journal" ]; then
+			urun skundo "$VAUDIT" --undo "$W/sk.journal" "$M"
+			rc_is skundo 0 "killed at $sc call $n: vaudit --undo"
+		else
+			[ ! -e "$K" ]
+			ok $? "killed at $sc call $n, while the journal was made: no journal, nothing made"
+		fi
+		image >"$W/find.sk"
+		srclist >"$W/src.sk"
+		lsattr -R "$S" 2>/dev/null | sort >"$W/lsattr.sk"
+		cmp -s "$W/find.empty" "$W/find.sk" && cmp -s "$W/src.before" "$W/src.sk" &&
+			cmp -s "$W/lsattr.src" "$W/lsattr.sk"
+		ok $? "killed at $sc call $n, undone: no stray entry, the source and its flags as before" ||
+			diag "$(diff "$W/find.empty" "$W/find.sk" | head -10)"
+	done
+else
+	skip "vclone killed at a sync" "strace is not installed"
+fi
+
 # ================================================================ vcopy
 # DST: a plain copy of the source (every file its own inode) that lacks a
 # directory and some files and has one file changed
@@ -429,6 +488,7 @@ for ms in 10 30 60 120; do
 	VK_MS=$ms vkill "t$ms" "after $ms ms"
 	[ "$VK_RC" -eq 137 ] && vlanded+=" ${VK_KINDS:-none}"
 done
+[[ " $vlanded" == *" L"* ]] && [[ "$vlanded" == *C* ]]
 ok $? "kills landed among the links (L only) and among the entries made (C):$vlanded"
 rm -rf "$Y"
 
