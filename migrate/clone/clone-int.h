@@ -46,6 +46,7 @@ struct citem {
 	size_t src_len, path_len;
 	uint64_t seq, iseq;     /* its 'C' record; 'h': the 'I' record of lifted flags, or 0 */
 	bool shared_lift;       /* 'h': iseq is an earlier entry's of the batch (one inode) */
+	bool flags_back;        /* 'h' with iseq: the lifted flags were put back (its 'D' mark) */
 	bool made;
 	bool early;             /* linked while an earlier entry had its inode's flags lifted */
 	int early_r;            /* ... with this result */

@@ -200,13 +200,14 @@ static void item_release(struct citem *it)
 
 int c_queue(struct crun *c, struct citem *it, const char *name, const char *src, size_t src_len)
 {
+	const char *path;
+
 	/* another name of a copy still to be made: its record names the copy's inode */
 	if (it->kind == 'H' && !c->o->dry_run && !c->cp[it->copy].ino && c_flush(c) < 0) {
 		item_release(it);
 		return c->fatal;
 	}
-	const char *path = c_dst_path(c, name);
-
+	path = c_dst_path(c, name);
 	it->dfd = c->dirs[c->ndirs - 1].dst_fd;
 	if (!path || va_array_grow(&c->items, &c->capitems, c->nitems, sizeof(*c->items)) < 0 ||
 	    !(it->name = strdup(name)) || !(it->src = strndup(src, src_len)) ||
@@ -273,7 +274,7 @@ static int make_link(struct crun *c, size_t i, const char **what)
 	}
 	if (it->iseq && (r = lift_flags(c, it, true)) < 0) {
 		*what = "cannot lift the flags of the unified file for the link";
-		(void)lift_flags(c, it, false);
+		it->flags_back = lift_flags(c, it, false) == 0;
 		return r;
 	}
 	r = va_link_fd(it->src_fd, it->dfd, it->name);
@@ -286,8 +287,10 @@ static int make_link(struct crun *c, size_t i, const char **what)
 			o->early_what = "cannot link the unified file";
 		}
 	}
-	if (it->iseq)
+	if (it->iseq) {
 		q = lift_flags(c, it, false);
+		it->flags_back = q == 0;
+	}
 	for (size_t k = i + 1; q < 0 && k < c->nitems; k++) {
 		struct citem *o = &c->items[k];
 
@@ -297,7 +300,8 @@ static int make_link(struct crun *c, size_t i, const char **what)
 		}
 	}
 	if (r < 0) {
-		*what = "cannot link the unified file";
+		*what = q < 0 ? "cannot link the unified file, and its flags cannot be put back (vaudit --undo puts them back)" :
+				"cannot link the unified file";
 		return r;
 	}
 	if (q < 0) {
@@ -482,7 +486,8 @@ static int mark_batch(struct crun *c)
 	for (size_t i = 0; i < c->nitems && r == 0; i++) {
 		struct citem *it = &c->items[i];
 
-		if (it->iseq && !it->shared_lift) {
+		/* (flags not put back keep their 'I' record open: the undo puts them back) */
+		if (it->iseq && !it->shared_lift && it->flags_back) {
 			struct va_journal_rec d = { .type = 'D', .seq = it->iseq };
 
 			r = hold_mark(c, &d);

@@ -277,8 +277,6 @@ for ms in 20 50 100 200 400 800 1600; do
 	ok $? "killed after ${ms} ms, undone: the source's flags as before"
 	[ "$rc" -ne 137 ] && break
 done
-[ "$landed" -ge 1 ]
-ok $? "at least one kill landed in the middle of a clone ($landed)"
 
 # ================================================================ killed at a sync
 # strace -e inject=SYSCALL:signal=KILL:when=N kills vclone exactly at its
@@ -312,7 +310,8 @@ without = sum(1 for s, p in c.items() if s not in made and os.path.lexists(p))
 print('%d %d' % (len(made), without))
 PY
 )
-		is "$rc" 137 "vclone killed at $sc call $n (strace inject; M records, entries made without one: $nm)"
+		is "$rc" 137 "vclone killed at $sc call $n (strace inject; M records, entries made without one: $nm)" &&
+			landed=$((landed + 1))
 		if [ "$pt" = syncfs:3 ]; then
 			[ "${nm% *}" -gt 0 ] && [ "${nm#* }" -gt 0 ]
 			ok $? "killed at the third syncfs: some entries have their M record, some were made without ($nm)"
@@ -335,6 +334,8 @@ PY
 else
 	skip "vclone killed at a sync" "strace is not installed"
 fi
+[ "$landed" -ge 1 ]
+ok $? "at least one kill landed in the middle of a clone ($landed)"
 
 # ================================================================ vcopy
 # DST: a plain copy of the source (every file its own inode) that lacks a
