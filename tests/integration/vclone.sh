@@ -404,6 +404,30 @@ py_checks python3 "$RP" "$SCHEMA" "$W/cshow.out" --label="--show vcopy" --last n
 urun cresume "$VAUDIT" --resume "$W/vcopy.journal" "$M"
 rc_is cresume 2 "vaudit --resume of a vcopy journal: refused"
 one_line cresume vaudit "vaudit --resume of a vcopy journal" "not resumed" "--undo"
+# untrusted input: a vcopy journal whose link comes after an entry made
+# (records renumbered, CRCs valid) is refused before anything changes
+python3 - "$W/vcopy.journal" "$W/forged.journal" "$top_srcdir/tests/integration" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[3])
+from fixtest import crc32c
+lines = open(sys.argv[1], 'rb').read().split(b'\n')
+body = lambda l: l.rpartition(b'\tcrc=')[0]
+c = next(l for l in lines if l.startswith(b'C\t'))
+link = next(l for l in lines if l.startswith(b'L\t'))
+out = [lines[0]]
+for seq, l in ((1, c), (2, link)):
+    f = body(l).split(b'\t')
+    f[1] = b'%d' % seq
+    b = b'\t'.join(f)
+    out.append(b + b'\tcrc=%08x' % crc32c(b))
+open(sys.argv[2], 'wb').write(b'\n'.join(out) + b'\n')
+PY
+dstate >"$W/copy.f0"
+urun forged "$VAUDIT" --undo "$W/forged.journal" "$M"
+rc_is forged 2 "vaudit --undo of a forged vcopy journal (a link after an entry made): refused"
+one_line forged vaudit "the forged vcopy journal" "a link recorded after the entries made"
+dstate | cmp -s - "$W/copy.f0"
+ok $? "the forged journal changed nothing"
 urun cundon "$VAUDIT" -n --undo "$W/vcopy.journal" "$M"
 rc_is cundon 1 "vaudit -n --undo of the vcopy journal: something would be undone"
 dstate >"$W/copy.undon"
