@@ -132,6 +132,9 @@ static int pop_dir(struct crun *c)
 			c_finish_dir(c, d, NULL, 0);
 		} else {
 			c->fin[c->nfin++] = *d;
+			/* each holds two fds: not more of them than a batch has entries */
+			if (c->nfin >= CLONE_BATCH / 2)
+				r = c_flush(c);
 		}
 	} else {
 		c_finish_dir(c, d, c->dpath.buf, c->dpath.len);
