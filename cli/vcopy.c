@@ -23,7 +23,6 @@
 #include "cli/unify-cli.h"
 #include "core/dbuf.h"
 #include "core/escape.h"
-#include "core/image.h"
 #include "core/inomap.h"
 #include "core/vsconfig.h"
 #include "migrate/clone/clone.h"
