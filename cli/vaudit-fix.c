@@ -7,7 +7,9 @@
  *
  * Plans are JSON Lines: a header object, then one object per action
  * (schema in vaudit(8)).  Journals of vunify and vhashify runs (backend
- * "unify") are replayed by va_unify_replay() (migrate/unify/unify.h).
+ * "unify") are replayed by va_unify_replay() (migrate/unify/unify.h),
+ * vclone's by va_clone_replay() (migrate/clone/clone.h), and vcopy's by
+ * both: its entries made removed, then its links undone.
  */
 #include "config.h"
 
@@ -552,9 +554,14 @@ static int same_filesystem(struct cli *c, const char *file, const struct va_jour
 	return 0;
 }
 
-/* --undo / --resume of a vunify or vhashify journal: live, by the paths it names. */
+/*
+ * --undo / --resume of a vunify or vhashify journal: live, by the paths it
+ * names.  @prior: the counts of what was replayed before (a vcopy
+ * journal's entries made), or NULL.
+ */
 static int replay_unify(struct cli *c, const char *file, struct va_journal *j,
-			const struct va_jroots *jr, bool undo, bool dry_run, unsigned live_flags)
+			const struct va_jroots *jr, bool undo, bool dry_run, unsigned live_flags,
+			const unsigned prior[4])
 {
 	struct unify_replay u = { .cli = c, .undo = undo, .json = ctx_of(c)->json };
 	struct va_uhooks h = { .event = on_unify_event, .user = &u };
@@ -563,6 +570,8 @@ static int replay_unify(struct cli *c, const char *file, struct va_journal *j,
 	struct va_backend *be = NULL;
 	int r;
 
+	if (prior)
+		memcpy(u.counts, prior, sizeof(u.counts));
 	if ((r = same_filesystem(c, file, j)))
 		return r;
 	r = va_backend_live_new(&be, live_flags);
@@ -775,7 +784,28 @@ static int replay(struct cli *c, const struct vaudit_opts *o, struct va_replay_s
 	int r;
 
 	if (s->unify)
-		return replay_unify(c, o->replay, s->j, jr, undo, o->dry_run, o->live_flags);
+		return replay_unify(c, o->replay, s->j, jr, undo, o->dry_run, o->live_flags, NULL);
+	if (s->vcopy) {
+		struct va_jroots_error e;
+
+		if (!undo) {
+			cli_msg(c, o->replay, "the journal is of a vcopy run",
+				"a vcopy cut short is not resumed: undo it (--undo), then run vcopy again");
+			return CLI_EXIT_TROUBLE;
+		}
+		if (va_clone_check_journal(s->j, &e) < 0)
+			return refuse(c, o->replay, "record", &e);
+		if ((r = same_filesystem(c, o->replay, s->j)))
+			return r;
+		/* newest first: the entries made, then the links */
+		r = replay_clone(s->j, jr, o->dry_run, o->live_flags, counts, ctx_of(c)->json ? c : NULL);
+		if (r < 0) {
+			if (!journal_failed(c, o->replay, s->j))
+				cli_msg(c, o->replay, "the undo stopped", strerror(-r));
+			return exit_for(c, counts, r);
+		}
+		return replay_unify(c, o->replay, s->j, jr, true, o->dry_run, o->live_flags, counts);
+	}
 	if (s->clone) {
 		struct va_jroots_error e;
 
@@ -936,7 +966,7 @@ int run_replay(const struct vaudit_opts *o)
 			r = lock_roots(c, &locks, s.j);
 	}
 	free(ids);
-	if (r == 0 && o->mode == MODE_RESUME && !s.unify && !s.convert && !s.clone)
+	if (r == 0 && o->mode == MODE_RESUME && !s.unify && !s.convert && !s.clone && !s.vcopy)
 		r = check_request(c, o, &s);
 	else if (r == 0 && o->plan) {
 		cli_msg(c, file, "--plan goes only with the --resume of a repair's journal", NULL);

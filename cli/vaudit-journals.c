@@ -52,7 +52,7 @@ struct jinfo {
 	char whybuf[128];
 	size_t line;                    /* ... and the line, or 0 */
 	struct va_journal *j;           /* loaded, else NULL */
-	const char *mode;               /* the run: fix, plan, unify, convert, clone, or NULL */
+	const char *mode;               /* the run: fix, plan, unify, convert, clone, vcopy, or NULL */
 	uint64_t changes, done, undone, pending;
 };
 
@@ -70,7 +70,7 @@ static const char *run_mode(const struct va_journal *j)
 	const char *why = NULL, *m = NULL;
 
 	if (strcmp(j->backend, VA_JOURNAL_UNIFY) == 0 || strcmp(j->backend, VA_JOURNAL_CONVERT) == 0 ||
-	    strcmp(j->backend, VA_JOURNAL_CLONE) == 0)
+	    strcmp(j->backend, VA_JOURNAL_CLONE) == 0 || strcmp(j->backend, VA_JOURNAL_VCOPY) == 0)
 		return j->backend;
 	if (!j->request)
 		return "fix";           /* a version 1 repair journal: the request is not recorded */

@@ -5,8 +5,9 @@
  * identical to SRC's become names of SRC's inodes, as vunify links them
  * (the unify engine, DST the target and SRC its one reference), then what
  * SRC has and DST lacks is made as vclone makes it (the clone engine in
- * its fill mode).  Two journals, one per engine, each undone by
- * `vaudit --undo`.
+ * its fill mode).  One journal (backend "vcopy") holds both engines'
+ * records, the links' first; one `vaudit --undo` takes the run back,
+ * the entries made first, then the links.
  */
 #include "config.h"
 
@@ -22,7 +23,6 @@
 #include "cli/unify-cli.h"
 #include "core/dbuf.h"
 #include "core/escape.h"
-#include "core/image.h"
 #include "core/inomap.h"
 #include "core/vsconfig.h"
 #include "migrate/clone/clone.h"
@@ -41,7 +41,8 @@ static void usage(FILE *fp)
 "has and DST lacks is made as vclone makes it (unified files linked, the\n"
 "rest copied with owner, mode, times and extended attributes).  A file of\n"
 "DST that differs from SRC's, and what only DST has, are left alone.\n"
-"Each engine writes a journal: 'vaudit --undo' of each takes it back.\n"
+"One journal records both; 'vaudit --undo JOURNAL' takes the run back\n"
+"(a vcopy cut short is undone, then run again: never resumed).\n"
 "\n"
 "DST and SRC are directories (paths with a '/', such as ./web), or names\n"
 "of guests in the configuration (%s).  The exclude list (--exclude,\n"
@@ -64,10 +65,9 @@ static void usage(FILE *fp)
 "      --store=DIR       a hash store: a file of SRC sharing an inode with one\n"
 "                        of its entries is unified (repeatable; default: the\n"
 "                        store of SRC when it is a guest)\n"
-"      --journal=FILE    the journal of the links (default\n"
-"                        %s/vcopy-YYYYmmdd-HHMMSS-PID.journal); the\n"
-"                        entries made go to FILE without its .journal, then\n"
-"                        -made.journal\n"
+"      --journal=FILE    the journal of the run, the links and the entries\n"
+"                        made (default\n"
+"                        %s/vcopy-YYYYmmdd-HHMMSS-PID.journal)\n"
 "      --json            JSON Lines on stdout: one object per link and per\n"
 "                        entry made, then a summary object (schema in\n"
 "                        vaudit(8))\n"
@@ -92,8 +92,6 @@ struct run {
 	struct va_excl_list list;
 	const struct va_excl_list *excl;
 	struct va_clone_stats st;       /* the entries made */
-	struct va_journal *cj;          /* their journal */
-	struct dbuf cjfile;
 	const struct va_uhooks *uhooks; /* what the links are said with */
 	struct va_inomap linked;        /* a dry run: the inodes the links would protect */
 	struct stat src_st;
@@ -130,15 +128,14 @@ static void summary_made(struct ucli *c, struct dbuf *b, bool json)
 		dbuf_adds(b, ",\"made\":{\"dry_run\":");
 		dbuf_adds(b, c->dry_run ? "true" : "false");
 		clone_report_counts(b, &rn->st, true, c->dry_run);
-		va_json_field(b, "journal", rn->cj ? rn->cjfile.buf : NULL, rn->cj ? rn->cjfile.len : 0);
+		/* the run's one journal (the summary's "journal" too) */
+		va_json_field(b, "journal", c->j ? c->jfile.buf : NULL, c->j ? c->jfile.len : 0);
 		dbuf_addc(b, '}');
 		return;
 	}
 	clone_report_counts(b, &rn->st, false, c->dry_run);
 	if (rn->st.n[VA_CLONE_ERROR])
 		dbuf_addf(b, ", %llu failed", (unsigned long long)rn->st.n[VA_CLONE_ERROR]);
-	if (rn->cj)
-		dbuf_addf(b, "; journal %s", rn->cjfile.buf);
 }
 
 /* ------------------------------------------------------------------ set-up */
@@ -180,34 +177,6 @@ static int refused(struct ucli *c, const char *path, int r)
 	return CLI_EXIT_TROUBLE;
 }
 
-/* The journal of the entries made: next to the links' journal. */
-static int open_made_journal(struct run *rn)
-{
-	struct ucli *c = &rn->c;
-	struct dbuf src = DBUF_INIT;
-	const char *f = c->jfile.buf;
-	size_t n = c->jfile.len;
-	char uuid[40];
-	int r;
-
-	if (n > 8 && !strcmp(f + n - 8, ".journal"))
-		n -= 8;
-	r = dbuf_add(&rn->cjfile, f, n) < 0 || dbuf_adds(&rn->cjfile, "-made.journal") < 0 ? -ENOMEM : 0;
-	if (r == 0)
-		r = dbuf_addf(&src, "%s\n%s", rn->src, rn->dst) < 0 ? -ENOMEM : 0;
-	va_image_uuid(NULL, rn->dst, uuid);
-	if (r == 0)
-		r = va_journal_create(&rn->cj, rn->cjfile.buf, VA_JOURNAL_CLONE, uuid, src.buf, src.len);
-	dbuf_release(&src);
-	if (r < 0) {
-		cli_msg(&c->cli, dbuf_str(&rn->cjfile), "cannot create the journal", strerror(-r));
-		rn->cj = NULL;
-		return CLI_EXIT_TROUBLE;
-	}
-	cli_say(&c->cli, "journal: %s", rn->cjfile.buf);
-	return 0;
-}
-
 static int run_vcopy(struct run *rn)
 {
 	struct ucli *c = &rn->c;
@@ -227,7 +196,8 @@ static int run_vcopy(struct run *rn)
 		return refused(c, rn->dst, r);
 	if ((r = va_clone_check(rn->dst, rn->src, true)) < 0)
 		return refused(c, rn->src, r);
-	if ((status = ucli_journal_open(c, paths, 2)) || (!c->dry_run && (status = open_made_journal(rn))))
+	/* one journal: the links' records, then the entries made */
+	if ((status = ucli_journal_open(c, paths, 2)))
 		return status;
 	/* the links: vunify with SRC as the reference */
 	ucli_uopts(c, &uo);
@@ -239,13 +209,13 @@ static int run_vcopy(struct run *rn)
 	ucli_ran(c, &ust, r);
 	/* then what DST lacks */
 	if (r == 0) {
-		clone_opts(&co, c, rn->cj, rn->excl, rn->stores, rn->nstores);
+		clone_opts(&co, c, c->j, rn->excl, rn->stores, rn->nstores);
 		co.fill = true;
 		co.unified_inodes = c->dry_run ? &rn->linked : NULL;
 		co.h = &mh;
 		r = va_clone(rn->src, rn->dst, &co, &rn->st);
-		if (rn->cj)
-			r = va_journal_finish(rn->cj, r);
+		if (c->j)
+			r = va_journal_finish(c->j, r);
 		if (r < 0)
 			cli_msg(&c->cli, rn->dst, "making what it lacks stopped", strerror(-r));
 	}
@@ -289,15 +259,13 @@ int main(int argc, char **argv)
 
 	ucli_init(&rn.c, PROG, usage);
 	rn.c.jstem = "vcopy";
-	dbuf_init(&rn.cjfile);
+	rn.c.jbackend = VA_JOURNAL_VCOPY;
 	status = parse_options(&rn, argc, argv);
 	run = status < 0;       /* else --help, --version or a usage error: done */
 	if (run)
 		status = setup(&rn);
 	if (run && status == 0)
 		status = run_vcopy(&rn);
-	va_journal_free(rn.cj);
-	dbuf_release(&rn.cjfile);
 	va_inomap_release(&rn.linked);
 	free(rn.stores);
 	free(rn.src);

@@ -455,7 +455,7 @@ static const char *parse_header(struct va_journal *j, char *line)
 	if (strncmp(f[2], "backend=", 8) ||
 	    (strcmp(f[2] + 8, VA_JOURNAL_IMAGE) && strcmp(f[2] + 8, VA_JOURNAL_LIVE) &&
 	     strcmp(f[2] + 8, VA_JOURNAL_UNIFY) && strcmp(f[2] + 8, VA_JOURNAL_CONVERT) &&
-	     strcmp(f[2] + 8, VA_JOURNAL_CLONE)))
+	     strcmp(f[2] + 8, VA_JOURNAL_CLONE) && strcmp(f[2] + 8, VA_JOURNAL_VCOPY)))
 		return "bad backend in the header";
 	if (strncmp(f[3], "uuid=", 5) || strlen(f[3] + 5) >= sizeof(j->uuid))
 		return "bad uuid in the header";
@@ -506,10 +506,17 @@ static const char *parse_link(struct va_journal_rec *r, char **f)
 	return NULL;
 }
 
+/* Does @j hold a clone engine's records ('C' of VA_CLONE_TYPES, 'M')? */
+static bool clone_records(const struct va_journal *j)
+{
+	return !strcmp(j->backend, VA_JOURNAL_CLONE) || !strcmp(j->backend, VA_JOURNAL_VCOPY);
+}
+
 /*
  * Which intents a journal of @j's backend holds: a conversion's only what
  * it created ('C'), a clone's what it created and the flags it lifted for
- * a moment ('C', 'I'), the others flag and name changes ('I', 'L').
+ * a moment ('C', 'I'), a vcopy's the unify engine's and the clone's ('I',
+ * 'L', 'C'), the others flag and name changes ('I', 'L').
  */
 static bool record_fits(const struct va_journal *j, char type)
 {
@@ -517,6 +524,8 @@ static bool record_fits(const struct va_journal *j, char type)
 		return type == 'C';
 	if (!strcmp(j->backend, VA_JOURNAL_CLONE))
 		return type == 'C' || type == 'I';
+	if (!strcmp(j->backend, VA_JOURNAL_VCOPY))
+		return type == 'C' || type == 'I' || type == 'L';
 	return type == 'I' || type == 'L';
 }
 
@@ -586,7 +595,7 @@ static const char *parse_record(struct va_journal *j, char *line, struct va_jour
 		return r->seq < j->next_seq ? NULL : "record for an unknown change";
 	}
 	if (r->type == 'M') {
-		if (n != 5 || strcmp(j->backend, VA_JOURNAL_CLONE))
+		if (n != 5 || !clone_records(j))
 			return n != 5 ? "bad record" : "a record of another kind of journal";
 		if (r->seq >= j->next_seq)
 			return "record for an unknown change";
@@ -599,7 +608,7 @@ static const char *parse_record(struct va_journal *j, char *line, struct va_jour
 	if (r->seq != j->next_seq)
 		return "changes out of sequence";
 	if (r->type == 'C') {
-		if ((why = parse_create(r, f, strcmp(j->backend, VA_JOURNAL_CLONE) == 0)))
+		if ((why = parse_create(r, f, clone_records(j))))
 			return why;
 		j->next_seq = r->seq + 1;
 		return NULL;

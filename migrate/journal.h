@@ -6,7 +6,7 @@
  * Text, one record per line, each ending in "\tcrc=XXXXXXXX", the CRC32C
  * of the bytes before that tab:
  *
- *   vaudit-journal 1 backend=image|live|unify|convert uuid=UUID source=BASE64
+ *   vaudit-journal 1 backend=image|live|unify|convert|clone|vcopy uuid=UUID source=BASE64
  *   vaudit-journal 2 backend=image|live uuid=UUID source=BASE64 request=BASE64
  *   I SEQ DEV INO GEN OLDFLAGS OLDMODE NEWFLAGS NEWMODE KIND PATH_B64
  *   L SEQ OP DEV INO GEN OLDINO PATH_B64 TMP_B64 OTHER_B64
@@ -39,8 +39,15 @@
  * inode INO); for the other types INO is 0 and CTIME a time no later than
  * the entry's making.  Once the entry is made and on disk, an 'M' record
  * (its done mark) gives its inode and status change time.  Its 'I'
- * records are flags lifted from an inode for a moment (to give it a new
- * name where the kernel would refuse one): 'D' when they are back.
+ * records (KIND "clone-link") are flags lifted from an inode for a moment
+ * (to give it a new name where the kernel would refuse one): 'D' when
+ * they are back.
+ * A vcopy journal (backend "vcopy", source: DST, SRC and the stores, one
+ * a line) is one run of two engines: first the unify engine's 'L' and
+ * 'I' records (DST's files linked to SRC's inodes), then the clone
+ * engine's 'C', 'M' and "clone-link" 'I' records (what DST lacked, made);
+ * no link after the first entry made.  It is undone newest first: the
+ * entries made, then the links.
  * An intent without D may or may not have been applied: the inode's state
  * tells (old or new).  A last line without newline or with a bad CRC is
  * the trace of a crash while appending and is dropped with a warning; any
@@ -72,8 +79,12 @@
 #define VA_JOURNAL_UNIFY "unify"
 #define VA_JOURNAL_CONVERT "convert"
 #define VA_JOURNAL_CLONE "clone"
+/** vcopy: the unify engine's records (its links), then the clone engine's (the entries made). */
+#define VA_JOURNAL_VCOPY "vcopy"
 /** The TYPEs of a clone's 'C' records. */
 #define VA_CLONE_TYPES "dflpcbh"
+/** The KIND of a clone's 'I' records (flags lifted for a link, then put back). */
+#define VA_CLONE_LIFT_KIND "clone-link"
 
 /** What a replay of a journal does: undo its changes, or finish them. */
 enum va_replay { VA_REPLAY_UNDO, VA_REPLAY_RESUME };

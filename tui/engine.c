@@ -839,6 +839,9 @@ static int job_undo(struct tui_engine *e, struct dbuf *summary)
 		push_error_at(e, e->file, "the journal is of a vunify or vhashify run: undo it with vaudit --undo",
 			      NULL);
 		r = -EINVAL;
+	} else if (rs.vcopy) {
+		push_error_at(e, e->file, "the journal is of a vcopy run: undo it with vaudit --undo", NULL);
+		r = -EINVAL;
 	} else {
 		if (rs.img && !o.dry_run)
 			e->image_written = true;

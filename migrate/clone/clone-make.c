@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * clone-make.c - making a clone's entries, a batch at a time: the 'C'
- * records of the batch on disk, then the entries (file data on disk
- * before a copy gets its name), the directory on disk, then the 'M'
- * records that give what was made (see clone.h).
+ * records of the batch on disk (with the record of the directory that
+ * ends it, one journal sync), then the entries, copies named at once;
+ * the 'M' records that give what was made, and the 'D' marks of flags
+ * put back, are held back until one syncfs of the destination has put
+ * what they describe on disk (every CLONE_MARKS marks, and at the end).
+ * An entry made without its 'M' record on file is undone by its 'C'
+ * record alone (see clone.h).
  */
 #include "config.h"
 
@@ -12,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <time.h>
@@ -49,7 +55,16 @@ static int intent(struct crun *c, char kind, uint64_t ino, const char *path, siz
 	return r;
 }
 
-/* The 'M' record: entry @seq was made and is @st. */
+/* Hold back mark @m until a syncfs puts what it describes on disk (c_sync_marks()). */
+static int hold_mark(struct crun *c, const struct va_journal_rec *m)
+{
+	if (va_array_grow(&c->marks, &c->capmarks, c->nmarks, sizeof(*c->marks)) < 0)
+		return -ENOMEM;
+	c->marks[c->nmarks++] = *m;
+	return 0;
+}
+
+/* The 'M' record: entry @seq was made and is @st (written after the next syncfs). */
 static int made(struct crun *c, uint64_t seq, const struct stat *st)
 {
 	struct va_journal_rec m = {
@@ -57,7 +72,22 @@ static int made(struct crun *c, uint64_t seq, const struct stat *st)
 		.ctime_sec = st->st_ctim.tv_sec, .ctime_nsec = (uint32_t)st->st_ctim.tv_nsec,
 	};
 
-	return va_journal_add(c->o->j, &m);
+	return hold_mark(c, &m);
+}
+
+int c_sync_marks(struct crun *c, bool all)
+{
+	int fd = c->sync_fd >= 0 ? c->sync_fd : c->parent_fd, r = 0;
+
+	if (!c->nmarks || (!all && c->nmarks < c->marks_limit))
+		return 0;
+	/* what the marks describe (file data, names, flags put back) on disk first */
+	if (syncfs(fd) < 0)
+		return -errno;
+	for (size_t i = 0; i < c->nmarks && r == 0; i++)
+		r = va_journal_add(c->o->j, &c->marks[i]);
+	c->nmarks = 0;
+	return r ? r : va_journal_flush(c->o->j);
 }
 
 /*
@@ -72,28 +102,49 @@ static void not_made(struct crun *c, uint64_t seq, int r)
 		(void)va_journal_add(c->o->j, &u);     /* a failure sticks in j->err */
 }
 
+static int record_batch(struct crun *c);
+static void make_batch(struct crun *c);
+
 int c_mkdir(struct crun *c, int parent_fd, const char *name, const char *src, size_t src_len,
 	    int *ret_fd)
 {
-	const char *path = c_dst_path(c, name);
+	const char *path;
 	uint64_t seq = 0;
 	struct stat st;
 	int fd, r;
 
 	*ret_fd = -1;
-	if (!path)
-		return c->fatal = -ENOMEM;
 	if (c->o->dry_run) {
+		if ((r = c_flush(c)) < 0)
+			return r;
+		if (!(path = c_dst_path(c, name)))
+			return c->fatal = -ENOMEM;
 		c_event(c, VA_CLONE_MKDIR, path, c->scratch.len, src, src_len, 0, 0, NULL);
 		return 0;
 	}
-	r = intent(c, 'd', 0, path, c->scratch.len, &seq);
+	if (c->fatal)
+		return c->fatal;
+	/* the batch's records and the directory's on disk with one sync, then the batch made */
+	r = record_batch(c);
+	path = c_dst_path(c, name);
+	if (!path)
+		r = -ENOMEM;
+	if (r == 0)
+		r = intent(c, 'd', 0, path, c->scratch.len, &seq);
 	if (r == 0)
 		r = va_journal_sync(c->o->j);
 	if (r < 0) {
-		c_event(c, VA_CLONE_ERROR, path, c->scratch.len, src, src_len, 0, -r, "cannot write the journal");
-		return c->fatal = r;
+		c_event(c, VA_CLONE_ERROR, path ? path : c->dpath.buf, path ? c->scratch.len : c->dpath.len,
+			src, src_len, 0, -r, "cannot write the journal");
+		c->fatal = r;
+		make_batch(c);          /* nothing made: the batch released */
+		return r;
 	}
+	make_batch(c);
+	if (c->fatal)
+		return c->fatal;
+	if (!(path = c_dst_path(c, name)))
+		return c->fatal = -ENOMEM;
 	/* only the clone enters it until its own mode is set, after its contents */
 	if (mkdirat(parent_fd, name, 0700) < 0) {
 		r = -errno;
@@ -102,7 +153,7 @@ int c_mkdir(struct crun *c, int parent_fd, const char *name, const char *src, si
 		return r;
 	}
 	fd = va_safeopen_at(parent_fd, name, O_RDONLY | O_DIRECTORY, 0);
-	if (fd < 0 || fstat(fd, &st) < 0 || fsync(parent_fd) < 0) {
+	if (fd < 0 || fstat(fd, &st) < 0) {
 		r = fd < 0 ? fd : -errno;
 		if (fd >= 0)
 			close(fd);
@@ -144,36 +195,59 @@ static void item_release(struct citem *it)
 	free(it->name);
 	free(it->src);
 	free(it->target);
+	free(it->path);
 }
 
 int c_queue(struct crun *c, struct citem *it, const char *name, const char *src, size_t src_len)
 {
+	const char *path;
+
 	/* another name of a copy still to be made: its record names the copy's inode */
 	if (it->kind == 'H' && !c->o->dry_run && !c->cp[it->copy].ino && c_flush(c) < 0) {
 		item_release(it);
 		return c->fatal;
 	}
-	if (va_array_grow(&c->items, &c->capitems, c->nitems, sizeof(*c->items)) < 0 ||
-	    !(it->name = strdup(name)) || !(it->src = strndup(src, src_len))) {
+	path = c_dst_path(c, name);
+	it->dfd = c->dirs[c->ndirs - 1].dst_fd;
+	if (!path || va_array_grow(&c->items, &c->capitems, c->nitems, sizeof(*c->items)) < 0 ||
+	    !(it->name = strdup(name)) || !(it->src = strndup(src, src_len)) ||
+	    !(it->path = strndup(path, c->scratch.len))) {
 		item_release(it);
 		return -ENOMEM;
 	}
 	it->src_len = src_len;
+	it->path_len = c->scratch.len;
 	c->items[c->nitems++] = *it;
 	return c->nitems >= CLONE_BATCH ? c_flush(c) : 0;
 }
 
 /* ------------------------------------------------------------------ making one entry */
 
-static int set_flags(struct crun *c, const struct citem *it, uint32_t flags)
+/*
+ * Lift (@lift) the blocking flags of @it's inode for a new name, or put
+ * them back (and read them back).  The 2.6 bits are never changed here:
+ * the ioctl word without them, as the live back end writes it; while
+ * immutable, the kernel lets only that bit change in one call.
+ */
+static int lift_flags(struct crun *c, const struct citem *it, bool lift)
 {
-	struct va_attr_target t = {
-		.fd = it->src_fd, .dir_fd = -1,
-		.dev = makedev(it->stx.stx_dev_major, it->stx.stx_dev_minor),
-		.ino = it->stx.stx_ino, .mode = it->stx.stx_mode,
-	};
+	unsigned int want = (it->flags & ~VA_VS26_MASK) & ~(lift ? C_BLOCKING : 0), f, got = 0;
 
-	return c->o->be ? va_backend_set(c->o->be, &t, flags, it->stx.stx_mode & 07777) : -EOPNOTSUPP;
+	if (!c->o->be)
+		return -EOPNOTSUPP;
+	if (lift && (it->flags & VA_FL_IMMUTABLE) && (it->flags & VA_FL_APPEND)) {
+		f = (it->flags & ~VA_VS26_MASK) & ~(uint32_t)VA_FL_IMMUTABLE;
+		if (ioctl(it->src_fd, FS_IOC_SETFLAGS, &f) < 0)
+			return -errno;
+	}
+	f = want;
+	if (ioctl(it->src_fd, FS_IOC_SETFLAGS, &f) < 0)
+		return -errno;
+	if (lift)
+		return 0;       /* (a flag still blocking makes the link fail) */
+	if (ioctl(it->src_fd, FS_IOC_GETFLAGS, &got) < 0)
+		return -errno;
+	return (got & ~VA_VS26_MASK) == want ? 0 : -EIO;
 }
 
 /* Does the kernel refuse @it's inode a new name unless its flags are lifted? */
@@ -184,19 +258,50 @@ static bool must_lift(const struct crun *c, uint32_t flags)
 	return !(c->o->iunlink && (flags & VA_FL_IMMUTABLE) && !(flags & VA_FL_APPEND));
 }
 
-static int make_link(struct crun *c, int dfd, struct citem *it, const char **what)
+/*
+ * A new name of a unified inode.  With its flags lifted, the batch's
+ * later names of the same inode (the same 'I' record) are linked in the
+ * same window: one lift and one restore per inode and batch.
+ */
+static int make_link(struct crun *c, size_t i, const char **what)
 {
+	struct citem *it = &c->items[i];
 	int r, q = 0;
 
-	if (it->iseq && (r = set_flags(c, it, it->flags & ~C_BLOCKING)) < 0) {
+	if (it->early) {
+		*what = it->early_what;
+		return it->early_r;
+	}
+	if (it->iseq && (r = lift_flags(c, it, true)) < 0) {
 		*what = "cannot lift the flags of the unified file for the link";
+		it->flags_back = lift_flags(c, it, false) == 0;
 		return r;
 	}
-	r = va_link_fd(it->src_fd, dfd, it->name);
-	if (it->iseq)
-		q = set_flags(c, it, it->flags);
+	r = va_link_fd(it->src_fd, it->dfd, it->name);
+	for (size_t k = i + 1; it->iseq && k < c->nitems; k++) {
+		struct citem *o = &c->items[k];
+
+		if (o->kind == 'h' && o->shared_lift && o->iseq == it->iseq) {
+			o->early = true;
+			o->early_r = va_link_fd(o->src_fd, o->dfd, o->name);
+			o->early_what = "cannot link the unified file";
+		}
+	}
+	if (it->iseq) {
+		q = lift_flags(c, it, false);
+		it->flags_back = q == 0;
+	}
+	for (size_t k = i + 1; q < 0 && k < c->nitems; k++) {
+		struct citem *o = &c->items[k];
+
+		if (o->early && o->iseq == it->iseq && o->early_r == 0) {
+			o->early_r = q;
+			o->early_what = "linked, but its flags cannot be put back";
+		}
+	}
 	if (r < 0) {
-		*what = "cannot link the unified file";
+		*what = q < 0 ? "cannot link the unified file, and its flags cannot be put back (vaudit --undo puts them back)" :
+				"cannot link the unified file";
 		return r;
 	}
 	if (q < 0) {
@@ -206,6 +311,7 @@ static int make_link(struct crun *c, int dfd, struct citem *it, const char **wha
 	return 0;
 }
 
+/* A copy, named at once: its data goes to disk with the batch's syncfs, before its 'M' record. */
 static int make_copy(struct crun *c, int dfd, struct citem *it, const char **what)
 {
 	struct statx after;
@@ -215,10 +321,7 @@ static int make_copy(struct crun *c, int dfd, struct citem *it, const char **wha
 		*what = "cannot copy the file";
 		return fd;
 	}
-	if (fsync(fd) < 0) {
-		r = -errno;
-		*what = "cannot write the copy to disk";
-	} else if (statx(it->src_fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &after) < 0) {
+	if (statx(it->src_fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &after) < 0) {
 		r = -errno;
 		*what = "cannot look at the source again";
 	} else if (!va_same_stx(&it->stx, &after)) {
@@ -245,7 +348,7 @@ static int make_hardlink(struct crun *c, int dfd, struct citem *it, const char *
 	*what = "cannot link to the copy of its other name";
 	if (!cp->ino)
 		return -ENOENT;
-	fd = va_safeopen_verified(c->dirs[0].dst_fd, cp->rel, O_PATH, VA_SAFEOPEN_BENEATH, &id, NULL);
+	fd = va_safeopen_verified(c->sync_fd, cp->rel, O_PATH, VA_SAFEOPEN_BENEATH, &id, NULL);
 	if (fd < 0)
 		return fd;
 	r = va_link_fd(fd, dfd, it->name);
@@ -292,19 +395,16 @@ static enum va_clone_action action_of(char kind)
 	}
 }
 
-static void make_one(struct crun *c, int dfd, struct citem *it)
+static void make_one(struct crun *c, size_t i)
 {
-	const char *path = c_dst_path(c, it->name), *what = NULL;
-	int r;
+	struct citem *it = &c->items[i];
+	const char *path = it->path, *what = NULL;
+	int dfd = it->dfd, r;
 
-	if (!path) {
-		c->fatal = -ENOMEM;
-		return;
-	}
 	if (!c->o->dry_run) {
 		switch (it->kind) {
 		case 'h':
-			r = make_link(c, dfd, it, &what);
+			r = make_link(c, i, &what);
 			break;
 		case 'f':
 			r = make_copy(c, dfd, it, &what);
@@ -319,7 +419,7 @@ static void make_one(struct crun *c, int dfd, struct citem *it)
 		if (r == 0 && it->kind != 'f' && fstatat(dfd, it->name, &it->made_st, AT_SYMLINK_NOFOLLOW) < 0)
 			r = -errno;
 		if (r < 0) {
-			c_event(c, VA_CLONE_ERROR, path, c->scratch.len, it->src, it->src_len, 0, -r, what);
+			c_event(c, VA_CLONE_ERROR, path, it->path_len, it->src, it->src_len, 0, -r, what);
 			not_made(c, it->seq, r);
 			if (va_fs_failing(r))
 				c->fatal = r;
@@ -327,26 +427,23 @@ static void make_one(struct crun *c, int dfd, struct citem *it)
 		}
 		it->made = true;
 	}
-	if (c_tag(c, dfd, it, path, c->scratch.len) < 0)
+	if (c_tag(c, dfd, it, path, it->path_len) < 0)
 		return;
-	c_event(c, action_of(it->kind), path, c->scratch.len, it->src, it->src_len,
+	c_event(c, action_of(it->kind), path, it->path_len, it->src, it->src_len,
 		it->kind == 'f' || it->kind == 'h' || it->kind == 'H' ? it->stx.stx_size : 0, 0, NULL);
 }
 
 /* ------------------------------------------------------------------ a batch */
 
-/* The records of the batch, on disk.  Return: 0 or -errno. */
+/* The records of the batch, added (the caller syncs them before anything is made).  Return: 0 or -errno. */
 static int record_batch(struct crun *c)
 {
 	int r = 0;
 
 	for (size_t i = 0; i < c->nitems && r == 0; i++) {
 		struct citem *it = &c->items[i];
-		const char *path = c_dst_path(c, it->name);
 		uint64_t ino = 0;
 
-		if (!path)
-			return -ENOMEM;
 		if (it->kind == 'h' && must_lift(c, it->flags)) {
 			struct va_journal_rec rec = {
 				.type = 'I', .dev = makedev(it->stx.stx_dev_major, it->stx.stx_dev_minor),
@@ -356,60 +453,113 @@ static int record_batch(struct crun *c)
 				.path = it->src, .path_len = it->src_len,
 			};
 
-			snprintf(rec.kind, sizeof(rec.kind), "clone-link");
-			if ((r = va_journal_add(c->o->j, &rec)) < 0)
-				break;
-			it->iseq = rec.seq;
+			/* an earlier name of the batch with the same inode: its lift */
+			for (size_t k = 0; k < i && !it->iseq; k++) {
+				const struct citem *o = &c->items[k];
+
+				if (o->kind == 'h' && o->iseq && !o->shared_lift && o->stx.stx_ino == it->stx.stx_ino &&
+				    o->stx.stx_dev_major == it->stx.stx_dev_major &&
+				    o->stx.stx_dev_minor == it->stx.stx_dev_minor && o->flags == it->flags) {
+					it->iseq = o->iseq;
+					it->shared_lift = true;
+				}
+			}
+			if (!it->iseq) {
+				snprintf(rec.kind, sizeof(rec.kind), "%s", VA_CLONE_LIFT_KIND);
+				if ((r = va_journal_add(c->o->j, &rec)) < 0)
+					break;
+				it->iseq = rec.seq;
+			}
 		}
 		if (it->kind == 'h')
 			ino = it->stx.stx_ino;
 		else if (it->kind == 'H')
 			ino = c->cp[it->copy].ino;
-		r = intent(c, it->kind == 'H' ? 'h' : it->kind, ino, path, c->scratch.len, &it->seq);
+		r = intent(c, it->kind == 'H' ? 'h' : it->kind, ino, it->path, it->path_len, &it->seq);
 	}
-	return r ? r : va_journal_sync(c->o->j);
+	return r;
 }
 
-/* The batch's marks, once what it made is on disk. */
-static int mark_batch(struct crun *c, int dfd)
+/* The marks of the batch, held back for the next syncfs. */
+static int mark_batch(struct crun *c)
 {
 	int r = 0;
 
-	if (fsync(dfd) < 0)
-		return -errno;
 	for (size_t i = 0; i < c->nitems && r == 0; i++) {
 		struct citem *it = &c->items[i];
 
-		if (it->iseq) {
+		/* (flags not put back keep their 'I' record open: the undo puts them back) */
+		if (it->iseq && !it->shared_lift && it->flags_back) {
 			struct va_journal_rec d = { .type = 'D', .seq = it->iseq };
 
-			r = va_journal_add(c->o->j, &d);
+			r = hold_mark(c, &d);
 		}
 		if (r == 0 && it->made)
 			r = made(c, it->seq, &it->made_st);
 	}
-	return r ? r : va_journal_flush(c->o->j);
+	return r;
+}
+
+/*
+ * Make the batch's entries (their records on disk), then finish the
+ * directories whose walk ended meanwhile, release the batch; the marks
+ * wait for a syncfs.
+ */
+static void make_batch(struct crun *c)
+{
+	int r;
+
+	for (size_t i = 0; i < c->nitems && !c->fatal; i++)
+		make_one(c, i);
+	if (!c->o->dry_run && !c->fatal && (r = mark_batch(c)) < 0)
+		c->fatal = r;
+	for (size_t i = 0; i < c->nitems; i++)
+		item_release(&c->items[i]);
+	c->nitems = 0;
+	for (size_t k = 0; k < c->nfin; k++)
+		c_finish_dir(c, &c->fin[k], c->fin[k].path, c->fin[k].path ? strlen(c->fin[k].path) : 0);
+	c->nfin = 0;
+	if (!c->o->dry_run && !c->fatal && (r = c_sync_marks(c, false)) < 0) {
+		c->fatal = r;
+		c_event(c, VA_CLONE_ERROR, c->dpath.buf, c->dpath.len, NULL, 0, 0, -r,
+			"cannot write what was made to disk, or the journal");
+	}
 }
 
 int c_flush(struct crun *c)
 {
-	int dfd = c->ndirs ? c->dirs[c->ndirs - 1].dst_fd : -1, r = 0;
+	int r;
 
-	if (c->nitems && !c->fatal) {
-		if (!c->o->dry_run && (r = record_batch(c)) < 0) {
+	if (!c->nitems && !c->nfin)
+		return c->fatal;
+	if (c->nitems && !c->o->dry_run && !c->fatal) {
+		r = record_batch(c);
+		if (r == 0)
+			r = va_journal_sync(c->o->j);
+		if (r < 0) {
 			c->fatal = r;
 			c_event(c, VA_CLONE_ERROR, c->dpath.buf, c->dpath.len, NULL, 0, 0, -r,
 				"cannot write the journal");
 		}
-		for (size_t i = 0; i < c->nitems && !c->fatal; i++)
-			make_one(c, dfd, &c->items[i]);
-		if (!c->o->dry_run && !c->fatal && (r = mark_batch(c, dfd)) < 0)
-			c->fatal = r;
 	}
-	for (size_t i = 0; i < c->nitems; i++)
-		item_release(&c->items[i]);
-	c->nitems = 0;
+	make_batch(c);
 	return c->fatal;
+}
+
+void c_finish_dir(struct crun *c, struct cdir *d, const char *path, size_t len)
+{
+	int r;
+
+	if (!c->o->dry_run && d->made && !c->fatal && (r = va_copy_metadata(d->src_fd, d->dst_fd)) < 0)
+		c_event(c, VA_CLONE_ERROR, path ? path : "", path ? len : 0, NULL, 0, 0, -r,
+			"cannot set the directory's owner, mode, attributes or times");
+	else if (d->made && !c->fatal)
+		(void)c_tag_dir(c, d, path ? path : "", path ? len : 0);
+	close(d->src_fd);
+	if (d->dst_fd >= 0)
+		close(d->dst_fd);
+	free(d->path);
+	d->path = NULL;
 }
 
 void c_release(struct crun *c)
@@ -421,5 +571,13 @@ void c_release(struct crun *c)
 		free(c->cp[i].rel);
 	free(c->cp);
 	free(c->dirs);
+	for (size_t k = 0; k < c->nfin; k++) {
+		close(c->fin[k].src_fd);
+		if (c->fin[k].dst_fd >= 0)
+			close(c->fin[k].dst_fd);
+		free(c->fin[k].path);
+	}
+	free(c->fin);
+	free(c->marks);
 	va_inomap_release(&c->copies);
 }

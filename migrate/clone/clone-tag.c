@@ -76,10 +76,8 @@ int c_tag(struct crun *c, int dfd, struct citem *it, const char *path, size_t le
 		if (fd < 0)
 			return failed(c, path, len, it->src, it->src_len, fd);
 	}
+	/* (on disk with the syncfs that comes before the entry's 'M' record) */
 	r = va_tagger_apply(t, dfd, it->name, fd, it->stx.stx_uid, it->stx.stx_gid);
-	/* the copy's new owner on disk with its data; the others with the directory's fsync */
-	if (r == 0 && fd >= 0 && fsync(fd) < 0)
-		r = -errno;
 	/* what the 'M' record gives, also after a failure part of the way */
 	if ((fd >= 0 ? fstat(fd, &st) : fstatat(dfd, it->name, &st, AT_SYMLINK_NOFOLLOW)) < 0) {
 		if (r == 0)
@@ -95,7 +93,7 @@ int c_tag(struct crun *c, int dfd, struct citem *it, const char *path, size_t le
 	return r < 0 ? failed(c, path, len, it->src, it->src_len, r) : 0;
 }
 
-int c_tag_dir(struct crun *c, int src_fd, int dst_fd)
+int c_tag_dir(struct crun *c, const struct cdir *d, const char *path, size_t len)
 {
 	struct va_tagger *t = c->o->tag;
 	struct stat src;
@@ -103,14 +101,13 @@ int c_tag_dir(struct crun *c, int src_fd, int dst_fd)
 
 	if (!t)
 		return 0;
-	if (fstat(src_fd, &src) < 0)
-		return failed(c, c->dpath.buf, c->dpath.len, NULL, 0, -errno);
-	if (!fits(c, c->dpath.buf, c->dpath.len, NULL, 0, src.st_uid, src.st_gid))
+	if (fstat(d->src_fd, &src) < 0)
+		return failed(c, path, len, NULL, 0, -errno);
+	if (!fits(c, path, len, NULL, 0, src.st_uid, src.st_gid))
 		return -ERANGE;
 	if (c->o->dry_run)
 		return 0;
-	r = va_tagger_apply(t, dst_fd, ".", dst_fd, src.st_uid, src.st_gid);
-	if (r == 0 && fsync(dst_fd) < 0)
-		r = -errno;
-	return r < 0 ? failed(c, c->dpath.buf, c->dpath.len, NULL, 0, r) : 0;
+	/* (on disk with the syncfs that comes before the marks) */
+	r = va_tagger_apply(t, d->dst_fd, ".", d->dst_fd, src.st_uid, src.st_gid);
+	return r < 0 ? failed(c, path, len, NULL, 0, r) : 0;
 }

@@ -52,6 +52,12 @@ static void mark_undone(struct urun *u, uint64_t seq)
 
 /* ------------------------------------------------------------------ the shape of the journal */
 
+/* An 'I' record of the clone: flags lifted for a link (a vcopy's others are its links'). */
+static bool is_lift(const struct va_journal_rec *r)
+{
+	return r->type == 'I' && !strcmp(r->kind, VA_CLONE_LIFT_KIND);
+}
+
 static int cmp_path(const void *a, const void *b)
 {
 	const struct va_journal_rec *x = *(const struct va_journal_rec *const *)a;
@@ -66,6 +72,7 @@ int va_clone_check_journal(const struct va_journal *j, struct va_jroots_error *e
 {
 	const struct va_journal_rec **c = calloc(j->nrecs + 1, sizeof(*c));
 	char *kind = calloc(j->next_seq + 1, 1);
+	bool vcopy = !strcmp(j->backend, VA_JOURNAL_VCOPY);
 	size_t n = 0;
 	int r = 0;
 
@@ -81,6 +88,16 @@ int va_clone_check_journal(const struct va_journal *j, struct va_jroots_error *e
 			kind[rec->seq] = rec->type;
 		if (rec->type == 'C')
 			c[n++] = rec;
+		/* a vcopy's links (the unify engine's records) all come before its first entry made */
+		if (rec->type == 'L' || (rec->type == 'I' && !is_lift(rec))) {
+			if (!vcopy || n) {
+				*e = (struct va_jroots_error){
+					.why = vcopy ? "a link recorded after the entries made" :
+						       "a change of another kind of run",
+					.path = rec->path, .path_len = rec->path_len, .seq = rec->seq };
+				r = -EPERM;
+			}
+		}
 		if (rec->type == 'M' && kind[rec->seq] != 'C') {
 			*e = (struct va_jroots_error){ .why = "a made mark for a change that is not an entry",
 						       .seq = rec->seq };
@@ -360,7 +377,7 @@ int va_clone_replay(struct va_journal *j, enum va_replay mode, const struct va_j
 		const struct va_journal_rec *rec = &j->recs[i];
 		char state;
 
-		if (rec->type != 'C' && rec->type != 'I')
+		if (rec->type != 'C' && !is_lift(rec))
 			continue;
 		state = va_journal_state(j, rec->seq);
 		if (state == 'U')

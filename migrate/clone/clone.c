@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * clone.c - the walk of a clone (see clone.h): what each source entry
- * becomes, in batches of one directory's entries whose records are on
- * disk before any of them is made (clone-make.c makes them).
+ * becomes, in batches whose records are on disk before any of their
+ * entries is made (clone-make.c makes them); a batch ends where a
+ * directory is made, or when it is full.
  */
 #include "config.h"
 
@@ -114,27 +115,30 @@ static int push_dir(struct crun *c, int src_fd, int dst_fd, bool copy_only, bool
 	return 0;
 }
 
-/* A directory's contents are made: its metadata (when the clone made it), then it on disk. */
+/*
+ * The walk of a directory is over: its metadata (when the clone made it)
+ * once its entries are made, now, or with the batch that holds them
+ * (the directory then waits in c->fin, its fds open).
+ */
 static int pop_dir(struct crun *c)
 {
-	int r = c_flush(c);    /* the directory's last entries, while it is the current one */
 	struct cdir *d = &c->dirs[--c->ndirs];
+	int r = 0;
 
-	if (!c->o->dry_run && d->made && r == 0) {
-		r = va_copy_metadata(d->src_fd, d->dst_fd);
-		if (r == 0 && fsync(d->dst_fd) < 0)
-			r = -errno;
-		if (r < 0) {
-			c_event(c, VA_CLONE_ERROR, c->dpath.buf, c->dpath.len, NULL, 0, 0, -r,
-				"cannot set the directory's owner, mode, attributes or times");
-			r = 0;
+	if (c->nitems) {
+		if (va_array_grow(&c->fin, &c->capfin, c->nfin, sizeof(*c->fin)) < 0 ||
+		    !(d->path = strndup(c->dpath.buf, c->dpath.len))) {
+			r = -ENOMEM;
+			c_finish_dir(c, d, NULL, 0);
+		} else {
+			c->fin[c->nfin++] = *d;
+			/* each holds two fds: not more of them than a batch has entries */
+			if (c->nfin >= CLONE_BATCH / 2)
+				r = c_flush(c);
 		}
+	} else {
+		c_finish_dir(c, d, c->dpath.buf, c->dpath.len);
 	}
-	if (d->made && r == 0)
-		(void)c_tag_dir(c, d->src_fd, d->dst_fd);
-	close(d->src_fd);
-	if (d->dst_fd >= 0)
-		close(d->dst_fd);
 	/* back to the parent's path */
 	if (c->ndirs)
 		dbuf_setlen(&c->dpath, c->dirs[c->ndirs - 1].dpath_len);
@@ -161,15 +165,12 @@ static enum va_walk_action enter_dir(struct crun *c, const struct va_walk_entry 
 			"a mount point: not copied");
 		return VA_WALK_PRUNE;
 	}
-	if ((r = c_flush(c)) < 0) {
-		c->fatal = r;
-		return VA_WALK_STOP;
-	}
 	src_fd = fcntl(e->dir_fd, F_DUPFD_CLOEXEC, 3);
 	if (src_fd < 0) {
 		entry_error(c, e, errno, "cannot open the directory");
 		return VA_WALK_PRUNE;
 	}
+	/* (the batch so far is recorded and made with it) */
 	r = c_mkdir(c, c->dirs[c->ndirs - 1].dst_fd, e->name, e->path, e->path_len, &dst_fd);
 	if (r < 0) {
 		close(src_fd);
@@ -200,7 +201,7 @@ static bool fill_existing(struct crun *c, const struct va_walk_entry *e, bool co
 	const struct cdir *d = &c->dirs[c->ndirs - 1];
 	struct stat st;
 	const char *dst;
-	int src_fd, fd, r;
+	int src_fd, fd;
 
 	if (!c->o->fill || d->made || d->dst_fd < 0 ||
 	    fstatat(d->dst_fd, e->name, &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -209,11 +210,6 @@ static bool fill_existing(struct crun *c, const struct va_walk_entry *e, bool co
 	dst = c_dst_path(c, e->name);
 	if (!S_ISDIR(st.st_mode) || !S_ISDIR(e->stx->stx_mode) || e->mount_point) {
 		c_event(c, VA_CLONE_EXISTS, dst, c->scratch.len, e->path, e->path_len, 0, 0, NULL);
-		return true;
-	}
-	if ((r = c_flush(c)) < 0) {
-		c->fatal = r;
-		*ret = VA_WALK_STOP;
 		return true;
 	}
 	src_fd = fcntl(e->dir_fd, F_DUPFD_CLOEXEC, 3);
@@ -340,6 +336,11 @@ static enum va_walk_action visit(const struct va_walk_entry *e, void *user)
 			c->fatal = fd < 0 ? -errno : -ENOMEM;
 			if (fd >= 0)
 				close(fd);
+			return VA_WALK_STOP;
+		}
+		/* the root's fd for syncfs and for the copies' other names */
+		if (c->dst_fd >= 0 && (c->sync_fd = fcntl(c->dst_fd, F_DUPFD_CLOEXEC, 3)) < 0) {
+			c->fatal = -errno;
 			return VA_WALK_STOP;
 		}
 		c->dst_fd = -1;         /* the stack owns it now */
@@ -518,14 +519,15 @@ int va_clone_check(const char *src, const char *dst, bool fill)
 int va_clone(const char *src, const char *dst, const struct va_clone_opts *o,
 	     struct va_clone_stats *st)
 {
-	struct crun c = { .o = o, .st = st, .src = src, .dst_fd = -1, .parent_fd = -1 };
+	struct crun c = { .o = o, .st = st, .src = src, .dst_fd = -1, .parent_fd = -1, .sync_fd = -1 };
 	const char *roots[1] = { src };
 	struct va_walk_args a = {
 		.roots = roots, .nroots = 1, .flags = VA_WALK_XDEV | VA_WALK_POSTORDER,
 		.stx_mask = STATX_BASIC_STATS, .fd_budget = 256, .callback = visit, .user = &c,
 	};
 	struct stat sst;
-	int r;
+	const char *v;
+	int r, q;
 
 	memset(st, 0, sizeof(*st));
 	if (!o->dry_run && !o->j)
@@ -535,6 +537,9 @@ int va_clone(const char *src, const char *dst, const struct va_clone_opts *o,
 	if (stat(src, &sst) < 0)
 		return -errno;
 	raise_fd_limit();
+	c.marks_limit = CLONE_MARKS;
+	if ((v = getenv("VAUDIT_TEST_CLONE_MARKS")) && atoi(v) > 0)
+		c.marks_limit = (size_t)atoi(v);        /* the tests: a syncfs every few marks */
 	dbuf_init(&c.dpath);
 	dbuf_init(&c.rel);
 	dbuf_init(&c.scratch);
@@ -550,17 +555,21 @@ int va_clone(const char *src, const char *dst, const struct va_clone_opts *o,
 		if (r == 1)
 			r = 0;
 		while (c.ndirs) {
-			int q = pop_dir(&c);
-
+			q = pop_dir(&c);
 			if (r == 0)
 				r = q;
 		}
+		/* the last batch, and the directories that wait for it */
+		q = c_flush(&c);
 		if (r == 0)
-			r = c.fatal;
+			r = q ? q : c.fatal;
 	}
-	if (r == 0 && !o->dry_run && c.parent_fd >= 0 && fsync(c.parent_fd) < 0)
-		r = -errno;
+	/* everything made on disk (one syncfs), then the marks that say so */
+	if (r == 0 && !o->dry_run)
+		r = c_sync_marks(&c, true);
 	c_release(&c);
+	if (c.sync_fd >= 0)
+		close(c.sync_fd);
 	if (c.dst_fd >= 0)
 		close(c.dst_fd);
 	if (c.parent_fd >= 0)

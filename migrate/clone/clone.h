@@ -28,11 +28,13 @@
  * A destination that exists must be an empty directory (it keeps its own
  * owner, mode and times); otherwise it is made.  Journal (backend
  * "clone", migrate/journal.h): every entry's 'C' record is on disk before
- * the entry is made; once the entry and its data are on disk an 'M'
- * record gives its inode and status change time.  Where the kernel does
- * not let a protected inode have a new name (immutable without a vserver
- * kernel's iunlink), its flags are lifted for the link and put back, the
- * change an 'I' record.  va_clone_replay() undoes that: it removes what
+ * the entry is made (a batch's records with one journal sync); once the
+ * entry and its data are on disk (one syncfs of the destination for
+ * many batches, never an fsync per file or directory) an 'M' record
+ * gives its inode and status change time.  Where the kernel does not let
+ * a protected inode have a new name (immutable without a vserver
+ * kernel's iunlink), its flags are lifted for the link and put back (once
+ * for the names of one inode in a batch), the change an 'I' record.  va_clone_replay() undoes that: it removes what
  * the clone made, newest first, each entry only while it is what was
  * made (the inode of its 'M' record, files and symlinks with the status
  * change time the clone left them in; an entry whose 'M' record is
@@ -170,8 +172,9 @@ int va_clone(const char *src, const char *dst, const struct va_clone_opts *o,
 /**
  * va_clone_check_journal() - the pre-pass of a replay (after
  * va_jroots_check_journal()): every 'M' record names an earlier 'C'
- * record, each entry's directory was recorded before it or is a root,
- * no path twice.  Return: 0, or -EPERM with @e naming the first record
+ * record, no path twice; its 'I' records are the clone's (KIND
+ * VA_CLONE_LIFT_KIND), but in a vcopy journal (backend VA_JOURNAL_VCOPY),
+ * whose links ('L', other 'I') all come before its first 'C'.  Return: 0, or -EPERM with @e naming the first record
  * that does not fit.
  */
 int va_clone_check_journal(const struct va_journal *j, struct va_jroots_error *e);
@@ -192,6 +195,8 @@ struct va_clone_rhooks {
 
 /**
  * va_clone_replay() - undo what clone journal @j recorded, newest first
+ * (of a vcopy journal, only the clone's records: the links are
+ * va_unify_replay()'s, after it)
  * (VA_REPLAY_RESUME is refused with -EOPNOTSUPP: a clone cut short is
  * undone, then made again).  @jr are the journal's roots, opened and
  * accepted by the caller; @j passed va_clone_check_journal().  @be sets

@@ -503,6 +503,13 @@ int va_replay_open(struct va_replay_setup *s, const char *file, const char *imag
 		s->clone = true;
 		return 0;
 	}
+	if (strcmp(s->j->backend, VA_JOURNAL_VCOPY) == 0) {
+		if (image)
+			return fail(err, -EINVAL, file, strlen(file),
+				    "the journal is of a vcopy run, not of an image", 0, NULL);
+		s->vcopy = true;
+		return 0;
+	}
 	if (strcmp(s->j->backend, VA_JOURNAL_IMAGE) == 0) {
 		if (!image)
 			return fail(err, -EINVAL, file, strlen(file),

@@ -113,6 +113,9 @@ struct va_replay_setup {
 				     (see va_convert_replay(), migrate/convert/convert.h) */
 	bool clone;             /**< a vclone journal: no back end made
 				     (see va_clone_replay(), migrate/clone/clone.h) */
+	bool vcopy;             /**< a vcopy journal: the clone's records undone
+				     (va_clone_replay()), then the links
+				     (va_unify_replay()); no back end made */
 	struct va_image *img;   /**< image journals: the image (write unless dry run) */
 	struct va_backend *be;  /**< the back end to replay through */
 	bool own_be;            /**< @be was made here (freed by va_replay_close()) */

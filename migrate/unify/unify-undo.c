@@ -701,7 +701,8 @@ static bool to_replay(struct replay_run *run, const struct va_journal_rec *rec)
 	struct replay rp = { .u = run->u, .j = run->j, .mode = run->mode, .run = run, .rec = rec };
 	char state;
 
-	if (rec->type != 'I' && rec->type != 'L')
+	/* (a vcopy journal's 'C', 'M' and lifted flags are the clone's, undone before) */
+	if ((rec->type != 'I' && rec->type != 'L') || (rec->type == 'I' && !strcmp(rec->kind, VA_CLONE_LIFT_KIND)))
 		return false;
 	state = va_journal_state(run->j, rec->seq);
 	if (run->mode == VA_REPLAY_RESUME)

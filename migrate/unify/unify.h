@@ -234,6 +234,9 @@ int va_vhashify_revert(const char *const *paths, size_t npaths, const char *stor
  * copy again, a private copy undone links the name back, a store entry
  * undone is removed when nothing else names it, a flag change undone
  * restores the old flags.  Temporary names left by a crash are removed.
+ * Of a vcopy journal (migrate/journal.h) only the links' records are
+ * replayed: the entries made and their lifted flags ('C', 'M', 'I' of
+ * KIND VA_CLONE_LIFT_KIND) are the clone engine's.
  * Every path of @j must lie beneath the roots of its header
  * (va_jroots_check_journal(), before anything changes).
  * Return: 0, -EPERM (a path of the journal is not beneath its roots:

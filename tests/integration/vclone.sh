@@ -26,9 +26,19 @@
 #             (find -printf '%i %n %m %s %T@ %p', lsattr) as before, DST
 #             gone, or an existing empty DST empty again
 #   kill -9   clones killed at growing moments, then --undo: nothing left
+#   at a sync clones killed (strace inject) at a syncfs that comes before
+#             a batch's M records, at a journal fsync, a link, a flag lift:
+#             --undo leaves nothing, also of entries made without M record
 #   vcopy     a cp -a of the source lacking some entries, one file changed:
 #             equal files linked, missing ones made, the changed one left
-#             alone, dry run = real run, both journals undone: DST as before
+#             alone, dry run = real run, one journal (backend vcopy: the
+#             links, then the entries made) that --journals and --show
+#             read and --resume refuses; one --undo: DST as before
+#             (vclonetest.py state: lstat, SHA-256, flags, xattrs, which
+#             names share an inode), the source untouched
+#   vcopy killed   at chosen syscalls (strace inject: among the links'
+#             swaps and syncs, among the entries made) and after growing
+#             times, then one --undo: DST as before, the source untouched
 #   refusals  a non-empty DST, DST inside SRC, SRC as DST, --xid without
 #             --tag-scheme and --flags=auto without the vserver syscall: exit
 #             2, nothing changed, no journal (the tags themselves: xidtag.sh)
@@ -268,6 +278,63 @@ for ms in 20 50 100 200 400 800 1600; do
 	ok $? "killed after ${ms} ms, undone: the source's flags as before"
 	[ "$rc" -ne 137 ] && break
 done
+
+# ================================================================ killed at a sync
+# strace -e inject=SYSCALL:signal=KILL:when=N kills vclone exactly at its
+# Nth call: syncfs (what a batch made goes to disk before its M records;
+# VAUDIT_TEST_CLONE_MARKS=64: one every 64 marks, so that later kills find
+# some entries with their M record and others without), fsync (a batch's
+# C records on disk before its entries), linkat (a copy or a link named),
+# FS_IOC_SETFLAGS (flags lifted for a link, or put back); then --undo
+STRACE=$(command -v strace || true)
+if [ -n "$STRACE" ]; then
+	for pt in syncfs:1 syncfs:3 fsync:2 fsync:9 linkat:60 ioctl:40; do
+		sc=${pt%:*} n=${pt#*:}
+		K=$V/synckill.$sc$n
+		rm -f "$W/sk.journal"
+		VAUDIT_TEST_CLONE_MARKS=64 "$STRACE" -f -qq -o /dev/null -e trace="$sc" \
+			-e inject="$sc:signal=KILL:when=$n" \
+			"$VCLONE" --flags=legacy --exclude="$EX" $NP --journal "$W/sk.journal" "$S" "$K" \
+			>/dev/null 2>&1
+		rc=$?
+		# (ioctl: also the reads of the flags; the 40th is among the links' lifts or reads)
+		nm=$([ -e "$W/sk.journal" ] && python3 - "$W/sk.journal" "$K" <<'PY'
+import base64, os, sys
+made, c = set(), {}
+for l in open(sys.argv[1], encoding='ascii').read().splitlines()[1:]:
+    f = l.split('\t')
+    if f[0] == 'C':
+        c[f[1]] = base64.b64decode(f[6]).decode('utf-8', 'surrogateescape')
+    elif f[0] == 'M':
+        made.add(f[1])
+without = sum(1 for s, p in c.items() if s not in made and os.path.lexists(p))
+print('%d %d' % (len(made), without))
+PY
+)
+		is "$rc" 137 "vclone killed at $sc call $n (strace inject; M records, entries made without one: $nm)" &&
+			landed=$((landed + 1))
+		if [ "$pt" = syncfs:3 ]; then
+			[ "${nm% *}" -gt 0 ] && [ "${nm#* }" -gt 0 ]
+			ok $? "killed at the third syncfs: some entries have their M record, some were made without ($nm)"
+		fi
+		if [ -e "$W/sk.journal" ]; then
+			urun skundo "$VAUDIT" --undo "$W/sk.journal" "$M"
+			rc_is skundo 0 "killed at $sc call $n: vaudit --undo"
+		else
+			[ ! -e "$K" ]
+			ok $? "killed at $sc call $n, while the journal was made: no journal, nothing made"
+		fi
+		image >"$W/find.sk"
+		srclist >"$W/src.sk"
+		lsattr -R "$S" 2>/dev/null | sort >"$W/lsattr.sk"
+		cmp -s "$W/find.empty" "$W/find.sk" && cmp -s "$W/src.before" "$W/src.sk" &&
+			cmp -s "$W/lsattr.src" "$W/lsattr.sk"
+		ok $? "killed at $sc call $n, undone: no stray entry, the source and its flags as before" ||
+			diag "$(diff "$W/find.empty" "$W/find.sk" | head -10)"
+	done
+else
+	skip "vclone killed at a sync" "strace is not installed"
+fi
 [ "$landed" -ge 1 ]
 ok $? "at least one kill landed in the middle of a clone ($landed)"
 
@@ -276,15 +343,18 @@ ok $? "at least one kill landed in the middle of a clone ($landed)"
 # directory and some files and has one file changed
 : "${VCOPY:=$top_builddir/vcopy}"
 Y=$V/copyto
-cp -a "$S" "$Y" && rm -rf "$Y/usr/share/perl5" "$Y/usr/bin/${P#usr/bin/}5.36.0" "$Y/srv/pair/b" "$Y/run/fifo" &&
+cp -a "$S" "$Y" && rm -rf "$Y/usr/share/perl5" "$Y/usr/share/man" "$Y/usr/share/locale" \
+	"$Y/usr/bin/${P#usr/bin/}5.36.0" "$Y/srv/pair/b" "$Y/run/fifo" &&
 	rm -f "$Y/etc/shadow" "$Y/root/.ssh/id_ed25519" && printf 'changed here\n' >>"$Y/usr/share/doc/perl-base/copyright"
-ok $? "vcopy: DST a cp -a of SRC without usr/share/perl5, perl5.36.0, a pair's second name, the FIFO, one file changed"
+ok $? "vcopy: DST a cp -a of SRC without usr/share/man and locale, perl5.36.0, a pair's second name, the FIFO, one file changed"
 dstate() { # the state of Y without inode numbers: names, links, modes, owners, sizes, times but
 	# of directories (their entries changed and changed back), contents
 	(cd "$Y" && find . \( -type d -printf '%n %m %U:%G %y %p\n' \) -o -printf '%n %m %U:%G %s %T@ %y %p\n' |
 		sort -k6 && find . -type f -exec sha256sum {} + | sort -k2)
 }
 dstate >"$W/copy.before"
+pstate() { python3 "$CT" state "$Y"; }
+pstate >"$W/copy.pbefore"
 image >"$W/find.copy0"
 srclist >"$W/src.copy0"
 urun cdry "$VCOPY" -n --json --flags=legacy --exclude="$EX" $NP "$Y" "$S"
@@ -303,6 +373,8 @@ print(s["linked"], *(m[k] for k in ("mkdir","copy","link","hardlink","symlink","
 is "$(sumc "$W/cdry.out")" "$(sumc "$W/copy.out")" "the dry run's counts (linked, and made by kind) are the real run's"
 py_checks python3 "$CT" check --vcopy "$S" "$Y" --flags 0x8010 "${OMIT[@]}" \
 	--differs /usr/share/doc/perl-base/copyright "${COPY[@]}"
+dstate >"$W/copy.after"
+pstate >"$W/copy.pafter"
 [ "$(stat -c %i "$Y/$P")" = "$(stat -c %i "$S/$P")" ] && [ "$(stat -c %i "$Y/${P}5.36.0")" = "$(stat -c %i "$S/$P")" ]
 ok $? "perl (identical: linked by vunify's rules) and perl5.36.0 (missing: made as a link) are the source's inode"
 [ "$(stat -c %i "$Y/usr/share/doc/perl-base/copyright")" != "$(stat -c %i "$S/usr/share/doc/perl-base/copyright")" ] &&
@@ -311,19 +383,139 @@ ok $? "the changed file is left alone"
 [ "$(stat -c %i "$Y/srv/pair/a")" = "$(stat -c %i "$Y/srv/pair/b")" ] || [ "$(stat -c %i "$Y/srv/pair/b")" = "$(stat -c %i "$S/srv/pair/a")" ]
 ok $? "the pair's second name is one inode with the first again, or with the source's"
 made=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).read().splitlines()[-1])["made"]["journal"])' "$W/copy.out")
-urun cundo1 "$VAUDIT" --undo "$made" "$M"
-rc_is cundo1 0 "vaudit --undo of the journal of what was made"
-urun cundo2 "$VAUDIT" --undo "$W/vcopy.journal" "$M"
-rc_is cundo2 0 "vaudit --undo of the journal of the links"
+is "$made" "$W/vcopy.journal" "one journal: the summary's made.journal is the run's journal"
+journal_ok "$W/vcopy.journal" "vcopy"
+[ "$(python3 - "$W/vcopy.journal" <<'PY'
+import sys
+lines = open(sys.argv[1], encoding='ascii').read().splitlines()
+types = [l.split('\t')[0] for l in lines[1:]]
+links = [i for i, t in enumerate(types) if t == 'L']
+print('ok' if 'backend=vcopy' in lines[0] and links and 'C' in types and types.index('C') > max(links) and 'M' in types else 'bad')
+PY
+)" = ok ]
+ok $? "the journal: header backend=vcopy, the links (L) first, then the entries made (C, M)"
+mkdir -p "$W/vcj" && cp "$W/vcopy.journal" "$W/vcj/"
+urun cjournals "$VAUDIT" --json --journals "$W/vcj"
+rc_is cjournals 0 "vaudit --journals of a directory with the vcopy journal"
+grep -q '"mode":"vcopy"' "$W/cjournals.out" && grep -q '"backend":"vcopy"' "$W/cjournals.out"
+ok $? "--journals: mode vcopy, backend vcopy" || diag "$(head -3 "$W/cjournals.out")"
+urun cshow "$VAUDIT" --show "$W/vcopy.journal"
+rc_is cshow 0 "vaudit --show of the vcopy journal"
+py_checks python3 "$RP" "$SCHEMA" "$W/cshow.out" --label="--show vcopy" --last none
+urun cresume "$VAUDIT" --resume "$W/vcopy.journal" "$M"
+rc_is cresume 2 "vaudit --resume of a vcopy journal: refused"
+one_line cresume vaudit "vaudit --resume of a vcopy journal" "not resumed" "--undo"
+# untrusted input: a vcopy journal whose link comes after an entry made
+# (records renumbered, CRCs valid) is refused before anything changes
+python3 - "$W/vcopy.journal" "$W/forged.journal" "$top_srcdir/tests/integration" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[3])
+from fixtest import crc32c
+lines = open(sys.argv[1], 'rb').read().split(b'\n')
+body = lambda l: l.rpartition(b'\tcrc=')[0]
+c = next(l for l in lines if l.startswith(b'C\t'))
+link = next(l for l in lines if l.startswith(b'L\t'))
+out = [lines[0]]
+for seq, l in ((1, c), (2, link)):
+    f = body(l).split(b'\t')
+    f[1] = b'%d' % seq
+    b = b'\t'.join(f)
+    out.append(b + b'\tcrc=%08x' % crc32c(b))
+open(sys.argv[2], 'wb').write(b'\n'.join(out) + b'\n')
+PY
+dstate >"$W/copy.f0"
+urun forged "$VAUDIT" --undo "$W/forged.journal" "$M"
+rc_is forged 2 "vaudit --undo of a forged vcopy journal (a link after an entry made): refused"
+one_line forged vaudit "the forged vcopy journal" "a link recorded after the entries made"
+dstate | cmp -s - "$W/copy.f0"
+ok $? "the forged journal changed nothing"
+urun cundon "$VAUDIT" -n --undo "$W/vcopy.journal" "$M"
+rc_is cundon 1 "vaudit -n --undo of the vcopy journal: something would be undone"
+dstate >"$W/copy.undon"
+pstate >"$W/copy.pundon"
+cmp -s "$W/copy.after" "$W/copy.undon" && cmp -s "$W/copy.pafter" "$W/copy.pundon"
+ok $? "the dry run of the undo changed nothing"
+urun cundo "$VAUDIT" --json --undo "$W/vcopy.journal" "$M"
+rc_is cundo 0 "one vaudit --undo of the vcopy journal"
+py_checks python3 "$RP" "$SCHEMA" "$W/cundo.out" --label="vaudit --undo --json of a vcopy journal" \
+	--want action=+ --want error=0 --exit 0
+grep -q '"step":"remove"' "$W/cundo.out" && grep -q '"step":"undo"' "$W/cundo.out" &&
+	[ "$(grep -n '"step":"remove"' "$W/cundo.out" | tail -1 | cut -d: -f1)" -lt \
+	  "$(grep -n '"step":"undo"' "$W/cundo.out" | head -1 | cut -d: -f1)" ]
+ok $? "the undo removed the entries made first, then undid the links"
 dstate >"$W/copy.undone"
 cmp -s "$W/copy.before" "$W/copy.undone"
 ok $? "DST is as before vcopy (names, links, modes, owners, sizes, times, contents)" ||
 	diag "$(diff "$W/copy.before" "$W/copy.undone" | head -10)"
+pstate >"$W/copy.pundone"
+cmp -s "$W/copy.pbefore" "$W/copy.pundone"
+ok $? "DST is as before vcopy (vclonetest.py state: lstat, SHA-256, flags, xattrs, link groups)" ||
+	diag "$(diff "$W/copy.pbefore" "$W/copy.pundone" | head -10)"
 srclist >"$W/src.copy1"
 lsattr -R "$S" 2>/dev/null | sort >"$W/lsattr.copy"
 cmp -s "$W/src.copy0" "$W/src.copy1" && cmp -s "$W/lsattr.src" "$W/lsattr.copy"
 ok $? "the source is as before (find -printf with inodes and mtimes, lsattr -R)" ||
 	diag "$(diff "$W/src.copy0" "$W/src.copy1" | head -6)"
+urun cundo2 "$VAUDIT" --undo "$W/vcopy.journal" "$M"
+rc_is cundo2 0 "a second --undo of the vcopy journal"
+pstate | cmp -s - "$W/copy.pbefore"
+ok $? "the second --undo changed nothing"
+
+# ---------------------------------------------------------------- vcopy killed
+# killed at chosen syscalls (strace -e inject=SYSCALL:signal=KILL:when=N:
+# the links' swaps and syncs, the journal's first entries made) and after
+# growing times; then one --undo: DST as before, the source untouched
+STRACE=$(command -v strace || true)
+vkill() { # TAG DESC [COMMAND-PREFIX...]   (VK_MS: kill -9 after VK_MS ms instead)
+	local tag=$1 desc=$2 rc pid
+	shift 2
+	rm -f "$W/vk.$tag.journal"
+	if [ -n "${VK_MS-}" ]; then
+		"$VCOPY" --flags=legacy --exclude="$EX" $NP --journal "$W/vk.$tag.journal" "$Y" "$S" \
+			>/dev/null 2>&1 &
+		pid=$!
+		sleep "$(printf '%d.%03d' $((VK_MS / 1000)) $((VK_MS % 1000)))"
+		kill -9 "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	else
+		"$@" "$VCOPY" --flags=legacy --exclude="$EX" $NP --journal "$W/vk.$tag.journal" "$Y" "$S" \
+			>/dev/null 2>&1
+	fi
+	rc=$?
+	VK_KINDS=$(grep -o '^[LC]' "$W/vk.$tag.journal" 2>/dev/null | sort -u | tr -d '\n')
+	VK_RC=$rc
+	if [ -e "$W/vk.$tag.journal" ]; then
+		urun vkundo "$VAUDIT" --undo "$W/vk.$tag.journal" "$M"
+		rc_is vkundo 0 "vcopy killed $desc (exit $rc; journal records: ${VK_KINDS:-none}): one vaudit --undo"
+	fi
+	pstate >"$W/copy.pkill"
+	srclist >"$W/src.kill"
+	lsattr -R "$S" 2>/dev/null | sort >"$W/lsattr.kill"
+	cmp -s "$W/copy.pbefore" "$W/copy.pkill" && dstate | cmp -s - "$W/copy.before"
+	ok $? "vcopy killed $desc, undone: DST as before (state: lstat, SHA-256, flags, xattrs, link groups)" ||
+		diag "$(diff "$W/copy.pbefore" "$W/copy.pkill" | head -10)"
+	cmp -s "$W/src.copy0" "$W/src.kill" && cmp -s "$W/lsattr.src" "$W/lsattr.kill"
+	ok $? "vcopy killed $desc, undone: the source as before (inodes, mtimes, flags)"
+}
+vlanded=
+if [ -n "$STRACE" ]; then
+	# renameat2: a link's swap; syncfs 1: the links' batch on disk; mkdirat:
+	# directories DST lacks (the entries made)
+	for pt in renameat2:1 syncfs:1 renameat2:60 mkdirat:1 mkdirat:3 mkdirat:9; do
+		sc=${pt%:*} n=${pt#*:}
+		vkill "$sc$n" "at $sc call $n" "$STRACE" -f -qq -o /dev/null -e trace="$sc" \
+			-e inject="$sc:signal=KILL:when=$n"
+		[ "$VK_RC" -eq 137 ] && vlanded+=" ${VK_KINDS:-none}"
+	done
+else
+	skip "vcopy killed at chosen syscalls" "strace is not installed"
+fi
+for ms in 10 30 60 120; do
+	VK_MS=$ms vkill "t$ms" "after $ms ms"
+	[ "$VK_RC" -eq 137 ] && vlanded+=" ${VK_KINDS:-none}"
+done
+[[ " $vlanded" == *" L"* ]] && [[ "$vlanded" == *C* ]]
+ok $? "kills landed among the links (L only) and among the entries made (C):$vlanded"
 rm -rf "$Y"
 
 # ================================================================ refusals

@@ -20,6 +20,15 @@ FS_IOC_GETFLAGS, never from vclone's output.
         below a --copy-under path is the source's inode (linked because it
         was equal, or made as a link), directories keep their own mtimes,
         a --differs file is left alone.
+  vclonetest.py state DIR     one line per entry of DIR (DIR itself too),
+        sorted by path: type, mode, owner, group, link count, size,
+        device number, mtime (ns; not of directories, whose entries an
+        undo gives back but not their times), SHA-256 of a file, target
+        of a symlink, inode flags of a file or directory, extended
+        attributes (names and values), and the first path of its inode
+        (which names share one inode, not the inode number: an undo of
+        a link gives the name a private copy).  Two states of one tree
+        compare with cmp.
   vclonetest.py summary OUT   the counts of the summary record of a
         --json output OUT, in the same form.
 """
@@ -147,6 +156,32 @@ def check(a):
             f.write(line + '\n')
 
 
+def state(root):
+    ents = entries(root)
+    first = {}
+    for rel in sorted(ents):
+        st = ents[rel]
+        first.setdefault((st.st_dev, st.st_ino), rel or '.')
+    for rel in sorted(ents):
+        st = ents[rel]
+        p = os.path.join(root, rel) if rel else root
+        m = st.st_mode
+        f = [rel or '.', oct(m), '%d:%d' % (st.st_uid, st.st_gid), 'n=%d' % st.st_nlink]
+        if not stat.S_ISDIR(m):
+            f += ['s=%d' % st.st_size, 'mt=%d' % st.st_mtime_ns]
+        if stat.S_ISCHR(m) or stat.S_ISBLK(m):
+            f.append('rdev=%d:%d' % (os.major(st.st_rdev), os.minor(st.st_rdev)))
+        if stat.S_ISREG(m):
+            f.append('sha256=' + sha(p))
+        if stat.S_ISLNK(m):
+            f.append('->' + os.readlink(p))
+        if stat.S_ISREG(m) or stat.S_ISDIR(m):
+            f.append('fl=0x%08x' % flags_of(p))
+        f += ['x:%s=%s' % (n, v.hex()) for n, v in xattrs(p).items()]
+        f.append('ino=' + first[(st.st_dev, st.st_ino)])
+        print(' '.join(repr(x) if i == 0 else x for i, x in enumerate(f)))
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest='cmd', required=True)
@@ -162,6 +197,8 @@ def main():
     c.add_argument('--vcopy', action='store_true',
                    help='DST was brought to SRC by vcopy: every regular file not below a --copy-under '
                         'path is the source\'s inode, directories keep their own mtimes')
+    sd = sub.add_parser('state')
+    sd.add_argument('dir')
     sm = sub.add_parser('summary')
     sm.add_argument('out')
     a = ap.parse_args()
@@ -169,6 +206,9 @@ def main():
         last = json.loads(open(a.out, encoding='utf-8').read().splitlines()[-1])
         print(' '.join('%s=%d' % (k, last[k]) for k in
                        ('copy', 'hardlink', 'link', 'mkdir', 'node', 'symlink')))
+        return 0
+    if a.cmd == 'state':
+        state(a.dir)
         return 0
     check(a)
     return 0
