@@ -3,15 +3,19 @@
 #
 # bench-unify.sh - time `vhashify` against jdupes, util-linux hardlink and
 # rdfind on a synthetic multi-guest tree full of duplicates (bench/mkdups.c)
-# in a loop-mounted ext4 image: dry runs warm and cold, real linking runs on
-# fresh copies of the tree, and a correctness cross-check of what every tool
-# linked against the generator's ground truth.
+# or, with --debian, on a host built from real Debian 12 packages
+# (bench/debhost.sh), in a loop-mounted ext4 image: dry runs warm and cold,
+# real linking runs on fresh copies of the tree, and a correctness
+# cross-check of what every tool linked against the ground truth (the
+# generator's manifest, or for --debian an independent pass that hashes
+# every file).
 #
 # Usage: bench/bench-unify.sh [--files N] [--dup-sets D] [--runs R]
 #                             [--link-runs L] [--keep] [--out DIR]
 #                             [--no-cold] [--no-link] [--vhashify PATH]
 #                             [--guests G] [--seed S] [--max-mib M]
-#                             [--tools LIST]
+#                             [--tools LIST] [--debian [--deb-cache DIR]
+#                             [--deb-guests N]]
 # Must run as root.  See bench/README.md.
 
 set -euo pipefail
@@ -33,6 +37,9 @@ outdir=
 do_cold=1
 do_link=1
 only=vhashify,jdupes,hardlink,rdfind
+debian=0
+deb_cache=
+deb_guests=8
 
 usage() {
 	cat <<EOF
@@ -54,6 +61,13 @@ Usage: $prog [OPTIONS]
   --seed S         generator seed (default $seed)
   --max-mib M      cap on the generated data in MiB (default $max_mib)
   --tools LIST     the tools to run, comma-separated (default $only)
+  --debian         a host built from real Debian 12 packages (bench/debhost.sh:
+                   dpkg-deb -x, cp -a, extra packages and upgrades; not
+                   unified) instead of mkdups' tree; --files, --dup-sets,
+                   --guests, --seed and --max-mib do not apply
+  --deb-cache DIR  with --debian: where the .deb files are kept
+                   (default $srcdir/out/debs)
+  --deb-guests N   with --debian: number of guests, 2..64 (default $deb_guests)
 Environment: BENCH_DIR (where the work directory is made; default \$TMPDIR or /tmp),
              CC (compiler for the generator; default cc).
 EOF
@@ -65,7 +79,7 @@ EOF
 
 while (( $# )); do
 	case $1 in
-	--files|--dup-sets|--runs|--link-runs|--vhashify|--guests|--seed|--out|--max-mib|--tools)
+	--files|--dup-sets|--runs|--link-runs|--vhashify|--guests|--seed|--out|--max-mib|--tools|--deb-cache|--deb-guests)
 		(( $# >= 2 )) || usage 2
 		set -- "$1=$2" "${@:3}"
 		continue
@@ -84,6 +98,9 @@ while (( $# )); do
 		[[ $only =~ ^(vhashify|jdupes|hardlink|rdfind)(,(vhashify|jdupes|hardlink|rdfind))*$ ]] ||
 			die "--tools: a comma-separated list of vhashify, jdupes, hardlink, rdfind: $only"
 		;;
+	--debian) debian=1 ;;
+	--deb-cache=*) deb_cache=${1#*=} ;;
+	--deb-guests=*) posint --deb-guests "${1#*=}"; deb_guests=${1#*=} ;;
 	--keep) keep=1 ;;
 	--no-cold) do_cold=0 ;;
 	--no-link) do_link=0 ;;
@@ -94,15 +111,29 @@ while (( $# )); do
 done
 (( guests >= 2 && guests <= 64 )) || die "--guests: 2..64"
 (( files >= 100 )) || die "--files: at least 100"
+(( deb_guests >= 2 && deb_guests <= 64 )) || die "--deb-guests: 2..64"
+if (( debian )); then
+	guests=$deb_guests
+	# the guests are built as they are, not unified (vhashify is to do that)
+	deb_unify=0
+	# shellcheck source-path=SCRIPTDIR source=debhost.sh
+	. "$srcdir/debhost.sh"
+fi
 
 (( EUID == 0 )) || die "must run as root (loop mount, file owners, chattr, drop_caches)"
 
 for t in mke2fs losetup mount umount mountpoint findmnt chattr find cp python3; do
 	command -v "$t" >/dev/null || die "$t not found"
 done
-cc=${CC:-cc}
-command -v "${cc%% *}" >/dev/null || die "no C compiler ($cc) for bench/mkdups.c (Debian: gcc)"
-[[ -r $srcdir/mkdups.c ]] || die "$srcdir/mkdups.c not found"
+if (( debian )); then
+	for t in dpkg-deb apt-get apt-cache e2fsck resize2fs; do
+		command -v "$t" >/dev/null || die "$t not found (--debian)"
+	done
+else
+	cc=${CC:-cc}
+	command -v "${cc%% *}" >/dev/null || die "no C compiler ($cc) for bench/mkdups.c (Debian: gcc)"
+	[[ -r $srcdir/mkdups.c ]] || die "$srcdir/mkdups.c not found"
+fi
 
 # ------------------------------------------------------------ the tools
 wanted() { [[ ,$only, == *,$1,* ]]; }
@@ -142,59 +173,222 @@ done
 # ------------------------------------------------------------ work dir, image, tree
 make_work
 bench_traps
-root=$mnt/dups          # the trees ROOT/g1 ... ROOT/gG and the store ROOT/.hash
 copy=$mnt/copy          # a fresh copy for each linking run
 scratch=$work/scratch   # the cwd of the tools (rdfind writes results.txt there)
 mkdir "$scratch"
 gen_out=$work/mkdups.out
 gstat() { sed -n "s/^$1=//p" "$gen_out"; }
+gnames=()               # the guests' directory names below ROOT
 
-say "compiling the generator"
-$cc -O2 -o "$work/mkdups" "$srcdir/mkdups.c" || die "cannot compile $srcdir/mkdups.c"
-gen_args=(-n "$files" -g "$guests" -s "$seed" -b "$max_mib")
-[[ -n $dupsets ]] && gen_args+=(-d "$dupsets")
-"$work/mkdups" -P "${gen_args[@]}" >"$gen_out" || die "the generator failed (plan)"
+# The ground truth of a tree that no generator planned (--debian): walk the
+# guests, hash every regular file that has a name of the same size elsewhere,
+# group by content (sha256), size, mode, uid, gid and mtime in ns.  Every name
+# is a member of its set (the names of one inode too), as in mkdups' manifest.
+# Prints key=value statistics with the keys mkdups prints.
+write_truth_py() {
+	cat >"$work/truth.py" <<'PYEOF'
+# bench-unify.sh --debian: the ground truth (written by the script, run by it).
+import collections, hashlib, os, stat, sys
 
-# The image holds ROOT, one copy, and the store of a linking run (at most the
-# data once more); inodes for two trees plus store entries.
-alloc=$(gstat alloc_bytes)
-nfiles=$(gstat files)
-ndirs=$(gstat dirs)
-size=$(( 3 * alloc + 2 * ndirs * 4096 + (1 << 30) ))
-(( do_link )) || size=$(( alloc + ndirs * 4096 + (1 << 30) ))
-size=$(( (size + (1 << 20) - 1) >> 20 << 20 ))
-inodes=$(( 3 * (nfiles + ndirs) + 20000 ))
-say "making a sparse $(( size >> 20 )) MiB ext4 image with $inodes inodes in $work"
-truncate -s "$size" "$img"
-mke2fs -q -F -t ext4 -m 0 -I 256 -N "$inodes" -L vaudit-bench "$img" || die "mke2fs failed"
-loop=$(losetup --find --show --direct-io=on "$img" 2>/dev/null) ||
-	loop=$(losetup --find --show "$img") || die "losetup failed"
-mount -t ext4 -o noinit_itable "$loop" "$mnt" || die "mount $loop failed"
-# shellcheck disable=SC2034  # lib.sh state, read by its cleanup
-mounted=1
-mkdir "$root"
-root=$(realpath "$root")
-copy=$(realpath -m "$copy")
+root, manifest, guests = sys.argv[1], sys.argv[2], sys.argv[3:]
+names = []                      # (rel, size, mode, uid, gid, mtime_ns, (dev, ino))
+dirs = 0
+blocks = {}                     # (dev, ino) -> allocated bytes
+for g in guests:
+    top = os.path.join(root, g)
+    dirs += 1
+    for dp, dns, fns in os.walk(top):
+        # symbolic links to directories are listed in dns, not followed
+        dirs += sum(1 for d in dns if not os.path.islink(os.path.join(dp, d)))
+        for f in fns:
+            p = os.path.join(dp, f)
+            st = os.lstat(p)
+            if not stat.S_ISREG(st.st_mode):
+                continue
+            ino = (st.st_dev, st.st_ino)
+            blocks[ino] = st.st_blocks * 512
+            names.append((os.path.relpath(p, root), st.st_size, stat.S_IMODE(st.st_mode),
+                          st.st_uid, st.st_gid, st.st_mtime_ns, ino))
 
-say "generating $nfiles files ($(( $(gstat bytes) >> 20 )) MiB) in $guests guests"
-now_us t0
-"$work/mkdups" "${gen_args[@]}" -m "$work/manifest" "$root" >"$gen_out" || die "the generator failed"
-sync
-now_us t1
-gen_secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", (b - a) / 1e6 }')
-say "generated in ${gen_secs}s: $(tr '\n' ' ' <"$gen_out")"
+by_size = collections.Counter(n[1] for n in names)
+digest = {}                     # (dev, ino) -> sha256, each inode read once
+hashed_bytes = 0
+def sha(rel, ino, size):
+    global hashed_bytes
+    if ino not in digest:
+        hashed_bytes += size
+        h = hashlib.sha256()
+        with open(os.path.join(root, rel), 'rb') as f:
+            while True:
+                b = f.read(1 << 20)
+                if not b:
+                    break
+                h.update(b)
+        digest[ino] = h.digest()
+    return digest[ino]
+
+strict = collections.defaultdict(list)     # content + size + metadata -> names
+content = collections.defaultdict(list)    # content + size -> names
+for n in names:
+    if by_size[n[1]] < 2:
+        continue
+    h = sha(n[0], n[6], n[1])
+    strict[(h, n[1], n[2], n[3], n[4], n[5])].append(n)
+    content[(h, n[1])].append(n)
+
+s = collections.Counter()
+with open(manifest, 'w', encoding='utf-8', errors='surrogateescape') as mf:
+    for k in sorted(strict, key=lambda k: min(n[0] for n in strict[k])):
+        members = strict[k]
+        if len(members) < 2:
+            continue
+        inodes = len({n[6] for n in members})
+        size = k[1]
+        s['dup_sets'] += 1
+        s['dup_names'] += len(members)
+        if size >= 16:
+            s['dup_sets_16'] += 1
+            s['dup_names_16'] += len(members)
+            s['dup_saveable_bytes_16'] += size * (inodes - 1)
+            s['dup_inodes_16'] += inodes
+            if inodes == 1:
+                s['dup_sets_16_one_inode'] += 1
+        else:
+            s['dup_sets_small'] += 1
+            s['dup_names_small'] += len(members)
+        mf.write('\t'.join(sorted(n[0] for n in members)) + '\n')
+for (h, size), members in content.items():
+    if len(members) >= 2 and size >= 16:
+        s['content_sets_16'] += 1
+        s['content_names_16'] += len(members)
+        s['content_saveable_bytes_16'] += size * (len({n[6] for n in members}) - 1)
+
+links = collections.Counter(n[6] for n in names)
+out = [('files', len(names)), ('dirs', dirs), ('bytes', sum(n[1] for n in names)),
+       ('file_inodes', len(links)), ('alloc_bytes', sum(blocks.values())),
+       ('largest', max((n[1] for n in names), default=0)),
+       ('hardlinked_names', sum(c for c in links.values() if c > 1)),
+       ('hardlinked_inodes', sum(1 for c in links.values() if c > 1)),
+       ('hashed_inodes', len(digest)), ('hashed_bytes', hashed_bytes)]
+for k in ('dup_sets', 'dup_names', 'dup_sets_16', 'dup_names_16', 'dup_inodes_16',
+          'dup_sets_16_one_inode', 'dup_saveable_bytes_16', 'dup_sets_small', 'dup_names_small',
+          'content_sets_16', 'content_names_16', 'content_saveable_bytes_16'):
+    out.append((k, s[k]))
+out += [('small_files', sum(1 for n in names if n[1] < 16)),
+        ('empty_files', sum(1 for n in names if n[1] == 0))]
+for k, v in out:
+    print('%s=%d' % (k, v))
+PYEOF
+}
+
+# grow_image: the image debhost.sh made, grown to hold ROOT, one copy and a
+# linking run's store, with inodes for two trees: as mkdups' plan sizes the
+# synthetic one, from what the host uses.  Offline (umount, e2fsck -f,
+# resize2fs, mount): an online resize needs CAP_SYS_RESOURCE, which a
+# container's root may lack.
+grow_image() {
+	local used iused itotal cur new ineed
+	sync
+	used=$(df -B1 --output=used "$mnt" | tail -n 1 | tr -d ' ')
+	read -r iused itotal < <(df --output=iused,itotal "$mnt" | tail -n 1)
+	cur=$(stat -c %s "$img")
+	new=$(( 3 * used + (1 << 30) ))
+	ineed=$(( 3 * iused + 20000 ))
+	if (( ! do_link )); then
+		new=$(( used + (1 << 30) ))
+		ineed=$(( iused + 20000 ))
+	fi
+	# ext4 has a fixed number of inodes per block group: more inodes, more groups
+	(( ineed <= itotal )) || (( cur * ineed / itotal + 1 <= new )) || new=$(( cur * ineed / itotal + 1 ))
+	if (( new <= cur )); then
+		say "the image ($(( cur >> 20 )) MiB, $itotal inodes) holds the host ($(( used >> 20 )) MiB, $iused inodes used) and a copy"
+		return 0
+	fi
+	new=$(( (new + (128 << 20) - 1) >> 27 << 27 ))
+	say "growing the image from $(( cur >> 20 )) to $(( new >> 20 )) MiB (the host uses $(( used >> 20 )) MiB and $iused inodes)"
+	umount "$mnt" || die "umount $mnt failed"
+	mounted=0
+	truncate -s "$new" "$img"
+	losetup -c "$loop" || die "losetup -c $loop failed"
+	local rc=0
+	e2fsck -f -p "$loop" >"$work/resize2fs.log" 2>&1 || rc=$?
+	(( rc <= 1 )) || die "e2fsck -f $loop: exit status $rc: $(tail -n 2 "$work/resize2fs.log")"
+	resize2fs "$loop" >>"$work/resize2fs.log" 2>&1 || die "resize2fs $loop failed: $(tail -n 2 "$work/resize2fs.log")"
+	mount -t ext4 -o noinit_itable "$loop" "$mnt" || die "mount $loop failed"
+	mounted=1
+	say "the image: $(( $(stat -c %s "$img") >> 20 )) MiB, $(df --output=itotal "$mnt" | tail -n 1 | tr -d ' ') inodes"
+}
+
+if (( debian )); then
+	# debhost.sh: the image ($img on $mnt, grown below), the guests in
+	# $root (ROOT/web01, ROOT/mail01, ...), its statistics in mktree.out
+	gen_out=$work/truth.out
+	debian_host "$guests"
+	root=$(realpath "$root")
+	copy=$(realpath -m "$copy")
+	mapfile -t gnames < <(find "$root" -mindepth 1 -maxdepth 1 -type d -printf '%f\n' | sort)
+	(( ${#gnames[@]} == guests )) || die "debhost.sh made ${#gnames[@]} guest directories, not $guests"
+	write_truth_py
+	say "the ground truth: hashing the guests' files"
+	now_us t0
+	python3 "$work/truth.py" "$root" "$work/manifest" "${gnames[@]}" >"$gen_out" ||
+		die "the ground-truth pass failed"
+	# debhost.sh's own counts, under other keys
+	sed 's/^/host_/' "$work/mktree.out" >>"$gen_out"
+	now_us t1
+	truth_secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", (b - a) / 1e6 }')
+	say "ground truth in ${truth_secs}s: $(grep -E '^(files|bytes|dup_sets|dup_names|hardlinked_names)=' "$gen_out" | tr '\n' ' ')"
+	grow_image
+else
+	root=$mnt/dups          # the trees ROOT/g1 ... ROOT/gG and the store ROOT/.hash
+	say "compiling the generator"
+	$cc -O2 -o "$work/mkdups" "$srcdir/mkdups.c" || die "cannot compile $srcdir/mkdups.c"
+	gen_args=(-n "$files" -g "$guests" -s "$seed" -b "$max_mib")
+	[[ -n $dupsets ]] && gen_args+=(-d "$dupsets")
+	"$work/mkdups" -P "${gen_args[@]}" >"$gen_out" || die "the generator failed (plan)"
+
+	# The image holds ROOT, one copy, and the store of a linking run (at most the
+	# data once more); inodes for two trees plus store entries.
+	alloc=$(gstat alloc_bytes)
+	nfiles=$(gstat files)
+	ndirs=$(gstat dirs)
+	size=$(( 3 * alloc + 2 * ndirs * 4096 + (1 << 30) ))
+	(( do_link )) || size=$(( alloc + ndirs * 4096 + (1 << 30) ))
+	size=$(( (size + (1 << 20) - 1) >> 20 << 20 ))
+	inodes=$(( 3 * (nfiles + ndirs) + 20000 ))
+	say "making a sparse $(( size >> 20 )) MiB ext4 image with $inodes inodes in $work"
+	truncate -s "$size" "$img"
+	mke2fs -q -F -t ext4 -m 0 -I 256 -N "$inodes" -L vaudit-bench "$img" || die "mke2fs failed"
+	loop=$(losetup --find --show --direct-io=on "$img" 2>/dev/null) ||
+		loop=$(losetup --find --show "$img") || die "losetup failed"
+	mount -t ext4 -o noinit_itable "$loop" "$mnt" || die "mount $loop failed"
+	# shellcheck disable=SC2034  # lib.sh state, read by its cleanup
+	mounted=1
+	mkdir "$root"
+	root=$(realpath "$root")
+	copy=$(realpath -m "$copy")
+
+	say "generating $nfiles files ($(( $(gstat bytes) >> 20 )) MiB) in $guests guests"
+	now_us t0
+	"$work/mkdups" "${gen_args[@]}" -m "$work/manifest" "$root" >"$gen_out" || die "the generator failed"
+	sync
+	now_us t1
+	gen_secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", (b - a) / 1e6 }')
+	say "generated in ${gen_secs}s: $(tr '\n' ' ' <"$gen_out")"
+	for (( g = 1; g <= guests; g++ )); do gnames+=("g$g"); done
+fi
 # An empty store directory (0700, as vhashify makes them), outside every tree.
 mkdir -m 0700 "$root/.hash"
 
-gdirs=()        # ROOT/g1 ... ROOT/gG
-cdirs=()        # COPY/g1 ... COPY/gG
-vpairs=()       # ROOT/g1 "" ROOT/g2 "" ...: vhashify --manually arguments
+gdirs=()        # ROOT/GUEST ...
+cdirs=()        # COPY/GUEST ...
+vpairs=()       # ROOT/GUEST "" ...: vhashify --manually arguments
 cpairs=()
-for (( g = 1; g <= guests; g++ )); do
-	gdirs+=("$root/g$g")
-	cdirs+=("$copy/g$g")
-	vpairs+=("$root/g$g" "")
-	cpairs+=("$copy/g$g" "")
+for g in "${gnames[@]}"; do
+	gdirs+=("$root/$g")
+	cdirs+=("$copy/$g")
+	vpairs+=("$root/$g" "")
+	cpairs+=("$copy/$g" "")
 done
 
 # ------------------------------------------------------------ the cross-check program
@@ -467,9 +661,9 @@ def report(work, root, tools, have_link):
     vh = assigns.get('vhashify')
     p('### Correctness cross-check')
     p('')
-    p('Ground truth (the generator\'s manifest): %d sets of identical files (content, mode, owner, '
+    p('Ground truth (%s): %d sets of identical files (content, mode, owner, '
       'mtime with ns) with %d names; %d of them (%d names) are 16 bytes or more.' % (
-          len(members), sum(len(m) for m in members),
+          os.environ.get('BENCH_TRUTH', "the generator's manifest"), len(members), sum(len(m) for m in members),
           sum(1 for m in members if meta[m[0]][0] >= 16),
           sum(len(m) for m in members if meta[m[0]][0] >= 16)))
     p('Pairs are pairs of names; a pair is "linked" when both names end up on one inode.')
@@ -576,8 +770,6 @@ if __name__ == '__main__':
         report(sys.argv[2], sys.argv[3], sys.argv[5:], sys.argv[4] == '1')
 PYEOF
 
-gnames=()
-for (( g = 1; g <= guests; g++ )); do gnames+=("g$g"); done
 say "listing the metadata of ROOT"
 python3 "$work/xcheck.py" snap "$root" "$work/meta.tsv" "${gnames[@]}"
 
@@ -736,7 +928,9 @@ for t in "${tools[@]}"; do
 done
 
 xcheck_status=
-python3 "$work/xcheck.py" report "$work" "$root" "$do_link" "${tools[@]}" >"$work/xcheck.md" 2>"$work/xcheck.err" ||
+truth_src="the generator's manifest"
+(( debian )) && truth_src='sha256 of every file, grouped with size, mode, owner and mtime'
+BENCH_TRUTH=$truth_src python3 "$work/xcheck.py" report "$work" "$root" "$do_link" "${tools[@]}" >"$work/xcheck.md" 2>"$work/xcheck.err" ||
 	say "the cross-check failed: $(tail -n 3 "$work/xcheck.err")"
 xcheck_status=$(sed -n 's/^XCHECK_STATUS=//p' "$work/xcheck.err")
 
@@ -758,9 +952,17 @@ dry_summary() {
 report() {
 	echo "## vhashify benchmark"
 	echo
-	echo "- tree: $(gstat files) files ($(human "$(gstat bytes)")) and $(gstat dirs) directories in $guests guests; generated in ${gen_secs}s (seed $seed)"
+	if (( debian )); then
+		echo "- host from real Debian 12 packages (bench/debhost.sh, not unified): $(gstat files) files ($(human "$(gstat bytes)"); $(gstat file_inodes) inodes), $(gstat dirs) directories and $(gstat host_symlinks) symlinks in $guests guests (${gnames[*]}) of $(gstat host_debian_packages) packages (dpkg-deb -x, cp -a, extra packages and upgrades); built in ${gen_secs}s, ground truth (sha256 of $(gstat hashed_inodes) inodes, $(human "$(gstat hashed_bytes)")) in ${truth_secs}s"
+	else
+		echo "- tree: $(gstat files) files ($(human "$(gstat bytes)")) and $(gstat dirs) directories in $guests guests; generated in ${gen_secs}s (seed $seed)"
+	fi
 	echo "- duplicates (ground truth): $(gstat dup_sets) sets of identical files (content and metadata) with $(gstat dup_names) names; $(gstat dup_sets_16) sets / $(gstat dup_names_16) names of 16 bytes or more ($(human "$(gstat dup_saveable_bytes_16)") to save); same content only: $(gstat content_sets_16) sets / $(gstat content_names_16) names ($(human "$(gstat content_saveable_bytes_16)"))"
-	echo "- crafted near-duplicates (files changed): same size $(gstat crafted_same_size) (+$(gstat samesize_perguest) per-guest files), last bytes $(gstat crafted_last_bytes), mode $(gstat crafted_mode_only), uid $(gstat crafted_uid_only), gid $(gstat crafted_gid_only), owner $(gstat crafted_owner_only), mtime $(gstat crafted_mtime_only), mtime ns $(gstat crafted_mtime_ns_only); $(gstat small_files) files under 16 bytes ($(gstat empty_files) empty), $(gstat boundary_files) of 15/16/17 bytes"
+	if (( debian )); then
+		echo "- hard links already in the host (Debian's own, kept by cp -a): $(gstat hardlinked_names) names on $(gstat hardlinked_inodes) inodes; ground-truth sets of 16 bytes or more already on one inode: $(gstat dup_sets_16_one_inode); $(gstat small_files) files under 16 bytes ($(gstat empty_files) empty)"
+	else
+		echo "- crafted near-duplicates (files changed): same size $(gstat crafted_same_size) (+$(gstat samesize_perguest) per-guest files), last bytes $(gstat crafted_last_bytes), mode $(gstat crafted_mode_only), uid $(gstat crafted_uid_only), gid $(gstat crafted_gid_only), owner $(gstat crafted_owner_only), mtime $(gstat crafted_mtime_only), mtime ns $(gstat crafted_mtime_ns_only); $(gstat small_files) files under 16 bytes ($(gstat empty_files) empty), $(gstat boundary_files) of 15/16/17 bytes"
+	fi
 	echo "- ext4 on a loop device, kernel $(uname -r), $(nproc) CPUs; dry runs: $runs per tool and cache state, alternating (warm after one untimed run; cold: sync + drop_caches before each); linking runs: $link_runs per tool, each on a fresh \`cp -a\` of the tree$( (( do_cold )) && echo ', caches dropped after the copy')"
 	echo "- load average (1 min) at the start / end of the timed runs: $load_start / $load_end; other load on the machine shows up in the numbers"
 	echo "- vhashify: ${vhashify:-not run}"
@@ -836,8 +1038,8 @@ report | tee "$work/results.md"
 
 if [[ -n $outdir ]]; then
 	mkdir -p "$outdir"
-	cp "$work/results.md" "$work/times.tsv" "$work/mkdups.out" "$work/xcheck.md" "$outdir"/
-	for f in "$work"/space.tsv "$work"/integrity.*.json "$work"/manifest; do
+	cp "$work/results.md" "$work/times.tsv" "$gen_out" "$work/xcheck.md" "$outdir"/
+	for f in "$work"/space.tsv "$work"/integrity.*.json "$work"/manifest "$work"/mktree.out; do
 		[[ -e $f ]] && cp "$f" "$outdir"/
 	done
 	say "results written to $outdir"
