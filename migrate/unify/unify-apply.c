@@ -245,15 +245,28 @@ static void hex(const unsigned char *d, size_t len, char *out)
 	out[2 * len] = '\0';
 }
 
-/* Open (creating with -c) STORE/xx/yy and pick the first free REST-NNNNNNNN. */
+/*
+ * Open (creating with -c) STORE/xx/yy and pick the first free
+ * REST-NNNNNNNN that no earlier unit of the run took (classes of one
+ * digest whose mtimes differ in the nanoseconds get an entry each; a dry
+ * run and a batch, which make them later, count them too).
+ */
 static int store_slot(struct ustate *u, const struct uunit *un, struct pmaster *m, bool create)
 {
 	const struct utree *st = &u->trees[u->store_tree];
 	char h[2 * VA_DIGEST_MAX + 1], dir[8];
 	size_t dl = va_digest_len(u->method);
 	unsigned int bit = (unsigned int)un->digest[0] << 8 | un->digest[1];
+	uint64_t k1 = 0, k2 = 0;
+	uint32_t taken = 0;
 	bool known;
 	int fd;
+
+	for (size_t i = 0; i < 8 && i < dl; i++)
+		k1 = k1 << 8 | un->digest[i];
+	for (size_t i = 8; i < 16 && i < dl; i++)
+		k2 = k2 << 8 | un->digest[i];
+	(void)va_inomap_find(&u->slots, (dev_t)k1, k2, &taken);
 
 	if (create && !u->store_dirs && !(u->store_dirs = calloc(65536 / 8, 1)))
 		return -ENOMEM;
@@ -278,11 +291,16 @@ again:
 	} else if (fd < 0) {
 		return fd;
 	}
-	for (unsigned i = 0; i < 4096; i++) {
+	for (unsigned i = taken; i < 4096; i++) {
 		struct stat sb;
 
 		snprintf(m->storename, sizeof(m->storename), "%s-%08x", h + 4, i);
 		if (fd < 0 || fstatat(fd, m->storename, &sb, AT_SYMLINK_NOFOLLOW) < 0) {
+			if (va_inomap_insert(&u->slots, (dev_t)k1, k2, i + 1) < 0) {
+				if (fd >= 0)
+					close(fd);
+				return -ENOMEM;
+			}
 			dbuf_setlen(&m->storepath, 0);
 			dbuf_addf(&m->storepath, "%s/%s/%s", strcmp(st->root, "/") ? st->root : "",
 				  dir, m->storename);

@@ -189,6 +189,7 @@ void u_release(struct ustate *u)
 	va_inomap_release(&u->names);
 	va_inomap_release(&u->touched);
 	va_inomap_release(&u->dryflags);
+	va_inomap_release(&u->slots);
 	va_inomap_release(&u->batch_masters);
 	free(u->touched_st);
 	dbuf_release(&u->namebuf);

@@ -387,6 +387,20 @@ static int fit_links(const struct hashrun *h, const struct gent *g, size_t n, bo
 }
 
 /*
+ * Whether @f is a name of one of the class's store entries g[0..nstore)
+ * other than its master g[0]: an entry of the same digest made for other
+ * nanoseconds (store_slot()), whose names stay on it.
+ */
+static bool on_other_entry(const struct ustate *u, const struct gent *g, size_t nstore,
+			   const struct ufile *f)
+{
+	for (size_t k = 1; k < nstore; k++)
+		if (same_inode(u, f, &u->files[g[k].file]) && !same_inode(u, f, &u->files[g[0].file]))
+			return true;
+	return false;
+}
+
+/*
  * One class: the files of one digest (and, unless merged, one mtime to the
  * nanosecond), store entries first.  Its master is the first store entry,
  * else a new entry copied from the first file that is not left out.
@@ -435,6 +449,13 @@ static int plan_class(struct hashrun *h, const struct gent *g, size_t n)
 
 			if ((int)f->tree == u->store_tree)
 				continue;
+			if (nstore > 1 && on_other_entry(u, g, nstore, f)) {
+				if (pass == 0) {
+					u->st->already++;
+					u_event_file(u, VA_UEV_ALREADY, f, NULL, 0, f->size);
+				}
+				continue;
+			}
 			if (nfull && va_inomap_find(&full, u_dev(u, f), f->ino, &first)) {
 				if (pass == 0)
 					u_skip(u, f, VA_USKIP_EMLINK, 0,
@@ -458,24 +479,6 @@ static int plan_class(struct hashrun *h, const struct gent *g, size_t n)
 }
 
 /*
- * Whether the files g[0..n) of one digest, sorted by the nanoseconds of
- * their mtime, have one nanosecond value with names of two inodes or more:
- * those make a store entry, and the store holds one entry for a content.
- */
-static bool ns_class_stores(const struct ustate *u, const struct gent *g, size_t n)
-{
-	for (size_t a = 0, b; a < n; a = b) {
-		bool two = false;
-
-		for (b = a + 1; b < n && u->files[g[b].file].mtime_nsec == u->files[g[a].file].mtime_nsec; b++)
-			two |= !same_inode(u, &u->files[g[b].file], &u->files[g[a].file]);
-		if (two)
-			return true;
-	}
-	return false;
-}
-
-/*
  * The classes of one key group (metadata with the mtime in whole seconds),
  * every file of it read (h->err 0).
  * util-vserver keeps whole seconds only (its entries get their mtime with
@@ -483,11 +486,10 @@ static bool ns_class_stores(const struct ustate *u, const struct gent *g, size_t
  * only in the nanoseconds are one class when one of them has none (an
  * entry or a file util-vserver made, a file unpacked from a tar archive)
  * or when one of them is a store entry (the store never gets a second
- * entry for what it holds), as util-vserver would link them, and so also
- * when the files of one nanosecond value make a new entry (two inodes or
- * more): a later run would link the others to it; otherwise (each
- * nanosecond value one inode) only files with the same mtime to the
- * nanosecond are.  With ignore_mtime the mtime does not count at all.
+ * entry for what it holds), as util-vserver would link them; otherwise
+ * only files with the same mtime to the nanosecond are (classes of one
+ * digest then get an entry each: store_slot() numbers them).  With
+ * ignore_mtime the mtime does not count at all.
  */
 static int plan_group(struct hashrun *h, struct gent *g, size_t n)
 {
@@ -508,10 +510,6 @@ static int plan_group(struct hashrun *h, struct gent *g, size_t n)
 			merged = whole_second(&u->files[g[k].file]) || (int)u->files[g[k].file].tree == u->store_tree;
 		sort_merged = merged;
 		qsort(g + i, j - i, sizeof(*g), cmp_sub);
-		if (!merged && ns_class_stores(u, g + i, j - i)) {
-			sort_merged = merged = true;
-			qsort(g + i, j - i, sizeof(*g), cmp_sub);
-		}
 		for (size_t a = i; a < j;) {
 			size_t b = a + 1;
 

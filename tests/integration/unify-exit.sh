@@ -10,7 +10,8 @@
 #   real run   exit 0, the dry run's names share one inode afterwards
 #   --json     the summary of a dry run says dry_run true, changed false
 #   ns         two sets of one content whose mtimes differ in the
-#              nanoseconds: the real run does what the dry run said
+#              nanoseconds: an entry each, the real run does what the dry
+#              run said, a second run changes nothing
 #   errors     a directory that cannot be read (its extents flag cleared
 #              with debugfs on the unmounted image: the kernel cannot list
 #              it) makes a dry run that would link other files exit 2, not 1
@@ -159,9 +160,10 @@ ok $? "vhashify -n --json: an error record"
 # ------------------------------------------------------------------ one content, two nanoseconds
 # n1/log, n2/log (one time) and n1/kern, n2/kern (another time in the same
 # second, another ns), all of one content: the logs of two guests written
-# in two ticks.  The two times each have two inodes, so they make a store
-# entry, and the store holds one entry for a content: all four names go to
-# it, in the dry run as in the real run (vhashify(8), The hash store).
+# in two ticks.  Files whose times differ in the nanoseconds are not linked
+# to each other: each time makes its own store entry, numbered -00000000
+# and -00000001, in the dry run as in the real run, and a second run
+# leaves the names on their entries (vhashify(8), The hash store).
 mkdir -p "$M/vs/n1" "$M/vs/n2" && for g in n1 n2; do
 	printf 'Dec  7 06:25:01 host CRON[1]: (root) CMD (run)\n' >"$M/vs/$g/log" &&
 		cp "$M/vs/$g/log" "$M/vs/$g/kern" &&
@@ -169,15 +171,20 @@ mkdir -p "$M/vs/n1" "$M/vs/n2" && for g in n1 n2; do
 		touch -d '2026-12-07 06:25:01.200000000' "$M/vs/$g/kern"
 done
 ok $? "two guests, each with two files of one content whose mtimes differ in the nanoseconds"
-dry ns-dry 1 "vhashify -n on them (it would link)" \
-	"${VH[@]}" -n -v -v --manually --destination "$H" -- "$M/vs/n1" "" "$M/vs/n2" ""
-urun ns-run "${VH[@]}" -v -v --journal "$W/ns.journal" --manually --destination "$H" -- "$M/vs/n1" "" "$M/vs/n2" ""
+NS=(-v -v --manually --destination "$H" -- "$M/vs/n1" "" "$M/vs/n2" "")
+dry ns-dry 1 "vhashify -n on them (it would link)" "${VH[@]}" -n "${NS[@]}"
+urun ns-run "${VH[@]}" --journal "$W/ns.journal" "${NS[@]}"
 rc_is ns-run 0 "vhashify on them (the real run)"
 is "$(grep -E '^(store|link|skip) ' "$W/ns-run.out" | sort)" \
 	"$(grep -E '^would (store|link)|^skip ' "$W/ns-dry.out" | sed 's/^would //' | sort)" \
 	"the real run stores and links what the dry run said, nothing skipped"
-is "$(stat -c %i -- "$M/vs/n1/log" "$M/vs/n1/kern" "$M/vs/n2/log" "$M/vs/n2/kern" | sort -u | wc -l):$(grep -c '^store ' "$W/ns-run.out")" \
-	"1:1" "the four names are one inode, one store entry"
+is "$(grep '^store ' "$W/ns-run.out" | sed -E 's/.*-(0000000[01]) <- .*\/(n[12]\/[a-z]+)$/\1/' | sort | tr '\n' ' ')" \
+	"00000000 00000001 " "two store entries of one digest, numbered 0 and 1"
+is "$(stat -c %i -- "$M/vs/n1/log" "$M/vs/n2/log" | sort -u | wc -l):$(stat -c %i -- "$M/vs/n1/kern" "$M/vs/n2/kern" | sort -u | wc -l):$(stat -c %i -- "$M/vs/n1/log" "$M/vs/n1/kern" | sort -u | wc -l)" \
+	"1:1:2" "the logs are one inode, the kerns another: no name changed its time"
+dry ns-again 0 "vhashify -n once more: nothing would change (the names stay on their entries)" "${VH[@]}" -n "${NS[@]}"
+grep -q '4 already shared' "$W/ns-again.out"
+ok $? "the second dry run counts the four names as already shared"
 
 # (find's complaints about the two damaged directories are left out)
 left=$(find "$M" -name '*;??????' 2>/dev/null | head -5)
