@@ -773,6 +773,25 @@ static int resume_rest(struct cli *c, const struct vaudit_opts *o, struct va_rep
 	return r;
 }
 
+/*
+ * A clone's or vcopy's journal @s: only undone (a run of @what cut short
+ * is undone, then run again), its records checked, and on the filesystem
+ * it was made on.  Return: 0, or the exit status.
+ */
+static int clone_journal_ok(struct cli *c, const struct vaudit_opts *o, struct va_replay_setup *s,
+			    const char *what, const char *hint)
+{
+	struct va_jroots_error e;
+
+	if (o->mode != MODE_UNDO) {
+		cli_msg(c, o->replay, what, hint);
+		return CLI_EXIT_TROUBLE;
+	}
+	if (va_clone_check_journal(s->j, &e) < 0)
+		return refuse(c, o->replay, "record", &e);
+	return same_filesystem(c, o->replay, s->j);
+}
+
 /* Replay the opened journal @s (its roots checked) through the engine it belongs to. */
 static int replay(struct cli *c, const struct vaudit_opts *o, struct va_replay_setup *s,
 		  struct va_jroots *jr)
@@ -786,16 +805,8 @@ static int replay(struct cli *c, const struct vaudit_opts *o, struct va_replay_s
 	if (s->unify)
 		return replay_unify(c, o->replay, s->j, jr, undo, o->dry_run, o->live_flags, NULL);
 	if (s->vcopy) {
-		struct va_jroots_error e;
-
-		if (!undo) {
-			cli_msg(c, o->replay, "the journal is of a vcopy run",
-				"a vcopy cut short is not resumed: undo it (--undo), then run vcopy again");
-			return CLI_EXIT_TROUBLE;
-		}
-		if (va_clone_check_journal(s->j, &e) < 0)
-			return refuse(c, o->replay, "record", &e);
-		if ((r = same_filesystem(c, o->replay, s->j)))
+		if ((r = clone_journal_ok(c, o, s, "the journal is of a vcopy run",
+					  "a vcopy cut short is not resumed: undo it (--undo), then run vcopy again")))
 			return r;
 		/* newest first: the entries made, then the links */
 		r = replay_clone(s->j, jr, o->dry_run, o->live_flags, counts, ctx_of(c)->json ? c : NULL);
@@ -807,16 +818,8 @@ static int replay(struct cli *c, const struct vaudit_opts *o, struct va_replay_s
 		return replay_unify(c, o->replay, s->j, jr, true, o->dry_run, o->live_flags, counts);
 	}
 	if (s->clone) {
-		struct va_jroots_error e;
-
-		if (!undo) {
-			cli_msg(c, o->replay, "the journal is of a clone",
-				"a clone cut short is not resumed: undo it (--undo), then clone again");
-			return CLI_EXIT_TROUBLE;
-		}
-		if (va_clone_check_journal(s->j, &e) < 0)
-			return refuse(c, o->replay, "record", &e);
-		if ((r = same_filesystem(c, o->replay, s->j)))
+		if ((r = clone_journal_ok(c, o, s, "the journal is of a clone",
+					  "a clone cut short is not resumed: undo it (--undo), then clone again")))
 			return r;
 		r = replay_clone(s->j, jr, o->dry_run, o->live_flags, counts, ctx_of(c)->json ? c : NULL);
 		journal_failed(c, o->replay, s->j);
