@@ -46,7 +46,9 @@ mkdir -p "$H" "$M/vs" && chmod 700 "$H"
 for g in g1 g2; do
 	for d in "${debs[@]}"; do dpkg-deb -x "$d" "$M/vs/$g" || bail_out "dpkg-deb -x failed"; done
 done
-cp -a "$M/vs/g1" "$M/vs/g3" && cp -r "$M/vs/g1" "$M/vs/g4" || bail_out "cp failed"
+if ! cp -a "$M/vs/g1" "$M/vs/g3" || ! cp -r "$M/vs/g1" "$M/vs/g4"; then
+	bail_out "cp failed"
+fi
 TREES=("$M/vs/g1" "" "$M/vs/g2" "" "$M/vs/g3" "" "$M/vs/g4" "")
 
 # truth: the files of the guests as (name, inode, key) lines and the sets
