@@ -55,6 +55,7 @@ void ucli_init(struct ucli *c, const char *prog, void (*usage)(FILE *fp))
 	c->progress = -1;
 	dbuf_init(&c->jfile);
 	dbuf_init(&c->label);
+	dbuf_init(&c->evbuf);
 }
 
 void ucli_free(struct ucli *c)
@@ -66,6 +67,7 @@ void ucli_free(struct ucli *c)
 	va_locks_release(&c->locks);
 	dbuf_release(&c->jfile);
 	dbuf_release(&c->label);
+	dbuf_release(&c->evbuf);
 	free(c->quirk_shown);
 	c->quirk_shown = NULL;
 }

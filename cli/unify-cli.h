@@ -101,6 +101,7 @@ struct ucli {
 	struct va_ustats total; /**< the engine calls that ended */
 	const struct va_ustats *cur; /**< the call under way (progress), or NULL */
 	struct dbuf label;      /**< tree being worked on (progress) */
+	struct dbuf evbuf;      /**< a JSON event record being written (kept between events) */
 	unsigned char *quirk_shown; /**< configuration problems already printed */
 	/** vcopy: appends to the summary what its second engine did (text: a
 	 *  line without the program's name, JSON: more fields), or NULL */

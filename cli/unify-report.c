@@ -141,9 +141,10 @@ static void text_event(struct ucli *c, const struct va_uevent *ev)
 
 static void json_event(struct ucli *c, const struct va_uevent *ev)
 {
-	struct dbuf b = DBUF_INIT;
+	struct dbuf b = c->evbuf;       /* (its buffer kept for the next event) */
 	const char *dry = ev->dry_run ? "true" : "false";
 
+	dbuf_setlen(&b, 0);
 	/* a failed step is an error record; every other step an action record */
 	cli_json_head(&b, &c->cli, ev->type == VA_UEV_SKIP && ev->skip == VA_USKIP_ERROR ? "error" :
 				    "action");
@@ -169,7 +170,7 @@ static void json_event(struct ucli *c, const struct va_uevent *ev)
 	case VA_UEV_SKIP:
 		if (ev->skip == VA_USKIP_EXCLUDED || ev->skip == VA_USKIP_SMALL ||
 		    ev->skip == VA_USKIP_NOT_REGULAR) {
-			dbuf_release(&b);
+			c->evbuf = b;
 			return;
 		}
 		dbuf_adds(&b, "\"event\":\"skip\"");
@@ -190,11 +191,11 @@ static void json_event(struct ucli *c, const struct va_uevent *ev)
 		break;
 	case VA_UEV_UNDO:
 	case VA_UEV_GUEST:
-		dbuf_release(&b);
+		c->evbuf = b;
 		return;
 	}
 	cli_write(&c->cli, b.buf, b.len);
-	dbuf_release(&b);
+	c->evbuf = b;
 }
 
 static void on_event(const struct va_uevent *ev, const struct va_ustats *st, void *user)

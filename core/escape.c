@@ -45,7 +45,14 @@ bool va_utf8_valid(const char *s, size_t len)
 	uint32_t cp;
 
 	while (len) {
-		size_t n = va_utf8_decode(s, len, &cp);
+		size_t n;
+
+		if ((unsigned char)*s < 0x80) {         /* ASCII: one byte, always valid */
+			s++;
+			len--;
+			continue;
+		}
+		n = va_utf8_decode(s, len, &cp);
 
 		if (!n)
 			return false;
@@ -142,8 +149,18 @@ int va_escape_json(struct dbuf *out, const char *s, size_t len)
 
 	for (size_t i = 0; i < len && r == 0;) {
 		uint32_t cp;
-		size_t n = va_utf8_decode(s + i, len - i, &cp);
+		size_t n, j = i;
 
+		/* a run of printable ASCII that needs no escape, in one piece */
+		while (j < len && (unsigned char)s[j] >= 0x20 && (unsigned char)s[j] < 0x7f &&
+		       s[j] != '"' && s[j] != '\\')
+			j++;
+		if (j > i) {
+			r = dbuf_add(out, s + i, j - i);
+			i = j;
+			continue;
+		}
+		n = va_utf8_decode(s + i, len - i, &cp);
 		if (!n) {
 			r = dbuf_adds(out, "\\ufffd");
 			i++;
