@@ -45,7 +45,7 @@ struct ino {
 	uint32_t names;         /* names met */
 	uint32_t ext2_ino;      /* an image's inode number */
 	uint32_t tag;           /* an image's xid tag */
-	int32_t first_guest;    /* the guest of its first guest name, or -1 */
+	int32_t first_guest;    /* of the guests with a name of it, the first by name, or -1 */
 	int32_t last_guest;     /* the guest of its last guest name, or -1 */
 	uint32_t nguests;       /* guests with a name of it */
 	bool store;             /* a name in a store */
@@ -183,7 +183,9 @@ static int count_in(struct walker *w, struct ino *in)
 	/* the walk is depth first: a guest's names all come together */
 	if (w->cur_guest < 0 || in->last_guest == (int32_t)w->cur_guest)
 		return 0;
-	if (in->first_guest < 0)
+	/* (by name, not by the walk's order, which follows inode numbers) */
+	if (in->first_guest < 0 ||
+	    strcmp(w->u->guests[w->cur_guest].name, w->u->guests[in->first_guest].name) < 0)
 		in->first_guest = (int32_t)w->cur_guest;
 	in->last_guest = (int32_t)w->cur_guest;
 	in->nguests++;
@@ -431,9 +433,20 @@ static int cmp_candidates(const void *pa, const void *pb, void *arg)
 		if (c)
 			return c;
 	}
-	/* the one kept comes first: a store's, else the first met */
+	/*
+	 * The one kept comes first: a store's, else that of the guest first
+	 * by name, else the first met.  (The walk meets the guests in the
+	 * order of their directories' inode numbers, which a host does not
+	 * choose: the figures per guest must not depend on them.)
+	 */
 	if (a->store != b->store)
 		return a->store ? -1 : 1;
+	if (a->first_guest != b->first_guest && a->first_guest >= 0 && b->first_guest >= 0) {
+		int c = strcmp(w->u->guests[a->first_guest].name, w->u->guests[b->first_guest].name);
+
+		if (c)
+			return c;
+	}
 	return ia < ib ? -1 : ia > ib ? 1 : 0;
 }
 

@@ -34,10 +34,10 @@
  * by the SHA-256 of their content, read in a third walk for the inodes
  * that share size and metadata with another, each once; one that cannot
  * be read is left out, its error reported); of each group of N distinct inodes,
- * one is kept (an inode of a store when there is one, else the first the
- * walk met) and the other N - 1 are reclaimable: their files and blocks.
- * A guest's reclaimable part is that of the reclaimable inodes first met
- * in it.  Without VA_USAGE_EXACT no content is read: files of equal size
+ * one is kept (an inode of a store when there is one, else that of the
+ * guest first by name, else the first the walk met) and the other N - 1
+ * are reclaimable: their files and blocks.  A guest's reclaimable part is
+ * that of the reclaimable inodes whose guest first by name it is.  Without VA_USAGE_EXACT no content is read: files of equal size
  * and metadata but different content count too (an upper bound).
  *
  * An image (args->img): the one ROOT is a directory in it, read offline

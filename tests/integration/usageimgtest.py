@@ -104,9 +104,15 @@ def truth(a):
         m = meta.get(i)
         if m and m[0] & 0o170000 == 0o100000 and size[i] > 0 and cls[i] != 'other':
             groups.setdefault((size[i], m[0], m[1], m[2]), []).append(i)
+    # the one kept: a store's, else that of the guest first by name, else
+    # the lowest inode (the image is read in inode order)
+    def first_guest(i):
+        gs = sorted(p[6:] for p in where[i] if p.startswith('guest:'))
+        return gs[0] if gs else ''
+    def keep_of(g):
+        return sorted(g, key=lambda i: (cls[i] != 'store', first_guest(i), i))[0]
     rec_f = sum(len(g) - 1 for g in groups.values())
-    rec_b = sum(sum(blocks[i] for i in g) - blocks[sorted(g, key=lambda i: (cls[i] != 'store', i))[0]]
-                for g in groups.values())
+    rec_b = sum(sum(blocks[i] for i in g) - blocks[keep_of(g)] for g in groups.values())
     want = {
         'files': len(inos), 'bytes': sum(blocks[i] for i in inos) * 512,
         'apparent_bytes': sum(size[i] for i in inos), 'names': len(names),
@@ -129,19 +135,15 @@ def truth(a):
             gw[c + '_bytes'] = sum(blocks[i] for i in mine if cls[i] == c) * 512
         for k, v in sorted(gw.items()):
             check(r.get(k) == v, '%s: guest %s %s = %s (debugfs: %s)' % (a.label, g, k, r.get(k), v))
-    # per guest reclaimable: the image is read in inode order, so the inode
-    # kept is a store's, else the lowest; a reclaimable one counts in its
-    # first guest, the guests taken in the order of their roots' inodes
-    groot = {pl[6:]: i for p, i, pl in names if pl.startswith('guest:') and p.count('/') ==
-             a.prefix.rstrip('/').count('/') + 1}
+    # per guest reclaimable: a reclaimable inode counts in its guest first
+    # by name
     gr = {g: [0, 0] for g in guests}
     for grp in groups.values():
-        keep = sorted(grp, key=lambda i: (cls[i] != 'store', i))[0]
+        keep = keep_of(grp)
         for i in grp:
-            gs = sorted((p[6:] for p in where[i] if p.startswith('guest:')), key=lambda g: groot[g])
-            if i != keep and gs:
-                gr[gs[0]][0] += 1
-                gr[gs[0]][1] += blocks[i] * 512
+            if i != keep and first_guest(i):
+                gr[first_guest(i)][0] += 1
+                gr[first_guest(i)][1] += blocks[i] * 512
     for g in guests:
         r = use.get(g, {})
         check([r.get('reclaimable_files'), r.get('reclaimable_bytes')] == gr[g],

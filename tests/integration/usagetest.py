@@ -84,7 +84,7 @@ def with_default_store(root, stores):
     return stores
 
 
-def ground_truth(root, stores, exact=False):
+def ground_truth(root, stores, exact=False, names=None):
     """(guests, want, tot) from find alone: the guest root paths in walk order,
     the figures of each guest as usage records hold them, and those of the host."""
     inodes = {}     # ino -> dict
@@ -152,7 +152,15 @@ def ground_truth(root, stores, exact=False):
         sel = [i for i in order if cls(inodes[i]) == c]
         tot[c + '_files'] = len(sel)
         tot[c + '_bytes'] = sum(inodes[i]['blocks'] * 512 for i in sel)
-    # reclaimable: groups of regular files, the kept one a store's, else the first met
+    # reclaimable: groups of regular files, the kept one a store's, else
+    # that of the guest first by name, else the first met; a reclaimable one
+    # counts in its guest first by name (the configured name, else the
+    # directory's)
+    def name_of(g):
+        return (names or {}).get(os.path.basename(g), os.path.basename(g))
+
+    def first_by_name(gs):
+        return min(name_of(g) for g in gs) if gs else b''
     groups = {}
     for n, ino in enumerate(order):
         i = inodes[ino]
@@ -161,16 +169,17 @@ def ground_truth(root, stores, exact=False):
         key = (i['size'], i['mode'], i['uid'], i['gid'])
         if exact:
             key += (sha(i['path']),)
-        groups.setdefault(key, []).append((not i['store'], n, ino))
+        groups.setdefault(key, []).append((not i['store'], first_by_name(i['guests']), n, ino))
     tot['reclaimable_files'] = tot['reclaimable_bytes'] = 0
     for members in groups.values():
-        for _, _, ino in sorted(members)[1:]:
+        for _, _, _, ino in sorted(members)[1:]:
             i = inodes[ino]
             tot['reclaimable_files'] += 1
             tot['reclaimable_bytes'] += i['blocks'] * 512
             if i['guests']:
-                want[i['guests'][0]]['reclaimable_files'] += 1
-                want[i['guests'][0]]['reclaimable_bytes'] += i['blocks'] * 512
+                g = min(i['guests'], key=name_of)
+                want[g]['reclaimable_files'] += 1
+                want[g]['reclaimable_bytes'] += i['blocks'] * 512
 
     return guests, want, tot
 
@@ -190,7 +199,7 @@ def main():
     # the stores: those configured, and ROOT/.hash
     stores = with_default_store(root, [os.fsencode(s) for s in a.store])
 
-    guests, want, tot = ground_truth(root, stores, a.exact)
+    guests, want, tot = ground_truth(root, stores, a.exact, names)
 
     recs = [json.loads(l) for l in open(a.json, encoding='utf-8')]
     got = {field(r, 'path'): r for r in recs if r['record'] == 'usage'}
