@@ -398,17 +398,8 @@ report() {
 
 report | tee "$work/results.md"
 
-if [[ -n $outdir ]]; then
-	mkdir -p "$outdir"
-	cp "$work/results.md" "$work/times.tsv" "$work/mktree.out" "$outdir"/
-	for f in findings.jsonl findings-thorough.jsonl findings-ndr.jsonl summary.json summary-ndr.json unify.out; do
-		[[ -f $work/$f ]] && cp "$work/$f" "$outdir"/
-	done
-	for t in "${tools[@]}"; do
-		[[ -f $work/strace.$t ]] && cp "$work/strace.$t" "$outdir"/
-	done
-	say "results written to $outdir"
-fi
+copy_out "$work"/{results.md,times.tsv,mktree.out,findings.jsonl,findings-thorough.jsonl,findings-ndr.jsonl} \
+	"$work"/{summary.json,summary-ndr.json,unify.out} "${tools[@]/#/$work/strace.}"
 
 if [[ -n $vaudit && ${check:-} != PASS ]]; then
 	say "correctness check FAILED: $found legacy-iunlink findings, $unified unified inodes; $notail legacy-notail findings, $(stat_of notail_only) +t-only files (vaudit --json exit $json_rc)"

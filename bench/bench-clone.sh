@@ -526,13 +526,7 @@ report() {
 
 report | tee "$work/results.md"
 
-if [[ -n $outdir ]]; then
-	mkdir -p "$outdir"
-	for f in results.md times.tsv mktree.out space.tsv check.out usage.jsonl usage-check.tsv vhashify.out; do
-		[[ -f $work/$f ]] && cp "$work/$f" "$outdir"/
-	done
-	say "results written to $outdir"
-fi
+copy_out "$work"/{results.md,times.tsv,mktree.out,space.tsv,check.out,usage.jsonl,usage-check.tsv,vhashify.out}
 
 st=0
 if [[ $what != usage ]] && ! grep -q '^result=PASS' "$work/check.out"; then

@@ -448,14 +448,7 @@ report() {
 
 report | tee "$work/results.md"
 
-if [[ -n $outdir ]]; then
-	mkdir -p "$outdir"
-	cp "$work/results.md" "$work/times.tsv" "$work/mktree.out" "$work"/findings-*.jsonl "$outdir"/
-	for f in e2fsck.out strace.offline strace.live; do
-		[[ -f $work/$f ]] && cp "$work/$f" "$outdir"/
-	done
-	say "results written to $outdir"
-fi
+copy_out "$work"/{results.md,times.tsv,mktree.out} "$work"/findings-*.jsonl "$work"/{e2fsck.out,strace.offline,strace.live}
 
 if [[ $check != PASS ]]; then
 	say "correctness check FAILED: see the Correctness table (offline exit $off_rc, live exit $live_rc, compare exit $cmp_rc)"

@@ -245,10 +245,6 @@ report() {
 }
 
 report | tee "$work/results.md"
-if [[ -n $outdir ]]; then
-	mkdir -p "$outdir"
-	cp "$work/results.md" "$work/times.tsv" "$work/rss.tsv" "$work/sizes.tsv" "$work"/mktree.*.out "$work"/summary.*.json "$outdir"/
-	say "results written to $outdir"
-fi
+copy_out "$work"/{results.md,times.tsv,rss.tsv,sizes.tsv} "$work"/mktree.*.out "$work"/summary.*.json
 grep -q $'\tFAIL:' "$work/sizes.tsv" && { say "correctness check FAILED (see the table)"; exit 1; }
 exit 0

@@ -1097,14 +1097,8 @@ report() {
 cd /
 report | tee "$work/results.md"
 
-if [[ -n $outdir ]]; then
-	mkdir -p "$outdir"
-	cp "$work/results.md" "$work/times.tsv" "$gen_out" "$work/xcheck.md" "$outdir"/
-	for f in "$work"/space.tsv "$work"/integrity.*.json "$work"/manifest "$work"/mktree.out; do
-		[[ -e $f ]] && cp "$f" "$outdir"/
-	done
-	say "results written to $outdir"
-fi
+copy_out "$work"/{results.md,times.tsv} "$gen_out" "$work"/{xcheck.md,space.tsv} "$work"/integrity.*.json \
+	"$work"/{manifest,mktree.out}
 
 if [[ -n $vhashify && $xcheck_status == FAIL ]]; then
 	say "the correctness cross-check FAILED (see results.md)"

@@ -285,6 +285,18 @@ build_image() {
 	sync
 }
 
+# copy_out PATH...: with --out DIR, copy each PATH that exists (globs are
+# the caller's) to DIR and say so; without it, nothing.
+copy_out() {
+	local f
+	[[ -n $outdir ]] || return 0
+	mkdir -p "$outdir"
+	for f in "$@"; do
+		[[ -e $f ]] && cp "$f" "$outdir"/
+	done
+	say "results written to $outdir"
+}
+
 # ------------------------------------------------------------ runs and report
 drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches; }
 

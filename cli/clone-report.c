@@ -110,6 +110,20 @@ int clone_option(struct ucli *c, int opt, const char *arg, const char **exclude,
 	return 1;
 }
 
+int clone_exclude(struct ucli *c, const char *file, struct va_excl_list *list,
+		  const struct va_excl_list **excl)
+{
+	bool use = false;
+	int status;
+
+	if (!file)
+		return 0;
+	if ((status = ucli_load_excl(c, file, list, &use)))
+		return status;
+	*excl = use ? list : NULL;
+	return 0;
+}
+
 void clone_opts(struct va_clone_opts *o, const struct ucli *c, struct va_journal *j,
 		const struct va_excl_list *excl, const char *const *stores, size_t nstores)
 {

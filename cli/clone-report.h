@@ -46,6 +46,14 @@ int clone_option(struct ucli *c, int opt, const char *arg, const char **exclude,
 		 size_t *nstores);
 
 /**
+ * clone_exclude() - the exclude list file @file of --exclude (NULL: not
+ * given, nothing done) read into @list, *@excl then @list, or NULL for ""
+ * (no list).  Return: 0, or CLI_EXIT_TROUBLE after a message.
+ */
+int clone_exclude(struct ucli *c, const char *file, struct va_excl_list *list,
+		  const struct va_excl_list **excl);
+
+/**
  * clone_opts() - the options of va_clone() as run @c set them (dry run,
  * --flags, back end), with journal @j, exclude list @excl and the @nstores
  * @stores; the caller adds what only it sets (fill, hooks, ...).

@@ -187,14 +187,10 @@ static int resolve_dst(struct run *rn)
 static int setup(struct run *rn)
 {
 	struct ucli *c = &rn->c;
-	bool use = false;
 	int status;
 
-	if (rn->exclude) {
-		if ((status = ucli_load_excl(c, rn->exclude, &rn->list, &use)))
-			return status;
-		rn->excl = use ? &rn->list : NULL;
-	}
+	if ((status = clone_exclude(c, rn->exclude, &rn->list, &rn->excl)))
+		return status;
 	if (strchr(rn->src_arg, '/'))
 		status = ucli_realdir(c, rn->src_arg, "SRC", &rn->src);
 	else

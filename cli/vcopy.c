@@ -154,14 +154,10 @@ static int tree(struct run *rn, const char *arg, const char *what, char **ret, b
 static int setup(struct run *rn)
 {
 	struct ucli *c = &rn->c;
-	bool use = false;
 	int status;
 
-	if (rn->exclude) {
-		if ((status = ucli_load_excl(c, rn->exclude, &rn->list, &use)))
-			return status;
-		rn->excl = use ? &rn->list : NULL;
-	}
+	if ((status = clone_exclude(c, rn->exclude, &rn->list, &rn->excl)))
+		return status;
 	if ((status = tree(rn, rn->dst_arg, "DST", &rn->dst, false)))
 		return status;
 	return tree(rn, rn->src_arg, "SRC", &rn->src, true);
