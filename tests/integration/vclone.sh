@@ -252,15 +252,21 @@ cmp -s "$W/find.empty" "$W/find.empty2"
 ok $? "the image is as before that clone" || diag "$(diff "$W/find.empty" "$W/find.empty2" | head -10)"
 
 # ================================================================ kill -9
-landed=0
-for ms in 20 50 100 200 400 800 1600; do
-	K=$V/killed.$ms
-	"$VCLONE" --flags=legacy --exclude="$EX" $NP --journal "$W/kill.$ms.journal" "$S" "$K" \
-		>/dev/null 2>&1 &
+# kill_after MS CMD...: CMD in the background (no output), kill -9 after MS
+# milliseconds; its exit status (137 when the kill landed)
+kill_after() {
+	local ms=$1 pid
+	shift
+	"$@" >/dev/null 2>&1 &
 	pid=$!
 	sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
 	kill -9 "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
+}
+landed=0
+for ms in 20 50 100 200 400 800 1600; do
+	K=$V/killed.$ms
+	kill_after "$ms" "$VCLONE" --flags=legacy --exclude="$EX" $NP --journal "$W/kill.$ms.journal" "$S" "$K"
 	rc=$?
 	[ "$rc" -eq 137 ] && [ -d "$K" ] && landed=$((landed + 1))
 	if [ -e "$W/kill.$ms.journal" ]; then
@@ -467,16 +473,11 @@ ok $? "the second --undo changed nothing"
 # growing times; then one --undo: DST as before, the source untouched
 STRACE=$(command -v strace || true)
 vkill() { # TAG DESC [COMMAND-PREFIX...]   (VK_MS: kill -9 after VK_MS ms instead)
-	local tag=$1 desc=$2 rc pid
+	local tag=$1 desc=$2 rc
 	shift 2
 	rm -f "$W/vk.$tag.journal"
 	if [ -n "${VK_MS-}" ]; then
-		"$VCOPY" --flags=legacy --exclude="$EX" $NP --journal "$W/vk.$tag.journal" "$Y" "$S" \
-			>/dev/null 2>&1 &
-		pid=$!
-		sleep "$(printf '%d.%03d' $((VK_MS / 1000)) $((VK_MS % 1000)))"
-		kill -9 "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
+		kill_after "$VK_MS" "$VCOPY" --flags=legacy --exclude="$EX" $NP --journal "$W/vk.$tag.journal" "$Y" "$S"
 	else
 		"$@" "$VCOPY" --flags=legacy --exclude="$EX" $NP --journal "$W/vk.$tag.journal" "$Y" "$S" \
 			>/dev/null 2>&1
