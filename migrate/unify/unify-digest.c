@@ -19,6 +19,47 @@ static void put_le(unsigned char *p, uint64_t v, int n)
 		p[i] = (unsigned char)(v & 0xff);
 }
 
+/* Feed @left bytes of @fd (from offset 0) to @feed.  Return: 0, -ESTALE (shorter) or -errno. */
+static int read_fd(int fd, unsigned char *buf, uint64_t left, void (*feed)(void *, const void *, size_t),
+		   void *ctx, uint64_t *bytes)
+{
+	uint64_t off = 0;
+
+	while (left) {
+		ssize_t n = pread(fd, buf, left < U_READ_BUF ? (size_t)left : U_READ_BUF, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -ESTALE;       /* shorter than it was */
+		feed(ctx, buf, (size_t)n);
+		left -= (uint64_t)n;
+		off += (uint64_t)n;
+		*bytes += (uint64_t)n;
+	}
+	return 0;
+}
+
+static void feed_digest(void *d, const void *p, size_t n)
+{
+	va_digest_update(d, p, n);
+}
+
+static void feed_tag(void *t, const void *p, size_t n)
+{
+	va_ctag_update(t, p, n);
+}
+
+int u_tag_fd(struct va_ctag *t, unsigned char *buf, int fd, uint64_t size, unsigned char *out,
+	     uint64_t *bytes)
+{
+	int r = va_ctag_reset(t);
+
+	if (r == 0)
+		r = read_fd(fd, buf, size, feed_tag, t, bytes);
+	return r == 0 ? va_ctag_final(t, out) : r;
+}
+
 int u_digest_fd(const struct ustate *u, struct va_digest *d, unsigned char *buf, int fd,
 		const struct ufile *key, unsigned char *out, uint64_t *bytes)
 {
@@ -32,7 +73,7 @@ int u_digest_fd(const struct ustate *u, struct va_digest *d, unsigned char *buf,
 	 */
 	unsigned char meta[36];
 	int64_t sec = u->o->ignore_mtime ? 0 : key->mtime_sec;
-	uint64_t left = key->size, off = 0;
+	int r;
 
 	put_le(meta, key->mode, 4);
 	put_le(meta + 4, u_uid(u, key), 4);
@@ -42,18 +83,8 @@ int u_digest_fd(const struct ustate *u, struct va_digest *d, unsigned char *buf,
 	put_le(meta + 28, (uint64_t)sec, 8);
 	va_digest_reset(d);
 	va_digest_update(d, meta, sizeof(meta));
-	while (left) {
-		ssize_t n = pread(fd, buf, left < U_READ_BUF ? (size_t)left : U_READ_BUF, (off_t)off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -ESTALE;       /* shorter than it was */
-		va_digest_update(d, buf, (size_t)n);
-		left -= (uint64_t)n;
-		off += (uint64_t)n;
-		*bytes += (uint64_t)n;
-	}
+	if ((r = read_fd(fd, buf, key->size, feed_digest, d, bytes)) < 0)
+		return r;
 	va_digest_final(d, out);
 	return 0;
 }

@@ -5,8 +5,11 @@
  * One run scans every tree and the store, then sorts all files by size,
  * mode, owner, group and mtime (whole seconds): only files whose key
  * collides with another inode's are read, each inode once, in inode order.
- * The digest covers that key and the content, as util-vserver's does;
- * files with equal digests form a class (split by the mtime's nanoseconds
+ * Each read gives a content tag (core/ctag.h: a keyed GMAC, about eight
+ * times faster than SHA-256); the files of a key group with equal tags
+ * have equal content, and one of them is read again for the digest of the
+ * store's method, which covers that key and the content, as
+ * util-vserver's does.  Files with equal digests form a class (split by the mtime's nanoseconds
  * unless one of them has none or is a store entry: plan_group()) whose
  * master is an existing store entry, or else a new entry copied from the
  * first of them.
@@ -41,6 +44,13 @@ struct hashrun {
 	unsigned char *dg;              /* dlen bytes by position in @reads */
 	uint8_t *seen;                  /* U_LOOK_* by position in @reads */
 	int *err;                       /* 0, or -errno of the read, by position in @reads */
+	unsigned char key[VA_CTAG_KEY_LEN];     /* the run's content tags */
+	/* the tag classes of two reads or more: one read of each (in @reads'
+	 * order) whose digest of the store's method the class takes */
+	uint32_t *reps;                 /* positions in @reads */
+	size_t nreps;
+	unsigned char *repdg;           /* dlen bytes by rep */
+	int *reperr;                    /* 0, or -errno of the rep's second read */
 	unsigned long link_max;         /* names an inode can have in the store's filesystem */
 	bool method_written;
 };
@@ -89,6 +99,7 @@ static int cmp_order(const void *pa, const void *pb)
 }
 
 static const uint32_t *sort_reads;
+static const uint32_t *sort_reps;
 
 /* positions in hashrun.reads, by the inode of the file there */
 static int cmp_inode(const void *pa, const void *pb)
@@ -188,13 +199,14 @@ static bool has_twin_read(const struct hashrun *h, size_t at, const unsigned cha
 }
 
 /*
- * Digest the key and content of the file of read @at into h->dg, and note
- * in h->seen what its open saw: the flags that decide a link, and, when
- * a twin was read already (dry runs), whether it has extended attributes.
+ * The content tag of the file of read @at into h->dg (the rest of its
+ * dlen bytes zero, until its class gets its digest), and note in h->seen
+ * what its open saw: the flags that decide a link, and, when a twin was
+ * read already (dry runs), whether it has extended attributes.
  * Return: 0, -ESTALE or -errno.
  */
-static int digest_read(const struct hashrun *h, size_t at, struct va_digest *d, unsigned char *buf,
-		       struct udircache *dc, uint64_t *bytes)
+static int tag_read(const struct hashrun *h, size_t at, struct va_ctag *t, unsigned char *buf,
+		    struct udircache *dc, uint64_t *bytes)
 {
 	const struct ustate *u = h->u;
 	const struct ufile *f = &u->files[h->reads[at]];
@@ -209,7 +221,8 @@ static int digest_read(const struct hashrun *h, size_t at, struct va_digest *d, 
 	/* a small file is read in one pread(): nothing for readahead to learn */
 	if (f->size > U_READ_BUF)
 		(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	r = u_digest_fd(u, d, buf, fd, f, out, bytes);
+	r = u_tag_fd(t, buf, fd, f->size, out, bytes);
+	memset(out + VA_CTAG_LEN, 0, h->dlen - VA_CTAG_LEN);
 	if (r == 0 && u->look) {
 		if ((stx.stx_attributes_mask & both) == both)
 			seen |= U_LOOK_ATTRS | (stx.stx_attributes & STATX_ATTR_IMMUTABLE ? U_LOOK_IMMUTABLE : 0) |
@@ -230,15 +243,44 @@ static int digest_read(const struct hashrun *h, size_t at, struct va_digest *d, 
 }
 
 /*
- * Reading the candidates: several threads take small runs of the list (in
- * inode order) in turn.  Warm, the digests use every CPU; cold, the disk
- * has more than one request to work on.  Workers only read: events and
+ * The digest of the store's method of the file of read @at into @out,
+ * read a second time: the file must still be as scanned, before and after
+ * the read, so that the digest is of the content its tag was.
+ * Return: 0, -ESTALE or -errno.
+ */
+static int digest_read(const struct hashrun *h, size_t at, unsigned char *out, struct va_digest *d,
+		       unsigned char *buf, struct udircache *dc, uint64_t *bytes)
+{
+	const struct ustate *u = h->u;
+	const struct ufile *f = &u->files[h->reads[at]];
+	struct statx stx, after;
+	int fd = u_open_file_cached(u, f, dc, &stx), r;
+
+	if (fd < 0)
+		return fd;
+	r = u_unchanged(u, f, &stx) ? u_digest_fd(u, d, buf, fd, f, out, bytes) : -ESTALE;
+	if (r == 0 && statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &after) < 0)
+		r = -errno;
+	else if (r == 0 && !va_same_stx(&after, &stx))
+		r = -ESTALE;
+	close(fd);
+	return r;
+}
+
+/*
+ * Reading the candidates (their tags), then the classes' reps (their
+ * digests): several threads take small runs of a list in inode order in
+ * turn.  Warm, the tags and digests use every CPU; cold, the disk has
+ * more than one request to work on.  Workers only read: events and
  * counters are the caller's, afterwards.
  */
 #define READ_CHUNK 8
 
 struct readers {
 	const struct hashrun *h;
+	const uint32_t *order;  /* positions in h->reads (tags) or indices of h->reps (digests) */
+	size_t n;
+	bool digests;
 	atomic_size_t next;
 	atomic_uint_fast64_t bytes;
 };
@@ -248,27 +290,33 @@ static void *read_worker(void *arg)
 	struct readers *rd = arg;
 	const struct hashrun *h = rd->h;
 	struct va_digest *d = NULL;
+	struct va_ctag *t = NULL;
 	struct udircache dc = UDIRCACHE_INIT;
 	unsigned char *buf = malloc(U_READ_BUF);
 	uint64_t bytes = 0;
 	size_t i;
 
-	if (!buf || va_digest_new(&d, h->u->method) < 0) {
+	if (!buf || (rd->digests ? va_digest_new(&d, h->u->method) : va_ctag_new(&t, h->key)) < 0) {
 		free(buf);
 		return (void *)(intptr_t)-ENOMEM;
 	}
-	while ((i = atomic_fetch_add(&rd->next, READ_CHUNK)) < h->nreads) {
-		size_t end = i + READ_CHUNK < h->nreads ? i + READ_CHUNK : h->nreads;
+	while ((i = atomic_fetch_add(&rd->next, READ_CHUNK)) < rd->n) {
+		size_t end = i + READ_CHUNK < rd->n ? i + READ_CHUNK : rd->n;
 
 		for (; i < end; i++) {
-			uint32_t at = h->by_inode[i];
+			uint32_t at = rd->order[i];
 
-			h->err[at] = digest_read(h, at, d, buf, &dc, &bytes);
+			if (rd->digests)
+				h->reperr[at] = digest_read(h, h->reps[at], h->repdg + (size_t)at * h->dlen,
+							    d, buf, &dc, &bytes);
+			else
+				h->err[at] = tag_read(h, at, t, buf, &dc, &bytes);
 		}
 	}
 	u_dircache_release(&dc);
 	atomic_fetch_add(&rd->bytes, bytes);
 	va_digest_free(d);
+	va_ctag_free(t);
 	free(buf);
 	return NULL;
 }
@@ -282,10 +330,14 @@ static void *read_worker(void *arg)
 #define READERS_MIN 8
 #define READERS_MAX 16
 
-/* Digest every file of h->reads (in the order of h->by_inode) into h->dg; errors in h->err. */
-static int read_all(struct hashrun *h)
+/*
+ * Tags of every file of h->reads (in the order of h->by_inode) into h->dg,
+ * errors in h->err; or, @digests, the digests of h->reps (in the order
+ * @order) into h->repdg, errors in h->reperr.
+ */
+static int read_all(struct hashrun *h, const uint32_t *order, size_t n, bool digests)
 {
-	struct readers rd = { .h = h };
+	struct readers rd = { .h = h, .order = order, .n = n, .digests = digests };
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	size_t nthreads = ncpu > 0 ? (size_t)ncpu * 2 : 2, started = 0;
 	pthread_t tid[READERS_MAX];
@@ -296,8 +348,8 @@ static int read_all(struct hashrun *h)
 		nthreads = READERS_MIN;
 	if (nthreads > READERS_MAX)
 		nthreads = READERS_MAX;
-	if (nthreads > h->nreads / READ_CHUNK + 1)
-		nthreads = h->nreads / READ_CHUNK + 1;
+	if (nthreads > n / READ_CHUNK + 1)
+		nthreads = n / READ_CHUNK + 1;
 	atomic_init(&rd.next, 0);
 	atomic_init(&rd.bytes, 0);
 	for (; started + 1 < nthreads; started++)
@@ -311,10 +363,13 @@ static int read_all(struct hashrun *h)
 		if (ret)
 			r = (int)(intptr_t)ret;
 	}
-	if (r == 0 && atomic_load(&rd.next) < h->nreads)
+	if (r == 0 && atomic_load(&rd.next) < n)
 		r = -ENOMEM;
-	h->u->st->read_bytes += atomic_load(&rd.bytes);
-	h->u->st->read_files += h->nreads;
+	/* the candidates' bytes (a rep's second read is not counted) */
+	if (!digests) {
+		h->u->st->read_bytes += atomic_load(&rd.bytes);
+		h->u->st->read_files += n;
+	}
 	return r;
 }
 
@@ -582,6 +637,165 @@ static size_t group_candidates(struct ustate *u, size_t i, size_t j)
  * One pass: read the inodes of the key groups [from, to) (h->reads), in
  * inode order, then plan their classes group by group.
  */
+/* positions in hashrun.reads: by tag, then position */
+static int cmp_tag(const void *pa, const void *pb)
+{
+	uint32_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
+	int c = memcmp(sort_h->dg + (size_t)a * sort_h->dlen, sort_h->dg + (size_t)b * sort_h->dlen,
+		       VA_CTAG_LEN);
+
+	if (c)
+		return c;
+	return a < b ? -1 : a > b;
+}
+
+/* indices of hashrun.reps, by the inode of the rep's file */
+static int cmp_rep_inode(const void *pa, const void *pb)
+{
+	uint32_t a = sort_reps[*(const uint32_t *)pa], b = sort_reps[*(const uint32_t *)pb];
+
+	return cmp_inode(&a, &b);
+}
+
+/*
+ * Call @fn for each tag class of two reads or more (the reads read without
+ * error of one key group with one tag), in the table's order, with its
+ * reads by position.
+ */
+static int for_each_tag_class(struct hashrun *h, size_t from, size_t to,
+			      int (*fn)(struct hashrun *h, const uint32_t *pos, size_t n, void *arg),
+			      void *arg)
+{
+	const struct ustate *u = h->u;
+	uint32_t *pos = NULL;
+	size_t cap = 0, rd = 0;
+	int r = 0;
+
+	for (size_t i = from; i < to && r >= 0;) {
+		size_t j = group_end(u, i), n = 0;
+
+		for (; rd < h->nreads && h->reads[rd] < j; rd++) {
+			if (h->err[rd] < 0)
+				continue;
+			if (va_array_grow(&pos, &cap, n, sizeof(*pos)) < 0) {
+				r = -ENOMEM;
+				break;
+			}
+			pos[n++] = (uint32_t)rd;
+		}
+		if (n > 1 && r >= 0) {
+			sort_h = h;
+			qsort(pos, n, sizeof(*pos), cmp_tag);
+			for (size_t a = 0; a < n && r >= 0;) {
+				size_t b = a + 1;
+
+				while (b < n && !memcmp(h->dg + (size_t)pos[a] * h->dlen,
+							h->dg + (size_t)pos[b] * h->dlen, VA_CTAG_LEN))
+					b++;
+				if (b - a > 1)
+					r = fn(h, pos + a, b - a, arg);
+				a = b;
+			}
+		}
+		i = j;
+	}
+	free(pos);
+	return r;
+}
+
+static int add_rep(struct hashrun *h, const uint32_t *pos, size_t n, void *arg)
+{
+	size_t *cap = arg;
+
+	(void)n;
+	if (va_array_grow(&h->reps, cap, h->nreps, sizeof(*h->reps)) < 0)
+		return -ENOMEM;
+	h->reps[h->nreps++] = pos[0];
+	return 0;
+}
+
+/* What give_digest() needs beside the class. */
+struct giving {
+	size_t next;            /* the class's index in h->reps */
+	struct va_digest *d;    /* for a second try, made when needed */
+	unsigned char *buf;
+	struct udircache dc;
+	unsigned char dg[VA_DIGEST_MAX];
+};
+
+/*
+ * The class's digest to each of its reads.  When its rep changed since
+ * the scan (or failed), the rep is left out and the next read of the
+ * class read for it, while two are left.
+ */
+static int give_digest(struct hashrun *h, const uint32_t *pos, size_t n, void *arg)
+{
+	struct giving *gv = arg;
+	size_t k = gv->next++, at = 0;
+	const unsigned char *dg = h->repdg + k * h->dlen;
+	uint64_t bytes = 0;
+	int r = h->reperr[k];
+
+	while (r < 0) {
+		h->err[pos[at++]] = r;
+		if (n - at < 2)
+			return 0;       /* alone now: nothing to link it with */
+		if (!gv->buf && (!(gv->buf = malloc(U_READ_BUF)) || va_digest_new(&gv->d, h->u->method) < 0))
+			return -ENOMEM;
+		r = digest_read(h, pos[at], gv->dg, gv->d, gv->buf, &gv->dc, &bytes);
+		dg = gv->dg;
+	}
+	for (size_t i = at; i < n; i++)
+		memcpy(h->dg + (size_t)pos[i] * h->dlen, dg, h->dlen);
+	return 0;
+}
+
+/*
+ * After the tags: each tag class of two reads or more gets the digest of
+ * the store's method, read from one of them (its rep) by the readers, in
+ * inode order.  A read alone with its tag keeps it (it is linked with
+ * nothing, and the zeros after it match no digest of a class).
+ */
+static int digest_classes(struct hashrun *h, size_t from, size_t to)
+{
+	struct giving gv = { .dc = UDIRCACHE_INIT };
+	uint32_t *order = NULL;
+	size_t cap = 0;
+	int r;
+
+	h->nreps = 0;
+	r = for_each_tag_class(h, from, to, add_rep, &cap);
+	if (r >= 0 && h->nreps) {
+		h->repdg = malloc(h->nreps * h->dlen);
+		h->reperr = calloc(h->nreps, sizeof(*h->reperr));
+		order = malloc(h->nreps * sizeof(*order));
+		if (!h->repdg || !h->reperr || !order)
+			r = -ENOMEM;
+	}
+	if (r >= 0 && h->nreps) {
+		for (size_t k = 0; k < h->nreps; k++)
+			order[k] = (uint32_t)k;
+		sort_u = h->u;
+		sort_reads = h->reads;
+		sort_reps = h->reps;
+		qsort(order, h->nreps, sizeof(*order), cmp_rep_inode);
+		r = read_all(h, order, h->nreps, true);
+	}
+	free(order);
+	if (r >= 0 && h->nreps)
+		r = for_each_tag_class(h, from, to, give_digest, &gv);
+	u_dircache_release(&gv.dc);
+	va_digest_free(gv.d);
+	free(gv.buf);
+	free(h->reps);
+	free(h->repdg);
+	free(h->reperr);
+	h->reps = NULL;
+	h->repdg = NULL;
+	h->reperr = NULL;
+	return r;
+}
+
 static int run_pass(struct hashrun *h, size_t from, size_t to)
 {
 	struct ustate *u = h->u;
@@ -602,7 +816,7 @@ static int run_pass(struct hashrun *h, size_t from, size_t to)
 	sort_u = u;
 	sort_reads = h->reads;
 	qsort(h->by_inode, h->nreads, sizeof(*h->by_inode), cmp_inode);
-	if ((r = read_all(h)) < 0)
+	if ((r = read_all(h, h->by_inode, h->nreads, false)) < 0 || (r = digest_classes(h, from, to)) < 0)
 		return r;
 	/* (said in the order they were read) */
 	for (size_t i = 0; i < h->nreads; i++) {
@@ -685,10 +899,15 @@ static void end_pass(struct hashrun *h)
 	h->nreads = 0;
 }
 
-/* Bytes a read takes while its pass lasts: its index, order, digest, error and look. */
+/*
+ * Bytes a read takes while its pass lasts: its index, order, digest, error
+ * and look, and half of a rep's (position, order, digest and error: a tag
+ * class has two reads at least).
+ */
 static size_t read_cost(const struct hashrun *h)
 {
-	return 2 * sizeof(uint32_t) + h->dlen + sizeof(int) + 1;
+	return 2 * sizeof(uint32_t) + h->dlen + sizeof(int) + 1 +
+	       (2 * sizeof(uint32_t) + h->dlen + sizeof(int) + 1) / 2;
 }
 
 static int hashify(struct hashrun *h)
@@ -701,6 +920,8 @@ static int hashify(struct hashrun *h)
 
 	h->link_max = lmax > 0 ? (unsigned long)lmax : 0;
 	h->dlen = va_digest_len(u->method);
+	if ((r = va_ctag_key(h->key)) < 0)
+		return r;
 
 	/* files on another device or mount than the store are skipped and dropped */
 	for (size_t i = 0; i < u->nfiles; i++) {

@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include "core/ctag.h"
 #include "core/dbuf.h"
 #include "core/fileops.h"
 #include "core/inomap.h"
@@ -310,6 +311,17 @@ void u_skip_path(struct ustate *u, const char *path, size_t len, const char *lab
  */
 int u_digest_fd(const struct ustate *u, struct va_digest *d, unsigned char *buf, int fd,
 		const struct ufile *key, unsigned char *out, uint64_t *bytes);
+
+/**
+ * u_tag_fd() - the content tag (core/ctag.h) of @size bytes of @fd (pread
+ * from offset 0, through @buf of U_READ_BUF bytes) into @out, with @t;
+ * the bytes read are added to *@bytes.  Files of one key group have equal
+ * tags when their content is equal, and different ones otherwise (but with
+ * the probability ctag.h gives).  Return: 0, -ESTALE (shorter than @size)
+ * or -errno.
+ */
+int u_tag_fd(struct va_ctag *t, unsigned char *buf, int fd, uint64_t size, unsigned char *out,
+	     uint64_t *bytes);
 
 /**
  * u_digest_check() - whether the content of @fd (read from offset 0, with
