@@ -145,13 +145,13 @@ int u_init(struct ustate *u, const struct va_uopts *o, struct va_ustats *st)
 	/* a batch holds two fds per name */
 	u->batch = UNIFY_BATCH;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-		if (rl.rlim_cur < rl.rlim_max && rl.rlim_cur < 4096) {
-			rl.rlim_cur = rl.rlim_max < 4096 ? rl.rlim_max : 4096;
+		if (rl.rlim_cur < rl.rlim_max && rl.rlim_cur < 6 * UNIFY_BATCH + 128) {
+			rl.rlim_cur = rl.rlim_max < 6 * UNIFY_BATCH + 128 ? rl.rlim_max : 6 * UNIFY_BATCH + 128;
 			(void)setrlimit(RLIMIT_NOFILE, &rl);
 		}
 		/* three fds per name (revert: its copy), some for the rest */
-		if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < 3 * UNIFY_BATCH + 128)
-			u->batch = rl.rlim_cur > 3 * 16 + 128 ? (rl.rlim_cur - 128) / 3 : 16;
+		if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < 6 * UNIFY_BATCH + 128)
+			u->batch = rl.rlim_cur > 6 * 16 + 128 ? (rl.rlim_cur - 128) / 6 : 16;
 	}
 	if (!o->dry_run && !o->j)
 		return -EINVAL;

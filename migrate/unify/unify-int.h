@@ -161,7 +161,7 @@ struct utouched {
 #define U_LOOK_XATTRS    0x10   /* its extended attributes were listed: */
 #define U_LOOK_NO_XATTRS 0x20   /* it has none */
 
-#define UNIFY_BATCH 512         /* names per journal fsync (fewer with few fds) */
+#define UNIFY_BATCH 4096        /* names per journal fsync (fewer with few fds) */
 
 int u_init(struct ustate *u, const struct va_uopts *o, struct va_ustats *st);
 void u_release(struct ustate *u);
