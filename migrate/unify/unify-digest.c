@@ -60,8 +60,40 @@ int u_tag_fd(struct va_ctag *t, unsigned char *buf, int fd, uint64_t size, unsig
 	return r == 0 ? va_ctag_final(t, out) : r;
 }
 
-int u_digest_fd(const struct ustate *u, struct va_digest *d, unsigned char *buf, int fd,
-		const struct ufile *key, unsigned char *out, uint64_t *bytes)
+/* Begin in @d the method's digest of @key: its metadata as util-vserver packs it. */
+static void digest_key(const struct ustate *u, struct va_digest *d, const struct ufile *key);
+
+struct both {
+	struct va_ctag *t;
+	struct va_digest *d;
+};
+
+static void feed_both(void *ctx, const void *p, size_t n)
+{
+	struct both *b = ctx;
+
+	va_ctag_update(b->t, p, n);
+	va_digest_update(b->d, p, n);
+}
+
+int u_tag_digest_fd(const struct ustate *u, struct va_ctag *t, struct va_digest *d, unsigned char *buf,
+		    int fd, const struct ufile *key, unsigned char *tag_out, unsigned char *dg_out,
+		    uint64_t *bytes)
+{
+	struct both b = { .t = t, .d = d };
+	int r = va_ctag_reset(t);
+
+	digest_key(u, d, key);
+	if (r == 0)
+		r = read_fd(fd, buf, key->size, feed_both, &b, bytes);
+	if (r == 0)
+		r = va_ctag_final(t, tag_out);
+	if (r == 0)
+		va_digest_final(d, dg_out);
+	return r;
+}
+
+static void digest_key(const struct ustate *u, struct va_digest *d, const struct ufile *key)
 {
 	/*
 	 * util-vserver's key, byte for byte (src/vhashify.c addStatHash(): a
@@ -73,7 +105,6 @@ int u_digest_fd(const struct ustate *u, struct va_digest *d, unsigned char *buf,
 	 */
 	unsigned char meta[36];
 	int64_t sec = u->o->ignore_mtime ? 0 : key->mtime_sec;
-	int r;
 
 	put_le(meta, key->mode, 4);
 	put_le(meta + 4, u_uid(u, key), 4);
@@ -83,6 +114,14 @@ int u_digest_fd(const struct ustate *u, struct va_digest *d, unsigned char *buf,
 	put_le(meta + 28, (uint64_t)sec, 8);
 	va_digest_reset(d);
 	va_digest_update(d, meta, sizeof(meta));
+}
+
+int u_digest_fd(const struct ustate *u, struct va_digest *d, unsigned char *buf, int fd,
+		const struct ufile *key, unsigned char *out, uint64_t *bytes)
+{
+	int r;
+
+	digest_key(u, d, key);
 	if ((r = read_fd(fd, buf, key->size, feed_digest, d, bytes)) < 0)
 		return r;
 	va_digest_final(d, out);

@@ -45,8 +45,13 @@ struct hashrun {
 	uint8_t *seen;                  /* U_LOOK_* by position in @reads */
 	int *err;                       /* 0, or -errno of the read, by position in @reads */
 	unsigned char key[VA_CTAG_KEY_LEN];     /* the run's content tags */
-	/* the tag classes of two reads or more: one read of each (in @reads'
-	 * order) whose digest of the store's method the class takes */
+	/* the first read of each key group of two reads or more (ascending),
+	 * digested with its tag: the class it is in takes its digest */
+	uint32_t *firsts;
+	size_t nfirsts;
+	unsigned char *firstdg;         /* dlen bytes by first */
+	/* the other tag classes of two reads or more: one read of each (in
+	 * @reads' order) read again for the digest the class takes */
 	uint32_t *reps;                 /* positions in @reads */
 	size_t nreps;
 	unsigned char *repdg;           /* dlen bytes by rep */
@@ -54,6 +59,9 @@ struct hashrun {
 	unsigned long link_max;         /* names an inode can have in the store's filesystem */
 	bool method_written;
 };
+
+/* hashrun.seen: the read is a first (hashrun.firsts); never in ustate.look */
+#define SEEN_FIRST 0x80
 
 /* a file of a key group with the position of its inode in hashrun.reads */
 struct gent {
@@ -198,6 +206,22 @@ static bool has_twin_read(const struct hashrun *h, size_t at, const unsigned cha
 	return false;
 }
 
+static int cmp_u32(const void *pa, const void *pb)
+{
+	uint32_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
+
+	return a < b ? -1 : a > b;
+}
+
+/* The digest of first read @at (SEEN_FIRST). */
+static unsigned char *first_dg(const struct hashrun *h, size_t at)
+{
+	uint32_t key = (uint32_t)at;
+	const uint32_t *p = bsearch(&key, h->firsts, h->nfirsts, sizeof(*p), cmp_u32);
+
+	return h->firstdg + (size_t)(p - h->firsts) * h->dlen;
+}
+
 /*
  * The content tag of the file of read @at into h->dg (the rest of its
  * dlen bytes zero, until its class gets its digest), and note in h->seen
@@ -205,15 +229,15 @@ static bool has_twin_read(const struct hashrun *h, size_t at, const unsigned cha
  * read already (dry runs), whether it has extended attributes.
  * Return: 0, -ESTALE or -errno.
  */
-static int tag_read(const struct hashrun *h, size_t at, struct va_ctag *t, unsigned char *buf,
-		    struct udircache *dc, uint64_t *bytes)
+static int tag_read(const struct hashrun *h, size_t at, struct va_ctag *t, struct va_digest *d,
+		    unsigned char *buf, struct udircache *dc, uint64_t *bytes)
 {
 	const struct ustate *u = h->u;
 	const struct ufile *f = &u->files[h->reads[at]];
 	unsigned char *out = h->dg + at * h->dlen;
 	const uint64_t both = STATX_ATTR_IMMUTABLE | STATX_ATTR_APPEND;
 	struct statx stx;
-	uint8_t seen = U_LOOK_DONE;
+	uint8_t seen = U_LOOK_DONE | (h->seen[at] & SEEN_FIRST);
 	int fd = u_open_file_cached(u, f, dc, &stx), r;
 
 	if (fd < 0)
@@ -221,7 +245,10 @@ static int tag_read(const struct hashrun *h, size_t at, struct va_ctag *t, unsig
 	/* a small file is read in one pread(): nothing for readahead to learn */
 	if (f->size > U_READ_BUF)
 		(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	r = u_tag_fd(t, buf, fd, f->size, out, bytes);
+	if (h->seen[at] & SEEN_FIRST)
+		r = u_tag_digest_fd(u, t, d, buf, fd, f, out, first_dg(h, at), bytes);
+	else
+		r = u_tag_fd(t, buf, fd, f->size, out, bytes);
 	memset(out + VA_CTAG_LEN, 0, h->dlen - VA_CTAG_LEN);
 	if (r == 0 && u->look) {
 		if ((stx.stx_attributes_mask & both) == both)
@@ -296,7 +323,8 @@ static void *read_worker(void *arg)
 	uint64_t bytes = 0;
 	size_t i;
 
-	if (!buf || (rd->digests ? va_digest_new(&d, h->u->method) : va_ctag_new(&t, h->key)) < 0) {
+	if (!buf || va_digest_new(&d, h->u->method) < 0 || (!rd->digests && va_ctag_new(&t, h->key) < 0)) {
+		va_digest_free(d);
 		free(buf);
 		return (void *)(intptr_t)-ENOMEM;
 	}
@@ -310,7 +338,7 @@ static void *read_worker(void *arg)
 				h->reperr[at] = digest_read(h, h->reps[at], h->repdg + (size_t)at * h->dlen,
 							    d, buf, &dc, &bytes);
 			else
-				h->err[at] = tag_read(h, at, t, buf, &dc, &bytes);
+				h->err[at] = tag_read(h, at, t, d, buf, &dc, &bytes);
 		}
 	}
 	u_dircache_release(&dc);
@@ -703,11 +731,19 @@ static int for_each_tag_class(struct hashrun *h, size_t from, size_t to,
 	return r;
 }
 
+/* a class of a key group's first read takes its digest from there */
+static bool has_first(const struct hashrun *h, const uint32_t *pos)
+{
+	return h->seen[pos[0]] & SEEN_FIRST;
+}
+
 static int add_rep(struct hashrun *h, const uint32_t *pos, size_t n, void *arg)
 {
 	size_t *cap = arg;
 
 	(void)n;
+	if (has_first(h, pos))
+		return 0;
 	if (va_array_grow(&h->reps, cap, h->nreps, sizeof(*h->reps)) < 0)
 		return -ENOMEM;
 	h->reps[h->nreps++] = pos[0];
@@ -731,10 +767,10 @@ struct giving {
 static int give_digest(struct hashrun *h, const uint32_t *pos, size_t n, void *arg)
 {
 	struct giving *gv = arg;
-	size_t k = gv->next++, at = 0;
-	const unsigned char *dg = h->repdg + k * h->dlen;
+	size_t k = has_first(h, pos) ? 0 : gv->next++, at = 0;
+	const unsigned char *dg = has_first(h, pos) ? first_dg(h, pos[0]) : h->repdg + k * h->dlen;
 	uint64_t bytes = 0;
-	int r = h->reperr[k];
+	int r = has_first(h, pos) ? 0 : h->reperr[k];
 
 	while (r < 0) {
 		h->err[pos[at++]] = r;
@@ -752,9 +788,11 @@ static int give_digest(struct hashrun *h, const uint32_t *pos, size_t n, void *a
 
 /*
  * After the tags: each tag class of two reads or more gets the digest of
- * the store's method, read from one of them (its rep) by the readers, in
- * inode order.  A read alone with its tag keeps it (it is linked with
- * nothing, and the zeros after it match no digest of a class).
+ * the store's method: the one its key group's first read got with its tag
+ * (most groups are one class), else one read of the class again (its
+ * rep), by the readers, in inode order.  A read alone with its tag keeps
+ * it (it is linked with nothing, and the zeros after it match no digest
+ * of a class).
  */
 static int digest_classes(struct hashrun *h, size_t from, size_t to)
 {
@@ -782,7 +820,7 @@ static int digest_classes(struct hashrun *h, size_t from, size_t to)
 		r = read_all(h, order, h->nreps, true);
 	}
 	free(order);
-	if (r >= 0 && h->nreps)
+	if (r >= 0)
 		r = for_each_tag_class(h, from, to, give_digest, &gv);
 	u_dircache_release(&gv.dc);
 	va_digest_free(gv.d);
@@ -796,21 +834,42 @@ static int digest_classes(struct hashrun *h, size_t from, size_t to)
 	return r;
 }
 
+/* The first read of each key group of two reads or more: h->firsts, SEEN_FIRST. */
+static int find_firsts(struct hashrun *h, size_t from, size_t to)
+{
+	size_t cap = 0, rd = 0;
+
+	h->nfirsts = 0;
+	for (size_t i = from; i < to;) {
+		size_t j = group_end(h->u, i), rd0 = rd;
+
+		while (rd < h->nreads && h->reads[rd] < j)
+			rd++;
+		if (rd - rd0 > 1) {
+			if (va_array_grow(&h->firsts, &cap, h->nfirsts, sizeof(*h->firsts)) < 0)
+				return -ENOMEM;
+			h->firsts[h->nfirsts++] = (uint32_t)rd0;
+			h->seen[rd0] |= SEEN_FIRST;
+		}
+		i = j;
+	}
+	h->firstdg = malloc((h->nfirsts ? h->nfirsts : 1) * h->dlen);
+	return h->firstdg ? 0 : -ENOMEM;
+}
+
 static int run_pass(struct hashrun *h, size_t from, size_t to)
 {
 	struct ustate *u = h->u;
 	struct gent *grp = NULL;
-	size_t capgrp = 0;
-	int r;
-
-	size_t rd = 0;
+	size_t capgrp = 0, rd = 0;
+	int r = -ENOMEM;
 
 	h->dg = malloc((h->nreads ? h->nreads : 1) * h->dlen);
 	h->err = calloc(h->nreads ? h->nreads : 1, sizeof(*h->err));
 	h->by_inode = malloc((h->nreads ? h->nreads : 1) * sizeof(*h->by_inode));
 	h->seen = calloc(h->nreads ? h->nreads : 1, 1);
-	if (!h->dg || !h->err || !h->by_inode || !h->seen)
-		return -ENOMEM;
+	if (!h->dg || !h->err || !h->by_inode || !h->seen || (r = find_firsts(h, from, to)) < 0)
+		return r;
 	for (size_t i = 0; i < h->nreads; i++)
 		h->by_inode[i] = (uint32_t)i;
 	sort_u = u;
@@ -861,7 +920,7 @@ static int run_pass(struct hashrun *h, size_t from, size_t to)
 			if (h->err[rd] < 0)
 				continue;
 			if (u->look)
-				u->look[k] = h->seen[rd];
+				u->look[k] = h->seen[rd] & ~SEEN_FIRST;
 			if (u_outside(u, f)) {
 				u_skip(u, f, VA_USKIP_OUTSIDE, 0, NULL);
 				continue;
@@ -892,6 +951,11 @@ static void end_pass(struct hashrun *h)
 	free(h->err);
 	free(h->by_inode);
 	free(h->seen);
+	free(h->firsts);
+	free(h->firstdg);
+	h->firsts = NULL;
+	h->firstdg = NULL;
+	h->nfirsts = 0;
 	h->dg = NULL;
 	h->err = NULL;
 	h->by_inode = NULL;
@@ -900,14 +964,16 @@ static void end_pass(struct hashrun *h)
 }
 
 /*
- * Bytes a read takes while its pass lasts: its index, order, digest, error
- * and look, and half of a rep's (position, order, digest and error: a tag
- * class has two reads at least).
+ * Bytes a read takes while its pass lasts: its index, order, tag or
+ * digest, error and look; half of a first's (position and digest: a key
+ * group of two reads or more has one) and a quarter of a rep's (position,
+ * order, digest and error: the other tag classes have two reads that are
+ * not firsts).
  */
 static size_t read_cost(const struct hashrun *h)
 {
-	return 2 * sizeof(uint32_t) + h->dlen + sizeof(int) + 1 +
-	       (2 * sizeof(uint32_t) + h->dlen + sizeof(int) + 1) / 2;
+	return 2 * sizeof(uint32_t) + h->dlen + sizeof(int) + 1 + (sizeof(uint32_t) + h->dlen + 1) / 2 +
+	       (2 * sizeof(uint32_t) + h->dlen + sizeof(int) + 3) / 4;
 }
 
 static int hashify(struct hashrun *h)

@@ -324,6 +324,14 @@ int u_tag_fd(struct va_ctag *t, unsigned char *buf, int fd, uint64_t size, unsig
 	     uint64_t *bytes);
 
 /**
+ * u_tag_digest_fd() - u_tag_fd() and u_digest_fd() of @key in one read:
+ * the tag into @tag_out, the digest into @dg_out.
+ */
+int u_tag_digest_fd(const struct ustate *u, struct va_ctag *t, struct va_digest *d, unsigned char *buf,
+		    int fd, const struct ufile *key, unsigned char *tag_out, unsigned char *dg_out,
+		    uint64_t *bytes);
+
+/**
  * u_digest_check() - whether the content of @fd (read from offset 0, with
  * pread) with the key (mode, owner, group, size, mtime) of @key has the
  * digest @want of the run's method: what a new store entry is checked
