@@ -250,8 +250,14 @@ int cli_finish_output(struct cli *c)
 
 void cli_json_head(struct dbuf *b, const struct cli *c, const char *record)
 {
-	dbuf_addf(b, "{\"record\":\"%s\",\"version\":%d,\"program\":\"%s\"", record,
-		  VA_JSON_VERSION, c->prog);
+	/* (an event each: without printf) */
+	dbuf_adds(b, "{\"record\":\"");
+	dbuf_adds(b, record);
+	dbuf_adds(b, "\",\"version\":");
+	dbuf_addu(b, VA_JSON_VERSION);
+	dbuf_adds(b, ",\"program\":\"");
+	dbuf_adds(b, c->prog);
+	dbuf_addc(b, '"');
 }
 
 void cli_json_strings(struct dbuf *b, const char *key, const char *const *v, size_t n)

@@ -152,10 +152,14 @@ static void json_event(struct ucli *c, const struct va_uevent *ev)
 	switch (ev->type) {
 	case VA_UEV_LINK:
 	case VA_UEV_STORE:
-		dbuf_addf(&b, "\"event\":\"%s\"", ev->type == VA_UEV_LINK ? "link" : "store");
+		dbuf_adds(&b, ev->type == VA_UEV_LINK ? "\"event\":\"link\"" : "\"event\":\"store\"");
 		va_json_field(&b, "path", ev->path, ev->path_len);
 		va_json_field(&b, "master", ev->master, ev->master_len);
-		dbuf_addf(&b, ",\"size\":%llu,\"dry_run\":%s}\n", (unsigned long long)ev->size, dry);
+		dbuf_adds(&b, ",\"size\":");
+		dbuf_addu(&b, ev->size);
+		dbuf_adds(&b, ",\"dry_run\":");
+		dbuf_adds(&b, dry);
+		dbuf_adds(&b, "}\n");
 		break;
 	case VA_UEV_REVERT:
 		dbuf_adds(&b, "\"event\":\"revert\"");

@@ -117,6 +117,18 @@ int dbuf_adds(struct dbuf *b, const char *s)
 	return dbuf_add(b, s, strlen(s));
 }
 
+int dbuf_addu(struct dbuf *b, uint64_t v)
+{
+	char d[20];
+	size_t n = 0;
+
+	do {
+		d[sizeof(d) - ++n] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return dbuf_add(b, d + sizeof(d) - n, n);
+}
+
 int dbuf_addf(struct dbuf *b, const char *fmt, ...)
 {
 	va_list ap;

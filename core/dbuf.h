@@ -13,6 +13,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct dbuf {
 	char *buf;
@@ -39,6 +40,9 @@ int dbuf_addc(struct dbuf *b, char c);
 
 /** dbuf_adds() - append a NUL-terminated string. */
 int dbuf_adds(struct dbuf *b, const char *s);
+
+/** dbuf_addu() - append @v in decimal (what "%" PRIu64 gives, without printf). */
+int dbuf_addu(struct dbuf *b, uint64_t v);
 
 /** dbuf_addf() - append printf-formatted text. */
 int dbuf_addf(struct dbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -262,7 +262,7 @@ int va_json_field(struct dbuf *out, const char *key, const char *s, size_t len)
 	if (!s)
 		return dbuf_addf(out, ",\"%s\":null", key);
 	if (va_utf8_valid(s, len)) {
-		r = dbuf_addf(out, ",\"%s\":", key);
+		r = dbuf_add(out, ",\"", 2) | dbuf_adds(out, key) | dbuf_add(out, "\":", 2);
 		return r | va_escape_json(out, s, len);
 	}
 	r = dbuf_addf(out, ",\"%s_b64\":\"", key);

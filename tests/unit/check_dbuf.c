@@ -121,6 +121,30 @@ START_TEST(adds_and_str)
 }
 END_TEST
 
+/* dbuf_addu() against snprintf's %llu: edges and a seeded spread */
+START_TEST(addu_is_decimal)
+{
+	static const uint64_t edges[] = { 0, 1, 9, 10, 99, 100, 4294967295u, 4294967296u,
+					  9999999999999999999u, 10000000000000000000u, UINT64_MAX };
+	struct dbuf b = DBUF_INIT;
+	char expect[32];
+	uint64_t seed = 7;
+
+	for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]) + 2000; i++) {
+		uint64_t v = i < sizeof(edges) / sizeof(edges[0]) ? edges[i] :
+			     tu_rand(&seed) >> (tu_rand(&seed) % 64);
+
+		dbuf_setlen(&b, 0);
+		ck_assert_int_eq(dbuf_adds(&b, "<"), 0);
+		ck_assert_int_eq(dbuf_addu(&b, v), 0);
+		snprintf(expect, sizeof(expect), "<%llu", (unsigned long long)v);
+		ck_assert_str_eq(b.buf, expect);
+		check_invariant(&b);
+	}
+	dbuf_release(&b);
+}
+END_TEST
+
 START_TEST(addf_formats_and_appends)
 {
 	struct dbuf b = DBUF_INIT;
@@ -341,6 +365,7 @@ static Suite *dbuf_suite(void)
 	tu_add_test(tc, binary_bytes_with_nuls, NULL);
 	tu_add_test(tc, adds_and_str, NULL);
 	tu_add_test(tc, addf_formats_and_appends, NULL);
+	tu_add_test(tc, addu_is_decimal, NULL);
 	tu_add_test(tc, setlen_truncates, NULL);
 	tu_add_test(tc, reserve_keeps_contents, NULL);
 	tu_add_test(tc, impossible_sizes_fail_cleanly, NULL);
