@@ -5,14 +5,14 @@
  * One run scans every tree and the store, then sorts all files by size,
  * mode, owner, group and mtime (whole seconds): only files whose key
  * collides with another inode's are read, each inode once, in inode order.
- * Each read gives a content tag (core/ctag.h: a keyed GMAC, about eight
- * times faster than SHA-256); the files of a key group with equal tags
- * have equal content, and one of them is read again for the digest of the
- * store's method, which covers that key and the content, as
- * util-vserver's does.  Files with equal digests form a class (split by the mtime's nanoseconds
- * unless one of them has none or is a store entry: plan_group()) whose
- * master is an existing store entry, or else a new entry copied from the
- * first of them.
+ * Each read gives a content tag (core/ctag.h: a keyed GMAC, several times
+ * faster than SHA-256); the files of a key group with equal tags have
+ * equal content and share the digest of the store's method (of that key
+ * and the content, as util-vserver's), computed for one of them only
+ * (digest_classes()).  Files with equal digests form a class (split by
+ * the mtime's nanoseconds unless one of them has none or is a store
+ * entry: plan_group()) whose master is an existing store entry, or else a
+ * new entry copied from the first of them.
  */
 #include "config.h"
 
@@ -661,10 +661,6 @@ static size_t group_candidates(struct ustate *u, size_t i, size_t j)
 	return 0;
 }
 
-/*
- * One pass: read the inodes of the key groups [from, to) (h->reads), in
- * inode order, then plan their classes group by group.
- */
 /* positions in hashrun.reads: by tag, then position */
 static int cmp_tag(const void *pa, const void *pb)
 {
@@ -857,6 +853,10 @@ static int find_firsts(struct hashrun *h, size_t from, size_t to)
 	return h->firstdg ? 0 : -ENOMEM;
 }
 
+/*
+ * One pass: read the inodes of the key groups [from, to) (h->reads), in
+ * inode order, then plan their classes group by group.
+ */
 static int run_pass(struct hashrun *h, size_t from, size_t to)
 {
 	struct ustate *u = h->u;
