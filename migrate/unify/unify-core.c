@@ -142,15 +142,18 @@ int u_init(struct ustate *u, const struct va_uopts *o, struct va_ustats *st)
 	dbuf_init(&u->namebuf);
 	dbuf_init(&u->abs);
 	dbuf_init(&u->abs2);
-	/* a batch holds two fds per name */
-	u->batch = UNIFY_BATCH;
+	/*
+	 * A batch holds up to three fds per name (revert: its copy), and the
+	 * closing thread one more batch's; a dry run syncs nothing and keeps
+	 * its batches small (their records take about 1 KiB a name).
+	 */
+	u->batch = o->dry_run ? UNIFY_BATCH_DRY : UNIFY_BATCH;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-		if (rl.rlim_cur < rl.rlim_max && rl.rlim_cur < 6 * UNIFY_BATCH + 128) {
-			rl.rlim_cur = rl.rlim_max < 6 * UNIFY_BATCH + 128 ? rl.rlim_max : 6 * UNIFY_BATCH + 128;
+		if (rl.rlim_cur < rl.rlim_max && rl.rlim_cur < 6 * u->batch + 128) {
+			rl.rlim_cur = rl.rlim_max < 6 * u->batch + 128 ? rl.rlim_max : 6 * u->batch + 128;
 			(void)setrlimit(RLIMIT_NOFILE, &rl);
 		}
-		/* three fds per name (revert: its copy), some for the rest */
-		if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < 6 * UNIFY_BATCH + 128)
+		if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < 6 * u->batch + 128)
 			u->batch = rl.rlim_cur > 6 * 16 + 128 ? (rl.rlim_cur - 128) / 6 : 16;
 	}
 	if (!o->dry_run && !o->j)

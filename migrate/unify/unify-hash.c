@@ -877,6 +877,12 @@ static int run_pass(struct hashrun *h, size_t from, size_t to)
 	qsort(h->by_inode, h->nreads, sizeof(*h->by_inode), cmp_inode);
 	if ((r = read_all(h, h->by_inode, h->nreads, false)) < 0 || (r = digest_classes(h, from, to)) < 0)
 		return r;
+	/* (the firsts' digests are with their classes now) */
+	free(h->firsts);
+	free(h->firstdg);
+	h->firsts = NULL;
+	h->firstdg = NULL;
+	h->nfirsts = 0;
 	/* (said in the order they were read) */
 	for (size_t i = 0; i < h->nreads; i++) {
 		const struct ufile *f = &u->files[h->reads[h->by_inode[i]]];

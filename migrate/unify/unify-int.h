@@ -125,7 +125,7 @@ struct ustate {
 	size_t nmembers, capmembers;
 	struct va_inomap batch_masters; /* the master inodes of the batch */
 	bool reverting;
-	size_t batch;           /* names per batch: UNIFY_BATCH, or what the fds allow */
+	size_t batch;           /* names per batch: UNIFY_BATCH(_DRY), or what the fds allow */
 	struct va_reaper *reaper; /* closes a batch's fds meanwhile (NULL: at once) */
 	uint32_t last_master;   /* master of the last unit flushed (UINT32_MAX: failed) */
 	bool last_stored;       /* ... and it is in the store (or was not to be) */
@@ -162,6 +162,7 @@ struct utouched {
 #define U_LOOK_NO_XATTRS 0x20   /* it has none */
 
 #define UNIFY_BATCH 4096        /* names per journal fsync (fewer with few fds) */
+#define UNIFY_BATCH_DRY 512     /* names per batch of a dry run */
 
 int u_init(struct ustate *u, const struct va_uopts *o, struct va_ustats *st);
 void u_release(struct ustate *u);
