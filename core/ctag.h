@@ -8,8 +8,8 @@
  * each run: for two different contents of at most L bytes, chosen without
  * knowledge of the key, the tags are equal with probability at most
  * (L/16 + 2) / 2^128.  The key never leaves the process, so a guest that
- * writes files cannot aim for a collision.  Tags are about eight times
- * faster than SHA-256 with the SHA instructions.
+ * writes files cannot aim for a collision.  Tags are five to eight times
+ * faster than SHA-256 with the SHA instructions (4 KiB to 64 KiB inputs).
  */
 #ifndef VAUDIT_CORE_CTAG_H
 #define VAUDIT_CORE_CTAG_H
