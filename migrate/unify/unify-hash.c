@@ -43,13 +43,14 @@ struct hashrun {
 	uint32_t *by_inode;             /* positions in @reads */
 	unsigned char *dg;              /* dlen bytes by position in @reads */
 	uint8_t *seen;                  /* U_LOOK_* by position in @reads */
-	int *err;                       /* 0, or -errno of the read, by position in @reads */
+	int16_t *err;                   /* 0, or -errno of the read, by position in @reads */
 	unsigned char key[VA_CTAG_KEY_LEN];     /* the run's content tags */
 	/* the first read of each key group of two reads or more (ascending),
-	 * digested with its tag: the class it is in takes its digest */
+	 * digested with its tag: its @dg is that digest, which the class it
+	 * is in takes, and its tag is kept here */
 	uint32_t *firsts;
 	size_t nfirsts;
-	unsigned char *firstdg;         /* dlen bytes by first */
+	unsigned char *firsttag;        /* VA_CTAG_LEN bytes by first */
 	/* the other tag classes of two reads or more: one read of each (in
 	 * @reads' order) read again for the digest the class takes */
 	uint32_t *reps;                 /* positions in @reads */
@@ -180,14 +181,33 @@ static bool same_inode(const struct ustate *u, const struct ufile *a, const stru
 	return a->ino == b->ino && u_dev(u, a) == u_dev(u, b);
 }
 
+static int cmp_u32(const void *pa, const void *pb)
+{
+	uint32_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
+
+	return a < b ? -1 : a > b;
+}
+
+/* The tag of read @at. */
+static const unsigned char *tag_of(const struct hashrun *h, size_t at)
+{
+	uint32_t key = (uint32_t)at;
+	const uint32_t *p;
+
+	if (!(h->seen[at] & SEEN_FIRST))
+		return h->dg + at * h->dlen;
+	p = bsearch(&key, h->firsts, h->nfirsts, sizeof(*p), cmp_u32);
+	return h->firsttag + (size_t)(p - h->firsts) * VA_CTAG_LEN;
+}
+
 /*
  * Whether a read of the same key group as the read at @at already has the
- * digest @dg: this one is then a twin, likely to be linked.  Reads of a
+ * tag @tag: this one is then a twin, likely to be linked.  Reads of a
  * group are neighbours in h->reads; a few of them are looked at.
  */
 #define TWIN_LOOK 64
 
-static bool has_twin_read(const struct hashrun *h, size_t at, const unsigned char *dg)
+static bool has_twin_read(const struct hashrun *h, size_t at, const unsigned char *tag)
 {
 	const struct ufile *f = &h->u->files[h->reads[at]];
 
@@ -199,32 +219,17 @@ static bool has_twin_read(const struct hashrun *h, size_t at, const unsigned cha
 			    cmp_key(&h->u->files[h->reads[q]], f))
 				break;
 			if ((__atomic_load_n(&h->seen[q], __ATOMIC_ACQUIRE) & U_LOOK_DONE) &&
-			    !memcmp(h->dg + q * h->dlen, dg, h->dlen))
+			    !memcmp(tag_of(h, q), tag, VA_CTAG_LEN))
 				return true;
 		}
 	}
 	return false;
 }
 
-static int cmp_u32(const void *pa, const void *pb)
-{
-	uint32_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
-
-	return a < b ? -1 : a > b;
-}
-
-/* The digest of first read @at (SEEN_FIRST). */
-static unsigned char *first_dg(const struct hashrun *h, size_t at)
-{
-	uint32_t key = (uint32_t)at;
-	const uint32_t *p = bsearch(&key, h->firsts, h->nfirsts, sizeof(*p), cmp_u32);
-
-	return h->firstdg + (size_t)(p - h->firsts) * h->dlen;
-}
-
 /*
  * The content tag of the file of read @at into h->dg (the rest of its
- * dlen bytes zero, until its class gets its digest), and note in h->seen
+ * dlen bytes zero, until its class gets its digest), or, for a first, its
+ * digest into h->dg and the tag into h->firsttag; and note in h->seen
  * what its open saw: the flags that decide a link, and, when a twin was
  * read already (dry runs), whether it has extended attributes.
  * Return: 0, -ESTALE or -errno.
@@ -245,16 +250,17 @@ static int tag_read(const struct hashrun *h, size_t at, struct va_ctag *t, struc
 	/* a small file is read in one pread(): nothing for readahead to learn */
 	if (f->size > U_READ_BUF)
 		(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	if (h->seen[at] & SEEN_FIRST)
-		r = u_tag_digest_fd(u, t, d, buf, fd, f, out, first_dg(h, at), bytes);
-	else
+	if (h->seen[at] & SEEN_FIRST) {
+		r = u_tag_digest_fd(u, t, d, buf, fd, f, (unsigned char *)tag_of(h, at), out, bytes);
+	} else {
 		r = u_tag_fd(t, buf, fd, f->size, out, bytes);
-	memset(out + VA_CTAG_LEN, 0, h->dlen - VA_CTAG_LEN);
+		memset(out + VA_CTAG_LEN, 0, h->dlen - VA_CTAG_LEN);
+	}
 	if (r == 0 && u->look) {
 		if ((stx.stx_attributes_mask & both) == both)
 			seen |= U_LOOK_ATTRS | (stx.stx_attributes & STATX_ATTR_IMMUTABLE ? U_LOOK_IMMUTABLE : 0) |
 				(stx.stx_attributes & STATX_ATTR_APPEND ? U_LOOK_APPEND : 0);
-		if (has_twin_read(h, at, out)) {
+		if (has_twin_read(h, at, tag_of(h, at))) {
 			ssize_t n = flistxattr(fd, NULL, 0);
 
 			if (n == 0 || (n < 0 && (errno == ENOTSUP || errno == ENOSYS)))
@@ -338,7 +344,7 @@ static void *read_worker(void *arg)
 				h->reperr[at] = digest_read(h, h->reps[at], h->repdg + (size_t)at * h->dlen,
 							    d, buf, &dc, &bytes);
 			else
-				h->err[at] = tag_read(h, at, t, d, buf, &dc, &bytes);
+				h->err[at] = (int16_t)tag_read(h, at, t, d, buf, &dc, &bytes);
 		}
 	}
 	u_dircache_release(&dc);
@@ -661,12 +667,22 @@ static size_t group_candidates(struct ustate *u, size_t i, size_t j)
 	return 0;
 }
 
+/* Say why a read (or a rep's second read) failed. */
+static void read_failed(struct ustate *u, const struct ufile *f, int r)
+{
+	char msg[96];
+
+	if (r == -ESTALE || r == -ENOENT || r == -ELOOP || r == -ENOTDIR || r == -EXDEV)
+		u_skip(u, f, VA_USKIP_CHANGED, 0, NULL);
+	else
+		u_skip(u, f, VA_USKIP_ERROR, -r, strerror_r(-r, msg, sizeof(msg)) ? msg : msg);
+}
+
 /* positions in hashrun.reads: by tag, then position */
 static int cmp_tag(const void *pa, const void *pb)
 {
 	uint32_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
-	int c = memcmp(sort_h->dg + (size_t)a * sort_h->dlen, sort_h->dg + (size_t)b * sort_h->dlen,
-		       VA_CTAG_LEN);
+	int c = memcmp(tag_of(sort_h, a), tag_of(sort_h, b), VA_CTAG_LEN);
 
 	if (c)
 		return c;
@@ -713,8 +729,7 @@ static int for_each_tag_class(struct hashrun *h, size_t from, size_t to,
 			for (size_t a = 0; a < n && r >= 0;) {
 				size_t b = a + 1;
 
-				while (b < n && !memcmp(h->dg + (size_t)pos[a] * h->dlen,
-							h->dg + (size_t)pos[b] * h->dlen, VA_CTAG_LEN))
+				while (b < n && !memcmp(tag_of(h, pos[a]), tag_of(h, pos[b]), VA_CTAG_LEN))
 					b++;
 				if (b - a > 1)
 					r = fn(h, pos + a, b - a, arg);
@@ -764,12 +779,13 @@ static int give_digest(struct hashrun *h, const uint32_t *pos, size_t n, void *a
 {
 	struct giving *gv = arg;
 	size_t k = has_first(h, pos) ? 0 : gv->next++, at = 0;
-	const unsigned char *dg = has_first(h, pos) ? first_dg(h, pos[0]) : h->repdg + k * h->dlen;
+	const unsigned char *dg = has_first(h, pos) ? h->dg + (size_t)pos[0] * h->dlen : h->repdg + k * h->dlen;
 	uint64_t bytes = 0;
 	int r = has_first(h, pos) ? 0 : h->reperr[k];
 
 	while (r < 0) {
-		h->err[pos[at++]] = r;
+		read_failed(h->u, &h->u->files[h->reads[pos[at]]], r);
+		h->err[pos[at++]] = (int16_t)r;
 		if (n - at < 2)
 			return 0;       /* alone now: nothing to link it with */
 		if (!gv->buf && (!(gv->buf = malloc(U_READ_BUF)) || va_digest_new(&gv->d, h->u->method) < 0))
@@ -778,7 +794,8 @@ static int give_digest(struct hashrun *h, const uint32_t *pos, size_t n, void *a
 		dg = gv->dg;
 	}
 	for (size_t i = at; i < n; i++)
-		memcpy(h->dg + (size_t)pos[i] * h->dlen, dg, h->dlen);
+		if (h->dg + (size_t)pos[i] * h->dlen != dg)
+			memcpy(h->dg + (size_t)pos[i] * h->dlen, dg, h->dlen);
 	return 0;
 }
 
@@ -849,8 +866,8 @@ static int find_firsts(struct hashrun *h, size_t from, size_t to)
 		}
 		i = j;
 	}
-	h->firstdg = malloc((h->nfirsts ? h->nfirsts : 1) * h->dlen);
-	return h->firstdg ? 0 : -ENOMEM;
+	h->firsttag = malloc((h->nfirsts ? h->nfirsts : 1) * VA_CTAG_LEN);
+	return h->firsttag ? 0 : -ENOMEM;
 }
 
 /*
@@ -875,28 +892,22 @@ static int run_pass(struct hashrun *h, size_t from, size_t to)
 	sort_u = u;
 	sort_reads = h->reads;
 	qsort(h->by_inode, h->nreads, sizeof(*h->by_inode), cmp_inode);
-	if ((r = read_all(h, h->by_inode, h->nreads, false)) < 0 || (r = digest_classes(h, from, to)) < 0)
+	if ((r = read_all(h, h->by_inode, h->nreads, false)) < 0)
 		return r;
-	/* (the firsts' digests are with their classes now) */
-	free(h->firsts);
-	free(h->firstdg);
-	h->firsts = NULL;
-	h->firstdg = NULL;
-	h->nfirsts = 0;
 	/* (said in the order they were read) */
-	for (size_t i = 0; i < h->nreads; i++) {
-		const struct ufile *f = &u->files[h->reads[h->by_inode[i]]];
-
-		r = h->err[h->by_inode[i]];
-		if (r < 0) {
-			char msg[96];
-
-			if (r == -ESTALE || r == -ENOENT || r == -ELOOP || r == -ENOTDIR || r == -EXDEV)
-				u_skip(u, f, VA_USKIP_CHANGED, 0, NULL);
-			else
-				u_skip(u, f, VA_USKIP_ERROR, -r, strerror_r(-r, msg, sizeof(msg)) ? msg : msg);
-		}
-	}
+	for (size_t i = 0; i < h->nreads; i++)
+		if (h->err[h->by_inode[i]] < 0)
+			read_failed(u, &u->files[h->reads[h->by_inode[i]]], h->err[h->by_inode[i]]);
+	free(h->by_inode);
+	h->by_inode = NULL;
+	if ((r = digest_classes(h, from, to)) < 0)
+		return r;
+	/* (the firsts' tags are not needed any more) */
+	free(h->firsts);
+	free(h->firsttag);
+	h->firsts = NULL;
+	h->firsttag = NULL;
+	h->nfirsts = 0;
 	/* a store that may get entries gets its method file first (a run that
 	 * has nothing to compare, such as one on another mount, writes nothing) */
 	if (h->nreads && !u->o->dry_run && !h->method_written) {
@@ -904,8 +915,6 @@ static int run_pass(struct hashrun *h, size_t from, size_t to)
 			return r;
 		h->method_written = true;
 	}
-	free(h->by_inode);
-	h->by_inode = NULL;
 	/*
 	 * Classes of equal digests, group by group.  h->reads holds the
 	 * first name of each inode of the groups that were read, in the
@@ -958,9 +967,9 @@ static void end_pass(struct hashrun *h)
 	free(h->by_inode);
 	free(h->seen);
 	free(h->firsts);
-	free(h->firstdg);
+	free(h->firsttag);
 	h->firsts = NULL;
-	h->firstdg = NULL;
+	h->firsttag = NULL;
 	h->nfirsts = 0;
 	h->dg = NULL;
 	h->err = NULL;
@@ -971,14 +980,14 @@ static void end_pass(struct hashrun *h)
 
 /*
  * Bytes a read takes while its pass lasts: its index, order, tag or
- * digest, error and look; half of a first's (position and digest: a key
+ * digest, error and look; half of a first's (position and tag: a key
  * group of two reads or more has one) and a quarter of a rep's (position,
  * order, digest and error: the other tag classes have two reads that are
  * not firsts).
  */
 static size_t read_cost(const struct hashrun *h)
 {
-	return 2 * sizeof(uint32_t) + h->dlen + sizeof(int) + 1 + (sizeof(uint32_t) + h->dlen + 1) / 2 +
+	return 2 * sizeof(uint32_t) + h->dlen + sizeof(int16_t) + 1 + (sizeof(uint32_t) + VA_CTAG_LEN) / 2 +
 	       (2 * sizeof(uint32_t) + h->dlen + sizeof(int) + 3) / 4;
 }
 

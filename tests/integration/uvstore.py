@@ -166,6 +166,18 @@ def cmd_build(mnt, specfile):
         put(os.path.join(mnt, 'vservers', g, 'usr/bin/fresh'), data, 0o755, 0, 0, ns(S0, 250000000))
     spec['hash'].append(['vservers/g2/usr/bin/fresh', 'vservers/g3/usr/bin/fresh'])
     spec['new'].append('vservers/g2/usr/bin/fresh')
+    # one key group (size, mode, owner, mtime) of three contents: two of
+    # them in g2 and g3, one alone; a new entry for each pair (the second
+    # pair's digest is read on its own, after the tags)
+    for tag in ('twinA', 'twinB'):
+        data = blob(tag, 3300)
+        for g in ('g2', 'g3'):
+            put(os.path.join(mnt, 'vservers', g, 'usr/share', tag), data, 0o644, 0, 0, ns(S0 + 7, 5000))
+        spec['hash'].append(['vservers/g2/usr/share/' + tag, 'vservers/g3/usr/share/' + tag])
+        spec['new'].append('vservers/g2/usr/share/' + tag)
+    put(os.path.join(mnt, 'vservers/g2/usr/share/twinC'), blob('twinC', 3300), 0o644, 0, 0, ns(S0 + 7, 5000))
+    spec['hash-never'].append(['vservers/g2/usr/share/twinC', 'vservers/g2/usr/share/twinA'])
+    spec['hash-never'].append(['vservers/g2/usr/share/twinC', 'vservers/g3/usr/share/twinB'])
     # one side without nanoseconds (unpacked from a tar archive): linked
     data = blob('tarred', 2000)
     put(os.path.join(mnt, 'vservers/g2/usr/bin/tarred'), data, 0o755, 0, 0, ns(S0, 0))
