@@ -259,6 +259,7 @@ static int store_slot(struct ustate *u, const struct uunit *un, struct pmaster *
 	unsigned int bit = (unsigned int)un->digest[0] << 8 | un->digest[1];
 	uint64_t k1 = 0, k2 = 0;
 	uint32_t taken = 0;
+	uint8_t *top;
 	bool known;
 	int fd;
 
@@ -268,24 +269,34 @@ static int store_slot(struct ustate *u, const struct uunit *un, struct pmaster *
 		k2 = k2 << 8 | un->digest[i];
 	(void)va_inomap_find(&u->slots, (dev_t)k1, k2, &taken);
 
-	if (create && !u->store_dirs && !(u->store_dirs = calloc(65536 / 8, 1)))
+	/* the xx/yy directories known to exist, then the xx ones */
+	if (create && !u->store_dirs && !(u->store_dirs = calloc(65536 / 8 + 256 / 8, 1)))
 		return -ENOMEM;
 	known = create && (u->store_dirs[bit / 8] & (1u << (bit % 8)));
+	top = create ? &u->store_dirs[65536 / 8 + un->digest[0] / 8] : NULL;
 	hex(un->digest, dl, h);
 again:
 	snprintf(dir, sizeof(dir), "%.2s", h);
-	if (create && !known && mkdirat(st->fd, dir, 0700) < 0 && errno != EEXIST)
+	if (create && !known && !(*top & (1u << (un->digest[0] % 8))) &&
+	    mkdirat(st->fd, dir, 0700) < 0 && errno != EEXIST)
 		return -errno;
 	snprintf(dir, sizeof(dir), "%.2s/%.2s", h, h + 2);
-	if (create && !known && mkdirat(st->fd, dir, 0700) < 0 && errno != EEXIST)
-		return -errno;
-	fd = va_safeopen_beneath(st->fd, dir, O_RDONLY | O_DIRECTORY, 0);
-	if (fd == -ENOENT && known) {
-		known = false;  /* removed meanwhile: make it again */
+	if (create && !known && mkdirat(st->fd, dir, 0700) < 0 && errno != EEXIST) {
+		if (errno != ENOENT || !(*top & (1u << (un->digest[0] % 8))))
+			return -errno;
+		*top &= (uint8_t)~(1u << (un->digest[0] % 8));  /* xx removed meanwhile */
 		goto again;
 	}
-	if (fd >= 0 && create)
+	fd = va_safeopen_beneath(st->fd, dir, O_RDONLY | O_DIRECTORY, 0);
+	if (fd == -ENOENT && (known || (create && (*top & (1u << (un->digest[0] % 8)))))) {
+		known = false;  /* removed meanwhile: make both again */
+		*top &= (uint8_t)~(1u << (un->digest[0] % 8));
+		goto again;
+	}
+	if (fd >= 0 && create) {
 		u->store_dirs[bit / 8] |= (uint8_t)(1u << (bit % 8));
+		*top |= (uint8_t)(1u << (un->digest[0] % 8));
+	}
 	if (fd < 0 && !create) {
 		fd = -1;
 	} else if (fd < 0) {
@@ -375,13 +386,7 @@ static void prep_master(struct batch *b, const struct uunit *un, struct pmaster 
 				}
 				r = copy;
 			}
-			/*
-			 * Start writing the copy back now: protecting it later
-			 * (FS_IOC_SETFLAGS with immutable) waits for its data
-			 * to reach the disk, and would otherwise write each
-			 * copy back alone, synchronously.
-			 */
-			(void)sync_file_range(r, 0, 0, SYNC_FILE_RANGE_WRITE);
+			/* (written back with the batch's syncfs, before it is protected) */
 			close_fd(&m->fd);
 			close_fd(&m->dirfd);
 			m->fd = r;

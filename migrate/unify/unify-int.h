@@ -112,7 +112,7 @@ struct ustate {
 	struct dbuf abs2;
 	bool iunlink;           /* the kernel lets flagged inodes be linked and renamed */
 	int store_tree;         /* index of the store tree, or -1 */
-	uint8_t *store_dirs;    /* bit xxyy: STORE/xx/yy made or found this run */
+	uint8_t *store_dirs;    /* bit xxyy: STORE/xx/yy made or found this run; then bit xx: STORE/xx */
 	/* new store entries this run named, by digest (its first 16 bytes as
 	 * the key): how many, so that two classes of one digest get two
 	 * slots, in a dry run and within a batch as in the run */
