@@ -61,8 +61,30 @@ int u_tag_fd(struct va_ctag *t, unsigned char *buf, int fd, uint64_t size, unsig
 }
 
 /* Begin in @d the method's digest of @key: its metadata as util-vserver packs it. */
-static void digest_key(const struct ustate *u, struct va_digest *d, const struct ufile *key);
+static void digest_key(const struct ustate *u, struct va_digest *d, const struct ufile *key)
+{
+	/*
+	 * util-vserver's key, byte for byte (src/vhashify.c addStatHash(): a
+	 * packed struct of the native struct stat fields, x86_64 and the other
+	 * LP64 glibc ABIs): mode, uid, gid (32 bits each), rdev (64, 0 for a
+	 * regular file), size and mtime in whole seconds (64 each, signed),
+	 * little endian on the machines that run it.  A new entry thus gets the
+	 * name util-vserver would give it, and util-vserver finds it.
+	 */
+	unsigned char meta[36];
+	int64_t sec = u->o->ignore_mtime ? 0 : key->mtime_sec;
 
+	put_le(meta, key->mode, 4);
+	put_le(meta + 4, u_uid(u, key), 4);
+	put_le(meta + 8, u_gid(u, key), 4);
+	put_le(meta + 12, 0, 8);
+	put_le(meta + 20, key->size, 8);
+	put_le(meta + 28, (uint64_t)sec, 8);
+	va_digest_reset(d);
+	va_digest_update(d, meta, sizeof(meta));
+}
+
+/* u_tag_digest_fd() feeds both */
 struct both {
 	struct va_ctag *t;
 	struct va_digest *d;
@@ -91,29 +113,6 @@ int u_tag_digest_fd(const struct ustate *u, struct va_ctag *t, struct va_digest 
 	if (r == 0)
 		va_digest_final(d, dg_out);
 	return r;
-}
-
-static void digest_key(const struct ustate *u, struct va_digest *d, const struct ufile *key)
-{
-	/*
-	 * util-vserver's key, byte for byte (src/vhashify.c addStatHash(): a
-	 * packed struct of the native struct stat fields, x86_64 and the other
-	 * LP64 glibc ABIs): mode, uid, gid (32 bits each), rdev (64, 0 for a
-	 * regular file), size and mtime in whole seconds (64 each, signed),
-	 * little endian on the machines that run it.  A new entry thus gets the
-	 * name util-vserver would give it, and util-vserver finds it.
-	 */
-	unsigned char meta[36];
-	int64_t sec = u->o->ignore_mtime ? 0 : key->mtime_sec;
-
-	put_le(meta, key->mode, 4);
-	put_le(meta + 4, u_uid(u, key), 4);
-	put_le(meta + 8, u_gid(u, key), 4);
-	put_le(meta + 12, 0, 8);
-	put_le(meta + 20, key->size, 8);
-	put_le(meta + 28, (uint64_t)sec, 8);
-	va_digest_reset(d);
-	va_digest_update(d, meta, sizeof(meta));
 }
 
 int u_digest_fd(const struct ustate *u, struct va_digest *d, unsigned char *buf, int fd,
