@@ -143,18 +143,22 @@ int u_init(struct ustate *u, const struct va_uopts *o, struct va_ustats *st)
 	dbuf_init(&u->abs);
 	dbuf_init(&u->abs2);
 	/*
-	 * A batch holds up to three fds per name (revert: its copy), and the
-	 * closing thread one more batch's; a dry run syncs nothing and keeps
-	 * its batches small (their records take about 1 KiB a name).
+	 * A batch holds up to four fds per name (a name and its directory,
+	 * and, when each name has a master of its own as with vunify, the
+	 * master and its directory; a revert: the name's copy), and the
+	 * closing thread up to three per name of the last batch; a dry run
+	 * syncs nothing and keeps its batches small (their records take about
+	 * 1 KiB a name).
 	 */
 	u->batch = o->dry_run ? UNIFY_BATCH_DRY : UNIFY_BATCH;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-		if (rl.rlim_cur < rl.rlim_max && rl.rlim_cur < 6 * u->batch + 128) {
-			rl.rlim_cur = rl.rlim_max < 6 * u->batch + 128 ? rl.rlim_max : 6 * u->batch + 128;
+		if (rl.rlim_cur < rl.rlim_max && rl.rlim_cur < U_FDS_A_NAME * u->batch + 128) {
+			rl.rlim_cur = rl.rlim_max < U_FDS_A_NAME * u->batch + 128 ? rl.rlim_max :
+				      U_FDS_A_NAME * u->batch + 128;
 			(void)setrlimit(RLIMIT_NOFILE, &rl);
 		}
-		if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < 6 * u->batch + 128)
-			u->batch = rl.rlim_cur > 6 * 16 + 128 ? (rl.rlim_cur - 128) / 6 : 16;
+		if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < U_FDS_A_NAME * u->batch + 128)
+			u->batch = rl.rlim_cur > U_FDS_A_NAME * 16 + 128 ? (rl.rlim_cur - 128) / U_FDS_A_NAME : 16;
 	}
 	if (!o->dry_run && !o->j)
 		return -EINVAL;
@@ -163,7 +167,7 @@ int u_init(struct ustate *u, const struct va_uopts *o, struct va_ustats *st)
 	 * journal transaction): a thread does that while the next batch is
 	 * prepared, when the fds allow another batch's worth in flight.
 	 */
-	if (!o->dry_run && (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= 6 * u->batch + 128))
+	if (!o->dry_run && (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= U_FDS_A_NAME * u->batch + 128))
 		(void)va_reaper_start(&u->reaper, 3 * u->batch);
 	return 0;
 }

@@ -163,6 +163,7 @@ struct utouched {
 
 #define UNIFY_BATCH 4096        /* names per journal fsync (fewer with few fds) */
 #define UNIFY_BATCH_DRY 512     /* names per batch of a dry run */
+#define U_FDS_A_NAME 7          /* fds a name of a batch may take: in the batch and on the closing thread */
 
 int u_init(struct ustate *u, const struct va_uopts *o, struct va_ustats *st);
 void u_release(struct ustate *u);

@@ -3,12 +3,13 @@
 #
 # unify-bigset.sh - a set of identical files larger than one batch of the
 # engine is linked whole: vhashify runs under ulimit -n 1024, where a batch
-# (one journal fsync) holds 149 names (six fds a name must fit, with the
+# (one journal fsync) holds 128 names (seven fds a name must fit, with the
 # batch in flight on the closing thread), and 1300 copies of one licence
-# text in three guests take nine batches; a small twin
+# text in three guests take eleven batches; a small twin
 # set beside it.  Ground truth from the fixture: every copy ends on one
 # inode with the store entry (nlink 1301), protected, content unchanged;
-# undo gives every name its own inode back.
+# undo gives every name its own inode back.  Then vcopy under ulimit -n
+# 512 links 1,500 names of DST to as many files of SRC.
 [ -n "${BASH_VERSION-}" ] || exec bash "$0" "$@"
 . "${top_srcdir:-$(dirname -- "$0")/../..}/tests/lib.sh"
 
@@ -58,4 +59,28 @@ is "$(find "$M/g1" "$M/g2" "$M/g3" -type f | xargs stat -c %i | sort | uniq -d |
 cmp -s "$W/licence" "$M/g2/doc/copyright7"
 ok $? "content unchanged after undo"
 no_tmp "$M" "after undo"
+
+# vcopy under ulimit -n 512: its linking step gives every name a master
+# of its own (the same path in SRC) and keeps the trees' fds open beside
+# the batch's and the closing thread's: 1,500 names in batches that fit
+: "${VCOPY:=$top_builddir/vcopy}"
+mkdir -p "$M/r1/lib" "$M/r2"
+for i in $(seq 1 1500); do
+	printf 'library %05d with some padding to pass sixteen bytes\n' "$i" >"$M/r1/lib/l$i.so"
+done
+cp -a "$M/r1/." "$M/r2/"
+J2=$W/vcopy.journal
+(ulimit -n 512 && exec "$VCOPY" --flags=none --no-progress --journal "$J2" "$M/r2" "$M/r1") \
+	>"$W/vc.out" 2>"$W/vc.err"
+ok $? "vcopy of 1500 files identical in DST and SRC exits 0 (ulimit -n 512)" ||
+	diag "$(head -3 "$W/vc.err")"
+is "$(grep -c 'Too many open files' "$W/vc.err")" 0 "... no 'Too many open files'"
+pairs=0
+for i in $(seq 1 1500); do
+	[ "$(stat -c %i "$M/r1/lib/l$i.so")" = "$(stat -c %i "$M/r2/lib/l$i.so")" ] && pairs=$((pairs + 1))
+done
+is "$pairs" 1500 "every one of the 1500 names of DST shares SRC's inode"
+"$VAUDIT" --undo "$J2" "$M" >"$W/undo2.out" 2>"$W/undo2.err"
+ok $? "vaudit --undo of the vcopy journal exits 0"
+is "$(find "$M/r1" "$M/r2" -type f | xargs stat -c %h | sort -u)" 1 "after undo every name has its own inode"
 done_testing

@@ -263,7 +263,7 @@ py same-structure "$W/before.json" "$W/after.json" "${GR[@]}" "structure: after 
 # ================================================================ write errors
 # The guests' image on a loop device whose backing file lives on a tmpfs
 # that is nearly full: the block device fails the writes of the store
-# copies (EIO), as a failing disk does.  vhashify stops with exit 2 naming
+# copies (EIO or ENOSPC), as a failing or thin-provisioned disk does.  vhashify stops with exit 2 naming
 # the file; after a remount with room and e2fsck, every name reads the
 # content it had, and vaudit --undo brings the state of before back.
 mkdir -p "$W/t"
@@ -283,9 +283,10 @@ ok $? "write errors: the tmpfs under the loop device has 2 MiB left (the store c
 urun eio "$VHASHIFY" $FL $NP --journal "$W/eio.journal" --manually --destination "$E/.hash" -- \
 	"$E/vs/g1" "" "$E/vs/g2" "" "$E/vs/g3" ""
 rc_is eio 2 "write errors: vhashify stops"
-# (a failed metadata write aborts ext4's journal: then the filesystem is read-only)
-grep -Eq "^vhashify: '$E/[^']*': .*(Input/output error|Read-only file system)$" "$W/eio.err"
-ok $? "write errors: the message names the file and the I/O error (or the read-only filesystem it left)" ||
+# (a failed metadata write aborts ext4's journal: then the filesystem is
+# read-only; the loop device passes its backing file's ENOSPC on as such)
+grep -Eq "^vhashify: '$E/[^']*': .*(Input/output error|Read-only file system|No space left on device)$" "$W/eio.err"
+ok $? "write errors: the message names the file and the device's error (or the read-only filesystem it left)" ||
 	diag "$(head -c 600 "$W/eio.err")"
 mount -o remount,size=300M "$W/t"
 dev=$(findmnt -n -o SOURCE -- "$E")
