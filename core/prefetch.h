@@ -5,10 +5,10 @@
  * entries ahead of it, so that on a cold cache the walk finds them read
  * (and the disk gets several requests at once instead of one).
  *
- * Read only: directories are opened beneath their parent's fd with
- * O_NOFOLLOW, nothing is followed or changed, other filesystems are not
- * entered.  What a prefetch sees is never used: the walk reads and checks
- * everything itself.
+ * Read only: each thread walks whole trees with the one walker
+ * (core/walk.h: directory fds opened beneath their parent, no symbolic
+ * link followed, no other filesystem entered) and looks at nothing it
+ * finds; the walk reads and checks everything itself.
  */
 #ifndef VAUDIT_CORE_PREFETCH_H
 #define VAUDIT_CORE_PREFETCH_H
@@ -18,13 +18,13 @@
 struct va_prefetch;
 
 /**
- * va_prefetch_start() - prefetch the trees whose root directories are
- * @fds[0..n) (in that order; the prefetch works on duplicates) with @threads
- * threads, each taking the next tree not taken.  Failures are silent: a
- * prefetch that cannot start or read just warms less.
+ * va_prefetch_start() - prefetch the trees at the paths @roots[0..n) (in
+ * that order; copied) with @threads threads, each taking the next tree
+ * not taken.  Failures are silent: a prefetch that cannot start or read
+ * just warms less.
  * Return: the prefetch to stop, or NULL (none started).
  */
-struct va_prefetch *va_prefetch_start(const int *fds, size_t n, unsigned threads);
+struct va_prefetch *va_prefetch_start(const char *const *roots, size_t n, unsigned threads);
 
 /** va_prefetch_stop() - stop the threads (at their next entry), wait for them and free @p; NULL is fine. */
 void va_prefetch_stop(struct va_prefetch *p);

@@ -1120,14 +1120,14 @@ int va_hash_holds_links(int dirfd)
 
 static struct va_prefetch *prefetch_if_cold(const struct ustate *u, uint64_t files, double secs)
 {
-	int fds[64];
+	const char *roots[64];
 	size_t n = 0;
 
 	if (secs < 0.02 || (double)files / secs >= U_PREFETCH_COLD_RATE)
 		return NULL;
 	for (size_t i = 2; i < u->ntrees && n < 64; i++)
-		fds[n++] = u->trees[i].fd;
-	return va_prefetch_start(fds, n, U_PREFETCH_THREADS);
+		roots[n++] = u->trees[i].root;
+	return va_prefetch_start(roots, n, U_PREFETCH_THREADS);
 }
 
 int va_vhashify(const struct va_utree *trees, size_t ntrees, const char *store,
