@@ -782,10 +782,11 @@ struct giving {
 static int give_digest(struct hashrun *h, const uint32_t *pos, size_t n, void *arg)
 {
 	struct giving *gv = arg;
-	size_t k = has_first(h, pos) ? 0 : gv->next++, at = 0;
-	const unsigned char *dg = has_first(h, pos) ? h->dg + (size_t)pos[0] * h->dlen : h->repdg + k * h->dlen;
+	bool first = has_first(h, pos);
+	size_t k = first ? 0 : gv->next++, at = 0;
+	const unsigned char *dg = first ? h->dg + (size_t)pos[0] * h->dlen : h->repdg + k * h->dlen;
 	uint64_t bytes = 0;
-	int r = has_first(h, pos) ? 0 : h->reperr[k];
+	int r = first ? 0 : h->reperr[k];
 
 	while (r < 0) {
 		read_failed(h->u, &h->u->files[h->reads[pos[at]]], r);
