@@ -10,7 +10,9 @@
  * O_TMPFILE files.  Journal: the intents of the whole batch are appended
  * and made durable with one fsync.  Change: in journal order, each
  * change is made, checked and marked done.  Nothing changes before its
- * intent is on disk.
+ * intent is on disk.  The changes are synced (a thread does it while the
+ * next batch is prepared) before the journal is written again, so that
+ * no done mark reaches it before its change is durable.
  */
 #include "config.h"
 
@@ -1142,16 +1144,27 @@ static int durable_copies(struct batch *b)
 	return r;
 }
 
+static void changes_failed(struct ustate *u, int r)
+{
+	u_skip_path(u, u->trees[0].root, u->trees[0].root_len, NULL, VA_USKIP_ERROR, -r,
+		    "cannot write the changes to disk");
+	if (!u->fatal)
+		u->fatal = r;
+}
+
 /*
  * After the changes of a batch: they are on disk before their done
  * marks can be (the marks wait in the journal's buffer until its next
  * sync), so that a mark is never believed for a change a crash lost.
+ * With a syncer, the syncfs runs while the next batch is prepared, and
+ * u_changes_durable() waits for it before the journal is written again.
  */
 static int durable_changes(struct batch *b)
 {
 	struct ustate *u = b->u;
 	struct bcopy *c = calloc(u->nunits, sizeof(*c));
-	size_t n = 0;
+	int *fds = NULL;
+	size_t n = 0, nfs = 0;
 	int r = c ? 0 : -ENOMEM;
 
 	for (size_t k = 0; k < u->nunits && c; k++)
@@ -1160,16 +1173,49 @@ static int durable_changes(struct batch *b)
 				.fd = b->m[k].fd,
 				.dev = makedev(b->m[k].stx.stx_dev_major, b->m[k].stx.stx_dev_minor),
 			};
-	if (r == 0)
-		r = sync_filesystems(c, n);
-	free(c);
-	if (r < 0) {
-		u_skip_path(u, u->trees[0].root, u->trees[0].root_len, NULL, VA_USKIP_ERROR, -r,
-			    "cannot write the changes to disk");
-		if (!u->fatal)
-			u->fatal = r;
+	/* one fd for each filesystem, to the syncer */
+	if (r == 0 && u->syncer && (fds = malloc((n ? n : 1) * sizeof(*fds)))) {
+		for (size_t i = 0; i < n; i++) {
+			bool seen = false;
+
+			for (size_t k = 0; k < nfs && !seen; k++)
+				seen = c[k].dev == c[i].dev;
+			if (!seen)
+				c[nfs++] = c[i];
+		}
+		for (size_t i = 0; i < nfs; i++)
+			fds[i] = c[i].fd;
+		if (va_syncer_submit(u->syncer, fds, nfs) == 0) {
+			u->sync_pending = true;
+			n = 0;
+		}
 	}
+	if (r == 0 && n)
+		r = sync_filesystems(c, n);
+	free(fds);
+	free(c);
+	if (r < 0)
+		changes_failed(u, r);
 	return r;
+}
+
+int u_changes_durable(struct ustate *u)
+{
+	int r;
+
+	if (!u->sync_pending)
+		return 0;
+	u->sync_pending = false;
+	if ((r = va_syncer_wait(u->syncer)) < 0)
+		changes_failed(u, r);
+	return r;
+}
+
+int u_finish(struct ustate *u, int r)
+{
+	int w = u_changes_durable(u);
+
+	return va_journal_finish(u->o->j, r < 0 ? r : w < 0 ? w : r);
 }
 
 static void run_unit(struct batch *b, size_t k)
@@ -1357,6 +1403,9 @@ int u_flush(struct ustate *u)
 	}
 	if (!dry && !u->fatal)
 		durable_copies(&b);
+	/* the batch before is on disk: its marks may go with these intents */
+	if (!dry)
+		u_changes_durable(u);
 	if (u->fatal)
 		r = u->fatal;
 	/* 2: journal, one fsync */

@@ -169,11 +169,16 @@ int u_init(struct ustate *u, const struct va_uopts *o, struct va_ustats *st)
 	 */
 	if (!o->dry_run && (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= U_FDS_A_NAME * u->batch + 128))
 		(void)va_reaper_start(&u->reaper, 3 * u->batch);
+	/* a batch's changes are synced while the next batch is prepared */
+	if (!o->dry_run)
+		(void)va_syncer_start(&u->syncer);
 	return 0;
 }
 
 void u_release(struct ustate *u)
 {
+	va_syncer_stop(u->syncer);
+	u->syncer = NULL;
 	va_reaper_stop(u->reaper);
 	u->reaper = NULL;
 	for (size_t i = 0; i < u->ntrees; i++) {

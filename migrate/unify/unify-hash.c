@@ -1159,7 +1159,7 @@ int va_vhashify(const struct va_utree *trees, size_t ntrees, const char *store,
 	va_prefetch_stop(pf);
 	if (r >= 0)
 		r = hashify(&h);
-	r = va_journal_finish(o->j, r);
+	r = u_finish(&u, r);
 	end_pass(&h);
 	free(h.reads);
 	u_release(&u);
@@ -1264,7 +1264,7 @@ int va_vhashify_revert(const char *const *paths, size_t npaths, const char *stor
 	}
 	if (r >= 0)
 		r = u_flush(&u);
-	r = va_journal_finish(o->j, r);
+	r = u_finish(&u, r);
 	free(pairs);
 	va_inomap_release(&map);
 	u_release(&u);

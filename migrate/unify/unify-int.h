@@ -22,6 +22,7 @@
 #include "core/fileops.h"
 #include "core/inomap.h"
 #include "core/reaper.h"
+#include "core/syncer.h"
 #include "core/safeopen.h"
 #include "migrate/unify/unify.h"
 
@@ -127,6 +128,8 @@ struct ustate {
 	bool reverting;
 	size_t batch;           /* names per batch: UNIFY_BATCH(_DRY), or what the fds allow */
 	struct va_reaper *reaper; /* closes a batch's fds meanwhile (NULL: at once) */
+	struct va_syncer *syncer; /* syncs a batch's changes meanwhile (NULL: at once) */
+	bool sync_pending;      /* the last batch's changes are being synced */
 	uint32_t last_master;   /* master of the last unit flushed (UINT32_MAX: failed) */
 	bool last_stored;       /* ... and it is in the store (or was not to be) */
 	int fatal;
@@ -351,6 +354,18 @@ int u_unit_add(struct ustate *u, uint32_t member);
 int u_unit_end(struct ustate *u);
 /** u_flush() - carry out every planned unit. */
 int u_flush(struct ustate *u);
+/**
+ * u_changes_durable() - wait until the changes of the batches carried out
+ * are on disk (their syncfs may run meanwhile); a failure is said and
+ * makes the run fatal.  Return: 0 or -errno.
+ */
+int u_changes_durable(struct ustate *u);
+/**
+ * u_finish() - the end of a run that returned @r: its changes on disk,
+ * then va_journal_finish().  Return: @r, or the -errno of the sync or of
+ * the journal's last write.
+ */
+int u_finish(struct ustate *u, int r);
 
 /** Flags that forbid linking and renaming on a kernel without iunlink. */
 #define U_BLOCKING_FLAGS ((uint32_t)(VA_FL_IMMUTABLE | VA_FL_APPEND))

@@ -271,7 +271,7 @@ int va_vunify(const struct va_utree *target, const struct va_utree *refs, size_t
 	}
 	if (r >= 0)
 		r = u_flush(&u);
-	r = va_journal_finish(o->j, r);
+	r = u_finish(&u, r);
 	for (size_t i = 0; rd && i < nrefs; i++) {
 		free(rd[i].dir);
 		if (rd[i].fd >= 0)
