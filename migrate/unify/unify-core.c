@@ -134,6 +134,15 @@ int u_init(struct ustate *u, const struct va_uopts *o, struct va_ustats *st)
 
 	memset(u, 0, sizeof(*u));
 	memset(st, 0, sizeof(*st));
+	{
+		pthread_rwlockattr_t a;
+
+		/* a table's move is rare and short: it goes before new reads */
+		pthread_rwlockattr_init(&a);
+		pthread_rwlockattr_setkind_np(&a, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+		pthread_rwlock_init(&u->table_lock, &a);
+		pthread_rwlockattr_destroy(&a);
+	}
 	u->o = o;
 	u->st = st;
 	u->store_tree = -1;
@@ -152,13 +161,13 @@ int u_init(struct ustate *u, const struct va_uopts *o, struct va_ustats *st)
 	 */
 	u->batch = o->dry_run ? UNIFY_BATCH_DRY : UNIFY_BATCH;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-		if (rl.rlim_cur < rl.rlim_max && rl.rlim_cur < U_FDS_A_NAME * u->batch + 128) {
-			rl.rlim_cur = rl.rlim_max < U_FDS_A_NAME * u->batch + 128 ? rl.rlim_max :
-				      U_FDS_A_NAME * u->batch + 128;
+		if (rl.rlim_cur < rl.rlim_max && rl.rlim_cur < U_FDS_A_NAME * u->batch + U_FDS_SPARE) {
+			rl.rlim_cur = rl.rlim_max < U_FDS_A_NAME * u->batch + U_FDS_SPARE ? rl.rlim_max :
+				      U_FDS_A_NAME * u->batch + U_FDS_SPARE;
 			(void)setrlimit(RLIMIT_NOFILE, &rl);
 		}
-		if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < U_FDS_A_NAME * u->batch + 128)
-			u->batch = rl.rlim_cur > U_FDS_A_NAME * 16 + 128 ? (rl.rlim_cur - 128) / U_FDS_A_NAME : 16;
+		if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < U_FDS_A_NAME * u->batch + U_FDS_SPARE)
+			u->batch = rl.rlim_cur > U_FDS_A_NAME * 16 + U_FDS_SPARE ? (rl.rlim_cur - U_FDS_SPARE) / U_FDS_A_NAME : 16;
 	}
 	if (!o->dry_run && !o->j)
 		return -EINVAL;
@@ -167,7 +176,7 @@ int u_init(struct ustate *u, const struct va_uopts *o, struct va_ustats *st)
 	 * journal transaction): a thread does that while the next batch is
 	 * prepared, when the fds allow another batch's worth in flight.
 	 */
-	if (!o->dry_run && (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= U_FDS_A_NAME * u->batch + 128))
+	if (!o->dry_run && (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= U_FDS_A_NAME * u->batch + U_FDS_SPARE))
 		(void)va_reaper_start(&u->reaper, 3 * u->batch);
 	/* a batch's changes are synced while the next batch is prepared */
 	if (!o->dry_run)
@@ -179,6 +188,7 @@ void u_release(struct ustate *u)
 {
 	va_syncer_stop(u->syncer);
 	u->syncer = NULL;
+	pthread_rwlock_destroy(&u->table_lock);
 	va_reaper_stop(u->reaper);
 	u->reaper = NULL;
 	for (size_t i = 0; i < u->ntrees; i++) {
@@ -273,11 +283,38 @@ static int64_t add_name(struct ustate *u, const char *name, size_t len)
 		return (int64_t)u->nametab[slot] - 1;
 	if (off + len + 1 >= UINT32_MAX)
 		return -EOVERFLOW;
+	/* the names are read by the readers too: moved as the tables are */
+	if (off + len + 2 > u->namebuf.cap) {
+		int r;
+
+		pthread_rwlock_wrlock(&u->table_lock);
+		r = dbuf_reserve(&u->namebuf, len + 1);
+		pthread_rwlock_unlock(&u->table_lock);
+		if (r < 0)
+			return -ENOMEM;
+	}
 	if (dbuf_add(&u->namebuf, name, len) < 0 || dbuf_addc(&u->namebuf, '\0') < 0)
 		return -ENOMEM;
 	u->nametab[slot] = (uint32_t)off + 1;
 	u->nnames++;
 	return (int64_t)off;
+}
+
+/*
+ * Room for one more element of a table that the readers of a pass read
+ * ahead look at (files, directories, owners, trees): a move of the table
+ * waits until none of them is in a file (ustate.table_lock).
+ */
+static int grow_shared(struct ustate *u, void *array, size_t *cap, size_t used, size_t elsize)
+{
+	int r;
+
+	if (used < *cap)
+		return 0;
+	pthread_rwlock_wrlock(&u->table_lock);
+	r = va_array_grow(array, cap, used, elsize);
+	pthread_rwlock_unlock(&u->table_lock);
+	return r;
 }
 
 /* A directory record.  Return: its index, or -ENOMEM / -EOVERFLOW. */
@@ -287,7 +324,7 @@ static int64_t add_dir(struct ustate *u, uint32_t parent, const char *name, size
 
 	if (u->ndirs >= U_NO_DIR)
 		return -EOVERFLOW;
-	if (va_array_grow(&u->dirs, &u->capdirs, u->ndirs, sizeof(*u->dirs)) < 0)
+	if (grow_shared(u, &u->dirs, &u->capdirs, u->ndirs, sizeof(*u->dirs)) < 0)
 		return -ENOMEM;
 	if ((off = add_name(u, name, len)) < 0)
 		return off;
@@ -300,7 +337,7 @@ static int tree_room(struct ustate *u)
 {
 	if (u->ntrees >= U_MAX_TREES)
 		return -EOVERFLOW;
-	return va_array_grow(&u->trees, &u->captrees, u->ntrees, sizeof(*u->trees)) < 0 ? -ENOMEM : 0;
+	return grow_shared(u, &u->trees, &u->captrees, u->ntrees, sizeof(*u->trees)) < 0 ? -ENOMEM : 0;
 }
 
 int u_add_tree(struct ustate *u, const char *root, const char *label,
@@ -477,7 +514,7 @@ static int64_t add_owner(struct ustate *u, uint32_t uid, uint32_t gid)
 		return (int64_t)u->ownertab[slot] - 1;
 	if (u->nowners >= UINT32_MAX - 1)
 		return -EOVERFLOW;
-	if (va_array_grow(&u->owners, &u->capowners, u->nowners, sizeof(*u->owners)) < 0)
+	if (grow_shared(u, &u->owners, &u->capowners, u->nowners, sizeof(*u->owners)) < 0)
 		return -ENOMEM;
 	u->owners[u->nowners] = (struct uowner){ .uid = uid, .gid = gid };
 	u->ownertab[slot] = (uint32_t)u->nowners + 1;
@@ -702,7 +739,7 @@ static int add_file_in(struct ustate *u, size_t t, uint32_t dir, const char *nam
 
 	if (u->nfiles >= UINT32_MAX)
 		return -EOVERFLOW;
-	if (va_array_grow(&u->files, &u->capfiles, u->nfiles, sizeof(*u->files)) < 0)
+	if (grow_shared(u, &u->files, &u->capfiles, u->nfiles, sizeof(*u->files)) < 0)
 		return -ENOMEM;
 	if ((off = add_name(u, name, len)) < 0)
 		return (int)off;

@@ -12,7 +12,8 @@
  * (digest_classes()).  Files with equal digests form a class (split by
  * the mtime's nanoseconds unless one of them has none or is a store
  * entry: plan_group()) whose master is an existing store entry, or else a
- * new entry copied from the first of them.
+ * new entry copied from the first of them.  A run that links reads in
+ * parts, the next one on a thread while this one links (struct ahead).
  */
 #include "config.h"
 
@@ -20,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -61,6 +63,10 @@ struct hashrun {
 	int *reperr;                    /* 0, or -errno of the rep's second read */
 	unsigned long link_max;         /* names an inode can have in the store's filesystem */
 	bool method_written;
+	/* the reading of the pass's tags (by a thread reading ahead): its
+	 * result and the bytes read */
+	int read_r;
+	uint64_t read_bytes;
 };
 
 /* hashrun.seen: the read is a first (hashrun.firsts); never in ustate.look */
@@ -342,11 +348,14 @@ static void *read_worker(void *arg)
 		for (; i < end; i++) {
 			uint32_t at = rd->order[i];
 
+			/* (the tables do not move while this file is read) */
+			pthread_rwlock_rdlock(&h->u->table_lock);
 			if (rd->digests)
 				h->reperr[at] = digest_read(h, h->reps[at], h->repdg + (size_t)at * h->dlen,
 							    d, buf, &dc, &bytes);
 			else
 				h->err[at] = (int16_t)tag_read(h, at, t, d, buf, &dc, &bytes);
+			pthread_rwlock_unlock(&h->u->table_lock);
 		}
 	}
 	u_dircache_release(&dc);
@@ -371,9 +380,11 @@ static void *read_worker(void *arg)
 /*
  * Tags of every file of h->reads (in the order of h->by_inode) into h->dg,
  * errors in h->err; or, @digests, the digests of h->reps (in the order
- * @order) into h->repdg, errors in h->reperr.
+ * @order) into h->repdg, errors in h->reperr.  The bytes read into
+ * *@bytes.
  */
-static int read_all(struct hashrun *h, const uint32_t *order, size_t n, bool digests)
+static int read_all(const struct hashrun *h, const uint32_t *order, size_t n, bool digests,
+		    uint64_t *bytes)
 {
 	struct readers rd = { .h = h, .order = order, .n = n, .digests = digests };
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -403,11 +414,7 @@ static int read_all(struct hashrun *h, const uint32_t *order, size_t n, bool dig
 	}
 	if (r == 0 && atomic_load(&rd.next) < n)
 		r = -ENOMEM;
-	/* the candidates' bytes (a rep's second read is not counted) */
-	if (!digests) {
-		h->u->st->read_bytes += atomic_load(&rd.bytes);
-		h->u->st->read_files += n;
-	}
+	*bytes = atomic_load(&rd.bytes);
 	return r;
 }
 
@@ -816,6 +823,7 @@ static int digest_classes(struct hashrun *h, size_t from, size_t to)
 {
 	struct giving gv = { .dc = UDIRCACHE_INIT };
 	uint32_t *order = NULL;
+	uint64_t bytes;
 	size_t cap = 0;
 	int r;
 
@@ -835,7 +843,8 @@ static int digest_classes(struct hashrun *h, size_t from, size_t to)
 		sort_reads = h->reads;
 		sort_reps = h->reps;
 		qsort(order, h->nreps, sizeof(*order), cmp_rep_inode);
-		r = read_all(h, order, h->nreps, true);
+		/* (a rep's second read is not counted) */
+		r = read_all(h, order, h->nreps, true, &bytes);
 	}
 	free(order);
 	if (r >= 0)
@@ -876,14 +885,13 @@ static int find_firsts(struct hashrun *h, size_t from, size_t to)
 }
 
 /*
- * One pass: read the inodes of the key groups [from, to) (h->reads), in
- * inode order, then plan their classes group by group.
+ * A pass reads the inodes of the key groups [from, to) (h->reads), in
+ * inode order, then plans their classes group by group.  Its tables, its
+ * first reads and its order of reading first.
  */
-static int run_pass(struct hashrun *h, size_t from, size_t to)
+static int pass_start(struct hashrun *h, size_t from, size_t to)
 {
 	struct ustate *u = h->u;
-	struct gent *grp = NULL;
-	size_t capgrp = 0, rd = 0;
 	int r = -ENOMEM;
 
 	h->dg = malloc((h->nreads ? h->nreads : 1) * h->dlen);
@@ -897,8 +905,29 @@ static int run_pass(struct hashrun *h, size_t from, size_t to)
 	sort_u = u;
 	sort_reads = h->reads;
 	qsort(h->by_inode, h->nreads, sizeof(*h->by_inode), cmp_inode);
-	if ((r = read_all(h, h->by_inode, h->nreads, false)) < 0)
-		return r;
+	return 0;
+}
+
+/* The pass's tags (on a thread reading ahead: nothing here is said). */
+static int pass_read(struct hashrun *h)
+{
+	h->read_bytes = 0;
+	h->read_r = read_all(h, h->by_inode, h->nreads, false, &h->read_bytes);
+	return h->read_r;
+}
+
+/* After its reads: what failed said, the classes' digests, the groups planned. */
+static int pass_finish(struct hashrun *h, size_t from, size_t to)
+{
+	struct ustate *u = h->u;
+	struct gent *grp = NULL;
+	size_t capgrp = 0, rd = 0;
+	int r;
+
+	if (h->read_r < 0)
+		return h->read_r;
+	u->st->read_bytes += h->read_bytes;
+	u->st->read_files += h->nreads;
 	/* (said in the order they were read) */
 	for (size_t i = 0; i < h->nreads; i++)
 		if (h->err[h->by_inode[i]] < 0)
@@ -962,11 +991,18 @@ static int run_pass(struct hashrun *h, size_t from, size_t to)
 	return 0;
 }
 
+static int run_pass(struct hashrun *h, size_t from, size_t to)
+{
+	int r = pass_start(h, from, to);
+
+	if (r >= 0)
+		r = pass_read(h);
+	return r < 0 ? r : pass_finish(h, from, to);
+}
+
 /* The end of a pass: its reads and digests go. */
 static void end_pass(struct hashrun *h)
 {
-	if (h->nreads)
-		h->u->st->passes++;
 	free(h->dg);
 	free(h->err);
 	free(h->by_inode);
@@ -996,12 +1032,103 @@ static size_t read_cost(const struct hashrun *h)
 	       (2 * sizeof(uint32_t) + h->dlen + sizeof(int) + 3) / 4;
 }
 
+/*
+ * Reading ahead (real runs): the candidates are read in parts of about an
+ * eighth (U_AHEAD_PARTS), at least U_AHEAD_MIN reads, and a thread reads
+ * the tags of a part while the part before it is planned and linked here:
+ * the disk (cold) or the other CPU (warm) is busy while this thread
+ * links.  A dry run plans its groups in little time: it reads in one go.
+ */
+#define U_AHEAD_PARTS 8
+#define U_AHEAD_MIN 1024
+
+struct ahead {
+	struct hashrun h;       /* the part being read (or read), its tables */
+	size_t from, to;        /* its key groups */
+	pthread_t tid;
+	bool running;           /* @tid reads it */
+	bool pending;           /* it waits to be planned */
+};
+
+static void *ahead_main(void *arg)
+{
+	pass_read(arg);
+	return NULL;
+}
+
+/* Wait for the part being read. */
+static void ahead_join(struct ahead *a)
+{
+	if (a->running)
+		pthread_join(a->tid, NULL);
+	a->running = false;
+}
+
+/* Exchange the pass tables of @h and @a's part (the run's state stays with @h). */
+static void swap_pass(struct hashrun *h, struct ahead *a)
+{
+	struct hashrun t = *h;
+	bool written = h->method_written;
+
+	*h = a->h;
+	a->h = t;
+	h->method_written = written;
+}
+
+/*
+ * The part gathered in h->reads, key groups [from, to): its reading
+ * started, then the part read before it planned and linked.
+ */
+static int ahead_next(struct hashrun *h, struct ahead *a, size_t from, size_t to)
+{
+	size_t pfrom = a->from, pto = a->to;
+	bool pending = a->pending;
+	sigset_t all, old;
+	int r = pass_start(h, from, to);
+
+	if (r < 0)
+		return r;
+	ahead_join(a);
+	swap_pass(h, a);
+	a->from = from;
+	a->to = to;
+	a->pending = true;
+	/* the thread's signals stay with this one */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	a->running = pthread_create(&a->tid, NULL, ahead_main, &a->h) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!a->running)
+		pass_read(&a->h);
+	if (pending)
+		r = pass_finish(h, pfrom, pto);
+	end_pass(h);
+	return r;
+}
+
+/* The last part: planned and linked (@r < 0: only waited for). */
+static int ahead_drain(struct hashrun *h, struct ahead *a, int r)
+{
+	ahead_join(a);
+	if (a->pending && r >= 0) {
+		swap_pass(h, a);
+		r = pass_finish(h, a->from, a->to);
+		end_pass(h);
+	}
+	a->pending = false;
+	end_pass(&a->h);
+	free(a->h.reads);
+	a->h.reads = NULL;
+	return r;
+}
+
 static int hashify(struct hashrun *h)
 {
 	struct ustate *u = h->u;
 	const struct utree *st = &u->trees[u->store_tree];
 	long lmax = fpathconf(st->fd, _PC_LINK_MAX);
-	size_t kept = 0, from = 0, budget;
+	size_t kept = 0, from = 0, budget, part = SIZE_MAX, inpass = 0;
+	struct ahead a = { 0 };
 	int r = 0;
 
 	h->link_max = lmax > 0 ? (unsigned long)lmax : 0;
@@ -1039,6 +1166,14 @@ static int hashify(struct hashrun *h)
 	 * unless the candidates are many and memory is short.
 	 */
 	budget = u_pass_budget(u) / read_cost(h);
+	/* reading ahead: two parts in memory, each within half the budget */
+	a.h = (struct hashrun){ .u = u, .dlen = h->dlen, .link_max = h->link_max };
+	memcpy(a.h.key, h->key, sizeof(a.h.key));
+	if (!u->o->dry_run) {
+		part = u->nfiles / U_AHEAD_PARTS > U_AHEAD_MIN ? u->nfiles / U_AHEAD_PARTS : U_AHEAD_MIN;
+		if (part > budget / 2)
+			part = budget / 2 ? budget / 2 : 1;
+	}
 	for (size_t i = 0; i < u->nfiles && r >= 0;) {
 		size_t j = group_end(u, i), guests = group_candidates(u, i, j);
 
@@ -1047,14 +1182,27 @@ static int hashify(struct hashrun *h)
 
 			for (size_t k = i; k < j; k++)
 				need += k == i || !same_inode(u, &u->files[k], &u->files[k - 1]);
-			/* the pass so far first, when this group does not fit with it */
-			if (h->nreads && h->nreads + need > budget) {
-				r = run_pass(h, from, i);
-				end_pass(h);
+			/*
+			 * A new pass when this group does not fit the budget
+			 * with the pass so far (counted: a dry run has the
+			 * same), a new part when it does not fit the part.
+			 */
+			if (inpass && inpass + need > budget) {
+				u->st->passes++;
+				inpass = 0;
+			}
+			if (h->nreads && (h->nreads + need > budget || h->nreads + need > part)) {
+				if (part == SIZE_MAX) {
+					r = run_pass(h, from, i);
+					end_pass(h);
+				} else {
+					r = ahead_next(h, &a, from, i);
+				}
 				from = i;
 				if (r < 0)
 					break;
 			}
+			inpass += need;
 			u->st->candidates += guests;
 			for (size_t k = i; k < j; k++) {
 				if (k > i && same_inode(u, &u->files[k], &u->files[k - 1]))
@@ -1070,9 +1218,12 @@ static int hashify(struct hashrun *h)
 		}
 		i = j;
 	}
+	if (inpass)
+		u->st->passes++;
 	if (r >= 0 && h->nreads)
-		r = run_pass(h, from, u->nfiles);
+		r = part == SIZE_MAX ? run_pass(h, from, u->nfiles) : ahead_next(h, &a, from, u->nfiles);
 	end_pass(h);
+	r = ahead_drain(h, &a, r);
 	if (r >= 0)
 		r = u_flush(u);
 	return r;

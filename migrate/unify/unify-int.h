@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -109,6 +110,14 @@ struct ustate {
 	size_t ndirs, capdirs;
 	struct ufile *files;
 	size_t nfiles, capfiles;
+	/*
+	 * The readers of a pass read ahead (vhashify) look at files, dirs,
+	 * owners, trees and namebuf while this thread links the pass before:
+	 * they hold it for reading while they are in a file, and a move of
+	 * one of those tables holds it for writing (appending in place and
+	 * changing the records of other passes need no lock).
+	 */
+	pthread_rwlock_t table_lock;
 	struct dbuf abs;        /* scratch for absolute paths */
 	struct dbuf abs2;
 	bool iunlink;           /* the kernel lets flagged inodes be linked and renamed */
@@ -167,6 +176,9 @@ struct utouched {
 #define UNIFY_BATCH 4096        /* names per journal fsync (fewer with few fds) */
 #define UNIFY_BATCH_DRY 512     /* names per batch of a dry run */
 #define U_FDS_A_NAME 7          /* fds a name of a batch may take: in the batch and on the closing thread */
+/* fds beside the batch's: the trees, the journal, and the readers of a
+ * pass read ahead (vhashify: up to 16 threads, a directory and a file each) */
+#define U_FDS_SPARE 192
 
 int u_init(struct ustate *u, const struct va_uopts *o, struct va_ustats *st);
 void u_release(struct ustate *u);
