@@ -192,23 +192,26 @@ int va_base64(struct dbuf *out, const void *p, size_t len)
 	static const char alphabet[] =
 		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	const unsigned char *u = p;
-	char quad[4];
+	char *q;
 
 	if (dbuf_reserve(out, (len + 2) / 3 * 4) < 0)
 		return -ENOMEM;
-	for (size_t i = 0; i < len; i += 3) {
+	/* into the room reserved (a journal record has two paths in base64) */
+	q = out->buf + out->len;
+	for (size_t i = 0; i < len; i += 3, q += 4) {
 		uint32_t v = (uint32_t)u[i] << 16;
 
 		if (i + 1 < len)
 			v |= (uint32_t)u[i + 1] << 8;
 		if (i + 2 < len)
 			v |= u[i + 2];
-		quad[0] = alphabet[(v >> 18) & 63];
-		quad[1] = alphabet[(v >> 12) & 63];
-		quad[2] = i + 1 < len ? alphabet[(v >> 6) & 63] : '=';
-		quad[3] = i + 2 < len ? alphabet[v & 63] : '=';
-		dbuf_add(out, quad, 4);
+		q[0] = alphabet[(v >> 18) & 63];
+		q[1] = alphabet[(v >> 12) & 63];
+		q[2] = i + 1 < len ? alphabet[(v >> 6) & 63] : '=';
+		q[3] = i + 2 < len ? alphabet[v & 63] : '=';
 	}
+	*q = '\0';
+	out->len = (size_t)(q - out->buf);
 	return 0;
 }
 
