@@ -14,12 +14,18 @@
 
 #include "core/syncer.h"
 
+/* A job: syncfs() of @fd's filesystem, or (@start) starting the writeback of @fd's data. */
+struct job {
+	int fd;
+	bool start;
+};
+
 struct va_syncer {
 	pthread_t thread;
 	pthread_mutex_t lock;
-	pthread_cond_t work;    /* fds waiting, or stopping */
-	pthread_cond_t done;    /* nothing waiting and nothing being synced */
-	int *fds;               /* waiting, in order */
+	pthread_cond_t work;    /* jobs waiting, or stopping */
+	pthread_cond_t done;    /* nothing waiting and nothing being done */
+	struct job *jobs;       /* waiting, in order */
 	size_t n, cap;
 	bool busy;              /* the thread is syncing fds it took */
 	bool stop;
@@ -32,7 +38,7 @@ static void *syncer_main(void *arg)
 
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
-		int *fds;
+		struct job *jobs;
 		size_t n;
 		int err = 0;
 
@@ -40,18 +46,21 @@ static void *syncer_main(void *arg)
 			pthread_cond_wait(&s->work, &s->lock);
 		if (!s->n)
 			break;
-		fds = s->fds;
+		jobs = s->jobs;
 		n = s->n;
-		s->fds = NULL;
+		s->jobs = NULL;
 		s->n = s->cap = 0;
 		s->busy = true;
 		pthread_mutex_unlock(&s->lock);
 		for (size_t i = 0; i < n; i++) {
-			if (syncfs(fds[i]) < 0 && !err)
+			/* (a writeback started only: its errors are the syncfs's) */
+			if (jobs[i].start)
+				(void)sync_file_range(jobs[i].fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+			else if (syncfs(jobs[i].fd) < 0 && !err)
 				err = -errno;
-			close(fds[i]);
+			close(jobs[i].fd);
 		}
-		free(fds);
+		free(jobs);
 		pthread_mutex_lock(&s->lock);
 		if (err && !s->err)
 			s->err = err;
@@ -91,7 +100,8 @@ int va_syncer_start(struct va_syncer **ret)
 	return 0;
 }
 
-int va_syncer_submit(struct va_syncer *s, const int *fds, size_t n)
+/* Queue @n jobs on @fds (duplicated).  Return: 0 or -errno (nothing queued). */
+static int queue(struct va_syncer *s, const int *fds, size_t n, bool start)
 {
 	int *dup = malloc((n ? n : 1) * sizeof(*dup));
 	size_t got = 0;
@@ -107,11 +117,11 @@ int va_syncer_submit(struct va_syncer *s, const int *fds, size_t n)
 	}
 	pthread_mutex_lock(&s->lock);
 	if (r == 0 && s->n + n > s->cap) {
-		size_t cap = s->n + n + 8;
-		int *grown = realloc(s->fds, cap * sizeof(*grown));
+		size_t cap = 2 * (s->n + n) + 8;
+		struct job *grown = realloc(s->jobs, cap * sizeof(*grown));
 
 		if (grown) {
-			s->fds = grown;
+			s->jobs = grown;
 			s->cap = cap;
 		} else {
 			r = -ENOMEM;
@@ -119,7 +129,7 @@ int va_syncer_submit(struct va_syncer *s, const int *fds, size_t n)
 	}
 	if (r == 0) {
 		for (size_t i = 0; i < n; i++)
-			s->fds[s->n++] = dup[i];
+			s->jobs[s->n++] = (struct job){ .fd = dup[i], .start = start };
 		pthread_cond_signal(&s->work);
 	}
 	pthread_mutex_unlock(&s->lock);
@@ -128,6 +138,16 @@ int va_syncer_submit(struct va_syncer *s, const int *fds, size_t n)
 			close(dup[--got]);
 	free(dup);
 	return r;
+}
+
+int va_syncer_submit(struct va_syncer *s, const int *fds, size_t n)
+{
+	return queue(s, fds, n, false);
+}
+
+int va_syncer_start_write(struct va_syncer *s, int fd)
+{
+	return queue(s, &fd, 1, true);
 }
 
 int va_syncer_wait(struct va_syncer *s)
@@ -155,6 +175,6 @@ void va_syncer_stop(struct va_syncer *s)
 	pthread_cond_destroy(&s->done);
 	pthread_cond_destroy(&s->work);
 	pthread_mutex_destroy(&s->lock);
-	free(s->fds);
+	free(s->jobs);
 	free(s);
 }

@@ -388,7 +388,12 @@ static void prep_master(struct batch *b, const struct uunit *un, struct pmaster 
 				}
 				r = copy;
 			}
-			/* (written back with the batch's syncfs, before it is protected) */
+			/*
+			 * Written back with the batch's syncfs, before it is
+			 * protected; the syncer starts that meanwhile.
+			 */
+			if (u->syncer)
+				(void)va_syncer_start_write(u->syncer, r);
 			close_fd(&m->fd);
 			close_fd(&m->dirfd);
 			m->fd = r;

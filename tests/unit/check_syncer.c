@@ -2,8 +2,9 @@
 /*
  * check_syncer.c - unit tests of core/syncer: what was submitted is
  * written back once a wait returns (the caller's own fd closed at once),
- * several submissions are one wait, a bad fd is refused with nothing
- * submitted, and no fd is left behind.  Ground truth: the kernel's page
+ * several submissions are one wait, a started writeback leaves nothing
+ * dirty, a bad fd is refused with nothing submitted, and no fd is left
+ * behind.  Ground truth: the kernel's page
  * cache account of each file (cachestat(2): dirty and under writeback).
  */
 #include "config.h"
@@ -34,8 +35,8 @@ struct t_cstat {
 	uint64_t cache, dirty, writeback, evicted, recently_evicted;
 };
 
-/* Pages of @path not yet on disk (dirty or being written), or -errno. */
-static long long unwritten(const char *path)
+/* Pages of @path not yet on disk (dirty or being written; @dirty: dirty only), or -errno. */
+static long long pages(const char *path, bool dirty)
 {
 	struct t_range range = { 0, 0 };
 	struct t_cstat cs;
@@ -46,7 +47,12 @@ static long long unwritten(const char *path)
 		return -errno;
 	r = syscall(SYS_cachestat, fd, &range, &cs, 0);
 	close(fd);
-	return r < 0 ? -errno : (long long)(cs.dirty + cs.writeback);
+	return r < 0 ? -errno : (long long)(cs.dirty + (dirty ? 0 : cs.writeback));
+}
+
+static long long unwritten(const char *path)
+{
+	return pages(path, false);
 }
 
 /* Write @kib KiB to a new file @path (not synced).  Return: whether it went. */
@@ -108,6 +114,18 @@ START_TEST(written_after_wait)
 	ck_assert_int_eq(va_syncer_wait(s), 0);
 	ck_assert_int_eq(unwritten(a), 0);
 	ck_assert_int_eq(unwritten(b), 0);
+
+	/* a writeback started: nothing of the file is left dirty (it may
+	 * still be being written) */
+	free(a);
+	a = dirty_file(dir, "e", 256);
+	ck_assert_int_gt(pages(a, true), 0);
+	fd = open(a, O_RDONLY | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(va_syncer_start_write(s, fd), 0);
+	close(fd);
+	ck_assert_int_eq(va_syncer_wait(s), 0);
+	ck_assert_int_eq(pages(a, true), 0);
 
 	/* a wait with nothing submitted returns at once */
 	ck_assert_int_eq(va_syncer_wait(s), 0);
