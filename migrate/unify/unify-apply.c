@@ -7,7 +7,7 @@
  * opened through verified directory fds and checked (unchanged since the
  * scan, not immutable or append-only, same extended attributes, same
  * mount); private copies and new store entries are made as unnamed
- * O_TMPFILE files.  Journal: the intents of the whole batch are appended
+ * O_TMPFILE files (the store entries' copies by a thread a CPU).  Journal: the intents of the whole batch are appended
  * and made durable with one fsync.  Change: in journal order, each
  * change is made, checked and marked done.  Nothing changes before its
  * intent is on disk.  The changes are synced (a thread does it while the
@@ -18,7 +18,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <linux/fs.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +64,9 @@ struct pmaster {
 	bool stored;            /* its new store entry was made */
 	bool changed;           /* written to during the run: nothing more is linked to it */
 	bool no_xattrs;         /* it has none: a name equals it when it has none */
+	/* a new store entry made as a copy (copy_master()): the copy, or its error */
+	bool copy_wanted;
+	int copy, copy_err;
 	/* a new hash store entry */
 	int storedir;
 	char storename[NAME_MAX + 1];
@@ -328,87 +333,12 @@ again:
 
 /* ------------------------------------------------------------------ phase 1 */
 
-static void prep_master(struct batch *b, const struct uunit *un, struct pmaster *m)
+/* @m cannot be used (@r): said, and the run stopped when the disk or the store fails. */
+static void master_failed(struct ustate *u, const struct uunit *un, struct pmaster *m, int r)
 {
-	struct ustate *u = b->u;
 	const struct ufile *f = &u->files[un->master];
-	const char *base;
-	int r;
 
-	m->file = m->src = un->master;
-	m->dirfd = m->fd = m->storedir = -1;
-	dbuf_init(&m->storepath);
-	r = u_open_parent(u, f, &base);
-	if (r >= 0) {
-		snprintf(m->base, sizeof(m->base), "%s", base);
-		m->dirfd = r;
-		r = va_open_regular(m->dirfd, m->base, u_dev(u, f), f->ino, &m->stx);
-	}
-	if (r >= 0) {
-		m->fd = r;
-		if (!u_unchanged(u, f, &m->stx))
-			r = -ESTALE;
-	}
-	if (r < 0)
-		goto fail;
-	master_attrs(u, m);
-	/* frozen or moved into the store: not with names of the host's */
-	if (!u->reverting && !(un->new_store && !u->o->sledgehammer) && u_outside(u, f) &&
-	    !(m->flags & VA_FL_IMMUTABLE)) {
-		m->why = VA_USKIP_OUTSIDE;
-		u_skip(u, f, VA_USKIP_OUTSIDE, 0, NULL);
-		return;
-	}
-	if (un->new_store) {
-		r = store_slot(u, un, m, !u->o->dry_run);
-		if (r < 0)
-			goto fail;
-		if (!u->o->dry_run && !u->o->sledgehammer) {
-			/* the master is the copy from now on: unnamed until the change */
-			r = va_copy_tmpfile(m->fd, m->storedir);
-			if (r < 0)
-				goto fail;
-			/*
-			 * What is linked must be what was compared: the source
-			 * unchanged by the copy (a write moves its ctime), and
-			 * the copy's own bytes of the class's digest.
-			 */
-			{
-				int copy = r;
-				struct statx after;
-
-				r = refresh(m->fd, &after);
-				if (r == 0 && !va_same_stx(&after, &m->stx))
-					r = -ESTALE;
-				if (r == 0)
-					r = u_digest_check(u, copy, f, un->digest);
-				if (r < 0) {
-					close(copy);
-					goto fail;
-				}
-				r = copy;
-			}
-			/*
-			 * Written back with the batch's syncfs, before it is
-			 * protected; the syncer starts that meanwhile.
-			 */
-			if (u->syncer)
-				(void)va_syncer_start_write(u->syncer, r);
-			close_fd(&m->fd);
-			close_fd(&m->dirfd);
-			m->fd = r;
-			m->is_copy = true;
-			snprintf(m->base, sizeof(m->base), "%s", m->storename);
-			if ((m->dirfd = dup(m->storedir)) < 0 || (r = refresh(m->fd, &m->stx)) < 0) {
-				r = m->dirfd < 0 ? -errno : r;
-				goto fail;
-			}
-			master_attrs(u, m);
-		}
-	}
-	m->ok = true;
-	return;
-fail:
+	m->ok = false;
 	m->why = r == -ESTALE || r == -ELOOP || r == -ENOENT || r == -EUCLEAN ? VA_USKIP_CHANGED : VA_USKIP_ERROR;
 	m->err = r;
 	if (m->why == VA_USKIP_CHANGED) {
@@ -421,6 +351,160 @@ fail:
 		if (u_fatal_errno(r))
 			u->fatal = r;
 	}
+}
+
+/*
+ * Open and check the master of @un; a new store entry gets its slot
+ * (copy_master() makes the copy, finish_master() takes it).
+ */
+static void prep_master(struct batch *b, const struct uunit *un, struct pmaster *m)
+{
+	struct ustate *u = b->u;
+	const struct ufile *f = &u->files[un->master];
+	const char *base;
+	int r;
+
+	m->file = m->src = un->master;
+	m->dirfd = m->fd = m->storedir = m->copy = -1;
+	dbuf_init(&m->storepath);
+	r = u_open_parent(u, f, &base);
+	if (r >= 0) {
+		snprintf(m->base, sizeof(m->base), "%s", base);
+		m->dirfd = r;
+		r = va_open_regular(m->dirfd, m->base, u_dev(u, f), f->ino, &m->stx);
+	}
+	if (r >= 0) {
+		m->fd = r;
+		if (!u_unchanged(u, f, &m->stx))
+			r = -ESTALE;
+	}
+	if (r < 0) {
+		master_failed(u, un, m, r);
+		return;
+	}
+	master_attrs(u, m);
+	/* frozen or moved into the store: not with names of the host's */
+	if (!u->reverting && !(un->new_store && !u->o->sledgehammer) && u_outside(u, f) &&
+	    !(m->flags & VA_FL_IMMUTABLE)) {
+		m->why = VA_USKIP_OUTSIDE;
+		u_skip(u, f, VA_USKIP_OUTSIDE, 0, NULL);
+		return;
+	}
+	if (un->new_store) {
+		r = store_slot(u, un, m, !u->o->dry_run);
+		if (r < 0) {
+			master_failed(u, un, m, r);
+			return;
+		}
+		/* the master is the copy from then on: unnamed until the change */
+		m->copy_wanted = !u->o->dry_run && !u->o->sledgehammer;
+	}
+	m->ok = true;
+}
+
+/*
+ * The copy of @m's source for its new store entry, unnamed in the store's
+ * directory.  What is linked must be what was compared: the source
+ * unchanged by the copy (a write moves its ctime), and the copy's own
+ * bytes of the class's digest.  Only @m changes (several threads copy the
+ * masters of a batch); the outcome is finish_master()'s.
+ */
+static void copy_master(const struct ustate *u, const struct uunit *un, struct pmaster *m)
+{
+	struct statx after;
+	int copy = va_copy_tmpfile(m->fd, m->storedir), r = copy < 0 ? copy : 0;
+
+	if (r == 0)
+		r = refresh(m->fd, &after);
+	if (r == 0 && !va_same_stx(&after, &m->stx))
+		r = -ESTALE;
+	if (r == 0)
+		r = u_digest_check(u, copy, &u->files[un->master], un->digest);
+	if (r < 0 && copy >= 0)
+		close(copy);
+	m->copy = r < 0 ? -1 : copy;
+	m->copy_err = r;
+}
+
+/* The copies of the batch's new store entries, on a thread a CPU (at most U_COPIERS). */
+#define U_COPIERS 4
+
+struct copying {
+	struct batch *b;
+	atomic_size_t next;
+};
+
+static void *copy_worker(void *arg)
+{
+	struct copying *c = arg;
+	const struct ustate *u = c->b->u;
+	size_t k;
+
+	while ((k = atomic_fetch_add(&c->next, 1)) < u->nunits) {
+		struct pmaster *m = &c->b->m[k];
+
+		if (m->ok && m->copy_wanted)
+			copy_master(u, &u->units[k], m);
+	}
+	return NULL;
+}
+
+static void copy_masters(struct batch *b)
+{
+	struct copying c = { .b = b };
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t want = 0, nthreads = ncpu > 0 ? (size_t)ncpu : 1, started = 0;
+	pthread_t tid[U_COPIERS];
+	sigset_t all, old;
+
+	for (size_t k = 0; k < b->u->nunits; k++)
+		want += b->m[k].ok && b->m[k].copy_wanted;
+	if (nthreads > U_COPIERS)
+		nthreads = U_COPIERS;
+	if (nthreads > want)
+		nthreads = want;
+	atomic_init(&c.next, 0);
+	/* the threads' signals stay with this one */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	for (; started + 1 < nthreads; started++)
+		if (pthread_create(&tid[started], NULL, copy_worker, &c) != 0)
+			break;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	copy_worker(&c);
+	for (size_t t = 0; t < started; t++)
+		pthread_join(tid[t], NULL);
+}
+
+/* Take the copy of @m (a new store entry) as its master, or say why not. */
+static void finish_master(struct batch *b, const struct uunit *un, struct pmaster *m)
+{
+	struct ustate *u = b->u;
+	int r;
+
+	if (!m->ok || !m->copy_wanted)
+		return;
+	if (m->copy_err < 0) {
+		master_failed(u, un, m, m->copy_err);
+		return;
+	}
+	/*
+	 * Written back with the batch's syncfs, before it is protected; the
+	 * syncer starts that meanwhile.
+	 */
+	if (u->syncer)
+		(void)va_syncer_start_write(u->syncer, m->copy);
+	close_fd(&m->fd);
+	close_fd(&m->dirfd);
+	m->fd = m->copy;
+	m->copy = -1;
+	m->is_copy = true;
+	snprintf(m->base, sizeof(m->base), "%s", m->storename);
+	if ((m->dirfd = dup(m->storedir)) < 0 || (r = refresh(m->fd, &m->stx)) < 0) {
+		master_failed(u, un, m, m->dirfd < 0 ? -errno : r);
+		return;
+	}
+	master_attrs(u, m);
 }
 
 /*
@@ -649,10 +733,11 @@ static void release_name(struct ustate *u, struct pname *p)
 
 static void release_master(struct ustate *u, struct pmaster *m)
 {
+	va_reaper_close(u->reaper, m->copy);
 	va_reaper_close(u->reaper, m->fd);
 	va_reaper_close(u->reaper, m->dirfd);
 	va_reaper_close(u->reaper, m->storedir);
-	m->fd = m->dirfd = m->storedir = -1;
+	m->fd = m->dirfd = m->storedir = m->copy = -1;
 	dbuf_release(&m->storepath);
 }
 
@@ -1390,12 +1475,15 @@ int u_flush(struct ustate *u)
 		free(b.p);
 		return -ENOMEM;
 	}
-	/* 1: prepare */
+	/* 1: prepare: the masters, their copies, then each unit's names */
+	for (size_t k = 0; k < u->nunits; k++)
+		prep_master(&b, &u->units[k], &b.m[k]);
+	copy_masters(&b);
 	for (size_t k = 0; k < u->nunits; k++) {
 		const struct uunit *un = &u->units[k];
 		size_t ok = 0;
 
-		prep_master(&b, un, &b.m[k]);
+		finish_master(&b, un, &b.m[k]);
 		for (size_t i = 0; i < un->n; i++) {
 			struct pname *p = &b.p[un->first + i];
 
