@@ -7,10 +7,11 @@
  * opened through verified directory fds and checked (unchanged since the
  * scan, not immutable or append-only, same extended attributes, same
  * mount); private copies and new store entries are made as unnamed
- * O_TMPFILE files (the store entries' copies by a thread a CPU).  Journal: the intents of the whole batch are appended
- * and made durable with one fsync.  Change: in journal order, each
- * change is made, checked and marked done.  Nothing changes before its
- * intent is on disk.  The changes are synced (a thread does it while the
+ * O_TMPFILE files (the store entries' copies by a thread a CPU).
+ * Journal: the intents of the whole batch are appended and made durable
+ * with one fsync.  Change: in journal order, each change is made,
+ * checked and marked done.  Nothing changes before its intent is on
+ * disk.  The changes are synced (a thread does it while the
  * next batch is prepared) before the journal is written again, so that
  * no done mark reaches it before its change is durable.
  */

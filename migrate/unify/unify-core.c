@@ -155,9 +155,9 @@ int u_init(struct ustate *u, const struct va_uopts *o, struct va_ustats *st)
 	 * A batch holds up to four fds per name (a name and its directory,
 	 * and, when each name has a master of its own as with vunify, the
 	 * master and its directory; a revert: the name's copy), and the
-	 * closing thread up to three per name of the last batch; a dry run
-	 * syncs nothing and keeps its batches small (their records take about
-	 * 1 KiB a name).
+	 * closing thread up to three per name of the last batch, beside
+	 * U_FDS_SPARE for the rest of the run; a dry run syncs nothing and
+	 * keeps its batches small (their records take about 1 KiB a name).
 	 */
 	u->batch = o->dry_run ? UNIFY_BATCH_DRY : UNIFY_BATCH;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {

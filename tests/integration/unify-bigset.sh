@@ -3,9 +3,10 @@
 #
 # unify-bigset.sh - a set of identical files larger than one batch of the
 # engine is linked whole: vhashify runs under ulimit -n 1024, where a batch
-# (one journal fsync) holds 128 names (seven fds a name must fit, with the
-# batch in flight on the closing thread), and 1300 copies of one licence
-# text in three guests take eleven batches; a small twin
+# (one journal fsync) holds 118 names (seven fds a name must fit, with the
+# batch in flight on the closing thread, beside 192 for the trees, the
+# journal and the readers), and 1300 copies of one licence text in three
+# guests take twelve batches; a small twin
 # set beside it.  Ground truth from the fixture: every copy ends on one
 # inode with the store entry (nlink 1301), protected, content unchanged;
 # undo gives every name its own inode back.  Then vcopy under ulimit -n
