@@ -6,12 +6,12 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "core/reaper.h"
+#include "core/thread.h"
 
 struct va_reaper {
 	pthread_t thread;
@@ -57,7 +57,6 @@ static void *reaper_main(void *arg)
 int va_reaper_start(struct va_reaper **ret, size_t cap)
 {
 	struct va_reaper *r = calloc(1, sizeof(*r));
-	sigset_t all, old;
 	int e;
 
 	*ret = NULL;
@@ -69,11 +68,7 @@ int va_reaper_start(struct va_reaper **ret, size_t cap)
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->work, NULL);
 	pthread_cond_init(&r->room, NULL);
-	/* signals stay with the caller's thread */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	e = pthread_create(&r->thread, NULL, reaper_main, r);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	e = va_thread_start(&r->thread, reaper_main, r);
 	if (e) {
 		pthread_cond_destroy(&r->room);
 		pthread_cond_destroy(&r->work);

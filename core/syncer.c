@@ -7,12 +7,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "core/syncer.h"
+#include "core/thread.h"
 
 /* A job: syncfs() of @fd's filesystem, or (@start) starting the writeback of @fd's data. */
 struct job {
@@ -75,7 +75,6 @@ static void *syncer_main(void *arg)
 int va_syncer_start(struct va_syncer **ret)
 {
 	struct va_syncer *s = calloc(1, sizeof(*s));
-	sigset_t all, old;
 	int e;
 
 	*ret = NULL;
@@ -84,11 +83,7 @@ int va_syncer_start(struct va_syncer **ret)
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->work, NULL);
 	pthread_cond_init(&s->done, NULL);
-	/* signals stay with the caller's thread */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	e = pthread_create(&s->thread, NULL, syncer_main, s);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	e = va_thread_start(&s->thread, syncer_main, s);
 	if (e) {
 		pthread_cond_destroy(&s->done);
 		pthread_cond_destroy(&s->work);

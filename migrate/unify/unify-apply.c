@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "core/flags.h"
+#include "core/thread.h"
 #include "migrate/unify/unify-int.h"
 
 
@@ -456,7 +457,6 @@ static void copy_masters(struct batch *b)
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	size_t want = 0, nthreads = ncpu > 0 ? (size_t)ncpu : 1, started = 0;
 	pthread_t tid[U_COPIERS];
-	sigset_t all, old;
 
 	for (size_t k = 0; k < b->u->nunits; k++)
 		want += b->m[k].ok && b->m[k].copy_wanted;
@@ -465,13 +465,9 @@ static void copy_masters(struct batch *b)
 	if (nthreads > want)
 		nthreads = want;
 	atomic_init(&c.next, 0);
-	/* the threads' signals stay with this one */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
 	for (; started + 1 < nthreads; started++)
-		if (pthread_create(&tid[started], NULL, copy_worker, &c) != 0)
+		if (va_thread_start(&tid[started], copy_worker, &c) != 0)
 			break;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	copy_worker(&c);
 	for (size_t t = 0; t < started; t++)
 		pthread_join(tid[t], NULL);

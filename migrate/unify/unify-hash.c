@@ -21,7 +21,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -34,6 +33,7 @@
 
 #include "core/clock.h"
 #include "core/prefetch.h"
+#include "core/thread.h"
 #include "core/walk.h"
 #include "migrate/unify/unify-int.h"
 
@@ -1083,7 +1083,6 @@ static int ahead_next(struct hashrun *h, struct ahead *a, size_t from, size_t to
 {
 	size_t pfrom = a->from, pto = a->to;
 	bool pending = a->pending;
-	sigset_t all, old;
 	int r = pass_start(h, from, to);
 
 	if (r < 0)
@@ -1093,11 +1092,7 @@ static int ahead_next(struct hashrun *h, struct ahead *a, size_t from, size_t to
 	a->from = from;
 	a->to = to;
 	a->pending = true;
-	/* the thread's signals stay with this one */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	a->running = pthread_create(&a->tid, NULL, ahead_main, &a->h) == 0;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	a->running = va_thread_start(&a->tid, ahead_main, &a->h) == 0;
 	if (!a->running)
 		pass_read(&a->h);
 	if (pending)
