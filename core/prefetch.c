@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "core/prefetch.h"
+#include "core/thread.h"
 #include "core/walk.h"
 
 #define PREFETCH_MAX_THREADS 8
@@ -80,7 +81,7 @@ struct va_prefetch *va_prefetch_start(const char *const *roots, size_t n, unsign
 	if (threads > PREFETCH_MAX_THREADS)
 		threads = PREFETCH_MAX_THREADS;
 	for (; p->started < threads; p->started++)
-		if (pthread_create(&p->tid[p->started], NULL, prefetch_main, p) != 0)
+		if (va_thread_start(&p->tid[p->started], prefetch_main, p) != 0)
 			break;
 	if (!p->started) {
 		va_prefetch_wait(p);

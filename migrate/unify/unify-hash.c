@@ -402,7 +402,7 @@ static int read_all(const struct hashrun *h, const uint32_t *order, size_t n, bo
 	atomic_init(&rd.next, 0);
 	atomic_init(&rd.bytes, 0);
 	for (; started + 1 < nthreads; started++)
-		if (pthread_create(&tid[started], NULL, read_worker, &rd) != 0)
+		if (va_thread_start(&tid[started], read_worker, &rd) != 0)
 			break;
 	ret = read_worker(&rd);                /* this thread reads too */
 	if (ret)
