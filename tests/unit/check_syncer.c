@@ -79,6 +79,21 @@ static char *dirty_file(const char *dir, const char *name, size_t kib)
 	return path;
 }
 
+/*
+ * Hand @s an fd of @path (opened with @flags) @times, close ours at once,
+ * and wait: the wait's result.
+ */
+static int submit_and_wait(struct va_syncer *s, const char *path, int flags, int times)
+{
+	int fd = open(path, flags | O_CLOEXEC);
+
+	ck_assert_int_ge(fd, 0);
+	for (int i = 0; i < times; i++)
+		ck_assert_int_eq(va_syncer_submit(s, &fd, 1), 0);
+	close(fd);
+	return va_syncer_wait(s);
+}
+
 START_TEST(written_after_wait)
 {
 	char *dir = tu_subdir("sync");
@@ -92,11 +107,7 @@ START_TEST(written_after_wait)
 	ck_assert_int_gt(unwritten(b), 0);
 
 	/* the caller's fd goes at once: the syncer holds its own */
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(va_syncer_submit(s, &fd, 1), 0);
-	close(fd);
-	ck_assert_int_eq(va_syncer_wait(s), 0);
+	ck_assert_int_eq(submit_and_wait(s, dir, O_RDONLY | O_DIRECTORY, 1), 0);
 	ck_assert_int_eq(unwritten(a), 0);
 	ck_assert_int_eq(unwritten(b), 0);
 
@@ -106,12 +117,7 @@ START_TEST(written_after_wait)
 	a = dirty_file(dir, "c", 256);
 	b = dirty_file(dir, "d", 256);
 	ck_assert_int_gt(unwritten(a), 0);
-	fd = open(a, O_RDONLY | O_CLOEXEC);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(va_syncer_submit(s, &fd, 1), 0);
-	ck_assert_int_eq(va_syncer_submit(s, &fd, 1), 0);
-	close(fd);
-	ck_assert_int_eq(va_syncer_wait(s), 0);
+	ck_assert_int_eq(submit_and_wait(s, a, O_RDONLY, 2), 0);
 	ck_assert_int_eq(unwritten(a), 0);
 	ck_assert_int_eq(unwritten(b), 0);
 
