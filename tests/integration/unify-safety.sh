@@ -20,6 +20,12 @@
 #             again, with the content, mode, mtime and flags of before
 #  write err  the guests' filesystem on a loop device whose backing tmpfs is
 #             full: the store copies fail to reach the disk (EIO)
+#  sync err   the same with vunify, which makes no copy: the first write
+#             to the disk is the sync of the changes (on the syncer's
+#             thread, after the names were linked): it fails, vunify stops
+#             naming the guest, its journal keeps no done mark, and after
+#             e2fsck every name reads its content and undo finds the state
+#             of before
 #  power cut  EXT4_IOC_SHUTDOWN (NOLOGFLUSH) of the guests' filesystem a
 #             few seconds after an undo, right after an undo, $VAUDIT_CUT_MS
 #             ms (default "300 1500") into an undo and into a --revert, and in the middle of link runs at $VAUDIT_CUT_POINTS
@@ -297,6 +303,45 @@ urun eiou "$VAUDIT" --undo "$W/eio.journal" "$E"
 rc_is eiou 0 "write errors: vaudit --undo"
 python3 "$US" snapshot "$E/vs" "$W/eio.after"
 py same-structure "$W/eio.before" "$W/eio.after" g1 g2 g3 "write errors: after the undo"
+
+# ================================================================ sync errors
+# The journal of this image is not written by mke2fs (lazy_journal_init:
+# its blocks are holes in the backing file) and commits only when asked
+# (commit=300): vunify's sync of its changes is the first write that needs
+# room on the full tmpfs.
+mkdir -p "$W/t2"
+mount -t tmpfs -o size=300M tmpfs "$W/t2" || bail_out "cannot mount a tmpfs"
+defer umount -l "$W/t2"
+truncate -s 256M "$W/t2/sync.img" &&
+	mke2fs -q -F -t ext4 -b 4096 -I 256 -J size=64 -E lazy_journal_init=1 "$W/t2/sync.img" >/dev/null 2>&1 ||
+	bail_out "mke2fs failed"
+S=$(mount_fixture "$W/t2/sync.img") || bail_out "cannot mount the image"
+mkdir -p "$S/vs"
+for g in g1 g2 g3; do dpkg-deb -x "$DEB" "$S/vs/$g"; done
+sync -f "$S"
+mount -o remount,commit=300 -- "$S" || bail_out "cannot remount with commit=300"
+python3 "$US" snapshot "$S/vs" "$W/sync.before"
+used=$(df -k --output=used "$W/t2" | tail -1)
+mount -o remount,size=$((used + 64))k "$W/t2"
+ok $? "sync errors: the tmpfs under the loop device has 64 KiB left"
+urun serr "$VUNIFY" $FL $NP --journal "$W/serr.journal" --manually -- "$S/vs/g2" "" "$S/vs/g1" ""
+rc_is serr 2 "sync errors: vunify stops"
+grep -Eq "^vunify: '$S/vs/g2': cannot write the changes to disk: (Input/output error|Read-only file system|No space left on device)$" "$W/serr.err"
+ok $? "sync errors: the message names the guest and the device's error" || diag "$(head -c 600 "$W/serr.err")"
+# the journal: the intents (synced before the change) and not one mark
+awk -F '\t' '$1 == "L" { l++ } $1 == "D" || $1 == "U" { m++ } END { exit !(l > 0 && !m) }' \
+	"$W/serr.journal"
+ok $? "sync errors: the journal holds the link intents and no done or undone mark" ||
+	diag "$(cut -f1 "$W/serr.journal" | sort | uniq -c)"
+mount -o remount,size=300M "$W/t2"
+dev=$(findmnt -n -o SOURCE -- "$S")
+umount -- "$S" && { e2fsck -fy "$dev" >/dev/null 2>&1; mount -o rw -- "$dev" "$S"; }
+ok $? "sync errors: e2fsck -fy and a new mount"
+py contents "$W/sync.before" "$S/vs" "sync errors: after the remount"
+urun serru "$VAUDIT" --undo "$W/serr.journal" "$S"
+rc_is serru 0 "sync errors: vaudit --undo"
+python3 "$US" snapshot "$S/vs" "$W/sync.after"
+py same-structure "$W/sync.before" "$W/sync.after" g1 g2 g3 "sync errors: after the undo"
 
 # ================================================================ power cuts
 mount -o remount,commit=1 -- "$D" || bail_out "cannot remount with commit=1"
