@@ -11,6 +11,11 @@
 #             copied from (strace delays the copy; with and without the
 #             mtime put back): the other guests keep their own bytes, the
 #             store holds none of the injected ones, undo keeps them apart
+#  rep change two contents of one size, mode, owner and mtime: the second
+#             one's digest takes a second read of one of its files, whose
+#             mtime moves during that read (strace slows the reads): that
+#             file is left out as changed, the digest comes from another
+#             file of its content, and the two others are linked
 #  structure  guests from Debian's perl-base package (dpkg-deb -x: perl and
 #             perl5.36.0 are one inode in the package), a cp -a and a cp -r
 #             copy: after vhashify --revert each guest's perl pair is one
@@ -157,6 +162,55 @@ writer() {
 }
 writer "" "writer"
 writer --keep-mtime "writer (mtime put back)"
+
+# ================================================================ rep change
+# One key group of two contents: A (g1/d/a, g2/d/a) and B (g1/d/b, its
+# cp -a in g2 and a cp in g2/d/b2), all of one size and mtime.  The key
+# group's first read gives its content its digest with its tag; the other
+# content's digest takes a second read of one of its files.  That file's
+# mtime moves on while it is read the second time: vhashify leaves it out
+# as changed and reads the next file of its content for the digest.
+repchange() {
+	local rm rc t pid f n=0 others=()
+	IMG=$(mkimage rep ext4 64) || bail_out "mke2fs failed"
+	rm=$(mount_fixture "$IMG") || bail_out "cannot mount the image"
+	mkdir -p "$rm/vs/g1/d" "$rm/vs/g2/d" "$rm/.hash"
+	chmod 700 "$rm/.hash"
+	head -c 4194304 /dev/urandom >"$W/rep.A"
+	head -c 4194304 /dev/urandom >"$W/rep.B"
+	cp "$W/rep.A" "$rm/vs/g1/d/a" && cp "$W/rep.A" "$rm/vs/g2/d/a" &&
+		cp "$W/rep.B" "$rm/vs/g1/d/b" && cp -a "$rm/vs/g1/d/b" "$rm/vs/g2/d/b" &&
+		cp "$W/rep.B" "$rm/vs/g2/d/b2" && touch -d '2024-01-01 00:00:00' "$rm"/vs/g?/d/* ||
+		bail_out "cannot make the rep fixture"
+	local B=("$rm/vs/g1/d/b" "$rm/vs/g2/d/b" "$rm/vs/g2/d/b2")
+	# (5 ms a read of 256 KiB: a digest of 4 MiB takes 80 ms)
+	strace -f -y -o "$W/rep.trace" -e trace=openat,openat2,pread64 -e inject=pread64:delay_enter=5000 \
+		"$VHASHIFY" $FL $NP --json --journal "$W/rep.journal" --manually --destination "$rm/.hash" -- \
+		"$rm/vs/g1" "" "$rm/vs/g2" "" >"$W/rep.out" 2>"$W/rep.err" &
+	pid=$!
+	t=$(python3 "$US" touch-on-reopen "$W/rep.trace" "$pid" "${B[@]}")
+	wait "$pid"
+	rc=$?
+	ok "$([ "$rc" -le 1 ]; echo $?)" "rep change: vhashify ran to its end (exit $rc)"
+	for f in "${B[@]}"; do
+		[ "$f" = "$t" ] && n=$((n + 1)) || others+=("$f")
+	done
+	is "$n" 1 "rep change: the file read again for the digest was changed during that read (${t#"$rm"/})" ||
+		return
+	is "$(stat -c %h "$t")" 1 "rep change: the changed file was not linked"
+	is "$(stat -c %i "${others[0]}")" "$(stat -c %i "${others[1]}")" \
+		"rep change: the two other files of its content share one inode"
+	cmp -s "${others[0]}" "$W/rep.B"
+	ok $? "rep change: which holds their bytes"
+	[ "$(stat -c %i "${others[0]}")" != "$(stat -c %i "$t")" ]
+	ok $? "rep change: the changed file keeps an inode of its own"
+	is "$(stat -c %i "$rm/vs/g1/d/a")" "$(stat -c %i "$rm/vs/g2/d/a")" \
+		"rep change: the other content of the key group is linked too"
+	is "$(grep -c "\"path\":\"$t\",.*\"reason\":\"changed\"" "$W/rep.out")" 1 \
+		"rep change: vhashify reports the changed file with skip reason changed" ||
+		diag "$(grep -F "$t" "$W/rep.out" | head -c 600)"
+}
+repchange
 
 # ================================================================ many names
 # manynames N: g1/data/f has N names (one inode), g2/data/f is its twin.

@@ -19,6 +19,11 @@
                           then write BYTES at offset 0 of the file it copies
                           from (optionally putting its mtime back); print
                           its path
+  touch-on-reopen TRACE PID PATH...
+                          wait until the strace -y output TRACE shows that
+                          process PID opened one of PATHs a second time,
+                          then move that file's mtime on by one second (its
+                          content stays); print its path
 """
 import array
 import fcntl
@@ -186,8 +191,43 @@ def cmd_write_during(a):
     print(src)
 
 
+def cmd_touch_on_reopen(a):
+    """strace -f -y -e trace=openat,openat2: each successful open shows
+    the path of the fd it returned."""
+    trace, pid, paths = a[0], int(a[1]), set(a[2:])
+    opened = re.compile(r'= \d+<([^>]+)>$', re.M)
+    hit = None
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 60 and hit is None:
+        try:
+            with open(trace) as fh:
+                txt = fh.read()
+        except FileNotFoundError:
+            txt = ''
+        seen = set()
+        for m in opened.finditer(txt):
+            p = m.group(1)
+            if p in paths and p in seen:
+                hit = p
+                break
+            seen.add(p)
+        if hit is None:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.001)
+    if hit is None:
+        print('none')
+        return
+    st = os.lstat(hit)
+    os.utime(hit, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9), follow_symlinks=False)
+    print(hit)
+
+
 CMDS = {'snapshot': cmd_snapshot, 'same-structure': cmd_same_structure, 'contents': cmd_contents,
-        'shutdown': cmd_shutdown, 'write-during': cmd_write_during}
+        'shutdown': cmd_shutdown, 'write-during': cmd_write_during,
+        'touch-on-reopen': cmd_touch_on_reopen}
 
 if __name__ == '__main__':
     CMDS[sys.argv[1]](sys.argv[2:])
