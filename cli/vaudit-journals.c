@@ -13,6 +13,8 @@
  *   undone       every change it records is undone
  *   complete     otherwise (every change done; a journal whose undo skipped
  *                some changes keeps both counts)
+ * A clone's flags lifted for a moment (VA_CLONE_LIFT_KIND) are no change
+ * once they are back (D): without the mark they count as unfinished.
  *   unreadable   not a regular file (never followed), or the loader refused
  *                it: the reason is listed
  * Everything is reached through the directory's fd: entries are opened
@@ -128,8 +130,10 @@ static int examine(int dirfd, const char *dir, const char *name, struct jinfo *j
 
 		if (rec->type != 'I' && rec->type != 'L' && rec->type != 'C')
 			continue;
-		ji->changes++;
 		st = va_journal_state(ji->j, rec->seq);
+		if (rec->type == 'I' && !strcmp(rec->kind, VA_CLONE_LIFT_KIND) && st == 'D')
+			continue;
+		ji->changes++;
 		if (st == 'D')
 			ji->done++;
 		else if (st == 'U')

@@ -224,6 +224,23 @@ ok $? "the source is untouched (find -printf '%i %n %m %s %T@ %p')" ||
 lsattr -R "$S" 2>/dev/null | sort >"$W/lsattr.src3"
 cmp -s "$W/lsattr.src" "$W/lsattr.src3"
 ok $? "the source's flags are as before (lsattr -R)"
+# the linked files' flags were lifted for a moment: no change once back
+mkdir -p "$W/undonej" && cp "$W/clone.journal" "$W/undonej/"
+urun ujournals "$VAUDIT" --json --journals "$W/undonej"
+rc_is ujournals 0 "vaudit --journals of the undone clone journal"
+grep -Pc '^I\t.*\tclone-link\t' "$W/clone.journal" >"$W/lifts"
+python3 - "$W/ujournals.out" "$W/clone.journal" "$(cat "$W/lifts")" <<'PY'
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+j = [r for r in recs if r.get('record') == 'journal']
+made = sum(1 for l in open(sys.argv[2], 'rb') if l.startswith(b'C\t'))
+ok = len(j) == 1 and j[0]['state'] == 'undone' and j[0]['changes'] == made == j[0]['undone'] and int(sys.argv[3]) > 0
+if not ok:
+    print('#', j[0] if j else recs[:2], 'entries made:', made, 'lifts:', sys.argv[3], file=sys.stderr)
+sys.exit(0 if ok else 1)
+PY
+ok $? "--journals: the undone clone journal (with flags lifted to link) is undone, its changes the entries made" ||
+	diag "$(head -c 600 "$W/ujournals.out")"
 urun undo3 "$VAUDIT" --undo "$W/clone.journal" "$M"
 rc_is undo3 0 "a second --undo of the same journal"
 image >"$W/find.undone2"
