@@ -320,6 +320,23 @@ rc_is suu 0 "structure: vaudit --undo of the vunify journal"
 python3 "$US" snapshot "$D" "$W/after.json"
 py same-structure "$W/before.json" "$W/after.json" "${GR[@]}" "structure: after vunify + undo"
 
+# recovered DESC TMPFS MNT SNAPSHOT JOURNAL TAG: after a run that met a
+# full TMPFS under MNT's loop device: room again, e2fsck -fy and a new
+# mount; every name of SNAPSHOT reads its content, and vaudit --undo of
+# JOURNAL brings the structure of before back
+recovered() {
+	local desc=$1 t=$2 mnt=$3 snap=$4 j=$5 tag=$6 dev
+	mount -o remount,size=300M "$t"
+	dev=$(findmnt -n -o SOURCE -- "$mnt")
+	umount -- "$mnt" && { e2fsck -fy "$dev" >/dev/null 2>&1; mount -o rw -- "$dev" "$mnt"; }
+	ok $? "$desc: e2fsck -fy and a new mount"
+	py contents "$snap" "$mnt/vs" "$desc: after the remount"
+	urun "$tag" "$VAUDIT" --undo "$j" "$mnt"
+	rc_is "$tag" 0 "$desc: vaudit --undo"
+	python3 "$US" snapshot "$mnt/vs" "$snap.after"
+	py same-structure "$snap" "$snap.after" g1 g2 g3 "$desc: after the undo"
+}
+
 # ================================================================ write errors
 # The guests' image on a loop device whose backing file lives on a tmpfs
 # that is nearly full: the block device fails the writes of the store
@@ -348,15 +365,7 @@ rc_is eio 2 "write errors: vhashify stops"
 grep -Eq "^vhashify: '$E/[^']*': .*(Input/output error|Read-only file system|No space left on device)$" "$W/eio.err"
 ok $? "write errors: the message names the file and the device's error (or the read-only filesystem it left)" ||
 	diag "$(head -c 600 "$W/eio.err")"
-mount -o remount,size=300M "$W/t"
-dev=$(findmnt -n -o SOURCE -- "$E")
-umount -- "$E" && { e2fsck -fy "$dev" >/dev/null 2>&1; mount -o rw -- "$dev" "$E"; }
-ok $? "write errors: e2fsck -fy and a new mount"
-py contents "$W/eio.before" "$E/vs" "write errors: after the remount"
-urun eiou "$VAUDIT" --undo "$W/eio.journal" "$E"
-rc_is eiou 0 "write errors: vaudit --undo"
-python3 "$US" snapshot "$E/vs" "$W/eio.after"
-py same-structure "$W/eio.before" "$W/eio.after" g1 g2 g3 "write errors: after the undo"
+recovered "write errors" "$W/t" "$E" "$W/eio.before" "$W/eio.journal" eiou
 
 # ================================================================ sync errors
 # The journal of this image is not written by mke2fs (lazy_journal_init:
@@ -387,15 +396,7 @@ awk -F '\t' '$1 == "L" { l++ } $1 == "D" || $1 == "U" { m++ } END { exit !(l > 0
 	"$W/serr.journal"
 ok $? "sync errors: the journal holds the link intents and no done or undone mark" ||
 	diag "$(cut -f1 "$W/serr.journal" | sort | uniq -c)"
-mount -o remount,size=300M "$W/t2"
-dev=$(findmnt -n -o SOURCE -- "$S")
-umount -- "$S" && { e2fsck -fy "$dev" >/dev/null 2>&1; mount -o rw -- "$dev" "$S"; }
-ok $? "sync errors: e2fsck -fy and a new mount"
-py contents "$W/sync.before" "$S/vs" "sync errors: after the remount"
-urun serru "$VAUDIT" --undo "$W/serr.journal" "$S"
-rc_is serru 0 "sync errors: vaudit --undo"
-python3 "$US" snapshot "$S/vs" "$W/sync.after"
-py same-structure "$W/sync.before" "$W/sync.after" g1 g2 g3 "sync errors: after the undo"
+recovered "sync errors" "$W/t2" "$S" "$W/sync.before" "$W/serr.journal" serru
 
 # ================================================================ power cuts
 mount -o remount,commit=1 -- "$D" || bail_out "cannot remount with commit=1"

@@ -144,6 +144,27 @@ def cmd_shutdown(a):
         os.close(fd)
 
 
+def watch_trace(trace, pid, find, pause):
+    """find(text of TRACE) every PAUSE seconds until it returns something
+    other than None (returned), process PID ends or 60 s pass (None)."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 60:
+        try:
+            with open(trace) as fh:
+                txt = fh.read()
+        except FileNotFoundError:
+            txt = ''
+        got = find(txt)
+        if got is not None:
+            return got
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        time.sleep(pause)
+    return None
+
+
 def cmd_write_during(a):
     """strace -y -e trace=openat,fstat,newfstatat: the copy of a new store
     entry is an openat(O_TMPFILE) after an fstat of its source; the test
@@ -153,28 +174,15 @@ def cmd_write_during(a):
     keep = '--keep-mtime' in a
     # the O_TMPFILE of a store entry: in the store (not the journal's)
     store = a[a.index('--in') + 1] if '--in' in a else ''
-    src = None
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < 60 and src is None:
-        try:
-            with open(trace) as fh:
-                txt = fh.read()
-        except FileNotFoundError:
-            txt = ''
-        i = -1
+
+    def source(txt):
         for m in re.finditer(r'^.*O_TMPFILE.*$', txt, re.M):
             if store in m.group(0):
-                i = m.start()
-                break
-        if i >= 0:
-            found = re.findall(r'(?:fstat|newfstatat)\(\d+<([^>]+)>', txt[:i])
-            src = found[-1] if found else ''
-            break
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.005)
+                found = re.findall(r'(?:fstat|newfstatat)\(\d+<([^>]+)>', txt[:m.start()])
+                return found[-1] if found else ''
+        return None
+
+    src = watch_trace(trace, pid, source, 0.005)
     if not src:
         print('none')
         return
@@ -196,27 +204,16 @@ def cmd_touch_on_reopen(a):
     the path of the fd it returned."""
     trace, pid, paths = a[0], int(a[1]), set(a[2:])
     opened = re.compile(r'= \d+<([^>]+)>$', re.M)
-    hit = None
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < 60 and hit is None:
-        try:
-            with open(trace) as fh:
-                txt = fh.read()
-        except FileNotFoundError:
-            txt = ''
+
+    def reopened(txt):
         seen = set()
         for m in opened.finditer(txt):
-            p = m.group(1)
-            if p in paths and p in seen:
-                hit = p
-                break
-            seen.add(p)
-        if hit is None:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                break
-            time.sleep(0.001)
+            if m.group(1) in paths and m.group(1) in seen:
+                return m.group(1)
+            seen.add(m.group(1))
+        return None
+
+    hit = watch_trace(trace, pid, reopened, 0.001)
     if hit is None:
         print('none')
         return
