@@ -1149,18 +1149,23 @@ struct bcopy {
 	const char *what;
 };
 
+/* Is @c[i] the first of @c[0..i] on its filesystem? */
+static bool first_on_fs(const struct bcopy *c, size_t i)
+{
+	for (size_t k = 0; k < i; k++)
+		if (c[k].dev == c[i].dev)
+			return false;
+	return true;
+}
+
 /* syncfs once for each filesystem of @c[0..n). */
 static int sync_filesystems(const struct bcopy *c, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		bool seen = false;
-		int r;
+	int r;
 
-		for (size_t k = 0; k < i && !seen; k++)
-			seen = c[k].dev == c[i].dev;
-		if (!seen && (r = u_syncfs(c[i].fd)) < 0)
+	for (size_t i = 0; i < n; i++)
+		if (first_on_fs(c, i) && (r = u_syncfs(c[i].fd)) < 0)
 			return r;
-	}
 	return 0;
 }
 
@@ -1250,29 +1255,25 @@ static int durable_changes(struct batch *b)
 {
 	struct ustate *u = b->u;
 	struct bcopy *c = calloc(u->nunits, sizeof(*c));
-	int *fds = NULL;
-	size_t n = 0, nfs = 0;
+	int *fds = c && u->syncer ? malloc(u->nunits * sizeof(*fds)) : NULL;
+	size_t n = 0;
 	int r = c ? 0 : -ENOMEM;
 
-	for (size_t k = 0; k < u->nunits && c; k++)
-		if (b->m[k].fd >= 0)
-			c[n++] = (struct bcopy){
-				.fd = b->m[k].fd,
-				.dev = makedev(b->m[k].stx.stx_dev_major, b->m[k].stx.stx_dev_minor),
-			};
-	/* one fd for each filesystem, to the syncer */
-	if (r == 0 && u->syncer && (fds = malloc((n ? n : 1) * sizeof(*fds)))) {
-		for (size_t i = 0; i < n; i++) {
-			bool seen = false;
-
-			for (size_t k = 0; k < nfs && !seen; k++)
-				seen = c[k].dev == c[i].dev;
-			if (!seen)
-				c[nfs++] = c[i];
-		}
-		for (size_t i = 0; i < nfs; i++)
+	/* one fd for each filesystem */
+	for (size_t k = 0; k < u->nunits && c; k++) {
+		if (b->m[k].fd < 0)
+			continue;
+		c[n] = (struct bcopy){
+			.fd = b->m[k].fd,
+			.dev = makedev(b->m[k].stx.stx_dev_major, b->m[k].stx.stx_dev_minor),
+		};
+		if (first_on_fs(c, n))
+			n++;
+	}
+	if (r == 0 && n && fds) {
+		for (size_t i = 0; i < n; i++)
 			fds[i] = c[i].fd;
-		if (va_syncer_submit(u->syncer, fds, nfs) == 0) {
+		if (va_syncer_submit(u->syncer, fds, n) == 0) {
 			u->sync_pending = true;
 			n = 0;
 		}

@@ -131,6 +131,7 @@ size_t u_pass_budget(const struct ustate *u)
 int u_init(struct ustate *u, const struct va_uopts *o, struct va_ustats *st)
 {
 	struct rlimit rl = { 0, 0 };
+	rlim_t need;
 
 	memset(u, 0, sizeof(*u));
 	memset(st, 0, sizeof(*st));
@@ -160,13 +161,13 @@ int u_init(struct ustate *u, const struct va_uopts *o, struct va_ustats *st)
 	 * keeps its batches small (their records take about 1 KiB a name).
 	 */
 	u->batch = o->dry_run ? UNIFY_BATCH_DRY : UNIFY_BATCH;
+	need = U_FDS_A_NAME * u->batch + U_FDS_SPARE;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-		if (rl.rlim_cur < rl.rlim_max && rl.rlim_cur < U_FDS_A_NAME * u->batch + U_FDS_SPARE) {
-			rl.rlim_cur = rl.rlim_max < U_FDS_A_NAME * u->batch + U_FDS_SPARE ? rl.rlim_max :
-				      U_FDS_A_NAME * u->batch + U_FDS_SPARE;
+		if (rl.rlim_cur < rl.rlim_max && rl.rlim_cur < need) {
+			rl.rlim_cur = rl.rlim_max < need ? rl.rlim_max : need;
 			(void)setrlimit(RLIMIT_NOFILE, &rl);
 		}
-		if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < U_FDS_A_NAME * u->batch + U_FDS_SPARE)
+		if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need)
 			u->batch = rl.rlim_cur > U_FDS_A_NAME * 16 + U_FDS_SPARE ? (rl.rlim_cur - U_FDS_SPARE) / U_FDS_A_NAME : 16;
 	}
 	if (!o->dry_run && !o->j)

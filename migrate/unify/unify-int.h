@@ -176,8 +176,10 @@ struct utouched {
 #define UNIFY_BATCH 4096        /* names per journal fsync (fewer with few fds) */
 #define UNIFY_BATCH_DRY 512     /* names per batch of a dry run */
 #define U_FDS_A_NAME 7          /* fds a name of a batch may take: in the batch and on the closing thread */
-/* fds beside the batch's: the trees, the journal, and the readers of a
- * pass read ahead (vhashify: up to 16 threads, a directory and a file each) */
+/* fds beside the batch's: the trees, the journal, and the readers
+ * (vhashify: a part's tags read ahead while the part before has its
+ * classes' digests read, up to 16 threads each, a directory and a file
+ * each) */
 #define U_FDS_SPARE 192
 
 int u_init(struct ustate *u, const struct va_uopts *o, struct va_ustats *st);
