@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "core/reaper.h"
@@ -29,6 +30,8 @@ static void *reaper_main(void *arg)
 	struct va_reaper *r = arg;
 	int chunk[64];
 
+	/* (Linux: a thread's own nice value) the caller's work comes first */
+	(void)setpriority(PRIO_PROCESS, (id_t)gettid(), 19);
 	pthread_mutex_lock(&r->lock);
 	for (;;) {
 		size_t n = 0;

@@ -7,6 +7,8 @@
  * A run that replaces many names holds the old inodes open until its
  * batch is done; handing those fds to a reaper lets the freeing overlap
  * the next batch's work on another CPU instead of stalling the caller.
+ * The thread runs at the lowest priority (nice 19): a CPU the caller
+ * wants is the caller's, and the reaper takes what is left.
  *
  * The reaper holds at most the capacity given to va_reaper_start() fds
  * that were handed over and not yet closed: va_reaper_close() waits while
