@@ -16,8 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/fs.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <time.h>
@@ -225,29 +223,21 @@ int c_queue(struct crun *c, struct citem *it, const char *name, const char *src,
 
 /*
  * Lift (@lift) the blocking flags of @it's inode for a new name, or put
- * them back (and read them back).  The 2.6 bits are never changed here:
- * the ioctl word without them, as the live back end writes it; while
- * immutable, the kernel lets only that bit change in one call.
+ * them back, through the back end (which drops immutable first where the
+ * kernel lets only that bit change, and reads the word back).  The 2.6
+ * bits and the permission bits are asked as they were read, so they stay.
  */
 static int lift_flags(struct crun *c, const struct citem *it, bool lift)
 {
-	unsigned int want = (it->flags & ~VA_VS26_MASK) & ~(lift ? C_BLOCKING : 0), f, got = 0;
+	const struct va_attr_target t = {
+		.fd = it->src_fd, .dir_fd = -1,
+		.dev = makedev(it->stx.stx_dev_major, it->stx.stx_dev_minor),
+		.ino = it->stx.stx_ino, .mode = it->stx.stx_mode,
+	};
 
 	if (!c->o->be)
 		return -EOPNOTSUPP;
-	if (lift && (it->flags & VA_FL_IMMUTABLE) && (it->flags & VA_FL_APPEND)) {
-		f = (it->flags & ~VA_VS26_MASK) & ~(uint32_t)VA_FL_IMMUTABLE;
-		if (ioctl(it->src_fd, FS_IOC_SETFLAGS, &f) < 0)
-			return -errno;
-	}
-	f = want;
-	if (ioctl(it->src_fd, FS_IOC_SETFLAGS, &f) < 0)
-		return -errno;
-	if (lift)
-		return 0;       /* (a flag still blocking makes the link fail) */
-	if (ioctl(it->src_fd, FS_IOC_GETFLAGS, &got) < 0)
-		return -errno;
-	return (got & ~VA_VS26_MASK) == want ? 0 : -EIO;
+	return va_backend_set(c->o->be, &t, it->flags & ~(lift ? C_BLOCKING : 0), it->stx.stx_mode & 07777);
 }
 
 /* Does the kernel refuse @it's inode a new name unless its flags are lifted? */
