@@ -296,7 +296,19 @@ again:
 		*top &= (uint8_t)~(1u << (un->digest[0] % 8));  /* xx removed meanwhile */
 		goto again;
 	}
-	fd = va_safeopen_beneath(st->fd, dir, O_RDONLY | O_DIRECTORY, 0);
+	if (!create && (u->store_gone[un->digest[0] / 8] & (1u << (un->digest[0] % 8))))
+		fd = -ENOENT;
+	else
+		fd = va_safeopen_beneath(st->fd, dir, O_RDONLY | O_DIRECTORY, 0);
+	if (fd == -ENOENT && !create && !(u->store_looked[un->digest[0] / 8] & (1u << (un->digest[0] % 8)))) {
+		const char xx[3] = { h[0], h[1], '\0' };
+		struct stat sb;
+
+		/* a store's first run: most xx/yy are missing because xx is */
+		u->store_looked[un->digest[0] / 8] |= (uint8_t)(1u << (un->digest[0] % 8));
+		if (fstatat(st->fd, xx, &sb, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
+			u->store_gone[un->digest[0] / 8] |= (uint8_t)(1u << (un->digest[0] % 8));
+	}
 	if (fd == -ENOENT && (known || (create && (*top & (1u << (un->digest[0] % 8)))))) {
 		known = false;  /* removed meanwhile: make both again */
 		*top &= (uint8_t)~(1u << (un->digest[0] % 8));

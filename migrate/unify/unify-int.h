@@ -123,6 +123,8 @@ struct ustate {
 	bool iunlink;           /* the kernel lets flagged inodes be linked and renamed */
 	int store_tree;         /* index of the store tree, or -1 */
 	uint8_t *store_dirs;    /* bit xxyy: STORE/xx/yy made or found this run; then bit xx: STORE/xx */
+	uint8_t store_looked[256 / 8];  /* a dry run: STORE/xx was looked for ... */
+	uint8_t store_gone[256 / 8];    /* ... and is missing (nothing below it to probe) */
 	/* new store entries this run named, by digest (its first 16 bytes as
 	 * the key): how many, so that two classes of one digest get two
 	 * slots, in a dry run and within a batch as in the run */
