@@ -268,6 +268,8 @@ static int store_slot(struct ustate *u, const struct uunit *un, struct pmaster *
 	unsigned int bit = (unsigned int)un->digest[0] << 8 | un->digest[1];
 	uint64_t k1 = 0, k2 = 0;
 	uint32_t taken = 0;
+	const size_t xi = un->digest[0] / 8;            /* STORE/xx: its byte and bit in the maps of xx */
+	const uint8_t xb = (uint8_t)(1u << (un->digest[0] % 8));
 	uint8_t *top;
 	bool known;
 	int fd;
@@ -282,41 +284,41 @@ static int store_slot(struct ustate *u, const struct uunit *un, struct pmaster *
 	if (create && !u->store_dirs && !(u->store_dirs = calloc(65536 / 8 + 256 / 8, 1)))
 		return -ENOMEM;
 	known = create && (u->store_dirs[bit / 8] & (1u << (bit % 8)));
-	top = create ? &u->store_dirs[65536 / 8 + un->digest[0] / 8] : NULL;
+	top = create ? &u->store_dirs[65536 / 8 + xi] : NULL;
 	hex(un->digest, dl, h);
 again:
 	snprintf(dir, sizeof(dir), "%.2s", h);
-	if (create && !known && !(*top & (1u << (un->digest[0] % 8))) &&
+	if (create && !known && !(*top & xb) &&
 	    mkdirat(st->fd, dir, 0700) < 0 && errno != EEXIST)
 		return -errno;
 	snprintf(dir, sizeof(dir), "%.2s/%.2s", h, h + 2);
 	if (create && !known && mkdirat(st->fd, dir, 0700) < 0 && errno != EEXIST) {
-		if (errno != ENOENT || !(*top & (1u << (un->digest[0] % 8))))
+		if (errno != ENOENT || !(*top & xb))
 			return -errno;
-		*top &= (uint8_t)~(1u << (un->digest[0] % 8));  /* xx removed meanwhile */
+		*top &= (uint8_t)~xb;   /* xx removed meanwhile */
 		goto again;
 	}
-	if (!create && (u->store_gone[un->digest[0] / 8] & (1u << (un->digest[0] % 8))))
+	if (!create && (u->store_gone[xi] & xb))
 		fd = -ENOENT;
 	else
 		fd = va_safeopen_beneath(st->fd, dir, O_RDONLY | O_DIRECTORY, 0);
-	if (fd == -ENOENT && !create && !(u->store_looked[un->digest[0] / 8] & (1u << (un->digest[0] % 8)))) {
+	if (fd == -ENOENT && !create && !(u->store_looked[xi] & xb)) {
 		const char xx[3] = { h[0], h[1], '\0' };
 		struct stat sb;
 
 		/* a store's first run: most xx/yy are missing because xx is */
-		u->store_looked[un->digest[0] / 8] |= (uint8_t)(1u << (un->digest[0] % 8));
+		u->store_looked[xi] |= xb;
 		if (fstatat(st->fd, xx, &sb, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
-			u->store_gone[un->digest[0] / 8] |= (uint8_t)(1u << (un->digest[0] % 8));
+			u->store_gone[xi] |= xb;
 	}
-	if (fd == -ENOENT && (known || (create && (*top & (1u << (un->digest[0] % 8)))))) {
+	if (fd == -ENOENT && (known || (create && (*top & xb)))) {
 		known = false;  /* removed meanwhile: make both again */
-		*top &= (uint8_t)~(1u << (un->digest[0] % 8));
+		*top &= (uint8_t)~xb;
 		goto again;
 	}
 	if (fd >= 0 && create) {
 		u->store_dirs[bit / 8] |= (uint8_t)(1u << (bit % 8));
-		*top |= (uint8_t)(1u << (un->digest[0] % 8));
+		*top |= xb;
 	}
 	if (fd < 0 && !create) {
 		fd = -1;
