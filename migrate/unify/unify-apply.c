@@ -1050,14 +1050,17 @@ static void name_done(struct ustate *u, const struct pmaster *m, const struct pn
 
 static void plan_flags(struct ustate *u, struct pmaster *m, bool any)
 {
+	/* what makes the kernel refuse the master a new name: append-only,
+	 * and immutable unless the kernel honours iunlink */
+	uint32_t lift = (uint32_t)VA_FL_APPEND | (u->iunlink ? 0 : (uint32_t)VA_FL_IMMUTABLE);
 	uint32_t base = m->flags;
 
 	m->unprot = m->prot = m->prot_first = false;
 	if (!any)
 		return;
-	if (!u->iunlink && (m->flags & VA_FL_IMMUTABLE)) {
+	if (m->flags & lift) {
 		m->unprot = true;
-		m->unprot_flags = m->flags & ~(uint32_t)VA_FL_IMMUTABLE;
+		m->unprot_flags = m->flags & ~lift;
 		base = m->unprot_flags;
 	}
 	if (u->reverting) {
@@ -1066,11 +1069,13 @@ static void plan_flags(struct ustate *u, struct pmaster *m, bool any)
 		m->prot_flags = m->flags;
 		return;
 	}
-	m->prot_flags = u_protected_flags(u->o->protect, base);
+	/* protected as asked, append-only again where it was */
+	m->prot_flags = u_protected_flags(u->o->protect, base) | (m->flags & VA_FL_APPEND);
 	if (m->unprot && u->o->protect == VA_PROTECT_NONE)
 		m->prot_flags = m->flags;       /* put back what it had */
 	m->prot = m->prot_flags != base;
-	m->prot_first = u->iunlink;             /* the util-vserver order */
+	/* the util-vserver order, unless that would put append-only back before the links */
+	m->prot_first = u->iunlink && !(m->prot_flags & VA_FL_APPEND);
 }
 
 /*

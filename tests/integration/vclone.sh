@@ -95,6 +95,12 @@ rc_is hash 0 "vhashify --flags=legacy unifies the two guests through the store"
 UNI=$(find "$S" -type f -links +1 -exec lsattr -d {} + 2>/dev/null | grep -c '^[^ ]*i[^ ]*t[^ ]* ')
 [ "$UNI" -gt 100 ]
 ok $? "the source has $UNI unified files (immutable + 0x8000, lsattr i and t)"
+# one of them append-only as well: while a file is immutable the kernel
+# lets no other flag change, so its lift for the link takes two steps
+IA=$(find "$S/usr/lib" -type f -links +2 -size +1k | sort | head -n 1)
+[ -n "$IA" ] && chattr -i "$IA" && chattr +a "$IA" && chattr +i "$IA" &&
+	lsattr -d "$IA" | grep -q '^[^ ]*i[^ ]*a[^ ]*t'
+ok $? "a unified file made append-only as well (chattr -i, +a, +i: lsattr i, a and t)"
 
 # after: what only the source has
 mkdir -p "$S/etc/acl" "$S/srv/pair" "$S/run" "$S/dev" "$S/home/u"
@@ -160,6 +166,10 @@ py_checks python3 "$CT" check "$S" "$D" --flags 0x8010 "${OMIT[@]}" "${COPY[@]}"
 is "$(python3 "$CT" summary "$W/real.out")" "$(cat "$W/counts")" \
 	"the summary's counts are what the filesystem holds (link, copy, hardlink, mkdir, symlink, node)"
 is "$(stat -c %i "$D/$P")" "$(stat -c %i "$S/$P")" "perl: unified, the source's inode"
+is "$(stat -c %i "$D${IA#"$S"}")" "$(stat -c %i "$IA")" \
+	"the immutable and append-only unified file: linked, the source's inode"
+is "$(lsattr -d "$IA" | cut -d ' ' -f 1)" "$(grep " $IA\$" "$W/lsattr.src" | cut -d ' ' -f 1)" \
+	"... and its flags put back (lsattr: immutable, append-only and 0x8000)"
 [ "$(stat -c %i "$D/root/.ssh/authorized_keys")" != "$(stat -c %i "$S/root/.ssh/authorized_keys")" ] &&
 	lsattr -d "$S/root/.ssh/authorized_keys" | grep -q '^----i'
 ok $? "an excluded unified file (-/root/.ssh/*) is copied, not linked"
@@ -400,6 +410,10 @@ dstate >"$W/copy.after"
 pstate >"$W/copy.pafter"
 [ "$(stat -c %i "$Y/$P")" = "$(stat -c %i "$S/$P")" ] && [ "$(stat -c %i "$Y/${P}5.36.0")" = "$(stat -c %i "$S/$P")" ]
 ok $? "perl (identical: linked by vunify's rules) and perl5.36.0 (missing: made as a link) are the source's inode"
+is "$(stat -c %i "$Y${IA#"$S"}")" "$(stat -c %i "$IA")" \
+	"vcopy: the identical file whose source is immutable and append-only is linked to it (both flags lifted)"
+is "$(lsattr -d "$IA" | cut -d ' ' -f 1)" "$(grep " $IA\$" "$W/lsattr.src" | cut -d ' ' -f 1)" \
+	"... and the source's flags put back (lsattr: immutable, append-only and 0x8000)"
 [ "$(stat -c %i "$Y/usr/share/doc/perl-base/copyright")" != "$(stat -c %i "$S/usr/share/doc/perl-base/copyright")" ] &&
 	grep -q 'changed here' "$Y/usr/share/doc/perl-base/copyright"
 ok $? "the changed file is left alone"
