@@ -145,11 +145,44 @@ static void read_raw(struct va_backend *be, const struct va_attr_target *t, stru
 	ret->known |= VA_KNOWN_VS26;
 }
 
-static int live_read(struct va_backend *be, const struct va_attr_target *t, struct va_attrs *ret)
+/*
+ * The flags of @t, open as @fd: the ioctl word, then the 2.6 bits from
+ * the raw device or the vserver syscall.  Only ret->flags and ret->known
+ * are set.
+ */
+static int live_flags(struct va_backend *be, const struct va_attr_target *t, int fd, struct va_attrs *ret)
 {
 	struct live *l = be->priv;
-	int fd = t->fd, r = 0;
 	unsigned int iflags = 0;
+
+	if (ioctl(fd, FS_IOC_GETFLAGS, &iflags) < 0)
+		return (errno == ENOTTY || errno == EINVAL) ? -EOPNOTSUPP : -errno;
+	ret->flags = iflags;
+	ret->known = VA_KNOWN_EXT2;
+	if (!l->have_syscall && (l->flags & VA_LIVE_DEVICE_READ))
+		read_raw(be, t, ret);
+	if (l->have_syscall && t->name) {
+		/* The syscall takes a name and does not follow its last
+		 * component; reach it through the parent's fd. */
+		struct dbuf name = DBUF_INIT;
+		uint32_t vflags, vmask;
+		int r = va_vs_fd_name(&name, t->dir_fd, t->name);
+
+		if (r == 0 && vserver_get_iattr(name.buf, &vflags, &vmask) == 0) {
+			ret->flags &= ~VA_VS26_MASK;
+			ret->flags |= iattr_translate(vflags & vmask, false) & VA_VS26_MASK;
+			if ((vmask & IATTR_WANTED) == IATTR_WANTED)
+				ret->known |= VA_KNOWN_VS26;
+		}
+		dbuf_release(&name);
+		return r;
+	}
+	return 0;
+}
+
+static int live_read(struct va_backend *be, const struct va_attr_target *t, struct va_attrs *ret)
+{
+	int fd = t->fd, r;
 	uint32_t mode = 0;
 
 	if (fd < 0) {
@@ -161,45 +194,31 @@ static int live_read(struct va_backend *be, const struct va_attr_target *t, stru
 
 		mode = fstat(fd, &st) == 0 ? st.st_mode : 0;
 	}
-	if (ioctl(fd, FS_IOC_GETFLAGS, &iflags) < 0)
-		r = (errno == ENOTTY || errno == EINVAL) ? -EOPNOTSUPP : -errno;
-
+	r = live_flags(be, t, fd, ret);
 	if (r == 0) {
 		unsigned int gen;
 
-		ret->flags = iflags;
-		ret->known = VA_KNOWN_EXT2;
 		ret->mode = mode;
 		ret->gen_known = ioctl(fd, FS_IOC_GETVERSION, &gen) == 0;
 		ret->gen = ret->gen_known ? gen : 0;
-	}
-	if (r == 0 && !l->have_syscall && (l->flags & VA_LIVE_DEVICE_READ))
-		read_raw(be, t, ret);
-	if (r == 0 && l->have_syscall && t->name) {
-		/* The syscall takes a name and does not follow its last
-		 * component; reach it through the parent's fd. */
-		struct dbuf name = DBUF_INIT;
-		uint32_t vflags, vmask;
-
-		r = va_vs_fd_name(&name, t->dir_fd, t->name);
-		if (r == 0 && vserver_get_iattr(name.buf, &vflags, &vmask) == 0) {
-			ret->flags &= ~VA_VS26_MASK;
-			ret->flags |= iattr_translate(vflags & vmask, false) & VA_VS26_MASK;
-			if ((vmask & IATTR_WANTED) == IATTR_WANTED)
-				ret->known |= VA_KNOWN_VS26;
-		}
-		dbuf_release(&name);
 	}
 	if (fd != t->fd)
 		close(fd);
 	return r;
 }
 
+/*
+ * Before the change, the flags and the mode; after it, the flags read
+ * back, and the mode read back where it was changed (the generation,
+ * which no write changes, is not read).
+ */
 static int live_write(struct va_backend *be, const struct va_attr_target *t, uint32_t flags,
 		      uint32_t mode, struct va_attrs *ret)
 {
 	struct va_attrs cur = { 0 };
 	unsigned int iflags;
+	struct stat st;
+	bool chmodded = false;
 	int fd = t->fd, r;
 
 	if (fd < 0) {
@@ -207,8 +226,8 @@ static int live_write(struct va_backend *be, const struct va_attr_target *t, uin
 		if (fd < 0)
 			return fd;
 	}
-	r = live_read(be, &(struct va_attr_target){ .fd = fd, .dir_fd = t->dir_fd, .name = t->name,
-						    .dev = t->dev, .ino = t->ino, .mode = t->mode }, &cur);
+	r = fstat(fd, &st) < 0 ? -errno : live_flags(be, t, fd, &cur);
+	cur.mode = r == 0 ? st.st_mode : 0;
 	/* changing a 2.6 bit needs the vserver syscall's set_iattr */
 	if (r == 0 && ((cur.flags ^ flags) & VA_VS26_MASK)) {
 		struct live *l = be->priv;
@@ -250,11 +269,18 @@ static int live_write(struct va_backend *be, const struct va_attr_target *t, uin
 			(void)ioctl(fd, FS_IOC_SETFLAGS, &iflags);
 		}
 	}
-	if (r == 0 && (cur.mode & 07777) != (mode & 07777) && fchmod(fd, mode & 07777) < 0)
+	if (r == 0 && (cur.mode & 07777) != (mode & 07777)) {
+		if (fchmod(fd, mode & 07777) < 0)
+			r = -errno;
+		chmodded = true;
+	}
+	if (r == 0 && chmodded && fstat(fd, &st) < 0)
 		r = -errno;
-	if (r == 0)
-		r = live_read(be, &(struct va_attr_target){ .fd = fd, .dir_fd = t->dir_fd, .name = t->name,
-							    .dev = t->dev, .ino = t->ino, .mode = t->mode }, ret);
+	if (r == 0) {
+		r = live_flags(be, t, fd, ret);
+		ret->mode = st.st_mode;
+		ret->gen_known = false;
+	}
 	if (fd != t->fd)
 		close(fd);
 	return r;

@@ -66,7 +66,8 @@ struct va_backend_ops {
 	int (*read)(struct va_backend *be, const struct va_attr_target *t, struct va_attrs *ret);
 	/**
 	 * write() - set the flags and the permission bits of @t (which must
-	 * still be the inode read before), and read them back into @ret.
+	 * still be the inode read before), and read them back into @ret
+	 * (flags, known, mode; not the generation, which no write changes).
 	 * Live: FS_IOC_SETFLAGS and fchmod() on a verified fd, and the
 	 * vserver syscall's set_iattr for the 2.6 bits where the kernel has
 	 * it (-EOPNOTSUPP where it does not).  Image: the raw inode through
