@@ -13,10 +13,10 @@
  *   undone       every change it records is undone
  *   complete     otherwise (every change done; a journal whose undo skipped
  *                some changes keeps both counts)
- * A clone's flags lifted for a moment (VA_CLONE_LIFT_KIND) are no change
- * once they are back (D): without the mark they count as unfinished.
  *   unreadable   not a regular file (never followed), or the loader refused
  *                it: the reason is listed
+ * A clone's flags lifted for a moment (VA_CLONE_LIFT_KIND) are no change
+ * once they are back (D): without the mark they count as unfinished.
  * Everything is reached through the directory's fd: entries are opened
  * O_NOFOLLOW and checked to be regular files, and --prune checks right
  * before unlinkat() that the name is still the inode it read (a rename
