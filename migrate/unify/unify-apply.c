@@ -937,7 +937,7 @@ static int do_link(struct pmaster *m, struct pname *p)
 		m->changed = true;
 		return -ESTALE;
 	}
-	r = u_swap_in(p->dirfd, p->tmp, p->base, m->fd,
+	r = u_swap_in(p->dirfd, p->tmp, p->base, m->fd, &now,
 		      makedev(p->stx.stx_dev_major, p->stx.stx_dev_minor), p->stx.stx_ino,
 		      link_check, &c);
 	/* the state our link (or its undoing) left, for the next name */
@@ -951,7 +951,7 @@ static int do_revert(struct pmaster *m, struct pname *p)
 {
 	struct recheck c = { .m = m, .p = p };
 	struct statx ms;
-	int r = u_swap_in(p->dirfd, p->tmp, p->base, p->copyfd,
+	int r = u_swap_in(p->dirfd, p->tmp, p->base, p->copyfd, NULL,
 			  makedev(m->stx.stx_dev_major, m->stx.stx_dev_minor), m->stx.stx_ino,
 			  revert_check, &c);
 

@@ -678,14 +678,18 @@ void u_dircache_release(struct udircache *c)
 	c->fd = -1;
 }
 
-int u_swap_in(int dirfd, const char *tmp, const char *base, int newfd, dev_t old_dev,
-	      uint64_t old_ino, int (*check)(void *arg), void *arg)
+int u_swap_in(int dirfd, const char *tmp, const char *base, int newfd, const struct statx *newst,
+	      dev_t old_dev, uint64_t old_ino, int (*check)(void *arg), void *arg)
 {
 	struct stat nst;
 	int r;
 
-	if (fstat(newfd, &nst) < 0)
+	if (newst) {
+		nst.st_dev = makedev(newst->stx_dev_major, newst->stx_dev_minor);
+		nst.st_ino = newst->stx_ino;
+	} else if (fstat(newfd, &nst) < 0) {
 		return -errno;
+	}
 	r = va_link_fd(newfd, dirfd, tmp);
 	if (r == 0) {
 		r = check ? check(arg) : 0;

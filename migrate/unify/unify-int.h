@@ -390,18 +390,20 @@ int u_finish(struct ustate *u, int r);
 uint32_t u_protected_flags(enum va_protect p, uint32_t flags);
 
 /**
- * u_swap_in() - make the open file @newfd the one named @base in @dirfd,
- * atomically: link it to the temporary name @tmp, let @check (may be
- * NULL) look at the inodes once more, then exchange @tmp with @base, which
- * must still be inode @old_dev/@old_ino (va_replace_name()).  Our link at
- * @tmp never survives a failure; another file found at @tmp then (a failed
- * exchange back, a racing rename) is left alone.  The caller blocks signals (u_block_signals()) around
- * the call, so that no signal ends the process between link and exchange.
+ * u_swap_in() - make the open file @newfd (@newst: its statx, or NULL to
+ * look) the one named @base in @dirfd, atomically: link it to the
+ * temporary name @tmp, let @check (may be NULL) look at the inodes once
+ * more, then exchange @tmp with @base, which must still be inode
+ * @old_dev/@old_ino (va_replace_name()).  Our link at @tmp never survives
+ * a failure; another file found at @tmp then (a failed exchange back, a
+ * racing rename) is left alone.  The caller blocks signals
+ * (u_block_signals()) around the call, so that no signal ends the process
+ * between link and exchange.
  * Return: 0, what @check or the exchange returned (-ESTALE: something
  * changed), or -errno (-EMLINK when @newfd has no room for another name).
  */
-int u_swap_in(int dirfd, const char *tmp, const char *base, int newfd, dev_t old_dev,
-	      uint64_t old_ino, int (*check)(void *arg), void *arg);
+int u_swap_in(int dirfd, const char *tmp, const char *base, int newfd, const struct statx *newst,
+	      dev_t old_dev, uint64_t old_ino, int (*check)(void *arg), void *arg);
 
 /**
  * u_block_signals() - block every signal, the old mask in *@old (restore it

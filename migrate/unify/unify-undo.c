@@ -238,10 +238,10 @@ static int swap_in(struct replay *rp, int newfd, dev_t old_dev, uint64_t old_ino
 
 	undo_tmpname(rp, tmp);
 	u_block_signals(&old);
-	r = u_swap_in(rp->dirfd, tmp, rp->base, newfd, old_dev, old_ino, check, arg);
+	r = u_swap_in(rp->dirfd, tmp, rp->base, newfd, NULL, old_dev, old_ino, check, arg);
 	if (r == -EEXIST) {
 		va_tmpname(rp->base, tmp);
-		r = u_swap_in(rp->dirfd, tmp, rp->base, newfd, old_dev, old_ino, check, arg);
+		r = u_swap_in(rp->dirfd, tmp, rp->base, newfd, NULL, old_dev, old_ino, check, arg);
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return r;

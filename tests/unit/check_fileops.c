@@ -1586,7 +1586,7 @@ START_TEST(swap_in_leaves_foreign_tmp_after_check)
 	old = lstat_at(dfd, "f");
 	tu_write_file(dfd, "n", "new", 3);
 	newfd = open_at(dfd, "n", O_RDONLY);
-	ck_assert_int_eq(u_swap_in(dfd, "f;tmp001", "f", newfd, old.st_dev, old.st_ino, plant_on_tmp, &pl),
+	ck_assert_int_eq(u_swap_in(dfd, "f;tmp001", "f", newfd, NULL, old.st_dev, old.st_ino, plant_on_tmp, &pl),
 			 -ESTALE);
 	/* the guest's file is still there, under the name it was renamed to */
 	ck_assert(exists_at(dfd, "f;tmp001"));
@@ -1605,19 +1605,22 @@ START_TEST(swap_in_removes_own_tmp)
 {
 	int dfd = new_dir("sw", NULL), newfd;
 	struct stat old;
+	struct statx nst;
 
 	tu_write_file(dfd, "f", "old", 3);
 	old = lstat_at(dfd, "f");
 	tu_write_file(dfd, "n", "new", 3);
 	newfd = open_at(dfd, "n", O_RDONLY);
-	/* "f" is not the expected inode: -ESTALE, exchanged back, our link removed */
-	ck_assert_int_eq(u_swap_in(dfd, "f;tmp001", "f", newfd, old.st_dev, old.st_ino + 1000, NULL, NULL),
+	ck_assert_int_eq(statx(newfd, "", AT_EMPTY_PATH, STATX_INO, &nst), 0);
+	/* "f" is not the expected inode: -ESTALE, exchanged back, our link
+	 * (told by the statx given) removed */
+	ck_assert_int_eq(u_swap_in(dfd, "f;tmp001", "f", newfd, &nst, old.st_dev, old.st_ino + 1000, NULL, NULL),
 			 -ESTALE);
 	ck_assert(!exists_at(dfd, "f;tmp001"));
 	ck_assert_uint_eq(lstat_at(dfd, "f").st_ino, old.st_ino);
 	ck_assert_uint_eq(lstat_at(dfd, "n").st_nlink, 1);
 	/* and the expected inode: swapped in */
-	ck_assert_int_eq(u_swap_in(dfd, "f;tmp001", "f", newfd, old.st_dev, old.st_ino, NULL, NULL), 0);
+	ck_assert_int_eq(u_swap_in(dfd, "f;tmp001", "f", newfd, NULL, old.st_dev, old.st_ino, NULL, NULL), 0);
 	assert_content(dfd, "f", "new");
 	ck_assert(!exists_at(dfd, "f;tmp001"));
 	close(newfd);
@@ -1639,7 +1642,7 @@ START_TEST(swap_in_leaves_foreign_tmp_after_failed_exchange_back)
 	newfd = open_at(dfd, "n", O_RDONLY);
 	renameat2_calls = 0;
 	renameat2_fail_call = 2;
-	ck_assert_int_eq(u_swap_in(dfd, "f;tmp001", "f", newfd, guest.st_dev, guest.st_ino + 1000, NULL, NULL),
+	ck_assert_int_eq(u_swap_in(dfd, "f;tmp001", "f", newfd, NULL, guest.st_dev, guest.st_ino + 1000, NULL, NULL),
 			 -EIO);
 	ck_assert_int_eq(renameat2_fail_call, 0); /* the hook ran */
 	ck_assert(fstat(gfd, &g) == 0);
