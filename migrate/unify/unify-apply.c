@@ -82,6 +82,8 @@ struct batch {
 	struct ustate *u;
 	struct pmaster *m;      /* one per unit */
 	struct pname *p;        /* one per member */
+	int *dirfds;            /* the names' directories (u->batch_dirs) */
+	size_t ndirfds, capdirfds;
 	/* EMLINK: names to plan again after this batch, in groups that
 	 * start with their master (a new store entry's source) */
 	uint32_t *retry;
@@ -91,6 +93,25 @@ struct batch {
 };
 
 /* ------------------------------------------------------------------ planning */
+
+/* The fds a name of a unit may add to the batch, at worst. */
+#define U_FDS_NAME_WORST (U_FDS_A_NAME + U_FDS_A_COPY + U_FDS_A_DIR)
+
+/* Is the batch full: at its names, or without fds for another unit? */
+static bool batch_full(const struct ustate *u)
+{
+	return u->nmembers >= u->batch || u->batch_fds + U_FDS_A_UNIT + U_FDS_NAME_WORST > u->fd_budget;
+}
+
+/* The fds name @member adds to the batch: its own, and its directory's if new there. */
+static size_t name_fds(const struct ustate *u, uint32_t member)
+{
+	const struct ufile *f = &u->files[member];
+	uint32_t v;
+
+	return U_FDS_A_NAME + (u->reverting ? U_FDS_A_COPY : 0) +
+	       (va_inomap_find(&u->batch_dirs, f->tree, f->dir, &v) ? 0 : U_FDS_A_DIR);
+}
 
 int u_unit_begin(struct ustate *u, uint32_t master, bool new_store, const unsigned char *digest)
 {
@@ -105,7 +126,8 @@ int u_unit_begin(struct ustate *u, uint32_t master, bool new_store, const unsign
 	 * so a second unit on it waits for the next batch, which sees what
 	 * the first one did.
 	 */
-	if (va_inomap_find(&u->batch_masters, u_dev(u, mf), mf->ino, &v) && (r = u_flush(u)) < 0)
+	if ((va_inomap_find(&u->batch_masters, u_dev(u, mf), mf->ino, &v) || (u->nunits && batch_full(u))) &&
+	    (r = u_flush(u)) < 0)
 		return r;
 	mf = &u->files[master];
 	if (va_inomap_insert(&u->batch_masters, u_dev(u, mf), mf->ino, 1) < 0)
@@ -120,14 +142,18 @@ int u_unit_begin(struct ustate *u, uint32_t master, bool new_store, const unsign
 	if (digest)
 		memcpy(un->digest, digest, VA_DIGEST_MAX);
 	un->first = u->nmembers;
+	u->batch_fds += U_FDS_A_UNIT;
 	return 0;
 }
 
 int u_unit_add(struct ustate *u, uint32_t member)
 {
 	struct uunit *un = &u->units[u->nunits - 1];
+	const struct ufile *f;
+	size_t fds = name_fds(u, member);
 
-	if (un->n >= u->batch) {       /* a larger set is split: fds stay bounded */
+	/* a set larger than the batch's room is split: fds stay bounded */
+	if (un->n && (u->nmembers >= u->batch || u->batch_fds + fds > u->fd_budget)) {
 		/* split: the rest of the set links to the same master, which
 		 * exists once this batch is done (a new store entry included) */
 		uint32_t master;
@@ -149,15 +175,23 @@ int u_unit_add(struct ustate *u, uint32_t member)
 			memcpy(digest, un->digest, sizeof(digest));
 			r = u_unit_begin(u, member, true, digest);
 		} else {
+			bool dry_entry = u->o->dry_run && (un->new_store || un->dry_entry);
+
 			r = u_unit_begin(u, master, false, NULL);
+			if (r >= 0)
+				u->units[u->nunits - 1].dry_entry = dry_entry;
 		}
 		if (r < 0)
 			return r;
 		un = &u->units[u->nunits - 1];
+		fds = name_fds(u, member);
 	}
-	if (va_array_grow(&u->members, &u->capmembers, u->nmembers, sizeof(*u->members)) < 0)
+	f = &u->files[member];
+	if (va_array_grow(&u->members, &u->capmembers, u->nmembers, sizeof(*u->members)) < 0 ||
+	    va_inomap_insert(&u->batch_dirs, f->tree, f->dir, 0) < 0)
 		return -ENOMEM;
 	u->members[u->nmembers++] = member;
+	u->batch_fds += fds;
 	un->n++;
 	return 0;
 }
@@ -166,12 +200,40 @@ int u_unit_end(struct ustate *u)
 {
 	if (u->nunits && u->units[u->nunits - 1].n == 0) {
 		u->nunits--;            /* nothing to do */
+		u->batch_fds -= U_FDS_A_UNIT;
 		return 0;
 	}
-	return u->nmembers >= u->batch ? u_flush(u) : 0;
+	return batch_full(u) ? u_flush(u) : 0;
 }
 
 /* ------------------------------------------------------------------ helpers */
+
+/*
+ * The fd of the directory of @f, a name of the batch: opened once in the
+ * batch (u->batch_dirs), closed when the batch is released.
+ */
+static int batch_dir(struct batch *b, const struct ufile *f, const char **base)
+{
+	struct ustate *u = b->u;
+	uint32_t v = 0;
+	int fd;
+
+	if (va_inomap_find(&u->batch_dirs, f->tree, f->dir, &v) && v) {
+		*base = u_name(u, f);
+		return b->dirfds[v - 1];
+	}
+	if (va_array_grow(&b->dirfds, &b->capdirfds, b->ndirfds, sizeof(*b->dirfds)) < 0)
+		return -ENOMEM;
+	fd = u_open_parent(u, f, base);
+	if (fd < 0)
+		return fd;
+	if (va_inomap_insert(&u->batch_dirs, f->tree, f->dir, (uint32_t)b->ndirfds + 1) < 0) {
+		close(fd);
+		return -ENOMEM;
+	}
+	b->dirfds[b->ndirfds++] = fd;
+	return fd;
+}
 
 static void close_fd(int *fd)
 {
@@ -399,8 +461,16 @@ static void prep_master(struct batch *b, const struct uunit *un, struct pmaster 
 		return;
 	}
 	master_attrs(u, m);
+	if (un->dry_entry) {
+		/* the entry as the dry run's earlier batches left it */
+		if (dbuf_add(&m->storepath, u->dry_entry.buf, u->dry_entry.len) < 0) {
+			master_failed(u, un, m, -ENOMEM);
+			return;
+		}
+		m->flags = u->dry_entry_flags;
+	}
 	/* frozen or moved into the store: not with names of the host's */
-	if (!u->reverting && !(un->new_store && !u->o->sledgehammer) && u_outside(u, f) &&
+	if (!u->reverting && !((un->new_store || un->dry_entry) && !u->o->sledgehammer) && u_outside(u, f) &&
 	    !(m->flags & VA_FL_IMMUTABLE)) {
 		m->why = VA_USKIP_OUTSIDE;
 		u_skip(u, f, VA_USKIP_OUTSIDE, 0, NULL);
@@ -593,7 +663,7 @@ static void prep_name(struct batch *b, const struct uunit *un, const struct pmas
 		if (!look_from_read(u, m, f, file, p) && (r = u_open_file(u, f, &p->stx)) >= 0)
 			p->fd = r;
 	} else {
-		r = u_open_parent(u, f, &base);
+		r = batch_dir(b, f, &base);
 		if (r >= 0) {
 			snprintf(p->base, sizeof(p->base), "%s", base);
 			p->dirfd = r;
@@ -654,7 +724,7 @@ static void prep_name(struct batch *b, const struct uunit *un, const struct pmas
 	}
 	if (p->stx.stx_ino == m->stx.stx_ino && p->stx.stx_dev_major == m->stx.stx_dev_major &&
 	    p->stx.stx_dev_minor == m->stx.stx_dev_minor &&
-	    !(un->new_store && u->o->dry_run && !u->o->sledgehammer)) {
+	    !((un->new_store || un->dry_entry) && u->o->dry_run && !u->o->sledgehammer)) {
 		/* (a dry run has no copy yet: the source's names would be linked too) */
 		u->st->already++;
 		u_event_file(u, VA_UEV_ALREADY, f, NULL, 0, f->size);
@@ -734,12 +804,24 @@ static bool has_twin(struct batch *b, const struct uunit *un)
 	return false;
 }
 
+/* (its directory's fd is the batch's: release_dirs()) */
 static void release_name(struct ustate *u, struct pname *p)
 {
 	va_reaper_close(u->reaper, p->fd);
-	va_reaper_close(u->reaper, p->dirfd);
 	va_reaper_close(u->reaper, p->copyfd);
 	p->fd = p->dirfd = p->copyfd = -1;
+}
+
+/* The batch's directories: closed, and forgotten with what the plan counted. */
+static void release_dirs(struct ustate *u, struct batch *b)
+{
+	for (size_t i = 0; i < b->ndirfds; i++)
+		va_reaper_close(u->reaper, b->dirfds[i]);
+	free(b->dirfds);
+	b->dirfds = NULL;
+	b->ndirfds = b->capdirfds = 0;
+	va_inomap_release(&u->batch_dirs);
+	u->batch_fds = 0;
 }
 
 static void release_master(struct ustate *u, struct pmaster *m)
@@ -1483,6 +1565,7 @@ int u_flush(struct ustate *u)
 
 	if (!u->nunits) {
 		va_inomap_release(&u->batch_masters);
+		release_dirs(u, &b);
 		return u->fatal;
 	}
 	b.m = calloc(u->nunits, sizeof(*b.m));
@@ -1572,8 +1655,15 @@ int u_flush(struct ustate *u)
 		sigprocmask(SIG_SETMASK, &oldmask, NULL);
 	u->last_master = b.m[u->nunits - 1].ok ? b.m[u->nunits - 1].file : UINT32_MAX;
 	u->last_stored = !u->units[u->nunits - 1].new_store || b.m[u->nunits - 1].stored;
+	if (dry && b.m[u->nunits - 1].storepath.len) {
+		dbuf_setlen(&u->dry_entry, 0);
+		if (dbuf_add(&u->dry_entry, b.m[u->nunits - 1].storepath.buf, b.m[u->nunits - 1].storepath.len) < 0)
+			r = -ENOMEM;
+		u->dry_entry_flags = b.m[u->nunits - 1].flags;
+	}
 	for (size_t i = 0; i < u->nmembers; i++)
 		release_name(u, &b.p[i]);
+	release_dirs(u, &b);
 	for (size_t k = 0; k < u->nunits; k++)
 		release_master(u, &b.m[k]);
 	free(b.m);

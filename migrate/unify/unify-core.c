@@ -131,7 +131,7 @@ size_t u_pass_budget(const struct ustate *u)
 int u_init(struct ustate *u, const struct va_uopts *o, struct va_ustats *st)
 {
 	struct rlimit rl = { 0, 0 };
-	rlim_t need;
+	size_t worst, avail;
 
 	memset(u, 0, sizeof(*u));
 	memset(st, 0, sizeof(*st));
@@ -152,33 +152,39 @@ int u_init(struct ustate *u, const struct va_uopts *o, struct va_ustats *st)
 	dbuf_init(&u->namebuf);
 	dbuf_init(&u->abs);
 	dbuf_init(&u->abs2);
+	dbuf_init(&u->dry_entry);
 	/*
-	 * A batch holds up to four fds per name (a name and its directory,
-	 * and, when each name has a master of its own as with vunify, the
-	 * master and its directory; a revert: the name's copy), and the
-	 * closing thread up to three per name of the last batch, beside
-	 * U_FDS_SPARE for the rest of the run; a dry run syncs nothing and
-	 * keeps its batches small (their records take about 1 KiB a name).
+	 * A batch holds the fds its plan counts (U_FDS_A_*), at worst seven
+	 * a name (each name a unit and a directory of its own, a revert's
+	 * copy), and the closing thread as many again, beside U_FDS_SPARE for
+	 * the rest of the run: the limit is raised towards that, and what it
+	 * allows bounds each batch (u_unit_add()).
 	 */
-	u->batch = o->dry_run ? UNIFY_BATCH_DRY : UNIFY_BATCH;
-	need = U_FDS_A_NAME * u->batch + U_FDS_SPARE;
+	u->batch = UNIFY_BATCH;
+	worst = (U_FDS_A_UNIT + U_FDS_A_NAME + U_FDS_A_COPY + U_FDS_A_DIR) * u->batch;
+	avail = 2 * worst;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		rlim_t need = avail + U_FDS_SPARE;
+
 		if (rl.rlim_cur < rl.rlim_max && rl.rlim_cur < need) {
 			rl.rlim_cur = rl.rlim_max < need ? rl.rlim_max : need;
 			(void)setrlimit(RLIMIT_NOFILE, &rl);
 		}
 		if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need)
-			u->batch = rl.rlim_cur > U_FDS_A_NAME * 16 + U_FDS_SPARE ? (rl.rlim_cur - U_FDS_SPARE) / U_FDS_A_NAME : 16;
+			avail = rl.rlim_cur > U_FDS_SPARE + U_FDS_MIN ? (size_t)rl.rlim_cur - U_FDS_SPARE : U_FDS_MIN;
 	}
 	if (!o->dry_run && !o->j)
 		return -EINVAL;
 	/*
 	 * Closing a replaced name's old inode frees it (its blocks, a
 	 * journal transaction): a thread does that while the next batch is
-	 * prepared, when the fds allow another batch's worth in flight.
+	 * prepared, holding up to half the fds when that leaves a batch
+	 * U_FDS_MIN.  A dry run counts the same: its batches, and the sets
+	 * they split, are the real run's.
 	 */
-	if (!o->dry_run && (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= U_FDS_A_NAME * u->batch + U_FDS_SPARE))
-		(void)va_reaper_start(&u->reaper, 3 * u->batch);
+	u->fd_budget = avail >= 2 * U_FDS_MIN ? avail - avail / 2 : avail;
+	if (!o->dry_run && u->fd_budget < avail)
+		(void)va_reaper_start(&u->reaper, avail / 2);
 	/* a batch's changes are synced while the next batch is prepared */
 	if (!o->dry_run)
 		(void)va_syncer_start(&u->syncer);
@@ -214,10 +220,12 @@ void u_release(struct ustate *u)
 	va_inomap_release(&u->dryflags);
 	va_inomap_release(&u->slots);
 	va_inomap_release(&u->batch_masters);
+	va_inomap_release(&u->batch_dirs);
 	free(u->touched_st);
 	dbuf_release(&u->namebuf);
 	dbuf_release(&u->abs);
 	dbuf_release(&u->abs2);
+	dbuf_release(&u->dry_entry);
 }
 
 static uint64_t name_hash(const char *s, size_t len)

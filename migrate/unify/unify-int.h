@@ -89,6 +89,8 @@ struct utree {
 struct uunit {
 	uint32_t master;        /* file index of the master (or of the inode to revert) */
 	bool new_store;         /* link: the master is a new store entry, a copy of @master */
+	bool dry_entry;         /* a dry run: the master stands for the new store entry
+				 * an earlier batch would have made of it (ustate.dry_entry) */
 	unsigned char digest[VA_DIGEST_MAX];
 	size_t first, n;        /* range in ustate.members */
 };
@@ -136,13 +138,23 @@ struct ustate {
 	uint32_t *members;
 	size_t nmembers, capmembers;
 	struct va_inomap batch_masters; /* the master inodes of the batch */
+	/* the directories of the batch's names, (tree, dir) -> 0 while
+	 * planned, then 1 + the index of its fd in the batch (u_flush()):
+	 * a name borrows its directory's fd */
+	struct va_inomap batch_dirs;
+	size_t batch_fds;       /* fds the batch will hold (U_FDS_A_*) */
 	bool reverting;
-	size_t batch;           /* names per batch: UNIFY_BATCH(_DRY), or what the fds allow */
+	size_t batch;           /* names per batch at most: UNIFY_BATCH */
+	size_t fd_budget;       /* fds a batch may hold: what the limit leaves */
 	struct va_reaper *reaper; /* closes a batch's fds meanwhile (NULL: at once) */
 	struct va_syncer *syncer; /* syncs a batch's changes meanwhile (NULL: at once) */
 	bool sync_pending;      /* the last batch's changes are being synced */
 	uint32_t last_master;   /* master of the last unit flushed (UINT32_MAX: failed) */
 	bool last_stored;       /* ... and it is in the store (or was not to be) */
+	/* a dry run: the new store entry of the last unit flushed, which
+	 * the rest of its split set links to (its path, its flags) */
+	struct dbuf dry_entry;
+	uint32_t dry_entry_flags;
 	int fatal;
 	/* names found by the scans, of inodes with more than one link:
 	 * the count, U_NAMES_STORE when one of them is in the store */
@@ -175,9 +187,18 @@ struct utouched {
 #define U_LOOK_XATTRS    0x10   /* its extended attributes were listed: */
 #define U_LOOK_NO_XATTRS 0x20   /* it has none */
 
-#define UNIFY_BATCH 4096        /* names per journal fsync (fewer with few fds) */
-#define UNIFY_BATCH_DRY 512     /* names per batch of a dry run */
-#define U_FDS_A_NAME 7          /* fds a name of a batch may take: in the batch and on the closing thread */
+#define UNIFY_BATCH 16384       /* names per journal fsync (fewer when the fds run short) */
+/*
+ * The fds a batch holds, counted as it is planned: a unit's master (its
+ * file and directory, a new store entry's directory and copy), a name's
+ * file (and a revert's private copy), and each directory of the batch's
+ * names once.  The closing thread holds as many again: the batch before.
+ */
+#define U_FDS_A_UNIT 4
+#define U_FDS_A_NAME 1
+#define U_FDS_A_COPY 1
+#define U_FDS_A_DIR 1
+#define U_FDS_MIN 112           /* a batch's fds when the limit is low */
 /* fds beside the batch's: the trees, the journal, and the readers
  * (vhashify: a part's tags read ahead while the part before has its
  * classes' digests read, up to 16 threads each, a directory and a file

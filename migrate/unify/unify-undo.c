@@ -886,7 +886,7 @@ int va_unify_replay(struct va_journal *j, enum va_replay mode, const struct va_u
 		 * its end, after one syncfs of what the rest restored (a store
 		 * entry may hold the last other copy of their content).
 		 */
-		while (k < n && w < UNDO_WINDOW && w < u.batch / 2) {
+		while (k < n && w < UNDO_WINDOW && w < u.fd_budget / 2) {
 			i = n - 1 - k;
 			if (to_replay(&run, &j->recs[i]))
 				idx[w++] = i;

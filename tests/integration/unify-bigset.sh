@@ -3,14 +3,15 @@
 #
 # unify-bigset.sh - a set of identical files larger than one batch of the
 # engine is linked whole: vhashify runs under ulimit -n 1024, where a batch
-# (one journal fsync) holds 118 names (seven fds a name must fit, with the
-# batch in flight on the closing thread, beside 192 for the trees, the
-# journal and the readers), and 1300 copies of one licence text in three
-# guests take twelve batches; a small twin
-# set beside it.  Ground truth from the fixture: every copy ends on one
-# inode with the store entry (nlink 1301), protected, content unchanged;
-# undo gives every name its own inode back.  Then vcopy under ulimit -n
-# 512 links 1,500 names of DST to as many files of SRC.
+# (one journal fsync) may hold 416 fds (half of what is left beside 192
+# for the trees, the journal and the readers; the closing thread holds
+# the other half), one a name, one a directory and four a master, and
+# 1300 copies of one licence text in three guests take four batches; a
+# small twin set beside it.  The dry run, under the same limit, promises
+# what the run does.  Ground truth from the fixture: every copy ends on
+# one inode with the store entry (nlink 1301), protected, content
+# unchanged; undo gives every name its own inode back.  Then vcopy under
+# ulimit -n 512 links 1,500 names of DST to as many files of SRC.
 [ -n "${BASH_VERSION-}" ] || exec bash "$0" "$@"
 . "${top_srcdir:-$(dirname -- "$0")/../..}/tests/lib.sh"
 
@@ -35,6 +36,13 @@ head -c 500 /dev/urandom >"$M/g1/other"
 cp -p "$M/g1/other" "$M/g2/other"
 
 J=$W/bigset.journal
+(ulimit -n 1024 && exec "$VHASHIFY" -n --json --manually --destination "$M/.hash" --flags=immutable --no-progress \
+	"$M/g1" "" "$M/g2" "" "$M/g3" "") >"$W/dry.json" 2>"$W/dry.err"
+is $? 1 "vhashify -n over 1300 identical names exits 1: it would change something (ulimit -n 1024)"
+dry_counts=$(grep '"record":"summary"' "$W/dry.json" | grep -o '"\(linked\|stored\|protected\)":[0-9]*' | tr '\n' ' ')
+is "$(grep -c '"event":"protect"' "$W/dry.json")" 8 "the dry run announces 8 flag changes"
+is "$(grep '"event":"protect"' "$W/dry.json" | grep -vc '"path":"'"$M"'/.hash/')" 0 \
+	"... each on a store entry's path, also in the batches after the one that would make the entry"
 (ulimit -n 1024 && exec "$VHASHIFY" --manually --destination "$M/.hash" --flags=immutable --no-progress \
 	--journal "$J" "$M/g1" "" "$M/g2" "" "$M/g3" "") >"$W/out" 2>"$W/err"
 ok $? "vhashify over 1300 identical names exits 0 (ulimit -n 1024)"
@@ -47,8 +55,9 @@ is "$(lsattr -d "$M/g1/doc/extra" | cut -c5)" i "it is immutable (--flags=immuta
 cmp -s "$W/licence" "$M/g3/doc/copyright433"
 ok $? "content unchanged"
 is "$(stat -c %i "$M/g1/other")" "$(stat -c %i "$M/g2/other")" "the small set beside it is linked too"
-grep -q "^vhashify: 1302 names linked" "$W/out"
-ok $? "the summary counts every name (1300 + 2): $(grep "names linked" "$W/out")"
+grep -q "^vhashify: 1302 names linked, .*, 2 new store entries, 8 flag changes$" "$W/out"
+ok $? "the summary counts every name (1300 + 2), 2 entries, 8 flag changes (the big set's entry protected, then lifted and protected again around each of the three batches after the first): $(grep "names linked" "$W/out")"
+is "$dry_counts" '"linked":1302 "stored":2 "protected":8 ' "the dry run promised what the run did"
 no_tmp "$M" "after vhashify"
 
 "$VAUDIT" --undo "$J" "$M" >"$W/undo.out" 2>"$W/undo.err"
