@@ -146,13 +146,40 @@ int u_unit_begin(struct ustate *u, uint32_t master, bool new_store, const unsign
 	return 0;
 }
 
+/*
+ * The batch is full before the last unit's @member: the unit goes to the
+ * next batch whole, after the units before it are flushed.
+ */
+static int defer_unit(struct ustate *u, uint32_t member)
+{
+	struct uunit un = u->units[u->nunits - 1];
+	uint32_t *names = malloc(un.n * sizeof(*names));
+	int r;
+
+	if (!names)
+		return -ENOMEM;
+	memcpy(names, &u->members[un.first], un.n * sizeof(*names));
+	u->nunits--;
+	u->nmembers -= un.n;
+	r = u_flush(u);
+	if (r >= 0 && (r = u_unit_begin(u, un.master, un.new_store, un.digest)) >= 0)
+		u->units[u->nunits - 1].dry_entry = un.dry_entry;
+	for (size_t i = 0; i < un.n && r >= 0; i++)
+		r = u_unit_add(u, names[i]);
+	free(names);
+	return r < 0 ? r : u_unit_add(u, member);
+}
+
 int u_unit_add(struct ustate *u, uint32_t member)
 {
 	struct uunit *un = &u->units[u->nunits - 1];
 	const struct ufile *f;
 	size_t fds = name_fds(u, member);
 
-	/* a set larger than the batch's room is split: fds stay bounded */
+	/* no room: the set starts the next batch, and is split only when it
+	 * does not fit a batch of its own (fds stay bounded) */
+	if (un->n && (u->nmembers >= u->batch || u->batch_fds + fds > u->fd_budget) && u->nunits > 1)
+		return defer_unit(u, member);
 	if (un->n && (u->nmembers >= u->batch || u->batch_fds + fds > u->fd_budget)) {
 		/* split: the rest of the set links to the same master, which
 		 * exists once this batch is done (a new store entry included) */
