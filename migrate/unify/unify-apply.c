@@ -97,6 +97,12 @@ struct batch {
 /* The fds a name of a unit may add to the batch, at worst. */
 #define U_FDS_NAME_WORST (U_FDS_A_NAME + U_FDS_A_COPY + U_FDS_A_DIR)
 
+/* Is the master of @un a new store entry (a dry run: or does it stand for one)? */
+static bool new_entry(const struct uunit *un)
+{
+	return un->new_store || un->dry_entry;
+}
+
 /* Is the batch full: at its names, or without fds for another unit? */
 static bool batch_full(const struct ustate *u)
 {
@@ -175,12 +181,13 @@ int u_unit_add(struct ustate *u, uint32_t member)
 	struct uunit *un = &u->units[u->nunits - 1];
 	const struct ufile *f;
 	size_t fds = name_fds(u, member);
+	bool full = un->n && (u->nmembers >= u->batch || u->batch_fds + fds > u->fd_budget);
 
 	/* no room: the set starts the next batch, and is split only when it
 	 * does not fit a batch of its own (fds stay bounded) */
-	if (un->n && (u->nmembers >= u->batch || u->batch_fds + fds > u->fd_budget) && u->nunits > 1)
+	if (full && u->nunits > 1)
 		return defer_unit(u, member);
-	if (un->n && (u->nmembers >= u->batch || u->batch_fds + fds > u->fd_budget)) {
+	if (full) {
 		/* split: the rest of the set links to the same master, which
 		 * exists once this batch is done (a new store entry included) */
 		uint32_t master;
@@ -202,7 +209,7 @@ int u_unit_add(struct ustate *u, uint32_t member)
 			memcpy(digest, un->digest, sizeof(digest));
 			r = u_unit_begin(u, member, true, digest);
 		} else {
-			bool dry_entry = u->o->dry_run && (un->new_store || un->dry_entry);
+			bool dry_entry = u->o->dry_run && new_entry(un);
 
 			r = u_unit_begin(u, master, false, NULL);
 			if (r >= 0)
@@ -497,7 +504,7 @@ static void prep_master(struct batch *b, const struct uunit *un, struct pmaster 
 		m->flags = u->dry_entry_flags;
 	}
 	/* frozen or moved into the store: not with names of the host's */
-	if (!u->reverting && !((un->new_store || un->dry_entry) && !u->o->sledgehammer) && u_outside(u, f) &&
+	if (!u->reverting && !(new_entry(un) && !u->o->sledgehammer) && u_outside(u, f) &&
 	    !(m->flags & VA_FL_IMMUTABLE)) {
 		m->why = VA_USKIP_OUTSIDE;
 		u_skip(u, f, VA_USKIP_OUTSIDE, 0, NULL);
@@ -751,7 +758,7 @@ static void prep_name(struct batch *b, const struct uunit *un, const struct pmas
 	}
 	if (p->stx.stx_ino == m->stx.stx_ino && p->stx.stx_dev_major == m->stx.stx_dev_major &&
 	    p->stx.stx_dev_minor == m->stx.stx_dev_minor &&
-	    !((un->new_store || un->dry_entry) && u->o->dry_run && !u->o->sledgehammer)) {
+	    !(new_entry(un) && u->o->dry_run && !u->o->sledgehammer)) {
 		/* (a dry run has no copy yet: the source's names would be linked too) */
 		u->st->already++;
 		u_event_file(u, VA_UEV_ALREADY, f, NULL, 0, f->size);
@@ -1586,6 +1593,7 @@ static void run_unit(struct batch *b, size_t k)
 int u_flush(struct ustate *u)
 {
 	struct batch b = { .u = u };
+	const struct pmaster *last;
 	bool dry = u->o->dry_run;
 	sigset_t oldmask;
 	int r = 0;
@@ -1680,13 +1688,14 @@ int u_flush(struct ustate *u)
 		durable_changes(&b);
 	if (!dry)
 		sigprocmask(SIG_SETMASK, &oldmask, NULL);
-	u->last_master = b.m[u->nunits - 1].ok ? b.m[u->nunits - 1].file : UINT32_MAX;
-	u->last_stored = !u->units[u->nunits - 1].new_store || b.m[u->nunits - 1].stored;
-	if (dry && b.m[u->nunits - 1].storepath.len) {
+	last = &b.m[u->nunits - 1];
+	u->last_master = last->ok ? last->file : UINT32_MAX;
+	u->last_stored = !u->units[u->nunits - 1].new_store || last->stored;
+	if (dry && last->storepath.len) {
 		dbuf_setlen(&u->dry_entry, 0);
-		if (dbuf_add(&u->dry_entry, b.m[u->nunits - 1].storepath.buf, b.m[u->nunits - 1].storepath.len) < 0)
+		if (dbuf_add(&u->dry_entry, last->storepath.buf, last->storepath.len) < 0)
 			r = -ENOMEM;
-		u->dry_entry_flags = b.m[u->nunits - 1].flags;
+		u->dry_entry_flags = last->flags;
 	}
 	for (size_t i = 0; i < u->nmembers; i++)
 		release_name(u, &b.p[i]);
