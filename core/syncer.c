@@ -14,10 +14,9 @@
 #include "core/syncer.h"
 #include "core/thread.h"
 
-/* A job: syncfs() of @fd's filesystem, or (@start) starting the writeback of @fd's data. */
+/* A job: syncfs() of @fd's filesystem. */
 struct job {
 	int fd;
-	bool start;
 };
 
 struct va_syncer {
@@ -53,10 +52,7 @@ static void *syncer_main(void *arg)
 		s->busy = true;
 		pthread_mutex_unlock(&s->lock);
 		for (size_t i = 0; i < n; i++) {
-			/* (a writeback started only: its errors are the syncfs's) */
-			if (jobs[i].start)
-				(void)sync_file_range(jobs[i].fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-			else if (syncfs(jobs[i].fd) < 0 && !err)
+			if (syncfs(jobs[i].fd) < 0 && !err)
 				err = -errno;
 			close(jobs[i].fd);
 		}
@@ -96,7 +92,7 @@ int va_syncer_start(struct va_syncer **ret)
 }
 
 /* Queue @n jobs on @fds (duplicated).  Return: 0 or -errno (nothing queued). */
-static int queue(struct va_syncer *s, const int *fds, size_t n, bool start)
+static int queue(struct va_syncer *s, const int *fds, size_t n)
 {
 	int *dup = malloc((n ? n : 1) * sizeof(*dup));
 	size_t got = 0;
@@ -124,7 +120,7 @@ static int queue(struct va_syncer *s, const int *fds, size_t n, bool start)
 	}
 	if (r == 0) {
 		for (size_t i = 0; i < n; i++)
-			s->jobs[s->n++] = (struct job){ .fd = dup[i], .start = start };
+			s->jobs[s->n++] = (struct job){ .fd = dup[i] };
 		pthread_cond_signal(&s->work);
 	}
 	pthread_mutex_unlock(&s->lock);
@@ -137,12 +133,7 @@ static int queue(struct va_syncer *s, const int *fds, size_t n, bool start)
 
 int va_syncer_submit(struct va_syncer *s, const int *fds, size_t n)
 {
-	return queue(s, fds, n, false);
-}
-
-int va_syncer_start_write(struct va_syncer *s, int fd)
-{
-	return queue(s, &fd, 1, true);
+	return queue(s, fds, n);
 }
 
 int va_syncer_wait(struct va_syncer *s)

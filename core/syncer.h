@@ -9,9 +9,6 @@
  * syncer, goes on with work that depends on nothing of it (preparing its
  * next batch), and waits for the result before that step.
  *
- * It also starts the writeback of a file's data (a copy that a later
- * syncfs must find on disk), so that the disk works on it meanwhile.
- *
  * Jobs run in the order they were submitted, one at a time.  An error
  * of a syncfs is kept until a wait reports it.
  */
@@ -33,14 +30,6 @@ int va_syncer_start(struct va_syncer **ret);
  * itself).
  */
 int va_syncer_submit(struct va_syncer *s, const int *fds, size_t n);
-
-/**
- * va_syncer_start_write() - start writing back the data of @fd
- * (sync_file_range(SYNC_FILE_RANGE_WRITE): nothing is waited for, and its
- * errors are left to the syncfs that must follow).  The fd is duplicated.
- * Return: 0, or -errno when nothing was queued.
- */
-int va_syncer_start_write(struct va_syncer *s, int fd);
 
 /**
  * va_syncer_wait() - return once everything submitted is synced.

@@ -603,12 +603,6 @@ static void finish_master(struct batch *b, const struct uunit *un, struct pmaste
 		master_failed(u, un, m, m->copy_err);
 		return;
 	}
-	/*
-	 * Written back with the batch's syncfs, before it is protected; the
-	 * syncer starts that meanwhile.
-	 */
-	if (u->syncer)
-		(void)va_syncer_start_write(u->syncer, m->copy);
 	close_fd(&m->fd);
 	close_fd(&m->dirfd);
 	m->fd = m->copy;
@@ -1305,20 +1299,43 @@ static int sync_filesystems(const struct bcopy *c, size_t n)
 }
 
 /*
+ * The batch's new store entries, all copied (in the store, one
+ * filesystem): their syncfs handed to the syncer, after the batch
+ * before's, so that the disk writes them while the names are opened.
+ * Return: whether it was (durable_copies() then waits for it).
+ */
+static bool submit_copies(struct batch *b)
+{
+	const struct ustate *u = b->u;
+
+	if (!u->syncer)
+		return false;
+	for (size_t k = 0; k < u->nunits; k++) {
+		const struct pmaster *m = &b->m[k];
+
+		if (m->ok && m->copy_wanted && m->copy >= 0)
+			return va_syncer_submit(u->syncer, &m->copy, 1) == 0;
+	}
+	return false;
+}
+
+/*
  * Before anything of the batch changes: every copy it made (new store
  * entries, private copies of a revert) is on disk, data and inode.  One
  * syncfs per filesystem writes them all and reports a write error of any
  * of them (Linux 5.8: the fd it is called on was opened before the copies
  * were written); only then the fsync of each finds the copy that failed.
- * On an error the run stops, naming the file: a copy that did not reach
- * the disk is never linked.
+ * With @submitted, the syncer has that syncfs (submit_copies()), after
+ * the batch before's, and both are waited for here.  On an error the run
+ * stops, naming the file: a copy that did not reach the disk is never
+ * linked.
  */
-static int durable_copies(struct batch *b)
+static int durable_copies(struct batch *b, bool submitted)
 {
 	struct ustate *u = b->u;
 	struct bcopy *c = NULL;
 	size_t n = 0, cap = 0;
-	int r = 0;
+	int r = 0, sr = 0;
 
 	for (size_t k = 0; k < u->nunits && r == 0; k++) {
 		const struct uunit *un = &u->units[k];
@@ -1345,8 +1362,16 @@ static int durable_copies(struct batch *b)
 			};
 		}
 	}
-	if (r == 0 && (r = sync_filesystems(c, n)) < 0) {
+	if (submitted) {
+		sr = va_syncer_wait(u->syncer);
+		u->sync_pending = false;
+	} else if (r == 0) {
+		sr = sync_filesystems(c, n);
+	}
+	if (r == 0 && sr < 0) {
 		bool named = false;
+
+		r = sr;
 
 		for (size_t i = 0; i < n && !named; i++) {
 			if (fsync(c[i].fd) < 0) {
@@ -1362,6 +1387,7 @@ static int durable_copies(struct batch *b)
 			const struct utree *t = &u->trees[u->store_tree >= 0 ? (size_t)u->store_tree : 0];
 
 			u_skip_path(u, t->root, t->root_len, NULL, VA_USKIP_ERROR, -r,
+				    submitted ? "cannot write the copies or the changes before them to disk" :
 				    "cannot write the copies to disk");
 		}
 	}
@@ -1594,7 +1620,7 @@ int u_flush(struct ustate *u)
 {
 	struct batch b = { .u = u };
 	const struct pmaster *last;
-	bool dry = u->o->dry_run;
+	bool dry = u->o->dry_run, submitted;
 	sigset_t oldmask;
 	int r = 0;
 
@@ -1614,6 +1640,7 @@ int u_flush(struct ustate *u)
 	for (size_t k = 0; k < u->nunits; k++)
 		prep_master(&b, &u->units[k], &b.m[k]);
 	copy_masters(&b);
+	submitted = !dry && submit_copies(&b);
 	for (size_t k = 0; k < u->nunits; k++) {
 		const struct uunit *un = &u->units[k];
 		size_t ok = 0;
@@ -1629,8 +1656,8 @@ int u_flush(struct ustate *u)
 			ok = 0;
 		plan_flags(u, &b.m[k], ok > 0);
 	}
-	if (!dry && !u->fatal)
-		durable_copies(&b);
+	if (!dry && (!u->fatal || submitted))
+		durable_copies(&b, submitted);
 	/* the batch before is on disk: its marks may go with these intents */
 	if (!dry)
 		u_changes_durable(u);
