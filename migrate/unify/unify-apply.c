@@ -1372,7 +1372,6 @@ static int durable_copies(struct batch *b, bool submitted)
 		bool named = false;
 
 		r = sr;
-
 		for (size_t i = 0; i < n && !named; i++) {
 			if (fsync(c[i].fd) < 0) {
 				char buf[96];
