@@ -1310,12 +1310,10 @@ static bool submit_copies(struct batch *b)
 
 	if (!u->syncer)
 		return false;
-	for (size_t k = 0; k < u->nunits; k++) {
-		const struct pmaster *m = &b->m[k];
-
-		if (m->ok && m->copy_wanted && m->copy >= 0)
-			return va_syncer_submit(u->syncer, &m->copy, 1) == 0;
-	}
+	/* (copy_master() made it: a usable master that wanted one) */
+	for (size_t k = 0; k < u->nunits; k++)
+		if (b->m[k].copy >= 0)
+			return va_syncer_submit(u->syncer, &b->m[k].copy, 1) == 0;
 	return false;
 }
 
