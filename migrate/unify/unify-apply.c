@@ -49,6 +49,24 @@ struct pname {
 	bool ok;
 	dev_t dir_dev;          /* revert: its directory (names there share a copy) */
 	uint64_t dir_ino;
+	/* what exec_unit() did, for account_unit() */
+	int r;                  /* 0: linked (or reverted), else why not */
+	bool left_known;        /* its old inode keeps other names, in state @left */
+	struct utouched left;
+};
+
+/* A flag change of a unit's master: made by exec_unit(), said by account_unit(). */
+struct fstep {
+	uint32_t from, to;
+	uint64_t seq;
+	int r;                  /* 0, or why the kernel refused it */
+};
+
+/* Why exec_unit() tried no more names of a unit. */
+enum ustop {
+	U_GO_ON,
+	U_STOP_EMLINK,          /* the master is full: the rest get another entry */
+	U_STOP_CHANGED,         /* the master was written to: the rest stay */
 };
 
 /* The inode the names get (link) or leave (revert). */
@@ -76,6 +94,14 @@ struct pmaster {
 	uint64_t seq_store, seq_unprot, seq_prot;
 	uint32_t unprot_flags, prot_flags;
 	bool unprot, prot, prot_first;
+	/* what exec_unit() did, for account_unit() */
+	bool ran;               /* its changes were tried */
+	bool any;               /* a name was linked (or reverted) */
+	struct fstep step[3];   /* its flag changes in order, ... */
+	uint8_t nsteps, nbefore;        /* ... the first @nbefore before the names */
+	bool prot_dropped;      /* the protection after the names was not needed */
+	enum ustop stop;        /* the names from @stop_at on were not tried */
+	size_t stop_at;
 };
 
 struct batch {
@@ -1085,54 +1111,60 @@ static void name_failed(struct ustate *u, struct pname *p, int r)
 		u_skip(u, f, VA_USKIP_ERROR, -r, errtext(-r, buf, sizeof(buf)));
 }
 
-static int flag_step(struct ustate *u, struct pmaster *m, uint32_t to, uint64_t seq)
+/*
+ * Change the flags of @m to @to (a dry run: only remember them), the step
+ * recorded for flag_said().  Return: 0 or the kernel's error.
+ */
+static int flag_try(struct ustate *u, struct pmaster *m, uint32_t to, uint64_t seq)
 {
-	uint32_t from = m->flags;
-	int r = set_flags(u, m, to);
+	struct fstep *s = &m->step[m->nsteps++];
 	struct statx stx;
 
-	if (r < 0) {
-		u_skip(u, &u->files[m->file], VA_USKIP_ERROR, -r, "cannot change its flags");
-		if (u_fatal_errno(r))
-			u->fatal = r;
-		if (!u->o->dry_run)
-			mark(u, 'U', seq);
-		return r;
-	}
-	if (refresh(m->fd, &stx) == 0)
+	*s = (struct fstep){ .from = m->flags, .to = to, .seq = seq };
+	if (u->o->dry_run)
+		m->flags = to;
+	else if ((s->r = set_flags(u, m, to)) == 0 && refresh(m->fd, &stx) == 0)
 		m->stx = stx;
-	u->st->protected_++;
-	{
-		const struct ufile *f = &u->files[m->file];
-		const char *path = u_abs(u, f, &u->abs);
-		struct va_uevent ev = { .type = VA_UEV_PROTECT, .path = path, .path_len = u->abs.len,
-					.old_flags = from, .new_flags = to };
-
-		u_event(u, &ev);
-	}
-	return mark(u, 'D', seq);
+	return s->r;
 }
 
 /*
- * A dry run's flag change: said and counted as flag_step() would, the
- * flags remembered for the batches after this one (nothing is changed).
+ * Say and count flag change @s of @m, and mark it in the journal; a
+ * failed one stops the run when the disk is failing.  A dry run
+ * remembers the flags for the batches after this one.
  */
-static void dry_flag_step(struct ustate *u, struct pmaster *m, uint32_t to)
+static void flag_said(struct ustate *u, struct pmaster *m, const struct fstep *s)
 {
-	const char *path = m->storepath.len ? m->storepath.buf : u_abs(u, &u->files[m->file], &u->abs);
-	size_t len = m->storepath.len ? m->storepath.len : u->abs.len;
-	struct va_uevent ev = { .type = VA_UEV_PROTECT, .path = path, .path_len = len,
-				.old_flags = m->flags, .new_flags = to };
+	bool dry = u->o->dry_run;
+	const char *path;
+	size_t len;
 
+	if (s->r < 0) {
+		u_skip(u, &u->files[m->file], VA_USKIP_ERROR, -s->r, "cannot change its flags");
+		if (u_fatal_errno(s->r))
+			u->fatal = s->r;
+		mark(u, 'U', s->seq);
+		return;
+	}
+	/* (a dry run's new store entry is only a path) */
+	if (dry && m->storepath.len) {
+		path = m->storepath.buf;
+		len = m->storepath.len;
+	} else {
+		path = u_abs(u, &u->files[m->file], &u->abs);
+		len = u->abs.len;
+	}
 	u->st->protected_++;
-	m->flags = to;
 	/* a new store entry is a copy the dry run does not make: no later
 	 * batch finds it under the source's inode */
-	if (!m->storepath.len &&
+	if (dry && !m->storepath.len &&
 	    va_inomap_insert(&u->dryflags, makedev(m->stx.stx_dev_major, m->stx.stx_dev_minor),
-			     m->stx.stx_ino, to) < 0)
+			     m->stx.stx_ino, s->to) < 0)
 		u->fatal = -ENOMEM;
-	u_event(u, &ev);
+	u_event(u, &(struct va_uevent){ .type = VA_UEV_PROTECT, .path = path, .path_len = len,
+					.old_flags = s->from, .new_flags = s->to });
+	if (!dry)
+		mark(u, 'D', s->seq);
 }
 
 /* ------------------------------------------------------------------ one batch */
@@ -1464,21 +1496,24 @@ int u_finish(struct ustate *u, int r)
 	return va_journal_finish(u->o->j, r < 0 ? r : w < 0 ? w : r);
 }
 
-static void run_unit(struct batch *b, size_t k)
+/* Is unit @k to be carried out: its master usable, a name left to link? */
+static bool unit_live(const struct batch *b, size_t k)
+{
+	return b->m[k].ok && names_ok(b, &b->u->units[k]);
+}
+
+/*
+ * An earlier unit may have taken a name from the master's or a name's
+ * inode (vunify: a guest's own hard links): the state it left is
+ * expected now, nothing else.
+ */
+static void adopt_unit(struct batch *b, size_t k)
 {
 	struct ustate *u = b->u;
 	const struct uunit *un = &u->units[k];
 	struct pmaster *m = &b->m[k];
-	bool dry = u->o->dry_run, changed = false;
-	int r;
+	bool dry = u->o->dry_run;
 
-	if (!m->ok || !names_ok(b, un))
-		return;
-	/*
-	 * An earlier unit of this batch may have taken a name from the
-	 * master's or a name's inode (vunify: a guest's own hard links):
-	 * the state it left is expected now, nothing else.
-	 */
 	for (size_t i = 0; i < un->n; i++) {
 		struct pname *p = &b->p[un->first + i];
 		struct utouched t;
@@ -1493,84 +1528,57 @@ static void run_unit(struct batch *b, size_t k)
 	}
 	if (!dry)
 		u_adopt(u, m->fd, &m->stx);
-	if (un->new_store && dry) {
-		const char *sp = u_abs(u, &u->files[m->src], &u->abs2);
-		struct va_uevent ev = {
-			.type = VA_UEV_STORE, .path = m->storepath.buf,
-			.path_len = m->storepath.len, .master = sp, .master_len = u->abs2.len,
-			.size = m->stx.stx_size,
-		};
+}
 
-		u->st->stored++;
-		u->st->saved_bytes -= m->stx.stx_size;
-		u_event(u, &ev);
-		m->stored = true;
-	}
-	if (dry && m->unprot)
-		dry_flag_step(u, m, m->unprot_flags);
-	if (dry && m->prot && m->prot_first)
-		dry_flag_step(u, m, m->prot_flags);
-	if (!dry && m->unprot && flag_step(u, m, m->unprot_flags, m->seq_unprot) < 0) {
-		for (size_t i = 0; i < un->n; i++)
-			if (b->p[un->first + i].ok)
-				mark(u, 'U', b->p[un->first + i].seq);
-		if (m->prot)
-			mark(u, 'U', m->seq_prot);
+/*
+ * The changes of live unit @k: its master's flags lifted (or protected
+ * first), its names linked (or reverted) in turn, its master protected.
+ * Only the unit's own records change (units of a batch that share no
+ * inode run on several threads at once): what is to be said, counted
+ * and marked is left for account_unit().  A dry run changes nothing and
+ * takes every step as done.
+ */
+static void exec_unit(struct batch *b, size_t k)
+{
+	struct ustate *u = b->u;
+	const struct uunit *un = &u->units[k];
+	struct pmaster *m = &b->m[k];
+	bool dry = u->o->dry_run;
+
+	m->ran = true;
+	if (m->unprot && flag_try(u, m, m->unprot_flags, m->seq_unprot) < 0) {
+		m->nbefore = m->nsteps;
 		return;
 	}
-	if (!dry && m->prot && m->prot_first && flag_step(u, m, m->prot_flags, m->seq_prot) < 0)
+	if (m->prot && m->prot_first && flag_try(u, m, m->prot_flags, m->seq_prot) < 0)
 		m->prot = false;
+	m->nbefore = m->nsteps;
 	for (size_t i = 0; i < un->n; i++) {
 		struct pname *p = &b->p[un->first + i];
 
 		if (!p->ok)
 			continue;
 		if (!dry) {
-			r = u->reverting ? do_revert(m, p) : do_link(m, p);
-			if (r == -EMLINK && !u->reverting) {
-				for (size_t j = i; j < un->n; j++)
-					if (b->p[un->first + j].ok)
-						mark(u, 'U', b->p[un->first + j].seq);
-				emlink_retry(b, un, i);
+			p->r = u->reverting ? do_revert(m, p) : do_link(m, p);
+			if ((p->r == -EMLINK && !u->reverting) || (p->r < 0 && m->changed)) {
+				/* full, or written to: the rest of the unit is not tried */
+				m->stop = p->r == -EMLINK && !u->reverting ? U_STOP_EMLINK : U_STOP_CHANGED;
+				m->stop_at = i;
 				break;
 			}
-			if (r < 0 && m->changed) {
-				/* the master was written to: the rest of the unit stays as it is */
-				for (size_t j = i; j < un->n; j++) {
-					struct pname *q = &b->p[un->first + j];
-
-					if (!q->ok)
-						continue;
-					mark(u, 'U', q->seq);
-					u_skip(u, &u->files[q->file], VA_USKIP_CHANGED, 0,
-					       "its master changed during the run");
-				}
-				break;
-			}
-			if (r < 0) {
-				mark(u, 'U', p->seq);
-				name_failed(u, p, r);
+			if (p->r < 0)
 				continue;
-			}
-			mark(u, 'D', p->seq);
 			/* its old inode keeps other names: later batches expect it so */
 			if (!u->reverting && p->stx.stx_nlink > 1) {
 				struct statx os;
 
-				if (refresh(p->fd, &os) == 0 && u_touched(u, &os) < 0)
-					u->fatal = -ENOMEM;
+				if (refresh(p->fd, &os) == 0) {
+					p->left = (struct utouched){ .ctime = os.stx_ctime, .nlink = os.stx_nlink };
+					p->left_known = true;
+				}
 			}
 		}
-		changed = true;
-		/* its old inode is freed when this was its last name */
-		name_done(u, m, p, p->stx.stx_nlink == 1);
-		if (dry && !u->reverting && p->stx.stx_nlink > 1) {
-			struct statx t = p->stx;
-
-			t.stx_nlink--;
-			if (u_touched(u, &t) < 0)
-				u->fatal = -ENOMEM;
-		}
+		m->any = true;
 		if (u->reverting)
 			continue;
 		/*
@@ -1590,27 +1598,254 @@ static void run_unit(struct batch *b, size_t k)
 		}
 	}
 	/* protect what got names (or put back what was lifted) */
-	if (dry && m->prot && !m->prot_first && (changed || m->unprot || un->new_store))
-		dry_flag_step(u, m, m->prot_flags);
-	if (!dry && m->prot && !m->prot_first) {
-		if (changed || m->unprot || un->new_store)
-			flag_step(u, m, m->prot_flags, m->seq_prot);
+	if (m->prot && !m->prot_first) {
+		if (m->any || m->unprot || un->new_store)
+			flag_try(u, m, m->prot_flags, m->seq_prot);
 		else
-			mark(u, 'U', m->seq_prot);
+			m->prot_dropped = true;
 	}
 	/* the master as we left it: the rest of a split set expects that */
 	if (!dry) {
-		struct ufile *mf = &u->files[m->file];
 		struct statx stx;
 
 		if (refresh(m->fd, &stx) == 0)
 			m->stx = stx;
-		if (changed && u_touched(u, &m->stx) < 0)
-			u->fatal = -ENOMEM;
+	}
+}
 
-		if (u_file_of_stx(u, mf, &m->stx) < 0)
+/*
+ * What exec_unit() did to unit @k, said, counted and marked in the
+ * journal in the order it was done; names it did not try because the
+ * master is full get another store entry (emlink_retry()).
+ */
+static void account_unit(struct batch *b, size_t k)
+{
+	struct ustate *u = b->u;
+	const struct uunit *un = &u->units[k];
+	struct pmaster *m = &b->m[k];
+	bool dry = u->o->dry_run;
+
+	if (!m->ran)
+		return;
+	if (un->new_store && dry) {
+		const char *sp = u_abs(u, &u->files[m->src], &u->abs2);
+		struct va_uevent ev = {
+			.type = VA_UEV_STORE, .path = m->storepath.buf,
+			.path_len = m->storepath.len, .master = sp, .master_len = u->abs2.len,
+			.size = m->stx.stx_size,
+		};
+
+		u->st->stored++;
+		u->st->saved_bytes -= m->stx.stx_size;
+		u_event(u, &ev);
+		m->stored = true;
+	}
+	for (size_t s = 0; s < m->nbefore; s++)
+		flag_said(u, m, &m->step[s]);
+	if (m->unprot && m->step[0].r < 0) {
+		/* nothing of the unit was changed */
+		for (size_t i = 0; i < un->n; i++)
+			if (b->p[un->first + i].ok)
+				mark(u, 'U', b->p[un->first + i].seq);
+		if (m->prot)
+			mark(u, 'U', m->seq_prot);
+		return;
+	}
+	for (size_t i = 0; i < un->n; i++) {
+		struct pname *p = &b->p[un->first + i];
+
+		if (!p->ok)
+			continue;
+		if (m->stop != U_GO_ON && i >= m->stop_at) {
+			for (size_t j = i; j < un->n; j++) {
+				const struct pname *q = &b->p[un->first + j];
+
+				if (!q->ok)
+					continue;
+				mark(u, 'U', q->seq);
+				if (m->stop == U_STOP_CHANGED)
+					u_skip(u, &u->files[q->file], VA_USKIP_CHANGED, 0,
+					       "its master changed during the run");
+			}
+			if (m->stop == U_STOP_EMLINK)
+				emlink_retry(b, un, i);
+			break;
+		}
+		if (!dry) {
+			if (p->r < 0) {
+				mark(u, 'U', p->seq);
+				name_failed(u, p, p->r);
+				continue;
+			}
+			mark(u, 'D', p->seq);
+			if (p->left_known) {
+				struct statx t = { .stx_dev_major = p->stx.stx_dev_major,
+						   .stx_dev_minor = p->stx.stx_dev_minor, .stx_ino = p->stx.stx_ino,
+						   .stx_ctime = p->left.ctime, .stx_nlink = p->left.nlink };
+
+				if (u_touched(u, &t) < 0)
+					u->fatal = -ENOMEM;
+			}
+		}
+		/* its old inode is freed when this was its last name */
+		name_done(u, m, p, p->stx.stx_nlink == 1);
+		if (dry && !u->reverting && p->stx.stx_nlink > 1) {
+			struct statx t = p->stx;
+
+			t.stx_nlink--;
+			if (u_touched(u, &t) < 0)
+				u->fatal = -ENOMEM;
+		}
+	}
+	for (size_t s = m->nbefore; s < m->nsteps; s++)
+		flag_said(u, m, &m->step[s]);
+	if (m->prot_dropped && !dry)
+		mark(u, 'U', m->seq_prot);
+	if (!dry) {
+		if (m->any && u_touched(u, &m->stx) < 0)
+			u->fatal = -ENOMEM;
+		if (u_file_of_stx(u, &u->files[m->file], &m->stx) < 0)
 			u->fatal = -ENOMEM;
 	}
+}
+
+/*
+ * A real run's units on several threads: exec_unit() of each unit on
+ * whichever thread takes it next, account_unit() of each in turn on the
+ * thread that flushes, which takes units too while the next one to
+ * account is not done.  A failing disk stops the taking of units.
+ */
+#define U_LINKERS 4             /* threads that link, at most */
+#define U_LINK_SHARED 64        /* live units a batch needs to share them out */
+
+struct linking {
+	struct batch *b;
+	atomic_size_t next;     /* the next unit to take */
+	atomic_bool stop;       /* the disk is failing: units are taken, not run */
+	atomic_uchar *done;     /* per unit: its exec_unit() is over */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;    /* a unit is done */
+};
+
+/* Take the next unit and carry it out.  Return: false when none is left. */
+static bool link_next(struct linking *l)
+{
+	struct batch *b = l->b;
+	size_t k = atomic_fetch_add(&l->next, 1);
+
+	if (k >= b->u->nunits)
+		return false;
+	if (!atomic_load(&l->stop) && unit_live(b, k)) {
+		const struct pmaster *m = &b->m[k];
+
+		exec_unit(b, k);
+		for (size_t s = 0; s < m->nsteps; s++)
+			if (m->step[s].r < 0 && u_fatal_errno(m->step[s].r))
+				atomic_store(&l->stop, true);
+	}
+	pthread_mutex_lock(&l->lock);
+	atomic_store(&l->done[k], 1);
+	pthread_cond_broadcast(&l->cond);
+	pthread_mutex_unlock(&l->lock);
+	return true;
+}
+
+static void *link_worker(void *arg)
+{
+	while (link_next(arg))
+		;
+	return NULL;
+}
+
+/*
+ * May the units of @b run on several threads: enough of them, and no
+ * inode (master or name) in two units, so that no unit depends on what
+ * another did in this batch (adopt_unit())?
+ */
+static bool units_apart(struct batch *b)
+{
+	struct ustate *u = b->u;
+	struct va_inomap seen = VA_INOMAP_INIT;
+	size_t live = 0;
+	bool apart = true;
+
+	for (size_t k = 0; k < u->nunits; k++)
+		live += unit_live(b, k);
+	if (live < U_LINK_SHARED)
+		return false;
+	for (size_t k = 0; k < u->nunits && apart; k++) {
+		const struct uunit *un = &u->units[k];
+
+		if (!unit_live(b, k))
+			continue;
+		for (size_t i = 0; i <= un->n && apart; i++) {
+			/* i == un->n: the master */
+			const struct pname *p = i < un->n ? &b->p[un->first + i] : NULL;
+			const struct statx *sx = p ? &p->stx : &b->m[k].stx;
+			dev_t dev = makedev(sx->stx_dev_major, sx->stx_dev_minor);
+			uint32_t v;
+
+			if (p && !p->ok)
+				continue;
+			if (va_inomap_find(&seen, dev, sx->stx_ino, &v))
+				apart = v == k;
+			else if (va_inomap_insert(&seen, dev, sx->stx_ino, (uint32_t)k) < 0)
+				apart = false;
+		}
+	}
+	va_inomap_release(&seen);
+	return apart;
+}
+
+/* Carry out the units of batch @b, said in their order; stop when the run must. */
+static void run_units(struct batch *b)
+{
+	struct ustate *u = b->u;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t nthreads = ncpu > 1 ? (size_t)ncpu : 1, started = 0;
+	pthread_t tid[U_LINKERS - 1];
+	struct linking l = { .b = b };
+
+	if (nthreads > U_LINKERS)
+		nthreads = U_LINKERS;
+	if (u->o->dry_run || nthreads < 2 || !units_apart(b) ||
+	    !(l.done = calloc(u->nunits, sizeof(*l.done)))) {
+		for (size_t k = 0; k < u->nunits && !u->fatal; k++) {
+			if (!unit_live(b, k))
+				continue;
+			adopt_unit(b, k);
+			exec_unit(b, k);
+			account_unit(b, k);
+		}
+		return;
+	}
+	/* (no unit shares an inode with another: each expects only earlier batches) */
+	for (size_t k = 0; k < u->nunits; k++)
+		if (unit_live(b, k))
+			adopt_unit(b, k);
+	atomic_init(&l.next, 0);
+	atomic_init(&l.stop, false);
+	pthread_mutex_init(&l.lock, NULL);
+	pthread_cond_init(&l.cond, NULL);
+	for (; started + 1 < nthreads; started++)
+		if (va_thread_start(&tid[started], link_worker, &l) != 0)
+			break;
+	for (size_t k = 0; k < u->nunits; k++) {
+		while (!atomic_load(&l.done[k])) {
+			if (link_next(&l))
+				continue;
+			pthread_mutex_lock(&l.lock);
+			while (!atomic_load(&l.done[k]))
+				pthread_cond_wait(&l.cond, &l.lock);
+			pthread_mutex_unlock(&l.lock);
+		}
+		account_unit(b, k);
+	}
+	for (size_t t = 0; t < started; t++)
+		pthread_join(tid[t], NULL);
+	pthread_cond_destroy(&l.cond);
+	pthread_mutex_destroy(&l.lock);
+	free(l.done);
 }
 
 int u_flush(struct ustate *u)
@@ -1706,8 +1941,8 @@ int u_flush(struct ustate *u)
 			u->fatal = rs;
 		}
 	}
-	for (size_t k = 0; k < u->nunits && r >= 0 && !u->fatal; k++)
-		run_unit(&b, k);
+	if (r >= 0 && !u->fatal)
+		run_units(&b);
 	if (!dry && r >= 0)
 		durable_changes(&b);
 	if (!dry)
