@@ -94,6 +94,8 @@ struct pmaster {
 	uint64_t seq_store, seq_unprot, seq_prot;
 	uint32_t unprot_flags, prot_flags;
 	bool unprot, prot, prot_first;
+	bool live;              /* it is to be carried out (run_units()) */
+	bool fresh;             /* @stx was read after the last change to it (do_link()) */
 	/* what exec_unit() did, for account_unit() */
 	bool ran;               /* its changes were tried */
 	bool any;               /* a name was linked (or reverted) */
@@ -1027,7 +1029,22 @@ struct recheck {
 	struct statx ms;        /* link_check(): the master with its new name */
 };
 
-/* Link: the temporary name is the master; both inodes as we left them. */
+/*
+ * Is @now master @m with the content that was compared: the same inode,
+ * size and modification time?  (A link to it moves only its change time
+ * and its count of links.)
+ */
+static bool master_same(const struct pmaster *m, const struct statx *now)
+{
+	return now->stx_ino == m->stx.stx_ino && now->stx_size == m->stx.stx_size &&
+	       now->stx_mtime.tv_sec == m->stx.stx_mtime.tv_sec &&
+	       now->stx_mtime.tv_nsec == m->stx.stx_mtime.tv_nsec;
+}
+
+/*
+ * Link: the temporary name is the master; both inodes as we left them.
+ * A master written to meanwhile gets no more names (m->changed).
+ */
 static int link_check(void *arg)
 {
 	struct recheck *c = arg;
@@ -1037,10 +1054,11 @@ static int link_check(void *arg)
 	if (refresh(c->m->fd, ms) < 0 || refresh(c->p->fd, &ps) < 0 ||
 	    statx(c->p->dirfd, c->p->tmp, AT_SYMLINK_NOFOLLOW, STATX_INO, &ts) < 0)
 		return -errno;
-	if (ts.stx_ino != want->stx_ino || !va_same_stx(&ps, &c->p->stx) ||
-	    ms->stx_ino != want->stx_ino || ms->stx_size != want->stx_size ||
-	    ms->stx_mtime.tv_sec != want->stx_mtime.tv_sec ||
-	    ms->stx_mtime.tv_nsec != want->stx_mtime.tv_nsec || ms->stx_nlink != want->stx_nlink + 1)
+	if (!master_same(c->m, ms)) {
+		c->m->changed = true;
+		return -ESTALE;
+	}
+	if (ts.stx_ino != want->stx_ino || !va_same_stx(&ps, &c->p->stx) || ms->stx_nlink != want->stx_nlink + 1)
 		return -ESTALE;
 	return 0;
 }
@@ -1067,9 +1085,12 @@ static int do_link(struct pmaster *m, struct pname *p)
 	 * The master as the batch left it, to the change time: a write
 	 * since (its mtime put back or not) and nothing more is linked to
 	 * it (link_check() cannot tell a write by the ctime, which the link
-	 * to the temporary name moves).
+	 * to the temporary name moves).  Read again unless the name before
+	 * it just did (m->fresh: nothing happened to it since).
 	 */
-	if (refresh(m->fd, &now) < 0 || !va_same_stx(&now, &m->stx)) {
+	if (m->fresh)
+		now = m->stx;
+	else if (refresh(m->fd, &now) < 0 || !va_same_stx(&now, &m->stx)) {
 		m->changed = true;
 		return -ESTALE;
 	}
@@ -1077,8 +1098,12 @@ static int do_link(struct pmaster *m, struct pname *p)
 		      makedev(p->stx.stx_dev_major, p->stx.stx_dev_minor), p->stx.stx_ino,
 		      link_check, &c);
 	/* the state our link (or its undoing) left, for the next name */
-	if (refresh(m->fd, &now) == 0)
+	m->fresh = refresh(m->fd, &now) == 0;
+	if (m->fresh) {
+		if (!master_same(m, &now))
+			m->changed = true;
 		m->stx = now;
+	}
 	return r;
 }
 
@@ -1546,6 +1571,7 @@ static void exec_unit(struct batch *b, size_t k)
 	bool dry = u->o->dry_run;
 
 	m->ran = true;
+	m->fresh = false;
 	if (m->unprot && flag_try(u, m, m->unprot_flags, m->seq_unprot) < 0) {
 		m->nbefore = m->nsteps;
 		return;
@@ -1559,7 +1585,8 @@ static void exec_unit(struct batch *b, size_t k)
 		if (!p->ok)
 			continue;
 		if (!dry) {
-			p->r = u->reverting ? do_revert(m, p) : do_link(m, p);
+			/* (written to while the name before was linked) */
+			p->r = m->changed ? -ESTALE : u->reverting ? do_revert(m, p) : do_link(m, p);
 			if ((p->r == -EMLINK && !u->reverting) || (p->r < 0 && m->changed)) {
 				/* full, or written to: the rest of the unit is not tried */
 				m->stop = p->r == -EMLINK && !u->reverting ? U_STOP_EMLINK : U_STOP_CHANGED;
@@ -1735,7 +1762,7 @@ static bool link_next(struct linking *l)
 
 	if (k >= b->u->nunits)
 		return false;
-	if (!atomic_load(&l->stop) && unit_live(b, k)) {
+	if (!atomic_load(&l->stop) && b->m[k].live) {
 		const struct pmaster *m = &b->m[k];
 
 		exec_unit(b, k);
@@ -1770,13 +1797,13 @@ static bool units_apart(struct batch *b)
 	bool apart = true;
 
 	for (size_t k = 0; k < u->nunits; k++)
-		live += unit_live(b, k);
+		live += b->m[k].live;
 	if (live < U_LINK_SHARED)
 		return false;
 	for (size_t k = 0; k < u->nunits && apart; k++) {
 		const struct uunit *un = &u->units[k];
 
-		if (!unit_live(b, k))
+		if (!b->m[k].live)
 			continue;
 		for (size_t i = 0; i <= un->n && apart; i++) {
 			/* i == un->n: the master */
@@ -1808,10 +1835,13 @@ static void run_units(struct batch *b)
 
 	if (nthreads > U_LINKERS)
 		nthreads = U_LINKERS;
+	/* (no unit changes whether another is live) */
+	for (size_t k = 0; k < u->nunits; k++)
+		b->m[k].live = unit_live(b, k);
 	if (u->o->dry_run || nthreads < 2 || !units_apart(b) ||
 	    !(l.done = calloc(u->nunits, sizeof(*l.done)))) {
 		for (size_t k = 0; k < u->nunits && !u->fatal; k++) {
-			if (!unit_live(b, k))
+			if (!b->m[k].live)
 				continue;
 			adopt_unit(b, k);
 			exec_unit(b, k);
@@ -1821,7 +1851,7 @@ static void run_units(struct batch *b)
 	}
 	/* (no unit shares an inode with another: each expects only earlier batches) */
 	for (size_t k = 0; k < u->nunits; k++)
-		if (unit_live(b, k))
+		if (b->m[k].live)
 			adopt_unit(b, k);
 	atomic_init(&l.next, 0);
 	atomic_init(&l.stop, false);
