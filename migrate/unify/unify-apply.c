@@ -309,12 +309,6 @@ static int refresh(int fd, struct statx *stx)
 	return statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, stx) < 0 ? -errno : 0;
 }
 
-static const char *errtext(int err, char *buf, size_t size)
-{
-	snprintf(buf, size, "%s", strerror(err));
-	return buf;
-}
-
 /* Read the flags (all a back end knows) and generation of @m. */
 static int master_attrs(struct ustate *u, struct pmaster *m)
 {
@@ -732,12 +726,10 @@ static void prep_name(struct batch *b, const struct uunit *un, const struct pmas
 		}
 	}
 	if (r < 0) {
-		char buf[96];
-
 		if (r == -ESTALE || r == -ELOOP || r == -ENOENT || r == -ENOTDIR || r == -EXDEV)
 			u_skip(u, f, VA_USKIP_CHANGED, 0, NULL);
 		else
-			u_skip(u, f, VA_USKIP_ERROR, -r, errtext(-r, buf, sizeof(buf)));
+			u_skip(u, f, VA_USKIP_ERROR, -r, "cannot open it");
 		return;
 	}
 	if (u->reverting) {
@@ -767,9 +759,7 @@ static void prep_name(struct batch *b, const struct uunit *un, const struct pmas
 			if (q && r < 0)
 				r = -errno;
 			if (r < 0) {
-				char buf[96];
-
-				u_skip(u, f, VA_USKIP_ERROR, -r, errtext(-r, buf, sizeof(buf)));
+				u_skip(u, f, VA_USKIP_ERROR, -r, "cannot make its private copy");
 				return;
 			}
 			p->copyfd = r;
@@ -821,12 +811,10 @@ static void prep_name(struct batch *b, const struct uunit *un, const struct pmas
 		r = va_xattrs_equal(m->fd, p->fd);
 	}
 	if (r <= 0) {
-		char buf[96];
-
 		if (r == 0)
 			u_skip(u, f, VA_USKIP_XATTRS, 0, NULL);
 		else
-			u_skip(u, f, VA_USKIP_ERROR, -r, errtext(-r, buf, sizeof(buf)));
+			u_skip(u, f, VA_USKIP_ERROR, -r, "cannot read its extended attributes");
 		return;
 	}
 	va_tmpname(p->base, p->tmp);
@@ -1124,7 +1112,6 @@ static int do_revert(struct pmaster *m, struct pname *p)
 static void name_failed(struct ustate *u, struct pname *p, int r)
 {
 	const struct ufile *f = &u->files[p->file];
-	char buf[96];
 
 	if (r == -ESTALE || r == -ENOENT)
 		u_skip(u, f, VA_USKIP_CHANGED, 0, NULL);
@@ -1133,7 +1120,7 @@ static void name_failed(struct ustate *u, struct pname *p, int r)
 	else if (r == -EPERM && !u->reverting)
 		u_skip(u, f, VA_USKIP_IMMUTABLE, 0, "the kernel refused: immutable or append-only");
 	else
-		u_skip(u, f, VA_USKIP_ERROR, -r, errtext(-r, buf, sizeof(buf)));
+		u_skip(u, f, VA_USKIP_ERROR, -r, u->reverting ? "cannot give it its private copy" : "cannot link it");
 }
 
 /*
