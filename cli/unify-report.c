@@ -179,8 +179,10 @@ static void json_event(struct ucli *c, const struct va_uevent *ev)
 		}
 		dbuf_adds(&b, "\"event\":\"skip\"");
 		va_json_field(&b, "path", ev->path, ev->path_len);
-		dbuf_addf(&b, ",\"reason\":\"%s\",\"text\":\"%s\",\"error\":", va_uskip_name(ev->skip),
+		dbuf_addf(&b, ",\"reason\":\"%s\",\"text\":\"%s\"", va_uskip_name(ev->skip),
 			  va_uskip_text(ev->skip));
+		va_json_field(&b, "detail", ev->detail, ev->detail ? strlen(ev->detail) : 0);
+		dbuf_adds(&b, ",\"error\":");
 		if (ev->err)
 			va_escape_json(&b, strerror(ev->err), strlen(strerror(ev->err)));
 		else

@@ -44,7 +44,7 @@ is "$(stat -c %i "$M"/vs/g?/"$F" | sort -u | wc -l)" 4 "ground truth: four guest
 # The run, its first exchange held for 4 s; the store entry appended to
 # as soon as a temporary name shows that a name is being linked.
 strace -f -qq -o "$W/strace.out" -e trace=renameat2 -e inject=renameat2:delay_enter=4000000:when=1 \
-	"$VHASHIFY" --manually --destination "$M/.hash" --flags=none -vv --journal "$W/run.journal" \
+	"$VHASHIFY" --manually --destination "$M/.hash" --flags=none --json --journal "$W/run.journal" \
 	"$M/vs/g1" "" "$M/vs/g2" "" "$M/vs/g3" "" "$M/vs/g4" "" >"$W/run.out" 2>"$W/run.err" </dev/null &
 pid=$!
 defer "kill -9 $pid 2>/dev/null"
@@ -76,9 +76,17 @@ done
 is "$linked" 1 "only the name being exchanged when the master was written shares the store entry"
 is "$same" 3 "the other three names keep their own inode with the content that was compared"
 is "$(stat -c %h "$written")" 2 "the store entry has two names (the store's and that one guest's)"
-is "$(grep -c '^skip .*: its master changed during the run' "$W/run.out")" 3 \
-	"-vv: three skip lines saying 'its master changed during the run'"
-is "$(grep -c '^link ' "$W/run.out")" 1 "-vv: one link line"
+# --json: what the run said, one event a line
+events() {
+	python3 -c 'import json, sys
+for l in open(sys.argv[1]):
+    e = json.loads(l)
+    if e.get("event") in ("link", "skip"):
+        print(e["event"], e.get("reason", "-"), e.get("detail", "-"))' "$W/run.out" | sort | uniq -c | sed 's/^ *//'
+}
+is "$(events)" "1 link - -
+3 skip changed its master changed during the run" \
+	"--json: one link event, three skip events (reason changed, detail 'its master changed during the run')"
 no_tmp "$M" "after the run"
 
 urun undo "$VAUDIT" --undo "$W/run.journal" "$M"
