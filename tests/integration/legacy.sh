@@ -230,15 +230,15 @@ sum2=$(cd "$M" && find etc var -type f ! -path 'etc/vservers/web/*' ! -path 'etc
 is "$sum2" "$sum0" "the NAME.conf files (and every other file) are unchanged"
 snap() { (cd "$E" && find . -printf '%p %y %i %s %T@\n' | sort); }
 before=$(snap)
-run --convert-legacy --host-root "$M" web
+run --convert-legacy --journal "$W/web.journal" --host-root "$M" web
 is "$RC:$(snap)" "2:$before" "again: refused, exit 2, nothing changed"
 grep -q "'web': not a legacy guest" "$W/err"
 ok $? "again: the message says why" || diag "$(cat "$W/err")"
-run --convert-legacy --host-root "$M" flagged
+run --convert-legacy --journal "$W/flagged.journal" --host-root "$M" flagged
 is "$RC" 2 "flagged (NAME/ exists with a legacy flag): refused"
 grep -q "flagged': it exists already" "$W/err"
 ok $? "flagged: an existing directory is never replaced" || diag "$(cat "$W/err")"
-run --convert-legacy --host-root "$M" bad
+run --convert-legacy --journal "$W/bad.journal" --host-root "$M" bad
 is "$RC:$([ -e "$E/bad" ] && echo made)" "2:" "bad (lines vaudit cannot read): refused, nothing made"
 run --list --json --host-root "$M"
 grep '"name":"web"' "$W/out" | grep -q '"mark":"default","style":"directory","conf_ignored":"[^"]*/web.conf"'

@@ -82,12 +82,13 @@ is "$(snap "$M")" "$S0" "... nothing changed (nothing created in that directory)
 rm -r "$M/etc/vservers/g3/apps/vunify/hash"
 S0=$(snap "$M")
 
-urun other "$VHASHIFY" $FL $NP --manually --destination "$O/store" "$M/vservers/g2" "" "$M/vservers/g3" ""
+urun other "$VHASHIFY" $FL $NP --journal "$W/other.journal" --manually --destination "$O/store" \
+	"$M/vservers/g2" "" "$M/vservers/g3" ""
 rc_is other 2 "--destination a store on another filesystem"
 grep -q 'no-store or other-mount' "$W/other.err"
 ok $? "... says every file was skipped as no-store on stderr" || diag "$(cat "$W/other.err")"
 
-urun bind "$VHASHIFY" $FL $NP --manually --destination "$W/bind" "$M/vservers/g2" ""
+urun bind "$VHASHIFY" $FL $NP --journal "$W/bind.journal" --manually --destination "$W/bind" "$M/vservers/g2" ""
 rc_is bind 2 "--destination a bind mount of the store (another mount)"
 grep -q 'no-store or other-mount' "$W/bind.err"
 ok $? "... says every file was skipped as other-mount on stderr" || diag "$(cat "$W/bind.err")"
