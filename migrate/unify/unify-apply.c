@@ -591,19 +591,28 @@ static void *copy_worker(void *arg)
 	return NULL;
 }
 
+/* Threads for @want pieces of work: one a CPU, at most @max and @want, at least one. */
+static size_t cpu_threads(size_t max, size_t want)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t n = ncpu > 0 ? (size_t)ncpu : 1;
+
+	if (n > max)
+		n = max;
+	if (n > want)
+		n = want;
+	return n ? n : 1;
+}
+
 static void copy_masters(struct batch *b)
 {
 	struct copying c = { .b = b };
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	size_t want = 0, nthreads = ncpu > 0 ? (size_t)ncpu : 1, started = 0;
+	size_t want = 0, nthreads, started = 0;
 	pthread_t tid[U_COPIERS];
 
 	for (size_t k = 0; k < b->u->nunits; k++)
 		want += b->m[k].ok && b->m[k].copy_wanted;
-	if (nthreads > U_COPIERS)
-		nthreads = U_COPIERS;
-	if (nthreads > want)
-		nthreads = want;
+	nthreads = cpu_threads(U_COPIERS, want);
 	atomic_init(&c.next, 0);
 	for (; started + 1 < nthreads; started++)
 		if (va_thread_start(&tid[started], copy_worker, &c) != 0)
@@ -1815,13 +1824,10 @@ static bool units_apart(struct batch *b)
 static void run_units(struct batch *b)
 {
 	struct ustate *u = b->u;
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	size_t nthreads = ncpu > 1 ? (size_t)ncpu : 1, started = 0;
+	size_t nthreads = cpu_threads(U_LINKERS, u->nunits), started = 0;
 	pthread_t tid[U_LINKERS - 1];
 	struct linking l = { .b = b };
 
-	if (nthreads > U_LINKERS)
-		nthreads = U_LINKERS;
 	/* (no unit changes whether another is live) */
 	for (size_t k = 0; k < u->nunits; k++)
 		b->m[k].live = unit_live(b, k);
