@@ -342,7 +342,8 @@ void ucli_help_common(FILE *fp, const char *prog)
 "                        immutable (0x10 only), none (unprotected: a guest\n"
 "                        can change the files of other guests)\n"
 "      --journal=FILE    the journal to create (default\n"
-"                        %s/unify-YYYYmmdd-HHMMSS-PID.journal)\n"
+"                        %s/unify-YYYYmmdd-HHMMSS-PID.journal,\n"
+"                        removed at the end when it holds no change)\n"
 "      --json            JSON Lines on stdout: one object per event, then a\n"
 "                        summary object (schema in %s(8))\n"
 "      --config=DIR      the configuration directory (default %s)\n"
@@ -433,4 +434,19 @@ int ucli_journal_open(struct ucli *c, const char *const *paths, size_t npaths)
 	}
 	cli_say(&c->cli, "journal: %s", c->jfile.buf);
 	return 0;
+}
+
+bool ucli_journal_drop(struct ucli *c)
+{
+	int r;
+
+	if (!c->j || c->journal || c->jremoved)
+		return c->jremoved;
+	r = va_journal_remove_unused(c->j);
+	if (r < 0)
+		cli_msg(&c->cli, c->jfile.buf, "cannot remove the journal, which holds no change",
+			strerror(-r));
+	else if (r > 0)
+		c->jremoved = true;
+	return c->jremoved;
 }

@@ -96,6 +96,7 @@ struct ucli {
 	struct va_backend *be;
 	struct va_journal *j;
 	struct dbuf jfile;      /**< the journal's path, once created */
+	bool jremoved;          /**< ucli_journal_drop() removed it */
 	struct va_locks locks;  /**< the change locks of the trees' and stores' filesystems */
 	struct va_uhooks hooks;
 	struct va_ustats total; /**< the engine calls that ended */
@@ -194,6 +195,22 @@ int ucli_start(struct ucli *c);
  */
 int ucli_journal_open(struct ucli *c, const char *const *paths, size_t npaths);
 
+/**
+ * ucli_journal_drop() - at the end of a run, remove its journal when it
+ * was given the default name and holds no change (nothing was changed:
+ * a run with nothing to do, or refused before its first change); a
+ * journal named with --journal is always kept.  Says so, or why the
+ * removal failed.  Return: true when removed.
+ */
+bool ucli_journal_drop(struct ucli *c);
+
+/**
+ * ucli_journal_summary() - the summary's word on the journal: with @json
+ * its "journal" field (null when none or removed), else its line ("PROG:
+ * journal FILE", or that it was removed; nothing in a dry run).
+ */
+void ucli_journal_summary(const struct ucli *c, struct dbuf *b, bool json);
+
 /** ucli_uopts() - engine options from the run's state (dry run, protection, back end, journal, hook). */
 void ucli_uopts(struct ucli *c, struct va_uopts *o);
 
@@ -205,8 +222,8 @@ void ucli_uopts(struct ucli *c, struct va_uopts *o);
 int ucli_ran(struct ucli *c, const struct va_ustats *st, int r);
 
 /**
- * ucli_finish() - erase the progress line, print the summary (text or
- * JSON), check stdout.  @revert: the run gave private copies.
+ * ucli_finish() - erase the progress line, ucli_journal_drop(), print the
+ * summary (text or JSON), check stdout.  @revert: the run gave private copies.
  * @r: 0, a negative errno that stopped the run, or an exit status > 0.
  * Return: the exit status: 2 when the run stopped or a file failed; else
  * 1 for a dry run that would change something (a link, a store entry, a

@@ -323,8 +323,9 @@ static void text_summary(struct ucli *c, bool revert, double t)
 	if (s->failed)
 		printf("%s: %llu error%s (reported above)\n", c->cli.prog, (unsigned long long)s->failed,
 		       s->failed == 1 ? "" : "s");
-	if (c->j)
-		printf("%s: journal %s\n", c->cli.prog, c->jfile.buf);
+	ucli_journal_summary(c, &sk, false);
+	fputs(dbuf_str(&sk), stdout);
+	dbuf_release(&sk);
 }
 
 static void json_summary(struct ucli *c, bool revert, double t)
@@ -349,7 +350,7 @@ static void json_summary(struct ucli *c, bool revert, double t)
 		dbuf_addf(&b, "%s\"%s\":%llu", k ? "," : "", va_uskip_name((enum va_uskip)k),
 			  (unsigned long long)s->skipped[k]);
 	dbuf_addf(&b, "},\"failed\":%llu", (unsigned long long)s->failed);
-	va_json_field(&b, "journal", c->j ? c->jfile.buf : NULL, c->j ? c->jfile.len : 0);
+	ucli_journal_summary(c, &b, true);
 	if (c->summary_more)
 		c->summary_more(c, &b, true);
 	dbuf_addf(&b, ",\"changed\":%s,\"elapsed\":%.3f}\n",
@@ -359,11 +360,24 @@ static void json_summary(struct ucli *c, bool revert, double t)
 	dbuf_release(&b);
 }
 
+void ucli_journal_summary(const struct ucli *c, struct dbuf *b, bool json)
+{
+	bool kept = c->j && !c->jremoved;
+
+	if (json)
+		va_json_field(b, "journal", kept ? c->jfile.buf : NULL, kept ? c->jfile.len : 0);
+	else if (c->jremoved)
+		dbuf_addf(b, "%s: journal %s removed: it holds no change\n", c->cli.prog, c->jfile.buf);
+	else if (c->j)
+		dbuf_addf(b, "%s: journal %s\n", c->cli.prog, c->jfile.buf);
+}
+
 int ucli_finish(struct ucli *c, bool revert, int r)
 {
 	double t = cli_elapsed(&c->cli);
 
 	cli_clear_progress(&c->cli);
+	ucli_journal_drop(c);
 	if (c->json)
 		json_summary(c, revert, t);
 	else

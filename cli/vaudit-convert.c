@@ -210,7 +210,16 @@ int run_convert(const struct vaudit_opts *o)
 				strerror(-va_journal_error(run.j)));
 			status = CLI_EXIT_TROUBLE;
 		}
-		say_journal(&run);
+		/* a journal of the default name that holds no change: nothing was converted */
+		r = o->journal ? 0 : va_journal_remove_unused(run.j);
+		if (r < 0) {
+			cli_msg(c, dbuf_str(&run.jfile), "cannot remove the journal, which holds no change",
+				strerror(-r));
+		}
+		if (r > 0)
+			cli_say(c, "journal: %s removed: it holds no change", dbuf_str(&run.jfile));
+		else
+			say_journal(&run);
 		va_journal_free(run.j);
 	}
 	va_locks_release(&run.locks);

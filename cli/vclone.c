@@ -72,7 +72,8 @@ static void usage(FILE *fp)
 "                        gid16 or uid16 (intern cannot be written to a\n"
 "                        mounted filesystem)\n"
 "      --journal=FILE    the journal to create (default\n"
-"                        %s/clone-YYYYmmdd-HHMMSS-PID.journal)\n"
+"                        %s/clone-YYYYmmdd-HHMMSS-PID.journal,\n"
+"                        removed at the end when it holds no change)\n"
 "      --json            JSON Lines on stdout: one object per entry, then a\n"
 "                        summary object (schema in vaudit(8))\n"
 "      --config=DIR      the configuration directory (default %s)\n",
@@ -125,7 +126,7 @@ static void summary(struct run *rn)
 		dbuf_addf(&b, ",\"vaudit_version\":\"%s\",\"event\":\"summary\",\"dry_run\":%s",
 			  PACKAGE_VERSION, c->dry_run ? "true" : "false");
 		clone_report_counts(&b, s, true, c->dry_run);
-		va_json_field(&b, "journal", c->j ? c->jfile.buf : NULL, c->j ? c->jfile.len : 0);
+		ucli_journal_summary(c, &b, true);
 		dbuf_addf(&b, ",\"changed\":%s,\"elapsed\":%.3f}\n",
 			  !c->dry_run && clone_made_any(s) ? "true" : "false", t);
 	} else {
@@ -140,8 +141,7 @@ static void summary(struct run *rn)
 				  c->dry_run ? "what is made would be" : "what was made is", rn->xid,
 				  rn->tagger->scheme == VA_TAG_AUTO ? "through the vserver syscall" :
 				  va_tag_scheme_name(rn->tagger->scheme));
-		if (c->j)
-			dbuf_addf(&b, "%s: journal %s\n", PROG, c->jfile.buf);
+		ucli_journal_summary(c, &b, false);
 	}
 	cli_write(&c->cli, b.buf, b.len);
 	dbuf_release(&b);
@@ -333,12 +333,20 @@ static int run_clone(struct run *rn)
 	r = va_clone(rn->src, rn->dst, &o, &rn->st);
 	if (c->j)
 		r = va_journal_finish(c->j, r);
+	ucli_journal_drop(c);
 	if (r == -EEXIST || r == -EINVAL || r == -EXDEV || r == -ENOTDIR)
 		refused(c, rn->dst, r);
 	else if (r < 0)
 		cli_msg(&c->cli, rn->dst, "the clone stopped", strerror(-r));
-	if (r == 0 || clone_made_any(&rn->st))
+	if (r == 0 || clone_made_any(&rn->st)) {
 		summary(rn);
+	} else if (c->jremoved && !c->json) {
+		struct dbuf b = DBUF_INIT;
+
+		ucli_journal_summary(c, &b, false);
+		cli_write(&c->cli, b.buf, b.len);
+		dbuf_release(&b);
+	}
 	if (cli_finish_output(&c->cli) || r < 0 || rn->st.n[VA_CLONE_ERROR])
 		return CLI_EXIT_TROUBLE;
 	return c->dry_run && clone_made_any(&rn->st) ? CLI_EXIT_FINDINGS : CLI_EXIT_OK;

@@ -248,6 +248,7 @@ int va_journal_create_request(struct va_journal **ret, const char *file, const c
 	}
 	if (r == 0)
 		r = create_with_header(j, file, &line);
+	j->created = true;
 	dbuf_release(&line);
 	if (r < 0) {
 		va_journal_free(j);
@@ -765,6 +766,42 @@ int va_journal_finish(struct va_journal *j, int r)
 	if (r >= 0)
 		return va_journal_sync(j);
 	va_journal_discard(j);  /* marks of changes that may not be on disk */
+	return r;
+}
+
+int va_journal_remove_unused(struct va_journal *j)
+{
+	char *dcopy, *bcopy;
+	const char *base;
+	struct stat mine, named;
+	int dirfd = -1, r = 0;
+
+	if (!j || !j->created || j->err || j->nrecs || j->next_seq != 1 || j->pending.len || j->fd < 0)
+		return 0;
+	dcopy = strdup(j->file);
+	bcopy = strdup(j->file);
+	if (!dcopy || !bcopy) {
+		r = -ENOMEM;
+		goto out;
+	}
+	base = basename(bcopy);
+	dirfd = open(dirname(dcopy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0 || fstat(j->fd, &mine) < 0 ||
+	    fstatat(dirfd, base, &named, AT_SYMLINK_NOFOLLOW) < 0) {
+		r = -errno;
+		goto out;
+	}
+	if (mine.st_dev != named.st_dev || mine.st_ino != named.st_ino)
+		goto out;
+	if (unlinkat(dirfd, base, 0) < 0 || fsync(dirfd) < 0)
+		r = -errno;
+	else
+		r = 1;
+out:
+	if (dirfd >= 0)
+		close(dirfd);
+	free(dcopy);
+	free(bcopy);
 	return r;
 }
 

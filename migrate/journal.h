@@ -128,6 +128,7 @@ struct va_journal {
 	struct dbuf pending;    /**< lines added but not yet written */
 	char *states;           /**< by seq: 0, 'D' or 'U' (the latest) */
 	size_t capstates;
+	bool created;           /**< made by this process (not loaded) */
 	bool dropped_tail;      /**< a torn last line was ignored (and is cut off
 				     before the next append) */
 	off_t good_len;         /**< end of the last whole record on file */
@@ -234,6 +235,18 @@ void va_journal_discard(struct va_journal *j);
  * Return: @r, or the -errno of the final write.
  */
 int va_journal_finish(struct va_journal *j, int r);
+
+/**
+ * va_journal_remove_unused() - remove the file of @j, a journal this
+ * process created, when it holds nothing but its header: no record was
+ * ever added and no write failed.  A run refused before its first change
+ * leaves no journal behind.  The name is removed only while it still names
+ * @j's own file (device and inode compared), and its directory is fsynced.
+ * @j stays usable for va_journal_free().
+ * Return: 1 removed, 0 kept (records, loaded, or the name is another
+ * file's), or -errno.
+ */
+int va_journal_remove_unused(struct va_journal *j);
 
 /** va_journal_free() - close and free (NULL is fine). */
 void va_journal_free(struct va_journal *j);

@@ -12,6 +12,8 @@
  * loaded back byte for byte, parsed to the same values; a version 1
  * journal has none; a request in another spelling is refused.  And a
  * journal is created atomically: it never exists without its header.
+ * And va_journal_remove_unused() removes only a journal made here that
+ * holds its header alone, and only while its name is still its file's.
  */
 #include "config.h"
 
@@ -557,6 +559,57 @@ START_TEST(load_fd_read_only)
 }
 END_TEST
 
+/*
+ * A journal with nothing but its header is removed (its name is gone);
+ * one with an intent, a loaded one, and a name that now names another
+ * file are kept, and that other file is left as it was.
+ */
+START_TEST(remove_unused)
+{
+	struct va_journal *j = new_journal("empty.journal"), *k = NULL;
+	char other[256], buf[16];
+	struct stat st;
+	const char *why;
+	size_t line;
+	int fd;
+
+	ck_assert_int_eq(va_journal_remove_unused(j), 1);
+	ck_assert_int_eq(stat(path, &st), -1);
+	ck_assert_int_eq(errno, ENOENT);
+	ck_assert_int_eq(va_journal_remove_unused(NULL), 0);
+	va_journal_free(j);
+
+	j = new_journal("used.journal");
+	ck_assert_int_eq(intent(j, 1, true), 0);
+	ck_assert_int_eq(va_journal_remove_unused(j), 0);
+	ck_assert_int_eq(stat(path, &st), 0);
+	va_journal_free(j);
+
+	j = new_journal("header.journal");
+	va_journal_free(j);
+	ck_assert_int_eq(va_journal_load(&k, path, &why, &line), 0);
+	ck_assert_int_eq(va_journal_remove_unused(k), 0);
+	ck_assert_int_eq(stat(path, &st), 0);
+	va_journal_free(k);
+
+	/* the name now names another file: that file stays */
+	j = new_journal("moved.journal");
+	snprintf(other, sizeof(other), "%s/moved.other", tu_tmpdir);
+	fd = open(other, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "someone's\n", 10), 10);
+	close(fd);
+	ck_assert_int_eq(rename(other, path), 0);
+	ck_assert_int_eq(va_journal_remove_unused(j), 0);
+	fd = open(path, O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(read(fd, buf, sizeof(buf)), 10);
+	ck_assert_int_eq(memcmp(buf, "someone's\n", 10), 0);
+	close(fd);
+	va_journal_free(j);
+}
+END_TEST
+
 static Suite *journal_suite(void)
 {
 	Suite *s = suite_create("journal");
@@ -576,6 +629,7 @@ static Suite *journal_suite(void)
 	tu_add_test(tr, clone_records_load_back, NULL);
 	tu_add_test(tr, request_round_trip, NULL);
 	tu_add_test(tr, load_fd_read_only, NULL);
+	tu_add_test(tr, remove_unused, NULL);
 	suite_add_tcase(s, tr);
 	return s;
 }
