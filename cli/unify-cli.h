@@ -199,8 +199,9 @@ int ucli_journal_open(struct ucli *c, const char *const *paths, size_t npaths);
  * ucli_journal_drop() - at the end of a run, remove its journal when it
  * was given the default name and holds no change (nothing was changed:
  * a run with nothing to do, or refused before its first change); a
- * journal named with --journal is always kept.  Says so, or why the
- * removal failed.  Return: true when removed.
+ * journal named with --journal is always kept.  Says why when the
+ * removal fails (the summary says that it was removed:
+ * ucli_journal_summary()).  Return: true when removed.
  */
 bool ucli_journal_drop(struct ucli *c);
 
