@@ -8,7 +8,8 @@
 # TAP:      ok RC DESC | is GOT EXPECTED DESC | check DESC CMD... |
 #           diag MSG | skip DESC REASON | skip_all REASON | bail_out REASON |
 #           done_testing (prints the plan 1..N last)
-# Guards:   need_root | need_vaudit | need_cmd CMD...
+# Guards:   need_root | need_vaudit | need_cmd CMD... | need_private_ns
+#           (after sourcing tests/ns.sh: the test's own mount namespace)
 # Users:    run_unprivileged "$@"  (as root: run this test again as the
 #           unprivileged user 65534 and exit with its status; the tests
 #           that need no mount call it first) | need_unprivileged (skip
@@ -215,6 +216,13 @@ run_unprivileged() {
 
 need_unprivileged() {
 	[ "$(id -u)" -ne 0 ] || skip_all "still root: user $VAUDIT_TEST_UID cannot run this test here"
+}
+
+# need_private_ns: the test runs in the private mount namespace tests/ns.sh
+# made (else skip it), rid of its copies of other tests' mounts
+need_private_ns() {
+	[ "${VAUDIT_TEST_NS-}" = 1 ] || skip_all "cannot make a private mount namespace (unshare -m)"
+	ns_release_foreign
 }
 
 need_cmd() {

@@ -28,19 +28,13 @@
 . "${top_srcdir:-$(dirname -- "$0")/../..}/tests/lib.sh"
 
 need_root
-[ "${VAUDIT_TEST_NS-}" = 1 ] || skip_all "cannot make a private mount namespace (unshare -m)"
-ns_release_foreign
+need_private_ns
 need_vaudit
 need_cmd mke2fs losetup mount umount dpkg-deb find timeout python3
 . "$top_srcdir/tests/integration/unifylib.sh"
 need_unify
 
-DEB=$(find /var/cache/apt/archives -maxdepth 1 -name 'perl-base_*.deb' 2>/dev/null | head -1)
-if [ -z "$DEB" ]; then
-	(cd "$W" && timeout 300 apt-get download perl-base) >"$W/apt.out" 2>&1
-	DEB=$(find "$W" -maxdepth 1 -name 'perl-base_*.deb' | head -1)
-fi
-[ -n "$DEB" ] || skip_all "no perl-base package (apt-get download perl-base failed)"
+perl_base_deb
 
 # The default journal directory, private to this namespace.
 JD=/var/lib/vaudit

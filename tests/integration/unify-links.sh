@@ -25,12 +25,7 @@ UL=$top_srcdir/tests/integration/unifylinks.py
 # py ARGS...: the checks of $UL, counted as ours
 py() { py_relay "$UL" "$@"; }
 
-DEB=$(find /var/cache/apt/archives -maxdepth 1 -name 'perl-base_*.deb' 2>/dev/null | head -1)
-if [ -z "$DEB" ]; then
-	(cd "$W" && timeout 300 apt-get download perl-base) >"$W/apt.out" 2>&1
-	DEB=$(find "$W" -maxdepth 1 -name 'perl-base_*.deb' | head -1)
-fi
-[ -n "$DEB" ] || skip_all "no perl-base package (apt-get download perl-base failed)"
+perl_base_deb
 
 IMG=$(mkimage links ext4 384 65536) || bail_out "mke2fs failed"
 M=$(mount_fixture "$IMG") || bail_out "cannot mount the image"

@@ -22,12 +22,7 @@ need_cmd python3 mke2fs losetup mount umount strace dpkg-deb cmp stat find timeo
 . "$top_srcdir/tests/integration/unifylib.sh"
 need_unify
 
-DEB=$(find /var/cache/apt/archives -maxdepth 1 -name 'perl-base_*.deb' 2>/dev/null | head -1)
-if [ -z "$DEB" ]; then
-	(cd "$W" && timeout 300 apt-get download perl-base) >"$W/apt.out" 2>&1
-	DEB=$(find "$W" -maxdepth 1 -name 'perl-base_*.deb' | head -1)
-fi
-[ -n "$DEB" ] || skip_all "no perl-base package (apt-get download perl-base failed)"
+perl_base_deb
 
 IMG=$(mkimage written ext4 256) || bail_out "mke2fs failed"
 M=$(mount_fixture "$IMG") || bail_out "cannot mount the image"

@@ -39,6 +39,18 @@ NP=--no-progress
 
 # ---------------------------------------------------------------- helpers
 
+# perl_base_deb: DEB, Debian's perl-base package (with its perl and
+# perl5.36.0 hard-link pair), from apt's cache or downloaded into $W;
+# without it the whole test is skipped
+perl_base_deb() {
+	DEB=$(find /var/cache/apt/archives -maxdepth 1 -name 'perl-base_*.deb' 2>/dev/null | head -1)
+	if [ -z "$DEB" ]; then
+		(cd "$W" && timeout 300 apt-get download perl-base) >"$W/apt.out" 2>&1
+		DEB=$(find "$W" -maxdepth 1 -name 'perl-base_*.deb' | head -1)
+	fi
+	[ -n "$DEB" ] || skip_all "no perl-base package (apt-get download perl-base failed)"
+}
+
 # urun TAG CMD...: stdout in $W/TAG.out, stderr in $W/TAG.err, status in RC
 urun() {
 	local tag=$1

@@ -47,8 +47,7 @@
 . "${top_srcdir:-$(dirname -- "$0")/../..}/tests/lib.sh"
 
 need_root
-[ "${VAUDIT_TEST_NS-}" = 1 ] || skip_all "cannot make a private mount namespace (unshare -m)"
-ns_release_foreign
+need_private_ns
 need_vaudit
 need_cmd python3 mke2fs chattr lsattr setfacl getfacl setfattr getfattr setcap getcap dpkg-deb losetup \
 	mount umount mknod mkfifo find timeout

@@ -27,8 +27,7 @@
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lib.sh"
 
 need_root
-[ "${VAUDIT_TEST_NS-}" = 1 ] || skip_all "cannot make a private mount namespace (unshare -m)"
-ns_release_foreign
+need_private_ns
 need_cmd mke2fs python3
 VMOUNT=${VMOUNT:-$top_builddir/vmount}
 [ -x "$VMOUNT" ] || skip_all "vmount not built ('$VMOUNT')"
