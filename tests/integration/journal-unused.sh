@@ -21,6 +21,7 @@
 #   --journal FILE  nothing to do: FILE stays
 #   linked          two guests: the journal stays, and vaudit --undo with
 #                   it gives the trees back
+#   vunify          nothing to do (an empty reference): the same
 #   convert         vaudit --convert-legacy refused after its journal was
 #                   made (NAME/ exists): exit 2, the directory empty
 [ -n "${BASH_VERSION-}" ] || exec bash "$0" "$@"
@@ -110,12 +111,21 @@ urun undo "$VAUDIT" --undo "$J" "$M"
 rc_is undo 0 "vaudit --undo with that journal"
 is "$(files)" "$F0" "undone: every file has its own links again (link count, size, mtime as before)"
 
+rm -f -- "$J"
+
+# --- vunify with nothing to do (an empty reference)
+mkdir -p "$M/vs/empty"
+urun vu "$VUNIFY" $FL $NP --manually "$M/vs/g1" "" "$M/vs/empty" ""
+rc_is vu 0 "vunify, nothing to do"
+is "$(journals)" "" "vunify, nothing to do: no journal is left in $JD"
+grep -q "^vunify: journal $JD/unify-.*\.journal removed: it holds no change$" "$W/vu.out"
+ok $? "vunify, nothing to do: the summary says the journal was removed" || diag "$(cat "$W/vu.out")"
+
 # --- vaudit --convert-legacy refused after its journal was made
 E=$M/etc/vservers
 mkdir -p "$E/flagged" "$M/vservers/flagged/etc" && : >"$E/flagged/legacy" &&
 	ln -s /vservers/flagged "$E/flagged/vdir"
 printf "S_CONTEXT=47\nS_HOSTNAME='flagged'\n" >"$E/flagged.conf"
-rm -f -- "$J"
 urun conv "$VAUDIT" --convert-legacy --host-root "$M" flagged
 rc_is conv 2 "--convert-legacy over an existing NAME/: refused"
 grep -q "flagged': it exists already" "$W/conv.err"
