@@ -248,12 +248,12 @@ int va_journal_create_request(struct va_journal **ret, const char *file, const c
 	}
 	if (r == 0)
 		r = create_with_header(j, file, &line);
-	j->created = true;
 	dbuf_release(&line);
 	if (r < 0) {
 		va_journal_free(j);
 		return r;
 	}
+	j->created = true;
 	*ret = j;
 	return 0;
 }
@@ -776,7 +776,8 @@ int va_journal_remove_unused(struct va_journal *j)
 	struct stat mine, named;
 	int dirfd = -1, r = 0;
 
-	if (!j || !j->created || j->err || j->nrecs || j->next_seq != 1 || j->pending.len || j->fd < 0)
+	/* every record added is in recs (marks follow intents); a failed write sets err */
+	if (!j || !j->created || j->err || j->nrecs || j->fd < 0)
 		return 0;
 	dcopy = strdup(j->file);
 	bcopy = strdup(j->file);
